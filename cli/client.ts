@@ -1,0 +1,117 @@
+import { createWriteStream } from "node:fs";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { GenerateRequestInput, StatusResponse, VideoResponse } from "../contracts/api.ts";
+
+/** A small client for adreel's HTTP and WebSocket API, shared by the CLI, the demo and the tests. */
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
+    super(`adreel answered ${status}: ${typeof body === "object" && body && "error" in body ? String((body as { error: unknown }).error) : JSON.stringify(body)}`);
+  }
+}
+
+export interface LiveEvent {
+  id: number;
+  type: string;
+  [key: string]: unknown;
+}
+
+export class AdreelClient {
+  constructor(
+    readonly baseUrl: string,
+    readonly apiKey: string,
+  ) {}
+
+  async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.apiKey}`, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(60_000),
+    });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // Leave as text.
+    }
+    if (!response.ok) throw new ApiError(response.status, parsed);
+    return parsed as T;
+  }
+
+  generate(request: GenerateRequestInput, idempotencyKey?: string) {
+    return this.request<{ video_id: string; status: "queued"; message: string }>("POST", "/api/generate", request, idempotencyKey ? { "idempotency-key": idempotencyKey } : {});
+  }
+  status(id: string) {
+    return this.request<StatusResponse>("GET", `/api/status/${id}`);
+  }
+  video(id: string) {
+    return this.request<VideoResponse>("GET", `/api/video/${id}`);
+  }
+  list(query: { status?: string; limit?: number; cursor?: string } = {}) {
+    const search = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+    return this.request<{ videos: Record<string, unknown>[]; next_cursor: string | null }>("GET", `/api/videos?${search}`);
+  }
+  cancel(id: string) {
+    return this.request<{ cancelled: boolean }>("POST", `/api/video/${id}/cancel`);
+  }
+
+  /**
+   * Follow a video live over its WebSocket until it ends. Reconnects (resuming from the last
+   * event id) if the socket drops; falls back to polling status if the socket cannot open.
+   */
+  async watch(id: string, onEvent: (event: LiveEvent) => void, timeoutMs = 30 * 60_000): Promise<StatusResponse> {
+    const deadline = Date.now() + timeoutMs;
+    let lastId = 0;
+    let failures = 0;
+    while (Date.now() < deadline) {
+      const ended = await new Promise<boolean>((resolveWatch) => {
+        const wsUrl = `${this.baseUrl.replace(/^http/, "ws")}/api/video/${id}/live?since=${lastId}&access_token=${encodeURIComponent(this.apiKey)}`;
+        let settled = false;
+        const finish = (value: boolean) => {
+          if (settled) return;
+          settled = true;
+          clearInterval(keepalive);
+          try {
+            socket.close();
+          } catch {
+            // Already closed.
+          }
+          resolveWatch(value);
+        };
+        const socket = new WebSocket(wsUrl);
+        const keepalive = setInterval(() => {
+          if (socket.readyState === WebSocket.OPEN) socket.send("ping");
+        }, 20_000);
+        socket.onmessage = (message) => {
+          if (typeof message.data !== "string" || message.data === "pong") return;
+          const event = JSON.parse(message.data) as LiveEvent;
+          if (typeof event.id === "number" && event.type !== "snapshot") lastId = Math.max(lastId, event.id);
+          failures = 0;
+          onEvent(event);
+          const status = event.type === "snapshot" ? (event.snapshot as { status?: string } | null)?.status : event.type;
+          if (status === "complete" || status === "failed" || status === "cancelled") finish(true);
+        };
+        socket.onerror = () => finish(false);
+        socket.onclose = () => finish(false);
+      });
+      if (ended) return this.status(id);
+      failures++;
+      const status = await this.status(id).catch(() => null);
+      if (status && ["complete", "failed", "cancelled"].includes(status.status)) return status;
+      await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** failures)));
+    }
+    throw new Error(`video ${id} did not finish within ${Math.round(timeoutMs / 1000)} s`);
+  }
+
+  async download(url: string, path: string): Promise<void> {
+    const response = await fetch(url, { signal: AbortSignal.timeout(120_000) });
+    if (!response.ok || !response.body) throw new ApiError(response.status, await response.text());
+    await pipeline(Readable.fromWeb(response.body as never), createWriteStream(path));
+  }
+}

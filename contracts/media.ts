@@ -1,0 +1,206 @@
+import { z } from "zod";
+import { TransitionType } from "./spec.ts";
+
+/**
+ * media-node's HTTP API. Every request is signed (contracts/signing.ts `signRequest`).
+ * Inputs arrive as URLs (signed Worker media URLs or provider output URLs); outputs are
+ * written with HTTP PUT to signed Worker media URLs, so media-node keeps no state.
+ * Errors answer `{ error: string }` with 4xx for bad input and 5xx for processing failures
+ * (ffmpeg's own message included).
+ */
+
+const Url = z.string().url().max(4096);
+const Dimension = z.number().int().min(16).max(4096);
+const Hex = z.string().regex(/^#[0-9A-F]{6}$/);
+
+export const MediaError = z.object({ error: z.string() });
+
+// POST /v1/images/composite — weighted blend of layers (seed 003: 70/30).
+export const CompositeRequest = z.object({
+  layers: z.array(z.object({ url: Url, weight: z.number().min(0).max(1) })).min(1).max(4),
+  width: Dimension,
+  height: Dimension,
+  output_url: Url,
+});
+export type CompositeRequest = z.infer<typeof CompositeRequest>;
+export const CompositeResponse = z.object({ width: z.number(), height: z.number(), bytes: z.number() });
+
+// POST /v1/images/ingest — fetch an untrusted image, validate by decoding, store as PNG.
+export const IngestImageRequest = z.object({
+  source_url: Url,
+  output_url: Url,
+  max_bytes: z.number().int().positive().default(15 * 1024 * 1024),
+  max_pixels: z.number().int().positive().default(40_000_000),
+});
+export type IngestImageRequest = z.infer<typeof IngestImageRequest>;
+export const IngestImageResponse = z.object({
+  width: z.number(),
+  height: z.number(),
+  format: z.enum(["png", "jpeg", "webp"]),
+  bytes: z.number(),
+});
+
+// POST /v1/images/analyze — local (sharp) analysis of one image.
+export const AnalyzeImageRequest = z.object({ url: Url });
+export type AnalyzeImageRequest = z.infer<typeof AnalyzeImageRequest>;
+export const PaletteEntry = z.object({ hex: Hex, share: z.number().min(0).max(1), lab: z.tuple([z.number(), z.number(), z.number()]) });
+export type PaletteEntry = z.infer<typeof PaletteEntry>;
+export const AnalyzeImageResponse = z.object({
+  width: z.number(),
+  height: z.number(),
+  palette: z.array(PaletteEntry).min(1).max(8),
+  brightness: z.number().min(0).max(1),
+  contrast: z.number().min(0).max(1),
+  saturation: z.number().min(0).max(1),
+  /** Human-readable hints derived from the statistics, e.g. "bright, high-key lighting". */
+  lighting: z.string(),
+  style: z.string(),
+});
+export type AnalyzeImageResponse = z.infer<typeof AnalyzeImageResponse>;
+
+/** H.264 yuv420p needs even sides (4:2:0 chroma is subsampled 2x2). */
+const VideoDimension = Dimension.refine((n) => n % 2 === 0, { message: "must be even for yuv420p" });
+const VideoFps = z.number().int().min(1).max(60);
+
+// POST /v1/media/chunks/normalize — exact frame count, fps, size, yuv420p, closed GOP; plus last frame.
+export const NormalizeChunkRequest = z
+  .object({
+    input_url: Url,
+    width: VideoDimension,
+    height: VideoDimension,
+    fps: VideoFps,
+    frames: z.number().int().min(1).max(24 * 60),
+    /**
+     * Frame indexes to force as keyframes (frame 0 always is one). The worker passes where the
+     * stitcher will start copying this chunk: the incoming transition's overlap.
+     */
+    keyframes: z.array(z.number().int().min(0)).max(64).default([]),
+    output_url: Url,
+    last_frame_url: Url,
+  })
+  .refine((r) => r.keyframes.every((k) => k < r.frames), { message: "keyframes must be frame indexes below frames", path: ["keyframes"] });
+export type NormalizeChunkRequest = z.infer<typeof NormalizeChunkRequest>;
+export const NormalizeChunkResponse = z.object({
+  frames: z.number(),
+  duration_s: z.number(),
+  bytes: z.number(),
+  /** Keyframe indexes the normalized chunk really has (frame 0, the requested ones, GOP starts). */
+  keyframes: z.array(z.number()),
+  /** Palette of the last frame (the frame the next chunk is conditioned on). */
+  palette: z.array(PaletteEntry),
+});
+export type NormalizeChunkResponse = z.infer<typeof NormalizeChunkResponse>;
+
+const StitchMethod = z.enum(["seams", "single_pass"]);
+
+// POST /v1/media/videos/stitch — join normalized chunks with transitions between consecutive chunks.
+export const StitchRequest = z
+  .object({
+    chunks: z.array(z.object({ url: Url, frames: z.number().int().min(1) })).min(1).max(200),
+    /** transitions[i] joins chunks[i] and chunks[i+1]; frames is the overlap (0 for cut, >0 otherwise). */
+    transitions: z.array(z.object({ type: TransitionType, frames: z.number().int().min(0).max(48) })),
+    width: VideoDimension,
+    height: VideoDimension,
+    fps: VideoFps,
+    method: StitchMethod.default("seams"),
+    output_url: Url,
+  })
+  .refine((r) => r.transitions.length === r.chunks.length - 1, { message: "transitions must have one entry per seam", path: ["transitions"] })
+  .refine((r) => r.transitions.every((t) => (t.type === "cut") === (t.frames === 0)), {
+    message: "a cut has 0 overlap frames and every other transition needs at least 1",
+    path: ["transitions"],
+  });
+export type StitchRequest = z.infer<typeof StitchRequest>;
+export const StitchResponse = z.object({
+  /** Σ chunk frames − Σ overlaps, counted in the output. */
+  frames: z.number(),
+  duration_s: z.number(),
+  bytes: z.number(),
+  method: StitchMethod,
+  /** Wall time of the ffmpeg work (downloads and upload excluded). */
+  encode_seconds: z.number(),
+  /** Frames joined by stream copy, not re-encoded (0 for single_pass). */
+  copied_frames: z.number(),
+});
+export type StitchResponse = z.infer<typeof StitchResponse>;
+
+// POST /v1/media/audio/prepare — music bed for the video, prepared while chunks still render:
+// looped or cut to the exact length, faded, loudness-normalized, AAC in .m4a.
+export const PrepareMusicRequest = z
+  .object({
+    music_url: Url,
+    frames: z.number().int().min(1).max(24 * 60 * 5),
+    fps: VideoFps,
+    loudness_lufs: z.number().min(-30).max(-5).default(-14),
+    true_peak_db: z.number().min(-9).max(0).default(-1),
+    fade_in_s: z.number().min(0).max(5).default(0.5),
+    fade_out_s: z.number().min(0).max(5).default(1.5),
+    output_url: Url,
+  })
+  .refine((r) => r.fade_in_s + r.fade_out_s <= r.frames / r.fps, { message: "fade_in_s + fade_out_s must fit in the video's length", path: ["fade_out_s"] });
+export type PrepareMusicRequest = z.infer<typeof PrepareMusicRequest>;
+export const PrepareMusicResponse = z.object({
+  duration_s: z.number(),
+  bytes: z.number(),
+  /** Measured on the encoded output (EBU R128). */
+  integrated_lufs: z.number(),
+  true_peak_db: z.number(),
+  /** `linear`: one gain, the music's dynamics untouched; `limited`: gain into a true-peak limiter, when one gain would break the ceiling. */
+  normalization: z.enum(["linear", "limited"]),
+  /** How many times the source was played to fill the length (1 = cut, no loop). */
+  loops: z.number(),
+});
+export type PrepareMusicResponse = z.infer<typeof PrepareMusicResponse>;
+
+// POST /v1/media/audio/mux — the only audio step on the critical path: stream-copy video + prepared music.
+export const MuxRequest = z.object({
+  video_url: Url,
+  audio_url: Url,
+  output_url: Url,
+});
+export type MuxRequest = z.infer<typeof MuxRequest>;
+export const MuxResponse = z.object({
+  duration_s: z.number(),
+  video_duration_s: z.number(),
+  audio_duration_s: z.number(),
+  bytes: z.number(),
+});
+export type MuxResponse = z.infer<typeof MuxResponse>;
+
+/** Names of the draft models the local model server offers (Replicate `owner/name` form). */
+export const DRAFT_MODELS = {
+  image: "adreel/draft-image",
+  video: "adreel/draft-video",
+  music: "adreel/draft-music",
+} as const;
+
+/**
+ * Draft model inputs. They mirror the real default models' input fields
+ * (nano-banana-pro's `prompt` + `image_input`, musicgen's `prompt` + `duration`), with the
+ * extra fields a local renderer needs.
+ */
+export const DraftImageInput = z.object({
+  prompt: z.string().min(1).max(4000),
+  image_input: z.array(Url).max(8).default([]),
+  width: Dimension.default(1024),
+  height: Dimension.default(576),
+  seed: z.number().int().min(0).default(0),
+  output_format: z.enum(["png", "jpg"]).default("png"),
+});
+export const DraftVideoInput = z.object({
+  prompt: z.string().min(1).max(4000),
+  start_image: Url,
+  num_frames: z.number().int().min(1).max(24 * 30),
+  fps: z.number().int().min(1).max(60).default(24),
+  width: Dimension.default(1024),
+  height: Dimension.default(576),
+  camera: z.string().max(40).default("push_in"),
+  seed: z.number().int().min(0).default(0),
+});
+export const DraftMusicInput = z.object({
+  /** The tempo is read from the prompt ("... 110 bpm ..."), as a text-conditioned model would. */
+  prompt: z.string().min(1).max(4000),
+  duration: z.number().min(1).max(300),
+  output_format: z.enum(["wav", "mp3"]).default("wav"),
+  seed: z.number().int().min(0).default(0),
+});

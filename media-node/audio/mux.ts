@@ -1,0 +1,60 @@
+import { FfmpegError, type ProbeResult, ffmpeg, ffprobe } from "../ffmpeg.ts";
+import { InputError, fileSize } from "../io.ts";
+
+/**
+ * The final MP4: the stitched video and the prepared music, both stream-copied (this is all
+ * the audio work left on the critical path), `+faststart` so playback starts before the
+ * whole file has arrived. The result never runs longer than the video.
+ */
+
+export interface MuxedVideo {
+  durationS: number;
+  videoDurationS: number;
+  audioDurationS: number;
+  bytes: number;
+}
+
+async function probeInput(path: string, label: string, kind: "video" | "audio"): Promise<ProbeResult> {
+  try {
+    const probe = await ffprobe(path);
+    if (!probe.streams.some((s) => s.codec_type === kind)) throw new InputError(`${label} has no ${kind} stream`);
+    return probe;
+  } catch (error) {
+    if (error instanceof FfmpegError) throw new InputError(`${label} is not a readable media file: ${error.stderrTail}`);
+    throw error;
+  }
+}
+
+function streamSeconds(probe: ProbeResult, kind: "video" | "audio"): number {
+  const stream = probe.streams.find((s) => s.codec_type === kind);
+  return Number(stream?.duration ?? probe.format.duration ?? Number.NaN);
+}
+
+export async function muxFinal(videoPath: string, audioPath: string, outputPath: string): Promise<MuxedVideo> {
+  const [video, audio] = await Promise.all([probeInput(videoPath, "video_url", "video"), probeInput(audioPath, "audio_url", "audio")]);
+  const videoCodec = video.streams.find((s) => s.codec_type === "video")?.codec_name;
+  if (videoCodec !== "h264") throw new InputError(`video_url is ${videoCodec}, expected h264`);
+  const videoSeconds = streamSeconds(video, "video");
+  // Prepared music is AAC already; anything else is encoded rather than refused.
+  const audioCodec = audio.streams.find((s) => s.codec_type === "audio")?.codec_name;
+  const audioArgs = audioCodec === "aac" ? ["-c:a", "copy"] : ["-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-ac", "2"];
+  await ffmpeg(
+    [
+      "-i", videoPath,
+      "-i", audioPath,
+      "-map", "0:v:0", "-map", "1:a:0",
+      "-c:v", "copy", ...audioArgs,
+      ...(Number.isFinite(videoSeconds) ? ["-t", videoSeconds.toFixed(6)] : []),
+      "-movflags", "+faststart",
+      "-f", "mp4", outputPath,
+    ],
+    { timeoutMs: 5 * 60_000 },
+  );
+  const out = await ffprobe(outputPath);
+  return {
+    durationS: Number(out.format.duration),
+    videoDurationS: streamSeconds(out, "video"),
+    audioDurationS: streamSeconds(out, "audio"),
+    bytes: await fileSize(outputPath),
+  };
+}

@@ -1,0 +1,127 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { CameraMove } from "../../contracts/spec.ts";
+import { ffprobe, run } from "../ffmpeg.ts";
+import { InputError } from "../io.ts";
+import { renderDraftVideo } from "./video.ts";
+
+// The draft video model: exact frames, first frame = start image, and the camera really moves.
+
+const W = 160;
+const H = 90;
+const FRAMES = 24;
+const FPS = 12;
+
+let dir: string;
+let startImage: Buffer;
+let startGray: Buffer;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "draft-video-test-"));
+  // A bright square in the middle of a dark, textured frame: its size and position show the move.
+  const square = await sharp({ create: { width: 30, height: 30, channels: 3, background: "#F0F0F0" } }).png().toBuffer();
+  const backdrop = Buffer.alloc(W * H * 3);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) backdrop.fill(30 + ((x * 3 + y * 5) % 40), (y * W + x) * 3, (y * W + x) * 3 + 3);
+  startImage = await sharp(backdrop, { raw: { width: W, height: H, channels: 3 } }).composite([{ input: square, left: 65, top: 30 }]).png().toBuffer();
+  startGray = luma(await sharp(startImage).removeAlpha().raw().toBuffer());
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function render(camera: CameraMove, frames = FRAMES): Promise<string> {
+  const path = join(dir, `${camera}-${frames}.mp4`);
+  await renderDraftVideo({ startImage, frames, fps: FPS, width: W, height: H, camera, seed: 1 }, path, dir);
+  return path;
+}
+
+/** Luma (0..255) of RGB pixels: decoded through RGB so video range and full range compare. */
+function luma(rgb: Buffer): Buffer {
+  const out = Buffer.alloc(rgb.length / 3);
+  for (let i = 0; i < out.length; i++) out[i] = Math.round(0.299 * rgb[i * 3]! + 0.587 * rgb[i * 3 + 1]! + 0.114 * rgb[i * 3 + 2]!);
+  return out;
+}
+
+async function grayFrames(path: string): Promise<Buffer[]> {
+  const { stdout } = await run("ffmpeg", ["-v", "error", "-i", path, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]);
+  const size = W * H * 3;
+  const frames: Buffer[] = [];
+  for (let at = 0; at + size <= stdout.length; at += size) frames.push(luma(stdout.subarray(at, at + size)));
+  return frames;
+}
+
+function difference(a: Buffer, b: Buffer): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - b[i]!);
+  return sum / a.length;
+}
+
+/** Area and centroid of the bright square. */
+function square(frame: Buffer): { area: number; x: number; y: number } {
+  let area = 0;
+  let sx = 0;
+  let sy = 0;
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      if (frame[y * W + x]! > 150) {
+        area++;
+        sx += x;
+        sy += y;
+      }
+    }
+  }
+  return { area, x: sx / area, y: sy / area };
+}
+
+describe("renderDraftVideo", () => {
+  test("H.264 yuv420p with exactly the frames, size and fps asked for; frame 0 is the start image", async () => {
+    const path = await render("push_in");
+    const video = (await ffprobe(path, true)).streams.find((s) => s.codec_type === "video")!;
+    expect(video).toMatchObject({ codec_name: "h264", pix_fmt: "yuv420p", width: W, height: H, r_frame_rate: `${FPS}/1`, nb_read_frames: String(FRAMES) });
+    const frames = await grayFrames(path);
+    expect(frames).toHaveLength(FRAMES);
+    expect(difference(frames[0]!, startGray)).toBeLessThan(4);
+    // Consecutive frames really change (camera and light sweep), so no two are alike.
+    for (let i = 1; i < frames.length; i++) expect(difference(frames[i]!, frames[i - 1]!), `frame ${i}`).toBeGreaterThan(0.1);
+  });
+
+  test.each<[CameraMove, (first: ReturnType<typeof square>, last: ReturnType<typeof square>) => void]>([
+    ["push_in", (a, b) => expect(b.area).toBeGreaterThan(a.area * 1.15)],
+    ["pull_out", (a, b) => expect(b.area).toBeLessThan(a.area * 0.87)],
+    ["pan_left", (a, b) => expect(b.x).toBeGreaterThan(a.x + 8)], // camera left: the scene slides right
+    ["pan_right", (a, b) => expect(b.x).toBeLessThan(a.x - 8)],
+    ["tilt_up", (a, b) => expect(b.y).toBeGreaterThan(a.y + 4)],
+    ["tilt_down", (a, b) => expect(b.y).toBeLessThan(a.y - 4)],
+    ["orbit", (a, b) => expect(b.area).toBeGreaterThan(a.area * 1.03)],
+  ])("%s moves the camera the right way", async (camera, check) => {
+    const frames = await grayFrames(await render(camera));
+    expect(difference(frames[0]!, startGray)).toBeLessThan(4);
+    check(square(frames[0]!), square(frames.at(-1)!));
+  });
+
+  test("static breathes and handheld wobbles, both only a little", async () => {
+    for (const camera of ["static", "handheld"] as const) {
+      const frames = await grayFrames(await render(camera));
+      const first = square(frames[0]!);
+      expect(difference(frames[0]!, startGray)).toBeLessThan(4);
+      let moved = 0;
+      for (const frame of frames) {
+        const now = square(frame);
+        moved = Math.max(moved, Math.hypot(now.x - first.x, now.y - first.y));
+        expect(Math.abs(now.area / first.area - 1)).toBeLessThan(0.12);
+      }
+      expect(moved).toBeLessThan(4);
+      if (camera === "handheld") expect(moved).toBeGreaterThan(0.3);
+      expect(difference(frames.at(-1)!, frames[0]!)).toBeGreaterThan(0.3);
+    }
+  });
+
+  test("a single frame works; odd sizes and undecodable images are input errors", async () => {
+    expect(await grayFrames(await render("orbit", 1))).toHaveLength(1);
+    await expect(renderDraftVideo({ startImage, frames: 4, fps: FPS, width: 161, height: H, camera: "static", seed: 0 }, join(dir, "odd.mp4"), dir)).rejects.toBeInstanceOf(InputError);
+    await expect(renderDraftVideo({ startImage: Buffer.from("nope"), frames: 4, fps: FPS, width: W, height: H, camera: "static", seed: 0 }, join(dir, "bad.mp4"), dir)).rejects.toBeInstanceOf(InputError);
+  });
+});

@@ -1,0 +1,92 @@
+import { spawn } from "node:child_process";
+
+/** ffmpeg and ffprobe, spawned with argument arrays (never a shell string). */
+
+export class FfmpegError extends Error {
+  constructor(
+    readonly tool: string,
+    readonly code: number | null,
+    readonly stderrTail: string,
+  ) {
+    super(`${tool} failed (exit ${code ?? "signal"}): ${stderrTail}`);
+    this.name = "FfmpegError";
+  }
+}
+
+export interface RunOptions {
+  /** Kill the process after this long. */
+  timeoutMs?: number;
+  cwd?: string;
+  /** Bytes for the process's stdin. */
+  input?: Buffer;
+}
+
+export interface RunResult {
+  stdout: Buffer;
+  stderr: string;
+}
+
+const STDERR_KEEP = 16 * 1024;
+
+export function run(tool: "ffmpeg" | "ffprobe", args: string[], options: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(tool, args, { cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"] });
+    const stdout: Buffer[] = [];
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8");
+      if (stderr.length > STDERR_KEEP * 2) stderr = stderr.slice(-STDERR_KEEP);
+    });
+    const timer = options.timeoutMs
+      ? setTimeout(() => {
+          child.kill("SIGKILL");
+        }, options.timeoutMs)
+      : undefined;
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      reject(new FfmpegError(tool, null, `could not start ${tool}: ${error.message}`));
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) return resolve({ stdout: Buffer.concat(stdout), stderr });
+      const tail = stderr.trim().split("\n").slice(-6).join("\n");
+      reject(new FfmpegError(tool, code, signal === "SIGKILL" && options.timeoutMs ? `timed out after ${options.timeoutMs} ms; ${tail}` : tail));
+    });
+    child.stdin.on("error", () => undefined);
+    child.stdin.end(options.input);
+  });
+}
+
+/** ffmpeg with quiet, non-interactive defaults. */
+export function ffmpeg(args: string[], options?: RunOptions): Promise<RunResult> {
+  return run("ffmpeg", ["-hide_banner", "-nostdin", "-loglevel", "error", "-y", ...args], options);
+}
+
+export interface ProbeStream {
+  codec_type: "video" | "audio" | string;
+  codec_name: string;
+  width?: number;
+  height?: number;
+  pix_fmt?: string;
+  r_frame_rate?: string;
+  avg_frame_rate?: string;
+  nb_frames?: string;
+  nb_read_frames?: string;
+  duration?: string;
+  sample_rate?: string;
+  channels?: number;
+}
+
+export interface ProbeResult {
+  streams: ProbeStream[];
+  format: { duration?: string; format_name?: string; size?: string };
+}
+
+/** ffprobe as JSON; `countFrames` decodes the video to count frames exactly. */
+export async function ffprobe(path: string, countFrames = false): Promise<ProbeResult> {
+  const args = ["-v", "error", "-print_format", "json", "-show_streams", "-show_format"];
+  if (countFrames) args.push("-count_frames");
+  const { stdout } = await run("ffprobe", [...args, path], { timeoutMs: 60_000 });
+  return JSON.parse(stdout.toString("utf8")) as ProbeResult;
+}

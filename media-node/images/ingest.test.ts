@@ -1,0 +1,155 @@
+import sharp from "sharp";
+import type { FastifyInstance } from "fastify";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { IngestImageResponse } from "../../contracts/media.ts";
+import { buildServer } from "../server.ts";
+import { ingestPolicyFromEnv, registerImageRoutes } from "./routes.ts";
+import { postSigned, startOrigin, TEST_SECRET, type TestOrigin } from "./test-origin.ts";
+
+const ROUTE = "/v1/media/images/ingest";
+
+function base(width: number, height: number) {
+  // Two colours so orientation is observable: red on the left, blue on the right.
+  const raw = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) raw.set(x < width / 2 ? [220, 20, 20] : [20, 20, 220], (y * width + x) * 3);
+  return sharp(raw, { raw: { width, height, channels: 3 } });
+}
+
+describe("POST /v1/media/images/ingest", () => {
+  let app: FastifyInstance;
+  let origin: TestOrigin;
+  const previousEnv = process.env.MEDIA_NODE_ALLOW_PRIVATE_SOURCES;
+
+  beforeAll(async () => {
+    origin = await startOrigin();
+    app = await buildServer({ secret: TEST_SECRET });
+    registerImageRoutes(app, { secret: TEST_SECRET });
+    origin.serveBytes("/brand.png", await base(320, 200).png().toBuffer(), "image/png");
+    // Misleading names and content types on purpose: only the bytes decide.
+    origin.serveBytes("/photo.bin", await base(300, 200).jpeg({ quality: 90 }).withMetadata({ orientation: 6 }).toBuffer(), "text/plain");
+    origin.serveBytes("/logo.webp", await base(256, 256).webp().toBuffer(), "application/octet-stream");
+    origin.serveBytes("/notes.png", Buffer.from("meeting notes, definitely not pixels\n".repeat(10)), "image/png");
+    origin.serveBytes("/anim.gif", await base(128, 128).gif().toBuffer(), "image/gif");
+    origin.serveBytes("/icon.png", await base(32, 32).png().toBuffer(), "image/png");
+    const full = await base(400, 400).png({ compressionLevel: 0 }).toBuffer();
+    origin.serveBytes("/truncated.png", full.subarray(0, Math.floor(full.length * 0.6)), "image/png");
+    const huge = Buffer.alloc(40 * 1024 * 1024, 0);
+    full.copy(huge, 0, 0, 16);
+    origin.serve("/huge.png", (_req, res) => {
+      res.writeHead(200, { "content-type": "image/png" }); // no Content-Length: must be capped while streaming
+      res.end(huge);
+    });
+  });
+  afterEach(() => {
+    if (previousEnv === undefined) delete process.env.MEDIA_NODE_ALLOW_PRIVATE_SOURCES;
+    else process.env.MEDIA_NODE_ALLOW_PRIVATE_SOURCES = previousEnv;
+    origin.uploads.clear();
+  });
+  afterAll(async () => {
+    await app.close();
+    await origin.close();
+  });
+
+  const relaxed = () => void (process.env.MEDIA_NODE_ALLOW_PRIVATE_SOURCES = "1");
+  const ingest = (source: string, extra: Record<string, unknown> = {}) =>
+    postSigned(app, ROUTE, { source_url: source, output_url: origin.url("/store/asset.png?X-Sig=secret"), ...extra });
+
+  async function expectRefused(source: string, reason: string | RegExp, extra: Record<string, unknown> = {}) {
+    const response = await ingest(source, extra);
+    expect(response.statusCode, response.body).toBe(422);
+    if (typeof reason === "string") expect(response.json().error).toBe(reason);
+    else expect(response.json().error).toMatch(reason);
+    expect(origin.uploads.size, "nothing may be stored for a refused asset").toBe(0);
+  }
+
+  it("reads the policy from MEDIA_NODE_ALLOW_PRIVATE_SOURCES", () => {
+    expect(ingestPolicyFromEnv({})).toEqual({ allowHttp: false, allowPrivateNetwork: false });
+    expect(ingestPolicyFromEnv({ MEDIA_NODE_ALLOW_PRIVATE_SOURCES: "true" })).toEqual({ allowHttp: false, allowPrivateNetwork: false });
+    expect(ingestPolicyFromEnv({ MEDIA_NODE_ALLOW_PRIVATE_SOURCES: "1" })).toEqual({ allowHttp: true, allowPrivateNetwork: true });
+  });
+
+  it("is strict by default: http, loopback, private and metadata sources are refused", async () => {
+    delete process.env.MEDIA_NODE_ALLOW_PRIVATE_SOURCES;
+    await expectRefused(origin.url("/brand.png"), "source_url must use https (got http:)");
+    await expectRefused("file:///etc/passwd", "source_url must use https (got file:)");
+    await expectRefused(`https://127.0.0.1:${origin.port}/brand.png`, "source_url resolves to a loopback address (127.0.0.1)");
+    await expectRefused("https://10.0.0.5/brand.png", "source_url resolves to a private address (10.0.0.5)");
+    await expectRefused("https://169.254.169.254/latest/meta-data/iam/", "source_url resolves to a metadata address (169.254.169.254)");
+    await expectRefused("https://[fd00:ec2::254]/latest/", "source_url resolves to a metadata address (fd00:ec2::254)");
+  });
+
+  it("stores a PNG source re-encoded as PNG", async () => {
+    relaxed();
+    const response = await ingest(origin.url("/brand.png"));
+    expect(response.statusCode, response.body).toBe(200);
+    const stored = origin.uploads.get("/store/asset.png")!;
+    expect(stored.contentType).toBe("image/png");
+    expect(IngestImageResponse.parse(response.json())).toEqual({ width: 320, height: 200, format: "png", bytes: stored.body.length });
+    const meta = await sharp(stored.body).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(["png", 320, 200]);
+  });
+
+  it("detects a JPEG by content whatever its name and type, applies EXIF orientation and strips metadata", async () => {
+    relaxed();
+    const response = await ingest(origin.url("/photo.bin"));
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.json()).toMatchObject({ width: 200, height: 300, format: "jpeg" });
+    const stored = origin.uploads.get("/store/asset.png")!.body;
+    const meta = await sharp(stored).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(["png", 200, 300]);
+    expect(meta.exif).toBeUndefined();
+    expect(meta.orientation).toBeUndefined();
+    // Orientation 6 is "rotate 90° clockwise to display": the left (red) half ends up on top.
+    const { data, info } = await sharp(stored).raw().toBuffer({ resolveWithObject: true });
+    const at = (x: number, y: number) => Array.from(data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3));
+    expect(at(100, 20)[0]).toBeGreaterThan(180);
+    expect(at(100, 280)[2]).toBeGreaterThan(180);
+  });
+
+  it("accepts WebP", async () => {
+    relaxed();
+    const response = await ingest(origin.url("/logo.webp"));
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.json()).toMatchObject({ width: 256, height: 256, format: "webp" });
+    expect((await sharp(origin.uploads.get("/store/asset.png")!.body).metadata()).format).toBe("png");
+  });
+
+  it("refuses a text file named .png", async () => {
+    relaxed();
+    await expectRefused(origin.url("/notes.png"), "not a PNG, JPEG or WebP image");
+  });
+
+  it("refuses other image formats", async () => {
+    relaxed();
+    await expectRefused(origin.url("/anim.gif"), "not a PNG, JPEG or WebP image");
+  });
+
+  it("refuses images under 64x64 and over max_pixels", async () => {
+    relaxed();
+    await expectRefused(origin.url("/icon.png"), "image is 32x32, under the 64x64 minimum");
+    await expectRefused(origin.url("/brand.png"), "image is 320x200 (64000 pixels), over the 50000 pixel limit", { max_pixels: 50_000 });
+  });
+
+  it("refuses a truncated image instead of storing a grey-padded one", async () => {
+    relaxed();
+    await expectRefused(origin.url("/truncated.png"), /^PNG image could not be decoded/);
+  });
+
+  it("refuses a 40 MB body at the byte limit", async () => {
+    relaxed();
+    await expectRefused(origin.url("/huge.png"), /^image is over the 15728640 byte limit/);
+  });
+
+  it("refuses limits above media-node's ceilings", async () => {
+    relaxed();
+    await expectRefused(origin.url("/brand.png"), /^max_bytes: .* ceiling$/, { max_bytes: 1024 * 1024 * 1024 });
+    await expectRefused(origin.url("/brand.png"), /^max_pixels: .* ceiling$/, { max_pixels: 500_000_000 });
+  });
+
+  it("refuses an unsigned request with 401", async () => {
+    const body = JSON.stringify({ source_url: origin.url("/brand.png"), output_url: origin.url("/store/x.png") });
+    const response = await app.inject({ method: "POST", url: ROUTE, payload: body, headers: { "content-type": "application/json" } });
+    expect(response.statusCode).toBe(401);
+    expect(origin.uploads.size).toBe(0);
+  });
+});

@@ -1,0 +1,92 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import {
+  AnalyzeImageRequest,
+  AnalyzeImageResponse,
+  CompositeRequest,
+  CompositeResponse,
+  IngestImageRequest,
+  IngestImageResponse,
+} from "../../contracts/media.ts";
+import { InputError, downloadTo, uploadTo, withTempDir } from "../io.ts";
+import { MEDIA_PREFIX, parse, type MediaNodeConfig } from "../server.ts";
+import { compositeLayers } from "./composite.ts";
+import { normalizeImage } from "./ingest.ts";
+import { analyzeImage } from "./palette.ts";
+import { safeFetchImage, type SafeFetchOptions } from "./safe-fetch.ts";
+
+/**
+ * Image capabilities of media-node:
+ *   POST /v1/media/images/composite — weighted linear-light blend of 1–4 layers → PNG at output_url
+ *   POST /v1/media/images/ingest    — untrusted brand-asset URL → validated, re-encoded PNG at output_url
+ *   POST /v1/media/images/analyze   — palette + tone statistics + lighting/style hints
+ *
+ * Inputs of composite and analyze are URLs the Worker signed (our own storage), fetched with
+ * io.ts `downloadTo`. Only ingest takes URLs from clients, and only it uses `safeFetchImage`.
+ */
+
+/** Signed inputs we generated ourselves: generous, but bounded. */
+const TRUSTED_INPUT_MAX_BYTES = 64 * 1024 * 1024;
+const TRUSTED_INPUT_TIMEOUT_MS = 60_000;
+/** Untrusted fetch deadline, all redirects and the body included. */
+export const INGEST_TIMEOUT_MS = 15_000;
+/**
+ * Ceilings on what a request may ask for: the fetched file is held in memory and decoded
+ * whole, so neither limit may be raised without bound by the caller.
+ */
+export const INGEST_MAX_BYTES_CEILING = 64 * 1024 * 1024;
+export const INGEST_MAX_PIXELS_CEILING = 100_000_000;
+
+/**
+ * Fetch policy for ingest. Strict unless `MEDIA_NODE_ALLOW_PRIVATE_SOURCES=1`, which local
+ * development and end-to-end tests set because their assets are served over http from
+ * 127.0.0.1; it allows http: and private/loopback addresses. Never set it in production.
+ * Read per request so the process environment is the single switch.
+ */
+export function ingestPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): Pick<SafeFetchOptions, "allowHttp" | "allowPrivateNetwork"> {
+  const relaxed = env.MEDIA_NODE_ALLOW_PRIVATE_SOURCES === "1";
+  return { allowHttp: relaxed, allowPrivateNetwork: relaxed };
+}
+
+async function fetchTrusted(url: string, dir: string, name: string): Promise<Buffer> {
+  const path = join(dir, name);
+  await downloadTo(url, path, { maxBytes: TRUSTED_INPUT_MAX_BYTES, timeoutMs: TRUSTED_INPUT_TIMEOUT_MS });
+  return readFile(path);
+}
+
+export function registerImageRoutes(app: FastifyInstance, config: MediaNodeConfig): void {
+  app.post(`${MEDIA_PREFIX}images/composite`, async (request) => {
+    const body = parse(CompositeRequest, request.body);
+    return withTempDir(config.tmpDir, async (dir) => {
+      const images = await Promise.all(body.layers.map((layer, i) => fetchTrusted(layer.url, dir, `layer-${i}`)));
+      const png = await compositeLayers(
+        body.layers.map((layer, i) => ({ image: images[i]!, weight: layer.weight })),
+        body.width,
+        body.height,
+      );
+      const bytes = await uploadTo(body.output_url, png, "image/png");
+      return CompositeResponse.parse({ width: body.width, height: body.height, bytes });
+    });
+  });
+
+  app.post(`${MEDIA_PREFIX}images/ingest`, async (request) => {
+    const body = parse(IngestImageRequest, request.body);
+    if (body.max_bytes > INGEST_MAX_BYTES_CEILING) throw new InputError(`max_bytes: ${body.max_bytes} is over media-node's ${INGEST_MAX_BYTES_CEILING} byte ceiling`);
+    if (body.max_pixels > INGEST_MAX_PIXELS_CEILING) throw new InputError(`max_pixels: ${body.max_pixels} is over media-node's ${INGEST_MAX_PIXELS_CEILING} pixel ceiling`);
+    const fetched = await safeFetchImage(body.source_url, {
+      ...ingestPolicyFromEnv(),
+      maxBytes: body.max_bytes,
+      timeoutMs: INGEST_TIMEOUT_MS,
+    });
+    const image = await normalizeImage(fetched.body, fetched.format, body.max_pixels);
+    const bytes = await uploadTo(body.output_url, image.png, "image/png");
+    request.log.info({ source: fetched.finalUrl, redirects: fetched.redirects, format: image.format, bytes }, "brand asset ingested");
+    return IngestImageResponse.parse({ width: image.width, height: image.height, format: image.format, bytes });
+  });
+
+  app.post(`${MEDIA_PREFIX}images/analyze`, async (request) => {
+    const body = parse(AnalyzeImageRequest, request.body);
+    return withTempDir(config.tmpDir, async (dir) => AnalyzeImageResponse.parse(await analyzeImage(await fetchTrusted(body.url, dir, "image"))));
+  });
+}

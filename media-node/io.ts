@@ -1,0 +1,90 @@
+import { createWriteStream } from "node:fs";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+
+/** Moving bytes in and out of media-node: inputs come from URLs, outputs go to signed PUT URLs. */
+
+export class InputError extends Error {
+  readonly statusCode = 422;
+  constructor(message: string) {
+    super(message);
+    this.name = "InputError";
+  }
+}
+
+export class UpstreamError extends Error {
+  readonly statusCode = 502;
+  constructor(message: string) {
+    super(message);
+    this.name = "UpstreamError";
+  }
+}
+
+export interface DownloadOptions {
+  maxBytes?: number;
+  timeoutMs?: number;
+}
+
+/** Stream a URL to a file, refusing bodies over `maxBytes`. Returns the byte count. */
+export async function downloadTo(url: string, path: string, options: DownloadOptions = {}): Promise<number> {
+  const { maxBytes = 512 * 1024 * 1024, timeoutMs = 120_000 } = options;
+  let response: Response;
+  try {
+    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: "follow" });
+  } catch (error) {
+    throw new UpstreamError(`fetching ${redact(url)} failed: ${(error as Error).message}`);
+  }
+  if (!response.ok || !response.body) throw new UpstreamError(`fetching ${redact(url)} answered ${response.status}`);
+  const declared = Number(response.headers.get("content-length") ?? "0");
+  if (declared > maxBytes) throw new InputError(`${redact(url)} is ${declared} bytes, over the ${maxBytes} byte limit`);
+  let seen = 0;
+  const limiter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      if (seen > maxBytes) done(new InputError(`${redact(url)} is over the ${maxBytes} byte limit`));
+      else done(null, chunk);
+    },
+  });
+  await pipeline(Readable.fromWeb(response.body as never), limiter, createWriteStream(path));
+  return seen;
+}
+
+/** PUT a file or buffer to a signed URL. */
+export async function uploadTo(url: string, body: Buffer | string, contentType: string): Promise<number> {
+  const bytes = typeof body === "string" ? await readFile(body) : body;
+  const response = await fetch(url, {
+    method: "PUT",
+    body: new Uint8Array(bytes) as Uint8Array<ArrayBuffer>,
+    headers: { "content-type": contentType, "content-length": String(bytes.length) },
+    signal: AbortSignal.timeout(120_000),
+  });
+  if (!response.ok) throw new UpstreamError(`storing output at ${redact(url)} answered ${response.status}: ${(await response.text()).slice(0, 200)}`);
+  return bytes.length;
+}
+
+export async function fileSize(path: string): Promise<number> {
+  return (await stat(path)).size;
+}
+
+/** Run `work` in a fresh temp directory that is always removed afterwards. */
+export async function withTempDir<T>(root: string | undefined, work: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(root ?? tmpdir(), "adreel-"));
+  try {
+    return await work(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** URLs carry signatures in their query; never echo those into errors or logs. */
+export function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return "<invalid url>";
+  }
+}

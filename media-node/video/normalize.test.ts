@@ -1,0 +1,158 @@
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { NormalizeChunkResponse } from "../../contracts/media.ts";
+import { ffmpeg, ffprobe } from "../ffmpeg.ts";
+import { TEST_SECRET, type TestOrigin, postSigned, startOrigin } from "../images/test-origin.ts";
+import { buildServer } from "../server.ts";
+import { probeChunk } from "./chunk-probe.ts";
+import { normalizeChunk } from "./normalize.ts";
+import { registerVideoRoutes } from "./routes.ts";
+import { framePsnr, synthClip } from "./test-media.ts";
+
+let dir: string;
+let shortClip: string;
+let longPortrait: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "adreel-normalize-test-"));
+  shortClip = join(dir, "short.mp4");
+  longPortrait = join(dir, "portrait.mp4");
+  await Promise.all([
+    // 0.5 s at 30 fps with audio: shorter than asked, wrong rate, wrong size.
+    synthClip(shortClip, { source: "testsrc2", width: 400, height: 300, fps: 30, seconds: 0.5, audio: true }),
+    // 3 s portrait: longer than asked, needs cropping to cover a landscape frame.
+    synthClip(longPortrait, { source: "testsrc2", width: 180, height: 320, fps: 25, seconds: 3 }),
+  ]);
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("normalizeChunk", () => {
+  it("pads a short clip to the exact frame count by holding its last frame, drops audio, forces keyframes", async () => {
+    const out = join(dir, "short-n.mp4");
+    const last = join(dir, "short-last.png");
+    const result = await normalizeChunk(shortClip, out, last, { width: 320, height: 180, fps: 24, frames: 30, keyframes: [12, 20] });
+    expect(result.frames).toBe(30);
+    expect(result.keyframes).toEqual(expect.arrayContaining([0, 12, 20]));
+
+    const probe = await ffprobe(out, true);
+    expect(probe.streams).toHaveLength(1);
+    const [video] = probe.streams;
+    expect(video).toMatchObject({ codec_name: "h264", width: 320, height: 180, pix_fmt: "yuv420p", r_frame_rate: "24/1", nb_read_frames: "30" });
+    expect(Number(probe.format.duration)).toBeCloseTo(30 / 24, 3);
+
+    // 0.5 s at 24 fps is 12 real frames; everything after holds the 12th (only coding noise differs).
+    expect(await framePsnr(out, 11, out, 29)).toBeGreaterThan(45);
+    expect(await framePsnr(out, 10, out, 11)).toBeLessThan(30);
+    expect(await framePsnr(out, 2, out, 8)).toBeLessThan(30);
+
+    // The PNG is the chunk's last frame.
+    const png = await sharp(await readFile(last)).metadata();
+    expect([png.format, png.width, png.height]).toEqual(["png", 320, 180]);
+    expect(await framePsnr(last, 0, out, 29, "rgb")).toBeGreaterThan(35);
+  });
+
+  it("trims a long clip and crops it to cover the frame", async () => {
+    const out = join(dir, "long-n.mp4");
+    const result = await normalizeChunk(longPortrait, out, join(dir, "long-last.png"), { width: 320, height: 180, fps: 24, frames: 24 });
+    expect(result.frames).toBe(24);
+    const probe = await probeChunk(out, "out");
+    expect([probe.width, probe.height, probe.frames, probe.fps]).toEqual([320, 180, 24, 24]);
+  });
+
+  it("scales to cover and crops the centre (no bars, no stretching)", async () => {
+    // 2:1 red card with a 10 px black frame. Covering 16:9 scales it 1.8x to 360x180 and crops
+    // 20 px off each side: the side borders go, the top and bottom ones stay (18 px).
+    const card = join(dir, "card.mp4");
+    await ffmpeg(["-f", "lavfi", "-i", "color=red:s=180x80:r=24,pad=200:100:10:10:black", "-frames:v", "2", "-c:v", "libx264", "-pix_fmt", "yuv444p", "-qp", "0", card]);
+    const last = join(dir, "card.png");
+    await normalizeChunk(card, join(dir, "card-n.mp4"), last, { width: 320, height: 180, fps: 24, frames: 2 });
+    const { data, info } = await sharp(await readFile(last)).raw().toBuffer({ resolveWithObject: true });
+    const pixel = (x: number, y: number) => [...data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3)];
+    const isRed = ([r, g, b]: number[]) => r! > 200 && g! < 60 && b! < 60;
+    const isBlack = (p: number[]) => p.every((c) => c < 40);
+    expect(isRed(pixel(2, 90))).toBe(true);
+    expect(isRed(pixel(317, 90))).toBe(true);
+    expect(isBlack(pixel(160, 6))).toBe(true);
+    expect(isBlack(pixel(160, 173))).toBe(true);
+    expect(isRed(pixel(160, 30))).toBe(true);
+  });
+
+  it("refuses a file that is not a video", async () => {
+    const junk = join(dir, "junk.mp4");
+    await writeFile(junk, "this is not a video");
+    await expect(normalizeChunk(junk, join(dir, "x.mp4"), join(dir, "x.png"), { width: 320, height: 180, fps: 24, frames: 10 })).rejects.toMatchObject({
+      statusCode: 422,
+      message: expect.stringMatching(/input_url is not a readable video/),
+    });
+  });
+});
+
+describe("POST /v1/media/chunks/normalize", () => {
+  let app: FastifyInstance;
+  let origin: TestOrigin;
+
+  beforeAll(async () => {
+    app = await buildServer({ secret: TEST_SECRET });
+    registerVideoRoutes(app, { secret: TEST_SECRET });
+    origin = await startOrigin();
+    origin.serveBytes("/raw.mp4", await readFile(shortClip), "video/mp4");
+    origin.serveBytes("/notes.txt", Buffer.from("hello"), "text/plain");
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await origin.close();
+  });
+
+  const request = (input: string, extra: Record<string, unknown> = {}) => ({
+    input_url: origin.url(input),
+    width: 320,
+    height: 180,
+    fps: 24,
+    frames: 20,
+    keyframes: [6],
+    output_url: origin.url("/out/chunk.mp4?sig=abc"),
+    last_frame_url: origin.url("/out/last.png?sig=abc"),
+    ...extra,
+  });
+
+  it("stores the chunk and its last frame and answers frames, duration, palette", async () => {
+    const response = await postSigned(app, "/v1/media/chunks/normalize", request("/raw.mp4"));
+    expect(response.statusCode, response.body).toBe(200);
+    const body = NormalizeChunkResponse.parse(response.json());
+    expect(body.frames).toBe(20);
+    expect(body.duration_s).toBeCloseTo(20 / 24, 6);
+    expect(body.keyframes).toEqual(expect.arrayContaining([0, 6]));
+    expect(body.palette.length).toBeGreaterThan(0);
+    const chunk = origin.uploads.get("/out/chunk.mp4");
+    const last = origin.uploads.get("/out/last.png");
+    expect(chunk?.contentType).toBe("video/mp4");
+    expect(chunk?.body.length).toBe(body.bytes);
+    expect(last?.contentType).toBe("image/png");
+    expect(last?.body.subarray(1, 4).toString()).toBe("PNG");
+  });
+
+  it("answers 422 naming the problem for bad input", async () => {
+    const notVideo = await postSigned(app, "/v1/media/chunks/normalize", request("/notes.txt"));
+    expect(notVideo.statusCode).toBe(422);
+    expect(notVideo.json().error).toMatch(/input_url/);
+    const badKeyframe = await postSigned(app, "/v1/media/chunks/normalize", request("/raw.mp4", { keyframes: [20] }));
+    expect(badKeyframe.statusCode).toBe(422);
+    expect(badKeyframe.json().error).toMatch(/keyframes/);
+    const odd = await postSigned(app, "/v1/media/chunks/normalize", request("/raw.mp4", { width: 321 }));
+    expect(odd.statusCode).toBe(422);
+    expect(odd.json().error).toMatch(/width/);
+  });
+
+  it("refuses unsigned requests", async () => {
+    const response = await postSigned(app, "/v1/media/chunks/normalize", request("/raw.mp4"), { sign: false });
+    expect(response.statusCode).toBe(401);
+  });
+});

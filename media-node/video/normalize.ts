@@ -1,0 +1,86 @@
+import { FfmpegError, ffmpeg, ffprobe } from "../ffmpeg.ts";
+import { InputError, fileSize } from "../io.ts";
+import { probeChunk } from "./chunk-probe.ts";
+import { CHUNK_ENCODING, encoderArgs } from "./encoding.ts";
+
+/**
+ * A provider's raw clip (any size, frame rate, length; maybe with audio) → a chunk the
+ * stitcher can copy: exactly `frames` frames at `fps`, scaled and centre-cropped to cover
+ * width×height, yuv420p BT.709, no audio, CHUNK_ENCODING with keyframes where asked.
+ * Short clips are padded by holding their last frame; long ones are trimmed.
+ * The last frame is written as PNG in the same pass (seed 003: it conditions the next chunk).
+ */
+
+export interface NormalizeOptions {
+  width: number;
+  height: number;
+  fps: number;
+  frames: number;
+  /** Frame indexes that must be keyframes (frame 0 always is). */
+  keyframes?: readonly number[];
+  timeoutMs?: number;
+}
+
+export interface NormalizedChunk {
+  frames: number;
+  keyframes: number[];
+  bytes: number;
+}
+
+/** Scale so the frame covers width×height (display aspect, so non-square pixels are honoured). */
+function coverScale(width: number, height: number): string {
+  const factor = `max(${width}/(iw*sar),${height}/ih)`;
+  return `scale=w='max(${width},round(iw*sar*${factor}))':h='max(${height},round(ih*${factor}))':out_color_matrix=bt709:out_range=tv`;
+}
+
+export function normalizeGraph({ width, height, fps, frames }: NormalizeOptions): string {
+  return [
+    `[0:v:0]setpts=PTS-STARTPTS`,
+    `fps=${fps}`,
+    // Trim before scaling so a long clip is not scaled past what we keep.
+    `trim=end_frame=${frames}`,
+    coverScale(width, height),
+    `crop=${width}:${height}`,
+    `setsar=1`,
+    `format=yuv420p`,
+    `setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv`,
+    `tpad=stop=-1:stop_mode=clone`,
+    `trim=end_frame=${frames}`,
+    `settb=1/${fps}`,
+    `setpts=N`,
+    `split=2[chunk][tail];[tail]select='eq(n,${frames - 1})',scale=in_color_matrix=bt709:in_range=tv,format=rgb24[last]`,
+  ].join(",");
+}
+
+export async function normalizeChunk(inputPath: string, outputPath: string, lastFramePath: string, options: NormalizeOptions): Promise<NormalizedChunk> {
+  const { fps, frames, keyframes = [], timeoutMs = 5 * 60_000 } = options;
+  for (const k of keyframes) {
+    if (!Number.isInteger(k) || k < 0 || k >= frames) throw new InputError(`keyframes: ${k} is not a frame index below ${frames}`);
+  }
+  try {
+    const probe = await ffprobe(inputPath);
+    if (!probe.streams.some((s) => s.codec_type === "video")) throw new InputError("input_url has no video stream");
+  } catch (error) {
+    if (error instanceof FfmpegError) throw new InputError(`input_url is not a readable video: ${error.stderrTail}`);
+    throw error;
+  }
+  await ffmpeg(
+    [
+      "-i", inputPath,
+      "-filter_complex", normalizeGraph(options),
+      "-map", "[chunk]", "-an", "-sn", "-dn",
+      ...encoderArgs(CHUNK_ENCODING, fps, keyframes),
+      "-frames:v", String(frames),
+      "-movflags", "+faststart",
+      "-f", "mp4", outputPath,
+      "-map", "[last]", "-frames:v", "1", "-update", "1", "-c:v", "png", "-f", "image2", lastFramePath,
+    ],
+    { timeoutMs },
+  );
+  // By construction it is `frames` long; counting the packets proves it for the cost of a demux.
+  const result = await probeChunk(outputPath, "normalized chunk");
+  if (result.frames !== frames) throw new Error(`normalized chunk has ${result.frames} frames, expected ${frames}`);
+  const missing = keyframes.filter((k) => !result.keyframes.includes(k));
+  if (missing.length) throw new Error(`normalized chunk lacks forced keyframes ${missing.join(", ")}`);
+  return { frames: result.frames, keyframes: result.keyframes, bytes: await fileSize(outputPath) };
+}

@@ -1,0 +1,80 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { NormalizeChunkRequest, NormalizeChunkResponse, StitchRequest, StitchResponse } from "../../contracts/media.ts";
+import { downloadTo, uploadTo, withTempDir } from "../io.ts";
+import { paletteOf } from "../images/palette.ts";
+import { MEDIA_PREFIX, parse, type MediaNodeConfig } from "../server.ts";
+import { normalizeChunk } from "./normalize.ts";
+import { mapLimited, stitchChunks } from "./stitch.ts";
+
+/**
+ * Video capabilities of media-node:
+ *   POST /v1/media/chunks/normalize — provider clip → spliceable chunk at output_url + last frame PNG
+ *   POST /v1/media/videos/stitch    — normalized chunks + transitions → stitched MP4 at output_url
+ */
+
+/** Provider clips and our chunks are short; a few hundred MB is far beyond any of them. */
+const VIDEO_INPUT_MAX_BYTES = 512 * 1024 * 1024;
+const VIDEO_INPUT_TIMEOUT_MS = 120_000;
+const DOWNLOAD_CONCURRENCY = 4;
+
+export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfig): void {
+  app.post(`${MEDIA_PREFIX}chunks/normalize`, async (request) => {
+    const body = parse(NormalizeChunkRequest, request.body);
+    return withTempDir(config.tmpDir, async (dir) => {
+      const input = join(dir, "raw");
+      const output = join(dir, "chunk.mp4");
+      const lastFrame = join(dir, "last.png");
+      await downloadTo(body.input_url, input, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
+      const chunk = await normalizeChunk(input, output, lastFrame, {
+        width: body.width,
+        height: body.height,
+        fps: body.fps,
+        frames: body.frames,
+        keyframes: body.keyframes,
+      });
+      const png = await readFile(lastFrame);
+      const [palette] = await Promise.all([
+        paletteOf(png),
+        uploadTo(body.output_url, output, "video/mp4"),
+        uploadTo(body.last_frame_url, png, "image/png"),
+      ]);
+      return NormalizeChunkResponse.parse({
+        frames: chunk.frames,
+        duration_s: chunk.frames / body.fps,
+        bytes: chunk.bytes,
+        keyframes: chunk.keyframes,
+        palette,
+      });
+    });
+  });
+
+  app.post(`${MEDIA_PREFIX}videos/stitch`, async (request) => {
+    const body = parse(StitchRequest, request.body);
+    return withTempDir(config.tmpDir, async (dir) => {
+      const chunks = await mapLimited(body.chunks, DOWNLOAD_CONCURRENCY, async (chunk, i) => {
+        const path = join(dir, `chunk-${String(i).padStart(3, "0")}.mp4`);
+        await downloadTo(chunk.url, path, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
+        return { path, frames: chunk.frames };
+      });
+      const output = join(dir, "stitched.mp4");
+      const result = await stitchChunks(chunks, body.transitions, output, {
+        width: body.width,
+        height: body.height,
+        fps: body.fps,
+        method: body.method,
+        workDir: dir,
+      });
+      await uploadTo(body.output_url, output, "video/mp4");
+      return StitchResponse.parse({
+        frames: result.frames,
+        duration_s: result.frames / body.fps,
+        bytes: result.bytes,
+        method: result.method,
+        encode_seconds: Math.round(result.encodeSeconds * 1000) / 1000,
+        copied_frames: result.copiedFrames,
+      });
+    });
+  });
+}

@@ -1,0 +1,103 @@
+import { describe, expect, it } from "vitest";
+import { type PlanChunk, type PlanJoin, type Span, layoutChunks, planSeams, planSinglePass, spanFrames } from "./stitch-plan.ts";
+
+const fade = (frames: number): PlanJoin => ({ type: "fade", frames });
+const cut: PlanJoin = { type: "cut", frames: 0 };
+const chunk = (frames: number, keyframes: number[] = [0], copyable = true): PlanChunk => ({ frames, keyframes, copyable });
+
+/** Spans must tile the output: contiguous, in order, summing to the layout's total. */
+function expectTiling(spans: Span[], total: number) {
+  let at = 0;
+  for (const span of spans) {
+    expect(span.at).toBe(at);
+    at += spanFrames(span);
+  }
+  expect(at).toBe(total);
+}
+
+describe("layoutChunks", () => {
+  it("places chunks so the total is Σframes − Σoverlaps", () => {
+    const layout = layoutChunks([chunk(48), chunk(60), chunk(30)], [fade(12), cut]);
+    expect(layout.starts).toEqual([0, 36, 96]);
+    expect(layout.total).toBe(48 + 60 + 30 - 12);
+  });
+
+  it("refuses a cut with overlap, a fade without, and overlaps longer than a chunk", () => {
+    expect(() => layoutChunks([chunk(10), chunk(10)], [{ type: "cut", frames: 3 }])).toThrow(/transitions\[0\]/);
+    expect(() => layoutChunks([chunk(10), chunk(10)], [fade(0)])).toThrow(/transitions\[0\]/);
+    expect(() => layoutChunks([chunk(10), chunk(8), chunk(10)], [fade(5), fade(4)])).toThrow(/chunks\[1\] has 8 frames/);
+    expect(() => layoutChunks([chunk(10), chunk(10)], [])).toThrow(/expected 1 entries/);
+  });
+});
+
+describe("planSeams", () => {
+  it("encodes exactly the overlaps when B has a keyframe where its overlap ends", () => {
+    const chunks = [chunk(48, [0, 24]), chunk(48, [0, 12, 36]), chunk(48, [0, 8, 32])];
+    const spans = planSeams(chunks, [fade(12), fade(8)]);
+    expectTiling(spans, 48 * 3 - 20);
+    expect(spans.map((s) => [s.kind, s.at, spanFrames(s)])).toEqual([
+      ["copy", 0, 36],
+      ["encode", 36, 12],
+      ["copy", 48, 28],
+      ["encode", 76, 8],
+      ["copy", 84, 40],
+    ]);
+    const seam = spans[1] as Extract<Span, { kind: "encode" }>;
+    expect(seam.pieces).toEqual([
+      { chunk: 0, from: 36, to: 48, join: null },
+      { chunk: 1, from: 0, to: 12, join: fade(12) },
+    ]);
+  });
+
+  it("runs a seam on to B's next keyframe when the overlap does not end on one", () => {
+    const spans = planSeams([chunk(48), chunk(48, [0, 24])], [fade(12)]);
+    expect(spans.map((s) => [s.kind, s.at, spanFrames(s)])).toEqual([
+      ["copy", 0, 36],
+      ["encode", 36, 24],
+      ["copy", 60, 24],
+    ]);
+    const seam = spans[1] as Extract<Span, { kind: "encode" }>;
+    expect(seam.pieces.at(-1)).toEqual({ chunk: 1, from: 0, to: 24, join: fade(12) });
+  });
+
+  it("merges into one span across a chunk with nothing to copy", () => {
+    const spans = planSeams([chunk(20), chunk(20, [0]), chunk(20)], [fade(4), cut]);
+    expectTiling(spans, 56);
+    expect(spans.map((s) => s.kind)).toEqual(["copy", "encode", "copy"]);
+    const seam = spans[1] as Extract<Span, { kind: "encode" }>;
+    expect(seam.pieces.map((p) => [p.chunk, p.from, p.to, p.join?.type ?? null])).toEqual([
+      [0, 16, 20, null],
+      [1, 0, 20, "fade"],
+    ]);
+  });
+
+  it("is pure copy when every join is a cut, and for a single chunk", () => {
+    const spans = planSeams([chunk(10), chunk(12), chunk(14)], [cut, cut]);
+    expect(spans.every((s) => s.kind === "copy")).toBe(true);
+    expectTiling(spans, 36);
+    expect(planSeams([chunk(30)], [])).toEqual([{ kind: "copy", chunk: 0, from: 0, to: 30, at: 0 }]);
+  });
+
+  it("re-encodes chunks that cannot be spliced", () => {
+    const spans = planSeams([chunk(10), chunk(10, [0], false), chunk(10)], [cut, cut]);
+    expect(spans.map((s) => [s.kind, s.at, spanFrames(s)])).toEqual([
+      ["copy", 0, 10],
+      ["encode", 10, 10],
+      ["copy", 20, 10],
+    ]);
+  });
+});
+
+describe("planSinglePass", () => {
+  it("is one encode span over every chunk", () => {
+    const spans = planSinglePass([chunk(20), chunk(20), chunk(20)], [fade(5), cut]);
+    expect(spans).toHaveLength(1);
+    expectTiling(spans, 55);
+    const span = spans[0] as Extract<Span, { kind: "encode" }>;
+    expect(span.pieces.map((p) => [p.chunk, p.from, p.to])).toEqual([
+      [0, 0, 20],
+      [1, 0, 20],
+      [2, 0, 20],
+    ]);
+  });
+});

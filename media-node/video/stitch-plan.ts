@@ -1,0 +1,121 @@
+import type { TransitionType } from "../../contracts/spec.ts";
+import { InputError } from "../io.ts";
+
+/**
+ * Where every output frame of a stitched video comes from, in whole frames.
+ *
+ * Chunk i occupies output frames [start_i, start_i + frames_i), start_i = Σ_{m<i}(frames_m −
+ * overlap_m); its first `overlap_{i−1}` frames are blended with the previous chunk's last ones,
+ * its last `overlap_i` frames with the next chunk's first ones. What lies between is the
+ * chunk's own region, shown unchanged.
+ *
+ * The plan is a list of spans in output order: `copy` spans take a chunk's frames as they
+ * are (joined by stream copy), `encode` spans are rendered through a filtergraph and encoded.
+ * A copy may start only on a keyframe; with B-frames off it may end anywhere (see encoding.ts).
+ */
+
+export interface PlanChunk {
+  frames: number;
+  /** Keyframe indexes; ignored when not `copyable`. */
+  keyframes: readonly number[];
+  /** Its bitstream can be spliced with ours (same SPS/PPS, no B-frames). */
+  copyable: boolean;
+}
+
+export interface PlanJoin {
+  type: TransitionType;
+  /** Overlap in frames; 0 for a cut. */
+  frames: number;
+}
+
+/** A run of one chunk's frames inside an encode span, and how it attaches to the run before it. */
+export interface Piece {
+  chunk: number;
+  from: number;
+  to: number;
+  /** The transition from the previous piece's chunk; null for a span's first piece. */
+  join: PlanJoin | null;
+}
+
+export type Span =
+  | { kind: "copy"; chunk: number; from: number; to: number; at: number }
+  | { kind: "encode"; at: number; to: number; pieces: Piece[] };
+
+export interface Layout {
+  /** Output frame where each chunk starts. */
+  starts: number[];
+  /** Σ frames − Σ overlaps. */
+  total: number;
+}
+
+/** Check the joins fit the chunks and place the chunks on the output timeline. */
+export function layoutChunks(chunks: readonly Pick<PlanChunk, "frames">[], joins: readonly PlanJoin[]): Layout {
+  if (chunks.length === 0) throw new InputError("chunks: at least one chunk is needed");
+  if (joins.length !== chunks.length - 1) throw new InputError(`transitions: expected ${chunks.length - 1} entries, got ${joins.length}`);
+  joins.forEach((join, i) => {
+    if ((join.type === "cut") !== (join.frames === 0)) throw new InputError(`transitions[${i}]: a cut has 0 overlap frames and a ${join.type} needs at least 1`);
+  });
+  const starts: number[] = [];
+  let at = 0;
+  chunks.forEach((chunk, i) => {
+    const overlapIn = i > 0 ? joins[i - 1]!.frames : 0;
+    const overlapOut = i < joins.length ? joins[i]!.frames : 0;
+    if (chunk.frames < overlapIn + overlapOut) {
+      throw new InputError(`chunks[${i}] has ${chunk.frames} frames, fewer than its transitions overlap (${overlapIn} in + ${overlapOut} out)`);
+    }
+    starts.push(at);
+    at += chunk.frames - overlapOut;
+  });
+  return { starts, total: at };
+}
+
+/** Pieces of every chunk that intersects output frames [at, to), in order. */
+function piecesBetween(chunks: readonly PlanChunk[], joins: readonly PlanJoin[], layout: Layout, at: number, to: number): Piece[] {
+  const pieces: Piece[] = [];
+  chunks.forEach((chunk, i) => {
+    const start = layout.starts[i]!;
+    const from = Math.max(0, at - start);
+    const end = Math.min(chunk.frames, to - start);
+    if (from >= end) return;
+    pieces.push({ chunk: i, from, to: end, join: pieces.length === 0 ? null : joins[i - 1]! });
+  });
+  return pieces;
+}
+
+/** Everything re-encoded in one span: the reference method. */
+export function planSinglePass(chunks: readonly PlanChunk[], joins: readonly PlanJoin[]): Span[] {
+  const layout = layoutChunks(chunks, joins);
+  return [{ kind: "encode", at: 0, to: layout.total, pieces: piecesBetween(chunks, joins, layout, 0, layout.total) }];
+}
+
+/**
+ * Copy every chunk's own region from its first keyframe on; encode the rest (the overlap
+ * windows, plus any frames before B's first keyframe after the overlap, plus chunks that
+ * cannot be copied). Encode spans never start or end inside an overlap: they start where a
+ * chunk's own region ends and stop where a copy starts.
+ */
+export function planSeams(chunks: readonly PlanChunk[], joins: readonly PlanJoin[]): Span[] {
+  const layout = layoutChunks(chunks, joins);
+  const copies: Extract<Span, { kind: "copy" }>[] = [];
+  chunks.forEach((chunk, i) => {
+    if (!chunk.copyable) return;
+    const ownFrom = i > 0 ? joins[i - 1]!.frames : 0;
+    const ownTo = chunk.frames - (i < joins.length ? joins[i]!.frames : 0);
+    const key = [...chunk.keyframes].sort((a, b) => a - b).find((k) => k >= ownFrom);
+    if (key === undefined || key >= ownTo) return;
+    copies.push({ kind: "copy", chunk: i, from: key, to: ownTo, at: layout.starts[i]! + key });
+  });
+  const spans: Span[] = [];
+  let at = 0;
+  for (const copy of copies) {
+    if (copy.at > at) spans.push({ kind: "encode", at, to: copy.at, pieces: piecesBetween(chunks, joins, layout, at, copy.at) });
+    spans.push(copy);
+    at = copy.at + (copy.to - copy.from);
+  }
+  if (at < layout.total) spans.push({ kind: "encode", at, to: layout.total, pieces: piecesBetween(chunks, joins, layout, at, layout.total) });
+  return spans;
+}
+
+export function spanFrames(span: Span): number {
+  return span.kind === "copy" ? span.to - span.from : span.to - span.at;
+}

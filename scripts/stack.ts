@@ -1,0 +1,247 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+
+/**
+ * The local stack: media-node (with the draft model server) and `wrangler dev` (Worker, D1,
+ * R2, Queues, Durable Objects, all local). Used by `npm run demo`, `npm run dev`, the
+ * end-to-end tests and the benchmarks, so they all run the product the same way.
+ */
+
+export const ROOT = resolve(import.meta.dirname, "..");
+const BIN = join(ROOT, "node_modules", ".bin");
+const NODE = join(BIN, "node");
+const TSX = join(ROOT, "node_modules", "tsx", "dist", "cli.mjs");
+const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+
+export interface Secrets {
+  MEDIA_NODE_SECRET: string;
+  MEDIA_SIGNING_SECRET: string;
+  WEBHOOK_SECRET: string;
+  DRAFT_PROVIDER_TOKEN: string;
+  ADMIN_TOKEN: string;
+}
+
+function secret(bytes = 24): string {
+  return randomBytes(bytes).toString("hex");
+}
+
+/** Local secrets live in `.dev.vars` (git-ignored), created on first use. */
+export function localSecrets(root = ROOT): Secrets {
+  const path = join(root, ".dev.vars");
+  const existing: Record<string, string> = {};
+  if (existsSync(path)) {
+    for (const line of readFileSync(path, "utf8").split("\n")) {
+      const match = /^([A-Z0-9_]+)\s*=\s*"?([^"]*)"?\s*$/.exec(line.trim());
+      if (match) existing[match[1]!] = match[2]!;
+    }
+  }
+  const secrets: Secrets = {
+    MEDIA_NODE_SECRET: existing.MEDIA_NODE_SECRET || secret(),
+    MEDIA_SIGNING_SECRET: existing.MEDIA_SIGNING_SECRET || secret(),
+    WEBHOOK_SECRET: existing.WEBHOOK_SECRET || `whsec_${randomBytes(32).toString("base64")}`,
+    DRAFT_PROVIDER_TOKEN: existing.DRAFT_PROVIDER_TOKEN || `r8_draft_${secret(12)}`,
+    ADMIN_TOKEN: existing.ADMIN_TOKEN || secret(),
+  };
+  const merged = { ...existing, ...secrets };
+  writeFileSync(path, `${Object.entries(merged).map(([k, v]) => `${k}="${v}"`).join("\n")}\n`, { mode: 0o600 });
+  return secrets;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+async function waitFor(url: string, child: ChildProcess, timeoutMs: number, name: string, logs: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode}:\n${logs()}`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (response.status < 500 || response.status === 503) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${name} did not come up at ${url} within ${timeoutMs} ms:\n${logs()}`);
+}
+
+export interface StackOptions {
+  workerPort?: number;
+  mediaPort?: number;
+  /** Directory for local D1/R2/DO state (wrangler --persist-to). */
+  stateDir?: string;
+  /** Draft provider knobs (latency, failure share). */
+  draft?: { latencyMs?: number; failRate?: number; concurrency?: number };
+  /** Extra Worker vars, e.g. shorter deadlines for fault tests. */
+  vars?: Record<string, string>;
+  /** Echo server logs to this process's stderr. */
+  verbose?: boolean;
+  root?: string;
+}
+
+export interface Stack {
+  workerUrl: string;
+  mediaUrl: string;
+  secrets: Secrets;
+  stateDir: string;
+  /** Stop and start `wrangler dev` only (state is kept on disk): a Worker restart. */
+  restartWorker(): Promise<void>;
+  stopMediaNode(): Promise<void>;
+  startMediaNode(): Promise<void>;
+  logs(): { worker: string; media: string };
+  stop(): Promise<void>;
+}
+
+function tail(buffer: string[], max = 200_000): () => string {
+  return () => {
+    const text = buffer.join("");
+    return text.length > max ? text.slice(-max) : text;
+  };
+}
+
+function stopChild(child: ChildProcess | null): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolveStop) => {
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        child.kill("SIGKILL");
+      }
+    }, 5000);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolveStop();
+    });
+    try {
+      // Each server runs in its own process group so its children (workerd, ffmpeg) stop too.
+      process.kill(-child.pid!, "SIGTERM");
+    } catch {
+      child.kill("SIGTERM");
+    }
+  });
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const root = options.root ?? ROOT;
+  const secrets = localSecrets(root);
+  const workerPort = options.workerPort ?? (await freePort());
+  const mediaPort = options.mediaPort ?? (await freePort());
+  const stateDir = options.stateDir ?? join(root, ".adreel", "state");
+  mkdirSync(stateDir, { recursive: true });
+  const workerUrl = `http://127.0.0.1:${workerPort}`;
+  const mediaUrl = `http://127.0.0.1:${mediaPort}`;
+  const workerLog: string[] = [];
+  const mediaLog: string[] = [];
+  const keep = (buffer: string[], prefix: string) => (chunk: Buffer) => {
+    const text = chunk.toString("utf8");
+    buffer.push(text);
+    if (buffer.length > 5000) buffer.splice(0, buffer.length - 4000);
+    if (options.verbose) process.stderr.write(text.replace(/^/gm, prefix));
+  };
+
+  const migrate = spawn(NODE, [WRANGLER, "d1", "migrations", "apply", "adreel", "--local", "--persist-to", stateDir], { cwd: root, env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"] });
+  const migrateLog: string[] = [];
+  migrate.stdout!.on("data", (c: Buffer) => migrateLog.push(c.toString()));
+  migrate.stderr!.on("data", (c: Buffer) => migrateLog.push(c.toString()));
+  const code = await new Promise<number | null>((r) => migrate.on("exit", r));
+  if (code !== 0) throw new Error(`applying D1 migrations failed:\n${migrateLog.join("")}`);
+
+  let media: ChildProcess | null = null;
+  const startMediaNode = async () => {
+    media = spawn(NODE, [TSX, join(root, "media-node", "main.ts")], {
+      cwd: root,
+      detached: true,
+      env: {
+        ...process.env,
+        MEDIA_NODE_PORT: String(mediaPort),
+        MEDIA_NODE_HOST: "127.0.0.1",
+        MEDIA_NODE_SECRET: secrets.MEDIA_NODE_SECRET,
+        MEDIA_NODE_ALLOW_PRIVATE_SOURCES: "1",
+        DRAFT_PROVIDER_TOKEN: secrets.DRAFT_PROVIDER_TOKEN,
+        DRAFT_WEBHOOK_SECRET: secrets.WEBHOOK_SECRET,
+        DRAFT_PUBLIC_URL: mediaUrl,
+        DRAFT_LATENCY_MS: String(options.draft?.latencyMs ?? 0),
+        DRAFT_FAIL_RATE: String(options.draft?.failRate ?? 0),
+        DRAFT_CONCURRENCY: String(options.draft?.concurrency ?? 2),
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    media.stdout!.on("data", keep(mediaLog, "[media] "));
+    media.stderr!.on("data", keep(mediaLog, "[media] "));
+    await waitFor(`${mediaUrl}/health`, media, 30_000, "media-node", tail(mediaLog));
+  };
+
+  let worker: ChildProcess | null = null;
+  const vars = {
+    PUBLIC_BASE_URL: workerUrl,
+    MEDIA_NODE_URL: mediaUrl,
+    PROVIDER_BASE_URL: mediaUrl,
+    MODEL_PROVIDER: "draft",
+    ...options.vars,
+  };
+  const startWorker = async () => {
+    const args = [WRANGLER, "dev", "--local", "--ip", "127.0.0.1", "--port", String(workerPort), "--persist-to", stateDir, "--inspector-port", String(await freePort()), "--show-interactive-dev-session=false", "--log-level", "log"];
+    for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
+    worker = spawn(NODE, args, {
+      cwd: root,
+      detached: true,
+      env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    worker.stdout!.on("data", keep(workerLog, "[worker] "));
+    worker.stderr!.on("data", keep(workerLog, "[worker] "));
+    await waitFor(`${workerUrl}/health`, worker, 90_000, "wrangler dev", tail(workerLog));
+  };
+
+  try {
+    await startMediaNode();
+    await startWorker();
+  } catch (error) {
+    await Promise.all([stopChild(worker), stopChild(media)]);
+    throw error;
+  }
+
+  return {
+    workerUrl,
+    mediaUrl,
+    secrets,
+    stateDir,
+    async restartWorker() {
+      await stopChild(worker);
+      await startWorker();
+    },
+    async stopMediaNode() {
+      await stopChild(media);
+    },
+    startMediaNode,
+    logs: () => ({ worker: tail(workerLog)(), media: tail(mediaLog)() }),
+    async stop() {
+      await Promise.all([stopChild(worker), stopChild(media)]);
+    },
+  };
+}
+
+/** A development API key for tenant `dev`, created through the admin route. */
+export async function createDevKey(stack: Pick<Stack, "workerUrl" | "secrets">, tenant = "dev"): Promise<string> {
+  const response = await fetch(`${stack.workerUrl}/admin/keys`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${stack.secrets.ADMIN_TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify({ tenant_id: tenant, name: "local development key" }),
+  });
+  if (!response.ok) throw new Error(`creating a development key failed: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { key: string }).key;
+}

@@ -1,0 +1,47 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+/** A fixed `whsec_` secret for Worker tests (32 bytes, base64). */
+export const TEST_WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+// Two projects: Worker code runs inside workerd (Cloudflare's plugin, real D1/R2/DO/Queues
+// simulation); media-node, scripts and end-to-end tests run in Node with real ffmpeg and sharp.
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations("migrations");
+  return {
+    test: {
+      projects: [
+        {
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                bindings: {
+                  TEST_MIGRATIONS: migrations,
+                  MEDIA_NODE_SECRET: "test-media-node-secret",
+                  MEDIA_SIGNING_SECRET: "test-media-signing-secret",
+                  WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+                  DRAFT_PROVIDER_TOKEN: "r8_test_token",
+                  ADMIN_TOKEN: "test-admin-token-0123456789",
+                  // Nothing listens here: Worker tests drive the run directly, the end-to-end tests run the real stack.
+                  MEDIA_NODE_URL: "http://127.0.0.1:9",
+                  PROVIDER_BASE_URL: "http://127.0.0.1:9",
+                },
+              },
+            }),
+          ],
+          test: { name: "worker", include: ["worker/**/*.test.ts", "contracts/**/*.test.ts"], setupFiles: ["worker/test-setup.ts"] },
+        },
+        {
+          test: {
+            name: "node",
+            environment: "node",
+            include: ["media-node/**/*.test.ts", "test/**/*.test.ts", "cli/**/*.test.ts", "scripts/**/*.test.ts"],
+            testTimeout: 120_000,
+            hookTimeout: 120_000,
+          },
+        },
+      ],
+    },
+  };
+});

@@ -1,0 +1,102 @@
+import { env } from "cloudflare:workers";
+import { exports } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createKey } from "../auth/keys.ts";
+
+let key: string;
+let otherKey: string;
+
+function call(path: string, init: RequestInit & { key?: string | null } = {}) {
+  const headers = new Headers(init.headers);
+  const k = init.key === undefined ? key : init.key;
+  if (k) headers.set("authorization", `Bearer ${k}`);
+  if (init.body && !headers.has("content-type")) headers.set("content-type", "application/json");
+  return exports.default.fetch(new Request(`http://adreel.test${path}`, { ...init, headers }));
+}
+
+beforeAll(async () => {
+  key = (await createKey(env.DB, "tenant-a", "test")).key;
+  otherKey = (await createKey(env.DB, "tenant-b", "test")).key;
+});
+
+describe("POST /api/generate validation", () => {
+  const bad: [string, unknown, string][] = [
+    ["empty prompt", { prompt: "" }, "prompt"],
+    ["blank prompt", { prompt: "   " }, "prompt"],
+    ["missing prompt", {}, "prompt"],
+    ["10 000-character prompt", { prompt: "x".repeat(10_000) }, "prompt"],
+    ["creativity 1.5", { prompt: "ad", creativity_level: 1.5 }, "creativity_level"],
+    ["duration 17", { prompt: "ad", duration_s: 17 }, "duration_s"],
+    ["unknown archetype", { prompt: "ad", archetype: "space_opera" }, "archetype"],
+    ["bad aspect ratio", { prompt: "ad", aspect_ratio: "4:3" }, "aspect_ratio"],
+    ["http brand asset", { prompt: "ad", brand_assets: { product_images: ["http://example.com/a.png"] } }, "brand_assets.product_images.0"],
+    ["file: brand asset", { prompt: "ad", brand_assets: { logo: "file:///etc/passwd" } }, "brand_assets.logo"],
+    ["unknown field", { prompt: "ad", colour: "red" }, "body"],
+  ];
+  for (const [name, body, field] of bad) {
+    it(`refuses ${name} with 422 naming ${field}`, async () => {
+      const response = await call("/api/generate", { method: "POST", body: JSON.stringify(body) });
+      expect(response.status).toBe(422);
+      const json = (await response.json()) as { error: string; field: string };
+      expect(json.field).toBe(field);
+      expect(json.error).toContain(field);
+    });
+  }
+
+  it("refuses a body that is not JSON with 422", async () => {
+    const response = await call("/api/generate", { method: "POST", body: "{not json" });
+    expect(response.status).toBe(422);
+  });
+
+  it("refuses a max_cost_usd below the estimate and states the estimate", async () => {
+    const response = await call("/api/generate", { method: "POST", body: JSON.stringify({ prompt: "coffee shop ad", max_cost_usd: 0.000001 }) });
+    expect(response.status).toBe(422);
+    const json = (await response.json()) as { field: string; error: string };
+    expect(json.field).toBe("max_cost_usd");
+    expect(json.error).toMatch(/estimated cost is \$\d+\.\d\d/);
+  });
+
+  it("plans without creating a video on dry_run", async () => {
+    const response = await call("/api/generate", { method: "POST", body: JSON.stringify({ prompt: "a new running shoe", dry_run: true }) });
+    expect(response.status).toBe(200);
+    const json = (await response.json()) as { spec: { beats: unknown[]; total_frames: number }; cost_estimate: { total_usd: number } };
+    expect(json.spec.total_frames).toBe(720);
+    expect(json.spec.beats.length).toBeGreaterThan(3);
+    expect(json.cost_estimate.total_usd).toBeGreaterThanOrEqual(0);
+    const list = (await (await call("/api/videos")).json()) as { videos: unknown[] };
+    expect(list.videos).toHaveLength(0);
+  });
+});
+
+describe("auth and ownership", () => {
+  it("answers 401 without a key and with a wrong key", async () => {
+    expect((await call("/api/videos", { key: null })).status).toBe(401);
+    expect((await call("/api/videos", { key: "adr_wrong" })).status).toBe(401);
+  });
+
+  it("creates a video, serves its status, and hides it from another tenant", async () => {
+    const created = await call("/api/generate", { method: "POST", body: JSON.stringify({ prompt: "a cosy bakery's new sourdough" }) });
+    expect(created.status).toBe(200);
+    const { video_id, status } = (await created.json()) as { video_id: string; status: string };
+    expect(status).toBe("queued");
+    const own = await call(`/api/status/${video_id}`);
+    expect(own.status).toBe(200);
+    const body = (await own.json()) as { video_id: string; progress: number; current_phase: string };
+    expect(body.video_id).toBe(video_id);
+    expect(["queued", "planning", "generating_references"]).toContain(body.current_phase);
+    for (const path of [`/api/status/${video_id}`, `/api/video/${video_id}`]) {
+      const other = await call(path, { key: otherKey });
+      expect(other.status).toBe(404);
+    }
+    expect((await call(`/api/video/${video_id}/cancel`, { method: "POST", key: otherKey })).status).toBe(404);
+    const cancelled = await call(`/api/video/${video_id}/cancel`, { method: "POST" });
+    expect(cancelled.status).toBe(200);
+    const after = (await (await call(`/api/status/${video_id}`)).json()) as { status: string };
+    expect(after.status).toBe("cancelled");
+  });
+
+  it("answers 404 for an unknown or malformed id", async () => {
+    expect((await call("/api/status/00000000-0000-4000-8000-000000000000")).status).toBe(404);
+    expect((await call("/api/video/not-a-uuid")).status).toBe(404);
+  });
+});

@@ -1,0 +1,69 @@
+import { drizzle } from "drizzle-orm/d1";
+import { and, eq } from "drizzle-orm";
+import { GenerateRequest } from "../../contracts/api.ts";
+import { sha256Hex } from "../../contracts/signing.ts";
+import { type AppContext, invalid, jsonBody } from "../app.ts";
+import { videos } from "../db/schema.ts";
+import { planVideo } from "../planning/job.ts";
+
+/** POST /api/generate — validate, estimate, admit, and hand the video to its Durable Object. */
+
+const MAX_BODY = 64 * 1024;
+
+export async function generate(c: AppContext): Promise<Response> {
+  const config = c.get("config");
+  const principal = c.get("principal");
+  const body = await jsonBody(c, MAX_BODY);
+  if (!body.ok) return body.response;
+  const parsed = GenerateRequest.safeParse(body.value);
+  if (!parsed.success) return invalid(c, parsed.error);
+  const request = parsed.data;
+
+  // The admission estimate always comes from the local planner: instant and deterministic.
+  const plan = await planVideo({ ...config, planner: "local" }, request);
+  if (request.max_cost_usd && plan.cost_estimate.total_usd > request.max_cost_usd) {
+    return invalid(c, { field: "max_cost_usd", message: `the estimated cost is $${plan.cost_estimate.total_usd.toFixed(2)}, above max_cost_usd $${request.max_cost_usd.toFixed(2)}` });
+  }
+  if (request.dry_run) return c.json({ dry_run: true, spec: plan.spec, cost_estimate: plan.cost_estimate, events: plan.events });
+
+  const db = drizzle(c.env.DB);
+  const idempotencyKey = c.req.header("idempotency-key")?.slice(0, 200) || null;
+  const requestHash = await sha256Hex(JSON.stringify(request));
+  if (idempotencyKey) {
+    const existing = await db
+      .select({ id: videos.id, hash: videos.requestHash })
+      .from(videos)
+      .where(and(eq(videos.tenantId, principal.tenantId), eq(videos.idempotencyKey, idempotencyKey)))
+      .limit(1);
+    const found = existing[0];
+    if (found && found.hash !== requestHash) return invalid(c, { field: "Idempotency-Key", message: "was already used with a different request body" });
+    if (found) return c.json({ video_id: found.id, status: "queued", message: "Video generation already started for this Idempotency-Key" });
+  }
+
+  const videoId = crypto.randomUUID();
+  const now = Date.now();
+  await db.insert(videos).values({
+    id: videoId,
+    tenantId: principal.tenantId,
+    status: "queued",
+    currentPhase: "queued",
+    progress: 0,
+    prompt: request.prompt,
+    durationS: request.duration_s,
+    aspectRatio: request.aspect_ratio,
+    quality: request.quality,
+    costEstimateUsd: plan.cost_estimate.total_usd,
+    idempotencyKey,
+    requestHash,
+    createdAt: now,
+    updatedAt: now,
+  });
+  try {
+    await c.env.VIDEO_RUN.get(c.env.VIDEO_RUN.idFromName(videoId)).start({ video_id: videoId, tenant_id: principal.tenantId, request, cost_estimate: plan.cost_estimate });
+  } catch (error) {
+    // Never leave an index row that nothing will ever move.
+    await db.update(videos).set({ status: "failed", currentPhase: "failed", error: `could not start: ${(error as Error).message}`, updatedAt: Date.now() }).where(eq(videos.id, videoId));
+    return c.json({ error: "the video could not be started; try again" }, 503);
+  }
+  return c.json({ video_id: videoId, status: "queued", message: "Video generation started" });
+}

@@ -1,0 +1,36 @@
+import type { Context } from "hono";
+import type { z } from "zod";
+import type { Principal } from "./auth/keys.ts";
+import type { Config } from "./config.ts";
+
+export type AppEnv = { Bindings: Env; Variables: { principal: Principal; config: Config } };
+export type AppContext = Context<AppEnv>;
+
+/** 422 naming the first offending field, in one shape for every route. */
+export function invalid(c: Context, error: z.ZodError | { field: string; message: string }): Response {
+  if ("issues" in error) {
+    const issue = error.issues[0];
+    const field = issue?.path.length ? issue.path.join(".") : "body";
+    const message = issue?.message ?? "invalid";
+    return c.json({ error: `${field}: ${message}`, field, issues: error.issues.slice(0, 10).map((i) => ({ field: i.path.join("."), message: i.message })) }, 422);
+  }
+  return c.json({ error: `${error.field}: ${error.message}`, field: error.field }, 422);
+}
+
+/** Parse a JSON body within a size limit; a broken body is the client's problem (4xx), never a 500. */
+export async function jsonBody(c: Context, maxBytes: number): Promise<{ ok: true; value: unknown; raw: string } | { ok: false; response: Response }> {
+  const declared = Number(c.req.header("content-length") ?? "0");
+  if (declared > maxBytes) return { ok: false, response: c.json({ error: `body: larger than ${maxBytes} bytes`, field: "body" }, 413) };
+  let raw: string;
+  try {
+    raw = await c.req.text();
+  } catch {
+    return { ok: false, response: c.json({ error: "body: could not be read", field: "body" }, 400) };
+  }
+  if (raw.length > maxBytes) return { ok: false, response: c.json({ error: `body: larger than ${maxBytes} bytes`, field: "body" }, 413) };
+  try {
+    return { ok: true, value: JSON.parse(raw), raw };
+  } catch {
+    return { ok: false, response: c.json({ error: "body: not valid JSON", field: "body" }, 422) };
+  }
+}

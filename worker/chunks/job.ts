@@ -1,0 +1,85 @@
+import { paletteDistance } from "../../contracts/color.ts";
+import { CompositeResponse, NormalizeChunkResponse } from "../../contracts/media.ts";
+import { mediaKeys } from "../media/keys.ts";
+import { clipInput } from "../providers/models.ts";
+import { estimatePrediction } from "../run/ledger.ts";
+import { type JobSteps, outputUrl } from "../queue/step.ts";
+import { composePrompt } from "../planning/prompts.ts";
+import { ChunkPlan } from "./plan.ts";
+
+/**
+ * One video chunk (seeds 001, 003). Its conditioning image is a composite: the first chunk
+ * of a beat blends the beat's storyboard frame with the style reference; every later chunk
+ * blends the previous chunk's last frame with the storyboard frame, so motion continues
+ * across the cut while the beat stays on its board.
+ */
+
+export interface ChunkOutput {
+  key: string;
+  last_frame_key: string;
+  frames: number;
+  palette: { hex: string; share: number; lab: [number, number, number] }[];
+  /** ΔE2000 (share-weighted) of this chunk's last-frame palette to the references' palette. */
+  reference_drift: number | null;
+}
+
+export const chunkSteps: JobSteps = {
+  async start(deps, claim) {
+    const chunk = ChunkPlan.parse(claim.job.input);
+    const spec = claim.video.spec!;
+    const videoId = claim.video.video_id;
+    const { weights } = deps.config;
+    const storyboard = await deps.url(mediaKeys.storyboard(videoId, chunk.beat_index));
+    const style = claim.references.find((r) => r.type === "environment") ?? claim.references[0];
+    const layers = chunk.first_in_beat
+      ? [{ url: storyboard, weight: weights.storyboard }, ...(style ? [{ url: await deps.url(style.key), weight: weights.style }] : [])]
+      : [
+          { url: await deps.url(mediaKeys.lastFrame(videoId, chunk.chunk_num - 1)), weight: weights.previousFrame },
+          { url: storyboard, weight: weights.storyboardAfterFirst },
+        ];
+    const compositeKey = mediaKeys.composite(videoId, chunk.chunk_num);
+    await deps.media.call("/v1/media/images/composite", { layers, width: spec.width, height: spec.height, output_url: await deps.url(compositeKey, "put") }, CompositeResponse);
+    const model = deps.config.models.video;
+    const prompt = composePrompt(chunk.prompt, claim.video.consistency_context ?? "");
+    return {
+      kind: "predict",
+      model,
+      input: clipInput(model, {
+        prompt,
+        startImage: await deps.url(compositeKey),
+        frames: chunk.frames,
+        fps: spec.fps,
+        width: spec.width,
+        height: spec.height,
+        camera: chunk.camera,
+        seed: spec.seed + 1000 + chunk.chunk_num,
+      }),
+      estimateUsd: estimatePrediction(deps.config, model, chunk.frames / spec.fps),
+    };
+  },
+  async ingest(deps, claim) {
+    const chunk = ChunkPlan.parse(claim.job.input);
+    const spec = claim.video.spec!;
+    const videoId = claim.video.video_id;
+    const key = mediaKeys.chunk(videoId, chunk.chunk_num);
+    const lastFrameKey = mediaKeys.lastFrame(videoId, chunk.chunk_num);
+    const result = await deps.media.call(
+      "/v1/media/chunks/normalize",
+      {
+        input_url: outputUrl(claim),
+        width: spec.width,
+        height: spec.height,
+        fps: spec.fps,
+        frames: chunk.frames,
+        // Seams cut into a chunk where its incoming transition ends: make that a keyframe.
+        keyframes: chunk.seam_in && chunk.seam_in.frames > 0 ? [chunk.seam_in.frames] : [],
+        output_url: await deps.url(key, "put"),
+        last_frame_url: await deps.url(lastFrameKey, "put"),
+      },
+      NormalizeChunkResponse,
+    );
+    const referencePalette = claim.references.flatMap((r) => r.palette.map((p) => ({ lab: p.lab, share: p.share / claim.references.length })));
+    const drift = referencePalette.length && result.palette.length ? Math.round(paletteDistance(result.palette, referencePalette) * 100) / 100 : null;
+    return { kind: "done", output: { key, last_frame_key: lastFrameKey, frames: result.frames, palette: result.palette, reference_drift: drift } satisfies ChunkOutput };
+  },
+};

@@ -1,0 +1,97 @@
+import { z } from "zod";
+import { CameraMove, Transition, renderedFrames, type VideoSpec } from "../../contracts/spec.ts";
+import { CHUNK_PROMPT_MAX_WORDS, chunkPrompt } from "../planning/prompts.ts";
+import { CHUNK_FRAMES } from "../planning/timing.ts";
+
+/**
+ * The chunk plan (seed 003 ChunkSpec): every beat's rendered frames (on-screen frames plus
+ * the overlap of its outgoing transition) split into clips the video model can render.
+ * Chunks of one beat join with cuts; the last chunk of a beat carries the beat's transition.
+ *
+ * Prompts: `planChunks` writes each chunk's prompt without the consistency context unless
+ * one is passed, because the context only exists after the references phase. The chunk job
+ * adds it with `composePrompt(chunk.prompt, context)`, which spends only the words the
+ * budget has left, so the beat's own prompt is never cut.
+ */
+
+export const MIN_CHUNK_FRAMES = 12;
+
+export const ChunkPlan = z.object({
+  /** Global, 0-based, in playback order. */
+  chunk_num: z.number().int().min(0),
+  beat_index: z.number().int().min(0),
+  index_in_beat: z.number().int().min(0),
+  chunks_in_beat: z.number().int().min(1),
+  /** First frame of this chunk within its beat's rendered clip (0 for the first chunk). */
+  start_frame: z.number().int().min(0),
+  /** Where the chunk's first frame lands in the stitched video. */
+  video_start_frame: z.number().int().min(0),
+  frames: z.number().int().min(MIN_CHUNK_FRAMES),
+  prompt: z.string().min(1).max(1400),
+  camera: CameraMove,
+  /** Join with the previous chunk (a cut inside a beat; the previous beat's transition at a beat's start). */
+  seam_in: Transition,
+  /** Join with the next chunk; its `frames` overlap this chunk's tail. */
+  seam_out: Transition,
+  first_in_beat: z.boolean(),
+  last_in_beat: z.boolean(),
+});
+export type ChunkPlan = z.infer<typeof ChunkPlan>;
+
+export interface ChunkPlanOptions {
+  /** Longest clip the video model renders, in frames (default 48 = 2 s at 24 fps). */
+  maxChunkFrames?: number;
+  /** Consistency context to put in the prompts now (usually added later by the chunk job). */
+  consistencyContext?: string;
+  maxWords?: number;
+}
+
+const CUT = { type: "cut", frames: 0 } as const;
+
+export function planChunks(spec: VideoSpec, options: ChunkPlanOptions = {}): ChunkPlan[] {
+  const maxFrames = options.maxChunkFrames ?? CHUNK_FRAMES;
+  // With a smaller limit a beat just over it would split into halves under 12 frames.
+  if (!Number.isInteger(maxFrames) || maxFrames < 2 * MIN_CHUNK_FRAMES - 1) {
+    throw new RangeError(`maxChunkFrames must be an integer of at least ${2 * MIN_CHUNK_FRAMES - 1}, got ${maxFrames}`);
+  }
+  const plan: ChunkPlan[] = [];
+  spec.beats.forEach((beat, beatIndex) => {
+    const rendered = renderedFrames(beat);
+    const count = Math.ceil(rendered / maxFrames);
+    const base = Math.floor(rendered / count);
+    const longer = rendered % count;
+    let offset = 0;
+    for (let k = 0; k < count; k++) {
+      const frames = base + (k < longer ? 1 : 0);
+      const first = k === 0;
+      const last = k === count - 1;
+      plan.push({
+        chunk_num: plan.length,
+        beat_index: beatIndex,
+        index_in_beat: k,
+        chunks_in_beat: count,
+        start_frame: offset,
+        video_start_frame: beat.start_frame + offset,
+        frames,
+        prompt: chunkPrompt(beat, {
+          style: spec.style,
+          part: { index: k, count },
+          consistencyContext: options.consistencyContext,
+          maxWords: options.maxWords ?? CHUNK_PROMPT_MAX_WORDS,
+        }),
+        camera: beat.camera,
+        seam_in: first && beatIndex > 0 ? spec.beats[beatIndex - 1]!.transition_out : CUT,
+        seam_out: last ? beat.transition_out : CUT,
+        first_in_beat: first,
+        last_in_beat: last,
+      });
+      offset += frames;
+    }
+  });
+  return plan;
+}
+
+/** Length of the video stitched from these chunks: every frame minus every overlap. */
+export function stitchedChunkFrames(plan: readonly ChunkPlan[]): number {
+  return plan.reduce((sum, chunk) => sum + chunk.frames - chunk.seam_out.frames, 0);
+}

@@ -1,0 +1,171 @@
+import { z } from "zod";
+import { DRAFT_MODELS } from "../contracts/media.ts";
+import { type LlmPrice, Price } from "./planning/cost.ts";
+
+/**
+ * The one typed configuration module. Defaults are documented here; deployments override
+ * them with Worker vars (wrangler.toml `[vars]`) and secrets (`wrangler secret put`, or
+ * `.dev.vars` locally). Nothing else reads `env` for settings.
+ */
+
+export type ProviderName = "draft" | "replicate";
+
+export interface ModelConfig {
+  /** Replicate `owner/name` (model-scoped route) or `owner/name:version`. */
+  image: string;
+  /** Tried in order when the image model fails (seed 004: fall back to other models). */
+  imageFallbacks: string[];
+  video: string;
+  music: string;
+}
+
+/**
+ * List prices of the default models (USD), keyed by model, in cost.ts's `Price` units.
+ * Replicate bills official models per output (image, second of video) and others by GPU
+ * time. The draft models run on our own CPU; they are priced at Replicate's CPU rate
+ * ($0.0001/s) for the time they really took, so a draft run shows what its compute costs.
+ */
+export const DEFAULT_PRICES: Record<string, Price> = {
+  "google/nano-banana-pro": { unit: "per_image", usd: 0.15 },
+  "google/nano-banana": { unit: "per_image", usd: 0.039 },
+  "black-forest-labs/flux-1.1-pro": { unit: "per_image", usd: 0.04 },
+  "stability-ai/stable-diffusion-3.5-large": { unit: "per_image", usd: 0.065 },
+  "wan-video/wan-2.2-i2v-fast": { unit: "per_output_second", usd: 0.05, min_billed_seconds: 81 / 16 },
+  "meta/musicgen": { unit: "per_gpu_second", usd: 0.000975, runtime_factor: 4, overhead_seconds: 10 },
+  [DRAFT_MODELS.image]: { unit: "per_gpu_second", usd: 0.0001, runtime_factor: 1, overhead_seconds: 0.3 },
+  [DRAFT_MODELS.video]: { unit: "per_gpu_second", usd: 0.0001, runtime_factor: 0.4, overhead_seconds: 0.2 },
+  [DRAFT_MODELS.music]: { unit: "per_gpu_second", usd: 0.0001, runtime_factor: 0.05, overhead_seconds: 0.1 },
+};
+
+/** gpt-4.1-mini list prices and the planner's typical token use. */
+export const DEFAULT_LLM_PRICE: LlmPrice = {
+  usd_per_million_input_tokens: 0.4,
+  usd_per_million_output_tokens: 1.6,
+  input_tokens: 2500,
+  output_tokens_per_beat: 90,
+  output_tokens_base: 250,
+};
+
+export interface Config {
+  provider: ProviderName;
+  providerBaseUrl: string;
+  providerToken: string;
+  webhookSecret: string;
+  models: ModelConfig;
+  prices: Record<string, Price>;
+  llmPrice: LlmPrice;
+  planner: "local" | "openai";
+  analyser: "local" | "openai";
+  openai: { apiKey: string; baseUrl: string; plannerModel: string; visionModel: string; timeoutMs: number };
+  publicBaseUrl: string;
+  mediaNodeUrl: string;
+  mediaNodeSecret: string;
+  mediaSigningSecret: string;
+  adminToken: string;
+  /** Lifetime of signed media URLs handed to clients and to media-node / providers. */
+  mediaUrlTtlSeconds: number;
+  /** Seed 003 composite weights. */
+  weights: { storyboard: number; style: number; previousFrame: number; storyboardAfterFirst: number };
+  /** Native clip length of the video model, in frames at 24 fps. */
+  maxChunkFrames: number;
+  /** Seed 001: a failed chunk is retried up to 2 more times. */
+  maxAttempts: number;
+  /** Poll the provider when no webhook arrived for this long after creation. */
+  pollAfterMs: number;
+  /** Cancel and retry a prediction that runs longer than this. */
+  predictionDeadlineMs: number;
+  /** A claimed job whose consumer vanished is re-enqueued after this long. */
+  jobLeaseMs: number;
+  /** A video with no progress at all for this long fails with a stated reason. */
+  stallTimeoutMs: number;
+  /** Concurrent predictions per video. */
+  maxPredictionsPerVideo: number;
+}
+
+const REPLICATE_MODELS: ModelConfig = {
+  image: "google/nano-banana-pro",
+  imageFallbacks: ["black-forest-labs/flux-1.1-pro", "stability-ai/stable-diffusion-3.5-large"],
+  video: "wan-video/wan-2.2-i2v-fast",
+  music: "meta/musicgen",
+};
+
+const DRAFT: ModelConfig = { image: DRAFT_MODELS.image, imageFallbacks: [], video: DRAFT_MODELS.video, music: DRAFT_MODELS.music };
+
+function text(env: Record<string, unknown>, name: string, fallback = ""): string {
+  const value = env[name];
+  return typeof value === "string" && value !== "" ? value : fallback;
+}
+
+function number(env: Record<string, unknown>, name: string, fallback: number): number {
+  const value = Number(text(env, name, ""));
+  return Number.isFinite(value) && text(env, name, "") !== "" ? value : fallback;
+}
+
+export function loadConfig(env: Env): Config {
+  const vars = env as unknown as Record<string, unknown>;
+  const provider: ProviderName = text(vars, "MODEL_PROVIDER", "draft") === "replicate" ? "replicate" : "draft";
+  const defaults = provider === "replicate" ? REPLICATE_MODELS : DRAFT;
+  return {
+    provider,
+    providerBaseUrl: text(vars, "PROVIDER_BASE_URL", provider === "replicate" ? "https://api.replicate.com" : "http://127.0.0.1:8788").replace(/\/$/, ""),
+    providerToken: text(vars, provider === "replicate" ? "REPLICATE_API_TOKEN" : "DRAFT_PROVIDER_TOKEN"),
+    webhookSecret: text(vars, "WEBHOOK_SECRET"),
+    models: {
+      image: text(vars, "IMAGE_MODEL", defaults.image),
+      imageFallbacks: text(vars, "IMAGE_MODEL_FALLBACKS", defaults.imageFallbacks.join(",")).split(",").filter(Boolean),
+      video: text(vars, "VIDEO_MODEL", defaults.video),
+      music: text(vars, "MUSIC_MODEL", defaults.music),
+    },
+    prices: { ...DEFAULT_PRICES, ...parsePrices(text(vars, "MODEL_PRICES_JSON")) },
+    llmPrice: DEFAULT_LLM_PRICE,
+    planner: text(vars, "PLANNER", "local") === "openai" && text(vars, "OPENAI_API_KEY") ? "openai" : "local",
+    analyser: text(vars, "ANALYSER", "local") === "openai" && text(vars, "OPENAI_API_KEY") ? "openai" : "local",
+    openai: {
+      apiKey: text(vars, "OPENAI_API_KEY"),
+      baseUrl: text(vars, "OPENAI_BASE_URL", "https://api.openai.com/v1"),
+      plannerModel: text(vars, "OPENAI_PLANNER_MODEL", "gpt-4.1-mini"),
+      visionModel: text(vars, "OPENAI_VISION_MODEL", "gpt-4.1-mini"),
+      timeoutMs: number(vars, "OPENAI_TIMEOUT_MS", 30_000),
+    },
+    publicBaseUrl: text(vars, "PUBLIC_BASE_URL", "http://127.0.0.1:8787").replace(/\/$/, ""),
+    mediaNodeUrl: text(vars, "MEDIA_NODE_URL", "http://127.0.0.1:8788").replace(/\/$/, ""),
+    mediaNodeSecret: text(vars, "MEDIA_NODE_SECRET"),
+    mediaSigningSecret: text(vars, "MEDIA_SIGNING_SECRET"),
+    adminToken: text(vars, "ADMIN_TOKEN"),
+    mediaUrlTtlSeconds: number(vars, "MEDIA_URL_TTL_SECONDS", 6 * 3600),
+    weights: {
+      storyboard: number(vars, "WEIGHT_STORYBOARD", 0.7),
+      style: number(vars, "WEIGHT_STYLE", 0.3),
+      previousFrame: number(vars, "WEIGHT_PREVIOUS_FRAME", 0.7),
+      storyboardAfterFirst: number(vars, "WEIGHT_STORYBOARD_AFTER_FIRST", 0.3),
+    },
+    maxChunkFrames: number(vars, "MAX_CHUNK_FRAMES", 48),
+    maxAttempts: number(vars, "MAX_ATTEMPTS", 3),
+    pollAfterMs: number(vars, "POLL_AFTER_MS", provider === "replicate" ? 60_000 : 15_000),
+    predictionDeadlineMs: number(vars, "PREDICTION_DEADLINE_MS", provider === "replicate" ? 15 * 60_000 : 3 * 60_000),
+    jobLeaseMs: number(vars, "JOB_LEASE_MS", 3 * 60_000),
+    stallTimeoutMs: number(vars, "STALL_TIMEOUT_MS", 20 * 60_000),
+    maxPredictionsPerVideo: number(vars, "MAX_PREDICTIONS_PER_VIDEO", 8),
+  };
+}
+
+/** `MODEL_PRICES_JSON='{"owner/model":{"unit":"per_image","usd":0.1}}'` overrides or adds prices. */
+function parsePrices(json: string): Record<string, Price> {
+  if (!json) return {};
+  try {
+    const parsed = z.record(z.string(), Price).safeParse(JSON.parse(json));
+    return parsed.success ? parsed.data : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Settings whose absence makes the product unusable are refused loudly at the first request. */
+export function missingSecrets(config: Config): string[] {
+  const missing: string[] = [];
+  if (!config.mediaNodeSecret) missing.push("MEDIA_NODE_SECRET");
+  if (!config.mediaSigningSecret) missing.push("MEDIA_SIGNING_SECRET");
+  if (!config.webhookSecret) missing.push("WEBHOOK_SECRET");
+  if (!config.providerToken) missing.push(config.provider === "replicate" ? "REPLICATE_API_TOKEN" : "DRAFT_PROVIDER_TOKEN");
+  return missing;
+}

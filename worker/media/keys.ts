@@ -1,0 +1,21 @@
+/** Where each artefact of a video lives in R2. Deterministic, so re-running a step overwrites rather than duplicates. */
+export const mediaKeys = {
+  asset: (tenantId: string, assetId: string) => `assets/${tenantId}/${assetId}.png`,
+  reference: (videoId: string, index: number) => `videos/${videoId}/references/${index}.png`,
+  storyboard: (videoId: string, beat: number) => `videos/${videoId}/storyboard/${String(beat).padStart(2, "0")}.png`,
+  composite: (videoId: string, chunk: number) => `videos/${videoId}/composites/${String(chunk).padStart(3, "0")}.png`,
+  chunk: (videoId: string, chunk: number) => `videos/${videoId}/chunks/${String(chunk).padStart(3, "0")}.mp4`,
+  lastFrame: (videoId: string, chunk: number) => `videos/${videoId}/chunks/${String(chunk).padStart(3, "0")}-last.png`,
+  music: (videoId: string) => `videos/${videoId}/music.m4a`,
+  stitched: (videoId: string) => `videos/${videoId}/stitched.mp4`,
+  final: (videoId: string) => `videos/${videoId}/final.mp4`,
+};
+
+export function contentTypeOf(key: string): string {
+  if (key.endsWith(".png")) return "image/png";
+  if (key.endsWith(".jpg")) return "image/jpeg";
+  if (key.endsWith(".mp4")) return "video/mp4";
+  if (key.endsWith(".m4a")) return "audio/mp4";
+  if (key.endsWith(".wav")) return "audio/wav";
+  return "application/octet-stream";
+}

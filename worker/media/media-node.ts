@@ -1,0 +1,53 @@
+import type { z } from "zod";
+import { signRequest } from "../../contracts/signing.ts";
+
+/** Signed calls from the Worker to media-node. */
+
+export class MediaNodeError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = "MediaNodeError";
+  }
+}
+
+export interface MediaNode {
+  call<Res extends z.ZodType>(path: string, body: unknown, response: Res, timeoutMs?: number): Promise<z.infer<Res>>;
+}
+
+export function mediaNode(baseUrl: string, secret: string, fetcher: typeof fetch = fetch): MediaNode {
+  return {
+    async call(path, body, response, timeoutMs = 5 * 60_000) {
+      const payload = JSON.stringify(body);
+      const headers = await signRequest(secret, "POST", path, payload);
+      let res: Response;
+      try {
+        res = await fetcher(`${baseUrl}${path}`, {
+          method: "POST",
+          headers: { ...headers, "content-type": "application/json" },
+          body: payload,
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+      } catch (error) {
+        throw new MediaNodeError(`media-node unreachable at ${path}: ${(error as Error).message}`, true);
+      }
+      const text = await res.text();
+      if (!res.ok) {
+        let message = text.slice(0, 500);
+        try {
+          message = (JSON.parse(text) as { error?: string }).error ?? message;
+        } catch {
+          // Keep raw text.
+        }
+        // 422 means the input itself is bad: trying again cannot help.
+        throw new MediaNodeError(`media-node ${path} answered ${res.status}: ${message}`, res.status !== 422 && res.status !== 400, res.status);
+      }
+      const parsed = response.safeParse(JSON.parse(text));
+      if (!parsed.success) throw new MediaNodeError(`media-node ${path} answered an unexpected body`, true);
+      return parsed.data;
+    },
+  };
+}

@@ -1,0 +1,35 @@
+import { PrepareMusicResponse } from "../../contracts/media.ts";
+import { mediaKeys } from "../media/keys.ts";
+import { musicInput } from "../providers/models.ts";
+import { estimatePrediction } from "../run/ledger.ts";
+import { type JobSteps, outputUrl } from "../queue/step.ts";
+
+/**
+ * Music (seed 002) starts as soon as the spec exists and runs beside the chunks. Its ingest
+ * step already fits the track to the ad (exact length, fades, −14 LUFS), so after the stitch
+ * only a stream-copy mux remains on the critical path.
+ */
+
+export const musicSteps: JobSteps = {
+  async start(deps, claim) {
+    const spec = claim.video.spec!;
+    const model = deps.config.models.music;
+    const prompt = `${spec.music.prompt}, ${spec.music.mood}, ${spec.music.tempo_bpm} bpm, instrumental, no vocals`;
+    return {
+      kind: "predict",
+      model,
+      input: musicInput(model, { prompt, durationS: spec.duration_s, seed: spec.seed }),
+      estimateUsd: estimatePrediction(deps.config, model, spec.duration_s),
+    };
+  },
+  async ingest(deps, claim) {
+    const spec = claim.video.spec!;
+    const key = mediaKeys.music(claim.video.video_id);
+    const result = await deps.media.call(
+      "/v1/media/audio/prepare",
+      { music_url: outputUrl(claim), frames: spec.total_frames, fps: spec.fps, output_url: await deps.url(key, "put") },
+      PrepareMusicResponse,
+    );
+    return { kind: "done", output: { key, ...result } };
+  },
+};

@@ -1,0 +1,126 @@
+import {
+  FPS,
+  RESOLUTIONS,
+  VideoSpec,
+  type ArchetypeId,
+  type AspectRatio,
+  type CameraMove,
+  type DurationSeconds,
+  type MusicBrief,
+  type SpecFacts,
+  type TransitionType,
+} from "../../contracts/spec.ts";
+import { BEATS, TRANSITION_FRAMES, type BeatId } from "./beats.ts";
+import type { PlanEvent } from "./request.ts";
+import { allocateFrames, lowerBounds, type TimingSlot } from "./timing.ts";
+
+/**
+ * Turning a draft (beats chosen, words written, durations only as targets) into a valid
+ * VideoSpec. Both planners end here, so the timing rules live in one place: whatever a
+ * planner or a language model proposes, the totals add up to duration_s × 24 frames.
+ */
+
+export interface DraftBeat {
+  beat_id: BeatId;
+  name: string;
+  purpose: string;
+  prompt: string;
+  camera: CameraMove;
+  mood: string;
+  transition: TransitionType;
+  /** Desired on-screen frames; the final length is fitted to the total. */
+  target: number;
+}
+
+export interface DraftSpec {
+  archetype: ArchetypeId;
+  title: string;
+  duration_s: DurationSeconds;
+  aspect_ratio: AspectRatio;
+  creativity_level: number;
+  seed: number;
+  pacing: string;
+  style: string;
+  facts: SpecFacts;
+  music: MusicBrief;
+  planner: "local" | "openai";
+  beats: DraftBeat[];
+}
+
+const SOFT: readonly TransitionType[] = ["fade", "dissolve"];
+
+/** Drop order when beats cannot fit: body beats first (latest first), then setup, turn, close. */
+const DROP_ORDER = ["body", "setup", "turn", "close"] as const;
+
+export function composeSpec(draft: DraftSpec): { spec: VideoSpec; events: PlanEvent[] } {
+  const events: PlanEvent[] = [];
+  const total = draft.duration_s * FPS;
+  const beats = draft.beats.map((beat) => ({ ...beat }));
+  if (beats.length === 0) throw new RangeError("a plan needs at least one beat");
+
+  // The last beat has nothing to blend into.
+  beats[beats.length - 1]!.transition = "cut";
+  // Every ad keeps at least one soft transition so it does not read as a hard-cut reel.
+  if (beats.length > 1 && !beats.some((b) => SOFT.includes(b.transition))) {
+    const blended = beats.findIndex((b, i) => i < beats.length - 1 && b.transition !== "cut");
+    const at = blended >= 0 ? blended : beats.length - 2;
+    beats[at]!.transition = blended >= 0 ? "dissolve" : "fade";
+    events.push({ type: "soft_transition", message: `beat ${at} (${beats[at]!.beat_id}) now leaves with a ${beats[at]!.transition}` });
+  }
+
+  const slotsOf = () =>
+    beats.map<TimingSlot>((b) => ({ target: b.target, min: BEATS[b.beat_id].minFrames, max: BEATS[b.beat_id].maxFrames, out: TRANSITION_FRAMES[b.transition] }));
+  while (lowerBounds(slotsOf()).reduce((a, b) => a + b, 0) > total && beats.length > 2) {
+    const drop = dropCandidate(beats);
+    const [removed] = beats.splice(drop, 1);
+    events.push({ type: "beat_dropped", message: `dropped ${removed!.beat_id} at ${drop}: the beats did not fit in ${draft.duration_s} s` });
+  }
+
+  const frames = allocateFrames(slotsOf(), total);
+  let start = 0;
+  const specBeats = beats.map((b, index) => {
+    const beat = {
+      index,
+      beat_id: b.beat_id,
+      name: b.name,
+      purpose: b.purpose,
+      start_frame: start,
+      frames: frames[index]!,
+      prompt: b.prompt,
+      camera: b.camera,
+      mood: b.mood,
+      transition_out: { type: b.transition, frames: TRANSITION_FRAMES[b.transition] },
+    };
+    start += beat.frames;
+    return beat;
+  });
+
+  const { width, height } = RESOLUTIONS[draft.aspect_ratio];
+  const spec = VideoSpec.parse({
+    version: 1,
+    archetype: draft.archetype,
+    title: draft.title,
+    duration_s: draft.duration_s,
+    total_frames: total,
+    fps: FPS,
+    aspect_ratio: draft.aspect_ratio,
+    width,
+    height,
+    creativity_level: draft.creativity_level,
+    seed: draft.seed,
+    pacing: draft.pacing,
+    style: draft.style,
+    facts: draft.facts,
+    beats: specBeats,
+    music: draft.music,
+    planner: draft.planner,
+  });
+  return { spec, events };
+}
+
+function dropCandidate(beats: readonly DraftBeat[]): number {
+  for (const act of DROP_ORDER) {
+    for (let i = beats.length - 2; i >= 1; i--) if (BEATS[beats[i]!.beat_id].act === act) return i;
+  }
+  return beats.length - 2;
+}

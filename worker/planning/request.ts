@@ -1,0 +1,44 @@
+import { z } from "zod";
+import { GenerateRequest } from "../../contracts/api.ts";
+import { VideoSpec } from "../../contracts/spec.ts";
+
+/**
+ * What a planner needs from a generate request (same names, same defaults). Not strict like
+ * GenerateRequest: a whole generate request may be passed and its other fields are ignored.
+ */
+export const PlanRequest = z.object(
+  GenerateRequest.pick({
+    prompt: true,
+    duration_s: true,
+    aspect_ratio: true,
+    creativity_level: true,
+    archetype: true,
+  }).shape,
+);
+export type PlanRequest = z.infer<typeof PlanRequest>;
+export type PlanRequestInput = z.input<typeof PlanRequest>;
+
+/** Something the planner decided or repaired on the way, e.g. a fallback with its reason. */
+export const PlanEvent = z.object({
+  type: z.string().min(1).max(40),
+  message: z.string().max(2000),
+});
+export type PlanEvent = z.infer<typeof PlanEvent>;
+
+/** Language-model tokens spent while planning (absent for the local planner). */
+export const PlanUsage = z.object({
+  input_tokens: z.number().int().min(0),
+  output_tokens: z.number().int().min(0),
+});
+export type PlanUsage = z.infer<typeof PlanUsage>;
+
+export const PlanResult = z.object({
+  spec: VideoSpec,
+  events: z.array(PlanEvent),
+  usage: PlanUsage.optional(),
+});
+export type PlanResult = z.infer<typeof PlanResult>;
+
+export interface Planner {
+  plan(request: PlanRequestInput): Promise<PlanResult>;
+}

@@ -1,0 +1,96 @@
+import { type CreatePredictionBody, type Prediction, Prediction as PredictionSchema, type WebhookEvent } from "../../contracts/prediction.ts";
+
+/**
+ * One client for Replicate's predictions API. The `replicate` provider points it at
+ * api.replicate.com, the `draft` provider at adreel's local model server: same code, only
+ * the base URL and token differ.
+ */
+
+export class ProviderError extends Error {
+  constructor(
+    message: string,
+    /** True when trying again later may succeed (5xx, 429, network). */
+    readonly retryable: boolean,
+    /** Seconds the provider asked us to wait (429 Retry-After). */
+    readonly retryAfterSeconds?: number,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = "ProviderError";
+  }
+}
+
+export interface CreateOptions {
+  model: string;
+  input: Record<string, unknown>;
+  webhook?: string;
+  webhookEvents?: WebhookEvent[];
+}
+
+export interface ProviderClient {
+  create(options: CreateOptions): Promise<Prediction>;
+  get(id: string): Promise<Prediction>;
+  cancel(id: string): Promise<Prediction>;
+  /** Recent predictions, newest first (one page per call; `cursor` from the previous page). */
+  list(cursor?: string): Promise<{ results: Prediction[]; next: string | null }>;
+}
+
+export function providerClient(baseUrl: string, token: string, fetcher: typeof fetch = fetch): ProviderClient {
+  async function call(method: string, path: string, body?: unknown): Promise<unknown> {
+    let response: Response;
+    try {
+      response = await fetcher(path.startsWith("http") ? path : `${baseUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (error) {
+      throw new ProviderError(`provider unreachable: ${(error as Error).message}`, true);
+    }
+    const text = await response.text();
+    if (!response.ok) {
+      const retryAfter = Number(response.headers.get("retry-after"));
+      let detail = text.slice(0, 300);
+      try {
+        const parsed = JSON.parse(text) as { detail?: string; title?: string };
+        detail = parsed.detail ?? parsed.title ?? detail;
+      } catch {
+        // Not JSON: keep the raw text.
+      }
+      const retryable = response.status === 429 || response.status >= 500;
+      throw new ProviderError(`provider answered ${response.status}: ${detail}`, retryable, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined, response.status);
+    }
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new ProviderError("provider answered with a body that is not JSON", true);
+    }
+  }
+
+  function prediction(value: unknown): Prediction {
+    const parsed = PredictionSchema.safeParse(value);
+    if (!parsed.success) throw new ProviderError(`malformed prediction object: ${parsed.error.issues[0]?.message ?? "invalid"}`, true);
+    return parsed.data;
+  }
+
+  return {
+    async create({ model, input, webhook, webhookEvents }) {
+      const body: CreatePredictionBody = { input, ...(webhook ? { webhook, webhook_events_filter: webhookEvents ?? ["completed"] } : {}) };
+      // `owner/name:version` goes through /v1/predictions; a bare `owner/name` uses the model-scoped route.
+      const [name, version] = model.split(":");
+      if (version) return prediction(await call("POST", "/v1/predictions", { ...body, version }));
+      return prediction(await call("POST", `/v1/models/${name}/predictions`, body));
+    },
+    async get(id) {
+      return prediction(await call("GET", `/v1/predictions/${encodeURIComponent(id)}`));
+    },
+    async cancel(id) {
+      return prediction(await call("POST", `/v1/predictions/${encodeURIComponent(id)}/cancel`));
+    },
+    async list(cursor) {
+      const page = (await call("GET", cursor ?? "/v1/predictions")) as { results?: unknown[]; next?: string | null };
+      return { results: (page.results ?? []).map(prediction), next: page.next ?? null };
+    },
+  };
+}

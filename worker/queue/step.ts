@@ -1,0 +1,66 @@
+import { firstOutputUrl } from "../../contracts/prediction.ts";
+import type { Config } from "../config.ts";
+import { type MediaNode, mediaNode } from "../media/media-node.ts";
+import { contentTypeOf } from "../media/keys.ts";
+import { signMediaUrl } from "../media/signed-url.ts";
+import { type ProviderClient, ProviderError, providerClient } from "../providers/client.ts";
+import type { ClaimedJob } from "../run/video-run.ts";
+
+/** What a job step needs from the outside world, built once per queue batch. */
+export interface StepDeps {
+  env: Env;
+  config: Config;
+  media: MediaNode;
+  provider: ProviderClient;
+  /** A signed URL for an R2 key, for media-node and providers to read or write. */
+  url(key: string, access?: "get" | "put"): Promise<string>;
+}
+
+export function stepDeps(env: Env, config: Config): StepDeps {
+  return {
+    env,
+    config,
+    media: mediaNode(config.mediaNodeUrl, config.mediaNodeSecret),
+    provider: providerClient(config.providerBaseUrl, config.providerToken),
+    url: (key, access = "get") => signMediaUrl(config.publicBaseUrl, config.mediaSigningSecret, key, access, config.mediaUrlTtlSeconds),
+  };
+}
+
+/** A step either finishes its job or asks for a prediction whose output a later `ingest` step stores. */
+export type StepOutcome =
+  | { kind: "done"; output: unknown }
+  | { kind: "predict"; model: string; input: Record<string, unknown>; estimateUsd: number };
+
+export type Step = (deps: StepDeps, claim: ClaimedJob) => Promise<StepOutcome>;
+
+export interface JobSteps {
+  start: Step;
+  ingest?: Step;
+}
+
+/** A failure that no retry can fix (bad input, refused asset): the job fails at once. */
+export class PermanentError extends Error {
+  override readonly name = "PermanentError";
+}
+
+/** The prediction's output URL, or an error naming what came back instead. */
+export function outputUrl(claim: ClaimedJob): string {
+  const url = firstOutputUrl(claim.prediction?.output);
+  if (!url) throw new ProviderError(`prediction ${claim.prediction?.id ?? "?"} succeeded without an output URL`, false);
+  return url;
+}
+
+/** Copy a provider's output file into R2 (images and audio are small; video goes through media-node). */
+export async function storeOutput(deps: StepDeps, sourceUrl: string, key: string, maxBytes = 50 * 1024 * 1024): Promise<number> {
+  let response: Response;
+  try {
+    response = await fetch(sourceUrl, { signal: AbortSignal.timeout(60_000) });
+  } catch (error) {
+    throw new ProviderError(`downloading the prediction output failed: ${(error as Error).message}`, true);
+  }
+  if (!response.ok) throw new ProviderError(`downloading the prediction output answered ${response.status}`, response.status >= 500 || response.status === 429);
+  const body = await response.arrayBuffer();
+  if (body.byteLength === 0 || body.byteLength > maxBytes) throw new ProviderError(`prediction output is ${body.byteLength} bytes`, false);
+  await deps.env.MEDIA.put(key, body, { httpMetadata: { contentType: contentTypeOf(key) } });
+  return body.byteLength;
+}
