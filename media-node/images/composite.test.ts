@@ -5,7 +5,6 @@ import { linearToSrgb, srgbToLinear, type Rgb } from "../../contracts/color.ts";
 import { CompositeResponse } from "../../contracts/media.ts";
 import { buildServer } from "../server.ts";
 import { compositeLayers, normalizeWeights } from "./composite.ts";
-import { registerImageRoutes } from "./routes.ts";
 import { postSigned, startOrigin, TEST_SECRET, type TestOrigin } from "./test-origin.ts";
 
 function solid(width: number, height: number, [r, g, b]: Rgb, format: "png" | "jpeg" = "png"): Promise<Buffer> {
@@ -106,7 +105,6 @@ describe("POST /v1/media/images/composite", () => {
   beforeAll(async () => {
     origin = await startOrigin();
     app = await buildServer({ secret: TEST_SECRET });
-    registerImageRoutes(app, { secret: TEST_SECRET });
     origin.serveBytes("/frame.png", await solid(1024, 576, [200, 30, 40]), "image/png");
     origin.serveBytes("/style.jpg", await solid(512, 512, [20, 90, 200], "jpeg"), "image/jpeg");
   });

@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { IngestImageResponse } from "../../contracts/media.ts";
 import { buildServer } from "../server.ts";
-import { ingestPolicyFromEnv, registerImageRoutes } from "./routes.ts";
+import { ingestPolicyFromEnv } from "./routes.ts";
 import { postSigned, startOrigin, TEST_SECRET, type TestOrigin } from "./test-origin.ts";
 
 const ROUTE = "/v1/media/images/ingest";
@@ -23,7 +23,6 @@ describe("POST /v1/media/images/ingest", () => {
   beforeAll(async () => {
     origin = await startOrigin();
     app = await buildServer({ secret: TEST_SECRET });
-    registerImageRoutes(app, { secret: TEST_SECRET });
     origin.serveBytes("/brand.png", await base(320, 200).png().toBuffer(), "image/png");
     // Misleading names and content types on purpose: only the bytes decide.
     origin.serveBytes("/photo.bin", await base(300, 200).jpeg({ quality: 90 }).withMetadata({ orientation: 6 }).toBuffer(), "text/plain");

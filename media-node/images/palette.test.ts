@@ -6,7 +6,6 @@ import { AnalyzeImageResponse, type PaletteEntry } from "../../contracts/media.t
 import { InputError } from "../io.ts";
 import { buildServer } from "../server.ts";
 import { analyzeImage, paletteOf } from "./palette.ts";
-import { registerImageRoutes } from "./routes.ts";
 import { postSigned, startOrigin, TEST_SECRET, type TestOrigin } from "./test-origin.ts";
 
 /** Deterministic Gaussian noise (Box–Muller over a Park–Miller generator). */
@@ -192,7 +191,6 @@ describe("POST /v1/media/images/analyze", () => {
   beforeAll(async () => {
     origin = await startOrigin();
     app = await buildServer({ secret: TEST_SECRET });
-    registerImageRoutes(app, { secret: TEST_SECRET });
   });
   afterAll(async () => {
     await app.close();

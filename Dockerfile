@@ -1,0 +1,28 @@
+# media-node: the stateless media service (sharp + ffmpeg) and the draft model server.
+# Build: docker build -t adreel-media-node .
+# Run:   docker run -p 8788:8788 -e MEDIA_NODE_SECRET=... adreel-media-node
+FROM node:22-bookworm-slim
+
+# Debian's ffmpeg (5.1, with xfade, loudnorm, ebur128); tini reaps ffmpeg children.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ffmpeg tini ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Production dependencies only (fastify, sharp with its prebuilt libvips, zod, tsx).
+RUN npm install --omit=dev --no-audit --no-fund && npm cache clean --force
+
+COPY contracts ./contracts
+COPY media-node ./media-node
+COPY tsconfig.json ./
+
+ENV NODE_ENV=production \
+    MEDIA_NODE_HOST=0.0.0.0 \
+    MEDIA_NODE_PORT=8788 \
+    MEDIA_NODE_TMP=/tmp
+EXPOSE 8788
+USER node
+HEALTHCHECK --interval=30s --timeout=3s CMD node -e "fetch('http://127.0.0.1:8788/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+ENTRYPOINT ["/usr/bin/tini", "--"]
+CMD ["node", "node_modules/tsx/dist/cli.mjs", "media-node/main.ts"]
