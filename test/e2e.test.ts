@@ -21,7 +21,8 @@ let dir: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "adreel-e2e-"));
-  stack = await startStack({ stateDir: join(dir, "state") });
+  // Short leases and polling so the restart test recovers lost work within seconds, not minutes.
+  stack = await startStack({ stateDir: join(dir, "state"), vars: { JOB_LEASE_MS: "15000", POLL_AFTER_MS: "5000" } });
   client = new AdreelClient(stack.workerUrl, await createDevKey(stack));
 }, 180_000);
 

@@ -143,7 +143,7 @@ export function loadConfig(env: Env): Config {
     maxAttempts: number(vars, "MAX_ATTEMPTS", 3),
     pollAfterMs: number(vars, "POLL_AFTER_MS", provider === "replicate" ? 60_000 : 15_000),
     predictionDeadlineMs: number(vars, "PREDICTION_DEADLINE_MS", provider === "replicate" ? 15 * 60_000 : 3 * 60_000),
-    jobLeaseMs: number(vars, "JOB_LEASE_MS", 3 * 60_000),
+    jobLeaseMs: number(vars, "JOB_LEASE_MS", 90_000),
     stallTimeoutMs: number(vars, "STALL_TIMEOUT_MS", 20 * 60_000),
     maxPredictionsPerVideo: number(vars, "MAX_PREDICTIONS_PER_VIDEO", 8),
   };
