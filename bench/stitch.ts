@@ -6,17 +6,18 @@
  * hold 720 + 168 frames and the stitched video 720), joined by 14 fades. Measured in one run:
  *   (a)  single-pass xfade re-encode with x264's defaults (preset medium): the naive baseline
  *   (a') single-pass with CHUNK_ENCODING (veryfast, no B-frames): how much is just the preset
- *   (b)  seams: re-encode the 14 transition windows, stream-copy the rest
+ *   (b)  seams: re-encode the 14 transition windows (SEAM_ENCODING), stream-copy the rest
  *   (c)  plain stream-copy concat of the chunks, no transitions: the floor
  *   (d)  the critical path: seams + muxing the prepared music track
- * Peak RSS of every ffmpeg/ffprobe child comes from /usr/bin/time (PATH-wrapped, so the code
- * under test is unchanged); media-node's own RSS is sampled while it stitches.
+ * Runs are interleaved across the steps (the machine is shared). Peak RSS and CPU of every
+ * ffmpeg/ffprobe child come from /usr/bin/time (PATH-wrapped, so the code under test is
+ * unchanged); this process's own RSS is sampled while it stitches.
  * Results go to stdout and to docs/BENCHMARKS.md, section "## Stitching (bench/stitch.ts)".
  */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { cpus, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { muxFinal } from "../media-node/audio/mux.ts";
 import { prepareMusic } from "../media-node/audio/music.ts";
@@ -25,6 +26,9 @@ import { CHUNK_ENCODING, type VideoEncoding } from "../media-node/video/encoding
 import { normalizeChunk } from "../media-node/video/normalize.ts";
 import { type StitchChunk, stitchChunks } from "../media-node/video/stitch.ts";
 import type { PlanJoin } from "../media-node/video/stitch-plan.ts";
+import { invocation, loadAverage, machineParagraph } from "./machine.ts";
+import { table, writeSection } from "./results-doc.ts";
+import { median } from "./stats.ts";
 
 const WIDTH = 1024;
 const HEIGHT = 576;
@@ -51,7 +55,7 @@ async function wrapChildren(): Promise<boolean> {
   await mkdir(bin);
   for (const tool of ["ffmpeg", "ffprobe"]) {
     const real = execFileSync("sh", ["-c", `command -v ${tool}`]).toString().trim();
-    await writeFile(join(bin, tool), `#!/bin/sh\nexec /usr/bin/time -a -o "$ADREEL_BENCH_RSS" -f "%M" ${real} "$@"\n`);
+    await writeFile(join(bin, tool), `#!/bin/sh\nexec /usr/bin/time -a -o "$ADREEL_BENCH_RSS" -f "%M %U %S" ${real} "$@"\n`);
     await chmod(join(bin, tool), 0o755);
   }
   process.env.PATH = `${bin}:${process.env.PATH}`;
@@ -59,38 +63,57 @@ async function wrapChildren(): Promise<boolean> {
   return true;
 }
 
-async function takeChildPeakKb(): Promise<number> {
-  if (!existsSync(rssLog)) return 0;
-  const values = (await readFile(rssLog, "utf8")).split("\n").map(Number).filter((n) => Number.isFinite(n) && n > 0);
+/** Children finished since the last call: peak RSS (KiB) and CPU seconds (user + sys). */
+async function takeChildren(): Promise<{ peakKb: number; cpuSeconds: number }> {
+  if (!existsSync(rssLog)) return { peakKb: 0, cpuSeconds: 0 };
+  const rows = (await readFile(rssLog, "utf8"))
+    .split("\n")
+    .map((line) => line.trim().split(/\s+/).map(Number))
+    .filter((row): row is [number, number, number] => row.length === 3 && row.every(Number.isFinite));
   await rm(rssLog, { force: true });
-  return Math.max(0, ...values);
+  return { peakKb: Math.max(0, ...rows.map((r) => r[0])), cpuSeconds: rows.reduce((sum, r) => sum + r[1] + r[2], 0) };
 }
 
 interface Measure {
   seconds: number[];
+  /** CPU of the ffmpeg children plus this process, per run. */
+  cpuSeconds: number[];
   childPeakKb: number;
   nodePeakKb: number;
 }
 
-/** Run `step` RUNS times; wall time of each, peak child RSS and sampled node RSS over all. */
-async function measure(step: (run: number) => Promise<void>): Promise<Measure> {
-  await takeChildPeakKb();
-  const seconds: number[] = [];
-  let nodePeak = 0;
-  const sampler = setInterval(() => (nodePeak = Math.max(nodePeak, process.memoryUsage().rss)), 10);
+/**
+ * Run every step RUNS times, interleaved (round 1 of each step, then round 2, ...) so load
+ * from other processes falls on all of them alike; wall and CPU time per run, peak child RSS
+ * and sampled RSS of this process per step.
+ */
+async function measureInterleaved<K extends string>(steps: Record<K, (run: number) => Promise<void>>): Promise<Record<K, Measure>> {
+  const names = Object.keys(steps) as K[];
+  const results = Object.fromEntries(names.map((n): [K, Measure] => [n, { seconds: [], cpuSeconds: [], childPeakKb: 0, nodePeakKb: 0 }])) as Record<K, Measure>;
+  await takeChildren();
   for (let run = 0; run < RUNS; run++) {
-    const t0 = performance.now();
-    await step(run);
-    seconds.push((performance.now() - t0) / 1000);
+    for (const name of names) {
+      const result = results[name];
+      let nodePeak = process.memoryUsage().rss;
+      const sampler = setInterval(() => (nodePeak = Math.max(nodePeak, process.memoryUsage().rss)), 10);
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      await steps[name](run);
+      result.seconds.push((performance.now() - t0) / 1000);
+      const own = process.cpuUsage(cpu0);
+      clearInterval(sampler);
+      const children = await takeChildren();
+      result.childPeakKb = Math.max(result.childPeakKb, children.peakKb);
+      result.nodePeakKb = Math.max(result.nodePeakKb, nodePeak / 1024);
+      result.cpuSeconds.push(children.cpuSeconds + (own.user + own.system) / 1e6);
+    }
   }
-  clearInterval(sampler);
-  nodePeak = Math.max(nodePeak, process.memoryUsage().rss);
-  return { seconds, childPeakKb: await takeChildPeakKb(), nodePeakKb: nodePeak / 1024 };
+  return results;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const mib = (kb: number) => (kb / 1024).toFixed(0);
 
+const loadBefore = loadAverage();
 const measured = await wrapChildren();
 console.error(`work dir ${work}; child RSS via /usr/bin/time: ${measured}`);
 
@@ -106,11 +129,14 @@ for (let i = 0; i < CHUNKS; i++) {
   const frames = ON_SCREEN + (i < CHUNKS - 1 ? FADE : 0);
   const path = join(work, `chunk-${i}.mp4`);
   const t0 = performance.now();
-  await normalizeChunk(raw, path, join(work, `last-${i}.png`), { width: WIDTH, height: HEIGHT, fps: FPS, frames, keyframes: i > 0 ? [FADE] : [] });
+  // Keyframes where the incoming fade ends (copy starts there) and where the outgoing one
+  // begins (its seam then decodes no frame it does not use).
+  const keyframes = [...(i > 0 ? [FADE] : []), ...(i < CHUNKS - 1 ? [frames - FADE] : [])];
+  await normalizeChunk(raw, path, join(work, `last-${i}.png`), { width: WIDTH, height: HEIGHT, fps: FPS, frames, keyframes });
   normalizeSeconds.push((performance.now() - t0) / 1000);
   chunks.push({ path, frames });
 }
-const normalizeChildKb = await takeChildPeakKb();
+const normalizeChildKb = (await takeChildren()).peakKb;
 
 // Music: prepared off the critical path, as the pipeline does while chunks render.
 const rawMusic = join(work, "music.wav");
@@ -119,7 +145,7 @@ const music = join(work, "music.m4a");
 const t0 = performance.now();
 const prepared = await prepareMusic(rawMusic, music, { frames: CHUNKS * ON_SCREEN, fps: FPS, loudnessLufs: -14, truePeakDb: -1, fadeInS: 0.5, fadeOutS: 1.5 });
 const prepareSeconds = (performance.now() - t0) / 1000;
-const prepareChildKb = await takeChildPeakKb();
+const prepareChildKb = (await takeChildren()).peakKb;
 
 async function stitchRun(name: string, method: "seams" | "single_pass", encoding: VideoEncoding, run: number) {
   const dir = join(work, `${name}-${run}`);
@@ -132,27 +158,28 @@ async function stitchRun(name: string, method: "seams" | "single_pass", encoding
 
 // Warm the reference-encode cache and the page cache so no row pays a one-off cost.
 await stitchRun("warmup", "seams", CHUNK_ENCODING, 0);
-await takeChildPeakKb();
+await takeChildren();
 
-const baseline = await measure(async (run) => void (await stitchRun("baseline", "single_pass", X264_DEFAULTS, run)));
-const singlePass = await measure(async (run) => void (await stitchRun("single", "single_pass", CHUNK_ENCODING, run)));
-let copied = 0;
-let seamsBytes = 0;
-const seams = await measure(async (run) => {
-  const { result } = await stitchRun("seams", "seams", CHUNK_ENCODING, run);
-  copied = result.copiedFrames;
-  seamsBytes = result.bytes;
-});
 const floorList = join(work, "floor.ffconcat");
 await writeFile(floorList, `ffconcat version 1.0\n${chunks.map((c) => `file '${c.path}'`).join("\n")}\n`);
-const floor = await measure(async (run) => {
-  await ffmpeg(["-f", "concat", "-safe", "0", "-i", floorList, "-c", "copy", "-movflags", "+faststart", "-f", "mp4", join(work, `floor-${run}.mp4`)]);
-});
+let copied = 0;
+let seamsBytes = 0;
 let finalSeconds = 0;
-const critical = await measure(async (run) => {
-  const { out } = await stitchRun("critical", "seams", CHUNK_ENCODING, run);
-  const final = await muxFinal(out, music, join(work, `final-${run}.mp4`));
-  finalSeconds = final.durationS;
+const { baseline, singlePass, seams, floor, critical } = await measureInterleaved({
+  baseline: async (run) => void (await stitchRun("baseline", "single_pass", X264_DEFAULTS, run)),
+  singlePass: async (run) => void (await stitchRun("single", "single_pass", CHUNK_ENCODING, run)),
+  seams: async (run) => {
+    const { result } = await stitchRun("seams", "seams", CHUNK_ENCODING, run);
+    copied = result.copiedFrames;
+    seamsBytes = result.bytes;
+  },
+  floor: async (run) => {
+    await ffmpeg(["-f", "concat", "-safe", "0", "-i", floorList, "-c", "copy", "-movflags", "+faststart", "-f", "mp4", join(work, `floor-${run}.mp4`)]);
+  },
+  critical: async (run) => {
+    const { out } = await stitchRun("critical", "seams", CHUNK_ENCODING, run);
+    finalSeconds = (await muxFinal(out, music, join(work, `final-${run}.mp4`))).durationS;
+  },
 });
 
 // Same pictures? seams against the single-pass reference, frame by frame.
@@ -164,42 +191,53 @@ const a = median(baseline.seconds);
 const b = median(seams.seconds);
 const c = median(floor.seconds);
 const d = median(critical.seconds);
+const aCpu = median(baseline.cpuSeconds);
+const bCpu = median(seams.cpuSeconds);
+const dCpu = median(critical.cpuSeconds);
 const stitchingPeakMiB = Math.max(seams.nodePeakKb + seams.childPeakKb, critical.nodePeakKb + critical.childPeakKb) / 1024;
-const row = (step: string, what: string, m: Measure, ratio: string) =>
-  `| ${step} | ${what} | ${median(m.seconds).toFixed(2)} | ${m.seconds.map((s) => s.toFixed(2)).join(" / ")} | ${ratio} | ${mib(m.childPeakKb)} |`;
-const cpu = cpus()[0]?.model ?? "unknown";
-const ffmpegVersion = execFileSync("ffmpeg", ["-version"]).toString().split("\n")[0];
+const row = (step: string, what: string, m: Measure) => [
+  step,
+  what,
+  median(m.seconds).toFixed(2),
+  m.seconds.map((s) => s.toFixed(2)).join(" / "),
+  median(m.cpuSeconds).toFixed(2),
+  mib(m.childPeakKb),
+];
+const ratio = (x: number, y: number) => `${(x / y).toFixed(1)}×`;
 
 const report = `${SECTION}
 
-\`tsx bench/stitch.ts\` (${RUNS} runs per row, median shown) on ${cpus().length} cores (\`nproc\`), ${cpu}; ${ffmpegVersion}; node ${process.version}.
-Workload: 30 s 1024x576 at 24 fps — ${CHUNKS} chunks normalized by \`normalizeChunk\` (${CHUNKS - 1}×${ON_SCREEN + FADE} + ${ON_SCREEN} = ${chunks.reduce((s, ch) => s + ch.frames, 0)} frames, distinct synthetic content) joined by ${CHUNKS - 1} fades of ${FADE} frames → ${CHUNKS * ON_SCREEN} frames. Local files: downloads and uploads are excluded (equal for every method).
+${machineParagraph(`${invocation()}`, loadBefore)}
+CPU seconds (ffmpeg children + this process, from \`/usr/bin/time -f "%M %U %S"\` put in front of ffmpeg/ffprobe via PATH) do not depend on the other load; they are the steadier comparison. ${RUNS} runs per row.
 
-| step | what | median s | runs s | ratio | peak ffmpeg RSS MiB |
-| --- | --- | --- | --- | --- | --- |
-${row("(a)", "single-pass xfade, x264 defaults (preset medium, B-frames) — baseline", baseline, "1.00×")}
-${row("(a')", "single-pass xfade, CHUNK_ENCODING (veryfast, no B-frames)", singlePass, `${(a / median(singlePass.seconds)).toFixed(2)}× faster than (a)`)}
-${row("(b)", `seams: ${CHUNKS - 1} windows re-encoded, ${copied}/${CHUNKS * ON_SCREEN} frames stream-copied`, seams, `(a)/(b) = ${(a / b).toFixed(1)}×; (b)/(c) = ${(b / c).toFixed(1)}×`)}
-${row("(c)", "plain stream-copy concat, no transitions — floor", floor, "—")}
-${row("(d)", "critical path: seams + mux prepared music", critical, `(a)/(d) = ${(a / d).toFixed(1)}× (target ≥ 5×)`)}
+Workload: 30 s 1024x576 at 24 fps — ${CHUNKS} chunks normalized by \`normalizeChunk\` (${CHUNKS - 1}×${ON_SCREEN + FADE} + ${ON_SCREEN} = ${chunks.reduce((s, ch) => s + ch.frames, 0)} frames of distinct synthetic content, keyframes forced at both seam cuts) joined by ${CHUNKS - 1} fades of ${FADE} frames → ${CHUNKS * ON_SCREEN} frames. Local files: downloads and uploads are excluded (equal for every method).
 
-- Off the critical path: normalize ${median(normalizeSeconds).toFixed(2)} s per chunk (median; peak ffmpeg RSS ${mib(normalizeChildKb)} MiB); music prepare ${prepareSeconds.toFixed(2)} s for 30 s (${prepared.normalization}, ${prepared.integratedLufs} LUFS, ${prepared.truePeakDb} dBTP; peak ffmpeg RSS ${mib(prepareChildKb)} MiB).
-- Memory while stitching with seams: node process ≤ ${mib(Math.max(seams.nodePeakKb, critical.nodePeakKb))} MiB RSS (sampled) + one ffmpeg child at a time ≤ ${mib(Math.max(seams.childPeakKb, critical.childPeakKb))} MiB → ≤ ${stitchingPeakMiB.toFixed(0)} MiB (target < 300 MiB).
+${table(
+  ["step", "what", "wall s (median)", "wall s per run", "CPU s (median)", "peak ffmpeg RSS MiB"],
+  [
+    row("(a)", "single-pass xfade, x264 defaults (preset medium, B-frames) — baseline", baseline),
+    row("(a')", "single-pass xfade, CHUNK_ENCODING (veryfast, no B-frames)", singlePass),
+    row("(b)", `seams: ${CHUNKS - 1} windows re-encoded (SEAM_ENCODING), ${copied}/${CHUNKS * ON_SCREEN} frames stream-copied`, seams),
+    row("(c)", "plain stream-copy concat of the chunks, no transitions — floor", floor),
+    row("(d)", "critical path: seams + mux of the prepared music", critical),
+  ],
+)}
+
+${table(
+  ["ratio", "wall", "CPU"],
+  [
+    ["baseline / seams, (a)/(b)", ratio(a, b), ratio(aCpu, bCpu)],
+    ["seams / floor, (b)/(c)", ratio(b, c), ratio(bCpu, median(floor.cpuSeconds))],
+    ["baseline / critical path, (a)/(d) — target ≥ 5×", ratio(a, d), ratio(aCpu, dCpu)],
+    ["x264 defaults / CHUNK_ENCODING single pass, (a)/(a')", ratio(a, median(singlePass.seconds)), ratio(aCpu, median(singlePass.cpuSeconds))],
+  ],
+)}
+
+- Off the critical path: normalize ${median(normalizeSeconds).toFixed(2)} s wall per chunk (median; peak ffmpeg RSS ${mib(normalizeChildKb)} MiB); music prepare ${prepareSeconds.toFixed(2)} s for 30 s (${prepared.normalization}, ${prepared.integratedLufs} LUFS, ${prepared.truePeakDb} dBTP; peak ffmpeg RSS ${mib(prepareChildKb)} MiB).
+- Memory while stitching with seams: this process ≤ ${mib(Math.max(seams.nodePeakKb, critical.nodePeakKb))} MiB RSS (sampled every 10 ms) + one ffmpeg child at a time ≤ ${mib(Math.max(seams.childPeakKb, critical.childPeakKb))} MiB → ≤ ${stitchingPeakMiB.toFixed(0)} MiB (target < 300 MiB).
 - Output: seams ${(seamsBytes / 1024 / 1024).toFixed(1)} MiB; final ${finalSeconds.toFixed(3)} s with AAC. Seams vs single-pass (a') PSNR: mean ${psnrMean.toFixed(1)} dB, min ${Math.min(...psnr).toFixed(1)} dB over ${psnr.length} frames.
-- Child RSS from \`/usr/bin/time -f %M\` wrapped around ffmpeg/ffprobe via PATH; times include that wrapper's few ms per process.
 `;
 
 console.log(report);
-const docs = join(import.meta.dirname, "..", "docs", "BENCHMARKS.md");
-const existing = existsSync(docs) ? await readFile(docs, "utf8") : "# Benchmarks\n";
-const start = existing.indexOf(SECTION);
-let updated: string;
-if (start < 0) {
-  updated = `${existing.trimEnd()}\n\n${report}`;
-} else {
-  const next = existing.indexOf("\n## ", start + SECTION.length);
-  updated = `${existing.slice(0, start)}${report}${next < 0 ? "" : `\n${existing.slice(next + 1)}`}`;
-}
-await mkdir(join(import.meta.dirname, "..", "docs"), { recursive: true });
-await writeFile(docs, updated.endsWith("\n") ? updated : `${updated}\n`);
+writeSection(SECTION, report);
 await rm(work, { recursive: true, force: true });

@@ -71,8 +71,10 @@ export const NormalizeChunkRequest = z
     fps: VideoFps,
     frames: z.number().int().min(1).max(24 * 60),
     /**
-     * Frame indexes to force as keyframes (frame 0 always is one). The worker passes where the
-     * stitcher will start copying this chunk: the incoming transition's overlap.
+     * Frame indexes to force as keyframes (frame 0 always is one). Pass where the stitcher
+     * will cut this chunk: the incoming transition's overlap (copying starts there; without
+     * a keyframe the seam re-encode runs on to the next one, up to 24 frames) and
+     * `frames − outgoing overlap` (the seam then decodes only the frames it blends).
      */
     keyframes: z.array(z.number().int().min(0)).max(64).default([]),
     output_url: Url,

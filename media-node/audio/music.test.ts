@@ -9,7 +9,6 @@ import { TEST_SECRET, type TestOrigin, postSigned, startOrigin } from "../images
 import { buildServer } from "../server.ts";
 import { measureLoudness } from "./loudness.ts";
 import { type MusicOptions, prepareMusic } from "./music.ts";
-import { registerAudioRoutes } from "./routes.ts";
 
 const FPS = 24;
 const ONE_FRAME = 1 / FPS;
@@ -128,8 +127,8 @@ describe("POST /v1/media/audio/prepare", () => {
   let origin: TestOrigin;
 
   beforeAll(async () => {
+    // buildServer mounts every capability, this one included.
     app = await buildServer({ secret: TEST_SECRET });
-    registerAudioRoutes(app, { secret: TEST_SECRET });
     origin = await startOrigin();
     origin.serveBytes("/music.wav", await readFile(tune), "audio/wav");
   });

@@ -10,7 +10,6 @@ import { buildServer } from "../server.ts";
 import { CHUNK_ENCODING, encoderArgs } from "../video/encoding.ts";
 import { prepareMusic } from "./music.ts";
 import { muxFinal } from "./mux.ts";
-import { registerAudioRoutes } from "./routes.ts";
 
 const FPS = 24;
 const FRAMES = 100;
@@ -68,8 +67,8 @@ describe("POST /v1/media/audio/mux", () => {
   let origin: TestOrigin;
 
   beforeAll(async () => {
+    // buildServer mounts every capability, this one included.
     app = await buildServer({ secret: TEST_SECRET });
-    registerAudioRoutes(app, { secret: TEST_SECRET });
     origin = await startOrigin();
     origin.serveBytes("/stitched.mp4", await readFile(video), "video/mp4");
     origin.serveBytes("/music.m4a", await readFile(music), "audio/mp4");

@@ -1,5 +1,6 @@
 import { FfmpegError, type ProbeResult, ffmpeg, ffprobe } from "../ffmpeg.ts";
 import { InputError, fileSize } from "../io.ts";
+import { readMp4VideoIndex } from "../video/mp4-index.ts";
 
 /**
  * The final MP4: the stitched video and the prepared music, both stream-copied (this is all
@@ -30,11 +31,18 @@ function streamSeconds(probe: ProbeResult, kind: "video" | "audio"): number {
   return Number(stream?.duration ?? probe.format.duration ?? Number.NaN);
 }
 
+/** Codec and length of the video, from its MP4 index when it is one of ours (no ffprobe start-up on the critical path). */
+async function videoFacts(path: string): Promise<{ codec: string | undefined; seconds: number }> {
+  const index = await readMp4VideoIndex(path);
+  if (index) return { codec: index.codec, seconds: index.frames / index.fps };
+  const probe = await probeInput(path, "video_url", "video");
+  return { codec: probe.streams.find((s) => s.codec_type === "video")?.codec_name, seconds: streamSeconds(probe, "video") };
+}
+
 export async function muxFinal(videoPath: string, audioPath: string, outputPath: string): Promise<MuxedVideo> {
-  const [video, audio] = await Promise.all([probeInput(videoPath, "video_url", "video"), probeInput(audioPath, "audio_url", "audio")]);
-  const videoCodec = video.streams.find((s) => s.codec_type === "video")?.codec_name;
-  if (videoCodec !== "h264") throw new InputError(`video_url is ${videoCodec}, expected h264`);
-  const videoSeconds = streamSeconds(video, "video");
+  const [video, audio] = await Promise.all([videoFacts(videoPath), probeInput(audioPath, "audio_url", "audio")]);
+  if (video.codec !== "h264") throw new InputError(`video_url is ${video.codec}, expected h264`);
+  const videoSeconds = video.seconds;
   // Prepared music is AAC already; anything else is encoded rather than refused.
   const audioCodec = audio.streams.find((s) => s.codec_type === "audio")?.codec_name;
   const audioArgs = audioCodec === "aac" ? ["-c:a", "copy"] : ["-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-ac", "2"];

@@ -10,7 +10,6 @@ import { TEST_SECRET, type TestOrigin, postSigned, startOrigin } from "../images
 import { buildServer } from "../server.ts";
 import { probeChunk } from "./chunk-probe.ts";
 import { normalizeChunk } from "./normalize.ts";
-import { registerVideoRoutes } from "./routes.ts";
 import { framePsnr, synthClip } from "./test-media.ts";
 
 let dir: string;
@@ -99,8 +98,8 @@ describe("POST /v1/media/chunks/normalize", () => {
   let origin: TestOrigin;
 
   beforeAll(async () => {
+    // buildServer mounts every capability, this one included.
     app = await buildServer({ secret: TEST_SECRET });
-    registerVideoRoutes(app, { secret: TEST_SECRET });
     origin = await startOrigin();
     origin.serveBytes("/raw.mp4", await readFile(shortClip), "video/mp4");
     origin.serveBytes("/notes.txt", Buffer.from("hello"), "text/plain");

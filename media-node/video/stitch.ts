@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { ffmpeg } from "../ffmpeg.ts";
 import { InputError, fileSize } from "../io.ts";
 import { type ChunkProbe, probeChunk } from "./chunk-probe.ts";
-import { CHUNK_ENCODING, type VideoEncoding, encoderArgs } from "./encoding.ts";
+import { CHUNK_ENCODING, SEAM_ENCODING, type VideoEncoding, encoderArgs } from "./encoding.ts";
 import { type PlanJoin, type Span, planSeams, planSinglePass, spanFrames } from "./stitch-plan.ts";
 import { type FfconcatRange, ffconcatList } from "./ffconcat.ts";
 import { type GraphChunk, spanGraph } from "./transition-graph.ts";
@@ -12,10 +12,12 @@ import { type GraphChunk, spanGraph } from "./transition-graph.ts";
  * Join normalized chunks with transitions (seed 001), two ways:
  * - `single_pass`: one ffmpeg renders the whole xfade/concat chain and re-encodes every frame.
  *   The reference, and the fallback for inputs that cannot be spliced.
- * - `seams`: only the transition windows are rendered and encoded (all of them by one
- *   encoder, into one file); everything else is spliced in by stream copy with the concat
- *   demuxer. With chunks normalized by normalize.ts this costs little more than a plain copy.
- * Both produce exactly Σframes − Σoverlaps frames; seams and single_pass agree frame for frame.
+ * - `seams` (default): only the transition windows are rendered and encoded (a few per ffmpeg
+ *   process, SEAM_ENCODING); everything else is spliced in by stream copy with the concat
+ *   demuxer. With chunks normalized by normalize.ts (keyframes at the seam cuts) the cost is
+ *   decoding and encoding the overlap frames, not the whole video.
+ * Both produce exactly Σframes − Σoverlaps frames, and the same pictures frame for frame
+ * (up to encoding noise; the tests hold them above 35 dB PSNR of each other).
  */
 
 export type StitchMethod = "seams" | "single_pass";
@@ -33,8 +35,10 @@ export interface StitchOptions {
   method: StitchMethod;
   /** Scratch directory (the caller removes it). */
   workDir: string;
-  /** Encoding for re-encoded frames; only single_pass may differ from CHUNK_ENCODING (seams must splice). */
+  /** Encoding of a single_pass output (default CHUNK_ENCODING); seams always splice with SEAM_ENCODING. */
   encoding?: VideoEncoding;
+  /** Transition windows per ffmpeg process (default SEAMS_PER_ENCODE). */
+  seamsPerEncode?: number;
   timeoutMs?: number;
 }
 
@@ -60,6 +64,13 @@ export async function mapLimited<T, R>(items: readonly T[], limit: number, work:
   return results;
 }
 
+/**
+ * Transition windows rendered per ffmpeg process. Measured at 1024x576 (bench/stitch.ts):
+ * 14 seams in 3/2/1 processes peak at 140/167/213 MB and cost 4.3/3.8/3.6 CPU-s; 7 keeps the
+ * child well under half of media-node's 300 MB budget for one process more than needed.
+ */
+export const SEAMS_PER_ENCODE = 7;
+
 const referenceHashes = new Map<string, Promise<string>>();
 
 /**
@@ -83,8 +94,7 @@ export function referenceParameterSets(width: number, height: number, fps: numbe
 }
 
 export async function stitchChunks(chunks: readonly StitchChunk[], joins: readonly PlanJoin[], outputPath: string, options: StitchOptions): Promise<StitchResult> {
-  const { width, height, fps, method, workDir, encoding = CHUNK_ENCODING, timeoutMs = 10 * 60_000 } = options;
-  if (method === "seams" && encoding !== CHUNK_ENCODING) throw new Error("seams must encode with CHUNK_ENCODING to splice");
+  const { width, height, fps, method, workDir, encoding = CHUNK_ENCODING, seamsPerEncode = SEAMS_PER_ENCODE, timeoutMs = 10 * 60_000 } = options;
   const started = performance.now();
 
   const probes = await mapLimited(chunks, 4, (chunk, i) => probeChunk(chunk.path, `chunks[${i}]`));
@@ -106,26 +116,37 @@ export async function stitchChunks(chunks: readonly StitchChunk[], joins: readon
 
   let copiedFrames = 0;
   if (method === "single_pass") {
-    await renderSpans(spans, graphChunks, fps, encoding, outputPath, workDir, timeoutMs);
+    await renderSpans(spans, graphChunks, fps, encoding, outputPath, join(workDir, "single-pass"), timeoutMs);
   } else {
-    const seamsPath = join(workDir, "seams.mp4");
-    if (spans.some((s) => s.kind === "encode")) {
-      await renderSpans(spans, graphChunks, fps, encoding, seamsPath, workDir, timeoutMs);
-      const seams = await probeChunk(seamsPath, "seam encode");
-      if (seams.parameterSetsHash !== reference) throw new Error("seam encode's parameter sets differ from the reference encode; the chunks cannot be spliced");
-    }
-    const ranges: FfconcatRange[] = [];
-    let seamOffset = 0;
-    for (const span of spans) {
-      const frames = spanFrames(span);
-      if (span.kind === "copy") {
-        ranges.push({ path: chunks[span.chunk]!.path, from: span.from, to: span.to, fileFrames: probes[span.chunk]!.frames });
-        copiedFrames += frames;
-      } else {
-        ranges.push({ path: seamsPath, from: seamOffset, to: seamOffset + frames, fileFrames: Number.POSITIVE_INFINITY });
-        seamOffset += frames;
+    // Seams are rendered in batches, one ffmpeg each: every transition in a filtergraph holds
+    // a few frames of buffers until the graph ends (~5 MB each at 1024x576), so one graph
+    // for all of them grows with the ad; batches keep the child's peak bounded.
+    const encodeSpans = spans.filter((s) => s.kind === "encode");
+    const seamFiles = new Map<Span, { path: string; offset: number }>();
+    for (let first = 0, batch = 0; first < encodeSpans.length; first += seamsPerEncode, batch++) {
+      const spansInBatch = encodeSpans.slice(first, first + seamsPerEncode);
+      const path = join(workDir, `seams-${batch}.mp4`);
+      const render = (seamEncoding: VideoEncoding) => renderSpans(spansInBatch, graphChunks, fps, seamEncoding, path, join(workDir, `seams-${batch}`), timeoutMs);
+      await render(SEAM_ENCODING);
+      if ((await probeChunk(path, "seam encode")).parameterSetsHash !== reference) {
+        // A different x264 build could let the faster preset touch the parameter sets.
+        await render(CHUNK_ENCODING);
+        if ((await probeChunk(path, "seam encode")).parameterSetsHash !== reference) throw new Error("seam encode's parameter sets differ from the reference encode");
+      }
+      let offset = 0;
+      for (const span of spansInBatch) {
+        seamFiles.set(span, { path, offset });
+        offset += spanFrames(span);
       }
     }
+    const ranges: FfconcatRange[] = spans.map((span) => {
+      if (span.kind === "copy") {
+        copiedFrames += spanFrames(span);
+        return { path: chunks[span.chunk]!.path, from: span.from, to: span.to, fileFrames: probes[span.chunk]!.frames };
+      }
+      const { path, offset } = seamFiles.get(span)!;
+      return { path, from: offset, to: offset + spanFrames(span), fileFrames: Number.POSITIVE_INFINITY };
+    });
     const listPath = join(workDir, "splice.ffconcat");
     await writeFile(listPath, ffconcatList(ranges, fps));
     await ffmpeg(
@@ -157,8 +178,8 @@ function spliceable(probe: ChunkProbe, reference: string): boolean {
   return probe.codec === "h264" && probe.parameterSetsHash === reference && probe.keyframes[0] === 0;
 }
 
-async function renderSpans(spans: readonly Span[], chunks: readonly GraphChunk[], fps: number, encoding: VideoEncoding, outputPath: string, workDir: string, timeoutMs: number) {
-  const graph = spanGraph(spans, chunks, fps, (lane) => join(workDir, `lane-${lane}.ffconcat`));
+async function renderSpans(spans: readonly Span[], chunks: readonly GraphChunk[], fps: number, encoding: VideoEncoding, outputPath: string, listPrefix: string, timeoutMs: number) {
+  const graph = spanGraph(spans, chunks, fps, (lane) => `${listPrefix}-lane-${lane}.ffconcat`);
   await Promise.all(graph.lists.map((list) => writeFile(list.path, list.content)));
   await ffmpeg(
     [

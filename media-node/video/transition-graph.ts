@@ -76,7 +76,8 @@ export function spanGraph(spans: readonly Span[], chunks: readonly GraphChunk[],
     if (ranges.length === 0) return;
     const path = listPath(lane);
     lists.push({ path, content: ffconcatList(ranges, fps) });
-    inputArgs.push("-f", "concat", "-safe", "0", "-i", path);
+    // One decoding thread per lane: frame threads would each hold their own reference frames.
+    inputArgs.push("-threads", "1", "-f", "concat", "-safe", "0", "-i", path);
     laneInput.set(lane, inputs++);
   });
   const dedicatedBase = inputs;

@@ -1,5 +1,5 @@
 import { paletteDistance } from "../../contracts/color.ts";
-import { CompositeResponse, NormalizeChunkResponse } from "../../contracts/media.ts";
+import { AnalyzeImageResponse, CompositeResponse, NormalizeChunkResponse } from "../../contracts/media.ts";
 import { mediaKeys } from "../media/keys.ts";
 import { clipInput } from "../providers/models.ts";
 import { estimatePrediction } from "../run/ledger.ts";
@@ -21,6 +21,18 @@ export interface ChunkOutput {
   palette: { hex: string; share: number; lab: [number, number, number] }[];
   /** ΔE2000 (share-weighted) of this chunk's last-frame palette to the references' palette. */
   reference_drift: number | null;
+  /**
+   * Palette of the start (conditioning) image the model began this chunk from: the stand-in
+   * for its first frame in seam scores (references/consistency.ts). Null if it could not be measured.
+   */
+  start_palette: { hex: string; share: number; lab: [number, number, number] }[] | null;
+}
+
+export function seamKeyframes(chunk: Pick<ChunkPlan, "frames" | "seam_in" | "seam_out">): number[] {
+  const frames = new Set<number>();
+  if (chunk.seam_in && chunk.seam_in.frames > 0) frames.add(chunk.seam_in.frames);
+  if (chunk.seam_out && chunk.seam_out.frames > 0) frames.add(chunk.frames - chunk.seam_out.frames);
+  return [...frames].filter((f) => f > 0 && f < chunk.frames).sort((a, b) => a - b);
 }
 
 export const chunkSteps: JobSteps = {
@@ -63,6 +75,14 @@ export const chunkSteps: JobSteps = {
     const videoId = claim.video.video_id;
     const key = mediaKeys.chunk(videoId, chunk.chunk_num);
     const lastFrameKey = mediaKeys.lastFrame(videoId, chunk.chunk_num);
+    // Measured alongside normalization; a measurement failure must not fail the chunk.
+    const startPalette = deps.url(mediaKeys.composite(videoId, chunk.chunk_num))
+      .then((url) => deps.media.call("/v1/media/images/analyze", { url }, AnalyzeImageResponse, 60_000))
+      .then((stats) => stats.palette)
+      .catch((error: Error) => {
+        console.warn(`chunk ${chunk.chunk_num}: start image palette not measured: ${error.message}`);
+        return null;
+      });
     const result = await deps.media.call(
       "/v1/media/chunks/normalize",
       {
@@ -71,8 +91,9 @@ export const chunkSteps: JobSteps = {
         height: spec.height,
         fps: spec.fps,
         frames: chunk.frames,
-        // Seams cut into a chunk where its incoming transition ends: make that a keyframe.
-        keyframes: chunk.seam_in && chunk.seam_in.frames > 0 ? [chunk.seam_in.frames] : [],
+        // The stitcher copies whole spans between transition windows: a keyframe where the
+        // incoming window ends and where the outgoing one begins keeps its decoding short.
+        keyframes: seamKeyframes(chunk),
         output_url: await deps.url(key, "put"),
         last_frame_url: await deps.url(lastFrameKey, "put"),
       },
@@ -80,6 +101,6 @@ export const chunkSteps: JobSteps = {
     );
     const referencePalette = claim.references.flatMap((r) => r.palette.map((p) => ({ lab: p.lab, share: p.share / claim.references.length })));
     const drift = referencePalette.length && result.palette.length ? Math.round(paletteDistance(result.palette, referencePalette) * 100) / 100 : null;
-    return { kind: "done", output: { key, last_frame_key: lastFrameKey, frames: result.frames, palette: result.palette, reference_drift: drift } satisfies ChunkOutput };
+    return { kind: "done", output: { key, last_frame_key: lastFrameKey, frames: result.frames, palette: result.palette, reference_drift: drift, start_palette: await startPalette } satisfies ChunkOutput };
   },
 };

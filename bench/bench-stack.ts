@@ -1,0 +1,99 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { Prediction } from "../contracts/prediction.ts";
+import { AdreelClient } from "../cli/client.ts";
+import { createDevKey, type Stack, type StackOptions, startStack } from "../scripts/stack.ts";
+
+/**
+ * The real local stack for one benchmark: fresh state in a temp dir, a development key, and
+ * the servers stopped and the state removed afterwards — also on failure and on Ctrl-C.
+ */
+
+export interface BenchStack {
+  stack: Stack;
+  client: AdreelClient;
+  /** From spawning the servers (D1 migrations included) until both answer /health. */
+  startupSeconds: number;
+}
+
+const live = new Set<Stack>();
+let handlersInstalled = false;
+
+function installSignalHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      console.error(`\n${signal}: stopping ${live.size} local stack(s)`);
+      void Promise.allSettled([...live].map((s) => s.stop())).then(() => process.exit(130));
+    });
+  }
+}
+
+export async function withStack<T>(options: Omit<StackOptions, "stateDir">, use: (bench: BenchStack) => Promise<T>): Promise<T> {
+  installSignalHandlers();
+  const dir = mkdtempSync(join(tmpdir(), "adreel-bench-state-"));
+  const t0 = performance.now();
+  let stack: Stack | null = null;
+  try {
+    stack = await startStack({ ...options, stateDir: join(dir, "state") });
+    live.add(stack);
+    const startupSeconds = (performance.now() - t0) / 1000;
+    const client = new AdreelClient(stack.workerUrl, await createDevKey(stack));
+    return await use({ stack, client, startupSeconds });
+  } catch (error) {
+    if (stack) {
+      const logs = stack.logs();
+      console.error(`--- worker log (tail) ---\n${logs.worker.slice(-3000)}\n--- media-node log (tail) ---\n${logs.media.slice(-3000)}`);
+    }
+    throw error;
+  } finally {
+    if (stack) {
+      await stack.stop();
+      live.delete(stack);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Every prediction the draft provider holds, oldest first (its list pages newest first). */
+export async function draftPredictions(stack: Stack): Promise<Prediction[]> {
+  const all: Prediction[] = [];
+  let url: string | null = `${stack.mediaUrl}/v1/predictions`;
+  for (let page = 0; url && page < 1000; page++) {
+    const response: Response = await fetch(url, { headers: { authorization: `Bearer ${stack.secrets.DRAFT_PROVIDER_TOKEN}` }, signal: AbortSignal.timeout(30_000) });
+    if (!response.ok) throw new Error(`listing draft predictions: ${response.status} ${await response.text()}`);
+    const body = (await response.json()) as { next: string | null; results: Prediction[] };
+    all.push(...body.results);
+    url = body.next;
+  }
+  return all.reverse();
+}
+
+/** Change the draft provider's knobs at runtime (media/draft README: POST /v1/_draft/config). */
+export async function setDraftKnobs(stack: Stack, knobs: Record<string, unknown>): Promise<void> {
+  const response = await fetch(`${stack.mediaUrl}/v1/_draft/config`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${stack.secrets.DRAFT_PROVIDER_TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify(knobs),
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (!response.ok) throw new Error(`setting draft knobs: ${response.status} ${await response.text()}`);
+}
+
+/** The benchmark was run directly (`tsx bench/x.ts`), not imported. */
+export function isMain(moduleUrl: string): boolean {
+  const script = process.argv[1];
+  return !!script && moduleUrl === pathToFileURL(resolve(script)).href;
+}
+
+/** `--name value` from argv, as a number, with a default. */
+export function numberFlag(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const value = Number(process.argv[i + 1]);
+  if (!Number.isFinite(value)) throw new Error(`--${name} needs a number, got "${process.argv[i + 1]}"`);
+  return value;
+}

@@ -1,0 +1,169 @@
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+
+/**
+ * Memory and CPU of a server and everything it spawned, read from /proc: media-node forks
+ * one ffmpeg per step, and wrangler runs workerd as a child, so the process alone says little.
+ */
+
+export interface ProcStat {
+  pid: number;
+  comm: string;
+  ppid: number;
+  /** Clock ticks: own user + system time, and that of children it has reaped (waited for). */
+  utime: number;
+  stime: number;
+  cutime: number;
+  cstime: number;
+  rssPages: number;
+}
+
+/** Parse `/proc/<pid>/stat` (comm may hold spaces and parentheses: it ends at the last ")"). */
+export function parseStat(text: string): ProcStat {
+  const open = text.indexOf("(");
+  const close = text.lastIndexOf(")");
+  if (open < 0 || close < open) throw new Error(`not a /proc stat line: ${text.slice(0, 80)}`);
+  const rest = text.slice(close + 2).trim().split(/\s+/);
+  // Fields after comm, counted from 3 in proc(5): state=3, ppid=4, utime=14, stime=15, cutime=16, cstime=17, rss=24.
+  const field = (n: number) => Number(rest[n - 3]);
+  return {
+    pid: Number(text.slice(0, open).trim()),
+    comm: text.slice(open + 1, close),
+    ppid: field(4),
+    utime: field(14),
+    stime: field(15),
+    cutime: field(16),
+    cstime: field(17),
+    rssPages: field(24),
+  };
+}
+
+export function readStat(pid: number): ProcStat | null {
+  try {
+    return parseStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return null; // gone
+  }
+}
+
+function allStats(): ProcStat[] {
+  const stats: ProcStat[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = readStat(Number(name));
+    if (stat) stats.push(stat);
+  }
+  return stats;
+}
+
+/** `root` and all its live descendants. */
+export function processTree(root: number, stats = allStats()): ProcStat[] {
+  const children = new Map<number, ProcStat[]>();
+  for (const s of stats) children.set(s.ppid, [...(children.get(s.ppid) ?? []), s]);
+  const top = stats.find((s) => s.pid === root);
+  if (!top) return [];
+  const tree: ProcStat[] = [];
+  const stack = [top];
+  while (stack.length) {
+    const s = stack.pop()!;
+    tree.push(s);
+    stack.push(...(children.get(s.pid) ?? []));
+  }
+  return tree;
+}
+
+const PAGE_BYTES = (() => {
+  try {
+    return Number(execFileSync("getconf", ["PAGESIZE"], { encoding: "utf8" }).trim()) || 4096;
+  } catch {
+    return 4096;
+  }
+})();
+
+export const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+export function rssBytes(stats: readonly ProcStat[]): number {
+  return stats.reduce((sum, s) => sum + s.rssPages * PAGE_BYTES, 0);
+}
+
+/**
+ * CPU ticks the tree has used so far: every live process's own time plus the time of the
+ * children it has reaped. A child that exits moves its ticks into its parent's cutime, so the
+ * sum only grows and its deltas over an interval are the tree's CPU use in that interval.
+ */
+export function cpuTicks(stats: readonly ProcStat[]): number {
+  return stats.reduce((sum, s) => sum + s.utime + s.stime + s.cutime + s.cstime, 0);
+}
+
+export interface TreeUsage {
+  samples: number;
+  /** Highest sum of RSS over the selected processes at one sample. */
+  peakRssBytes: number;
+  meanRssBytes: number;
+  cpuSeconds: number;
+  wallSeconds: number;
+}
+
+export interface TreeWatch {
+  name: string;
+  root: number;
+  /** Which processes of the tree count for RSS (default: all). CPU always counts the whole tree. */
+  select?: (stat: ProcStat, tree: ProcStat[]) => boolean;
+}
+
+/** Samples each watched tree every `intervalMs` until `stop()`. */
+export class TreeSampler {
+  private timer: NodeJS.Timeout | null = null;
+  private readonly usage = new Map<string, { samples: number; peak: number; total: number; ticks0: number; ticks: number }>();
+  private started = 0;
+
+  constructor(
+    private readonly watches: TreeWatch[],
+    private readonly intervalMs = 200,
+  ) {}
+
+  start(): this {
+    this.started = performance.now();
+    this.sample(true);
+    this.timer = setInterval(() => this.sample(false), this.intervalMs);
+    return this;
+  }
+
+  private sample(first: boolean): void {
+    const stats = allStats();
+    for (const watch of this.watches) {
+      const tree = processTree(watch.root, stats);
+      if (tree.length === 0) continue;
+      const counted = watch.select ? tree.filter((s) => watch.select!(s, tree)) : tree;
+      const rss = rssBytes(counted);
+      const ticks = cpuTicks(tree);
+      const u = this.usage.get(watch.name);
+      if (!u || first) {
+        this.usage.set(watch.name, { samples: 1, peak: rss, total: rss, ticks0: ticks, ticks });
+      } else {
+        u.samples++;
+        u.peak = Math.max(u.peak, rss);
+        u.total += rss;
+        u.ticks = Math.max(u.ticks, ticks);
+      }
+    }
+  }
+
+  stop(): Record<string, TreeUsage> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.sample(false);
+    const wallSeconds = (performance.now() - this.started) / 1000;
+    const result: Record<string, TreeUsage> = {};
+    for (const [name, u] of this.usage) {
+      result[name] = { samples: u.samples, peakRssBytes: u.peak, meanRssBytes: u.total / u.samples, cpuSeconds: (u.ticks - u.ticks0) / CLOCK_TICKS, wallSeconds };
+    }
+    return result;
+  }
+}

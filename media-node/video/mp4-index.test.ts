@@ -1,0 +1,51 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ffmpeg } from "../ffmpeg.ts";
+import { probeWithFfprobe } from "./chunk-probe.ts";
+import { readMp4VideoIndex } from "./mp4-index.ts";
+import { normalizeChunk } from "./normalize.ts";
+import { synthClip } from "./test-media.ts";
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "adreel-mp4-index-test-"));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("readMp4VideoIndex", () => {
+  it("reads what ffprobe reports for our chunks: frames, keyframes, rate, size, parameter sets", async () => {
+    const raw = join(dir, "raw.mp4");
+    await synthClip(raw, { source: "testsrc2", width: 320, height: 180, fps: 30, seconds: 2 });
+    const chunk = join(dir, "chunk.mp4");
+    await normalizeChunk(raw, chunk, join(dir, "last.png"), { width: 256, height: 144, fps: 24, frames: 40, keyframes: [7, 30] });
+    // Without +faststart the index sits after the media data.
+    const tailMoov = join(dir, "tail-moov.mp4");
+    await ffmpeg(["-i", chunk, "-c", "copy", "-f", "mp4", tailMoov]);
+    for (const file of [chunk, tailMoov]) {
+      const index = await readMp4VideoIndex(file);
+      const probe = await probeWithFfprobe(file, "chunk");
+      expect(index).toEqual({ ...probe, codec: "h264" });
+      expect(index).toMatchObject({ width: 256, height: 144, fps: 24, frames: 40 });
+      expect(index?.keyframes).toEqual(expect.arrayContaining([0, 7, 30]));
+    }
+  });
+
+  it("declines files it cannot vouch for, so the caller asks ffprobe", async () => {
+    // x264 defaults: B-frames, so the edit list delays the media.
+    const bframes = join(dir, "bframes.mp4");
+    await ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=160x90:r=24", "-frames:v", "24", "-c:v", "libx264", bframes]);
+    expect(await readMp4VideoIndex(bframes)).toBeNull();
+    const audioOnly = join(dir, "audio.m4a");
+    await ffmpeg(["-f", "lavfi", "-i", "sine=d=0.5", "-c:a", "aac", audioOnly]);
+    expect(await readMp4VideoIndex(audioOnly)).toBeNull();
+    const junk = join(dir, "junk.mp4");
+    await writeFile(junk, Buffer.alloc(64, 7));
+    expect(await readMp4VideoIndex(junk)).toBeNull();
+  });
+});
