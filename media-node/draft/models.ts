@@ -9,7 +9,7 @@ import { downloadTo } from "../io.ts";
 import { drawDraftImage } from "./image.ts";
 import { composeDraftMusic } from "./music.ts";
 import type { OutputExtension } from "./outputs.ts";
-import { renderDraftVideo } from "./video.ts";
+import { partsOf, renderDraftVideo } from "./video.ts";
 
 /** The draft models: name, version id, input schema and renderer of each. */
 
@@ -33,7 +33,7 @@ export interface DraftModel {
 }
 
 /** Bump when a renderer changes what it draws: clients pinning a version then notice. */
-const RENDERER_REVISION = 1;
+const RENDERER_REVISION = 2;
 const INPUT_LIMIT_BYTES = 40 * 1024 * 1024;
 
 function versionOf(name: string): string {
@@ -79,7 +79,7 @@ const video: DraftModel = {
     log(`draft-video: ${input.num_frames} frames at ${input.fps} fps, ${input.width}x${input.height}, camera ${input.camera}`);
     const path = join(dir, "output.mp4");
     await renderDraftVideo(
-      { startImage, frames: input.num_frames, fps: input.fps, width: input.width, height: input.height, camera: input.camera, seed: input.seed },
+      { startImage, frames: input.num_frames, fps: input.fps, width: input.width, height: input.height, camera: input.camera, seed: input.seed, parts: partsOf(input.prompt) },
       path,
       dir,
     );

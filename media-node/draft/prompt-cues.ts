@@ -51,16 +51,18 @@ export const COLOUR_WORDS: Readonly<Record<string, string>> = {
 
 export type Subject = "product" | "person" | "place";
 export type ProductShape = "bottle" | "box" | "device";
-export type PlaceShape = "hills" | "city" | "water";
+export type PlaceShape = "hills" | "city" | "water" | "interior" | "studio";
 
 const PRODUCT_WORDS: Record<ProductShape, string[]> = {
-  bottle: ["bottle", "perfume", "fragrance", "drink", "beverage", "wine", "beer", "soda", "juice", "serum", "shampoo", "lotion", "cosmetic", "skincare", "coffee", "cup", "jar"],
+  bottle: ["bottle", "perfume", "fragrance", "drink", "beverage", "wine", "beer", "soda", "juice", "serum", "shampoo", "lotion", "cosmetic", "skincare", "coffee", "cup", "jar", "water", "flask", "tumbler", "can", "tea", "oil", "sauce", "cream", "spray", "candle", "mug"],
   box: ["box", "package", "packaging", "snack", "cereal", "gift", "chocolate", "bar", "pack", "shoe", "sneaker", "sneakers", "bag", "book"],
-  device: ["phone", "smartphone", "laptop", "watch", "smartwatch", "headphones", "earbuds", "camera", "device", "gadget", "app", "tablet", "speaker", "console", "product"],
+  device: ["phone", "smartphone", "laptop", "watch", "smartwatch", "headphones", "earbuds", "camera", "device", "gadget", "app", "tablet", "speaker", "console"],
 };
 const PERSON_WORDS = ["person", "man", "woman", "men", "women", "people", "girl", "boy", "child", "kid", "kids", "athlete", "runner", "model", "customer", "chef", "family", "friends", "team", "founder", "dancer", "couple", "student", "worker", "mother", "father", "character", "hero", "user"];
 const PLACE_WORDS: Record<PlaceShape, string[]> = {
-  city: ["city", "street", "skyline", "downtown", "urban", "office", "building", "buildings", "rooftop", "town"],
+  city: ["city", "street", "skyline", "downtown", "urban", "building", "buildings", "rooftop", "town"],
+  interior: ["office", "kitchen", "home", "room", "bedroom", "bathroom", "cafe", "restaurant", "gym", "apartment", "house", "shop", "store", "indoors", "interior", "lab", "classroom", "workshop", "bakery", "salon"],
+  studio: ["studio", "backdrop", "tabletop", "seamless"],
   water: ["beach", "ocean", "sea", "lake", "river", "coast", "shore", "pool", "waves", "island"],
   hills: ["mountain", "mountains", "forest", "landscape", "desert", "park", "field", "fields", "countryside", "valley", "hills", "outdoors", "nature", "garden", "road", "horizon"],
 };
@@ -89,7 +91,8 @@ function firstKind<K extends string>(words: string[], table: Record<K, string[]>
 }
 
 export function readPrompt(prompt: string): PromptCues {
-  const words = wordsOf(prompt);
+  // "speaking to camera" is a direction, not a camera for sale.
+  const words = wordsOf(prompt.replace(/\b(to|toward|towards|at|into)( the)? camera\b/gi, " "));
   const colours: string[] = [];
   for (const word of words) {
     const hex = COLOUR_WORDS[word];

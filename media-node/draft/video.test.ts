@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { CameraMove } from "../../contracts/spec.ts";
 import { ffprobe, run } from "../ffmpeg.ts";
 import { InputError } from "../io.ts";
-import { renderDraftVideo } from "./video.ts";
+import { partsOf, renderDraftVideo } from "./video.ts";
 
 // The draft video model: exact frames, first frame = start image, and the camera really moves.
 
@@ -32,9 +32,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function render(camera: CameraMove, frames = FRAMES): Promise<string> {
-  const path = join(dir, `${camera}-${frames}.mp4`);
-  await renderDraftVideo({ startImage, frames, fps: FPS, width: W, height: H, camera, seed: 1 }, path, dir);
+async function render(camera: CameraMove, frames = FRAMES, parts = 1): Promise<string> {
+  const path = join(dir, `${camera}-${frames}-${parts}.mp4`);
+  await renderDraftVideo({ startImage, frames, fps: FPS, width: W, height: H, camera, seed: 1, parts }, path, dir);
   return path;
 }
 
@@ -117,6 +117,18 @@ describe("renderDraftVideo", () => {
       if (camera === "handheld") expect(moved).toBeGreaterThan(0.3);
       expect(difference(frames.at(-1)!, frames[0]!)).toBeGreaterThan(0.3);
     }
+  });
+
+  test("a shot split into chained parts shares one shot's move, so chained copies stay close", async () => {
+    expect(partsOf("Hero shot. Camera: slow push-in. Continuous shot, part 2 of 3. Look: clean.")).toBe(3);
+    expect(partsOf("Hero shot. Camera: slow push-in.")).toBe(1);
+    const first = square((await grayFrames(await render("push_in", FRAMES, 1)))[0]!);
+    const whole = square((await grayFrames(await render("push_in", FRAMES, 1))).at(-1)!);
+    const part = square((await grayFrames(await render("push_in", FRAMES, 3))).at(-1)!);
+    // Still a push-in, but a third of a capped 6 s shot (1.25^(1/3): +7.7 % zoom) instead of
+    // a 2 s clip's own +12 %, which three chained parts would compound to +40 %.
+    expect(part.area).toBeGreaterThan(first.area * 1.03);
+    expect(part.area - first.area).toBeLessThan((whole.area - first.area) * 0.8);
   });
 
   test("a single frame works; odd sizes and undecodable images are input errors", async () => {

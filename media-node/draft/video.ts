@@ -8,11 +8,11 @@ import { seededRandom } from "./prompt-cues.ts";
 
 /**
  * adreel/draft-video: an image-to-video stand-in. It moves a virtual camera over the start
- * image (zoom, pan, tilt, rotate), adds a slow light sweep so every frame changes, and encodes
+ * image (zoom, pan, tilt, arc), adds a slow light sweep so every frame changes, and encodes
  * H.264. Frame 0 is the start image itself, which is what lets chunks chain on last frames.
  *
  * The image sits on a larger canvas whose margins are a blurred mirror of it, so moves that
- * look past the edge (pull out, pan, rotate) find plausible pixels instead of black.
+ * look past the edge (pull out, pan, orbit) find plausible pixels instead of black.
  */
 
 export interface DraftVideoRequest {
@@ -23,6 +23,14 @@ export interface DraftVideoRequest {
   height: number;
   camera: CameraMove;
   seed: number;
+  /** How many chained chunks the shot is split into (from the prompt's "part K of N"); 1 if not split. */
+  parts?: number;
+}
+
+/** "Continuous shot, part 2 of 3" in a chunk prompt → 3; a prompt without it → 1. */
+export function partsOf(prompt: string): number {
+  const match = /\bpart (\d{1,3}) of (\d{1,3})\b/i.exec(prompt);
+  return match ? Math.max(1, Number(match[2])) : 1;
 }
 
 /** Canvas margin on each side, as a share of the frame. */
@@ -33,27 +41,29 @@ const BAND_PEAK_ALPHA = 30;
 
 /**
  * One camera move as ffmpeg expressions of time `{t}` (seconds) and progress `{p}` (0..1):
- * zoom relative to the start image, view-centre shift in pixels, rotation in radians.
+ * zoom relative to the start image and view-centre shift in pixels.
  */
 interface Motion {
   zoom: string;
   dx: string;
   dy: string;
-  /** Largest |rotation| reached; 0 means no rotate filter at all. */
-  maxAngle: number;
-  angle: string;
 }
 
 const f = (value: number) => value.toFixed(6);
 
 /**
- * Amounts grow with clip length at a steady camera speed, capped so the view stays inside
- * the canvas; a beat split into chained chunks then keeps moving the same way at the same pace.
+ * Amounts grow with the shot's length at a steady camera speed, capped per shot. A shot split
+ * into `parts` chained chunks shares one shot's move between them: each chunk starts from the
+ * previous one's last frame (70 %) under the storyboard frame (30 %), and the storyboard copy
+ * sits where the camera started, so every bit of extra travel pulls the two copies apart into
+ * a visible double outline. Capping the whole shot's travel, not each chunk's, keeps that gap
+ * as small as one chunk's move instead of growing with every chunk.
  */
-function motionOf(camera: CameraMove, seconds: number, width: number, height: number, seed: number): Motion {
-  const zoomBy = Math.min(0.06 * seconds, 0.25);
-  const panBy = Math.min(0.04 * seconds, 0.12);
-  const still: Motion = { zoom: "1", dx: "0", dy: "0", maxAngle: 0, angle: "0" };
+function motionOf(camera: CameraMove, seconds: number, width: number, height: number, seed: number, parts: number): Motion {
+  const zoomTotal = Math.min(0.06 * seconds * parts, 0.25);
+  const zoomBy = Math.pow(1 + zoomTotal, 1 / parts) - 1;
+  const panBy = Math.min(0.04 * seconds * parts, 0.12) / parts;
+  const still: Motion = { zoom: "1", dx: "0", dy: "0" };
   switch (camera) {
     case "static":
       // Breathing: a 4 s in-and-out of 1.5 %.
@@ -71,8 +81,11 @@ function motionOf(camera: CameraMove, seconds: number, width: number, height: nu
     case "tilt_down":
       return { ...still, dy: `${f(panBy * height)}*{p}` };
     case "orbit": {
-      const turn = Math.min(0.02 * seconds, 0.05);
-      return { zoom: `1+${f(zoomBy / 2)}*{p}`, dx: `${f((panBy / 2) * width)}*{p}`, dy: "0", maxAngle: turn, angle: `${f(turn)}*{p}` };
+      // An arc: sideways travel that eases in and out while closing in a little. No roll:
+      // the rotate filter alone costs more than the rest of the render (≈1 s per 48 frames at
+      // 1024×576), and at these angles a viewer reads the arc from the travel, not the tilt.
+      const ease = "(1-cos(PI*{p}))/2";
+      return { ...still, zoom: `1+${f(zoomBy / 2)}*{p}`, dx: `${f(panBy * 0.75 * width)}*${ease}` };
     }
     case "handheld": {
       const random = seededRandom(seed ^ 0x4a11d);
@@ -157,29 +170,20 @@ export async function renderDraftVideo(request: DraftVideoRequest, outputPath: s
   await writeFile(bandPath, band.png);
 
   const seconds = frames / fps;
-  const motion = motionOf(camera, seconds, width, height, seed);
+  const motion = motionOf(camera, seconds, width, height, seed, Math.max(1, Math.floor(request.parts ?? 1)));
   const span = Math.max(1, frames - 1);
-  // Rotation needs a slightly larger view so the rotated frame still covers the output.
-  const cover = motion.maxAngle > 0 ? Math.max(width / height, height / width) * Math.sin(motion.maxAngle) + 0.01 : 0;
-  const [growX, growY] = cover > 0 ? sameShapeMargins(width, height, cover / 2) : [0, 0];
-  const viewWidth = width + 2 * growX;
-  const viewHeight = height + 2 * growY;
   const at = (expression: string, frame: string) => `(${expression.replaceAll("{t}", `(${frame}/${fps})`).replaceAll("{p}", `(${frame}/${span})`)})`;
   // zoompan's zoom is relative to the whole canvas; 1e-9 keeps iw/zoom from rounding one pixel short.
-  const zoom = `${f((canvasWidth / viewWidth) * (1 - 1e-9))}*${at(motion.zoom, "in")}`;
-  const chain = [
-    // zoompan truncates the crop origin; round it, or 31.9999 lands a pixel off.
-    `zoompan=z='${zoom}':x='floor((iw-iw/zoom)/2+${at(motion.dx, "in")}+0.5)':y='floor((ih-ih/zoom)/2+${at(motion.dy, "in")}+0.5)':d=1:s=${viewWidth}x${viewHeight}:fps=${fps}`,
-  ];
-  // Rotate in place, then crop: rotate's own output cropping lands a pixel off at angle 0.
-  if (motion.maxAngle > 0) chain.push(`rotate=a='${at(motion.angle, "n")}':bilinear=1`, `crop=${width}:${height}:${growX}:${growY}`);
+  const zoom = `${f((canvasWidth / width) * (1 - 1e-9))}*${at(motion.zoom, "in")}`;
+  // zoompan truncates the crop origin; round it, or 31.9999 lands a pixel off.
+  const view = `zoompan=z='${zoom}':x='floor((iw-iw/zoom)/2+${at(motion.dx, "in")}+0.5)':y='floor((ih-ih/zoom)/2+${at(motion.dy, "in")}+0.5)':d=1:s=${width}x${height}:fps=${fps}`;
   const leftToRight = seededRandom(seed ^ 0x5eeb)() < 0.5;
   const travel = `${width + band.bandWidth}*n/${span}`;
   const bandX = leftToRight ? `-${band.bandWidth}+${travel}` : `${width}-${travel}`;
   // Both stills are decoded once and repeated by `loop`, not re-read per frame.
   // The band repeats without end: `shortest` on overlay would drop the last frame.
   const repeat = (count: number) => `loop=loop=${count}:size=1:start=0,setpts=N/${fps}/TB`;
-  const graph = `[1:v]format=yuva420p,${repeat(-1)}[band];[0:v]format=yuv420p,${repeat(frames - 1)},${chain.join(",")}[view];[view][band]overlay=x='${bandX}':y=0:eval=frame,format=yuv420p[out]`;
+  const graph = `[1:v]format=yuva420p,${repeat(-1)}[band];[0:v]format=yuv420p,${repeat(frames - 1)},${view}[view];[view][band]overlay=x='${bandX}':y=0:eval=frame,format=yuv420p[out]`;
 
   await ffmpeg(
     [
