@@ -27,6 +27,10 @@ export default defineConfig(async () => {
                   MEDIA_NODE_URL: "http://127.0.0.1:9",
                   PROVIDER_BASE_URL: "http://127.0.0.1:9",
                 },
+                // Jobs the runs enqueue land on a queue nobody consumes: a consumer failing against
+                // port 9 in the background would race the tests. Worker tests drive each run through
+                // its RPC methods and hand batches to consumeJobs themselves (worker/queue/consumer.test.ts).
+                queueProducers: { JOBS: { queueName: "adreel-jobs-unconsumed" } },
               },
             }),
           ],

@@ -3,19 +3,41 @@ import { ArchetypeId, AspectRatio, DurationSeconds, VideoSpec } from "./spec.ts"
 
 /** Public HTTP contracts. Field names follow the seed documents. */
 
+/**
+ * A brand asset by URL. The schema only checks the shape; whether media-node may fetch it
+ * (https only, public addresses only, in production) is its ingest policy's call, made when
+ * `POST /api/generate` admits the request — a refusal is a 422 naming the field and the reason.
+ */
 const AssetUrl = z
   .string()
   .max(2048)
   .refine((value) => {
     try {
-      return new URL(value).protocol === "https:";
+      const protocol = new URL(value).protocol;
+      return protocol === "https:" || protocol === "http:";
     } catch {
       return false;
     }
   }, "must be an https: URL");
 
+export const ASSET_REF_PATTERN = /^asset:([a-z0-9-]{8,64})$/;
+
 /** An asset uploaded through `POST /api/assets` is referred to as `asset:<id>`. */
-const AssetRef = z.union([AssetUrl, z.string().regex(/^asset:[a-z0-9-]{8,64}$/, "must be an https: URL or asset:<id>")]);
+const AssetRef = z.union([AssetUrl, z.string().regex(ASSET_REF_PATTERN, "must be an https: URL or asset:<id>")]).describe("An image URL, or `asset:<id>` from `POST /api/assets`.");
+
+/** `POST /api/assets`: an image validated by decoding and stored as PNG for this tenant. */
+export const AssetUploadResponse = z.object({
+  asset_id: z.string(),
+  /** What to put in `brand_assets` to use it. */
+  ref: z.string(),
+  width: z.number().int(),
+  height: z.number().int(),
+  /** Format of the uploaded file; the stored copy is always PNG. */
+  format: z.enum(["png", "jpeg", "webp"]),
+  /** Size of the stored PNG. */
+  bytes: z.number().int(),
+});
+export type AssetUploadResponse = z.infer<typeof AssetUploadResponse>;
 
 export const BrandAssets = z
   .object({
@@ -90,8 +112,15 @@ export type ReferenceImageAnalysis = z.infer<typeof ReferenceImageAnalysis>;
 export const ReferenceImage = z.object({
   url: z.string(),
   type: z.enum(["character", "product", "environment", "logo"]),
+  /** `generated`, the brand asset's original URL, or `asset:<id>` for an uploaded file. */
   source: z.string(),
+  /** The tenant asset (`asset:<id>`) this reference was made from; absent when generated. */
+  asset: z.string().optional(),
   analysis: ReferenceImageAnalysis.nullable(),
+  /** Which analyser wrote `analysis`. */
+  analyser: z.enum(["openai", "local"]).optional(),
+  /** Why the vision model's analysis was not used (the local one was), when it was asked. */
+  analysis_note: z.string().optional(),
 });
 export type ReferenceImage = z.infer<typeof ReferenceImage>;
 
@@ -100,6 +129,55 @@ export const CostEstimate = z.object({
   by_phase: z.record(z.string(), z.number()),
 });
 export type CostEstimate = z.infer<typeof CostEstimate>;
+
+const DriftSummary = z.object({ mean: z.number(), max: z.number() });
+
+/**
+ * Colour consistency of one chunk, in CIEDE2000 units (ΔE ≈ 2.3 is a just-noticeable
+ * difference). Palettes are media-node's 8-colour share-weighted palettes.
+ */
+export const ChunkConsistency = z.object({
+  chunk_num: z.number().int(),
+  beat_index: z.number().int().nullable(),
+  /** Chunk's last frame → the three references' pooled palette (every colour of the frame to its nearest reference colour, share-weighted). */
+  reference_drift: z.number().nullable(),
+  /**
+   * Seam into this chunk: previous chunk's last frame ↔ this chunk's start image (the
+   * conditioning image the video model starts from), symmetric palette distance. Null for
+   * the first chunk and for chunks rendered before start palettes were recorded.
+   */
+  seam_drift: z.number().nullable(),
+  /** Whether the seam is inside one beat (a continuous shot) rather than a cut between beats. */
+  within_beat: z.boolean(),
+  flagged: z.boolean(),
+});
+export type ChunkConsistency = z.infer<typeof ChunkConsistency>;
+
+export const ConsistencyReport = z.object({
+  /** A chunk whose reference_drift is above this is flagged. */
+  threshold: z.number(),
+  reference_drift: DriftSummary.nullable(),
+  /** Over every seam; `within_beat_seam_drift` only over seams inside a beat. */
+  seam_drift: DriftSummary.nullable(),
+  within_beat_seam_drift: DriftSummary.nullable(),
+  flagged_chunks: z.array(z.number().int()),
+  chunks: z.array(ChunkConsistency),
+});
+export type ConsistencyReport = z.infer<typeof ConsistencyReport>;
+
+/** One prediction in a video's cost ledger: estimated when created, actual once it ended (failed and cancelled ones too). */
+export const CostLedgerEntry = z.object({
+  prediction_id: z.string(),
+  job_id: z.string(),
+  attempt: z.number().int(),
+  phase: z.string(),
+  model: z.string(),
+  estimate_usd: z.number(),
+  actual_usd: z.number().nullable(),
+  /** What it counts for in `cost_usd`: the actual when known, else the estimate. */
+  usd: z.number(),
+});
+export type CostLedgerEntry = z.infer<typeof CostLedgerEntry>;
 
 export const VideoResponse = z.object({
   video_id: z.string(),
@@ -112,6 +190,8 @@ export const VideoResponse = z.object({
   cost_usd: z.number(),
   cost_estimate: CostEstimate.nullable(),
   cost_by_phase: z.record(z.string(), z.number()),
+  /** `cost_usd` is the sum of these entries' `usd`. */
+  cost_ledger: z.array(CostLedgerEntry).optional(),
   generation_time_seconds: z.number().nullable(),
   created_at: z.string(),
   completed_at: z.string().nullable(),
@@ -121,5 +201,87 @@ export const VideoResponse = z.object({
   chunk_urls: z.array(z.string()),
   reference_images: z.array(ReferenceImage),
   consistency_context: z.string().nullable(),
+  consistency: ConsistencyReport.optional(),
 });
 export type VideoResponse = z.infer<typeof VideoResponse>;
+
+export type GenerateResponse = z.infer<typeof GenerateResponse>;
+
+/** A video id in a path: a UUID issued by `POST /api/generate`. */
+export const VideoId = z.uuid();
+
+/** Every error answer has this shape; 422s name the offending field and list the first issues. */
+export const ErrorResponse = z.object({
+  error: z.string(),
+  field: z.string().optional(),
+  issues: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  /** Only on 500: the internal message, for bug reports. */
+  detail: z.string().optional(),
+});
+export type ErrorResponse = z.infer<typeof ErrorResponse>;
+
+export const CancelResponse = z.object({
+  video_id: z.string(),
+  /** False when the video had already ended (answered with 409). */
+  cancelled: z.boolean(),
+  status: VideoStatus,
+});
+export type CancelResponse = z.infer<typeof CancelResponse>;
+
+export const VideoListQuery = z.object({
+  status: VideoStatus.optional().describe("Only videos with this status."),
+  limit: z.coerce.number().int().min(1).max(100).default(20).describe("Page size."),
+  cursor: z.coerce.number().int().positive().optional().describe("`next_cursor` of the previous page."),
+});
+
+/** One row of `GET /api/videos`: the D1 index, cheap to list (no signed URLs). */
+export const VideoSummary = z.object({
+  video_id: z.string(),
+  status: VideoStatus,
+  current_phase: Phase,
+  progress: z.number(),
+  prompt: z.string(),
+  duration_s: z.number().int(),
+  aspect_ratio: AspectRatio,
+  archetype: z.string().nullable(),
+  cost_usd: z.number(),
+  cost_estimate_usd: z.number().nullable(),
+  error: z.string().nullable(),
+  created_at: z.string(),
+  completed_at: z.string().nullable(),
+});
+export type VideoSummary = z.infer<typeof VideoSummary>;
+
+export const VideoList = z.object({
+  videos: z.array(VideoSummary),
+  next_cursor: z.string().nullable(),
+});
+export type VideoList = z.infer<typeof VideoList>;
+
+export const HealthResponse = z.object({
+  ok: z.boolean(),
+  provider: z.string(),
+  /** Secrets the deployment lacks (answered with 503). */
+  missing: z.array(z.string()).optional(),
+});
+export type HealthResponse = z.infer<typeof HealthResponse>;
+
+export const CreateKeyRequest = z
+  .object({
+    tenant_id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "lowercase letters, digits, - and _"),
+    name: z.string().min(1).max(80).default("api key"),
+  })
+  .strict();
+
+/** The key itself appears only here, once. */
+export const CreatedApiKey = z.object({ id: z.string(), tenant_id: z.string(), name: z.string(), key: z.string() });
+export type CreatedApiKey = z.infer<typeof CreatedApiKey>;
+
+export const ApiKeyInfo = z.object({ id: z.string(), tenant_id: z.string(), name: z.string(), created_at: z.string(), revoked_at: z.string().nullable() });
+export const ApiKeyList = z.object({ keys: z.array(ApiKeyInfo) });
+export type ApiKeyList = z.infer<typeof ApiKeyList>;
+export const RevokedApiKey = z.object({ id: z.string(), revoked: z.literal(true) });
+export type RevokedApiKey = z.infer<typeof RevokedApiKey>;
+
+export const MediaUploadResponse = z.object({ key: z.string(), size: z.number().int() });
+export const WebhookReceipt = z.object({ ok: z.literal(true), accepted: z.boolean() });

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { z } from "zod";
+import type { ErrorResponse } from "../contracts/api.ts";
 import type { Principal } from "./auth/keys.ts";
 import type { Config } from "./config.ts";
 
@@ -12,9 +13,9 @@ export function invalid(c: Context, error: z.ZodError | { field: string; message
     const issue = error.issues[0];
     const field = issue?.path.length ? issue.path.join(".") : "body";
     const message = issue?.message ?? "invalid";
-    return c.json({ error: `${field}: ${message}`, field, issues: error.issues.slice(0, 10).map((i) => ({ field: i.path.join("."), message: i.message })) }, 422);
+    return c.json({ error: `${field}: ${message}`, field, issues: error.issues.slice(0, 10).map((i) => ({ field: i.path.join("."), message: i.message })) } satisfies ErrorResponse, 422);
   }
-  return c.json({ error: `${error.field}: ${error.message}`, field: error.field }, 422);
+  return c.json({ error: `${error.field}: ${error.message}`, field: error.field } satisfies ErrorResponse, 422);
 }
 
 /** Parse a JSON body within a size limit; a broken body is the client's problem (4xx), never a 500. */

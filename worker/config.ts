@@ -80,6 +80,8 @@ export interface Config {
   stallTimeoutMs: number;
   /** Concurrent predictions per video. */
   maxPredictionsPerVideo: number;
+  /** A chunk whose palette is further than this (ΔE2000) from the references is flagged. */
+  consistencyDriftThreshold: number;
 }
 
 const REPLICATE_MODELS: ModelConfig = {
@@ -146,6 +148,7 @@ export function loadConfig(env: Env): Config {
     jobLeaseMs: number(vars, "JOB_LEASE_MS", 90_000),
     stallTimeoutMs: number(vars, "STALL_TIMEOUT_MS", 20 * 60_000),
     maxPredictionsPerVideo: number(vars, "MAX_PREDICTIONS_PER_VIDEO", 8),
+    consistencyDriftThreshold: number(vars, "CONSISTENCY_DRIFT_THRESHOLD", 20),
   };
 }
 

@@ -1,7 +1,9 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { createKeyRoute, listKeysRoute, revokeKeyRoute } from "./api/admin.ts";
+import { uploadAsset } from "./api/assets.ts";
 import { generate } from "./api/generate.ts";
+import { docsPage, servedOpenApiDocument } from "./api/openapi.ts";
 import { cancel, list, live, status, video } from "./api/videos.ts";
 import type { AppEnv } from "./app.ts";
 import { authenticate } from "./auth/keys.ts";
@@ -26,6 +28,9 @@ app.get("/health", (c) => {
   return c.json({ ok: missing.length === 0, provider: c.get("config").provider, ...(missing.length ? { missing } : {}) }, missing.length ? 503 : 200);
 });
 
+app.get("/openapi.json", (c) => c.json(servedOpenApiDocument(c.get("config").publicBaseUrl)));
+app.get("/docs", (c) => c.html(docsPage()));
+
 // Every /api route needs a key; browsers' WebSockets cannot set headers, so `access_token` is accepted too.
 app.use("/api/*", async (c, next) => {
   if (c.req.method === "OPTIONS") return next();
@@ -38,6 +43,7 @@ app.use("/api/*", async (c, next) => {
 });
 
 app.post("/api/generate", generate);
+app.post("/api/assets", uploadAsset);
 app.get("/api/status/:id", status);
 app.get("/api/video/:id", video);
 app.post("/api/video/:id/cancel", cancel);

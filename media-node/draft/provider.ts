@@ -239,6 +239,9 @@ export class DraftProvider {
       started_at: iso(record.startedAt),
       completed_at: iso(record.completedAt),
       urls: { get: base, cancel: `${base}/cancel`, web: base },
+      // Replicate echoes these; clients use them to find a prediction whose create answer was lost.
+      webhook: record.webhook?.url ?? null,
+      webhook_events_filter: record.webhook ? [...record.webhook.events] : null,
       metrics: finished
         ? {
             ...(record.predictTime !== null ? { predict_time: record.predictTime } : {}),

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { type ApiKeyList, type CreatedApiKey, CreateKeyRequest, type ErrorResponse, type RevokedApiKey } from "../../contracts/api.ts";
 import { constantTimeEqual } from "../../contracts/signing.ts";
 import { type AppContext, invalid, jsonBody } from "../app.ts";
 import { createKey, listKeys, revokeKey } from "../auth/keys.ts";
@@ -11,24 +11,24 @@ export function isAdmin(c: AppContext): boolean {
   return token.length >= 16 && constantTimeEqual(given, token);
 }
 
-const CreateKey = z.object({ tenant_id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "lowercase letters, digits, - and _"), name: z.string().min(1).max(80).default("api key") }).strict();
+const adminRequired = { error: "admin token required" } satisfies ErrorResponse;
 
 export async function createKeyRoute(c: AppContext): Promise<Response> {
-  if (!isAdmin(c)) return c.json({ error: "admin token required" }, 401);
+  if (!isAdmin(c)) return c.json(adminRequired, 401);
   const body = await jsonBody(c, 4096);
   if (!body.ok) return body.response;
-  const parsed = CreateKey.safeParse(body.value);
+  const parsed = CreateKeyRequest.safeParse(body.value);
   if (!parsed.success) return invalid(c, parsed.error);
-  return c.json(await createKey(c.env.DB, parsed.data.tenant_id, parsed.data.name), 201);
+  return c.json((await createKey(c.env.DB, parsed.data.tenant_id, parsed.data.name)) satisfies CreatedApiKey, 201);
 }
 
 export async function listKeysRoute(c: AppContext): Promise<Response> {
-  if (!isAdmin(c)) return c.json({ error: "admin token required" }, 401);
-  return c.json({ keys: await listKeys(c.env.DB, c.req.query("tenant_id")) });
+  if (!isAdmin(c)) return c.json(adminRequired, 401);
+  return c.json({ keys: await listKeys(c.env.DB, c.req.query("tenant_id")) } satisfies ApiKeyList);
 }
 
 export async function revokeKeyRoute(c: AppContext): Promise<Response> {
-  if (!isAdmin(c)) return c.json({ error: "admin token required" }, 401);
+  if (!isAdmin(c)) return c.json(adminRequired, 401);
   const revoked = await revokeKey(c.env.DB, c.req.param("id")!);
-  return revoked ? c.json({ id: c.req.param("id"), revoked: true }) : c.json({ error: "no active key with that id" }, 404);
+  return revoked ? c.json({ id: c.req.param("id")!, revoked: true } satisfies RevokedApiKey) : c.json({ error: "no active key with that id" } satisfies ErrorResponse, 404);
 }

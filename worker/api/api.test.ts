@@ -29,7 +29,7 @@ describe("POST /api/generate validation", () => {
     ["duration 17", { prompt: "ad", duration_s: 17 }, "duration_s"],
     ["unknown archetype", { prompt: "ad", archetype: "space_opera" }, "archetype"],
     ["bad aspect ratio", { prompt: "ad", aspect_ratio: "4:3" }, "aspect_ratio"],
-    ["http brand asset", { prompt: "ad", brand_assets: { product_images: ["http://example.com/a.png"] } }, "brand_assets.product_images.0"],
+    ["ftp: brand asset", { prompt: "ad", brand_assets: { product_images: ["ftp://example.com/a.png"] } }, "brand_assets.product_images.0"],
     ["file: brand asset", { prompt: "ad", brand_assets: { logo: "file:///etc/passwd" } }, "brand_assets.logo"],
     ["unknown field", { prompt: "ad", colour: "red" }, "body"],
   ];

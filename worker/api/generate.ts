@@ -1,10 +1,12 @@
 import { drizzle } from "drizzle-orm/d1";
 import { and, eq } from "drizzle-orm";
-import { GenerateRequest } from "../../contracts/api.ts";
+import { type ErrorResponse, GenerateRequest, type GenerateResponse } from "../../contracts/api.ts";
 import { sha256Hex } from "../../contracts/signing.ts";
 import { type AppContext, invalid, jsonBody } from "../app.ts";
 import { videos } from "../db/schema.ts";
 import { planVideo } from "../planning/job.ts";
+import { admitBrandAssets, assetStore } from "../references/assets.ts";
+import type { DryRunResponse } from "./openapi.ts";
 
 /** POST /api/generate — validate, estimate, admit, and hand the video to its Durable Object. */
 
@@ -24,7 +26,7 @@ export async function generate(c: AppContext): Promise<Response> {
   if (request.max_cost_usd && plan.cost_estimate.total_usd > request.max_cost_usd) {
     return invalid(c, { field: "max_cost_usd", message: `the estimated cost is $${plan.cost_estimate.total_usd.toFixed(2)}, above max_cost_usd $${request.max_cost_usd.toFixed(2)}` });
   }
-  if (request.dry_run) return c.json({ dry_run: true, spec: plan.spec, cost_estimate: plan.cost_estimate, events: plan.events });
+  if (request.dry_run) return c.json({ dry_run: true, spec: plan.spec, cost_estimate: plan.cost_estimate, events: plan.events } satisfies DryRunResponse);
 
   const db = drizzle(c.env.DB);
   const idempotencyKey = c.req.header("idempotency-key")?.slice(0, 200) || null;
@@ -37,7 +39,18 @@ export async function generate(c: AppContext): Promise<Response> {
       .limit(1);
     const found = existing[0];
     if (found && found.hash !== requestHash) return invalid(c, { field: "Idempotency-Key", message: "was already used with a different request body" });
-    if (found) return c.json({ video_id: found.id, status: "queued", message: "Video generation already started for this Idempotency-Key" });
+    if (found) return c.json({ video_id: found.id, status: "queued", message: "Video generation already started for this Idempotency-Key" } satisfies GenerateResponse);
+  }
+
+  // Brand assets are fetched and validated now, before the video exists, and the run only
+  // ever sees the stored copies (`asset:<id>`). A dry run does not touch them.
+  if (request.brand_assets) {
+    const admission = await admitBrandAssets(assetStore(c.env, config), principal.tenantId, request.brand_assets);
+    if (!admission.ok) {
+      if (admission.status === 422) return invalid(c, { field: admission.field, message: admission.message });
+      return c.json({ error: admission.message, field: admission.field } satisfies ErrorResponse, 503);
+    }
+    request.brand_assets = admission.brandAssets;
   }
 
   const videoId = crypto.randomUUID();
@@ -63,7 +76,7 @@ export async function generate(c: AppContext): Promise<Response> {
   } catch (error) {
     // Never leave an index row that nothing will ever move.
     await db.update(videos).set({ status: "failed", currentPhase: "failed", error: `could not start: ${(error as Error).message}`, updatedAt: Date.now() }).where(eq(videos.id, videoId));
-    return c.json({ error: "the video could not be started; try again" }, 503);
+    return c.json({ error: "the video could not be started; try again" } satisfies ErrorResponse, 503);
   }
-  return c.json({ video_id: videoId, status: "queued", message: "Video generation started" });
+  return c.json({ video_id: videoId, status: "queued", message: "Video generation started" } satisfies GenerateResponse);
 }

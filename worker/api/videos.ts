@@ -1,16 +1,16 @@
 import { and, desc, eq, lt } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { z } from "zod";
-import type { StatusResponse, VideoResponse } from "../../contracts/api.ts";
+import type { AspectRatio } from "../../contracts/spec.ts";
+import { type CancelResponse, type ErrorResponse, type Phase, type StatusResponse, VideoId, type VideoList, VideoListQuery, type VideoResponse, type VideoStatus } from "../../contracts/api.ts";
 import { type AppContext, invalid } from "../app.ts";
 import { videos } from "../db/schema.ts";
 import { signMediaUrl } from "../media/signed-url.ts";
 import { mediaKeys } from "../media/keys.ts";
 import type { Snapshot } from "../run/video-run.ts";
+import type { ChunkOutput } from "../chunks/job.ts";
+import { consistencyReport } from "../references/consistency.ts";
 
 /** Reading videos: status, full record, listing, cancel, live stream. A tenant only ever sees its own. */
-
-const VideoId = z.string().uuid();
 
 /** The video's run, or null when the id is unknown or belongs to another tenant (both answer 404). */
 export async function ownedRun(c: AppContext, id: string) {
@@ -25,7 +25,7 @@ export async function ownedRun(c: AppContext, id: string) {
 }
 
 function notFound(c: AppContext, id: string): Response {
-  return c.json({ error: `video ${id} not found` }, 404);
+  return c.json({ error: `video ${id} not found` } satisfies ErrorResponse, 404);
 }
 
 export function statusOf(snapshot: Snapshot): StatusResponse {
@@ -57,7 +57,7 @@ export async function videoRecord(c: AppContext, snapshot: Snapshot): Promise<Vi
       .filter((j) => j.kind === kind && j.status === "done")
       .sort((a, b) => a.idx - b.idx)
       .map((j) => snapshot.outputs[j.id] as { key: string; [k: string]: unknown });
-  const references = done("reference") as unknown as { key: string; type: "character" | "product" | "environment" | "logo"; source: string; analysis: VideoResponse["reference_images"][number]["analysis"] }[];
+  const references = done("reference") as unknown as ({ key: string } & Omit<VideoResponse["reference_images"][number], "url">)[];
   const finished = snapshot.status === "complete";
   const stitchedDone = snapshot.jobs.some((j) => j.kind === "stitch" && j.status === "done");
   return {
@@ -71,6 +71,7 @@ export async function videoRecord(c: AppContext, snapshot: Snapshot): Promise<Vi
     cost_usd: snapshot.cost_usd,
     cost_estimate: snapshot.cost_estimate,
     cost_by_phase: snapshot.cost_by_phase,
+    cost_ledger: snapshot.cost_ledger.map(({ prediction_id, job_id, attempt, phase, model, estimate_usd, actual_usd, usd }) => ({ prediction_id, job_id, attempt, phase, model, estimate_usd, actual_usd, usd })),
     generation_time_seconds: snapshot.completed_at ? Math.round((snapshot.completed_at - snapshot.created_at) / 100) / 10 : null,
     created_at: new Date(snapshot.created_at).toISOString(),
     completed_at: snapshot.completed_at ? new Date(snapshot.completed_at).toISOString() : null,
@@ -78,9 +79,28 @@ export async function videoRecord(c: AppContext, snapshot: Snapshot): Promise<Vi
     spec: snapshot.spec,
     storyboard_images: await Promise.all(done("storyboard").map((o) => sign(o.key))),
     chunk_urls: await Promise.all(done("chunk").map((o) => sign(o.key))),
-    reference_images: await Promise.all(references.map(async (r) => ({ url: await sign(r.key), type: r.type, source: r.source, analysis: r.analysis }))),
+    reference_images: await Promise.all(
+      references.map(async (r) => ({
+        url: await sign(r.key),
+        type: r.type,
+        source: r.source,
+        ...(r.asset ? { asset: r.asset } : {}),
+        analysis: r.analysis,
+        ...(r.analyser ? { analyser: r.analyser } : {}),
+        ...(r.analysis_note ? { analysis_note: r.analysis_note } : {}),
+      })),
+    ),
     consistency_context: snapshot.consistency_context,
+    ...consistencyOf(snapshot, c.get("config").consistencyDriftThreshold),
   };
+}
+
+/** Per-chunk colour consistency and its summary, once any chunk is done. */
+function consistencyOf(snapshot: Snapshot, threshold: number): Pick<VideoResponse, "consistency"> {
+  const chunks = snapshot.jobs
+    .filter((j) => j.kind === "chunk" && j.status === "done")
+    .map((j) => ({ ...(snapshot.outputs[j.id] as ChunkOutput), chunk_num: j.idx, beat_index: j.beat }));
+  return chunks.length ? { consistency: consistencyReport(chunks, threshold) } : {};
 }
 
 export async function video(c: AppContext): Promise<Response> {
@@ -97,17 +117,11 @@ export async function cancel(c: AppContext): Promise<Response> {
   if (!run) return notFound(c, id);
   const cancelled = await run.cancel("cancelled by request");
   const snapshot = (await run.snapshot()) as Snapshot | null;
-  return c.json({ video_id: id, cancelled, status: snapshot?.status ?? "cancelled" }, cancelled ? 200 : 409);
+  return c.json({ video_id: id, cancelled, status: snapshot?.status ?? "cancelled" } satisfies CancelResponse, cancelled ? 200 : 409);
 }
 
-const ListQuery = z.object({
-  status: z.enum(["queued", "processing", "complete", "failed", "cancelled"]).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.coerce.number().int().positive().optional(),
-});
-
 export async function list(c: AppContext): Promise<Response> {
-  const query = ListQuery.safeParse(c.req.query());
+  const query = VideoListQuery.safeParse(c.req.query());
   if (!query.success) return invalid(c, query.error);
   const { status: wanted, limit, cursor } = query.data;
   const tenant = c.get("principal").tenantId;
@@ -119,12 +133,12 @@ export async function list(c: AppContext): Promise<Response> {
   return c.json({
     videos: page.map((r) => ({
       video_id: r.id,
-      status: r.status,
-      current_phase: r.currentPhase,
+      status: r.status as VideoStatus,
+      current_phase: r.currentPhase as Phase,
       progress: r.progress,
       prompt: r.prompt,
       duration_s: r.durationS,
-      aspect_ratio: r.aspectRatio,
+      aspect_ratio: r.aspectRatio as AspectRatio,
       archetype: r.archetype,
       cost_usd: r.costUsd,
       cost_estimate_usd: r.costEstimateUsd,
@@ -133,12 +147,12 @@ export async function list(c: AppContext): Promise<Response> {
       completed_at: r.completedAt ? new Date(r.completedAt).toISOString() : null,
     })),
     next_cursor: rows.length > limit ? String(page[page.length - 1]!.createdAt) : null,
-  });
+  } satisfies VideoList);
 }
 
 export async function live(c: AppContext): Promise<Response> {
   const id = c.req.param("id")!;
-  if (c.req.header("upgrade") !== "websocket") return c.json({ error: "expected a WebSocket upgrade" }, 426);
+  if (c.req.header("upgrade") !== "websocket") return c.json({ error: "expected a WebSocket upgrade" } satisfies ErrorResponse, 426);
   const run = await ownedRun(c, id);
   if (!run) return notFound(c, id);
   const since = c.req.query("since") ?? "0";

@@ -42,7 +42,8 @@ export const chunkSteps: JobSteps = {
     const videoId = claim.video.video_id;
     const { weights } = deps.config;
     const storyboard = await deps.url(mediaKeys.storyboard(videoId, chunk.beat_index));
-    const style = claim.references.find((r) => r.type === "environment") ?? claim.references[0];
+    // The style layer sets the look of the world: never a logo blended into every first shot.
+    const style = claim.references.find((r) => r.type === "environment") ?? claim.references.find((r) => r.type !== "logo");
     const layers = chunk.first_in_beat
       ? [{ url: storyboard, weight: weights.storyboard }, ...(style ? [{ url: await deps.url(style.key), weight: weights.style }] : [])]
       : [

@@ -18,6 +18,29 @@ export class ProviderError extends Error {
     super(message);
     this.name = "ProviderError";
   }
+
+  /**
+   * True when the request may have taken effect although it failed: no answer (network,
+   * timeout), a 5xx, or a 2xx we could not read. A create that failed this way may have
+   * started a paid prediction, so it is looked up before it is tried again.
+   */
+  get uncertain(): boolean {
+    return this.status === undefined || this.status >= 500;
+  }
+}
+
+/** `Retry-After` as seconds to wait: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
+export function retryAfterSeconds(header: string | null, now = Date.now()): number | undefined {
+  if (!header) return undefined;
+  const trimmed = header.trim();
+  if (/^\d+$/.test(trimmed)) {
+    const seconds = Number(trimmed);
+    return seconds > 0 ? seconds : undefined;
+  }
+  const at = Date.parse(trimmed);
+  if (Number.isNaN(at)) return undefined;
+  const seconds = Math.ceil((at - now) / 1000);
+  return seconds > 0 ? seconds : undefined;
 }
 
 export interface CreateOptions {
@@ -50,7 +73,7 @@ export function providerClient(baseUrl: string, token: string, fetcher: typeof f
     }
     const text = await response.text();
     if (!response.ok) {
-      const retryAfter = Number(response.headers.get("retry-after"));
+      const retryAfter = retryAfterSeconds(response.headers.get("retry-after"));
       let detail = text.slice(0, 300);
       try {
         const parsed = JSON.parse(text) as { detail?: string; title?: string };
@@ -59,7 +82,7 @@ export function providerClient(baseUrl: string, token: string, fetcher: typeof f
         // Not JSON: keep the raw text.
       }
       const retryable = response.status === 429 || response.status >= 500;
-      throw new ProviderError(`provider answered ${response.status}: ${detail}`, retryable, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined, response.status);
+      throw new ProviderError(`provider answered ${response.status}: ${detail}`, retryable, retryAfter, response.status);
     }
     try {
       return JSON.parse(text);

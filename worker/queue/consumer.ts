@@ -3,7 +3,9 @@ import { loadConfig } from "../config.ts";
 import { MediaNodeError } from "../media/media-node.ts";
 import { musicSteps } from "../music/job.ts";
 import { planSteps } from "../planning/job.ts";
+import type { Prediction } from "../../contracts/prediction.ts";
 import { ProviderError } from "../providers/client.ts";
+import { findPredictionByWebhook } from "../providers/lookup.ts";
 import { webhookUrl } from "../providers/webhook.ts";
 import { referenceSteps } from "../references/job.ts";
 import type { JobKind } from "../run/jobs.ts";
@@ -26,36 +28,72 @@ const STEPS: Record<JobKind, JobSteps> = {
 /** Queue deliveries of one message before its job attempt is given up as failed. */
 const DELIVERIES_PER_ATTEMPT = 4;
 
+/** Cloudflare Queues accepts retry delays of up to 12 hours. */
+const MAX_DELAY_SECONDS = 12 * 3600;
+
 function runFor(env: Env, videoId: string) {
   return env.VIDEO_RUN.get(env.VIDEO_RUN.idFromName(videoId));
 }
 
 /** Transient trouble (network, 5xx, 429) is retried by the queue; anything else fails the attempt. */
-function classify(error: unknown): { retryable: boolean; delaySeconds: number; permanent: boolean } {
-  if (error instanceof ProviderError) return { retryable: error.retryable, delaySeconds: error.retryAfterSeconds ?? 2, permanent: false };
-  if (error instanceof MediaNodeError) return { retryable: error.retryable, delaySeconds: 2, permanent: !error.retryable };
-  if (error instanceof PermanentError) return { retryable: false, delaySeconds: 0, permanent: true };
-  return { retryable: true, delaySeconds: 2, permanent: false };
+function classify(error: unknown): { retryable: boolean; retryAfterSeconds?: number; permanent: boolean } {
+  if (error instanceof ProviderError) return { retryable: error.retryable, retryAfterSeconds: error.retryAfterSeconds, permanent: false };
+  if (error instanceof MediaNodeError) return { retryable: error.retryable, permanent: !error.retryable };
+  if (error instanceof PermanentError) return { retryable: false, permanent: true };
+  return { retryable: true, permanent: false };
 }
 
-async function createPrediction(deps: StepDeps, claim: ClaimedJob, outcome: { model: string; input: Record<string, unknown>; estimateUsd: number }): Promise<void> {
+/**
+ * How long the queue holds a message before its next delivery: exponential back-off from
+ * 2 s, but never sooner than a provider's Retry-After asked.
+ */
+export function retryDelaySeconds(deliveries: number, retryAfterSeconds?: number): number {
+  const backoff = Math.min(60, 2 * 2 ** Math.max(0, deliveries - 1));
+  return Math.min(MAX_DELAY_SECONDS, Math.max(backoff, Math.ceil(retryAfterSeconds ?? 0)));
+}
+
+export interface PredictOutcome {
+  model: string;
+  input: Record<string, unknown>;
+  estimateUsd: number;
+}
+
+/**
+ * Create the prediction a step asked for, at most once per job attempt: the run's guard lets
+ * one consumer through, and after a create that failed without an answer the provider's
+ * list is searched for it before anything is created again.
+ */
+export async function createPrediction(deps: StepDeps, claim: ClaimedJob, outcome: PredictOutcome): Promise<void> {
   const run = runFor(deps.env, claim.video.video_id);
   const { job } = claim;
-  const gate = await run.beginPrediction(job.id, job.attempt, outcome.estimateUsd, claim.video.request.max_cost_usd ?? null);
+  const gate = await run.beginPrediction(job.id, job.attempt, outcome.estimateUsd, outcome.model);
   if (!gate.proceed) return;
+  const webhook = await webhookUrl(deps.config, claim.video.video_id, job.id, job.attempt);
+  let prediction: Prediction;
   try {
-    const prediction = await deps.provider.create({
-      model: outcome.model,
-      input: outcome.input,
-      webhook: await webhookUrl(deps.config, claim.video.video_id, job.id, job.attempt),
-      webhookEvents: ["start", "completed"],
-    });
-    await run.predictionCreated(job.id, job.attempt, prediction, outcome.estimateUsd, outcome.model);
+    if (gate.lookupSince !== undefined) {
+      const found = await findPredictionByWebhook(deps.provider, webhook, gate.lookupSince);
+      if (found.kind === "found") {
+        await run.predictionCreated(job.id, job.attempt, found.prediction, outcome.estimateUsd, outcome.model);
+        return;
+      }
+      if (found.kind === "unknown") {
+        // Creating again could pay twice; a new attempt has its own webhook URL, so a stray
+        // prediction of this one is recognised, booked and cancelled if it ever reports.
+        await run.predictionAborted(job.id, job.attempt, true);
+        await run.fail(job.id, job.attempt, `an earlier create may have started a prediction and ${found.reason}`, true, "start");
+        return;
+      }
+    }
+    prediction = await deps.provider.create({ model: outcome.model, input: outcome.input, webhook, webhookEvents: ["start", "completed"] });
   } catch (error) {
-    // Nothing was created: let the next delivery of this message try again.
-    await run.predictionAborted(job.id, job.attempt);
+    const provider = error instanceof ProviderError ? error : null;
+    await run.predictionAborted(job.id, job.attempt, provider?.uncertain ?? true, provider?.retryAfterSeconds ?? 0);
     throw error;
   }
+  // Should recording fail, the attempt stays `creating` and the run's alarm finds this
+  // prediction by its webhook URL: it is never created twice.
+  await run.predictionCreated(job.id, job.attempt, prediction, outcome.estimateUsd, outcome.model);
 }
 
 async function handle(deps: StepDeps, message: Message<unknown>): Promise<void> {
@@ -82,20 +120,20 @@ async function handle(deps: StepDeps, message: Message<unknown>): Promise<void> 
     else await createPrediction(deps, claim, outcome);
     message.ack();
   } catch (error) {
-    const { retryable, delaySeconds, permanent } = classify(error);
+    const { retryable, retryAfterSeconds, permanent } = classify(error);
     const reason = (error as Error).message ?? String(error);
     if (retryable && message.attempts < DELIVERIES_PER_ATTEMPT) {
-      message.retry({ delaySeconds: Math.min(60, delaySeconds * 2 ** (message.attempts - 1)) });
+      message.retry({ delaySeconds: retryDelaySeconds(message.attempts, retryAfterSeconds) });
       return;
     }
     // Out of deliveries, or not worth repeating: the attempt fails (the run decides whether to retry it).
-    await run.fail(body.job_id, body.attempt, reason, !permanent);
+    await run.fail(body.job_id, body.attempt, reason, !permanent, body.step);
     message.ack();
   }
 }
 
-export async function consumeJobs(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const deps = stepDeps(env, loadConfig(env));
+/** `deps` defaults to the real outside world; tests pass a provider bound to an in-memory Replicate. */
+export async function consumeJobs(batch: MessageBatch<unknown>, env: Env, deps: StepDeps = stepDeps(env, loadConfig(env))): Promise<void> {
   await Promise.all(batch.messages.map((message) => handle(deps, message)));
 }
 
@@ -108,8 +146,8 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env)
     batch.messages.map(async (message) => {
       const parsed = JobMessage.safeParse(message.body);
       if (parsed.success) {
-        const { video_id, job_id, attempt } = parsed.data;
-        await runFor(env, video_id).fail(job_id, attempt, "the job's queue message was dead-lettered after repeated worker failures", true);
+        const { video_id, job_id, attempt, step } = parsed.data;
+        await runFor(env, video_id).fail(job_id, attempt, "the job's queue message was dead-lettered after repeated worker failures", true, step);
       }
       message.ack();
     }),

@@ -6,12 +6,15 @@ import { imageInput } from "../providers/models.ts";
 import { estimatePrediction } from "../run/ledger.ts";
 import { ReferenceJobInput, type ReferenceType } from "../run/dag.ts";
 import type { ReferenceOutput } from "../run/video-run.ts";
-import { type JobSteps, type StepDeps, outputUrl, storeOutput } from "../queue/step.ts";
+import { type JobSteps, PermanentError, type StepDeps, outputUrl, storeOutput } from "../queue/step.ts";
+import { assetIdOf, findAsset } from "./assets.ts";
+import { createAnalyser } from "./vision.ts";
 
 /**
- * Reference images (seed 004): a brand asset is fetched safely and validated by media-node;
- * otherwise the image model draws one, character-, product- or environment-focused. Each is
- * then analysed, and the three analyses become the consistency context.
+ * Reference images (seed 004): a brand asset (already validated and stored as a tenant
+ * asset when the request was admitted) is copied in; otherwise the image model draws one,
+ * character-, product- or environment-focused. Each is then analysed (analyser.ts: local or
+ * a vision model), and the three analyses become the consistency context.
  */
 
 export function referencePrompt(type: ReferenceType, spec: VideoSpec): string {
@@ -33,18 +36,34 @@ export function imageModelFor(deps: StepDeps, attempt: number): string {
   return models[(attempt - 1) % models.length]!;
 }
 
-async function analyse(deps: StepDeps, key: string, type: ReferenceType, spec: VideoSpec): Promise<{ analysis: ReferenceImageAnalysis; palette: ReferenceOutput["palette"] }> {
+/** What a reference's output carries beyond `ReferenceOutput`: where it came from and who analysed it. */
+export interface ReferenceProvenance {
+  /** The tenant asset (`asset:<id>`) it was made from; absent when generated. */
+  asset?: string;
+  analyser: "openai" | "local";
+  analysis_note?: string;
+}
+
+/**
+ * The image as the vision model should receive it: a signed URL when the Worker is public
+ * (https), else the bytes inline as a data: URL — a model in the cloud cannot reach a local
+ * development Worker.
+ */
+async function visionImageUrl(deps: StepDeps, key: string): Promise<string> {
+  if (deps.config.publicBaseUrl.startsWith("https://")) return deps.url(key);
+  const object = await deps.env.MEDIA.get(key);
+  if (!object) throw new Error(`reference image ${key} is missing`);
+  const bytes = new Uint8Array(await object.arrayBuffer());
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return `data:image/png;base64,${btoa(binary)}`;
+}
+
+async function analyse(deps: StepDeps, key: string, type: ReferenceType, spec: VideoSpec): Promise<{ analysis: ReferenceImageAnalysis; palette: ReferenceOutput["palette"]; provenance: ReferenceProvenance }> {
   const stats = await deps.media.call("/v1/media/images/analyze", { url: await deps.url(key) }, AnalyzeImageResponse);
-  // The local analyser measures colour, light and style; what the subject looks like comes
-  // from the spec's facts, which the planner extracted from the prompt.
-  const analysis: ReferenceImageAnalysis = {
-    character_description: type === "character" ? `${spec.facts.character || "the main character"}, as in the character reference, ${stats.lighting}` : spec.facts.character,
-    product_features: type === "product" || type === "logo" ? `${spec.facts.product || "the product"}, colours ${stats.palette.slice(0, 3).map((p) => p.hex).join(", ")}` : spec.facts.product,
-    colors: stats.palette.map((p) => p.hex),
-    style: stats.style,
-    environment: type === "environment" ? `${spec.facts.setting || "the setting"}, ${stats.lighting}` : `${spec.facts.setting}${spec.facts.setting ? ", " : ""}${stats.lighting}`,
-  };
-  return { analysis, palette: stats.palette };
+  const result = await createAnalyser(deps.config).analyse({ type, spec, stats, imageUrl: () => visionImageUrl(deps, key) });
+  // The palette used for drift scores is always the measured one, whoever described the image.
+  return { analysis: result.analysis, palette: stats.palette, provenance: { analyser: result.analyser, ...(result.note ? { analysis_note: result.note } : {}) } };
 }
 
 export const referenceSteps: JobSteps = {
@@ -61,22 +80,29 @@ export const referenceSteps: JobSteps = {
         estimateUsd: estimatePrediction(deps.config, model),
       };
     }
-    if (input.source.startsWith("asset:")) {
-      // Uploaded assets were validated on upload; copy into the video's own folder.
-      const object = await deps.env.MEDIA.get(mediaKeys.asset(claim.video.tenant_id, input.source.slice("asset:".length)));
-      if (!object) throw new Error(`uploaded asset ${input.source} no longer exists`);
+    let source = input.source;
+    const assetId = assetIdOf(input.source);
+    if (assetId) {
+      // Tenant assets were validated when they were admitted; copy into the video's own folder.
+      const tenantId = claim.video.tenant_id;
+      const [object, record] = await Promise.all([deps.env.MEDIA.get(mediaKeys.asset(tenantId, assetId)), findAsset(deps.env.MEDIA, tenantId, assetId)]);
+      if (!object) throw new PermanentError(`brand asset ${input.source} no longer exists`);
       await deps.env.MEDIA.put(key, object.body, { httpMetadata: { contentType: "image/png" } });
+      // Show the client's own URL when the asset was admitted from one.
+      if (record && record.source !== "upload") source = record.source;
     } else {
+      // Requests admitted before brand assets were ingested at submit time still name URLs.
       await deps.media.call("/v1/media/images/ingest", { source_url: input.source, output_url: await deps.url(key, "put") }, IngestImageResponse, 60_000);
     }
-    const { analysis, palette } = await analyse(deps, key, input.type, spec);
-    return { kind: "done", output: { index: input.index, key, type: input.type, source: input.source, analysis, palette } satisfies ReferenceOutput };
+    const { analysis, palette, provenance } = await analyse(deps, key, input.type, spec);
+    const output = { index: input.index, key, type: input.type, source, ...(assetId ? { asset: input.source } : {}), analysis, palette, ...provenance };
+    return { kind: "done", output: output satisfies ReferenceOutput & ReferenceProvenance };
   },
   async ingest(deps, claim) {
     const input = ReferenceJobInput.parse(claim.job.input);
     const key = mediaKeys.reference(claim.video.video_id, input.index);
     await storeOutput(deps, outputUrl(claim), key);
-    const { analysis, palette } = await analyse(deps, key, input.type, claim.video.spec!);
-    return { kind: "done", output: { index: input.index, key, type: input.type, source: "generated", analysis, palette } satisfies ReferenceOutput };
+    const { analysis, palette, provenance } = await analyse(deps, key, input.type, claim.video.spec!);
+    return { kind: "done", output: { index: input.index, key, type: input.type, source: "generated", analysis, palette, ...provenance } satisfies ReferenceOutput & ReferenceProvenance };
   },
 };

@@ -38,6 +38,13 @@ export interface JobRow {
   error: string | null;
   errors: string;
   depends_on: string | null;
+  /** Model and estimate of the prediction this attempt is creating or ran (for adoption and the ledger). */
+  model: string | null;
+  estimate_usd: number | null;
+  /** When the attempt entered `creating`: predictions older than this cannot be its own. */
+  creating_since: number | null;
+  /** 1 when a create call failed in a way that may still have created a prediction. */
+  create_uncertain: number;
   lease_until: number | null;
   poll_at: number | null;
   deadline_at: number | null;
@@ -79,6 +86,10 @@ export const SCHEMA = [
     error TEXT,
     errors TEXT NOT NULL DEFAULT '[]',
     depends_on TEXT,
+    model TEXT,
+    estimate_usd REAL,
+    creating_since INTEGER,
+    create_uncertain INTEGER NOT NULL DEFAULT 0,
     lease_until INTEGER,
     poll_at INTEGER,
     deadline_at INTEGER,
@@ -109,4 +120,30 @@ export const SCHEMA = [
     id TEXT PRIMARY KEY,
     at INTEGER NOT NULL
   )`,
+  /** Each (prediction, status) is acted on once, whether it came by webhook or by polling. */
+  `CREATE TABLE IF NOT EXISTS prediction_updates (
+    prediction_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (prediction_id, status)
+  )`,
 ];
+
+/** Columns added to `jobs` after the first release: runs stored before them gain them on load. */
+const ADDED_JOB_COLUMNS: [string, string][] = [
+  ["model", "TEXT"],
+  ["estimate_usd", "REAL"],
+  ["creating_since", "INTEGER"],
+  ["create_uncertain", "INTEGER NOT NULL DEFAULT 0"],
+];
+
+/** What migrations need of a Durable Object's SQL storage (structural: this module is also read by Node-side code). */
+interface SqlExec {
+  exec(query: string, ...bindings: unknown[]): { toArray(): unknown[] };
+}
+
+export function migrate(sql: SqlExec): void {
+  for (const statement of SCHEMA) sql.exec(statement);
+  const present = new Set((sql.exec("PRAGMA table_info(jobs)").toArray() as { name: string }[]).map((c) => c.name));
+  for (const [name, type] of ADDED_JOB_COLUMNS) if (!present.has(name)) sql.exec(`ALTER TABLE jobs ADD COLUMN ${name} ${type}`);
+}

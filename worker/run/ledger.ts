@@ -2,7 +2,11 @@ import type { Prediction } from "../../contracts/prediction.ts";
 import type { Config } from "../config.ts";
 import { type Price, predictionPrice } from "../planning/cost.ts";
 
-/** Pricing of predictions for the cost ledger: an estimate before creation, the actual after. */
+/**
+ * The cost ledger of one run: every prediction gets an `estimate` row when it is created
+ * (or first seen) and an `actual` row when it ends — succeeded, failed or cancelled. A
+ * prediction counts at its actual cost once known, else at its estimate; never both.
+ */
 
 export function priceOf(config: Pick<Config, "prices">, model: string): Price | null {
   return config.prices[model.split(":")[0] ?? model] ?? null;
@@ -24,6 +28,105 @@ export function predictionCost(config: Pick<Config, "prices">, model: string, pr
   if (!price) return 0;
   if (price.unit === "per_gpu_second") return round(price.usd * (prediction.metrics?.predict_time ?? 0));
   return prediction.status === "succeeded" ? estimate : 0;
+}
+
+/**
+ * The most a prediction can cost: its estimate, except that a model billed by running time
+ * bills until it ends, and the run cancels it at its deadline at the latest.
+ */
+export function worstCase(config: Pick<Config, "prices">, model: string, estimate: number, deadlineSeconds: number): number {
+  const price = priceOf(config, model);
+  return price?.unit === "per_gpu_second" ? Math.max(estimate, round(price.usd * deadlineSeconds)) : estimate;
+}
+
+/** What the ledger may still come to: actual costs, and the worst case of every prediction not yet ended. */
+export function exposure(entries: readonly LedgerEntry[], config: Pick<Config, "prices">, deadlineSeconds: number): number {
+  return round(entries.reduce((sum, e) => sum + (e.actual_usd ?? worstCase(config, e.model, e.estimate_usd, deadlineSeconds)), 0));
+}
+
+/** One prediction's line in the ledger. `usd` is what it counts for: the actual when known, else the estimate. */
+export interface LedgerEntry {
+  prediction_id: string;
+  job_id: string;
+  attempt: number;
+  phase: string;
+  model: string;
+  estimate_usd: number;
+  actual_usd: number | null;
+  usd: number;
+  at: number;
+}
+
+export interface LedgerBooking {
+  jobId: string;
+  attempt: number;
+  predictionId: string;
+  phase: string;
+  model: string;
+  usd: number;
+}
+
+/** The estimate of a prediction; a second booking for the same prediction changes nothing. */
+export function bookEstimate(sql: SqlStorage, booking: LedgerBooking): void {
+  sql.exec(
+    "INSERT OR IGNORE INTO ledger (job_id, attempt, prediction_id, phase, kind, usd, detail, at) VALUES (?, ?, ?, ?, 'estimate', ?, ?, ?)",
+    booking.jobId,
+    booking.attempt,
+    booking.predictionId,
+    booking.phase,
+    round(booking.usd),
+    booking.model,
+    Date.now(),
+  );
+}
+
+/**
+ * The actual cost of a prediction that ended. A prediction never booked before (created by a
+ * lost consumer, or for an attempt that moved on) first gets the estimate it is known by.
+ */
+export function bookActual(sql: SqlStorage, config: Pick<Config, "prices">, prediction: Prediction, fallback: Omit<LedgerBooking, "predictionId">): number {
+  bookEstimate(sql, { ...fallback, predictionId: prediction.id });
+  const estimate = sql.exec("SELECT usd, detail, job_id, attempt, phase FROM ledger WHERE prediction_id = ? AND kind = 'estimate'", prediction.id).one() as {
+    usd: number;
+    detail: string;
+    job_id: string;
+    attempt: number;
+    phase: string;
+  };
+  const usd = predictionCost(config, estimate.detail, prediction, estimate.usd);
+  sql.exec(
+    "INSERT OR IGNORE INTO ledger (job_id, attempt, prediction_id, phase, kind, usd, detail, at) VALUES (?, ?, ?, ?, 'actual', ?, ?, ?)",
+    estimate.job_id,
+    estimate.attempt,
+    prediction.id,
+    estimate.phase,
+    usd,
+    estimate.detail,
+    Date.now(),
+  );
+  return usd;
+}
+
+export function ledgerEntries(sql: SqlStorage): LedgerEntry[] {
+  const rows = sql
+    .exec(
+      `SELECT e.prediction_id, e.job_id, e.attempt, e.phase, e.detail AS model, e.usd AS estimate_usd, a.usd AS actual_usd, e.at
+         FROM ledger e LEFT JOIN ledger a ON a.prediction_id = e.prediction_id AND a.kind = 'actual'
+        WHERE e.kind = 'estimate' ORDER BY e.seq`,
+    )
+    .toArray() as unknown as Omit<LedgerEntry, "usd">[];
+  return rows.map((row) => ({ ...row, model: row.model ?? "", usd: row.actual_usd ?? row.estimate_usd }));
+}
+
+export function ledgerTotals(entries: readonly LedgerEntry[]): { total: number; byPhase: Record<string, number> } {
+  const byPhase: Record<string, number> = {};
+  let total = 0;
+  for (const entry of entries) {
+    byPhase[entry.phase] = (byPhase[entry.phase] ?? 0) + entry.usd;
+    total += entry.usd;
+  }
+  for (const phase of Object.keys(byPhase)) byPhase[phase] = round(byPhase[phase]!);
+  return { total: round(total), byPhase };
 }
 
 function round(usd: number): number {

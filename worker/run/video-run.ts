@@ -4,23 +4,27 @@ import { eq } from "drizzle-orm";
 import type { CostEstimate, GenerateRequest, Phase, ReferenceImage, VideoStatus } from "../../contracts/api.ts";
 import { type Prediction, TERMINAL_STATUSES } from "../../contracts/prediction.ts";
 import { VideoSpec } from "../../contracts/spec.ts";
+import type { ChunkOutput } from "../chunks/job.ts";
 import { planChunks, type ChunkPlan } from "../chunks/plan.ts";
 import { loadConfig, type Config } from "../config.ts";
 import { videos } from "../db/schema.ts";
 import { mediaKeys } from "../media/keys.ts";
 import { signMediaUrl } from "../media/signed-url.ts";
-import { providerClient } from "../providers/client.ts";
+import { type ProviderClient, providerClient } from "../providers/client.ts";
+import { findPredictionByWebhook, type PredictionLookup } from "../providers/lookup.ts";
+import { webhookUrl } from "../providers/webhook.ts";
 import { JobMessage } from "../queue/messages.ts";
 import { buildConsistencyContext } from "../references/context.ts";
 import { chunkJobs, musicJob, type NewJob, referenceJobs, storyboardJobs } from "./dag.ts";
-import { ACTIVE_STATUSES, type JobKind, type JobRow, type JobStatus, PREDICTION_KINDS, SCHEMA } from "./jobs.ts";
+import { ACTIVE_STATUSES, type JobKind, type JobRow, type JobStatus, PREDICTION_KINDS, migrate } from "./jobs.ts";
+import { bookActual, bookEstimate, exposure, type LedgerEntry, ledgerEntries, ledgerTotals, worstCase } from "./ledger.ts";
 import { PHASE_OF_KIND, phaseProgress } from "./progress.ts";
-import { predictionCost } from "./ledger.ts";
 
 /**
  * VideoRun: the single writer for one video. Every transition is written to SQLite before
- * its side effects (queue messages) are sent, so a restart anywhere resumes where it stopped;
- * the alarm re-sends work whose message or consumer was lost.
+ * its side effects (queue messages, provider calls) are made, so a restart anywhere resumes
+ * where it stopped; the alarm re-sends work whose message or consumer was lost, polls
+ * predictions whose webhook is late and stops those past their deadline.
  */
 
 export interface StartInput {
@@ -68,10 +72,20 @@ export interface ReferenceOutput {
 export interface Snapshot extends RunState {
   cost_usd: number;
   cost_by_phase: Record<string, number>;
+  /** One line per prediction; `cost_usd` is the sum of their `usd`. */
+  cost_ledger: LedgerEntry[];
   estimated_time_remaining: number | null;
   jobs: { id: string; kind: JobKind; beat: number | null; idx: number; status: JobStatus; attempt: number; error: string | null; errors: string[] }[];
   outputs: Record<string, unknown>;
   last_event: number;
+}
+
+/** Answer of the idempotency guard before a paid prediction is created. */
+export interface PredictionGate {
+  proceed: boolean;
+  reason?: "stale" | "creating" | "cost cap";
+  /** An earlier create for this attempt failed without an answer: look for its prediction (created since then) before creating. */
+  lookupSince?: number;
 }
 
 interface RunRow {
@@ -92,18 +106,33 @@ interface RunRow {
   last_progress_at: number;
 }
 
+/** A prediction to stop at the provider, with the job attempt whose ledger pays for it. */
+interface Running {
+  jobId: string;
+  attempt: number;
+  predictionId: string;
+}
+
 const TERMINAL: VideoStatus[] = ["complete", "failed", "cancelled"];
 const ALARM_IDLE_MS = 30_000;
+/** Polling cadence once a prediction's webhook is overdue, and back-off when the provider cannot be reached. */
+const REPOLL_MS = 10_000;
 
 export class VideoRun extends DurableObject<Env> {
   private readonly sql: SqlStorage;
-  private readonly config: Config;
+  /** Settings (config.ts). Tests adjust them on a live instance through `runInDurableObject`. */
+  readonly config: Config;
+  /** The model provider. Tests bind it to an in-memory Replicate, since workerd cannot listen on a port. */
+  provider: ProviderClient;
+  /** What the D1 index was last set to, so unchanged state is not written again. */
+  private indexed = "";
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.config = loadConfig(env);
-    for (const statement of SCHEMA) this.sql.exec(statement);
+    this.provider = providerClient(this.config.providerBaseUrl, this.config.providerToken);
+    migrate(this.sql);
   }
 
   // ---------------------------------------------------------------- state access
@@ -122,6 +151,11 @@ export class VideoRun extends DurableObject<Env> {
       chunk_plan: row.chunk_plan ? (JSON.parse(row.chunk_plan) as ChunkPlan[]) : null,
       cost_estimate: row.cost_estimate ? (JSON.parse(row.cost_estimate) as CostEstimate) : null,
     };
+  }
+
+  private ended(): boolean {
+    const row = this.row();
+    return !row || TERMINAL.includes(row.status);
   }
 
   private jobs(where = "1 = 1", ...params: unknown[]): JobRow[] {
@@ -150,16 +184,11 @@ export class VideoRun extends DurableObject<Env> {
   }
 
   private costs(): { total: number; byPhase: Record<string, number> } {
-    // Actual cost where the prediction finished, else its estimate: never both for one prediction.
-    const rows = this.sql
-      .exec(
-        `SELECT phase, SUM(usd) AS usd FROM ledger l WHERE kind = 'actual'
-           OR (kind = 'estimate' AND NOT EXISTS (SELECT 1 FROM ledger a WHERE a.prediction_id = l.prediction_id AND a.kind = 'actual'))
-         GROUP BY phase`,
-      )
-      .toArray() as { phase: string; usd: number }[];
-    const byPhase = Object.fromEntries(rows.map((r) => [r.phase, Math.round(r.usd * 1e6) / 1e6]));
-    return { total: Math.round(rows.reduce((s, r) => s + r.usd, 0) * 1e6) / 1e6, byPhase };
+    return ledgerTotals(ledgerEntries(this.sql));
+  }
+
+  private webhookFor(job: Pick<JobRow, "id" | "attempt">): Promise<string> {
+    return webhookUrl(this.config, this.row()!.video_id, job.id, job.attempt);
   }
 
   // ---------------------------------------------------------------- RPC: lifecycle
@@ -186,7 +215,8 @@ export class VideoRun extends DurableObject<Env> {
   async snapshot(): Promise<Snapshot | null> {
     const state = this.state();
     if (!state) return null;
-    const { total, byPhase } = this.costs();
+    const ledger = ledgerEntries(this.sql);
+    const { total, byPhase } = ledgerTotals(ledger);
     const jobs = this.jobs();
     const outputs: Record<string, unknown> = {};
     for (const job of jobs) if (job.output) outputs[job.id] = JSON.parse(job.output);
@@ -195,6 +225,7 @@ export class VideoRun extends DurableObject<Env> {
       ...state,
       cost_usd: total,
       cost_by_phase: byPhase,
+      cost_ledger: ledger,
       estimated_time_remaining: this.eta(state),
       jobs: jobs.map((j) => ({ id: j.id, kind: j.kind, beat: j.beat, idx: j.idx, status: j.status, attempt: j.attempt, error: j.error, errors: JSON.parse(j.errors) as string[] })),
       outputs,
@@ -211,9 +242,9 @@ export class VideoRun extends DurableObject<Env> {
     }));
   }
 
+  /** Stop the video: every prediction still running is cancelled at the provider. */
   async cancel(reason = "cancelled by request"): Promise<boolean> {
-    const state = this.state();
-    if (!state || TERMINAL.includes(state.status)) return false;
+    if (this.ended()) return false;
     await this.finish("cancelled", reason);
     return true;
   }
@@ -241,96 +272,148 @@ export class VideoRun extends DurableObject<Env> {
   }
 
   /**
-   * Idempotency guard before a paid prediction is created. `proceed` is false when this
-   * attempt already has (or may have) a prediction: the consumer adopts instead of creating.
+   * Idempotency guard before a paid prediction is created. Only one consumer at a time gets
+   * `proceed` for an attempt; the attempt stays `creating` until the prediction is recorded,
+   * so a redelivered message never creates a second one. The cost cap is checked here,
+   * counting what is spent, what is running and what other consumers are about to create.
    */
-  async beginPrediction(jobId: string, attempt: number, estimateUsd: number, costCapUsd: number | null): Promise<{ proceed: boolean; reason?: string }> {
+  async beginPrediction(jobId: string, attempt: number, estimateUsd: number, model: string): Promise<PredictionGate> {
+    const state = this.state();
     const job = this.job(jobId);
-    if (!job || job.attempt !== attempt) return { proceed: false, reason: "stale" };
+    if (!state || TERMINAL.includes(state.status) || !job || job.attempt !== attempt) return { proceed: false, reason: "stale" };
     if (job.status === "creating") return { proceed: false, reason: "creating" };
     if (job.status !== "running") return { proceed: false, reason: "stale" };
-    if (costCapUsd !== null) {
-      const { total } = this.costs();
-      if (total + estimateUsd > costCapUsd + 1e-9) {
-        await this.finish("failed", `max_cost_usd ${costCapUsd.toFixed(2)} would be exceeded: spent ${total.toFixed(4)}, next prediction (${job.id}) estimated at ${estimateUsd.toFixed(4)}`);
+    const cap = state.request.max_cost_usd ?? null;
+    if (cap !== null) {
+      // Committed: what ended cost, what runs at its worst case, what other consumers are starting.
+      const deadlineS = this.config.predictionDeadlineMs / 1000;
+      const running = exposure(ledgerEntries(this.sql), this.config, deadlineS);
+      const starting = this.jobs("status = 'creating'").reduce((sum, j) => sum + worstCase(this.config, j.model ?? "", j.estimate_usd ?? 0, deadlineS), 0);
+      const needed = worstCase(this.config, model, estimateUsd, deadlineS);
+      if (running + starting + needed > cap + 1e-9) {
+        const committed = `$${(running + starting).toFixed(4)} spent or committed`;
+        const price = needed > estimateUsd ? `estimated at $${estimateUsd.toFixed(4)}, billed by running time up to $${needed.toFixed(4)}` : `estimated at $${estimateUsd.toFixed(4)}`;
+        await this.finish("failed", `max_cost_usd $${cap.toFixed(2)} reached (${committed}): ${describeJob(job, state.spec)} was not started, its prediction is ${price}`);
         return { proceed: false, reason: "cost cap" };
       }
     }
-    this.sql.exec("UPDATE jobs SET status = 'creating', updated_at = ? WHERE id = ?", Date.now(), jobId);
-    return { proceed: true };
+    const now = Date.now();
+    this.sql.exec(
+      "UPDATE jobs SET status = 'creating', model = ?, estimate_usd = ?, creating_since = COALESCE(creating_since, ?), lease_until = ?, updated_at = ? WHERE id = ?",
+      model,
+      estimateUsd,
+      now,
+      now + this.config.jobLeaseMs,
+      now,
+      jobId,
+    );
+    await this.scheduleAlarm();
+    return job.create_uncertain === 1 ? { proceed: true, lookupSince: job.creating_since ?? now } : { proceed: true };
   }
 
-  /** Creating the prediction failed before anything was created: the attempt may try again. */
-  async predictionAborted(jobId: string, attempt: number): Promise<void> {
-    this.sql.exec("UPDATE jobs SET status = 'running', updated_at = ? WHERE id = ? AND attempt = ? AND status = 'creating'", Date.now(), jobId, attempt);
+  /**
+   * Creating the prediction failed. `uncertain` when the provider may have created it anyway
+   * (no answer, 5xx): the next try looks for it first instead of creating blindly.
+   * `retryAfterSeconds` (a 429's Retry-After) holds the lease that long, so the alarm does not
+   * re-send the job before the provider said it may be asked again.
+   */
+  async predictionAborted(jobId: string, attempt: number, uncertain: boolean, retryAfterSeconds = 0): Promise<void> {
+    const now = Date.now();
+    this.sql.exec(
+      "UPDATE jobs SET status = 'running', create_uncertain = MAX(create_uncertain, ?), lease_until = ?, updated_at = ? WHERE id = ? AND attempt = ? AND status = 'creating'",
+      uncertain ? 1 : 0,
+      now + this.config.jobLeaseMs + retryAfterSeconds * 1000,
+      now,
+      jobId,
+      attempt,
+    );
+    await this.scheduleAlarm();
   }
 
   async predictionCreated(jobId: string, attempt: number, prediction: Prediction, estimateUsd: number, model: string): Promise<void> {
     const job = this.job(jobId);
-    if (!job || job.attempt !== attempt) {
-      // The job moved on while the prediction was being created: do not let it run unpaid-for.
-      await this.cancelAtProvider([prediction.id]);
+    if (!job || !this.row()) return;
+    const booking = { jobId, attempt, predictionId: prediction.id, phase: PHASE_OF_KIND[job.kind], model, usd: estimateUsd };
+    if (job.attempt === attempt && job.prediction_id === prediction.id) {
+      // Its webhook came first and the run adopted it already.
+      bookEstimate(this.sql, booking);
       return;
     }
-    const now = Date.now();
-    this.sql.exec(
-      "UPDATE jobs SET status = 'predicting', prediction_id = ?, poll_at = ?, deadline_at = ?, lease_until = NULL, updated_at = ? WHERE id = ?",
-      prediction.id,
-      now + this.config.pollAfterMs,
-      now + this.config.predictionDeadlineMs,
-      now,
-      jobId,
-    );
-    this.sql.exec(
-      "INSERT OR IGNORE INTO ledger (job_id, attempt, prediction_id, phase, kind, usd, detail, at) VALUES (?, ?, ?, ?, 'estimate', ?, ?, ?)",
-      jobId,
-      attempt,
-      prediction.id,
-      PHASE_OF_KIND[job.kind],
-      estimateUsd,
-      model,
-      now,
-    );
-    this.event("job", { job: this.jobView(jobId), cost_usd: this.costs().total });
-    await this.scheduleAlarm();
-    if (TERMINAL_STATUSES.includes(prediction.status)) await this.onPrediction(jobId, attempt, prediction, null);
+    if (this.ended() || job.attempt !== attempt || job.status !== "creating") {
+      // The job moved on (or the video ended) while the prediction was being created: it is
+      // ours to pay for, so it is booked, and stopped before it costs more.
+      bookEstimate(this.sql, booking);
+      await this.cancelAtProvider([{ jobId, attempt, predictionId: prediction.id }]);
+      await this.syncIndex();
+      return;
+    }
+    await this.adopt(job, prediction, estimateUsd, model);
+    await this.syncIndex();
   }
 
   /**
-   * A prediction update, from a verified webhook or from polling. Duplicates, late and
-   * out-of-order updates are ignored: only the first terminal status of the current
-   * attempt's prediction counts.
+   * A prediction update, from a verified webhook or from polling. Repeated deliveries (same
+   * `webhook-id`) and repeated updates (same prediction and status) are acted on once; late
+   * and out-of-order ones change nothing but the ledger: only the current attempt's
+   * prediction moves its job, and only while the job is waiting for it.
    */
   async onPrediction(jobId: string, attempt: number, prediction: Prediction, deliveryId: string | null): Promise<{ accepted: boolean }> {
     if (deliveryId) {
-      const seen = this.sql.exec("SELECT 1 FROM deliveries WHERE id = ?", deliveryId).toArray().length > 0;
-      if (seen) return { accepted: false };
-      this.sql.exec("INSERT INTO deliveries (id, at) VALUES (?, ?)", deliveryId, Date.now());
+      const fresh = this.sql.exec("INSERT INTO deliveries (id, at) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING id", deliveryId, Date.now()).toArray().length > 0;
+      if (!fresh) return { accepted: false };
     }
     const job = this.job(jobId);
-    if (!job) return { accepted: false };
-    // Price a finished prediction even if its job moved on (a late success still cost money).
-    if (TERMINAL_STATUSES.includes(prediction.status)) this.recordActualCost(job, attempt, prediction);
-    if (job.attempt !== attempt || job.prediction_id !== prediction.id || job.status !== "predicting") return { accepted: false };
-    if (!TERMINAL_STATUSES.includes(prediction.status)) return { accepted: true };
-    if (prediction.status === "succeeded") {
-      const now = Date.now();
-      this.sql.exec("UPDATE jobs SET status = 'ingesting', output = ?, poll_at = NULL, deadline_at = NULL, lease_until = ?, updated_at = ? WHERE id = ?", JSON.stringify({ prediction }), now + this.config.jobLeaseMs, now, jobId);
-      this.touch();
-      this.event("job", { job: this.jobView(jobId) });
-      await this.send([{ video_id: this.row()!.video_id, job_id: jobId, attempt, step: "ingest" }]);
-      await this.scheduleAlarm();
-    } else {
-      const reason = prediction.status === "failed" ? `prediction failed: ${describeError(prediction.error)}` : `prediction ${prediction.status}`;
-      await this.fail(jobId, attempt, reason, true);
+    const run = this.row();
+    if (!job || !run) return { accepted: false };
+    if (this.sql.exec("SELECT 1 FROM prediction_updates WHERE prediction_id = ? AND status = ?", prediction.id, prediction.status).toArray().length > 0) return { accepted: false };
+    const terminal = TERMINAL_STATUSES.includes(prediction.status);
+    const known = job.attempt === attempt && job.prediction_id === prediction.id;
+    // While `creating` (or after a create that failed without an answer) the attempt has no
+    // prediction id yet; a signed update for this very attempt names it.
+    const adoptable =
+      !TERMINAL.includes(run.status) &&
+      job.attempt === attempt &&
+      job.prediction_id === null &&
+      (job.status === "creating" || (job.create_uncertain === 1 && ["queued", "running"].includes(job.status)));
+
+    if (adoptable) {
+      // The provider's webhook beat the create call's answer: take the prediction now.
+      if (prediction.webhook && prediction.webhook !== (await this.webhookFor(job))) return { accepted: false };
+      this.markUpdate(prediction);
+      await this.adopt(job, prediction, job.estimate_usd ?? 0, job.model ?? prediction.model ?? "");
+      await this.syncIndex();
+      return { accepted: true };
     }
+
+    this.markUpdate(prediction);
+    const fallback = { jobId, attempt, phase: PHASE_OF_KIND[job.kind], model: job.model ?? prediction.model ?? "", usd: job.estimate_usd ?? 0 };
+    if (!known || TERMINAL.includes(run.status) || job.status !== "predicting") {
+      // Not what the job waits for: a finished one is priced, a running one is an orphan
+      // (an abandoned attempt, a duplicate) and is stopped.
+      if (terminal) bookActual(this.sql, this.config, prediction, fallback);
+      else if (!known || TERMINAL.includes(run.status)) {
+        bookEstimate(this.sql, { ...fallback, predictionId: prediction.id });
+        await this.cancelAtProvider([{ jobId, attempt, predictionId: prediction.id }]);
+      }
+      await this.enforceCap();
+      await this.syncIndex();
+      return { accepted: false };
+    }
+    if (!terminal) {
+      // The provider is talking to us: polling can wait.
+      this.sql.exec("UPDATE jobs SET poll_at = ?, updated_at = ? WHERE id = ?", Date.now() + this.config.pollAfterMs, Date.now(), jobId);
+      await this.scheduleAlarm();
+      return { accepted: true };
+    }
+    await this.settle(job, prediction);
+    await this.syncIndex();
     return { accepted: true };
   }
 
   async complete(jobId: string, attempt: number, output: unknown): Promise<void> {
     const job = this.job(jobId);
     const state = this.state();
-    if (!job || !state || job.attempt !== attempt || job.status === "done" || TERMINAL.includes(state.status)) return;
+    if (!job || !state || job.attempt !== attempt || !["running", "ingesting"].includes(job.status) || TERMINAL.includes(state.status)) return;
     const now = Date.now();
     this.sql.exec("UPDATE jobs SET status = 'done', output = ?, error = NULL, lease_until = NULL, poll_at = NULL, deadline_at = NULL, updated_at = ? WHERE id = ?", JSON.stringify(output ?? null), now, jobId);
     this.touch();
@@ -339,18 +422,29 @@ export class VideoRun extends DurableObject<Env> {
     const preview_url = typeof key === "string" ? await this.sign(key) : null;
     this.event("job", { job: this.jobView(jobId), output, preview_url });
     await this.advance(job);
+    await this.syncIndex();
   }
 
-  /** A job's attempt failed. Retryable failures get a new attempt while attempts remain. */
-  async fail(jobId: string, attempt: number, reason: string, retryable: boolean): Promise<void> {
+  /**
+   * A job's attempt failed. Retryable failures get a new attempt while attempts remain; every
+   * reason is kept in the job's `errors`. `step` names what the reporting consumer was doing:
+   * a report about a step the job has already moved past changes nothing.
+   */
+  async fail(jobId: string, attempt: number, reason: string, retryable: boolean, step?: "start" | "ingest"): Promise<void> {
     const job = this.job(jobId);
     const state = this.state();
     if (!job || !state || job.attempt !== attempt || ["done", "failed", "cancelled"].includes(job.status) || TERMINAL.includes(state.status)) return;
+    if (step === "start" && !["queued", "running"].includes(job.status)) return;
+    if (step === "ingest" && job.status !== "ingesting") return;
+    // A prediction still running when its attempt is given up is stopped (one that ended has its actual cost booked).
+    const running = job.status === "predicting" && job.prediction_id && this.sql.exec("SELECT 1 FROM ledger WHERE prediction_id = ? AND kind = 'actual'", job.prediction_id).toArray().length === 0;
+    const abandoned: Running[] = running ? [{ jobId, attempt, predictionId: job.prediction_id! }] : [];
     const errors = [...(JSON.parse(job.errors) as string[]), `attempt ${attempt}: ${reason}`];
     const now = Date.now();
     if (retryable && attempt < this.config.maxAttempts) {
       this.sql.exec(
-        "UPDATE jobs SET attempt = ?, status = 'ready', prediction_id = NULL, error = ?, errors = ?, lease_until = NULL, poll_at = NULL, deadline_at = NULL, updated_at = ? WHERE id = ?",
+        `UPDATE jobs SET attempt = ?, status = 'ready', prediction_id = NULL, model = NULL, estimate_usd = NULL, creating_since = NULL, create_uncertain = 0,
+           error = ?, errors = ?, lease_until = NULL, poll_at = NULL, deadline_at = NULL, updated_at = ? WHERE id = ?`,
         attempt + 1,
         reason,
         JSON.stringify(errors),
@@ -358,12 +452,115 @@ export class VideoRun extends DurableObject<Env> {
         jobId,
       );
       this.event("job_retry", { job: this.jobView(jobId), reason });
+      // A prediction that is given up on must not keep running (and billing).
+      await this.cancelAtProvider(abandoned);
       await this.dispatch();
+      await this.syncIndex();
       return;
     }
     this.sql.exec("UPDATE jobs SET status = 'failed', error = ?, errors = ?, lease_until = NULL, poll_at = NULL, deadline_at = NULL, updated_at = ? WHERE id = ?", reason, JSON.stringify(errors), now, jobId);
     this.event("job", { job: this.jobView(jobId) });
+    await this.cancelAtProvider(abandoned);
     await this.finish("failed", `${describeJob(job, state.spec)} failed after ${attempt} attempt${attempt === 1 ? "" : "s"}: ${reason}`);
+  }
+
+  // ---------------------------------------------------------------- predictions
+
+  /** The job's attempt now owns this prediction: book its estimate and wait for its outcome. */
+  private async adopt(job: JobRow, prediction: Prediction, estimateUsd: number, model: string): Promise<void> {
+    const now = Date.now();
+    this.sql.exec(
+      `UPDATE jobs SET status = 'predicting', prediction_id = ?, model = ?, estimate_usd = ?, create_uncertain = 0,
+         poll_at = ?, deadline_at = ?, lease_until = NULL, updated_at = ? WHERE id = ?`,
+      prediction.id,
+      model,
+      estimateUsd,
+      now + this.config.pollAfterMs,
+      now + this.config.predictionDeadlineMs,
+      now,
+      job.id,
+    );
+    bookEstimate(this.sql, { jobId: job.id, attempt: job.attempt, predictionId: prediction.id, phase: PHASE_OF_KIND[job.kind], model, usd: estimateUsd });
+    this.event("job", { job: this.jobView(job.id), prediction_id: prediction.id, cost_usd: this.costs().total });
+    await this.scheduleAlarm();
+    if (TERMINAL_STATUSES.includes(prediction.status)) {
+      this.markUpdate(prediction);
+      await this.settle(this.job(job.id)!, prediction);
+    }
+  }
+
+  /** The awaited prediction ended: price it, then ingest its output or fail the attempt. */
+  private async settle(job: JobRow, prediction: Prediction): Promise<void> {
+    const usd = bookActual(this.sql, this.config, prediction, {
+      jobId: job.id,
+      attempt: job.attempt,
+      phase: PHASE_OF_KIND[job.kind],
+      model: job.model ?? "",
+      usd: job.estimate_usd ?? 0,
+    });
+    if (await this.enforceCap()) return;
+    if (prediction.status === "succeeded") {
+      const now = Date.now();
+      this.sql.exec(
+        "UPDATE jobs SET status = 'ingesting', output = ?, poll_at = NULL, deadline_at = NULL, lease_until = ?, updated_at = ? WHERE id = ?",
+        JSON.stringify({ prediction }),
+        now + this.config.jobLeaseMs,
+        now,
+        job.id,
+      );
+      this.touch();
+      this.event("job", { job: this.jobView(job.id), prediction_usd: usd, cost_usd: this.costs().total });
+      await this.updateProgress();
+      await this.send([{ video_id: this.row()!.video_id, job_id: job.id, attempt: job.attempt, step: "ingest" }]);
+      await this.scheduleAlarm();
+      return;
+    }
+    const reason = prediction.status === "failed" ? `prediction ${prediction.id} failed: ${describeError(prediction.error)}` : `prediction ${prediction.id} ${prediction.status}`;
+    await this.fail(job.id, job.attempt, reason, true);
+  }
+
+  private markUpdate(prediction: Prediction): void {
+    this.sql.exec("INSERT OR IGNORE INTO prediction_updates (prediction_id, status, at) VALUES (?, ?, ?)", prediction.id, prediction.status, Date.now());
+  }
+
+  /**
+   * Stop predictions at the provider. A cancel answer that is already final is priced at
+   * once (a GPU-time model bills the seconds it ran); otherwise its `canceled` webhook is.
+   */
+  private async cancelAtProvider(targets: Running[]): Promise<void> {
+    if (targets.length === 0) return;
+    const results = await Promise.allSettled(targets.map((t) => this.provider.cancel(t.predictionId)));
+    results.forEach((result, i) => {
+      const target = targets[i]!;
+      if (result.status === "rejected") {
+        this.event("warning", { message: `cancelling prediction ${target.predictionId} failed: ${(result.reason as Error).message}` });
+        return;
+      }
+      if (!TERMINAL_STATUSES.includes(result.value.status)) return;
+      const job = this.job(target.jobId);
+      this.markUpdate(result.value);
+      bookActual(this.sql, this.config, result.value, {
+        jobId: target.jobId,
+        attempt: target.attempt,
+        phase: job ? PHASE_OF_KIND[job.kind] : "unknown",
+        model: job?.model ?? result.value.model ?? "",
+        usd: job?.estimate_usd ?? 0,
+      });
+    });
+  }
+
+  /**
+   * Models billed by running time can end above their estimate. Should the ledger ever pass
+   * max_cost_usd, the video stops at once rather than spend more.
+   */
+  private async enforceCap(): Promise<boolean> {
+    const state = this.state();
+    const cap = state?.request.max_cost_usd;
+    if (!state || !cap || TERMINAL.includes(state.status)) return false;
+    const { total } = this.costs();
+    if (total <= cap + 1e-9) return false;
+    await this.finish("failed", `max_cost_usd $${cap.toFixed(2)} exceeded: predictions billed by running time brought the cost to $${total.toFixed(4)}`);
+    return true;
   }
 
   // ---------------------------------------------------------------- the DAG
@@ -413,6 +610,10 @@ export class VideoRun extends DurableObject<Env> {
         break;
       }
       case "chunk": {
+        const chunk = JSON.parse(this.job(finished.id)!.output!) as ChunkOutput;
+        if (chunk.reference_drift !== null && chunk.reference_drift > this.config.consistencyDriftThreshold) {
+          this.event("warning", { message: `${finished.id}: colours drifted from the references (ΔE2000 ${chunk.reference_drift})`, job_id: finished.id });
+        }
         // Chunk k+1 of a beat was waiting for chunk k's last frame.
         for (const next of this.jobs("status = 'waiting' AND depends_on = ?", finished.id)) {
           this.sql.exec("UPDATE jobs SET status = 'ready', updated_at = ? WHERE id = ?", Date.now(), next.id);
@@ -514,10 +715,10 @@ export class VideoRun extends DurableObject<Env> {
     if (row.phase === phase) return;
     this.sql.exec("UPDATE run SET phase = ?, status = 'processing', updated_at = ? WHERE id = 1", phase, Date.now());
     this.event("phase", { phase, status: "processing" });
-    await this.updateProgress(true);
+    await this.updateProgress();
   }
 
-  private async updateProgress(sync = false): Promise<void> {
+  private async updateProgress(): Promise<void> {
     const row = this.row()!;
     if (TERMINAL.includes(row.status)) return;
     const computed = phaseProgress(row.phase, this.jobs());
@@ -528,7 +729,6 @@ export class VideoRun extends DurableObject<Env> {
       const state = this.state()!;
       this.event("progress", { progress, phase: row.phase, cost_usd: this.costs().total, estimated_time_remaining: this.eta(state) });
     }
-    if (sync) await this.syncIndex({});
   }
 
   private eta(state: RunState): number | null {
@@ -542,66 +742,55 @@ export class VideoRun extends DurableObject<Env> {
     const row = this.row();
     if (!row || TERMINAL.includes(row.status)) return;
     const now = Date.now();
-    // Stop spending: cancel every prediction still running at the provider.
-    const running = this.jobs("status IN ('predicting', 'creating') AND prediction_id IS NOT NULL");
-    await this.cancelAtProvider(running.map((j) => j.prediction_id!));
+    const running: Running[] = this.jobs("status = 'predicting' AND prediction_id IS NOT NULL").map((j) => ({ jobId: j.id, attempt: j.attempt, predictionId: j.prediction_id! }));
+    // The end is written first, so nothing started meanwhile can run on; predictions still
+    // being created are cancelled when their creation is reported (predictionCreated).
     this.sql.exec(
       "UPDATE jobs SET status = 'cancelled', lease_until = NULL, poll_at = NULL, deadline_at = NULL, updated_at = ? WHERE status NOT IN ('done', 'failed')",
       now,
     );
     const phase: Phase = status === "complete" ? "complete" : status;
-    this.sql.exec("UPDATE run SET status = ?, phase = ?, progress = ?, error = ?, completed_at = ?, updated_at = ? WHERE id = 1", status, phase, status === "complete" ? 100 : row.progress, error, now, now);
-    const final_video_url = status === "complete" ? await this.sign(mediaKeys.final(row.video_id)) : null;
-    this.event(status, { status, phase, progress: status === "complete" ? 100 : row.progress, error, cost_usd: this.costs().total, final_video_url, generation_time_seconds: Math.round((now - row.created_at) / 100) / 10 });
-    await this.syncIndex({ completedAt: now });
+    const progress = status === "complete" ? 100 : row.progress;
+    this.sql.exec("UPDATE run SET status = ?, phase = ?, progress = ?, error = ?, completed_at = ?, updated_at = ? WHERE id = 1", status, phase, progress, error, now, now);
     await this.ctx.storage.deleteAlarm();
+    // Stop spending: cancel every prediction still running at the provider.
+    await this.cancelAtProvider(running);
+    const final_video_url = status === "complete" ? await this.sign(mediaKeys.final(row.video_id)) : null;
+    this.event(status, { status, phase, progress, error, cost_usd: this.costs().total, final_video_url, generation_time_seconds: Math.round((now - row.created_at) / 100) / 10 });
+    await this.syncIndex();
   }
 
-  private async cancelAtProvider(ids: string[]): Promise<void> {
-    if (ids.length === 0) return;
-    const client = providerClient(this.config.providerBaseUrl, this.config.providerToken);
-    await Promise.allSettled(ids.map((id) => client.cancel(id)));
-  }
-
-  private recordActualCost(job: JobRow, attempt: number, prediction: Prediction): void {
-    const estimate = this.sql.exec("SELECT usd, detail FROM ledger WHERE prediction_id = ? AND kind = 'estimate'", prediction.id).toArray()[0] as { usd: number; detail: string } | undefined;
-    const model = estimate?.detail ?? "";
-    const usd = predictionCost(this.config, model, prediction, estimate?.usd ?? 0);
-    this.sql.exec(
-      "INSERT OR IGNORE INTO ledger (job_id, attempt, prediction_id, phase, kind, usd, detail, at) VALUES (?, ?, ?, ?, 'actual', ?, ?, ?)",
-      job.id,
-      attempt,
-      prediction.id,
-      PHASE_OF_KIND[job.kind],
-      usd,
-      model,
-      Date.now(),
-    );
-  }
-
-  /** Keep the D1 index in step with this run (it serves listings; this object stays the truth). */
-  private async syncIndex(extra: Partial<typeof videos.$inferInsert>): Promise<void> {
+  /**
+   * Keep the D1 index in step with this run: status, phase, progress, cost, error and
+   * completion time (it serves listings; this object stays the truth). Unchanged state is
+   * not written again.
+   */
+  private async syncIndex(extra: Partial<typeof videos.$inferInsert> = {}): Promise<void> {
     const state = this.state();
     if (!state) return;
     const { total } = this.costs();
+    const values = {
+      status: state.status,
+      currentPhase: state.phase,
+      progress: state.progress,
+      costUsd: total,
+      costEstimateUsd: state.cost_estimate?.total_usd ?? null,
+      archetype: state.spec?.archetype ?? null,
+      error: state.error,
+      finalKey: state.status === "complete" ? mediaKeys.final(state.video_id) : null,
+      completedAt: state.completed_at,
+      ...extra,
+    };
+    const signature = JSON.stringify(values);
+    if (signature === this.indexed) return;
     try {
       await drizzle(this.env.DB)
         .update(videos)
-        .set({
-          status: state.status,
-          currentPhase: state.phase,
-          progress: state.progress,
-          costUsd: total,
-          costEstimateUsd: state.cost_estimate?.total_usd ?? null,
-          archetype: state.spec?.archetype ?? null,
-          error: state.error,
-          finalKey: state.status === "complete" ? mediaKeys.final(state.video_id) : null,
-          updatedAt: Date.now(),
-          ...extra,
-        })
+        .set({ ...values, updatedAt: Date.now() })
         .where(eq(videos.id, state.video_id));
+      this.indexed = signature;
     } catch (error) {
-      // The index is rebuilt on the next transition; the run itself is safe in this object.
+      // The index is rewritten on the next transition; the run itself is safe in this object.
       console.error(`D1 index update for ${state.video_id} failed: ${(error as Error).message}`);
     }
   }
@@ -614,10 +803,14 @@ export class VideoRun extends DurableObject<Env> {
   // ---------------------------------------------------------------- alarm: deadlines, polling, lost work
 
   private async scheduleAlarm(): Promise<void> {
-    const row = this.row();
-    if (!row || TERMINAL.includes(row.status)) return;
+    if (this.ended()) return;
     const next = this.sql
-      .exec("SELECT MIN(t) AS t FROM (SELECT MIN(poll_at) AS t FROM jobs WHERE poll_at IS NOT NULL UNION ALL SELECT MIN(lease_until) FROM jobs WHERE lease_until IS NOT NULL)")
+      .exec(
+        `SELECT MIN(t) AS t FROM (
+           SELECT MIN(poll_at) AS t FROM jobs WHERE status = 'predicting'
+           UNION ALL SELECT MIN(deadline_at) FROM jobs WHERE status = 'predicting'
+           UNION ALL SELECT MIN(lease_until) FROM jobs WHERE lease_until IS NOT NULL)`,
+      )
       .one().t as number | null;
     const at = Math.min(next ?? Number.POSITIVE_INFINITY, Date.now() + ALARM_IDLE_MS);
     const current = await this.ctx.storage.getAlarm();
@@ -625,34 +818,53 @@ export class VideoRun extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    const row = this.row();
-    if (!row || TERMINAL.includes(row.status)) return;
+    if (this.ended()) return;
     const now = Date.now();
-    // Predictions whose webhook is late: ask the provider; past the deadline, cancel and retry.
-    const client = providerClient(this.config.providerBaseUrl, this.config.providerToken);
-    for (const job of this.jobs("status = 'predicting' AND poll_at IS NOT NULL AND poll_at <= ?", now)) {
-      if (job.deadline_at !== null && job.deadline_at <= now) {
-        await this.cancelAtProvider([job.prediction_id!]);
-        await this.fail(job.id, job.attempt, `prediction ${job.prediction_id} exceeded its ${Math.round(this.config.predictionDeadlineMs / 1000)} s deadline`, true);
+    await this.pollOverdue(now);
+    await this.recoverLost(now);
+    const fresh = this.row()!;
+    if (!TERMINAL.includes(fresh.status) && now - fresh.last_progress_at > this.config.stallTimeoutMs) {
+      await this.finish("failed", `no progress for ${Math.round(this.config.stallTimeoutMs / 60000)} minutes in phase ${fresh.phase}`);
+      return;
+    }
+    await this.scheduleAlarm();
+    await this.syncIndex();
+  }
+
+  /**
+   * Predictions whose webhook is overdue are asked for; one past its deadline is asked once
+   * more (it may have finished unannounced), then cancelled and its attempt retried.
+   */
+  private async pollOverdue(now: number): Promise<void> {
+    const due = this.jobs("status = 'predicting' AND ((poll_at IS NOT NULL AND poll_at <= ?) OR (deadline_at IS NOT NULL AND deadline_at <= ?))", now, now);
+    for (const job of due) {
+      if (this.ended()) return;
+      let polled: Prediction | null = null;
+      try {
+        polled = await this.provider.get(job.prediction_id!);
+      } catch (error) {
+        this.event("warning", { message: `polling ${job.id} (prediction ${job.prediction_id}) failed: ${(error as Error).message}` });
+      }
+      if (polled) await this.onPrediction(job.id, job.attempt, polled, null);
+      const after = this.job(job.id);
+      if (!after || after.status !== "predicting" || after.prediction_id !== job.prediction_id || after.attempt !== job.attempt) continue;
+      if (after.deadline_at !== null && after.deadline_at <= now) {
+        // fail() cancels the prediction at the provider before the next attempt starts.
+        await this.fail(job.id, job.attempt, `prediction ${job.prediction_id} exceeded its ${Math.round(this.config.predictionDeadlineMs / 1000)} s deadline and was cancelled`, true);
         continue;
       }
-      try {
-        const prediction = await client.get(job.prediction_id!);
-        this.sql.exec("UPDATE jobs SET poll_at = ? WHERE id = ?", now + Math.min(this.config.pollAfterMs, 10_000), job.id);
-        await this.onPrediction(job.id, job.attempt, prediction, null);
-      } catch (error) {
-        this.sql.exec("UPDATE jobs SET poll_at = ? WHERE id = ?", now + 10_000, job.id);
-        this.event("warning", { message: `polling ${job.id} failed: ${(error as Error).message}` });
-      }
+      this.sql.exec("UPDATE jobs SET poll_at = ? WHERE id = ?", now + Math.min(this.config.pollAfterMs, REPOLL_MS), job.id);
     }
-    // Work whose message or consumer was lost (e.g. a restart): send it again, same attempt.
+  }
+
+  /** Work whose message or consumer was lost (e.g. a restart): send it again, same attempt. */
+  private async recoverLost(now: number): Promise<void> {
+    const row = this.row()!;
     const lost = this.jobs("status IN ('queued', 'running', 'ingesting', 'creating') AND lease_until IS NOT NULL AND lease_until <= ?", now);
     const messages: JobMessage[] = [];
     for (const job of lost) {
       if (job.status === "creating") {
-        // A consumer died between deciding to create and recording the prediction; the
-        // attempt is retried as a new attempt so no prediction is adopted twice.
-        await this.fail(job.id, job.attempt, "consumer lost while creating the prediction", true);
+        await this.recoverCreation(job, now);
         continue;
       }
       const step = job.status === "ingesting" ? "ingest" : "start";
@@ -660,16 +872,48 @@ export class VideoRun extends DurableObject<Env> {
       this.sql.exec("UPDATE jobs SET lease_until = ? WHERE id = ?", now + this.config.jobLeaseMs, job.id);
       messages.push({ video_id: row.video_id, job_id: job.id, attempt: job.attempt, step });
     }
-    if (messages.length) {
+    if (messages.length && !this.ended()) {
       this.event("warning", { message: `re-sent ${messages.length} job(s) whose worker was lost: ${messages.map((m) => m.job_id).join(", ")}` });
       await this.send(messages);
     }
-    const fresh = this.row()!;
-    if (!TERMINAL.includes(fresh.status) && now - fresh.last_progress_at > this.config.stallTimeoutMs) {
-      await this.finish("failed", `no progress for ${Math.round(this.config.stallTimeoutMs / 60000)} minutes in phase ${fresh.phase}`);
+  }
+
+  /**
+   * A consumer vanished between deciding to create a prediction and recording it. Whether
+   * the provider created it is settled by its prediction list (the webhook URL names this
+   * attempt): found → adopted; surely absent → the same attempt starts again; unknowable →
+   * a new attempt, and should the old one's prediction surface, its webhook gets it cancelled.
+   */
+  private async recoverCreation(job: JobRow, now: number): Promise<void> {
+    const since = job.creating_since ?? job.updated_at;
+    let lookup: PredictionLookup;
+    try {
+      lookup = await findPredictionByWebhook(this.provider, await this.webhookFor(job), since);
+    } catch (error) {
+      const reason = `could not list the provider's predictions: ${(error as Error).message}`;
+      if (now - since > this.config.predictionDeadlineMs) {
+        await this.fail(job.id, job.attempt, `consumer lost while creating the prediction; ${reason}`, true);
+      } else {
+        this.sql.exec("UPDATE jobs SET lease_until = ? WHERE id = ? AND status = 'creating'", now + REPOLL_MS, job.id);
+        this.event("warning", { message: `${job.id}: ${reason}; asking again` });
+      }
       return;
     }
-    await this.scheduleAlarm();
+    const fresh = this.job(job.id);
+    if (!fresh || fresh.status !== "creating" || fresh.attempt !== job.attempt || this.ended()) return; // settled meanwhile
+    switch (lookup.kind) {
+      case "found":
+        this.event("warning", { message: `${job.id}: adopted prediction ${lookup.prediction.id}, created by a consumer that was lost` });
+        await this.adopt(fresh, lookup.prediction, fresh.estimate_usd ?? 0, fresh.model ?? lookup.prediction.model ?? "");
+        return;
+      case "absent":
+        this.sql.exec("UPDATE jobs SET status = 'queued', create_uncertain = 0, lease_until = ?, updated_at = ? WHERE id = ?", now + this.config.jobLeaseMs, now, job.id);
+        this.event("warning", { message: `${job.id}: its consumer was lost before the prediction was created; starting the attempt again` });
+        await this.send([{ video_id: this.row()!.video_id, job_id: job.id, attempt: job.attempt, step: "start" }]);
+        return;
+      case "unknown":
+        await this.fail(job.id, job.attempt, `consumer lost while creating the prediction, and whether it exists is unknown (${lookup.reason})`, true);
+    }
   }
 
   // ---------------------------------------------------------------- live status over WebSockets

@@ -1,0 +1,112 @@
+import type { AssetUploadResponse, ErrorResponse } from "../../contracts/api.ts";
+import type { AppContext } from "../app.ts";
+import { MAX_ASSET_BYTES, assetStore, ingestAsset, uploadStagingKey } from "../references/assets.ts";
+
+/**
+ * POST /api/assets — upload a brand image; answers `{asset_id, ref, width, height, format,
+ * bytes}` and the image is then usable as `ref` (`asset:<id>`) in `brand_assets`.
+ *
+ * Body: either `multipart/form-data` with the image in a field named `file`, or the raw
+ * bytes with `content-type: image/png | image/jpeg | image/webp`; at most 15 MB. The Worker
+ * cannot decode images, so it stages the bytes in R2 and has media-node ingest them from a
+ * short-lived signed URL, exactly as it does a brand-asset URL: decoded, size-checked,
+ * re-encoded to PNG (metadata dropped) and written to the tenant's asset key. A file that
+ * is not a valid image is a 422 with media-node's reason; the staged bytes are always deleted.
+ */
+
+const RAW_TYPES = new Set(["image/png", "image/jpeg", "image/webp"]);
+/** Room for multipart boundaries and part headers around a full-size file. */
+const MULTIPART_OVERHEAD = 64 * 1024;
+const STAGING_URL_TTL_SECONDS = 10 * 60;
+
+function fail(c: AppContext, status: 413 | 415 | 422 | 503, message: string): Response {
+  return c.json({ error: `file: ${message}`, field: "file" } satisfies ErrorResponse, status);
+}
+
+/** The body, or why not: stops reading as soon as it passes `cap` bytes. */
+async function readBody(request: Request, cap: number): Promise<Uint8Array | "too large" | "unreadable"> {
+  const declared = Number(request.headers.get("content-length") ?? "");
+  if (Number.isFinite(declared) && declared > cap) return "too large";
+  if (!request.body) return new Uint8Array();
+  const reader = request.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > cap) {
+        await reader.cancel().catch(() => undefined);
+        return "too large";
+      }
+      parts.push(value);
+    }
+  } catch {
+    return "unreadable";
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    body.set(part, offset);
+    offset += part.byteLength;
+  }
+  return body;
+}
+
+async function imageBytes(c: AppContext): Promise<Uint8Array | Response> {
+  const contentType = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  const tooLarge = () => fail(c, 413, `larger than ${MAX_ASSET_BYTES / (1024 * 1024)} MB`);
+  if (contentType === "multipart/form-data") {
+    const body = await readBody(c.req.raw, MAX_ASSET_BYTES + MULTIPART_OVERHEAD);
+    if (body === "too large") return tooLarge();
+    if (body === "unreadable") return c.json({ error: "body: could not be read", field: "body" } satisfies ErrorResponse, 400);
+    let form: FormData;
+    try {
+      form = await new Response(body, { headers: { "content-type": c.req.header("content-type")! } }).formData();
+    } catch {
+      return c.json({ error: "body: not valid multipart/form-data", field: "body" } satisfies ErrorResponse, 422);
+    }
+    const file = form.get("file");
+    if (file === null || typeof file === "string") return fail(c, 422, "missing: send the image as a file in a multipart field named file");
+    if (file.size > MAX_ASSET_BYTES) return tooLarge();
+    return new Uint8Array(await file.arrayBuffer());
+  }
+  if (RAW_TYPES.has(contentType)) {
+    const body = await readBody(c.req.raw, MAX_ASSET_BYTES);
+    if (body === "too large") return tooLarge();
+    if (body === "unreadable") return c.json({ error: "body: could not be read", field: "body" } satisfies ErrorResponse, 400);
+    return body;
+  }
+  return c.json(
+    { error: `content-type: expected multipart/form-data or image/png, image/jpeg, image/webp (got ${contentType || "none"})`, field: "content-type" } satisfies ErrorResponse,
+    415,
+  );
+}
+
+export async function uploadAsset(c: AppContext): Promise<Response> {
+  const tenantId = c.get("principal").tenantId;
+  const bytes = await imageBytes(c);
+  if (bytes instanceof Response) return bytes;
+  if (bytes.byteLength === 0) return fail(c, 422, "is empty");
+
+  const store = assetStore(c.env, c.get("config"));
+  const assetId = crypto.randomUUID();
+  const staging = uploadStagingKey(tenantId, assetId);
+  await c.env.MEDIA.put(staging, bytes, { httpMetadata: { contentType: "application/octet-stream" } });
+  try {
+    const outcome = await ingestAsset(store, tenantId, assetId, await store.sign(staging, "get", STAGING_URL_TTL_SECONDS), "upload");
+    if (!outcome.ok) {
+      if (outcome.kind === "refused") return fail(c, 422, outcome.reason);
+      console.error(`asset upload: ${outcome.reason}`);
+      return c.json({ error: "the image cannot be validated right now; try again" } satisfies ErrorResponse, 503);
+    }
+    const { record } = outcome;
+    return c.json(
+      { asset_id: assetId, ref: `asset:${assetId}`, width: record.width, height: record.height, format: record.format, bytes: record.bytes } satisfies AssetUploadResponse,
+      201,
+    );
+  } finally {
+    await c.env.MEDIA.delete(staging);
+  }
+}

@@ -1,0 +1,188 @@
+import { z } from "zod";
+import { ASSET_REF_PATTERN, type BrandAssets } from "../../contracts/api.ts";
+import { IngestImageResponse } from "../../contracts/media.ts";
+import type { Config } from "../config.ts";
+import { mediaKeys } from "../media/keys.ts";
+import { type MediaNode, MediaNodeError, mediaNode } from "../media/media-node.ts";
+import { signMediaUrl } from "../media/signed-url.ts";
+
+/**
+ * Tenant brand assets. Every image a client gives us — an upload or a URL in
+ * `brand_assets` — passes media-node's ingest (SSRF-safe fetch, decoded for real, re-encoded
+ * as PNG) before anything else sees it, and is then stored once per tenant as
+ * `assets/<tenant>/<id>.png` with a small JSON record beside it. Runs only ever read these
+ * stored copies, referred to as `asset:<id>`.
+ */
+
+/** Largest image a client may give us (upload or URL). */
+export const MAX_ASSET_BYTES = 15 * 1024 * 1024;
+/** URL ingests run at once while admitting one request: media-node has 2 cores to share. */
+export const ADMISSION_CONCURRENCY = 3;
+/** Signed URLs handed to media-node for one ingest: it finishes within its own 15 s fetch deadline. */
+const INGEST_URL_TTL_SECONDS = 10 * 60;
+const INGEST_CALL_TIMEOUT_MS = 60_000;
+
+export const AssetRecord = z.object({
+  asset_id: z.string(),
+  /** The URL it was fetched from, or `upload`. */
+  source: z.string(),
+  width: z.number().int(),
+  height: z.number().int(),
+  format: z.enum(["png", "jpeg", "webp"]),
+  bytes: z.number().int(),
+  created_at: z.number(),
+});
+export type AssetRecord = z.infer<typeof AssetRecord>;
+
+export function assetRecordKey(tenantId: string, assetId: string): string {
+  return `assets/${tenantId}/${assetId}.json`;
+}
+
+/** Where an upload waits, unvalidated, until media-node has read it; always deleted afterwards. */
+export function uploadStagingKey(tenantId: string, assetId: string): string {
+  return `uploads/${tenantId}/${assetId}.bin`;
+}
+
+export interface AssetStore {
+  bucket: R2Bucket;
+  media: MediaNode;
+  sign(key: string, access: "get" | "put", ttlSeconds: number): Promise<string>;
+}
+
+export function assetStore(env: Env, config: Config): AssetStore {
+  return {
+    bucket: env.MEDIA,
+    media: mediaNode(config.mediaNodeUrl, config.mediaNodeSecret),
+    sign: (key, access, ttl) => signMediaUrl(config.publicBaseUrl, config.mediaSigningSecret, key, access, ttl),
+  };
+}
+
+/** `refused`: the image itself is unacceptable (422). `unavailable`: we could not find out (503). */
+export type IngestOutcome = { ok: true; record: AssetRecord } | { ok: false; kind: "refused" | "unavailable"; reason: string };
+
+/** media-node's own reason, without the call prefix, phrased for the client's field. */
+function refusalReason(error: MediaNodeError): string {
+  return error.message.replace(/^media-node \S+ answered \d+: /, "").replace(/^source_url\b/, "URL");
+}
+
+/**
+ * Have media-node fetch `sourceUrl`, validate it and write the PNG as tenant asset
+ * `assetId`; then record where it came from. `source` is what the record remembers (the
+ * client's URL, or `upload` when `sourceUrl` is our own staging URL).
+ */
+export async function ingestAsset(store: AssetStore, tenantId: string, assetId: string, sourceUrl: string, source: string): Promise<IngestOutcome> {
+  const key = mediaKeys.asset(tenantId, assetId);
+  let result: z.infer<typeof IngestImageResponse>;
+  try {
+    result = await store.media.call(
+      "/v1/media/images/ingest",
+      { source_url: sourceUrl, output_url: await store.sign(key, "put", INGEST_URL_TTL_SECONDS), max_bytes: MAX_ASSET_BYTES },
+      IngestImageResponse,
+      INGEST_CALL_TIMEOUT_MS,
+    );
+  } catch (error) {
+    if (error instanceof MediaNodeError && (error.status === 422 || error.status === 400)) return { ok: false, kind: "refused", reason: refusalReason(error) };
+    return { ok: false, kind: "unavailable", reason: (error as Error).message };
+  }
+  const record: AssetRecord = { asset_id: assetId, source, width: result.width, height: result.height, format: result.format, bytes: result.bytes, created_at: Date.now() };
+  await store.bucket.put(assetRecordKey(tenantId, assetId), JSON.stringify(record), { httpMetadata: { contentType: "application/json" } });
+  return { ok: true, record };
+}
+
+/** The id in an `asset:<id>` ref, or null for anything else. */
+export function assetIdOf(ref: string): string | null {
+  return ASSET_REF_PATTERN.exec(ref)?.[1] ?? null;
+}
+
+/** The tenant's asset record, or null when the tenant has no such asset (another tenant's id included). */
+export async function findAsset(bucket: R2Bucket, tenantId: string, assetId: string): Promise<AssetRecord | null> {
+  const [image, recorded] = await Promise.all([bucket.head(mediaKeys.asset(tenantId, assetId)), bucket.get(assetRecordKey(tenantId, assetId))]);
+  if (!image) return null;
+  const parsed = recorded ? AssetRecord.safeParse(await recorded.json().catch(() => null)) : null;
+  // An image without a readable record is still the tenant's asset; describe it from R2.
+  return parsed?.success ? parsed.data : { asset_id: assetId, source: `asset:${assetId}`, width: 0, height: 0, format: "png", bytes: image.size, created_at: image.uploaded.getTime() };
+}
+
+async function removeAsset(bucket: R2Bucket, tenantId: string, assetId: string): Promise<void> {
+  await bucket.delete([mediaKeys.asset(tenantId, assetId), assetRecordKey(tenantId, assetId)]);
+}
+
+interface BrandAssetEntry {
+  /** Path of the value in the request, e.g. `brand_assets.product_images.1`. */
+  field: string;
+  value: string;
+}
+
+function entriesOf(assets: BrandAssets): BrandAssetEntry[] {
+  return [
+    ...assets.product_images.map((value, i) => ({ field: `brand_assets.product_images.${i}`, value })),
+    ...assets.character_images.map((value, i) => ({ field: `brand_assets.character_images.${i}`, value })),
+    ...(assets.logo ? [{ field: "brand_assets.logo", value: assets.logo }] : []),
+  ];
+}
+
+export type Admission =
+  | { ok: true; brandAssets: BrandAssets; created: AssetRecord[] }
+  | { ok: false; status: 422 | 503; field: string; message: string };
+
+/**
+ * Admission of a request's brand assets (before any video exists): every `asset:<id>` must
+ * be one of the tenant's assets, and every URL is ingested now as a new tenant asset, a few
+ * at a time. The answer rewrites every entry to its `asset:<id>`. On any failure the assets
+ * this call created are removed again, and the first failing field (in request order) is
+ * named: a refusal is the client's to fix (422), an unreachable media-node is not (503).
+ */
+export async function admitBrandAssets(store: AssetStore, tenantId: string, assets: BrandAssets, concurrency = ADMISSION_CONCURRENCY): Promise<Admission> {
+  const entries = entriesOf(assets);
+  for (const entry of entries) {
+    const id = assetIdOf(entry.value);
+    if (id && !(await findAsset(store.bucket, tenantId, id))) {
+      return { ok: false, status: 422, field: entry.field, message: `${entry.value} is not one of your assets (upload it with POST /api/assets)` };
+    }
+  }
+
+  // The same URL twice in one request is fetched once.
+  const urls = [...new Set(entries.filter((e) => !assetIdOf(e.value)).map((e) => e.value))];
+  const outcomes = new Map<string, IngestOutcome>();
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < urls.length) {
+      const url = urls[next++]!;
+      const outcome = await ingestAsset(store, tenantId, crypto.randomUUID(), url, url);
+      outcomes.set(url, outcome);
+      // One refusal already decides the answer: do not fetch the rest.
+      if (!outcome.ok) failed = true;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, urls.length) }, worker));
+
+  const created = [...outcomes.values()].flatMap((o) => (o.ok ? [o.record] : []));
+  const failures = entries.flatMap((entry) => {
+    const outcome = outcomes.get(entry.value);
+    return outcome && !outcome.ok ? [{ field: entry.field, kind: outcome.kind, reason: outcome.reason }] : [];
+  });
+  if (failures.length > 0) {
+    await Promise.all(created.map((r) => removeAsset(store.bucket, tenantId, r.asset_id)));
+    const refused = failures.find((f) => f.kind === "refused");
+    if (refused) return { ok: false, status: 422, field: refused.field, message: refused.reason };
+    const first = failures[0]!;
+    console.error(`brand asset admission: ${first.field}: ${first.reason}`);
+    return { ok: false, status: 503, field: first.field, message: "brand assets cannot be validated right now; try again" };
+  }
+
+  const refOf = (value: string) => {
+    if (assetIdOf(value)) return value;
+    const outcome = outcomes.get(value)!;
+    return `asset:${(outcome as { ok: true; record: AssetRecord }).record.asset_id}`;
+  };
+  return {
+    ok: true,
+    brandAssets: {
+      product_images: assets.product_images.map(refOf),
+      character_images: assets.character_images.map(refOf),
+      logo: assets.logo ? refOf(assets.logo) : assets.logo,
+    },
+    created,
+  };
+}

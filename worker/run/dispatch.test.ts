@@ -1,0 +1,55 @@
+import { TERMINAL_STATUSES } from "../../contracts/prediction.ts";
+import { describe, expect, it } from "vitest";
+import { ACTIVE_STATUSES, PREDICTION_KINDS } from "./jobs.ts";
+import { deliverWebhook, type Harness, ingest, newRun, predictionOf, runJob, snapshot, startJob } from "./run-driver.ts";
+
+/** The per-video cap on predictions in flight (maxPredictionsPerVideo) holds whatever finishes when. */
+
+const CAP = 2;
+
+function runningAtProvider(h: Harness): number {
+  return h.double.all().filter((p) => !TERMINAL_STATUSES.includes(p.status)).length;
+}
+
+async function holdingSlots(h: Harness): Promise<number> {
+  return (await snapshot(h)).jobs.filter((j) => PREDICTION_KINDS.includes(j.kind) && ACTIVE_STATUSES.includes(j.status)).length;
+}
+
+describe("dispatch", () => {
+  it("sends no more prediction jobs than the cap, and fills a slot as soon as one frees", async () => {
+    const h = await newRun({ config: { maxPredictionsPerVideo: CAP } });
+    await runJob(h, "plan");
+    const afterPlan = await snapshot(h);
+    // Three references and the music are ready; only two may go.
+    const paid = afterPlan.jobs.filter((j) => PREDICTION_KINDS.includes(j.kind));
+    expect(paid.filter((j) => j.status === "queued")).toHaveLength(CAP);
+    expect(paid.filter((j) => j.status === "ready")).toHaveLength(paid.length - CAP);
+
+    let peak = 0;
+    let inFlight: string[] = [];
+    for (let round = 0; round < 200; round++) {
+      const snap = await snapshot(h);
+      if (snap.status !== "processing") break;
+      // Every queued job is started at once, as a fleet of consumers would.
+      for (const job of snap.jobs.filter((j) => j.status === "queued")) {
+        if (PREDICTION_KINDS.includes(job.kind)) {
+          await startJob(h, job.id);
+          inFlight.push(job.id);
+        } else await runJob(h, job.id);
+      }
+      expect(await holdingSlots(h)).toBeLessThanOrEqual(CAP);
+      expect(runningAtProvider(h)).toBeLessThanOrEqual(CAP);
+      peak = Math.max(peak, runningAtProvider(h));
+      // The oldest prediction finishes and is ingested, which frees its slot.
+      const next = inFlight.shift();
+      if (!next) continue;
+      const { id } = await predictionOf(h, next);
+      h.double.finish(id, { status: "succeeded" });
+      await deliverWebhook(h, id);
+      await ingest(h, next);
+    }
+    const end = await snapshot(h);
+    expect(end.status).toBe("complete");
+    expect(peak).toBe(CAP);
+  });
+});

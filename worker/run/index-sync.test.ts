@@ -1,0 +1,82 @@
+import { env, exports } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createKey } from "../auth/keys.ts";
+import { deliverWebhook, driveToChunks, driveToEnd, type Harness, newRun, predictionOf, queued, snapshot, startJob } from "./run-driver.ts";
+import type { Snapshot } from "./video-run.ts";
+
+/** The D1 `videos` row (what listings read) follows the run at every step. */
+
+let key: string;
+beforeAll(async () => {
+  key = (await createKey(env.DB, "tenant-index", "test")).key;
+});
+
+async function created(): Promise<Harness> {
+  const response = await exports.default.fetch(
+    new Request("http://adreel.test/api/generate", {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ prompt: "Noise-cancelling headphones for night-shift nurses", duration_s: 15 }),
+    }),
+  );
+  const { video_id } = (await response.json()) as { video_id: string };
+  return newRun({ videoId: video_id });
+}
+
+async function indexed(h: Harness) {
+  return env.DB.prepare("SELECT status, current_phase, progress, cost_usd, error, completed_at, final_key FROM videos WHERE id = ?").bind(h.videoId).first();
+}
+
+function expected(snap: Snapshot) {
+  return {
+    status: snap.status,
+    current_phase: snap.phase,
+    progress: snap.progress,
+    cost_usd: snap.cost_usd,
+    error: snap.error,
+    completed_at: snap.completed_at,
+    final_key: snap.status === "complete" ? `videos/${snap.video_id}/final.mp4` : null,
+  };
+}
+
+describe("the D1 index", () => {
+  it("matches the run after every step of a video, to completion", async () => {
+    const h = await created();
+    let checks = 0;
+    const end = await driveToEnd(h, {
+      afterStep: async (snap) => {
+        expect(await indexed(h), `after ${checks} steps, in ${snap.phase}`).toEqual(expected(snap));
+        checks++;
+      },
+    });
+    expect(end.status).toBe("complete");
+    expect(end.completed_at).not.toBeNull();
+    expect(checks).toBeGreaterThan(10);
+  });
+
+  it("follows costs as predictions start, and records a failure's reason", async () => {
+    const h = await created();
+    await driveToChunks(h);
+    const [chunk] = await queued(h, "chunk");
+    await startJob(h, chunk!);
+    const running = await snapshot(h);
+    expect(await indexed(h)).toEqual(expected(running));
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      if (attempt > 1) await startJob(h, chunk!);
+      const { id } = await predictionOf(h, chunk!);
+      h.double.finish(id, { status: "failed", error: "safety filter" });
+      await deliverWebhook(h, id);
+    }
+    const failed = await snapshot(h);
+    expect(failed.status).toBe("failed");
+    expect(await indexed(h)).toEqual(expected(failed));
+  });
+
+  it("records a cancellation", async () => {
+    const h = await created();
+    await driveToChunks(h);
+    await h.stub.cancel("cancelled by request");
+    const snap = await snapshot(h);
+    expect(await indexed(h)).toEqual({ ...expected(snap), status: "cancelled", error: "cancelled by request" });
+  });
+});

@@ -1,0 +1,224 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { GenerateRequest, type GenerateRequestInput } from "../../contracts/api.ts";
+import type { Prediction } from "../../contracts/prediction.ts";
+import { signWebhook } from "../../contracts/signing.ts";
+import type { ChunkPlan } from "../chunks/plan.ts";
+import { type Config, loadConfig } from "../config.ts";
+import { mediaKeys } from "../media/keys.ts";
+import { planVideo } from "../planning/job.ts";
+import { ReplicateDouble } from "../providers/replicate-double.ts";
+import { createPrediction } from "../queue/consumer.ts";
+import { type StepDeps, stepDeps } from "../queue/step.ts";
+import { estimatePrediction } from "./ledger.ts";
+import type { ClaimedJob, Snapshot, VideoRun } from "./video-run.ts";
+
+/**
+ * Test support: drives one real VideoRun through its RPC methods the way queue consumers,
+ * media-node and the provider would, with the provider played by ReplicateDouble. Nothing of
+ * the run is replaced; only the outside world (provider, media-node's outputs) is acted out.
+ */
+
+/** Real Replicate models, so the ledger prices per image, per output second and per GPU second. */
+export const MODELS = { image: "google/nano-banana", video: "wan-video/wan-2.2-i2v-fast", music: "meta/musicgen" } as const;
+
+export type RunStub = DurableObjectStub<VideoRun>;
+
+export interface Harness {
+  videoId: string;
+  stub: RunStub;
+  double: ReplicateDouble;
+  config: Config;
+  /** What a queue consumer gets, with the provider bound to the double. */
+  deps: StepDeps;
+}
+
+export function runOf(videoId: string): RunStub {
+  return env.VIDEO_RUN.get(env.VIDEO_RUN.idFromName(videoId));
+}
+
+export interface RunOptions {
+  request?: Partial<GenerateRequestInput>;
+  config?: Partial<Config>;
+  double?: ReplicateDouble;
+  /** An existing video (e.g. created through POST /api/generate). */
+  videoId?: string;
+}
+
+export async function newRun(options: RunOptions = {}): Promise<Harness> {
+  const videoId = options.videoId ?? crypto.randomUUID();
+  const stub = runOf(videoId);
+  const double = options.double ?? new ReplicateDouble();
+  const config = { ...loadConfig(env), ...options.config };
+  if (!options.videoId) {
+    const request = GenerateRequest.parse({ prompt: "A reusable steel water bottle for trail runners", duration_s: 15, ...options.request });
+    await stub.start({ video_id: videoId, tenant_id: "tenant-driver", request, cost_estimate: null });
+  }
+  await runInDurableObject(stub, (run: VideoRun) => {
+    run.provider = double.client();
+    Object.assign(run.config, options.config ?? {});
+  });
+  return { videoId, stub, double, config, deps: { ...stepDeps(env, config), provider: double.client() } };
+}
+
+export async function snapshot(h: Harness): Promise<Snapshot> {
+  const snap = (await h.stub.snapshot()) as Snapshot | null;
+  if (!snap) throw new Error(`run ${h.videoId} does not exist`);
+  return snap;
+}
+
+export async function jobOf(h: Harness, id: string): Promise<Snapshot["jobs"][number]> {
+  const job = (await snapshot(h)).jobs.find((j) => j.id === id);
+  if (!job) throw new Error(`run ${h.videoId} has no job ${id}`);
+  return job;
+}
+
+/** Rows of the run's own SQLite (read-only use in assertions). */
+export function rows<T = Record<string, unknown>>(h: Harness, query: string, ...params: unknown[]): Promise<T[]> {
+  return runInDurableObject(h.stub, (_run: VideoRun, state) => state.storage.sql.exec(query, ...params).toArray() as T[]);
+}
+
+/** Let `ms` pass for the run: every stored due time (poll, deadline, lease, creation, last progress) moves that far into the past. */
+export async function elapse(h: Harness, ms: number): Promise<void> {
+  await runInDurableObject(h.stub, (_run: VideoRun, state) => {
+    state.storage.sql.exec(
+      "UPDATE jobs SET poll_at = poll_at - ?1, deadline_at = deadline_at - ?1, lease_until = lease_until - ?1, creating_since = creating_since - ?1",
+      ms,
+    );
+    state.storage.sql.exec("UPDATE run SET last_progress_at = last_progress_at - ?1", ms);
+  });
+}
+
+async function claim(h: Harness, jobId: string, step: "start" | "ingest"): Promise<ClaimedJob> {
+  const { attempt } = await jobOf(h, jobId);
+  const claimed = (await h.stub.claim(jobId, attempt, step)) as ClaimedJob | null;
+  if (!claimed) throw new Error(`${jobId} (attempt ${attempt}) cannot be claimed for ${step}: ${(await jobOf(h, jobId)).status}`);
+  return claimed;
+}
+
+/** What the job's start step would ask the provider for. */
+export function outcomeFor(h: Harness, claimed: ClaimedJob): { model: string; input: Record<string, unknown>; estimateUsd: number } {
+  const { job, video } = claimed;
+  if (job.kind === "chunk") {
+    const chunk = job.input as ChunkPlan;
+    return { model: MODELS.video, input: { prompt: chunk.prompt, image: "https://media.test/composite.png" }, estimateUsd: estimatePrediction(h.config, MODELS.video, chunk.frames / 24) };
+  }
+  if (job.kind === "music") return { model: MODELS.music, input: { prompt: "upbeat" }, estimateUsd: estimatePrediction(h.config, MODELS.music, video.spec!.duration_s) };
+  return { model: MODELS.image, input: { prompt: `${job.kind} ${job.id}` }, estimateUsd: estimatePrediction(h.config, MODELS.image) };
+}
+
+/** Claim a queued prediction job and create its prediction through the consumer's own code. Returns the claim. */
+export async function startJob(h: Harness, jobId: string): Promise<ClaimedJob> {
+  const claimed = await claim(h, jobId, "start");
+  await createPrediction(h.deps, claimed, outcomeFor(h, claimed));
+  return claimed;
+}
+
+/** The prediction of the job's current attempt at the provider. */
+export async function predictionOf(h: Harness, jobId: string): Promise<Prediction> {
+  const { attempt } = await jobOf(h, jobId);
+  const found = h.double.forJob(jobId, attempt);
+  if (found.length !== 1) throw new Error(`${jobId} attempt ${attempt} has ${found.length} predictions at the provider`);
+  return found[0]!;
+}
+
+export interface Delivery {
+  deliveryId?: string;
+  /** Seconds since the epoch in `webhook-timestamp`. */
+  timestamp?: number;
+  headers?: Record<string, string>;
+  /** Send this body instead of the prediction's current state. */
+  body?: string;
+}
+
+/** POST the prediction's current state to the webhook URL it was created with, signed like Replicate does. */
+export async function deliverWebhook(h: Harness, predictionId: string, delivery: Delivery = {}): Promise<Response> {
+  const prediction = h.double.view(predictionId);
+  const body = delivery.body ?? JSON.stringify(prediction);
+  const url = new URL(h.double.webhookOf(predictionId)!);
+  const headers = delivery.headers ?? { ...(await signWebhook(h.config.webhookSecret, delivery.deliveryId ?? `msg_${crypto.randomUUID()}`, delivery.timestamp ?? Math.floor(Date.now() / 1000), body)) };
+  return exports.default.fetch(new Request(`http://adreel.test${url.pathname}${url.search}`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body }));
+}
+
+/** The provider finishes the job's prediction and says so by webhook. */
+export async function succeed(h: Harness, jobId: string, predictTime = 2): Promise<Prediction> {
+  const prediction = await predictionOf(h, jobId);
+  h.double.finish(prediction.id, { status: "succeeded", predictTime });
+  const response = await deliverWebhook(h, prediction.id);
+  if (response.status !== 200) throw new Error(`webhook for ${jobId} answered ${response.status}: ${await response.text()}`);
+  return h.double.view(prediction.id);
+}
+
+/** What media-node would have stored for a finished job. */
+export function outputFor(h: Harness, claimed: ClaimedJob): unknown {
+  const { job } = claimed;
+  switch (job.kind) {
+    case "reference": {
+      const index = job.idx;
+      const type = (job.input as { type: "character" | "product" | "environment" }).type;
+      const analysis = { character_description: "a runner in a red jacket", product_features: "brushed steel bottle", colors: ["#C0392B", "#7F8C8D"], style: "bright daylight", environment: "mountain trail" };
+      return { index, key: mediaKeys.reference(h.videoId, index), type, source: "generated", analysis, palette: [{ hex: "#C0392B", share: 1, lab: [45, 60, 40] }] };
+    }
+    case "storyboard":
+      return { key: mediaKeys.storyboard(h.videoId, job.beat!), beat: job.beat };
+    case "chunk": {
+      const chunk = job.input as ChunkPlan;
+      return { key: mediaKeys.chunk(h.videoId, chunk.chunk_num), last_frame_key: mediaKeys.lastFrame(h.videoId, chunk.chunk_num), frames: chunk.frames, palette: [], reference_drift: null };
+    }
+    case "music":
+      return { key: mediaKeys.music(h.videoId) };
+    case "stitch":
+      return { key: mediaKeys.stitched(h.videoId), frames: claimed.video.spec!.total_frames };
+    default:
+      return { key: mediaKeys.final(h.videoId) };
+  }
+}
+
+export async function ingest(h: Harness, jobId: string): Promise<void> {
+  const claimed = await claim(h, jobId, "ingest");
+  await h.stub.complete(jobId, claimed.job.attempt, outputFor(h, claimed));
+}
+
+/** One job from queued to done: its prediction (created, succeeded, reported) and its ingest; or its direct step. */
+export async function runJob(h: Harness, jobId: string): Promise<void> {
+  const kind = (await jobOf(h, jobId)).kind;
+  if (kind === "plan") {
+    const claimed = await claim(h, jobId, "start");
+    await h.stub.complete(jobId, claimed.job.attempt, await planVideo({ ...h.config, planner: "local" }, claimed.video.request));
+    return;
+  }
+  if (kind === "stitch" || kind === "finalize") {
+    const claimed = await claim(h, jobId, "start");
+    await h.stub.complete(jobId, claimed.job.attempt, outputFor(h, claimed));
+    return;
+  }
+  await startJob(h, jobId);
+  await succeed(h, jobId);
+  await ingest(h, jobId);
+}
+
+/** Jobs queued right now, optionally of one kind. */
+export async function queued(h: Harness, kind?: string): Promise<string[]> {
+  return (await snapshot(h)).jobs.filter((j) => j.status === "queued" && (!kind || j.kind === kind)).map((j) => j.id);
+}
+
+/** Plan, references and storyboards done; the first chunk of every beat queued. Music is left queued unless `music`. */
+export async function driveToChunks(h: Harness, options: { music?: boolean } = {}): Promise<void> {
+  await runJob(h, "plan");
+  for (const id of await queued(h, "reference")) await runJob(h, id);
+  if (options.music) await runJob(h, "music");
+  for (const id of await queued(h, "storyboard")) await runJob(h, id);
+}
+
+/** Run every queued job, one at a time, until the video ends; `afterStep` sees the run after each. */
+export async function driveToEnd(h: Harness, options: { afterStep?: (snap: Snapshot) => void | Promise<void>; run?: (h: Harness, jobId: string) => Promise<void> } = {}): Promise<Snapshot> {
+  for (let round = 0; round < 200; round++) {
+    const snap = await snapshot(h);
+    await options.afterStep?.(snap);
+    if (["complete", "failed", "cancelled"].includes(snap.status)) return snap;
+    const next = snap.jobs.find((j) => j.status === "queued");
+    if (!next) throw new Error(`run ${h.videoId} is stuck in ${snap.phase}: ${snap.jobs.map((j) => `${j.id}=${j.status}`).join(", ")}`);
+    await (options.run ?? runJob)(h, next.id);
+  }
+  throw new Error(`run ${h.videoId} did not end in 200 rounds`);
+}
