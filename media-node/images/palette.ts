@@ -1,4 +1,5 @@
 import sharp from "sharp";
+import { mulberry32 } from "../../contracts/random.ts";
 import type { AnalyzeImageResponse, PaletteEntry } from "../../contracts/media.ts";
 import { deltaE2000, labToHex, srgbToLinear, type Lab } from "../../contracts/color.ts";
 import { InputError } from "../io.ts";
@@ -90,17 +91,6 @@ async function decodeSample(image: Buffer): Promise<Decoded> {
   return { width, height, sample: { labs, counts: weights, pixels } };
 }
 
-/** mulberry32: tiny seeded PRNG, so clustering is reproducible run to run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function squaredDistance(labs: Float64Array, i: number, centres: Float64Array, c: number): number {
   const dl = labs[i * 3]! - centres[c * 3]!;
@@ -122,7 +112,7 @@ interface Cluster {
 function kMeans(sample: ColourSample, k: number): Cluster[] {
   const { labs, counts } = sample;
   const n = counts.length;
-  const random = seededRandom(KMEANS_SEED);
+  const random = mulberry32(KMEANS_SEED);
   const centres = new Float64Array(k * 3);
   const nearest = new Float64Array(n).fill(Infinity);
 

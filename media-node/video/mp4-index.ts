@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { ChunkProbe } from "./chunk-probe.ts";
 import { open } from "node:fs/promises";
 
 /**
@@ -10,16 +11,8 @@ import { open } from "node:fs/promises";
  * falls back to ffprobe.
  */
 
-export interface Mp4VideoIndex {
-  codec: "h264";
-  width: number;
-  height: number;
-  fps: number;
-  frames: number;
-  keyframes: number[];
-  /** `SHA256:<hex>` of the avcC record (ffprobe's extradata_hash of the same bytes). */
-  parameterSetsHash: string;
-}
+/** The same facts ffprobe gives (see chunk-probe.ts), read from the MP4's sample tables. */
+export type Mp4VideoIndex = Omit<ChunkProbe, "codec"> & { codec: "h264" };
 
 const MAX_MOOV_BYTES = 64 * 1024 * 1024;
 

@@ -19,6 +19,9 @@ import { chunkJobs, musicJob, type NewJob, referenceJobs, storyboardJobs } from 
 import { ACTIVE_STATUSES, type JobKind, type JobRow, type JobStatus, PREDICTION_KINDS, migrate } from "./jobs.ts";
 import { bookActual, bookEstimate, exposure, type LedgerEntry, ledgerEntries, ledgerTotals, worstCase } from "./ledger.ts";
 import { PHASE_OF_KIND, phaseProgress } from "./progress.ts";
+import { callbackBackoffMs, deliverCallback } from "./callback.ts";
+import { BEAT_PROMPT_MAX_WORDS, limitWords, sanitiseSlot } from "../planning/prompts.ts";
+import type { CallbackNotification } from "../../contracts/api.ts";
 
 /**
  * VideoRun: the single writer for one video. Every transition is written to SQLite before
@@ -88,23 +91,14 @@ export interface PredictionGate {
   lookupSince?: number;
 }
 
-interface RunRow {
-  video_id: string;
-  tenant_id: string;
+/** A run as stored: RunState with its JSON columns still serialised. */
+type RunRow = Omit<RunState, "request" | "spec" | "chunk_plan" | "cost_estimate"> & {
   request: string;
   spec: string | null;
   chunk_plan: string | null;
   cost_estimate: string | null;
-  status: VideoStatus;
-  phase: Phase;
-  progress: number;
-  error: string | null;
-  consistency_context: string | null;
-  created_at: number;
-  updated_at: number;
-  completed_at: number | null;
   last_progress_at: number;
-}
+};
 
 /** A prediction to stop at the provider, with the job attempt whose ledger pays for it. */
 interface Running {
@@ -124,6 +118,8 @@ export class VideoRun extends DurableObject<Env> {
   readonly config: Config;
   /** The model provider. Tests bind it to an in-memory Replicate, since workerd cannot listen on a port. */
   provider: ProviderClient;
+  /** Sends `callback_url` notifications. Tests bind it to a recorder, since workerd cannot listen on a port. */
+  notify: typeof fetch = (input, init) => fetch(input, init);
   /** What the D1 index was last set to, so unchanged state is not written again. */
   private indexed = "";
 
@@ -441,7 +437,7 @@ export class VideoRun extends DurableObject<Env> {
     const abandoned: Running[] = running ? [{ jobId, attempt, predictionId: job.prediction_id! }] : [];
     const errors = [...(JSON.parse(job.errors) as string[]), `attempt ${attempt}: ${reason}`];
     const now = Date.now();
-    if (retryable && attempt < this.config.maxAttempts) {
+    if (retryable && attempt - job.retry_base < this.config.maxAttempts) {
       this.sql.exec(
         `UPDATE jobs SET attempt = ?, status = 'ready', prediction_id = NULL, model = NULL, estimate_usd = NULL, creating_since = NULL, create_uncertain = 0,
            error = ?, errors = ?, lease_until = NULL, poll_at = NULL, deadline_at = NULL, updated_at = ? WHERE id = ?`,
@@ -461,7 +457,8 @@ export class VideoRun extends DurableObject<Env> {
     this.sql.exec("UPDATE jobs SET status = 'failed', error = ?, errors = ?, lease_until = NULL, poll_at = NULL, deadline_at = NULL, updated_at = ? WHERE id = ?", reason, JSON.stringify(errors), now, jobId);
     this.event("job", { job: this.jobView(jobId) });
     await this.cancelAtProvider(abandoned);
-    await this.finish("failed", `${describeJob(job, state.spec)} failed after ${attempt} attempt${attempt === 1 ? "" : "s"}: ${reason}`);
+    const used = attempt - job.retry_base;
+    await this.finish("failed", `${describeJob(job, state.spec)} failed after ${used} attempt${used === 1 ? "" : "s"}: ${reason}`);
   }
 
   // ---------------------------------------------------------------- predictions
@@ -758,6 +755,49 @@ export class VideoRun extends DurableObject<Env> {
     const final_video_url = status === "complete" ? await this.sign(mediaKeys.final(row.video_id)) : null;
     this.event(status, { status, phase, progress, error, cost_usd: this.costs().total, final_video_url, generation_time_seconds: Math.round((now - row.created_at) / 100) / 10 });
     await this.syncIndex();
+    await this.queueCallback({ video_id: row.video_id, status, final_video_url, error, cost_usd: this.costs().total });
+  }
+
+  // ---------------------------------------------------------------- callback_url notifications
+
+  /** Record the notification and let the alarm deliver it: the end of the video never waits on the receiver. */
+  private async queueCallback(notification: CallbackNotification): Promise<void> {
+    const url = this.state()?.request.callback_url;
+    if (!url) return;
+    const seq = this.sql.exec("SELECT COUNT(*) AS n FROM callbacks").one().n as number;
+    const now = Date.now();
+    this.sql.exec("INSERT INTO callbacks (id, body, attempt, status, next_at, created_at) VALUES (?, ?, 0, 'pending', ?, ?)", `cb_${notification.video_id}_${seq + 1}`, JSON.stringify(notification), now, now);
+    await this.scheduleAlarm();
+  }
+
+  private nextCallbackAt(): number | null {
+    return this.sql.exec("SELECT MIN(next_at) AS t FROM callbacks WHERE status = 'pending'").one().t as number | null;
+  }
+
+  /** Deliver due notifications; failures are retried with back-off up to `callbackMaxAttempts`, each recorded as an event. */
+  private async deliverCallbacks(now: number): Promise<void> {
+    const url = this.state()?.request.callback_url;
+    const due = this.sql.exec("SELECT id, body, attempt FROM callbacks WHERE status = 'pending' AND next_at <= ? ORDER BY created_at", now).toArray() as { id: string; body: string; attempt: number }[];
+    for (const callback of due) {
+      if (!url || !this.config.callbackSecret) {
+        this.sql.exec("UPDATE callbacks SET status = 'skipped', next_at = NULL WHERE id = ?", callback.id);
+        this.event("callback_failed", { callback_id: callback.id, attempt: callback.attempt, message: "not sent: CALLBACK_SECRET is not configured" });
+        continue;
+      }
+      const attempt = callback.attempt + 1;
+      const outcome = await deliverCallback(this.notify, url, this.config.callbackSecret, callback.id, JSON.parse(callback.body) as CallbackNotification);
+      if (outcome.ok) {
+        this.sql.exec("UPDATE callbacks SET status = 'delivered', attempt = ?, next_at = NULL WHERE id = ?", attempt, callback.id);
+        this.event("callback", { callback_id: callback.id, attempt, message: `notified ${new URL(url).origin} (${outcome.detail})` });
+      } else if (attempt >= this.config.callbackMaxAttempts) {
+        this.sql.exec("UPDATE callbacks SET status = 'failed', attempt = ?, next_at = NULL WHERE id = ?", attempt, callback.id);
+        this.event("callback_failed", { callback_id: callback.id, attempt, message: `callback to ${new URL(url).origin} failed ${attempt} times, giving up: ${outcome.detail}` });
+      } else {
+        const next = Date.now() + callbackBackoffMs(attempt);
+        this.sql.exec("UPDATE callbacks SET attempt = ?, next_at = ? WHERE id = ?", attempt, next, callback.id);
+        this.event("warning", { message: `callback attempt ${attempt} to ${new URL(url).origin} failed (${outcome.detail}); retrying in ${Math.round((next - Date.now()) / 1000)} s`, callback_id: callback.id });
+      }
+    }
   }
 
   /**
@@ -803,7 +843,14 @@ export class VideoRun extends DurableObject<Env> {
   // ---------------------------------------------------------------- alarm: deadlines, polling, lost work
 
   private async scheduleAlarm(): Promise<void> {
-    if (this.ended()) return;
+    const callbackAt = this.nextCallbackAt();
+    if (this.ended()) {
+      // An ended run keeps its alarm only for callback deliveries.
+      if (callbackAt === null) return;
+      const current = await this.ctx.storage.getAlarm();
+      if (current === null || current > callbackAt || current < Date.now()) await this.ctx.storage.setAlarm(Math.max(callbackAt, Date.now() + 10));
+      return;
+    }
     const next = this.sql
       .exec(
         `SELECT MIN(t) AS t FROM (
@@ -812,14 +859,18 @@ export class VideoRun extends DurableObject<Env> {
            UNION ALL SELECT MIN(lease_until) FROM jobs WHERE lease_until IS NOT NULL)`,
       )
       .one().t as number | null;
-    const at = Math.min(next ?? Number.POSITIVE_INFINITY, Date.now() + ALARM_IDLE_MS);
+    const at = Math.min(next ?? Number.POSITIVE_INFINITY, callbackAt ?? Number.POSITIVE_INFINITY, Date.now() + ALARM_IDLE_MS);
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > at || current < Date.now()) await this.ctx.storage.setAlarm(Math.max(at, Date.now() + 10));
   }
 
   override async alarm(): Promise<void> {
-    if (this.ended()) return;
     const now = Date.now();
+    await this.deliverCallbacks(now);
+    if (this.ended()) {
+      await this.scheduleAlarm();
+      return;
+    }
     await this.pollOverdue(now);
     await this.recoverLost(now);
     const fresh = this.row()!;
