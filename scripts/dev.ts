@@ -7,7 +7,9 @@ const mediaPort = Number(process.env.MEDIA_NODE_PORT ?? 8788);
 const stack = await startStack({ workerPort, mediaPort, verbose: process.env.ADREEL_VERBOSE === "1" });
 const key = await createDevKey(stack);
 console.log(`adreel is running.
-  API (Worker):        ${stack.workerUrl}   live page: ${stack.workerUrl}/
+  live page:           ${stack.workerUrl}/?key=${key}
+  API reference:       ${stack.workerUrl}/docs   (OpenAPI 3.1: ${stack.workerUrl}/openapi.json)
+  API (Worker):        ${stack.workerUrl}
   media-node + draft:  ${stack.mediaUrl}
   development API key: ${key}
 

@@ -83,6 +83,10 @@ describe("the OpenAPI document and the app", () => {
     const list = (await expectDocumented("get", "/api/videos", await call("/api/videos?limit=5"))) as { videos: { video_id: string }[] };
     expect(list.videos.map((v) => v.video_id)).toContain(video_id);
 
+    const notComplete = await call(`/api/video/${video_id}/beats/0/regenerate`, { method: "POST" });
+    expect(notComplete.status).toBe(409);
+    await expectDocumented("post", "/api/video/:id/beats/:n/regenerate", notComplete);
+
     const cancelled = await call(`/api/video/${video_id}/cancel`, { method: "POST" });
     expect(cancelled.status).toBe(200);
     await expectDocumented("post", "/api/video/:id/cancel", cancelled);

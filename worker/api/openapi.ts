@@ -2,6 +2,7 @@ import { z } from "zod";
 import {
   ApiKeyList,
   AssetUploadResponse,
+  CallbackNotification,
   CancelResponse,
   CostEstimate,
   CreatedApiKey,
@@ -13,6 +14,8 @@ import {
   MediaUploadResponse,
   Phase,
   ReferenceImage,
+  RegenerateBeatRequest,
+  RegenerateBeatResponse,
   RevokedApiKey,
   StatusResponse,
   VideoId,
@@ -109,12 +112,15 @@ type Io = "input" | "output";
 const COMPONENTS: { name: string; schema: z.ZodType; io: Io; description: string }[] = [
   { name: "GenerateRequest", schema: GenerateRequest, io: "input", description: "What to make. Only `prompt` is required; defaults are shown." },
   { name: "CreateKeyRequest", schema: CreateKeyRequest, io: "input", description: "A new API key for a tenant (the tenant is created on first use)." },
+  { name: "RegenerateBeatRequest", schema: RegenerateBeatRequest, io: "input", description: "A new prompt for the beat; omitted (or an empty body), the beat's prompt is kept." },
   { name: "Prediction", schema: Prediction, io: "input", description: "A Replicate prediction, as delivered by the provider's webhook." },
   { name: "GenerateResponse", schema: GenerateResponse, io: "output", description: "The video was accepted; follow it with the status, video or live routes." },
   { name: "DryRunResponse", schema: DryRunResponse, io: "output", description: "The plan and cost estimate for a `dry_run` request; no video was created." },
   { name: "StatusResponse", schema: StatusResponse, io: "output", description: "Where a video stands, cheap to poll." },
   { name: "VideoResponse", schema: VideoResponse, io: "output", description: "The whole record of a video, with signed media URLs." },
   { name: "VideoList", schema: VideoList, io: "output", description: "One page of the tenant's videos, newest first." },
+  { name: "RegenerateBeatResponse", schema: RegenerateBeatResponse, io: "output", description: "The beat is being rendered again; follow the video as usual." },
+  { name: "CallbackNotification", schema: CallbackNotification, io: "output", description: "Sent to a video's `callback_url` when it ends." },
   { name: "CancelResponse", schema: CancelResponse, io: "output", description: "Whether the video was cancelled by this request." },
   { name: "ErrorResponse", schema: ErrorResponse, io: "output", description: "Every error: `error` says what went wrong; 422s name the `field` and list `issues`." },
   { name: "HealthResponse", schema: HealthResponse, io: "output", description: "Whether the deployment has what it needs to run." },
@@ -209,7 +215,18 @@ const signedQuery = (access: "get" | "put"): ParameterDoc[] => [
 ];
 const mediaKeyParam: ParameterDoc = { name: "key", in: "path", required: true, description: "The object key, e.g. `videos/<id>/final.mp4` (it contains `/`; take the URL as given).", schema: z.string() };
 
-export const ROUTES: RouteDoc[] = [
+const rateLimited: ResponseDoc = {
+  description: "Too many requests: the key's per-minute request limit (`limit: rate_limit`). Wait `retry_after_seconds` (also the `Retry-After` header).",
+  schema: ErrorResponse,
+  headers: { "retry-after": "Seconds to wait." },
+};
+
+/** Every /api route runs behind the per-key rate limit, so each can answer 429. */
+function withRateLimit(route: RouteDoc): RouteDoc {
+  return route.auth === "api_key" ? { ...route, responses: { 429: rateLimited, ...route.responses } } : route;
+}
+
+const DOCUMENTED: RouteDoc[] = [
   {
     method: "post",
     path: "/api/generate",
@@ -226,6 +243,7 @@ export const ROUTES: RouteDoc[] = [
       400: error("The body could not be read."),
       401: unauthorized,
       413: error("The body is larger than 64 KiB."),
+      429: { ...error("Too many requests (`limit: rate_limit`), too many generate requests (`limit: generate_rate_limit`), or too many of the tenant's videos queued or processing at once (`limit: concurrent_videos`). Wait `retry_after_seconds` (also the `Retry-After` header)."), headers: { "retry-after": "Seconds to wait." } },
       422: error("A field is invalid, the body is not JSON, `max_cost_usd` is below the estimate, a brand asset cannot be used (not an image, too large, not fetchable), or the Idempotency-Key was used with another body. `field` names it."),
       503: error("The video could not be started, or its brand assets cannot be checked right now; nothing was created that will run. Try again."),
     },
@@ -308,6 +326,27 @@ export const ROUTES: RouteDoc[] = [
       426: error("The request was not a WebSocket upgrade."),
     },
     "x-websocket": { client: "the text `ping` (answered with `pong`)", server: LiveMessage },
+  },
+  {
+    method: "post",
+    path: "/api/video/:id/beats/:n/regenerate",
+    operationId: "regenerateBeat",
+    tag: "videos",
+    summary: "Regenerate one beat",
+    description: "Renders one beat of a complete video again (its chunks, then stitching and music), optionally with a new prompt, keeping everything else. The video is processing again until it completes, and counts against the tenant's concurrent-video limit.",
+    auth: "api_key",
+    parameters: [videoIdParam, { name: "n", in: "path", required: true, description: "The beat's index in the spec (0-based).", schema: z.number().int().min(0).max(999) }],
+    body: { schema: RegenerateBeatRequest, description: "Optional: a new prompt (send `application/json`).", required: false },
+    responses: {
+      202: { description: "Regenerating.", schema: RegenerateBeatResponse },
+      400: error("The body could not be read."),
+      401: unauthorized,
+      404: unknownVideo,
+      409: error("The video is not complete."),
+      413: error("The body is larger than 16 KiB."),
+      422: error("No such beat, or an unusable prompt; `field` names it."),
+      429: { ...error("Too many requests (`limit: rate_limit`) or too many of the tenant's videos in progress (`limit: concurrent_videos`). Wait `retry_after_seconds` (also the `Retry-After` header)."), headers: { "retry-after": "Seconds to wait." } },
+    },
   },
   {
     method: "get",
@@ -450,6 +489,9 @@ export const ROUTES: RouteDoc[] = [
   },
 ];
 
+/** Every route the app serves, as documented (the Worker test holds the two equal). */
+export const ROUTES: RouteDoc[] = DOCUMENTED.map(withRateLimit);
+
 /** `/api/video/:id/cancel` → `/api/video/{id}/cancel`; a trailing `*` becomes the route's wildcard parameter. */
 export function openApiPath(route: Pick<RouteDoc, "path" | "wildcard">): string {
   return route.path.replace(/:([A-Za-z0-9_]+)/g, "{$1}").replace(/\/\*$/, `/{${route.wildcard ?? "path"}}`);
@@ -566,6 +608,19 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): JsonSchema {
       { name: "meta", description: "Health and this reference." },
     ],
     paths,
+    webhooks: {
+      videoEnded: {
+        post: {
+          operationId: "videoEnded",
+          summary: "A video ended (sent to its callback_url)",
+          description:
+            "When a video given a `callback_url` completes, fails or is cancelled, adreel POSTs this to that URL, signed with the Standard Webhooks scheme (`webhook-id`, `webhook-timestamp`, `webhook-signature`: HMAC-SHA256 under the deployment's `CALLBACK_SECRET`). Answer 2xx within 10 s; anything else is retried with growing delays (5 s, 20 s, 80 s, …) a bounded number of times, with the same `webhook-id`, so deduplicate on it.",
+          parameters: ["webhook-id", "webhook-timestamp", "webhook-signature"].map((name) => ({ name, in: "header", required: true, schema: { type: "string" } })),
+          requestBody: { required: true, content: { "application/json": { schema: ref("CallbackNotification") } } },
+          responses: { 200: { description: "Received." } },
+        },
+      },
+    },
     components: {
       schemas: { ...convertComponents("input"), ...convertComponents("output") },
       securitySchemes: {

@@ -1,0 +1,240 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROUTES } from "../worker/api/openapi.ts";
+import { createDevKey, type Stack, startStack } from "../scripts/stack.ts";
+
+/**
+ * The live page in a real browser (Debian's chromium, never a downloaded one) against the
+ * real local stack: submit an ad, watch it arrive over the WebSocket, play the result.
+ */
+
+const PIPELINE = ["queued", "planning", "generating_references", "storyboarding", "generating_chunks", "stitching", "adding_music", "complete"];
+const SCREENSHOT = "/tmp/adreel-live-page.png";
+
+let dir: string;
+let stack: Stack;
+let key: string;
+let browser: Browser;
+let context: BrowserContext;
+
+beforeAll(async () => {
+  const started = Date.now();
+  dir = mkdtempSync(join(tmpdir(), "adreel-browser-"));
+  [stack, browser] = await Promise.all([
+    startStack({ stateDir: join(dir, "state") }),
+    chromium.launch({
+      executablePath: "/usr/bin/chromium",
+      timeout: 30_000,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"],
+    }),
+  ]);
+  key = await createDevKey(stack);
+  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  context.setDefaultTimeout(15_000);
+  console.info(`browser test: stack and chromium up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}, 150_000);
+
+afterAll(async () => {
+  await context?.close().catch(() => undefined);
+  await browser?.close().catch(() => undefined);
+  await stack?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Sample {
+  phase: string | undefined;
+  progress: number;
+  cells: number;
+  previews: number;
+}
+
+const sample = (page: Page): Promise<Sample> =>
+  page.evaluate(() => ({
+    phase: document.getElementById("phase")!.dataset.phase,
+    progress: (document.getElementById("progress") as HTMLProgressElement).value,
+    cells: document.querySelectorAll("#chunks .cell").length,
+    previews: document.querySelectorAll("#chunks .cell video").length,
+  }));
+
+function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  page.on("console", (message) => message.type() === "error" && errors.push(`${message.text()} ${message.location().url}`));
+  return errors;
+}
+
+async function expectPlays(page: Page): Promise<{ duration: number; currentTime: number }> {
+  await page.$eval("#final", (v: HTMLVideoElement) => {
+    v.muted = true;
+    return v.play();
+  });
+  await page.waitForFunction(() => {
+    const v = document.getElementById("final") as HTMLVideoElement;
+    return v.readyState >= 2 && v.currentTime > 0;
+  }, undefined, { timeout: 15_000 });
+  return page.$eval("#final", (v: HTMLVideoElement) => ({ duration: v.duration, currentTime: v.currentTime }));
+}
+
+/** A product shot: a lit cylinder on a warm backdrop. */
+function productPhoto(): Promise<Buffer> {
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="800" height="600"><rect width="800" height="600" fill="#f4a259"/><rect x="330" y="140" width="140" height="320" rx="40" fill="#1f2937"/><circle cx="400" cy="200" r="36" fill="#fde047"/></svg>`;
+  return sharp(Buffer.from(svg)).png().toBuffer();
+}
+
+/** Every chunk preview has decoded a frame (an empty <video> would pass a count). */
+async function expectPreviewsDecoded(page: Page): Promise<void> {
+  await page.waitForFunction(() => [...document.querySelectorAll<HTMLVideoElement>("#chunks .cell video")].every((v) => v.readyState >= 2 && v.videoWidth > 0));
+}
+
+describe("the live page", () => {
+  let videoId: string;
+
+  it("submits a 15 s ad and follows it live over the WebSocket to a video that plays", async () => {
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    const frames: { type: string }[] = [];
+    page.on("websocket", (socket) => socket.on("framereceived", ({ payload }) => typeof payload === "string" && payload !== "pong" && frames.push(JSON.parse(payload) as { type: string })));
+
+    await page.goto(`${stack.workerUrl}/?key=${key}`);
+    // The key is kept for the next visit but leaves the address bar.
+    expect(page.url()).not.toContain(key);
+    expect(await page.inputValue("#api-key")).toBe(key);
+
+    await page.fill("#prompt", "Glowline, a bike light that projects a lane onto the road for night commuters");
+    await page.selectOption("#duration", "15");
+    // A product photo, uploaded from the form: it becomes a reference image as asset:<id>.
+    await page.click("#compose details > summary");
+    await page.setInputFiles("#product-upload", { name: "glowline.png", mimeType: "image/png", buffer: await productPhoto() });
+    await page.waitForFunction(() => /^asset:[0-9a-f-]{36}$/.test((document.getElementById("product-images") as HTMLInputElement).value), undefined, { timeout: 30_000 });
+    expect(await page.textContent("#upload-status")).toContain("glowline.png (800×600) is ready as asset:");
+    await page.click("#submit");
+    await page.waitForSelector("#run:not([hidden])");
+    videoId = (await page.textContent("#video-id"))!;
+    expect(videoId).toMatch(/^[0-9a-f-]{36}$/);
+
+    const samples: Sample[] = [];
+    const submitted = Date.now();
+    // A 15 s draft ad takes ~40 s here; the margin lets the run recover work whose queue
+    // consumer was lost (its lease expires after ~90 s), which happens on a loaded machine.
+    const deadline = submitted + 150_000;
+    for (;;) {
+      const s = await sample(page);
+      samples.push(s);
+      if (s.phase === "complete" || s.phase === "failed") break;
+      if (Date.now() > deadline) {
+        const seen = (await page.$$eval("#log li", (items) => items.map((li) => li.textContent))).join("\n");
+        throw new Error(`still ${s.phase} at ${s.progress}% after 150 s; the page saw:\n${seen.slice(-3000)}\nmedia-node:\n${stack.logs().media.slice(-3000)}`);
+      }
+      await page.waitForTimeout(100);
+    }
+    console.info(`browser test: the ad completed ${((Date.now() - submitted) / 1000).toFixed(1)} s after submitting`);
+    expect(await page.textContent("#run-error")).toBe("");
+    expect(samples.at(-1)!.phase).toBe("complete");
+
+    // The phase moved through the pipeline, in order, and the bar only rose, in several steps.
+    const phases = samples.map((s) => s.phase!).filter((p, i, all) => p !== all[i - 1]);
+    expect(phases.length).toBeGreaterThanOrEqual(4);
+    for (let i = 1; i < phases.length; i++) expect(PIPELINE.indexOf(phases[i]!)).toBeGreaterThan(PIPELINE.indexOf(phases[i - 1]!));
+    const progress = samples.map((s) => s.progress);
+    for (let i = 1; i < progress.length; i++) expect(progress[i]).toBeGreaterThanOrEqual(progress[i - 1]!);
+    expect(new Set(progress).size).toBeGreaterThanOrEqual(4);
+    expect(progress.at(-1)).toBe(100);
+    expect(await page.textContent("#progress-text")).toBe("100%");
+
+    // All of it came over the socket: a snapshot, then live events.
+    expect(frames[0]?.type).toBe("snapshot");
+    for (const type of ["phase", "progress", "job", "spec", "reference_images_ready", "complete"]) expect(frames.map((f) => f.type)).toContain(type);
+
+    // The chunk grid filled, each finished chunk with its own preview clip.
+    // Cells appear once the plan is known, previews as chunks finish: both while the video runs.
+    expect(samples.some((s) => s.cells > 0 && s.phase !== "complete")).toBe(true);
+    expect(samples.some((s) => s.previews > 0 && s.phase === "generating_chunks")).toBe(true);
+    const grid = await sample(page);
+    expect(grid.cells).toBeGreaterThanOrEqual(3);
+    expect(grid.previews).toBe(grid.cells);
+    expect(await page.$$eval("#chunks .cell", (cells) => cells.every((c) => (c as HTMLElement).dataset.status === "done"))).toBe(true);
+    await expectPreviewsDecoded(page);
+
+    // The 3 reference images, loaded, with the consistency message; a storyboard frame per beat.
+    expect(await page.textContent("#references-message")).toContain("Using these 3 reference images");
+    expect(await page.$$eval("#references figcaption", (captions) => captions.map((c) => c.textContent))).toContain("product · brand asset");
+    await page.waitForFunction(() => {
+      const images = [...document.querySelectorAll<HTMLImageElement>("#references img")];
+      return images.length === 3 && images.every((img) => img.complete && img.naturalWidth > 0);
+    });
+    expect(await page.$$eval("#storyboard img", (images) => images.length)).toBeGreaterThanOrEqual(3);
+    expect(await page.textContent("#cost")).toMatch(/Cost so far \$\d+\.\d{4} of an estimated \$\d+\.\d\d/);
+
+    // The final ad plays (Debian's chromium decodes H.264) and is offered for download.
+    const src = await page.getAttribute("#final", "src");
+    expect(src).toMatch(new RegExp(`^${stack.workerUrl}/media/videos/${videoId}/final\\.mp4\\?`));
+    expect(await page.getAttribute("#download", "href")).toBe(src);
+    const played = await expectPlays(page);
+    expect(Math.abs(played.duration - 15)).toBeLessThan(0.1);
+
+    // The past-videos table lists it as complete.
+    await page.waitForSelector(`#videos tr[data-video="${videoId}"][data-status="complete"]`);
+    // A frame from the middle of the ad really was decoded: it has picture, not a flat colour.
+    const frame = await page.$eval("#final", (v: HTMLVideoElement) => new Promise<{ mean: number; spread: number }>((seeked) => {
+      v.pause();
+      v.onseeked = () => {
+        const canvas = Object.assign(document.createElement("canvas"), { width: 64, height: 36 });
+        const context = canvas.getContext("2d")!;
+        context.drawImage(v, 0, 0, 64, 36);
+        const rgba = context.getImageData(0, 0, 64, 36).data;
+        const luma: number[] = [];
+        for (let i = 0; i < rgba.length; i += 4) luma.push(0.299 * rgba[i]! + 0.587 * rgba[i + 1]! + 0.114 * rgba[i + 2]!);
+        const mean = luma.reduce((a, b) => a + b, 0) / luma.length;
+        seeked({ mean, spread: Math.sqrt(luma.reduce((a, b) => a + (b - mean) ** 2, 0) / luma.length) });
+      };
+      v.currentTime = 6;
+    }));
+    expect(frame.mean).toBeGreaterThan(20);
+    expect(frame.spread).toBeGreaterThan(5);
+
+    // Chromium paints only on-screen videos: make the whole page the viewport for the screenshot.
+    const height = await page.evaluate(() => document.documentElement.scrollHeight);
+    await page.setViewportSize({ width: 1280, height });
+    await page.waitForTimeout(500);
+    await page.screenshot({ path: SCREENSHOT });
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 180_000);
+
+  it("reopens a past video from the table: media from the snapshot and the video record", async () => {
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${stack.workerUrl}/`); // the key is remembered
+    await page.click(`#videos tr[data-video="${videoId}"]`);
+    await page.waitForFunction(() => document.getElementById("phase")!.dataset.phase === "complete");
+    await page.waitForFunction(() => document.querySelectorAll("#references img").length === 3 && (document.getElementById("final") as HTMLVideoElement).src !== "");
+    const grid = await sample(page);
+    expect(grid.cells).toBeGreaterThanOrEqual(3);
+    expect(grid.previews).toBe(grid.cells);
+    await expectPreviewsDecoded(page);
+    expect(await page.textContent("#references-message")).toContain("Using these 3 reference images");
+    expect(await page.getAttribute(`#videos tr[data-video="${videoId}"]`, "class")).toContain("current");
+    await expectPlays(page);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 30_000);
+
+  it("renders the API reference at /docs from /openapi.json", async () => {
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${stack.workerUrl}/docs`);
+    await page.waitForSelector(".operation");
+    expect(await page.$$eval(".operation", (ops) => ops.length)).toBe(ROUTES.length);
+    expect(await page.textContent("#op-watchVideo")).toContain("WebSocket messages");
+    expect(await page.$$eval("#schemas .schema", (s) => s.length)).toBeGreaterThanOrEqual(15);
+    await page.fill("nav input", "revoke");
+    expect(await page.$$eval(".operation:not([hidden])", (ops) => ops.map((o) => o.id))).toEqual(["op-revokeApiKey"]);
+    await page.screenshot({ path: "/tmp/adreel-docs-page.png" });
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 20_000);
+});
