@@ -60,6 +60,21 @@ export const GenerateRequest = z
     max_cost_usd: z.number().positive().max(1000).nullish(),
     /** Plan and estimate only: no video is created. */
     dry_run: z.boolean().default(false),
+    /**
+     * Notified (signed POST, `CallbackNotification`) when the video ends. HTTPS only; plain
+     * http to 127.0.0.1 / localhost only where the deployment sets `ALLOW_HTTP_CALLBACKS=1`.
+     */
+    callback_url: z
+      .string()
+      .max(2048)
+      .refine((value) => {
+        try {
+          return ["https:", "http:"].includes(new URL(value).protocol);
+        } catch {
+          return false;
+        }
+      }, "must be an https: URL")
+      .nullish(),
   })
   .strict();
 export type GenerateRequest = z.infer<typeof GenerateRequest>;
@@ -217,6 +232,9 @@ export const ErrorResponse = z.object({
   issues: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
   /** Only on 500: the internal message, for bug reports. */
   detail: z.string().optional(),
+  /** Only on 429: which limit was hit (`rate_limit`, `generate_rate_limit`, `concurrent_videos`), and when to try again. */
+  limit: z.string().optional(),
+  retry_after_seconds: z.number().optional(),
 });
 export type ErrorResponse = z.infer<typeof ErrorResponse>;
 
@@ -285,3 +303,36 @@ export type RevokedApiKey = z.infer<typeof RevokedApiKey>;
 
 export const MediaUploadResponse = z.object({ key: z.string(), size: z.number().int() });
 export const WebhookReceipt = z.object({ ok: z.literal(true), accepted: z.boolean() });
+
+/** `POST /api/video/{id}/beats/{n}/regenerate`: re-render one beat of a complete video, optionally with a new prompt. */
+export const RegenerateBeatRequest = z
+  .object({
+    prompt: z.string().trim().min(1, "must not be empty").max(2000, "must be at most 2000 characters").optional(),
+  })
+  .strict();
+export type RegenerateBeatRequest = z.infer<typeof RegenerateBeatRequest>;
+
+export const RegenerateBeatResponse = z.object({
+  video_id: z.string(),
+  beat: z.number().int(),
+  status: z.literal("processing"),
+  /** Chunk numbers being rendered again. */
+  chunks: z.array(z.number().int()),
+  /** The beat's prompt as it is now used (sanitised). */
+  prompt: z.string(),
+});
+export type RegenerateBeatResponse = z.infer<typeof RegenerateBeatResponse>;
+
+/**
+ * The body POSTed to a video's `callback_url` when it ends, signed with Standard Webhooks
+ * headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`) under `CALLBACK_SECRET`.
+ * `final_video_url` is a signed media URL (expires like every other).
+ */
+export const CallbackNotification = z.object({
+  video_id: z.string(),
+  status: z.enum(["complete", "failed", "cancelled"]),
+  final_video_url: z.string().nullable(),
+  error: z.string().nullable(),
+  cost_usd: z.number(),
+});
+export type CallbackNotification = z.infer<typeof CallbackNotification>;

@@ -22,6 +22,8 @@ export interface Secrets {
   WEBHOOK_SECRET: string;
   DRAFT_PROVIDER_TOKEN: string;
   ADMIN_TOKEN: string;
+  /** Signs `callback_url` notifications (Standard Webhooks, `whsec_`). */
+  CALLBACK_SECRET: string;
 }
 
 function secret(bytes = 24): string {
@@ -44,6 +46,7 @@ export function localSecrets(root = ROOT): Secrets {
     WEBHOOK_SECRET: existing.WEBHOOK_SECRET || `whsec_${randomBytes(32).toString("base64")}`,
     DRAFT_PROVIDER_TOKEN: existing.DRAFT_PROVIDER_TOKEN || `r8_draft_${secret(12)}`,
     ADMIN_TOKEN: existing.ADMIN_TOKEN || secret(),
+    CALLBACK_SECRET: existing.CALLBACK_SECRET || `whsec_${randomBytes(32).toString("base64")}`,
   };
   const merged = { ...existing, ...secrets };
   writeFileSync(path, `${Object.entries(merged).map(([k, v]) => `${k}="${v}"`).join("\n")}\n`, { mode: 0o600 });
@@ -85,6 +88,8 @@ export interface StackOptions {
   stateDir?: string;
   /** Draft provider knobs (latency, failure share). */
   draft?: { latencyMs?: number; failRate?: number; concurrency?: number };
+  /** Extra media-node environment, e.g. MEDIA_NODE_TMP for a dedicated temp dir. */
+  mediaEnv?: Record<string, string>;
   /** Extra Worker vars, e.g. shorter deadlines for fault tests. */
   vars?: Record<string, string>;
   /** Echo server logs to this process's stderr. */
@@ -102,6 +107,8 @@ export interface Stack {
   stopMediaNode(): Promise<void>;
   startMediaNode(): Promise<void>;
   logs(): { worker: string; media: string };
+  /** Pids of the spawned server processes (each leads its own process group), null when not running; benchmarks sample their trees in /proc. */
+  pids(): { worker: number | null; media: number | null };
   stop(): Promise<void>;
 }
 
@@ -110,6 +117,10 @@ function tail(buffer: string[], max = 200_000): () => string {
     const text = buffer.join("");
     return text.length > max ? text.slice(-max) : text;
   };
+}
+
+function livePid(child: ChildProcess | null): number | null {
+  return child && child.exitCode === null && child.signalCode === null ? (child.pid ?? null) : null;
 }
 
 function stopChild(child: ChildProcess | null): Promise<void> {
@@ -177,6 +188,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         DRAFT_LATENCY_MS: String(options.draft?.latencyMs ?? 0),
         DRAFT_FAIL_RATE: String(options.draft?.failRate ?? 0),
         DRAFT_CONCURRENCY: String(options.draft?.concurrency ?? 2),
+        ...options.mediaEnv,
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -191,6 +203,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     MEDIA_NODE_URL: mediaUrl,
     PROVIDER_BASE_URL: mediaUrl,
     MODEL_PROVIDER: "draft",
+    // Local receivers of callback_url listen on 127.0.0.1 without TLS.
+    ALLOW_HTTP_CALLBACKS: "1",
+    // One developer key drives demos, load tests and benchmarks here: production limits
+    // (worker/config.ts) would throttle them. Pass `vars` to test the limits themselves.
+    RATE_LIMIT_PER_MINUTE: "6000",
+    GENERATE_RATE_LIMIT_PER_MINUTE: "600",
+    MAX_CONCURRENT_VIDEOS: "100",
     ...options.vars,
   };
   const startWorker = async () => {
@@ -229,6 +248,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     startMediaNode,
     logs: () => ({ worker: tail(workerLog)(), media: tail(mediaLog)() }),
+    pids: () => ({ worker: livePid(worker), media: livePid(media) }),
     async stop() {
       await Promise.all([stopChild(worker), stopChild(media)]);
     },

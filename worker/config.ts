@@ -82,6 +82,18 @@ export interface Config {
   maxPredictionsPerVideo: number;
   /** A chunk whose palette is further than this (ΔE2000) from the references is flagged. */
   consistencyDriftThreshold: number;
+  /** Requests per API key per minute on /api/* (sliding window); default 60. */
+  rateLimitPerMinute: number;
+  /** Accepted `POST /api/generate` bodies per API key per minute (dry runs included); default 10. */
+  generateRateLimitPerMinute: number;
+  /** Videos a tenant may have queued or processing at once (a beat regeneration counts); default 5. */
+  maxConcurrentVideos: number;
+  /** Secret signing `callback_url` notifications (Standard Webhooks); without it no callback is sent. */
+  callbackSecret: string;
+  /** `ALLOW_HTTP_CALLBACKS=1` (local stack only) lets `callback_url` be plain http to 127.0.0.1 / localhost. */
+  allowHttpCallbacks: boolean;
+  /** Delivery attempts per callback notification before it is given up (recorded as an event); default 5. */
+  callbackMaxAttempts: number;
 }
 
 const REPLICATE_MODELS: ModelConfig = {
@@ -149,6 +161,12 @@ export function loadConfig(env: Env): Config {
     stallTimeoutMs: number(vars, "STALL_TIMEOUT_MS", 20 * 60_000),
     maxPredictionsPerVideo: number(vars, "MAX_PREDICTIONS_PER_VIDEO", 8),
     consistencyDriftThreshold: number(vars, "CONSISTENCY_DRIFT_THRESHOLD", 20),
+    rateLimitPerMinute: number(vars, "RATE_LIMIT_PER_MINUTE", 60),
+    generateRateLimitPerMinute: number(vars, "GENERATE_RATE_LIMIT_PER_MINUTE", 10),
+    maxConcurrentVideos: number(vars, "MAX_CONCURRENT_VIDEOS", 5),
+    callbackSecret: text(vars, "CALLBACK_SECRET"),
+    allowHttpCallbacks: text(vars, "ALLOW_HTTP_CALLBACKS") === "1",
+    callbackMaxAttempts: number(vars, "CALLBACK_MAX_ATTEMPTS", 5),
   };
 }
 

@@ -3,6 +3,8 @@ import { cors } from "hono/cors";
 import { createKeyRoute, listKeysRoute, revokeKeyRoute } from "./api/admin.ts";
 import { uploadAsset } from "./api/assets.ts";
 import { generate } from "./api/generate.ts";
+import { rateLimit } from "./api/limits.ts";
+import { regenerateBeat } from "./api/regenerate.ts";
 import { docsPage, servedOpenApiDocument } from "./api/openapi.ts";
 import { cancel, list, live, status, video } from "./api/videos.ts";
 import type { AppEnv } from "./app.ts";
@@ -13,6 +15,7 @@ import { receiveWebhook } from "./providers/webhook.ts";
 import { consumeDeadLetters, consumeJobs } from "./queue/consumer.ts";
 
 export { VideoRun } from "./run/video-run.ts";
+export { RequestLimiter } from "./auth/limiter.ts";
 
 export const app = new Hono<AppEnv>();
 
@@ -41,6 +44,7 @@ app.use("/api/*", async (c, next) => {
   c.set("principal", principal);
   await next();
 });
+app.use("/api/*", rateLimit);
 
 app.post("/api/generate", generate);
 app.post("/api/assets", uploadAsset);
@@ -48,6 +52,7 @@ app.get("/api/status/:id", status);
 app.get("/api/video/:id", video);
 app.post("/api/video/:id/cancel", cancel);
 app.get("/api/video/:id/live", live);
+app.post("/api/video/:id/beats/:n/regenerate", regenerateBeat);
 app.get("/api/videos", list);
 
 app.post("/webhooks/replicate", (c) => receiveWebhook(c, c.get("config")));

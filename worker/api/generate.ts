@@ -6,6 +6,8 @@ import { type AppContext, invalid, jsonBody } from "../app.ts";
 import { videos } from "../db/schema.ts";
 import { planVideo } from "../planning/job.ts";
 import { admitBrandAssets, assetStore } from "../references/assets.ts";
+import { callbackUrlProblem } from "../run/callback.ts";
+import { generateLimit, tooManyVideos } from "./limits.ts";
 import type { DryRunResponse } from "./openapi.ts";
 
 /** POST /api/generate — validate, estimate, admit, and hand the video to its Durable Object. */
@@ -20,6 +22,12 @@ export async function generate(c: AppContext): Promise<Response> {
   const parsed = GenerateRequest.safeParse(body.value);
   if (!parsed.success) return invalid(c, parsed.error);
   const request = parsed.data;
+  if (request.callback_url) {
+    const problem = callbackUrlProblem(request.callback_url, config.allowHttpCallbacks);
+    if (problem) return invalid(c, { field: "callback_url", message: problem });
+  }
+  const limited = await generateLimit(c);
+  if (limited) return limited;
 
   // The admission estimate always comes from the local planner: instant and deterministic.
   const plan = await planVideo({ ...config, planner: "local" }, request);
@@ -55,22 +63,22 @@ export async function generate(c: AppContext): Promise<Response> {
 
   const videoId = crypto.randomUUID();
   const now = Date.now();
-  await db.insert(videos).values({
-    id: videoId,
-    tenantId: principal.tenantId,
-    status: "queued",
-    currentPhase: "queued",
-    progress: 0,
-    prompt: request.prompt,
-    durationS: request.duration_s,
-    aspectRatio: request.aspect_ratio,
-    quality: request.quality,
-    costEstimateUsd: plan.cost_estimate.total_usd,
-    idempotencyKey,
-    requestHash,
-    createdAt: now,
-    updatedAt: now,
-  });
+  // One statement, so concurrent requests cannot both pass the tenant's cap (D1 runs each
+  // statement atomically), nor create two videos for one Idempotency-Key.
+  const inserted = await c.env.DB.prepare(
+    `INSERT INTO videos (id, tenant_id, status, current_phase, progress, prompt, duration_s, aspect_ratio, quality, cost_estimate_usd, idempotency_key, request_hash, created_at, updated_at)
+     SELECT ?1, ?2, 'queued', 'queued', 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10
+     WHERE (SELECT COUNT(*) FROM videos WHERE tenant_id = ?2 AND status IN ('queued', 'processing')) < ?11
+       AND (?8 IS NULL OR NOT EXISTS (SELECT 1 FROM videos WHERE tenant_id = ?2 AND idempotency_key = ?8))`,
+  )
+    .bind(videoId, principal.tenantId, request.prompt, request.duration_s, request.aspect_ratio, request.quality, plan.cost_estimate.total_usd, idempotencyKey, requestHash, now, config.maxConcurrentVideos)
+    .run();
+  if (inserted.meta.changes !== 1) {
+    const raced = idempotencyKey ? await db.select({ id: videos.id, hash: videos.requestHash }).from(videos).where(and(eq(videos.tenantId, principal.tenantId), eq(videos.idempotencyKey, idempotencyKey))).limit(1) : [];
+    if (raced[0]?.hash === requestHash) return c.json({ video_id: raced[0].id, status: "queued", message: "Video generation already started for this Idempotency-Key" } satisfies GenerateResponse);
+    if (raced[0]) return invalid(c, { field: "Idempotency-Key", message: "was already used with a different request body" });
+    return tooManyVideos(c);
+  }
   try {
     await c.env.VIDEO_RUN.get(c.env.VIDEO_RUN.idFromName(videoId)).start({ video_id: videoId, tenant_id: principal.tenantId, request, cost_estimate: plan.cost_estimate });
   } catch (error) {

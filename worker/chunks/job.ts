@@ -65,7 +65,8 @@ export const chunkSteps: JobSteps = {
         width: spec.width,
         height: spec.height,
         camera: chunk.camera,
-        seed: spec.seed + 1000 + chunk.chunk_num,
+        // A new attempt (a retry or a regenerated beat) must not repeat the same render.
+        seed: spec.seed + 1000 + chunk.chunk_num + 7919 * (claim.job.attempt - 1),
       }),
       estimateUsd: estimatePrediction(deps.config, model, chunk.frames / spec.fps),
     };

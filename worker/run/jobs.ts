@@ -45,6 +45,8 @@ export interface JobRow {
   creating_since: number | null;
   /** 1 when a create call failed in a way that may still have created a prediction. */
   create_uncertain: number;
+  /** Attempts used before the job was last regenerated: retries are counted from here. */
+  retry_base: number;
   lease_until: number | null;
   poll_at: number | null;
   deadline_at: number | null;
@@ -90,6 +92,7 @@ export const SCHEMA = [
     estimate_usd REAL,
     creating_since INTEGER,
     create_uncertain INTEGER NOT NULL DEFAULT 0,
+    retry_base INTEGER NOT NULL DEFAULT 0,
     lease_until INTEGER,
     poll_at INTEGER,
     deadline_at INTEGER,
@@ -120,6 +123,15 @@ export const SCHEMA = [
     id TEXT PRIMARY KEY,
     at INTEGER NOT NULL
   )`,
+  /** `callback_url` notifications waiting for (or done with) delivery; see callback.ts. */
+  `CREATE TABLE IF NOT EXISTS callbacks (
+    id TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL,
+    next_at INTEGER,
+    created_at INTEGER NOT NULL
+  )`,
   /** Each (prediction, status) is acted on once, whether it came by webhook or by polling. */
   `CREATE TABLE IF NOT EXISTS prediction_updates (
     prediction_id TEXT NOT NULL,
@@ -135,6 +147,7 @@ const ADDED_JOB_COLUMNS: [string, string][] = [
   ["estimate_usd", "REAL"],
   ["creating_since", "INTEGER"],
   ["create_uncertain", "INTEGER NOT NULL DEFAULT 0"],
+  ["retry_base", "INTEGER NOT NULL DEFAULT 0"],
 ];
 
 /** What migrations need of a Durable Object's SQL storage (structural: this module is also read by Node-side code). */

@@ -15,7 +15,7 @@ import { findPredictionByWebhook, type PredictionLookup } from "../providers/loo
 import { webhookUrl } from "../providers/webhook.ts";
 import { JobMessage } from "../queue/messages.ts";
 import { buildConsistencyContext } from "../references/context.ts";
-import { chunkJobs, musicJob, type NewJob, referenceJobs, storyboardJobs } from "./dag.ts";
+import { chunkJobId, chunkJobs, musicJob, type NewJob, referenceJobs, storyboardJobs } from "./dag.ts";
 import { ACTIVE_STATUSES, type JobKind, type JobRow, type JobStatus, PREDICTION_KINDS, migrate } from "./jobs.ts";
 import { bookActual, bookEstimate, exposure, type LedgerEntry, ledgerEntries, ledgerTotals, worstCase } from "./ledger.ts";
 import { PHASE_OF_KIND, phaseProgress } from "./progress.ts";
@@ -82,6 +82,8 @@ export interface Snapshot extends RunState {
   outputs: Record<string, unknown>;
   last_event: number;
 }
+
+export type RegenerateOutcome = { ok: true; chunks: number[]; prompt: string } | { ok: false; status: 404 | 409 | 422; error: string; field?: string };
 
 /** Answer of the idempotency guard before a paid prediction is created. */
 export interface PredictionGate {
@@ -245,6 +247,63 @@ export class VideoRun extends DurableObject<Env> {
     return true;
   }
 
+  /**
+   * Re-render one beat of a complete video: only that beat's chunks get a new attempt (new
+   * predictions, booked in the ledger like any others), then stitch and finalize run again.
+   * References, storyboards, music and every other chunk are reused. A new prompt replaces
+   * the beat's prompt in the spec; its storyboard frame is kept (it sets composition and
+   * palette, which the new prompt then steers), so a prompt change costs chunks only.
+   * Progress restarts from the chunk phase: it rises again within this new pass.
+   */
+  async regenerateBeat(beat: number, prompt: string | null): Promise<RegenerateOutcome> {
+    const state = this.state();
+    if (!state) return { ok: false, status: 404, error: "video not found" };
+    if (state.status !== "complete" || !state.spec || !state.chunk_plan) {
+      return { ok: false, status: 409, error: `the video is ${state.status}; only a complete video's beats can be regenerated` };
+    }
+    if (!state.spec.beats.some((b) => b.index === beat)) {
+      return { ok: false, status: 422, field: "n", error: `n: beat ${beat} does not exist (this video has beats 0 to ${state.spec.beats.length - 1})` };
+    }
+    let spec = state.spec;
+    if (prompt !== null) {
+      const cleaned = limitWords(sanitiseSlot(prompt, 600), BEAT_PROMPT_MAX_WORDS);
+      if (!cleaned) return { ok: false, status: 422, field: "prompt", error: "prompt: nothing usable is left after removing quotes, brackets and control characters" };
+      spec = VideoSpec.parse({ ...spec, beats: spec.beats.map((b) => (b.index === beat ? { ...b, prompt: cleaned } : b)) });
+    }
+    const plan = planChunks(spec, { maxChunkFrames: this.config.maxChunkFrames });
+    const redo = plan.filter((c) => c.beat_index === beat);
+    const now = Date.now();
+    for (const chunk of redo) {
+      this.sql.exec(
+        `UPDATE jobs SET attempt = attempt + 1, retry_base = attempt, status = ?, input = ?, output = NULL, prediction_id = NULL, model = NULL, estimate_usd = NULL,
+           creating_since = NULL, create_uncertain = 0, error = NULL, lease_until = NULL, poll_at = NULL, deadline_at = NULL, started_at = NULL, updated_at = ? WHERE id = ?`,
+        chunk.first_in_beat ? "ready" : "waiting",
+        JSON.stringify(chunk),
+        now,
+        chunkJobId(chunk.chunk_num),
+      );
+    }
+    // Stitch and finalize are created afresh once every chunk is done again (maybeStitch / maybeFinalize).
+    this.sql.exec("DELETE FROM jobs WHERE id IN ('stitch', 'finalize')");
+    const progress = Math.round(phaseProgress("generating_chunks", this.jobs()) * 10) / 10;
+    this.sql.exec(
+      "UPDATE run SET spec = ?, chunk_plan = ?, status = 'processing', phase = 'generating_chunks', progress = ?, error = NULL, completed_at = NULL, last_progress_at = ?, updated_at = ? WHERE id = 1",
+      JSON.stringify(spec),
+      JSON.stringify(plan),
+      progress,
+      now,
+      now,
+    );
+    const beatPrompt = spec.beats.find((b) => b.index === beat)!.prompt;
+    this.event("regenerate", { beat, prompt: beatPrompt, prompt_changed: prompt !== null, chunk_nums: redo.map((c) => c.chunk_num), status: "processing", phase: "generating_chunks" });
+    if (prompt !== null) this.event("spec", { spec, cost_estimate: state.cost_estimate, chunks: plan.length });
+    this.event("phase", { phase: "generating_chunks", status: "processing" });
+    this.event("progress", { progress, phase: "generating_chunks", cost_usd: this.costs().total, estimated_time_remaining: null });
+    await this.syncIndex();
+    await this.dispatch();
+    return { ok: true, chunks: redo.map((c) => c.chunk_num), prompt: beatPrompt };
+  }
+
   // ---------------------------------------------------------------- RPC: consumers
 
   /** A consumer takes a job. Null means the message is stale (job moved on): acknowledge and drop it. */
@@ -257,6 +316,8 @@ export class VideoRun extends DurableObject<Env> {
     const now = Date.now();
     if (step === "start") this.sql.exec("UPDATE jobs SET status = 'running', lease_until = ?, started_at = COALESCE(started_at, ?), updated_at = ? WHERE id = ?", now + this.config.jobLeaseMs, now, now, jobId);
     else this.sql.exec("UPDATE jobs SET lease_until = ?, updated_at = ? WHERE id = ?", now + this.config.jobLeaseMs, now, jobId);
+    // The planner starting is the run's first phase change a client can see.
+    if (step === "start" && job.kind === "plan") await this.setPhase("planning");
     await this.scheduleAlarm();
     const predictionRow = step === "ingest" ? (JSON.parse(job.output ?? "null") as { prediction?: Prediction } | null) : null;
     return {

@@ -1,0 +1,42 @@
+import type { Next } from "hono";
+import type { ErrorResponse } from "../../contracts/api.ts";
+import type { AppContext } from "../app.ts";
+import { limiterFor } from "../auth/limiter.ts";
+
+/** The API's limits: requests per key per minute, generations per key per minute, videos in progress per tenant. */
+
+export type LimitName = "rate_limit" | "generate_rate_limit" | "concurrent_videos";
+
+const MINUTE_MS = 60_000;
+
+/** 429 with `Retry-After`, naming which limit was hit. */
+export function tooMany(c: AppContext, limit: LimitName, retryAfterSeconds: number, message: string): Response {
+  c.header("retry-after", String(retryAfterSeconds));
+  return c.json({ error: message, limit, retry_after_seconds: retryAfterSeconds } satisfies ErrorResponse & { limit: LimitName; retry_after_seconds: number }, 429);
+}
+
+/** /api/* middleware (after authentication): every request counts against its key's per-minute limit. */
+export async function rateLimit(c: AppContext, next: Next): Promise<Response | void> {
+  if (c.req.method === "OPTIONS") return next();
+  const limit = c.get("config").rateLimitPerMinute;
+  const verdict = await limiterFor(c.env, c.get("principal").keyId).take("api", limit, MINUTE_MS);
+  if (!verdict.ok) return tooMany(c, "rate_limit", verdict.retryAfterSeconds, `rate limit: at most ${limit} requests per minute per API key`);
+  c.header("x-ratelimit-limit", String(limit));
+  c.header("x-ratelimit-remaining", String(verdict.remaining));
+  await next();
+}
+
+/** Stricter per-key limit on generation (planning costs CPU, videos cost money); null when allowed. */
+export async function generateLimit(c: AppContext): Promise<Response | null> {
+  const limit = c.get("config").generateRateLimitPerMinute;
+  const verdict = await limiterFor(c.env, c.get("principal").keyId).take("generate", limit, MINUTE_MS);
+  return verdict.ok ? null : tooMany(c, "generate_rate_limit", verdict.retryAfterSeconds, `generate rate limit: at most ${limit} generate requests per minute per API key`);
+}
+
+/** How long a client refused by the concurrency cap should wait: about one short video's run. */
+export const CONCURRENCY_RETRY_AFTER_SECONDS = 30;
+
+export function tooManyVideos(c: AppContext): Response {
+  const cap = c.get("config").maxConcurrentVideos;
+  return tooMany(c, "concurrent_videos", CONCURRENCY_RETRY_AFTER_SECONDS, `concurrency limit: at most ${cap} videos may be queued or processing at once per tenant`);
+}

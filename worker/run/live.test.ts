@@ -1,0 +1,137 @@
+import { env, exports } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createKey } from "../auth/keys.ts";
+import { driveToEnd, type Harness, newRun } from "./run-driver.ts";
+
+/**
+ * Live status over the video's hibernatable WebSockets, through the public route
+ * (`GET /api/video/{id}/live` with `Upgrade: websocket`), while the run driver moves a real
+ * run from submit to complete.
+ */
+
+interface Frame {
+  id: number;
+  type: string;
+  phase?: string;
+  progress?: number;
+  status?: string;
+  final_video_url?: string | null;
+  snapshot?: { status: string; last_event: number } | null;
+}
+
+const ORDER = ["queued", "planning", "generating_references", "storyboarding", "generating_chunks", "stitching", "adding_music", "complete"];
+const TERMINAL = ["complete", "failed", "cancelled"];
+
+async function submit(key: string): Promise<Harness> {
+  const response = await exports.default.fetch(
+    new Request("http://adreel.test/api/generate", {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ prompt: "A trail-running shoe that grips wet granite", duration_s: 15 }),
+    }),
+  );
+  expect(response.status).toBe(200);
+  const { video_id } = (await response.json()) as { video_id: string };
+  return newRun({ videoId: video_id });
+}
+
+/** A viewer: the socket's frames as they arrive, and a promise of the terminal one. */
+interface Viewer {
+  frames: Frame[];
+  ended: Promise<Frame>;
+  socket: WebSocket;
+}
+
+async function watch(key: string, videoId: string, since?: number): Promise<Viewer> {
+  const query = since === undefined ? "" : `?since=${since}`;
+  const response = await exports.default.fetch(new Request(`http://adreel.test/api/video/${videoId}/live${query}`, { headers: { upgrade: "websocket", authorization: `Bearer ${key}` } }));
+  expect(response.status).toBe(101);
+  const socket = response.webSocket!;
+  socket.accept();
+  const frames: Frame[] = [];
+  const ended = new Promise<Frame>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no terminal event within 20 s; got ${frames.map((f) => f.type).join(", ")}`)), 20_000);
+    socket.addEventListener("message", (event) => {
+      const frame = JSON.parse(event.data as string) as Frame;
+      frames.push(frame);
+      if (TERMINAL.includes(frame.type)) {
+        clearTimeout(timer);
+        resolve(frame);
+      }
+    });
+  });
+  return { frames, ended, socket };
+}
+
+/** Wait (bounded) until the viewer has received `count` frames. */
+async function frames(viewer: Viewer, count: number): Promise<Frame[]> {
+  for (let i = 0; i < 200 && viewer.frames.length < count; i++) await new Promise((r) => setTimeout(r, 10));
+  return viewer.frames;
+}
+
+let key: string;
+beforeAll(async () => {
+  key = (await createKey(env.DB, "tenant-live", "test")).key;
+});
+
+describe("the live WebSocket", () => {
+  it("streams from submit to complete with monotone progress and every phase in order", async () => {
+    const h = await submit(key);
+    const viewer = await watch(key, h.videoId);
+    const end = await driveToEnd(h);
+    expect(end.status).toBe("complete");
+    const last = await viewer.ended;
+    expect(last).toMatchObject({ type: "complete", status: "complete", progress: 100 });
+    expect(last.final_video_url).toContain(`/media/videos/${h.videoId}/final.mp4?`);
+    const [first, ...events] = viewer.frames;
+    expect(first!.type).toBe("snapshot");
+    // Event ids strictly increase: a client can resume from any of them.
+    const ids = events.map((e) => e.id);
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(new Set(ids).size).toBe(ids.length);
+    const progress = viewer.frames.flatMap((f) => (typeof f.progress === "number" ? [f.progress] : []));
+    expect(progress.length).toBeGreaterThan(10);
+    for (let i = 1; i < progress.length; i++) expect(progress[i]!, `progress step ${i}: ${progress.join(", ")}`).toBeGreaterThanOrEqual(progress[i - 1]!);
+    // Every phase, each announced once, in pipeline order (the snapshot tells the one it started in).
+    const phases = events.filter((e) => e.type === "phase").map((e) => e.phase);
+    expect(phases).toEqual(ORDER.slice(1, -1));
+    const seen = [(first!.snapshot as { phase?: string } | null)?.phase, ...phases, last.phase];
+    expect(seen).toEqual(ORDER);
+    viewer.socket.close(1000, "done");
+  });
+
+  it("gives 50 concurrent viewers the same final event", async () => {
+    // Its own key: 50 sockets are 50 requests against the per-key limit.
+    const viewersKey = (await createKey(env.DB, "tenant-live", "viewers")).key;
+    const h = await submit(key);
+    const viewers = await Promise.all(Array.from({ length: 50 }, () => watch(viewersKey, h.videoId)));
+    await driveToEnd(h);
+    const finals = await Promise.all(viewers.map((v) => v.ended));
+    expect(finals).toHaveLength(50);
+    for (const final of finals) expect(final).toEqual(finals[0]);
+    expect(finals[0]).toMatchObject({ type: "complete", status: "complete" });
+    // And they all saw the same stream.
+    const streams = viewers.map((v) => v.frames.slice(1).map((f) => f.id).join(","));
+    expect(new Set(streams).size).toBe(1);
+    for (const v of viewers) v.socket.close(1000, "done");
+  });
+
+  it("resumes after a reconnect with ?since=<id>, replaying only later events", async () => {
+    const h = await submit(key);
+    const first = await watch(key, h.videoId);
+    await driveToEnd(h);
+    await first.ended;
+    first.socket.close(1000, "dropped");
+    const all = first.frames.slice(1);
+    const cut = all[Math.floor(all.length / 2)]!.id;
+    const resumed = await watch(key, h.videoId, cut);
+    const replay = await frames(resumed, 1 + all.filter((f) => f.id > cut).length);
+    expect(replay[0]!.type).toBe("snapshot");
+    expect(replay[0]!.snapshot!.status).toBe("complete");
+    // Exactly the events after `cut`, in order, the same as seen live.
+    expect(replay.slice(1)).toEqual(all.filter((f) => f.id > cut));
+    expect(replay.slice(1).every((f) => f.id > cut)).toBe(true);
+    expect(replay.at(-1)!.type).toBe("complete");
+    resumed.socket.close(1000, "done");
+  });
+});
