@@ -19,11 +19,17 @@ function seededUnit(seed: number, stream: number, n: number): number {
 
 const STREAM_PREDICTION = 1;
 const STREAM_CREATE = 2;
+const STREAM_GET = 3;
+const STREAM_MALFORMED = 4;
+const STREAM_HANG = 5;
 const WINDOW_MS = 60_000;
 
 export class FaultInjector {
   private predictions = 0;
   private creates = 0;
+  private gets = 0;
+  private answers = 0;
+  private hangs = 0;
   private recentCreates: number[] = [];
 
   constructor(private readonly knobs: () => DraftKnobs) {}
@@ -32,6 +38,9 @@ export class FaultInjector {
   reset(): void {
     this.predictions = 0;
     this.creates = 0;
+    this.gets = 0;
+    this.answers = 0;
+    this.hangs = 0;
   }
 
   private roll(stream: number, n: number): number {
@@ -59,6 +68,28 @@ export class FaultInjector {
     return rate > 0 && this.roll(STREAM_CREATE, n) < rate;
   }
 
+  /** True when this `GET /v1/predictions/{id}` should answer 500. */
+  getError(): boolean {
+    const rate = this.knobs().getErrorRate;
+    const n = this.gets++;
+    return rate > 0 && this.roll(STREAM_GET, n) < rate;
+  }
+
+  /** How to garble this create/get answer, or null to answer it intact. */
+  malformation(): Malformation | null {
+    const rate = this.knobs().malformedRate;
+    const n = this.answers++;
+    if (!(rate > 0 && this.roll(STREAM_MALFORMED, n) < rate)) return null;
+    return MALFORMATIONS[n % MALFORMATIONS.length]!;
+  }
+
+  /** True when a new prediction should hang (processing until cancelled). */
+  hang(): boolean {
+    const rate = this.knobs().hangRate;
+    const n = this.hangs++;
+    return rate > 0 && this.roll(STREAM_HANG, n) < rate;
+  }
+
   /** Why a new prediction must fail (decided when it is created), or null. */
   failure(model: string, input: Record<string, unknown>): string | null {
     const { failModels, failInputs, failRate } = this.knobs();
@@ -70,4 +101,17 @@ export class FaultInjector {
     if (failRate > 0 && this.roll(STREAM_PREDICTION, n) < failRate) return INJECTED_FAILURE;
     return null;
   }
+}
+
+/** Ways a provider answer goes wrong: required fields missing, or a status outside the protocol. */
+export type Malformation = "no id" | "no status" | "garbage status";
+const MALFORMATIONS: Malformation[] = ["no status", "garbage status", "no id"];
+
+/** The answer `prediction` garbled as `how` (a copy; the prediction itself is unchanged). */
+export function malform(prediction: object, how: Malformation): Record<string, unknown> {
+  const copy: Record<string, unknown> = { ...prediction };
+  if (how === "no id") delete copy.id;
+  else if (how === "no status") delete copy.status;
+  else copy.status = "reticulating";
+  return copy;
 }

@@ -28,6 +28,12 @@ export const DraftKnobs = z
     failSeed: z.number().int().nullable(),
     /** Share of create requests answered with HTTP 500 (nothing is created). */
     createErrorRate: z.number().min(0).max(1),
+    /** Share of `GET /v1/predictions/{id}` requests answered with HTTP 500. */
+    getErrorRate: z.number().min(0).max(1),
+    /** Share of create and get answers that are malformed prediction objects (a required field missing, or a status no client knows); the prediction itself is unharmed. */
+    malformedRate: z.number().min(0).max(1),
+    /** Share of predictions that hang: `processing` forever (no render slot held) until cancelled. */
+    hangRate: z.number().min(0).max(1),
     /** Creates allowed per sliding minute; over it → 429 with Retry-After. null = unlimited. */
     rateLimitPerMinute: z.number().int().min(1).nullable(),
     webhookMode: WebhookMode,
@@ -67,6 +73,9 @@ export const DRAFT_DEFAULTS: DraftOptions = {
   failRate: 0,
   failSeed: null,
   createErrorRate: 0,
+  getErrorRate: 0,
+  malformedRate: 0,
+  hangRate: 0,
   rateLimitPerMinute: null,
   webhookMode: "normal",
   failModels: [],

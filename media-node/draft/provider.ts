@@ -36,6 +36,8 @@ interface PredictionRecord {
   webhook: WebhookTarget | undefined;
   /** Decided at creation (see faults.ts); the render is skipped. */
   injectedFailure: string | null;
+  /** Decided at creation (hangRate): stays `processing`, without a render slot, until cancelled. */
+  hang: boolean;
   abort: AbortController;
   lastLogsEventAt: number;
 }
@@ -118,7 +120,7 @@ export class DraftProvider {
 
   configure(patch: DraftKnobsPatch): DraftKnobs {
     Object.assign(this.options, patch);
-    if ("failSeed" in patch || "failRate" in patch || "createErrorRate" in patch) this.faults.reset();
+    if (["failSeed", "failRate", "createErrorRate", "getErrorRate", "malformedRate", "hangRate"].some((knob) => knob in patch)) this.faults.reset();
     this.pump();
     return this.knobs;
   }
@@ -144,6 +146,7 @@ export class DraftProvider {
       baseUrl: request.baseUrl,
       webhook: request.webhook ? { url: request.webhook, events: new Set(request.events ?? ALL_EVENTS) } : undefined,
       injectedFailure: this.faults.failure(request.model.name, request.input),
+      hang: this.faults.hang(),
       abort: new AbortController(),
       lastLogsEventAt: 0,
     };
@@ -276,6 +279,13 @@ export class DraftProvider {
   private pump(): void {
     while (!this.closed && this.running.size < this.options.concurrency && this.pending.length > 0) {
       const record = this.pending.shift()!;
+      if (record.hang) {
+        // A stuck GPU worker: it never ends by itself, and it does not hold up anyone else's render.
+        record.status = "processing";
+        record.startedAt = Date.now();
+        this.log(record, `${record.model.name}: started (hangs until cancelled: hangRate)`);
+        continue;
+      }
       const job = this.run(record).finally(() => {
         this.running.delete(job);
         this.pump();

@@ -4,6 +4,7 @@ import type { z } from "zod";
 import { CreatePredictionBody } from "../../contracts/prediction.ts";
 import { constantTimeEqual } from "../../contracts/signing.ts";
 import type { DraftConfig } from "../server.ts";
+import { malform } from "./faults.ts";
 import { findModel } from "./models.ts";
 import { DraftKnobsPatch, type DraftOptions } from "./options.ts";
 import { DraftProvider, InvalidCursor } from "./provider.ts";
@@ -68,6 +69,12 @@ export function registerDraftModels(app: FastifyInstance, config: DraftServerCon
     return match !== null && constantTimeEqual(match[1]!, config.token);
   };
 
+  /** A prediction answer, garbled when the malformedRate knob says so. */
+  const answer = (prediction: object) => {
+    const how = provider.faults.malformation();
+    return how === null ? prediction : malform(prediction, how);
+  };
+
   async function create(request: FastifyRequest, reply: FastifyReply, modelName: string | undefined) {
     const retryAfter = provider.faults.throttle();
     if (retryAfter !== null) {
@@ -92,9 +99,8 @@ export function registerDraftModels(app: FastifyInstance, config: DraftServerCon
       baseUrl: baseUrl(request),
     });
     const wait = preferredWaitSeconds(request.headers.prefer);
-    if (wait === 0) return reply.code(201).send(created);
-    await provider.waitFor(created.id, wait * 1000);
-    return reply.code(201).send(provider.get(created.id) ?? created);
+    if (wait > 0) await provider.waitFor(created.id, wait * 1000);
+    return reply.code(201).send(answer(wait > 0 ? (provider.get(created.id) ?? created) : created));
   }
 
   // Public: output files. Separate scope, so the token hook below does not apply.
@@ -131,7 +137,9 @@ export function registerDraftModels(app: FastifyInstance, config: DraftServerCon
       }
     });
     api.get<{ Params: { id: string } }>("/v1/predictions/:id", async (request, reply) => {
-      return provider.get(request.params.id) ?? problem(reply, 404, "Not found", `prediction ${request.params.id} not found`);
+      if (provider.faults.getError()) return problem(reply, 500, "Internal Server Error", "draft: injected get error");
+      const found = provider.get(request.params.id);
+      return found ? answer(found) : problem(reply, 404, "Not found", `prediction ${request.params.id} not found`);
     });
     api.post<{ Params: { id: string } }>("/v1/predictions/:id/cancel", async (request, reply) => {
       return provider.cancel(request.params.id) ?? problem(reply, 404, "Not found", `prediction ${request.params.id} not found`);

@@ -1,0 +1,91 @@
+import { readdir } from "node:fs/promises";
+import type { StatusResponse, VideoResponse } from "../../contracts/api.ts";
+import type { Prediction } from "../../contracts/prediction.ts";
+import type { AdreelClient, LiveEvent } from "../../cli/client.ts";
+import type { Stack } from "../../scripts/stack.ts";
+
+/**
+ * The four things every fault must leave true once its video has ended: it ended (complete,
+ * or failed with a stated reason) within its deadline; nothing is still running (and billing)
+ * at the provider; every prediction is counted once; media-node's temp dir is empty.
+ */
+
+export interface Outcome {
+  status: StatusResponse;
+  video: VideoResponse;
+  seconds: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Follow the video over its WebSocket until it ends, at most `timeoutMs` (the live feed, not
+ * polling: no API rate limit, and no phase is missed). `onEvent` sees every event with the
+ * phase at that moment, to strike at a phase; strikes run alongside and are awaited at the end.
+ */
+export async function followToEnd(client: AdreelClient, id: string, timeoutMs: number, onEvent?: (event: LiveEvent, phase: string) => Promise<void>): Promise<Outcome> {
+  const started = Date.now();
+  let phase = "queued";
+  const strikes: Promise<unknown>[] = [];
+  const status = await client.watch(
+    id,
+    (event) => {
+      if (event.type === "snapshot") phase = (event.snapshot as { phase?: string } | null)?.phase ?? phase;
+      else if (typeof event.phase === "string") phase = event.phase;
+      if (onEvent) strikes.push(onEvent(event, phase).then(() => null, (error: unknown) => error));
+    },
+    timeoutMs,
+  );
+  const errors = (await Promise.all(strikes)).filter((e) => e !== null);
+  if (errors.length) throw new Error(`injecting the fault failed: ${(errors[0] as Error).message}`);
+  return { status, video: await client.video(id), seconds: Math.round((Date.now() - started) / 100) / 10 };
+}
+
+/** Draft predictions created at or after `since` (ms), newest first, following the list's pages. */
+export async function providerPredictions(stack: Stack, since: number): Promise<Prediction[]> {
+  const found: Prediction[] = [];
+  let url: string | null = `${stack.mediaUrl}/v1/predictions`;
+  for (let page = 0; url && page < 50; page++) {
+    const response = await fetch(url, { headers: { authorization: `Bearer ${stack.secrets.DRAFT_PROVIDER_TOKEN}` }, signal: AbortSignal.timeout(10_000) });
+    if (!response.ok) throw new Error(`listing predictions answered ${response.status}`);
+    const body = (await response.json()) as { next: string | null; results: Prediction[] };
+    const fresh = body.results.filter((p) => Date.parse(p.created_at ?? "") >= since);
+    found.push(...fresh);
+    url = fresh.length === body.results.length ? body.next : null;
+  }
+  return found;
+}
+
+/** Predictions still starting/processing, after giving in-flight cancels up to `graceMs` to land. */
+export async function runningAtProvider(stack: Stack, since: number, graceMs = 10_000): Promise<Prediction[]> {
+  const deadline = Date.now() + graceMs;
+  for (;;) {
+    const running = (await providerPredictions(stack, since)).filter((p) => p.status === "starting" || p.status === "processing");
+    if (running.length === 0 || Date.now() > deadline) return running;
+    await sleep(500);
+  }
+}
+
+/** Ledger problems: a prediction counted twice, or `cost_usd` not the sum of the lines. */
+export function ledgerProblems(video: VideoResponse): string[] {
+  const ledger = video.cost_ledger ?? [];
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const entry of ledger) {
+    if (seen.has(entry.prediction_id)) problems.push(`prediction ${entry.prediction_id} is in the ledger twice`);
+    seen.add(entry.prediction_id);
+  }
+  const sum = ledger.reduce((total, entry) => total + entry.usd, 0);
+  if (Math.abs(sum - video.cost_usd) > 1e-6) problems.push(`cost_usd ${video.cost_usd} ≠ ledger sum ${sum}`);
+  return problems;
+}
+
+/** Entries left in the temp dir, after giving a step still unwinding up to `graceMs`. */
+export async function tempLeftovers(dir: string, graceMs = 5000): Promise<string[]> {
+  const deadline = Date.now() + graceMs;
+  for (;;) {
+    const left = await readdir(dir);
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await sleep(250);
+  }
+}
