@@ -1,15 +1,47 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Prediction } from "../contracts/prediction.ts";
 import { AdreelClient } from "../cli/client.ts";
-import { createDevKey, type Stack, type StackOptions, startStack } from "../scripts/stack.ts";
+import { createDevKey, ROOT, type Stack, type StackOptions, startStack } from "../scripts/stack.ts";
 
 /**
  * The real local stack for one benchmark: fresh state in a temp dir, a development key, and
  * the servers stopped and the state removed afterwards — also on failure and on Ctrl-C.
  */
+
+let snapshot: { root: string; revision: string } | null = null;
+
+/**
+ * A copy of the working tree (tracked and untracked files, node_modules linked), taken once
+ * per benchmark process. `wrangler dev` rebuilds and reloads the Worker whenever a source file
+ * changes, and a reload drops the work in flight (it comes back only after the job lease,
+ * 90 s): with other engineers editing the tree, measuring the live tree measures their edits.
+ */
+export function sourceSnapshot(): { root: string; revision: string } {
+  if (snapshot) return snapshot;
+  const root = mkdtempSync(join(tmpdir(), "adreel-bench-src-"));
+  process.once("exit", () => rmSync(root, { recursive: true, force: true }));
+  const files = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 2 ** 20 })
+    .split("\0")
+    .filter((f) => f && !f.startsWith("docs/") && existsSync(join(ROOT, f)) && statSync(join(ROOT, f)).isFile());
+  for (const file of files) {
+    mkdirSync(join(root, file, ".."), { recursive: true });
+    cpSync(join(ROOT, file), join(root, file));
+  }
+  symlinkSync(join(ROOT, "node_modules"), join(root, "node_modules"));
+  const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
+  const dirty = execFileSync("git", ["status", "--porcelain"], { cwd: ROOT, encoding: "utf8" }).trim() !== "";
+  snapshot = { root, revision: `${head}${dirty ? " + uncommitted changes" : ""}` };
+  return snapshot;
+}
+
+/** For the results: which code ran. */
+export function snapshotNote(): string {
+  return `${sourceSnapshot().revision}, servers run from a copy of the working tree taken at the start`;
+}
 
 export interface BenchStack {
   stack: Stack;
@@ -32,13 +64,20 @@ function installSignalHandlers(): void {
   }
 }
 
+/**
+ * The API's per-key and per-tenant limits (60 requests and 10 generations per minute per key,
+ * 5 videos in progress per tenant) would refuse the benchmarks' own traffic: they are raised.
+ * The limiter still runs on every /api request.
+ */
+export const BENCH_LIMITS = { RATE_LIMIT_PER_MINUTE: "1000000", GENERATE_RATE_LIMIT_PER_MINUTE: "10000", MAX_CONCURRENT_VIDEOS: "10000" };
+
 export async function withStack<T>(options: Omit<StackOptions, "stateDir">, use: (bench: BenchStack) => Promise<T>): Promise<T> {
   installSignalHandlers();
   const dir = mkdtempSync(join(tmpdir(), "adreel-bench-state-"));
   const t0 = performance.now();
   let stack: Stack | null = null;
   try {
-    stack = await startStack({ ...options, stateDir: join(dir, "state") });
+    stack = await startStack({ ...options, vars: { ...BENCH_LIMITS, ...options.vars }, root: sourceSnapshot().root, stateDir: join(dir, "state") });
     live.add(stack);
     const startupSeconds = (performance.now() - t0) / 1000;
     const client = new AdreelClient(stack.workerUrl, await createDevKey(stack));

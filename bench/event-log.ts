@@ -126,6 +126,8 @@ export interface JobInterval {
   beat: number | null;
   /** First time the job was seen predicting (its prediction created). */
   startAt: number;
+  /** The prediction succeeded and its output is being stored / normalized. */
+  ingestAt: number;
   doneAt: number;
   attempts: number;
 }
@@ -139,11 +141,12 @@ export function jobIntervals(events: readonly TimedEvent[], kind: string): JobIn
     if (!job || job.kind !== kind) continue;
     let interval = byId.get(job.id);
     if (!interval && job.status === "predicting") {
-      interval = { id: job.id, kind: job.kind, beat: job.beat, startAt: event.at, doneAt: Number.NaN, attempts: job.attempt };
+      interval = { id: job.id, kind: job.kind, beat: job.beat, startAt: event.at, ingestAt: Number.NaN, doneAt: Number.NaN, attempts: job.attempt };
       byId.set(job.id, interval);
     }
     if (!interval) continue;
     interval.attempts = Math.max(interval.attempts, job.attempt);
+    if (job.status === "ingesting") interval.ingestAt = event.at;
     if (job.status === "done") interval.doneAt = event.at;
   }
   return [...byId.values()].filter((i) => Number.isFinite(i.doneAt));

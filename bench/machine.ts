@@ -52,10 +52,11 @@ export function invocation(): string {
 }
 
 /** One markdown paragraph: command, machine and load, for the top of a results section. */
-export function machineParagraph(command: string, loadBefore: string, loadAfter = loadAverage()): string {
+export function machineParagraph(command: string, loadBefore: string, code?: string): string {
   const m = describeMachine();
+  const loadAfter = loadAverage();
   return [
-    `Command: \`${command}\`.`,
+    `Command: \`${command}\`${process.env.ADREEL_BENCH_VIA ? ` (run by \`${process.env.ADREEL_BENCH_VIA}\`)` : ""}.${code ? ` Code: ${code}.` : ""}`,
     `Machine: ${m.cores} cores (\`nproc\`), ${m.cpu}, ${m.memoryGiB} GiB RAM; node ${m.node}; ${m.ffmpeg}.`,
     `Load average (\`/proc/loadavg\` 1/5/15 min) at the start ${loadBefore}, at the end ${loadAfter} — the machine is shared with other engineers' test runs, so absolute times carry noise; compare the ratios, measured in the same run.`,
   ].join("\n");

@@ -7,7 +7,7 @@
  * Server start-up (D1 migrations, media-node, wrangler dev up to /health) is reported apart.
  */
 import type { Phase } from "../contracts/api.ts";
-import { isMain, numberFlag, withStack } from "./bench-stack.ts";
+import { isMain, numberFlag, snapshotNote, withStack } from "./bench-stack.ts";
 import { type PhaseSpan, fetchEventLog, phaseTimeline } from "./event-log.ts";
 import { invocation, loadAverage, machineParagraph } from "./machine.ts";
 import { table, writeSection } from "./results-doc.ts";
@@ -60,8 +60,8 @@ export async function pipelineBench(options: { runs: number; duration: 15 | 30 |
 
   return `${SECTION}
 
-${machineParagraph(invocation(), loadBefore)}
-Workload: ${options.runs} runs, one after another, of a ${options.duration} s 16:9 draft ad (${runs[0]?.beats} beats, ${runs[0]?.chunks} chunks; the demo's prompt) on one stack with default settings (draft provider concurrency 2, no added latency). Phase times from the run's event log (the Durable Object's \`at\` timestamps, replayed over the live WebSocket after the end): a phase lasts from its \`phase\` event to the next one, the last one ends at \`complete\`; \`queued\` runs from creation until references start, so it includes planning (the planner reports no phase of its own). Music renders alongside the chunks and is not a phase.
+${machineParagraph(invocation(), loadBefore, snapshotNote())}
+Workload: ${options.runs} runs, one after another, of a ${options.duration} s 16:9 draft ad (${runs[0]?.beats} beats, ${runs[0]?.chunks} chunks; the demo's prompt) on one stack with default settings (draft provider concurrency 2, no added latency). Phase times from the run's event log (the Durable Object's \`at\` timestamps, replayed over the live WebSocket after the end): a phase lasts from its \`phase\` event to the next one, the last one ends at \`complete\`; \`queued\` starts at the run's creation${seen.includes("planning") ? "" : " and, with no `planning` phase event in these runs, includes planning"}. Music renders alongside the chunks and is not a phase.
 
 ${table(["phase", "median s", "share of total (median)", "per run s"], rows)}
 

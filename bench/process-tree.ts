@@ -106,6 +106,8 @@ export interface TreeUsage {
   /** Highest sum of RSS over the selected processes at one sample. */
   peakRssBytes: number;
   meanRssBytes: number;
+  /** Most selected processes alive at one sample. */
+  peakProcesses: number;
   cpuSeconds: number;
   wallSeconds: number;
 }
@@ -115,13 +117,22 @@ export interface TreeWatch {
   root: number;
   /** Which processes of the tree count for RSS (default: all). CPU always counts the whole tree. */
   select?: (stat: ProcStat, tree: ProcStat[]) => boolean;
+  /** Which selected processes `peakProcesses` counts (default: all selected). */
+  count?: (stat: ProcStat) => boolean;
 }
 
-/** Samples each watched tree every `intervalMs` until `stop()`. */
+interface Sample {
+  /** Date.now(), the clock the Worker's event timestamps use. */
+  at: number;
+  rss: number;
+  count: number;
+  ticks: number;
+}
+
+/** Samples each watched tree every `intervalMs` until `stop()`; usage over any window of that time. */
 export class TreeSampler {
   private timer: NodeJS.Timeout | null = null;
-  private readonly usage = new Map<string, { samples: number; peak: number; total: number; ticks0: number; ticks: number }>();
-  private started = 0;
+  private readonly series = new Map<string, Sample[]>();
 
   constructor(
     private readonly watches: TreeWatch[],
@@ -129,40 +140,47 @@ export class TreeSampler {
   ) {}
 
   start(): this {
-    this.started = performance.now();
-    this.sample(true);
-    this.timer = setInterval(() => this.sample(false), this.intervalMs);
+    this.sample();
+    this.timer = setInterval(() => this.sample(), this.intervalMs);
     return this;
   }
 
-  private sample(first: boolean): void {
+  private sample(): void {
     const stats = allStats();
+    const at = Date.now();
     for (const watch of this.watches) {
       const tree = processTree(watch.root, stats);
       if (tree.length === 0) continue;
       const counted = watch.select ? tree.filter((s) => watch.select!(s, tree)) : tree;
-      const rss = rssBytes(counted);
-      const ticks = cpuTicks(tree);
-      const u = this.usage.get(watch.name);
-      if (!u || first) {
-        this.usage.set(watch.name, { samples: 1, peak: rss, total: rss, ticks0: ticks, ticks });
-      } else {
-        u.samples++;
-        u.peak = Math.max(u.peak, rss);
-        u.total += rss;
-        u.ticks = Math.max(u.ticks, ticks);
-      }
+      const samples = this.series.get(watch.name) ?? [];
+      // A tree's tick sum never really falls; a dip is a child reaped between two reads.
+      samples.push({ at, rss: rssBytes(counted), count: watch.count ? counted.filter(watch.count).length : counted.length, ticks: Math.max(cpuTicks(tree), samples.at(-1)?.ticks ?? 0) });
+      this.series.set(watch.name, samples);
     }
   }
 
-  stop(): Record<string, TreeUsage> {
+  stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    this.sample(false);
-    const wallSeconds = (performance.now() - this.started) / 1000;
+    this.sample();
+  }
+
+  /** Usage of each watched tree between two instants (default: the whole sampling). */
+  usage(from = Number.NEGATIVE_INFINITY, to = Number.POSITIVE_INFINITY): Record<string, TreeUsage> {
     const result: Record<string, TreeUsage> = {};
-    for (const [name, u] of this.usage) {
-      result[name] = { samples: u.samples, peakRssBytes: u.peak, meanRssBytes: u.total / u.samples, cpuSeconds: (u.ticks - u.ticks0) / CLOCK_TICKS, wallSeconds };
+    for (const [name, samples] of this.series) {
+      const inside = samples.filter((s) => s.at >= from && s.at <= to);
+      if (inside.length === 0) continue;
+      const first = inside[0]!;
+      const last = inside.at(-1)!;
+      result[name] = {
+        samples: inside.length,
+        peakRssBytes: Math.max(...inside.map((s) => s.rss)),
+        meanRssBytes: inside.reduce((sum, s) => sum + s.rss, 0) / inside.length,
+        peakProcesses: Math.max(...inside.map((s) => s.count)),
+        cpuSeconds: (last.ticks - first.ticks) / CLOCK_TICKS,
+        wallSeconds: (last.at - first.at) / 1000,
+      };
     }
     return result;
   }

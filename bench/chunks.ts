@@ -1,0 +1,142 @@
+/**
+ * Chunk phase: the DAG scheduler against one chunk at a time, in the same run:
+ * `tsx bench/chunks.ts [--latency-ms 3000] [--parallel 16] [--duration 30] [--runs 1]`.
+ *
+ * Draft provider with a fixed added latency per prediction and enough render slots that the
+ * latency, not the CPU, dominates. Stack A: the default scheduler (beats in parallel, chained
+ * inside a beat) with MAX_PREDICTIONS_PER_VIDEO = --parallel. Stack B: MAX_PREDICTIONS_PER_VIDEO=1,
+ * so chunks run one after another. Measured: the `generating_chunks` phase from each run's
+ * event log. Model from the spec's chunk plan: longest beat chain × latency against
+ * number of chunks × latency.
+ */
+import { VideoSpec } from "../contracts/spec.ts";
+import { planChunks } from "../worker/chunks/plan.ts";
+import { isMain, numberFlag, snapshotNote, withStack } from "./bench-stack.ts";
+import { fetchEventLog, jobIntervals, peakOverlap, phaseTimeline } from "./event-log.ts";
+import { describeMachine, invocation, loadAverage, machineParagraph } from "./machine.ts";
+import { TreeSampler } from "./process-tree.ts";
+import { table, writeSection } from "./results-doc.ts";
+import { median } from "./stats.ts";
+
+export const SECTION = "## Chunk phase: DAG vs sequential (bench/chunks.ts)";
+
+const PROMPT = "Launch of Aurora, a sleek matte-black smart water bottle that glows blue to remind busy professionals to drink, on a sunny city rooftop";
+
+interface ChunkRun {
+  chunkPhaseSeconds: number;
+  totalSeconds: number;
+  chunks: number;
+  longestChain: number;
+  chainByBeat: number[];
+  peakChunksInFlight: number;
+  meanChunkSeconds: number;
+  /** Of which: prediction created → succeeded (latency + rendering), and storing + normalizing. */
+  meanProviderSeconds: number;
+  meanIngestSeconds: number;
+  /** CPU seconds of media-node and its ffmpeg children during the chunk phase. */
+  mediaCpuSeconds: number;
+}
+
+async function measure(label: string, maxPredictions: number, options: ChunkOptions): Promise<ChunkRun[]> {
+  return withStack({ draft: { latencyMs: options.latencyMs, concurrency: options.parallel }, vars: { MAX_PREDICTIONS_PER_VIDEO: String(maxPredictions) } }, async ({ stack, client }) => {
+    const runs: ChunkRun[] = [];
+    for (let i = 0; i < options.runs; i++) {
+      const sampler = new TreeSampler([{ name: "media", root: stack.pids().media! }]).start();
+      const { video_id } = await client.generate({ prompt: PROMPT, duration_s: options.duration, aspect_ratio: "16:9" });
+      const end = await client.watch(video_id, () => {}, 15 * 60_000).finally(() => sampler.stop());
+      if (end.status !== "complete") throw new Error(`${label}: video ${video_id} ended ${end.status}: ${end.error}`);
+      const log = await fetchEventLog(client.baseUrl, client.apiKey, video_id);
+      const timeline = phaseTimeline(log);
+      const video = await client.video(video_id);
+      const plan = planChunks(VideoSpec.parse(video.spec));
+      if (plan.length !== video.chunk_urls.length) throw new Error(`${label}: the spec plans ${plan.length} chunks but the video has ${video.chunk_urls.length}`);
+      const chainByBeat = video.spec!.beats.map((_, beat) => plan.filter((c) => c.beat_index === beat).length);
+      const intervals = jobIntervals(log.events, "chunk");
+      const phase = timeline.phases.find((p) => p.phase === "generating_chunks");
+      if (!phase) throw new Error(`${label}: video ${video_id} has no generating_chunks phase in its event log`);
+      const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length / 1000;
+      const run: ChunkRun = {
+        chunkPhaseSeconds: phase.seconds,
+        totalSeconds: timeline.totalSeconds,
+        chunks: plan.length,
+        longestChain: Math.max(...chainByBeat),
+        chainByBeat,
+        peakChunksInFlight: peakOverlap(intervals),
+        meanChunkSeconds: mean(intervals.map((c) => c.doneAt - c.startAt)),
+        meanProviderSeconds: mean(intervals.map((c) => c.ingestAt - c.startAt)),
+        meanIngestSeconds: mean(intervals.map((c) => c.doneAt - c.ingestAt)),
+        mediaCpuSeconds: sampler.usage(phase.startAt, phase.startAt + phase.seconds * 1000).media?.cpuSeconds ?? Number.NaN,
+      };
+      console.error(`${label} run ${i + 1}: chunk phase ${run.chunkPhaseSeconds.toFixed(1)} s, ${run.chunks} chunks, chains ${chainByBeat.join(",")}, peak in flight ${run.peakChunksInFlight}`);
+      runs.push(run);
+    }
+    return runs;
+  });
+}
+
+interface ChunkOptions {
+  latencyMs: number;
+  parallel: number;
+  duration: 15 | 30 | 60;
+  runs: number;
+}
+
+export async function chunksBench(options: ChunkOptions): Promise<string> {
+  const loadBefore = loadAverage();
+  const dag = await measure("A (DAG)", options.parallel, options);
+  const sequential = await measure("B (sequential)", 1, options);
+  const a = median(dag.map((r) => r.chunkPhaseSeconds));
+  const b = median(sequential.map((r) => r.chunkPhaseSeconds));
+  const plan = dag[0]!;
+  const latency = options.latencyMs / 1000;
+  const modelDag = plan.longestChain * latency;
+  const modelSeq = plan.chunks * latency;
+  // The same model with the per-chunk time measured in B (latency + render + normalize + hand-offs).
+  const perChunk = median(sequential.map((r) => r.meanChunkSeconds));
+  const cores = describeMachine().cores;
+  const per = (runs: ChunkRun[]) => runs.map((r) => r.chunkPhaseSeconds.toFixed(1)).join(" / ");
+  const row = (name: string, setting: string, runs: ChunkRun[], model: string, measuredModel: number) => {
+    const m = (pick: (r: ChunkRun) => number, digits = 2) => median(runs.map(pick)).toFixed(digits);
+    const phase = median(runs.map((r) => r.chunkPhaseSeconds));
+    return [
+      name,
+      setting,
+      phase.toFixed(1),
+      per(runs),
+      m((r) => r.peakChunksInFlight, 0),
+      `${m((r) => r.meanChunkSeconds)} = ${m((r) => r.meanProviderSeconds)} + ${m((r) => r.meanIngestSeconds)}`,
+      `${m((r) => r.mediaCpuSeconds, 1)} (${median(runs.map((r) => (100 * r.mediaCpuSeconds) / (r.chunkPhaseSeconds * cores))).toFixed(0)} %)`,
+      model,
+      measuredModel.toFixed(1),
+    ];
+  };
+  const rows = [
+    row("A: DAG (default scheduler)", `MAX_PREDICTIONS_PER_VIDEO=${options.parallel}`, dag, `${modelDag.toFixed(0)} (${plan.longestChain} × ${latency} s)`, plan.longestChain * perChunk),
+    row("B: one chunk at a time", "MAX_PREDICTIONS_PER_VIDEO=1", sequential, `${modelSeq.toFixed(0)} (${plan.chunks} × ${latency} s)`, plan.chunks * perChunk),
+  ];
+  const cpuFloor = median(dag.map((r) => r.mediaCpuSeconds)) / cores;
+  return `${SECTION}
+
+${machineParagraph(invocation(), loadBefore, snapshotNote())}
+Workload: a ${options.duration} s 16:9 draft ad (the demo's prompt; ${plan.chunks} chunks in ${plan.chainByBeat.length} beats, chunks per beat ${plan.chainByBeat.join(", ")}: longest chain ${plan.longestChain}), ${options.runs} run(s) per scheduler. Draft provider with \`latencyMs: ${options.latencyMs}\` added to every prediction and \`concurrency: ${options.parallel}\` render slots, so no prediction waits for a slot. Two stacks, one after the other in this run, differing only in \`MAX_PREDICTIONS_PER_VIDEO\`. Measured: the \`generating_chunks\` phase (from its \`phase\` event to \`stitching\`) and each chunk's job events, from the run's event log; media-node CPU (process + ffmpeg children, /proc every 200 ms) over that phase. Model: the chunk plan of the video's spec (\`planChunks\`, checked against \`chunk_urls\`).
+
+${table(["scheduler", "setting", "chunk phase s (median)", "per run s", "peak chunks in flight", "s per chunk = provider + ingest (mean)", `media-node CPU s in the phase (% of ${cores} cores)`, "model s (latency only)", "model s (× B's s per chunk)"], rows)}
+
+| ratio | value |
+| --- | --- |
+| measured: sequential / DAG chunk phase, B/A | **${(b / a).toFixed(2)}×** |
+| model, latency only: chunks / longest chain = ${plan.chunks} / ${plan.longestChain} | ${(plan.chunks / plan.longestChain).toFixed(2)}× |
+
+- Whole video, created → complete: A ${median(dag.map((r) => r.totalSeconds)).toFixed(1)} s, B ${median(sequential.map((r) => r.totalSeconds)).toFixed(1)} s (B also runs the references and storyboard frames one at a time).
+- "provider" is prediction created → succeeded (the ${latency} s latency + rendering the clip with ffmpeg); "ingest" is succeeded → done (download, normalize, last frame, upload; the next chunk of the beat waits for it).
+- A: ${a.toFixed(1)} s against two floors — the longest chain × latency, ${modelDag.toFixed(0)} s, and media-node's CPU work in the phase, ${median(dag.map((r) => r.mediaCpuSeconds)).toFixed(1)} CPU s / ${cores} cores = ${cpuFloor.toFixed(1)} s (reachable only with the machine to itself). B: ${b.toFixed(1)} s against ${plan.chunks} × latency = ${modelSeq.toFixed(0)} s, with media-node at ${median(sequential.map((r) => (100 * r.mediaCpuSeconds) / (r.chunkPhaseSeconds * cores))).toFixed(0)} % of the cores.
+`;
+}
+
+if (isMain(import.meta.url)) {
+  const duration = numberFlag("duration", 30);
+  if (![15, 30, 60].includes(duration)) throw new Error("--duration must be 15, 30 or 60");
+  const section = await chunksBench({ latencyMs: numberFlag("latency-ms", 3000), parallel: numberFlag("parallel", 16), duration: duration as 15 | 30 | 60, runs: numberFlag("runs", 1) });
+  console.log(section);
+  writeSection(SECTION, section);
+}

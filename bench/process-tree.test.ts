@@ -1,0 +1,43 @@
+import { spawn } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { CLOCK_TICKS, parseStat, processTree, readStat, TreeSampler } from "./process-tree.ts";
+
+describe("parseStat", () => {
+  it("reads fields after a command name holding spaces and parentheses", () => {
+    const fields = ["S", "77", ...Array.from({ length: 9 }, () => "0"), "120", "30", "500", "40", ...Array.from({ length: 6 }, () => "0"), "2560", "0"];
+    const stat = parseStat(`4242 (tsx (watch) x) ${fields.join(" ")}`);
+    expect(stat).toEqual({ pid: 4242, comm: "tsx (watch) x", ppid: 77, utime: 120, stime: 30, cutime: 500, cstime: 40, rssPages: 2560 });
+  });
+
+  it("refuses a line that is not a stat line", () => {
+    expect(() => parseStat("garbage")).toThrow(/not a \/proc stat line/);
+  });
+});
+
+describe("a real process tree", () => {
+  it("finds a spawned child under its parent and samples its memory and CPU", async () => {
+    // A shell that spawns a busy child: the tree is sh → sh(busy loop).
+    const parent = spawn("sh", ["-c", "sh -c 'i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done' & wait"], { stdio: "ignore" });
+    try {
+      const sampler = new TreeSampler([{ name: "t", root: parent.pid! }], 50).start();
+      let tree = processTree(parent.pid!);
+      for (let i = 0; i < 40 && tree.length < 2; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+        tree = processTree(parent.pid!);
+      }
+      expect(tree[0]!.pid).toBe(parent.pid);
+      expect(tree.length).toBeGreaterThanOrEqual(2);
+      expect(tree.slice(1).every((s) => s.ppid === parent.pid)).toBe(true);
+      await new Promise((resolveExit) => parent.once("exit", resolveExit));
+      sampler.stop();
+      const usage = sampler.usage().t!;
+      expect(usage.peakRssBytes).toBeGreaterThan(0);
+      expect(usage.peakProcesses).toBeGreaterThanOrEqual(2);
+      // The busy child burned CPU: the sum only grows, including after the child was reaped.
+      expect(usage.cpuSeconds).toBeGreaterThanOrEqual(1 / CLOCK_TICKS);
+    } finally {
+      parent.kill("SIGKILL");
+    }
+    expect(readStat(999_999_999)).toBeNull();
+  }, 30_000);
+});

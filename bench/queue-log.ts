@@ -1,0 +1,53 @@
+/**
+ * Queue consumer batches, read from `wrangler dev`'s log ("QUEUE adreel-jobs 7/10 (2311ms)":
+ * acked/total messages and how long the consumer took). Locally, Miniflare's queue broker
+ * hands the consumer one batch at a time and waits for it (wrangler.toml's
+ * `max_concurrency` is not applied by `wrangler dev`), so the sum of batch times against the
+ * wall time says how busy that single lane was.
+ */
+
+export interface QueueBatch {
+  queue: string;
+  acked: number;
+  size: number;
+  ms: number;
+}
+
+const LINE = /QUEUE (\S+) (\d+)\/(\d+) \((\d+)ms\)/g;
+
+export function parseQueueBatches(text: string): QueueBatch[] {
+  return [...text.matchAll(LINE)].map((m) => ({ queue: m[1]!, acked: Number(m[2]), size: Number(m[3]), ms: Number(m[4]) }));
+}
+
+/**
+ * Follows a growing log that is only available as its tail (the stack keeps the last
+ * 200 000 characters): each `poll` parses what was appended since the previous one, found by
+ * anchoring on the end of the previous tail. `lost` says whether the log ever outran a poll.
+ */
+export class LogFollower {
+  private anchor = "";
+  lost = false;
+  readonly batches: QueueBatch[] = [];
+
+  /** `anchorChars` must stay well below the tail's length, or the anchor never fits in the next tail. */
+  constructor(
+    private readonly read: () => string,
+    private readonly anchorChars = 1000,
+  ) {}
+
+  poll(): void {
+    const text = this.read();
+    let fresh = text;
+    if (this.anchor) {
+      const at = text.lastIndexOf(this.anchor);
+      if (at >= 0) fresh = text.slice(at + this.anchor.length);
+      else this.lost = true;
+    }
+    // Only whole lines: a partial last line is parsed on the next poll.
+    const end = fresh.lastIndexOf("\n");
+    if (end < 0) return;
+    this.batches.push(...parseQueueBatches(fresh.slice(0, end + 1)));
+    const consumed = text.length - (fresh.length - (end + 1));
+    this.anchor = text.slice(Math.max(0, consumed - this.anchorChars), consumed);
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Status endpoint latency against a bare route of the same Worker:
+ * `tsx bench/status.ts [--requests 500]`.
+ *
+ * `GET /health` (no auth, no storage) against `GET /api/status/{id}` (API key lookup in D1,
+ * then the video's Durable Object), sequential requests, the two interleaved so both see the
+ * same machine; once idle and once while two 30 s draft ads are generating.
+ */
+import type { AdreelClient } from "../cli/client.ts";
+import { BENCH_LIMITS, isMain, numberFlag, snapshotNote, withStack } from "./bench-stack.ts";
+import { invocation, loadAverage, machineParagraph } from "./machine.ts";
+import { table, writeSection } from "./results-doc.ts";
+import { type LatencySummary, summarize } from "./stats.ts";
+
+export const SECTION = "## Status endpoint latency (bench/status.ts)";
+
+const WARMUP = 50;
+
+async function timed(url: string, headers: Record<string, string>): Promise<number> {
+  const t0 = performance.now();
+  const response = await fetch(url, { headers, signal: AbortSignal.timeout(30_000) });
+  await response.arrayBuffer();
+  const ms = performance.now() - t0;
+  if (!response.ok) throw new Error(`${url} answered ${response.status}`);
+  return ms;
+}
+
+interface Pairs {
+  health: number[];
+  status: number[];
+}
+
+/** `count` rounds of one /health and one status request, alternating which goes first; stops early when `until()` says so. */
+async function interleaved(client: AdreelClient, videoId: string, count: number, until: () => boolean = () => false): Promise<Pairs> {
+  const pairs: Pairs = { health: [], status: [] };
+  const auth = { authorization: `Bearer ${client.apiKey}` };
+  const health = () => timed(`${client.baseUrl}/health`, {}).then((ms) => pairs.health.push(ms));
+  const status = () => timed(`${client.baseUrl}/api/status/${videoId}`, auth).then((ms) => pairs.status.push(ms));
+  for (let i = 0; i < count && !until(); i++) {
+    if (i % 2 === 0) {
+      await health();
+      await status();
+    } else {
+      await status();
+      await health();
+    }
+  }
+  return pairs;
+}
+
+export async function statusBench(options: { requests: number }): Promise<string> {
+  const loadBefore = loadAverage();
+  const result = await withStack({}, async ({ client }) => {
+    // A finished video to ask about while idle (it also warms every code path once).
+    const first = await client.generate({ prompt: "A cosy neighbourhood bakery launches a sourdough subscription", duration_s: 15 });
+    const done = await client.watch(first.video_id, () => {}, 10 * 60_000);
+    if (done.status !== "complete") throw new Error(`warm-up video ended ${done.status}: ${done.error}`);
+    await interleaved(client, first.video_id, WARMUP);
+    const idle = await interleaved(client, first.video_id, options.requests);
+
+    // Under load: two ads generating; measure until the requests are done or both videos end.
+    const busy = await Promise.all([
+      client.generate({ prompt: "Handmade leather boots for city hikers", duration_s: 30 }),
+      client.generate({ prompt: "A calm meditation app for night-shift nurses", duration_s: 30, aspect_ratio: "9:16" }),
+    ]);
+    let finished = 0;
+    const watching = Promise.all(busy.map((b) => client.watch(b.video_id, () => {}, 15 * 60_000).finally(() => finished++)));
+    const loaded = await interleaved(client, busy[0]!.video_id, options.requests, () => finished === busy.length);
+    const ends = await watching;
+    const failed = ends.filter((e) => e.status !== "complete");
+    if (failed.length) throw new Error(`videos generating during the measurement ended ${failed.map((f) => `${f.status}: ${f.error}`).join("; ")}`);
+    return { idle, loaded };
+  });
+
+  const rows: (string | number)[][] = [];
+  const ratios: (string | number)[][] = [];
+  const fmt = (s: LatencySummary) => [s.p50.toFixed(2), s.p95.toFixed(2), s.p99.toFixed(2), s.max.toFixed(1)];
+  for (const [name, pairs] of [
+    ["idle", result.idle],
+    ["2 × 30 s ads generating", result.loaded],
+  ] as const) {
+    const h = summarize(pairs.health);
+    const s = summarize(pairs.status);
+    rows.push([name, "`GET /health`", h.count, ...fmt(h)]);
+    rows.push([name, "`GET /api/status/{id}`", s.count, ...fmt(s)]);
+    ratios.push([name, (s.p50 / h.p50).toFixed(2), (s.p95 / h.p95).toFixed(2), (s.p99 / h.p99).toFixed(2)]);
+  }
+  const idleStatus = summarize(result.idle.status);
+  const loadedStatus = summarize(result.loaded.status);
+  return `${SECTION}
+
+${machineParagraph(invocation(), loadBefore, snapshotNote())}
+Workload: after ${WARMUP} warm-up rounds, up to ${options.requests} rounds of one \`GET /health\` and one \`GET /api/status/{id}\` (sequential, one connection pool, alternating which goes first), from this process to \`wrangler dev\` on 127.0.0.1. \`/health\` runs the Worker's config middleware and answers; status also authenticates the API key (D1) and reads the video's Durable Object. The API limits are raised so the benchmark is not refused (${Object.entries(BENCH_LIMITS).map(([k, v]) => `${k}=${v}`).join(", ")}); the per-key limiter still runs on every status request, and its sliding window then holds every request of the last minute. Idle: a finished video, nothing else running in the stack. Under load: two 30 s draft ads generating (16:9 and 9:16); the rounds stop when both have finished, so that row may hold fewer.
+
+${table(["when", "route", "requests", "p50 ms", "p95 ms", "p99 ms", "max ms"], rows)}
+
+| when | status / health p50 | p95 | p99 |
+| --- | --- | --- | --- |
+${ratios.map((r) => `| ${r.join(" | ")} |`).join("\n")}
+
+- Status under load / idle: p50 ${(loadedStatus.p50 / idleStatus.p50).toFixed(2)}×, p99 ${(loadedStatus.p99 / idleStatus.p99).toFixed(2)}×.
+`;
+}
+
+if (isMain(import.meta.url)) {
+  const section = await statusBench({ requests: numberFlag("requests", 500) });
+  console.log(section);
+  writeSection(SECTION, section);
+}
