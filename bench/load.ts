@@ -133,18 +133,212 @@ export async function loadBench(options: Omit<LoadOptions, "draftConcurrency">, 
     results.push(report(settings, measured, cores));
     console.error(`draft concurrency ${draftConcurrency}: ${results.at(-1)!.summary.join(" | ")}`);
   }
+  const first = results[0]!;
   const compared =
     results.length > 1
       ? `
 ${table(SUMMARY_HEADER, results.map((r) => r.summary))}
 
-Ratios against draft concurrency ${concurrencies[0]}: ${results
+Against draft concurrency ${concurrencies[0]}, measured in this run: ${results
           .slice(1)
-          .map((r, i) => `concurrency ${concurrencies[i + 1]}: wall time ${(results[0]!.wallSeconds / r.wallSeconds).toFixed(2)}× shorter, throughput ${(r.throughput / results[0]!.throughput).toFixed(2)}×`)
+          .map((r, i) => `concurrency ${concurrencies[i + 1]}: wall time ratio ${concurrencies[0]} / ${concurrencies[i + 1]} = ${(first.wallSeconds / r.wallSeconds).toFixed(2)}×, throughput ratio ${concurrencies[i + 1]} / ${concurrencies[0]} = ${(r.throughput / first.throughput).toFixed(2)}×`)
           .join("; ")}.
 `
       : "";
+  return `${SECTION}
+
+${machineParagraph(invocation(), loadBefore, snapshotNote())}
+Workload: ${options.n} draft ads of ${options.duration} s (16:9, ten prompts in turn) submitted at once to one stack, after a warm-up video, one tenant (own API key) per video; each with one WebSocket viewer (\`AdreelClient.watch\`) and one client polling \`GET /api/status/{id}\` at ${options.pollHz} req/s (never two in flight), i.e. ${options.n * options.pollHz} status req/s in total. The load runs once per draft provider \`concurrency\` (its render slots: ${concurrencies.join(", ")}), each on a fresh stack, no added latency. Worker defaults (\`MAX_PREDICTIONS_PER_VIDEO\` 8, queue consumer \`max_batch_size\` 10, \`max_concurrency\` 8 in wrangler.toml) except the API limits, raised so the polling is not refused (${Object.entries(BENCH_LIMITS).map(([k, v]) => `${k}=${v}`).join(", ")}; the per-key limiter still runs on every request). /proc sampled every 200 ms: media-node = the server process and its ffmpeg children (tsx's launcher excluded), CPU = utime+stime including reaped children, as % of ${cores} cores; timeout ${options.timeoutMin} min per load.
+${compared}
+${results.map((r) => r.detail).join("\n")}`;
+}
+
+const SUMMARY_HEADER = ["draft concurrency", "complete", "wall s", "videos/min", "per-video s p50", "slot wait s p50", "slots busy", "media-node CPU", "Worker CPU", "queue batch time / wall", "chunk ingest s p50", "media-node peak MiB", "status ms p50 / p99"];
+
+interface Report {
+  detail: string;
+  summary: string[];
+  wallSeconds: number;
+  throughput: number;
+}
+
+type Measured = Awaited<ReturnType<typeof runLoad>>;
+
+async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions, idle: number[]) {
+  const pids = stack.pids();
+  if (!pids.media || !pids.worker) throw new Error("the stack's servers are not running");
+  const keys = await Promise.all(Array.from({ length: options.n }, (_, i) => createDevKey(stack, `load-${i + 1}`)));
+  const sampler = new TreeSampler([
+    { name: "media", root: pids.media, select: mediaServerAndChildren, count: (s) => s.comm.startsWith("ff") },
+    { name: "worker", root: pids.worker },
+    { name: "workerd", root: pids.worker, select: (s) => s.comm.startsWith("workerd") },
+  ]).start();
+  const deadline = Date.now() + options.timeoutMin * 60_000;
+  const latencies: number[] = [];
+  const pollErrors: string[] = [];
+  const eventLag: number[] = [];
+  // The bare route under the same load, for the ratio: one client, at one video's poll rate.
+  const health: number[] = [];
+  const healthErrors: string[] = [];
+  let running = true;
+  const healthPoller = pollSteadily(() => timedGet(`${client.baseUrl}/health`), options.pollHz, () => !running || Date.now() > deadline, health, healthErrors);
+  const queue = new LogFollower(() => stack.logs().worker);
+  queue.poll();
+  const follow = setInterval(() => queue.poll(), 1000);
+  const cpu0 = process.cpuUsage();
+  const t0 = Date.now();
+  let outcomes: VideoOutcome[];
+  try {
+    outcomes = await Promise.all(
+      Array.from({ length: options.n }, async (_, i): Promise<VideoOutcome> => {
+        // One tenant (and key) per video: twenty customers, each polling its own video.
+        const key = keys[i]!;
+        const tenant = new AdreelClient(stack.workerUrl, key);
+        const submittedAt = Date.now();
+        let videoId: string;
+        try {
+          ({ video_id: videoId } = await tenant.generate({ prompt: `${PROMPTS[i % PROMPTS.length]} (load video ${i + 1})`, duration_s: options.duration }));
+        } catch (error) {
+          return { id: `(submission ${i + 1})`, key, submittedAt, endedAt: null, status: "not accepted", phase: "none", progress: 0, error: (error as Error).message };
+        }
+        let ended = false;
+        const poller = pollSteadily(() => timedStatus(tenant, videoId), options.pollHz, () => ended || Date.now() > deadline, latencies, pollErrors);
+        try {
+          const end = await tenant.watch(
+            videoId,
+            (event) => {
+              if (event.type !== "snapshot" && typeof event.at === "number") eventLag.push(Date.now() - event.at);
+            },
+            Math.max(1000, deadline - Date.now()),
+          );
+          ended = true;
+          return { id: videoId, key, submittedAt, endedAt: Date.now(), status: end.status, phase: end.current_phase, progress: end.progress, error: end.error };
+        } catch (error) {
+          ended = true;
+          const last = await tenant.status(videoId).catch(() => null);
+          return { id: videoId, key, submittedAt, endedAt: null, status: last?.status ?? "unknown", phase: last?.current_phase ?? "unknown", progress: last?.progress ?? 0, error: (error as Error).message };
+        } finally {
+          await poller;
+        }
+      }),
+    );
+  } finally {
+    running = false;
+    clearInterval(follow);
+    queue.poll();
+    sampler.stop();
+    await healthPoller;
+  }
+  const generatorCpu = process.cpuUsage(cpu0);
+  const wallSeconds = (Math.max(...outcomes.map((o) => o.endedAt ?? Date.now())) - t0) / 1000;
+  // Whatever did not finish is cancelled so the stack winds down before it stops.
+  const submitted = outcomes.filter((o) => o.status !== "not accepted");
+  for (const o of submitted) if (o.endedAt === null) await new AdreelClient(stack.workerUrl, o.key).cancel(o.id).catch(() => undefined);
+
+  const logs = await Promise.all(submitted.map((o) => fetchEventLog(stack.workerUrl, o.key, o.id).catch(() => null)));
+  const predictions = await draftPredictions(stack);
+  return {
+    outcomes,
+    wallSeconds,
+    t0,
+    latencies,
+    health,
+    healthErrors,
+    pollErrors,
+    eventLag,
+    idle,
+    usage: sampler.usage(),
+    logs,
+    predictions,
+    queue: { batches: queue.batches.filter((b) => b.queue === "adreel-jobs"), lost: queue.lost },
+    generatorCpuSeconds: (generatorCpu.user + generatorCpu.system) / 1e6,
+  };
+}
+
+function report(options: LoadOptions, m: Measured, cores: number): Report {
+  const complete = m.outcomes.filter((o) => o.status === "complete" && o.endedAt !== null);
+  const perVideo = complete.map((o) => (o.endedAt! - o.submittedAt) / 1000);
+  const status = m.latencies.length ? summarize(m.latencies) : null;
+  const health = m.health.length ? summarize(m.health) : null;
+  const idle = summarize(m.idle);
+  const lag = m.eventLag.length ? summarize(m.eventLag) : null;
+  const { media, worker, workerd } = m.usage;
   const throughput = (complete.length / m.wallSeconds) * 60;
+
+  const headline = table(
+    ["measure", "value"],
+    [
+      ["videos complete", `**${complete.length} / ${options.n}**`],
+      ["wall time, first submit → last complete", `${m.wallSeconds.toFixed(1)} s`],
+      ["throughput", `${throughput.toFixed(2)} videos/min`],
+      ["per-video time, submit → complete: p50 / p99 / max", perVideo.length ? `${percentile(perVideo, 50).toFixed(1)} / ${percentile(perVideo, 99).toFixed(1)} / ${Math.max(...perVideo).toFixed(1)} s` : "n/a"],
+      ["media-node peak RSS (server + ffmpeg children, summed)", media ? `${mib(media.peakRssBytes)} MiB (mean ${mib(media.meanRssBytes)} MiB; up to ${media.peakProcesses} ffmpeg/ffprobe at once)` : "n/a"],
+      [`media-node CPU (utime+stime incl. reaped children) / (wall × ${cores} cores)`, media ? `${pct(media, cores)} % (${media.cpuSeconds.toFixed(0)} CPU s over ${media.wallSeconds.toFixed(0)} s)` : "n/a"],
+      ["workerd peak RSS", workerd ? `${mib(workerd.peakRssBytes)} MiB (all of wrangler dev: ${worker ? mib(worker.peakRssBytes) : "n/a"} MiB)` : "n/a"],
+      [`wrangler dev + workerd CPU / (wall × ${cores} cores)`, worker ? `${pct(worker, cores)} % (${worker.cpuSeconds.toFixed(0)} CPU s)` : "n/a"],
+      [`status latency under load (${options.pollHz} req/s per video, ${m.latencies.length} requests, ${m.pollErrors.length} errors): p50 / p99`, status ? `${status.p50.toFixed(1)} / ${status.p99.toFixed(1)} ms` : "n/a"],
+      [`status latency idle, same stack (${idle.count} sequential): p50 / p99`, `${idle.p50.toFixed(1)} / ${idle.p99.toFixed(1)} ms`],
+      ["status under load / idle: p50, p99", status ? `${(status.p50 / idle.p50).toFixed(1)}×, ${(status.p99 / idle.p99).toFixed(1)}×` : "n/a"],
+      [`bare \`GET /health\` under the same load (${options.pollHz} req/s, ${m.health.length} requests, ${m.healthErrors.length} errors): p50 / p99`, health ? `${health.p50.toFixed(1)} / ${health.p99.toFixed(1)} ms` : "n/a"],
+      ["status / health under load: p50, p99", status && health ? `${(status.p50 / health.p50).toFixed(1)}×, ${(status.p99 / health.p99).toFixed(1)}×` : "n/a"],
+      ["live event delivery lag (event `at` → received by the viewer): p50 / p99", lag ? `${lag.p50.toFixed(0)} / ${lag.p99.toFixed(0)} ms (${lag.count} events)` : "n/a"],
+      ["this load generator's own CPU / (wall × cores)", `${((100 * m.generatorCpuSeconds) / (m.wallSeconds * cores)).toFixed(0)} % (${m.generatorCpuSeconds.toFixed(0)} CPU s)`],
+    ],
+  );
+
+  // Where the time went: phases over all videos, and the provider's queue.
+  const timelines = m.logs.filter((l) => l !== null).map((l) => phaseTimeline(l!));
+  const phaseNames = [...new Set(timelines.flatMap((t) => t.phases.map((p) => p.phase)))];
+  const phaseRows = phaseNames.map((phase) => {
+    const values = timelines.map((t) => t.phases.find((p) => p.phase === phase)?.seconds ?? 0);
+    return [`\`${phase}\``, median(values).toFixed(1), percentile(values, 99).toFixed(1)];
+  });
+  const provider = providerStats(m.predictions, m.t0);
+  const providerRows = [...provider.entries()].map(([model, s]) => [
+    `\`${model}\``,
+    s.wait.length,
+    s.wait.length ? `${median(s.wait).toFixed(1)} / ${percentile(s.wait, 99).toFixed(1)}` : "n/a",
+    s.render.length ? `${median(s.render).toFixed(2)} / ${percentile(s.render, 99).toFixed(2)}` : "n/a",
+    s.render.reduce((a, b) => a + b, 0).toFixed(0),
+    s.failed,
+  ]);
+  const renderSeconds = [...provider.values()].reduce((sum, s) => sum + s.render.reduce((a, b) => a + b, 0), 0);
+  const slotBusy = (100 * renderSeconds) / (m.wallSeconds * options.draftConcurrency);
+  const waits = [...provider.values()].flatMap((s) => s.wait);
+  const renders = [...provider.values()].flatMap((s) => s.render);
+  const retries = m.logs.reduce((sum, l) => sum + (l?.events.filter((e) => e.type === "job_retry").length ?? 0), 0);
+  const warnings = m.logs.reduce((sum, l) => sum + (l?.events.filter((e) => e.type === "warning").length ?? 0), 0);
+  const ingest = m.logs.flatMap((l) => (l ? jobIntervals(l.events, "chunk") : [])).map((c) => (c.doneAt - c.ingestAt) / 1000);
+  const retryReasons = new Map<string, number>();
+  for (const l of m.logs) {
+    for (const e of l?.events ?? []) {
+      if (e.type !== "job_retry") continue;
+      // Ids and numbers vary per job; the kind of reason is what counts.
+      const reason = String(e.reason ?? "").replace(/[0-9a-f]{8,}|\b\d+(\.\d+)?\b/g, "#").slice(0, 120);
+      retryReasons.set(reason, (retryReasons.get(reason) ?? 0) + 1);
+    }
+  }
+  const batches = m.queue.batches;
+  const batchMs = batches.map((b) => b.ms);
+  const queueBusy = batchMs.reduce((a, b) => a + b, 0) / 1000;
+
+  const incomplete = m.outcomes.filter((o) => !(o.status === "complete" && o.endedAt !== null));
+  const incompleteLines = incomplete.map((o) => `  - \`${o.id}\`: ${o.status}, phase ${o.phase}, ${o.progress} %${o.error ? ` — ${o.error}` : ""}`);
+
+  // Each finding carries its numbers, so a reader can check the reading of them.
+  const findings: string[] = [];
+  const mediaCpu = media ? (100 * media.cpuSeconds) / (media.wallSeconds * cores) : 0;
+  const waitP50 = waits.length ? median(waits) : 0;
+  const renderP50 = renders.length ? median(renders) : 0;
+  findings.push(`media-node (draft renders + normalize/stitch/mux ffmpeg) used ${mediaCpu.toFixed(0)} % of ${cores} cores over the run, wrangler dev + workerd ${worker ? pct(worker, cores) : "n/a"} %; load average at the end ${loadAverage()} (other engineers' jobs share the cores).`);
+  findings.push(`The draft provider's ${options.draftConcurrency} render slots were busy ${slotBusy.toFixed(0)} % of the wall time; a prediction waited for a slot ${waitP50.toFixed(1)} s at the median (p99 ${waits.length ? percentile(waits, 99).toFixed(1) : "n/a"} s) against ${renderP50.toFixed(2)} s of rendering.`);
+  findings.push(
+    batches.length
+      ? `Queue consumer: ${batches.length} \`adreel-jobs\` batches of ${median(batches.map((b) => b.size))} messages at the median (max ${Math.max(...batches.map((b) => b.size))}), ${percentile(batchMs, 50)} ms p50 / ${percentile(batchMs, 99)} ms p99 each (a batch lasts as long as its slowest message); batch time summed ${queueBusy.toFixed(0)} s = ${((100 * queueBusy) / m.wallSeconds).toFixed(0)} % of the wall time (over 100 % means batches overlapped)${m.queue.lost ? "; some log lines were missed, so this is a lower bound" : ""}. Locally Miniflare's queue broker starts a batch when the previous one returns or a full batch is waiting; it never reads wrangler.toml's \`max_concurrency\`.`
+      : "No queue batch lines found in wrangler's log.",
+  );
+  findings.push(`Chunk ingest (download, normalize, last frame, upload) took ${ingest.length ? `${median(ingest).toFixed(1)} s at the median, p99 ${percentile(ingest, 99).toFixed(1)} s` : "n/a"}; ${retries} job retries and ${warnings} warnings over all event logs${retryReasons.size ? ` — retry reasons: ${[...retryReasons.entries()].sort((a, b) => b[1] - a[1]).map(([r, n]) => `${n}× "${r}"`).join("; ")}` : ""}.`);
+
   const summary = [
     String(options.draftConcurrency),
     `${complete.length} / ${options.n}`,
