@@ -1,7 +1,8 @@
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { z } from "zod";
 import { createKey } from "../auth/keys.ts";
+import { apiRequest } from "./test-client.ts";
 import { app } from "../index.ts";
 import { buildOpenApiDocument, openApiPath, ROUTES } from "./openapi.ts";
 
@@ -10,12 +11,8 @@ import { buildOpenApiDocument, openApiPath, ROUTES } from "./openapi.ts";
 const ADMIN = "test-admin-token-0123456789";
 let key: string;
 
-function call(path: string, init: RequestInit & { key?: string | null } = {}) {
-  const headers = new Headers(init.headers);
-  const k = init.key === undefined ? key : init.key;
-  if (k) headers.set("authorization", `Bearer ${k}`);
-  if (init.body && !headers.has("content-type")) headers.set("content-type", "application/json");
-  return exports.default.fetch(new Request(`http://adreel.test${path}`, { ...init, headers }));
+function call(path: string, { key: given, ...init }: RequestInit & { key?: string | null } = {}) {
+  return apiRequest(path, given === undefined ? key : given, init);
 }
 
 beforeAll(async () => {
