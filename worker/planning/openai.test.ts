@@ -8,36 +8,17 @@ import valid from "./fixtures/chat-valid.json";
 import { planLocally } from "./local.ts";
 import { OpenAIPlanner, creativeJsonSchema } from "./openai.ts";
 import { createPlanner } from "./planner.ts";
+import { openaiServer as scriptedOpenAI } from "../providers/openai-double.ts";
 
 // Fixtures are chat.completion objects in OpenAI's wire format; the planner talks to them
 // through the real SDK with an injected fetch.
 
 const BRIEF = "Tired of juggling receipts? Ledgerly, the mobile app that tracks every expense for you.";
+/** The planner's retries wait as briefly as the SDK allows. */
+const openaiServer = (replies: Parameters<typeof scriptedOpenAI>[0]) => scriptedOpenAI(replies, { "retry-after-ms": "5" });
+
 const REQUEST = { prompt: BRIEF, duration_s: 30 as const, creativity_level: 0.5, archetype: "problem_solution" as const };
 
-type Reply = object | { status: number; body: object } | "hang";
-
-function openaiServer(replies: Reply[]) {
-  const requests: { url: string; body: any }[] = [];
-  const fetch = async (url: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    requests.push({ url: String(url), body: JSON.parse(String(init?.body)) });
-    const reply = replies.shift();
-    if (reply === undefined) throw new Error("unexpected extra request");
-    if (reply === "hang") {
-      return new Promise((_, reject) => {
-        init?.signal?.addEventListener("abort", () => reject(new DOMException("The operation was aborted.", "AbortError")));
-      });
-    }
-    if ("status" in reply && "body" in reply) {
-      return new Response(JSON.stringify(reply.body), {
-        status: reply.status,
-        headers: { "content-type": "application/json", "retry-after-ms": "5" },
-      });
-    }
-    return new Response(JSON.stringify(reply), { status: 200, headers: { "content-type": "application/json" } });
-  };
-  return { fetch: fetch as typeof globalThis.fetch, requests };
-}
 
 function planner(fetch: typeof globalThis.fetch, timeoutMs = 5_000) {
   return new OpenAIPlanner({ apiKey: "sk-test", baseURL: "https://openai.test/v1", fetch, timeoutMs, maxRetries: 1 });

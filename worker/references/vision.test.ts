@@ -9,25 +9,11 @@ import fenced from "./fixtures/vision-fenced.json";
 import malformed from "./fixtures/vision-malformed.json";
 import valid from "./fixtures/vision-valid.json";
 import { OpenAIVisionAnalyser, createAnalyser, readVisionReply, retryDelayMs, visionJsonSchema } from "./vision.ts";
+import { openaiServer } from "../providers/openai-double.ts";
 
 // Fixtures are chat.completion objects and error bodies in OpenAI's wire format; the
 // analyser talks to them through the real SDK with an injected fetch.
 
-type Reply = object | { status: number; body: object; headers?: Record<string, string> };
-
-function openaiServer(replies: Reply[]) {
-  const requests: { url: string; body: any }[] = [];
-  const fetch = async (url: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    requests.push({ url: String(url), body: JSON.parse(String(init?.body)) });
-    const reply = replies.shift();
-    if (reply === undefined) throw new Error("unexpected extra request");
-    if ("status" in reply && "body" in reply) {
-      return new Response(JSON.stringify(reply.body), { status: reply.status, headers: { "content-type": "application/json", ...reply.headers } });
-    }
-    return new Response(JSON.stringify(reply), { status: 200, headers: { "content-type": "application/json" } });
-  };
-  return { fetch: fetch as typeof globalThis.fetch, requests };
-}
 
 function analyser(fetch: typeof globalThis.fetch, waits: number[] = []) {
   return new OpenAIVisionAnalyser({
