@@ -78,7 +78,8 @@ export const NormalizeChunkRequest = z
      */
     keyframes: z.array(z.number().int().min(0)).max(64).default([]),
     output_url: Url,
-    last_frame_url: Url,
+    /** Also write the last frame (PNG) and return its palette; omitted when it was published already (`chunks/last-frame`). */
+    last_frame_url: Url.optional(),
   })
   .refine((r) => r.keyframes.every((k) => k < r.frames), { message: "keyframes must be frame indexes below frames", path: ["keyframes"] });
 export type NormalizeChunkRequest = z.infer<typeof NormalizeChunkRequest>;
@@ -88,10 +89,29 @@ export const NormalizeChunkResponse = z.object({
   bytes: z.number(),
   /** Keyframe indexes the normalized chunk really has (frame 0, the requested ones, GOP starts). */
   keyframes: z.array(z.number()),
-  /** Palette of the last frame (the frame the next chunk is conditioned on). */
+  /** Palette of the last frame (the frame the next chunk is conditioned on); empty when no last_frame_url was given. */
   palette: z.array(PaletteEntry),
 });
 export type NormalizeChunkResponse = z.infer<typeof NormalizeChunkResponse>;
+
+// POST /v1/media/chunks/last-frame — the last frame of the chunk `chunks/normalize` would make
+// from this clip (same size, rate and length rules), without encoding the chunk: the next
+// chunk of a beat is conditioned on it and need not wait for the normalize pass.
+export const LastFrameRequest = z.object({
+  input_url: Url,
+  width: VideoDimension,
+  height: VideoDimension,
+  fps: VideoFps,
+  frames: z.number().int().min(1).max(24 * 60),
+  last_frame_url: Url,
+});
+export type LastFrameRequest = z.infer<typeof LastFrameRequest>;
+export const LastFrameResponse = z.object({
+  width: z.number().int(),
+  height: z.number().int(),
+  palette: z.array(PaletteEntry),
+});
+export type LastFrameResponse = z.infer<typeof LastFrameResponse>;
 
 const StitchMethod = z.enum(["seams", "single_pass"]);
 

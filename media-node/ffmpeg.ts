@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { setPriority } from "node:os";
 
 /** ffmpeg and ffprobe, spawned with argument arrays (never a shell string). */
 
@@ -19,7 +20,16 @@ export interface RunOptions {
   cwd?: string;
   /** Bytes for the process's stdin. */
   input?: Buffer;
+  /**
+   * Work nothing is waiting for (a chunk's normalize pass, music preparation) runs at a lower
+   * CPU priority, so the hand-offs on the critical path — last frames, composites, the stitch —
+   * get the cores first when everything runs at once.
+   */
+  background?: boolean;
 }
+
+/** Linux niceness of background work: the lowest, so CFS gives each of its threads about 1/70 of a normal thread's share when the cores are contended (and all of an idle core). */
+const BACKGROUND_NICENESS = 19;
 
 export interface RunResult {
   stdout: Buffer;
@@ -31,6 +41,13 @@ const STDERR_KEEP = 16 * 1024;
 export function run(tool: "ffmpeg" | "ffprobe", args: string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(tool, args, { cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"] });
+    if (options.background && child.pid !== undefined) {
+      try {
+        setPriority(child.pid, BACKGROUND_NICENESS);
+      } catch {
+        // Not permitted, or it already exited: it runs at normal priority, which is only slower.
+      }
+    }
     const stdout: Buffer[] = [];
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));

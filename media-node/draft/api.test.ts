@@ -259,6 +259,16 @@ describe("lifecycle", () => {
     expect(done.metrics!.predict_time!).toBeLessThan(0.5);
   });
 
+  test("the render runs within the latency: a prediction takes max(latency, render), not their sum", async () => {
+    await server.api("/v1/_draft/config", { body: { latencyMs: 800 } });
+    const created = await server.api("/v1/predictions", { body: { version: "adreel/draft-image", input: { prompt: "a red bottle on a rooftop", width: 1024, height: 576 } } });
+    const done = await server.settle(created.body.id);
+    expect(done.status).toBe("succeeded");
+    const processing = (Date.parse(done.completed_at!) - Date.parse(done.started_at!)) / 1000;
+    expect(processing).toBeGreaterThanOrEqual(0.8);
+    expect(processing).toBeLessThan(0.8 + done.metrics!.predict_time!);
+  });
+
   test("Prefer: wait=N gives up after N seconds with the current state", async () => {
     await server.api("/v1/_draft/config", { body: { latencyMs: 3000 } });
     const started = Date.now();

@@ -20,7 +20,11 @@ export type WebhookMode = z.infer<typeof WebhookMode>;
 
 export const DraftKnobs = z
   .object({
-    /** Extra wall time per prediction, spent in `processing` while holding a render slot. */
+    /**
+     * Least wall time per prediction in `processing`, holding a render slot; the render runs
+     * within it (a prediction takes max(latencyMs, render)), as a hosted model's latency
+     * includes its own run. `predict_time` still reports the render alone.
+     */
     latencyMs: z.number().int().min(0).max(600_000),
     /** Share of predictions that end `failed` with error "draft: injected failure". */
     failRate: z.number().min(0).max(1),

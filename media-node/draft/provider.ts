@@ -300,13 +300,21 @@ export class DraftProvider {
     this.log(record, `${record.model.name}: started (${this.running.size + 1} rendering, ${this.pending.length} queued)`);
     try {
       const { latencyMs } = this.options;
-      if (latencyMs > 0) await sleep(latencyMs, undefined, { signal: record.abort.signal });
-      if (record.injectedFailure) throw new Error(record.injectedFailure);
+      // The latency is the least time a prediction takes, render included — as a hosted
+      // model's latency includes its own run. Settled to a flag so a cancel cannot leave a
+      // rejection unobserved while the render is still going.
+      const latency = latencyMs > 0 ? sleep(latencyMs, undefined, { signal: record.abort.signal }).then(() => true, () => false) : Promise.resolve(true);
+      if (record.injectedFailure) {
+        await latency;
+        throw new Error(record.injectedFailure);
+      }
       const began = performance.now();
       await withTempDir(this.options.tmpDir, async (dir) => {
         const rendered = await record.model.render(record.parsed, { dir, log: (line) => this.log(record, line) });
+        const predictTime = round3((performance.now() - began) / 1000);
+        await latency;
         if (record.status !== "processing") return; // canceled meanwhile: the temp dir takes the file
-        record.predictTime = round3((performance.now() - began) / 1000);
+        record.predictTime = predictTime;
         record.outputName = await this.outputs.keep(rendered.path, rendered.extension);
       });
       if (record.status !== "processing") return;

@@ -4,12 +4,12 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NormalizeChunkResponse } from "../../contracts/media.ts";
+import { LastFrameResponse, NormalizeChunkResponse } from "../../contracts/media.ts";
 import { ffmpeg, ffprobe } from "../ffmpeg.ts";
 import { TEST_SECRET, type TestOrigin, postSigned, startOrigin } from "../images/test-origin.ts";
 import { buildServer } from "../server.ts";
 import { probeChunk } from "./chunk-probe.ts";
-import { normalizeChunk } from "./normalize.ts";
+import { extractLastFrame, normalizeChunk } from "./normalize.ts";
 import { framePsnr, synthClip } from "./test-media.ts";
 
 let dir: string;
@@ -83,6 +83,22 @@ describe("normalizeChunk", () => {
     expect(isRed(pixel(160, 30))).toBe(true);
   });
 
+  it("extractLastFrame publishes exactly the frame the normalized chunk ends on, without encoding it", async () => {
+    for (const [clip, frames] of [[shortClip, 30], [longPortrait, 24]] as const) {
+      const options = { width: 320, height: 180, fps: 24, frames };
+      const fromNormalize = join(dir, `ln-${frames}.png`);
+      const early = join(dir, `le-${frames}.png`);
+      const chunk = join(dir, `ln-${frames}.mp4`);
+      await normalizeChunk(clip, chunk, fromNormalize, options);
+      await extractLastFrame(clip, early, options);
+      const [a, b] = await Promise.all([fromNormalize, early].map((f) => sharp(f).raw().toBuffer()));
+      expect(b!.equals(a!)).toBe(true);
+    }
+    // Without a last-frame path normalize writes the chunk alone.
+    const alone = join(dir, "alone.mp4");
+    expect((await normalizeChunk(longPortrait, alone, null, { width: 320, height: 180, fps: 24, frames: 24 })).frames).toBe(24);
+  });
+
   it("refuses a file that is not a video", async () => {
     const junk = join(dir, "junk.mp4");
     await writeFile(junk, "this is not a video");
@@ -90,6 +106,7 @@ describe("normalizeChunk", () => {
       statusCode: 422,
       message: expect.stringMatching(/input_url is not a readable video/),
     });
+    await expect(extractLastFrame(junk, join(dir, "y.png"), { width: 320, height: 180, fps: 24, frames: 10 })).rejects.toMatchObject({ statusCode: 422 });
   });
 });
 
@@ -136,6 +153,35 @@ describe("POST /v1/media/chunks/normalize", () => {
     expect(chunk?.body.length).toBe(body.bytes);
     expect(last?.contentType).toBe("image/png");
     expect(last?.body.subarray(1, 4).toString()).toBe("PNG");
+  });
+
+  it("without last_frame_url stores only the chunk", async () => {
+    origin.uploads.clear();
+    const response = await postSigned(app, "/v1/media/chunks/normalize", request("/raw.mp4", { last_frame_url: undefined, output_url: origin.url("/out/only.mp4?sig=abc") }));
+    expect(response.statusCode, response.body).toBe(200);
+    expect(NormalizeChunkResponse.parse(response.json()).palette).toEqual([]);
+    expect([...origin.uploads.keys()]).toEqual(["/out/only.mp4"]);
+  });
+
+  it("last-frame stores the PNG the chunk will end on and answers its palette", async () => {
+    const response = await postSigned(app, "/v1/media/chunks/last-frame", {
+      input_url: origin.url("/raw.mp4"),
+      width: 320,
+      height: 180,
+      fps: 24,
+      frames: 20,
+      last_frame_url: origin.url("/out/early.png?sig=abc"),
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    const body = LastFrameResponse.parse(response.json());
+    expect([body.width, body.height]).toEqual([320, 180]);
+    expect(body.palette.length).toBeGreaterThan(0);
+    const png = origin.uploads.get("/out/early.png");
+    expect(png?.contentType).toBe("image/png");
+    expect(await sharp(png!.body).metadata()).toMatchObject({ width: 320, height: 180 });
+    const notVideo = await postSigned(app, "/v1/media/chunks/last-frame", { input_url: origin.url("/notes.txt"), width: 320, height: 180, fps: 24, frames: 20, last_frame_url: origin.url("/out/x.png") });
+    expect(notVideo.statusCode).toBe(422);
+    expect(notVideo.json().error).toMatch(/input_url/);
   });
 
   it("answers 422 naming the problem for bad input", async () => {

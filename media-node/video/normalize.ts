@@ -8,7 +8,8 @@ import { CHUNK_ENCODING, encoderArgs } from "./encoding.ts";
  * stitcher can copy: exactly `frames` frames at `fps`, scaled and centre-cropped to cover
  * width×height, yuv420p BT.709, no audio, CHUNK_ENCODING with keyframes where asked.
  * Short clips are padded by holding their last frame; long ones are trimmed.
- * The last frame is written as PNG in the same pass (seed 003: it conditions the next chunk).
+ * The last frame is written as PNG in the same pass when asked (seed 003: it conditions the
+ * next chunk); the worker asks for it earlier, from `extractLastFrame`.
  */
 
 export interface NormalizeOptions {
@@ -33,7 +34,14 @@ function coverScale(width: number, height: number): string {
   return `scale=w='max(${width},round(iw*sar*${factor}))':h='max(${height},round(ih*${factor}))':out_color_matrix=bt709:out_range=tv`;
 }
 
-export function normalizeGraph({ width, height, fps, frames }: NormalizeOptions): string {
+/**
+ * One graph for both outputs, so the last frame published early (`extractLastFrame`) is the
+ * very frame the normalized chunk ends on: `[chunk]` the conformed clip, `[last]` its final
+ * frame as RGB.
+ */
+export function normalizeGraph({ width, height, fps, frames }: NormalizeOptions, outputs: { chunk: boolean; last: boolean } = { chunk: true, last: true }): string {
+  const lastFrame = `select='eq(n,${frames - 1})',scale=in_color_matrix=bt709:in_range=tv,format=rgb24[last]`;
+  const tail = outputs.chunk && outputs.last ? `split=2[chunk][tail];[tail]${lastFrame}` : outputs.last ? lastFrame : "null[chunk]";
   return [
     `[0:v:0]setpts=PTS-STARTPTS`,
     `fps=${fps}`,
@@ -48,15 +56,11 @@ export function normalizeGraph({ width, height, fps, frames }: NormalizeOptions)
     `trim=end_frame=${frames}`,
     `settb=1/${fps}`,
     `setpts=N`,
-    `split=2[chunk][tail];[tail]select='eq(n,${frames - 1})',scale=in_color_matrix=bt709:in_range=tv,format=rgb24[last]`,
+    tail,
   ].join(",");
 }
 
-export async function normalizeChunk(inputPath: string, outputPath: string, lastFramePath: string, options: NormalizeOptions): Promise<NormalizedChunk> {
-  const { fps, frames, keyframes = [], timeoutMs = 5 * 60_000 } = options;
-  for (const k of keyframes) {
-    if (!Number.isInteger(k) || k < 0 || k >= frames) throw new InputError(`keyframes: ${k} is not a frame index below ${frames}`);
-  }
+async function probeInput(inputPath: string): Promise<void> {
   try {
     const probe = await ffprobe(inputPath);
     if (!probe.streams.some((s) => s.codec_type === "video")) throw new InputError("input_url has no video stream");
@@ -64,18 +68,46 @@ export async function normalizeChunk(inputPath: string, outputPath: string, last
     if (error instanceof FfmpegError) throw new InputError(`input_url is not a readable video: ${error.stderrTail}`);
     throw error;
   }
+}
+
+const LAST_FRAME_ARGS = ["-map", "[last]", "-frames:v", "1", "-update", "1", "-c:v", "png", "-f", "image2"];
+
+/**
+ * The last frame of the chunk `normalizeChunk` would make from this clip, without encoding
+ * it: decoding and scaling a few seconds of video is a fraction of the x264 pass, and the
+ * next chunk of the beat (seed 003) waits only for this frame.
+ */
+export async function extractLastFrame(inputPath: string, lastFramePath: string, options: NormalizeOptions): Promise<void> {
+  try {
+    await ffmpeg(["-i", inputPath, "-filter_complex", normalizeGraph(options, { chunk: false, last: true }), ...LAST_FRAME_ARGS, lastFramePath], { timeoutMs: options.timeoutMs ?? 2 * 60_000 });
+  } catch (error) {
+    // Probed only on failure (a tenth of a second saved on every chunk's hand-off): a clip
+    // ffprobe cannot read is the caller's problem (422); anything else was ours.
+    if (error instanceof FfmpegError) await probeInput(inputPath);
+    throw error;
+  }
+}
+
+/** `lastFramePath` null: the last frame was published already (`extractLastFrame`). */
+export async function normalizeChunk(inputPath: string, outputPath: string, lastFramePath: string | null, options: NormalizeOptions): Promise<NormalizedChunk> {
+  const { fps, frames, keyframes = [], timeoutMs = 5 * 60_000 } = options;
+  for (const k of keyframes) {
+    if (!Number.isInteger(k) || k < 0 || k >= frames) throw new InputError(`keyframes: ${k} is not a frame index below ${frames}`);
+  }
+  await probeInput(inputPath);
   await ffmpeg(
     [
       "-i", inputPath,
-      "-filter_complex", normalizeGraph(options),
+      "-filter_complex", normalizeGraph(options, { chunk: true, last: lastFramePath !== null }),
       "-map", "[chunk]", "-an", "-sn", "-dn",
       ...encoderArgs(CHUNK_ENCODING, fps, keyframes),
       "-frames:v", String(frames),
       "-movflags", "+faststart",
       "-f", "mp4", outputPath,
-      "-map", "[last]", "-frames:v", "1", "-update", "1", "-c:v", "png", "-f", "image2", lastFramePath,
+      ...(lastFramePath !== null ? [...LAST_FRAME_ARGS, lastFramePath] : []),
     ],
-    { timeoutMs },
+    // Off the critical path since its last frame is published first (extractLastFrame).
+    { timeoutMs, background: true },
   );
   // By construction it is `frames` long; counting the packets proves it for the cost of a demux.
   const result = await probeChunk(outputPath, "normalized chunk");

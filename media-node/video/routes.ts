@@ -1,16 +1,17 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { NormalizeChunkRequest, NormalizeChunkResponse, StitchRequest, StitchResponse } from "../../contracts/media.ts";
+import { LastFrameRequest, LastFrameResponse, NormalizeChunkRequest, NormalizeChunkResponse, StitchRequest, StitchResponse } from "../../contracts/media.ts";
 import { downloadTo, uploadTo, withTempDir } from "../io.ts";
 import { paletteOf } from "../images/palette.ts";
 import { MEDIA_PREFIX, parse, type MediaNodeConfig } from "../server.ts";
-import { normalizeChunk } from "./normalize.ts";
+import { extractLastFrame, normalizeChunk } from "./normalize.ts";
 import { mapLimited, stitchChunks } from "./stitch.ts";
 
 /**
  * Video capabilities of media-node:
- *   POST /v1/media/chunks/normalize — provider clip → spliceable chunk at output_url + last frame PNG
+ *   POST /v1/media/chunks/last-frame — provider clip → the last frame its chunk will have, PNG at last_frame_url
+ *   POST /v1/media/chunks/normalize — provider clip → spliceable chunk at output_url (+ last frame PNG if asked)
  *   POST /v1/media/videos/stitch    — normalized chunks + transitions → stitched MP4 at output_url
  */
 
@@ -20,12 +21,25 @@ const VIDEO_INPUT_TIMEOUT_MS = 120_000;
 const DOWNLOAD_CONCURRENCY = 4;
 
 export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfig): void {
+  app.post(`${MEDIA_PREFIX}chunks/last-frame`, async (request) => {
+    const body = parse(LastFrameRequest, request.body);
+    return withTempDir(config.tmpDir, async (dir) => {
+      const input = join(dir, "raw");
+      const lastFrame = join(dir, "last.png");
+      await downloadTo(body.input_url, input, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
+      await extractLastFrame(input, lastFrame, { width: body.width, height: body.height, fps: body.fps, frames: body.frames });
+      const png = await readFile(lastFrame);
+      const [palette] = await Promise.all([paletteOf(png), uploadTo(body.last_frame_url, png, "image/png")]);
+      return LastFrameResponse.parse({ width: body.width, height: body.height, palette });
+    });
+  });
+
   app.post(`${MEDIA_PREFIX}chunks/normalize`, async (request) => {
     const body = parse(NormalizeChunkRequest, request.body);
     return withTempDir(config.tmpDir, async (dir) => {
       const input = join(dir, "raw");
       const output = join(dir, "chunk.mp4");
-      const lastFrame = join(dir, "last.png");
+      const lastFrame = body.last_frame_url ? join(dir, "last.png") : null;
       await downloadTo(body.input_url, input, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
       const chunk = await normalizeChunk(input, output, lastFrame, {
         width: body.width,
@@ -34,11 +48,11 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
         frames: body.frames,
         keyframes: body.keyframes,
       });
-      const png = await readFile(lastFrame);
+      const png = lastFrame ? await readFile(lastFrame) : null;
       const [palette] = await Promise.all([
-        paletteOf(png),
+        png ? paletteOf(png) : [],
         uploadTo(body.output_url, output, "video/mp4"),
-        uploadTo(body.last_frame_url, png, "image/png"),
+        ...(png && body.last_frame_url ? [uploadTo(body.last_frame_url, png, "image/png")] : []),
       ]);
       return NormalizeChunkResponse.parse({
         frames: chunk.frames,
