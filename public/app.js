@@ -21,6 +21,10 @@ const state = {
   estimateUsd: null,
   reconnects: 0,
   beats: [], // beat names, once planned
+  spec: null, // the plan, once known: the beats block lists its beats
+  completedOnce: false, // a complete video's beats can be regenerated
+  regenerating: null, // the beat being rendered again, if any
+  busy: false, // a regenerate request is on its way
   cells: new Map(), // chunk job id → grid cell
   boards: new Map(), // beat → storyboard figure
   refs: new Map(), // reference index → figure
@@ -127,14 +131,14 @@ $("cancel").addEventListener("click", async () => {
 
 function resetRun(id, prompt) {
   if (state.socket) { const old = state.socket; state.socket = null; old.close(); }
-  Object.assign(state, { videoId: id, lastEvent: 0, status: null, costUsd: 0, estimateUsd: null, reconnects: 0, beats: [] });
+  Object.assign(state, { videoId: id, lastEvent: 0, status: null, costUsd: 0, estimateUsd: null, reconnects: 0, beats: [], spec: null, completedOnce: false, regenerating: null, busy: false });
   state.cells.clear(); state.boards.clear(); state.refs.clear();
   $("run").hidden = false;
   $("video-id").textContent = id;
   $("run-prompt").textContent = prompt ?? "";
-  for (const el of ["chunks", "references", "storyboard", "log"]) $(el).replaceChildren();
-  for (const el of ["references-block", "storyboard-block", "chunks-block", "final-block"]) $(el).hidden = true;
-  for (const el of ["run-error", "eta", "cost", "references-message", "generation-time", "chunks-count"]) $(el).textContent = "";
+  for (const el of ["chunks", "references", "storyboard", "beats", "log"]) $(el).replaceChildren();
+  for (const el of ["references-block", "storyboard-block", "chunks-block", "final-block", "beats-block"]) $(el).hidden = true;
+  for (const el of ["run-error", "eta", "cost", "references-message", "generation-time", "chunks-count", "beats-status", "beats-error"]) $(el).textContent = "";
   $("final").removeAttribute("src");
   $("progress").value = 0;
   $("progress-text").textContent = "0%";
@@ -180,8 +184,9 @@ function setPhase(phase) {
   $("phase").dataset.phase = phase;
 }
 
-function setProgress(progress) {
-  if (typeof progress !== "number" || progress < $("progress").value) return; // never moves back
+function setProgress(progress, { restart = false } = {}) {
+  // Never moves back within a pass; a regenerated beat starts a new pass.
+  if (typeof progress !== "number" || (progress < $("progress").value && !restart)) return;
   $("progress").value = progress;
   $("progress-text").textContent = `${progress.toFixed(0)}%`;
 }
@@ -189,8 +194,10 @@ function setProgress(progress) {
 function setStatus(status) {
   if (!status) return;
   state.status = status;
+  if (status === "complete") state.completedOnce = true;
   $("cancel").hidden = TERMINAL.includes(status);
   if (TERMINAL.includes(status)) $("eta").textContent = "";
+  updateBeatControls();
 }
 
 function setCost(costUsd, estimateUsd) {
@@ -209,6 +216,8 @@ function log(event) {
   li.textContent = `${new Date(event.at ?? Date.now()).toLocaleTimeString()} #${event.id} ${event.type}${event.phase && event.type !== "progress" ? ` ${event.phase}` : ""}${typeof event.progress === "number" ? ` ${event.progress}%` : ""}${job}${event.message ? ` — ${event.message}` : ""}${event.reason ? ` — ${event.reason}` : ""}${event.error ? ` — ${event.error}` : ""}`;
   $("log").append(li);
 }
+
+const chunkId = (n) => `chunk:${String(n).padStart(3, "0")}`;
 
 function chunkCell(id, beat) {
   let cell = state.cells.get(id);
@@ -238,7 +247,7 @@ function updateChunk(job) {
 
 function placeholders(plan) {
   for (const chunk of plan) {
-    const id = `chunk:${String(chunk.chunk_num).padStart(3, "0")}`;
+    const id = chunkId(chunk.chunk_num);
     if (!state.cells.has(id)) updateChunk({ id, beat: chunk.beat_index, status: "waiting", attempt: 1 });
   }
 }
@@ -249,7 +258,7 @@ function preview(cell, url) {
   const video = document.createElement("video");
   Object.assign(video, { muted: true, autoplay: true, playsInline: true, preload: "auto" });
   video.src = url;
-  cell.addEventListener("mouseenter", () => { video.currentTime = 0; video.play().catch(() => undefined); });
+  cell.onmouseenter = () => { video.currentTime = 0; video.play().catch(() => undefined); };
   cell.prepend(video);
 }
 
@@ -294,7 +303,7 @@ async function applySnapshot(s) {
   setEta(s.estimated_time_remaining);
   if (s.request?.prompt) $("run-prompt").textContent = s.request.prompt;
   if (s.error) $("run-error").textContent = s.error;
-  if (s.spec) state.beats = s.spec.beats.map((b) => b.name);
+  if (s.spec) setSpec(s.spec);
   if (s.chunk_plan) placeholders(s.chunk_plan);
   for (const job of s.jobs.filter((j) => j.kind === "chunk")) updateChunk(job);
   const v = await api("GET", `/api/video/${s.video_id}`);
@@ -303,7 +312,7 @@ async function applySnapshot(s) {
   v.storyboard_images.forEach((url, i) => { const beat = indexIn(url, /\/storyboard\/(\d+)\.png/) ?? i; figure(state.boards, beat, "storyboard", url, beatCaption(beat)); });
   for (const url of v.chunk_urls) {
     const n = indexIn(url, /\/chunks\/(\d+)\.mp4/);
-    if (n !== null) preview(chunkCell(`chunk:${String(n).padStart(3, "0")}`), url);
+    if (n !== null) preview(chunkCell(chunkId(n)), url);
   }
   if (v.final_video_url) showFinal(v.final_video_url, v.generation_time_seconds);
 }
@@ -330,24 +339,134 @@ function handle(event) {
   if (job?.kind === "reference" && job.status === "done" && event.preview_url) figure(state.refs, job.idx, "references", event.preview_url, `reference ${job.idx + 1}`);
   switch (event.type) {
     case "spec":
-      state.beats = event.spec.beats.map((b) => b.name);
+      setSpec(event.spec);
       setCost(undefined, event.cost_estimate?.total_usd);
       placeholders(Array.from({ length: event.chunks }, (_, i) => ({ chunk_num: i })));
       break;
     case "reference_images_ready":
       showReferences(event.images, event.message);
       break;
+    case "regenerate":
+      startRegeneration(event.beat, event.chunk_nums);
+      break;
     case "complete":
       setProgress(100);
       if (event.final_video_url) showFinal(event.final_video_url, event.generation_time_seconds);
+      endRegeneration(`Beat ${state.regenerating} was rendered again: the ad above is the new version.`);
       finish();
       break;
     case "failed":
     case "cancelled":
       $("run-error").textContent = event.error || event.type;
+      endRegeneration(`Regenerating beat ${state.regenerating} ended: ${event.type}.`);
       finish();
       break;
   }
+}
+
+// ---------------------------------------------------------------- regenerating one beat
+
+function setSpec(spec) {
+  state.spec = spec;
+  state.beats = spec.beats.map((b) => b.name);
+  renderBeats();
+}
+
+const seconds = (frames) => (frames / (state.spec?.fps ?? 24)).toFixed(1);
+
+/** One row per beat of the plan: its time and prompt and, once the video is complete, a control to render it again. */
+function renderBeats() {
+  const typed = new Map([...$("beats").children].map((li) => [li.dataset.beat, li.querySelector("input").value]));
+  $("beats").replaceChildren(...(state.spec?.beats ?? []).map((b) => {
+    const li = document.createElement("li");
+    li.dataset.beat = String(b.index);
+    li.innerHTML = `<div><strong class="beat-name"></strong> <span class="hint"></span></div><p class="beat-prompt"></p><form class="beat-redo"><input type="text" maxlength="2000"><button type="submit" class="secondary small">Regenerate</button></form>`;
+    li.querySelector(".beat-name").textContent = beatCaption(b.index);
+    li.querySelector(".hint").textContent = `${seconds(b.start_frame)}–${seconds(b.start_frame + b.frames)} s`;
+    li.querySelector(".beat-prompt").textContent = b.prompt;
+    const input = li.querySelector("input");
+    input.placeholder = "New prompt (optional: empty keeps the one above)";
+    input.setAttribute("aria-label", `New prompt for beat ${b.index} (optional)`);
+    input.value = typed.get(li.dataset.beat) ?? "";
+    li.querySelector("button").setAttribute("aria-label", `Regenerate beat ${b.index}`);
+    li.querySelector("form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      regenerate(b.index, input.value.trim());
+    });
+    return li;
+  }));
+  updateBeatControls();
+}
+
+/** The beats block shows with the plan; its controls once the video has completed, usable only while it is complete. */
+function updateBeatControls() {
+  $("beats-block").hidden = !state.spec;
+  for (const li of $("beats").children) {
+    li.classList.toggle("regenerating", String(state.regenerating) === li.dataset.beat);
+    li.querySelector("form").hidden = !state.completedOnce;
+    for (const control of li.querySelectorAll("input, button")) control.disabled = state.status !== "complete" || state.busy;
+  }
+}
+
+async function regenerate(beat, prompt) {
+  const id = state.videoId;
+  $("beats-error").textContent = "";
+  state.busy = true;
+  updateBeatControls();
+  try {
+    const answer = await api("POST", `/api/video/${id}/beats/${beat}/regenerate`, prompt ? { prompt } : undefined);
+    if (state.videoId !== id) return;
+    startRegeneration(answer.beat, answer.chunks);
+    const input = $("beats").querySelector(`li[data-beat="${beat}"] input`);
+    if (input) input.value = "";
+    // The socket closed when the video completed: follow it again from the last event seen
+    // (the run's `regenerate` event and everything after it).
+    if (!state.socket) connect(id);
+    loadVideos();
+  } catch (error) {
+    $("beats-error").textContent = `Beat ${beat}: ${error.message}`;
+  } finally {
+    state.busy = false;
+    updateBeatControls();
+  }
+}
+
+/**
+ * The beat's chunks go back to waiting (the first is ready), without their previews; the other
+ * beats keep theirs. The final video is being made again under the same name, so the player lets
+ * go of the old one until `complete` brings the new one. Applied once: on the POST's answer, or
+ * on the run's event when the regeneration was started elsewhere (the replayed event that
+ * follows the POST's answer must not undo what the reconnection's snapshot showed since).
+ */
+function startRegeneration(beat, chunkNums) {
+  if (state.regenerating === beat) return;
+  state.regenerating = beat;
+  setStatus("processing");
+  setPhase("generating_chunks");
+  setProgress(0, { restart: true });
+  $("beats-status").textContent = `Regenerating beat ${beatCaption(beat).replace(/^beat /, "")}: ${chunkNums.length} chunk${chunkNums.length === 1 ? "" : "s"}, then stitching and music again.`;
+  for (const cell of state.cells.values()) cell.classList.toggle("redo", cell.dataset.beat === String(beat));
+  chunkNums.forEach((n, i) => {
+    const cell = chunkCell(chunkId(n), beat);
+    cell.classList.add("redo");
+    cell.querySelector("video")?.remove();
+    cell.onmouseenter = null;
+    updateChunk({ id: chunkId(n), beat, status: i === 0 ? "ready" : "waiting", attempt: 1 });
+  });
+  const final = $("final");
+  final.pause();
+  final.removeAttribute("src");
+  final.load();
+  $("final-block").hidden = true;
+  updateBeatControls();
+}
+
+function endRegeneration(message) {
+  if (state.regenerating === null) return;
+  $("beats-status").textContent = message;
+  state.regenerating = null;
+  for (const cell of state.cells.values()) cell.classList.remove("redo");
+  updateBeatControls();
 }
 
 function finish() {

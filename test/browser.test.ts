@@ -96,7 +96,7 @@ describe("the live page", () => {
   it("submits a 15 s ad and follows it live over the WebSocket to a video that plays", async () => {
     const page = await context.newPage();
     const errors = watchErrors(page);
-    const frames: { type: string }[] = [];
+    const frames: { type: string; snapshot?: { spec: unknown } | null }[] = [];
     page.on("websocket", (socket) => socket.on("framereceived", ({ payload }) => typeof payload === "string" && payload !== "pong" && frames.push(JSON.parse(payload) as { type: string })));
 
     await page.goto(`${stack.workerUrl}/?key=${key}`);
@@ -147,7 +147,9 @@ describe("the live page", () => {
 
     // All of it came over the socket: a snapshot, then live events.
     expect(frames[0]?.type).toBe("snapshot");
-    for (const type of ["phase", "progress", "job", "spec", "reference_images_ready", "complete"]) expect(frames.map((f) => f.type)).toContain(type);
+    for (const type of ["phase", "progress", "job", "reference_images_ready", "complete"]) expect(frames.map((f) => f.type)).toContain(type);
+    // The plan is often ready before the page's socket opens (queue hand-offs have no batch delay): then the snapshot carries it.
+    expect(frames.some((f) => f.type === "spec") || Boolean(frames[0]?.snapshot?.spec)).toBe(true);
 
     // The chunk grid filled, each finished chunk with its own preview clip.
     // Cells appear once the plan is known, previews as chunks finish: both while the video runs.
@@ -222,6 +224,102 @@ describe("the live page", () => {
     expect(errors).toEqual([]);
     await page.close();
   }, 30_000);
+
+  it("regenerates one beat from the page: that beat's chunks are redone, the others kept, and the new ad plays", async () => {
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    const frames: { type: string; beat?: number; chunk_nums?: number[] }[] = [];
+    page.on("websocket", (socket) => socket.on("framereceived", ({ payload }) => typeof payload === "string" && payload !== "pong" && frames.push(JSON.parse(payload) as { type: string })));
+    await page.goto(`${stack.workerUrl}/#video=${videoId}`); // the address resumes the video
+    await page.waitForFunction(() => document.getElementById("phase")!.dataset.phase === "complete" && (document.getElementById("final") as HTMLVideoElement).src !== "");
+    const BEAT = "1";
+    const control = `#beats li[data-beat="${BEAT}"]`;
+    await page.waitForSelector(`${control} button:not([disabled])`);
+
+    interface Cell { job: string; beat: string; status: string; src: string | null }
+    const grid = (): Promise<{ phase: string; progress: number; cost: string; cells: Cell[] }> =>
+      page.evaluate(() => ({
+        phase: document.getElementById("phase")!.dataset.phase!,
+        progress: (document.getElementById("progress") as HTMLProgressElement).value,
+        cost: document.getElementById("cost")!.textContent!,
+        cells: [...document.querySelectorAll<HTMLElement>("#chunks .cell")].map((c) => ({ job: c.dataset.job!, beat: c.dataset.beat!, status: c.dataset.status!, src: c.querySelector("video")?.getAttribute("src") ?? null })),
+      }));
+    const costOf = (text: string) => Number(/\$(\d+\.\d+)/.exec(text)![1]);
+    const before = await grid();
+    const redo = before.cells.filter((c) => c.beat === BEAT);
+    const kept = before.cells.filter((c) => c.beat !== BEAT);
+    expect(redo.length).toBeGreaterThan(0);
+    expect(kept.length).toBeGreaterThan(0);
+    expect(before.cells.every((c) => c.status === "done" && c.src)).toBe(true);
+    const finalBefore = await page.getAttribute("#final", "src");
+
+    await page.fill(`${control} input`, "Night rain, the lane of light glides across wet asphalt");
+    await page.click(`${control} button`);
+    const samples: Awaited<ReturnType<typeof grid>>[] = [];
+    const started = Date.now();
+    // ~10 s here; the margin, as above, lets the run recover work whose queue consumer was lost.
+    const deadline = started + 150_000;
+    for (;;) {
+      const s = await grid();
+      samples.push(s);
+      if (s.phase === "complete" && (await page.textContent("#beats-status"))!.includes("rendered again")) break;
+      if (s.phase === "failed" || Date.now() > deadline) {
+        const seen = (await page.$$eval("#log li", (items) => items.map((li) => li.textContent))).join("\n");
+        throw new Error(`regeneration still ${s.phase} at ${s.progress}% after ${((Date.now() - started) / 1000).toFixed(0)} s; the page saw:\n${seen.slice(-3000)}\nmedia-node:\n${stack.logs().media.slice(-3000)}`);
+      }
+      await page.waitForTimeout(100);
+    }
+    const took = (Date.now() - started) / 1000;
+    console.info(`browser test: beat ${BEAT} was regenerated in ${took.toFixed(1)} s`);
+    if (took > 30) console.info(`browser test: the slow regeneration's events:\n${(await page.$$eval("#log li", (items) => items.map((li) => li.textContent))).slice(-60).join("\n")}`);
+    expect(await page.textContent("#run-error")).toBe("");
+    const regenerated = frames.find((f) => f.type === "regenerate");
+    expect(regenerated).toMatchObject({ beat: Number(BEAT) });
+    expect(regenerated!.chunk_nums).toHaveLength(redo.length);
+
+    // The beat's cells went back (no preview, not done) and came through generating to done again;
+    // the other beats' cells stayed done with their previews throughout.
+    const during = samples.filter((s) => s.phase !== "complete");
+    expect(during.length).toBeGreaterThan(0);
+    expect(during.some((s) => s.cells.filter((c) => c.beat === BEAT).every((c) => c.status !== "done" && c.src === null))).toBe(true);
+    const seen = new Set(during.flatMap((s) => s.cells.filter((c) => c.beat === BEAT).map((c) => c.status)));
+    expect([...seen].some((status) => ["queued", "running", "creating", "predicting", "ingesting", "finishing"].includes(status)), [...seen].join(", ")).toBe(true);
+    for (const s of samples) for (const c of kept) expect(s.cells.find((x) => x.job === c.job)).toEqual(c);
+    const after = await grid();
+    for (const c of redo) {
+      const now = after.cells.find((x) => x.job === c.job)!;
+      expect(now.status).toBe("done");
+      expect(now.src).toBeTruthy();
+      expect(now.src).not.toBe(c.src);
+    }
+    await expectPreviewsDecoded(page);
+
+    // Progress started a new pass below 100 and rose to 100; the phases ran in pipeline order; the cost grew.
+    const progress = during.map((s) => s.progress);
+    expect(Math.min(...progress)).toBeLessThan(100);
+    const pass = progress.slice(progress.indexOf(Math.min(...progress)));
+    for (let i = 1; i < pass.length; i++) expect(pass[i]).toBeGreaterThanOrEqual(pass[i - 1]!);
+    expect(after.progress).toBe(100);
+    const phases = during.map((s) => s.phase).filter((p, i, all) => p !== all[i - 1]);
+    expect(phases[0]).toBe("generating_chunks");
+    for (let i = 1; i < phases.length; i++) expect(PIPELINE.indexOf(phases[i]!)).toBeGreaterThan(PIPELINE.indexOf(phases[i - 1]!));
+    expect(costOf(after.cost)).toBeGreaterThan(costOf(before.cost));
+
+    // The beat's new prompt is shown, and the player has the new final video, which plays.
+    expect(await page.textContent(`${control} .beat-prompt`)).toBe("Night rain, the lane of light glides across wet asphalt");
+    expect(await page.inputValue(`${control} input`)).toBe("");
+    await page.waitForSelector(`${control} button:not([disabled])`);
+    const finalAfter = await page.getAttribute("#final", "src");
+    expect(finalAfter).toMatch(new RegExp(`^${stack.workerUrl}/media/videos/${videoId}/final\\.mp4\\?`));
+    expect(finalAfter).not.toBe(finalBefore);
+    expect(await page.isVisible("#final-block")).toBe(true);
+    const played = await expectPlays(page);
+    expect(Math.abs(played.duration - 15)).toBeLessThan(0.1);
+    await page.waitForSelector(`#videos tr[data-video="${videoId}"][data-status="complete"]`);
+    await page.screenshot({ path: "/tmp/adreel-regenerated-beat.png", fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 180_000);
 
   it("renders the API reference at /docs from /openapi.json", async () => {
     const page = await context.newPage();

@@ -7,7 +7,7 @@ import { videos } from "../db/schema.ts";
 import { planVideo } from "../planning/job.ts";
 import { admitBrandAssets, assetStore } from "../references/assets.ts";
 import { callbackUrlProblem } from "../run/callback.ts";
-import { generateLimit, tooManyVideos } from "./limits.ts";
+import { generateLimit, tooManyVideos, underConcurrencyCap } from "./limits.ts";
 import type { DryRunResponse } from "./openapi.ts";
 
 /** POST /api/generate — validate, estimate, admit, and hand the video to its Durable Object. */
@@ -68,7 +68,7 @@ export async function generate(c: AppContext): Promise<Response> {
   const inserted = await c.env.DB.prepare(
     `INSERT INTO videos (id, tenant_id, status, current_phase, progress, prompt, duration_s, aspect_ratio, quality, cost_estimate_usd, idempotency_key, request_hash, created_at, updated_at)
      SELECT ?1, ?2, 'queued', 'queued', 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10
-     WHERE (SELECT COUNT(*) FROM videos WHERE tenant_id = ?2 AND status IN ('queued', 'processing')) < ?11
+     WHERE ${underConcurrencyCap("?2", "?11")}
        AND (?8 IS NULL OR NOT EXISTS (SELECT 1 FROM videos WHERE tenant_id = ?2 AND idempotency_key = ?8))`,
   )
     .bind(videoId, principal.tenantId, request.prompt, request.duration_s, request.aspect_ratio, request.quality, plan.cost_estimate.total_usd, idempotencyKey, requestHash, now, config.maxConcurrentVideos)

@@ -36,6 +36,16 @@ export async function generateLimit(c: AppContext): Promise<Response | null> {
 /** How long a client refused by the concurrency cap should wait: about one short video's run. */
 export const CONCURRENCY_RETRY_AFTER_SECONDS = 30;
 
+/**
+ * SQL condition, true while the tenant has fewer than `cap` videos queued or processing. The one
+ * statement that takes a slot — generate's INSERT, regenerate's UPDATE — carries it in its WHERE:
+ * D1 runs each statement atomically, so concurrent requests cannot both pass the cap. `tenant`
+ * and `cap` are the statement's placeholders (e.g. "?2").
+ */
+export function underConcurrencyCap(tenant: string, cap: string): string {
+  return `(SELECT COUNT(*) FROM videos WHERE tenant_id = ${tenant} AND status IN ('queued', 'processing')) < ${cap}`;
+}
+
 export function tooManyVideos(c: AppContext): Response {
   const cap = c.get("config").maxConcurrentVideos;
   return tooMany(c, "concurrent_videos", CONCURRENCY_RETRY_AFTER_SECONDS, `concurrency limit: at most ${cap} videos may be queued or processing at once per tenant`);

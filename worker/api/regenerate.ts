@@ -1,10 +1,7 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
 import { type ErrorResponse, RegenerateBeatRequest, type RegenerateBeatResponse } from "../../contracts/api.ts";
 import { type AppContext, invalid, jsonBody } from "../app.ts";
-import { videos } from "../db/schema.ts";
-import type { RegenerateOutcome } from "../run/video-run.ts";
-import { tooManyVideos } from "./limits.ts";
+import type { RegenerateOutcome, Snapshot } from "../run/video-run.ts";
+import { tooManyVideos, underConcurrencyCap } from "./limits.ts";
 import { ownedRun } from "./videos.ts";
 
 /** POST /api/video/{id}/beats/{n}/regenerate — re-render one beat of a complete video. */
@@ -31,15 +28,72 @@ export async function regenerateBeat(c: AppContext): Promise<Response> {
   const parsed = RegenerateBeatRequest.safeParse(value);
   if (!parsed.success) return invalid(c, parsed.error);
   const prompt = parsed.data.prompt ?? null;
-  // A regenerating video is processing again, so it counts against the tenant's cap. Checked,
-  // not reserved: two regenerations racing may pass one over the cap, never more.
-  const tenant = c.get("principal").tenantId;
-  const active = await drizzle(c.env.DB)
-    .select({ n: sql<number>`count(*)` })
-    .from(videos)
-    .where(and(eq(videos.tenantId, tenant), inArray(videos.status, ["queued", "processing"])));
-  if ((active[0]?.n ?? 0) >= c.get("config").maxConcurrentVideos) return tooManyVideos(c);
-  const outcome = (await run.regenerateBeat(Number(n), prompt)) as RegenerateOutcome;
-  if (!outcome.ok) return outcome.status === 422 ? invalid(c, { field: outcome.field ?? "n", message: outcome.error.replace(/^\w+: /, "") }) : c.json({ error: outcome.error } satisfies ErrorResponse, outcome.status);
+  // A regenerating video is processing again, so it takes one of the tenant's slots: reserved
+  // in D1 before the run is asked, and given back if the run refuses.
+  const slot = await reserveSlot(c, id);
+  if (slot === "over_cap") return tooManyVideos(c);
+  let outcome: RegenerateOutcome;
+  try {
+    outcome = (await run.regenerateBeat(Number(n), prompt)) as RegenerateOutcome;
+  } catch (error) {
+    if (slot) await releaseSlot(c, slot);
+    throw error;
+  }
+  if (!outcome.ok) {
+    // A 409 from a run that is processing means a racing regeneration of this video was
+    // accepted: the slot is its own now, and its index sync owns the row.
+    const taken = outcome.status === 409 && slot && ["queued", "processing"].includes(((await run.snapshot()) as Snapshot | null)?.status ?? "");
+    if (slot && !taken) await releaseSlot(c, slot);
+    return outcome.status === 422 ? invalid(c, { field: outcome.field ?? "n", message: outcome.error.replace(/^\w+: /, "") }) : c.json({ error: outcome.error } satisfies ErrorResponse, outcome.status);
+  }
   return c.json({ video_id: id, beat: Number(n), status: "processing", chunks: outcome.chunks, prompt: outcome.prompt } satisfies RegenerateBeatResponse, 202);
+}
+
+/** The index row of a complete video, as it was before its slot was reserved. */
+interface Reservation {
+  id: string;
+  reservedAt: number;
+  before: { current_phase: string; final_key: string | null; completed_at: number | null; updated_at: number };
+}
+
+/**
+ * Take a slot for regenerating a complete video: one conditional UPDATE turns its index row to
+ * what the run's index sync writes once the beat is accepted (processing, generating_chunks, no
+ * final video), only while the tenant is under its cap — the same condition generate's INSERT
+ * carries, so a generate and any number of regenerations racing can never pass the cap.
+ * "over_cap" when refused; null when there is nothing to reserve: a row that is not complete
+ * either already holds a slot (queued, processing — e.g. a racing regeneration of the same
+ * video reserved it first) or belongs to a run that refuses the regeneration (failed, cancelled).
+ */
+async function reserveSlot(c: AppContext, id: string): Promise<Reservation | "over_cap" | null> {
+  const tenant = c.get("principal").tenantId;
+  const before = await c.env.DB.prepare("SELECT status, current_phase, final_key, completed_at, updated_at FROM videos WHERE id = ?1 AND tenant_id = ?2")
+    .bind(id, tenant)
+    .first<Reservation["before"] & { status: string }>();
+  if (before?.status !== "complete") return null;
+  // Strictly later than the row's last write, so releaseSlot can tell its own reservation apart.
+  const reservedAt = Math.max(Date.now(), before.updated_at + 1);
+  const reserved = await c.env.DB.prepare(
+    `UPDATE videos SET status = 'processing', current_phase = 'generating_chunks', final_key = NULL, completed_at = NULL, updated_at = ?3
+     WHERE id = ?1 AND tenant_id = ?2 AND status = 'complete' AND ${underConcurrencyCap("?2", "?4")}`,
+  )
+    .bind(id, tenant, reservedAt, c.get("config").maxConcurrentVideos)
+    .run();
+  if (reserved.meta.changes === 1) return { id, reservedAt, before: { current_phase: before.current_phase, final_key: before.final_key, completed_at: before.completed_at, updated_at: before.updated_at } };
+  // Still complete: the cap refused it. Otherwise a racing regeneration of this video holds the slot.
+  const now = await c.env.DB.prepare("SELECT status FROM videos WHERE id = ?1").bind(id).first<{ status: string }>();
+  return now?.status === "complete" ? "over_cap" : null;
+}
+
+/**
+ * Give a refused regeneration's slot back: the row returns to exactly what it was, unless
+ * something else wrote it since (the run's own index sync, for a regeneration it accepted).
+ */
+async function releaseSlot(c: AppContext, slot: Reservation): Promise<void> {
+  await c.env.DB.prepare(
+    `UPDATE videos SET status = 'complete', current_phase = ?3, final_key = ?4, completed_at = ?5, updated_at = ?6
+     WHERE id = ?1 AND status = 'processing' AND updated_at = ?2`,
+  )
+    .bind(slot.id, slot.reservedAt, slot.before.current_phase, slot.before.final_key, slot.before.completed_at, slot.before.updated_at)
+    .run();
 }

@@ -21,8 +21,8 @@ function call(k: string, path: string, init: RequestInit = {}) {
   return exports.default.fetch(new Request(`http://adreel.test${path}`, { ...init, headers }));
 }
 
-async function completeVideo(): Promise<Harness> {
-  const created = await call(key, "/api/generate", { method: "POST", body: JSON.stringify({ prompt: "A folding e-bike for city commuters", duration_s: 15 }) });
+async function completeVideo(k = key): Promise<Harness> {
+  const created = await call(k, "/api/generate", { method: "POST", body: JSON.stringify({ prompt: "A folding e-bike for city commuters", duration_s: 15 }) });
   const { video_id } = (await created.json()) as { video_id: string };
   const h = await newRun({ videoId: video_id });
   expect((await driveToEnd(h)).status).toBe("complete");
@@ -139,5 +139,98 @@ describe("regenerating one beat", () => {
     const created = await call(key, "/api/generate", { method: "POST", body: JSON.stringify({ prompt: "still queued", duration_s: 15 }) });
     const { video_id } = (await created.json()) as { video_id: string };
     expect((await regenerate(key, video_id, 0)).status).toBe(409);
+  });
+});
+
+describe("regenerations and the tenant's cap on videos in progress", () => {
+  const cap = 5;
+  type IndexRow = { status: string; current_phase: string; progress: number; final_key: string | null; completed_at: number | null; updated_at: number };
+  const indexRow = (id: string) => env.DB.prepare("SELECT status, current_phase, progress, final_key, completed_at, updated_at FROM videos WHERE id = ?").bind(id).first<IndexRow>();
+  const active = async (tenant: string) => (await env.DB.prepare("SELECT COUNT(*) AS n FROM videos WHERE tenant_id = ? AND status IN ('queued', 'processing')").bind(tenant).first<{ n: number }>())!.n;
+  const queue = async (k: string, count: number) => {
+    for (let i = 0; i < count; i++) expect((await call(k, "/api/generate", { method: "POST", body: JSON.stringify({ prompt: `a queued ad ${i}`, duration_s: 15 }) })).status).toBe(200);
+  };
+  const expectCapRefusal = async (response: Response) => {
+    expect(response.status).toBe(429);
+    expect(response.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(await response.json()).toMatchObject({ limit: "concurrent_videos" });
+  };
+
+  it("admits exactly one of three regenerations racing at cap - 1; the others get 429 and stay complete", async () => {
+    const k = (await createKey(env.DB, "tenant-regen-cap", "test")).key;
+    const runs = [await completeVideo(k), await completeVideo(k), await completeVideo(k)];
+    const before = await Promise.all(runs.map((h) => indexRow(h.videoId)));
+    await queue(k, cap - 1);
+    const answers = await Promise.all(runs.map((h) => regenerate(k, h.videoId, 0)));
+    const statuses = answers.map((r) => r.status);
+    expect(statuses.filter((s) => s === 202)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(2);
+    expect(await active("tenant-regen-cap")).toBe(cap);
+    for (const [i, response] of answers.entries()) {
+      if (response.status === 202) {
+        expect((await snapshot(runs[i]!)).status).toBe("processing");
+        continue;
+      }
+      await expectCapRefusal(response);
+      expect((await snapshot(runs[i]!)).status).toBe("complete");
+      expect(await indexRow(runs[i]!.videoId)).toEqual(before[i]);
+    }
+  });
+
+  it("admits exactly one of a generate and a regeneration racing at cap - 1", async () => {
+    const k = (await createKey(env.DB, "tenant-regen-cap-mixed", "test")).key;
+    const h = await completeVideo(k);
+    await queue(k, cap - 1);
+    const [generated, regenerated] = await Promise.all([call(k, "/api/generate", { method: "POST", body: JSON.stringify({ prompt: "the racing newcomer", duration_s: 15 }) }), regenerate(k, h.videoId, 1)]);
+    expect([generated.status, regenerated.status].sort()).toEqual(regenerated.status === 202 ? [202, 429] : [200, 429]);
+    await expectCapRefusal(regenerated.status === 429 ? regenerated : generated);
+    expect(await active("tenant-regen-cap-mixed")).toBe(cap);
+    expect((await snapshot(h)).status).toBe(regenerated.status === 202 ? "processing" : "complete");
+  });
+
+  it("lets racing regenerations of one video through to its run: one 202, the others 409, one slot taken", async () => {
+    const k = (await createKey(env.DB, "tenant-regen-same", "test")).key;
+    const h = await completeVideo(k);
+    const statuses = await Promise.all([0, 1, 2, 0].map((n) => regenerate(k, h.videoId, n).then((r) => r.status)));
+    expect(statuses.filter((s) => s === 202)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(3);
+    expect(await indexRow(h.videoId)).toMatchObject({ status: "processing", current_phase: "generating_chunks", final_key: null, completed_at: null });
+    expect(await active("tenant-regen-same")).toBe(1);
+    expect((await driveToEnd(h)).status).toBe("complete");
+    expect(await indexRow(h.videoId)).toMatchObject({ status: "complete", progress: 100 });
+  });
+
+  it("gives the slot back when the run refuses: the index row is left exactly as it was", async () => {
+    const k = (await createKey(env.DB, "tenant-regen-refused", "test")).key;
+    const h = await completeVideo(k);
+    const before = await indexRow(h.videoId);
+    expect(before).toMatchObject({ status: "complete", progress: 100, final_key: expect.any(String) });
+    const beats = (await snapshot(h)).spec!.beats.length;
+    // Refused by the run (422: no such beat, nothing left of the prompt) after the slot was reserved.
+    expect((await regenerate(k, h.videoId, beats)).status).toBe(422);
+    expect(await indexRow(h.videoId)).toEqual(before);
+    expect((await regenerate(k, h.videoId, 0, { prompt: "<>{}" })).status).toBe(422);
+    expect(await indexRow(h.videoId)).toEqual(before);
+    expect(await active("tenant-regen-refused")).toBe(0);
+    // Refused at the cap: nothing changes either.
+    await queue(k, cap);
+    await expectCapRefusal(await regenerate(k, h.videoId, 0));
+    expect(await indexRow(h.videoId)).toEqual(before);
+    expect((await snapshot(h)).status).toBe("complete");
+  });
+
+  it("gives the slot back on a 409 from a run the index still shows complete", async () => {
+    const k = (await createKey(env.DB, "tenant-regen-stale", "test")).key;
+    const h = await completeVideo(k);
+    const complete = (await indexRow(h.videoId))!;
+    expect((await regenerate(k, h.videoId, 0)).status).toBe(202);
+    // The run fails while its index still says complete (an index write that never landed).
+    await h.stub.cancel("stopped for the test");
+    await env.DB.prepare("UPDATE videos SET status = ?, current_phase = ?, progress = ?, final_key = ?, completed_at = ?, updated_at = ? WHERE id = ?")
+      .bind(complete.status, complete.current_phase, complete.progress, complete.final_key, complete.completed_at, complete.updated_at, h.videoId)
+      .run();
+    const refused = await regenerate(k, h.videoId, 1);
+    expect(refused.status).toBe(409);
+    expect(await indexRow(h.videoId)).toEqual(complete);
   });
 });
