@@ -11,6 +11,7 @@
  */
 import { VideoSpec } from "../contracts/spec.ts";
 import { planChunks } from "../worker/chunks/plan.ts";
+import { chunkJobId } from "../worker/run/dag.ts";
 import { isMain, numberFlag, snapshotNote, withStack } from "./bench-stack.ts";
 import { fetchEventLog, jobIntervals, peakOverlap, phaseTimeline } from "./event-log.ts";
 import { describeMachine, invocation, loadAverage, machineParagraph } from "./machine.ts";
@@ -30,9 +31,12 @@ interface ChunkRun {
   chainByBeat: number[];
   peakChunksInFlight: number;
   meanChunkSeconds: number;
-  /** Of which: prediction created → succeeded (latency + rendering), and storing + normalizing. */
+  /** Of which: prediction created → succeeded (latency, rendering within it), succeeded → last frame published, → normalized and done. */
   meanProviderSeconds: number;
-  meanIngestSeconds: number;
+  meanFrameSeconds: number;
+  meanNormalizeSeconds: number;
+  /** Chunk k's last frame published → chunk k+1's prediction created (composite, queue hops). */
+  meanHandoffSeconds: number;
   /** CPU seconds of media-node and its ffmpeg children during the chunk phase. */
   mediaCpuSeconds: number;
 }
@@ -55,6 +59,14 @@ async function measure(label: string, maxPredictions: number, options: ChunkOpti
       const phase = timeline.phases.find((p) => p.phase === "generating_chunks");
       if (!phase) throw new Error(`${label}: video ${video_id} has no generating_chunks phase in its event log`);
       const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length / 1000;
+      const byId = new Map(intervals.map((c) => [c.id, c]));
+      const handoffs = plan
+        .filter((c) => !c.first_in_beat)
+        .map((c) => {
+          const [previous, next] = [byId.get(chunkJobId(c.chunk_num - 1)), byId.get(chunkJobId(c.chunk_num))];
+          return previous && next ? next.lastStartAt - previous.publishAt : Number.NaN;
+        })
+        .filter(Number.isFinite);
       const run: ChunkRun = {
         chunkPhaseSeconds: phase.seconds,
         totalSeconds: timeline.totalSeconds,
@@ -64,7 +76,9 @@ async function measure(label: string, maxPredictions: number, options: ChunkOpti
         peakChunksInFlight: peakOverlap(intervals),
         meanChunkSeconds: mean(intervals.map((c) => c.doneAt - c.startAt)),
         meanProviderSeconds: mean(intervals.map((c) => c.ingestAt - c.startAt)),
-        meanIngestSeconds: mean(intervals.map((c) => c.doneAt - c.ingestAt)),
+        meanFrameSeconds: mean(intervals.map((c) => c.publishAt - c.ingestAt)),
+        meanNormalizeSeconds: mean(intervals.map((c) => c.doneAt - c.publishAt)),
+        meanHandoffSeconds: handoffs.length ? mean(handoffs) : Number.NaN,
         mediaCpuSeconds: sampler.usage(phase.startAt, phase.startAt + phase.seconds * 1000).media?.cpuSeconds ?? Number.NaN,
       };
       console.error(`${label} run ${i + 1}: chunk phase ${run.chunkPhaseSeconds.toFixed(1)} s, ${run.chunks} chunks, chains ${chainByBeat.join(",")}, peak in flight ${run.peakChunksInFlight}`);
@@ -104,7 +118,8 @@ export async function chunksBench(options: ChunkOptions): Promise<string> {
       phase.toFixed(1),
       per(runs),
       m((r) => r.peakChunksInFlight, 0),
-      `${m((r) => r.meanChunkSeconds)} = ${m((r) => r.meanProviderSeconds)} + ${m((r) => r.meanIngestSeconds)}`,
+      `${m((r) => r.meanChunkSeconds)} = ${m((r) => r.meanProviderSeconds)} + ${m((r) => r.meanFrameSeconds)} + ${m((r) => r.meanNormalizeSeconds)}`,
+      m((r) => r.meanHandoffSeconds),
       `${m((r) => r.mediaCpuSeconds, 1)} (${median(runs.map((r) => (100 * r.mediaCpuSeconds) / (r.chunkPhaseSeconds * cores))).toFixed(0)} %)`,
       model,
       measuredModel.toFixed(1),
@@ -118,9 +133,9 @@ export async function chunksBench(options: ChunkOptions): Promise<string> {
   return `${SECTION}
 
 ${machineParagraph(invocation(), loadBefore, snapshotNote())}
-Workload: a ${options.duration} s 16:9 draft ad (the demo's prompt; ${plan.chunks} chunks in ${plan.chainByBeat.length} beats, chunks per beat ${plan.chainByBeat.join(", ")}: longest chain ${plan.longestChain}), ${options.runs} run(s) per scheduler. Draft provider with \`latencyMs: ${options.latencyMs}\` added to every prediction and \`concurrency: ${options.parallel}\` render slots, so no prediction waits for a slot. Two stacks, one after the other in this run, differing only in \`MAX_PREDICTIONS_PER_VIDEO\`. Measured: the \`generating_chunks\` phase (from its \`phase\` event to \`stitching\`) and each chunk's job events, from the run's event log; media-node CPU (process + ffmpeg children, /proc every 200 ms) over that phase. Model: the chunk plan of the video's spec (\`planChunks\`, checked against \`chunk_urls\`).
+Workload: a ${options.duration} s 16:9 draft ad (the demo's prompt; ${plan.chunks} chunks in ${plan.chainByBeat.length} beats, chunks per beat ${plan.chainByBeat.join(", ")}: longest chain ${plan.longestChain}), ${options.runs} run(s) per scheduler. Draft provider with \`latencyMs: ${options.latencyMs}\` (each prediction takes at least that long, its render included) and \`concurrency: ${options.parallel}\` render slots, so no prediction waits for a slot. Two stacks, one after the other in this run, differing only in \`MAX_PREDICTIONS_PER_VIDEO\`. Measured: the \`generating_chunks\` phase (from its \`phase\` event to \`stitching\`) and each chunk's job events, from the run's event log; media-node CPU (process + ffmpeg children, /proc every 200 ms) over that phase. Model: the chunk plan of the video's spec (\`planChunks\`, checked against \`chunk_urls\`).
 
-${table(["scheduler", "setting", "chunk phase s (median)", "per run s", "peak chunks in flight", "s per chunk = provider + ingest (mean)", `media-node CPU s in the phase (% of ${cores} cores)`, "model s (latency only)", "model s (× B's s per chunk)"], rows)}
+${table(["scheduler", "setting", "chunk phase s (median)", "per run s", "peak chunks in flight", "s per chunk = provider + last frame + normalize (mean)", "hand-off s: frame → next chunk's prediction (mean)", `media-node CPU s in the phase (% of ${cores} cores)`, "model s (latency only)", "model s (× B's s per chunk)"], rows)}
 
 | ratio | value |
 | --- | --- |
@@ -128,7 +143,7 @@ ${table(["scheduler", "setting", "chunk phase s (median)", "per run s", "peak ch
 | model, latency only: chunks / longest chain = ${plan.chunks} / ${plan.longestChain} | ${(plan.chunks / plan.longestChain).toFixed(2)}× |
 
 - Whole video, created → complete: A ${median(dag.map((r) => r.totalSeconds)).toFixed(1)} s, B ${median(sequential.map((r) => r.totalSeconds)).toFixed(1)} s (B also runs the references and storyboard frames one at a time).
-- "provider" is prediction created → succeeded (the ${latency} s latency + rendering the clip with ffmpeg); "ingest" is succeeded → done (download, normalize, last frame, upload; the next chunk of the beat waits for it).
+- "provider" is prediction created → succeeded (the ${latency} s latency, within which the draft server renders the clip with ffmpeg); "last frame" is succeeded → the clip's last frame published (download, decode, PNG to R2: the next chunk of the beat waits for this only); "normalize" is published → done (the x264 pass, on the media queue at lower CPU priority, while the next chunk generates). "hand-off" is a published frame → the next chunk's prediction created (queue hop, composite, create).
 - A: ${a.toFixed(1)} s against two floors — the longest chain × latency, ${modelDag.toFixed(0)} s, and media-node's CPU work in the phase, ${median(dag.map((r) => r.mediaCpuSeconds)).toFixed(1)} CPU s / ${cores} cores = ${cpuFloor.toFixed(1)} s (reachable only with the machine to itself). B: ${b.toFixed(1)} s against ${plan.chunks} × latency = ${modelSeq.toFixed(0)} s, with media-node at ${median(sequential.map((r) => (100 * r.mediaCpuSeconds) / (r.chunkPhaseSeconds * cores))).toFixed(0)} % of the cores.
 `;
 }

@@ -50,13 +50,14 @@ describe("job intervals", () => {
       job(200, "chunk:000", "predicting"),
       job(900, "chunk:000", "predicting", 2), // a retry: the interval keeps its first start
       job(1_500, "chunk:000", "ingesting", 2),
+      job(1_600, "chunk:000", "finishing", 2),
       job(1_800, "chunk:000", "done", 2),
       job(300, "chunk:001", "predicting"), // never done: left out
       job(400, "storyboard:0", "predicting"),
       job(600, "storyboard:0", "done"),
     ];
-    expect(jobIntervals(events, "chunk")).toEqual([{ id: "chunk:000", kind: "chunk", beat: 0, startAt: 200, ingestAt: 1_500, doneAt: 1_800, attempts: 2 }]);
-    expect(jobIntervals(events, "storyboard")).toHaveLength(1);
+    expect(jobIntervals(events, "chunk")).toEqual([{ id: "chunk:000", kind: "chunk", beat: 0, startAt: 200, lastStartAt: 900, ingestAt: 1_500, publishAt: 1_600, doneAt: 1_800, attempts: 2 }]);
+    expect(jobIntervals(events, "storyboard")).toMatchObject([{ publishAt: Number.NaN }]);
   });
 
   it("counts the most intervals open at once, back-to-back ones once", () => {

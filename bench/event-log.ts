@@ -1,4 +1,4 @@
-import type { LiveEvent } from "../cli/client.ts";
+import type { JobView, LiveMessage, LiveSnapshot } from "../contracts/live.ts";
 
 /**
  * A finished video's whole event log, replayed from its Durable Object over the live
@@ -6,8 +6,15 @@ import type { LiveEvent } from "../cli/client.ts";
  * (ms), so phase durations come from the run itself, not from when a client happened to look.
  */
 
-export interface TimedEvent extends LiveEvent {
+/**
+ * An event of the log. Looser than the frames it comes from (`LiveMessage`), so the timeline
+ * functions can be fed hand-made events: they only read `type`, `at`, `phase` and `job`.
+ */
+export interface TimedEvent {
+  id: number;
+  type: string;
   at: number;
+  [key: string]: unknown;
 }
 
 export interface EventLog {
@@ -35,11 +42,7 @@ export async function fetchEventLog(baseUrl: string, apiKey: string, videoId: st
   throw new Error(`replaying the event log of ${videoId} did not finish within ${timeoutMs} ms (${events.length} events so far)`);
 }
 
-interface SnapshotHead {
-  created_at: number;
-  status: string;
-  last_event: number;
-}
+type SnapshotHead = Pick<LiveSnapshot, "created_at" | "status" | "last_event">;
 
 function replayPage(baseUrl: string, apiKey: string, videoId: string, since: number, timeoutMs: number): Promise<{ snapshot: SnapshotHead; replayed: TimedEvent[] }> {
   return new Promise((resolvePage, reject) => {
@@ -68,16 +71,16 @@ function replayPage(baseUrl: string, apiKey: string, videoId: string, since: num
     };
     socket.onmessage = (message) => {
       if (typeof message.data !== "string" || message.data === "pong") return;
-      const event = JSON.parse(message.data) as LiveEvent;
+      const event = JSON.parse(message.data) as LiveMessage;
       if (event.type === "snapshot") {
-        const s = event.snapshot as SnapshotHead | null;
+        const s = event.snapshot;
         if (!s) return finish(new Error(`video ${videoId} has no run`));
         snapshot = s;
         if (s.last_event <= since) return finish();
         armQuiet();
         return;
       }
-      if (typeof event.at === "number" && event.id > since && (replayed.length === 0 || event.id > replayed.at(-1)!.id)) replayed.push(event as TimedEvent);
+      if (event.id > since && (replayed.length === 0 || event.id > replayed.at(-1)!.id)) replayed.push(event);
       if (snapshot && event.id >= snapshot.last_event) return finish();
       armQuiet();
     };
@@ -126,8 +129,12 @@ export interface JobInterval {
   beat: number | null;
   /** First time the job was seen predicting (its prediction created). */
   startAt: number;
+  /** The last attempt's prediction was created. */
+  lastStartAt: number;
   /** The prediction succeeded and its output is being stored / normalized. */
   ingestAt: number;
+  /** What dependents need was published (a chunk's last frame); NaN for jobs stored in one step. */
+  publishAt: number;
   doneAt: number;
   attempts: number;
 }
@@ -137,16 +144,18 @@ export function jobIntervals(events: readonly TimedEvent[], kind: string): JobIn
   const byId = new Map<string, JobInterval>();
   for (const event of events) {
     if (event.type !== "job") continue;
-    const job = event.job as { id: string; kind: string; beat: number | null; status: string; attempt: number } | null;
+    const job = event.job as Pick<JobView, "id" | "kind" | "beat" | "status" | "attempt"> | undefined;
     if (!job || job.kind !== kind) continue;
     let interval = byId.get(job.id);
     if (!interval && job.status === "predicting") {
-      interval = { id: job.id, kind: job.kind, beat: job.beat, startAt: event.at, ingestAt: Number.NaN, doneAt: Number.NaN, attempts: job.attempt };
+      interval = { id: job.id, kind: job.kind, beat: job.beat, startAt: event.at, lastStartAt: event.at, ingestAt: Number.NaN, publishAt: Number.NaN, doneAt: Number.NaN, attempts: job.attempt };
       byId.set(job.id, interval);
     }
     if (!interval) continue;
     interval.attempts = Math.max(interval.attempts, job.attempt);
+    if (job.status === "predicting") interval.lastStartAt = event.at;
     if (job.status === "ingesting") interval.ingestAt = event.at;
+    if (job.status === "finishing") interval.publishAt = event.at;
     if (job.status === "done") interval.doneAt = event.at;
   }
   return [...byId.values()].filter((i) => Number.isFinite(i.doneAt));

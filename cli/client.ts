@@ -2,6 +2,7 @@ import { createWriteStream } from "node:fs";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { GenerateRequestInput, StatusResponse, VideoResponse } from "../contracts/api.ts";
+import type { LiveMessage } from "../contracts/live.ts";
 
 /** A small client for adreel's HTTP and WebSocket API, shared by the CLI, the demo and the tests. */
 
@@ -12,12 +13,6 @@ export class ApiError extends Error {
   ) {
     super(`adreel answered ${status}: ${typeof body === "object" && body && "error" in body ? String((body as { error: unknown }).error) : JSON.stringify(body)}`);
   }
-}
-
-export interface LiveEvent {
-  id: number;
-  type: string;
-  [key: string]: unknown;
 }
 
 export class AdreelClient {
@@ -65,7 +60,7 @@ export class AdreelClient {
    * Follow a video live over its WebSocket until it ends. Reconnects (resuming from the last
    * event id) if the socket drops; falls back to polling status if the socket cannot open.
    */
-  async watch(id: string, onEvent: (event: LiveEvent) => void, timeoutMs = 30 * 60_000): Promise<StatusResponse> {
+  async watch(id: string, onEvent: (message: LiveMessage) => void, timeoutMs = 30 * 60_000): Promise<StatusResponse> {
     const deadline = Date.now() + timeoutMs;
     let lastId = 0;
     let failures = 0;
@@ -90,11 +85,13 @@ export class AdreelClient {
         }, 20_000);
         socket.onmessage = (message) => {
           if (typeof message.data !== "string" || message.data === "pong") return;
-          const event = JSON.parse(message.data) as LiveEvent;
-          if (typeof event.id === "number" && event.type !== "snapshot") lastId = Math.max(lastId, event.id);
+          // Typed, not parsed: the run checks each event against LiveMessage as it emits it, and a
+          // strict parse here would drop a newer server's frame (even its `complete`) over one new field.
+          const frame = JSON.parse(message.data) as LiveMessage;
+          if (frame.type !== "snapshot") lastId = Math.max(lastId, frame.id);
           failures = 0;
-          onEvent(event);
-          const status = event.type === "snapshot" ? (event.snapshot as { status?: string } | null)?.status : event.type;
+          onEvent(frame);
+          const status = frame.type === "snapshot" ? frame.snapshot?.status : frame.type;
           if (status === "complete" || status === "failed" || status === "cancelled") finish(true);
         };
         socket.onerror = () => finish(false);

@@ -1,4 +1,4 @@
-import type { LiveEvent } from "./client.ts";
+import type { LiveMessage } from "../contracts/live.ts";
 
 /**
  * A progress line fed by live events: phase, percentage, chunk grid, cost, ETA. On a
@@ -34,24 +34,25 @@ export function progressReporter(stream: NodeJS.WriteStream = process.stderr) {
   }
 
   return {
-    onEvent(event: LiveEvent): void {
-      if (event.type === "snapshot") {
-        const snapshot = event.snapshot as { phase: string; progress: number; cost_usd: number; jobs: { id: string; kind: string; status: string }[] } | null;
+    onEvent(message: LiveMessage): void {
+      // Narrowed by field rather than by type, so every event that carries a field updates it.
+      if (message.type === "snapshot") {
+        const snapshot = message.snapshot;
         if (snapshot) {
           phase = snapshot.phase;
           progress = snapshot.progress;
           cost = snapshot.cost_usd;
+          eta = snapshot.estimated_time_remaining ?? eta;
           for (const job of snapshot.jobs) if (job.kind === "chunk") chunks.set(job.id, job.status);
         }
       }
-      if (typeof event.phase === "string") phase = event.phase;
-      if (typeof event.progress === "number") progress = Math.max(progress, event.progress);
-      if (typeof event.cost_usd === "number") cost = event.cost_usd;
-      if (typeof event.estimated_time_remaining === "number") eta = event.estimated_time_remaining;
-      const job = event.job as { id: string; kind: string; status: string } | undefined;
-      if (job?.kind === "chunk") chunks.set(job.id, job.status);
-      if (event.type === "spec" && typeof event.chunks === "number") for (let i = 0; i < event.chunks; i++) if (!chunks.has(`chunk:${String(i).padStart(3, "0")}`)) chunks.set(`chunk:${String(i).padStart(3, "0")}`, "waiting");
-      if (event.type === "complete") progress = 100;
+      if ("phase" in message) phase = message.phase;
+      if ("progress" in message) progress = Math.max(progress, message.progress);
+      if ("cost_usd" in message && message.cost_usd !== undefined) cost = message.cost_usd;
+      if ("estimated_time_remaining" in message && message.estimated_time_remaining !== null) eta = message.estimated_time_remaining;
+      if ("job" in message && message.job.kind === "chunk") chunks.set(message.job.id, message.job.status);
+      if (message.type === "spec") for (let i = 0; i < message.chunks; i++) if (!chunks.has(`chunk:${String(i).padStart(3, "0")}`)) chunks.set(`chunk:${String(i).padStart(3, "0")}`, "waiting");
+      if (message.type === "complete") progress = 100;
       render();
     },
     done(): void {

@@ -165,3 +165,31 @@ export function renderedFrames(beat: SpecBeat): number {
 export function stitchedFrames(spec: Pick<VideoSpec, "beats">): number {
   return spec.beats.reduce((sum, b) => sum + renderedFrames(b) - b.transition_out.frames, 0);
 }
+
+export const MIN_CHUNK_FRAMES = 12;
+
+/**
+ * One chunk of the chunk plan (seed 003 ChunkSpec): a clip the video model renders. Planned
+ * by the Worker, carried in queue jobs and shown in the live snapshot, hence a contract.
+ */
+export const ChunkPlan = z.object({
+  /** Global, 0-based, in playback order. */
+  chunk_num: z.number().int().min(0),
+  beat_index: z.number().int().min(0),
+  index_in_beat: z.number().int().min(0),
+  chunks_in_beat: z.number().int().min(1),
+  /** First frame of this chunk within its beat's rendered clip (0 for the first chunk). */
+  start_frame: z.number().int().min(0),
+  /** Where the chunk's first frame lands in the stitched video. */
+  video_start_frame: z.number().int().min(0),
+  frames: z.number().int().min(MIN_CHUNK_FRAMES),
+  prompt: z.string().min(1).max(1400),
+  camera: CameraMove,
+  /** Join with the previous chunk (a cut inside a beat; the previous beat's transition at a beat's start). */
+  seam_in: Transition,
+  /** Join with the next chunk; its `frames` overlap this chunk's tail. */
+  seam_out: Transition,
+  first_in_beat: z.boolean(),
+  last_in_beat: z.boolean(),
+});
+export type ChunkPlan = z.infer<typeof ChunkPlan>;

@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { DRAFT_MODELS } from "../contracts/media.ts";
 import { type LlmPrice, Price } from "./planning/cost.ts";
+import type { JobSeconds } from "./run/eta.ts";
+import type { JobKind } from "./run/jobs.ts";
 
 /**
  * The one typed configuration module. Defaults are documented here; deployments override
@@ -46,6 +48,35 @@ export const DEFAULT_LLM_PRICE: LlmPrice = {
   output_tokens_base: 250,
 };
 
+/**
+ * Seconds one job of each kind takes, by stage (start step, provider latency, ingest; see
+ * run/eta.ts): the time-remaining estimate's priors until D1's `job_durations` holds a mean
+ * observed for the (kind, model) a run uses, and until the run has seen a job of that kind
+ * finish. Draft: its own models on the local stack (docs/BENCHMARKS.md), seconds per job.
+ * Replicate: image models ~10-30 s, the video model tens of seconds per clip, musicgen ~30 s.
+ * Plan, stitch and finalize do not call a provider: all their time is `start`.
+ */
+export const DEFAULT_JOB_SECONDS: Record<ProviderName, Record<JobKind, JobSeconds>> = {
+  draft: {
+    plan: { start: 1, provider: 0, ingest: 0 },
+    reference: { start: 0.3, provider: 1, ingest: 1 },
+    storyboard: { start: 0.5, provider: 1, ingest: 0.5 },
+    chunk: { start: 0.5, provider: 1, ingest: 1.5 },
+    music: { start: 0.2, provider: 2, ingest: 2.5 },
+    stitch: { start: 3, provider: 0, ingest: 0 },
+    finalize: { start: 2, provider: 0, ingest: 0 },
+  },
+  replicate: {
+    plan: { start: 5, provider: 0, ingest: 0 },
+    reference: { start: 1, provider: 20, ingest: 2 },
+    storyboard: { start: 2, provider: 20, ingest: 1 },
+    chunk: { start: 2, provider: 45, ingest: 3 },
+    music: { start: 1, provider: 30, ingest: 3 },
+    stitch: { start: 8, provider: 0, ingest: 0 },
+    finalize: { start: 5, provider: 0, ingest: 0 },
+  },
+};
+
 export interface Config {
   provider: ProviderName;
   providerBaseUrl: string;
@@ -80,6 +111,10 @@ export interface Config {
   stallTimeoutMs: number;
   /** Concurrent predictions per video. */
   maxPredictionsPerVideo: number;
+  /** Priors of the time-remaining estimate per job kind: DEFAULT_JOB_SECONDS of the provider. */
+  jobSeconds: Record<JobKind, JobSeconds>;
+  /** Weight of the newest video in D1's exponentially-weighted mean job durations (`JOB_SECONDS_WEIGHT`); default 0.2. */
+  jobSecondsWeight: number;
   /** A chunk whose palette is further than this (ΔE2000) from the references is flagged. */
   consistencyDriftThreshold: number;
   /** Requests per API key per minute on /api/* (sliding window); default 60. */
@@ -160,6 +195,8 @@ export function loadConfig(env: Env): Config {
     jobLeaseMs: number(vars, "JOB_LEASE_MS", 90_000),
     stallTimeoutMs: number(vars, "STALL_TIMEOUT_MS", 20 * 60_000),
     maxPredictionsPerVideo: number(vars, "MAX_PREDICTIONS_PER_VIDEO", 8),
+    jobSeconds: DEFAULT_JOB_SECONDS[provider],
+    jobSecondsWeight: Math.min(1, Math.max(0.01, number(vars, "JOB_SECONDS_WEIGHT", 0.2))),
     consistencyDriftThreshold: number(vars, "CONSISTENCY_DRIFT_THRESHOLD", 20),
     rateLimitPerMinute: number(vars, "RATE_LIMIT_PER_MINUTE", 60),
     generateRateLimitPerMinute: number(vars, "GENERATE_RATE_LIMIT_PER_MINUTE", 10),

@@ -1,7 +1,8 @@
 import { readdir } from "node:fs/promises";
 import type { StatusResponse, VideoResponse } from "../../contracts/api.ts";
 import type { Prediction } from "../../contracts/prediction.ts";
-import type { AdreelClient, LiveEvent } from "../../cli/client.ts";
+import type { AdreelClient } from "../../cli/client.ts";
+import type { LiveMessage } from "../../contracts/live.ts";
 import type { Stack } from "../../scripts/stack.ts";
 
 /**
@@ -23,15 +24,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * polling: no API rate limit, and no phase is missed). `onEvent` sees every event with the
  * phase at that moment, to strike at a phase; strikes run alongside and are awaited at the end.
  */
-export async function followToEnd(client: AdreelClient, id: string, timeoutMs: number, onEvent?: (event: LiveEvent, phase: string) => Promise<void>): Promise<Outcome> {
+export async function followToEnd(client: AdreelClient, id: string, timeoutMs: number, onEvent?: (event: LiveMessage, phase: string) => Promise<void>): Promise<Outcome> {
   const started = Date.now();
   let phase = "queued";
   const strikes: Promise<unknown>[] = [];
   const status = await client.watch(
     id,
     (event) => {
-      if (event.type === "snapshot") phase = (event.snapshot as { phase?: string } | null)?.phase ?? phase;
-      else if (typeof event.phase === "string") phase = event.phase;
+      if (event.type === "snapshot") phase = event.snapshot?.phase ?? phase;
+      else if ("phase" in event) phase = event.phase;
       if (onEvent) strikes.push(onEvent(event, phase).then(() => null, (error: unknown) => error));
     },
     timeoutMs,

@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signWebhook } from "../../contracts/signing.ts";
-import { AdreelClient, type LiveEvent } from "../../cli/client.ts";
+import { AdreelClient } from "../../cli/client.ts";
+import type { LiveMessage } from "../../contracts/live.ts";
 import { DRAFT_DEFAULTS, type DraftKnobsPatch, pickKnobs } from "../../media-node/draft/options.ts";
 import { ROOT, createDevKey, type Stack, startStack } from "../../scripts/stack.ts";
 import { followToEnd, ledgerProblems, type Outcome, runningAtProvider, tempLeftovers } from "./audit.ts";
@@ -66,7 +67,7 @@ interface Scenario {
   prompt: string;
   knobs?: DraftKnobsPatch;
   /** Runs on every live event while the video is under way, with the phase at that moment (to strike at a phase). */
-  during?: (event: LiveEvent, phase: string, videoId: string) => Promise<void>;
+  during?: (event: LiveMessage, phase: string, videoId: string) => Promise<void>;
   /** The fault must not cost the video: it completes. Otherwise failing with a stated reason is also accepted. */
   mustComplete: boolean;
   /** What the fault did, for the report (e.g. which phase it struck). */
@@ -158,10 +159,9 @@ describe("webhook faults", () => {
       note: () => (forged.length ? `forged "succeeded" for ${forged[0]!.job} → ${forged.map((f) => f.status).join(", ")}` : "no running prediction found to forge"),
       during: async (event, _phase, id) => {
         // A prediction the run has just adopted: the job waits for exactly this one.
-        const job = event.type === "job" ? (event.job as { id: string; attempt: number; status: string } | null) : null;
-        if (forging || !job || job.status !== "predicting" || typeof event.prediction_id !== "string") return;
+        if (forging || event.type !== "job" || event.job.status !== "predicting" || event.prediction_id === undefined) return;
         forging = true;
-        const target = { prediction_id: event.prediction_id, job_id: job.id, attempt: job.attempt };
+        const target = { prediction_id: event.prediction_id, job_id: event.job.id, attempt: event.job.attempt };
         const body = JSON.stringify({ id: target.prediction_id, status: "succeeded", output: "http://127.0.0.1:9/forged.mp4", metrics: { predict_time: 0.1 } });
         const url = `${stack.workerUrl}/webhooks/replicate?video=${id}&job=${encodeURIComponent(target.job_id)}&attempt=${target.attempt}`;
         const wrongSecret = `whsec_${randomBytes(32).toString("base64")}`;
@@ -195,7 +195,7 @@ describe("process faults", () => {
       during: async (event, phase) => {
         // Strike once a chunk prediction is under way.
         if (restartedAt || phase !== "generating_chunks" || event.type !== "job") return;
-        restartedAt = `generating_chunks, just after ${(event.job as { id?: string } | null)?.id ?? "a job"} changed`;
+        restartedAt = `generating_chunks, just after ${event.job.id} changed`;
         await stack.restartWorker();
       },
     });

@@ -12,7 +12,6 @@ import {
   GenerateResponse,
   HealthResponse,
   MediaUploadResponse,
-  Phase,
   ReferenceImage,
   RegenerateBeatRequest,
   RegenerateBeatResponse,
@@ -22,13 +21,12 @@ import {
   VideoList,
   VideoListQuery,
   VideoResponse,
-  VideoStatus,
   WebhookReceipt,
 } from "../../contracts/api.ts";
 import { Prediction } from "../../contracts/prediction.ts";
 import { VideoSpec } from "../../contracts/spec.ts";
 import { PlanEvent } from "../planning/request.ts";
-import { JobKind, JobStatus } from "../run/jobs.ts";
+import { JobView, LiveMessage, LiveSnapshot } from "../../contracts/live.ts";
 
 /**
  * adreel's HTTP API as an OpenAPI 3.1 document, generated from the same zod schemas the
@@ -45,64 +43,15 @@ export const DryRunResponse = z.object({
 });
 export type DryRunResponse = z.infer<typeof DryRunResponse>;
 
-const LiveJob = z.object({
-  id: z.string(),
-  kind: JobKind,
-  beat: z.number().int().nullable(),
-  idx: z.number().int(),
-  status: JobStatus,
-  attempt: z.number().int(),
-  error: z.string().nullable(),
-  errors: z.array(z.string()),
-});
-
 /**
- * A server → client frame on the live WebSocket. Every frame has `id` (the event sequence
- * number, usable as `since` when reconnecting) and `type`; the other fields depend on the type.
+ * Every frame type of the live socket is a component of its own (named by its schema's title),
+ * so `LiveMessage` reads as a oneOf of them rather than one object with every field optional.
  */
-export const LiveMessage = z
-  .object({
-    id: z.number().int(),
-    type: z.string().describe("snapshot | queued | phase | progress | job | job_retry | spec | reference_images_ready | warning | complete | failed | cancelled, or a planner note"),
-    at: z.number().optional().describe("milliseconds since the epoch"),
-    snapshot: z
-      .object({
-        video_id: z.string(),
-        status: VideoStatus,
-        phase: Phase,
-        progress: z.number(),
-        error: z.string().nullable(),
-        cost_usd: z.number(),
-        cost_estimate: CostEstimate.nullable(),
-        estimated_time_remaining: z.number().nullable(),
-        spec: VideoSpec.nullable(),
-        jobs: z.array(LiveJob),
-        last_event: z.number().int(),
-      })
-      .loose()
-      .nullable()
-      .optional()
-      .describe("type snapshot: the whole run, sent first on every connection (null for an unknown run)"),
-    status: VideoStatus.optional(),
-    phase: Phase.optional(),
-    progress: z.number().optional(),
-    cost_usd: z.number().optional(),
-    estimated_time_remaining: z.number().nullable().optional().describe("seconds"),
-    job: LiveJob.nullable().optional().describe("type job / job_retry: the job as it now stands"),
-    preview_url: z.string().nullable().optional().describe("type job, status done: a signed URL of the finished artefact (chunk MP4, storyboard or reference PNG)"),
-    reason: z.string().optional().describe("type job_retry: why the attempt failed"),
-    chunks: z.number().int().optional().describe("type spec: how many chunks will be generated"),
-    spec: VideoSpec.optional(),
-    cost_estimate: CostEstimate.optional(),
-    message: z.string().optional(),
-    images: z.array(ReferenceImage.extend({ index: z.number().int() })).optional().describe("type reference_images_ready: the 3 references, signed"),
-    consistency_context: z.string().optional(),
-    final_video_url: z.string().nullable().optional().describe("type complete: signed URL of the final MP4"),
-    generation_time_seconds: z.number().optional(),
-    error: z.string().nullable().optional(),
-  })
-  .loose();
-export type LiveMessage = z.infer<typeof LiveMessage>;
+const LIVE_FRAMES = LiveMessage.options.map((schema) => {
+  const { title, description } = schema.meta() ?? {};
+  if (!title) throw new Error("every LiveMessage variant needs a title (contracts/live.ts)");
+  return { name: title, schema, io: "output" as const, description: description ?? title };
+});
 
 // ---------------------------------------------------------------- named schemas (components)
 
@@ -130,7 +79,10 @@ const COMPONENTS: { name: string; schema: z.ZodType; io: Io; description: string
   { name: "AssetUploadResponse", schema: AssetUploadResponse, io: "output", description: "The stored brand image; put `ref` in `brand_assets`." },
   { name: "MediaUploadResponse", schema: MediaUploadResponse, io: "output", description: "The stored object." },
   { name: "WebhookReceipt", schema: WebhookReceipt, io: "output", description: "The delivery was verified; `accepted` is false for duplicates and stale updates." },
-  { name: "LiveMessage", schema: LiveMessage, io: "output", description: "A frame of the live WebSocket." },
+  { name: "LiveMessage", schema: LiveMessage, io: "output", description: "A frame of the live WebSocket: the snapshot first, then the run's events as they happen. Narrow on `type`." },
+  ...LIVE_FRAMES,
+  { name: "LiveSnapshot", schema: LiveSnapshot, io: "output", description: "The whole run as it stands. Ignore fields not described here." },
+  { name: "JobView", schema: JobView, io: "output", description: "A job of the run: one unit of work (plan, a reference, a storyboard frame, a chunk, music, stitch, finalize)." },
   { name: "VideoSpec", schema: VideoSpec, io: "output", description: "The plan every later phase reads: beats, timing in frames, transitions, music brief." },
   { name: "CostEstimate", schema: CostEstimate, io: "output", description: "Estimated cost in USD, in total and by phase." },
   { name: "ReferenceImage", schema: ReferenceImage, io: "output", description: "A reference image with its analysis." },

@@ -1,5 +1,5 @@
 import { paletteDistance } from "../../contracts/color.ts";
-import { AnalyzeImageResponse, CompositeResponse, NormalizeChunkResponse } from "../../contracts/media.ts";
+import { AnalyzeImageResponse, CompositeResponse, LastFrameResponse, NormalizeChunkResponse, type PaletteEntry } from "../../contracts/media.ts";
 import { mediaKeys } from "../media/keys.ts";
 import { clipInput } from "../providers/models.ts";
 import { estimatePrediction } from "../run/ledger.ts";
@@ -14,18 +14,24 @@ import { ChunkPlan } from "./plan.ts";
  * across the cut while the beat stays on its board.
  */
 
+/** What a chunk's ingest publishes as soon as the clip is back: the frame the next chunk of its beat starts from. */
+export interface ChunkLastFrame {
+  last_frame_key: string;
+  palette: PaletteEntry[];
+}
+
 export interface ChunkOutput {
   key: string;
   last_frame_key: string;
   frames: number;
-  palette: { hex: string; share: number; lab: [number, number, number] }[];
+  palette: PaletteEntry[];
   /** ΔE2000 (share-weighted) of this chunk's last-frame palette to the references' palette. */
   reference_drift: number | null;
   /**
    * Palette of the start (conditioning) image the model began this chunk from: the stand-in
    * for its first frame in seam scores (references/consistency.ts). Null if it could not be measured.
    */
-  start_palette: { hex: string; share: number; lab: [number, number, number] }[] | null;
+  start_palette: PaletteEntry[] | null;
 }
 
 export function seamKeyframes(chunk: Pick<ChunkPlan, "frames" | "seam_in" | "seam_out">): number[] {
@@ -71,12 +77,25 @@ export const chunkSteps: JobSteps = {
       estimateUsd: estimatePrediction(deps.config, model, chunk.frames / spec.fps),
     };
   },
+  /** The last frame first, from the raw clip: chunk k+1 of the beat waits for nothing else. */
   async ingest(deps, claim) {
+    const chunk = ChunkPlan.parse(claim.job.input);
+    const spec = claim.video.spec!;
+    const lastFrameKey = mediaKeys.lastFrame(claim.video.video_id, chunk.chunk_num);
+    const frame = await deps.media.call(
+      "/v1/media/chunks/last-frame",
+      { input_url: outputUrl(claim), width: spec.width, height: spec.height, fps: spec.fps, frames: chunk.frames, last_frame_url: await deps.url(lastFrameKey, "put") },
+      LastFrameResponse,
+    );
+    return { kind: "publish", output: { last_frame_key: lastFrameKey, palette: frame.palette } satisfies ChunkLastFrame };
+  },
+  /** The normalize pass, off the beat's critical path (it runs on the media queue while the next chunk generates). */
+  async finish(deps, claim) {
     const chunk = ChunkPlan.parse(claim.job.input);
     const spec = claim.video.spec!;
     const videoId = claim.video.video_id;
     const key = mediaKeys.chunk(videoId, chunk.chunk_num);
-    const lastFrameKey = mediaKeys.lastFrame(videoId, chunk.chunk_num);
+    const published = claim.published as ChunkLastFrame;
     // Measured alongside normalization; a measurement failure must not fail the chunk.
     const startPalette = deps.url(mediaKeys.composite(videoId, chunk.chunk_num))
       .then((url) => deps.media.call("/v1/media/images/analyze", { url }, AnalyzeImageResponse, 60_000))
@@ -97,12 +116,12 @@ export const chunkSteps: JobSteps = {
         // incoming window ends and where the outgoing one begins keeps its decoding short.
         keyframes: seamKeyframes(chunk),
         output_url: await deps.url(key, "put"),
-        last_frame_url: await deps.url(lastFrameKey, "put"),
       },
       NormalizeChunkResponse,
     );
+    const palette = published.palette;
     const referencePalette = claim.references.flatMap((r) => r.palette.map((p) => ({ lab: p.lab, share: p.share / claim.references.length })));
-    const drift = referencePalette.length && result.palette.length ? Math.round(paletteDistance(result.palette, referencePalette) * 100) / 100 : null;
-    return { kind: "done", output: { key, last_frame_key: lastFrameKey, frames: result.frames, palette: result.palette, reference_drift: drift, start_palette: await startPalette } satisfies ChunkOutput };
+    const drift = referencePalette.length && palette.length ? Math.round(paletteDistance(palette, referencePalette) * 100) / 100 : null;
+    return { kind: "done", output: { key, last_frame_key: published.last_frame_key, frames: result.frames, palette, reference_drift: drift, start_palette: await startPalette } satisfies ChunkOutput };
   },
 };

@@ -1,5 +1,4 @@
-import { z } from "zod";
-import { CameraMove, Transition, renderedFrames, type VideoSpec } from "../../contracts/spec.ts";
+import { ChunkPlan, MIN_CHUNK_FRAMES, renderedFrames, type VideoSpec } from "../../contracts/spec.ts";
 import { CHUNK_PROMPT_MAX_WORDS, chunkPrompt } from "../planning/prompts.ts";
 import { CHUNK_FRAMES } from "../planning/timing.ts";
 
@@ -14,29 +13,8 @@ import { CHUNK_FRAMES } from "../planning/timing.ts";
  * budget has left, so the beat's own prompt is never cut.
  */
 
-export const MIN_CHUNK_FRAMES = 12;
-
-export const ChunkPlan = z.object({
-  /** Global, 0-based, in playback order. */
-  chunk_num: z.number().int().min(0),
-  beat_index: z.number().int().min(0),
-  index_in_beat: z.number().int().min(0),
-  chunks_in_beat: z.number().int().min(1),
-  /** First frame of this chunk within its beat's rendered clip (0 for the first chunk). */
-  start_frame: z.number().int().min(0),
-  /** Where the chunk's first frame lands in the stitched video. */
-  video_start_frame: z.number().int().min(0),
-  frames: z.number().int().min(MIN_CHUNK_FRAMES),
-  prompt: z.string().min(1).max(1400),
-  camera: CameraMove,
-  /** Join with the previous chunk (a cut inside a beat; the previous beat's transition at a beat's start). */
-  seam_in: Transition,
-  /** Join with the next chunk; its `frames` overlap this chunk's tail. */
-  seam_out: Transition,
-  first_in_beat: z.boolean(),
-  last_in_beat: z.boolean(),
-});
-export type ChunkPlan = z.infer<typeof ChunkPlan>;
+// The schema is a contract (queue jobs, the live snapshot); this module plans with it.
+export { ChunkPlan, MIN_CHUNK_FRAMES };
 
 export interface ChunkPlanOptions {
   /** Longest clip the video model renders, in frames (default 48 = 2 s at 24 fps). */

@@ -1,4 +1,4 @@
-import { index, integer, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /**
  * D1 is the queryable index; the video's Durable Object is the source of truth for its run.
@@ -58,3 +58,23 @@ export const videos = sqliteTable(
 );
 
 export type VideoRow = typeof videos.$inferSelect;
+
+/**
+ * How long jobs take, observed across videos: per job kind and model, an exponentially
+ * weighted mean of each stage's seconds (one sample per video that ran such a job; see
+ * run/timings.ts). New runs read it once as the priors of their time-remaining estimate.
+ * `model` is the provider model, the planner for `plan`, `media-node` for stitch and finalize.
+ */
+export const jobDurations = sqliteTable(
+  "job_durations",
+  {
+    kind: text("kind").notNull(),
+    model: text("model").notNull(),
+    startSeconds: real("start_seconds").notNull(),
+    providerSeconds: real("provider_seconds").notNull(),
+    ingestSeconds: real("ingest_seconds").notNull(),
+    samples: integer("samples").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.kind, t.model] })],
+);

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { GenerateRequest } from "../../contracts/api.ts";
+import { PlanNote } from "../../contracts/live.ts";
 import { VideoSpec } from "../../contracts/spec.ts";
 
 /**
@@ -18,12 +19,9 @@ export const PlanRequest = z.object(
 export type PlanRequest = z.infer<typeof PlanRequest>;
 export type PlanRequestInput = z.input<typeof PlanRequest>;
 
-/** Something the planner decided or repaired on the way, e.g. a fallback with its reason. */
-export const PlanEvent = z.object({
-  type: z.string().min(1).max(40),
-  message: z.string().max(2000),
-});
-export type PlanEvent = z.infer<typeof PlanEvent>;
+/** Something the planner decided or repaired on the way, e.g. a fallback with its reason. The run forwards each to the live socket, so its types are the socket's. */
+export const PlanEvent = PlanNote;
+export type PlanEvent = PlanNote;
 
 /** Language-model tokens spent while planning (absent for the local planner). */
 export const PlanUsage = z.object({

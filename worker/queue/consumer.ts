@@ -112,12 +112,15 @@ async function handle(deps: StepDeps, message: Message<unknown>): Promise<void> 
     return;
   }
   const steps = STEPS[claim.job.kind];
-  const step = body.step === "ingest" ? steps.ingest : steps.start;
+  const step = steps[body.step];
   try {
     if (!step) throw new PermanentError(`${claim.job.kind} has no ${body.step} step`);
     const outcome = await step(deps, claim);
     if (outcome.kind === "done") await run.complete(body.job_id, body.attempt, outcome.output);
-    else await createPrediction(deps, claim, outcome);
+    else if (outcome.kind === "publish") {
+      if (body.step !== "ingest") throw new PermanentError(`${claim.job.kind}: only an ingest step may publish`);
+      await run.publish(body.job_id, body.attempt, outcome.output);
+    } else await createPrediction(deps, claim, outcome);
     message.ack();
   } catch (error) {
     const { retryable, retryAfterSeconds, permanent } = classify(error);

@@ -1,11 +1,34 @@
 import { z } from "zod";
+import type { JobKind } from "../run/jobs.ts";
 
 /** A unit of work on the `jobs` queue. The video's Durable Object decides what runs next. */
 export const JobMessage = z.object({
   video_id: z.string().min(1),
   job_id: z.string().min(1),
   attempt: z.number().int().min(1),
-  /** `start` does the job's work (or creates its prediction); `ingest` stores a finished prediction's output. */
-  step: z.enum(["start", "ingest"]),
+  /**
+   * `start` does the job's work (or creates its prediction); `ingest` stores a finished
+   * prediction's output; `finish` completes a job whose ingest published early what its
+   * dependents need (a chunk's last frame) and left the heavy part (the normalize pass).
+   */
+  step: z.enum(["start", "ingest", "finish"]),
 });
 export type JobMessage = z.infer<typeof JobMessage>;
+export type JobStep = JobMessage["step"];
+
+/**
+ * Steps that run long media-node encodes travel on their own queue. A batch lasts as long as
+ * its slowest message (and a local queue hands out one batch at a time), so hand-offs on the
+ * critical path — a chunk's last frame, a composite, a prediction create — never wait behind
+ * an encode that nothing is waiting for.
+ */
+const MEDIA_STEPS: Partial<Record<JobKind, JobStep[]>> = {
+  chunk: ["finish"],
+  music: ["ingest"],
+  stitch: ["start"],
+  finalize: ["start"],
+};
+
+export function queueOf(kind: JobKind, step: JobStep): "jobs" | "media" {
+  return MEDIA_STEPS[kind]?.includes(step) ? "media" : "jobs";
+}

@@ -26,16 +26,21 @@ export function stepDeps(env: Env, config: Config): StepDeps {
   };
 }
 
-/** A step either finishes its job or asks for a prediction whose output a later `ingest` step stores. */
+/**
+ * A step finishes its job, asks for a prediction whose output a later `ingest` step stores, or
+ * (from `ingest`) publishes what the job's dependents need and leaves the rest to `finish`.
+ */
 export type StepOutcome =
   | { kind: "done"; output: unknown }
-  | { kind: "predict"; model: string; input: Record<string, unknown>; estimateUsd: number };
+  | { kind: "predict"; model: string; input: Record<string, unknown>; estimateUsd: number }
+  | { kind: "publish"; output: unknown };
 
 export type Step = (deps: StepDeps, claim: ClaimedJob) => Promise<StepOutcome>;
 
 export interface JobSteps {
   start: Step;
   ingest?: Step;
+  finish?: Step;
 }
 
 /** A failure that no retry can fix (bad input, refused asset): the job fails at once. */

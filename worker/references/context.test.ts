@@ -101,6 +101,7 @@ describe("the context in every prompt", () => {
         references: [],
         job: { id: `storyboard:${beat.index}`, kind: "storyboard", beat: beat.index, idx: beat.index, attempt: 1, input: { beat: beat.index }, prediction_id: null },
         prediction: null,
+        published: null,
       };
       const outcome = await storyboardSteps.start(deps, claim);
       expect(outcome.kind).toBe("predict");

@@ -1,7 +1,7 @@
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createKey } from "../auth/keys.ts";
-import { deliverWebhook, driveToChunks, driveToEnd, type Harness, newRun, predictionOf, queued, snapshot, startJob } from "./run-driver.ts";
+import { deliverWebhook, driveToChunks, driveToEnd, type Harness, predictionOf, queued, snapshot, startJob, submitRun } from "./run-driver.ts";
 import type { Snapshot } from "./video-run.ts";
 
 /** The D1 `videos` row (what listings read) follows the run at every step. */
@@ -11,17 +11,7 @@ beforeAll(async () => {
   key = (await createKey(env.DB, "tenant-index", "test")).key;
 });
 
-async function created(): Promise<Harness> {
-  const response = await exports.default.fetch(
-    new Request("http://adreel.test/api/generate", {
-      method: "POST",
-      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-      body: JSON.stringify({ prompt: "Noise-cancelling headphones for night-shift nurses", duration_s: 15 }),
-    }),
-  );
-  const { video_id } = (await response.json()) as { video_id: string };
-  return newRun({ videoId: video_id });
-}
+const created = (): Promise<Harness> => submitRun(key, "Noise-cancelling headphones for night-shift nurses");
 
 async function indexed(h: Harness) {
   return env.DB.prepare("SELECT status, current_phase, progress, cost_usd, error, completed_at, final_key FROM videos WHERE id = ?").bind(h.videoId).first();

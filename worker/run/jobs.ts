@@ -1,23 +1,9 @@
-import { z } from "zod";
+import { JobKind, JobStatus } from "../../contracts/live.ts";
 
 /** The job table of one video run: what each unit of work is and where it stands. */
 
-export const JobKind = z.enum(["plan", "reference", "storyboard", "chunk", "music", "stitch", "finalize"]);
-export type JobKind = z.infer<typeof JobKind>;
-
-export const JobStatus = z.enum([
-  "waiting", // dependencies not done yet
-  "ready", // may run, waiting for a prediction slot
-  "queued", // message sent
-  "running", // claimed by a consumer
-  "creating", // prediction being created (idempotency guard)
-  "predicting", // prediction running at the provider
-  "ingesting", // output being stored / normalized
-  "done",
-  "failed",
-  "cancelled",
-]);
-export type JobStatus = z.infer<typeof JobStatus>;
+// Kinds and statuses are on the live socket too, so they are defined with its contract.
+export { JobKind, JobStatus };
 
 /** Jobs that hold a provider prediction slot while in these states. */
 export const ACTIVE_STATUSES: JobStatus[] = ["queued", "running", "creating", "predicting", "ingesting"];
@@ -138,6 +124,34 @@ export const SCHEMA = [
     status TEXT NOT NULL,
     at INTEGER NOT NULL,
     PRIMARY KEY (prediction_id, status)
+  )`,
+  /**
+   * When each attempt passed each stage (run/timings.ts): claimed, prediction created, its
+   * end seen (with the provider latency measured), output stored. `recorded` once its
+   * durations went into D1's cross-video means.
+   */
+  `CREATE TABLE IF NOT EXISTS attempts (
+    job_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    model TEXT,
+    started_at INTEGER NOT NULL,
+    predicting_at INTEGER,
+    predicted_at INTEGER,
+    provider_seconds REAL,
+    done_at INTEGER,
+    recorded INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (job_id, attempt)
+  )`,
+  /** The time-remaining estimate's priors per job kind, read once from D1 (or the defaults) when planning ends. */
+  `CREATE TABLE IF NOT EXISTS duration_priors (
+    kind TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    start_seconds REAL NOT NULL,
+    provider_seconds REAL NOT NULL,
+    ingest_seconds REAL NOT NULL,
+    samples INTEGER NOT NULL,
+    source TEXT NOT NULL
   )`,
 ];
 

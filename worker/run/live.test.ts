@@ -1,7 +1,9 @@
 import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { LiveMessage, LiveSnapshot } from "../../contracts/live.ts";
 import { createKey } from "../auth/keys.ts";
-import { driveToEnd, type Harness, newRun } from "./run-driver.ts";
+import { deliverWebhook, driveToChunks, driveToEnd, type Harness, submitRun, predictionOf, queued, runJob, startJob } from "./run-driver.ts";
+import type { Snapshot } from "./video-run.ts";
 
 /**
  * Live status over the video's hibernatable WebSockets, through the public route
@@ -22,18 +24,7 @@ interface Frame {
 const ORDER = ["queued", "planning", "generating_references", "storyboarding", "generating_chunks", "stitching", "adding_music", "complete"];
 const TERMINAL = ["complete", "failed", "cancelled"];
 
-async function submit(key: string): Promise<Harness> {
-  const response = await exports.default.fetch(
-    new Request("http://adreel.test/api/generate", {
-      method: "POST",
-      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-      body: JSON.stringify({ prompt: "A trail-running shoe that grips wet granite", duration_s: 15 }),
-    }),
-  );
-  expect(response.status).toBe(200);
-  const { video_id } = (await response.json()) as { video_id: string };
-  return newRun({ videoId: video_id });
-}
+const submit = (key: string): Promise<Harness> => submitRun(key, "A trail-running shoe that grips wet granite");
 
 /** A viewer: the socket's frames as they arrive, and a promise of the terminal one. */
 interface Viewer {
@@ -133,5 +124,85 @@ describe("the live WebSocket", () => {
     expect(replay.slice(1).every((f) => f.id > cut)).toBe(true);
     expect(replay.at(-1)!.type).toBe("complete");
     resumed.socket.close(1000, "done");
+  });
+});
+
+/** The provider fails the job's current prediction, reported by webhook. */
+async function failPrediction(h: Harness, jobId: string, error: string): Promise<void> {
+  await startJob(h, jobId);
+  const { id } = await predictionOf(h, jobId);
+  h.double.finish(id, { status: "failed", error });
+  await deliverWebhook(h, id);
+}
+
+// The run's Snapshot type is written in video-run.ts: this fails to compile if it stops fitting the contract.
+const snapshotFitsContract = (snapshot: Snapshot): LiveSnapshot => snapshot;
+void snapshotFitsContract;
+
+/** Columns of the run's stored row that the snapshot carries along without the contract naming them. */
+const ROW_INTERNALS = ["id", "last_progress_at"];
+
+/**
+ * Every frame parses with LiveMessage. Event schemas are strict objects and nothing in them is
+ * transformed, so an event that parses and comes out equal has exactly the documented fields.
+ */
+function expectContract(frames: readonly unknown[]): LiveMessage[] {
+  return frames.map((frame, i) => {
+    const parsed = LiveMessage.safeParse(frame);
+    expect(parsed.success, `frame ${i} ${JSON.stringify(frame).slice(0, 400)}: ${parsed.error?.message}`).toBe(true);
+    const message = parsed.data!;
+    if (message.type !== "snapshot") expect(message).toEqual(frame);
+    else if (message.snapshot) {
+      const raw = (frame as { snapshot: Record<string, unknown> }).snapshot;
+      for (const key of Object.keys(raw)) if (!(key in LiveSnapshot.shape)) expect(ROW_INTERNALS, `snapshot field ${key} is not in contracts/live.ts`).toContain(key);
+    }
+    return message;
+  });
+}
+
+describe("the live contract (contracts/live.ts)", () => {
+  it("holds for every frame of a complete run with a retried chunk, live and replayed", async () => {
+    const h = await submit(key);
+    const viewer = await watch(key, h.videoId);
+    await driveToChunks(h);
+    const [flaky] = await queued(h, "chunk");
+    await failPrediction(h, flaky!, "CUDA out of memory");
+    expect((await driveToEnd(h)).status).toBe("complete");
+    await viewer.ended;
+    const messages = expectContract(viewer.frames);
+    // The stored log as the run replays it, which also has `queued` (emitted before any socket could connect).
+    const log = (await h.stub.events(0)) as unknown as { id: number; type: string; at: number; data: object }[];
+    expect(log.map((e) => e.id)).toEqual([1, ...viewer.frames.slice(1).map((f) => f.id)]);
+    const types = new Set([...messages, ...expectContract(log.map((e) => ({ id: e.id, type: e.type, at: e.at, ...e.data })))].map((m) => m.type));
+    for (const type of ["snapshot", "queued", "phase", "progress", "job", "job_retry", "spec", "reference_images_ready", "complete"]) expect(types, type).toContain(type);
+    // The local planner's notes go out under their own types.
+    expect(messages.some((m) => m.type === "archetype_inferred" || m.type === "archetype_forced")).toBe(true);
+    const retry = messages.find((m) => m.type === "job_retry");
+    expect(retry).toMatchObject({ job: { id: flaky, attempt: 2, status: "ready" }, reason: expect.stringContaining("CUDA out of memory") });
+    // What a reconnecting client replays from the stored log is held to the same contract.
+    const replay = await watch(key, h.videoId, 1);
+    expectContract(await frames(replay, viewer.frames.length));
+    expect(replay.frames.slice(1)).toEqual(viewer.frames.slice(1));
+    viewer.socket.close(1000, "done");
+    replay.socket.close(1000, "done");
+  });
+
+  it("holds for every frame of a run that fails, and for the snapshot of the ended run", async () => {
+    const h = await submit(key);
+    const viewer = await watch(key, h.videoId);
+    await driveToChunks(h);
+    const [doomed] = await queued(h, "chunk");
+    for (const reason of ["bad frame", "bad frame again", "still bad"]) await failPrediction(h, doomed!, reason);
+    const last = await viewer.ended;
+    expect(last).toMatchObject({ type: "failed", status: "failed", phase: "failed", final_video_url: null });
+    const messages = expectContract(viewer.frames);
+    expect(messages.filter((m) => m.type === "job_retry")).toHaveLength(2);
+    expect(messages.find((m) => m.type === "job" && m.job.id === doomed && m.job.status === "failed")).toBeDefined();
+    // A client connecting after the end gets the whole run in one snapshot frame.
+    const late = await watch(key, h.videoId);
+    const [snapshot] = expectContract(await frames(late, 1));
+    expect(snapshot).toMatchObject({ type: "snapshot", snapshot: { status: "failed", last_event: last.id } });
+    viewer.socket.close(1000, "done");
+    late.socket.close(1000, "done");
   });
 });

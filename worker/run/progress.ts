@@ -30,7 +30,7 @@ export const PHASE_OF_KIND: Record<JobKind, Phase> = {
 };
 
 /** Credit for a job part-way through: a prediction running is half done, ingesting most of it. */
-const PARTIAL: Partial<Record<JobStatus, number>> = { predicting: 0.4, ingesting: 0.8, done: 1 };
+const PARTIAL: Partial<Record<JobStatus, number>> = { predicting: 0.4, ingesting: 0.8, finishing: 0.9, done: 1 };
 
 export function phaseProgress(phase: Phase, jobs: { kind: JobKind; status: JobStatus }[]): number {
   const [from, to] = PHASE_SPANS[phase];

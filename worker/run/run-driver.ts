@@ -9,6 +9,7 @@ import { mediaKeys } from "../media/keys.ts";
 import { planVideo } from "../planning/job.ts";
 import { ReplicateDouble } from "../providers/replicate-double.ts";
 import { createPrediction } from "../queue/consumer.ts";
+import type { JobStep } from "../queue/messages.ts";
 import { type StepDeps, stepDeps } from "../queue/step.ts";
 import { estimatePrediction } from "./ledger.ts";
 import type { ClaimedJob, Snapshot, VideoRun } from "./video-run.ts";
@@ -73,6 +74,23 @@ export async function jobOf(h: Harness, id: string): Promise<Snapshot["jobs"][nu
   return job;
 }
 
+/**
+ * A run created through `POST /api/generate` with the key's tenant (so D1 holds its row),
+ * then driven like `newRun`'s.
+ */
+export async function submitRun(apiKey: string, prompt: string, options: Omit<RunOptions, "videoId" | "request"> = {}): Promise<Harness> {
+  const response = await exports.default.fetch(
+    new Request("http://adreel.test/api/generate", {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ prompt, duration_s: 15 }),
+    }),
+  );
+  if (response.status !== 200) throw new Error(`POST /api/generate answered ${response.status}: ${await response.text()}`);
+  const { video_id } = (await response.json()) as { video_id: string };
+  return newRun({ ...options, videoId: video_id });
+}
+
 /** Rows of the run's own SQLite (read-only use in assertions). */
 export function rows<T = Record<string, unknown>>(h: Harness, query: string, ...params: unknown[]): Promise<T[]> {
   return runInDurableObject(h.stub, (_run: VideoRun, state) => state.storage.sql.exec(query, ...params).toArray() as T[]);
@@ -89,7 +107,7 @@ export async function elapse(h: Harness, ms: number): Promise<void> {
   });
 }
 
-async function claim(h: Harness, jobId: string, step: "start" | "ingest"): Promise<ClaimedJob> {
+export async function claim(h: Harness, jobId: string, step: JobStep): Promise<ClaimedJob> {
   const { attempt } = await jobOf(h, jobId);
   const claimed = (await h.stub.claim(jobId, attempt, step)) as ClaimedJob | null;
   if (!claimed) throw new Error(`${jobId} (attempt ${attempt}) cannot be claimed for ${step}: ${(await jobOf(h, jobId)).status}`);
@@ -174,7 +192,25 @@ export function outputFor(h: Harness, claimed: ClaimedJob): unknown {
   }
 }
 
+/** A chunk's ingest publishes its last frame (chunk k+1 may start); the rest of it is `finishChunk`. */
+export async function publishFrame(h: Harness, jobId: string): Promise<void> {
+  const claimed = await claim(h, jobId, "ingest");
+  const chunk = claimed.job.input as ChunkPlan;
+  await h.stub.publish(jobId, claimed.job.attempt, { last_frame_key: mediaKeys.lastFrame(h.videoId, chunk.chunk_num), palette: [] });
+}
+
+export async function finishChunk(h: Harness, jobId: string): Promise<void> {
+  const claimed = await claim(h, jobId, "finish");
+  await h.stub.complete(jobId, claimed.job.attempt, outputFor(h, claimed));
+}
+
+/** Store a finished prediction's output as the consumer would: chunks in two steps, everything else in one. */
 export async function ingest(h: Harness, jobId: string): Promise<void> {
+  if ((await jobOf(h, jobId)).kind === "chunk") {
+    await publishFrame(h, jobId);
+    await finishChunk(h, jobId);
+    return;
+  }
   const claimed = await claim(h, jobId, "ingest");
   await h.stub.complete(jobId, claimed.job.attempt, outputFor(h, claimed));
 }
@@ -207,7 +243,12 @@ export async function driveToChunks(h: Harness, options: { music?: boolean } = {
   await runJob(h, "plan");
   for (const id of await queued(h, "reference")) await runJob(h, id);
   if (options.music) await runJob(h, "music");
-  for (const id of await queued(h, "storyboard")) await runJob(h, id);
+  // More boards than the per-video prediction cap are sent in waves.
+  for (let wave = 0; wave < 50; wave++) {
+    const boards = await queued(h, "storyboard");
+    if (boards.length === 0) break;
+    for (const id of boards) await runJob(h, id);
+  }
 }
 
 /** Run every queued job, one at a time, until the video ends; `afterStep` sees the run after each. */

@@ -13,15 +13,17 @@ import { signMediaUrl } from "../media/signed-url.ts";
 import { type ProviderClient, providerClient } from "../providers/client.ts";
 import { findPredictionByWebhook, type PredictionLookup } from "../providers/lookup.ts";
 import { webhookUrl } from "../providers/webhook.ts";
-import { JobMessage } from "../queue/messages.ts";
+import { JobMessage, type JobStep, queueOf } from "../queue/messages.ts";
 import { buildConsistencyContext } from "../references/context.ts";
 import { chunkJobId, chunkJobs, musicJob, type NewJob, referenceJobs, storyboardJobs } from "./dag.ts";
 import { ACTIVE_STATUSES, type JobKind, type JobRow, type JobStatus, PREDICTION_KINDS, migrate } from "./jobs.ts";
 import { bookActual, bookEstimate, exposure, type LedgerEntry, ledgerEntries, ledgerTotals, worstCase } from "./ledger.ts";
 import { PHASE_OF_KIND, phaseProgress } from "./progress.ts";
 import { callbackBackoffMs, deliverCallback } from "./callback.ts";
+import { attemptDone, attemptStarted, estimateSecondsRemaining, loadDurationPriors, predictionEnded, predictionStarted, recordDurations } from "./timings.ts";
 import { BEAT_PROMPT_MAX_WORDS, limitWords, sanitiseSlot } from "../planning/prompts.ts";
 import type { CallbackNotification } from "../../contracts/api.ts";
+import { type LiveEventData, type LiveEventType, liveEventIssues, type PlanNote } from "../../contracts/live.ts";
 
 /**
  * VideoRun: the single writer for one video. Every transition is written to SQLite before
@@ -59,8 +61,10 @@ export interface ClaimedJob {
   video: Pick<RunState, "video_id" | "tenant_id" | "request" | "spec" | "consistency_context">;
   references: ReferenceOutput[];
   job: { id: string; kind: JobKind; beat: number | null; idx: number; attempt: number; input: unknown; prediction_id: string | null };
-  /** For `ingest`: the finished prediction. */
+  /** For `ingest` and `finish`: the finished prediction. */
   prediction: Prediction | null;
+  /** For `finish`: what the job's ingest published. */
+  published: unknown;
 }
 
 export interface ReferenceOutput {
@@ -164,7 +168,16 @@ export class VideoRun extends DurableObject<Env> {
     return (this.sql.exec("SELECT * FROM jobs WHERE id = ?", id).toArray()[0] as unknown as JobRow | undefined) ?? null;
   }
 
-  private event(type: string, data: Record<string, unknown>): void {
+  /**
+   * Typed by contracts/live.ts, so a call with a wrong or missing field fails to compile. It is
+   * also checked at run time, always: the types cannot see data that arrives through JSON.parse
+   * casts (stored job outputs, planner notes), and a safeParse costs microseconds against a
+   * SQLite write and a send per socket. A mismatch is logged and the event still goes out:
+   * a contract slip must never stop a run or leave a hole in its log.
+   */
+  private event<T extends LiveEventType>(type: T, data: LiveEventData<T>): void {
+    const issues = liveEventIssues({ ...data, type });
+    if (issues) console.error(`live event ${type} does not match contracts/live.ts: ${issues}`);
     const at = Date.now();
     const seq = this.sql.exec("INSERT INTO events (type, data, at) VALUES (?, ?, ?) RETURNING seq", type, JSON.stringify(data), at).one().seq as number;
     const message = JSON.stringify({ id: seq, type, at, ...data });
@@ -298,7 +311,7 @@ export class VideoRun extends DurableObject<Env> {
     this.event("regenerate", { beat, prompt: beatPrompt, prompt_changed: prompt !== null, chunk_nums: redo.map((c) => c.chunk_num), status: "processing", phase: "generating_chunks" });
     if (prompt !== null) this.event("spec", { spec, cost_estimate: state.cost_estimate, chunks: plan.length });
     this.event("phase", { phase: "generating_chunks", status: "processing" });
-    this.event("progress", { progress, phase: "generating_chunks", cost_usd: this.costs().total, estimated_time_remaining: null });
+    this.event("progress", { progress, phase: "generating_chunks", cost_usd: this.costs().total, estimated_time_remaining: this.eta(this.state()!) });
     await this.syncIndex();
     await this.dispatch();
     return { ok: true, chunks: redo.map((c) => c.chunk_num), prompt: beatPrompt };
@@ -307,24 +320,27 @@ export class VideoRun extends DurableObject<Env> {
   // ---------------------------------------------------------------- RPC: consumers
 
   /** A consumer takes a job. Null means the message is stale (job moved on): acknowledge and drop it. */
-  async claim(jobId: string, attempt: number, step: "start" | "ingest"): Promise<ClaimedJob | null> {
+  async claim(jobId: string, attempt: number, step: JobStep): Promise<ClaimedJob | null> {
     const state = this.state();
     const job = this.job(jobId);
     if (!state || !job || job.attempt !== attempt || TERMINAL.includes(state.status)) return null;
-    const expected: JobStatus[] = step === "start" ? ["queued", "running"] : ["ingesting"];
+    const expected: JobStatus[] = step === "start" ? ["queued", "running"] : step === "ingest" ? ["ingesting"] : ["finishing"];
     if (!expected.includes(job.status)) return null;
     const now = Date.now();
-    if (step === "start") this.sql.exec("UPDATE jobs SET status = 'running', lease_until = ?, started_at = COALESCE(started_at, ?), updated_at = ? WHERE id = ?", now + this.config.jobLeaseMs, now, now, jobId);
-    else this.sql.exec("UPDATE jobs SET lease_until = ?, updated_at = ? WHERE id = ?", now + this.config.jobLeaseMs, now, jobId);
+    if (step === "start") {
+      this.sql.exec("UPDATE jobs SET status = 'running', lease_until = ?, started_at = COALESCE(started_at, ?), updated_at = ? WHERE id = ?", now + this.config.jobLeaseMs, now, now, jobId);
+      attemptStarted(this.sql, this.config, job, now);
+    } else this.sql.exec("UPDATE jobs SET lease_until = ?, updated_at = ? WHERE id = ?", now + this.config.jobLeaseMs, now, jobId);
     // The planner starting is the run's first phase change a client can see.
     if (step === "start" && job.kind === "plan") await this.setPhase("planning");
     await this.scheduleAlarm();
-    const predictionRow = step === "ingest" ? (JSON.parse(job.output ?? "null") as { prediction?: Prediction } | null) : null;
+    const predictionRow = step !== "start" ? (JSON.parse(job.output ?? "null") as { prediction?: Prediction; published?: unknown } | null) : null;
     return {
       video: { video_id: state.video_id, tenant_id: state.tenant_id, request: state.request, spec: state.spec, consistency_context: state.consistency_context },
       references: this.referenceOutputs(),
       job: { id: job.id, kind: job.kind, beat: job.beat, idx: job.idx, attempt: job.attempt, input: JSON.parse(job.input), prediction_id: job.prediction_id },
       prediction: predictionRow?.prediction ?? null,
+      published: predictionRow?.published ?? null,
     };
   }
 
@@ -470,16 +486,42 @@ export class VideoRun extends DurableObject<Env> {
   async complete(jobId: string, attempt: number, output: unknown): Promise<void> {
     const job = this.job(jobId);
     const state = this.state();
-    if (!job || !state || job.attempt !== attempt || !["running", "ingesting"].includes(job.status) || TERMINAL.includes(state.status)) return;
+    if (!job || !state || job.attempt !== attempt || !["running", "ingesting", "finishing"].includes(job.status) || TERMINAL.includes(state.status)) return;
     const now = Date.now();
     this.sql.exec("UPDATE jobs SET status = 'done', output = ?, error = NULL, lease_until = NULL, poll_at = NULL, deadline_at = NULL, updated_at = ? WHERE id = ?", JSON.stringify(output ?? null), now, jobId);
+    attemptDone(this.sql, jobId, attempt, now);
     this.touch();
     // Each finished artefact is previewable at once (progressive preview of chunks, boards, references).
     const key = (output as { key?: unknown } | null)?.key;
     const preview_url = typeof key === "string" ? await this.sign(key) : null;
-    this.event("job", { job: this.jobView(jobId), output, preview_url });
+    this.event("job", { job: this.jobView(jobId)!, output, preview_url });
     await this.advance(job);
     await this.syncIndex();
+  }
+
+  /**
+   * An ingest published what the job's dependents need (a chunk's last frame) ahead of its
+   * heavy part: they may start now, and the job's `finish` step completes it.
+   */
+  async publish(jobId: string, attempt: number, output: unknown): Promise<void> {
+    const job = this.job(jobId);
+    const state = this.state();
+    if (!job || !state || job.attempt !== attempt || job.status !== "ingesting" || TERMINAL.includes(state.status)) return;
+    const stored = JSON.parse(job.output ?? "null") as { prediction?: Prediction } | null;
+    const now = Date.now();
+    this.sql.exec(
+      "UPDATE jobs SET status = 'finishing', output = ?, lease_until = ?, updated_at = ? WHERE id = ?",
+      JSON.stringify({ prediction: stored?.prediction ?? null, published: output ?? null }),
+      now + this.config.jobLeaseMs,
+      now,
+      jobId,
+    );
+    this.touch();
+    this.event("job", { job: this.jobView(jobId)! });
+    this.releaseDependents(jobId);
+    await this.send([{ video_id: state.video_id, job_id: jobId, attempt, step: "finish" }]);
+    await this.updateProgress();
+    await this.dispatch();
   }
 
   /**
@@ -487,15 +529,17 @@ export class VideoRun extends DurableObject<Env> {
    * reason is kept in the job's `errors`. `step` names what the reporting consumer was doing:
    * a report about a step the job has already moved past changes nothing.
    */
-  async fail(jobId: string, attempt: number, reason: string, retryable: boolean, step?: "start" | "ingest"): Promise<void> {
+  async fail(jobId: string, attempt: number, reason: string, retryable: boolean, step?: JobStep): Promise<void> {
     const job = this.job(jobId);
     const state = this.state();
     if (!job || !state || job.attempt !== attempt || ["done", "failed", "cancelled"].includes(job.status) || TERMINAL.includes(state.status)) return;
     if (step === "start" && !["queued", "running"].includes(job.status)) return;
     if (step === "ingest" && job.status !== "ingesting") return;
+    if (step === "finish" && job.status !== "finishing") return;
     // A prediction still running when its attempt is given up is stopped (one that ended has its actual cost booked).
-    const running = job.status === "predicting" && job.prediction_id && this.sql.exec("SELECT 1 FROM ledger WHERE prediction_id = ? AND kind = 'actual'", job.prediction_id).toArray().length === 0;
-    const abandoned: Running[] = running ? [{ jobId, attempt, predictionId: job.prediction_id! }] : [];
+    const abandoned: Running[] = this.stillRunning(job) ? [{ jobId, attempt, predictionId: job.prediction_id! }] : [];
+    // Chunks already started from this attempt's published last frame start again from the next one's.
+    if (job.status === "finishing") abandoned.push(...this.restartDependents(jobId));
     const errors = [...(JSON.parse(job.errors) as string[]), `attempt ${attempt}: ${reason}`];
     const now = Date.now();
     if (retryable && attempt - job.retry_base < this.config.maxAttempts) {
@@ -508,7 +552,7 @@ export class VideoRun extends DurableObject<Env> {
         now,
         jobId,
       );
-      this.event("job_retry", { job: this.jobView(jobId), reason });
+      this.event("job_retry", { job: this.jobView(jobId)!, reason });
       // A prediction that is given up on must not keep running (and billing).
       await this.cancelAtProvider(abandoned);
       await this.dispatch();
@@ -516,10 +560,47 @@ export class VideoRun extends DurableObject<Env> {
       return;
     }
     this.sql.exec("UPDATE jobs SET status = 'failed', error = ?, errors = ?, lease_until = NULL, poll_at = NULL, deadline_at = NULL, updated_at = ? WHERE id = ?", reason, JSON.stringify(errors), now, jobId);
-    this.event("job", { job: this.jobView(jobId) });
+    this.event("job", { job: this.jobView(jobId)! });
     await this.cancelAtProvider(abandoned);
     const used = attempt - job.retry_base;
     await this.finish("failed", `${describeJob(job, state.spec)} failed after ${used} attempt${used === 1 ? "" : "s"}: ${reason}`);
+  }
+
+  /** The attempt's prediction runs at the provider and has not been priced as ended. */
+  private stillRunning(job: JobRow): boolean {
+    if (job.status !== "predicting" || !job.prediction_id) return false;
+    return this.sql.exec("SELECT 1 FROM ledger WHERE prediction_id = ? AND kind = 'actual'", job.prediction_id).toArray().length === 0;
+  }
+
+  /** Chunk k+1 of a beat waits for chunk k's last frame: once it is published, it may start. */
+  private releaseDependents(jobId: string): void {
+    this.sql.exec("UPDATE jobs SET status = 'ready', updated_at = ? WHERE status = 'waiting' AND depends_on = ?", Date.now(), jobId);
+  }
+
+  /**
+   * The job is rendered again, so whatever started from its published output must start again
+   * too, from the new one: dependents go back to waiting with a fresh attempt that does not
+   * count against their retries (recursively down the beat). Their running predictions are
+   * returned to be stopped.
+   */
+  private restartDependents(jobId: string): Running[] {
+    const stopped: Running[] = [];
+    const now = Date.now();
+    for (const next of this.jobs("depends_on = ? AND status NOT IN ('waiting', 'failed', 'cancelled')", jobId)) {
+      if (this.stillRunning(next)) stopped.push({ jobId: next.id, attempt: next.attempt, predictionId: next.prediction_id! });
+      const reason = `${jobId} is rendered again, so this chunk starts again from its new last frame`;
+      const errors = [...(JSON.parse(next.errors) as string[]), `attempt ${next.attempt}: ${reason}`];
+      this.sql.exec(
+        `UPDATE jobs SET status = 'waiting', attempt = attempt + 1, retry_base = retry_base + 1, prediction_id = NULL, model = NULL, estimate_usd = NULL,
+           creating_since = NULL, create_uncertain = 0, output = NULL, errors = ?, lease_until = NULL, poll_at = NULL, deadline_at = NULL, updated_at = ? WHERE id = ?`,
+        JSON.stringify(errors),
+        now,
+        next.id,
+      );
+      this.event("job_retry", { job: this.jobView(next.id)!, reason });
+      stopped.push(...this.restartDependents(next.id));
+    }
+    return stopped;
   }
 
   // ---------------------------------------------------------------- predictions
@@ -538,8 +619,9 @@ export class VideoRun extends DurableObject<Env> {
       now,
       job.id,
     );
+    predictionStarted(this.sql, job.id, job.attempt, model, now);
     bookEstimate(this.sql, { jobId: job.id, attempt: job.attempt, predictionId: prediction.id, phase: PHASE_OF_KIND[job.kind], model, usd: estimateUsd });
-    this.event("job", { job: this.jobView(job.id), prediction_id: prediction.id, cost_usd: this.costs().total });
+    this.event("job", { job: this.jobView(job.id)!, prediction_id: prediction.id, cost_usd: this.costs().total });
     await this.scheduleAlarm();
     if (TERMINAL_STATUSES.includes(prediction.status)) {
       this.markUpdate(prediction);
@@ -559,6 +641,7 @@ export class VideoRun extends DurableObject<Env> {
     if (await this.enforceCap()) return;
     if (prediction.status === "succeeded") {
       const now = Date.now();
+      predictionEnded(this.sql, job.id, job.attempt, prediction, now);
       this.sql.exec(
         "UPDATE jobs SET status = 'ingesting', output = ?, poll_at = NULL, deadline_at = NULL, lease_until = ?, updated_at = ? WHERE id = ?",
         JSON.stringify({ prediction }),
@@ -567,7 +650,7 @@ export class VideoRun extends DurableObject<Env> {
         job.id,
       );
       this.touch();
-      this.event("job", { job: this.jobView(job.id), prediction_usd: usd, cost_usd: this.costs().total });
+      this.event("job", { job: this.jobView(job.id)!, prediction_usd: usd, cost_usd: this.costs().total });
       await this.updateProgress();
       await this.send([{ video_id: this.row()!.video_id, job_id: job.id, attempt: job.attempt, step: "ingest" }]);
       await this.scheduleAlarm();
@@ -627,7 +710,7 @@ export class VideoRun extends DurableObject<Env> {
     const state = this.state()!;
     switch (finished.kind) {
       case "plan": {
-        const output = JSON.parse(this.job("plan")!.output!) as { spec: VideoSpec; cost_estimate: CostEstimate; events?: { type: string; message: string }[] };
+        const output = JSON.parse(this.job("plan")!.output!) as { spec: VideoSpec; cost_estimate: CostEstimate; events?: PlanNote[] };
         const spec = VideoSpec.parse(output.spec);
         const chunkPlan = planChunks(spec, { maxChunkFrames: this.config.maxChunkFrames });
         this.sql.exec("UPDATE run SET spec = ?, chunk_plan = ?, cost_estimate = ?, updated_at = ? WHERE id = 1", JSON.stringify(spec), JSON.stringify(chunkPlan), JSON.stringify(output.cost_estimate), Date.now());
@@ -638,6 +721,8 @@ export class VideoRun extends DurableObject<Env> {
           await this.finish("failed", `the planned ad is estimated at $${output.cost_estimate.total_usd.toFixed(2)}, over max_cost_usd $${cap.toFixed(2)}`);
           return;
         }
+        // The time-remaining estimate's priors, read once (D1's observed means, else defaults).
+        await loadDurationPriors(this.sql, this.env.DB, this.config);
         // Music depends only on the spec: it runs alongside everything else, off the critical path.
         this.insertJobs([...referenceJobs(state.request), musicJob()], "ready");
         await this.setPhase("generating_references");
@@ -672,10 +757,8 @@ export class VideoRun extends DurableObject<Env> {
         if (chunk.reference_drift !== null && chunk.reference_drift > this.config.consistencyDriftThreshold) {
           this.event("warning", { message: `${finished.id}: colours drifted from the references (ΔE2000 ${chunk.reference_drift})`, job_id: finished.id });
         }
-        // Chunk k+1 of a beat was waiting for chunk k's last frame.
-        for (const next of this.jobs("status = 'waiting' AND depends_on = ?", finished.id)) {
-          this.sql.exec("UPDATE jobs SET status = 'ready', updated_at = ? WHERE id = ?", Date.now(), next.id);
-        }
+        // Usually released when the last frame was published; a chunk done in one step releases them now.
+        this.releaseDependents(finished.id);
         await this.maybeStitch();
         break;
       }
@@ -752,9 +835,14 @@ export class VideoRun extends DurableObject<Env> {
     await this.scheduleAlarm();
   }
 
+  /** Onto the queue each step travels on (queue/messages.ts: encodes apart from hand-offs). */
   private async send(messages: JobMessage[]): Promise<void> {
-    for (let i = 0; i < messages.length; i += 100) {
-      await this.env.JOBS.sendBatch(messages.slice(i, i + 100).map((body) => ({ body, contentType: "json" as const })));
+    const queues = { jobs: this.env.JOBS, media: this.env.MEDIA_JOBS };
+    for (const name of ["jobs", "media"] as const) {
+      const mine = messages.filter((m) => queueOf(this.job(m.job_id)?.kind ?? "plan", m.step) === name);
+      for (let i = 0; i < mine.length; i += 100) {
+        await queues[name].sendBatch(mine.slice(i, i + 100).map((body) => ({ body, contentType: "json" as const })));
+      }
     }
   }
 
@@ -789,11 +877,11 @@ export class VideoRun extends DurableObject<Env> {
     }
   }
 
+  /** Seconds left: the critical path of the remaining work, timed by observed job durations (timings.ts, eta.ts). */
   private eta(state: RunState): number | null {
     if (TERMINAL.includes(state.status)) return 0;
-    if (state.progress < 5) return null;
-    const elapsed = (Date.now() - state.created_at) / 1000;
-    return Math.max(1, Math.round((elapsed * (100 - state.progress)) / state.progress));
+    const seconds = estimateSecondsRemaining(this.sql, this.config, state, this.jobs(), Date.now());
+    return seconds === null ? null : Math.max(1, Math.round(seconds));
   }
 
   private async finish(status: "complete" | "failed" | "cancelled", error: string | null): Promise<void> {
@@ -814,8 +902,10 @@ export class VideoRun extends DurableObject<Env> {
     // Stop spending: cancel every prediction still running at the provider.
     await this.cancelAtProvider(running);
     const final_video_url = status === "complete" ? await this.sign(mediaKeys.final(row.video_id)) : null;
-    this.event(status, { status, phase, progress, error, cost_usd: this.costs().total, final_video_url, generation_time_seconds: Math.round((now - row.created_at) / 100) / 10 });
+    this.event(status, { status, phase: status, progress, error, cost_usd: this.costs().total, final_video_url, generation_time_seconds: Math.round((now - row.created_at) / 100) / 10 });
     await this.syncIndex();
+    // What this video's jobs took becomes the next videos' priors.
+    await recordDurations(this.sql, this.env.DB, this.config, now);
     await this.queueCallback({ video_id: row.video_id, status, final_video_url, error, cost_usd: this.costs().total });
   }
 
@@ -972,14 +1062,14 @@ export class VideoRun extends DurableObject<Env> {
   /** Work whose message or consumer was lost (e.g. a restart): send it again, same attempt. */
   private async recoverLost(now: number): Promise<void> {
     const row = this.row()!;
-    const lost = this.jobs("status IN ('queued', 'running', 'ingesting', 'creating') AND lease_until IS NOT NULL AND lease_until <= ?", now);
+    const lost = this.jobs("status IN ('queued', 'running', 'ingesting', 'finishing', 'creating') AND lease_until IS NOT NULL AND lease_until <= ?", now);
     const messages: JobMessage[] = [];
     for (const job of lost) {
       if (job.status === "creating") {
         await this.recoverCreation(job, now);
         continue;
       }
-      const step = job.status === "ingesting" ? "ingest" : "start";
+      const step: JobStep = job.status === "ingesting" ? "ingest" : job.status === "finishing" ? "finish" : "start";
       if (step === "start") this.sql.exec("UPDATE jobs SET status = 'queued' WHERE id = ?", job.id);
       this.sql.exec("UPDATE jobs SET lease_until = ? WHERE id = ?", now + this.config.jobLeaseMs, job.id);
       messages.push({ video_id: row.video_id, job_id: job.id, attempt: job.attempt, step });

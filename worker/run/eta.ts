@@ -1,0 +1,132 @@
+import { type JobKind, type JobStatus, PREDICTION_KINDS } from "./jobs.ts";
+
+/**
+ * Estimated time remaining of a run: the critical path through the work still to do, each
+ * job timed by how long jobs of its kind take. Pure: the run hands in its work (jobs that
+ * exist and those its spec will still create) and per-kind durations.
+ *
+ * The path: plan → references → storyboards → chunks → stitch → finalize, with music running
+ * alongside from the end of planning up to finalize. Inside a phase jobs run in parallel up
+ * to the per-video prediction cap; chunks of one beat are chained, so the chunk phase takes
+ * at least its longest remaining chain and at least its remaining chunks spread over the
+ * cap's slots. A job in flight counts only what is left of its expected duration (never
+ * less than nothing).
+ */
+
+/** Expected seconds of one job, by stage. A job without a prediction spends it all in `start`. */
+export interface JobSeconds {
+  /** Claimed → prediction created (composite, prompt, upload); the whole job for plan, stitch, finalize. */
+  start: number;
+  /** Prediction created → its end seen: the provider's latency. */
+  provider: number;
+  /** Prediction ended → output stored (download, normalize, analyse). */
+  ingest: number;
+}
+
+export type DurationEstimates = Record<JobKind, JobSeconds>;
+
+/** What one attempt took, stage by stage; null where the stage has not ended (or never ran). */
+export interface ObservedAttempt {
+  kind: JobKind;
+  start: number | null;
+  provider: number | null;
+  ingest: number | null;
+}
+
+export interface WorkItem {
+  id: string;
+  kind: JobKind;
+  /** Job that must be done first (the previous chunk of the beat). */
+  dependsOn: string | null;
+  /** `planned`: a later phase will create it. */
+  status: JobStatus | "planned";
+  /** Seconds spent in the current stage: since claimed (running, creating), since the prediction was created (predicting), since it ended (ingesting). */
+  elapsed: number;
+}
+
+const STAGES = ["start", "provider", "ingest"] as const;
+/** Statuses that hold one of the video's prediction slots (as the run's dispatcher counts them). */
+const HOLDING: (JobStatus | "planned")[] = ["queued", "running", "creating", "predicting", "ingesting"];
+const ENDED: (JobStatus | "planned")[] = ["done", "failed", "cancelled"];
+
+/** Per kind and stage: the mean of this run's observations where there are any, else the prior. */
+export function durationEstimates(priors: DurationEstimates, observed: ObservedAttempt[]): DurationEstimates {
+  const estimates = {} as DurationEstimates;
+  for (const kind of Object.keys(priors) as JobKind[]) {
+    const mine = observed.filter((o) => o.kind === kind);
+    const seconds = { ...priors[kind] };
+    for (const stage of STAGES) {
+      const values = mine.map((o) => o[stage]).filter((v): v is number => v !== null && Number.isFinite(v) && v >= 0);
+      if (values.length > 0) seconds[stage] = values.reduce((a, b) => a + b, 0) / values.length;
+    }
+    estimates[kind] = seconds;
+  }
+  return estimates;
+}
+
+/** Seconds a job still needs. */
+export function jobRemainder(item: Pick<WorkItem, "status" | "elapsed">, seconds: JobSeconds): number {
+  const left = (expected: number) => Math.max(0, expected - Math.max(0, item.elapsed));
+  switch (item.status) {
+    case "done":
+    case "failed":
+    case "cancelled":
+      return 0;
+    case "running":
+    case "creating":
+      return left(seconds.start) + seconds.provider + seconds.ingest;
+    case "predicting":
+      return left(seconds.provider) + seconds.ingest;
+    case "ingesting":
+    case "finishing": // the chain goes on from its published frame; the job itself still ends its ingest
+      return left(seconds.ingest);
+    default: // planned, waiting, ready, queued: all of it
+      return seconds.start + seconds.provider + seconds.ingest;
+  }
+}
+
+/**
+ * Seconds until every job of one phase is done: the longer of its longest dependency chain
+ * and its jobs spread over `slots` parallel slots (jobs in flight keep theirs until they end).
+ */
+export function phaseSeconds(items: WorkItem[], seconds: JobSeconds, slots: number): number {
+  const remainder = new Map(items.map((item) => [item.id, jobRemainder(item, seconds)]));
+  const byId = new Map(items.map((item) => [item.id, item]));
+  const finish = new Map<string, number>();
+  const chainEnd = (item: WorkItem, depth = 0): number => {
+    const known = finish.get(item.id);
+    if (known !== undefined) return known;
+    const before = item.dependsOn ? byId.get(item.dependsOn) : undefined;
+    const end = remainder.get(item.id)! + (before && depth < items.length ? chainEnd(before, depth + 1) : 0);
+    finish.set(item.id, end);
+    return end;
+  };
+  let longest = 0;
+  for (const item of items) longest = Math.max(longest, chainEnd(item));
+  if (!Number.isFinite(slots)) return longest;
+
+  // Slots: each in-flight job frees its slot when it ends, the others are free now; each
+  // job not started takes the slot that frees first.
+  const free = items.filter((item) => HOLDING.includes(item.status)).map((item) => remainder.get(item.id)!);
+  while (free.length < Math.max(1, slots)) free.push(0);
+  let spread = Math.max(...free);
+  for (const item of items) {
+    if (HOLDING.includes(item.status) || ENDED.includes(item.status)) continue;
+    free.sort((a, b) => a - b);
+    free[0] = free[0]! + remainder.get(item.id)!;
+    spread = Math.max(spread, free[0]!);
+  }
+  return Math.max(longest, spread);
+}
+
+/** Seconds until the run ends, over the whole critical path. */
+export function secondsRemaining(work: WorkItem[], estimates: DurationEstimates, maxPredictions: number): number {
+  const phase = (kind: JobKind) =>
+    phaseSeconds(
+      work.filter((item) => item.kind === kind),
+      estimates[kind],
+      PREDICTION_KINDS.includes(kind) ? maxPredictions : Number.POSITIVE_INFINITY,
+    );
+  const main = phase("reference") + phase("storyboard") + phase("chunk") + phase("stitch");
+  return phase("plan") + Math.max(phase("music"), main) + phase("finalize");
+}

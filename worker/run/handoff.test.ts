@@ -1,0 +1,103 @@
+import { TERMINAL_STATUSES } from "../../contracts/prediction.ts";
+import { describe, expect, it } from "vitest";
+import { queueOf } from "../queue/messages.ts";
+import { driveToChunks, driveToEnd, finishChunk, type Harness, ingest, jobOf, newRun, predictionOf, publishFrame, rows, snapshot, startJob, succeed } from "./run-driver.ts";
+
+/**
+ * Chunk k+1 of a beat starts from chunk k's last frame. The frame is published by the ingest
+ * step as soon as the clip is back; the normalize pass (`finish`) runs while k+1 generates.
+ */
+
+/** The first beat with at least `n` chunks, as job ids in order. */
+async function chain(h: Harness, n: number): Promise<string[]> {
+  const all = (await snapshot(h)).jobs;
+  const chunks = all.filter((j) => j.kind === "chunk");
+  if (chunks.length === 0) throw new Error(`no chunks yet: ${all.map((c) => `${c.id}=${c.status}`).join(", ")}`);
+  const beats = new Map<number, string[]>();
+  for (const c of [...chunks].sort((a, b) => a.idx - b.idx)) beats.set(c.beat!, [...(beats.get(c.beat!) ?? []), c.id]);
+  const found = [...beats.values()].find((ids) => ids.length >= n);
+  if (!found) throw new Error(`no beat has ${n} chunks: ${chunks.map((c) => `${c.id}@${c.beat}=${c.status}`).join(", ")}`);
+  return found;
+}
+
+describe("last-frame hand-off", () => {
+  it("routes the normalize pass, music preparation, stitch and mux to the media queue, and every hand-off to the jobs queue", () => {
+    expect(queueOf("chunk", "finish")).toBe("media");
+    expect(queueOf("music", "ingest")).toBe("media");
+    expect(queueOf("stitch", "start")).toBe("media");
+    expect(queueOf("finalize", "start")).toBe("media");
+    for (const [kind, step] of [["chunk", "start"], ["chunk", "ingest"], ["plan", "start"], ["reference", "ingest"], ["storyboard", "start"], ["music", "start"]] as const) {
+      expect(queueOf(kind, step)).toBe("jobs");
+    }
+  });
+
+  it("starts chunk k+1 when chunk k's last frame is published, before chunk k is normalized", async () => {
+    const h = await newRun({ request: { duration_s: 30 } });
+    await driveToChunks(h);
+    const [first, second] = await chain(h, 2);
+    await startJob(h, first!);
+    await succeed(h, first!);
+    expect((await jobOf(h, second!)).status).toBe("waiting");
+    await publishFrame(h, first!);
+    expect((await jobOf(h, first!)).status).toBe("finishing");
+    // The frame was enough: the next chunk is sent before the first one is done.
+    expect((await jobOf(h, second!)).status).toBe("queued");
+    await startJob(h, second!);
+    await finishChunk(h, first!);
+    expect((await jobOf(h, first!)).status).toBe("done");
+    expect((await jobOf(h, second!)).status).toBe("predicting");
+    await succeed(h, second!);
+    await ingest(h, second!);
+    const end = await driveToEnd(h);
+    expect(end.status).toBe("complete");
+  });
+
+  it("a chunk that fails after publishing its frame is rendered again, and the chunks started from the old frame start again without losing a retry", async () => {
+    const h = await newRun({ request: { duration_s: 30 } });
+    await driveToChunks(h);
+    const [first, second, third] = await chain(h, 3);
+    await startJob(h, first!);
+    await succeed(h, first!);
+    await publishFrame(h, first!);
+    await startJob(h, second!);
+    await succeed(h, second!);
+    await publishFrame(h, second!);
+    await startJob(h, third!);
+    const stale = await predictionOf(h, third!);
+
+    // The normalize pass of the first chunk gives up (e.g. media-node kept failing).
+    await h.stub.fail(first!, 1, "media-node answered 503", true, "finish");
+    expect(await jobOf(h, first!)).toMatchObject({ status: "queued", attempt: 2 });
+    for (const id of [second!, third!]) {
+      const job = await jobOf(h, id);
+      expect(job).toMatchObject({ status: "waiting", attempt: 2 });
+      expect(job.errors.at(-1)).toMatch(/rendered again/);
+    }
+    // The third chunk's prediction, conditioned on a frame that is gone, is stopped.
+    expect(TERMINAL_STATUSES).toContain(h.double.view(stale.id).status);
+
+    const end = await driveToEnd(h);
+    expect(end.status).toBe("complete");
+    // Restarts are not failures: the chunks downstream still had their whole retry budget.
+    const [retryBase] = await rows<{ retry_base: number }>(h, `SELECT retry_base FROM jobs WHERE id = '${third}'`);
+    expect(retryBase!.retry_base).toBe(1);
+    // Every prediction that ran is in the ledger once, the stopped one included.
+    const ledger = end.cost_ledger.filter((e) => e.job_id === third);
+    expect(new Set(ledger.map((e) => e.prediction_id)).size).toBe(2);
+  });
+
+  it("a finish report for a job that moved on changes nothing", async () => {
+    const h = await newRun({ request: { duration_s: 30 } });
+    await driveToChunks(h);
+    const [first] = await chain(h, 2);
+    await startJob(h, first!);
+    await succeed(h, first!);
+    // Not published yet: a finish failure is about a step the job has not reached.
+    await h.stub.fail(first!, 1, "late report", true, "finish");
+    expect((await jobOf(h, first!)).status).toBe("ingesting");
+    await publishFrame(h, first!);
+    await finishChunk(h, first!);
+    await h.stub.fail(first!, 1, "late report", true, "finish");
+    expect(await jobOf(h, first!)).toMatchObject({ status: "done", attempt: 1 });
+  });
+});

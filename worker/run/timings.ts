@@ -1,0 +1,216 @@
+import { and, inArray, sql as raw } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import type { Prediction } from "../../contracts/prediction.ts";
+import type { Config } from "../config.ts";
+import { jobDurations } from "../db/schema.ts";
+import { chunkJobs, musicJob, type NewJob, referenceJobs, storyboardJobs } from "./dag.ts";
+import { type DurationEstimates, durationEstimates, type ObservedAttempt, secondsRemaining, type WorkItem } from "./eta.ts";
+import { JobKind, type JobRow, PREDICTION_KINDS } from "./jobs.ts";
+import type { RunState } from "./video-run.ts";
+
+/**
+ * How long the run's jobs take: each attempt's stage times in the run's own SQLite
+ * (`attempts`), the priors it read once from D1 when planning ended (`duration_priors`, so a
+ * replay of the run estimates the same), and, when the video ends, its observed means folded
+ * into D1's `job_durations` for the videos after it. D1 is never needed for a run to go on:
+ * a failed read means the configured defaults, a failed write is logged.
+ */
+
+interface AttemptRow {
+  job_id: string;
+  attempt: number;
+  kind: JobKind;
+  model: string | null;
+  started_at: number;
+  predicting_at: number | null;
+  predicted_at: number | null;
+  provider_seconds: number | null;
+  done_at: number | null;
+}
+
+interface PriorRow {
+  kind: JobKind;
+  start_seconds: number;
+  provider_seconds: number;
+  ingest_seconds: number;
+}
+
+/** The model a job of this kind runs on, as durations are keyed: the provider model, the planner, or media-node. */
+export function modelOfKind(config: Config, kind: JobKind): string {
+  switch (kind) {
+    case "plan":
+      return config.planner === "openai" ? config.openai.plannerModel : "local-planner";
+    case "reference":
+    case "storyboard":
+      return config.models.image;
+    case "chunk":
+      return config.models.video;
+    case "music":
+      return config.models.music;
+    default:
+      return "media-node";
+  }
+}
+
+// ---------------------------------------------------------------- stage times of each attempt
+
+/** A consumer claimed the attempt's start step (the first claim counts). */
+export function attemptStarted(sql: SqlStorage, config: Config, job: Pick<JobRow, "id" | "kind" | "attempt">, now: number): void {
+  // Prediction kinds take their model from the prediction; one that never makes one (a brand asset as reference) is not a sample.
+  const model = PREDICTION_KINDS.includes(job.kind) ? null : modelOfKind(config, job.kind);
+  sql.exec("INSERT OR IGNORE INTO attempts (job_id, attempt, kind, model, started_at) VALUES (?, ?, ?, ?, ?)", job.id, job.attempt, job.kind, model, now);
+}
+
+/** The attempt's prediction exists (created, or adopted). */
+export function predictionStarted(sql: SqlStorage, jobId: string, attempt: number, model: string, now: number): void {
+  sql.exec("UPDATE attempts SET model = ?, predicting_at = COALESCE(predicting_at, ?) WHERE job_id = ? AND attempt = ?", model, now, jobId, attempt);
+}
+
+/**
+ * The attempt's prediction succeeded. Its provider latency is the longer of what this run's
+ * clock saw (created → end seen) and the provider's own `metrics.total_time`: the end may be
+ * seen late (a webhook), the creation may be recorded late (a slow create answer).
+ */
+export function predictionEnded(sql: SqlStorage, jobId: string, attempt: number, prediction: Prediction, now: number): void {
+  const reported = prediction.metrics?.total_time;
+  const providerSeconds = typeof reported === "number" && Number.isFinite(reported) && reported >= 0 ? reported : 0;
+  sql.exec(
+    "UPDATE attempts SET predicted_at = ?1, provider_seconds = MAX((?1 - COALESCE(predicting_at, ?1)) / 1000.0, ?2) WHERE job_id = ?3 AND attempt = ?4 AND predicted_at IS NULL",
+    now,
+    providerSeconds,
+    jobId,
+    attempt,
+  );
+}
+
+/** The attempt's output is stored: the job is done. */
+export function attemptDone(sql: SqlStorage, jobId: string, attempt: number, now: number): void {
+  sql.exec("UPDATE attempts SET done_at = ? WHERE job_id = ? AND attempt = ? AND done_at IS NULL", now, jobId, attempt);
+}
+
+function attempts(sql: SqlStorage, where = "1 = 1"): AttemptRow[] {
+  return sql.exec(`SELECT job_id, attempt, kind, model, started_at, predicting_at, predicted_at, provider_seconds, done_at FROM attempts WHERE ${where}`).toArray() as unknown as AttemptRow[];
+}
+
+/** Stage durations of an attempt, in seconds; a stage not ended yet is null. */
+function stagesOf(row: AttemptRow): ObservedAttempt {
+  const seconds = (from: number | null, to: number | null) => (from !== null && to !== null ? Math.max(0, (to - from) / 1000) : null);
+  if (row.predicting_at === null) return { kind: row.kind, start: seconds(row.started_at, row.done_at), provider: null, ingest: null };
+  return { kind: row.kind, start: seconds(row.started_at, row.predicting_at), provider: row.provider_seconds, ingest: seconds(row.predicted_at, row.done_at) };
+}
+
+// ---------------------------------------------------------------- priors across videos (D1)
+
+/** Read the priors once, when planning ends: D1's mean for the (kind, model) this run uses, else the configured default. */
+export async function loadDurationPriors(sql: SqlStorage, db: D1Database, config: Config): Promise<void> {
+  if (sql.exec("SELECT 1 FROM duration_priors LIMIT 1").toArray().length > 0) return;
+  const wanted = JobKind.options.map((kind) => ({ kind, model: modelOfKind(config, kind) }));
+  let observed: (typeof jobDurations.$inferSelect)[] = [];
+  try {
+    observed = await drizzle(db)
+      .select()
+      .from(jobDurations)
+      .where(and(inArray(jobDurations.kind, JobKind.options), inArray(jobDurations.model, [...new Set(wanted.map((w) => w.model))])));
+  } catch (error) {
+    console.error(`reading job durations from D1 failed, estimating from the defaults: ${(error as Error).message}`);
+  }
+  for (const { kind, model } of wanted) {
+    const row = observed.find((o) => o.kind === kind && o.model === model);
+    const prior = row ? { start: row.startSeconds, provider: row.providerSeconds, ingest: row.ingestSeconds } : config.jobSeconds[kind];
+    sql.exec(
+      "INSERT OR IGNORE INTO duration_priors (kind, model, start_seconds, provider_seconds, ingest_seconds, samples, source) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      kind,
+      model,
+      prior.start,
+      prior.provider,
+      prior.ingest,
+      row?.samples ?? 0,
+      row ? "observed" : "default",
+    );
+  }
+}
+
+function priorsOf(sql: SqlStorage, config: Config): DurationEstimates {
+  const priors = { ...config.jobSeconds };
+  for (const row of sql.exec("SELECT kind, start_seconds, provider_seconds, ingest_seconds FROM duration_priors").toArray() as unknown as PriorRow[]) {
+    if (row.kind in priors) priors[row.kind] = { start: row.start_seconds, provider: row.provider_seconds, ingest: row.ingest_seconds };
+  }
+  return priors;
+}
+
+/**
+ * The video ended: fold its mean stage durations per (kind, model) into D1, one sample per
+ * video. The mean is exponentially weighted (`jobSecondsWeight`), a plain mean while there
+ * are fewer samples than 1 / weight. Attempts are recorded once (a regenerated beat adds only
+ * its new attempts).
+ */
+export async function recordDurations(sql: SqlStorage, db: D1Database, config: Config, now: number): Promise<void> {
+  const finished = attempts(sql, "recorded = 0 AND done_at IS NOT NULL AND model IS NOT NULL");
+  if (finished.length === 0) return;
+  const groups = new Map<string, { kind: JobKind; model: string; start: number[]; provider: number[]; ingest: number[] }>();
+  for (const row of finished) {
+    const key = `${row.kind}\u0000${row.model}`;
+    const group = groups.get(key) ?? { kind: row.kind, model: row.model!, start: [], provider: [], ingest: [] };
+    const stages = stagesOf(row);
+    group.start.push(stages.start ?? 0);
+    group.provider.push(stages.provider ?? 0);
+    group.ingest.push(stages.ingest ?? 0);
+    groups.set(key, group);
+  }
+  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+  const weight = config.jobSecondsWeight;
+  const d1 = drizzle(db);
+  const blend = (column: string) => raw.raw(`${column} + MAX(1.0 / (samples + 1), ${weight}) * (excluded.${column} - ${column})`);
+  const statements = [...groups.values()].map((group) =>
+    d1
+      .insert(jobDurations)
+      .values({ kind: group.kind, model: group.model, startSeconds: mean(group.start), providerSeconds: mean(group.provider), ingestSeconds: mean(group.ingest), samples: 1, updatedAt: now })
+      .onConflictDoUpdate({
+        target: [jobDurations.kind, jobDurations.model],
+        set: { startSeconds: blend("start_seconds"), providerSeconds: blend("provider_seconds"), ingestSeconds: blend("ingest_seconds"), samples: raw`samples + 1`, updatedAt: now },
+      }),
+  );
+  try {
+    await d1.batch(statements as [(typeof statements)[number], ...(typeof statements)[number][]]);
+    for (const row of finished) sql.exec("UPDATE attempts SET recorded = 1 WHERE job_id = ? AND attempt = ?", row.job_id, row.attempt);
+  } catch (error) {
+    console.error(`recording job durations in D1 failed: ${(error as Error).message}`);
+  }
+}
+
+// ---------------------------------------------------------------- the estimate
+
+/** Stitch and finalize are created by the run as their inputs complete (video-run.ts); they are part of every plan. */
+const CLOSING: NewJob[] = [
+  { id: "stitch", kind: "stitch", beat: null, idx: 0, input: {} },
+  { id: "finalize", kind: "finalize", beat: null, idx: 0, input: {} },
+];
+
+/**
+ * Seconds until the run ends (eta.ts), or null before planning produced the spec. The work
+ * is the DAG the spec implies, each job where the run's job table has it; durations are this
+ * run's observations per kind and stage, else its priors.
+ */
+export function estimateSecondsRemaining(sql: SqlStorage, config: Config, state: Pick<RunState, "request" | "spec" | "chunk_plan">, jobs: JobRow[], now: number): number | null {
+  if (!state.spec || !state.chunk_plan) return null;
+  const planned: NewJob[] = [
+    { id: "plan", kind: "plan", beat: null, idx: 0, input: {} },
+    ...referenceJobs(state.request),
+    musicJob(),
+    ...storyboardJobs(state.spec),
+    ...chunkJobs(state.chunk_plan),
+    ...CLOSING,
+  ];
+  const rows = new Map(jobs.map((job) => [job.id, job]));
+  const all = attempts(sql);
+  const times = new Map(all.map((a) => [`${a.job_id}#${a.attempt}`, a]));
+  const work: WorkItem[] = planned.map((job) => {
+    const row = rows.get(job.id);
+    if (!row) return { id: job.id, kind: job.kind, dependsOn: job.dependsOn ?? null, status: "planned", elapsed: 0 };
+    const t = times.get(`${row.id}#${row.attempt}`);
+    const since = row.status === "predicting" ? t?.predicting_at : row.status === "ingesting" || row.status === "finishing" ? t?.predicted_at : t?.started_at;
+    return { id: row.id, kind: row.kind, dependsOn: row.depends_on, status: row.status, elapsed: since ? Math.max(0, (now - since) / 1000) : 0 };
+  });
+  const estimates = durationEstimates(priorsOf(sql, config), all.map(stagesOf));
+  return secondsRemaining(work, estimates, config.maxPredictionsPerVideo);
+}
