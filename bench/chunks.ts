@@ -1,11 +1,12 @@
 /**
  * Chunk phase: the DAG scheduler against one chunk at a time, in the same run:
- * `tsx bench/chunks.ts [--latency-ms 3000] [--parallel 16] [--duration 30] [--runs 1]`.
+ * `tsx bench/chunks.ts [--latency-ms 3000] [--long-latency-ms 10000] [--parallel 16] [--duration 30] [--runs 1]`.
  *
- * Draft provider with a fixed added latency per prediction and enough render slots that the
- * latency, not the CPU, dominates. Stack A: the default scheduler (beats in parallel, chained
- * inside a beat) with MAX_PREDICTIONS_PER_VIDEO = --parallel. Stack B: MAX_PREDICTIONS_PER_VIDEO=1,
- * so chunks run one after another. Measured: the `generating_chunks` phase from each run's
+ * Draft provider with a fixed latency per prediction (its render runs within it) and enough
+ * render slots that no prediction waits for one. Stack A: the default scheduler (beats in
+ * parallel, chained inside a beat) with MAX_PREDICTIONS_PER_VIDEO = --parallel. Stack B:
+ * MAX_PREDICTIONS_PER_VIDEO=1, so chunks run one after another. Stack A': A at the long
+ * latency (0 skips it), to show what is per link and what grows with the latency. Measured: the `generating_chunks` phase from each run's
  * event log. Model from the spec's chunk plan: longest beat chain × latency against
  * number of chunks × latency.
  */
@@ -90,6 +91,8 @@ async function measure(label: string, maxPredictions: number, options: ChunkOpti
 
 interface ChunkOptions {
   latencyMs: number;
+  /** A second DAG run at this latency (0: none): what grows with the latency and what stays per link. */
+  longLatencyMs: number;
   parallel: number;
   duration: 15 | 30 | 60;
   runs: number;
@@ -99,6 +102,7 @@ export async function chunksBench(options: ChunkOptions): Promise<string> {
   const loadBefore = loadAverage();
   const dag = await measure("A (DAG)", options.parallel, options);
   const sequential = await measure("B (sequential)", 1, options);
+  const long = options.longLatencyMs > 0 ? await measure("A' (DAG, long latency)", options.parallel, { ...options, latencyMs: options.longLatencyMs }) : [];
   const a = median(dag.map((r) => r.chunkPhaseSeconds));
   const b = median(sequential.map((r) => r.chunkPhaseSeconds));
   const plan = dag[0]!;
@@ -130,6 +134,18 @@ export async function chunksBench(options: ChunkOptions): Promise<string> {
     row("B: one chunk at a time", "MAX_PREDICTIONS_PER_VIDEO=1", sequential, `${modelSeq.toFixed(0)} (${plan.chunks} × ${latency} s)`, plan.chunks * perChunk),
   ];
   const cpuFloor = median(dag.map((r) => r.mediaCpuSeconds)) / cores;
+  const overheadRow = (name: string, runs: ChunkRun[], latencyS: number) => {
+    const phase = median(runs.map((r) => r.chunkPhaseSeconds));
+    const chainS = plan.longestChain * latencyS;
+    return [name, `${latencyS} s`, phase.toFixed(1), `${chainS.toFixed(0)} (${plan.longestChain} × ${latencyS} s)`, (phase - chainS).toFixed(1), (phase / chainS).toFixed(2)];
+  };
+  const scaling = long.length
+    ? `
+The same DAG at a longer latency, to separate what grows with the provider's latency from the fixed work per link (last frame, hand-off, the final normalize):
+
+${table(["run", "latency", "chunk phase s (median)", "longest chain × latency s", "above the chain s", "phase / (chain × latency)"], [overheadRow("A", dag, latency), overheadRow("A'", long, options.longLatencyMs / 1000)])}
+`
+    : "";
   return `${SECTION}
 
 ${machineParagraph(invocation(), loadBefore, snapshotNote())}
@@ -142,6 +158,7 @@ ${table(["scheduler", "setting", "chunk phase s (median)", "per run s", "peak ch
 | measured: sequential / DAG chunk phase, B/A | **${(b / a).toFixed(2)}×** |
 | model, latency only: chunks / longest chain = ${plan.chunks} / ${plan.longestChain} | ${(plan.chunks / plan.longestChain).toFixed(2)}× |
 
+${scaling}
 - Whole video, created → complete: A ${median(dag.map((r) => r.totalSeconds)).toFixed(1)} s, B ${median(sequential.map((r) => r.totalSeconds)).toFixed(1)} s (B also runs the references and storyboard frames one at a time).
 - "provider" is prediction created → succeeded (the ${latency} s latency, within which the draft server renders the clip with ffmpeg); "last frame" is succeeded → the clip's last frame published (download, decode, PNG to R2: the next chunk of the beat waits for this only); "normalize" is published → done (the x264 pass, on the media queue at lower CPU priority, while the next chunk generates). "hand-off" is a published frame → the next chunk's prediction created (queue hop, composite, create).
 - A: ${a.toFixed(1)} s against two floors — the longest chain × latency, ${modelDag.toFixed(0)} s, and media-node's CPU work in the phase, ${median(dag.map((r) => r.mediaCpuSeconds)).toFixed(1)} CPU s / ${cores} cores = ${cpuFloor.toFixed(1)} s (reachable only with the machine to itself). B: ${b.toFixed(1)} s against ${plan.chunks} × latency = ${modelSeq.toFixed(0)} s, with media-node at ${median(sequential.map((r) => (100 * r.mediaCpuSeconds) / (r.chunkPhaseSeconds * cores))).toFixed(0)} % of the cores.
@@ -151,7 +168,7 @@ ${table(["scheduler", "setting", "chunk phase s (median)", "per run s", "peak ch
 if (isMain(import.meta.url)) {
   const duration = numberFlag("duration", 30);
   if (![15, 30, 60].includes(duration)) throw new Error("--duration must be 15, 30 or 60");
-  const section = await chunksBench({ latencyMs: numberFlag("latency-ms", 3000), parallel: numberFlag("parallel", 16), duration: duration as 15 | 30 | 60, runs: numberFlag("runs", 1) });
+  const section = await chunksBench({ latencyMs: numberFlag("latency-ms", 3000), longLatencyMs: numberFlag("long-latency-ms", 10_000), parallel: numberFlag("parallel", 16), duration: duration as 15 | 30 | 60, runs: numberFlag("runs", 1) });
   console.log(section);
   writeSection(SECTION, section);
 }
