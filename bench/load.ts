@@ -153,7 +153,7 @@ ${compared}
 ${results.map((r) => r.detail).join("\n")}`;
 }
 
-const SUMMARY_HEADER = ["draft concurrency", "complete", "wall s", "videos/min", "per-video s p50", "slot wait s p50", "slots busy", "media-node CPU", "Worker CPU", "queue batch time / wall", "chunk ingest s p50", "media-node peak MiB", "status ms p50 / p99"];
+const SUMMARY_HEADER = ["draft concurrency", "complete", "wall s", "videos/min", "per-video s p50", "slot wait s p50", "slots busy", "media-node CPU", "Worker CPU", "queue batch time / wall (both queues)", "chunk ingest s p50", "media-node peak MiB", "status ms p50 / p99"];
 
 interface Report {
   detail: string;
@@ -250,7 +250,7 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
     usage: sampler.usage(),
     logs,
     predictions,
-    queue: { batches: queue.batches.filter((b) => b.queue === "adreel-jobs"), lost: queue.lost },
+    queue: { batches: queue.batches.filter((b) => !b.queue.endsWith("-dlq")), lost: queue.lost },
     generatorCpuSeconds: (generatorCpu.user + generatorCpu.system) / 1e6,
   };
 }
@@ -318,9 +318,14 @@ function report(options: LoadOptions, m: Measured, cores: number): Report {
       retryReasons.set(reason, (retryReasons.get(reason) ?? 0) + 1);
     }
   }
-  const batches = m.queue.batches;
-  const batchMs = batches.map((b) => b.ms);
-  const queueBusy = batchMs.reduce((a, b) => a + b, 0) / 1000;
+  const queueFinding = (name: string, what: string): string | null => {
+    const batches = m.queue.batches.filter((b) => b.queue === name);
+    if (batches.length === 0) return null;
+    const batchMs = batches.map((b) => b.ms);
+    const busy = batchMs.reduce((a, b) => a + b, 0) / 1000;
+    return `\`${name}\` (${what}): ${batches.length} batches of ${median(batches.map((b) => b.size))} messages at the median (max ${Math.max(...batches.map((b) => b.size))}), ${percentile(batchMs, 50)} ms p50 / ${percentile(batchMs, 99)} ms p99 each; batch time summed ${busy.toFixed(0)} s = ${((100 * busy) / m.wallSeconds).toFixed(0)} % of the wall time`;
+  };
+  const queues = [queueFinding("adreel-jobs", "hand-offs"), queueFinding("adreel-media", "encodes")].filter((q): q is string => q !== null);
 
   const incomplete = m.outcomes.filter((o) => !(o.status === "complete" && o.endedAt !== null));
   const incompleteLines = incomplete.map((o) => `  - \`${o.id}\`: ${o.status}, phase ${o.phase}, ${o.progress} %${o.error ? ` — ${o.error}` : ""}`);
@@ -333,11 +338,11 @@ function report(options: LoadOptions, m: Measured, cores: number): Report {
   findings.push(`media-node (draft renders + normalize/stitch/mux ffmpeg) used ${mediaCpu.toFixed(0)} % of ${cores} cores over the run, wrangler dev + workerd ${worker ? pct(worker, cores) : "n/a"} %; load average at the end ${loadAverage()} (other engineers' jobs share the cores).`);
   findings.push(`The draft provider's ${options.draftConcurrency} render slots were busy ${slotBusy.toFixed(0)} % of the wall time; a prediction waited for a slot ${waitP50.toFixed(1)} s at the median (p99 ${waits.length ? percentile(waits, 99).toFixed(1) : "n/a"} s) against ${renderP50.toFixed(2)} s of rendering.`);
   findings.push(
-    batches.length
-      ? `Queue consumer: ${batches.length} \`adreel-jobs\` batches of ${median(batches.map((b) => b.size))} messages at the median (max ${Math.max(...batches.map((b) => b.size))}), ${percentile(batchMs, 50)} ms p50 / ${percentile(batchMs, 99)} ms p99 each (a batch lasts as long as its slowest message); batch time summed ${queueBusy.toFixed(0)} s = ${((100 * queueBusy) / m.wallSeconds).toFixed(0)} % of the wall time (over 100 % means batches overlapped)${m.queue.lost ? "; some log lines were missed, so this is a lower bound" : ""}. Locally Miniflare's queue broker starts a batch when the previous one returns or a full batch is waiting; it never reads wrangler.toml's \`max_concurrency\`.`
+    queues.length
+      ? `Queue consumers — ${queues.join("; ")} (a batch lasts as long as its slowest message; over 100 % means batches overlapped)${m.queue.lost ? "; some log lines were missed, so these are lower bounds" : ""}. Locally Miniflare's queue broker starts a queue's next batch when its previous one returns; it never reads wrangler.toml's \`max_concurrency\`.`
       : "No queue batch lines found in wrangler's log.",
   );
-  findings.push(`Chunk ingest (download, normalize, last frame, upload) took ${ingest.length ? `${median(ingest).toFixed(1)} s at the median, p99 ${percentile(ingest, 99).toFixed(1)} s` : "n/a"}; ${retries} job retries and ${warnings} warnings over all event logs${retryReasons.size ? ` — retry reasons: ${[...retryReasons.entries()].sort((a, b) => b[1] - a[1]).map(([r, n]) => `${n}× "${r}"`).join("; ")}` : ""}.`);
+  findings.push(`Chunk ingest (last frame published, then the normalize pass, uploads included) took ${ingest.length ? `${median(ingest).toFixed(1)} s at the median, p99 ${percentile(ingest, 99).toFixed(1)} s` : "n/a"}; ${retries} job retries and ${warnings} warnings over all event logs${retryReasons.size ? ` — retry reasons: ${[...retryReasons.entries()].sort((a, b) => b[1] - a[1]).map(([r, n]) => `${n}× "${r}"`).join("; ")}` : ""}.`);
 
   const summary = [
     String(options.draftConcurrency),
@@ -349,7 +354,7 @@ function report(options: LoadOptions, m: Measured, cores: number): Report {
     `${slotBusy.toFixed(0)} %`,
     `${mediaCpu.toFixed(0)} %`,
     `${worker ? pct(worker, cores) : "n/a"} %`,
-    batches.length ? `${((100 * queueBusy) / m.wallSeconds).toFixed(0)} %` : "n/a",
+    m.queue.batches.length ? `${((100 * m.queue.batches.reduce((sum, b) => sum + b.ms, 0)) / 1000 / m.wallSeconds).toFixed(0)} %` : "n/a",
     ingest.length ? median(ingest).toFixed(1) : "n/a",
     media ? mib(media.peakRssBytes) : "n/a",
     status ? `${status.p50.toFixed(0)} / ${status.p99.toFixed(0)}` : "n/a",
