@@ -104,6 +104,12 @@ export const LastFrameRequest = z.object({
   fps: VideoFps,
   frames: z.number().int().min(1).max(24 * 60),
   last_frame_url: Url,
+  /**
+   * Also store the provider's clip as it came (seed 003: each chunk is downloaded into our
+   * storage), so the normalize pass and its retries never depend on the provider keeping it
+   * (Replicate deletes outputs after an hour).
+   */
+  raw_url: Url.optional(),
 });
 export type LastFrameRequest = z.infer<typeof LastFrameRequest>;
 export const LastFrameResponse = z.object({

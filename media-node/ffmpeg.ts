@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { setPriority } from "node:os";
+import { availableParallelism, setPriority } from "node:os";
 
 /** ffmpeg and ffprobe, spawned with argument arrays (never a shell string). */
 
@@ -31,6 +31,28 @@ export interface RunOptions {
 /** Linux niceness of background work: the lowest, so CFS gives each of its threads about 1/70 of a normal thread's share when the cores are contended (and all of an idle core). */
 const BACKGROUND_NICENESS = 19;
 
+/**
+ * Background encodes at once. Starved by the critical path they would otherwise pile up
+ * under load, each holding its ffmpeg's memory (~150 MiB) while it waits for the CPU: a
+ * few at a time finish sooner one by one and bound the memory.
+ */
+export const BACKGROUND_SLOTS = 2 * availableParallelism();
+let backgroundRunning = 0;
+const backgroundWaiting: (() => void)[] = [];
+
+async function backgroundSlot<T>(work: () => Promise<T>): Promise<T> {
+  if (backgroundRunning >= BACKGROUND_SLOTS) await new Promise<void>((resolve) => backgroundWaiting.push(resolve));
+  else backgroundRunning++;
+  try {
+    return await work();
+  } finally {
+    // The slot passes straight to the next in line, so the count never dips for a newcomer to take it.
+    const next = backgroundWaiting.shift();
+    if (next) next();
+    else backgroundRunning--;
+  }
+}
+
 export interface RunResult {
   stdout: Buffer;
   stderr: string;
@@ -39,6 +61,10 @@ export interface RunResult {
 const STDERR_KEEP = 16 * 1024;
 
 export function run(tool: "ffmpeg" | "ffprobe", args: string[], options: RunOptions = {}): Promise<RunResult> {
+  return options.background ? backgroundSlot(() => spawnRun(tool, args, options)) : spawnRun(tool, args, options);
+}
+
+function spawnRun(tool: "ffmpeg" | "ffprobe", args: string[], options: RunOptions): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(tool, args, { cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"] });
     if (options.background && child.pid !== undefined) {

@@ -163,7 +163,7 @@ describe("POST /v1/media/chunks/normalize", () => {
     expect([...origin.uploads.keys()]).toEqual(["/out/only.mp4"]);
   });
 
-  it("last-frame stores the PNG the chunk will end on and answers its palette", async () => {
+  it("last-frame stores the PNG the chunk will end on and the clip as it came, and answers the frame's palette", async () => {
     const response = await postSigned(app, "/v1/media/chunks/last-frame", {
       input_url: origin.url("/raw.mp4"),
       width: 320,
@@ -171,6 +171,7 @@ describe("POST /v1/media/chunks/normalize", () => {
       fps: 24,
       frames: 20,
       last_frame_url: origin.url("/out/early.png?sig=abc"),
+      raw_url: origin.url("/out/raw.mp4?sig=abc"),
     });
     expect(response.statusCode, response.body).toBe(200);
     const body = LastFrameResponse.parse(response.json());
@@ -179,6 +180,8 @@ describe("POST /v1/media/chunks/normalize", () => {
     const png = origin.uploads.get("/out/early.png");
     expect(png?.contentType).toBe("image/png");
     expect(await sharp(png!.body).metadata()).toMatchObject({ width: 320, height: 180 });
+    // The provider's clip is kept as it came, for the normalize pass to read later.
+    expect(origin.uploads.get("/out/raw.mp4")?.body.equals(await readFile(shortClip))).toBe(true);
     const notVideo = await postSigned(app, "/v1/media/chunks/last-frame", { input_url: origin.url("/notes.txt"), width: 320, height: 180, fps: 24, frames: 20, last_frame_url: origin.url("/out/x.png") });
     expect(notVideo.statusCode).toBe(422);
     expect(notVideo.json().error).toMatch(/input_url/);

@@ -17,6 +17,8 @@ import { ChunkPlan } from "./plan.ts";
 /** What a chunk's ingest publishes as soon as the clip is back: the frame the next chunk of its beat starts from. */
 export interface ChunkLastFrame {
   last_frame_key: string;
+  /** The provider's clip, stored in R2 alongside. */
+  raw_key: string;
   palette: PaletteEntry[];
 }
 
@@ -82,12 +84,21 @@ export const chunkSteps: JobSteps = {
     const chunk = ChunkPlan.parse(claim.job.input);
     const spec = claim.video.spec!;
     const lastFrameKey = mediaKeys.lastFrame(claim.video.video_id, chunk.chunk_num);
+    const rawKey = mediaKeys.rawChunk(claim.video.video_id, chunk.chunk_num);
     const frame = await deps.media.call(
       "/v1/media/chunks/last-frame",
-      { input_url: outputUrl(claim), width: spec.width, height: spec.height, fps: spec.fps, frames: chunk.frames, last_frame_url: await deps.url(lastFrameKey, "put") },
+      {
+        input_url: outputUrl(claim),
+        width: spec.width,
+        height: spec.height,
+        fps: spec.fps,
+        frames: chunk.frames,
+        last_frame_url: await deps.url(lastFrameKey, "put"),
+        raw_url: await deps.url(rawKey, "put"),
+      },
       LastFrameResponse,
     );
-    return { kind: "publish", output: { last_frame_key: lastFrameKey, palette: frame.palette } satisfies ChunkLastFrame };
+    return { kind: "publish", output: { last_frame_key: lastFrameKey, raw_key: rawKey, palette: frame.palette } satisfies ChunkLastFrame };
   },
   /** The normalize pass, off the beat's critical path (it runs on the media queue while the next chunk generates). */
   async finish(deps, claim) {
@@ -107,7 +118,7 @@ export const chunkSteps: JobSteps = {
     const result = await deps.media.call(
       "/v1/media/chunks/normalize",
       {
-        input_url: outputUrl(claim),
+        input_url: await deps.url(published.raw_key),
         width: spec.width,
         height: spec.height,
         fps: spec.fps,

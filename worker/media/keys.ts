@@ -4,6 +4,8 @@ export const mediaKeys = {
   reference: (videoId: string, index: number) => `videos/${videoId}/references/${index}.png`,
   storyboard: (videoId: string, beat: number) => `videos/${videoId}/storyboard/${String(beat).padStart(2, "0")}.png`,
   composite: (videoId: string, chunk: number) => `videos/${videoId}/composites/${String(chunk).padStart(3, "0")}.png`,
+  /** A chunk's clip as the provider returned it (the normalize pass reads it from here). */
+  rawChunk: (videoId: string, chunk: number) => `videos/${videoId}/chunks/${String(chunk).padStart(3, "0")}-raw.mp4`,
   chunk: (videoId: string, chunk: number) => `videos/${videoId}/chunks/${String(chunk).padStart(3, "0")}.mp4`,
   lastFrame: (videoId: string, chunk: number) => `videos/${videoId}/chunks/${String(chunk).padStart(3, "0")}-last.png`,
   music: (videoId: string) => `videos/${videoId}/music.m4a`,

@@ -3,6 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import { GenerateRequest, type GenerateRequestInput } from "../../contracts/api.ts";
 import type { Prediction } from "../../contracts/prediction.ts";
 import { signWebhook } from "../../contracts/signing.ts";
+import type { ChunkLastFrame } from "../chunks/job.ts";
 import type { ChunkPlan } from "../chunks/plan.ts";
 import { type Config, loadConfig } from "../config.ts";
 import { mediaKeys } from "../media/keys.ts";
@@ -196,7 +197,8 @@ export function outputFor(h: Harness, claimed: ClaimedJob): unknown {
 export async function publishFrame(h: Harness, jobId: string): Promise<void> {
   const claimed = await claim(h, jobId, "ingest");
   const chunk = claimed.job.input as ChunkPlan;
-  await h.stub.publish(jobId, claimed.job.attempt, { last_frame_key: mediaKeys.lastFrame(h.videoId, chunk.chunk_num), palette: [] });
+  const published: ChunkLastFrame = { last_frame_key: mediaKeys.lastFrame(h.videoId, chunk.chunk_num), raw_key: mediaKeys.rawChunk(h.videoId, chunk.chunk_num), palette: [] };
+  await h.stub.publish(jobId, claimed.job.attempt, published);
 }
 
 export async function finishChunk(h: Harness, jobId: string): Promise<void> {

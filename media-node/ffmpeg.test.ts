@@ -1,0 +1,26 @@
+import { describe, expect, it } from "vitest";
+import { BACKGROUND_SLOTS, ffmpeg } from "./ffmpeg.ts";
+
+/** 0.4 s of silence read at its own pace (-re): wall time without CPU, so overlap shows in the clock. */
+const PACED = ["-re", "-f", "lavfi", "-i", "anullsrc=r=8000", "-t", "0.4", "-f", "null", "-"];
+
+describe("background encodes", () => {
+  it(`run at most ${BACKGROUND_SLOTS} at once; the rest wait their turn and all finish`, async () => {
+    const began = performance.now();
+    const runs = Array.from({ length: 2 * BACKGROUND_SLOTS }, () => ffmpeg(PACED, { background: true, timeoutMs: 30_000 }));
+    await Promise.all(runs);
+    const twoRounds = (performance.now() - began) / 1000;
+    // Two full rounds of slots: at least twice one run's 0.4 s; all at once would take one.
+    expect(twoRounds).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it("do not hold up normal runs", async () => {
+    let backgroundDone = 0;
+    const background = Promise.all(Array.from({ length: 3 * BACKGROUND_SLOTS }, () => ffmpeg(PACED, { background: true, timeoutMs: 30_000 }))).then(() => (backgroundDone = performance.now()));
+    await ffmpeg(PACED, { timeoutMs: 30_000 });
+    const normalDone = performance.now();
+    await background;
+    // Had it queued behind them (first in, first out), it would end after all three rounds.
+    expect(normalDone).toBeLessThan(backgroundDone);
+  });
+});
