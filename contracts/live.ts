@@ -50,8 +50,8 @@ export type JobView = z.infer<typeof JobView>;
 
 /**
  * The whole run, sent first on every connection so a client never has to reconstruct it from
- * events. Not strict, unlike the events: it is the run's stored row spread out, so internal
- * columns (e.g. `last_progress_at`) ride along; clients must ignore fields not named here.
+ * events. Not strict, unlike the events, so a newer server may add fields: clients must
+ * ignore fields not named here (the run's own tests hold it to exactly these).
  */
 export const LiveSnapshot = z.object({
   video_id: z.string(),

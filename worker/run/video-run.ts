@@ -146,8 +146,10 @@ export class VideoRun extends DurableObject<Env> {
   private state(): RunState | null {
     const row = this.row();
     if (!row) return null;
+    // The row's bookkeeping columns stay inside: the snapshot a client sees is exactly the contract's.
+    const { id: _id, last_progress_at: _lastProgress, ...columns } = row as RunRow & { id?: number };
     return {
-      ...row,
+      ...columns,
       request: JSON.parse(row.request) as GenerateRequest,
       spec: row.spec ? (JSON.parse(row.spec) as VideoSpec) : null,
       chunk_plan: row.chunk_plan ? (JSON.parse(row.chunk_plan) as ChunkPlan[]) : null,
