@@ -32,6 +32,9 @@ export default defineConfig(async () => {
                   // Nothing listens here: Worker tests drive the run directly, the end-to-end tests run the real stack.
                   MEDIA_NODE_URL: "http://127.0.0.1:9",
                   PROVIDER_BASE_URL: "http://127.0.0.1:9",
+                  // Worker tests create predictions far faster than a deployment would; the create
+                  // gate's own test (worker/run/dispatch.test.ts) sets a limit of its own.
+                  PROVIDER_CREATES_PER_MINUTE: "1000000",
                 },
                 // Jobs the runs enqueue land on a queue nobody consumes: a consumer failing against
                 // port 9 in the background would race the tests. Worker tests drive each run through
@@ -40,7 +43,14 @@ export default defineConfig(async () => {
               },
             }),
           ],
-          test: { name: "worker", include: ["worker/**/*.test.ts", "contracts/**/*.test.ts"], setupFiles: ["worker/test-setup.ts"] },
+          test: {
+            name: "worker",
+            include: ["worker/**/*.test.ts", "contracts/**/*.test.ts"],
+            setupFiles: ["worker/test-setup.ts"],
+            // Run-level tests drive a whole video through hundreds of RPCs; with the node project's
+            // ffmpeg work beside them on 2 cores a few take over vitest's default 5 s.
+            testTimeout: 60_000,
+          },
         },
         {
           test: {

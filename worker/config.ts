@@ -111,6 +111,12 @@ export interface Config {
   stallTimeoutMs: number;
   /** Concurrent predictions per video. */
   maxPredictionsPerVideo: number;
+  /**
+   * Prediction creates per minute across every video (one gate for the whole deployment):
+   * Replicate allows 600; staying under it means no 429 storm, and a create that would pass
+   * it waits for its turn instead of using up its job's retries.
+   */
+  providerCreatesPerMinute: number;
   /** Priors of the time-remaining estimate per job kind: DEFAULT_JOB_SECONDS of the provider. */
   jobSeconds: Record<JobKind, JobSeconds>;
   /** Weight of the newest video in D1's exponentially-weighted mean job durations (`JOB_SECONDS_WEIGHT`); default 0.2. */
@@ -195,6 +201,7 @@ export function loadConfig(env: Env): Config {
     jobLeaseMs: number(vars, "JOB_LEASE_MS", 90_000),
     stallTimeoutMs: number(vars, "STALL_TIMEOUT_MS", 20 * 60_000),
     maxPredictionsPerVideo: number(vars, "MAX_PREDICTIONS_PER_VIDEO", 8),
+    providerCreatesPerMinute: number(vars, "PROVIDER_CREATES_PER_MINUTE", 600),
     jobSeconds: DEFAULT_JOB_SECONDS[provider],
     jobSecondsWeight: Math.min(1, Math.max(0.01, number(vars, "JOB_SECONDS_WEIGHT", 0.2))),
     consistencyDriftThreshold: number(vars, "CONSISTENCY_DRIFT_THRESHOLD", 20),

@@ -4,6 +4,7 @@ import { MediaNodeError } from "../media/media-node.ts";
 import { musicSteps } from "../music/job.ts";
 import { planSteps } from "../planning/job.ts";
 import type { Prediction } from "../../contracts/prediction.ts";
+import { limiterFor } from "../auth/limiter.ts";
 import { ProviderError } from "../providers/client.ts";
 import { findPredictionByWebhook } from "../providers/lookup.ts";
 import { webhookUrl } from "../providers/webhook.ts";
@@ -68,6 +69,11 @@ export async function createPrediction(deps: StepDeps, claim: ClaimedJob, outcom
   const { job } = claim;
   const gate = await run.beginPrediction(job.id, job.attempt, outcome.estimateUsd, outcome.model);
   if (!gate.proceed) return;
+  const wait = await createTurn(deps);
+  if (wait > 0) {
+    await run.defer(job.id, job.attempt, wait);
+    return;
+  }
   const webhook = await webhookUrl(deps.config, claim.video.video_id, job.id, job.attempt);
   let prediction: Prediction;
   try {
@@ -94,6 +100,21 @@ export async function createPrediction(deps: StepDeps, claim: ClaimedJob, outcom
   // Should recording fail, the attempt stays `creating` and the run's alarm finds this
   // prediction by its webhook URL: it is never created twice.
   await run.predictionCreated(job.id, job.attempt, prediction, outcome.estimateUsd, outcome.model);
+}
+
+/**
+ * A turn at the deployment-wide create gate (`providerCreatesPerMinute`, one limiter object per
+ * provider): 0 to go now, else seconds until there is room. Should the gate itself be
+ * unreachable, the create goes ahead — the provider's own 429 is the backstop.
+ */
+async function createTurn(deps: StepDeps): Promise<number> {
+  try {
+    const verdict = await limiterFor(deps.env, `provider-creates:${deps.config.providerBaseUrl}`).take("creates", deps.config.providerCreatesPerMinute, 60_000);
+    return verdict.ok ? 0 : verdict.retryAfterSeconds;
+  } catch (error) {
+    console.warn(`the provider create gate did not answer (${(error as Error).message}); creating without it`);
+    return 0;
+  }
 }
 
 async function handle(deps: StepDeps, message: Message<unknown>): Promise<void> {

@@ -1,7 +1,8 @@
 import { TERMINAL_STATUSES } from "../../contracts/prediction.ts";
 import { describe, expect, it } from "vitest";
 import { ACTIVE_STATUSES, PREDICTION_KINDS } from "./jobs.ts";
-import { deliverWebhook, type Harness, ingest, newRun, predictionOf, runJob, snapshot, startJob } from "./run-driver.ts";
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { deliverWebhook, elapse, type Harness, ingest, jobOf, newRun, predictionOf, queued, rows, runJob, snapshot, startJob } from "./run-driver.ts";
 
 /** The per-video cap on predictions in flight (maxPredictionsPerVideo) holds whatever finishes when. */
 
@@ -51,5 +52,28 @@ describe("dispatch", () => {
     const end = await snapshot(h);
     expect(end.status).toBe("complete");
     expect(peak).toBe(CAP);
+  });
+});
+
+describe("the deployment's create gate", () => {
+  it("defers a create over providerCreatesPerMinute to when the gate has room, without using a retry", async () => {
+    // Its own gate (one limiter object per provider URL), so no other test's creates count.
+    const h = await newRun({ config: { providerCreatesPerMinute: 2, providerBaseUrl: `https://gate-${crypto.randomUUID()}.test` } });
+    await runJob(h, "plan");
+    const references = await queued(h, "reference");
+    expect(references).toHaveLength(3);
+    for (const id of references) await startJob(h, id);
+    // Two creates fit the minute; the third job gave its slot back and waits, not failed.
+    expect(h.double.all()).toHaveLength(2);
+    const third = await jobOf(h, references[2]!);
+    expect(third).toMatchObject({ status: "ready", attempt: 1, errors: [] });
+    const [row] = await rows<{ not_before: number }>(h, `SELECT not_before FROM jobs WHERE id = '${references[2]}'`);
+    expect(row!.not_before - Date.now()).toBeGreaterThan(50_000);
+    // Not sent before its time; sent by the alarm once it is due.
+    await runDurableObjectAlarm(h.stub);
+    expect((await jobOf(h, references[2]!)).status).toBe("ready");
+    await elapse(h, 61_000);
+    await runDurableObjectAlarm(h.stub);
+    expect(await jobOf(h, references[2]!)).toMatchObject({ status: "queued", attempt: 1 });
   });
 });

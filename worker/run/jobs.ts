@@ -33,6 +33,8 @@ export interface JobRow {
   create_uncertain: number;
   /** Attempts used before the job was last regenerated: retries are counted from here. */
   retry_base: number;
+  /** A `ready` job deferred by the provider's create gate is not sent before this time. */
+  not_before: number | null;
   lease_until: number | null;
   poll_at: number | null;
   deadline_at: number | null;
@@ -162,6 +164,7 @@ const ADDED_JOB_COLUMNS: [string, string][] = [
   ["creating_since", "INTEGER"],
   ["create_uncertain", "INTEGER NOT NULL DEFAULT 0"],
   ["retry_base", "INTEGER NOT NULL DEFAULT 0"],
+  ["not_before", "INTEGER"],
 ];
 
 /** What migrations need of a Durable Object's SQL storage (structural: this module is also read by Node-side code). */

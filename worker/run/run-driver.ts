@@ -101,7 +101,7 @@ export function rows<T = Record<string, unknown>>(h: Harness, query: string, ...
 export async function elapse(h: Harness, ms: number): Promise<void> {
   await runInDurableObject(h.stub, (_run: VideoRun, state) => {
     state.storage.sql.exec(
-      "UPDATE jobs SET poll_at = poll_at - ?1, deadline_at = deadline_at - ?1, lease_until = lease_until - ?1, creating_since = creating_since - ?1",
+      "UPDATE jobs SET poll_at = poll_at - ?1, deadline_at = deadline_at - ?1, lease_until = lease_until - ?1, creating_since = creating_since - ?1, not_before = not_before - ?1",
       ms,
     );
     state.storage.sql.exec("UPDATE run SET last_progress_at = last_progress_at - ?1", ms);

@@ -387,6 +387,20 @@ export class VideoRun extends DurableObject<Env> {
   }
 
   /**
+   * The deployment's create gate is full (`providerCreatesPerMinute`): the job gives its slot
+   * back and is sent again once the gate has room. Not a failure, so no retry is used up.
+   */
+  async defer(jobId: string, attempt: number, seconds: number): Promise<void> {
+    const job = this.job(jobId);
+    if (!job || this.ended() || job.attempt !== attempt || !["queued", "running", "creating"].includes(job.status)) return;
+    const now = Date.now();
+    this.sql.exec("UPDATE jobs SET status = 'ready', not_before = ?, lease_until = NULL, updated_at = ? WHERE id = ?", now + Math.max(1, seconds) * 1000, now, jobId);
+    this.event("job", { job: this.jobView(jobId)! });
+    // No dispatch: the other ready jobs would meet the same full gate; the alarm sends them when it has room.
+    await this.scheduleAlarm();
+  }
+
+  /**
    * Creating the prediction failed. `uncertain` when the provider may have created it anyway
    * (no answer, 5xx): the next try looks for it first instead of creating blindly.
    * `retryAfterSeconds` (a 429's Retry-After) holds the lease that long, so the alarm does not
@@ -820,17 +834,17 @@ export class VideoRun extends DurableObject<Env> {
   private async dispatch(): Promise<void> {
     const state = this.row();
     if (!state || TERMINAL.includes(state.status)) return;
-    const ready = this.jobs("status = 'ready'");
+    const now = Date.now();
+    const ready = this.jobs("status = 'ready' AND (not_before IS NULL OR not_before <= ?)", now);
     if (ready.length === 0) return;
     const inFlight = this.jobs(`status IN (${ACTIVE_STATUSES.map(() => "?").join(",")})`, ...ACTIVE_STATUSES).filter((j) => PREDICTION_KINDS.includes(j.kind)).length;
     let slots = this.config.maxPredictionsPerVideo - inFlight;
     const messages: JobMessage[] = [];
-    const now = Date.now();
     for (const job of ready) {
       const paid = PREDICTION_KINDS.includes(job.kind);
       if (paid && slots <= 0) continue;
       if (paid) slots--;
-      this.sql.exec("UPDATE jobs SET status = 'queued', lease_until = ?, updated_at = ? WHERE id = ?", now + this.config.jobLeaseMs, now, job.id);
+      this.sql.exec("UPDATE jobs SET status = 'queued', not_before = NULL, lease_until = ?, updated_at = ? WHERE id = ?", now + this.config.jobLeaseMs, now, job.id);
       messages.push({ video_id: state.video_id, job_id: job.id, attempt: job.attempt, step: "start" });
     }
     await this.send(messages);
@@ -1009,7 +1023,8 @@ export class VideoRun extends DurableObject<Env> {
         `SELECT MIN(t) AS t FROM (
            SELECT MIN(poll_at) AS t FROM jobs WHERE status = 'predicting'
            UNION ALL SELECT MIN(deadline_at) FROM jobs WHERE status = 'predicting'
-           UNION ALL SELECT MIN(lease_until) FROM jobs WHERE lease_until IS NOT NULL)`,
+           UNION ALL SELECT MIN(lease_until) FROM jobs WHERE lease_until IS NOT NULL
+           UNION ALL SELECT MIN(not_before) FROM jobs WHERE status = 'ready' AND not_before IS NOT NULL)`,
       )
       .one().t as number | null;
     const at = Math.min(next ?? Number.POSITIVE_INFINITY, callbackAt ?? Number.POSITIVE_INFINITY, Date.now() + ALARM_IDLE_MS);
@@ -1026,6 +1041,8 @@ export class VideoRun extends DurableObject<Env> {
     }
     await this.pollOverdue(now);
     await this.recoverLost(now);
+    // Jobs the create gate deferred are due.
+    await this.dispatch();
     const fresh = this.row()!;
     if (!TERMINAL.includes(fresh.status) && now - fresh.last_progress_at > this.config.stallTimeoutMs) {
       await this.finish("failed", `no progress for ${Math.round(this.config.stallTimeoutMs / 60000)} minutes in phase ${fresh.phase}`);
