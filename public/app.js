@@ -253,7 +253,21 @@ function placeholders(plan) {
 }
 
 /** A finished chunk plays once as it arrives, then holds its last frame; hovering replays it. (Looping them all would keep a core busy.) */
+/** A chunk's last frame, shown as soon as it is published, until the chunk's clip replaces it. */
+function framePreview(cell, url) {
+  if (cell.querySelector("video")) return;
+  let img = cell.querySelector("img.frame");
+  if (!img) {
+    img = document.createElement("img");
+    img.className = "frame";
+    img.alt = "";
+    cell.prepend(img);
+  }
+  img.src = url;
+}
+
 function preview(cell, url) {
+  cell.querySelector("img.frame")?.remove();
   if (cell.querySelector("video")) return;
   const video = document.createElement("video");
   Object.assign(video, { muted: true, autoplay: true, playsInline: true, preload: "auto" });
@@ -333,6 +347,9 @@ function handle(event) {
   const job = event.job;
   if (job?.kind === "chunk") {
     const cell = updateChunk(job);
+    // A chunk sent back (a new attempt, or restarted from a re-rendered frame) drops its stale frame.
+    if (["waiting", "ready", "queued"].includes(job.status)) cell.querySelector("img.frame")?.remove();
+    if (job.status === "finishing" && event.frame_url) framePreview(cell, event.frame_url);
     if (job.status === "done" && event.preview_url) preview(cell, event.preview_url);
   }
   if (job?.kind === "storyboard" && job.status === "done" && event.preview_url) figure(state.boards, job.beat, "storyboard", event.preview_url, beatCaption(job.beat));
@@ -450,6 +467,7 @@ function startRegeneration(beat, chunkNums) {
     const cell = chunkCell(chunkId(n), beat);
     cell.classList.add("redo");
     cell.querySelector("video")?.remove();
+    cell.querySelector("img.frame")?.remove();
     cell.onmouseenter = null;
     updateChunk({ id: chunkId(n), beat, status: i === 0 ? "ready" : "waiting", attempt: 1 });
   });

@@ -96,10 +96,17 @@ describe("the live page", () => {
   it("submits a 15 s ad and follows it live over the WebSocket to a video that plays", async () => {
     const page = await context.newPage();
     const errors = watchErrors(page);
-    const frames: { type: string; snapshot?: { spec: unknown } | null }[] = [];
+    const frames: { type: string; snapshot?: { spec: unknown } | null; job?: { id: string; kind: string; status: string }; frame_url?: string }[] = [];
     page.on("websocket", (socket) => socket.on("framereceived", ({ payload }) => typeof payload === "string" && payload !== "pong" && frames.push(JSON.parse(payload) as { type: string })));
 
     await page.goto(`${stack.workerUrl}/?key=${key}`);
+    // Counts every last-frame image the grid shows, however briefly (sampling could miss them).
+    await page.evaluate(() => {
+      (window as unknown as { framesShown: number }).framesShown = 0;
+      new MutationObserver((records) => {
+        for (const r of records) for (const n of r.addedNodes) if (n instanceof HTMLImageElement && n.classList.contains("frame")) (window as unknown as { framesShown: number }).framesShown++;
+      }).observe(document.getElementById("chunks")!, { subtree: true, childList: true });
+    });
     // The key is kept for the next visit but leaves the address bar.
     expect(page.url()).not.toContain(key);
     expect(await page.inputValue("#api-key")).toBe(key);
@@ -159,6 +166,13 @@ describe("the live page", () => {
     expect(grid.cells).toBeGreaterThanOrEqual(3);
     expect(grid.previews).toBe(grid.cells);
     expect(await page.$$eval("#chunks .cell", (cells) => cells.every((c) => (c as HTMLElement).dataset.status === "done"))).toBe(true);
+    // Each chunk's last frame was published before its clip (the next chunk of its beat starts from it)
+    // and shown in the grid; the clips then replaced every one of them.
+    const published = frames.filter((f) => f.type === "job" && f.job?.kind === "chunk" && f.job.status === "finishing");
+    expect(new Set(published.map((f) => f.job!.id)).size).toBe(grid.cells);
+    expect(published.every((f) => typeof f.frame_url === "string" && f.frame_url.includes("-last.png"))).toBe(true);
+    expect(await page.evaluate(() => (window as unknown as { framesShown: number }).framesShown)).toBeGreaterThan(0);
+    expect(await page.$$eval("#chunks .cell img.frame", (imgs) => imgs.length)).toBe(0);
     await expectPreviewsDecoded(page);
 
     // The 3 reference images, loaded, with the consistency message; a storyboard frame per beat.

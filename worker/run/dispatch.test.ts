@@ -2,7 +2,7 @@ import { TERMINAL_STATUSES } from "../../contracts/prediction.ts";
 import { describe, expect, it } from "vitest";
 import { ACTIVE_STATUSES, PREDICTION_KINDS } from "./jobs.ts";
 import { runDurableObjectAlarm } from "cloudflare:test";
-import { deliverWebhook, elapse, type Harness, ingest, jobOf, newRun, predictionOf, queued, rows, runJob, snapshot, startJob } from "./run-driver.ts";
+import { deliverWebhook, driveToChunks, elapse, type Harness, ingest, jobOf, newRun, predictionOf, queued, rows, runJob, snapshot, startJob } from "./run-driver.ts";
 
 /** The per-video cap on predictions in flight (maxPredictionsPerVideo) holds whatever finishes when. */
 
@@ -75,5 +75,22 @@ describe("the deployment's create gate", () => {
     await elapse(h, 61_000);
     await runDurableObjectAlarm(h.stub);
     expect(await jobOf(h, references[2]!)).toMatchObject({ status: "queued", attempt: 1 });
+  });
+});
+
+describe("which chunk gets a free slot", () => {
+  it("the one with the most of its beat still behind it (longest chain first)", async () => {
+    const h = await newRun({ request: { duration_s: 30 }, config: { maxPredictionsPerVideo: 2 } });
+    await driveToChunks(h, { music: true });
+    const chunks = (await snapshot(h)).jobs.filter((j) => j.kind === "chunk");
+    const perBeat = new Map<number, number>();
+    for (const c of chunks) perBeat.set(c.beat!, (perBeat.get(c.beat!) ?? 0) + 1);
+    const sent = chunks.filter((c) => c.status === "queued");
+    expect(sent).toHaveLength(2);
+    // The longest beats' first chunks went; every beat left waiting is no longer than they are.
+    const longest = Math.max(...perBeat.values());
+    expect(perBeat.get(sent[0]!.beat!)).toBe(longest);
+    const shortestSent = Math.min(...sent.map((c) => perBeat.get(c.beat!)!));
+    for (const c of chunks.filter((j) => j.status === "ready")) expect(perBeat.get(c.beat!)!).toBeLessThanOrEqual(shortestSent);
   });
 });

@@ -32,7 +32,7 @@ describe("last-frame hand-off", () => {
   });
 
   it("starts chunk k+1 when chunk k's last frame is published, before chunk k is normalized", async () => {
-    const h = await newRun({ request: { duration_s: 30 } });
+    const h = await newRun({ request: { duration_s: 30 }, config: { maxPredictionsPerVideo: 32 } });
     await driveToChunks(h);
     const [first, second] = await chain(h, 2);
     await startJob(h, first!);
@@ -40,6 +40,10 @@ describe("last-frame hand-off", () => {
     expect((await jobOf(h, second!)).status).toBe("waiting");
     await publishFrame(h, first!);
     expect((await jobOf(h, first!)).status).toBe("finishing");
+    // Watchers see the frame at once (the live page shows it in the chunk's cell).
+    const events = await rows<{ data: string }>(h, "SELECT data FROM events WHERE type = 'job'");
+    const published = events.map((e) => JSON.parse(e.data) as { job: { id: string; status: string }; frame_url?: string }).find((e) => e.job.id === first && e.job.status === "finishing");
+    expect(published?.frame_url).toMatch(/-last\.png/);
     // The frame was enough: the next chunk is sent before the first one is done.
     expect((await jobOf(h, second!)).status).toBe("queued");
     await startJob(h, second!);
@@ -53,7 +57,7 @@ describe("last-frame hand-off", () => {
   });
 
   it("a chunk that fails after publishing its frame is rendered again, and the chunks started from the old frame start again without losing a retry", async () => {
-    const h = await newRun({ request: { duration_s: 30 } });
+    const h = await newRun({ request: { duration_s: 30 }, config: { maxPredictionsPerVideo: 32 } });
     await driveToChunks(h);
     const [first, second, third] = await chain(h, 3);
     await startJob(h, first!);
@@ -87,7 +91,7 @@ describe("last-frame hand-off", () => {
   });
 
   it("a finish report for a job that moved on changes nothing", async () => {
-    const h = await newRun({ request: { duration_s: 30 } });
+    const h = await newRun({ request: { duration_s: 30 }, config: { maxPredictionsPerVideo: 32 } });
     await driveToChunks(h);
     const [first] = await chain(h, 2);
     await startJob(h, first!);

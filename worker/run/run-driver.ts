@@ -243,14 +243,17 @@ export async function queued(h: Harness, kind?: string): Promise<string[]> {
 /** Plan, references and storyboards done; the first chunk of every beat queued. Music is left queued unless `music`. */
 export async function driveToChunks(h: Harness, options: { music?: boolean } = {}): Promise<void> {
   await runJob(h, "plan");
-  for (const id of await queued(h, "reference")) await runJob(h, id);
-  if (options.music) await runJob(h, "music");
-  // More boards than the per-video prediction cap are sent in waves.
-  for (let wave = 0; wave < 50; wave++) {
-    const boards = await queued(h, "storyboard");
-    if (boards.length === 0) break;
-    for (const id of boards) await runJob(h, id);
-  }
+  // Jobs beyond the per-video prediction cap are sent in waves, as slots free.
+  const waves = async (kind: string) => {
+    for (let wave = 0; wave < 50; wave++) {
+      const ids = await queued(h, kind);
+      if (ids.length === 0) return;
+      for (const id of ids) await runJob(h, id);
+    }
+  };
+  await waves("reference");
+  if (options.music) await waves("music");
+  await waves("storyboard");
 }
 
 /** Run every queued job, one at a time, until the video ends; `afterStep` sees the run after each. */

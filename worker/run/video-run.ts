@@ -533,7 +533,8 @@ export class VideoRun extends DurableObject<Env> {
       jobId,
     );
     this.touch();
-    this.event("job", { job: this.jobView(jobId)! });
+    const frameKey = (output as { last_frame_key?: unknown } | null)?.last_frame_key;
+    this.event("job", { job: this.jobView(jobId)!, ...(typeof frameKey === "string" ? { frame_url: await this.sign(frameKey) } : {}) });
     this.releaseDependents(jobId);
     await this.send([{ video_id: state.video_id, job_id: jobId, attempt, step: "finish" }]);
     await this.updateProgress();
@@ -837,6 +838,12 @@ export class VideoRun extends DurableObject<Env> {
     const now = Date.now();
     const ready = this.jobs("status = 'ready' AND (not_before IS NULL OR not_before <= ?)", now);
     if (ready.length === 0) return;
+    // Longest chain first: when slots are short, a chunk with more of its beat still behind it
+    // goes before one with less (list scheduling by critical path), so the longest beat does
+    // not start last. Other jobs keep their order, ahead of chunks (they gate whole phases).
+    const chunks = this.jobs("kind = 'chunk'");
+    const chainLeft = (job: JobRow) => (job.kind === "chunk" ? chunks.filter((c) => c.beat === job.beat && c.idx >= job.idx).length : Number.POSITIVE_INFINITY);
+    ready.sort((a, b) => chainLeft(b) - chainLeft(a) || 0);
     const inFlight = this.jobs(`status IN (${ACTIVE_STATUSES.map(() => "?").join(",")})`, ...ACTIVE_STATUSES).filter((j) => PREDICTION_KINDS.includes(j.kind)).length;
     let slots = this.config.maxPredictionsPerVideo - inFlight;
     const messages: JobMessage[] = [];
