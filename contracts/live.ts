@@ -143,7 +143,7 @@ export const ReferenceImagesReadyEvent = z.strictObject({
 export const WarningEvent = z.strictObject({
   type: z.literal("warning"),
   message: z.string(),
-  job_id: z.string().optional().describe("the job the warning is about (colour drift), when it is about one"),
+  job_id: z.string().optional().describe("the job the warning is about (colour drift, a create waiting for the provider's rate), when it is about one"),
   callback_id: z.string().optional().describe("the `callback_url` notification being retried, when it is about one"),
 });
 

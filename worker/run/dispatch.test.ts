@@ -69,6 +69,9 @@ describe("the deployment's create gate", () => {
     expect(third).toMatchObject({ status: "ready", attempt: 1, errors: [] });
     const [row] = await rows<{ not_before: number }>(h, `SELECT not_before FROM jobs WHERE id = '${references[2]}'`);
     expect(row!.not_before - Date.now()).toBeGreaterThan(50_000);
+    // Watchers are told why it waits.
+    const warnings = await rows<{ data: string }>(h, "SELECT data FROM events WHERE type = 'warning'");
+    expect(warnings.map((w) => JSON.parse(w.data) as { message: string; job_id?: string })).toContainEqual({ message: expect.stringMatching(/waits \d+ s: the provider's 2 prediction creates per minute are taken/), job_id: references[2] });
     // Not sent before its time; sent by the alarm once it is due.
     await runDurableObjectAlarm(h.stub);
     expect((await jobOf(h, references[2]!)).status).toBe("ready");

@@ -394,8 +394,11 @@ export class VideoRun extends DurableObject<Env> {
     const job = this.job(jobId);
     if (!job || this.ended() || job.attempt !== attempt || !["queued", "running", "creating"].includes(job.status)) return;
     const now = Date.now();
-    this.sql.exec("UPDATE jobs SET status = 'ready', not_before = ?, lease_until = NULL, updated_at = ? WHERE id = ?", now + Math.max(1, seconds) * 1000, now, jobId);
+    const wait = Math.max(1, seconds);
+    this.sql.exec("UPDATE jobs SET status = 'ready', not_before = ?, lease_until = NULL, updated_at = ? WHERE id = ?", now + wait * 1000, now, jobId);
     this.event("job", { job: this.jobView(jobId)! });
+    // Said out loud, so a waiting job does not look stuck.
+    this.event("warning", { message: `${jobId} waits ${wait} s: the provider's ${this.config.providerCreatesPerMinute} prediction creates per minute are taken`, job_id: jobId });
     // No dispatch: the other ready jobs would meet the same full gate; the alarm sends them when it has room.
     await this.scheduleAlarm();
   }
