@@ -60,6 +60,11 @@ const sample = (page: Page): Promise<Sample> =>
     previews: document.querySelectorAll("#chunks .cell video").length,
   }));
 
+/** Every JSON frame the page's live WebSockets receive, appended to `frames` as it arrives. */
+function recordFrames<T extends { type: string }>(page: Page, frames: T[]): void {
+  page.on("websocket", (socket) => socket.on("framereceived", ({ payload }) => typeof payload === "string" && payload !== "pong" && frames.push(JSON.parse(payload) as T)));
+}
+
 function watchErrors(page: Page): string[] {
   const errors: string[] = [];
   page.on("pageerror", (error) => errors.push(error.message));
@@ -97,7 +102,7 @@ describe("the live page", () => {
     const page = await context.newPage();
     const errors = watchErrors(page);
     const frames: { type: string; snapshot?: { spec: unknown } | null; job?: { id: string; kind: string; status: string }; frame_url?: string }[] = [];
-    page.on("websocket", (socket) => socket.on("framereceived", ({ payload }) => typeof payload === "string" && payload !== "pong" && frames.push(JSON.parse(payload) as { type: string })));
+    recordFrames(page, frames);
 
     await page.goto(`${stack.workerUrl}/?key=${key}`);
     // Counts every last-frame image the grid shows, however briefly (sampling could miss them).
@@ -243,7 +248,7 @@ describe("the live page", () => {
     const page = await context.newPage();
     const errors = watchErrors(page);
     const frames: { type: string; beat?: number; chunk_nums?: number[] }[] = [];
-    page.on("websocket", (socket) => socket.on("framereceived", ({ payload }) => typeof payload === "string" && payload !== "pong" && frames.push(JSON.parse(payload) as { type: string })));
+    recordFrames(page, frames);
     await page.goto(`${stack.workerUrl}/#video=${videoId}`); // the address resumes the video
     await page.waitForFunction(() => document.getElementById("phase")!.dataset.phase === "complete" && (document.getElementById("final") as HTMLVideoElement).src !== "");
     const BEAT = "1";
