@@ -14,7 +14,8 @@ if [ ! -x node_modules/.bin/node ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" !
   echo "adreel: installing npm dependencies..." >&2
   # `npm install` rather than `npm ci`: the registry lacks some other platforms' optional
   # workerd builds, which `npm ci` refuses to tolerate; the lockfile still pins every version.
-  npm install --no-audit --no-fund --loglevel=error >&2
+  # `--no-save`: installing must never rewrite the committed lockfile (a fresh clone stays clean).
+  npm install --no-save --no-audit --no-fund --loglevel=error >&2
   echo "$lock_hash" > "$stamp"
 fi
 
