@@ -14,6 +14,7 @@ COPY package.json package-lock.json ./
 RUN npm install --omit=dev --no-audit --no-fund && npm cache clean --force
 
 COPY contracts ./contracts
+COPY lib ./lib
 COPY media-node ./media-node
 COPY tsconfig.json ./
 

@@ -45,8 +45,8 @@ export default defineConfig(async () => {
           ],
           test: {
             name: "worker",
-            include: ["worker/**/*.test.ts", "contracts/**/*.test.ts"],
-            setupFiles: ["worker/test-setup.ts"],
+            include: ["worker/**/*.test.ts", "contracts/**/*.test.ts", "lib/**/*.test.ts"],
+            setupFiles: ["test/support/worker/setup.ts"],
             // Run-level tests drive a whole video through hundreds of RPCs; with the node project's
             // ffmpeg work beside them on 2 cores a few take over vitest's default 5 s.
             testTimeout: 60_000,

@@ -5,7 +5,7 @@ import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PrepareMusicResponse } from "../../contracts/media.ts";
 import { ffmpeg, ffprobe } from "../ffmpeg.ts";
-import { TEST_SECRET, type TestOrigin, postSigned, startOrigin } from "../images/test-origin.ts";
+import { TEST_SECRET, type TestOrigin, postSigned, startOrigin } from "../../test/support/origin.ts";
 import { buildServer } from "../server.ts";
 import { measureLoudness } from "./loudness.ts";
 import { type MusicOptions, prepareMusic } from "./music.ts";

@@ -1,5 +1,5 @@
 import sharp from "sharp";
-import { deltaE2000, hexToRgb, type Lab, type Rgb, srgbToLab } from "../../contracts/color.ts";
+import { deltaE2000, hexToRgb, type Lab, type Rgb, srgbToLab } from "../../lib/color.ts";
 import { InputError } from "../io.ts";
 import { paletteOf } from "../images/palette.ts";
 

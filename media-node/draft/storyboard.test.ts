@@ -1,6 +1,6 @@
 import sharp from "sharp";
 import { beforeAll, describe, expect, test } from "vitest";
-import { deltaE2000, type Lab } from "../../contracts/color.ts";
+import { deltaE2000, type Lab } from "../../lib/color.ts";
 import { BEAT_IDS, BEATS, type BeatId } from "../../worker/planning/beats.ts";
 import { composePrompt, fillTemplate } from "../../worker/planning/prompts.ts";
 import { type AnalysedReference, buildConsistencyContext } from "../../worker/references/context.ts";

@@ -1,11 +1,11 @@
 import sharp from "sharp";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { linearToSrgb, srgbToLinear, type Rgb } from "../../contracts/color.ts";
+import { linearToSrgb, srgbToLinear, type Rgb } from "../../lib/color.ts";
 import { CompositeResponse } from "../../contracts/media.ts";
 import { buildServer } from "../server.ts";
 import { compositeLayers, normalizeWeights } from "./composite.ts";
-import { postSigned, startOrigin, TEST_SECRET, type TestOrigin } from "./test-origin.ts";
+import { postSigned, startOrigin, TEST_SECRET, type TestOrigin } from "../../test/support/origin.ts";
 
 function solid(width: number, height: number, [r, g, b]: Rgb, format: "png" | "jpeg" = "png"): Promise<Buffer> {
   const image = sharp({ create: { width, height, channels: 3, background: { r, g, b } } });

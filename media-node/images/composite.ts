@@ -1,5 +1,5 @@
 import sharp from "sharp";
-import { linearToSrgb, srgbToLinear } from "../../contracts/color.ts";
+import { linearToSrgb, srgbToLinear } from "../../lib/color.ts";
 import { InputError } from "../io.ts";
 
 /**

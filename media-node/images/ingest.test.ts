@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { IngestImageResponse } from "../../contracts/media.ts";
 import { buildServer } from "../server.ts";
 import { ingestPolicyFromEnv } from "./routes.ts";
-import { postSigned, startOrigin, TEST_SECRET, type TestOrigin } from "./test-origin.ts";
+import { postSigned, startOrigin, TEST_SECRET, type TestOrigin } from "../../test/support/origin.ts";
 
 const ROUTE = "/v1/media/images/ingest";
 

@@ -1,12 +1,12 @@
 import sharp from "sharp";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deltaE2000, hexToLab, srgbToLab, type Rgb } from "../../contracts/color.ts";
+import { deltaE2000, hexToLab, srgbToLab, type Rgb } from "../../lib/color.ts";
 import { AnalyzeImageResponse, type PaletteEntry } from "../../contracts/media.ts";
 import { InputError } from "../io.ts";
 import { buildServer } from "../server.ts";
 import { analyzeImage, paletteOf } from "./palette.ts";
-import { postSigned, startOrigin, TEST_SECRET, type TestOrigin } from "./test-origin.ts";
+import { postSigned, startOrigin, TEST_SECRET, type TestOrigin } from "../../test/support/origin.ts";
 
 /** Deterministic Gaussian noise (Box–Muller over a Park–Miller generator). */
 function noiseSource(seed: number): () => number {

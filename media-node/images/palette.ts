@@ -1,7 +1,7 @@
 import sharp from "sharp";
-import { mulberry32 } from "../../contracts/random.ts";
+import { mulberry32 } from "../../lib/random.ts";
 import type { AnalyzeImageResponse, PaletteEntry } from "../../contracts/media.ts";
-import { deltaE2000, labToHex, srgbToLinear, type Lab } from "../../contracts/color.ts";
+import { deltaE2000, labToHex, srgbToLinear, type Lab } from "../../lib/color.ts";
 import { InputError } from "../io.ts";
 
 /**
@@ -39,7 +39,7 @@ const KAPPA = 24389 / 27;
 const labF = (t: number) => (t > EPSILON ? Math.cbrt(t) : (KAPPA * t + 16) / 116);
 
 function rgbKeyToLab(key: number, out: Float64Array, at: number): void {
-  // Same maths as contracts/color.ts srgbToLab, inlined over the lookup table.
+  // Same maths as lib/color.ts srgbToLab, inlined over the lookup table.
   const rl = LINEAR[(key >> 16) & 0xff]!;
   const gl = LINEAR[(key >> 8) & 0xff]!;
   const bl = LINEAR[key & 0xff]!;

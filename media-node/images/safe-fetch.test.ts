@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InputError } from "../io.ts";
 import { refuseAddress } from "./address-policy.ts";
 import { safeFetchImage, sniffImageFormat, type ResolveAll, type SafeFetchOptions } from "./safe-fetch.ts";
-import { startOrigin, type TestOrigin } from "./test-origin.ts";
+import { startOrigin, type TestOrigin } from "../../test/support/origin.ts";
 
 describe("refuseAddress", () => {
   it.each([

@@ -6,7 +6,7 @@ import { ffmpeg } from "../ffmpeg.ts";
 import { probeWithFfprobe } from "./chunk-probe.ts";
 import { readMp4VideoIndex } from "./mp4-index.ts";
 import { normalizeChunk } from "./normalize.ts";
-import { synthClip } from "./test-media.ts";
+import { synthClip } from "../../test/support/synth-media.ts";
 
 let dir: string;
 

@@ -6,11 +6,11 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LastFrameResponse, NormalizeChunkResponse } from "../../contracts/media.ts";
 import { ffmpeg, ffprobe } from "../ffmpeg.ts";
-import { TEST_SECRET, type TestOrigin, postSigned, startOrigin } from "../images/test-origin.ts";
+import { TEST_SECRET, type TestOrigin, postSigned, startOrigin } from "../../test/support/origin.ts";
 import { buildServer } from "../server.ts";
 import { probeChunk } from "./chunk-probe.ts";
 import { extractLastFrame, normalizeChunk } from "./normalize.ts";
-import { framePsnr, synthClip } from "./test-media.ts";
+import { framePsnr, synthClip } from "../../test/support/synth-media.ts";
 
 let dir: string;
 let shortClip: string;

@@ -5,12 +5,12 @@ import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StitchResponse } from "../../contracts/media.ts";
 import { ffmpeg, ffprobe } from "../ffmpeg.ts";
-import { TEST_SECRET, type TestOrigin, postSigned, startOrigin } from "../images/test-origin.ts";
+import { TEST_SECRET, type TestOrigin, postSigned, startOrigin } from "../../test/support/origin.ts";
 import { buildServer } from "../server.ts";
 import { normalizeChunk } from "./normalize.ts";
 import { type StitchChunk, type StitchMethod, type StitchResult, stitchChunks } from "./stitch.ts";
 import type { PlanJoin } from "./stitch-plan.ts";
-import { framePsnr, synthClip, videoPsnr } from "./test-media.ts";
+import { framePsnr, synthClip, videoPsnr } from "../../test/support/synth-media.ts";
 
 const W = 320;
 const H = 180;

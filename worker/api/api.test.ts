@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createKey } from "../auth/keys.ts";
-import { apiRequest } from "./test-client.ts";
+import { apiRequest } from "../../test/support/worker/api-client.ts";
 
 let key: string;
 let otherKey: string;

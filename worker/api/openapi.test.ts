@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { z } from "zod";
 import { createKey } from "../auth/keys.ts";
-import { apiRequest } from "./test-client.ts";
+import { apiRequest } from "../../test/support/worker/api-client.ts";
 import { app } from "../index.ts";
 import { buildOpenApiDocument, openApiPath, ROUTES } from "./openapi.ts";
 

@@ -2,7 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createKey } from "../auth/keys.ts";
 import { mediaKeys } from "../media/keys.ts";
-import { driveToEnd, newRun } from "../run/run-driver.ts";
+import { driveToEnd, newRun } from "../../test/support/worker/run-driver.ts";
 
 /**
  * Tenants are isolated on every /api route: another tenant's video answers 404 exactly like an

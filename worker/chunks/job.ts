@@ -1,4 +1,4 @@
-import { paletteDistance } from "../../contracts/color.ts";
+import { paletteDistance } from "../../lib/color.ts";
 import { AnalyzeImageResponse, CompositeResponse, LastFrameResponse, NormalizeChunkResponse, type PaletteEntry } from "../../contracts/media.ts";
 import { mediaKeys } from "../media/keys.ts";
 import { clipInput } from "../providers/models.ts";

@@ -8,7 +8,7 @@ import valid from "./fixtures/chat-valid.json";
 import { planLocally } from "./local.ts";
 import { OpenAIPlanner, creativeJsonSchema } from "./openai.ts";
 import { createPlanner } from "./planner.ts";
-import { openaiServer as scriptedOpenAI } from "../providers/openai-double.ts";
+import { openaiServer as scriptedOpenAI } from "../../test/support/worker/openai-double.ts";
 
 // Fixtures are chat.completion objects in OpenAI's wire format; the planner talks to them
 // through the real SDK with an injected fetch.

@@ -4,8 +4,8 @@
  * (mulberry32) instead of Math.random.
  */
 
-export { cyrb53, mulberry32 } from "../../contracts/random.ts";
-import { cyrb53, mulberry32 } from "../../contracts/random.ts";
+export { cyrb53, mulberry32 } from "../../lib/random.ts";
+import { cyrb53, mulberry32 } from "../../lib/random.ts";
 
 /** The few random decisions the planner makes, on top of one PRNG stream. */
 export class PlanRandom {

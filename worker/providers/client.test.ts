@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ProviderError, providerClient, retryAfterSeconds } from "./client.ts";
 import { findPredictionByWebhook, LOOKUP_SKEW_MS } from "./lookup.ts";
-import { ReplicateDouble } from "./replicate-double.ts";
+import { ReplicateDouble } from "../../test/support/worker/replicate-double.ts";
 
 async function failure(promise: Promise<unknown>): Promise<ProviderError> {
   const error = await promise.then(

@@ -1,7 +1,7 @@
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { signWebhook } from "../../contracts/signing.ts";
-import { deliverWebhook, type Harness, jobOf, newRun, predictionOf, rows, runJob, snapshot, startJob } from "../run/run-driver.ts";
+import { deliverWebhook, type Harness, jobOf, newRun, predictionOf, rows, runJob, snapshot, startJob } from "../../test/support/worker/run-driver.ts";
 
 /**
  * Webhook intake through the real route (POST /webhooks/replicate): the signature decides

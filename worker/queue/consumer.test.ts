@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ReplicateDouble } from "../providers/replicate-double.ts";
-import { MODELS, type Harness, deliverWebhook, jobOf, newRun, rows, runJob, snapshot } from "../run/run-driver.ts";
+import { ReplicateDouble } from "../../test/support/worker/replicate-double.ts";
+import { MODELS, type Harness, deliverWebhook, jobOf, newRun, rows, runJob, snapshot } from "../../test/support/worker/run-driver.ts";
 import { consumeJobs, retryDelaySeconds } from "./consumer.ts";
 import type { JobMessage } from "./messages.ts";
 

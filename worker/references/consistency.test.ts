@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConsistencyReport } from "../../contracts/api.ts";
-import { deltaE2000, hexToLab, paletteDistance } from "../../contracts/color.ts";
+import { deltaE2000, hexToLab, paletteDistance } from "../../lib/color.ts";
 import { type ChunkPalettes, DEFAULT_DRIFT_THRESHOLD, consistencyReport, seamDistance } from "./consistency.ts";
 
 const palette = (...entries: [string, number][]) => entries.map(([hex, share]) => ({ lab: hexToLab(hex), share }));

@@ -1,10 +1,10 @@
 import type { ChunkConsistency, ConsistencyReport } from "../../contracts/api.ts";
-import { type WeightedLab, paletteDistance } from "../../contracts/color.ts";
+import { type WeightedLab, paletteDistance } from "../../lib/color.ts";
 
 /**
  * Consistency score (issue item 8), from palettes media-node measured while the video was
  * made — no extra decoding at read time. All distances are CIEDE2000 between
- * share-weighted 8-colour palettes (contracts/color.ts `paletteDistance`):
+ * share-weighted 8-colour palettes (lib/color.ts `paletteDistance`):
  *
  * - reference drift: a chunk's last frame against the three references' pooled palette
  *   (chunks/job.ts computes it at ingest);

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { GenerateRequest, type ReferenceImageAnalysis } from "../../contracts/api.ts";
-import { deltaE2000, hexToLab } from "../../contracts/color.ts";
+import { deltaE2000, hexToLab } from "../../lib/color.ts";
 import { planChunks } from "../chunks/plan.ts";
 import { loadConfig } from "../config.ts";
 import { planLocally } from "../planning/local.ts";

@@ -1,5 +1,5 @@
 import type { ReferenceImageAnalysis } from "../../contracts/api.ts";
-import { dedupeColors } from "../../contracts/color.ts";
+import { dedupeColors } from "../../lib/color.ts";
 import type { VideoSpec } from "../../contracts/spec.ts";
 import { limitWords, sanitiseSlot } from "../planning/prompts.ts";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ReferenceImageAnalysis } from "../../contracts/api.ts";
-import { hexToLab } from "../../contracts/color.ts";
+import { hexToLab } from "../../lib/color.ts";
 import type { AnalyzeImageResponse } from "../../contracts/media.ts";
 import { type AnalysisSubject, localAnalysis } from "./analyser.ts";
 import badColour from "./fixtures/vision-bad-colour.json";
@@ -9,7 +9,7 @@ import fenced from "./fixtures/vision-fenced.json";
 import malformed from "./fixtures/vision-malformed.json";
 import valid from "./fixtures/vision-valid.json";
 import { OpenAIVisionAnalyser, createAnalyser, readVisionReply, retryDelayMs, visionJsonSchema } from "./vision.ts";
-import { openaiServer } from "../providers/openai-double.ts";
+import { openaiServer } from "../../test/support/worker/openai-double.ts";
 
 // Fixtures are chat.completion objects and error bodies in OpenAI's wire format; the
 // analyser talks to them through the real SDK with an injected fetch.

@@ -2,7 +2,7 @@ import OpenAI from "openai";
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { z } from "zod";
 import type { ReferenceImageAnalysis } from "../../contracts/api.ts";
-import { hexToRgb, rgbToHex } from "../../contracts/color.ts";
+import { hexToRgb, rgbToHex } from "../../lib/color.ts";
 import type { Config } from "../config.ts";
 import { sanitiseSlot } from "../planning/prompts.ts";
 import { type Analyser, type AnalysisResult, type AnalysisSubject, localAnalyser, localAnalysis } from "./analyser.ts";

@@ -5,7 +5,7 @@ import { CallbackNotification } from "../../contracts/api.ts";
 import { newWebhookSecret, verifyWebhook } from "../../contracts/signing.ts";
 import { createKey } from "../auth/keys.ts";
 import { callbackBackoffMs, callbackUrlProblem } from "./callback.ts";
-import { driveToChunks, driveToEnd, type Harness, newRun, rows } from "./run-driver.ts";
+import { driveToChunks, driveToEnd, type Harness, newRun, rows } from "../../test/support/worker/run-driver.ts";
 import type { VideoRun } from "./video-run.ts";
 
 type RunEvent = { id: number; type: string; at: number; data: unknown };

@@ -1,6 +1,6 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ReplicateDouble } from "../providers/replicate-double.ts";
+import { ReplicateDouble } from "../../test/support/worker/replicate-double.ts";
 import { webhookUrl } from "../providers/webhook.ts";
 import {
   deliverWebhook,
@@ -17,7 +17,7 @@ import {
   runJob,
   snapshot,
   startJob,
-} from "./run-driver.ts";
+} from "../../test/support/worker/run-driver.ts";
 import type { ClaimedJob } from "./video-run.ts";
 
 /**

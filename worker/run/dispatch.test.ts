@@ -2,7 +2,7 @@ import { TERMINAL_STATUSES } from "../../contracts/prediction.ts";
 import { describe, expect, it } from "vitest";
 import { ACTIVE_STATUSES, PREDICTION_KINDS } from "./jobs.ts";
 import { runDurableObjectAlarm } from "cloudflare:test";
-import { deliverWebhook, driveToChunks, elapse, type Harness, ingest, jobOf, newRun, predictionOf, queued, rows, runJob, snapshot, startJob } from "./run-driver.ts";
+import { deliverWebhook, driveToChunks, elapse, type Harness, ingest, jobOf, newRun, predictionOf, queued, rows, runJob, snapshot, startJob } from "../../test/support/worker/run-driver.ts";
 
 /** The per-video cap on predictions in flight (maxPredictionsPerVideo) holds whatever finishes when. */
 

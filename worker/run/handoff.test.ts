@@ -1,7 +1,7 @@
 import { TERMINAL_STATUSES } from "../../contracts/prediction.ts";
 import { describe, expect, it } from "vitest";
 import { queueOf } from "../queue/messages.ts";
-import { driveToChunks, driveToEnd, finishChunk, type Harness, ingest, jobOf, newRun, predictionOf, publishFrame, rows, snapshot, startJob, succeed } from "./run-driver.ts";
+import { driveToChunks, driveToEnd, finishChunk, type Harness, ingest, jobOf, newRun, predictionOf, publishFrame, rows, snapshot, startJob, succeed } from "../../test/support/worker/run-driver.ts";
 
 /**
  * Chunk k+1 of a beat starts from chunk k's last frame. The frame is published by the ingest

@@ -5,9 +5,9 @@ import { GenerateRequest, type GenerateRequestInput, type VideoResponse } from "
 import { createKey } from "../auth/keys.ts";
 import { loadConfig } from "../config.ts";
 import { planVideo } from "../planning/job.ts";
-import { ReplicateDouble } from "../providers/replicate-double.ts";
+import { ReplicateDouble } from "../../test/support/worker/replicate-double.ts";
 import { estimatePrediction, priceOf } from "./ledger.ts";
-import { deliverWebhook, driveToChunks, driveToEnd, elapse, type Harness, jobOf, MODELS, newRun, predictionOf, queued, runJob, snapshot, startJob } from "./run-driver.ts";
+import { deliverWebhook, driveToChunks, driveToEnd, elapse, type Harness, jobOf, MODELS, newRun, predictionOf, queued, runJob, snapshot, startJob } from "../../test/support/worker/run-driver.ts";
 import type { ClaimedJob } from "./video-run.ts";
 
 /** The cost ledger: estimates at creation, actuals at the end, failures and cancellations included; max_cost_usd as a hard cap. */

@@ -2,7 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { LiveMessage, LiveSnapshot } from "../../contracts/live.ts";
 import { createKey } from "../auth/keys.ts";
-import { deliverWebhook, driveToChunks, driveToEnd, type Harness, submitRun, predictionOf, queued, runJob, startJob } from "./run-driver.ts";
+import { deliverWebhook, driveToChunks, driveToEnd, type Harness, submitRun, predictionOf, queued, runJob, startJob } from "../../test/support/worker/run-driver.ts";
 import type { Snapshot } from "./video-run.ts";
 
 /**

@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createKey } from "../auth/keys.ts";
-import { deliverWebhook, driveToEnd, type Harness, jobOf, newRun, predictionOf, queued, snapshot, startJob } from "./run-driver.ts";
+import { deliverWebhook, driveToEnd, type Harness, jobOf, newRun, predictionOf, queued, snapshot, startJob } from "../../test/support/worker/run-driver.ts";
 
 type RunEvent = { id: number; type: string; at: number; data: unknown };
 

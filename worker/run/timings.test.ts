@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createKey } from "../auth/keys.ts";
-import { driveToEnd, type Harness, ingest, jobOf, MODELS, newRun, rows, runJob, type RunOptions, snapshot, startJob, submitRun, succeed } from "./run-driver.ts";
+import { driveToEnd, type Harness, ingest, jobOf, MODELS, newRun, rows, runJob, type RunOptions, snapshot, startJob, submitRun, succeed } from "../../test/support/worker/run-driver.ts";
 import { type JobKind, PREDICTION_KINDS } from "./jobs.ts";
 import type { Snapshot } from "./video-run.ts";
 

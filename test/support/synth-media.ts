@@ -1,4 +1,4 @@
-import { ffmpeg } from "../ffmpeg.ts";
+import { ffmpeg } from "../../media-node/ffmpeg.ts";
 
 /**
  * Test support (not a test file): synthetic clips and PSNR comparisons with real ffmpeg,

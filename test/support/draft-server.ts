@@ -2,8 +2,8 @@ import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type Prediction, TERMINAL_STATUSES } from "../../contracts/prediction.ts";
 import { newWebhookSecret } from "../../contracts/signing.ts";
-import { buildServer } from "../server.ts";
-import type { DraftOptions } from "./options.ts";
+import { buildServer } from "../../media-node/server.ts";
+import type { DraftOptions } from "../../media-node/draft/options.ts";
 
 /** A real media-node with the draft models on 127.0.0.1:<ephemeral>, and a webhook receiver, for tests. */
 

@@ -1,5 +1,5 @@
-import { type Prediction, type PredictionStatus, TERMINAL_STATUSES } from "../../contracts/prediction.ts";
-import { type ProviderClient, providerClient } from "./client.ts";
+import { type Prediction, type PredictionStatus, TERMINAL_STATUSES } from "../../../contracts/prediction.ts";
+import { type ProviderClient, providerClient } from "../../../worker/providers/client.ts";
 
 /**
  * A stand-in for Replicate's predictions HTTP API, for Worker tests: workerd cannot listen on

@@ -1,19 +1,19 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { GenerateRequest, type GenerateRequestInput } from "../../contracts/api.ts";
-import type { Prediction } from "../../contracts/prediction.ts";
-import { signWebhook } from "../../contracts/signing.ts";
-import type { ChunkLastFrame } from "../chunks/job.ts";
-import type { ChunkPlan } from "../chunks/plan.ts";
-import { type Config, loadConfig } from "../config.ts";
-import { mediaKeys } from "../media/keys.ts";
-import { planVideo } from "../planning/job.ts";
-import { ReplicateDouble } from "../providers/replicate-double.ts";
-import { createPrediction } from "../queue/consumer.ts";
-import type { JobStep } from "../queue/messages.ts";
-import { type StepDeps, stepDeps } from "../queue/step.ts";
-import { estimatePrediction } from "./ledger.ts";
-import type { ClaimedJob, Snapshot, VideoRun } from "./video-run.ts";
+import { GenerateRequest, type GenerateRequestInput } from "../../../contracts/api.ts";
+import type { Prediction } from "../../../contracts/prediction.ts";
+import { signWebhook } from "../../../contracts/signing.ts";
+import type { ChunkLastFrame } from "../../../worker/chunks/job.ts";
+import type { ChunkPlan } from "../../../worker/chunks/plan.ts";
+import { type Config, loadConfig } from "../../../worker/config.ts";
+import { mediaKeys } from "../../../worker/media/keys.ts";
+import { planVideo } from "../../../worker/planning/job.ts";
+import { ReplicateDouble } from "./replicate-double.ts";
+import { createPrediction } from "../../../worker/queue/consumer.ts";
+import type { JobStep } from "../../../worker/queue/messages.ts";
+import { type StepDeps, stepDeps } from "../../../worker/queue/step.ts";
+import { estimatePrediction } from "../../../worker/run/ledger.ts";
+import type { ClaimedJob, Snapshot, VideoRun } from "../../../worker/run/video-run.ts";
 
 /**
  * Test support: drives one real VideoRun through its RPC methods the way queue consumers,
