@@ -1,4 +1,5 @@
-# media-node: the stateless media service (sharp + ffmpeg) and the draft model server.
+# media-node: the stateless media service (sharp + ffmpeg). The draft model server is not in it
+# (it runs as its own process on the local stack only; test/structure.test.ts checks this image).
 # Build: docker build -t adreel-media-node .
 # Run:   docker run -p 8788:8788 -e MEDIA_NODE_SECRET=... adreel-media-node
 FROM node:22-bookworm-slim

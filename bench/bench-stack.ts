@@ -85,7 +85,7 @@ export async function withStack<T>(options: Omit<StackOptions, "stateDir">, use:
   } catch (error) {
     if (stack) {
       const logs = stack.logs();
-      console.error(`--- worker log (tail) ---\n${logs.worker.slice(-3000)}\n--- media-node log (tail) ---\n${logs.media.slice(-3000)}`);
+      console.error(`--- worker log (tail) ---\n${logs.worker.slice(-3000)}\n--- media-node log (tail) ---\n${logs.media.slice(-3000)}\n--- draft log (tail) ---\n${logs.draft.slice(-3000)}`);
     }
     throw error;
   } finally {
@@ -100,7 +100,7 @@ export async function withStack<T>(options: Omit<StackOptions, "stateDir">, use:
 /** Every prediction the draft provider holds, oldest first (its list pages newest first). */
 export async function draftPredictions(stack: Stack): Promise<Prediction[]> {
   const all: Prediction[] = [];
-  let url: string | null = `${stack.mediaUrl}/v1/predictions`;
+  let url: string | null = `${stack.draftUrl}/v1/predictions`;
   for (let page = 0; url && page < 1000; page++) {
     const response: Response = await fetch(url, { headers: { authorization: `Bearer ${stack.secrets.DRAFT_PROVIDER_TOKEN}` }, signal: AbortSignal.timeout(30_000) });
     if (!response.ok) throw new Error(`listing draft predictions: ${response.status} ${await response.text()}`);
@@ -111,9 +111,9 @@ export async function draftPredictions(stack: Stack): Promise<Prediction[]> {
   return all.reverse();
 }
 
-/** Change the draft provider's knobs at runtime (media/draft README: POST /v1/_draft/config). */
+/** Change the draft provider's knobs at runtime (draft/README.md: POST /v1/_draft/config). */
 export async function setDraftKnobs(stack: Stack, knobs: Record<string, unknown>): Promise<void> {
-  const response = await fetch(`${stack.mediaUrl}/v1/_draft/config`, {
+  const response = await fetch(`${stack.draftUrl}/v1/_draft/config`, {
     method: "POST",
     headers: { authorization: `Bearer ${stack.secrets.DRAFT_PROVIDER_TOKEN}`, "content-type": "application/json" },
     body: JSON.stringify(knobs),

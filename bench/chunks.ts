@@ -16,7 +16,7 @@ import { chunkJobId } from "../worker/run/dag.ts";
 import { isMain, numberFlag, snapshotNote, withStack } from "./bench-stack.ts";
 import { fetchEventLog, jobIntervals, peakOverlap, phaseTimeline } from "./event-log.ts";
 import { describeMachine, invocation, loadAverage, machineParagraph } from "./machine.ts";
-import { TreeSampler } from "./process-tree.ts";
+import { TreeSampler, type TreeUsage } from "./process-tree.ts";
 import { table, writeSection } from "./results-doc.ts";
 import { median } from "./stats.ts";
 
@@ -38,15 +38,25 @@ interface ChunkRun {
   meanNormalizeSeconds: number;
   /** Chunk k's last frame published → chunk k+1's prediction created (composite, queue hops). */
   meanHandoffSeconds: number;
-  /** CPU seconds of media-node and its ffmpeg children during the chunk phase. */
+  /** CPU seconds of media-node and the draft model server (with their ffmpeg children) during the chunk phase. */
   mediaCpuSeconds: number;
+}
+
+/** media-node and the draft model server together: the CPU the chunk phase's media work used (the draft renders are the model's work, done locally). */
+function serverCpuSeconds(usage: Record<string, TreeUsage | undefined>): number {
+  const { media, draft } = usage;
+  return media && draft ? media.cpuSeconds + draft.cpuSeconds : Number.NaN;
 }
 
 async function measure(label: string, maxPredictions: number, options: ChunkOptions): Promise<ChunkRun[]> {
   return withStack({ draft: { latencyMs: options.latencyMs, concurrency: options.parallel }, vars: { MAX_PREDICTIONS_PER_VIDEO: String(maxPredictions) } }, async ({ stack, client }) => {
     const runs: ChunkRun[] = [];
     for (let i = 0; i < options.runs; i++) {
-      const sampler = new TreeSampler([{ name: "media", root: stack.pids().media! }]).start();
+      const pids = stack.pids();
+      const sampler = new TreeSampler([
+        { name: "media", root: pids.media! },
+        { name: "draft", root: pids.draft! },
+      ]).start();
       const { video_id } = await client.generate({ prompt: PROMPT, duration_s: options.duration, aspect_ratio: "16:9" });
       const end = await client.watch(video_id, () => {}, 15 * 60_000).finally(() => sampler.stop());
       if (end.status !== "complete") throw new Error(`${label}: video ${video_id} ended ${end.status}: ${end.error}`);
@@ -80,7 +90,7 @@ async function measure(label: string, maxPredictions: number, options: ChunkOpti
         meanFrameSeconds: mean(intervals.map((c) => c.publishAt - c.ingestAt)),
         meanNormalizeSeconds: mean(intervals.map((c) => c.doneAt - c.publishAt)),
         meanHandoffSeconds: handoffs.length ? mean(handoffs) : Number.NaN,
-        mediaCpuSeconds: sampler.usage(phase.startAt, phase.startAt + phase.seconds * 1000).media?.cpuSeconds ?? Number.NaN,
+        mediaCpuSeconds: serverCpuSeconds(sampler.usage(phase.startAt, phase.startAt + phase.seconds * 1000)),
       };
       console.error(`${label} run ${i + 1}: chunk phase ${run.chunkPhaseSeconds.toFixed(1)} s, ${run.chunks} chunks, chains ${chainByBeat.join(",")}, peak in flight ${run.peakChunksInFlight}`);
       runs.push(run);
@@ -149,9 +159,9 @@ ${table(["run", "latency", "chunk phase s (median)", "longest chain × latency s
   return `${SECTION}
 
 ${machineParagraph(invocation(), loadBefore, snapshotNote())}
-Workload: a ${options.duration} s 16:9 draft ad (the demo's prompt; ${plan.chunks} chunks in ${plan.chainByBeat.length} beats, chunks per beat ${plan.chainByBeat.join(", ")}: longest chain ${plan.longestChain}), ${options.runs} run(s) per scheduler. Draft provider with \`latencyMs: ${options.latencyMs}\` (each prediction takes at least that long, its render included) and \`concurrency: ${options.parallel}\` render slots, so no prediction waits for a slot. Two stacks, one after the other in this run, differing only in \`MAX_PREDICTIONS_PER_VIDEO\`. Measured: the \`generating_chunks\` phase (from its \`phase\` event to \`stitching\`) and each chunk's job events, from the run's event log; media-node CPU (process + ffmpeg children, /proc every 200 ms) over that phase. Model: the chunk plan of the video's spec (\`planChunks\`, checked against \`chunk_urls\`).
+Workload: a ${options.duration} s 16:9 draft ad (the demo's prompt; ${plan.chunks} chunks in ${plan.chainByBeat.length} beats, chunks per beat ${plan.chainByBeat.join(", ")}: longest chain ${plan.longestChain}), ${options.runs} run(s) per scheduler. Draft provider with \`latencyMs: ${options.latencyMs}\` (each prediction takes at least that long, its render included) and \`concurrency: ${options.parallel}\` render slots, so no prediction waits for a slot. Two stacks, one after the other in this run, differing only in \`MAX_PREDICTIONS_PER_VIDEO\`. Measured: the \`generating_chunks\` phase (from its \`phase\` event to \`stitching\`) and each chunk's job events, from the run's event log; CPU of media-node and the draft model server (processes + ffmpeg children, /proc every 200 ms) over that phase. Model: the chunk plan of the video's spec (\`planChunks\`, checked against \`chunk_urls\`).
 
-${table(["scheduler", "setting", "chunk phase s (median)", "per run s", "peak chunks in flight", "s per chunk = provider + last frame + normalize (mean)", "hand-off s: frame → next chunk's prediction (mean)", `media-node CPU s in the phase (% of ${cores} cores)`, "model s (latency only)", "model s (× B's s per chunk)"], rows)}
+${table(["scheduler", "setting", "chunk phase s (median)", "per run s", "peak chunks in flight", "s per chunk = provider + last frame + normalize (mean)", "hand-off s: frame → next chunk's prediction (mean)", `media-node + draft CPU s in the phase (% of ${cores} cores)`, "model s (latency only)", "model s (× B's s per chunk)"], rows)}
 
 | ratio | value |
 | --- | --- |
@@ -161,7 +171,7 @@ ${table(["scheduler", "setting", "chunk phase s (median)", "per run s", "peak ch
 ${scaling}
 - Whole video, created → complete: A ${median(dag.map((r) => r.totalSeconds)).toFixed(1)} s, B ${median(sequential.map((r) => r.totalSeconds)).toFixed(1)} s (B also runs the references and storyboard frames one at a time).
 - "provider" is prediction created → succeeded (the ${latency} s latency, within which the draft server renders the clip with ffmpeg); "last frame" is succeeded → the clip's last frame published (download, decode, PNG to R2: the next chunk of the beat waits for this only); "normalize" is published → done (the x264 pass, on the media queue at lower CPU priority, while the next chunk generates). "hand-off" is a published frame → the next chunk's prediction created (queue hop, composite, create).
-- A: ${a.toFixed(1)} s against two floors — the longest chain × latency, ${modelDag.toFixed(0)} s, and media-node's CPU work in the phase, ${median(dag.map((r) => r.mediaCpuSeconds)).toFixed(1)} CPU s / ${cores} cores = ${cpuFloor.toFixed(1)} s (reachable only with the machine to itself). B: ${b.toFixed(1)} s against ${plan.chunks} × latency = ${modelSeq.toFixed(0)} s, with media-node at ${median(sequential.map((r) => (100 * r.mediaCpuSeconds) / (r.chunkPhaseSeconds * cores))).toFixed(0)} % of the cores.
+- A: ${a.toFixed(1)} s against two floors — the longest chain × latency, ${modelDag.toFixed(0)} s, and the media work in the phase (media-node + draft renders), ${median(dag.map((r) => r.mediaCpuSeconds)).toFixed(1)} CPU s / ${cores} cores = ${cpuFloor.toFixed(1)} s (reachable only with the machine to itself). B: ${b.toFixed(1)} s against ${plan.chunks} × latency = ${modelSeq.toFixed(0)} s, with media-node + draft at ${median(sequential.map((r) => (100 * r.mediaCpuSeconds) / (r.chunkPhaseSeconds * cores))).toFixed(0)} % of the cores.
 `;
 }
 

@@ -153,7 +153,7 @@ ${compared}
 ${results.map((r) => r.detail).join("\n")}`;
 }
 
-const SUMMARY_HEADER = ["draft concurrency", "complete", "wall s", "videos/min", "per-video s p50", "slot wait s p50", "slots busy", "media-node CPU", "Worker CPU", "queue batch time / wall (both queues)", "chunk ingest s p50", "media-node peak MiB", "status ms p50 / p99"];
+const SUMMARY_HEADER = ["draft concurrency", "complete", "wall s", "videos/min", "per-video s p50", "slot wait s p50", "slots busy", "media-node CPU", "draft server CPU", "Worker CPU", "queue batch time / wall (both queues)", "chunk ingest s p50", "media-node peak MiB", "status ms p50 / p99"];
 
 interface Report {
   detail: string;
@@ -166,10 +166,11 @@ type Measured = Awaited<ReturnType<typeof runLoad>>;
 
 async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions, idle: number[]) {
   const pids = stack.pids();
-  if (!pids.media || !pids.worker) throw new Error("the stack's servers are not running");
+  if (!pids.media || !pids.worker || !pids.draft) throw new Error("the stack's servers are not running");
   const keys = await Promise.all(Array.from({ length: options.n }, (_, i) => createDevKey(stack, `load-${i + 1}`)));
   const sampler = new TreeSampler([
     { name: "media", root: pids.media, select: mediaServerAndChildren, count: (s) => s.comm.startsWith("ff") },
+    { name: "draft", root: pids.draft, select: mediaServerAndChildren, count: (s) => s.comm.startsWith("ff") },
     { name: "worker", root: pids.worker },
     { name: "workerd", root: pids.worker, select: (s) => s.comm.startsWith("workerd") },
   ]).start();
@@ -262,7 +263,7 @@ function report(options: LoadOptions, m: Measured, cores: number): Report {
   const health = m.health.length ? summarize(m.health) : null;
   const idle = summarize(m.idle);
   const lag = m.eventLag.length ? summarize(m.eventLag) : null;
-  const { media, worker, workerd } = m.usage;
+  const { media, draft, worker, workerd } = m.usage;
   const throughput = (complete.length / m.wallSeconds) * 60;
 
   const headline = table(
@@ -274,6 +275,8 @@ function report(options: LoadOptions, m: Measured, cores: number): Report {
       ["per-video time, submit → complete: p50 / p99 / max", perVideo.length ? `${percentile(perVideo, 50).toFixed(1)} / ${percentile(perVideo, 99).toFixed(1)} / ${Math.max(...perVideo).toFixed(1)} s` : "n/a"],
       ["media-node peak RSS (server + ffmpeg children, summed)", media ? `${mib(media.peakRssBytes)} MiB (mean ${mib(media.meanRssBytes)} MiB; up to ${media.peakProcesses} ffmpeg/ffprobe at once)` : "n/a"],
       [`media-node CPU (utime+stime incl. reaped children) / (wall × ${cores} cores)`, media ? `${pct(media, cores)} % (${media.cpuSeconds.toFixed(0)} CPU s over ${media.wallSeconds.toFixed(0)} s)` : "n/a"],
+      ["draft model server peak RSS (server + ffmpeg children, summed)", draft ? `${mib(draft.peakRssBytes)} MiB (up to ${draft.peakProcesses} ffmpeg at once)` : "n/a"],
+      [`draft model server CPU (renders) / (wall × ${cores} cores)`, draft ? `${pct(draft, cores)} % (${draft.cpuSeconds.toFixed(0)} CPU s)` : "n/a"],
       ["workerd peak RSS", workerd ? `${mib(workerd.peakRssBytes)} MiB (all of wrangler dev: ${worker ? mib(worker.peakRssBytes) : "n/a"} MiB)` : "n/a"],
       [`wrangler dev + workerd CPU / (wall × ${cores} cores)`, worker ? `${pct(worker, cores)} % (${worker.cpuSeconds.toFixed(0)} CPU s)` : "n/a"],
       [`status latency under load (${options.pollHz} req/s per video, ${m.latencies.length} requests, ${m.pollErrors.length} errors): p50 / p99`, status ? `${status.p50.toFixed(1)} / ${status.p99.toFixed(1)} ms` : "n/a"],
@@ -335,7 +338,7 @@ function report(options: LoadOptions, m: Measured, cores: number): Report {
   const mediaCpu = media ? (100 * media.cpuSeconds) / (media.wallSeconds * cores) : 0;
   const waitP50 = waits.length ? median(waits) : 0;
   const renderP50 = renders.length ? median(renders) : 0;
-  findings.push(`media-node (draft renders + normalize/stitch/mux ffmpeg) used ${mediaCpu.toFixed(0)} % of ${cores} cores over the run, wrangler dev + workerd ${worker ? pct(worker, cores) : "n/a"} %; load average at the end ${loadAverage()} (other engineers' jobs share the cores).`);
+  findings.push(`media-node (normalize/stitch/mux ffmpeg) used ${mediaCpu.toFixed(0)} % of ${cores} cores over the run, the draft model server (renders) ${draft ? pct(draft, cores) : "n/a"} %, wrangler dev + workerd ${worker ? pct(worker, cores) : "n/a"} %; load average at the end ${loadAverage()} (other engineers' jobs share the cores).`);
   findings.push(`The draft provider's ${options.draftConcurrency} render slots were busy ${slotBusy.toFixed(0)} % of the wall time; a prediction waited for a slot ${waitP50.toFixed(1)} s at the median (p99 ${waits.length ? percentile(waits, 99).toFixed(1) : "n/a"} s) against ${renderP50.toFixed(2)} s of rendering.`);
   findings.push(
     queues.length
@@ -353,6 +356,7 @@ function report(options: LoadOptions, m: Measured, cores: number): Report {
     waits.length ? waitP50.toFixed(1) : "n/a",
     `${slotBusy.toFixed(0)} %`,
     `${mediaCpu.toFixed(0)} %`,
+    `${draft ? pct(draft, cores) : "n/a"} %`,
     `${worker ? pct(worker, cores) : "n/a"} %`,
     m.queue.batches.length ? `${((100 * m.queue.batches.reduce((sum, b) => sum + b.ms, 0)) / 1000 / m.wallSeconds).toFixed(0)} %` : "n/a",
     ingest.length ? median(ingest).toFixed(1) : "n/a",

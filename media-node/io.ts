@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import type { z } from "zod";
 
 /** Moving bytes in and out of media-node: inputs come from URLs, outputs go to signed PUT URLs. */
 
@@ -13,6 +14,27 @@ export class InputError extends Error {
     super(message);
     this.name = "InputError";
   }
+}
+
+/**
+ * fastify's JSON body parser for `parseAs: "string"`: an empty body is `{}` (so the contract
+ * names what is missing) and a malformed one is a 422, never a 500.
+ */
+export function jsonBody(_request: unknown, body: string | Buffer, done: (error: Error | null, value?: unknown) => void): void {
+  try {
+    done(null, body === "" ? {} : JSON.parse(body.toString()));
+  } catch {
+    done(new InputError("request body is not valid JSON"), undefined);
+  }
+}
+
+/** Parse a request body with its contract; a mismatch is a 422 naming the field. */
+export function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue?.path.length ? issue.path.join(".") : "body";
+  throw new InputError(`${field}: ${issue?.message ?? "invalid"}`);
 }
 
 export class UpstreamError extends Error {

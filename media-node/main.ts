@@ -12,17 +12,6 @@ const app = await buildServer({
   secret,
   tmpDir: process.env.MEDIA_NODE_TMP,
   logger: process.env.MEDIA_NODE_LOG === "1",
-  draft: process.env.DRAFT_PROVIDER_TOKEN
-    ? {
-        token: process.env.DRAFT_PROVIDER_TOKEN,
-        webhookSecret: process.env.DRAFT_WEBHOOK_SECRET ?? "",
-        publicUrl: process.env.DRAFT_PUBLIC_URL ?? `http://${host}:${port}`,
-        outputDir: process.env.DRAFT_OUTPUT_DIR,
-        latencyMs: Number(process.env.DRAFT_LATENCY_MS ?? 0),
-        failRate: Number(process.env.DRAFT_FAIL_RATE ?? 0),
-        concurrency: Number(process.env.DRAFT_CONCURRENCY ?? 2),
-      }
-    : undefined,
 });
 await app.listen({ port, host });
 console.log(`media-node listening on http://${host}:${port}`);

@@ -1,64 +1,17 @@
 import Fastify, { type FastifyInstance } from "fastify";
-import type { z } from "zod";
 import { verifyRequest } from "../contracts/signing.ts";
 import { FfmpegError } from "./ffmpeg.ts";
 import { registerAudioRoutes } from "./audio/routes.ts";
-import { registerDraftModels } from "./draft/routes.ts";
 import { registerImageRoutes } from "./images/routes.ts";
 import { registerVideoRoutes } from "./video/routes.ts";
-import { InputError, UpstreamError } from "./io.ts";
-
-export interface MediaNodeConfig {
-  /** Shared secret the Worker signs media requests with. */
-  secret: string;
-  /** Root for per-request temp directories (removed after each request). */
-  tmpDir?: string;
-  /** The draft model server (Replicate protocol) is mounted on the same process. */
-  draft?: DraftConfig;
-  logger?: boolean;
-}
-
-export interface DraftConfig {
-  /** API token clients must send as `Authorization: Bearer <token>`. */
-  token: string;
-  /** `whsec_` secret webhooks are signed with. */
-  webhookSecret: string;
-  /** Base URL this server is reachable at (used in prediction `urls` and output file URLs). */
-  publicUrl: string;
-  /** Where rendered outputs are kept until they expire. */
-  outputDir?: string;
-  /** Extra latency added to every prediction, in ms. */
-  latencyMs?: number;
-  /** Share of predictions that fail, 0..1. */
-  failRate?: number;
-  /** How many predictions render at once. */
-  concurrency?: number;
-}
-
-/** Parse a request body with its contract; a mismatch is a 422 naming the field. */
-export function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
-  const result = schema.safeParse(body);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const field = issue?.path.length ? issue.path.join(".") : "body";
-  throw new InputError(`${field}: ${issue?.message ?? "invalid"}`);
-}
-
-/** Routes under this prefix are media operations and must be signed with `secret`. */
-export const MEDIA_PREFIX = "/v1/media/";
+import { InputError, UpstreamError, jsonBody } from "./io.ts";
+import { MEDIA_PREFIX, type MediaNodeConfig } from "./config.ts";
 
 export async function buildServer(config: MediaNodeConfig): Promise<FastifyInstance> {
   const app = Fastify({ logger: config.logger ?? false, bodyLimit: 4 * 1024 * 1024 });
 
+  app.addContentTypeParser("application/json", { parseAs: "string" }, jsonBody);
   // Keep the raw body: the signature covers the exact bytes sent.
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
-    try {
-      done(null, body === "" ? {} : JSON.parse(body as string));
-    } catch {
-      const error = new InputError("request body is not valid JSON");
-      done(error, undefined);
-    }
-  });
   app.addHook("preParsing", async (request, _reply, payload) => {
     const chunks: Buffer[] = [];
     for await (const chunk of payload) chunks.push(chunk as Buffer);
@@ -91,9 +44,5 @@ export async function buildServer(config: MediaNodeConfig): Promise<FastifyInsta
   registerImageRoutes(app, config);
   registerVideoRoutes(app, config);
   registerAudioRoutes(app, config);
-  if (config.draft) {
-    const draft = registerDraftModels(app, config.draft);
-    app.addHook("onClose", async () => draft.close());
-  }
   return app;
 }

@@ -12,19 +12,19 @@ const DEFAULT_PROMPT = "Launch of Aurora, a sleek matte-black smart water bottle
 const prompt = process.argv.slice(2).join(" ").trim() || DEFAULT_PROMPT;
 const started = Date.now();
 console.error(`adreel demo: "${prompt}"`);
-console.error("starting the local stack (wrangler dev + media-node with the draft model provider)...");
+console.error("starting the local stack (wrangler dev, media-node and the draft model server)...");
 const stack = await startStack({ verbose: process.env.ADREEL_VERBOSE === "1" });
 let exitCode = 0;
 try {
   const key = await createDevKey(stack);
-  console.error(`worker ${stack.workerUrl} · media-node ${stack.mediaUrl} · development key ${key}`);
+  console.error(`worker ${stack.workerUrl} · media-node ${stack.mediaUrl} · draft ${stack.draftUrl} · development key ${key}`);
   const path = await generateToFile(new AdreelClient(stack.workerUrl, key), { prompt, out: process.env.ADREEL_OUT });
   console.error(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   console.log(path);
 } catch (error) {
   console.error(`demo failed: ${(error as Error).message}`);
   const logs = stack.logs();
-  console.error(`--- worker log (tail) ---\n${logs.worker.slice(-4000)}\n--- media-node log (tail) ---\n${logs.media.slice(-4000)}`);
+  console.error(`--- worker log (tail) ---\n${logs.worker.slice(-4000)}\n--- media-node log (tail) ---\n${logs.media.slice(-4000)}\n--- draft log (tail) ---\n${logs.draft.slice(-4000)}`);
   exitCode = 1;
 } finally {
   await stack.stop();

@@ -4,13 +4,15 @@ import { createDevKey, startStack } from "./stack.ts";
 
 const workerPort = Number(process.env.ADREEL_PORT ?? 8787);
 const mediaPort = Number(process.env.MEDIA_NODE_PORT ?? 8788);
-const stack = await startStack({ workerPort, mediaPort, verbose: process.env.ADREEL_VERBOSE === "1" });
+const draftPort = Number(process.env.DRAFT_PORT ?? 8789);
+const stack = await startStack({ workerPort, mediaPort, draftPort, verbose: process.env.ADREEL_VERBOSE === "1" });
 const key = await createDevKey(stack);
 console.log(`adreel is running.
   live page:           ${stack.workerUrl}/?key=${key}
   API reference:       ${stack.workerUrl}/docs   (OpenAPI 3.1: ${stack.workerUrl}/openapi.json)
   API (Worker):        ${stack.workerUrl}
-  media-node + draft:  ${stack.mediaUrl}
+  media-node:          ${stack.mediaUrl}
+  draft model server:  ${stack.draftUrl}
   development API key: ${key}
 
   export ADREEL_URL=${stack.workerUrl} ADREEL_API_KEY=${key}

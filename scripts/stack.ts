@@ -5,9 +5,10 @@ import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 
 /**
- * The local stack: media-node (with the draft model server) and `wrangler dev` (Worker, D1,
- * R2, Queues, Durable Objects, all local). Used by `npm run demo`, `npm run dev`, the
- * end-to-end tests and the benchmarks, so they all run the product the same way.
+ * The local stack: media-node, the draft model server (the model provider, speaking
+ * Replicate's API) and `wrangler dev` (Worker, D1, R2, Queues, Durable Objects, all local),
+ * each its own process. Used by `npm run demo`, `npm run dev`, the end-to-end tests and the
+ * benchmarks, so they all run the product the same way.
  */
 
 export const ROOT = resolve(import.meta.dirname, "..");
@@ -84,6 +85,7 @@ async function waitFor(url: string, child: ChildProcess, timeoutMs: number, name
 export interface StackOptions {
   workerPort?: number;
   mediaPort?: number;
+  draftPort?: number;
   /** Directory for local D1/R2/DO state (wrangler --persist-to). */
   stateDir?: string;
   /** Draft provider knobs (latency, failure share). */
@@ -100,15 +102,17 @@ export interface StackOptions {
 export interface Stack {
   workerUrl: string;
   mediaUrl: string;
+  /** The draft model server: the Worker's `PROVIDER_BASE_URL`. */
+  draftUrl: string;
   secrets: Secrets;
   stateDir: string;
   /** Stop and start `wrangler dev` only (state is kept on disk): a Worker restart. */
   restartWorker(): Promise<void>;
   stopMediaNode(): Promise<void>;
   startMediaNode(): Promise<void>;
-  logs(): { worker: string; media: string };
+  logs(): { worker: string; media: string; draft: string };
   /** Pids of the spawned server processes (each leads its own process group), null when not running; benchmarks sample their trees in /proc. */
-  pids(): { worker: number | null; media: number | null };
+  pids(): { worker: number | null; media: number | null; draft: number | null };
   stop(): Promise<void>;
 }
 
@@ -151,12 +155,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const secrets = localSecrets(root);
   const workerPort = options.workerPort ?? (await freePort());
   const mediaPort = options.mediaPort ?? (await freePort());
+  const draftPort = options.draftPort ?? (await freePort());
   const stateDir = options.stateDir ?? join(root, ".adreel", "state");
   mkdirSync(stateDir, { recursive: true });
   const workerUrl = `http://127.0.0.1:${workerPort}`;
   const mediaUrl = `http://127.0.0.1:${mediaPort}`;
+  const draftUrl = `http://127.0.0.1:${draftPort}`;
   const workerLog: string[] = [];
   const mediaLog: string[] = [];
+  const draftLog: string[] = [];
   const keep = (buffer: string[], prefix: string) => (chunk: Buffer) => {
     const text = chunk.toString("utf8");
     buffer.push(text);
@@ -171,37 +178,49 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const code = await new Promise<number | null>((r) => migrate.on("exit", r));
   if (code !== 0) throw new Error(`applying D1 migrations failed:\n${migrateLog.join("")}`);
 
+  /** A Node server of ours (`tsx <entry>`) in its own process group, its output kept in `log`. */
+  const spawnServer = (entry: string, env: Record<string, string | undefined>, log: string[], prefix: string): ChildProcess => {
+    const child = spawn(NODE, [TSX, join(root, entry)], { cwd: root, detached: true, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout!.on("data", keep(log, prefix));
+    child.stderr!.on("data", keep(log, prefix));
+    return child;
+  };
+
   let media: ChildProcess | null = null;
   const startMediaNode = async () => {
-    media = spawn(NODE, [TSX, join(root, "media-node", "main.ts")], {
-      cwd: root,
-      detached: true,
-      env: {
-        ...process.env,
-        MEDIA_NODE_PORT: String(mediaPort),
-        MEDIA_NODE_HOST: "127.0.0.1",
-        MEDIA_NODE_SECRET: secrets.MEDIA_NODE_SECRET,
-        MEDIA_NODE_ALLOW_PRIVATE_SOURCES: "1",
-        DRAFT_PROVIDER_TOKEN: secrets.DRAFT_PROVIDER_TOKEN,
-        DRAFT_WEBHOOK_SECRET: secrets.WEBHOOK_SECRET,
-        DRAFT_PUBLIC_URL: mediaUrl,
-        DRAFT_LATENCY_MS: String(options.draft?.latencyMs ?? 0),
-        DRAFT_FAIL_RATE: String(options.draft?.failRate ?? 0),
-        DRAFT_CONCURRENCY: String(options.draft?.concurrency ?? 2),
-        ...options.mediaEnv,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    media.stdout!.on("data", keep(mediaLog, "[media] "));
-    media.stderr!.on("data", keep(mediaLog, "[media] "));
+    const env = {
+      MEDIA_NODE_PORT: String(mediaPort),
+      MEDIA_NODE_HOST: "127.0.0.1",
+      MEDIA_NODE_SECRET: secrets.MEDIA_NODE_SECRET,
+      MEDIA_NODE_ALLOW_PRIVATE_SOURCES: "1",
+      ...options.mediaEnv,
+    };
+    media = spawnServer("media-node/main.ts", env, mediaLog, "[media] ");
     await waitFor(`${mediaUrl}/health`, media, 30_000, "media-node", tail(mediaLog));
+  };
+
+  let draft: ChildProcess | null = null;
+  const startDraft = async () => {
+    const env = {
+      DRAFT_PORT: String(draftPort),
+      DRAFT_HOST: "127.0.0.1",
+      DRAFT_PROVIDER_TOKEN: secrets.DRAFT_PROVIDER_TOKEN,
+      DRAFT_WEBHOOK_SECRET: secrets.WEBHOOK_SECRET,
+      DRAFT_PUBLIC_URL: draftUrl,
+      DRAFT_LATENCY_MS: String(options.draft?.latencyMs ?? 0),
+      DRAFT_FAIL_RATE: String(options.draft?.failRate ?? 0),
+      DRAFT_CONCURRENCY: String(options.draft?.concurrency ?? 2),
+    };
+    draft = spawnServer("draft/main.ts", env, draftLog, "[draft] ");
+    // The draft server speaks only Replicate's API: an unauthenticated list answers 401 once it listens.
+    await waitFor(`${draftUrl}/v1/predictions`, draft, 30_000, "draft model server", tail(draftLog));
   };
 
   let worker: ChildProcess | null = null;
   const vars = {
     PUBLIC_BASE_URL: workerUrl,
     MEDIA_NODE_URL: mediaUrl,
-    PROVIDER_BASE_URL: mediaUrl,
+    PROVIDER_BASE_URL: draftUrl,
     MODEL_PROVIDER: "draft",
     // Local receivers of callback_url listen on 127.0.0.1 without TLS.
     ALLOW_HTTP_CALLBACKS: "1",
@@ -227,16 +246,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 
   try {
-    await startMediaNode();
+    // allSettled: a failure of one must not leave the other running unseen.
+    const started = await Promise.allSettled([startMediaNode(), startDraft()]);
+    for (const result of started) if (result.status === "rejected") throw result.reason;
     await startWorker();
   } catch (error) {
-    await Promise.all([stopChild(worker), stopChild(media)]);
+    await Promise.all([stopChild(worker), stopChild(media), stopChild(draft)]);
     throw error;
   }
 
   return {
     workerUrl,
     mediaUrl,
+    draftUrl,
     secrets,
     stateDir,
     async restartWorker() {
@@ -247,10 +269,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await stopChild(media);
     },
     startMediaNode,
-    logs: () => ({ worker: tail(workerLog)(), media: tail(mediaLog)() }),
-    pids: () => ({ worker: livePid(worker), media: livePid(media) }),
+    logs: () => ({ worker: tail(workerLog)(), media: tail(mediaLog)(), draft: tail(draftLog)() }),
+    pids: () => ({ worker: livePid(worker), media: livePid(media), draft: livePid(draft) }),
     async stop() {
-      await Promise.all([stopChild(worker), stopChild(media)]);
+      await Promise.all([stopChild(worker), stopChild(media), stopChild(draft)]);
     },
   };
 }

@@ -162,7 +162,7 @@ export function loadConfig(env: Env): Config {
   const defaults = provider === "replicate" ? REPLICATE_MODELS : DRAFT;
   return {
     provider,
-    providerBaseUrl: text(vars, "PROVIDER_BASE_URL", provider === "replicate" ? "https://api.replicate.com" : "http://127.0.0.1:8788").replace(/\/$/, ""),
+    providerBaseUrl: text(vars, "PROVIDER_BASE_URL", provider === "replicate" ? "https://api.replicate.com" : "http://127.0.0.1:8789").replace(/\/$/, ""),
     providerToken: text(vars, provider === "replicate" ? "REPLICATE_API_TOKEN" : "DRAFT_PROVIDER_TOKEN"),
     webhookSecret: text(vars, "WEBHOOK_SECRET"),
     models: {
@@ -183,7 +183,7 @@ export function loadConfig(env: Env): Config {
       timeoutMs: number(vars, "OPENAI_TIMEOUT_MS", 30_000),
     },
     publicBaseUrl: text(vars, "PUBLIC_BASE_URL", "http://127.0.0.1:8787").replace(/\/$/, ""),
-    mediaNodeUrl: text(vars, "MEDIA_NODE_URL", "http://127.0.0.1:8788").replace(/\/$/, ""),
+    mediaNodeUrl: text(vars, "MEDIA_NODE_URL", "http://127.0.0.1:8789").replace(/\/$/, ""),
     mediaNodeSecret: text(vars, "MEDIA_NODE_SECRET"),
     mediaSigningSecret: text(vars, "MEDIA_SIGNING_SECRET"),
     adminToken: text(vars, "ADMIN_TOKEN"),

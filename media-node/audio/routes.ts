@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { MuxRequest, MuxResponse, PrepareMusicRequest, PrepareMusicResponse } from "../../contracts/media.ts";
-import { downloadTo, uploadTo, withTempDir } from "../io.ts";
-import { MEDIA_PREFIX, parse, type MediaNodeConfig } from "../server.ts";
+import { downloadTo, uploadTo, withTempDir, parse } from "../io.ts";
+import { MEDIA_PREFIX, type MediaNodeConfig } from "../config.ts";
 import { prepareMusic } from "./music.ts";
 import { muxFinal } from "./mux.ts";
 

@@ -9,8 +9,8 @@ import {
   IngestImageRequest,
   IngestImageResponse,
 } from "../../contracts/media.ts";
-import { InputError, downloadTo, uploadTo, withTempDir } from "../io.ts";
-import { MEDIA_PREFIX, parse, type MediaNodeConfig } from "../server.ts";
+import { InputError, downloadTo, uploadTo, withTempDir, parse } from "../io.ts";
+import { MEDIA_PREFIX, type MediaNodeConfig } from "../config.ts";
 import { compositeLayers } from "./composite.ts";
 import { normalizeImage } from "./ingest.ts";
 import { analyzeImage } from "./palette.ts";

@@ -2,9 +2,9 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { LastFrameRequest, LastFrameResponse, NormalizeChunkRequest, NormalizeChunkResponse, StitchRequest, StitchResponse } from "../../contracts/media.ts";
-import { downloadTo, uploadTo, withTempDir } from "../io.ts";
+import { downloadTo, uploadTo, withTempDir, parse } from "../io.ts";
 import { paletteOf } from "../images/palette.ts";
-import { MEDIA_PREFIX, parse, type MediaNodeConfig } from "../server.ts";
+import { MEDIA_PREFIX, type MediaNodeConfig } from "../config.ts";
 import { extractLastFrame, normalizeChunk } from "./normalize.ts";
 import { mapLimited, stitchChunks } from "./stitch.ts";
 

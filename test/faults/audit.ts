@@ -45,7 +45,7 @@ export async function followToEnd(client: AdreelClient, id: string, timeoutMs: n
 /** Draft predictions created at or after `since` (ms), newest first, following the list's pages. */
 export async function providerPredictions(stack: Stack, since: number): Promise<Prediction[]> {
   const found: Prediction[] = [];
-  let url: string | null = `${stack.mediaUrl}/v1/predictions`;
+  let url: string | null = `${stack.draftUrl}/v1/predictions`;
   for (let page = 0; url && page < 50; page++) {
     const response = await fetch(url, { headers: { authorization: `Bearer ${stack.secrets.DRAFT_PROVIDER_TOKEN}` }, signal: AbortSignal.timeout(10_000) });
     if (!response.ok) throw new Error(`listing predictions answered ${response.status}`);

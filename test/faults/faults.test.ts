@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signWebhook } from "../../contracts/signing.ts";
 import { AdreelClient } from "../../cli/client.ts";
 import type { LiveMessage } from "../../contracts/live.ts";
-import { DRAFT_DEFAULTS, type DraftKnobsPatch, pickKnobs } from "../../media-node/draft/options.ts";
+import { DRAFT_DEFAULTS, type DraftKnobsPatch, pickKnobs } from "../../draft/options.ts";
 import { ROOT, createDevKey, type Stack, startStack } from "../../scripts/stack.ts";
 import { followToEnd, ledgerProblems, type Outcome, runningAtProvider, tempLeftovers } from "./audit.ts";
 import { type FaultRow, writeFaultReport } from "./report.ts";
@@ -48,7 +48,7 @@ afterAll(async () => {
 });
 
 async function configureDraft(knobs: DraftKnobsPatch): Promise<void> {
-  const response = await fetch(`${stack.mediaUrl}/v1/_draft/config`, {
+  const response = await fetch(`${stack.draftUrl}/v1/_draft/config`, {
     method: "POST",
     headers: { authorization: `Bearer ${stack.secrets.DRAFT_PROVIDER_TOKEN}`, "content-type": "application/json" },
     body: JSON.stringify(knobs),

@@ -2,10 +2,10 @@ import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type Prediction, TERMINAL_STATUSES } from "../../contracts/prediction.ts";
 import { newWebhookSecret } from "../../contracts/signing.ts";
-import { buildServer } from "../../media-node/server.ts";
-import type { DraftOptions } from "../../media-node/draft/options.ts";
+import type { DraftOptions } from "../../draft/options.ts";
+import { buildDraftServer } from "../../draft/server.ts";
 
-/** A real media-node with the draft models on 127.0.0.1:<ephemeral>, and a webhook receiver, for tests. */
+/** A real draft model server on 127.0.0.1:<ephemeral>, and a webhook receiver, for tests. */
 
 export const TEST_TOKEN = "r8_draft_test_token";
 
@@ -26,9 +26,7 @@ export interface DraftTestServer {
 
 export async function startDraftServer(options: Partial<DraftOptions> & { outputDir?: string } = {}): Promise<DraftTestServer> {
   const webhookSecret = newWebhookSecret();
-  const draft = { token: TEST_TOKEN, webhookSecret, publicUrl: "", ...options };
-  // buildServer mounts the draft models when `draft` is set; DraftOptions ride along in it.
-  const app = await buildServer({ secret: "media-node-test-secret", draft });
+  const app = await buildDraftServer({ token: TEST_TOKEN, webhookSecret, publicUrl: "", ...options });
   await app.listen({ port: 0, host: "127.0.0.1" });
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 

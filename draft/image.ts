@@ -1,5 +1,5 @@
 import sharp from "sharp";
-import type { Rgb } from "../../lib/color.ts";
+import type { Rgb } from "../lib/color.ts";
 import { COMPOSITIONS } from "./compositions.ts";
 import { type Canvas, hex, n } from "./figures.ts";
 import { hashText, seededRandom } from "./prompt-cues.ts";

@@ -1,6 +1,6 @@
 import sharp from "sharp";
 import { describe, expect, test } from "vitest";
-import { InputError } from "../io.ts";
+import { InputError } from "../media-node/io.ts";
 import { type DraftImageRequest, drawDraftImage } from "./image.ts";
 
 // The draft image model: deterministic, and visibly driven by prompt, seed and references.

@@ -1,9 +1,9 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
-import type { CameraMove } from "../../contracts/spec.ts";
-import { ffmpeg } from "../ffmpeg.ts";
-import { InputError } from "../io.ts";
+import type { CameraMove } from "../contracts/spec.ts";
+import { ffmpeg } from "../media-node/ffmpeg.ts";
+import { InputError } from "../media-node/io.ts";
 import { seededRandom } from "./prompt-cues.ts";
 
 /**

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import type { DraftConfig } from "../server.ts";
 
 /**
  * Knobs of the draft model server. The fault knobs exist for tests and benchmarks: they make
@@ -7,6 +6,24 @@ import type { DraftConfig } from "../server.ts";
  * late, twice or out of order). All of them can be changed at runtime with
  * `POST /v1/_draft/config` (same bearer token; JSON body = any subset of `DraftKnobs`).
  */
+
+/** What the draft model server needs to start (main.ts reads it from the environment). */
+export interface DraftConfig {
+  /** API token clients must send as `Authorization: Bearer <token>`. */
+  token: string;
+  /** `whsec_` secret webhooks are signed with. */
+  webhookSecret: string;
+  /** Base URL this server is reachable at (used in prediction `urls` and output file URLs). */
+  publicUrl: string;
+  /** Where rendered outputs are kept until they expire. */
+  outputDir?: string;
+  /** Extra latency added to every prediction, in ms. */
+  latencyMs?: number;
+  /** Share of predictions that fail, 0..1. */
+  failRate?: number;
+  /** How many predictions render at once. */
+  concurrency?: number;
+}
 
 export const WebhookMode = z.union([
   /** normal: each event once, in order. none: never send. duplicate: send every message twice

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { Prediction } from "../../contracts/prediction.ts";
+import { Prediction } from "../contracts/prediction.ts";
 import { DRAFT_DEFAULTS, pickKnobs } from "./options.ts";
-import { type DraftTestServer, startDraftServer } from "../../test/support/draft-server.ts";
+import { type DraftTestServer, startDraftServer } from "../test/support/draft-server.ts";
 
 // The fault knobs the end-to-end fault suite (test/faults) leans on, over real HTTP.
 

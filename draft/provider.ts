@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type Prediction, type PredictionStatus, TERMINAL_STATUSES, type WebhookEvent } from "../../contracts/prediction.ts";
-import { newWebhookSecret } from "../../contracts/signing.ts";
-import { withTempDir } from "../io.ts";
+import { type Prediction, type PredictionStatus, TERMINAL_STATUSES, type WebhookEvent } from "../contracts/prediction.ts";
+import { newWebhookSecret } from "../contracts/signing.ts";
+import { withTempDir } from "../media-node/io.ts";
 import { FaultInjector } from "./faults.ts";
 import type { DraftModel } from "./models.ts";
 import { type DraftKnobs, type DraftKnobsPatch, type DraftOptions, type DraftSettings, pickKnobs, resolveDraftOptions } from "./options.ts";

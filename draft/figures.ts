@@ -1,4 +1,4 @@
-import { type Rgb, rgbToHex } from "../../lib/color.ts";
+import { type Rgb, rgbToHex } from "../lib/color.ts";
 import type { PlaceShape, ProductShape } from "./prompt-cues.ts";
 import { BLACK, mix, type Roles, WHITE } from "./scene-palette.ts";
 

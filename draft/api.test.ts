@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { Prediction } from "../../contracts/prediction.ts";
-import { ffprobe } from "../ffmpeg.ts";
+import { Prediction } from "../contracts/prediction.ts";
+import { ffprobe } from "../media-node/ffmpeg.ts";
 import { DRAFT_DEFAULTS, pickKnobs } from "./options.ts";
-import { type DraftTestServer, startDraftServer, startWebhookReceiver, TEST_TOKEN } from "../../test/support/draft-server.ts";
+import { type DraftTestServer, startDraftServer, startWebhookReceiver, TEST_TOKEN } from "../test/support/draft-server.ts";
 
 // The Replicate wire format, spoken over real HTTP to a real media-node.
 

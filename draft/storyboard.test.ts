@@ -1,10 +1,10 @@
 import sharp from "sharp";
 import { beforeAll, describe, expect, test } from "vitest";
-import { deltaE2000, type Lab } from "../../lib/color.ts";
-import { BEAT_IDS, BEATS, type BeatId } from "../../worker/planning/beats.ts";
-import { composePrompt, fillTemplate } from "../../worker/planning/prompts.ts";
-import { type AnalysedReference, buildConsistencyContext } from "../../worker/references/context.ts";
-import { analyzeImage, paletteOf } from "../images/palette.ts";
+import { deltaE2000, type Lab } from "../lib/color.ts";
+import { BEAT_IDS, BEATS, type BeatId } from "../worker/planning/beats.ts";
+import { composePrompt, fillTemplate } from "../worker/planning/prompts.ts";
+import { type AnalysedReference, buildConsistencyContext } from "../worker/references/context.ts";
+import { analyzeImage, paletteOf } from "../media-node/images/palette.ts";
 import { drawDraftImage } from "./image.ts";
 import { readShot, type ShotKind } from "./shot.ts";
 

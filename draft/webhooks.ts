@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type Prediction, TERMINAL_STATUSES, type WebhookEvent } from "../../contracts/prediction.ts";
-import { signWebhook } from "../../contracts/signing.ts";
-import { redact } from "../io.ts";
+import { type Prediction, TERMINAL_STATUSES, type WebhookEvent } from "../contracts/prediction.ts";
+import { signWebhook } from "../contracts/signing.ts";
+import { redact } from "../media-node/io.ts";
 import type { DraftOptions } from "./options.ts";
 
 /**

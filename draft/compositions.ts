@@ -1,4 +1,4 @@
-import type { Rgb } from "../../lib/color.ts";
+import type { Rgb } from "../lib/color.ts";
 import { between, bust, type Canvas, figure, glow, hand, hex, n, place, product } from "./figures.ts";
 import type { PlaceShape } from "./prompt-cues.ts";
 import { BLACK, desaturate, mix, WHITE } from "./scene-palette.ts";

@@ -1,9 +1,9 @@
 import { Webhook } from "standardwebhooks";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { type Prediction, Prediction as PredictionSchema } from "../../contracts/prediction.ts";
-import { verifyWebhook } from "../../contracts/signing.ts";
+import { type Prediction, Prediction as PredictionSchema } from "../contracts/prediction.ts";
+import { verifyWebhook } from "../contracts/signing.ts";
 import { DRAFT_DEFAULTS, pickKnobs } from "./options.ts";
-import { type DraftTestServer, type ReceivedWebhook, startDraftServer, startWebhookReceiver, type WebhookReceiver } from "../../test/support/draft-server.ts";
+import { type DraftTestServer, type ReceivedWebhook, startDraftServer, startWebhookReceiver, type WebhookReceiver } from "../test/support/draft-server.ts";
 
 // Webhooks from the draft server, received by a real HTTP listener and verified two ways.
 

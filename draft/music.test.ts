@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { ffprobe, run } from "../ffmpeg.ts";
+import { ffprobe, run } from "../media-node/ffmpeg.ts";
 import { composeDraftMusic, planMusic } from "./music.ts";
 
 // The draft music model: a real groove at the prompt's tempo, with lows, mids and highs.

@@ -1,16 +1,15 @@
 import { createReadStream } from "node:fs";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { z } from "zod";
-import { CreatePredictionBody } from "../../contracts/prediction.ts";
-import { constantTimeEqual } from "../../contracts/signing.ts";
-import type { DraftConfig } from "../server.ts";
+import { CreatePredictionBody } from "../contracts/prediction.ts";
+import { constantTimeEqual } from "../contracts/signing.ts";
 import { malform } from "./faults.ts";
 import { findModel } from "./models.ts";
-import { DraftKnobsPatch, type DraftOptions } from "./options.ts";
+import { DraftKnobsPatch, type DraftSettings } from "./options.ts";
 import { DraftProvider, InvalidCursor } from "./provider.ts";
 
 /**
- * adreel's draft model server: Replicate's predictions HTTP API, mounted on media-node, so the
+ * adreel's draft model server: Replicate's predictions HTTP API (served by server.ts), so the
  * Worker's Replicate client runs unchanged against it (only base URL and token differ).
  *
  *   POST /v1/predictions                          {version, input, webhook?, webhook_events_filter?}
@@ -23,8 +22,6 @@ import { DraftProvider, InvalidCursor } from "./provider.ts";
  * Every route but files needs `Authorization: Bearer <token>`. Errors are Replicate's problem
  * JSON: {title, detail, status} (+ invalid_fields on 422).
  */
-
-export type DraftServerConfig = DraftConfig & Partial<DraftOptions>;
 
 /** Longest `Prefer: wait=N` honoured, as on Replicate. */
 const MAX_WAIT_SECONDS = 60;
@@ -57,7 +54,7 @@ export function preferredWaitSeconds(header: string | string[] | undefined): num
   return match[1] === undefined ? MAX_WAIT_SECONDS : Math.max(1, Math.min(MAX_WAIT_SECONDS, Number(match[1])));
 }
 
-export function registerDraftModels(app: FastifyInstance, config: DraftServerConfig): { close(): Promise<void> } {
+export function registerDraftModels(app: FastifyInstance, config: DraftSettings): { close(): Promise<void> } {
   if (!config.token) throw new Error("draft model server needs a token");
   const provider = new DraftProvider(config, (message) => app.log.warn(message));
   const configuredBase = config.publicUrl.replace(/\/+$/, "");

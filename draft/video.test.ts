@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import type { CameraMove } from "../../contracts/spec.ts";
-import { ffprobe, run } from "../ffmpeg.ts";
-import { InputError } from "../io.ts";
+import type { CameraMove } from "../contracts/spec.ts";
+import { ffprobe, run } from "../media-node/ffmpeg.ts";
+import { InputError } from "../media-node/io.ts";
 import { partsOf, renderDraftVideo } from "./video.ts";
 
 // The draft video model: exact frames, first frame = start image, and the camera really moves.

@@ -1,7 +1,7 @@
 import sharp from "sharp";
-import { deltaE2000, hexToRgb, type Lab, type Rgb, srgbToLab } from "../../lib/color.ts";
-import { InputError } from "../io.ts";
-import { paletteOf } from "../images/palette.ts";
+import { deltaE2000, hexToRgb, type Lab, type Rgb, srgbToLab } from "../lib/color.ts";
+import { InputError } from "../media-node/io.ts";
+import { paletteOf } from "../media-node/images/palette.ts";
 
 /**
  * The colours of a draft picture. The conditioning images define the world: their dominant

@@ -109,4 +109,4 @@ export function readPrompt(prompt: string): PromptCues {
   };
 }
 
-export { fnv1a as hashText, mulberry32 as seededRandom } from "../../lib/random.ts";
+export { fnv1a as hashText, mulberry32 as seededRandom } from "../lib/random.ts";

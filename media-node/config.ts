@@ -1,0 +1,11 @@
+/** What media-node is started with (main.ts reads it from the environment). */
+export interface MediaNodeConfig {
+  /** Shared secret the Worker signs media requests with. */
+  secret: string;
+  /** Root for per-request temp directories (removed after each request). */
+  tmpDir?: string;
+  logger?: boolean;
+}
+
+/** Routes under this prefix are media operations and must be signed with `secret`. */
+export const MEDIA_PREFIX = "/v1/media/";
