@@ -12,7 +12,7 @@
  */
 import { VideoSpec } from "../contracts/spec.ts";
 import { planChunks } from "../worker/chunks/plan.ts";
-import { chunkJobId } from "../worker/run/dag.ts";
+import { chunkJobId } from "../contracts/live.ts";
 import { isMain, numberFlag, snapshotNote, withStack } from "./bench-stack.ts";
 import { fetchEventLog, jobIntervals, peakOverlap, phaseTimeline } from "./event-log.ts";
 import { describeMachine, invocation, loadAverage, machineParagraph } from "./machine.ts";

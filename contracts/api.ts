@@ -323,6 +323,13 @@ export const RegenerateBeatResponse = z.object({
 });
 export type RegenerateBeatResponse = z.infer<typeof RegenerateBeatResponse>;
 
+/** The video's run answering a regeneration (its `regenerateBeat` RPC): the chunks it redoes, or why it refuses, as an HTTP status. */
+export const RegenerateOutcome = z.discriminatedUnion("ok", [
+  z.object({ ok: z.literal(true), chunks: z.array(z.number().int()), prompt: z.string() }),
+  z.object({ ok: z.literal(false), status: z.union([z.literal(404), z.literal(409), z.literal(422)]), error: z.string(), field: z.string().optional() }),
+]);
+export type RegenerateOutcome = z.infer<typeof RegenerateOutcome>;
+
 /**
  * The body POSTed to a video's `callback_url` when it ends, signed with Standard Webhooks
  * headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`) under `CALLBACK_SECRET`.

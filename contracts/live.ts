@@ -32,6 +32,11 @@ export const JobStatus = z.enum([
 ]);
 export type JobStatus = z.infer<typeof JobStatus>;
 
+/** The id of chunk `chunkNum`'s job, as JobView shows it: `chunk:007`. */
+export function chunkJobId(chunkNum: number): string {
+  return `chunk:${String(chunkNum).padStart(3, "0")}`;
+}
+
 /** A job without its inputs, leases and prediction bookkeeping: what a viewer needs to draw it. */
 export const JobView = z.strictObject({
   id: z.string().describe("`plan`, `reference:0`, `storyboard:2`, `chunk:007`, `music`, `stitch` or `finalize`"),

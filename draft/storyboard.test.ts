@@ -40,7 +40,7 @@ let context: string;
 let referencePalette: Lab[];
 const renders = new Map<BeatId, Buffer>();
 
-/** The storyboard prompt exactly as worker/storyboard/job.ts builds it. */
+/** The storyboard prompt exactly as worker/steps/storyboard.ts builds it. */
 function storyboardPrompt(id: BeatId, action = 0): string {
   const beat = BEATS[id];
   const own = fillTemplate(beat.template, { ...FACTS, action: beat.actions[action]! });
@@ -58,7 +58,7 @@ function difference(a: Buffer, b: Buffer): number {
 }
 
 beforeAll(async () => {
-  // Reference prompts as worker/references/job.ts words them.
+  // Reference prompts as worker/steps/reference.ts words them.
   const prompts: [AnalysedReference["type"], string][] = [
     ["character", `Character reference portrait: ${FACTS.character}, full figure, neutral pose, ${FACTS.setting}. ${STYLE}. Clear, consistent look for an ad.`],
     ["product", `Product reference shot: ${FACTS.product}, hero angle, clean studio lighting, every detail visible. ${STYLE}.`],

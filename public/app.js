@@ -1,5 +1,6 @@
 // adreel's live page: submit an ad, follow it over the video's WebSocket, play the result.
-const $ = (id) => document.getElementById(id);
+import { $, duration, phaseText, usd } from "./page.js";
+import { setUpRequestForm } from "./request-form.js";
 const TERMINAL = ["complete", "failed", "cancelled"];
 
 // `?key=` (printed by `npm run dev`) wins over a stored key, then leaves the address bar.
@@ -34,89 +35,20 @@ $("api-key").value = state.key;
 $("api-key").addEventListener("change", (e) => { state.key = e.target.value.trim(); localStorage.setItem("adreel.key", state.key); loadVideos(); });
 $("creativity").addEventListener("input", (e) => { $("creativity-value").textContent = e.target.value; });
 
+setUpRequestForm({
+  api,
+  key: () => state.key,
+  submitted(videoId, prompt) {
+    watch(videoId, prompt);
+    loadVideos();
+  },
+});
+
 async function api(method, path, body) {
   const response = await fetch(path, { method, headers: { authorization: `Bearer ${state.key}`, ...(body ? { "content-type": "application/json" } : {}) }, body: body ? JSON.stringify(body) : undefined });
   const json = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(json.error || `HTTP ${response.status}`);
   return json;
-}
-
-const urls = (value) => value.split(",").map((s) => s.trim()).filter(Boolean);
-// Draft ads cost fractions of a cent: show those, without drowning dollars in digits.
-const usd = (n) => `$${Number(n).toFixed(Number(n) !== 0 && Math.abs(n) < 1 ? 4 : 2)}`;
-const phaseText = (phase) => String(phase).replaceAll("_", " ");
-
-function duration(seconds) {
-  const s = Math.max(0, Math.round(seconds));
-  return s >= 60 ? `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, "0")}s` : `${s}s`;
-}
-
-function requestBody() {
-  const body = {
-    prompt: $("prompt").value,
-    duration_s: Number($("duration").value),
-    aspect_ratio: $("aspect").value,
-    creativity_level: Number($("creativity").value),
-    quality: $("quality").value,
-  };
-  if ($("archetype").value) body.archetype = $("archetype").value;
-  const product = urls($("product-images").value), character = urls($("character-images").value), logo = $("logo").value.trim();
-  if (product.length || character.length || logo) body.brand_assets = { product_images: product, character_images: character, logo: logo || null };
-  if ($("max-cost").value) body.max_cost_usd = Number($("max-cost").value);
-  return body;
-}
-
-$("generate-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  $("form-error").textContent = "";
-  $("submit").disabled = true;
-  try {
-    const body = requestBody();
-    const { video_id } = await api("POST", "/api/generate", body);
-    watch(video_id, body.prompt);
-    loadVideos();
-  } catch (error) {
-    $("form-error").textContent = error.message;
-  } finally {
-    $("submit").disabled = false;
-  }
-});
-
-$("estimate").addEventListener("click", async () => {
-  $("form-error").textContent = "";
-  $("estimate-result").textContent = "Planning…";
-  try {
-    const { spec, cost_estimate } = await api("POST", "/api/generate", { ...requestBody(), dry_run: true });
-    $("estimate-result").textContent = `Estimated ${usd(cost_estimate.total_usd)} for ${spec.duration_s} s ${spec.aspect_ratio} as “${phaseText(spec.archetype)}”: ${spec.beats.map((b) => b.name).join(" → ")}`;
-  } catch (error) {
-    $("estimate-result").textContent = "";
-    $("form-error").textContent = error.message;
-  }
-});
-
-// Brand images are uploaded first (checked and stored by the API); the form then refers to them as asset:<id>.
-for (const input of document.querySelectorAll("input[type=file][data-target]")) {
-  input.addEventListener("change", async () => {
-    const target = $(input.dataset.target);
-    $("form-error").textContent = "";
-    $("submit").disabled = true;
-    try {
-      for (const file of input.files) {
-        $("upload-status").textContent = `Uploading ${file.name}…`;
-        const response = await fetch("/api/assets", { method: "POST", headers: { authorization: `Bearer ${state.key}`, "content-type": file.type || "application/octet-stream" }, body: file });
-        const json = await response.json().catch(() => ({}));
-        if (!response.ok) throw new Error(`${file.name}: ${json.error || `HTTP ${response.status}`}`);
-        target.value = input.multiple ? [...urls(target.value), json.ref].join(", ") : json.ref;
-        $("upload-status").textContent = `${file.name} (${json.width}×${json.height}) is ready as ${json.ref}`;
-      }
-    } catch (error) {
-      $("upload-status").textContent = "";
-      $("form-error").textContent = error.message;
-    } finally {
-      input.value = "";
-      $("submit").disabled = false;
-    }
-  });
 }
 
 $("cancel").addEventListener("click", async () => {

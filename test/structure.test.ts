@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseCircular, parseDependencyTree } from "dpdm";
 import { describe, expect, test } from "vitest";
 import { filesUnder, importsOf, isSource, isTest, isUnder, ROOT } from "./support/source-graph.ts";
 
@@ -7,6 +8,9 @@ import { filesUnder, importsOf, isSource, isTest, isUnder, ROOT } from "./suppor
  * The layout's rules (docs: README "Development"), checked on the source itself so a change that
  * breaks one fails here rather than in a review.
  */
+
+/** Every folder of our code: the import graph and the size rule cover all of it. */
+const CODE = ["worker", "media-node", "draft", "contracts", "lib", "cli", "scripts", "bench", "test", "public"];
 
 /** Folders of code that ships or runs the product; test support must never be imported from them. */
 const PRODUCTION = ["worker", "media-node", "draft", "contracts", "lib", "cli", "scripts", "bench"];
@@ -49,7 +53,7 @@ describe("the media-node image", () => {
   });
 });
 
-describe("imports", () => {
+describe("what imports what", () => {
   test("media-node never imports the draft model server (the draft server may use media-node's modules)", () => {
     const offending = sources(["media-node"]).flatMap((file) => importsOf(file).filter((target) => isUnder(target, "draft")).map((target) => `${file} → ${target}`));
     expect(offending).toEqual([]);
@@ -60,5 +64,37 @@ describe("imports", () => {
       .filter((file) => !isTest(file))
       .flatMap((file) => importsOf(file).filter((target) => isUnder(target, "test")).map((target) => `${file} → ${target}`));
     expect(offending).toEqual([]);
+  });
+});
+
+describe("imports", () => {
+  // Type-only imports count: a cycle of types still ties the modules' meanings together, and
+  // dpdm (without --transform) cannot tell a module that imports only types from one that runs code.
+  test("form no cycle anywhere", async () => {
+    const entries = CODE.filter((dir) => dir !== "public").map((dir) => `${dir}/**/*.ts`);
+    const tree = await parseDependencyTree(entries, { context: ROOT, cwd: ROOT, transform: false, skipDynamicImports: false, exclude: /node_modules|worker-configuration\.d\.ts/, onProgress: () => undefined });
+    expect(parseCircular(tree).map((cycle) => cycle.join(" → "))).toEqual([]);
+  });
+
+  test("never reach into run/ from outside it: the run uses steps, pricing and the domain, never the other way round", () => {
+    // worker/index.ts is the entry point: it exports the VideoRun class to the runtime.
+    const outside = sources(PRODUCTION).filter((file) => !isTest(file) && !isUnder(file, "worker/run") && file !== "worker/index.ts");
+    const offending = outside.flatMap((file) => importsOf(file).filter((target) => isUnder(target, "worker/run")).map((target) => `${file} → ${target}`));
+    expect(offending).toEqual([]);
+  });
+});
+
+describe("file size", () => {
+  const LIMIT = 500;
+  // Stage 2 of issue 14 splits these two (the run's state machine, routes that document themselves) and removes them from this list.
+  const ALLOWED = new Set(["worker/run/video-run.ts", "worker/api/openapi.ts"]);
+
+  test(`no source file is over ${LIMIT} lines (data, lockfiles and generated types excepted)`, () => {
+    const code = CODE.flatMap(filesUnder).filter((file) => /\.(ts|mts|js|mjs|sh|css|html)$/.test(file) && !file.endsWith(".d.ts"));
+    const lines = (file: string) => readFileSync(join(ROOT, file), "utf8").split("\n").length;
+    const long = code.filter((file) => !ALLOWED.has(file) && lines(file) > LIMIT).map((file) => `${file}: ${lines(file)} lines`);
+    expect(long).toEqual([]);
+    // The list only shrinks: a file that came under the limit leaves it.
+    expect([...ALLOWED].filter((file) => lines(file) <= LIMIT)).toEqual([]);
   });
 });

@@ -1,8 +1,7 @@
 import { z } from "zod";
 import { DRAFT_MODELS } from "../contracts/media.ts";
-import { type LlmPrice, Price } from "./planning/cost.ts";
-import type { JobSeconds } from "./run/eta.ts";
-import type { JobKind } from "./run/jobs.ts";
+import type { JobKind } from "../contracts/live.ts";
+import { DEFAULT_LLM_PRICE, DEFAULT_PRICES, type LlmPrice, Price } from "./pricing/prices.ts";
 
 /**
  * The one typed configuration module. Defaults are documented here; deployments override
@@ -21,32 +20,15 @@ export interface ModelConfig {
   music: string;
 }
 
-/**
- * List prices of the default models (USD), keyed by model, in cost.ts's `Price` units.
- * Replicate bills official models per output (image, second of video) and others by GPU
- * time. The draft models run on our own CPU; they are priced at Replicate's CPU rate
- * ($0.0001/s) for the time they really took, so a draft run shows what its compute costs.
- */
-export const DEFAULT_PRICES: Record<string, Price> = {
-  "google/nano-banana-pro": { unit: "per_image", usd: 0.15 },
-  "google/nano-banana": { unit: "per_image", usd: 0.039 },
-  "black-forest-labs/flux-1.1-pro": { unit: "per_image", usd: 0.04 },
-  "stability-ai/stable-diffusion-3.5-large": { unit: "per_image", usd: 0.065 },
-  "wan-video/wan-2.2-i2v-fast": { unit: "per_output_second", usd: 0.05, min_billed_seconds: 81 / 16 },
-  "meta/musicgen": { unit: "per_gpu_second", usd: 0.000975, runtime_factor: 4, overhead_seconds: 10 },
-  [DRAFT_MODELS.image]: { unit: "per_gpu_second", usd: 0.0001, runtime_factor: 1, overhead_seconds: 0.3 },
-  [DRAFT_MODELS.video]: { unit: "per_gpu_second", usd: 0.0001, runtime_factor: 0.4, overhead_seconds: 0.2 },
-  [DRAFT_MODELS.music]: { unit: "per_gpu_second", usd: 0.0001, runtime_factor: 0.05, overhead_seconds: 0.1 },
-};
-
-/** gpt-4.1-mini list prices and the planner's typical token use. */
-export const DEFAULT_LLM_PRICE: LlmPrice = {
-  usd_per_million_input_tokens: 0.4,
-  usd_per_million_output_tokens: 1.6,
-  input_tokens: 2500,
-  output_tokens_per_beat: 90,
-  output_tokens_base: 250,
-};
+/** Expected seconds of one job, by stage (run/eta.ts). A job without a prediction spends it all in `start`. */
+export interface JobSeconds {
+  /** Claimed → prediction created (composite, prompt, upload); the whole job for plan, stitch, finalize. */
+  start: number;
+  /** Prediction created → its end seen: the provider's latency. */
+  provider: number;
+  /** Prediction ended → output stored (download, normalize, analyse). */
+  ingest: number;
+}
 
 /**
  * Seconds one job of each kind takes, by stage (start step, provider latency, ingest; see

@@ -1,6 +1,6 @@
 import { FfmpegError, run } from "../ffmpeg.ts";
 import { InputError } from "../io.ts";
-import { readMp4VideoIndex } from "./mp4-index.ts";
+import { type Mp4VideoIndex, readMp4VideoIndex } from "./mp4-index.ts";
 
 /**
  * What the stitcher needs to know about a video file, without decoding it: frame count,
@@ -8,18 +8,8 @@ import { readMp4VideoIndex } from "./mp4-index.ts";
  * joined by stream copy. MP4s are read from their sample tables (mp4-index.ts); anything
  * else goes through ffprobe's packet list.
  */
-export interface ChunkProbe {
+export interface ChunkProbe extends Omit<Mp4VideoIndex, "codec"> {
   codec: string;
-  width: number;
-  height: number;
-  /** r_frame_rate as a number (e.g. 24). */
-  fps: number;
-  /** One packet per frame for H.264 in MP4, so this is the frame count. */
-  frames: number;
-  /** Indexes (decode order) of keyframe packets. */
-  keyframes: number[];
-  /** `SHA256:<hex>` of the codec extradata (avcC: SPS + PPS), empty if none. */
-  parameterSetsHash: string;
 }
 
 interface RawProbe {

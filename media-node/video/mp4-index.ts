@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import type { ChunkProbe } from "./chunk-probe.ts";
 import { open } from "node:fs/promises";
 
 /**
@@ -11,8 +10,20 @@ import { open } from "node:fs/promises";
  * falls back to ffprobe.
  */
 
-/** The same facts ffprobe gives (see chunk-probe.ts), read from the MP4's sample tables. */
-export type Mp4VideoIndex = Omit<ChunkProbe, "codec"> & { codec: "h264" };
+/** The same facts ffprobe gives (chunk-probe.ts's ChunkProbe), read from the MP4's sample tables. */
+export interface Mp4VideoIndex {
+  codec: "h264";
+  width: number;
+  height: number;
+  /** r_frame_rate as a number (e.g. 24). */
+  fps: number;
+  /** One packet per frame for H.264 in MP4, so this is the frame count. */
+  frames: number;
+  /** Indexes (decode order) of keyframe packets. */
+  keyframes: number[];
+  /** `SHA256:<hex>` of the codec extradata (avcC: SPS + PPS), empty if none. */
+  parameterSetsHash: string;
+}
 
 const MAX_MOOV_BYTES = 64 * 1024 * 1024;
 

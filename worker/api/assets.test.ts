@@ -4,7 +4,7 @@ import type { GenerateRequest } from "../../contracts/api.ts";
 import { createKey } from "../auth/keys.ts";
 import { mediaKeys } from "../media/keys.ts";
 import { type AssetRecord, assetRecordKey } from "../references/assets.ts";
-import type { Snapshot } from "../run/video-run.ts";
+import type { Snapshot } from "../run/types.ts";
 
 /**
  * Upload and admission rules that hold whatever media-node says. In the Worker project

@@ -4,15 +4,29 @@ import { type ErrorResponse, GenerateRequest, type GenerateResponse } from "../.
 import { sha256Hex } from "../../contracts/signing.ts";
 import { type AppContext, invalid, jsonBody } from "../app.ts";
 import { videos } from "../db/schema.ts";
-import { planVideo } from "../planning/job.ts";
+import { planVideo } from "../planning/plan.ts";
 import { admitBrandAssets, assetStore } from "../references/assets.ts";
-import { callbackUrlProblem } from "../run/callback.ts";
 import { generateLimit, tooManyVideos, underConcurrencyCap } from "./limits.ts";
 import type { DryRunResponse } from "./openapi.ts";
 
 /** POST /api/generate — validate, estimate, admit, and hand the video to its Durable Object. */
 
 const MAX_BODY = 64 * 1024;
+
+/** Why `url` may not be a callback target, or null when it may. */
+export function callbackUrlProblem(url: string, allowHttp: boolean): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return "must be an https: URL";
+  }
+  if (parsed.username || parsed.password) return "must not carry credentials";
+  if (parsed.protocol === "https:") return null;
+  const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(parsed.hostname);
+  if (parsed.protocol === "http:" && allowHttp && loopback) return null;
+  return allowHttp ? "must be an https: URL (plain http only to 127.0.0.1 or localhost)" : "must be an https: URL";
+}
 
 export async function generate(c: AppContext): Promise<Response> {
   const config = c.get("config");

@@ -1,6 +1,6 @@
-import { type ErrorResponse, RegenerateBeatRequest, type RegenerateBeatResponse } from "../../contracts/api.ts";
+import { type ErrorResponse, RegenerateBeatRequest, type RegenerateBeatResponse, type RegenerateOutcome } from "../../contracts/api.ts";
+import type { LiveSnapshot } from "../../contracts/live.ts";
 import { type AppContext, invalid, jsonBody } from "../app.ts";
-import type { RegenerateOutcome, Snapshot } from "../run/video-run.ts";
 import { tooManyVideos, underConcurrencyCap } from "./limits.ts";
 import { ownedRun } from "./videos.ts";
 
@@ -42,7 +42,7 @@ export async function regenerateBeat(c: AppContext): Promise<Response> {
   if (!outcome.ok) {
     // A 409 from a run that is processing means a racing regeneration of this video was
     // accepted: the slot is its own now, and its index sync owns the row.
-    const taken = outcome.status === 409 && slot && ["queued", "processing"].includes(((await run.snapshot()) as Snapshot | null)?.status ?? "");
+    const taken = outcome.status === 409 && slot && ["queued", "processing"].includes(((await run.snapshot()) as LiveSnapshot | null)?.status ?? "");
     if (slot && !taken) await releaseSlot(c, slot);
     return outcome.status === 422 ? invalid(c, { field: outcome.field ?? "n", message: outcome.error.replace(/^\w+: /, "") }) : c.json({ error: outcome.error } satisfies ErrorResponse, outcome.status);
   }

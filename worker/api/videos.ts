@@ -2,12 +2,12 @@ import { and, desc, eq, lt } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { AspectRatio } from "../../contracts/spec.ts";
 import { type CancelResponse, type ErrorResponse, type Phase, type StatusResponse, VideoId, type VideoList, VideoListQuery, type VideoResponse, type VideoStatus } from "../../contracts/api.ts";
+import type { LiveSnapshot } from "../../contracts/live.ts";
 import { type AppContext, invalid } from "../app.ts";
 import { videos } from "../db/schema.ts";
 import { signMediaUrl } from "../media/signed-url.ts";
 import { mediaKeys } from "../media/keys.ts";
-import type { Snapshot } from "../run/video-run.ts";
-import type { ChunkOutput } from "../chunks/job.ts";
+import type { ChunkOutput } from "../chunks/output.ts";
 import { consistencyReport } from "../references/consistency.ts";
 
 /** Reading videos: status, full record, listing, cancel, live stream. A tenant only ever sees its own. */
@@ -28,7 +28,7 @@ function notFound(c: AppContext, id: string): Response {
   return c.json({ error: `video ${id} not found` } satisfies ErrorResponse, 404);
 }
 
-export function statusOf(snapshot: Snapshot): StatusResponse {
+export function statusOf(snapshot: LiveSnapshot): StatusResponse {
   return {
     video_id: snapshot.video_id,
     status: snapshot.status,
@@ -44,12 +44,12 @@ export function statusOf(snapshot: Snapshot): StatusResponse {
 export async function status(c: AppContext): Promise<Response> {
   const id = c.req.param("id")!;
   const run = await ownedRun(c, id);
-  const snapshot = run ? (await run.snapshot()) as Snapshot | null : null;
+  const snapshot = run ? (await run.snapshot()) as LiveSnapshot | null : null;
   if (!snapshot) return notFound(c, id);
   return c.json(statusOf(snapshot));
 }
 
-export async function videoRecord(c: AppContext, snapshot: Snapshot): Promise<VideoResponse> {
+export async function videoRecord(c: AppContext, snapshot: LiveSnapshot): Promise<VideoResponse> {
   const config = c.get("config");
   const sign = (key: string) => signMediaUrl(config.publicBaseUrl, config.mediaSigningSecret, key, "get", config.mediaUrlTtlSeconds);
   const done = (kind: string) =>
@@ -96,7 +96,7 @@ export async function videoRecord(c: AppContext, snapshot: Snapshot): Promise<Vi
 }
 
 /** Per-chunk colour consistency and its summary, once any chunk is done. */
-function consistencyOf(snapshot: Snapshot, threshold: number): Pick<VideoResponse, "consistency"> {
+function consistencyOf(snapshot: LiveSnapshot, threshold: number): Pick<VideoResponse, "consistency"> {
   const chunks = snapshot.jobs
     .filter((j) => j.kind === "chunk" && j.status === "done")
     .map((j) => ({ ...(snapshot.outputs[j.id] as ChunkOutput), chunk_num: j.idx, beat_index: j.beat }));
@@ -106,7 +106,7 @@ function consistencyOf(snapshot: Snapshot, threshold: number): Pick<VideoRespons
 export async function video(c: AppContext): Promise<Response> {
   const id = c.req.param("id")!;
   const run = await ownedRun(c, id);
-  const snapshot = run ? (await run.snapshot()) as Snapshot | null : null;
+  const snapshot = run ? (await run.snapshot()) as LiveSnapshot | null : null;
   if (!snapshot) return notFound(c, id);
   return c.json(await videoRecord(c, snapshot));
 }
@@ -116,7 +116,7 @@ export async function cancel(c: AppContext): Promise<Response> {
   const run = await ownedRun(c, id);
   if (!run) return notFound(c, id);
   const cancelled = await run.cancel("cancelled by request");
-  const snapshot = (await run.snapshot()) as Snapshot | null;
+  const snapshot = (await run.snapshot()) as LiveSnapshot | null;
   return c.json({ video_id: id, cancelled, status: snapshot?.status ?? "cancelled" } satisfies CancelResponse, cancelled ? 200 : 409);
 }
 

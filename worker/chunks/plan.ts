@@ -73,3 +73,11 @@ export function planChunks(spec: VideoSpec, options: ChunkPlanOptions = {}): Chu
 export function stitchedChunkFrames(plan: readonly ChunkPlan[]): number {
   return plan.reduce((sum, chunk) => sum + chunk.frames - chunk.seam_out.frames, 0);
 }
+
+/** Frames where the stitcher's transition windows begin and end inside this chunk: keyframes there keep its decoding short. */
+export function seamKeyframes(chunk: Pick<ChunkPlan, "frames" | "seam_in" | "seam_out">): number[] {
+  const frames = new Set<number>();
+  if (chunk.seam_in && chunk.seam_in.frames > 0) frames.add(chunk.seam_in.frames);
+  if (chunk.seam_out && chunk.seam_out.frames > 0) frames.add(chunk.frames - chunk.seam_out.frames);
+  return [...frames].filter((f) => f > 0 && f < chunk.frames).sort((a, b) => a - b);
+}

@@ -1,30 +1,13 @@
-import { chunkSteps } from "../chunks/job.ts";
-import { loadConfig } from "../config.ts";
-import { MediaNodeError } from "../media/media-node.ts";
-import { musicSteps } from "../music/job.ts";
-import { planSteps } from "../planning/job.ts";
 import type { Prediction } from "../../contracts/prediction.ts";
 import { limiterFor } from "../auth/limiter.ts";
+import { loadConfig } from "../config.ts";
+import { MediaNodeError } from "../media/media-node.ts";
 import { ProviderError } from "../providers/client.ts";
 import { findPredictionByWebhook } from "../providers/lookup.ts";
 import { webhookUrl } from "../providers/webhook.ts";
-import { referenceSteps } from "../references/job.ts";
-import type { JobKind } from "../run/jobs.ts";
-import type { ClaimedJob } from "../run/video-run.ts";
-import { stitchSteps, finalizeSteps } from "../stitching/job.ts";
-import { storyboardSteps } from "../storyboard/job.ts";
+import { STEPS } from "../steps/registry.ts";
+import { type ClaimedJob, PermanentError, type StepDeps, stepDeps } from "../steps/step.ts";
 import { JobMessage } from "./messages.ts";
-import { type JobSteps, PermanentError, type StepDeps, stepDeps } from "./step.ts";
-
-const STEPS: Record<JobKind, JobSteps> = {
-  plan: planSteps,
-  reference: referenceSteps,
-  storyboard: storyboardSteps,
-  chunk: chunkSteps,
-  music: musicSteps,
-  stitch: stitchSteps,
-  finalize: finalizeSteps,
-};
 
 /** Queue deliveries of one message before its job attempt is given up as failed. */
 const DELIVERIES_PER_ATTEMPT = 4;

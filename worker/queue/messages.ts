@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { JobKind } from "../run/jobs.ts";
+import type { JobKind } from "../../contracts/live.ts";
 
 /** A unit of work on the `jobs` queue. The video's Durable Object decides what runs next. */
 export const JobMessage = z.object({

@@ -1,7 +1,7 @@
 import type { ReferenceImageAnalysis } from "../../contracts/api.ts";
 import type { AnalyzeImageResponse } from "../../contracts/media.ts";
 import type { VideoSpec } from "../../contracts/spec.ts";
-import type { ReferenceType } from "../run/dag.ts";
+import type { ReferenceType } from "./selection.ts";
 
 /**
  * Reference image analysis (seed 004 AC4): character, product, colours, style, setting.

@@ -7,7 +7,7 @@ import { type WeightedLab, paletteDistance } from "../../lib/color.ts";
  * share-weighted 8-colour palettes (lib/color.ts `paletteDistance`):
  *
  * - reference drift: a chunk's last frame against the three references' pooled palette
- *   (chunks/job.ts computes it at ingest);
+ *   (steps/chunk.ts computes it when the chunk is normalized);
  * - seam drift: the previous chunk's last frame against this chunk's start image — the
  *   conditioning image the video model starts from (its composite). Image-to-video models
  *   open on that image, so it stands in for the chunk's first frame; it is not a decoded

@@ -6,9 +6,8 @@ import { planChunks } from "../chunks/plan.ts";
 import { loadConfig } from "../config.ts";
 import { planLocally } from "../planning/local.ts";
 import { CHUNK_PROMPT_MAX_WORDS, composePrompt, countWords } from "../planning/prompts.ts";
-import { stepDeps } from "../queue/step.ts";
-import type { ClaimedJob } from "../run/video-run.ts";
-import { storyboardSteps } from "../storyboard/job.ts";
+import { type ClaimedJob, stepDeps } from "../steps/step.ts";
+import { storyboardSteps } from "../steps/storyboard.ts";
 import { CONTEXT_MAX_COLOURS, CONTEXT_SECTION_WORDS, buildConsistencyContext } from "./context.ts";
 
 const SECTIONS = ["CHARACTER APPEARANCE", "PRODUCT FEATURES", "COLOR PALETTE", "VISUAL STYLE", "ENVIRONMENTAL CONTEXT"];
@@ -82,7 +81,7 @@ describe("the context in every prompt", () => {
     for (const duration_s of [15, 30, 60] as const) {
       const planned = planLocally({ prompt: "Handmade leather boots for city hikers", duration_s }).spec;
       for (const chunk of planChunks(planned, { maxChunkFrames: 48 })) {
-        // Exactly what chunks/job.ts sends the video model.
+        // Exactly what steps/chunk.ts sends the video model.
         const prompt = composePrompt(chunk.prompt, context);
         expect(countWords(prompt)).toBeLessThanOrEqual(CHUNK_PROMPT_MAX_WORDS);
         expect(prompt.startsWith(chunk.prompt.trim())).toBe(true);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BrandAssets } from "../../contracts/api.ts";
-import { chooseReferences } from "../run/dag.ts";
+import { chooseReferences } from "./selection.ts";
 
 /**
  * Seed 004 AC2/AC3: which brand asset became which reference. Brand assets first, in the

@@ -3,24 +3,10 @@ import { signWebhook } from "../../contracts/signing.ts";
 
 /**
  * `callback_url` notifications: when a video ends, its run POSTs a Standard-Webhooks-signed
- * `CallbackNotification` there. Delivery is driven by the run's alarm with exponential
- * back-off and a bounded number of attempts; every failure is an event, never a failed video.
+ * `CallbackNotification` there (the URL was checked at admission, api/generate.ts). Delivery
+ * is driven by the run's alarm with exponential back-off and a bounded number of attempts;
+ * every failure is an event, never a failed video.
  */
-
-/** Why `url` may not be a callback target, or null when it may. */
-export function callbackUrlProblem(url: string, allowHttp: boolean): string | null {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return "must be an https: URL";
-  }
-  if (parsed.username || parsed.password) return "must not carry credentials";
-  if (parsed.protocol === "https:") return null;
-  const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(parsed.hostname);
-  if (parsed.protocol === "http:" && allowHttp && loopback) return null;
-  return allowHttp ? "must be an https: URL (plain http only to 127.0.0.1 or localhost)" : "must be an https: URL";
-}
 
 /** Delay before attempt `attempt + 1` after `attempt` failed: 5 s, 20 s, 80 s, … capped at 15 min. */
 export function callbackBackoffMs(attempt: number): number {

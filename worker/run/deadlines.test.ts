@@ -18,7 +18,7 @@ import {
   snapshot,
   startJob,
 } from "../../test/support/worker/run-driver.ts";
-import type { ClaimedJob } from "./video-run.ts";
+import type { ClaimedJob } from "../steps/step.ts";
 
 /**
  * The run's alarm: polling when webhooks are late, cancelling past the deadline, recovering a

@@ -1,3 +1,4 @@
+import type { JobSeconds } from "../config.ts";
 import { type JobKind, type JobStatus, PREDICTION_KINDS } from "./jobs.ts";
 
 /**
@@ -12,16 +13,6 @@ import { type JobKind, type JobStatus, PREDICTION_KINDS } from "./jobs.ts";
  * cap's slots. A job in flight counts only what is left of its expected duration (never
  * less than nothing).
  */
-
-/** Expected seconds of one job, by stage. A job without a prediction spends it all in `start`. */
-export interface JobSeconds {
-  /** Claimed → prediction created (composite, prompt, upload); the whole job for plan, stitch, finalize. */
-  start: number;
-  /** Prediction created → its end seen: the provider's latency. */
-  provider: number;
-  /** Prediction ended → output stored (download, normalize, analyse). */
-  ingest: number;
-}
 
 export type DurationEstimates = Record<JobKind, JobSeconds>;
 

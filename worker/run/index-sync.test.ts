@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createKey } from "../auth/keys.ts";
 import { deliverWebhook, driveToChunks, driveToEnd, type Harness, predictionOf, queued, snapshot, startJob, submitRun } from "../../test/support/worker/run-driver.ts";
-import type { Snapshot } from "./video-run.ts";
+import type { Snapshot } from "./types.ts";
 
 /** The D1 `videos` row (what listings read) follows the run at every step. */
 

@@ -4,11 +4,12 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { GenerateRequest, type GenerateRequestInput, type VideoResponse } from "../../contracts/api.ts";
 import { createKey } from "../auth/keys.ts";
 import { loadConfig } from "../config.ts";
-import { planVideo } from "../planning/job.ts";
+import { planVideo } from "../planning/plan.ts";
 import { ReplicateDouble } from "../../test/support/worker/replicate-double.ts";
-import { estimatePrediction, priceOf } from "./ledger.ts";
+import { estimatePrediction } from "../pricing/estimate.ts";
+import { priceOf } from "../pricing/prices.ts";
 import { deliverWebhook, driveToChunks, driveToEnd, elapse, type Harness, jobOf, MODELS, newRun, predictionOf, queued, runJob, snapshot, startJob } from "../../test/support/worker/run-driver.ts";
-import type { ClaimedJob } from "./video-run.ts";
+import type { ClaimedJob } from "../steps/step.ts";
 
 /** The cost ledger: estimates at creation, actuals at the end, failures and cancellations included; max_cost_usd as a hard cap. */
 

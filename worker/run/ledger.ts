@@ -1,43 +1,12 @@
 import type { Prediction } from "../../contracts/prediction.ts";
 import type { Config } from "../config.ts";
-import { type Price, predictionPrice } from "../planning/cost.ts";
+import { predictionCost, roundMicroUsd as round, worstCase } from "../pricing/estimate.ts";
 
 /**
  * The cost ledger of one run: every prediction gets an `estimate` row when it is created
  * (or first seen) and an `actual` row when it ends — succeeded, failed or cancelled. A
  * prediction counts at its actual cost once known, else at its estimate; never both.
  */
-
-export function priceOf(config: Pick<Config, "prices">, model: string): Price | null {
-  return config.prices[model.split(":")[0] ?? model] ?? null;
-}
-
-/** What one prediction is expected to cost before it runs (`outputSeconds` is 0 for an image). */
-export function estimatePrediction(config: Pick<Config, "prices">, model: string, outputSeconds = 0): number {
-  const price = priceOf(config, model);
-  return price ? round(predictionPrice(price, outputSeconds)) : 0;
-}
-
-/**
- * What a finished prediction cost. Models billed by hardware time are priced from the
- * provider's measured `metrics.predict_time`; per-output models cost their estimate when they
- * succeed and nothing when they fail (Replicate does not bill failed official-model runs).
- */
-export function predictionCost(config: Pick<Config, "prices">, model: string, prediction: Prediction, estimate: number): number {
-  const price = priceOf(config, model);
-  if (!price) return 0;
-  if (price.unit === "per_gpu_second") return round(price.usd * (prediction.metrics?.predict_time ?? 0));
-  return prediction.status === "succeeded" ? estimate : 0;
-}
-
-/**
- * The most a prediction can cost: its estimate, except that a model billed by running time
- * bills until it ends, and the run cancels it at its deadline at the latest.
- */
-export function worstCase(config: Pick<Config, "prices">, model: string, estimate: number, deadlineSeconds: number): number {
-  const price = priceOf(config, model);
-  return price?.unit === "per_gpu_second" ? Math.max(estimate, round(price.usd * deadlineSeconds)) : estimate;
-}
 
 /** What the ledger may still come to: actual costs, and the worst case of every prediction not yet ended. */
 export function exposure(entries: readonly LedgerEntry[], config: Pick<Config, "prices">, deadlineSeconds: number): number {
@@ -127,8 +96,4 @@ export function ledgerTotals(entries: readonly LedgerEntry[]): { total: number; 
   }
   for (const phase of Object.keys(byPhase)) byPhase[phase] = round(byPhase[phase]!);
   return { total: round(total), byPhase };
-}
-
-function round(usd: number): number {
-  return Math.round(usd * 1e6) / 1e6;
 }

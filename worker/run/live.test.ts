@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { LiveMessage, LiveSnapshot } from "../../contracts/live.ts";
 import { createKey } from "../auth/keys.ts";
 import { deliverWebhook, driveToChunks, driveToEnd, type Harness, submitRun, predictionOf, queued, runJob, startJob } from "../../test/support/worker/run-driver.ts";
-import type { Snapshot } from "./video-run.ts";
+import type { Snapshot } from "./types.ts";
 
 /**
  * Live status over the video's hibernatable WebSockets, through the public route

@@ -2,7 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createKey } from "../auth/keys.ts";
 import { deliverWebhook, driveToChunks, driveToEnd, type Harness, ingest, jobOf, newRun, predictionOf, queued, runJob, snapshot, startJob } from "../../test/support/worker/run-driver.ts";
-import type { Snapshot } from "./video-run.ts";
+import type { Snapshot } from "./types.ts";
 
 /** Seed 001's retry rule: a failed chunk is retried alone, up to two more times, and nothing finished is lost. */
 

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createKey } from "../auth/keys.ts";
 import { driveToEnd, type Harness, ingest, jobOf, MODELS, newRun, rows, runJob, type RunOptions, snapshot, startJob, submitRun, succeed } from "../../test/support/worker/run-driver.ts";
 import { type JobKind, PREDICTION_KINDS } from "./jobs.ts";
-import type { Snapshot } from "./video-run.ts";
+import type { Snapshot } from "./types.ts";
 
 /**
  * `estimated_time_remaining` from observed provider latency: a run times its jobs, estimates

@@ -6,7 +6,7 @@ import { jobDurations } from "../db/schema.ts";
 import { chunkJobs, musicJob, type NewJob, referenceJobs, storyboardJobs } from "./dag.ts";
 import { type DurationEstimates, durationEstimates, type ObservedAttempt, secondsRemaining, type WorkItem } from "./eta.ts";
 import { JobKind, type JobRow, PREDICTION_KINDS } from "./jobs.ts";
-import type { RunState } from "./video-run.ts";
+import type { RunState } from "./types.ts";
 
 /**
  * How long the run's jobs take: each attempt's stage times in the run's own SQLite

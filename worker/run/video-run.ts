@@ -1,10 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
 import { eq } from "drizzle-orm";
-import type { CostEstimate, GenerateRequest, Phase, ReferenceImage, VideoStatus } from "../../contracts/api.ts";
+import type { CostEstimate, GenerateRequest, Phase, ReferenceImage, RegenerateOutcome, VideoStatus } from "../../contracts/api.ts";
 import { type Prediction, TERMINAL_STATUSES } from "../../contracts/prediction.ts";
 import { VideoSpec } from "../../contracts/spec.ts";
-import type { ChunkOutput } from "../chunks/job.ts";
+import type { ChunkOutput } from "../chunks/output.ts";
 import { planChunks, type ChunkPlan } from "../chunks/plan.ts";
 import { loadConfig, type Config } from "../config.ts";
 import { videos } from "../db/schema.ts";
@@ -15,15 +15,18 @@ import { findPredictionByWebhook, type PredictionLookup } from "../providers/loo
 import { webhookUrl } from "../providers/webhook.ts";
 import { JobMessage, type JobStep, queueOf } from "../queue/messages.ts";
 import { buildConsistencyContext } from "../references/context.ts";
-import { chunkJobId, chunkJobs, musicJob, type NewJob, referenceJobs, storyboardJobs } from "./dag.ts";
+import { chunkJobs, musicJob, type NewJob, referenceJobs, storyboardJobs } from "./dag.ts";
 import { ACTIVE_STATUSES, type JobKind, type JobRow, type JobStatus, PREDICTION_KINDS, migrate } from "./jobs.ts";
-import { bookActual, bookEstimate, exposure, type LedgerEntry, ledgerEntries, ledgerTotals, worstCase } from "./ledger.ts";
+import { bookActual, bookEstimate, exposure, type LedgerEntry, ledgerEntries, ledgerTotals } from "./ledger.ts";
+import { worstCase } from "../pricing/estimate.ts";
+import type { ClaimedJob, ReferenceOutput } from "../steps/step.ts";
 import { PHASE_OF_KIND, phaseProgress } from "./progress.ts";
 import { callbackBackoffMs, deliverCallback } from "./callback.ts";
 import { attemptDone, attemptStarted, estimateSecondsRemaining, loadDurationPriors, predictionEnded, predictionStarted, recordDurations } from "./timings.ts";
 import { BEAT_PROMPT_MAX_WORDS, limitWords, sanitiseSlot } from "../planning/prompts.ts";
 import type { CallbackNotification } from "../../contracts/api.ts";
-import { type LiveEventData, type LiveEventType, liveEventIssues, type PlanNote } from "../../contracts/live.ts";
+import type { PredictionGate, RunState, Snapshot, StartInput } from "./types.ts";
+import { chunkJobId, type LiveEventData, type LiveEventType, liveEventIssues, type PlanNote } from "../../contracts/live.ts";
 
 /**
  * VideoRun: the single writer for one video. Every transition is written to SQLite before
@@ -31,71 +34,6 @@ import { type LiveEventData, type LiveEventType, liveEventIssues, type PlanNote 
  * where it stopped; the alarm re-sends work whose message or consumer was lost, polls
  * predictions whose webhook is late and stops those past their deadline.
  */
-
-export interface StartInput {
-  video_id: string;
-  tenant_id: string;
-  request: GenerateRequest;
-  /** The estimate the request was admitted with (from the local planner). */
-  cost_estimate: CostEstimate | null;
-}
-
-export interface RunState {
-  video_id: string;
-  tenant_id: string;
-  request: GenerateRequest;
-  spec: VideoSpec | null;
-  chunk_plan: ChunkPlan[] | null;
-  cost_estimate: CostEstimate | null;
-  status: VideoStatus;
-  phase: Phase;
-  progress: number;
-  error: string | null;
-  consistency_context: string | null;
-  created_at: number;
-  updated_at: number;
-  completed_at: number | null;
-}
-
-export interface ClaimedJob {
-  video: Pick<RunState, "video_id" | "tenant_id" | "request" | "spec" | "consistency_context">;
-  references: ReferenceOutput[];
-  job: { id: string; kind: JobKind; beat: number | null; idx: number; attempt: number; input: unknown; prediction_id: string | null };
-  /** For `ingest` and `finish`: the finished prediction. */
-  prediction: Prediction | null;
-  /** For `finish`: what the job's ingest published. */
-  published: unknown;
-}
-
-export interface ReferenceOutput {
-  index: number;
-  key: string;
-  type: ReferenceImage["type"];
-  source: string;
-  analysis: ReferenceImage["analysis"];
-  palette: { hex: string; share: number; lab: [number, number, number] }[];
-}
-
-export interface Snapshot extends RunState {
-  cost_usd: number;
-  cost_by_phase: Record<string, number>;
-  /** One line per prediction; `cost_usd` is the sum of their `usd`. */
-  cost_ledger: LedgerEntry[];
-  estimated_time_remaining: number | null;
-  jobs: { id: string; kind: JobKind; beat: number | null; idx: number; status: JobStatus; attempt: number; error: string | null; errors: string[] }[];
-  outputs: Record<string, unknown>;
-  last_event: number;
-}
-
-export type RegenerateOutcome = { ok: true; chunks: number[]; prompt: string } | { ok: false; status: 404 | 409 | 422; error: string; field?: string };
-
-/** Answer of the idempotency guard before a paid prediction is created. */
-export interface PredictionGate {
-  proceed: boolean;
-  reason?: "stale" | "creating" | "cost cap";
-  /** An earlier create for this attempt failed without an answer: look for its prediction (created since then) before creating. */
-  lookupSince?: number;
-}
 
 /** A run as stored: RunState with its JSON columns still serialised. */
 type RunRow = Omit<RunState, "request" | "spec" | "chunk_plan" | "cost_estimate"> & {

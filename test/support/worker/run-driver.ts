@@ -3,17 +3,18 @@ import { env, exports } from "cloudflare:workers";
 import { GenerateRequest, type GenerateRequestInput } from "../../../contracts/api.ts";
 import type { Prediction } from "../../../contracts/prediction.ts";
 import { signWebhook } from "../../../contracts/signing.ts";
-import type { ChunkLastFrame } from "../../../worker/chunks/job.ts";
+import type { ChunkLastFrame } from "../../../worker/chunks/output.ts";
 import type { ChunkPlan } from "../../../worker/chunks/plan.ts";
 import { type Config, loadConfig } from "../../../worker/config.ts";
 import { mediaKeys } from "../../../worker/media/keys.ts";
-import { planVideo } from "../../../worker/planning/job.ts";
+import { planVideo } from "../../../worker/planning/plan.ts";
 import { ReplicateDouble } from "./replicate-double.ts";
 import { createPrediction } from "../../../worker/queue/consumer.ts";
 import type { JobStep } from "../../../worker/queue/messages.ts";
-import { type StepDeps, stepDeps } from "../../../worker/queue/step.ts";
-import { estimatePrediction } from "../../../worker/run/ledger.ts";
-import type { ClaimedJob, Snapshot, VideoRun } from "../../../worker/run/video-run.ts";
+import { estimatePrediction } from "../../../worker/pricing/estimate.ts";
+import type { Snapshot } from "../../../worker/run/types.ts";
+import type { VideoRun } from "../../../worker/run/video-run.ts";
+import { type ClaimedJob, type StepDeps, stepDeps } from "../../../worker/steps/step.ts";
 
 /**
  * Test support: drives one real VideoRun through its RPC methods the way queue consumers,

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { GenerateRequest } from "../../contracts/api.ts";
 import { VideoSpec } from "../../contracts/spec.ts";
 import { loadConfig } from "../config.ts";
-import { planVideo } from "./job.ts";
+import { planVideo } from "./plan.ts";
 
 describe("planning phase", () => {
   const request = GenerateRequest.parse({ prompt: "Introducing the Aurora X1 smartwatch, launching this fall." });

@@ -2,9 +2,9 @@ import type { CostEstimate, GenerateRequest } from "../../contracts/api.ts";
 import type { VideoSpec } from "../../contracts/spec.ts";
 import { planChunks } from "../chunks/plan.ts";
 import type { Config } from "../config.ts";
-import type { JobSteps } from "../queue/step.ts";
-import { PriceTable, estimateCost } from "./cost.ts";
-import { chooseReferences } from "../run/dag.ts";
+import { estimateCost } from "../pricing/estimate.ts";
+import { pricesFor } from "../pricing/prices.ts";
+import { chooseReferences } from "../references/selection.ts";
 import { createPlanner } from "./planner.ts";
 import type { PlanEvent, PlanUsage } from "./request.ts";
 
@@ -15,21 +15,6 @@ export interface PlannedVideo {
   cost_estimate: CostEstimate;
   events: PlanEvent[];
   usage?: PlanUsage;
-}
-
-/**
- * The price table for an estimate, from the configured models' prices (config.ts), so the
- * estimate and the ledger price every prediction the same way.
- */
-export function pricesFor(config: Pick<Config, "models" | "prices" | "llmPrice">): PriceTable {
-  const price = (model: string) => config.prices[model.split(":")[0] ?? model] ?? ({ unit: "per_prediction", usd: 0 } as const);
-  return PriceTable.parse({
-    planning: config.llmPrice,
-    reference_image: price(config.models.image),
-    storyboard_image: price(config.models.image),
-    video_chunk: price(config.models.video),
-    music: price(config.models.music),
-  });
 }
 
 export async function planVideo(config: Config, request: GenerateRequest): Promise<PlannedVideo> {
@@ -45,9 +30,3 @@ export async function planVideo(config: Config, request: GenerateRequest): Promi
   const cost_estimate = estimateCost(result.spec, chunkPlan, pricesFor(config), { referenceImages: generated });
   return { spec: result.spec, cost_estimate, events: result.events, ...(result.usage ? { usage: result.usage } : {}) };
 }
-
-export const planSteps: JobSteps = {
-  async start(deps, claim) {
-    return { kind: "done", output: await planVideo(deps.config, claim.video.request) };
-  },
-};

@@ -1,11 +1,10 @@
 import { z } from "zod";
-import type { CostEstimate } from "../../contracts/api.ts";
-import { FPS, type VideoSpec } from "../../contracts/spec.ts";
-import type { ChunkPlan } from "../chunks/plan.ts";
+import { DRAFT_MODELS } from "../../contracts/media.ts";
 
 /**
- * Cost estimate before spending: what a plan will cost, phase by phase, from a price table.
- * Phases use the seed names so the estimate lines up with the ledger of actual costs.
+ * What models cost: how each is billed (`Price`), the list prices of the default models, and
+ * the per-phase price table a plan's estimate is made from. The ledger (run/ledger.ts) books
+ * every prediction at these same prices, so the estimate and the actual cost line up.
  */
 
 /** How one model is billed. Replicate prices official models per output and others by GPU time. */
@@ -42,6 +41,33 @@ export const LlmPrice = z.object({
 export type LlmPrice = z.infer<typeof LlmPrice>;
 
 /**
+ * List prices of the default models (USD), keyed by model. Replicate bills official models per
+ * output (image, second of video) and others by GPU time. The draft models run on our own CPU;
+ * they are priced at Replicate's CPU rate ($0.0001/s) for the time they really took, so a draft
+ * run shows what its compute costs. Deployments override them with `MODEL_PRICES_JSON` (config.ts).
+ */
+export const DEFAULT_PRICES: Record<string, Price> = {
+  "google/nano-banana-pro": { unit: "per_image", usd: 0.15 },
+  "google/nano-banana": { unit: "per_image", usd: 0.039 },
+  "black-forest-labs/flux-1.1-pro": { unit: "per_image", usd: 0.04 },
+  "stability-ai/stable-diffusion-3.5-large": { unit: "per_image", usd: 0.065 },
+  "wan-video/wan-2.2-i2v-fast": { unit: "per_output_second", usd: 0.05, min_billed_seconds: 81 / 16 },
+  "meta/musicgen": { unit: "per_gpu_second", usd: 0.000975, runtime_factor: 4, overhead_seconds: 10 },
+  [DRAFT_MODELS.image]: { unit: "per_gpu_second", usd: 0.0001, runtime_factor: 1, overhead_seconds: 0.3 },
+  [DRAFT_MODELS.video]: { unit: "per_gpu_second", usd: 0.0001, runtime_factor: 0.4, overhead_seconds: 0.2 },
+  [DRAFT_MODELS.music]: { unit: "per_gpu_second", usd: 0.0001, runtime_factor: 0.05, overhead_seconds: 0.1 },
+};
+
+/** gpt-4.1-mini list prices and the planner's typical token use. */
+export const DEFAULT_LLM_PRICE: LlmPrice = {
+  usd_per_million_input_tokens: 0.4,
+  usd_per_million_output_tokens: 1.6,
+  input_tokens: 2500,
+  output_tokens_per_beat: 90,
+  output_tokens_base: 250,
+};
+
+/**
  * Default list prices (USD) for the real models, as published by their providers:
  * - planning: OpenAI gpt-4.1-mini, $0.40 / $1.60 per million input / output tokens; about
  *   2,500 prompt tokens and 90 completion tokens per beat (+250 for the rest).
@@ -53,13 +79,7 @@ export type LlmPrice = z.infer<typeof LlmPrice>;
  * Override any of them by parsing a partial table: `PriceTable.parse({ video_chunk: … })`.
  */
 export const PriceTable = z.object({
-  planning: LlmPrice.default({
-    usd_per_million_input_tokens: 0.4,
-    usd_per_million_output_tokens: 1.6,
-    input_tokens: 2500,
-    output_tokens_per_beat: 90,
-    output_tokens_base: 250,
-  }),
+  planning: LlmPrice.default(DEFAULT_LLM_PRICE),
   reference_image: Price.default({ unit: "per_image", usd: 0.15 }),
   storyboard_image: Price.default({ unit: "per_image", usd: 0.15 }),
   video_chunk: Price.default({ unit: "per_output_second", usd: 0.09, min_billed_seconds: 0 }),
@@ -79,49 +99,29 @@ export const DRAFT_PRICES: PriceTable = PriceTable.parse({
   music: { unit: "per_output_second", usd: 0 },
 });
 
-/** Reference images generated per video when no brand assets replace them. */
-export const REFERENCE_IMAGES = 3;
-
-/** Price of one prediction that outputs `seconds` of media (0 for an image). */
-export function predictionPrice(price: Price, seconds = 0): number {
-  switch (price.unit) {
-    case "per_image":
-    case "per_prediction":
-      return price.usd;
-    case "per_output_second":
-      return Math.max(seconds, price.min_billed_seconds) * price.usd;
-    case "per_gpu_second":
-      return (seconds * price.runtime_factor + price.overhead_seconds) * price.usd;
-  }
+/** The models a deployment uses and what they cost (config.ts's `Config` has these fields). */
+export interface PricedModels {
+  models: { image: string; video: string; music: string };
+  prices: Record<string, Price>;
+  llmPrice: LlmPrice;
 }
 
-export interface EstimateOptions {
-  /** Reference images to generate (fewer when brand assets are supplied). */
-  referenceImages?: number;
+/** The price of `model` (`owner/name`, with or without `:version`), or null when none is known. */
+export function priceOf(config: Pick<PricedModels, "prices">, model: string): Price | null {
+  return config.prices[model.split(":")[0] ?? model] ?? null;
 }
 
-export function estimateCost(spec: VideoSpec, chunkPlan: readonly ChunkPlan[], prices: PriceTable, options: EstimateOptions = {}): CostEstimate {
-  const llm = prices.planning;
-  const planning =
-    spec.planner === "openai"
-      ? (llm.input_tokens * llm.usd_per_million_input_tokens +
-          (llm.output_tokens_base + llm.output_tokens_per_beat * spec.beats.length) * llm.usd_per_million_output_tokens) /
-        1_000_000
-      : 0;
-  const by_phase: Record<string, number> = {
-    planning,
-    generating_references: (options.referenceImages ?? REFERENCE_IMAGES) * predictionPrice(prices.reference_image),
-    storyboarding: spec.beats.length * predictionPrice(prices.storyboard_image),
-    generating_chunks: chunkPlan.reduce((sum, chunk) => sum + predictionPrice(prices.video_chunk, chunk.frames / FPS), 0),
-    adding_music: predictionPrice(prices.music, spec.duration_s),
-    stitching: 0,
-  };
-  for (const phase of Object.keys(by_phase)) by_phase[phase] = roundUsd(by_phase[phase]!);
-  const total_usd = roundUsd(Object.values(by_phase).reduce((a, b) => a + b, 0));
-  return { total_usd, by_phase };
-}
-
-/** To a hundredth of a cent, so sums and displays do not carry float noise. */
-function roundUsd(usd: number): number {
-  return Math.round(usd * 10_000) / 10_000;
+/**
+ * The price table for an estimate, from the configured models' prices, so the estimate and the
+ * ledger price every prediction the same way.
+ */
+export function pricesFor(config: PricedModels): PriceTable {
+  const price = (model: string) => priceOf(config, model) ?? ({ unit: "per_prediction", usd: 0 } as const);
+  return PriceTable.parse({
+    planning: config.llmPrice,
+    reference_image: price(config.models.image),
+    storyboard_image: price(config.models.image),
+    video_chunk: price(config.models.video),
+    music: price(config.models.music),
+  });
 }

@@ -1,10 +1,47 @@
-import { firstOutputUrl } from "../../contracts/prediction.ts";
+import type { GenerateRequest, ReferenceImage } from "../../contracts/api.ts";
+import type { JobKind } from "../../contracts/live.ts";
+import { firstOutputUrl, type Prediction } from "../../contracts/prediction.ts";
+import type { VideoSpec } from "../../contracts/spec.ts";
 import type { Config } from "../config.ts";
 import { type MediaNode, mediaNode } from "../media/media-node.ts";
 import { contentTypeOf } from "../media/keys.ts";
 import { signMediaUrl } from "../media/signed-url.ts";
 import { type ProviderClient, ProviderError, providerClient } from "../providers/client.ts";
-import type { ClaimedJob } from "../run/video-run.ts";
+
+/**
+ * The plumbing every job step shares: what a step is handed (the claimed job, the world it may
+ * touch) and what it answers. The run (run/video-run.ts) builds a `ClaimedJob` when a consumer
+ * claims a job; the consumer (queue/consumer.ts) runs the step the registry names for it.
+ */
+
+/** The video a claimed job belongs to, as far as steps need it. */
+export interface ClaimedVideo {
+  video_id: string;
+  tenant_id: string;
+  request: GenerateRequest;
+  spec: VideoSpec | null;
+  consistency_context: string | null;
+}
+
+export interface ClaimedJob {
+  video: ClaimedVideo;
+  references: ReferenceOutput[];
+  job: { id: string; kind: JobKind; beat: number | null; idx: number; attempt: number; input: unknown; prediction_id: string | null };
+  /** For `ingest` and `finish`: the finished prediction. */
+  prediction: Prediction | null;
+  /** For `finish`: what the job's ingest published. */
+  published: unknown;
+}
+
+/** A reference job's output: what later steps condition on (the image and its measured palette). */
+export interface ReferenceOutput {
+  index: number;
+  key: string;
+  type: ReferenceImage["type"];
+  source: string;
+  analysis: ReferenceImage["analysis"];
+  palette: { hex: string; share: number; lab: [number, number, number] }[];
+}
 
 /** What a job step needs from the outside world, built once per queue batch. */
 export interface StepDeps {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { CostEstimate } from "../../contracts/api.ts";
 import { planChunks } from "../chunks/plan.ts";
-import { DRAFT_PRICES, PriceTable, STANDARD_PRICES, estimateCost, predictionPrice } from "./cost.ts";
-import { planLocally } from "./local.ts";
+import { planLocally } from "../planning/local.ts";
+import { estimateCost, predictionPrice } from "./estimate.ts";
+import { DRAFT_PRICES, PriceTable, STANDARD_PRICES } from "./prices.ts";
 
 const plan = (duration_s: 15 | 30 | 60) => {
   const { spec } = planLocally({ prompt: "Halo Pro wireless headphones, sleek design", duration_s, creativity_level: 0, archetype: "product_showcase" });

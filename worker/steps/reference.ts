@@ -3,12 +3,11 @@ import type { ReferenceImageAnalysis } from "../../contracts/api.ts";
 import type { VideoSpec } from "../../contracts/spec.ts";
 import { mediaKeys } from "../media/keys.ts";
 import { imageInput } from "../providers/models.ts";
-import { estimatePrediction } from "../run/ledger.ts";
-import { ReferenceJobInput, type ReferenceType } from "../run/dag.ts";
-import type { ReferenceOutput } from "../run/video-run.ts";
-import { type JobSteps, PermanentError, type StepDeps, outputUrl, storeOutput } from "../queue/step.ts";
-import { assetIdOf, findAsset } from "./assets.ts";
-import { createAnalyser } from "./vision.ts";
+import { estimatePrediction } from "../pricing/estimate.ts";
+import { assetIdOf, findAsset } from "../references/assets.ts";
+import { ReferenceJobInput, type ReferenceType } from "../references/selection.ts";
+import { createAnalyser } from "../references/vision.ts";
+import { type JobSteps, PermanentError, type ReferenceOutput, type StepDeps, outputUrl, storeOutput } from "./step.ts";
 
 /**
  * Reference images (seed 004): a brand asset (already validated and stored as a tenant

@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { mediaKeys } from "../media/keys.ts";
 import { imageInput } from "../providers/models.ts";
-import { estimatePrediction } from "../run/ledger.ts";
-import { imageModelFor } from "../references/job.ts";
-import { type JobSteps, outputUrl, storeOutput } from "../queue/step.ts";
 import { composePrompt } from "../planning/prompts.ts";
+import { estimatePrediction } from "../pricing/estimate.ts";
+import { imageModelFor } from "./reference.ts";
+import { type JobSteps, outputUrl, storeOutput } from "./step.ts";
 
 /** One storyboard (animatic) frame per beat, conditioned on the three references and the context. */
 

@@ -1,13 +1,13 @@
-import { MuxResponse, StitchResponse } from "../../contracts/media.ts";
+import { StitchResponse } from "../../contracts/media.ts";
 import { mediaKeys } from "../media/keys.ts";
-import type { JobSteps } from "../queue/step.ts";
+import type { ChunkOutput } from "../chunks/output.ts";
 import { ChunkPlan } from "../chunks/plan.ts";
-import type { ChunkOutput } from "../chunks/job.ts";
+import type { JobSteps } from "./step.ts";
 
 /**
  * Stitching (seed 001): the normalized chunks in order, joined by the spec's transitions —
- * cuts inside a beat, the beat's own transition between beats. Then the prepared music is
- * muxed under it (the only audio work left on the critical path).
+ * cuts inside a beat, the beat's own transition between beats. The prepared music is then
+ * muxed under it (mux.ts).
  */
 
 export const stitchSteps: JobSteps = {
@@ -26,19 +26,6 @@ export const stitchSteps: JobSteps = {
       StitchResponse,
     );
     if (result.frames !== spec.total_frames) throw new Error(`stitched ${result.frames} frames, the spec needs ${spec.total_frames}`);
-    return { kind: "done", output: { key, ...result } };
-  },
-};
-
-export const finalizeSteps: JobSteps = {
-  async start(deps, claim) {
-    const videoId = claim.video.video_id;
-    const key = mediaKeys.final(videoId);
-    const result = await deps.media.call(
-      "/v1/media/audio/mux",
-      { video_url: await deps.url(mediaKeys.stitched(videoId)), audio_url: await deps.url(mediaKeys.music(videoId)), output_url: await deps.url(key, "put") },
-      MuxResponse,
-    );
     return { kind: "done", output: { key, ...result } };
   },
 };

@@ -1,8 +1,8 @@
 import { PrepareMusicResponse } from "../../contracts/media.ts";
 import { mediaKeys } from "../media/keys.ts";
 import { musicInput } from "../providers/models.ts";
-import { estimatePrediction } from "../run/ledger.ts";
-import { type JobSteps, outputUrl } from "../queue/step.ts";
+import { estimatePrediction } from "../pricing/estimate.ts";
+import { type JobSteps, outputUrl } from "./step.ts";
 
 /**
  * Music (seed 002) starts as soon as the spec exists and runs beside the chunks. Its ingest

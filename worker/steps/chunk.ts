@@ -1,11 +1,12 @@
 import { paletteDistance } from "../../lib/color.ts";
-import { AnalyzeImageResponse, CompositeResponse, LastFrameResponse, NormalizeChunkResponse, type PaletteEntry } from "../../contracts/media.ts";
+import { AnalyzeImageResponse, CompositeResponse, LastFrameResponse, NormalizeChunkResponse } from "../../contracts/media.ts";
 import { mediaKeys } from "../media/keys.ts";
 import { clipInput } from "../providers/models.ts";
-import { estimatePrediction } from "../run/ledger.ts";
-import { type JobSteps, outputUrl } from "../queue/step.ts";
+import type { ChunkLastFrame, ChunkOutput } from "../chunks/output.ts";
+import { ChunkPlan, seamKeyframes } from "../chunks/plan.ts";
 import { composePrompt } from "../planning/prompts.ts";
-import { ChunkPlan } from "./plan.ts";
+import { estimatePrediction } from "../pricing/estimate.ts";
+import { type JobSteps, outputUrl } from "./step.ts";
 
 /**
  * One video chunk (seeds 001, 003). Its conditioning image is a composite: the first chunk
@@ -13,35 +14,6 @@ import { ChunkPlan } from "./plan.ts";
  * blends the previous chunk's last frame with the storyboard frame, so motion continues
  * across the cut while the beat stays on its board.
  */
-
-/** What a chunk's ingest publishes as soon as the clip is back: the frame the next chunk of its beat starts from. */
-export interface ChunkLastFrame {
-  last_frame_key: string;
-  /** The provider's clip, stored in R2 alongside. */
-  raw_key: string;
-  palette: PaletteEntry[];
-}
-
-export interface ChunkOutput {
-  key: string;
-  last_frame_key: string;
-  frames: number;
-  palette: PaletteEntry[];
-  /** ΔE2000 (share-weighted) of this chunk's last-frame palette to the references' palette. */
-  reference_drift: number | null;
-  /**
-   * Palette of the start (conditioning) image the model began this chunk from: the stand-in
-   * for its first frame in seam scores (references/consistency.ts). Null if it could not be measured.
-   */
-  start_palette: PaletteEntry[] | null;
-}
-
-export function seamKeyframes(chunk: Pick<ChunkPlan, "frames" | "seam_in" | "seam_out">): number[] {
-  const frames = new Set<number>();
-  if (chunk.seam_in && chunk.seam_in.frames > 0) frames.add(chunk.seam_in.frames);
-  if (chunk.seam_out && chunk.seam_out.frames > 0) frames.add(chunk.frames - chunk.seam_out.frames);
-  return [...frames].filter((f) => f > 0 && f < chunk.frames).sort((a, b) => a - b);
-}
 
 export const chunkSteps: JobSteps = {
   async start(deps, claim) {

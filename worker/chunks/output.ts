@@ -1,0 +1,25 @@
+import type { PaletteEntry } from "../../contracts/media.ts";
+
+/** What a chunk job leaves behind: first what its next chunk needs, then the finished clip. */
+
+/** What a chunk's ingest publishes as soon as the clip is back: the frame the next chunk of its beat starts from. */
+export interface ChunkLastFrame {
+  last_frame_key: string;
+  /** The provider's clip, stored in R2 alongside. */
+  raw_key: string;
+  palette: PaletteEntry[];
+}
+
+export interface ChunkOutput {
+  key: string;
+  last_frame_key: string;
+  frames: number;
+  palette: PaletteEntry[];
+  /** ΔE2000 (share-weighted) of this chunk's last-frame palette to the references' palette. */
+  reference_drift: number | null;
+  /**
+   * Palette of the start (conditioning) image the model began this chunk from: the stand-in
+   * for its first frame in seam scores (references/consistency.ts). Null if it could not be measured.
+   */
+  start_palette: PaletteEntry[] | null;
+}
