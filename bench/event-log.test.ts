@@ -50,7 +50,7 @@ describe("job intervals", () => {
       job(200, "chunk:000", "predicting"),
       job(900, "chunk:000", "predicting", 2), // a retry: the interval keeps its first start
       job(1_500, "chunk:000", "ingesting", 2),
-      job(1_600, "chunk:000", "finishing", 2),
+      job(1_600, "chunk:000", "normalizing", 2),
       job(1_800, "chunk:000", "done", 2),
       job(300, "chunk:001", "predicting"), // never done: left out
       job(400, "storyboard:0", "predicting"),

@@ -1,3 +1,4 @@
+import { isEndStatus } from "../contracts/api.ts";
 import type { JobView, LiveMessage, LiveSnapshot } from "../contracts/live.ts";
 
 /**
@@ -89,8 +90,6 @@ function replayPage(baseUrl: string, apiKey: string, videoId: string, since: num
   });
 }
 
-const TERMINAL = new Set(["complete", "failed", "cancelled"]);
-
 export interface PhaseSpan {
   phase: string;
   startAt: number;
@@ -108,7 +107,7 @@ export function phaseTimeline(log: Pick<EventLog, "createdAt" | "events">): { ph
   for (const event of log.events) {
     if (event.type === "phase" && typeof event.phase === "string") {
       if (starts.at(-1)!.phase !== event.phase) starts.push({ phase: event.phase, at: event.at });
-    } else if (TERMINAL.has(event.type) && !end) {
+    } else if (isEndStatus(event.type) && !end) {
       end = { type: event.type, at: event.at };
     }
   }
@@ -155,7 +154,7 @@ export function jobIntervals(events: readonly TimedEvent[], kind: string): JobIn
     interval.attempts = Math.max(interval.attempts, job.attempt);
     if (job.status === "predicting") interval.lastStartAt = event.at;
     if (job.status === "ingesting") interval.ingestAt = event.at;
-    if (job.status === "finishing") interval.publishAt = event.at;
+    if (job.status === "normalizing") interval.publishAt = event.at;
     if (job.status === "done") interval.doneAt = event.at;
   }
   return [...byId.values()].filter((i) => Number.isFinite(i.doneAt));

@@ -1,7 +1,7 @@
 import { createWriteStream } from "node:fs";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { GenerateRequestInput, StatusResponse, VideoResponse } from "../contracts/api.ts";
+import { type GenerateRequestInput, isEndStatus, type StatusResponse, type VideoResponse } from "../contracts/api.ts";
 import type { LiveMessage } from "../contracts/live.ts";
 
 /** A small client for adreel's HTTP and WebSocket API, shared by the CLI, the demo and the tests. */
@@ -92,7 +92,7 @@ export class AdreelClient {
           failures = 0;
           onEvent(frame);
           const status = frame.type === "snapshot" ? frame.snapshot?.status : frame.type;
-          if (status === "complete" || status === "failed" || status === "cancelled") finish(true);
+          if (isEndStatus(status)) finish(true);
         };
         socket.onerror = () => finish(false);
         socket.onclose = () => finish(false);
@@ -100,7 +100,7 @@ export class AdreelClient {
       if (ended) return this.status(id);
       failures++;
       const status = await this.status(id).catch(() => null);
-      if (status && ["complete", "failed", "cancelled"].includes(status.status)) return status;
+      if (status && isEndStatus(status.status)) return status;
       await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** failures)));
     }
     throw new Error(`video ${id} did not finish within ${Math.round(timeoutMs / 1000)} s`);

@@ -83,6 +83,17 @@ export type GenerateRequestInput = z.input<typeof GenerateRequest>;
 export const VideoStatus = z.enum(["queued", "processing", "complete", "failed", "cancelled"]);
 export type VideoStatus = z.infer<typeof VideoStatus>;
 
+/**
+ * The statuses a run ends in: the one definition the Worker, the CLI, the live page (public/app.js
+ * mirrors it) and the benchmarks use. Only `complete` may start again, when a beat is regenerated.
+ */
+export const EndStatus = VideoStatus.extract(["complete", "failed", "cancelled"]);
+export type EndStatus = z.infer<typeof EndStatus>;
+
+export function isEndStatus(status: unknown): status is EndStatus {
+  return EndStatus.safeParse(status).success;
+}
+
 export const Phase = z.enum([
   "queued",
   "planning",
@@ -337,7 +348,7 @@ export type RegenerateOutcome = z.infer<typeof RegenerateOutcome>;
  */
 export const CallbackNotification = z.object({
   video_id: z.string(),
-  status: z.enum(["complete", "failed", "cancelled"]),
+  status: EndStatus,
   final_video_url: z.string().nullable(),
   error: z.string().nullable(),
   cost_usd: z.number(),

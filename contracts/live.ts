@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { CostEstimate, CostLedgerEntry, GenerateRequest, Phase, ReferenceImage, VideoStatus } from "./api.ts";
+import { CostEstimate, CostLedgerEntry, EndStatus, GenerateRequest, Phase, ReferenceImage, VideoStatus } from "./api.ts";
 import { ChunkPlan, VideoSpec } from "./spec.ts";
 
 /**
@@ -14,7 +14,11 @@ import { ChunkPlan, VideoSpec } from "./spec.ts";
 
 // ---------------------------------------------------------------- the job table, as clients see it
 
-export const JobKind = z.enum(["plan", "reference", "storyboard", "chunk", "music", "stitch", "finalize"]);
+// Issue 14 renamed the kind `finalize` to `mux` and the status `finishing` to `normalizing`.
+// Runs stored in a VideoRun's SQLite under the old names are not migrated: no production data
+// existed when the names changed.
+
+export const JobKind = z.enum(["plan", "reference", "storyboard", "chunk", "music", "stitch", "mux"]);
 export type JobKind = z.infer<typeof JobKind>;
 
 export const JobStatus = z.enum([
@@ -25,7 +29,7 @@ export const JobStatus = z.enum([
   "creating", // prediction being created (idempotency guard)
   "predicting", // prediction running at the provider
   "ingesting", // output being stored / normalized
-  "finishing", // what dependents need is published (a chunk's last frame); the rest of the storing runs
+  "normalizing", // what dependents need is published (a chunk's last frame); the normalize pass runs
   "done",
   "failed",
   "cancelled",
@@ -39,7 +43,7 @@ export function chunkJobId(chunkNum: number): string {
 
 /** A job without its inputs, leases and prediction bookkeeping: what a viewer needs to draw it. */
 export const JobView = z.strictObject({
-  id: z.string().describe("`plan`, `reference:0`, `storyboard:2`, `chunk:007`, `music`, `stitch` or `finalize`"),
+  id: z.string().describe("`plan`, `reference:0`, `storyboard:2`, `chunk:007`, `music`, `stitch` or `mux`"),
   kind: JobKind,
   beat: z.number().int().nullable(),
   idx: z.number().int(),
@@ -119,7 +123,7 @@ export const JobEvent = z.strictObject({
   output: z.unknown().optional().describe("status done: the job's stored output, as in the snapshot's `outputs`"),
   // Sent with the event so previews appear as work lands, without a request per job.
   preview_url: z.string().nullable().optional().describe("status done: a signed URL of the artefact (chunk MP4, storyboard or reference PNG); null when the job has none"),
-  frame_url: z.string().optional().describe("chunk, status finishing: a signed URL of the chunk's last frame (PNG), published before the chunk itself is ready; the next chunk of the beat starts from it"),
+  frame_url: z.string().optional().describe("chunk, status normalizing: a signed URL of the chunk's last frame (PNG), published before the chunk itself is ready; the next chunk of the beat starts from it"),
 });
 
 export const JobRetryEvent = z.strictObject({
@@ -169,9 +173,6 @@ const CallbackReport = {
 };
 export const CallbackEvent = z.strictObject({ type: z.literal("callback"), ...CallbackReport });
 export const CallbackFailedEvent = z.strictObject({ type: z.literal("callback_failed"), ...CallbackReport });
-
-export const EndStatus = VideoStatus.extract(["complete", "failed", "cancelled"]);
-export type EndStatus = z.infer<typeof EndStatus>;
 
 /**
  * The three ends share one shape because the run emits them from one place: a precise

@@ -1,7 +1,9 @@
 // adreel's live page: submit an ad, follow it over the video's WebSocket, play the result.
 import { $, duration, phaseText, usd } from "./page.js";
 import { setUpRequestForm } from "./request-form.js";
-const TERMINAL = ["complete", "failed", "cancelled"];
+/** @typedef {"complete" | "failed" | "cancelled"} EndStatus The statuses a run ends in: contracts/api.ts EndStatus (test/structure.test.ts keeps the two equal). */
+/** @type {readonly EndStatus[]} */
+const END_STATUSES = ["complete", "failed", "cancelled"];
 
 // `?key=` (printed by `npm run dev`) wins over a stored key, then leaves the address bar.
 const query = new URLSearchParams(location.search);
@@ -97,7 +99,7 @@ function connect(id) {
     clearInterval(keepalive);
     if (state.socket !== socket) return; // replaced or closed on purpose
     state.socket = null;
-    if (TERMINAL.includes(state.status)) return setConnection("");
+    if (END_STATUSES.includes(state.status)) return setConnection("");
     // Resume from the last event id; the server replays what was missed.
     const delay = Math.min(10_000, 500 * 2 ** state.reconnects++);
     setConnection("reconnecting…");
@@ -127,8 +129,8 @@ function setStatus(status) {
   if (!status) return;
   state.status = status;
   if (status === "complete") state.completedOnce = true;
-  $("cancel").hidden = TERMINAL.includes(status);
-  if (TERMINAL.includes(status)) $("eta").textContent = "";
+  $("cancel").hidden = END_STATUSES.includes(status);
+  if (END_STATUSES.includes(status)) $("eta").textContent = "";
   updateBeatControls();
 }
 
@@ -139,7 +141,7 @@ function setCost(costUsd, estimateUsd) {
 }
 
 function setEta(seconds) {
-  if (typeof seconds === "number" && !TERMINAL.includes(state.status)) $("eta").textContent = `About ${duration(seconds)} left ·`;
+  if (typeof seconds === "number" && !END_STATUSES.includes(state.status)) $("eta").textContent = `About ${duration(seconds)} left ·`;
 }
 
 function log(event) {
@@ -272,7 +274,7 @@ function handle(event) {
   }
   log(event);
   setStatus(event.status);
-  if (event.type === "phase" || event.type === "progress" || TERMINAL.includes(event.type)) setPhase(event.phase);
+  if (event.type === "phase" || event.type === "progress" || END_STATUSES.includes(event.type)) setPhase(event.phase);
   setProgress(event.progress);
   if (typeof event.cost_usd === "number") setCost(event.cost_usd);
   setEta(event.estimated_time_remaining);
@@ -281,7 +283,7 @@ function handle(event) {
     const cell = updateChunk(job);
     // A chunk sent back (a new attempt, or restarted from a re-rendered frame) drops its stale frame.
     if (["waiting", "ready", "queued"].includes(job.status)) cell.querySelector("img.frame")?.remove();
-    if (job.status === "finishing" && event.frame_url) framePreview(cell, event.frame_url);
+    if (job.status === "normalizing" && event.frame_url) framePreview(cell, event.frame_url);
     if (job.status === "done" && event.preview_url) preview(cell, event.preview_url);
   }
   if (job?.kind === "storyboard" && job.status === "done" && event.preview_url) figure(state.boards, job.beat, "storyboard", event.preview_url, beatCaption(job.beat));

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp, { type Sharp } from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AssetUploadResponse, type StatusResponse, VideoResponse } from "../contracts/api.ts";
+import { AssetUploadResponse, isEndStatus, type StatusResponse, VideoResponse } from "../contracts/api.ts";
 import { AdreelClient, ApiError } from "../cli/client.ts";
 import { createDevKey, type Stack, startStack } from "../scripts/stack.ts";
 
@@ -78,7 +78,7 @@ async function follow(id: string, timeoutMs = 120_000): Promise<StatusResponse> 
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const status = await client.status(id);
-    if (["complete", "failed", "cancelled"].includes(status.status)) return status;
+    if (isEndStatus(status.status)) return status;
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`video ${id} did not finish:\n${stack.logs().worker.slice(-3000)}`);

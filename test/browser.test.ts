@@ -173,7 +173,7 @@ describe("the live page", () => {
     expect(await page.$$eval("#chunks .cell", (cells) => cells.every((c) => (c as HTMLElement).dataset.status === "done"))).toBe(true);
     // Each chunk's last frame was published before its clip (the next chunk of its beat starts from it)
     // and shown in the grid; the clips then replaced every one of them.
-    const published = frames.filter((f) => f.type === "job" && f.job?.kind === "chunk" && f.job.status === "finishing");
+    const published = frames.filter((f) => f.type === "job" && f.job?.kind === "chunk" && f.job.status === "normalizing");
     expect(new Set(published.map((f) => f.job!.id)).size).toBe(grid.cells);
     expect(published.every((f) => typeof f.frame_url === "string" && f.frame_url.includes("-last.png"))).toBe(true);
     expect(await page.evaluate(() => (window as unknown as { framesShown: number }).framesShown)).toBeGreaterThan(0);
@@ -302,7 +302,7 @@ describe("the live page", () => {
     expect(during.length).toBeGreaterThan(0);
     expect(during.some((s) => s.cells.filter((c) => c.beat === BEAT).every((c) => c.status !== "done" && c.src === null))).toBe(true);
     const seen = new Set(during.flatMap((s) => s.cells.filter((c) => c.beat === BEAT).map((c) => c.status)));
-    expect([...seen].some((status) => ["queued", "running", "creating", "predicting", "ingesting", "finishing"].includes(status)), [...seen].join(", ")).toBe(true);
+    expect([...seen].some((status) => ["queued", "running", "creating", "predicting", "ingesting", "normalizing"].includes(status)), [...seen].join(", ")).toBe(true);
     for (const s of samples) for (const c of kept) expect(s.cells.find((x) => x.job === c.job)).toEqual(c);
     const after = await grid();
     for (const c of redo) {

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { StatusResponse } from "../contracts/api.ts";
+import { isEndStatus, type StatusResponse } from "../contracts/api.ts";
 import { AdreelClient } from "../cli/client.ts";
 import { ffmpeg, ffprobe } from "../media-node/ffmpeg.ts";
 import { createDevKey, type Stack, startStack } from "../scripts/stack.ts";
@@ -38,7 +38,7 @@ async function follow(id: string, timeoutMs = 240_000): Promise<StatusResponse[]
   while (Date.now() < deadline) {
     const status = await client.status(id);
     seen.push(status);
-    if (["complete", "failed", "cancelled"].includes(status.status)) return seen;
+    if (isEndStatus(status.status)) return seen;
     await new Promise((r) => setTimeout(r, 150));
   }
   throw new Error(`video ${id} still ${seen.at(-1)?.current_phase} after ${timeoutMs} ms:\n${stack.logs().worker.slice(-3000)}`);

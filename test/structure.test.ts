@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseCircular, parseDependencyTree } from "dpdm";
 import { describe, expect, test } from "vitest";
+import { EndStatus } from "../contracts/api.ts";
 import { filesUnder, importsOf, isSource, isTest, isUnder, ROOT } from "./support/source-graph.ts";
 
 /**
@@ -96,5 +97,14 @@ describe("file size", () => {
     expect(long).toEqual([]);
     // The list only shrinks: a file that came under the limit leaves it.
     expect([...ALLOWED].filter((file) => lines(file) <= LIMIT)).toEqual([]);
+  });
+});
+
+describe("the live page", () => {
+  test("ends a run on exactly the contract's EndStatus values (public/app.js is plain JavaScript and cannot import it)", () => {
+    const app = readFileSync(join(ROOT, "public", "app.js"), "utf8");
+    const literal = /const END_STATUSES = (\[[^\]]*\]);/.exec(app)?.[1];
+    expect(literal, "public/app.js declares END_STATUSES").toBeDefined();
+    expect(JSON.parse(literal!)).toEqual(EndStatus.options);
   });
 });

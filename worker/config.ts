@@ -22,7 +22,7 @@ export interface ModelConfig {
 
 /** Expected seconds of one job, by stage (run/eta.ts). A job without a prediction spends it all in `start`. */
 export interface JobSeconds {
-  /** Claimed → prediction created (composite, prompt, upload); the whole job for plan, stitch, finalize. */
+  /** Claimed → prediction created (composite, prompt, upload); the whole job for plan, stitch, mux. */
   start: number;
   /** Prediction created → its end seen: the provider's latency. */
   provider: number;
@@ -36,7 +36,7 @@ export interface JobSeconds {
  * observed for the (kind, model) a run uses, and until the run has seen a job of that kind
  * finish. Draft: its own models on the local stack (docs/BENCHMARKS.md), seconds per job.
  * Replicate: image models ~10-30 s, the video model tens of seconds per clip, musicgen ~30 s.
- * Plan, stitch and finalize do not call a provider: all their time is `start`.
+ * Plan, stitch and mux do not call a provider: all their time is `start`.
  */
 export const DEFAULT_JOB_SECONDS: Record<ProviderName, Record<JobKind, JobSeconds>> = {
   draft: {
@@ -46,7 +46,7 @@ export const DEFAULT_JOB_SECONDS: Record<ProviderName, Record<JobKind, JobSecond
     chunk: { start: 0.5, provider: 1, ingest: 1.5 },
     music: { start: 0.2, provider: 2, ingest: 2.5 },
     stitch: { start: 3, provider: 0, ingest: 0 },
-    finalize: { start: 2, provider: 0, ingest: 0 },
+    mux: { start: 2, provider: 0, ingest: 0 },
   },
   replicate: {
     plan: { start: 5, provider: 0, ingest: 0 },
@@ -55,7 +55,7 @@ export const DEFAULT_JOB_SECONDS: Record<ProviderName, Record<JobKind, JobSecond
     chunk: { start: 2, provider: 45, ingest: 3 },
     music: { start: 1, provider: 30, ingest: 3 },
     stitch: { start: 8, provider: 0, ingest: 0 },
-    finalize: { start: 5, provider: 0, ingest: 0 },
+    mux: { start: 5, provider: 0, ingest: 0 },
   },
 };
 

@@ -82,7 +82,7 @@ const COMPONENTS: { name: string; schema: z.ZodType; io: Io; description: string
   { name: "LiveMessage", schema: LiveMessage, io: "output", description: "A frame of the live WebSocket: the snapshot first, then the run's events as they happen. Narrow on `type`." },
   ...LIVE_FRAMES,
   { name: "LiveSnapshot", schema: LiveSnapshot, io: "output", description: "The whole run as it stands. Ignore fields not described here." },
-  { name: "JobView", schema: JobView, io: "output", description: "A job of the run: one unit of work (plan, a reference, a storyboard frame, a chunk, music, stitch, finalize)." },
+  { name: "JobView", schema: JobView, io: "output", description: "A job of the run: one unit of work (plan, a reference, a storyboard frame, a chunk, music, stitch, mux)." },
   { name: "VideoSpec", schema: VideoSpec, io: "output", description: "The plan every later phase reads: beats, timing in frames, transitions, music brief." },
   { name: "CostEstimate", schema: CostEstimate, io: "output", description: "Estimated cost in USD, in total and by phase." },
   { name: "ReferenceImage", schema: ReferenceImage, io: "output", description: "A reference image with its analysis." },

@@ -63,7 +63,7 @@ export type VideoRow = typeof videos.$inferSelect;
  * How long jobs take, observed across videos: per job kind and model, an exponentially
  * weighted mean of each stage's seconds (one sample per video that ran such a job; see
  * run/timings.ts). New runs read it once as the priors of their time-remaining estimate.
- * `model` is the provider model, the planner for `plan`, `media-node` for stitch and finalize.
+ * `model` is the provider model, the planner for `plan`, `media-node` for stitch and mux.
  */
 export const jobDurations = sqliteTable(
   "job_durations",

@@ -120,7 +120,7 @@ async function handle(deps: StepDeps, message: Message<unknown>): Promise<void> 
   try {
     if (!step) throw new PermanentError(`${claim.job.kind} has no ${body.step} step`);
     const outcome = await step(deps, claim);
-    if (outcome.kind === "done") await run.complete(body.job_id, body.attempt, outcome.output);
+    if (outcome.kind === "done") await run.jobDone(body.job_id, body.attempt, outcome.output);
     else if (outcome.kind === "publish") {
       if (body.step !== "ingest") throw new PermanentError(`${claim.job.kind}: only an ingest step may publish`);
       await run.publish(body.job_id, body.attempt, outcome.output);

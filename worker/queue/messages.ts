@@ -8,10 +8,11 @@ export const JobMessage = z.object({
   attempt: z.number().int().min(1),
   /**
    * `start` does the job's work (or creates its prediction); `ingest` stores a finished
-   * prediction's output; `finish` completes a job whose ingest published early what its
+   * prediction's output; `normalize` completes a job whose ingest published early what its
    * dependents need (a chunk's last frame) and left the heavy part (the normalize pass).
    */
-  step: z.enum(["start", "ingest", "finish"]),
+  // Was `finish` before issue 14; messages queued under the old name are not read (no production data existed).
+  step: z.enum(["start", "ingest", "normalize"]),
 });
 export type JobMessage = z.infer<typeof JobMessage>;
 export type JobStep = JobMessage["step"];
@@ -23,10 +24,10 @@ export type JobStep = JobMessage["step"];
  * an encode that nothing is waiting for.
  */
 const MEDIA_STEPS: Partial<Record<JobKind, JobStep[]>> = {
-  chunk: ["finish"],
+  chunk: ["normalize"],
   music: ["ingest"],
   stitch: ["start"],
-  finalize: ["start"],
+  mux: ["start"],
 };
 
 export function queueOf(kind: JobKind, step: JobStep): "jobs" | "media" {

@@ -4,7 +4,7 @@ import type { JobKind } from "./jobs.ts";
 
 /** Every kind 1 s of start step, 8 s at the provider, 1 s of ingest: 10 s a job. */
 const TEN: DurationEstimates = Object.fromEntries(
-  (["plan", "reference", "storyboard", "chunk", "music", "stitch", "finalize"] as JobKind[]).map((kind) => [kind, { start: 1, provider: 8, ingest: 1 }]),
+  (["plan", "reference", "storyboard", "chunk", "music", "stitch", "mux"] as JobKind[]).map((kind) => [kind, { start: 1, provider: 8, ingest: 1 }]),
 ) as DurationEstimates;
 
 function item(id: string, fields: Partial<WorkItem> = {}): WorkItem {
@@ -108,11 +108,11 @@ describe("secondsRemaining over the whole run", () => {
     ...[0, 1].map((i) => item(`storyboard:${i}`, { kind: "storyboard" })),
     ...chunks,
     item("stitch", { kind: "stitch" }),
-    item("finalize", { kind: "finalize" }),
+    item("mux", { kind: "mux" }),
   ];
 
   it("phases in order; music alongside, off the critical path", () => {
-    // references 10 + storyboards 10 + chunks (chain of 3) 30 + stitch 10, then finalize 10.
+    // references 10 + storyboards 10 + chunks (chain of 3) 30 + stitch 10, then mux 10.
     expect(secondsRemaining(run(beats([3, 1])), TEN, 8)).toBe(70);
   });
 

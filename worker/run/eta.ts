@@ -6,8 +6,8 @@ import { type JobKind, type JobStatus, PREDICTION_KINDS } from "./jobs.ts";
  * job timed by how long jobs of its kind take. Pure: the run hands in its work (jobs that
  * exist and those its spec will still create) and per-kind durations.
  *
- * The path: plan → references → storyboards → chunks → stitch → finalize, with music running
- * alongside from the end of planning up to finalize. Inside a phase jobs run in parallel up
+ * The path: plan → references → storyboards → chunks → stitch → mux, with music running
+ * alongside from the end of planning up to mux. Inside a phase jobs run in parallel up
  * to the per-video prediction cap; chunks of one beat are chained, so the chunk phase takes
  * at least its longest remaining chain and at least its remaining chunks spread over the
  * cap's slots. A job in flight counts only what is left of its expected duration (never
@@ -69,7 +69,7 @@ export function jobRemainder(item: Pick<WorkItem, "status" | "elapsed">, seconds
     case "predicting":
       return left(seconds.provider) + seconds.ingest;
     case "ingesting":
-    case "finishing": // the chain goes on from its published frame; the job itself still ends its ingest
+    case "normalizing": // the chain goes on from its published frame; the job itself still ends its ingest
       return left(seconds.ingest);
     default: // planned, waiting, ready, queued: all of it
       return seconds.start + seconds.provider + seconds.ingest;
@@ -119,5 +119,5 @@ export function secondsRemaining(work: WorkItem[], estimates: DurationEstimates,
       PREDICTION_KINDS.includes(kind) ? maxPredictions : Number.POSITIVE_INFINITY,
     );
   const main = phase("reference") + phase("storyboard") + phase("chunk") + phase("stitch");
-  return phase("plan") + Math.max(phase("music"), main) + phase("finalize");
+  return phase("plan") + Math.max(phase("music"), main) + phase("mux");
 }

@@ -1,11 +1,11 @@
 import { TERMINAL_STATUSES } from "../../contracts/prediction.ts";
 import { describe, expect, it } from "vitest";
 import { queueOf } from "../queue/messages.ts";
-import { driveToChunks, driveToEnd, finishChunk, type Harness, ingest, jobOf, newRun, predictionOf, publishFrame, rows, snapshot, startJob, succeed } from "../../test/support/worker/run-driver.ts";
+import { driveToChunks, driveToEnd, normalizeChunk, type Harness, ingest, jobOf, newRun, predictionOf, publishFrame, rows, snapshot, startJob, succeed } from "../../test/support/worker/run-driver.ts";
 
 /**
  * Chunk k+1 of a beat starts from chunk k's last frame. The frame is published by the ingest
- * step as soon as the clip is back; the normalize pass (`finish`) runs while k+1 generates.
+ * step as soon as the clip is back; the normalize pass (the `normalize` step) runs while k+1 generates.
  */
 
 /** The first beat with at least `n` chunks, as job ids in order. */
@@ -22,10 +22,10 @@ async function chain(h: Harness, n: number): Promise<string[]> {
 
 describe("last-frame hand-off", () => {
   it("routes the normalize pass, music preparation, stitch and mux to the media queue, and every hand-off to the jobs queue", () => {
-    expect(queueOf("chunk", "finish")).toBe("media");
+    expect(queueOf("chunk", "normalize")).toBe("media");
     expect(queueOf("music", "ingest")).toBe("media");
     expect(queueOf("stitch", "start")).toBe("media");
-    expect(queueOf("finalize", "start")).toBe("media");
+    expect(queueOf("mux", "start")).toBe("media");
     for (const [kind, step] of [["chunk", "start"], ["chunk", "ingest"], ["plan", "start"], ["reference", "ingest"], ["storyboard", "start"], ["music", "start"]] as const) {
       expect(queueOf(kind, step)).toBe("jobs");
     }
@@ -39,15 +39,15 @@ describe("last-frame hand-off", () => {
     await succeed(h, first!);
     expect((await jobOf(h, second!)).status).toBe("waiting");
     await publishFrame(h, first!);
-    expect((await jobOf(h, first!)).status).toBe("finishing");
+    expect((await jobOf(h, first!)).status).toBe("normalizing");
     // Watchers see the frame at once (the live page shows it in the chunk's cell).
     const events = await rows<{ data: string }>(h, "SELECT data FROM events WHERE type = 'job'");
-    const published = events.map((e) => JSON.parse(e.data) as { job: { id: string; status: string }; frame_url?: string }).find((e) => e.job.id === first && e.job.status === "finishing");
+    const published = events.map((e) => JSON.parse(e.data) as { job: { id: string; status: string }; frame_url?: string }).find((e) => e.job.id === first && e.job.status === "normalizing");
     expect(published?.frame_url).toMatch(/-last\.png/);
     // The frame was enough: the next chunk is sent before the first one is done.
     expect((await jobOf(h, second!)).status).toBe("queued");
     await startJob(h, second!);
-    await finishChunk(h, first!);
+    await normalizeChunk(h, first!);
     expect((await jobOf(h, first!)).status).toBe("done");
     expect((await jobOf(h, second!)).status).toBe("predicting");
     await succeed(h, second!);
@@ -70,7 +70,7 @@ describe("last-frame hand-off", () => {
     const stale = await predictionOf(h, third!);
 
     // The normalize pass of the first chunk gives up (e.g. media-node kept failing).
-    await h.stub.fail(first!, 1, "media-node answered 503", true, "finish");
+    await h.stub.fail(first!, 1, "media-node answered 503", true, "normalize");
     expect(await jobOf(h, first!)).toMatchObject({ status: "queued", attempt: 2 });
     for (const id of [second!, third!]) {
       const job = await jobOf(h, id);
@@ -90,18 +90,18 @@ describe("last-frame hand-off", () => {
     expect(new Set(ledger.map((e) => e.prediction_id)).size).toBe(2);
   });
 
-  it("a finish report for a job that moved on changes nothing", async () => {
+  it("a normalize report for a job that moved on changes nothing", async () => {
     const h = await newRun({ request: { duration_s: 30 }, config: { maxPredictionsPerVideo: 32 } });
     await driveToChunks(h);
     const [first] = await chain(h, 2);
     await startJob(h, first!);
     await succeed(h, first!);
-    // Not published yet: a finish failure is about a step the job has not reached.
-    await h.stub.fail(first!, 1, "late report", true, "finish");
+    // Not published yet: a normalize failure is about a step the job has not reached.
+    await h.stub.fail(first!, 1, "late report", true, "normalize");
     expect((await jobOf(h, first!)).status).toBe("ingesting");
     await publishFrame(h, first!);
-    await finishChunk(h, first!);
-    await h.stub.fail(first!, 1, "late report", true, "finish");
+    await normalizeChunk(h, first!);
+    await h.stub.fail(first!, 1, "late report", true, "normalize");
     expect(await jobOf(h, first!)).toMatchObject({ status: "done", attempt: 1 });
   });
 });

@@ -1,5 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { isEndStatus } from "../../contracts/api.ts";
 import { LiveMessage, LiveSnapshot } from "../../contracts/live.ts";
 import { createKey } from "../auth/keys.ts";
 import { deliverWebhook, driveToChunks, driveToEnd, type Harness, submitRun, predictionOf, queued, runJob, startJob } from "../../test/support/worker/run-driver.ts";
@@ -22,7 +23,6 @@ interface Frame {
 }
 
 const ORDER = ["queued", "planning", "generating_references", "storyboarding", "generating_chunks", "stitching", "adding_music", "complete"];
-const TERMINAL = ["complete", "failed", "cancelled"];
 
 const submit = (key: string): Promise<Harness> => submitRun(key, "A trail-running shoe that grips wet granite");
 
@@ -45,7 +45,7 @@ async function watch(key: string, videoId: string, since?: number): Promise<View
     socket.addEventListener("message", (event) => {
       const frame = JSON.parse(event.data as string) as Frame;
       frames.push(frame);
-      if (TERMINAL.includes(frame.type)) {
+      if (isEndStatus(frame.type)) {
         clearTimeout(timer);
         resolve(frame);
       }

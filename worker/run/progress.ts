@@ -26,11 +26,11 @@ export const PHASE_OF_KIND: Record<JobKind, Phase> = {
   chunk: "generating_chunks",
   music: "generating_chunks",
   stitch: "stitching",
-  finalize: "adding_music",
+  mux: "adding_music",
 };
 
 /** Credit for a job part-way through: a prediction running is half done, ingesting most of it. */
-const PARTIAL: Partial<Record<JobStatus, number>> = { predicting: 0.4, ingesting: 0.8, finishing: 0.9, done: 1 };
+const PARTIAL: Partial<Record<JobStatus, number>> = { predicting: 0.4, ingesting: 0.8, normalizing: 0.9, done: 1 };
 
 export function phaseProgress(phase: Phase, jobs: { kind: JobKind; status: JobStatus }[]): number {
   const [from, to] = PHASE_SPANS[phase];

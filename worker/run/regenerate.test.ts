@@ -33,14 +33,14 @@ const regenerate = (k: string, id: string, n: string | number, body?: unknown) =
   call(k, `/api/video/${id}/beats/${n}/regenerate`, { method: "POST", ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
 
 describe("regenerating one beat", () => {
-  it("creates predictions only for that beat's chunks, then stitches and finalizes again", async () => {
+  it("creates predictions only for that beat's chunks, then stitches and muxes again", async () => {
     const h = await completeVideo();
     const before = await snapshot(h);
     const predictionsBefore = h.double.all().map((p) => p.id);
     const beatChunks = before.chunk_plan!.filter((c) => c.beat_index === 1);
     expect(beatChunks.length).toBeGreaterThan(0);
-    const otherOutputs = Object.fromEntries(before.jobs.filter((j) => !(j.kind === "chunk" && j.beat === 1) && !["stitch", "finalize"].includes(j.kind)).map((j) => [j.id, before.outputs[j.id]]));
-    const oldFinalize = await jobOf(h, "finalize");
+    const otherOutputs = Object.fromEntries(before.jobs.filter((j) => !(j.kind === "chunk" && j.beat === 1) && !["stitch", "mux"].includes(j.kind)).map((j) => [j.id, before.outputs[j.id]]));
+    const oldMux = await jobOf(h, "mux");
 
     const response = await regenerate(key, h.videoId, 1, { prompt: 'Close-up: the bike {folds} in "two" seconds <b>flat</b>' });
     expect(response.status).toBe(202);
@@ -54,7 +54,7 @@ describe("regenerating one beat", () => {
     expect(during).toMatchObject({ status: "processing", phase: "generating_chunks", completed_at: null });
     expect(during.spec!.beats[1]!.prompt).toBe(body.prompt);
     expect(during.spec!.beats[0]!.prompt).toBe(before.spec!.beats[0]!.prompt);
-    expect(during.jobs.some((j) => j.id === "stitch" || j.id === "finalize")).toBe(false);
+    expect(during.jobs.some((j) => j.id === "stitch" || j.id === "mux")).toBe(false);
     // Only the beat's first chunk may start; its later chunks wait for the previous last frame.
     expect(await queued(h)).toEqual([`chunk:${String(beatChunks[0]!.chunk_num).padStart(3, "0")}`]);
     const status = (await (await call(key, `/api/status/${h.videoId}`)).json()) as { status: string; current_phase: string };
@@ -76,11 +76,11 @@ describe("regenerating one beat", () => {
     // Everything else was reused as it was.
     for (const [id, output] of Object.entries(otherOutputs)) expect(end.outputs[id], id).toEqual(output);
     // The final video job ran again, after the regeneration.
-    const finalize = await jobOf(h, "finalize");
-    expect(finalize.status).toBe("done");
+    const mux = await jobOf(h, "mux");
+    expect(mux.status).toBe("done");
     expect(end.jobs.find((j) => j.id === "stitch")!.status).toBe("done");
     expect(end.completed_at!).toBeGreaterThanOrEqual(before.completed_at!);
-    expect(oldFinalize.status).toBe("done");
+    expect(oldMux.status).toBe("done");
     // The redo's predictions are in the ledger like any others.
     const ledgerIds = new Set(end.cost_ledger.map((l) => l.prediction_id));
     for (const p of fresh) expect(ledgerIds.has(p.id)).toBe(true);

@@ -180,10 +180,10 @@ export async function recordDurations(sql: SqlStorage, db: D1Database, config: C
 
 // ---------------------------------------------------------------- the estimate
 
-/** Stitch and finalize are created by the run as their inputs complete (video-run.ts); they are part of every plan. */
+/** Stitch and mux are created by the run as their inputs complete (video-run.ts); they are part of every plan. */
 const CLOSING: NewJob[] = [
   { id: "stitch", kind: "stitch", beat: null, idx: 0, input: {} },
-  { id: "finalize", kind: "finalize", beat: null, idx: 0, input: {} },
+  { id: "mux", kind: "mux", beat: null, idx: 0, input: {} },
 ];
 
 /**
@@ -208,7 +208,7 @@ export function estimateSecondsRemaining(sql: SqlStorage, config: Config, state:
     const row = rows.get(job.id);
     if (!row) return { id: job.id, kind: job.kind, dependsOn: job.dependsOn ?? null, status: "planned", elapsed: 0 };
     const t = times.get(`${row.id}#${row.attempt}`);
-    const since = row.status === "predicting" ? t?.predicting_at : row.status === "ingesting" || row.status === "finishing" ? t?.predicted_at : t?.started_at;
+    const since = row.status === "predicting" ? t?.predicting_at : row.status === "ingesting" || row.status === "normalizing" ? t?.predicted_at : t?.started_at;
     return { id: row.id, kind: row.kind, dependsOn: row.depends_on, status: row.status, elapsed: since ? Math.max(0, (now - since) / 1000) : 0 };
   });
   const estimates = durationEstimates(priorsOf(sql, config), all.map(stagesOf));

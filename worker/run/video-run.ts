@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
 import { eq } from "drizzle-orm";
-import type { CostEstimate, GenerateRequest, Phase, ReferenceImage, RegenerateOutcome, VideoStatus } from "../../contracts/api.ts";
+import { type CostEstimate, EndStatus, type GenerateRequest, type Phase, type ReferenceImage, type RegenerateOutcome, type VideoStatus } from "../../contracts/api.ts";
 import { type Prediction, TERMINAL_STATUSES } from "../../contracts/prediction.ts";
 import { VideoSpec } from "../../contracts/spec.ts";
 import type { ChunkOutput } from "../chunks/output.ts";
@@ -51,7 +51,7 @@ interface Running {
   predictionId: string;
 }
 
-const TERMINAL: VideoStatus[] = ["complete", "failed", "cancelled"];
+const TERMINAL: readonly VideoStatus[] = EndStatus.options;
 const ALARM_IDLE_MS = 30_000;
 /** Polling cadence once a prediction's webhook is overdue, and back-off when the provider cannot be reached. */
 const REPOLL_MS = 10_000;
@@ -202,7 +202,7 @@ export class VideoRun extends DurableObject<Env> {
 
   /**
    * Re-render one beat of a complete video: only that beat's chunks get a new attempt (new
-   * predictions, booked in the ledger like any others), then stitch and finalize run again.
+   * predictions, booked in the ledger like any others), then stitch and mux run again.
    * References, storyboards, music and every other chunk are reused. A new prompt replaces
    * the beat's prompt in the spec; its storyboard frame is kept (it sets composition and
    * palette, which the new prompt then steers), so a prompt change costs chunks only.
@@ -236,8 +236,8 @@ export class VideoRun extends DurableObject<Env> {
         chunkJobId(chunk.chunk_num),
       );
     }
-    // Stitch and finalize are created afresh once every chunk is done again (maybeStitch / maybeFinalize).
-    this.sql.exec("DELETE FROM jobs WHERE id IN ('stitch', 'finalize')");
+    // Stitch and mux are created afresh once every chunk is done again (maybeStitch / maybeMux).
+    this.sql.exec("DELETE FROM jobs WHERE id IN ('stitch', 'mux')");
     const progress = Math.round(phaseProgress("generating_chunks", this.jobs()) * 10) / 10;
     this.sql.exec(
       "UPDATE run SET spec = ?, chunk_plan = ?, status = 'processing', phase = 'generating_chunks', progress = ?, error = NULL, completed_at = NULL, last_progress_at = ?, updated_at = ? WHERE id = 1",
@@ -264,7 +264,7 @@ export class VideoRun extends DurableObject<Env> {
     const state = this.state();
     const job = this.job(jobId);
     if (!state || !job || job.attempt !== attempt || TERMINAL.includes(state.status)) return null;
-    const expected: JobStatus[] = step === "start" ? ["queued", "running"] : step === "ingest" ? ["ingesting"] : ["finishing"];
+    const expected: JobStatus[] = step === "start" ? ["queued", "running"] : step === "ingest" ? ["ingesting"] : ["normalizing"];
     if (!expected.includes(job.status)) return null;
     const now = Date.now();
     if (step === "start") {
@@ -440,10 +440,10 @@ export class VideoRun extends DurableObject<Env> {
     return { accepted: true };
   }
 
-  async complete(jobId: string, attempt: number, output: unknown): Promise<void> {
+  async jobDone(jobId: string, attempt: number, output: unknown): Promise<void> {
     const job = this.job(jobId);
     const state = this.state();
-    if (!job || !state || job.attempt !== attempt || !["running", "ingesting", "finishing"].includes(job.status) || TERMINAL.includes(state.status)) return;
+    if (!job || !state || job.attempt !== attempt || !["running", "ingesting", "normalizing"].includes(job.status) || TERMINAL.includes(state.status)) return;
     const now = Date.now();
     this.sql.exec("UPDATE jobs SET status = 'done', output = ?, error = NULL, lease_until = NULL, poll_at = NULL, deadline_at = NULL, updated_at = ? WHERE id = ?", JSON.stringify(output ?? null), now, jobId);
     attemptDone(this.sql, jobId, attempt, now);
@@ -458,7 +458,7 @@ export class VideoRun extends DurableObject<Env> {
 
   /**
    * An ingest published what the job's dependents need (a chunk's last frame) ahead of its
-   * heavy part: they may start now, and the job's `finish` step completes it.
+   * heavy part: they may start now, and the job's `normalize` step completes it.
    */
   async publish(jobId: string, attempt: number, output: unknown): Promise<void> {
     const job = this.job(jobId);
@@ -467,7 +467,7 @@ export class VideoRun extends DurableObject<Env> {
     const stored = JSON.parse(job.output ?? "null") as { prediction?: Prediction } | null;
     const now = Date.now();
     this.sql.exec(
-      "UPDATE jobs SET status = 'finishing', output = ?, lease_until = ?, updated_at = ? WHERE id = ?",
+      "UPDATE jobs SET status = 'normalizing', output = ?, lease_until = ?, updated_at = ? WHERE id = ?",
       JSON.stringify({ prediction: stored?.prediction ?? null, published: output ?? null }),
       now + this.config.jobLeaseMs,
       now,
@@ -477,7 +477,7 @@ export class VideoRun extends DurableObject<Env> {
     const frameKey = (output as { last_frame_key?: unknown } | null)?.last_frame_key;
     this.event("job", { job: this.jobView(jobId)!, ...(typeof frameKey === "string" ? { frame_url: await this.sign(frameKey) } : {}) });
     this.releaseDependents(jobId);
-    await this.send([{ video_id: state.video_id, job_id: jobId, attempt, step: "finish" }]);
+    await this.send([{ video_id: state.video_id, job_id: jobId, attempt, step: "normalize" }]);
     await this.updateProgress();
     await this.dispatch();
   }
@@ -493,11 +493,11 @@ export class VideoRun extends DurableObject<Env> {
     if (!job || !state || job.attempt !== attempt || ["done", "failed", "cancelled"].includes(job.status) || TERMINAL.includes(state.status)) return;
     if (step === "start" && !["queued", "running"].includes(job.status)) return;
     if (step === "ingest" && job.status !== "ingesting") return;
-    if (step === "finish" && job.status !== "finishing") return;
+    if (step === "normalize" && job.status !== "normalizing") return;
     // A prediction still running when its attempt is given up is stopped (one that ended has its actual cost booked).
     const abandoned: Running[] = this.stillRunning(job) ? [{ jobId, attempt, predictionId: job.prediction_id! }] : [];
     // Chunks already started from this attempt's published last frame start again from the next one's.
-    if (job.status === "finishing") abandoned.push(...this.restartDependents(jobId));
+    if (job.status === "normalizing") abandoned.push(...this.restartDependents(jobId));
     const errors = [...(JSON.parse(job.errors) as string[]), `attempt ${attempt}: ${reason}`];
     const now = Date.now();
     if (retryable && attempt - job.retry_base < this.config.maxAttempts) {
@@ -722,13 +722,13 @@ export class VideoRun extends DurableObject<Env> {
       }
       case "music":
         await this.maybeStitch();
-        await this.maybeFinalize();
+        await this.maybeMux();
         break;
       case "stitch":
         await this.setPhase("adding_music");
-        await this.maybeFinalize();
+        await this.maybeMux();
         break;
-      case "finalize":
+      case "mux":
         await this.finish("complete", null);
         return;
     }
@@ -746,10 +746,10 @@ export class VideoRun extends DurableObject<Env> {
     await this.setPhase("stitching");
   }
 
-  private async maybeFinalize(): Promise<void> {
-    if (this.job("finalize")) return;
+  private async maybeMux(): Promise<void> {
+    if (this.job("mux")) return;
     if (this.job("stitch")?.status !== "done" || this.job("music")?.status !== "done") return;
-    this.insertJobs([{ id: "finalize", kind: "finalize", beat: null, idx: 0, input: {} }], "ready");
+    this.insertJobs([{ id: "mux", kind: "mux", beat: null, idx: 0, input: {} }], "ready");
   }
 
   private insertJobs(jobs: NewJob[], status: JobStatus): void {
@@ -848,7 +848,7 @@ export class VideoRun extends DurableObject<Env> {
     return seconds === null ? null : Math.max(1, Math.round(seconds));
   }
 
-  private async finish(status: "complete" | "failed" | "cancelled", error: string | null): Promise<void> {
+  private async finish(status: EndStatus, error: string | null): Promise<void> {
     const row = this.row();
     if (!row || TERMINAL.includes(row.status)) return;
     const now = Date.now();
@@ -1029,14 +1029,14 @@ export class VideoRun extends DurableObject<Env> {
   /** Work whose message or consumer was lost (e.g. a restart): send it again, same attempt. */
   private async recoverLost(now: number): Promise<void> {
     const row = this.row()!;
-    const lost = this.jobs("status IN ('queued', 'running', 'ingesting', 'finishing', 'creating') AND lease_until IS NOT NULL AND lease_until <= ?", now);
+    const lost = this.jobs("status IN ('queued', 'running', 'ingesting', 'normalizing', 'creating') AND lease_until IS NOT NULL AND lease_until <= ?", now);
     const messages: JobMessage[] = [];
     for (const job of lost) {
       if (job.status === "creating") {
         await this.recoverCreation(job, now);
         continue;
       }
-      const step: JobStep = job.status === "ingesting" ? "ingest" : job.status === "finishing" ? "finish" : "start";
+      const step: JobStep = job.status === "ingesting" ? "ingest" : job.status === "normalizing" ? "normalize" : "start";
       if (step === "start") this.sql.exec("UPDATE jobs SET status = 'queued' WHERE id = ?", job.id);
       this.sql.exec("UPDATE jobs SET lease_until = ? WHERE id = ?", now + this.config.jobLeaseMs, job.id);
       messages.push({ video_id: row.video_id, job_id: job.id, attempt: job.attempt, step });

@@ -73,7 +73,7 @@ export const chunkSteps: JobSteps = {
     return { kind: "publish", output: { last_frame_key: lastFrameKey, raw_key: rawKey, palette: frame.palette } satisfies ChunkLastFrame };
   },
   /** The normalize pass, off the beat's critical path (it runs on the media queue while the next chunk generates). */
-  async finish(deps, claim) {
+  async normalize(deps, claim) {
     const chunk = ChunkPlan.parse(claim.job.input);
     const spec = claim.video.spec!;
     const videoId = claim.video.video_id;

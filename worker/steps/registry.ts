@@ -16,5 +16,5 @@ export const STEPS: Record<JobKind, JobSteps> = {
   chunk: chunkSteps,
   music: musicSteps,
   stitch: stitchSteps,
-  finalize: muxSteps,
+  mux: muxSteps,
 };

@@ -27,9 +27,9 @@ export interface ClaimedJob {
   video: ClaimedVideo;
   references: ReferenceOutput[];
   job: { id: string; kind: JobKind; beat: number | null; idx: number; attempt: number; input: unknown; prediction_id: string | null };
-  /** For `ingest` and `finish`: the finished prediction. */
+  /** For `ingest` and `normalize`: the finished prediction. */
   prediction: Prediction | null;
-  /** For `finish`: what the job's ingest published. */
+  /** For `normalize`: what the job's ingest published. */
   published: unknown;
 }
 
@@ -65,7 +65,7 @@ export function stepDeps(env: Env, config: Config): StepDeps {
 
 /**
  * A step finishes its job, asks for a prediction whose output a later `ingest` step stores, or
- * (from `ingest`) publishes what the job's dependents need and leaves the rest to `finish`.
+ * (from `ingest`) publishes what the job's dependents need and leaves the rest to `normalize`.
  */
 export type StepOutcome =
   | { kind: "done"; output: unknown }
@@ -77,7 +77,7 @@ export type Step = (deps: StepDeps, claim: ClaimedJob) => Promise<StepOutcome>;
 export interface JobSteps {
   start: Step;
   ingest?: Step;
-  finish?: Step;
+  normalize?: Step;
 }
 
 /** A failure that no retry can fix (bad input, refused asset): the job fails at once. */

@@ -1,6 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { GenerateRequest, type GenerateRequestInput } from "../../../contracts/api.ts";
+import { GenerateRequest, type GenerateRequestInput, isEndStatus } from "../../../contracts/api.ts";
 import type { Prediction } from "../../../contracts/prediction.ts";
 import { signWebhook } from "../../../contracts/signing.ts";
 import type { ChunkLastFrame } from "../../../worker/chunks/output.ts";
@@ -194,7 +194,7 @@ export function outputFor(h: Harness, claimed: ClaimedJob): unknown {
   }
 }
 
-/** A chunk's ingest publishes its last frame (chunk k+1 may start); the rest of it is `finishChunk`. */
+/** A chunk's ingest publishes its last frame (chunk k+1 may start); the rest of it is `normalizeChunk`. */
 export async function publishFrame(h: Harness, jobId: string): Promise<void> {
   const claimed = await claim(h, jobId, "ingest");
   const chunk = claimed.job.input as ChunkPlan;
@@ -202,20 +202,20 @@ export async function publishFrame(h: Harness, jobId: string): Promise<void> {
   await h.stub.publish(jobId, claimed.job.attempt, published);
 }
 
-export async function finishChunk(h: Harness, jobId: string): Promise<void> {
-  const claimed = await claim(h, jobId, "finish");
-  await h.stub.complete(jobId, claimed.job.attempt, outputFor(h, claimed));
+export async function normalizeChunk(h: Harness, jobId: string): Promise<void> {
+  const claimed = await claim(h, jobId, "normalize");
+  await h.stub.jobDone(jobId, claimed.job.attempt, outputFor(h, claimed));
 }
 
 /** Store a finished prediction's output as the consumer would: chunks in two steps, everything else in one. */
 export async function ingest(h: Harness, jobId: string): Promise<void> {
   if ((await jobOf(h, jobId)).kind === "chunk") {
     await publishFrame(h, jobId);
-    await finishChunk(h, jobId);
+    await normalizeChunk(h, jobId);
     return;
   }
   const claimed = await claim(h, jobId, "ingest");
-  await h.stub.complete(jobId, claimed.job.attempt, outputFor(h, claimed));
+  await h.stub.jobDone(jobId, claimed.job.attempt, outputFor(h, claimed));
 }
 
 /** One job from queued to done: its prediction (created, succeeded, reported) and its ingest; or its direct step. */
@@ -223,12 +223,12 @@ export async function runJob(h: Harness, jobId: string): Promise<void> {
   const kind = (await jobOf(h, jobId)).kind;
   if (kind === "plan") {
     const claimed = await claim(h, jobId, "start");
-    await h.stub.complete(jobId, claimed.job.attempt, await planVideo({ ...h.config, planner: "local" }, claimed.video.request));
+    await h.stub.jobDone(jobId, claimed.job.attempt, await planVideo({ ...h.config, planner: "local" }, claimed.video.request));
     return;
   }
-  if (kind === "stitch" || kind === "finalize") {
+  if (kind === "stitch" || kind === "mux") {
     const claimed = await claim(h, jobId, "start");
-    await h.stub.complete(jobId, claimed.job.attempt, outputFor(h, claimed));
+    await h.stub.jobDone(jobId, claimed.job.attempt, outputFor(h, claimed));
     return;
   }
   await startJob(h, jobId);
@@ -262,7 +262,7 @@ export async function driveToEnd(h: Harness, options: { afterStep?: (snap: Snaps
   for (let round = 0; round < 200; round++) {
     const snap = await snapshot(h);
     await options.afterStep?.(snap);
-    if (["complete", "failed", "cancelled"].includes(snap.status)) return snap;
+    if (isEndStatus(snap.status)) return snap;
     const next = snap.jobs.find((j) => j.status === "queued");
     if (!next) throw new Error(`run ${h.videoId} is stuck in ${snap.phase}: ${snap.jobs.map((j) => `${j.id}=${j.status}`).join(", ")}`);
     await (options.run ?? runJob)(h, next.id);
