@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ArchetypeId, AspectRatio, DurationSeconds, VideoSpec } from "./spec.ts";
 
-/** Public HTTP contracts. Field names follow the seed documents. */
+/** Public HTTP contracts. Field names follow the functional spec (docs/SPEC.md §3). */
 
 /**
  * A brand asset by URL. The schema only checks the shape; whether media-node may fetch it

@@ -15,7 +15,7 @@ const Hex = z.string().regex(/^#[0-9A-F]{6}$/);
 
 export const MediaError = z.object({ error: z.string() });
 
-// POST /v1/images/composite — weighted blend of layers (seed 003: 70/30).
+// POST /v1/images/composite — weighted blend of layers (SPEC §7.2: 70/30).
 export const CompositeRequest = z.object({
   layers: z.array(z.object({ url: Url, weight: z.number().min(0).max(1) })).min(1).max(4),
   width: Dimension,
@@ -105,8 +105,8 @@ export const LastFrameRequest = z.object({
   frames: z.number().int().min(1).max(24 * 60),
   last_frame_url: Url,
   /**
-   * Also store the provider's clip as it came (seed 003: each chunk is downloaded into our
-   * storage), so the normalize pass and its retries never depend on the provider keeping it
+   * Also store the provider's clip as it came (SPEC §7.4: each chunk is stored under the
+   * video), so the normalize pass and its retries never depend on the provider keeping it
    * (Replicate deletes outputs after an hour).
    */
   raw_url: Url.optional(),

@@ -169,7 +169,7 @@ export function stitchedFrames(spec: Pick<VideoSpec, "beats">): number {
 export const MIN_CHUNK_FRAMES = 12;
 
 /**
- * One chunk of the chunk plan (seed 003 ChunkSpec): a clip the video model renders. Planned
+ * One chunk of the chunk plan (SPEC §7.1): a clip the video model renders. Planned
  * by the Worker, carried in queue jobs and shown in the live snapshot, hence a contract.
  */
 export const ChunkPlan = z.object({

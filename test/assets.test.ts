@@ -137,7 +137,7 @@ describe("brand assets end to end", () => {
     expect(end.status).toBe("complete");
 
     const video = VideoResponse.parse(await client.video(video_id));
-    // Seed 004 AC2: product[0], character[0], logo — and which asset became which reference.
+    // SPEC §5.2: product[0], character[0], logo — and which asset became which reference.
     expect(video.reference_images.map((r) => [r.type, r.source])).toEqual([
       ["product", productUrl],
       ["character", characterUrl],

@@ -4,13 +4,14 @@ import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isEndStatus, type StatusResponse } from "../contracts/api.ts";
+import { fetchEventLog, phaseTimeline } from "../bench/event-log.ts";
 import { AdreelClient } from "../cli/client.ts";
 import { ffmpeg, ffprobe } from "../media-node/ffmpeg.ts";
 import { createDevKey, type Stack, startStack } from "../scripts/stack.ts";
 
 /**
  * The whole product, as a user runs it: `wrangler dev` (Worker, D1, R2, Queues, Durable
- * Objects, all local) and media-node with the draft model provider, over real HTTP.
+ * Objects, all local), media-node and the draft model server, over real HTTP.
  */
 
 const PHASES = ["queued", "planning", "generating_references", "storyboarding", "generating_chunks", "stitching", "adding_music", "complete"];
@@ -131,10 +132,11 @@ describe("a draft ad end to end", () => {
     const deadline = Date.now() + 120_000;
     for (;;) {
       const s = await client.status(video_id);
-      if (s.current_phase === "generating_chunks" || s.status !== "processing" && s.status !== "queued") break;
+      if (s.current_phase === "generating_chunks" || isEndStatus(s.status)) break;
       if (Date.now() > deadline) throw new Error("never reached the chunk phase");
       await new Promise((r) => setTimeout(r, 100));
     }
+    const stoppedAt = Date.now();
     await stack.restartWorker();
     const trace = await follow(video_id, 240_000);
     const end = trace.at(-1)!;
@@ -142,5 +144,12 @@ describe("a draft ad end to end", () => {
     expect(["complete", "failed"]).toContain(end.status);
     if (end.status === "failed") expect(end.error).toBeTruthy();
     else expect(end.progress).toBe(100);
+    // The run's own clock says the Worker went down during the chunk phase: the phase began
+    // before the stop and ended after it (nothing advances while the Worker is down).
+    const { phases } = phaseTimeline(await fetchEventLog(client.baseUrl, client.apiKey, video_id));
+    const chunkPhase = phases.find((p) => p.phase === "generating_chunks");
+    expect(chunkPhase, phases.map((p) => p.phase).join(" → ")).toBeDefined();
+    expect(chunkPhase!.startAt).toBeLessThanOrEqual(stoppedAt);
+    expect(chunkPhase!.startAt + chunkPhase!.seconds * 1000).toBeGreaterThan(stoppedAt);
   }, 400_000);
 });

@@ -14,7 +14,7 @@ export type ProviderName = "draft" | "replicate";
 export interface ModelConfig {
   /** Replicate `owner/name` (model-scoped route) or `owner/name:version`. */
   image: string;
-  /** Tried in order when the image model fails (seed 004: fall back to other models). */
+  /** Tried in order when the image model fails (SPEC §5.3: fall back to other models). */
   imageFallbacks: string[];
   video: string;
   music: string;
@@ -77,11 +77,11 @@ export interface Config {
   adminToken: string;
   /** Lifetime of signed media URLs handed to clients and to media-node / providers. */
   mediaUrlTtlSeconds: number;
-  /** Seed 003 composite weights. */
+  /** Composite weights of the chunks' conditioning images (SPEC §7.2). */
   weights: { storyboard: number; style: number; previousFrame: number; storyboardAfterFirst: number };
   /** Native clip length of the video model, in frames at 24 fps. */
   maxChunkFrames: number;
-  /** Seed 001: a failed chunk is retried up to 2 more times. */
+  /** Attempts per job: a failed chunk is retried up to 2 more times (SPEC §7.5, §11.2). */
   maxAttempts: number;
   /** Poll the provider when no webhook arrived for this long after creation. */
   pollAfterMs: number;

@@ -3,7 +3,7 @@ import { InputError, fileSize } from "../io.ts";
 import { loudnormPass, measureLoudness } from "./loudness.ts";
 
 /**
- * The music bed (seed 002), prepared off the critical path while chunks still render:
+ * The music bed (SPEC §9.1), prepared off the critical path while chunks still render:
  * the generated track (wav/mp3, any length) is looped or cut to exactly the video's length,
  * faded in and out, brought to the loudness target under a true-peak ceiling, and encoded
  * as AAC in an .m4a ready to be stream-copied under the video.

@@ -3,12 +3,12 @@ import { linearToSrgb, srgbToLinear } from "../../lib/color.ts";
 import { InputError } from "../io.ts";
 
 /**
- * Seed 003's reference composite: several conditioning images (storyboard frame, style
+ * The reference composite (SPEC §7.2): several conditioning images (storyboard frame, style
  * reference, previous chunk's last frame) blended into one image for an image-to-video model,
  * e.g. 70 % previous frame + 30 % storyboard.
  *
- * The blend is done in LINEAR LIGHT, not on sRGB code values (which is what PIL's
- * Image.blend in the seed does). A weighted mix of two images is physically a double
+ * The blend is done in LINEAR LIGHT, not on sRGB code values (which is what a plain
+ * per-channel blend such as PIL's Image.blend does). A weighted mix of two images is physically a double
  * exposure: light adds linearly. Mixing gamma-encoded values darkens every mid-blend —
  * 50/50 black/white gives 128 (≈ 22 % luminance) instead of 188 (50 %), and complementary
  * colours turn muddy — so the weaker layer reads as a dark stain rather than a faint ghost.

@@ -8,7 +8,7 @@ import { CHUNK_ENCODING, encoderArgs } from "./encoding.ts";
  * stitcher can copy: exactly `frames` frames at `fps`, scaled and centre-cropped to cover
  * width×height, yuv420p BT.709, no audio, CHUNK_ENCODING with keyframes where asked.
  * Short clips are padded by holding their last frame; long ones are trimmed.
- * The last frame is written as PNG in the same pass when asked (seed 003: it conditions the
+ * The last frame is written as PNG in the same pass when asked (SPEC §7.4: it conditions the
  * next chunk); the worker asks for it earlier, from `extractLastFrame`.
  */
 
@@ -75,7 +75,7 @@ const LAST_FRAME_ARGS = ["-map", "[last]", "-frames:v", "1", "-update", "1", "-c
 /**
  * The last frame of the chunk `normalizeChunk` would make from this clip, without encoding
  * it: decoding and scaling a few seconds of video is a fraction of the x264 pass, and the
- * next chunk of the beat (seed 003) waits only for this frame.
+ * next chunk of the beat (SPEC §7.3) waits only for this frame.
  */
 export async function extractLastFrame(inputPath: string, lastFramePath: string, options: NormalizeOptions): Promise<void> {
   try {

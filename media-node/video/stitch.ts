@@ -9,7 +9,7 @@ import { type FfconcatRange, ffconcatList } from "./ffconcat.ts";
 import { type GraphChunk, spanGraph } from "./transition-graph.ts";
 
 /**
- * Join normalized chunks with transitions (seed 001), two ways:
+ * Join normalized chunks with transitions (SPEC §8), two ways:
  * - `single_pass`: one ffmpeg renders the whole xfade/concat chain and re-encodes every frame.
  *   The reference, and the fallback for inputs that cannot be spliced.
  * - `seams` (default): only the transition windows are rendered and encoded (a few per ffmpeg

@@ -1,6 +1,9 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { CostEstimate } from "../../contracts/api.ts";
+import type { VideoSpec } from "../../contracts/spec.ts";
 import { createKey } from "../auth/keys.ts";
+import { planChunks } from "../chunks/plan.ts";
 import { apiRequest } from "../../test/support/worker/api-client.ts";
 
 let key: string;
@@ -52,13 +55,30 @@ describe("POST /api/generate validation", () => {
     expect(json.error).toMatch(/estimated cost is \$\d+\.\d\d/);
   });
 
-  it("plans without creating a video on dry_run", async () => {
+  it("plans without creating a video on dry_run, priced to the hundredth of a cent", async () => {
     const response = await call("/api/generate", { method: "POST", body: JSON.stringify({ prompt: "a new running shoe", dry_run: true }) });
     expect(response.status).toBe(200);
-    const json = (await response.json()) as { spec: { beats: unknown[]; total_frames: number }; cost_estimate: { total_usd: number } };
+    const json = (await response.json()) as { spec: VideoSpec; cost_estimate: CostEstimate };
     expect(json.spec.total_frames).toBe(720);
     expect(json.spec.beats.length).toBeGreaterThan(3);
-    expect(json.cost_estimate.total_usd).toBeGreaterThanOrEqual(0);
+    // The draft models are billed as CPU time at $0.0001 a second (pricing/prices.ts): an image
+    // 0.3 s, a video 0.4 s per second of output + 0.2 s, music 0.05 s per second + 0.1 s; the
+    // local planner costs nothing. Worked out here by hand from the plan, each phase rounded to
+    // $0.0001 as the estimate is.
+    const cpu = (seconds: number) => seconds * 0.0001;
+    const cents = (usd: number) => Math.round(usd * 10_000) / 10_000;
+    const chunks = planChunks(json.spec);
+    const byPhase = {
+      planning: 0,
+      generating_references: cents(3 * cpu(0.3)),
+      storyboarding: cents(json.spec.beats.length * cpu(0.3)),
+      generating_chunks: cents(chunks.reduce((sum, c) => sum + cpu((c.frames / 24) * 0.4 + 0.2), 0)),
+      adding_music: cents(cpu(30 * 0.05 + 0.1)),
+      stitching: 0,
+    };
+    expect(json.cost_estimate.by_phase).toEqual(byPhase);
+    expect(json.cost_estimate.total_usd).toBe(cents(Object.values(byPhase).reduce((a, b) => a + b, 0)));
+    expect(json.cost_estimate.total_usd).toBeGreaterThan(0);
     const list = (await (await call("/api/videos")).json()) as { videos: unknown[] };
     expect(list.videos).toHaveLength(0);
   });

@@ -3,7 +3,7 @@ import { CHUNK_PROMPT_MAX_WORDS, chunkPrompt } from "../planning/prompts.ts";
 import { CHUNK_FRAMES } from "../planning/timing.ts";
 
 /**
- * The chunk plan (seed 003 ChunkSpec): every beat's rendered frames (on-screen frames plus
+ * The chunk plan (SPEC §7.1, §7.7): every beat's rendered frames (on-screen frames plus
  * the overlap of its outgoing transition) split into clips the video model can render.
  * Chunks of one beat join with cuts; the last chunk of a beat carries the beat's transition.
  *

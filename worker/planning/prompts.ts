@@ -2,7 +2,7 @@ import type { CameraMove, SpecBeat } from "../../contracts/spec.ts";
 import { BEATS, isBeatId } from "./beats.ts";
 
 /**
- * Prompt hygiene. Video and image models follow short prompts best (seed 003: ~50–100
+ * Prompt hygiene. Video and image models follow short prompts best (SPEC §4.3: ~50–100
  * words), so every prompt has a word budget. Text from the user's brief only ever enters a
  * prompt as a sanitised, length-capped slot value: never the raw brief.
  */

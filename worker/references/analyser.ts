@@ -4,7 +4,7 @@ import type { VideoSpec } from "../../contracts/spec.ts";
 import type { ReferenceType } from "./selection.ts";
 
 /**
- * Reference image analysis (seed 004 AC4): character, product, colours, style, setting.
+ * Reference image analysis (SPEC §5.4): character, product, colours, style, setting.
  * Two analysers sit behind one interface, chosen by `config.analyser`: `local` (media-node's
  * measured statistics + the spec's facts) and `openai` (a vision model, vision.ts), which
  * falls back to `local` and says why.

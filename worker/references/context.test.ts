@@ -30,7 +30,7 @@ const references = [
   { type: "environment", analysis: vision({ character_description: "", colors: ["#F7F3E9", "#8FB9A8", "#1E6E77", "#223344"] }) },
 ];
 
-describe("consistency context (seed 004 AC6)", () => {
+describe("consistency context (SPEC §5.5)", () => {
   it("is exactly the five sections, in order, one per line, each within its word budget", () => {
     const context = buildConsistencyContext(references, spec);
     expect(context).toBe(

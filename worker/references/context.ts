@@ -4,7 +4,7 @@ import type { VideoSpec } from "../../contracts/spec.ts";
 import { limitWords, sanitiseSlot } from "../planning/prompts.ts";
 
 /**
- * Seed 004's consistency context: five sections, in this order and with these headings,
+ * The consistency context (SPEC §5.5): five sections, in this order and with these headings,
  * built from the three references' analyses and injected into every storyboard and chunk
  * prompt so each shot describes the same world.
  *
@@ -59,7 +59,7 @@ export function buildConsistencyContext(references: AnalysedReference[], spec: P
   const character = section([...by("character"), ...analyses].map((a) => a.character_description), words.character, spec.facts.character || "no recurring character");
   const product = section([...by("product"), ...by("logo"), ...analyses].map((a) => a.product_features), words.product, spec.facts.product || "no specific product");
   const colors = dedupeColors(interleavedColours(analyses)).slice(0, CONTEXT_MAX_COLOURS);
-  // What the references look like (seed 004: style from analysis); the spec's look, which
+  // What the references look like (SPEC §5.4: style from analysis); the spec's look, which
   // chunk prompts carry anyway, only when no analysis says.
   const style = section(analyses.map((a) => a.style), words.style, sanitiseSlot(spec.style, 300) || "consistent look");
   const environment = section([...by("environment"), ...analyses].map((a) => a.environment), words.environment, spec.facts.setting || "consistent setting");

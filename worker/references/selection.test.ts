@@ -3,7 +3,7 @@ import { BrandAssets } from "../../contracts/api.ts";
 import { chooseReferences } from "./selection.ts";
 
 /**
- * Seed 004 AC2/AC3: which brand asset became which reference. Brand assets first, in the
+ * SPEC §5.2–5.3: which brand asset became which reference. Brand assets first, in the
  * order product_images[0], character_images[0], logo, then the remaining ones, up to 3;
  * the rest are generated so the set covers character, product and environment.
  */

@@ -17,7 +17,7 @@ export type ReferenceJobInput = z.infer<typeof ReferenceJobInput>;
 const GENERATED_ORDER: ReferenceType[] = ["character", "product", "environment"];
 
 /**
- * Brand assets first in the order product[0], character[0], logo, then any
+ * SPEC §5.2–5.3: brand assets first in the order product[0], character[0], logo, then any
  * remaining, up to 3; the rest are generated so that the set covers character, product and
  * environment.
  */

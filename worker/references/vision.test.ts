@@ -47,7 +47,7 @@ const expected = {
 };
 
 describe("openai vision analyser", () => {
-  it("reads a valid structured reply into seed 004's analysis, the image sent as an image_url part", async () => {
+  it("reads a valid structured reply into the five-part analysis (SPEC §5.4), the image sent as an image_url part", async () => {
     const server = openaiServer([valid]);
     const result = await analyser(server.fetch).analyse(subject);
     expect(result.analyser).toBe("openai");

@@ -9,7 +9,7 @@ import { type Analyser, type AnalysisResult, type AnalysisSubject, localAnalyser
 
 /**
  * The `openai` analyser: a vision model looks at the reference image (sent as an
- * `image_url` content part) and answers seed 004's ReferenceImageAnalysis through a strict
+ * `image_url` content part) and answers the ReferenceImageAnalysis of SPEC §5.4 through a strict
  * JSON schema. Transient API failures (429, 408, 5xx, dropped connections) are retried with
  * exponential backoff, honouring Retry-After; any other 4xx fails at once. A reply that is
  * not usable JSON gets one repair round with the errors fed back. Whatever goes wrong, the

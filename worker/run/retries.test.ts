@@ -4,7 +4,7 @@ import { createKey } from "../auth/keys.ts";
 import { deliverWebhook, driveToChunks, driveToEnd, type Harness, ingest, jobOf, newRun, predictionOf, queued, runJob, snapshot, startJob } from "../../test/support/worker/run-driver.ts";
 import type { Snapshot } from "./types.ts";
 
-/** Seed 001's retry rule: a failed chunk is retried alone, up to two more times, and nothing finished is lost. */
+/** The retry rule (SPEC §7.5): a failed chunk is retried alone, up to two more times, and nothing finished is lost. */
 
 async function failPrediction(h: Harness, jobId: string, error: string): Promise<string> {
   await startJob(h, jobId);

@@ -9,7 +9,7 @@ import { estimatePrediction } from "../pricing/estimate.ts";
 import { type JobSteps, outputUrl } from "./step.ts";
 
 /**
- * One video chunk (seeds 001, 003). Its conditioning image is a composite: the first chunk
+ * One video chunk (SPEC §7). Its conditioning image is a composite: the first chunk
  * of a beat blends the beat's storyboard frame with the style reference; every later chunk
  * blends the previous chunk's last frame with the storyboard frame, so motion continues
  * across the cut while the beat stays on its board.

@@ -5,7 +5,7 @@ import { estimatePrediction } from "../pricing/estimate.ts";
 import { type JobSteps, outputUrl } from "./step.ts";
 
 /**
- * Music (seed 002) starts as soon as the spec exists and runs beside the chunks. Its ingest
+ * Music (SPEC §9) starts as soon as the spec exists and runs beside the chunks. Its ingest
  * step already fits the track to the ad (exact length, fades, −14 LUFS), so after the stitch
  * only a stream-copy mux remains on the critical path.
  */

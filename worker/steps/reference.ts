@@ -10,7 +10,7 @@ import { createAnalyser } from "../references/vision.ts";
 import { type JobSteps, PermanentError, type ReferenceOutput, type StepDeps, outputUrl, storeOutput } from "./step.ts";
 
 /**
- * Reference images (seed 004): a brand asset (already validated and stored as a tenant
+ * Reference images (SPEC §5): a brand asset (already validated and stored as a tenant
  * asset when the request was admitted) is copied in; otherwise the image model draws one,
  * character-, product- or environment-focused. Each is then analysed (analyser.ts: local or
  * a vision model), and the three analyses become the consistency context.
@@ -29,7 +29,7 @@ export function referencePrompt(type: ReferenceType, spec: VideoSpec): string {
   }
 }
 
-/** The image model for an attempt: the configured one first, then each fallback (seed 004). */
+/** The image model for an attempt: the configured one first, then each fallback (SPEC §5.3). */
 export function imageModelFor(deps: StepDeps, attempt: number): string {
   const models = [deps.config.models.image, ...deps.config.models.imageFallbacks];
   return models[(attempt - 1) % models.length]!;

@@ -5,7 +5,7 @@ import { ChunkPlan } from "../chunks/plan.ts";
 import type { JobSteps } from "./step.ts";
 
 /**
- * Stitching (seed 001): the normalized chunks in order, joined by the spec's transitions —
+ * Stitching (SPEC §8): the normalized chunks in order, joined by the spec's transitions —
  * cuts inside a beat, the beat's own transition between beats. The prepared music is then
  * muxed under it (mux.ts).
  */
