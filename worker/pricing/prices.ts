@@ -45,6 +45,8 @@ export type LlmPrice = z.infer<typeof LlmPrice>;
  * output (image, second of video) and others by GPU time. The draft models run on our own CPU;
  * they are priced at Replicate's CPU rate ($0.0001/s) for the time they really took, so a draft
  * run shows what its compute costs. Deployments override them with `MODEL_PRICES_JSON` (config.ts).
+ * The real models' published prices, with sources and dates, are in docs/MODELS.md; where it
+ * differs from these (it finds wan-2.2-i2v-fast billed per clip), these have not caught up yet.
  */
 export const DEFAULT_PRICES: Record<string, Price> = {
   "google/nano-banana-pro": { unit: "per_image", usd: 0.15 },
