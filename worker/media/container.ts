@@ -1,5 +1,5 @@
 import { Container } from "@cloudflare/containers";
-import { MEDIA_NODE_CAPACITY } from "./container-capacity.ts";
+import { MEDIA_NODE_CONTAINER } from "./container-shape.ts";
 
 /**
  * media-node in production: a Cloudflare Container (the `Dockerfile` image) behind a
@@ -9,12 +9,11 @@ import { MEDIA_NODE_CAPACITY } from "./container-capacity.ts";
  * are full, the queue retries later: a request is accepted only when it can start.
  */
 
-export const MEDIA_NODE_PORT = 8788;
 /** Marks a 503 that means "this instance is full", as opposed to a failure inside media-node. */
 export const MEDIA_NODE_BUSY_HEADER = "x-media-node-busy";
 
 export class MediaNodeContainer extends Container<Env> {
-  override defaultPort = MEDIA_NODE_PORT;
+  override defaultPort = MEDIA_NODE_CONTAINER.port;
   /**
    * An idle instance sleeps after 5 minutes: the encodes of one video arrive spread over its
    * chunk phase (a chunk every ~45 s per beat on Replicate), so it stays warm for a whole
@@ -32,9 +31,9 @@ export class MediaNodeContainer extends Container<Env> {
   }
 
   override async fetch(request: Request): Promise<Response> {
-    if (this.admitted >= MEDIA_NODE_CAPACITY.slotsPerInstance) {
+    if (this.admitted >= MEDIA_NODE_CONTAINER.slotsPerInstance) {
       return Response.json(
-        { error: `media-node instance is busy (${this.admitted} of ${MEDIA_NODE_CAPACITY.slotsPerInstance} slots in use)` },
+        { error: `media-node instance is busy (${this.admitted} of ${MEDIA_NODE_CONTAINER.slotsPerInstance} slots in use)` },
         { status: 503, headers: { [MEDIA_NODE_BUSY_HEADER]: "1", "retry-after": "2" } },
       );
     }

@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import { signRequest } from "../../contracts/signing.ts";
 import type { Config } from "../config.ts";
-import { MEDIA_NODE_CAPACITY } from "./container-capacity.ts";
+import { MEDIA_NODE_CONTAINER } from "./container-shape.ts";
 import { type ContainerNamespace, containerFetcher } from "./container-pool.ts";
 
 /**
@@ -67,5 +67,5 @@ export function connectMediaNode(env: Env, config: Config, random: () => number 
   if (config.mediaNodeUrl) return mediaNode(config.mediaNodeUrl, config.mediaNodeSecret);
   const namespace: ContainerNamespace | undefined = env.MEDIA_NODE_CONTAINER;
   if (!namespace) throw new MediaNodeError("media-node is not configured: set MEDIA_NODE_URL or bind MEDIA_NODE_CONTAINER", false);
-  return mediaNode(CONTAINER_ORIGIN, config.mediaNodeSecret, containerFetcher(namespace, MEDIA_NODE_CAPACITY.instances, random));
+  return mediaNode(CONTAINER_ORIGIN, config.mediaNodeSecret, containerFetcher(namespace, MEDIA_NODE_CONTAINER.instances, random));
 }
