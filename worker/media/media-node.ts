@@ -1,13 +1,9 @@
 import type { z } from "zod";
 import { signRequest } from "../../contracts/signing.ts";
-import type { Config } from "../config.ts";
-import { MEDIA_NODE_CONTAINER } from "./container-shape.ts";
-import { type ContainerNamespace, containerFetcher } from "./container-pool.ts";
 
 /**
- * Signed calls from the Worker to media-node, over one of two transports that look the same
- * to every caller: plain HTTP to `MEDIA_NODE_URL` (local development, tests, or a media-node
- * hosted elsewhere) or the `MEDIA_NODE_CONTAINER` binding (production: Cloudflare Containers).
+ * Signed calls from the Worker to media-node over any `fetch`: plain HTTP, or the container
+ * pool's (media-node-transport.ts picks which).
  */
 
 export class MediaNodeError extends Error {
@@ -57,15 +53,4 @@ export function mediaNode(baseUrl: string, secret: string, fetcher: typeof fetch
       return parsed.data;
     },
   };
-}
-
-/** Requests through the container binding need an absolute URL; only its path reaches media-node. */
-const CONTAINER_ORIGIN = "http://media-node.container";
-
-/** media-node as this deployment reaches it: MEDIA_NODE_URL when set, else its containers. */
-export function connectMediaNode(env: Env, config: Config, random: () => number = Math.random): MediaNode {
-  if (config.mediaNodeUrl) return mediaNode(config.mediaNodeUrl, config.mediaNodeSecret);
-  const namespace: ContainerNamespace | undefined = env.MEDIA_NODE_CONTAINER;
-  if (!namespace) throw new MediaNodeError("media-node is not configured: set MEDIA_NODE_URL or bind MEDIA_NODE_CONTAINER", false);
-  return mediaNode(CONTAINER_ORIGIN, config.mediaNodeSecret, containerFetcher(namespace, MEDIA_NODE_CONTAINER.instances, random));
 }

@@ -3,7 +3,8 @@ import { ASSET_REF_PATTERN, type BrandAssets } from "../../contracts/api.ts";
 import { IngestImageResponse } from "../../contracts/media.ts";
 import type { Config } from "../config.ts";
 import { mediaKeys } from "../media/keys.ts";
-import { type MediaNode, MediaNodeError, connectMediaNode } from "../media/media-node.ts";
+import { type MediaNode, MediaNodeError } from "../media/media-node.ts";
+import { connectMediaNode } from "../media/media-node-transport.ts";
 import { mediaUrl } from "../media/media-urls.ts";
 
 /**
