@@ -12,7 +12,9 @@ import { authenticate } from "./auth/keys.ts";
 import { loadConfig, missingSecrets } from "./config.ts";
 import { getMedia, putMedia } from "./media/routes.ts";
 import { receiveWebhook } from "./providers/webhook.ts";
+import { withDeployedMedia } from "./media/step-media.ts";
 import { consumeDeadLetters, consumeJobs } from "./queue/consumer.ts";
+import { stepDeps } from "./queue/step.ts";
 
 export { VideoRun } from "./run/video-run.ts";
 export { RequestLimiter } from "./auth/limiter.ts";
@@ -75,6 +77,6 @@ export default {
   fetch: app.fetch,
   async queue(batch, env) {
     if (batch.queue.endsWith("-dlq")) await consumeDeadLetters(batch, env);
-    else await consumeJobs(batch, env);
+    else await consumeJobs(batch, env, withDeployedMedia(stepDeps(env, loadConfig(env))));
   },
 } satisfies ExportedHandler<Env>;

@@ -13,15 +13,16 @@ const KEY = "videos/v1/chunks/000.mp4";
 
 describe("mediaUrl", () => {
   it("gives every consumer the Worker's signed /media URL when no R2 credentials are configured", async () => {
-    for (const consumer of ["client", "media-node", "provider"] as const) {
+    for (const consumer of ["client", "service"] as const) {
       const url = new URL(await mediaUrl(local, consumer, KEY, "get"));
       expect(`${url.origin}${url.pathname}`).toBe(`${local.publicBaseUrl}/media/${KEY}`);
       expect(await verifyMediaUrl(local.mediaSigningSecret, KEY, "get", url.searchParams)).toEqual({ ok: true });
     }
   });
 
-  it("gives media-node and the provider presigned R2 URLs, scoped to the key and method and short-lived", async () => {
-    for (const consumer of ["media-node", "provider"] as const) {
+  it("gives services (media-node, the provider) presigned R2 URLs, scoped to the key and method and short-lived", async () => {
+    {
+      const consumer = "service";
       const get = new URL(await mediaUrl(production, consumer, KEY, "get"));
       expect(`${get.origin}${get.pathname}`).toBe(`https://${r2.R2_ACCOUNT_ID}.r2.cloudflarestorage.com/adreel-media/${KEY}`);
       // The configured lifetime caps the caller's (6 h for clients by default).

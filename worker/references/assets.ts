@@ -54,7 +54,7 @@ export function assetStore(env: Env, config: Config): AssetStore {
   return {
     bucket: env.MEDIA,
     media: connectMediaNode(env, config),
-    sign: (key, access, ttl) => mediaUrl(config, "media-node", key, access, ttl),
+    sign: (key, access, ttl) => mediaUrl(config, "service", key, access, ttl),
   };
 }
 
