@@ -21,7 +21,10 @@ export default defineConfig(async () => {
           plugins: [
             cloudflareTest({
               wrangler: { configPath: "./wrangler.toml" },
+              // The real entry plus a test-only container class (no Docker here): see the file.
+              main: "./test/support/workerd/worker-entry.ts",
               miniflare: {
+                durableObjects: { MEDIA_NODE_CONTAINER: { className: "StandInMediaNodeContainer", useSQLite: true } },
                 bindings: {
                   TEST_MIGRATIONS: migrations,
                   MEDIA_NODE_SECRET: "test-media-node-secret",

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { DRAFT_MODELS } from "../contracts/media.ts";
 import type { JobKind } from "../contracts/live.ts";
 import { DEFAULT_LLM_PRICE, DEFAULT_PRICES, type LlmPrice, Price } from "./pricing/prices.ts";
+import { MAX_PRESIGNED_TTL_SECONDS, type R2Credentials } from "./media/presigned-url.ts";
 
 /**
  * The one typed configuration module. Defaults are documented here; deployments override
@@ -71,7 +72,12 @@ export interface Config {
   analyser: "local" | "openai";
   openai: { apiKey: string; baseUrl: string; plannerModel: string; visionModel: string; timeoutMs: number };
   publicBaseUrl: string;
+  /** media-node's URL; empty in production, where the Worker reaches it through its container binding. */
   mediaNodeUrl: string;
+  /** R2's S3 API credentials: when set, media-node and providers get presigned R2 URLs (media/media-urls.ts). */
+  r2: R2Credentials | null;
+  /** Lifetime of presigned R2 URLs (`PRESIGNED_URL_TTL_SECONDS`); default 1 h, at most 7 days. */
+  presignedUrlTtlSeconds: number;
   mediaNodeSecret: string;
   mediaSigningSecret: string;
   adminToken: string;
@@ -165,7 +171,9 @@ export function loadConfig(env: Env): Config {
       timeoutMs: number(vars, "OPENAI_TIMEOUT_MS", 30_000),
     },
     publicBaseUrl: text(vars, "PUBLIC_BASE_URL", "http://127.0.0.1:8787").replace(/\/$/, ""),
-    mediaNodeUrl: text(vars, "MEDIA_NODE_URL", "http://127.0.0.1:8789").replace(/\/$/, ""),
+    mediaNodeUrl: text(vars, "MEDIA_NODE_URL").replace(/\/$/, ""),
+    r2: r2Credentials(vars),
+    presignedUrlTtlSeconds: Math.min(MAX_PRESIGNED_TTL_SECONDS, Math.max(60, number(vars, "PRESIGNED_URL_TTL_SECONDS", 3600))),
     mediaNodeSecret: text(vars, "MEDIA_NODE_SECRET"),
     mediaSigningSecret: text(vars, "MEDIA_SIGNING_SECRET"),
     adminToken: text(vars, "ADMIN_TOKEN"),
@@ -207,9 +215,26 @@ function parsePrices(json: string): Record<string, Price> {
   }
 }
 
+const R2_SETTINGS = ["R2_ACCOUNT_ID", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY", "R2_BUCKET"] as const;
+
+function r2Credentials(vars: Record<string, unknown>): R2Credentials | null {
+  const [accountId, accessKeyId, secretAccessKey, bucket] = R2_SETTINGS.map((name) => text(vars, name));
+  if (!accountId || !accessKeyId || !secretAccessKey || !bucket) return null;
+  return { accountId, accessKeyId, secretAccessKey, bucket, endpoint: text(vars, "R2_S3_ENDPOINT") || undefined };
+}
+
 /** Settings whose absence makes the product unusable are refused loudly at the first request. */
-export function missingSecrets(config: Config): string[] {
+export function missingSecrets(config: Config, env?: Env): string[] {
   const missing: string[] = [];
+  if (env) {
+    if (!config.mediaNodeUrl && !env.MEDIA_NODE_CONTAINER) missing.push("MEDIA_NODE_URL (or the MEDIA_NODE_CONTAINER binding)");
+    // Some R2 credentials without the others is a half-done production setup, not a local one.
+    const vars = env as unknown as Record<string, unknown>;
+    const r2Set = R2_SETTINGS.filter((name) => text(vars, name));
+    if (r2Set.length > 0 && r2Set.length < R2_SETTINGS.length) missing.push(...R2_SETTINGS.filter((name) => !text(vars, name)));
+  }
+  // The provider calls back to this URL: a hosted provider cannot reach a loopback address.
+  if (config.provider === "replicate" && /^https?:\/\/(127\.|localhost|\[::1\])/.test(config.publicBaseUrl)) missing.push("PUBLIC_BASE_URL");
   if (!config.mediaNodeSecret) missing.push("MEDIA_NODE_SECRET");
   if (!config.mediaSigningSecret) missing.push("MEDIA_SIGNING_SECRET");
   if (!config.webhookSecret) missing.push("WEBHOOK_SECRET");

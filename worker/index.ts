@@ -16,6 +16,7 @@ import { consumeDeadLetters, consumeJobs } from "./queue/consumer.ts";
 
 export { VideoRun } from "./run/video-run.ts";
 export { RequestLimiter } from "./auth/limiter.ts";
+export { MediaNodeContainer } from "./media/container.ts";
 
 export const app = new Hono<AppEnv>();
 
@@ -27,7 +28,7 @@ app.use("*", async (c, next) => {
 app.use("/api/*", cors({ origin: "*", allowHeaders: ["authorization", "content-type", "idempotency-key"], allowMethods: ["GET", "POST", "OPTIONS"], maxAge: 600 }));
 
 app.get("/health", (c) => {
-  const missing = missingSecrets(c.get("config"));
+  const missing = missingSecrets(c.get("config"), c.env);
   return c.json({ ok: missing.length === 0, provider: c.get("config").provider, ...(missing.length ? { missing } : {}) }, missing.length ? 503 : 200);
 });
 

@@ -1,7 +1,10 @@
 import type { z } from "zod";
 import { signRequest } from "../../contracts/signing.ts";
 
-/** Signed calls from the Worker to media-node. */
+/**
+ * Signed calls from the Worker to media-node over any `fetch`: plain HTTP, or the container
+ * pool's (media-node-transport.ts picks which).
+ */
 
 export class MediaNodeError extends Error {
   constructor(

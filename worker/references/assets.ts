@@ -3,8 +3,9 @@ import { ASSET_REF_PATTERN, type BrandAssets } from "../../contracts/api.ts";
 import { IngestImageResponse } from "../../contracts/media.ts";
 import type { Config } from "../config.ts";
 import { mediaKeys } from "../media/keys.ts";
-import { type MediaNode, MediaNodeError, mediaNode } from "../media/media-node.ts";
-import { signMediaUrl } from "../media/signed-url.ts";
+import { type MediaNode, MediaNodeError } from "../media/media-node.ts";
+import { connectMediaNode } from "../media/media-node-transport.ts";
+import { mediaUrl } from "../media/media-urls.ts";
 
 /**
  * Tenant brand assets. Every image a client gives us — an upload or a URL in
@@ -52,8 +53,8 @@ export interface AssetStore {
 export function assetStore(env: Env, config: Config): AssetStore {
   return {
     bucket: env.MEDIA,
-    media: mediaNode(config.mediaNodeUrl, config.mediaNodeSecret),
-    sign: (key, access, ttl) => signMediaUrl(config.publicBaseUrl, config.mediaSigningSecret, key, access, ttl),
+    media: connectMediaNode(env, config),
+    sign: (key, access, ttl) => mediaUrl(config, "service", key, access, ttl),
   };
 }
 

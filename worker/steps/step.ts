@@ -3,9 +3,10 @@ import type { JobKind } from "../../contracts/live.ts";
 import { firstOutputUrl, type Prediction } from "../../contracts/prediction.ts";
 import type { VideoSpec } from "../../contracts/spec.ts";
 import type { Config } from "../config.ts";
-import { type MediaNode, mediaNode } from "../media/media-node.ts";
+import type { MediaNode } from "../media/media-node.ts";
+import { connectMediaNode } from "../media/media-node-transport.ts";
+import { mediaUrl } from "../media/media-urls.ts";
 import { contentTypeOf } from "../media/keys.ts";
-import { signMediaUrl } from "../media/signed-url.ts";
 import { type ProviderClient, ProviderError, providerClient } from "../providers/client.ts";
 
 /**
@@ -49,17 +50,22 @@ export interface StepDeps {
   config: Config;
   media: MediaNode;
   provider: ProviderClient;
-  /** A signed URL for an R2 key, for media-node and providers to read or write. */
+  /** A URL for an R2 key, for media-node and providers to read or write (media/media-urls.ts decides which kind). */
   url(key: string, access?: "get" | "put"): Promise<string>;
 }
 
+/**
+ * The steps' world as this deployment provides it: media-node over whichever transport is
+ * configured (the container pool in production, MEDIA_NODE_URL locally) and, for the URLs
+ * handed to media-node and the provider, presigned R2 URLs where R2's S3 credentials are set.
+ */
 export function stepDeps(env: Env, config: Config): StepDeps {
   return {
     env,
     config,
-    media: mediaNode(config.mediaNodeUrl, config.mediaNodeSecret),
+    media: connectMediaNode(env, config),
     provider: providerClient(config.providerBaseUrl, config.providerToken),
-    url: (key, access = "get") => signMediaUrl(config.publicBaseUrl, config.mediaSigningSecret, key, access, config.mediaUrlTtlSeconds),
+    url: (key, access = "get") => mediaUrl(config, "service", key, access),
   };
 }
 

@@ -1,0 +1,110 @@
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import { CompositeResponse } from "../../contracts/media.ts";
+import { containerMediaNode, containerRuntimes } from "../../test/support/workerd/container-runtime.ts";
+import { MediaNodeStandIn } from "../../test/support/media-node-stand-in.ts";
+import { loadConfig } from "../config.ts";
+import { MEDIA_NODE_CONTAINER } from "./container-shape.ts";
+import { instanceName } from "./container-pool.ts";
+import { type MediaNode, MediaNodeError } from "./media-node.ts";
+import { connectMediaNode } from "./media-node-transport.ts";
+
+/**
+ * Both ways the Worker reaches media-node, through the one MediaNode interface:
+ * - `url`: MEDIA_NODE_URL, plain signed HTTP (local development and tests);
+ * - `container`: the MEDIA_NODE_CONTAINER binding (production). Here it is the real
+ *   MediaNodeContainer class (its admission gate, and @cloudflare/containers' start, readiness
+ *   checks and proxying) on real Durable Objects, with a stand-in for workerd's container
+ *   runtime because this machine has no Docker (test/support/workerd/container-runtime.ts).
+ * Behind both sits the same media-node stand-in (signature check, contract, held composites).
+ */
+
+const config = loadConfig(env);
+const composite = (width: number) => ({ layers: [{ url: "https://media.test/in.png", weight: 1 }], width, height: 64, output_url: "https://media.test/out.png" });
+
+let server: MediaNodeStandIn;
+beforeEach(() => {
+  server = new MediaNodeStandIn(config.mediaNodeSecret);
+  containerMediaNode.current = server;
+});
+
+const transports: Record<string, (secret?: string, random?: () => number) => MediaNode> = {
+  url: (secret = config.mediaNodeSecret) =>
+    connectMediaNode(env, { ...config, mediaNodeUrl: "http://media-node.test", mediaNodeSecret: secret }, { fetch: async (input, init) => server.handle(new Request(input, init)) }),
+  container: (secret = config.mediaNodeSecret, random) => connectMediaNode(env, { ...config, mediaNodeUrl: "", mediaNodeSecret: secret }, { random }),
+};
+
+async function failure(call: Promise<unknown>): Promise<MediaNodeError> {
+  const error = await call.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(MediaNodeError);
+  return error as MediaNodeError;
+}
+
+describe.each(Object.keys(transports))("media-node over %s", (kind) => {
+  const connect = transports[kind]!;
+
+  it("sends a signed request and returns media-node's answer, parsed by the contract", async () => {
+    expect(await connect().call("/v1/media/images/composite", composite(96), CompositeResponse)).toEqual({ width: 96, height: 64, bytes: 96 * 64 });
+    expect(server.served).toHaveLength(1);
+  });
+
+  it("turns a refused body into a permanent 422 error naming the field", async () => {
+    const error = await failure(connect().call("/v1/media/images/composite", { ...composite(96), width: -1 }, CompositeResponse));
+    expect(error.status).toBe(422);
+    expect(error.retryable).toBe(false);
+    expect(error.message).toMatch(/width/);
+  });
+
+  it("is refused with 401 when the shared secret differs", async () => {
+    const error = await failure(connect("another-secret").call("/v1/media/images/composite", composite(96), CompositeResponse));
+    expect(error.status).toBe(401);
+    expect(error.message).toMatch(/missing or invalid request signature/);
+  });
+});
+
+describe("the media-node container pool", () => {
+  const slots = MEDIA_NODE_CONTAINER.slotsPerInstance;
+  const instances = MEDIA_NODE_CONTAINER.instances;
+
+  it("starts an instance's container with the shared secret and internet access, once", async () => {
+    const media = transports.container!(undefined, () => 0.95);
+    await media.call("/v1/media/images/composite", composite(80), CompositeResponse);
+    await media.call("/v1/media/images/composite", composite(80), CompositeResponse);
+    const runtime = containerRuntimes.get(instanceName(instances - 1))!;
+    expect(runtime.running).toBe(true);
+    expect(runtime.starts).toEqual([{ enableInternet: true, env: { MEDIA_NODE_SECRET: config.mediaNodeSecret } }]);
+    expect(server.served).toEqual([instanceName(instances - 1), instanceName(instances - 1)]);
+  });
+
+  it("admits one request per vCPU in an instance and sends the next ones to the following instances", async () => {
+    server.holding = true;
+    const media = transports.container!(undefined, () => 0);
+    const calls = Array.from({ length: 3 * slots }, (_, i) => media.call("/v1/media/images/composite", composite(64 + i), CompositeResponse));
+    await server.whenActive(3 * slots);
+    const perInstance = new Map<string, number>();
+    for (const name of server.served) perInstance.set(name, (perInstance.get(name) ?? 0) + 1);
+    expect([...perInstance.keys()].sort()).toEqual([0, 1, 2].map(instanceName));
+    for (const served of perInstance.values()) expect(served).toBe(slots);
+    server.release();
+    expect((await Promise.all(calls)).map((answer) => answer.width)).toEqual(Array.from({ length: 3 * slots }, (_, i) => 64 + i));
+  });
+
+  it("answers a retryable 503 when every instance is full, and accepts work again once a slot is free", async () => {
+    server.holding = true;
+    const media = transports.container!(undefined, () => 0.5);
+    const held = Array.from({ length: instances * slots }, (_, i) => media.call("/v1/media/images/composite", composite(64 + i), CompositeResponse));
+    await server.whenActive(instances * slots);
+    const error = await failure(media.call("/v1/media/images/composite", composite(200), CompositeResponse));
+    expect(error.status).toBe(503);
+    expect(error.retryable).toBe(true);
+    expect(error.message).toMatch(new RegExp(`all ${instances} media-node instances are busy`));
+    // Nothing was accepted that could not start: media-node never worked on more than the slots.
+    expect(server.peak).toBe(instances * slots);
+    server.release();
+    await Promise.all(held);
+    expect(await media.call("/v1/media/images/composite", composite(201), CompositeResponse)).toMatchObject({ width: 201 });
+  });
+});
