@@ -121,7 +121,7 @@ describe("openai planner", () => {
 
   it("allows extra beats only with creativity", async () => {
     const content = JSON.parse(valid.choices[0]!.message.content!);
-    content.beats.splice(6, 0, { beat_id: "testimonial", name: "Maya", prompt: "A freelance photographer tells the camera how tax season became easy.", camera: "static", mood: "sincere", transition_out: "dissolve" });
+    content.beats.splice(6, 0, { beat_id: "testimonial", name: "Maya", prompt: "A freelance photographer tells the camera how tax season became easy.", camera: "static", mood: "sincere", transition_out: "dissolve", voice_line: "" });
     const nine = structuredClone(valid);
     nine.choices[0]!.message.content = JSON.stringify(content);
     const free = await planner(openaiServer([nine]).fetch).plan(REQUEST);
