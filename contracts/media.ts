@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { TransitionType } from "./spec.ts";
+import { COPY_FORBIDDEN, TransitionType, copyText } from "./spec.ts";
 
 /**
  * media-node's HTTP API. Every request is signed (contracts/signing.ts `signRequest`).
@@ -121,6 +121,24 @@ export type LastFrameResponse = z.infer<typeof LastFrameResponse>;
 
 const StitchMethod = z.enum(["seams", "single_pass"]);
 
+/** One caption: `text` (one or two lines, `\n` between them) on screen from `start_s` to `end_s`. */
+export const Cue = z.object({
+  start_s: z.number().min(0),
+  end_s: z.number().positive(),
+  text: z
+    .string()
+    .min(1)
+    .max(200)
+    .refine((t) => t.split("\n").every((line) => line.trim() !== "" && !COPY_FORBIDDEN.test(line)), "must be one or two non-empty lines without control or markup characters"),
+}).refine((c) => c.end_s > c.start_s, { message: "end_s must be after start_s", path: ["end_s"] });
+export type Cue = z.infer<typeof Cue>;
+
+/** An RGBA PNG at the video's size drawn over output frames [from_frame, to_frame). */
+export const StitchOverlay = z
+  .object({ url: Url, from_frame: z.number().int().min(0), to_frame: z.number().int().min(1) })
+  .refine((o) => o.to_frame > o.from_frame, { message: "to_frame must be after from_frame", path: ["to_frame"] });
+export type StitchOverlay = z.infer<typeof StitchOverlay>;
+
 // POST /v1/media/videos/stitch — join normalized chunks with transitions between consecutive chunks.
 export const StitchRequest = z
   .object({
@@ -131,6 +149,17 @@ export const StitchRequest = z
     height: VideoDimension,
     fps: VideoFps,
     method: StitchMethod.default("seams"),
+    /**
+     * Layers drawn over frame ranges (the headline, the end card), in stacking order. Only the
+     * frames they cover are re-encoded; copying resumes at the first keyframe at or after an
+     * overlay's end, so chunks should be normalized with a keyframe there (see README, "Ad finish").
+     */
+    overlays: z.array(StitchOverlay).max(32).default([]),
+    /**
+     * Burned captions (libass): each cue's frames are drawn on and re-encoded, like an overlay's.
+     * Absent for `sidecar` and `none`.
+     */
+    captions: z.object({ cues: z.array(Cue).min(1).max(400) }).nullish(),
     output_url: Url,
   })
   .refine((r) => r.transitions.length === r.chunks.length - 1, { message: "transitions must have one entry per seam", path: ["transitions"] })
@@ -149,6 +178,8 @@ export const StitchResponse = z.object({
   encode_seconds: z.number(),
   /** Frames joined by stream copy, not re-encoded (0 for single_pass). */
   copied_frames: z.number(),
+  /** Frames that carry an overlay or a burned caption (all of them re-encoded). */
+  decorated_frames: z.number(),
 });
 export type StitchResponse = z.infer<typeof StitchResponse>;
 
@@ -194,6 +225,47 @@ export const MuxResponse = z.object({
   bytes: z.number(),
 });
 export type MuxResponse = z.infer<typeof MuxResponse>;
+
+const Box = z.object({ left: z.number().int(), top: z.number().int(), width: z.number().int(), height: z.number().int() });
+
+// POST /v1/media/finish/overlays — the ad's on-screen copy as full-frame RGBA PNG layers at the
+// video's size, placed in its safe area; the stitch composites them (StitchRequest.overlays).
+export const RenderOverlaysRequest = z.object({
+  width: VideoDimension,
+  height: VideoDimension,
+  /** Absent: no headline layer. */
+  headline: z.object({ text: copyText(60), output_url: Url }).nullish(),
+  end_card: z.object({
+    brand: copyText(40),
+    /** The brand's own logo (the stored brand asset), composited as it is; without one the brand name is set in type. */
+    logo_url: Url.nullish(),
+    offer: copyText(60).nullish(),
+    cta: copyText(40),
+    /** Call-to-action button colour; its type is black or white, whichever contrasts more. */
+    accent: Hex.default("#E4572E"),
+    output_url: Url,
+  }),
+});
+export type RenderOverlaysRequest = z.infer<typeof RenderOverlaysRequest>;
+const OverlayLayerInfo = z.object({
+  bytes: z.number().int(),
+  /** Where the layer's visible content is. */
+  box: Box,
+});
+export const RenderOverlaysResponse = z.object({
+  width: z.number().int(),
+  height: z.number().int(),
+  /** The area all copy was kept inside (see media-node/finish/layout.ts). */
+  safe_area: Box,
+  headline: OverlayLayerInfo.nullable(),
+  end_card: OverlayLayerInfo.extend({
+    /** `asset`: the uploaded logo; `wordmark`: the brand name set in type. */
+    logo: z.enum(["asset", "wordmark"]),
+    mark_box: Box,
+    cta_box: Box,
+  }),
+});
+export type RenderOverlaysResponse = z.infer<typeof RenderOverlaysResponse>;
 
 /** Names of the draft models the local model server offers (Replicate `owner/name` form). */
 export const DRAFT_MODELS = {

@@ -4,6 +4,7 @@ import { verifyRequest } from "../contracts/signing.ts";
 import { FfmpegError } from "./ffmpeg.ts";
 import { registerAudioRoutes } from "./audio/routes.ts";
 import { registerDraftModels } from "./draft/routes.ts";
+import { registerFinishRoutes } from "./finish/routes.ts";
 import { registerImageRoutes } from "./images/routes.ts";
 import { registerVideoRoutes } from "./video/routes.ts";
 import { InputError, UpstreamError } from "./io.ts";
@@ -91,6 +92,7 @@ export async function buildServer(config: MediaNodeConfig): Promise<FastifyInsta
   registerImageRoutes(app, config);
   registerVideoRoutes(app, config);
   registerAudioRoutes(app, config);
+  registerFinishRoutes(app, config);
   if (config.draft) {
     const draft = registerDraftModels(app, config.draft);
     app.addHook("onClose", async () => draft.close());
