@@ -56,7 +56,7 @@ export default defineConfig(async () => {
           test: {
             name: "node",
             environment: "node",
-            include: ["media-node/**/*.test.ts", "test/**/*.test.ts", "cli/**/*.test.ts", "scripts/**/*.test.ts", "bench/**/*.test.ts"],
+            include: ["media-node/**/*.test.ts", "draft/**/*.test.ts", "test/**/*.test.ts", "cli/**/*.test.ts", "scripts/**/*.test.ts", "bench/**/*.test.ts"],
             // The fault suite has its own project (below): it runs the whole stack, fault by fault.
             exclude: ["test/faults/**", "**/node_modules/**"],
             testTimeout: 120_000,
