@@ -139,6 +139,18 @@ export const StitchOverlay = z
   .refine((o) => o.to_frame > o.from_frame, { message: "to_frame must be after from_frame", path: ["to_frame"] });
 export type StitchOverlay = z.infer<typeof StitchOverlay>;
 
+/**
+ * Keyframes a chunk needs so the stitch can copy again right after each decoration (overlay or
+ * burned cue) that ends inside it: the chunk frame where each range ends, for a chunk whose
+ * first frame lands at output frame `video_start_frame`. Pass them with the seam keyframes to
+ * `chunks/normalize`; without them the stitch re-encodes on to the chunk's next keyframe
+ * (at most CHUNK_ENCODING's 24 frames later).
+ */
+export function decorationKeyframes(chunk: { video_start_frame: number; frames: number }, ranges: readonly { to_frame: number }[]): number[] {
+  const local = ranges.map((r) => r.to_frame - chunk.video_start_frame).filter((k) => k > 0 && k < chunk.frames);
+  return [...new Set(local)].sort((a, b) => a - b);
+}
+
 // POST /v1/media/videos/stitch — join normalized chunks with transitions between consecutive chunks.
 export const StitchRequest = z
   .object({
@@ -183,8 +195,30 @@ export const StitchResponse = z.object({
 });
 export type StitchResponse = z.infer<typeof StitchResponse>;
 
-// POST /v1/media/audio/prepare — music bed for the video, prepared while chunks still render:
-// looped or cut to the exact length, faded, loudness-normalized, AAC in .m4a.
+/** One spoken line of the voiceover: its speech (any audio file) and where its speech starts. */
+export const VoicePhrase = z.object({
+  /** The line as rendered by the voice model (draft: espeak-ng WAV; real: the TTS model's output). */
+  url: Url,
+  /** What is said: the caption text. */
+  text: copyText(200),
+  /** The script line's `start_frame`: the first sample of speech lands exactly here. */
+  at_frame: z.number().int().min(0),
+});
+export type VoicePhrase = z.infer<typeof VoicePhrase>;
+
+export const VoiceoverMix = z.object({
+  phrases: z.array(VoicePhrase).min(1).max(24),
+  /** How far the music bed is lowered under speech. */
+  duck_db: z.number().min(6).max(30).default(12),
+  /** Also store the placed voice alone (.m4a, at its level in the mix). */
+  voice_url: Url.optional(),
+  /** Also store the WebVTT captions of the spoken lines. */
+  captions_url: Url.optional(),
+});
+
+// POST /v1/media/audio/prepare — the soundtrack, prepared while chunks still render: the music
+// bed looped or cut to the exact length and faded, with the voiceover (when given) placed on
+// the beats and the bed ducked under it, loudness-normalized, AAC in .m4a.
 export const PrepareMusicRequest = z
   .object({
     music_url: Url,
@@ -194,9 +228,16 @@ export const PrepareMusicRequest = z
     true_peak_db: z.number().min(-9).max(0).default(-1),
     fade_in_s: z.number().min(0).max(5).default(0.5),
     fade_out_s: z.number().min(0).max(5).default(1.5),
+    voiceover: VoiceoverMix.nullish(),
     output_url: Url,
   })
-  .refine((r) => r.fade_in_s + r.fade_out_s <= r.frames / r.fps, { message: "fade_in_s + fade_out_s must fit in the video's length", path: ["fade_out_s"] });
+  .refine((r) => r.fade_in_s + r.fade_out_s <= r.frames / r.fps, { message: "fade_in_s + fade_out_s must fit in the video's length", path: ["fade_out_s"] })
+  .superRefine((r, ctx) => {
+    r.voiceover?.phrases.forEach((phrase, i, all) => {
+      if (phrase.at_frame >= r.frames) ctx.addIssue({ code: "custom", path: ["voiceover", "phrases", i, "at_frame"], message: `must be within the ${r.frames} frames` });
+      if (i > 0 && phrase.at_frame <= all[i - 1]!.at_frame) ctx.addIssue({ code: "custom", path: ["voiceover", "phrases", i, "at_frame"], message: "phrases must be in time order" });
+    });
+  });
 export type PrepareMusicRequest = z.infer<typeof PrepareMusicRequest>;
 export const PrepareMusicResponse = z.object({
   duration_s: z.number(),
@@ -208,6 +249,17 @@ export const PrepareMusicResponse = z.object({
   normalization: z.enum(["linear", "limited"]),
   /** How many times the source was played to fill the length (1 = cut, no loop). */
   loops: z.number(),
+  voiceover: z
+    .object({
+      /** Where each line's speech was placed and how long it runs (after trimming its silence). */
+      phrases: z.array(z.object({ text: z.string(), start_s: z.number(), duration_s: z.number(), /** >1: sped up to fit before the next line. */ tempo: z.number() })),
+      /** The captions, for the sidecar and for burning in (StitchRequest.captions). */
+      cues: z.array(Cue),
+      duck_db: z.number(),
+      voice_bytes: z.number().nullable(),
+      captions_bytes: z.number().nullable(),
+    })
+    .nullable(),
 });
 export type PrepareMusicResponse = z.infer<typeof PrepareMusicResponse>;
 

@@ -98,7 +98,10 @@ async function logoMark(file: Buffer, maxWidth: number, maxHeight: number): Prom
   let panel: RGB;
   let sum = { r: 0, g: 0, b: 0 };
   let count = 0;
-  if (meta.hasAlpha) {
+  // Transparent by its pixels, not its format: many opaque logos are saved with an alpha channel.
+  let transparent = false;
+  for (let i = 3; i < data.length && !transparent; i += 4) transparent = data[i]! < 250;
+  if (transparent) {
     let opaque = 0;
     let lum = 0;
     for (let i = 0; i < data.length; i += 4) {
