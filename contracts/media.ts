@@ -133,6 +133,11 @@ export const Cue = z.object({
 }).refine((c) => c.end_s > c.start_s, { message: "end_s must be after start_s", path: ["end_s"] });
 export type Cue = z.infer<typeof Cue>;
 
+/** Output frames [from, to) that show a cue: frame n is on screen from n / fps. */
+export function cueFrames(cue: Pick<Cue, "start_s" | "end_s">, fps: number): { from: number; to: number } {
+  return { from: Math.ceil(cue.start_s * fps - 1e-6), to: Math.ceil(cue.end_s * fps - 1e-6) };
+}
+
 /** An RGBA PNG at the video's size drawn over output frames [from_frame, to_frame). */
 export const StitchOverlay = z
   .object({ url: Url, from_frame: z.number().int().min(0), to_frame: z.number().int().min(1) })

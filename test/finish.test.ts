@@ -10,6 +10,7 @@ import {
   PrepareMusicResponse,
   RenderOverlaysResponse,
   StitchResponse,
+  cueFrames,
   decorationKeyframes,
   type Cue,
 } from "../contracts/media.ts";
@@ -18,7 +19,6 @@ import { type AspectRatio, type VideoSpec, copyWindows } from "../contracts/spec
 import { speakLine } from "../draft/speech.ts";
 import { measureLoudness } from "../media-node/audio/loudness.ts";
 import { ffmpeg, ffprobe } from "../media-node/ffmpeg.ts";
-import { cueFrames } from "../media-node/finish/captions.ts";
 import { type TestOrigin, startOrigin } from "../media-node/images/test-origin.ts";
 import { buildServer } from "../media-node/server.ts";
 import { normalizeChunk } from "../media-node/video/normalize.ts";

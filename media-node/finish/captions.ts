@@ -96,11 +96,6 @@ export function webvtt(cues: readonly Cue[]): string {
   return `WEBVTT\n\n${blocks.join("\n\n")}\n`;
 }
 
-/** Output frames [from, to) that show a cue: frame n is on screen at n / fps. */
-export function cueFrames(cue: Pick<Cue, "start_s" | "end_s">, fps: number): { from: number; to: number } {
-  return { from: Math.ceil(cue.start_s * fps - 1e-6), to: Math.ceil(cue.end_s * fps - 1e-6) };
-}
-
 function assTime(seconds: number): string {
   const cs = Math.max(0, Math.round(seconds * 100));
   const h = Math.floor(cs / 360_000);

@@ -1,10 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { LastFrameRequest, LastFrameResponse, NormalizeChunkRequest, NormalizeChunkResponse, StitchRequest, StitchResponse } from "../../contracts/media.ts";
 import sharp from "sharp";
+import { LastFrameRequest, LastFrameResponse, NormalizeChunkRequest, NormalizeChunkResponse, StitchRequest, StitchResponse, cueFrames } from "../../contracts/media.ts";
 import { InputError, downloadTo, uploadTo, withTempDir } from "../io.ts";
-import { cueFrames } from "../finish/captions.ts";
 import { paletteOf } from "../images/palette.ts";
 import { MEDIA_PREFIX, parse, type MediaNodeConfig } from "../server.ts";
 import { extractLastFrame, normalizeChunk } from "./normalize.ts";
