@@ -4,9 +4,10 @@
 # Run:   docker run -p 8788:8788 -e MEDIA_NODE_SECRET=... adreel-media-node
 FROM node:22-bookworm-slim
 
-# Debian's ffmpeg (5.1, with xfade, loudnorm, ebur128); tini reaps ffmpeg children.
+# Debian's ffmpeg (5.1, with xfade, loudnorm, ebur128 and libass for burned captions); the DejaVu
+# fonts overlays and captions name by file; tini reaps ffmpeg children.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ffmpeg tini ca-certificates \
+ && apt-get install -y --no-install-recommends ffmpeg fonts-dejavu-core tini ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -9,6 +9,10 @@
  *   (b)  seams: re-encode the 14 transition windows (SEAM_ENCODING), stream-copy the rest
  *   (c)  plain stream-copy concat of the chunks, no transitions: the floor
  *   (d)  the critical path: seams + muxing the prepared music track
+ *   (e)  seams + the ad's overlays (headline on one beat, end card on the last 1.5 s)
+ *   (f)  (e) + burned captions (a cue on every chunk, ~60 % of the frames), chunks normalized
+ *        without keyframes at the cue ends: each cue's encode runs on to the next keyframe
+ *   (g)  (f) with chunks normalized with keyframes at the cue ends (`decorationKeyframes`)
  * Runs are interleaved across the steps (the machine is shared). Peak RSS and CPU of every
  * ffmpeg/ffprobe child come from /usr/bin/time (PATH-wrapped, so the code under test is
  * unchanged); this process's own RSS is sampled while it stitches.
@@ -21,10 +25,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { muxFinal } from "../media-node/audio/mux.ts";
 import { prepareMusic } from "../media-node/audio/music.ts";
+import { prepareSoundtrack } from "../media-node/audio/soundtrack.ts";
+import { speakLine } from "../draft/speech.ts";
 import { ffmpeg } from "../media-node/ffmpeg.ts";
 import { CHUNK_ENCODING, type VideoEncoding } from "../media-node/video/encoding.ts";
 import { normalizeChunk } from "../media-node/video/normalize.ts";
 import { type StitchChunk, stitchChunks } from "../media-node/video/stitch.ts";
+import { cueFrames, decorationKeyframes } from "../contracts/media.ts";
+import { renderEndCard, renderHeadline } from "../media-node/finish/overlays.ts";
+import type { Decorations } from "../media-node/video/decoration.ts";
 import type { PlanJoin } from "../media-node/video/stitch-plan.ts";
 import { invocation, loadAverage, machineParagraph } from "./machine.ts";
 import { table, writeSection } from "./results-doc.ts";
@@ -120,7 +129,14 @@ console.error(`work dir ${work}; child RSS via /usr/bin/time: ${measured}`);
 // Chunks: raw clips at another size and rate, so normalize does real work.
 const joins: PlanJoin[] = Array.from({ length: CHUNKS - 1 }, () => ({ type: "fade", frames: FADE }));
 const chunks: StitchChunk[] = [];
+/** The same chunks, normalized with keyframes where the captions end as well. */
+const keyedChunks: StitchChunk[] = [];
 const normalizeSeconds: number[] = [];
+/** Chunk i starts at output frame i × ON_SCREEN; the headline covers chunk 3's own region, the end card the last chunk's. */
+const HEADLINE = { from: 3 * ON_SCREEN + FADE, to: 4 * ON_SCREEN };
+const END_CARD = { from: (CHUNKS - 1) * ON_SCREEN + FADE, to: CHUNKS * ON_SCREEN };
+/** A voice line on every chunk: from 0.25 s into it for 1.2 s, as a narrated ad's cues fall. */
+const CUES = Array.from({ length: CHUNKS }, (_, i) => ({ start_s: i * 2 + 0.25, end_s: i * 2 + 1.45, text: `Line ${i + 1} of the voiceover,\nspoken over this shot` }));
 for (let i = 0; i < CHUNKS; i++) {
   const raw = join(work, `raw-${i}.mp4`);
   const source = SOURCES[i % SOURCES.length]!;
@@ -135,8 +151,30 @@ for (let i = 0; i < CHUNKS; i++) {
   await normalizeChunk(raw, path, join(work, `last-${i}.png`), { width: WIDTH, height: HEIGHT, fps: FPS, frames, keyframes });
   normalizeSeconds.push((performance.now() - t0) / 1000);
   chunks.push({ path, frames });
+  const cueEnds = decorationKeyframes({ video_start_frame: i * ON_SCREEN, frames }, CUES.map((c) => ({ to_frame: cueFrames(c, FPS).to })));
+  const keyed = join(work, `keyed-${i}.mp4`);
+  await normalizeChunk(raw, keyed, null, { width: WIDTH, height: HEIGHT, fps: FPS, frames, keyframes: [...new Set([...keyframes, ...cueEnds])] });
+  keyedChunks.push({ path: keyed, frames });
 }
 const normalizeChildKb = (await takeChildren()).peakKb;
+
+// The ad's overlays, rendered off the critical path (they depend only on the copy).
+const overlayStart = performance.now();
+const [headlineLayer, endCardLayer] = await Promise.all([
+  renderHeadline("Every expense, tracked for you", WIDTH, HEIGHT),
+  renderEndCard({ brand: "Ledgerly", logo: null, offer: "First month free", cta: "Download Ledgerly today", accent: "#E4572E" }, WIDTH, HEIGHT),
+]);
+const overlaySeconds = (performance.now() - overlayStart) / 1000;
+await writeFile(join(work, "headline.png"), headlineLayer.png);
+await writeFile(join(work, "end-card.png"), endCardLayer.png);
+const OVERLAYS: Decorations = {
+  overlays: [
+    { path: join(work, "headline.png"), ...HEADLINE },
+    { path: join(work, "end-card.png"), ...END_CARD },
+  ],
+  cues: [],
+};
+const CAPTIONED: Decorations = { ...OVERLAYS, cues: CUES.map((c) => ({ ...cueFrames(c, FPS), text: c.text })) };
 
 // Music: prepared off the critical path, as the pipeline does while chunks render.
 const rawMusic = join(work, "music.wav");
@@ -147,11 +185,26 @@ const prepared = await prepareMusic(rawMusic, music, { frames: CHUNKS * ON_SCREE
 const prepareSeconds = (performance.now() - t0) / 1000;
 const prepareChildKb = (await takeChildren()).peakKb;
 
-async function stitchRun(name: string, method: "seams" | "single_pass", encoding: VideoEncoding, run: number) {
+// The soundtrack with a voiceover (draft voice, a line on every other chunk), also off the critical path.
+const voiceStart = performance.now();
+const lines = await Promise.all(
+  Array.from({ length: 7 }, async (_, k) => {
+    const path = join(work, `line-${k}.wav`);
+    await speakLine(`This is line ${k + 1} of the voiceover, spoken over the shot.`, path);
+    return { path, text: `Line ${k + 1}.`, atFrame: k * 2 * ON_SCREEN + 6 };
+  }),
+);
+const speakSeconds = (performance.now() - voiceStart) / 1000;
+const soundtrackStart = performance.now();
+const voiced = await prepareSoundtrack(rawMusic, lines, join(work, "soundtrack.m4a"), { frames: CHUNKS * ON_SCREEN, fps: FPS, loudnessLufs: -14, truePeakDb: -1, fadeInS: 0.5, fadeOutS: 1.5, duckDb: 12, workDir: work });
+const soundtrackSeconds = (performance.now() - soundtrackStart) / 1000;
+await takeChildren();
+
+async function stitchRun(name: string, method: "seams" | "single_pass", encoding: VideoEncoding, run: number, decorations?: Decorations, use = chunks) {
   const dir = join(work, `${name}-${run}`);
   await mkdir(dir);
   const out = join(dir, "out.mp4");
-  const result = await stitchChunks(chunks, joins, out, { width: WIDTH, height: HEIGHT, fps: FPS, method, workDir: dir, encoding });
+  const result = await stitchChunks(use, joins, out, { width: WIDTH, height: HEIGHT, fps: FPS, method, workDir: dir, encoding, decorations });
   if (result.frames !== CHUNKS * ON_SCREEN) throw new Error(`${name} gave ${result.frames} frames`);
   return { out, result };
 }
@@ -165,7 +218,8 @@ await writeFile(floorList, `ffconcat version 1.0\n${chunks.map((c) => `file '${c
 let copied = 0;
 let seamsBytes = 0;
 let finalSeconds = 0;
-const { baseline, singlePass, seams, floor, critical } = await measureInterleaved({
+const decorated = { overlays: { copied: 0, decorated: 0 }, captions: { copied: 0, decorated: 0 }, keyed: { copied: 0, decorated: 0 } };
+const { baseline, singlePass, seams, floor, critical, overlays, captions, keyed } = await measureInterleaved({
   baseline: async (run) => void (await stitchRun("baseline", "single_pass", X264_DEFAULTS, run)),
   singlePass: async (run) => void (await stitchRun("single", "single_pass", CHUNK_ENCODING, run)),
   seams: async (run) => {
@@ -179,6 +233,18 @@ const { baseline, singlePass, seams, floor, critical } = await measureInterleave
   critical: async (run) => {
     const { out } = await stitchRun("critical", "seams", CHUNK_ENCODING, run);
     finalSeconds = (await muxFinal(out, music, join(work, `final-${run}.mp4`))).durationS;
+  },
+  overlays: async (run) => {
+    const { result } = await stitchRun("overlays", "seams", CHUNK_ENCODING, run, OVERLAYS);
+    decorated.overlays = { copied: result.copiedFrames, decorated: result.decoratedFrames };
+  },
+  captions: async (run) => {
+    const { result } = await stitchRun("captions", "seams", CHUNK_ENCODING, run, CAPTIONED);
+    decorated.captions = { copied: result.copiedFrames, decorated: result.decoratedFrames };
+  },
+  keyed: async (run) => {
+    const { result } = await stitchRun("keyed", "seams", CHUNK_ENCODING, run, CAPTIONED, keyedChunks);
+    decorated.keyed = { copied: result.copiedFrames, decorated: result.decoratedFrames };
   },
 });
 
@@ -220,6 +286,9 @@ ${table(
     row("(b)", `seams: ${CHUNKS - 1} windows re-encoded (SEAM_ENCODING), ${copied}/${CHUNKS * ON_SCREEN} frames stream-copied`, seams),
     row("(c)", "plain stream-copy concat of the chunks, no transitions — floor", floor),
     row("(d)", "critical path: seams + mux of the prepared music", critical),
+    row("(e)", `(b) + overlays: headline (${HEADLINE.to - HEADLINE.from} frames) and end card (${END_CARD.to - END_CARD.from}); ${decorated.overlays.copied} frames copied`, overlays),
+    row("(f)", `(e) + burned captions: ${CUES.length} cues, ${decorated.captions.decorated} decorated frames, chunks without cue-end keyframes; ${decorated.captions.copied} frames copied`, captions),
+    row("(g)", `(f) with keyframes at the cue ends (\`decorationKeyframes\`); ${decorated.keyed.copied} frames copied`, keyed),
   ],
 )}
 
@@ -230,10 +299,15 @@ ${table(
     ["seams / floor, (b)/(c)", ratio(b, c), ratio(bCpu, median(floor.cpuSeconds))],
     ["baseline / critical path, (a)/(d) — target ≥ 5×", ratio(a, d), ratio(aCpu, dCpu)],
     ["x264 defaults / CHUNK_ENCODING single pass, (a)/(a')", ratio(a, median(singlePass.seconds)), ratio(aCpu, median(singlePass.cpuSeconds))],
+    ["overlays / seams, (e)/(b)", ratio(median(overlays.seconds), b), ratio(median(overlays.cpuSeconds), bCpu)],
+    ["burned captions / overlays, (f)/(e)", ratio(median(captions.seconds), median(overlays.seconds)), ratio(median(captions.cpuSeconds), median(overlays.cpuSeconds))],
+    ["cue-end keyframes, (f)/(g)", ratio(median(captions.seconds), median(keyed.seconds)), ratio(median(captions.cpuSeconds), median(keyed.cpuSeconds))],
   ],
 )}
 
-- Off the critical path: normalize ${median(normalizeSeconds).toFixed(2)} s wall per chunk (median; peak ffmpeg RSS ${mib(normalizeChildKb)} MiB); music prepare ${prepareSeconds.toFixed(2)} s for 30 s (${prepared.normalization}, ${prepared.integratedLufs} LUFS, ${prepared.truePeakDb} dBTP; peak ffmpeg RSS ${mib(prepareChildKb)} MiB).
+What the ad finish adds to the critical path: the overlays (e) re-encode only the ${decorated.overlays.decorated} frames they cover, which here fall inside chunks' own regions between seam keyframes, so copying resumes right after them; seam-only encoding holds (every other frame is still a stream copy). Burned captions (f, g) cover most of a narrated ad, so most frames are re-encoded: it is the \`captions: "burned"\` price; \`sidecar\` costs nothing here. Overlays are rendered off the critical path in ${overlaySeconds.toFixed(2)} s (headline and end card, sharp).
+
+- Off the critical path: normalize ${median(normalizeSeconds).toFixed(2)} s wall per chunk (median; peak ffmpeg RSS ${mib(normalizeChildKb)} MiB); music prepare ${prepareSeconds.toFixed(2)} s for 30 s (${prepared.normalization}, ${prepared.integratedLufs} LUFS, ${prepared.truePeakDb} dBTP; peak ffmpeg RSS ${mib(prepareChildKb)} MiB); with a voiceover of ${lines.length} lines: speaking them (espeak-ng, in parallel) ${speakSeconds.toFixed(2)} s, the soundtrack (trim, place, duck, mix, normalize, captions) ${soundtrackSeconds.toFixed(2)} s (${voiced.normalization}, ${voiced.integratedLufs} LUFS, ${voiced.truePeakDb} dBTP). The final mux stays a stream copy either way.
 - Memory while stitching with seams: this process ≤ ${mib(Math.max(seams.nodePeakKb, critical.nodePeakKb))} MiB RSS (sampled every 10 ms) + one ffmpeg child at a time ≤ ${mib(Math.max(seams.childPeakKb, critical.childPeakKb))} MiB → ≤ ${stitchingPeakMiB.toFixed(0)} MiB (target < 300 MiB).
 - Output: seams ${(seamsBytes / 1024 / 1024).toFixed(1)} MiB; final ${finalSeconds.toFixed(3)} s with AAC. Seams vs single-pass (a') PSNR: mean ${psnrMean.toFixed(1)} dB, min ${Math.min(...psnr).toFixed(1)} dB over ${psnr.length} frames.
 `;

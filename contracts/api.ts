@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ArchetypeId, AspectRatio, DurationSeconds, VideoSpec } from "./spec.ts";
+import { ArchetypeId, AspectRatio, CaptionsMode, DurationSeconds, VideoSpec, VoiceName, copyText } from "./spec.ts";
 
 /** Public HTTP contracts. Field names follow the functional spec (docs/SPEC.md §3). */
 
@@ -48,6 +48,24 @@ export const BrandAssets = z
   .strict();
 export type BrandAssets = z.infer<typeof BrandAssets>;
 
+/** The planner writes the copy from the brief; these replace what it wrote. */
+export const CopyOverrides = z
+  .object({
+    /** Shown on the headline beat. */
+    headline: copyText(60).optional(),
+    /** Shown on the end card and spoken on the last line. */
+    cta: copyText(40).optional(),
+  })
+  .strict();
+
+export const VoiceoverOptions = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Default: the voice model's own default voice. */
+    voice: VoiceName.optional(),
+  })
+  .strict();
+
 export const GenerateRequest = z
   .object({
     prompt: z.string().trim().min(1, "must not be empty").max(2000, "must be at most 2000 characters"),
@@ -75,8 +93,24 @@ export const GenerateRequest = z
         }
       }, "must be an https: URL")
       .nullish(),
+    copy: CopyOverrides.nullish(),
+    voiceover: VoiceoverOptions.nullish(),
+    /**
+     * Default: `burned` with the voiceover on, `none` with it off. Burned, because most social
+     * video autoplays muted in feeds (Reels, TikTok, Shorts) that take no caption file, so a
+     * narrated ad without captions in the picture loses its words there; the WebVTT sidecar is
+     * stored as well in both modes that caption. The price is re-encoding the frames that
+     * carry a cue in the stitch (measured in docs/BENCHMARKS.md); `sidecar` keeps the stitch
+     * to its transition seams and overlays.
+     */
+    captions: CaptionsMode.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((request, ctx) => {
+    if (request.captions && request.captions !== "none" && request.voiceover?.enabled === false) {
+      ctx.addIssue({ code: "custom", path: ["captions"], message: `${request.captions} captions need the voiceover: they are timed to the spoken lines (voiceover.enabled is false)` });
+    }
+  });
 export type GenerateRequest = z.infer<typeof GenerateRequest>;
 export type GenerateRequestInput = z.input<typeof GenerateRequest>;
 

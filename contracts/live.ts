@@ -207,6 +207,7 @@ export const PlanNoteType = z.enum([
   "beat_dropped",
   "soft_transition",
   "transition_limited",
+  "copy_fitted",
   "openai_plan",
   "openai_repair",
   "openai_http_error",

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { TransitionType } from "./spec.ts";
+import { COPY_FORBIDDEN, TransitionType, copyText } from "./spec.ts";
 
 /**
  * media-node's HTTP API. Every request is signed (contracts/signing.ts `signRequest`).
@@ -121,6 +121,41 @@ export type LastFrameResponse = z.infer<typeof LastFrameResponse>;
 
 const StitchMethod = z.enum(["seams", "single_pass"]);
 
+/** One caption: `text` (one or two lines, `\n` between them) on screen from `start_s` to `end_s`. */
+export const Cue = z.object({
+  start_s: z.number().min(0),
+  end_s: z.number().positive(),
+  text: z
+    .string()
+    .min(1)
+    .max(200)
+    .refine((t) => t.split("\n").every((line) => line.trim() !== "" && !COPY_FORBIDDEN.test(line)), "must be one or two non-empty lines without control or markup characters"),
+}).refine((c) => c.end_s > c.start_s, { message: "end_s must be after start_s", path: ["end_s"] });
+export type Cue = z.infer<typeof Cue>;
+
+/** Output frames [from, to) that show a cue: frame n is on screen from n / fps. */
+export function cueFrames(cue: Pick<Cue, "start_s" | "end_s">, fps: number): { from: number; to: number } {
+  return { from: Math.ceil(cue.start_s * fps - 1e-6), to: Math.ceil(cue.end_s * fps - 1e-6) };
+}
+
+/** An RGBA PNG at the video's size drawn over output frames [from_frame, to_frame). */
+export const StitchOverlay = z
+  .object({ url: Url, from_frame: z.number().int().min(0), to_frame: z.number().int().min(1) })
+  .refine((o) => o.to_frame > o.from_frame, { message: "to_frame must be after from_frame", path: ["to_frame"] });
+export type StitchOverlay = z.infer<typeof StitchOverlay>;
+
+/**
+ * Keyframes a chunk needs so the stitch can copy again right after each decoration (overlay or
+ * burned cue) that ends inside it: the chunk frame where each range ends, for a chunk whose
+ * first frame lands at output frame `video_start_frame`. Pass them with the seam keyframes to
+ * `chunks/normalize`; without them the stitch re-encodes on to the chunk's next keyframe
+ * (at most CHUNK_ENCODING's 24 frames later).
+ */
+export function decorationKeyframes(chunk: { video_start_frame: number; frames: number }, ranges: readonly { to_frame: number }[]): number[] {
+  const local = ranges.map((r) => r.to_frame - chunk.video_start_frame).filter((k) => k > 0 && k < chunk.frames);
+  return [...new Set(local)].sort((a, b) => a - b);
+}
+
 // POST /v1/media/videos/stitch — join normalized chunks with transitions between consecutive chunks.
 export const StitchRequest = z
   .object({
@@ -131,6 +166,17 @@ export const StitchRequest = z
     height: VideoDimension,
     fps: VideoFps,
     method: StitchMethod.default("seams"),
+    /**
+     * Layers drawn over frame ranges (the headline, the end card), in stacking order. Only the
+     * frames they cover are re-encoded; copying resumes at the first keyframe at or after an
+     * overlay's end, so chunks should be normalized with a keyframe there (see README, "Ad finish").
+     */
+    overlays: z.array(StitchOverlay).max(32).default([]),
+    /**
+     * Burned captions (libass): each cue's frames are drawn on and re-encoded, like an overlay's.
+     * Absent for `sidecar` and `none`.
+     */
+    captions: z.object({ cues: z.array(Cue).min(1).max(400) }).nullish(),
     output_url: Url,
   })
   .refine((r) => r.transitions.length === r.chunks.length - 1, { message: "transitions must have one entry per seam", path: ["transitions"] })
@@ -149,11 +195,35 @@ export const StitchResponse = z.object({
   encode_seconds: z.number(),
   /** Frames joined by stream copy, not re-encoded (0 for single_pass). */
   copied_frames: z.number(),
+  /** Frames that carry an overlay or a burned caption (all of them re-encoded). */
+  decorated_frames: z.number(),
 });
 export type StitchResponse = z.infer<typeof StitchResponse>;
 
-// POST /v1/media/audio/prepare — music bed for the video, prepared while chunks still render:
-// looped or cut to the exact length, faded, loudness-normalized, AAC in .m4a.
+/** One spoken line of the voiceover: its speech (any audio file) and where its speech starts. */
+export const VoicePhrase = z.object({
+  /** The line as rendered by the voice model (draft: espeak-ng WAV; real: the TTS model's output). */
+  url: Url,
+  /** What is said: the caption text. */
+  text: copyText(200),
+  /** The script line's `start_frame`: the first sample of speech lands exactly here. */
+  at_frame: z.number().int().min(0),
+});
+export type VoicePhrase = z.infer<typeof VoicePhrase>;
+
+export const VoiceoverMix = z.object({
+  phrases: z.array(VoicePhrase).min(1).max(24),
+  /** How far the music bed is lowered under speech. */
+  duck_db: z.number().min(6).max(30).default(12),
+  /** Also store the placed voice alone (.m4a, at its level in the mix). */
+  voice_url: Url.optional(),
+  /** Also store the WebVTT captions of the spoken lines. */
+  captions_url: Url.optional(),
+});
+
+// POST /v1/media/audio/prepare — the soundtrack, prepared while chunks still render: the music
+// bed looped or cut to the exact length and faded, with the voiceover (when given) placed on
+// the beats and the bed ducked under it, loudness-normalized, AAC in .m4a.
 export const PrepareMusicRequest = z
   .object({
     music_url: Url,
@@ -163,9 +233,16 @@ export const PrepareMusicRequest = z
     true_peak_db: z.number().min(-9).max(0).default(-1),
     fade_in_s: z.number().min(0).max(5).default(0.5),
     fade_out_s: z.number().min(0).max(5).default(1.5),
+    voiceover: VoiceoverMix.nullish(),
     output_url: Url,
   })
-  .refine((r) => r.fade_in_s + r.fade_out_s <= r.frames / r.fps, { message: "fade_in_s + fade_out_s must fit in the video's length", path: ["fade_out_s"] });
+  .refine((r) => r.fade_in_s + r.fade_out_s <= r.frames / r.fps, { message: "fade_in_s + fade_out_s must fit in the video's length", path: ["fade_out_s"] })
+  .superRefine((r, ctx) => {
+    r.voiceover?.phrases.forEach((phrase, i, all) => {
+      if (phrase.at_frame >= r.frames) ctx.addIssue({ code: "custom", path: ["voiceover", "phrases", i, "at_frame"], message: `must be within the ${r.frames} frames` });
+      if (i > 0 && phrase.at_frame <= all[i - 1]!.at_frame) ctx.addIssue({ code: "custom", path: ["voiceover", "phrases", i, "at_frame"], message: "phrases must be in time order" });
+    });
+  });
 export type PrepareMusicRequest = z.infer<typeof PrepareMusicRequest>;
 export const PrepareMusicResponse = z.object({
   duration_s: z.number(),
@@ -177,6 +254,17 @@ export const PrepareMusicResponse = z.object({
   normalization: z.enum(["linear", "limited"]),
   /** How many times the source was played to fill the length (1 = cut, no loop). */
   loops: z.number(),
+  voiceover: z
+    .object({
+      /** Where each line's speech was placed and how long it runs (after trimming its silence). */
+      phrases: z.array(z.object({ text: z.string(), start_s: z.number(), duration_s: z.number(), /** >1: sped up to fit before the next line. */ tempo: z.number() })),
+      /** The captions, for the sidecar and for burning in (StitchRequest.captions). */
+      cues: z.array(Cue),
+      duck_db: z.number(),
+      voice_bytes: z.number().nullable(),
+      captions_bytes: z.number().nullable(),
+    })
+    .nullable(),
 });
 export type PrepareMusicResponse = z.infer<typeof PrepareMusicResponse>;
 
@@ -194,6 +282,47 @@ export const MuxResponse = z.object({
   bytes: z.number(),
 });
 export type MuxResponse = z.infer<typeof MuxResponse>;
+
+const Box = z.object({ left: z.number().int(), top: z.number().int(), width: z.number().int(), height: z.number().int() });
+
+// POST /v1/media/finish/overlays — the ad's on-screen copy as full-frame RGBA PNG layers at the
+// video's size, placed in its safe area; the stitch composites them (StitchRequest.overlays).
+export const RenderOverlaysRequest = z.object({
+  width: VideoDimension,
+  height: VideoDimension,
+  /** Absent: no headline layer. */
+  headline: z.object({ text: copyText(60), output_url: Url }).nullish(),
+  end_card: z.object({
+    brand: copyText(40),
+    /** The brand's own logo (the stored brand asset), composited as it is; without one the brand name is set in type. */
+    logo_url: Url.nullish(),
+    offer: copyText(60).nullish(),
+    cta: copyText(40),
+    /** Call-to-action button colour; its type is black or white, whichever contrasts more. */
+    accent: Hex.default("#E4572E"),
+    output_url: Url,
+  }),
+});
+export type RenderOverlaysRequest = z.infer<typeof RenderOverlaysRequest>;
+const OverlayLayerInfo = z.object({
+  bytes: z.number().int(),
+  /** Where the layer's visible content is. */
+  box: Box,
+});
+export const RenderOverlaysResponse = z.object({
+  width: z.number().int(),
+  height: z.number().int(),
+  /** The area all copy was kept inside (see media-node/finish/layout.ts). */
+  safe_area: Box,
+  headline: OverlayLayerInfo.nullable(),
+  end_card: OverlayLayerInfo.extend({
+    /** `asset`: the uploaded logo; `wordmark`: the brand name set in type. */
+    logo: z.enum(["asset", "wordmark"]),
+    mark_box: Box,
+    cta_box: Box,
+  }),
+});
+export type RenderOverlaysResponse = z.infer<typeof RenderOverlaysResponse>;
 
 /** Names of the draft models the local model server offers (Replicate `owner/name` form). */
 export const DRAFT_MODELS = {

@@ -106,6 +106,92 @@ export const SpecFacts = z.object({
 });
 export type SpecFacts = z.infer<typeof SpecFacts>;
 
+/**
+ * Voiceover pacing. 2.5 words a second (150 words a minute) is an unhurried ad read: broadcast
+ * voiceover runs at about 150–160 wpm, and synthetic voices at their default rate a little
+ * faster, so a line written to this budget fits its beat with room to spare. Each line starts
+ * VOICE_LEAD_IN_FRAMES after its beat starts and its budget leaves out VOICE_BREATH_S (that
+ * lead-in plus a pause before the next beat).
+ */
+export const VOICE_WORDS_PER_SECOND = 2.5;
+export const VOICE_LEAD_IN_FRAMES = 6;
+export const VOICE_BREATH_S = 0.5;
+
+/** Most words a voice line may have on a beat of `frames` on-screen frames. */
+export function voiceWordBudget(frames: number): number {
+  return Math.max(0, Math.floor(VOICE_WORDS_PER_SECOND * (frames / FPS - VOICE_BREATH_S) + 1e-9));
+}
+
+export function countWords(text: string): number {
+  const trimmed = text.trim();
+  return trimmed === "" ? 0 : trimmed.split(/\s+/).length;
+}
+
+/**
+ * Characters on-screen copy may not contain: control characters, and the markup characters of
+ * the renderers the words pass through (Pango for overlays, libass for burned captions,
+ * WebVTT for the sidecar). Each renderer escapes the rest (& ' ") itself.
+ */
+export const COPY_FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\u2028\u2029<>{}\[\]\\|`]/;
+
+/** Words shown on screen or spoken: one line, trimmed, none of COPY_FORBIDDEN. */
+export function copyText(max: number) {
+  return z
+    .string()
+    .trim()
+    .min(1, "must not be empty")
+    .max(max, `must be at most ${max} characters`)
+    .refine((value) => !COPY_FORBIDDEN.test(value), "must not contain control characters or any of < > { } [ ] \\ | `");
+}
+
+/** A voice by name: an espeak-ng voice for draft (`en-us`), the TTS model's `voice_id` for real (`Wise_Woman`). */
+export const VoiceName = z.string().regex(/^[A-Za-z][A-Za-z0-9_+-]{0,47}$/, "must be a voice name such as en-us or Wise_Woman");
+
+/**
+ * `burned`: drawn into the picture (libass), for feeds that autoplay muted and take no caption
+ * files; `sidecar`: a WebVTT file beside the video only; `none`.
+ */
+export const CaptionsMode = z.enum(["burned", "sidecar", "none"]);
+export type CaptionsMode = z.infer<typeof CaptionsMode>;
+
+/** One spoken line of the script, on one beat. */
+export const VoiceLine = z.object({
+  beat_index: z.number().int().min(0),
+  text: copyText(200),
+  /** Where the line starts in the ad: its beat's first frame plus VOICE_LEAD_IN_FRAMES. */
+  start_frame: z.number().int().min(0),
+  /** voiceWordBudget of its beat; the line has at most this many words. */
+  max_words: z.number().int().min(1),
+});
+export type VoiceLine = z.infer<typeof VoiceLine>;
+
+/**
+ * Everything the finish renders from words: the on-screen copy (headline on one beat, the end
+ * card with the logo or brand name, the offer and the call to action from `end_card_beat` to
+ * the end), the voiceover script (at most one line per beat, none on some) and the captions
+ * mode. Written by the planner from the brief, with the request's overrides applied.
+ */
+export const AdCopy = z.object({
+  /** Set in type on the end card when there is no logo, and spoken. */
+  brand: copyText(40),
+  headline: copyText(60),
+  /** Only when the brief names one (a discount, a free trial, a launch date). */
+  offer: copyText(60).nullable(),
+  cta: copyText(40),
+  headline_beat: z.number().int().min(0),
+  /** The end card (logo, offer, CTA) runs from this beat's start to the end of the ad. */
+  end_card_beat: z.number().int().min(0),
+  voiceover: z.object({
+    enabled: z.boolean(),
+    /** Null: the voice model's default voice. */
+    voice: VoiceName.nullable(),
+    /** In beat order; kept when the voiceover is off, so it can be turned on for a re-render. */
+    lines: z.array(VoiceLine).max(24),
+  }),
+  captions: CaptionsMode,
+});
+export type AdCopy = z.infer<typeof AdCopy>;
+
 export const VideoSpec = z.object({
   version: z.literal(1),
   archetype: ArchetypeId,
@@ -124,6 +210,7 @@ export const VideoSpec = z.object({
   facts: SpecFacts,
   beats: z.array(SpecBeat).min(1).max(24),
   music: MusicBrief,
+  copy: AdCopy,
   planner: z.enum(["local", "openai"]),
 }).superRefine((spec, ctx) => {
   // The timing invariants every later phase relies on; a spec that breaks one is refused.
@@ -149,12 +236,44 @@ export const VideoSpec = z.object({
   if (next !== spec.total_frames) {
     ctx.addIssue({ code: "custom", path: ["beats"], message: `beats cover ${next} frames, expected ${spec.total_frames}` });
   }
+  copyIssues(spec.copy, spec.beats).forEach((issue) => ctx.addIssue({ code: "custom", ...issue }));
   const expected = RESOLUTIONS[spec.aspect_ratio];
   if (spec.width !== expected.width || spec.height !== expected.height) {
     ctx.addIssue({ code: "custom", path: ["width"], message: `resolution must be ${expected.width}x${expected.height} for ${spec.aspect_ratio}` });
   }
 });
 export type VideoSpec = z.infer<typeof VideoSpec>;
+
+/** The copy's placement rules against the beats it is placed on. */
+function copyIssues(copy: AdCopy, beats: readonly SpecBeat[]): { path: (string | number)[]; message: string }[] {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  if (copy.end_card_beat >= beats.length) issues.push({ path: ["copy", "end_card_beat"], message: "must be a beat index" });
+  if (copy.headline_beat >= beats.length) issues.push({ path: ["copy", "headline_beat"], message: "must be a beat index" });
+  else if (beats.length > 1 && copy.headline_beat >= copy.end_card_beat) issues.push({ path: ["copy", "headline_beat"], message: "the headline must come before the end card" });
+  let previous = -1;
+  copy.voiceover.lines.forEach((line, i) => {
+    const path = ["copy", "voiceover", "lines", i];
+    const beat = beats[line.beat_index];
+    if (!beat) return issues.push({ path: [...path, "beat_index"], message: "must be a beat index" });
+    if (line.beat_index <= previous) issues.push({ path: [...path, "beat_index"], message: "lines must be in beat order, one per beat at most" });
+    previous = line.beat_index;
+    if (line.start_frame !== beat.start_frame + VOICE_LEAD_IN_FRAMES) issues.push({ path: [...path, "start_frame"], message: "a line starts VOICE_LEAD_IN_FRAMES after its beat" });
+    if (line.max_words !== voiceWordBudget(beat.frames)) issues.push({ path: [...path, "max_words"], message: "must be the beat's word budget" });
+    if (countWords(line.text) > line.max_words) issues.push({ path: [...path, "text"], message: `has ${countWords(line.text)} words, over the beat's budget of ${line.max_words}` });
+  });
+  if (copy.captions !== "none" && !copy.voiceover.enabled) issues.push({ path: ["copy", "captions"], message: "captions need the voiceover" });
+  return issues;
+}
+
+/** Output frames [from_frame, to_frame) that show the headline and the end card: each from the end of its beat's incoming transition. */
+export function copyWindows(spec: Pick<VideoSpec, "beats" | "total_frames" | "copy">): Record<"headline" | "end_card", { from_frame: number; to_frame: number }> {
+  const settled = (index: number) => spec.beats[index]!.start_frame + (index > 0 ? spec.beats[index - 1]!.transition_out.frames : 0);
+  const headline = spec.beats[spec.copy.headline_beat]!;
+  return {
+    headline: { from_frame: settled(spec.copy.headline_beat), to_frame: headline.start_frame + headline.frames },
+    end_card: { from_frame: settled(spec.copy.end_card_beat), to_frame: spec.total_frames },
+  };
+}
 
 /** Rendered frames of a beat: on-screen frames plus the overlap consumed by its outgoing transition. */
 export function renderedFrames(beat: SpecBeat): number {

@@ -60,11 +60,14 @@ export interface RunResult {
 
 const STDERR_KEEP = 16 * 1024;
 
-export function run(tool: "ffmpeg" | "ffprobe", args: string[], options: RunOptions = {}): Promise<RunResult> {
+/** The tools media work spawns: ffmpeg, ffprobe, and espeak-ng for the draft voice. */
+export type Tool = "ffmpeg" | "ffprobe" | "espeak-ng";
+
+export function run(tool: Tool, args: string[], options: RunOptions = {}): Promise<RunResult> {
   return options.background ? backgroundSlot(() => spawnRun(tool, args, options)) : spawnRun(tool, args, options);
 }
 
-function spawnRun(tool: "ffmpeg" | "ffprobe", args: string[], options: RunOptions): Promise<RunResult> {
+function spawnRun(tool: Tool, args: string[], options: RunOptions): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(tool, args, { cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"] });
     if (options.background && child.pid !== undefined) {

@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { verifyRequest } from "../contracts/signing.ts";
 import { FfmpegError } from "./ffmpeg.ts";
 import { registerAudioRoutes } from "./audio/routes.ts";
+import { registerFinishRoutes } from "./finish/routes.ts";
 import { registerImageRoutes } from "./images/routes.ts";
 import { registerVideoRoutes } from "./video/routes.ts";
 import { InputError, UpstreamError, jsonBody } from "./io.ts";
@@ -44,5 +45,6 @@ export async function buildServer(config: MediaNodeConfig): Promise<FastifyInsta
   registerImageRoutes(app, config);
   registerVideoRoutes(app, config);
   registerAudioRoutes(app, config);
+  registerFinishRoutes(app, config);
   return app;
 }

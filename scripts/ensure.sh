@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Makes a fresh clone runnable: npm dependencies (which bring Node 22 into node_modules/.bin),
-# and Debian's ffmpeg (>= 5, with xfade). `--browser` also ensures Debian's chromium.
+# Debian's ffmpeg (>= 5, with xfade and libass), the DejaVu fonts overlays and captions are set
+# in, and espeak-ng (the draft voiceover). `--browser` (what `npm test` passes) also ensures
+# the tools only tests use: Debian's chromium and tesseract-ocr.
 # Idempotent and quick when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +53,26 @@ if [ "${ffmpeg_major:-0}" -lt 5 ] 2>/dev/null; then
   exit 1
 fi
 
+# Burned captions go through ffmpeg's libass filters; Debian's ffmpeg is built with libass.
+if [[ "$(ffmpeg -hide_banner -filters 2>/dev/null)" != *" ass "* ]]; then
+  echo "adreel: this ffmpeg lacks libass (the 'ass' filter), which burned captions need; install Debian's ffmpeg." >&2
+  exit 1
+fi
+
+# Overlay and caption text name their font files explicitly (media-node/finish/fonts.ts).
+if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
+  apt_install fonts-dejavu-core
+fi
+
+# The draft voiceover speaks offline (draft/speech.ts).
+if ! command -v espeak-ng >/dev/null 2>&1; then
+  apt_install espeak-ng
+fi
+
 if [ "$need_browser" = "1" ] && [ ! -x /usr/bin/chromium ]; then
   apt_install chromium
+fi
+# OCR checks that the call to action reads on screen (test/finish); tests only, so not in the image.
+if [ "$need_browser" = "1" ] && ! command -v tesseract >/dev/null 2>&1; then
+  apt_install tesseract-ocr
 fi

@@ -52,7 +52,7 @@ const LIMITER_TOLERANCE_LU = 0.25;
 const LIMITER_ROUNDS = 5;
 
 /** Loop (the input is read with -stream_loop -1), cut to `samples`, fade. */
-function bedChain(samples: number, { fadeInS, fadeOutS, frames, fps }: MusicOptions): string {
+export function bedChain(samples: number, { fadeInS, fadeOutS, frames, fps }: MusicOptions): string {
   const filters = [
     `aresample=${MUSIC_SAMPLE_RATE}`,
     "aformat=sample_fmts=fltp:channel_layouts=stereo",
@@ -66,11 +66,11 @@ function bedChain(samples: number, { fadeInS, fadeOutS, frames, fps }: MusicOpti
 }
 
 /** Back to 48 kHz with exactly `samples` samples, whatever ran before. */
-function exactLength(samples: number): string {
+export function exactLength(samples: number): string {
   return `aresample=${MUSIC_SAMPLE_RATE},apad=whole_len=${samples},atrim=end_sample=${samples}`;
 }
 
-function limiterChain(gainDb: number, ceilingDb: number): string {
+export function limiterChain(gainDb: number, ceilingDb: number): string {
   const limit = Math.min(1, Math.max(0.0625, 10 ** (ceilingDb / 20)));
   return [
     `volume=${gainDb.toFixed(3)}dB`,
@@ -80,12 +80,35 @@ function limiterChain(gainDb: number, ceilingDb: number): string {
   ].join(",");
 }
 
-const AAC_OUTPUT = ["-c:a", "aac", "-b:a", MUSIC_BITRATE, "-ar", String(MUSIC_SAMPLE_RATE), "-ac", "2", "-movflags", "+faststart", "-f", "mp4"];
+export const AAC_OUTPUT = ["-c:a", "aac", "-b:a", MUSIC_BITRATE, "-ar", String(MUSIC_SAMPLE_RATE), "-ac", "2", "-movflags", "+faststart", "-f", "mp4"];
 
 export async function prepareMusic(inputPath: string, outputPath: string, options: MusicOptions): Promise<PreparedMusic> {
   const { frames, fps, loudnessLufs, truePeakDb } = options;
   const seconds = frames / fps;
-  if (options.fadeInS + options.fadeOutS > seconds) throw new InputError(`fade_in_s + fade_out_s exceed the ${seconds.toFixed(3)} s length`);
+  const loops = await musicLoops(inputPath, options);
+  const samples = Math.round(seconds * MUSIC_SAMPLE_RATE);
+  const input = ["-stream_loop", "-1", "-i", inputPath, "-map", "0:a:0", "-vn"];
+  const { normalization } = await normalizeLoudness(input, bedChain(samples, options), samples, { loudnessLufs, truePeakDb, what: "music_url" }, outputPath);
+  return measuredOutput(outputPath, normalization, loops);
+}
+
+/** The prepared file as measured (EBU R128 on the encoded AAC, its real length and size). */
+export async function measuredOutput(outputPath: string, normalization: PreparedMusic["normalization"], loops: number): Promise<PreparedMusic> {
+  const [loudness, probe] = await Promise.all([measureLoudness(["-i", outputPath]), ffprobe(outputPath)]);
+  return {
+    durationS: Number(probe.streams[0]?.duration ?? probe.format.duration),
+    bytes: await fileSize(outputPath),
+    integratedLufs: loudness.integratedLufs,
+    truePeakDb: loudness.truePeakDb,
+    normalization,
+    loops,
+  };
+}
+
+/** Checks the music is readable audio that fits the fades; how many plays fill the ad (1 = cut, no loop). */
+export async function musicLoops(inputPath: string, { frames, fps, fadeInS, fadeOutS }: MusicOptions): Promise<number> {
+  const seconds = frames / fps;
+  if (fadeInS + fadeOutS > seconds) throw new InputError(`fade_in_s + fade_out_s exceed the ${seconds.toFixed(3)} s length`);
   let sourceSeconds: number;
   try {
     const probe = await ffprobe(inputPath);
@@ -96,46 +119,55 @@ export async function prepareMusic(inputPath: string, outputPath: string, option
     if (error instanceof FfmpegError) throw new InputError(`music_url is not readable audio: ${error.stderrTail}`);
     throw error;
   }
-  const samples = Math.round(seconds * MUSIC_SAMPLE_RATE);
-  const bed = bedChain(samples, options);
-  const input = ["-stream_loop", "-1", "-i", inputPath, "-map", "0:a:0", "-vn"];
+  return Number.isFinite(sourceSeconds) && sourceSeconds > 0 ? Math.ceil(seconds / sourceSeconds - 1e-6) : 1;
+}
+
+export interface LoudnessTarget {
+  loudnessLufs: number;
+  truePeakDb: number;
+  /** Names the input in errors (`music_url`). */
+  what: string;
+}
+
+export interface Normalized {
+  normalization: PreparedMusic["normalization"];
+  /** Gain applied before the limiter (linear: the only processing). */
+  gainDb: number;
+  /** The limiter ceiling the output was held under. */
+  ceilingDb: number;
+}
+
+/**
+ * What `chain` makes of `input`, brought to the loudness target under the true-peak ceiling
+ * and written as AAC (.m4a) of exactly `samples` samples: loudnorm's linear mode when one gain
+ * will do, else gain into the oversampled limiter, corrected until within tolerance.
+ */
+export async function normalizeLoudness(input: string[], chain: string, samples: number, target: LoudnessTarget, outputPath: string): Promise<Normalized> {
+  const { loudnessLufs, truePeakDb, what } = target;
   const ceiling = truePeakDb - CODEC_PEAK_HEADROOM_DB;
-  const target = `I=${loudnessLufs}:TP=${ceiling}:LRA=${LOUDNORM_LRA}`;
-
-  const measured = await loudnormPass(input, `${bed},loudnorm=${target}:print_format=json`, ["-f", "null", "-"]);
+  const loudnorm = `I=${loudnessLufs}:TP=${ceiling}:LRA=${LOUDNORM_LRA}`;
+  const measured = await loudnormPass(input, `${chain},loudnorm=${loudnorm}:print_format=json`, ["-f", "null", "-"]);
   const inputI = Number(measured.input_i);
-  if (!(inputI > SILENT_LUFS)) throw new InputError("music_url is silent");
+  if (!(inputI > SILENT_LUFS)) throw new InputError(`${what} is silent`);
   const gain = loudnessLufs - inputI;
-  if (gain > MAX_GAIN_DB) throw new InputError(`music_url is too quiet (${inputI} LUFS) to bring to ${loudnessLufs} LUFS`);
+  if (gain > MAX_GAIN_DB) throw new InputError(`${what} is too quiet (${inputI} LUFS) to bring to ${loudnessLufs} LUFS`);
 
-  let normalization: PreparedMusic["normalization"] = "limited";
   if (Number(measured.input_tp) + gain <= ceiling && Number(measured.input_lra) <= LOUDNORM_LRA) {
     const second = await loudnormPass(
       input,
-      `${bed},loudnorm=${target}:measured_I=${measured.input_i}:measured_TP=${measured.input_tp}:measured_LRA=${measured.input_lra}` +
+      `${chain},loudnorm=${loudnorm}:measured_I=${measured.input_i}:measured_TP=${measured.input_tp}:measured_LRA=${measured.input_lra}` +
         `:measured_thresh=${measured.input_thresh}:offset=${measured.target_offset}:linear=true:print_format=json,${exactLength(samples)}`,
       [...AAC_OUTPUT, outputPath],
     );
-    if (second.normalization_type === "linear") normalization = "linear";
+    if (second.normalization_type === "linear") return { normalization: "linear", gainDb: Number(second.output_i) - Number(second.input_i), ceilingDb: ceiling };
   }
-  if (normalization === "limited") {
-    let limitedGain = gain;
-    for (let round = 0; round < LIMITER_ROUNDS; round++) {
-      const result = await measureLoudness(input, `${bed},${limiterChain(limitedGain, ceiling)},${exactLength(samples)}`);
-      const shortfall = loudnessLufs - result.integratedLufs;
-      if (Math.abs(shortfall) < LIMITER_TOLERANCE_LU) break;
-      limitedGain = Math.min(MAX_GAIN_DB, limitedGain + shortfall);
-    }
-    await ffmpeg([...input, "-af", `${bed},${limiterChain(limitedGain, ceiling)},${exactLength(samples)}`, ...AAC_OUTPUT, outputPath], { timeoutMs: 5 * 60_000 });
+  let limitedGain = gain;
+  for (let round = 0; round < LIMITER_ROUNDS; round++) {
+    const result = await measureLoudness(input, `${chain},${limiterChain(limitedGain, ceiling)},${exactLength(samples)}`);
+    const shortfall = loudnessLufs - result.integratedLufs;
+    if (Math.abs(shortfall) < LIMITER_TOLERANCE_LU) break;
+    limitedGain = Math.min(MAX_GAIN_DB, limitedGain + shortfall);
   }
-
-  const [loudness, probe] = await Promise.all([measureLoudness(["-i", outputPath]), ffprobe(outputPath)]);
-  return {
-    durationS: Number(probe.streams[0]?.duration ?? probe.format.duration),
-    bytes: await fileSize(outputPath),
-    integratedLufs: loudness.integratedLufs,
-    truePeakDb: loudness.truePeakDb,
-    normalization,
-    loops: Number.isFinite(sourceSeconds) && sourceSeconds > 0 ? Math.ceil(seconds / sourceSeconds - 1e-6) : 1,
-  };
+  await ffmpeg([...input, "-af", `${chain},${limiterChain(limitedGain, ceiling)},${exactLength(samples)}`, ...AAC_OUTPUT, outputPath], { timeoutMs: 5 * 60_000 });
+  return { normalization: "limited", gainDb: limitedGain, ceilingDb: ceiling };
 }

@@ -3,16 +3,21 @@ import type { FastifyInstance } from "fastify";
 import { MuxRequest, MuxResponse, PrepareMusicRequest, PrepareMusicResponse } from "../../contracts/media.ts";
 import { downloadTo, uploadTo, withTempDir, parse } from "../io.ts";
 import { MEDIA_PREFIX, type MediaNodeConfig } from "../config.ts";
+import { webvtt } from "../finish/captions.ts";
+import { mapLimited } from "../video/stitch.ts";
 import { prepareMusic } from "./music.ts";
+import { prepareSoundtrack } from "./soundtrack.ts";
 import { muxFinal } from "./mux.ts";
 
 /**
  * Audio capabilities of media-node:
- *   POST /v1/media/audio/prepare — generated music → looped/cut, faded, loudness-normalized AAC (.m4a)
+ *   POST /v1/media/audio/prepare — generated music (+ voiceover lines) → looped/cut, faded, ducked, mixed, loudness-normalized AAC (.m4a)
  *   POST /v1/media/audio/mux     — stitched video + prepared music → final MP4 (stream copy)
  */
 
 const MUSIC_MAX_BYTES = 256 * 1024 * 1024;
+/** One spoken line: seconds of speech, a few MB even as uncompressed WAV. */
+const PHRASE_MAX_BYTES = 32 * 1024 * 1024;
 const VIDEO_MAX_BYTES = 1024 * 1024 * 1024;
 const DOWNLOAD_TIMEOUT_MS = 120_000;
 
@@ -22,16 +27,34 @@ export function registerAudioRoutes(app: FastifyInstance, config: MediaNodeConfi
     return withTempDir(config.tmpDir, async (dir) => {
       const input = join(dir, "music");
       const output = join(dir, "music.m4a");
-      await downloadTo(body.music_url, input, { maxBytes: MUSIC_MAX_BYTES, timeoutMs: DOWNLOAD_TIMEOUT_MS });
-      const music = await prepareMusic(input, output, {
+      const voiceover = body.voiceover;
+      const [, phrases] = await Promise.all([
+        downloadTo(body.music_url, input, { maxBytes: MUSIC_MAX_BYTES, timeoutMs: DOWNLOAD_TIMEOUT_MS }),
+        mapLimited(voiceover?.phrases ?? [], 4, async (phrase, i) => {
+          const path = join(dir, `line-${i}`);
+          await downloadTo(phrase.url, path, { maxBytes: PHRASE_MAX_BYTES, timeoutMs: DOWNLOAD_TIMEOUT_MS });
+          return { path, text: phrase.text, atFrame: phrase.at_frame };
+        }),
+      ]);
+      const options = {
         frames: body.frames,
         fps: body.fps,
         loudnessLufs: body.loudness_lufs,
         truePeakDb: body.true_peak_db,
         fadeInS: body.fade_in_s,
         fadeOutS: body.fade_out_s,
-      });
-      await uploadTo(body.output_url, output, "audio/mp4");
+      };
+      const voicePath = join(dir, "voice.m4a");
+      const soundtrack = voiceover
+        ? await prepareSoundtrack(input, phrases, output, { ...options, duckDb: voiceover.duck_db, workDir: dir, ...(voiceover.voice_url ? { voiceOutputPath: voicePath } : {}) })
+        : null;
+      const music = soundtrack ?? (await prepareMusic(input, output, options));
+      const captions = soundtrack ? webvtt(soundtrack.cues) : null;
+      const [, voiceBytes, captionsBytes] = await Promise.all([
+        uploadTo(body.output_url, output, "audio/mp4"),
+        voiceover?.voice_url ? uploadTo(voiceover.voice_url, voicePath, "audio/mp4") : null,
+        voiceover?.captions_url && captions !== null ? uploadTo(voiceover.captions_url, Buffer.from(captions, "utf8"), "text/vtt; charset=utf-8") : null,
+      ]);
       return PrepareMusicResponse.parse({
         duration_s: music.durationS,
         bytes: music.bytes,
@@ -39,6 +62,10 @@ export function registerAudioRoutes(app: FastifyInstance, config: MediaNodeConfi
         true_peak_db: music.truePeakDb,
         normalization: music.normalization,
         loops: music.loops,
+        voiceover:
+          voiceover && soundtrack
+            ? { phrases: soundtrack.phrases, cues: soundtrack.cues, duck_db: voiceover.duck_db, voice_bytes: voiceBytes, captions_bytes: captionsBytes }
+            : null,
       });
     });
   });

@@ -1,8 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { LastFrameRequest, LastFrameResponse, NormalizeChunkRequest, NormalizeChunkResponse, StitchRequest, StitchResponse } from "../../contracts/media.ts";
-import { downloadTo, uploadTo, withTempDir, parse } from "../io.ts";
+import sharp from "sharp";
+import { LastFrameRequest, LastFrameResponse, NormalizeChunkRequest, NormalizeChunkResponse, StitchRequest, StitchResponse, cueFrames } from "../../contracts/media.ts";
+import { InputError, downloadTo, uploadTo, withTempDir, parse } from "../io.ts";
 import { paletteOf } from "../images/palette.ts";
 import { MEDIA_PREFIX, type MediaNodeConfig } from "../config.ts";
 import { extractLastFrame, normalizeChunk } from "./normalize.ts";
@@ -12,13 +13,15 @@ import { mapLimited, stitchChunks } from "./stitch.ts";
  * Video capabilities of media-node:
  *   POST /v1/media/chunks/last-frame — provider clip → the last frame its chunk will have, PNG at last_frame_url
  *   POST /v1/media/chunks/normalize — provider clip → spliceable chunk at output_url (+ last frame PNG if asked)
- *   POST /v1/media/videos/stitch    — normalized chunks + transitions → stitched MP4 at output_url
+ *   POST /v1/media/videos/stitch    — normalized chunks + transitions (+ overlay layers, burned captions) → stitched MP4 at output_url
  */
 
 /** Provider clips and our chunks are short; a few hundred MB is far beyond any of them. */
 const VIDEO_INPUT_MAX_BYTES = 512 * 1024 * 1024;
 const VIDEO_INPUT_TIMEOUT_MS = 120_000;
 const DOWNLOAD_CONCURRENCY = 4;
+/** A full-frame RGBA PNG of mostly transparent pixels is tens of kB; a photo-like one a few MB. */
+const OVERLAY_MAX_BYTES = 32 * 1024 * 1024;
 
 export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfig): void {
   app.post(`${MEDIA_PREFIX}chunks/last-frame`, async (request) => {
@@ -75,6 +78,15 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
         await downloadTo(chunk.url, path, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
         return { path, frames: chunk.frames };
       });
+      const overlays = await mapLimited(body.overlays, DOWNLOAD_CONCURRENCY, async (overlay, i) => {
+        const path = join(dir, `overlay-${String(i).padStart(2, "0")}.png`);
+        await downloadTo(overlay.url, path, { maxBytes: OVERLAY_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
+        const meta = await sharp(path, { limitInputPixels: body.width * body.height }).metadata().catch(() => null);
+        if (!meta || meta.format !== "png") throw new InputError(`overlays[${i}] is not a PNG`);
+        if (meta.width !== body.width || meta.height !== body.height) throw new InputError(`overlays[${i}] is ${meta.width}x${meta.height}, expected ${body.width}x${body.height}`);
+        return { path, from: overlay.from_frame, to: overlay.to_frame };
+      });
+      const cues = (body.captions?.cues ?? []).map((cue) => ({ ...cueFrames(cue, body.fps), text: cue.text }));
       const output = join(dir, "stitched.mp4");
       const result = await stitchChunks(chunks, body.transitions, output, {
         width: body.width,
@@ -82,6 +94,7 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
         fps: body.fps,
         method: body.method,
         workDir: dir,
+        decorations: { overlays, cues },
       });
       await uploadTo(body.output_url, output, "video/mp4");
       return StitchResponse.parse({
@@ -91,6 +104,7 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
         method: result.method,
         encode_seconds: Math.round(result.encodeSeconds * 1000) / 1000,
         copied_frames: result.copiedFrames,
+        decorated_frames: result.decoratedFrames,
       });
     });
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type PlanChunk, type PlanJoin, type Span, layoutChunks, planSeams, planSinglePass, spanFrames } from "./stitch-plan.ts";
+import { type PlanChunk, type PlanJoin, type Span, layoutChunks, mergeRanges, planSeams, planSinglePass, spanFrames } from "./stitch-plan.ts";
 
 const fade = (frames: number): PlanJoin => ({ type: "fade", frames });
 const cut: PlanJoin = { type: "cut", frames: 0 };
@@ -84,6 +84,37 @@ describe("planSeams", () => {
       ["copy", 0, 10],
       ["encode", 10, 10],
       ["copy", 20, 10],
+    ]);
+  });
+});
+
+describe("planSeams with marked (decorated) frames", () => {
+  it("splits a copy around a marked range and resumes it on the keyframe where the range ends", () => {
+    const spans = planSeams([chunk(48, [0, 30])], [], [{ from: 10, to: 30 }]);
+    expectTiling(spans, 48);
+    expect(spans.map((s) => [s.kind, s.at, spanFrames(s)])).toEqual([
+      ["copy", 0, 10],
+      ["encode", 10, 20],
+      ["copy", 30, 18],
+    ]);
+  });
+
+  it("runs the encode on to the next keyframe when the range does not end on one", () => {
+    const spans = planSeams([chunk(48, [0, 24]), chunk(24)], [cut], [{ from: 5, to: 12 }, { from: 60, to: 72 }]);
+    expectTiling(spans, 72);
+    expect(spans.map((s) => [s.kind, s.at, spanFrames(s)])).toEqual([
+      ["copy", 0, 5],
+      ["encode", 5, 19],
+      ["copy", 24, 24],
+      ["copy", 48, 12],
+      ["encode", 60, 12],
+    ]);
+  });
+
+  it("merges overlapping and touching ranges", () => {
+    expect(mergeRanges([{ from: 20, to: 30 }, { from: 0, to: 5 }, { from: 5, to: 8 }, { from: 25, to: 40 }, { from: 50, to: 50 }])).toEqual([
+      { from: 0, to: 8 },
+      { from: 20, to: 40 },
     ]);
   });
 });

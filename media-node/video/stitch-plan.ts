@@ -12,7 +12,42 @@ import { InputError } from "../io.ts";
  * The plan is a list of spans in output order: `copy` spans take a chunk's frames as they
  * are (joined by stream copy), `encode` spans are rendered through a filtergraph and encoded.
  * A copy may start only on a keyframe; with B-frames off it may end anywhere (see encoding.ts).
+ *
+ * Frames that carry an overlay or a burned caption (`marked` ranges, output frames) are drawn
+ * on, so they are encoded too: a chunk's own region is copied only outside them, each copy
+ * again from the first keyframe at or after where the marked range ends.
  */
+
+/** Output frames [from, to). */
+export interface FrameRange {
+  from: number;
+  to: number;
+}
+
+/** Sorted, merged, without empty ranges. */
+export function mergeRanges(ranges: readonly FrameRange[]): FrameRange[] {
+  const sorted = ranges.filter((r) => r.to > r.from).sort((a, b) => a.from - b.from);
+  const merged: FrameRange[] = [];
+  for (const range of sorted) {
+    const last = merged.at(-1);
+    if (last && range.from <= last.to) last.to = Math.max(last.to, range.to);
+    else merged.push({ ...range });
+  }
+  return merged;
+}
+
+/** `range` minus every (merged) range in `holes`. */
+function subtract(range: FrameRange, holes: readonly FrameRange[]): FrameRange[] {
+  const parts: FrameRange[] = [];
+  let from = range.from;
+  for (const hole of holes) {
+    if (hole.to <= from || hole.from >= range.to) continue;
+    if (hole.from > from) parts.push({ from, to: hole.from });
+    from = Math.max(from, hole.to);
+  }
+  if (from < range.to) parts.push({ from, to: range.to });
+  return parts;
+}
 
 export interface PlanChunk {
   frames: number;
@@ -91,19 +126,24 @@ export function planSinglePass(chunks: readonly PlanChunk[], joins: readonly Pla
 /**
  * Copy every chunk's own region from its first keyframe on; encode the rest (the overlap
  * windows, plus any frames before B's first keyframe after the overlap, plus chunks that
- * cannot be copied). Encode spans never start or end inside an overlap: they start where a
- * chunk's own region ends and stop where a copy starts.
+ * cannot be copied, plus the `marked` frames). Encode spans never start or end inside an
+ * overlap: they start where a copyable run ends and stop where a copy starts.
  */
-export function planSeams(chunks: readonly PlanChunk[], joins: readonly PlanJoin[]): Span[] {
+export function planSeams(chunks: readonly PlanChunk[], joins: readonly PlanJoin[], marked: readonly FrameRange[] = []): Span[] {
   const layout = layoutChunks(chunks, joins);
+  const holes = mergeRanges(marked);
   const copies: Extract<Span, { kind: "copy" }>[] = [];
   chunks.forEach((chunk, i) => {
     if (!chunk.copyable) return;
+    const start = layout.starts[i]!;
     const ownFrom = i > 0 ? joins[i - 1]!.frames : 0;
     const ownTo = chunk.frames - (i < joins.length ? joins[i]!.frames : 0);
-    const key = [...chunk.keyframes].sort((a, b) => a - b).find((k) => k >= ownFrom);
-    if (key === undefined || key >= ownTo) return;
-    copies.push({ kind: "copy", chunk: i, from: key, to: ownTo, at: layout.starts[i]! + key });
+    const keyframes = [...chunk.keyframes].sort((a, b) => a - b);
+    for (const part of subtract({ from: start + ownFrom, to: start + ownTo }, holes)) {
+      const key = keyframes.find((k) => k >= part.from - start);
+      if (key === undefined || start + key >= part.to) continue;
+      copies.push({ kind: "copy", chunk: i, from: key, to: part.to - start, at: start + key });
+    }
   });
   const spans: Span[] = [];
   let at = 0;

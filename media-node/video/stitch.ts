@@ -4,7 +4,8 @@ import { ffmpeg } from "../ffmpeg.ts";
 import { InputError, fileSize } from "../io.ts";
 import { type ChunkProbe, probeChunk } from "./chunk-probe.ts";
 import { CHUNK_ENCODING, SEAM_ENCODING, type VideoEncoding, encoderArgs } from "./encoding.ts";
-import { type PlanJoin, type Span, planSeams, planSinglePass, spanFrames } from "./stitch-plan.ts";
+import { type Decorations, NO_DECORATIONS, decoratedRanges, decorationGraph } from "./decoration.ts";
+import { type PlanJoin, type Span, mergeRanges, planSeams, planSinglePass, spanFrames } from "./stitch-plan.ts";
 import { type FfconcatRange, ffconcatList } from "./ffconcat.ts";
 import { type GraphChunk, spanGraph } from "./transition-graph.ts";
 
@@ -18,6 +19,10 @@ import { type GraphChunk, spanGraph } from "./transition-graph.ts";
  *   decoding and encoding the overlap frames, not the whole video.
  * Both produce exactly Σframes − Σoverlaps frames, and the same pictures frame for frame
  * (up to encoding noise; the tests hold them above 35 dB PSNR of each other).
+ * Decorations (overlay layers, burned captions; decoration.ts) are drawn on the frames they
+ * cover, which `seams` therefore encodes as well: the rest is still copied. Burned captions
+ * are the costly case: every frame that shows a cue is decoded and encoded again, which for a
+ * narrated ad is most of it (docs/BENCHMARKS.md measures it).
  */
 
 export type StitchMethod = "seams" | "single_pass";
@@ -39,6 +44,8 @@ export interface StitchOptions {
   encoding?: VideoEncoding;
   /** Transition windows per ffmpeg process (default SEAMS_PER_ENCODE). */
   seamsPerEncode?: number;
+  /** Layers and captions drawn over output frame ranges. */
+  decorations?: Decorations;
   timeoutMs?: number;
 }
 
@@ -48,6 +55,8 @@ export interface StitchResult {
   method: StitchMethod;
   encodeSeconds: number;
   copiedFrames: number;
+  /** Frames that carry a decoration. */
+  decoratedFrames: number;
 }
 
 /** Run `work` over `items` with at most `limit` running at once, keeping order. */
@@ -94,7 +103,7 @@ export function referenceParameterSets(width: number, height: number, fps: numbe
 }
 
 export async function stitchChunks(chunks: readonly StitchChunk[], joins: readonly PlanJoin[], outputPath: string, options: StitchOptions): Promise<StitchResult> {
-  const { width, height, fps, method, workDir, encoding = CHUNK_ENCODING, seamsPerEncode = SEAMS_PER_ENCODE, timeoutMs = 10 * 60_000 } = options;
+  const { width, height, fps, method, workDir, encoding = CHUNK_ENCODING, seamsPerEncode = SEAMS_PER_ENCODE, timeoutMs = 10 * 60_000, decorations = NO_DECORATIONS } = options;
   const started = performance.now();
 
   const probes = await mapLimited(chunks, 4, (chunk, i) => probeChunk(chunk.path, `chunks[${i}]`));
@@ -110,13 +119,21 @@ export async function stitchChunks(chunks: readonly StitchChunk[], joins: readon
   const reference = await referenceParameterSets(width, height, fps, workDir);
   const seekable = probes.map((p) => spliceable(p, reference));
   const planChunks = probes.map((p, i) => ({ frames: p.frames, keyframes: p.keyframes, copyable: seekable[i]! }));
-  const spans: Span[] = method === "seams" ? planSeams(planChunks, joins) : planSinglePass(planChunks, joins);
+  const marked = decoratedRanges(decorations);
+  const spans: Span[] = method === "seams" ? planSeams(planChunks, joins, marked) : planSinglePass(planChunks, joins);
   const total = spans.reduce((sum, span) => sum + spanFrames(span), 0);
+  decorations.overlays.forEach((o, i) => {
+    if (o.to > total) throw new InputError(`overlays[${i}] ends at frame ${o.to}, after the video's ${total} frames`);
+  });
+  decorations.cues.forEach((c, i) => {
+    if (c.to > total) throw new InputError(`captions.cues[${i}] ends at frame ${c.to}, after the video's ${total} frames`);
+  });
+  const draw = { decorations, width, height, fps };
   const graphChunks: GraphChunk[] = chunks.map((c, i) => ({ path: c.path, probe: probes[i]!, seekable: seekable[i]! }));
 
   let copiedFrames = 0;
   if (method === "single_pass") {
-    await renderSpans(spans, graphChunks, fps, encoding, outputPath, join(workDir, "single-pass"), timeoutMs);
+    await renderSpans(spans, graphChunks, draw, encoding, outputPath, join(workDir, "single-pass"), timeoutMs);
   } else {
     // Seams are rendered in batches, one ffmpeg each: every transition in a filtergraph holds
     // a few frames of buffers until the graph ends (~5 MB each at 1024x576), so one graph
@@ -126,7 +143,7 @@ export async function stitchChunks(chunks: readonly StitchChunk[], joins: readon
     for (let first = 0, batch = 0; first < encodeSpans.length; first += seamsPerEncode, batch++) {
       const spansInBatch = encodeSpans.slice(first, first + seamsPerEncode);
       const path = join(workDir, `seams-${batch}.mp4`);
-      const render = (seamEncoding: VideoEncoding) => renderSpans(spansInBatch, graphChunks, fps, seamEncoding, path, join(workDir, `seams-${batch}`), timeoutMs);
+      const render = (seamEncoding: VideoEncoding) => renderSpans(spansInBatch, graphChunks, draw, seamEncoding, path, join(workDir, `seams-${batch}`), timeoutMs);
       await render(SEAM_ENCODING);
       if ((await probeChunk(path, "seam encode")).parameterSetsHash !== reference) {
         // A different x264 build could let the faster preset touch the parameter sets.
@@ -170,6 +187,7 @@ export async function stitchChunks(chunks: readonly StitchChunk[], joins: readon
     method,
     encodeSeconds: (performance.now() - started) / 1000,
     copiedFrames,
+    decoratedFrames: mergeRanges(marked).reduce((sum, r) => sum + r.to - r.from, 0),
   };
 }
 
@@ -178,14 +196,26 @@ function spliceable(probe: ChunkProbe, reference: string): boolean {
   return probe.codec === "h264" && probe.parameterSetsHash === reference && probe.keyframes[0] === 0;
 }
 
-async function renderSpans(spans: readonly Span[], chunks: readonly GraphChunk[], fps: number, encoding: VideoEncoding, outputPath: string, listPrefix: string, timeoutMs: number) {
+interface Drawing {
+  decorations: Decorations;
+  width: number;
+  height: number;
+  fps: number;
+}
+
+async function renderSpans(spans: readonly Span[], chunks: readonly GraphChunk[], draw: Drawing, encoding: VideoEncoding, outputPath: string, listPrefix: string, timeoutMs: number) {
+  const { fps } = draw;
   const graph = spanGraph(spans, chunks, fps, (lane) => `${listPrefix}-lane-${lane}.ffconcat`);
-  await Promise.all(graph.lists.map((list) => writeFile(list.path, list.content)));
+  const ranges = spans.filter((s) => s.kind === "encode").map((s) => ({ from: s.at, to: s.to }));
+  const assPath = `${listPrefix}-captions.ass`;
+  const decor = decorationGraph(draw.decorations, ranges, graph.spanStarts, graph.output, graph.inputArgs.filter((a) => a === "-i").length, draw, assPath);
+  await Promise.all([...graph.lists.map((list) => writeFile(list.path, list.content)), decor.ass === null ? null : writeFile(assPath, decor.ass)]);
   await ffmpeg(
     [
       ...graph.inputArgs,
-      "-filter_complex", graph.filterGraph,
-      "-map", `[${graph.output}]`, "-an",
+      ...decor.inputArgs,
+      "-filter_complex", [graph.filterGraph, ...decor.filters].join(";"),
+      "-map", `[${decor.output}]`, "-an",
       ...encoderArgs(encoding, fps, graph.spanStarts),
       "-frames:v", String(graph.frames),
       "-movflags", "+faststart",

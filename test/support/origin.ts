@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
+import { afterAll, beforeAll } from "vitest";
 import { signRequest } from "../../contracts/signing.ts";
+import { buildServer } from "../../media-node/server.ts";
 
 /**
  * Test support (not a test file): a local web origin on 127.0.0.1 that serves whatever a
@@ -67,4 +69,22 @@ export async function postSigned(app: FastifyInstance, path: string, payload: un
   const body = JSON.stringify(payload);
   const signature = options.sign === false ? {} : await signRequest(TEST_SECRET, "POST", path, body);
   return app.inject({ method: "POST", url: path, payload: body, headers: { "content-type": "application/json", ...signature } });
+}
+
+/**
+ * media-node (every capability mounted) and a test origin for one `describe`, started before
+ * its tests and closed after them; `setup` registers what the origin serves.
+ */
+export function useMediaNode(setup: (origin: TestOrigin) => Promise<void> | void = () => undefined): { app: FastifyInstance; origin: TestOrigin } {
+  const handle = {} as { app: FastifyInstance; origin: TestOrigin };
+  beforeAll(async () => {
+    handle.app = await buildServer({ secret: TEST_SECRET });
+    handle.origin = await startOrigin();
+    await setup(handle.origin);
+  });
+  afterAll(async () => {
+    await handle.app.close();
+    await handle.origin.close();
+  });
+  return handle;
 }

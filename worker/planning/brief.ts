@@ -259,6 +259,8 @@ function withArticle(phrase: string): string {
 
 export interface BriefReading extends ArchetypeInference {
   facts: SpecFacts;
+  /** The category of the product named in `facts` (brand-aware, unlike the archetype's `category`). */
+  productCategory: string | null;
 }
 
 /** Facts for the spec, every value sanitised and capped to the SpecFacts limits. */
@@ -323,5 +325,5 @@ export function readBrief(prompt: string): BriefReading {
   const brandText = brand ? sanitiseSlot(brand.text, 40) : "";
   if (brandText) facts.brand = brandText;
   if (audience) facts.audience = sanitiseSlot(audience, 60);
-  return { ...inference, facts };
+  return { ...inference, facts, productCategory: category?.category.id ?? inference.category };
 }

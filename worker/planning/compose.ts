@@ -1,7 +1,12 @@
 import {
   FPS,
   RESOLUTIONS,
+  VOICE_LEAD_IN_FRAMES,
   VideoSpec,
+  countWords,
+  voiceWordBudget,
+  type AdCopy,
+  type CaptionsMode,
   type ArchetypeId,
   type AspectRatio,
   type CameraMove,
@@ -11,6 +16,7 @@ import {
   type TransitionType,
 } from "../../contracts/spec.ts";
 import { BEATS, TRANSITION_FRAMES, type BeatId } from "./beats.ts";
+import type { DraftCopy } from "./copy.ts";
 import type { PlanEvent } from "./request.ts";
 import { allocateFrames, lowerBounds, type TimingSlot } from "./timing.ts";
 
@@ -30,6 +36,8 @@ export interface DraftBeat {
   transition: TransitionType;
   /** Desired on-screen frames; the final length is fitted to the total. */
   target: number;
+  /** Voice lines for this beat in order of preference; the first that fits its word budget is spoken. */
+  voice: string[];
 }
 
 export interface DraftSpec {
@@ -45,6 +53,9 @@ export interface DraftSpec {
   music: MusicBrief;
   planner: "local" | "openai";
   beats: DraftBeat[];
+  copy: DraftCopy;
+  voiceover: { enabled: boolean; voice: string | null };
+  captions: CaptionsMode;
 }
 
 const SOFT: readonly TransitionType[] = ["fade", "dissolve"];
@@ -95,6 +106,7 @@ export function composeSpec(draft: DraftSpec): { spec: VideoSpec; events: PlanEv
     return beat;
   });
 
+  const copy = placeCopy(draft, beats, specBeats, events);
   const { width, height } = RESOLUTIONS[draft.aspect_ratio];
   const spec = VideoSpec.parse({
     version: 1,
@@ -113,9 +125,52 @@ export function composeSpec(draft: DraftSpec): { spec: VideoSpec; events: PlanEv
     facts: draft.facts,
     beats: specBeats,
     music: draft.music,
+    copy,
     planner: draft.planner,
   });
   return { spec, events };
+}
+
+/** Beats that lead into the end card rather than carry the headline: the logo gets their open space too. */
+const END_CARD_LEAD: readonly BeatId[] = ["brand_moment"];
+/** Where the headline lands: the turn of the story, where the product is first shown. */
+const HEADLINE_BEATS: readonly BeatId[] = ["solution_reveal", "product_hero"];
+
+/**
+ * The copy on the timed beats: the end card on the last beat (from a brand moment just before
+ * it, when there is one), the headline on the first reveal before it, and on each beat the
+ * first voice line that fits the beat's word budget and was not spoken already.
+ */
+function placeCopy(draft: DraftSpec, beats: readonly DraftBeat[], timed: readonly { start_frame: number; frames: number }[], events: PlanEvent[]): AdCopy {
+  const last = beats.length - 1;
+  const end_card_beat = last > 0 && END_CARD_LEAD.includes(beats[last - 1]!.beat_id) ? last - 1 : last;
+  const reveal = beats.findIndex((b, i) => i < end_card_beat && HEADLINE_BEATS.includes(b.beat_id));
+  const headline_beat = reveal >= 0 ? reveal : Math.max(0, Math.min(1, end_card_beat - 1));
+  const spoken = new Set<string>();
+  const lines: AdCopy["voiceover"]["lines"] = [];
+  beats.forEach((beat, index) => {
+    const { start_frame, frames } = timed[index]!;
+    const max_words = voiceWordBudget(frames);
+    const fitting = beat.voice.filter((line) => !spoken.has(line));
+    const text = fitting.find((line) => countWords(line) <= max_words);
+    // The local copywriter's candidates are meant to be tried in turn; a language model's line
+    // that had to be shortened or dropped is worth telling.
+    const note = (message: string) => draft.planner === "openai" && events.push({ type: "copy_fitted", message: `beat ${index} (${beat.beat_id}) ${message}` });
+    if (text === undefined) {
+      if (fitting.length > 0) note(`is silent: its voice line has ${countWords(fitting.at(-1)!)} words, over the ${max_words}-word budget`);
+      return;
+    }
+    if (text !== fitting[0]) note(`speaks the first sentence of its line, to fit its ${max_words}-word budget`);
+    spoken.add(text);
+    lines.push({ beat_index: index, text, start_frame: start_frame + VOICE_LEAD_IN_FRAMES, max_words });
+  });
+  return {
+    ...draft.copy,
+    headline_beat,
+    end_card_beat,
+    voiceover: { enabled: draft.voiceover.enabled, voice: draft.voiceover.voice, lines },
+    captions: draft.voiceover.enabled ? draft.captions : "none",
+  };
 }
 
 function dropCandidate(beats: readonly DraftBeat[]): number {

@@ -3,6 +3,7 @@ import { ARCHETYPES, type Archetype } from "./archetypes.ts";
 import { BEATS, BEAT_IDS, substitutesFor, type BeatId } from "./beats.ts";
 import { readBrief } from "./brief.ts";
 import { composeSpec, type DraftBeat } from "./compose.ts";
+import { finishOptions, readBriefPhrases, voiceLines, writeCopy, type BriefPhrases, type DraftCopy } from "./copy.ts";
 import { fillTemplate, sanitiseSlot } from "./prompts.ts";
 import { PlanRequest, type PlanEvent, type PlanRequestInput, type PlanResult, type Planner } from "./request.ts";
 import { PlanRandom, planSeed } from "./seed.ts";
@@ -98,6 +99,8 @@ export function planLocally(input: PlanRequestInput): PlanResult {
   const tempo = Math.round(archetype.music.tempo_bpm + CREATIVITY.tempoBpm * c * rng.signed());
 
   const facts = reading.facts;
+  const phrases = readBriefPhrases(request.prompt, facts.brand);
+  const finish = finishOptions(request, writeCopy(facts, reading.productCategory, archetypeId, phrases));
   const { spec, events: composeEvents } = composeSpec({
     archetype: archetypeId,
     title: titleFor(facts, archetype),
@@ -110,7 +113,8 @@ export function planLocally(input: PlanRequestInput): PlanResult {
     facts,
     music: musicBrief(archetype, tempo, request.duration_s),
     planner: "local",
-    beats: beats.map((b) => draftBeat(b, facts, beats)),
+    beats: beats.map((b) => draftBeat(b, facts, beats, finish.copy, phrases)),
+    ...finish,
   });
   return { spec, events: [...events, ...composeEvents] };
 }
@@ -168,7 +172,7 @@ function pickOther<T>(rng: PlanRandom, options: readonly T[], current: T): T {
   return others.length > 0 ? rng.pick(others) : current;
 }
 
-function draftBeat(b: WorkingBeat, facts: SpecFacts, all: readonly WorkingBeat[]): DraftBeat {
+function draftBeat(b: WorkingBeat, facts: SpecFacts, all: readonly WorkingBeat[], copy: DraftCopy, phrases: BriefPhrases): DraftBeat {
   const def = BEATS[b.beat];
   const occurrence = all.filter((x) => x.beat === b.beat).indexOf(b);
   return {
@@ -186,6 +190,7 @@ function draftBeat(b: WorkingBeat, facts: SpecFacts, all: readonly WorkingBeat[]
     mood: def.mood,
     transition: b.transition,
     target: b.target,
+    voice: voiceLines(b.beat, copy, facts, phrases),
   };
 }
 

@@ -121,7 +121,7 @@ describe("openai planner", () => {
 
   it("allows extra beats only with creativity", async () => {
     const content = JSON.parse(valid.choices[0]!.message.content!);
-    content.beats.splice(6, 0, { beat_id: "testimonial", name: "Maya", prompt: "A freelance photographer tells the camera how tax season became easy.", camera: "static", mood: "sincere", transition_out: "dissolve" });
+    content.beats.splice(6, 0, { beat_id: "testimonial", name: "Maya", prompt: "A freelance photographer tells the camera how tax season became easy.", camera: "static", mood: "sincere", transition_out: "dissolve", voice_line: "" });
     const nine = structuredClone(valid);
     nine.choices[0]!.message.content = JSON.stringify(content);
     const free = await planner(openaiServer([nine]).fetch).plan(REQUEST);
@@ -195,6 +195,42 @@ describe("openai planner", () => {
     expect(() => createPlanner("openai")).toThrow(/options\.openai/);
     expect(() => createPlanner("openai", { openai: { apiKey: "" } })).toThrow(/API key/);
     expect(createPlanner("openai", { openai: { apiKey: "sk-test" } })).toBeInstanceOf(OpenAIPlanner);
+  });
+});
+
+describe("openai planner: copy", () => {
+  it("takes the model's headline, call to action and voice lines, each line inside its beat's budget", async () => {
+    const result = await planner(openaiServer([valid]).fetch).plan(REQUEST);
+    expectValid(result.spec);
+    const written = JSON.parse(valid.choices[0]!.message.content!);
+    expect(result.spec.copy).toMatchObject({ brand: "Ledgerly", headline: "Receipts, handled", offer: null, cta: "Download Ledgerly today", captions: "burned" });
+    const lines = result.spec.copy.voiceover.lines;
+    expect(lines.length).toBeGreaterThanOrEqual(6);
+    for (const line of lines) expect(line.text).toBe(written.beats[line.beat_index].voice_line);
+    expect(lines.at(-1)).toMatchObject({ beat_index: 7, text: "Download Ledgerly today." });
+  });
+
+  it("shortens a line that runs over its budget to its first sentence, or leaves the beat silent, and says so", async () => {
+    const content = JSON.parse(valid.choices[0]!.message.content!);
+    content.beats[0].voice_line = "Receipts. Everywhere you look, piles and piles of them, every single day.";
+    content.beats[1].voice_line = "An endless unsorted shoebox of crumpled paper receipts and faded invoices on the desk.";
+    const wordy = structuredClone(valid);
+    wordy.choices[0]!.message.content = JSON.stringify(content);
+    const result = await planner(openaiServer([wordy]).fetch).plan(REQUEST);
+    expect(result.spec.planner).toBe("openai");
+    const lines = result.spec.copy.voiceover.lines;
+    expect(lines.find((l) => l.beat_index === 0)?.text).toBe("Receipts.");
+    expect(lines.find((l) => l.beat_index === 1)).toBeUndefined();
+    expect(result.events.filter((e) => e.type === "copy_fitted").map((e) => e.message)).toEqual([
+      expect.stringMatching(/^beat 0 \(hook\) speaks the first sentence of its line/),
+      expect.stringMatching(/^beat 1 \(problem\) is silent: its voice line has 14 words, over the \d+-word budget/),
+    ]);
+  });
+
+  it("lets the request's copy override the model's, and speaks the requested call to action", async () => {
+    const result = await planner(openaiServer([valid]).fetch).plan({ ...REQUEST, copy: { headline: "Tax time, sorted", cta: "Try Ledgerly free" }, captions: "sidecar" });
+    expect(result.spec.copy).toMatchObject({ headline: "Tax time, sorted", cta: "Try Ledgerly free", captions: "sidecar" });
+    expect(result.spec.copy.voiceover.lines.at(-1)!.text).toBe("Try Ledgerly free.");
   });
 });
 

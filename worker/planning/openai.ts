@@ -1,10 +1,11 @@
 import OpenAI from "openai";
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { z } from "zod";
-import { CameraMove, TransitionType, type VideoSpec } from "../../contracts/spec.ts";
+import { CameraMove, TransitionType, voiceWordBudget, type VideoSpec } from "../../contracts/spec.ts";
 import { ARCHETYPES } from "./archetypes.ts";
 import { BEATS, BEAT_IDS } from "./beats.ts";
 import { composeSpec, type DraftBeat } from "./compose.ts";
+import { COPY_LIMITS, finishOptions, sanitiseCopy, shorterForms } from "./copy.ts";
 import { MAX_BEATS, planLocally } from "./local.ts";
 import { BEAT_PROMPT_MAX_WORDS, limitWords, sanitiseSlot } from "./prompts.ts";
 import { PlanRequest, type PlanEvent, type PlanRequestInput, type PlanResult, type PlanUsage, type Planner } from "./request.ts";
@@ -26,6 +27,8 @@ export const CreativeBeat = z.object({
   camera: CameraMove,
   mood: z.string(),
   transition_out: TransitionType,
+  /** The voiceover over this beat; empty for silence. */
+  voice_line: z.string(),
 });
 
 /** What the model returns. Every field is required, as strict structured outputs demand. */
@@ -42,6 +45,8 @@ export const CreativePlan = z.object({
   }),
   beats: z.array(CreativeBeat).min(1).max(24),
   music: z.object({ mood: z.string(), tempo_bpm: z.number().int().min(50).max(200), prompt: z.string() }),
+  /** `offer` is empty when the brief states none. */
+  copy: z.object({ headline: z.string(), offer: z.string(), cta: z.string() }),
 });
 export type CreativePlan = z.infer<typeof CreativePlan>;
 
@@ -214,6 +219,7 @@ function buildSpec(plan: CreativePlan, template: VideoSpec, request: PlanRequest
       mood: sanitiseSlot(beat.mood, 60) || def.mood,
       transition: exact && same ? same.transition_out.type : beat.transition_out,
       target: (same ?? elsewhere)?.frames ?? def.defaultFrames,
+      voice: shorterForms(beat.voice_line),
     };
   });
   // Same rule as the local planner: no more blends than the template or half the joins,
@@ -242,6 +248,17 @@ function buildSpec(plan: CreativePlan, template: VideoSpec, request: PlanRequest
   if (brand) facts.brand = brand;
   if (audience) facts.audience = audience;
   if (facts.keywords.length === 0) facts.keywords = template.facts.keywords;
+  const finish = finishOptions(request, {
+    brand: sanitiseCopy(plan.facts.brand, COPY_LIMITS.brand) || template.copy.brand,
+    headline: sanitiseCopy(plan.copy.headline, COPY_LIMITS.headline) || template.copy.headline,
+    offer: sanitiseCopy(plan.copy.offer, COPY_LIMITS.offer) || null,
+    cta: sanitiseCopy(plan.copy.cta, COPY_LIMITS.cta) || template.copy.cta,
+  });
+  // A call to action the user wrote is also the one spoken.
+  if (request.copy?.cta) {
+    const last = beats[beats.length - 1]!;
+    last.voice = [`${finish.copy.cta.replace(/[.!]+$/, "")}.`, ...last.voice];
+  }
   const archetype = ARCHETYPES[template.archetype];
   const composed = composeSpec({
     archetype: template.archetype,
@@ -261,6 +278,7 @@ function buildSpec(plan: CreativePlan, template: VideoSpec, request: PlanRequest
     },
     planner: "openai",
     beats,
+    ...finish,
   });
   return { spec: composed.spec, events: [...events, ...composed.events] };
 }
@@ -285,6 +303,8 @@ function systemPrompt(template: VideoSpec, creativity: number): string {
     "- The last beat's transition_out is cut. Durations are set by the system; do not mention seconds.",
     "- facts: product, character, setting, brand and audience as short noun phrases from the brief (brand and audience may be empty strings); up to 12 keywords.",
     "- music: mood, tempo_bpm and a short instrumental music prompt that fits the ad.",
+    "- copy: a headline of at most 6 words shown on screen; offer: a deal or date only if the brief states one, else an empty string (never invent one); cta: what the viewer should do, an imperative of at most 5 words.",
+    "- voice_line: the voiceover spoken over that beat, at most the beat's voice_words words (beats you add: 2.5 words a second of the beat), or an empty string for a silent beat. The last beat speaks the call to action. Plain words only, no stage directions.",
     `- ${freedom}`,
   ].join("\n");
 }
@@ -298,7 +318,7 @@ function userMessage(request: PlanRequest, template: VideoSpec): string {
     aspect_ratio: request.aspect_ratio,
     creativity_level: request.creativity_level,
     archetype: { id: archetype.id, name: archetype.name, description: archetype.description },
-    template: template.beats.map((b) => ({ beat_id: b.beat_id, purpose: b.purpose, seconds: b.frames / 24, camera: b.camera, transition_out: b.transition_out.type })),
-    hints: { facts: template.facts, look: template.style, music: template.music.prompt },
+    template: template.beats.map((b) => ({ beat_id: b.beat_id, purpose: b.purpose, seconds: b.frames / 24, voice_words: voiceWordBudget(b.frames), camera: b.camera, transition_out: b.transition_out.type })),
+    hints: { facts: template.facts, look: template.style, music: template.music.prompt, copy: { headline: template.copy.headline, offer: template.copy.offer ?? "", cta: template.copy.cta } },
   });
 }

@@ -1,4 +1,4 @@
-import type { CameraMove, SpecBeat } from "../../contracts/spec.ts";
+import { countWords, type CameraMove, type SpecBeat } from "../../contracts/spec.ts";
 import { BEATS, isBeatId } from "./beats.ts";
 
 /**
@@ -42,10 +42,7 @@ export function sanitiseSlot(value: string, maxChars: number): string {
   return (space > maxChars / 2 ? cut.slice(0, space) : cleaned.slice(0, maxChars)).replace(/[\s,;:.-]+$/, "");
 }
 
-export function countWords(text: string): number {
-  const trimmed = text.trim();
-  return trimmed === "" ? 0 : trimmed.split(/\s+/).length;
-}
+export { countWords } from "../../contracts/spec.ts";
 
 /** The first `maxWords` words of `text`, without a dangling comma or colon. */
 export function limitWords(text: string, maxWords: number): string {

@@ -7,15 +7,8 @@ import { VideoSpec } from "../../contracts/spec.ts";
  * What a planner needs from a generate request (same names, same defaults). Not strict like
  * GenerateRequest: a whole generate request may be passed and its other fields are ignored.
  */
-export const PlanRequest = z.object(
-  GenerateRequest.pick({
-    prompt: true,
-    duration_s: true,
-    aspect_ratio: true,
-    creativity_level: true,
-    archetype: true,
-  }).shape,
-);
+const { prompt, duration_s, aspect_ratio, creativity_level, archetype, copy, voiceover, captions } = GenerateRequest.shape;
+export const PlanRequest = z.object({ prompt, duration_s, aspect_ratio, creativity_level, archetype, copy, voiceover, captions });
 export type PlanRequest = z.infer<typeof PlanRequest>;
 export type PlanRequestInput = z.input<typeof PlanRequest>;
 

@@ -1,0 +1,167 @@
+import { join } from "node:path";
+import type { Cue } from "../../contracts/media.ts";
+import { FfmpegError, ffmpeg, ffprobe } from "../ffmpeg.ts";
+import { InputError, fileSize } from "../io.ts";
+import { buildCues } from "../finish/captions.ts";
+import { measureLoudness } from "./loudness.ts";
+import { AAC_OUTPUT, MUSIC_SAMPLE_RATE, type MusicOptions, type PreparedMusic, bedChain, exactLength, limiterChain, measuredOutput, musicLoops, normalizeLoudness } from "./music.ts";
+import { mapLimited } from "../video/stitch.ts";
+
+/**
+ * The soundtrack with a voiceover: each script line's speech placed where the plan puts it,
+ * the music bed under it, ducked while anyone speaks, the mix at the loudness target.
+ * It needs only the spec's timing and the audio files, not the video, so it runs off the
+ * critical path like the music bed alone, and the final mux stays a stream copy.
+ *
+ * Ducking is a gain envelope computed from the known phrase times rather than a sidechain
+ * compressor: we placed every phrase, so the envelope can start lowering the music before the
+ * first syllable (a compressor only reacts after the voice arrives, clipping the onset under
+ * full music), it holds steady between words instead of pumping with the voice's level, and
+ * its depth is exactly `duckDb`.
+ *
+ * Levels before the final normalization: the voice at VOICE_LUFS, the bed VOICE_OVER_BED_LU
+ * below it where nobody speaks and `duckDb` further down under speech; then the whole mix is
+ * brought to the target (−14 LUFS, true peak ≤ −1 dBTP by default) like the music bed alone.
+ */
+
+export interface PhraseInput {
+  /** The line's audio as downloaded. */
+  path: string;
+  text: string;
+  atFrame: number;
+}
+
+export interface SoundtrackOptions extends MusicOptions {
+  duckDb: number;
+  /** Also write the placed voice alone here (.m4a, at its level in the mix). */
+  voiceOutputPath?: string;
+  workDir: string;
+}
+
+export interface PlacedPhrase {
+  text: string;
+  start_s: number;
+  duration_s: number;
+  tempo: number;
+}
+
+export interface PreparedSoundtrack extends PreparedMusic {
+  phrases: PlacedPhrase[];
+  cues: Cue[];
+  voiceBytes: number | null;
+}
+
+const VOICE_LUFS = -16;
+const VOICE_OVER_BED_LU = 4;
+/** Speech is trimmed to where it is louder than this. */
+const SILENCE_DB = -50;
+/** At least this much quiet between one line's end and the next line (or the ad's end). */
+const MIN_GAP_S = 0.2;
+/** A line too long for its slot is sped up, but no more than this (beyond it speech sounds hurried). */
+export const MAX_TEMPO = 1.25;
+/** The bed starts going down this long before speech and is fully down DUCK_DOWN_S later. */
+const DUCK_LEAD_S = 0.3;
+const DUCK_DOWN_S = 0.25;
+/** It stays down this long after speech, then comes back up over DUCK_UP_S. */
+const DUCK_HOLD_S = 0.15;
+const DUCK_UP_S = 0.4;
+
+/** The line's speech only: leading and trailing quiet cut, mono float at the mix rate. */
+async function trimPhrase(phrase: PhraseInput, index: number, outputPath: string): Promise<number> {
+  const trim = `silenceremove=start_periods=1:start_threshold=${SILENCE_DB}dB`;
+  try {
+    await ffmpeg(["-i", phrase.path, "-map", "0:a:0", "-af", `aresample=${MUSIC_SAMPLE_RATE},aformat=sample_fmts=flt:channel_layouts=mono,${trim},areverse,${trim},areverse`, "-c:a", "pcm_f32le", "-f", "wav", outputPath], {
+      timeoutMs: 60_000,
+    });
+  } catch (error) {
+    if (error instanceof FfmpegError) throw new InputError(`voiceover.phrases[${index}].url is not readable audio: ${error.stderrTail}`);
+    throw error;
+  }
+  const [probe, level] = await Promise.all([ffprobe(outputPath), measureLoudness(["-i", outputPath])]);
+  const seconds = Number(probe.streams[0]?.duration ?? 0);
+  if (!(seconds > 0) || !(level.integratedLufs > -69)) throw new InputError(`voiceover.phrases[${index}].url has no speech (nothing above ${SILENCE_DB} dBFS long enough to measure)`);
+  return seconds;
+}
+
+/** The music bed's gain over time: 1 where nobody speaks, −duckDb under speech, smooth ramps between. */
+export function duckExpression(spans: readonly { start: number; end: number }[], duckDb: number): string {
+  const ramps = spans.map(({ start, end }) => {
+    const down = `clip((t-${(start - DUCK_LEAD_S).toFixed(4)})/${DUCK_DOWN_S},0,1)`;
+    const up = `clip((${(end + DUCK_HOLD_S + DUCK_UP_S).toFixed(4)}-t)/${DUCK_UP_S},0,1)`;
+    return `${down}*${up}`;
+  });
+  const depth = ramps.reduce((acc, ramp) => (acc ? `max(${acc},${ramp})` : ramp), "");
+  return `pow(10,-${duckDb}*(${depth})/20)`;
+}
+
+export async function prepareSoundtrack(musicPath: string, inputs: readonly PhraseInput[], outputPath: string, options: SoundtrackOptions): Promise<PreparedSoundtrack> {
+  const { frames, fps, duckDb, workDir } = options;
+  const seconds = frames / fps;
+  const samples = Math.round(seconds * MUSIC_SAMPLE_RATE);
+  const loops = await musicLoops(musicPath, options);
+  const trimmed = await mapLimited(inputs, 4, async (phrase, i) => {
+    const path = join(workDir, `phrase-${i}.wav`);
+    return { path, seconds: await trimPhrase(phrase, i, path) };
+  });
+
+  // Fit each line before the next one (or the end), speeding it up a little if it must.
+  const placed: PlacedPhrase[] = inputs.map((phrase, i) => {
+    const start = phrase.atFrame / fps;
+    const limit = (i + 1 < inputs.length ? inputs[i + 1]!.atFrame / fps : seconds) - MIN_GAP_S;
+    const room = limit - start;
+    const length = trimmed[i]!.seconds;
+    const tempo = length > room ? length / room : 1;
+    if (!(room > 0) || tempo > MAX_TEMPO) {
+      throw new InputError(
+        `voiceover.phrases[${i}]: ${length.toFixed(2)} s of speech does not fit the ${Math.max(0, room).toFixed(2)} s before ${i + 1 < inputs.length ? "the next line" : "the end"}, even at ${MAX_TEMPO}x`,
+      );
+    }
+    return { text: phrase.text, start_s: start, duration_s: length / tempo, tempo };
+  });
+
+  // The voice track: every line at its sample, at VOICE_LUFS.
+  const voiceRaw = join(workDir, "voice-raw.wav");
+  const voiceInputs = trimmed.flatMap((t) => ["-i", t.path]);
+  const voiceFilters = placed.map((p, i) => `[${i}:a]${p.tempo > 1 ? `atempo=${p.tempo.toFixed(5)},` : ""}adelay=delays=${Math.round(p.start_s * MUSIC_SAMPLE_RATE)}S:all=1[p${i}]`);
+  const voiceMix = placed.length > 1 ? `${placed.map((_, i) => `[p${i}]`).join("")}amix=inputs=${placed.length}:normalize=0:duration=longest` : "[p0]anull";
+  await ffmpeg([...voiceInputs, "-filter_complex", `${voiceFilters.join(";")};${voiceMix},${exactLength(samples)}[voice]`, "-map", "[voice]", "-c:a", "pcm_f32le", "-f", "wav", voiceRaw], { timeoutMs: 5 * 60_000 });
+  const voiceLevel = await measureLoudness(["-i", voiceRaw]);
+  const voiceGain = VOICE_LUFS - voiceLevel.integratedLufs;
+
+  // The bed, faded and at its level under the voice, then ducked.
+  const musicInput = ["-stream_loop", "-1", "-i", musicPath];
+  const bed = bedChain(samples, options);
+  const bedLevel = await measureLoudness([...musicInput, "-map", "0:a:0"], bed);
+  if (!(bedLevel.integratedLufs > -69)) throw new InputError("music_url is silent");
+  const bedGain = VOICE_LUFS - VOICE_OVER_BED_LU - bedLevel.integratedLufs;
+  const duck = duckExpression(placed.map((p) => ({ start: p.start_s, end: p.start_s + p.duration_s })), duckDb);
+  const mixRaw = join(workDir, "mix-raw.wav");
+  await ffmpeg(
+    [
+      ...musicInput,
+      "-i", voiceRaw,
+      "-filter_complex",
+      `[0:a]${bed},volume=${bedGain.toFixed(3)}dB,asetnsamples=n=240,volume='${duck}':eval=frame[bed];` +
+        `[1:a]volume=${voiceGain.toFixed(3)}dB,aformat=sample_fmts=fltp:channel_layouts=stereo[voice];` +
+        `[bed][voice]amix=inputs=2:normalize=0:duration=first,${exactLength(samples)}[mix]`,
+      "-map", "[mix]", "-c:a", "pcm_f32le", "-f", "wav", mixRaw,
+    ],
+    { timeoutMs: 5 * 60_000 },
+  );
+
+  const normalized = await normalizeLoudness(["-i", mixRaw], "aformat=sample_fmts=fltp:channel_layouts=stereo", samples, { loudnessLufs: options.loudnessLufs, truePeakDb: options.truePeakDb, what: "the mix" }, outputPath);
+  let voiceBytes: number | null = null;
+  if (options.voiceOutputPath) {
+    // The voice alone, through the same gain (and ceiling) as in the mix: stems that add up.
+    await ffmpeg(["-i", voiceRaw, "-af", `volume=${voiceGain.toFixed(3)}dB,aformat=sample_fmts=fltp:channel_layouts=stereo,${limiterChain(normalized.gainDb, normalized.ceilingDb)},${exactLength(samples)}`, ...AAC_OUTPUT, options.voiceOutputPath], {
+      timeoutMs: 5 * 60_000,
+    });
+    voiceBytes = await fileSize(options.voiceOutputPath);
+  }
+  return {
+    ...(await measuredOutput(outputPath, normalized.normalization, loops)),
+    phrases: placed,
+    cues: buildCues(placed),
+    voiceBytes,
+  };
+}
