@@ -16,7 +16,7 @@ import {
   type TransitionType,
 } from "../../contracts/spec.ts";
 import { BEATS, TRANSITION_FRAMES, type BeatId } from "./beats.ts";
-import type { DraftCopy } from "./copy.ts";
+import type { FinishOptions } from "./copy.ts";
 import type { PlanEvent } from "./request.ts";
 import { allocateFrames, lowerBounds, type TimingSlot } from "./timing.ts";
 
@@ -40,7 +40,7 @@ export interface DraftBeat {
   voice: string[];
 }
 
-export interface DraftSpec {
+export interface DraftSpec extends FinishOptions {
   archetype: ArchetypeId;
   title: string;
   duration_s: DurationSeconds;
@@ -53,9 +53,6 @@ export interface DraftSpec {
   music: MusicBrief;
   planner: "local" | "openai";
   beats: DraftBeat[];
-  copy: DraftCopy;
-  voiceover: { enabled: boolean; voice: string | null };
-  captions: CaptionsMode;
 }
 
 const SOFT: readonly TransitionType[] = ["fade", "dissolve"];

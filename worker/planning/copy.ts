@@ -1,6 +1,5 @@
-import { COPY_FORBIDDEN, type ArchetypeId, type SpecFacts } from "../../contracts/spec.ts";
+import { COPY_FORBIDDEN, type ArchetypeId, type CaptionsMode, type SpecFacts } from "../../contracts/spec.ts";
 import type { BeatId } from "./beats.ts";
-import type { DraftSpec } from "./compose.ts";
 import type { PlanRequest } from "./request.ts";
 
 /**
@@ -225,8 +224,15 @@ export function shorterForms(line: string): string[] {
   return forms;
 }
 
+/** How the ad is finished: its copy, its voice and its captions. */
+export interface FinishOptions {
+  copy: DraftCopy;
+  voiceover: { enabled: boolean; voice: string | null };
+  captions: CaptionsMode;
+}
+
 /** The request's finishing choices, with their defaults (see GenerateRequest). */
-export function finishOptions(request: Pick<PlanRequest, "copy" | "voiceover" | "captions">, copy: DraftCopy): Pick<DraftSpec, "copy" | "voiceover" | "captions"> {
+export function finishOptions(request: Pick<PlanRequest, "copy" | "voiceover" | "captions">, copy: DraftCopy): FinishOptions {
   const enabled = request.voiceover?.enabled ?? true;
   return {
     copy: { ...copy, headline: request.copy?.headline ?? copy.headline, cta: request.copy?.cta ?? copy.cta },
