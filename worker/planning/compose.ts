@@ -6,7 +6,6 @@ import {
   countWords,
   voiceWordBudget,
   type AdCopy,
-  type CaptionsMode,
   type ArchetypeId,
   type AspectRatio,
   type CameraMove,
