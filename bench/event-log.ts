@@ -19,7 +19,7 @@ export interface TimedEvent {
 }
 
 export interface EventLog {
-  /** `created_at` of the run: the start of `queued` (the first event, which `since` cannot replay). */
+  /** `created_at` of the run: the start of `queued`. */
   createdAt: number;
   status: string;
   events: TimedEvent[];
@@ -29,7 +29,8 @@ export interface EventLog {
 export async function fetchEventLog(baseUrl: string, apiKey: string, videoId: string, timeoutMs = 30_000): Promise<EventLog> {
   const deadline = Date.now() + timeoutMs;
   const events: TimedEvent[] = [];
-  let since = 1;
+  // 0: from the first event on.
+  let since = 0;
   let createdAt = 0;
   let status = "unknown";
   for (let page = 0; page < 100 && Date.now() < deadline; page++) {

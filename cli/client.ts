@@ -62,11 +62,14 @@ export class AdreelClient {
    */
   async watch(id: string, onEvent: (message: LiveMessage) => void, timeoutMs = 30 * 60_000): Promise<StatusResponse> {
     const deadline = Date.now() + timeoutMs;
-    let lastId = 0;
+    // The last event seen (a snapshot counts as everything up to its id); null until connected once.
+    let lastId: number | null = null;
     let failures = 0;
     while (Date.now() < deadline) {
       const ended = await new Promise<boolean>((resolveWatch) => {
-        const wsUrl = `${this.baseUrl.replace(/^http/, "ws")}/api/video/${id}/live?since=${lastId}&access_token=${encodeURIComponent(this.apiKey)}`;
+        // On a reconnect, `since` replays what was missed; the first connection needs only the snapshot.
+        const since = lastId === null ? "" : `since=${lastId}&`;
+        const wsUrl = `${this.baseUrl.replace(/^http/, "ws")}/api/video/${id}/live?${since}access_token=${encodeURIComponent(this.apiKey)}`;
         let settled = false;
         const finish = (value: boolean) => {
           if (settled) return;
@@ -88,7 +91,7 @@ export class AdreelClient {
           // Typed, not parsed: the run checks each event against LiveMessage as it emits it, and a
           // strict parse here would drop a newer server's frame (even its `complete`) over one new field.
           const frame = JSON.parse(message.data) as LiveMessage;
-          if (frame.type !== "snapshot") lastId = Math.max(lastId, frame.id);
+          lastId = Math.max(lastId ?? 0, frame.id);
           failures = 0;
           onEvent(frame);
           const status = frame.type === "snapshot" ? frame.snapshot?.status : frame.type;

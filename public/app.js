@@ -18,7 +18,7 @@ const state = {
   key: keyFromUrl || localStorage.getItem("adreel.key") || "",
   videoId: null,
   socket: null,
-  lastEvent: 0,
+  lastEvent: null, // the last event seen (a snapshot counts as all before it); null until connected once
   status: null,
   costUsd: 0,
   estimateUsd: null,
@@ -65,7 +65,7 @@ $("cancel").addEventListener("click", async () => {
 
 function resetRun(id, prompt) {
   if (state.socket) { const old = state.socket; state.socket = null; old.close(); }
-  Object.assign(state, { videoId: id, lastEvent: 0, status: null, costUsd: 0, estimateUsd: null, reconnects: 0, beats: [], spec: null, completedOnce: false, regenerating: null, busy: false });
+  Object.assign(state, { videoId: id, lastEvent: null, status: null, costUsd: 0, estimateUsd: null, reconnects: 0, beats: [], spec: null, completedOnce: false, regenerating: null, busy: false });
   state.cells.clear(); state.boards.clear(); state.refs.clear();
   $("run").hidden = false;
   $("video-id").textContent = id;
@@ -89,7 +89,9 @@ function watch(id, prompt) {
 
 function connect(id) {
   const proto = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${proto}://${location.host}/api/video/${id}/live?since=${state.lastEvent}&access_token=${encodeURIComponent(state.key)}`);
+  // A reconnect replays what it missed (`since`); a first connection needs only the snapshot.
+  const since = state.lastEvent === null ? "" : `since=${state.lastEvent}&`;
+  const socket = new WebSocket(`${proto}://${location.host}/api/video/${id}/live?${since}access_token=${encodeURIComponent(state.key)}`);
   state.socket = socket;
   setConnection("connecting…");
   const keepalive = setInterval(() => socket.readyState === WebSocket.OPEN && socket.send("ping"), 20_000);
@@ -266,7 +268,7 @@ async function applySnapshot(s) {
 }
 
 function handle(event) {
-  if (typeof event.id === "number") state.lastEvent = Math.max(state.lastEvent, event.id);
+  if (typeof event.id === "number") state.lastEvent = Math.max(state.lastEvent ?? 0, event.id);
   if (event.type === "snapshot") {
     if (!event.snapshot) { $("run-error").textContent = "This video has no run."; return; }
     applySnapshot(event.snapshot).catch((error) => { $("run-error").textContent = `Could not load the video's media: ${error.message}`; });

@@ -155,6 +155,7 @@ export async function live(c: AppContext): Promise<Response> {
   if (c.req.header("upgrade") !== "websocket") return c.json({ error: "expected a WebSocket upgrade" } satisfies ErrorResponse, 426);
   const run = await ownedRun(c, id);
   if (!run) return notFound(c, id);
-  const since = c.req.query("since") ?? "0";
-  return run.fetch(new Request(`https://run/live?since=${encodeURIComponent(since)}`, { headers: { upgrade: "websocket" } }));
+  // Without `since` the snapshot is all a viewer gets before the live stream; with it (0: the whole log) the events after it are replayed.
+  const since = c.req.query("since");
+  return run.fetch(new Request(`https://run/live${since === undefined ? "" : `?since=${encodeURIComponent(since)}`}`, { headers: { upgrade: "websocket" } }));
 }

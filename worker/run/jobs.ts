@@ -1,4 +1,6 @@
-import { JobKind, JobStatus } from "../../contracts/live.ts";
+import { JobKind, JobStatus, type JobView } from "../../contracts/live.ts";
+import type { VideoSpec } from "../../contracts/spec.ts";
+import type { ChunkPlan } from "../chunks/plan.ts";
 
 /** The job table of one video run: what each unit of work is and where it stands. */
 
@@ -41,6 +43,23 @@ export interface JobRow {
   started_at: number | null;
   updated_at: number;
   created_at: number;
+}
+
+/** The job as clients see it (the live socket, the snapshot). */
+export function jobView(job: JobRow): JobView {
+  return { id: job.id, kind: job.kind, beat: job.beat, idx: job.idx, status: job.status, attempt: job.attempt, error: job.error, errors: JSON.parse(job.errors) as string[] };
+}
+
+/** The job in words, for errors a user reads: "chunk 7 (beat 2 "Reveal", part 1)". */
+export function describeJob(job: Pick<JobRow, "kind" | "input" | "beat" | "idx">, spec: VideoSpec | null): string {
+  if (job.kind === "chunk") {
+    const input = JSON.parse(job.input) as ChunkPlan;
+    const beat = spec?.beats[input.beat_index];
+    return `chunk ${input.chunk_num} (beat ${input.beat_index}${beat ? ` "${beat.name}"` : ""}, part ${input.index_in_beat + 1})`;
+  }
+  if (job.kind === "storyboard") return `storyboard frame for beat ${job.beat}`;
+  if (job.kind === "reference") return `reference image ${job.idx + 1}`;
+  return `${job.kind} step`;
 }
 
 export const SCHEMA = [
@@ -167,8 +186,8 @@ const ADDED_JOB_COLUMNS: [string, string][] = [
   ["not_before", "INTEGER"],
 ];
 
-/** What migrations need of a Durable Object's SQL storage (structural: this module is also read by Node-side code). */
-interface SqlExec {
+/** What the run needs of a Durable Object's SQL storage (structural: this module is also read by Node-side code). */
+export interface SqlExec {
   exec(query: string, ...bindings: unknown[]): { toArray(): unknown[] };
 }
 

@@ -43,6 +43,7 @@ async function watch(key: string, videoId: string, since?: number): Promise<View
   const ended = new Promise<Frame>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no terminal event within 20 s; got ${frames.map((f) => f.type).join(", ")}`)), 20_000);
     socket.addEventListener("message", (event) => {
+      if (event.data === "pong") return;
       const frame = JSON.parse(event.data as string) as Frame;
       frames.push(frame);
       if (isEndStatus(frame.type)) {
@@ -124,6 +125,31 @@ describe("the live WebSocket", () => {
     expect(replay.slice(1).every((f) => f.id > cut)).toBe(true);
     expect(replay.at(-1)!.type).toBe("complete");
     resumed.socket.close(1000, "done");
+  });
+
+  it("replays the whole log with ?since=0, from the first event; without `since`, only the snapshot", async () => {
+    const h = await submit(key);
+    const live = await watch(key, h.videoId);
+    await driveToEnd(h);
+    await live.ended;
+    live.socket.close(1000, "done");
+    const all = live.frames.slice(1);
+    const last = all.at(-1)!.id;
+    const fromStart = await watch(key, h.videoId, 0);
+    const replay = await frames(fromStart, 1 + last);
+    expect(replay[0]!.type).toBe("snapshot");
+    // Every event from the first (`queued`, before the live viewer connected) to the end, as the live viewer saw those it saw.
+    expect(replay.slice(1).map((f) => f.id)).toEqual(Array.from({ length: last }, (_, i) => i + 1));
+    expect(replay[1]).toMatchObject({ id: 1, type: "queued" });
+    expect(replay.slice(1 + last - all.length)).toEqual(all);
+    fromStart.socket.close(1000, "done");
+    const plain = await watch(key, h.videoId);
+    await frames(plain, 1);
+    plain.socket.send("ping");
+    // The ping's answer comes after anything replayed would have: a snapshot, then nothing.
+    await new Promise<void>((resolve) => plain.socket.addEventListener("message", (e) => e.data === "pong" && resolve()));
+    expect(plain.frames.map((f) => f.type)).toEqual(["snapshot"]);
+    plain.socket.close(1000, "done");
   });
 });
 

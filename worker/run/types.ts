@@ -1,8 +1,14 @@
-import type { CostEstimate, GenerateRequest, Phase, VideoStatus } from "../../contracts/api.ts";
+import type { CostEstimate, EndStatus, GenerateRequest, Phase, VideoStatus } from "../../contracts/api.ts";
+import type { LiveEventData, LiveEventType } from "../../contracts/live.ts";
 import type { VideoSpec } from "../../contracts/spec.ts";
 import type { ChunkPlan } from "../chunks/plan.ts";
+import type { Config } from "../config.ts";
+import type { ProviderClient } from "../providers/client.ts";
+import type { JobMessage, JobStep } from "../queue/messages.ts";
+import type { JobMachine } from "./job-machine.ts";
 import type { JobKind, JobStatus } from "./jobs.ts";
 import type { LedgerEntry } from "./ledger.ts";
+import type { videos } from "../db/schema.ts";
 
 /** The shapes a video's run is read and driven by: its RPC inputs and answers, and its state. */
 
@@ -48,4 +54,52 @@ export interface PredictionGate {
   reason?: "stale" | "creating" | "cost cap";
   /** An earlier create for this attempt failed without an answer: look for its prediction (created since then) before creating. */
   lookupSince?: number;
+}
+
+/** A run as stored: RunState with its JSON columns still serialised. */
+export type RunRow = Omit<RunState, "request" | "spec" | "chunk_plan" | "cost_estimate"> & {
+  request: string;
+  spec: string | null;
+  chunk_plan: string | null;
+  cost_estimate: string | null;
+  last_progress_at: number;
+};
+
+/** Index columns a run writes besides those it keeps in step on every change (the reference images, once known). */
+export type IndexExtra = Partial<typeof videos.$inferInsert>;
+
+/** A prediction to stop at the provider, with the job attempt whose ledger pays for it. */
+export interface Running {
+  jobId: string;
+  attempt: number;
+  predictionId: string;
+}
+
+/**
+ * What the run's modules are handed: the run's storage and settings, and the operations they
+ * ask of each other through the run (so no module imports another's internals, and none
+ * imports the Durable Object). `VideoRun` implements it.
+ */
+export interface RunContext {
+  readonly sql: SqlStorage;
+  readonly env: Env;
+  readonly config: Config;
+  readonly provider: ProviderClient;
+  readonly jobs: JobMachine;
+  row(): RunRow | null;
+  state(): RunState | null;
+  ended(): boolean;
+  /** Append to the live event log and send it to every viewer. */
+  event<T extends LiveEventType>(type: T, data: LiveEventData<T>): void;
+  /** A signed, expiring media URL for clients. */
+  sign(key: string): Promise<string>;
+  costs(): { total: number; byPhase: Record<string, number> };
+  /** Send ready jobs, within the per-video cap on predictions in flight. */
+  dispatch(): Promise<void>;
+  send(messages: JobMessage[]): Promise<void>;
+  scheduleAlarm(): Promise<void>;
+  syncIndex(extra?: IndexExtra): Promise<void>;
+  fail(jobId: string, attempt: number, reason: string, retryable: boolean, step?: JobStep): Promise<void>;
+  finish(status: EndStatus, error: string | null): Promise<void>;
+  cancelAtProvider(targets: Running[]): Promise<void>;
 }

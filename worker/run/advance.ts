@@ -1,0 +1,65 @@
+import { decideAfter, type Decision } from "./pipeline.ts";
+import type { JobRow } from "./jobs.ts";
+import { enterPhase, readState, storeConsistencyContext, storePlan, updateProgress } from "./run-state.ts";
+import { loadDurationPriors } from "./timings.ts";
+import type { RunContext } from "./types.ts";
+
+/**
+ * A job is done: carry out what the pipeline decides (pipeline.ts), in its order, then show
+ * the progress made and send what became ready. Decisions are pure data; this is the only
+ * place they touch the run.
+ */
+export async function advance(run: RunContext, finished: JobRow): Promise<void> {
+  const state = readState(run.sql)!;
+  const decisions = decideAfter(finished, { request: state.request, spec: state.spec, chunkPlan: state.chunk_plan, jobs: run.jobs.list() }, run.config);
+  for (const decision of decisions) {
+    await carryOut(run, decision);
+    if (run.ended()) return;
+  }
+  await updateProgress(run);
+  await run.dispatch();
+}
+
+async function carryOut(run: RunContext, decision: Decision): Promise<void> {
+  switch (decision.kind) {
+    case "store_plan":
+      storePlan(run.sql, decision.spec, decision.chunkPlan, decision.costEstimate);
+      for (const note of decision.notes) run.event(note.type, { message: note.message });
+      run.event("spec", { spec: decision.spec, cost_estimate: decision.costEstimate, chunks: decision.chunkPlan.length });
+      return;
+    case "load_priors":
+      // The time-remaining estimate's priors, read once (D1's observed means, else defaults).
+      await loadDurationPriors(run.sql, run.env.DB, run.config);
+      return;
+    case "references_ready": {
+      const { references, context } = decision;
+      storeConsistencyContext(run.sql, context);
+      run.event("reference_images_ready", {
+        message: "Using these 3 reference images for visual consistency across all scenes",
+        images: await Promise.all(references.map(async (r) => ({ index: r.index, type: r.type, source: r.source, url: await run.sign(r.key), analysis: r.analysis }))),
+        consistency_context: context,
+      });
+      await run.syncIndex({ referenceImages: JSON.stringify(references.map((r) => ({ type: r.type, source: r.source, key: r.key, analysis: r.analysis }))) });
+      return;
+    }
+    case "insert":
+      run.jobs.insert(decision.jobs);
+      return;
+    case "release":
+      releaseDependents(run, decision.after);
+      return;
+    case "warning":
+      run.event("warning", { message: decision.message, job_id: decision.jobId });
+      return;
+    case "phase":
+      await enterPhase(run, decision.phase);
+      return;
+    case "end":
+      await run.finish(decision.status, decision.error);
+  }
+}
+
+/** Chunk k+1 of a beat waits for chunk k's last frame: once it is published, it may start. */
+export function releaseDependents(run: Pick<RunContext, "jobs">, jobId: string): void {
+  for (const waiting of run.jobs.list("status = 'waiting' AND depends_on = ?", jobId)) run.jobs.apply("release", waiting, {});
+}

@@ -1,0 +1,85 @@
+import type { Prediction } from "../../contracts/prediction.ts";
+import type { JobStep } from "../queue/messages.ts";
+import type { ClaimedJob, ReferenceOutput } from "../steps/step.ts";
+import { advance, releaseDependents } from "./advance.ts";
+import { jobView } from "./jobs.ts";
+import { enterPhase, touchRun, updateProgress } from "./run-state.ts";
+import { attemptDone, attemptStarted } from "./timings.ts";
+import type { RunContext } from "./types.ts";
+
+/**
+ * The queue consumers' side of a job: a consumer claims a job's step (and is handed what it
+ * needs), an ingest may publish what dependents need early, and the step reports the job
+ * done. Every report names the job's attempt: one about an attempt or step the job has moved
+ * past is dropped.
+ */
+
+/** A consumer takes a job. Null means the message is stale (job moved on): acknowledge and drop it. */
+export async function claimJob(run: RunContext, jobId: string, attempt: number, step: JobStep): Promise<ClaimedJob | null> {
+  const state = run.state();
+  const job = run.jobs.get(jobId);
+  if (!state || !job || job.attempt !== attempt || run.ended()) return null;
+  const now = Date.now();
+  const leaseUntil = now + run.config.jobLeaseMs;
+  if (step === "start") {
+    if (!run.jobs.apply("claim", job, { leaseUntil }, now)) return null;
+    attemptStarted(run.sql, run.config, job, now);
+    // The planner starting is the run's first phase change a client can see.
+    if (job.kind === "plan") await enterPhase(run, "planning");
+  } else {
+    if (job.status !== (step === "ingest" ? "ingesting" : "normalizing")) return null;
+    run.jobs.renewLease(job.id, leaseUntil, job.status);
+  }
+  await run.scheduleAlarm();
+  const stored = step !== "start" ? (JSON.parse(job.output ?? "null") as { prediction?: Prediction; published?: unknown } | null) : null;
+  return {
+    video: { video_id: state.video_id, tenant_id: state.tenant_id, request: state.request, spec: state.spec, consistency_context: state.consistency_context },
+    references: referenceOutputs(run),
+    job: { id: job.id, kind: job.kind, beat: job.beat, idx: job.idx, attempt: job.attempt, input: JSON.parse(job.input), prediction_id: job.prediction_id },
+    prediction: stored?.prediction ?? null,
+    published: stored?.published ?? null,
+  };
+}
+
+/** The job's step finished it: its output is stored, previewable at once, and the pipeline moves on. */
+export async function jobDone(run: RunContext, jobId: string, attempt: number, output: unknown): Promise<void> {
+  if (run.ended()) return;
+  const now = Date.now();
+  const done = run.jobs.apply("complete", { id: jobId, attempt }, { output }, now);
+  if (!done) return;
+  attemptDone(run.sql, jobId, attempt, now);
+  touchRun(run.sql, now);
+  // Each finished artefact is previewable at once (progressive preview of chunks, boards, references).
+  const key = (output as { key?: unknown } | null)?.key;
+  const preview_url = typeof key === "string" ? await run.sign(key) : null;
+  run.event("job", { job: jobView(done), output, preview_url });
+  await advance(run, done);
+  await run.syncIndex();
+}
+
+/**
+ * An ingest published what the job's dependents need (a chunk's last frame) ahead of its
+ * heavy part: they may start now, and the job's `normalize` step completes it.
+ */
+export async function publishOutput(run: RunContext, jobId: string, attempt: number, output: unknown): Promise<void> {
+  const job = run.jobs.get(jobId);
+  if (!job || run.ended()) return;
+  const stored = JSON.parse(job.output ?? "null") as { prediction?: Prediction } | null;
+  const now = Date.now();
+  const published = run.jobs.apply("publish", { id: jobId, attempt }, { output: { prediction: stored?.prediction ?? null, published: output ?? null }, leaseUntil: now + run.config.jobLeaseMs }, now);
+  if (!published) return;
+  touchRun(run.sql, now);
+  const frameKey = (output as { last_frame_key?: unknown } | null)?.last_frame_key;
+  run.event("job", { job: jobView(published), ...(typeof frameKey === "string" ? { frame_url: await run.sign(frameKey) } : {}) });
+  releaseDependents(run, jobId);
+  await run.send([{ video_id: run.row()!.video_id, job_id: jobId, attempt, step: "normalize" }]);
+  await updateProgress(run);
+  await run.dispatch();
+}
+
+export function referenceOutputs(run: Pick<RunContext, "jobs">): ReferenceOutput[] {
+  return run.jobs
+    .list("kind = 'reference' AND status = 'done'")
+    .map((j) => JSON.parse(j.output!) as ReferenceOutput)
+    .sort((a, b) => a.index - b.index);
+}

@@ -1,0 +1,69 @@
+import type { Config } from "../config.ts";
+import { signMediaUrl } from "../media/signed-url.ts";
+import type { ProviderClient } from "../providers/client.ts";
+import { nextCallbackAt } from "./callback.ts";
+import { dispatch, sendMessages } from "./dispatch.ts";
+import { endVideo } from "./ending.ts";
+import { appendEvent } from "./event-log.ts";
+import { failAttempt } from "./failures.ts";
+import { IndexSync } from "./index-sync.ts";
+import { JobMachine } from "./job-machine.ts";
+import { ledgerEntries, ledgerTotals } from "./ledger.ts";
+import { cancelAtProvider } from "./predictions.ts";
+import { nextDueAt } from "./recovery.ts";
+import { isEnded, readRow, readState } from "./run-state.ts";
+import type { RunContext } from "./types.ts";
+
+/** What a run is built from: its Durable Object's storage and sockets, and the outside world. */
+export interface RunParts {
+  storage: DurableObjectStorage;
+  env: Env;
+  config: Config;
+  /** Read on every use, so a test may bind another provider to a live run. */
+  provider: () => ProviderClient;
+  sockets: () => WebSocket[];
+}
+
+/** The run's modules wired to one another through one RunContext (types.ts), so none imports another's internals. */
+export function runContext(parts: RunParts): RunContext {
+  const { storage, env, config } = parts;
+  const sql = storage.sql;
+  const index = new IndexSync(env.DB);
+  const run: RunContext = {
+    sql,
+    env,
+    config,
+    get provider() {
+      return parts.provider();
+    },
+    jobs: new JobMachine(sql),
+    row: () => readRow(sql),
+    state: () => readState(sql),
+    ended: () => {
+      const row = readRow(sql);
+      return !row || isEnded(row.status);
+    },
+    event: (type, data) => appendEvent(sql, parts.sockets(), type, data),
+    sign: (key) => signMediaUrl(config.publicBaseUrl, config.mediaSigningSecret, key, "get", config.mediaUrlTtlSeconds),
+    costs: () => ledgerTotals(ledgerEntries(sql)),
+    dispatch: () => dispatch(run),
+    send: (messages) => sendMessages(run, messages),
+    syncIndex: (extra) => index.sync(readState(sql), run.costs().total, extra),
+    fail: (jobId, attempt, reason, retryable, step) => failAttempt(run, jobId, attempt, reason, retryable, step),
+    finish: (status, error) => endVideo(run, status, error),
+    cancelAtProvider: (targets) => cancelAtProvider(run, targets),
+    /** The alarm fires at the earliest due time; an ended run keeps it only for callback deliveries. */
+    async scheduleAlarm() {
+      const now = Date.now();
+      const callbackAt = nextCallbackAt(sql);
+      const at = run.ended() ? callbackAt : nextDueAt(sql, callbackAt, now);
+      if (at === null) {
+        await storage.deleteAlarm();
+        return;
+      }
+      const current = await storage.getAlarm();
+      if (current === null || current > at || current < now) await storage.setAlarm(Math.max(at, now + 10));
+    },
+  };
+  return run;
+}

@@ -1,0 +1,36 @@
+import type { EndStatus } from "../../contracts/api.ts";
+import { mediaKeys } from "../media/keys.ts";
+import { queueCallback } from "./callback.ts";
+import { JOB_TRANSITIONS } from "./job-machine.ts";
+import { endRun } from "./run-state.ts";
+import { recordDurations } from "./timings.ts";
+import type { RunContext, Running } from "./types.ts";
+
+/**
+ * The video ends: complete, failed or cancelled. The end is written first (every open job
+ * cancelled, the run's status set), so nothing started meanwhile can run on; then the
+ * predictions still running are stopped, the end is announced, indexed, its durations become
+ * the next videos' priors, and its `callback_url` is notified.
+ */
+export async function endVideo(run: RunContext, status: EndStatus, error: string | null): Promise<void> {
+  if (run.ended()) return;
+  const now = Date.now();
+  const running: Running[] = run.jobs.list("status = 'predicting' AND prediction_id IS NOT NULL").map((j) => ({ jobId: j.id, attempt: j.attempt, predictionId: j.prediction_id! }));
+  // Predictions still being created are cancelled when their creation is reported (predictions.ts).
+  for (const job of run.jobs.inStatus(JOB_TRANSITIONS.cancel.from)) run.jobs.apply("cancel", job, {}, now);
+  const ended = endRun(run.sql, status, error, now);
+  if (!ended) return;
+  // Stop spending: cancel every prediction still running at the provider.
+  await run.cancelAtProvider(running);
+  const videoId = run.row()!.video_id;
+  const createdAt = run.row()!.created_at;
+  const final_video_url = status === "complete" ? await run.sign(mediaKeys.final(videoId)) : null;
+  const cost_usd = run.costs().total;
+  run.event(status, { status, phase: status, progress: ended.progress, error, cost_usd, final_video_url, generation_time_seconds: Math.round((now - createdAt) / 100) / 10 });
+  await run.syncIndex();
+  // What this video's jobs took becomes the next videos' priors.
+  await recordDurations(run.sql, run.env.DB, run.config, now);
+  if (run.state()?.request.callback_url) queueCallback(run.sql, { video_id: videoId, status, final_video_url, error, cost_usd: run.costs().total });
+  // An ended run keeps its alarm only for callback deliveries.
+  await run.scheduleAlarm();
+}

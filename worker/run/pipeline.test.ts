@@ -1,0 +1,177 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { GenerateRequest } from "../../contracts/api.ts";
+import { chunkJobId, type JobStatus } from "../../contracts/live.ts";
+import { type ChunkPlan, planChunks } from "../chunks/plan.ts";
+import { loadConfig } from "../config.ts";
+import { planVideo } from "../planning/plan.ts";
+import type { JobKind, JobRow } from "./jobs.ts";
+import { chooseDispatch, decideAfter, type PipelineSettings, type PipelineView, type PlanOutput } from "./pipeline.ts";
+import { planRegeneration } from "./regenerate.ts";
+import type { RunState } from "./types.ts";
+
+/**
+ * The pipeline's decisions as plain functions: no Durable Object, no storage, just a run's
+ * jobs in and what should follow out.
+ */
+
+const SETTINGS: PipelineSettings = { maxChunkFrames: 48, consistencyDriftThreshold: 20 };
+const request = GenerateRequest.parse({ prompt: "A reusable steel water bottle for trail runners", duration_s: 15 });
+let plan: PlanOutput & { spec: PipelineView["spec"] & object };
+let chunkPlan: ChunkPlan[];
+
+beforeAll(async () => {
+  plan = (await planVideo({ ...loadConfig(env), planner: "local" }, request)) as typeof plan;
+  chunkPlan = planChunks(plan.spec, { maxChunkFrames: SETTINGS.maxChunkFrames });
+});
+
+function job(id: string, kind: JobKind, status: JobStatus, fields: { output?: unknown; input?: unknown; beat?: number; idx?: number } = {}): JobRow {
+  return {
+    id,
+    kind,
+    phase: "",
+    beat: fields.beat ?? null,
+    idx: fields.idx ?? 0,
+    attempt: 1,
+    status,
+    prediction_id: null,
+    input: JSON.stringify(fields.input ?? {}),
+    output: fields.output === undefined ? null : JSON.stringify(fields.output),
+    error: null,
+    errors: "[]",
+    depends_on: null,
+    model: null,
+    estimate_usd: null,
+    creating_since: null,
+    create_uncertain: 0,
+    retry_base: 0,
+    not_before: null,
+    lease_until: null,
+    poll_at: null,
+    deadline_at: null,
+    started_at: null,
+    updated_at: 0,
+    created_at: 0,
+  };
+}
+
+const reference = (index: number, status: JobStatus) =>
+  job(`reference:${index}`, "reference", status, { idx: index, output: status === "done" ? { index, key: `r${index}.png`, type: ["character", "product", "environment"][index], source: "generated", analysis: null, palette: [] } : undefined });
+const chunk = (c: ChunkPlan, status: JobStatus, drift: number | null = null) =>
+  job(chunkJobId(c.chunk_num), "chunk", status, { beat: c.beat_index, idx: c.chunk_num, input: c, output: status === "done" ? { key: `c${c.chunk_num}.mp4`, reference_drift: drift } : undefined });
+const view = (jobs: JobRow[], overrides: Partial<PipelineView> = {}): PipelineView => ({ request, spec: plan.spec, chunkPlan, jobs, ...overrides });
+const kinds = (decisions: ReturnType<typeof decideAfter>) => decisions.map((d) => (d.kind === "phase" ? `phase ${d.phase}` : d.kind === "insert" ? `insert ${d.jobs.map((j) => j.id).join(",")}` : d.kind));
+
+describe("after the plan", () => {
+  it("stores the spec, reads the priors, starts the references and the music alongside, and enters the reference phase", () => {
+    const done = job("plan", "plan", "done", { output: plan });
+    const decisions = decideAfter(done, view([done], { spec: null, chunkPlan: null }), SETTINGS);
+    expect(kinds(decisions)).toEqual(["store_plan", "load_priors", "insert reference:0,reference:1,reference:2,music", "phase generating_references"]);
+    expect(decisions[0]).toMatchObject({ kind: "store_plan", chunkPlan, costEstimate: plan.cost_estimate });
+  });
+
+  it("ends the video when the plan is estimated above max_cost_usd, after telling the plan", () => {
+    const done = job("plan", "plan", "done", { output: plan });
+    const capped = GenerateRequest.parse({ ...request, max_cost_usd: plan.cost_estimate.total_usd / 2 });
+    const decisions = decideAfter(done, view([done], { request: capped }), SETTINGS);
+    expect(kinds(decisions)).toEqual(["store_plan", "end"]);
+    expect(decisions[1]).toMatchObject({ status: "failed", error: expect.stringMatching(/^the planned ad is estimated at \$[\d.]+, over max_cost_usd/) });
+  });
+});
+
+describe("after a reference, a storyboard frame", () => {
+  it("waits for every reference, then builds the consistency context and starts one storyboard frame per beat", () => {
+    expect(decideAfter(reference(0, "done"), view([reference(0, "done"), reference(1, "predicting"), reference(2, "done")]), SETTINGS)).toEqual([]);
+    const all = [reference(2, "done"), reference(0, "done"), reference(1, "done")];
+    const decisions = decideAfter(all[0]!, view(all), SETTINGS);
+    expect(kinds(decisions)).toEqual(["references_ready", `insert ${plan.spec.beats.map((b) => `storyboard:${b.index}`).join(",")}`, "phase storyboarding"]);
+    const ready = decisions[0] as Extract<(typeof decisions)[number], { kind: "references_ready" }>;
+    expect(ready.references.map((r) => r.index)).toEqual([0, 1, 2]);
+    expect(ready.context.length).toBeGreaterThan(0);
+  });
+
+  it("waits for every storyboard frame, then starts each beat's chunk chain", () => {
+    const boards = plan.spec.beats.map((b) => job(`storyboard:${b.index}`, "storyboard", "done", { beat: b.index }));
+    expect(decideAfter(boards[0]!, view([...boards.slice(1), { ...boards[0]!, status: "ingesting" }]), SETTINGS)).toEqual([]);
+    const decisions = decideAfter(boards[0]!, view(boards), SETTINGS);
+    expect(kinds(decisions)).toEqual([`insert ${chunkPlan.map((c) => chunkJobId(c.chunk_num)).join(",")}`, "phase generating_chunks"]);
+    const inserted = (decisions[0] as Extract<(typeof decisions)[number], { kind: "insert" }>).jobs;
+    // Each chunk after the first of its beat starts from its previous chunk's last frame.
+    for (const [i, c] of chunkPlan.entries()) expect(inserted[i]!.dependsOn).toBe(c.first_in_beat ? undefined : chunkJobId(c.chunk_num - 1));
+  });
+});
+
+describe("after a chunk, the music, the stitch and the mux", () => {
+  it("releases the chunk's dependents, warns of colour drift, and stitches once every chunk is done, in order", () => {
+    const [first, ...rest] = chunkPlan;
+    const drifting = chunk(first!, "done", 35);
+    expect(kinds(decideAfter(drifting, view([drifting, ...rest.map((c) => chunk(c, "predicting"))]), SETTINGS))).toEqual(["warning", "release"]);
+    const done = [...[...rest].reverse().map((c) => chunk(c, "done")), chunk(first!, "done", 5)];
+    const decisions = decideAfter(done.at(-1)!, view(done), SETTINGS);
+    expect(kinds(decisions)).toEqual(["release", "insert stitch", "phase stitching"]);
+    const stitch = (decisions[1] as Extract<(typeof decisions)[number], { kind: "insert" }>).jobs[0]!;
+    expect((stitch.input as { chunks: ChunkPlan[] }).chunks.map((c) => c.chunk_num)).toEqual(chunkPlan.map((c) => c.chunk_num));
+  });
+
+  it("muxes once both the stitched video and the music are done, whichever comes last", () => {
+    const chunks = chunkPlan.map((c) => chunk(c, "done"));
+    const music = job("music", "music", "done");
+    const stitched = job("stitch", "stitch", "done");
+    expect(kinds(decideAfter(music, view([...chunks, music, job("stitch", "stitch", "running")]), SETTINGS))).toEqual([]);
+    expect(kinds(decideAfter(stitched, view([...chunks, job("music", "music", "ingesting"), stitched]), SETTINGS))).toEqual(["phase adding_music"]);
+    expect(kinds(decideAfter(stitched, view([...chunks, music, stitched]), SETTINGS))).toEqual(["phase adding_music", "insert mux"]);
+    expect(kinds(decideAfter(music, view([...chunks, music, stitched]), SETTINGS))).toEqual(["insert mux"]);
+    // Music done before the chunks: the stitch starts with the last chunk, not with the music.
+    expect(kinds(decideAfter(music, view([...chunks.slice(1), chunk(chunkPlan[0]!, "normalizing"), music]), SETTINGS))).toEqual([]);
+  });
+
+  it("ends the video complete when the mux is done", () => {
+    expect(decideAfter(job("mux", "mux", "done"), view([]), SETTINGS)).toEqual([{ kind: "end", status: "complete", error: null }]);
+  });
+});
+
+describe("which ready jobs are sent", () => {
+  it("paid jobs only while slots are free, the longest remaining chain of a beat first; unpaid jobs always", () => {
+    const chunks = [0, 1, 2, 3, 4].map((n) => job(`chunk:${n}`, "chunk", "ready", { beat: n < 3 ? 0 : 1, idx: n }));
+    const ready = [chunks[3]!, chunks[0]!, job("stitch", "stitch", "ready")];
+    const paid = (kind: JobKind) => kind === "chunk";
+    expect(chooseDispatch(ready, chunks, paid, 1).map((j) => j.id)).toEqual(["stitch", "chunk:0"]);
+    expect(chooseDispatch(ready, chunks, paid, 5).map((j) => j.id)).toEqual(["stitch", "chunk:0", "chunk:3"]);
+    expect(chooseDispatch(ready, chunks, paid, 0).map((j) => j.id)).toEqual(["stitch"]);
+  });
+});
+
+describe("regenerating a beat", () => {
+  const state = (status: RunState["status"]): RunState => ({
+    video_id: "v",
+    tenant_id: "t",
+    request,
+    spec: plan.spec,
+    chunk_plan: chunkPlan,
+    cost_estimate: plan.cost_estimate,
+    status,
+    phase: status === "complete" ? "complete" : "generating_chunks",
+    progress: 50,
+    error: null,
+    consistency_context: null,
+    created_at: 0,
+    updated_at: 0,
+    completed_at: null,
+  });
+
+  it("redoes that beat's chunks only, with the sanitised new prompt in the spec", () => {
+    const planned = planRegeneration(state("complete"), 1, 'the bottle {spins} "fast"', SETTINGS.maxChunkFrames);
+    expect(planned).toMatchObject({ ok: true, prompt: "the bottle spins fast" });
+    if (!planned.ok) return;
+    expect(planned.redo.map((c) => c.chunk_num)).toEqual(chunkPlan.filter((c) => c.beat_index === 1).map((c) => c.chunk_num));
+    expect(planned.spec.beats[1]!.prompt).toBe("the bottle spins fast");
+    expect(planned.spec.beats[0]).toEqual(plan.spec.beats[0]);
+  });
+
+  it("refuses an unknown video (404), one that is not complete (409), an unknown beat and an empty prompt (422)", () => {
+    expect(planRegeneration(null, 0, null, 48)).toMatchObject({ ok: false, status: 404 });
+    expect(planRegeneration(state("processing"), 0, null, 48)).toMatchObject({ ok: false, status: 409 });
+    expect(planRegeneration(state("complete"), plan.spec.beats.length, null, 48)).toMatchObject({ ok: false, status: 422, field: "n" });
+    expect(planRegeneration(state("complete"), 0, '""{}', 48)).toMatchObject({ ok: false, status: 422, field: "prompt" });
+  });
+});

@@ -1,0 +1,168 @@
+import type { CostEstimate, EndStatus, GenerateRequest, Phase } from "../../contracts/api.ts";
+import type { PlanNote } from "../../contracts/live.ts";
+import { VideoSpec } from "../../contracts/spec.ts";
+import type { ChunkOutput } from "../chunks/output.ts";
+import { type ChunkPlan, planChunks } from "../chunks/plan.ts";
+import { buildConsistencyContext } from "../references/context.ts";
+import type { ReferenceOutput } from "../steps/step.ts";
+import { chunkJobs, musicJob, type NewJob, referenceJobs, storyboardJobs } from "./dag.ts";
+import type { JobKind, JobRow } from "./jobs.ts";
+
+/**
+ * The pipeline's decisions, as pure functions: when a job is done, which jobs come next,
+ * which phase the video enters and whether it ends. One function per job kind (`NEXT`); the
+ * run (advance.ts) carries out what they decide, in the order given.
+ */
+
+/** What the decisions read: the run as it is once the finished job is marked done. */
+export interface PipelineView {
+  request: GenerateRequest;
+  spec: VideoSpec | null;
+  chunkPlan: ChunkPlan[] | null;
+  jobs: readonly JobRow[];
+}
+
+export interface PipelineSettings {
+  /** Longest chunk the video model renders in one prediction (frames at 24 fps). */
+  maxChunkFrames: number;
+  /** ΔE2000 above which a chunk is said to drift from the references. */
+  consistencyDriftThreshold: number;
+}
+
+/** What the plan job leaves: the spec, its estimate, and the planner's notes on the way. */
+export interface PlanOutput {
+  spec: unknown;
+  cost_estimate: CostEstimate;
+  events?: PlanNote[];
+}
+
+export type Decision =
+  /** The spec, its chunks and their estimate become the run's; the planner's notes are told. */
+  | { kind: "store_plan"; spec: VideoSpec; chunkPlan: ChunkPlan[]; costEstimate: CostEstimate; notes: PlanNote[] }
+  /** Read the time-remaining estimate's priors (once, when planning ended). */
+  | { kind: "load_priors" }
+  /** The reference images are all ready: their consistency context is every later prompt's. */
+  | { kind: "references_ready"; references: ReferenceOutput[]; context: string }
+  | { kind: "insert"; jobs: NewJob[] }
+  /** Jobs waiting for `after` may start. */
+  | { kind: "release"; after: string }
+  | { kind: "warning"; message: string; jobId: string }
+  | { kind: "phase"; phase: Phase }
+  | { kind: "end"; status: EndStatus; error: string | null };
+
+type Next = (finished: JobRow, run: PipelineView, settings: PipelineSettings) => Decision[];
+
+const outputOf = <T>(job: JobRow): T => JSON.parse(job.output!) as T;
+const allDone = (jobs: readonly JobRow[], kind: JobKind) => jobs.filter((j) => j.kind === kind).every((j) => j.status === "done");
+const find = (run: PipelineView, id: string) => run.jobs.find((j) => j.id === id);
+
+/** Every chunk rendered and no stitch yet: the stitch, with the chunks in order. */
+function stitchWhenReady(run: PipelineView): Decision[] {
+  if (find(run, "stitch")) return [];
+  const chunks = run.jobs.filter((j) => j.kind === "chunk");
+  if (chunks.length === 0 || chunks.some((c) => c.status !== "done")) return [];
+  const ordered = [...chunks].sort((a, b) => a.idx - b.idx);
+  const input = { chunks: ordered.map((c) => JSON.parse(c.input) as ChunkPlan), outputs: ordered.map((c) => outputOf<unknown>(c)) };
+  return [
+    { kind: "insert", jobs: [{ id: "stitch", kind: "stitch", beat: null, idx: 0, input }] },
+    { kind: "phase", phase: "stitching" },
+  ];
+}
+
+/** The stitched video and the prepared music are both done, and no mux yet: the mux. */
+function muxWhenReady(run: PipelineView): Decision[] {
+  if (find(run, "mux") || find(run, "stitch")?.status !== "done" || find(run, "music")?.status !== "done") return [];
+  return [{ kind: "insert", jobs: [{ id: "mux", kind: "mux", beat: null, idx: 0, input: {} }] }];
+}
+
+export const NEXT: Record<JobKind, Next> = {
+  plan(finished, run, settings) {
+    const output = outputOf<PlanOutput>(finished);
+    const spec = VideoSpec.parse(output.spec);
+    const chunkPlan = planChunks(spec, { maxChunkFrames: settings.maxChunkFrames });
+    const stored: Decision = { kind: "store_plan", spec, chunkPlan, costEstimate: output.cost_estimate, notes: output.events ?? [] };
+    const cap = run.request.max_cost_usd;
+    if (cap && output.cost_estimate.total_usd > cap) {
+      return [stored, { kind: "end", status: "failed", error: `the planned ad is estimated at $${output.cost_estimate.total_usd.toFixed(2)}, over max_cost_usd $${cap.toFixed(2)}` }];
+    }
+    return [
+      stored,
+      { kind: "load_priors" },
+      // Music depends only on the spec: it runs alongside everything else, off the critical path.
+      { kind: "insert", jobs: [...referenceJobs(run.request), musicJob()] },
+      { kind: "phase", phase: "generating_references" },
+    ];
+  },
+
+  reference(_finished, run) {
+    if (!allDone(run.jobs, "reference")) return [];
+    const references = run.jobs
+      .filter((j) => j.kind === "reference")
+      .map((j) => outputOf<ReferenceOutput>(j))
+      .sort((a, b) => a.index - b.index);
+    const context = buildConsistencyContext(references.map((r) => ({ type: r.type, analysis: r.analysis })), run.spec!);
+    return [
+      { kind: "references_ready", references, context },
+      { kind: "insert", jobs: storyboardJobs(run.spec!) },
+      { kind: "phase", phase: "storyboarding" },
+    ];
+  },
+
+  storyboard(_finished, run) {
+    if (!allDone(run.jobs, "storyboard")) return [];
+    // The first chunk of every beat is ready at once; each later one waits for its previous chunk's last frame.
+    return [
+      { kind: "insert", jobs: chunkJobs(run.chunkPlan!) },
+      { kind: "phase", phase: "generating_chunks" },
+    ];
+  },
+
+  chunk(finished, run, settings) {
+    const chunk = outputOf<ChunkOutput>(finished);
+    const drift: Decision[] =
+      chunk.reference_drift !== null && chunk.reference_drift > settings.consistencyDriftThreshold
+        ? [{ kind: "warning", message: `${finished.id}: colours drifted from the references (ΔE2000 ${chunk.reference_drift})`, jobId: finished.id }]
+        : [];
+    // Usually released when the last frame was published; a chunk done in one step releases them now.
+    return [...drift, { kind: "release", after: finished.id }, ...stitchWhenReady(run)];
+  },
+
+  music(_finished, run) {
+    return [...stitchWhenReady(run), ...muxWhenReady(run)];
+  },
+
+  stitch(_finished, run) {
+    return [{ kind: "phase", phase: "adding_music" }, ...muxWhenReady(run)];
+  },
+
+  mux() {
+    return [{ kind: "end", status: "complete", error: null }];
+  },
+};
+
+/** What follows from `finished` being done. */
+export function decideAfter(finished: JobRow, run: PipelineView, settings: PipelineSettings): Decision[] {
+  return NEXT[finished.kind](finished, run, settings);
+}
+
+/**
+ * Which ready jobs to send now. Paid jobs (those that make a prediction) take one of the
+ * video's `slots` each; others always go. Longest chain first: when slots are short, a chunk
+ * with more of its beat still behind it goes before one with less (list scheduling by critical
+ * path), so the longest beat does not start last. Other jobs keep their order, ahead of chunks
+ * (they gate whole phases).
+ */
+export function chooseDispatch(ready: readonly JobRow[], chunks: readonly JobRow[], paid: (kind: JobKind) => boolean, slots: number): JobRow[] {
+  const chainLeft = (job: JobRow) => (job.kind === "chunk" ? chunks.filter((c) => c.beat === job.beat && c.idx >= job.idx).length : Number.POSITIVE_INFINITY);
+  const ordered = [...ready].sort((a, b) => chainLeft(b) - chainLeft(a) || 0);
+  const chosen: JobRow[] = [];
+  let free = slots;
+  for (const job of ordered) {
+    if (paid(job.kind)) {
+      if (free <= 0) continue;
+      free--;
+    }
+    chosen.push(job);
+  }
+  return chosen;
+}

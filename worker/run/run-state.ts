@@ -1,0 +1,140 @@
+import { type CostEstimate, EndStatus, type GenerateRequest, type Phase, type VideoStatus } from "../../contracts/api.ts";
+import type { VideoSpec } from "../../contracts/spec.ts";
+import type { ChunkPlan } from "../chunks/plan.ts";
+import { lastEventId } from "./event-log.ts";
+import { jobView } from "./jobs.ts";
+import { ledgerEntries, ledgerTotals } from "./ledger.ts";
+import { phaseProgress } from "./progress.ts";
+import { estimateSecondsRemaining } from "./timings.ts";
+import type { RunContext, RunRow, RunState, Snapshot, StartInput } from "./types.ts";
+
+/**
+ * The run's own row: the video's status, phase, progress, spec and error. Its status moves
+ * queued → processing → complete | failed | cancelled, and a complete video may go back to
+ * processing when a beat is regenerated; nothing else moves it.
+ */
+
+const ENDED: readonly VideoStatus[] = EndStatus.options;
+
+export function isEnded(status: VideoStatus): boolean {
+  return ENDED.includes(status);
+}
+
+export function readRow(sql: SqlStorage): RunRow | null {
+  return (sql.exec("SELECT * FROM run WHERE id = 1").toArray()[0] as unknown as RunRow | undefined) ?? null;
+}
+
+export function readState(sql: SqlStorage): RunState | null {
+  const row = readRow(sql);
+  if (!row) return null;
+  // The row's bookkeeping columns stay inside: the snapshot a client sees is exactly the contract's.
+  const { id: _id, last_progress_at: _lastProgress, ...columns } = row as RunRow & { id?: number };
+  return {
+    ...columns,
+    request: JSON.parse(row.request) as GenerateRequest,
+    spec: row.spec ? (JSON.parse(row.spec) as VideoSpec) : null,
+    chunk_plan: row.chunk_plan ? (JSON.parse(row.chunk_plan) as ChunkPlan[]) : null,
+    cost_estimate: row.cost_estimate ? (JSON.parse(row.cost_estimate) as CostEstimate) : null,
+  };
+}
+
+/** The run's row, queued. False when the run exists already (a retried start changes nothing). */
+export function createRun(sql: SqlStorage, input: StartInput, now = Date.now()): boolean {
+  if (readRow(sql)) return false;
+  sql.exec(
+    `INSERT INTO run (id, video_id, tenant_id, request, spec, chunk_plan, cost_estimate, status, phase, progress, created_at, updated_at, last_progress_at)
+     VALUES (1, ?, ?, ?, NULL, NULL, ?, 'queued', 'queued', 0, ?, ?, ?)`,
+    input.video_id,
+    input.tenant_id,
+    JSON.stringify(input.request),
+    input.cost_estimate ? JSON.stringify(input.cost_estimate) : null,
+    now,
+    now,
+    now,
+  );
+  return true;
+}
+
+/** What planning decided: the spec, its chunks and their estimate. */
+export function storePlan(sql: SqlStorage, spec: VideoSpec, chunkPlan: ChunkPlan[], costEstimate: CostEstimate): void {
+  sql.exec("UPDATE run SET spec = ?, chunk_plan = ?, cost_estimate = ?, updated_at = ? WHERE id = 1", JSON.stringify(spec), JSON.stringify(chunkPlan), JSON.stringify(costEstimate), Date.now());
+}
+
+export function storeConsistencyContext(sql: SqlStorage, context: string): void {
+  sql.exec("UPDATE run SET consistency_context = ?, updated_at = ? WHERE id = 1", context, Date.now());
+}
+
+/** A complete video is processed again from the chunk phase (a regenerated beat), with its new spec. */
+export function reopenRun(sql: SqlStorage, spec: VideoSpec, chunkPlan: ChunkPlan[], progress: number, now = Date.now()): void {
+  sql.exec(
+    "UPDATE run SET spec = ?, chunk_plan = ?, status = 'processing', phase = 'generating_chunks', progress = ?, error = NULL, completed_at = NULL, last_progress_at = ?, updated_at = ? WHERE id = 1 AND status = 'complete'",
+    JSON.stringify(spec),
+    JSON.stringify(chunkPlan),
+    progress,
+    now,
+    now,
+  );
+}
+
+/** The run made progress: the stall timer starts again. */
+export function touchRun(sql: SqlStorage, now = Date.now()): void {
+  sql.exec("UPDATE run SET last_progress_at = ?, updated_at = ? WHERE id = 1", now, now);
+}
+
+/** Into `phase` (a processing video only), announced, with the progress it brings. */
+export async function enterPhase(run: RunContext, phase: Phase): Promise<void> {
+  const row = run.row();
+  if (!row || row.phase === phase || isEnded(row.status)) return;
+  run.sql.exec("UPDATE run SET phase = ?, status = 'processing', updated_at = ? WHERE id = 1", phase, Date.now());
+  run.event("phase", { phase, status: "processing" });
+  await updateProgress(run);
+}
+
+/** Progress from the work done in the current phase, announced when it rose. It never moves backwards within a pass. */
+export async function updateProgress(run: RunContext): Promise<void> {
+  const row = run.row();
+  if (!row || isEnded(row.status)) return;
+  const computed = phaseProgress(row.phase, run.jobs.list());
+  // A retried job does not undo the work that was shown.
+  const progress = Math.max(row.progress, Math.min(99, Math.round(computed * 10) / 10));
+  if (progress === row.progress) return;
+  run.sql.exec("UPDATE run SET progress = ? WHERE id = 1", progress);
+  run.event("progress", { progress, phase: row.phase, cost_usd: run.costs().total, estimated_time_remaining: secondsLeft(run, run.state()!) });
+}
+
+/** Seconds left: the critical path of the remaining work, timed by observed job durations (timings.ts, eta.ts). */
+export function secondsLeft(run: Pick<RunContext, "sql" | "config" | "jobs">, state: RunState): number | null {
+  if (isEnded(state.status)) return 0;
+  const seconds = estimateSecondsRemaining(run.sql, run.config, state, run.jobs.list(), Date.now());
+  return seconds === null ? null : Math.max(1, Math.round(seconds));
+}
+
+/** The video's end, written; false when it had ended already. */
+export function endRun(sql: SqlStorage, status: EndStatus, error: string | null, now = Date.now()): { progress: number } | false {
+  const row = readRow(sql);
+  if (!row || isEnded(row.status)) return false;
+  const progress = status === "complete" ? 100 : row.progress;
+  sql.exec("UPDATE run SET status = ?, phase = ?, progress = ?, error = ?, completed_at = ?, updated_at = ? WHERE id = 1", status, status, progress, error, now, now);
+  return { progress };
+}
+
+/** The whole run as clients see it (contracts/live.ts LiveSnapshot): state, costs, jobs and their outputs. */
+export function snapshotOf(run: Pick<RunContext, "sql" | "config" | "jobs">): Snapshot | null {
+  const state = readState(run.sql);
+  if (!state) return null;
+  const ledger = ledgerEntries(run.sql);
+  const { total, byPhase } = ledgerTotals(ledger);
+  const jobs = run.jobs.list();
+  const outputs: Record<string, unknown> = {};
+  for (const job of jobs) if (job.output) outputs[job.id] = JSON.parse(job.output);
+  return {
+    ...state,
+    cost_usd: total,
+    cost_by_phase: byPhase,
+    cost_ledger: ledger,
+    estimated_time_remaining: secondsLeft(run, state),
+    jobs: jobs.map(jobView),
+    outputs,
+    last_event: lastEventId(run.sql),
+  };
+}
