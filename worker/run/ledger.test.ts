@@ -1,4 +1,4 @@
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { GenerateRequest, type GenerateRequestInput, type VideoResponse } from "../../contracts/api.ts";
@@ -10,6 +10,8 @@ import { estimatePrediction } from "../pricing/estimate.ts";
 import { priceOf } from "../pricing/prices.ts";
 import { deliverWebhook, driveToChunks, driveToEnd, elapse, type Harness, jobOf, MODELS, newRun, predictionOf, queued, runJob, snapshot, startJob } from "../../test/support/worker/run-driver.ts";
 import type { ClaimedJob } from "../steps/step.ts";
+import { bookCharge } from "./ledger.ts";
+import type { VideoRun } from "./video-run.ts";
 
 /** The cost ledger: estimates at creation, actuals at the end, failures and cancellations included; max_cost_usd as a hard cap. */
 
@@ -158,5 +160,22 @@ describe("max_cost_usd", () => {
     expect(end.status).toBe("failed");
     expect(end.error).toBe(`max_cost_usd $0.50 exceeded: predictions billed by running time brought the cost to $${(600 * MUSIC_RATE + IMAGE).toFixed(4)}`);
     expect(h.double.view((await predictionOf(h, "reference:0")).id).status).toBe("canceled");
+  });
+});
+
+describe("charges that are not predictions", () => {
+  it("are one line each under their phase, counted once in the cost and its phase", async () => {
+    const h = await newRun();
+    await runJob(h, "plan");
+    const before = await snapshot(h);
+    const charge = { id: "tokens:plan#1", jobId: "plan", attempt: 1, phase: "planning", detail: "gpt-4.1-mini", usd: 0.00042 };
+    await runInDurableObject(h.stub, (_run: VideoRun, state) => {
+      bookCharge(state.storage.sql, charge);
+      bookCharge(state.storage.sql, charge);
+    });
+    const after = await snapshot(h);
+    expect(after.cost_ledger.filter((e) => e.prediction_id === charge.id)).toMatchObject([{ job_id: "plan", phase: "planning", model: "gpt-4.1-mini", estimate_usd: 0.00042, actual_usd: 0.00042, usd: 0.00042 }]);
+    expect(after.cost_usd).toBeCloseTo(before.cost_usd + 0.00042, 9);
+    expect(after.cost_by_phase.planning).toBeCloseTo(0.00042, 9);
   });
 });

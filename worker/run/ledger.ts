@@ -5,7 +5,8 @@ import { predictionCost, roundMicroUsd as round, worstCase } from "../pricing/es
 /**
  * The cost ledger of one run: every prediction gets an `estimate` row when it is created
  * (or first seen) and an `actual` row when it ends — succeeded, failed or cancelled. A
- * prediction counts at its actual cost once known, else at its estimate; never both.
+ * prediction counts at its actual cost once known, else at its estimate; never both. A cost
+ * that is not a prediction (a language model's tokens) is a charge: one line, known exactly.
  */
 
 /** What the ledger may still come to: actual costs, and the worst case of every prediction not yet ended. */
@@ -74,6 +75,38 @@ export function bookActual(sql: SqlStorage, config: Pick<Config, "prices">, pred
     Date.now(),
   );
   return usd;
+}
+
+/**
+ * A cost that is not a prediction — a language model's tokens, a media-node minute — booked
+ * under `phase` as one line whose estimate is its actual. `id` names the line within the run
+ * (it stands where a prediction's id does, e.g. `tokens:plan#1`); booking it again changes
+ * nothing, so a repeated report never counts it twice.
+ */
+export interface Charge {
+  id: string;
+  jobId: string;
+  attempt: number;
+  phase: string;
+  /** What was paid for, shown as the line's `model` (e.g. `gpt-4.1-mini`). */
+  detail: string;
+  usd: number;
+}
+
+export function bookCharge(sql: SqlStorage, charge: Charge): void {
+  for (const kind of ["estimate", "actual"]) {
+    sql.exec(
+      "INSERT OR IGNORE INTO ledger (job_id, attempt, prediction_id, phase, kind, usd, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      charge.jobId,
+      charge.attempt,
+      charge.id,
+      charge.phase,
+      kind,
+      round(charge.usd),
+      charge.detail,
+      Date.now(),
+    );
+  }
 }
 
 export function ledgerEntries(sql: SqlStorage): LedgerEntry[] {
