@@ -148,6 +148,32 @@ export const GenerateResponse = z.object({
   message: z.string(),
 });
 
+/**
+ * What the planner decided or repaired on the way (fallbacks with their reason, dropped
+ * beats, …), forwarded as events under the note's own type. An enum, not a string, so a
+ * planner cannot invent a type that clients have never heard of.
+ */
+export const PlanNoteType = z.enum([
+  "archetype_forced",
+  "archetype_inferred",
+  "creative_variation",
+  "beat_dropped",
+  "soft_transition",
+  "transition_limited",
+  "copy_fitted",
+  "openai_plan",
+  "openai_repair",
+  "openai_http_error",
+  "openai_fallback",
+]);
+export type PlanNoteType = z.infer<typeof PlanNoteType>;
+
+export const PlanNote = z.strictObject({
+  type: PlanNoteType,
+  message: z.string().max(2000),
+});
+export type PlanNote = z.infer<typeof PlanNote>;
+
 export const StatusResponse = z.object({
   video_id: z.string(),
   status: VideoStatus,
@@ -189,6 +215,15 @@ export const CostEstimate = z.object({
   by_phase: z.record(z.string(), z.number()),
 });
 export type CostEstimate = z.infer<typeof CostEstimate>;
+
+/** `POST /api/generate` with `dry_run: true`: the plan and its estimate, nothing created. */
+export const DryRunResponse = z.object({
+  dry_run: z.literal(true),
+  spec: VideoSpec,
+  cost_estimate: CostEstimate,
+  events: z.array(PlanNote),
+});
+export type DryRunResponse = z.infer<typeof DryRunResponse>;
 
 const DriftSummary = z.object({ mean: z.number(), max: z.number() });
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { CostEstimate, CostLedgerEntry, EndStatus, GenerateRequest, Phase, ReferenceImage, VideoStatus } from "./api.ts";
+import { CostEstimate, CostLedgerEntry, EndStatus, GenerateRequest, Phase, PlanNote, ReferenceImage, VideoStatus } from "./api.ts";
 import { ChunkPlan, VideoSpec } from "./spec.ts";
 
 /**
@@ -195,31 +195,8 @@ export const CompleteEvent = endEvent("complete");
 export const FailedEvent = endEvent("failed");
 export const CancelledEvent = endEvent("cancelled");
 
-/**
- * What the planner decided or repaired on the way (fallbacks with their reason, dropped
- * beats, …), forwarded as events under the note's own type. An enum, not a string, so a
- * planner cannot invent a type that clients have never heard of.
- */
-export const PlanNoteType = z.enum([
-  "archetype_forced",
-  "archetype_inferred",
-  "creative_variation",
-  "beat_dropped",
-  "soft_transition",
-  "transition_limited",
-  "copy_fitted",
-  "openai_plan",
-  "openai_repair",
-  "openai_http_error",
-  "openai_fallback",
-]);
-export type PlanNoteType = z.infer<typeof PlanNoteType>;
-
-export const PlanNote = z.strictObject({
-  type: PlanNoteType,
-  message: z.string().max(2000),
-});
-export type PlanNote = z.infer<typeof PlanNote>;
+// The planner's notes are part of the dry-run answer too, so they are defined with the API's contracts.
+export { PlanNote, PlanNoteType } from "./api.ts";
 
 export const LiveEvent = z.discriminatedUnion("type", [
   QueuedEvent,

@@ -18,8 +18,11 @@ export function invalid(c: Context, error: z.ZodError | { field: string; message
   return c.json({ error: `${error.field}: ${error.message}`, field: error.field } satisfies ErrorResponse, 422);
 }
 
-/** Parse a JSON body within a size limit; a broken body is the client's problem (4xx), never a 500. */
-export async function jsonBody(c: Context, maxBytes: number): Promise<{ ok: true; value: unknown; raw: string } | { ok: false; response: Response }> {
+/**
+ * Parse a JSON body within a size limit; a broken body is the client's problem (4xx), never a
+ * 500. With `emptyIsObject`, a body of nothing but whitespace is `{}`.
+ */
+export async function jsonBody(c: Context, maxBytes: number, options: { emptyIsObject?: boolean } = {}): Promise<{ ok: true; value: unknown; raw: string } | { ok: false; response: Response }> {
   const declared = Number(c.req.header("content-length") ?? "0");
   if (declared > maxBytes) return { ok: false, response: c.json({ error: `body: larger than ${maxBytes} bytes`, field: "body" }, 413) };
   let raw: string;
@@ -29,6 +32,7 @@ export async function jsonBody(c: Context, maxBytes: number): Promise<{ ok: true
     return { ok: false, response: c.json({ error: "body: could not be read", field: "body" }, 400) };
   }
   if (raw.length > maxBytes) return { ok: false, response: c.json({ error: `body: larger than ${maxBytes} bytes`, field: "body" }, 413) };
+  if (options.emptyIsObject && raw.trim() === "") return { ok: true, value: {}, raw: "{}" };
   try {
     return { ok: true, value: JSON.parse(raw), raw };
   } catch {

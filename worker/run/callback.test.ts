@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { CallbackNotification } from "../../contracts/api.ts";
 import { newWebhookSecret, verifyWebhook } from "../../contracts/signing.ts";
 import { createKey } from "../auth/keys.ts";
-import { callbackUrlProblem } from "../api/generate.ts";
+import { callbackUrlProblem } from "../api/videos/generate.ts";
 import { callbackBackoffMs } from "./callback.ts";
 import { driveToChunks, driveToEnd, type Harness, newRun, rows } from "../../test/support/worker/run-driver.ts";
 import type { VideoRun } from "./video-run.ts";

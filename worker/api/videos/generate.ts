@@ -1,17 +1,51 @@
+import { createRoute, z } from "@hono/zod-openapi";
 import { drizzle } from "drizzle-orm/d1";
 import { and, eq } from "drizzle-orm";
-import { type ErrorResponse, GenerateRequest, type GenerateResponse } from "../../contracts/api.ts";
-import { sha256Hex } from "../../contracts/signing.ts";
-import { type AppContext, invalid, jsonBody } from "../app.ts";
-import { videos } from "../db/schema.ts";
-import { planVideo } from "../planning/plan.ts";
-import { admitBrandAssets, assetStore } from "../references/assets.ts";
-import { generateLimit, tooManyVideos, underConcurrencyCap } from "./limits.ts";
-import type { DryRunResponse } from "./openapi.ts";
+import { DryRunResponse, type ErrorResponse, GenerateRequest, GenerateResponse } from "../../../contracts/api.ts";
+import { sha256Hex } from "../../../contracts/signing.ts";
+import { invalid } from "../../app.ts";
+import { videos } from "../../db/schema.ts";
+import { planVideo } from "../../planning/plan.ts";
+import { admitBrandAssets, assetStore } from "../../references/assets.ts";
+import { generateLimit, tooManyVideos, underConcurrencyCap } from "../limits.ts";
+import { API_KEY, apiResponses, errorResponse, jsonBodyWithin, type RouteContext, tooManyResponse } from "../router.ts";
 
 /** POST /api/generate — validate, estimate, admit, and hand the video to its Durable Object. */
 
 const MAX_BODY = 64 * 1024;
+
+export const generateRoute = createRoute({
+  method: "post",
+  path: "/generate",
+  operationId: "generateVideo",
+  tags: ["videos"],
+  summary: "Start a video ad",
+  description:
+    "Validates the request, plans it with the local planner to estimate its cost, and starts the video. The pipeline runs asynchronously: planning → 3 reference images → storyboard → chunks → stitching → music. With `dry_run: true` only the plan and estimate are returned. A repeated `Idempotency-Key` with the same body returns the first video instead of starting another.",
+  security: API_KEY,
+  middleware: [jsonBodyWithin(MAX_BODY)] as const,
+  request: {
+    headers: z.object({
+      "Idempotency-Key": z
+        .string()
+        .optional()
+        .openapi({ param: { description: "Makes retries safe: the same key and body start one video only; the same key with another body is refused (422). At most 200 characters are used." } }),
+    }),
+    body: { description: "The ad to make.", required: true, content: { "application/json": { schema: GenerateRequest } } },
+  },
+  responses: apiResponses({
+    200: { description: "Started (or planned only, for `dry_run`).", content: { "application/json": { schema: z.union([GenerateResponse, DryRunResponse]) } } },
+    400: errorResponse("The body could not be read."),
+    413: errorResponse("The body is larger than 64 KiB."),
+    429: tooManyResponse(
+      "Too many requests (`limit: rate_limit`), too many generate requests (`limit: generate_rate_limit`), or too many of the tenant's videos queued or processing at once (`limit: concurrent_videos`). Wait `retry_after_seconds` (also the `Retry-After` header).",
+    ),
+    422: errorResponse(
+      "A field is invalid, the body is not JSON, `max_cost_usd` is below the estimate, a brand asset cannot be used (not an image, too large, not fetchable), or the Idempotency-Key was used with another body. `field` names it.",
+    ),
+    503: errorResponse("The video could not be started, or its brand assets cannot be checked right now; nothing was created that will run. Try again."),
+  }),
+});
 
 /** Why `url` may not be a callback target, or null when it may. */
 export function callbackUrlProblem(url: string, allowHttp: boolean): string | null {
@@ -28,14 +62,10 @@ export function callbackUrlProblem(url: string, allowHttp: boolean): string | nu
   return allowHttp ? "must be an https: URL (plain http only to 127.0.0.1 or localhost)" : "must be an https: URL";
 }
 
-export async function generate(c: AppContext): Promise<Response> {
+export async function generate(c: RouteContext<typeof generateRoute>): Promise<Response> {
   const config = c.get("config");
   const principal = c.get("principal");
-  const body = await jsonBody(c, MAX_BODY);
-  if (!body.ok) return body.response;
-  const parsed = GenerateRequest.safeParse(body.value);
-  if (!parsed.success) return invalid(c, parsed.error);
-  const request = parsed.data;
+  const request = c.req.valid("json");
   if (request.callback_url) {
     const problem = callbackUrlProblem(request.callback_url, config.allowHttpCallbacks);
     if (problem) return invalid(c, { field: "callback_url", message: problem });

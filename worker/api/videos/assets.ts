@@ -1,6 +1,8 @@
-import type { AssetUploadResponse, ErrorResponse } from "../../contracts/api.ts";
-import type { AppContext } from "../app.ts";
-import { MAX_ASSET_BYTES, assetStore, ingestAsset, uploadStagingKey } from "../references/assets.ts";
+import { createRoute } from "@hono/zod-openapi";
+import { AssetUploadResponse, type ErrorResponse } from "../../../contracts/api.ts";
+import type { AppContext } from "../../app.ts";
+import { MAX_ASSET_BYTES, assetStore, ingestAsset, uploadStagingKey } from "../../references/assets.ts";
+import { API_KEY, apiResponses, errorResponse, jsonResponse } from "../router.ts";
 
 /**
  * POST /api/assets — upload a brand image; answers `{asset_id, ref, width, height, format,
@@ -14,7 +16,8 @@ import { MAX_ASSET_BYTES, assetStore, ingestAsset, uploadStagingKey } from "../r
  * is not a valid image is a 422 with media-node's reason; the staged bytes are always deleted.
  */
 
-const RAW_TYPES = new Set(["image/png", "image/jpeg", "image/webp"]);
+const IMAGE_TYPES = ["image/png", "image/jpeg", "image/webp"];
+const RAW_TYPES = new Set(IMAGE_TYPES);
 /** Room for multipart boundaries and part headers around a full-size file. */
 const MULTIPART_OVERHEAD = 64 * 1024;
 const STAGING_URL_TTL_SECONDS = 10 * 60;
@@ -83,6 +86,39 @@ async function imageBytes(c: AppContext): Promise<Uint8Array | Response> {
     415,
   );
 }
+
+// The body is read here, within its limit, so it is documented (raw bytes or a multipart file), not validated by a schema.
+export const uploadAssetRoute = createRoute({
+  method: "post",
+  path: "/assets",
+  operationId: "uploadAsset",
+  tags: ["videos"],
+  summary: "Upload a brand image",
+  description:
+    "Stores a brand image (PNG, JPEG or WebP, at most 15 MB) for the tenant after decoding and checking it; it is kept as PNG without metadata. Use the answer's `ref` (`asset:<id>`) in `brand_assets` of `POST /api/generate`.",
+  security: API_KEY,
+  request: {
+    body: {
+      description: "The image: raw bytes with its image content type, or a multipart form with the image in the field `file`.",
+      required: true,
+      content: {
+        ...Object.fromEntries(IMAGE_TYPES.map((type) => [type, { schema: { type: "string" as const, contentMediaType: type } }])),
+        "multipart/form-data": {
+          schema: { type: "object" as const, properties: { file: { type: "string" as const, contentMediaType: "application/octet-stream" } }, required: ["file"] },
+          encoding: { file: { contentType: IMAGE_TYPES.join(", ") } },
+        },
+      },
+    },
+  },
+  responses: apiResponses({
+    201: jsonResponse(AssetUploadResponse, "Stored."),
+    400: errorResponse("The body could not be read."),
+    413: errorResponse("Larger than 15 MB."),
+    415: errorResponse("Neither an image content type nor multipart/form-data."),
+    422: errorResponse("Empty, not a valid image, or no `file` field; `field` names it."),
+    503: errorResponse("The image cannot be checked right now; try again."),
+  }),
+});
 
 export async function uploadAsset(c: AppContext): Promise<Response> {
   const tenantId = c.get("principal").tenantId;

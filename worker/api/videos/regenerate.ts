@@ -1,40 +1,61 @@
-import { type ErrorResponse, RegenerateBeatRequest, type RegenerateBeatResponse, type RegenerateOutcome } from "../../contracts/api.ts";
-import type { LiveSnapshot } from "../../contracts/live.ts";
-import { type AppContext, invalid, jsonBody } from "../app.ts";
-import { tooManyVideos, underConcurrencyCap } from "./limits.ts";
-import { ownedRun } from "./videos.ts";
+import { createRoute, z } from "@hono/zod-openapi";
+import { type ErrorResponse, RegenerateBeatRequest, RegenerateBeatResponse, type RegenerateOutcome } from "../../../contracts/api.ts";
+import type { LiveSnapshot } from "../../../contracts/live.ts";
+import { type AppContext, invalid } from "../../app.ts";
+import { tooManyVideos, underConcurrencyCap } from "../limits.ts";
+import { API_KEY, apiResponses, errorResponse, jsonBodyWithin, jsonResponse, ownedRun, ownVideo, type RouteContext, tooManyResponse, UNKNOWN_VIDEO, VideoPath } from "../router.ts";
 
 /** POST /api/video/{id}/beats/{n}/regenerate — re-render one beat of a complete video. */
 
 const MAX_BODY = 16 * 1024;
 
-export async function regenerateBeat(c: AppContext): Promise<Response> {
-  const id = c.req.param("id")!;
-  const n = c.req.param("n")!;
-  const run = await ownedRun(c, id);
-  if (!run) return c.json({ error: `video ${id} not found` } satisfies ErrorResponse, 404);
-  if (!/^\d{1,3}$/.test(n)) return invalid(c, { field: "n", message: `beat ${JSON.stringify(n.slice(0, 20))} is not a beat index (0, 1, 2, …)` });
-  // No body (or an empty one) keeps the beat's prompt.
-  let value: unknown = {};
-  if (c.req.header("content-length") !== "0" && c.req.raw.body) {
-    const body = await jsonBody(c, MAX_BODY);
-    if (!body.ok) {
-      if (body.response.status !== 422) return body.response;
-      // jsonBody's 422 is "not valid JSON": an empty body is not an error here.
-      const raw = await c.req.text().catch(() => "x");
-      if (raw.trim() !== "") return body.response;
-    } else value = body.value;
-  }
-  const parsed = RegenerateBeatRequest.safeParse(value);
-  if (!parsed.success) return invalid(c, parsed.error);
-  const prompt = parsed.data.prompt ?? null;
+const NOT_A_BEAT = "is not a beat index (0, 1, 2, …)";
+
+export const regenerateRoute = createRoute({
+  method: "post",
+  path: "/video/{id}/beats/{n}/regenerate",
+  operationId: "regenerateBeat",
+  tags: ["videos"],
+  summary: "Regenerate one beat",
+  description:
+    "Renders one beat of a complete video again (its chunks, then stitching and music), optionally with a new prompt, keeping everything else. The video is processing again until it completes, and counts against the tenant's concurrent-video limit.",
+  security: API_KEY,
+  // Whose video it is is settled first: another tenant's answers 404 whatever else the request holds.
+  middleware: [ownVideo, jsonBodyWithin(MAX_BODY, { optional: true })] as const,
+  request: {
+    params: VideoPath.extend({
+      n: z
+        .string()
+        .regex(/^\d{1,3}$/, NOT_A_BEAT)
+        .transform(Number)
+        .openapi({ type: "integer", minimum: 0, maximum: 999, param: { description: "The beat's index in the spec (0-based)." } }),
+    }),
+    body: { description: "Optional: a new prompt (send `application/json`).", required: false, content: { "application/json": { schema: RegenerateBeatRequest } } },
+  },
+  responses: apiResponses({
+    202: jsonResponse(RegenerateBeatResponse, "Regenerating."),
+    400: errorResponse("The body could not be read."),
+    404: UNKNOWN_VIDEO,
+    409: errorResponse("The video is not complete."),
+    413: errorResponse("The body is larger than 16 KiB."),
+    422: errorResponse("No such beat, or an unusable prompt; `field` names it."),
+    429: tooManyResponse(
+      "Too many requests (`limit: rate_limit`) or too many of the tenant's videos in progress (`limit: concurrent_videos`). Wait `retry_after_seconds` (also the `Retry-After` header).",
+    ),
+  }),
+});
+
+export async function regenerateBeat(c: RouteContext<typeof regenerateRoute>): Promise<Response> {
+  const { id, n } = c.req.valid("param");
+  const run = (await ownedRun(c, id))!;
+  const prompt = c.req.valid("json").prompt ?? null;
   // A regenerating video is processing again, so it takes one of the tenant's slots: reserved
   // in D1 before the run is asked, and given back if the run refuses.
   const slot = await reserveSlot(c, id);
   if (slot === "over_cap") return tooManyVideos(c);
   let outcome: RegenerateOutcome;
   try {
-    outcome = (await run.regenerateBeat(Number(n), prompt)) as RegenerateOutcome;
+    outcome = (await run.regenerateBeat(n, prompt)) as RegenerateOutcome;
   } catch (error) {
     if (slot) await releaseSlot(c, slot);
     throw error;
@@ -46,7 +67,7 @@ export async function regenerateBeat(c: AppContext): Promise<Response> {
     if (slot && !taken) await releaseSlot(c, slot);
     return outcome.status === 422 ? invalid(c, { field: outcome.field ?? "n", message: outcome.error.replace(/^\w+: /, "") }) : c.json({ error: outcome.error } satisfies ErrorResponse, outcome.status);
   }
-  return c.json({ video_id: id, beat: Number(n), status: "processing", chunks: outcome.chunks, prompt: outcome.prompt } satisfies RegenerateBeatResponse, 202);
+  return c.json({ video_id: id, beat: n, status: "processing", chunks: outcome.chunks, prompt: outcome.prompt } satisfies RegenerateBeatResponse, 202);
 }
 
 /** The index row of a complete video, as it was before its slot was reserved. */

@@ -1,0 +1,52 @@
+import { HTTPException } from "hono/http-exception";
+import { cors } from "hono/cors";
+import type { ErrorResponse } from "../../contracts/api.ts";
+import { authenticate } from "../auth/keys.ts";
+import { loadConfig } from "../config.ts";
+import { keysApi } from "./keys.ts";
+import { rateLimit } from "./limits.ts";
+import { mediaApi } from "./media.ts";
+import { serveMeta } from "./meta.ts";
+import { router } from "./router.ts";
+import { videosApi } from "./videos.ts";
+import { webhooksApi } from "./webhooks.ts";
+
+/**
+ * The Worker's HTTP app: one sub-app per resource, mounted under its prefix, each route
+ * documented beside its handler. Adding a route is adding a file beside its resource's
+ * others and one `serve(...)` line in the resource's sub-app; the OpenAPI document follows.
+ */
+export const app = router();
+
+app.use("*", async (c, next) => {
+  c.set("config", loadConfig(c.env));
+  await next();
+});
+
+app.use("/api/*", cors({ origin: "*", allowHeaders: ["authorization", "content-type", "idempotency-key"], allowMethods: ["GET", "POST", "OPTIONS"], maxAge: 600 }));
+
+// Every /api route needs a key; browsers' WebSockets cannot set headers, so `access_token` is accepted too.
+app.use("/api/*", async (c, next) => {
+  if (c.req.method === "OPTIONS") return next();
+  const header = c.req.header("authorization");
+  const key = header?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? c.req.query("access_token");
+  const principal = await authenticate(c.env.DB, key);
+  if (!principal) return c.json({ error: key ? "invalid or revoked API key" : "missing API key (Authorization: Bearer <key>)" } satisfies ErrorResponse, 401);
+  c.set("principal", principal);
+  await next();
+});
+app.use("/api/*", rateLimit);
+
+serveMeta(app);
+app.route("/api", videosApi);
+app.route("/webhooks", webhooksApi);
+app.route("/media", mediaApi);
+app.route("/admin/keys", keysApi);
+
+app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` } satisfies ErrorResponse, 404));
+app.onError((error, c) => {
+  // What the router itself refuses (an unreadable body, say) is the client's problem, said in the API's error shape.
+  if (error instanceof HTTPException && error.status < 500) return c.json({ error: error.message || "bad request", field: "body" } satisfies ErrorResponse, error.status);
+  console.error(error);
+  return c.json({ error: "internal error", detail: error.message }, 500);
+});

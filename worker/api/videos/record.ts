@@ -1,0 +1,83 @@
+import { createRoute } from "@hono/zod-openapi";
+import { VideoResponse } from "../../../contracts/api.ts";
+import type { LiveSnapshot } from "../../../contracts/live.ts";
+import type { AppContext } from "../../app.ts";
+import type { ChunkOutput } from "../../chunks/output.ts";
+import { mediaKeys } from "../../media/keys.ts";
+import { signMediaUrl } from "../../media/signed-url.ts";
+import { consistencyReport } from "../../references/consistency.ts";
+import { API_KEY, apiResponses, jsonResponse, ownedRun, ownVideo, type RouteContext, UNKNOWN_VIDEO, VideoPath, videoNotFound } from "../router.ts";
+
+export const videoRoute = createRoute({
+  method: "get",
+  path: "/video/{id}",
+  operationId: "getVideo",
+  tags: ["videos"],
+  summary: "A video's full record",
+  description:
+    "Everything about a video: its spec, reference images with their analysis, storyboard frames, the chunks generated so far, the final MP4, cost by phase and timings. Media URLs are signed and expire (see the media routes).",
+  security: API_KEY,
+  middleware: [ownVideo] as const,
+  request: { params: VideoPath },
+  responses: apiResponses({ 200: jsonResponse(VideoResponse, "The record."), 404: UNKNOWN_VIDEO }),
+});
+
+export async function video(c: RouteContext<typeof videoRoute>): Promise<Response> {
+  const { id } = c.req.valid("param");
+  const snapshot = (await (await ownedRun(c, id))?.snapshot()) as LiveSnapshot | null | undefined;
+  return snapshot ? c.json(await videoRecord(c, snapshot)) : videoNotFound(c, id);
+}
+
+export async function videoRecord(c: AppContext, snapshot: LiveSnapshot): Promise<VideoResponse> {
+  const config = c.get("config");
+  const sign = (key: string) => signMediaUrl(config.publicBaseUrl, config.mediaSigningSecret, key, "get", config.mediaUrlTtlSeconds);
+  const done = (kind: string) =>
+    snapshot.jobs
+      .filter((j) => j.kind === kind && j.status === "done")
+      .sort((a, b) => a.idx - b.idx)
+      .map((j) => snapshot.outputs[j.id] as { key: string; [k: string]: unknown });
+  const references = done("reference") as unknown as ({ key: string } & Omit<VideoResponse["reference_images"][number], "url">)[];
+  const finished = snapshot.status === "complete";
+  const stitchedDone = snapshot.jobs.some((j) => j.kind === "stitch" && j.status === "done");
+  return {
+    video_id: snapshot.video_id,
+    status: snapshot.status,
+    current_phase: snapshot.phase,
+    progress: snapshot.progress,
+    prompt: snapshot.request.prompt,
+    final_video_url: finished ? await sign(mediaKeys.final(snapshot.video_id)) : null,
+    stitched_video_url: stitchedDone ? await sign(mediaKeys.stitched(snapshot.video_id)) : null,
+    cost_usd: snapshot.cost_usd,
+    cost_estimate: snapshot.cost_estimate,
+    cost_by_phase: snapshot.cost_by_phase,
+    cost_ledger: snapshot.cost_ledger.map(({ prediction_id, job_id, attempt, phase, model, estimate_usd, actual_usd, usd }) => ({ prediction_id, job_id, attempt, phase, model, estimate_usd, actual_usd, usd })),
+    generation_time_seconds: snapshot.completed_at ? Math.round((snapshot.completed_at - snapshot.created_at) / 100) / 10 : null,
+    created_at: new Date(snapshot.created_at).toISOString(),
+    completed_at: snapshot.completed_at ? new Date(snapshot.completed_at).toISOString() : null,
+    error: snapshot.error,
+    spec: snapshot.spec,
+    storyboard_images: await Promise.all(done("storyboard").map((o) => sign(o.key))),
+    chunk_urls: await Promise.all(done("chunk").map((o) => sign(o.key))),
+    reference_images: await Promise.all(
+      references.map(async (r) => ({
+        url: await sign(r.key),
+        type: r.type,
+        source: r.source,
+        ...(r.asset ? { asset: r.asset } : {}),
+        analysis: r.analysis,
+        ...(r.analyser ? { analyser: r.analyser } : {}),
+        ...(r.analysis_note ? { analysis_note: r.analysis_note } : {}),
+      })),
+    ),
+    consistency_context: snapshot.consistency_context,
+    ...consistencyOf(snapshot, config.consistencyDriftThreshold),
+  };
+}
+
+/** Per-chunk colour consistency and its summary, once any chunk is done. */
+function consistencyOf(snapshot: LiveSnapshot, threshold: number): Pick<VideoResponse, "consistency"> {
+  const chunks = snapshot.jobs
+    .filter((j) => j.kind === "chunk" && j.status === "done")
+    .map((j) => ({ ...(snapshot.outputs[j.id] as ChunkOutput), chunk_num: j.idx, beat_index: j.beat }));
+  return chunks.length ? { consistency: consistencyReport(chunks, threshold) } : {};
+}

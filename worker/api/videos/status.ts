@@ -1,0 +1,37 @@
+import { createRoute } from "@hono/zod-openapi";
+import { StatusResponse } from "../../../contracts/api.ts";
+import type { LiveSnapshot } from "../../../contracts/live.ts";
+import { API_KEY, apiResponses, jsonResponse, ownedRun, ownVideo, type RouteContext, UNKNOWN_VIDEO, VideoPath, videoNotFound } from "../router.ts";
+
+export const statusRoute = createRoute({
+  method: "get",
+  path: "/status/{id}",
+  operationId: "getStatus",
+  tags: ["videos"],
+  summary: "A video's status",
+  description:
+    "Status, phase, progress (0–100, never decreasing), estimated seconds remaining, cost so far and the error of a failed video. For live updates without polling, use the WebSocket route.",
+  security: API_KEY,
+  middleware: [ownVideo] as const,
+  request: { params: VideoPath },
+  responses: apiResponses({ 200: jsonResponse(StatusResponse, "The status."), 404: UNKNOWN_VIDEO }),
+});
+
+export function statusOf(snapshot: LiveSnapshot): StatusResponse {
+  return {
+    video_id: snapshot.video_id,
+    status: snapshot.status,
+    progress: snapshot.progress,
+    current_phase: snapshot.phase,
+    estimated_time_remaining: snapshot.estimated_time_remaining,
+    error: snapshot.error,
+    cost_usd: snapshot.cost_usd,
+    cost_estimate_usd: snapshot.cost_estimate?.total_usd ?? null,
+  };
+}
+
+export async function status(c: RouteContext<typeof statusRoute>): Promise<Response> {
+  const { id } = c.req.valid("param");
+  const snapshot = (await (await ownedRun(c, id))?.snapshot()) as LiveSnapshot | null | undefined;
+  return snapshot ? c.json(statusOf(snapshot)) : videoNotFound(c, id);
+}

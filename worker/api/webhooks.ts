@@ -1,0 +1,42 @@
+import { createRoute } from "@hono/zod-openapi";
+import { WebhookReceipt } from "../../contracts/api.ts";
+import { receiveWebhook } from "../providers/webhook.ts";
+import { errorResponse, jsonResponse, router, serve } from "./router.ts";
+
+/**
+ * The provider's prediction webhooks, mounted at /webhooks. The signature covers the raw body,
+ * so the route documents its query, headers and body but validates nothing before the
+ * handler has verified the signature (providers/webhook.ts): a forged delivery is a 401,
+ * whatever it holds.
+ */
+
+const stringParam = (name: string, where: "query" | "header", description: string, schema: Record<string, unknown> = { type: "string" }) => ({ name, in: where, required: true, description, schema });
+
+export const predictionWebhookRoute = createRoute({
+  method: "post",
+  path: "/replicate",
+  operationId: "receivePredictionWebhook",
+  tags: ["webhooks"],
+  summary: "Prediction webhook (called by the model provider)",
+  description:
+    "Where Replicate (or the local draft model server) reports prediction progress. Signed with the Standard Webhooks scheme (`webhook-id`, `webhook-timestamp`, `webhook-signature`, HMAC-SHA256 by the webhook secret); unsigned, forged, stale and duplicate deliveries change nothing. The URL, set by adreel when it creates the prediction, names the video, job and attempt.",
+  security: [],
+  parameters: [
+    stringParam("video", "query", "The video id."),
+    stringParam("job", "query", "The job within the video, e.g. `chunk:003`."),
+    stringParam("attempt", "query", "The job's attempt the prediction belongs to.", { type: "integer", minimum: 1 }),
+    stringParam("webhook-id", "header", "Unique delivery id."),
+    stringParam("webhook-timestamp", "header", "Unix seconds; deliveries older than 5 minutes are refused."),
+    stringParam("webhook-signature", "header", "`v1,<base64 signature>` (several separated by spaces)."),
+  ],
+  request: { body: { description: "The prediction.", required: true, content: { "application/json": { schema: { $ref: "#/components/schemas/Prediction" } } } } },
+  responses: {
+    200: jsonResponse(WebhookReceipt, "Verified."),
+    400: errorResponse("The URL does not name video, job and attempt, or the body is not a prediction."),
+    401: errorResponse("Missing, invalid or stale signature."),
+    413: errorResponse("The body is larger than 1 MiB."),
+  },
+});
+
+export const webhooksApi = router();
+serve(webhooksApi, predictionWebhookRoute, (c) => receiveWebhook(c, c.get("config")));
