@@ -85,6 +85,16 @@ describe("imports", () => {
   });
 });
 
+describe("the job table", () => {
+  test("is written only by the job lifecycle's module (worker/run/job-machine.ts)", () => {
+    const writes = /\b(UPDATE\s+jobs|INTO\s+jobs|DELETE\s+FROM\s+jobs)\b/i;
+    const offending = sources(PRODUCTION)
+      .filter((file) => !isTest(file) && file !== "worker/run/job-machine.ts")
+      .filter((file) => writes.test(readFileSync(join(ROOT, file), "utf8")));
+    expect(offending).toEqual([]);
+  });
+});
+
 describe("file size", () => {
   const LIMIT = 500;
 

@@ -8,7 +8,8 @@ import { signWebhook } from "../../contracts/signing.ts";
 import { AdreelClient } from "../../cli/client.ts";
 import type { LiveMessage } from "../../contracts/live.ts";
 import { DRAFT_DEFAULTS, type DraftKnobsPatch, pickKnobs } from "../../draft/options.ts";
-import { ROOT, createDevKey, type Stack, startStack } from "../../scripts/stack.ts";
+import { ROOT, createDevKey, freePort, type Stack, startStack } from "../../scripts/stack.ts";
+import { type ProviderRecorder, type RecordedCreate, startProviderRecorder } from "../support/provider-recorder.ts";
 import { followToEnd, ledgerProblems, type Outcome, runningAtProvider, tempLeftovers } from "./audit.ts";
 import { type FaultRow, writeFaultReport } from "./report.ts";
 
@@ -24,6 +25,8 @@ const VIDEO_DEADLINE_MS = 180_000;
 const TEST_TIMEOUT_MS = VIDEO_DEADLINE_MS + 60_000;
 
 let stack: Stack;
+/** Between the Worker and the draft server: every create, with what the provider answered and when. */
+let recorder: ProviderRecorder;
 let client: AdreelClient;
 let dir: string;
 let mediaTmp: string;
@@ -35,13 +38,16 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "adreel-faults-"));
   mediaTmp = join(dir, "media-tmp");
   mkdirSync(mediaTmp);
-  stack = await startStack({ stateDir: join(dir, "state"), mediaEnv: { MEDIA_NODE_TMP: mediaTmp }, vars: VARS });
+  const draftPort = await freePort();
+  recorder = await startProviderRecorder(`http://127.0.0.1:${draftPort}`);
+  stack = await startStack({ stateDir: join(dir, "state"), draftPort, mediaEnv: { MEDIA_NODE_TMP: mediaTmp }, vars: { ...VARS, PROVIDER_BASE_URL: recorder.url } });
   client = new AdreelClient(stack.workerUrl, await createDevKey(stack));
 }, 180_000);
 
 afterAll(async () => {
   if (mounted) unmount();
   await stack?.stop();
+  await recorder?.close();
   rmSync(dir, { recursive: true, force: true });
   const settings = `Worker vars: ${Object.entries(VARS).map(([k, v]) => `${k}=${v}`).join(", ")}; each video must end within ${VIDEO_DEADLINE_MS / 1000} s.`;
   if (rows.length > 0) console.log(writeFaultReport(join(ROOT, "docs", "FAULTS.md"), rows, settings));
@@ -72,6 +78,24 @@ interface Scenario {
   mustComplete: boolean;
   /** What the fault did, for the report (e.g. which phase it struck). */
   note?: () => string;
+}
+
+interface Wait {
+  webhook: string | null;
+  /** The Retry-After, in milliseconds. */
+  toldMs: number;
+  /** From the 429's answer to the next create for the same attempt; null when there was none. */
+  waitedMs: number | null;
+}
+
+/** For every create the provider refused with 429: how long it said to wait, and how long the Worker waited before asking again for the same attempt. */
+function waitsAfterThrottle(creates: RecordedCreate[]): Wait[] {
+  return creates
+    .filter((c) => c.status === 429)
+    .map((refused) => {
+      const next = creates.find((c) => c.webhook === refused.webhook && c.receivedAt >= refused.answeredAt);
+      return { webhook: refused.webhook, toldMs: (refused.retryAfter ?? 0) * 1000, waitedMs: next ? next.receivedAt - refused.answeredAt : null };
+    });
 }
 
 /** Run one faulty video, apply the four checks, record the row; returns the outcome for fault-specific assertions. */
@@ -118,7 +142,23 @@ describe("provider faults", () => {
   }, TEST_TIMEOUT_MS);
 
   it("429 with Retry-After: creates wait as told", async () => {
-    await runScenario({ fault: "provider: 429 + Retry-After (rateLimitPerMinute 12)", prompt: "Trail running shoes that grip wet rock", knobs: { rateLimitPerMinute: 12 }, mustComplete: false });
+    const from = recorder.creates.length;
+    let waits: Wait[] = [];
+    await runScenario({
+      fault: "provider: 429 + Retry-After (rateLimitPerMinute 12)",
+      prompt: "Trail running shoes that grip wet rock",
+      knobs: { rateLimitPerMinute: 12 },
+      mustComplete: false,
+      note: () => {
+        waits = waitsAfterThrottle(recorder.creates.slice(from));
+        const margins = waits.filter((w) => w.waitedMs !== null).map((w) => (w.waitedMs! - w.toldMs) / 1000);
+        return `${waits.length} creates answered 429, ${margins.length} asked again for the same attempt, each after its Retry-After (+${Math.min(...margins).toFixed(1)} s at the least)`;
+      },
+    });
+    // The fault struck, and the creates it refused were made again: never sooner than the provider said.
+    expect(waits.length).toBeGreaterThan(0);
+    expect(waits.filter((w) => w.waitedMs !== null).length).toBeGreaterThan(0);
+    for (const wait of waits) if (wait.waitedMs !== null) expect(wait.waitedMs, wait.webhook ?? "").toBeGreaterThanOrEqual(wait.toldMs);
   }, TEST_TIMEOUT_MS);
 
   it("predictions that never finish are cancelled at their deadline and retried", async () => {
@@ -127,8 +167,8 @@ describe("provider faults", () => {
     expect(new Set(outcome.video.cost_ledger!.map((e) => e.job_id)).size).toBeLessThan(outcome.video.cost_ledger!.length);
   }, TEST_TIMEOUT_MS);
 
-  it("malformed prediction objects and 500s on GET are survived", async () => {
-    await runScenario({ fault: "provider: malformed prediction objects (malformedRate 0.3) + 500 on GET (getErrorRate 0.3)", prompt: "Organic dog treats for picky eaters", knobs: { malformedRate: 0.3, getErrorRate: 0.3, failSeed: 3 }, mustComplete: false });
+  it("malformed prediction objects and 500s on GET are survived: the video completes", async () => {
+    await runScenario({ fault: "provider: malformed prediction objects (malformedRate 0.3) + 500 on GET (getErrorRate 0.3)", prompt: "Organic dog treats for picky eaters", knobs: { malformedRate: 0.3, getErrorRate: 0.3, failSeed: 3 }, mustComplete: true });
   }, TEST_TIMEOUT_MS);
 });
 

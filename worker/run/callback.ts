@@ -4,7 +4,7 @@ import type { RunContext } from "./types.ts";
 
 /**
  * `callback_url` notifications: when a video ends, its run POSTs a Standard-Webhooks-signed
- * `CallbackNotification` there (the URL was checked at admission, api/generate.ts). Delivery
+ * `CallbackNotification` there (the URL was checked at admission, api/videos/generate.ts). Delivery
  * is driven by the run's alarm with exponential back-off and a bounded number of attempts;
  * every failure is an event, never a failed video.
  */

@@ -161,7 +161,7 @@ async function failPrediction(h: Harness, jobId: string, error: string): Promise
   await deliverWebhook(h, id);
 }
 
-// The run's Snapshot type is written in video-run.ts: this fails to compile if it stops fitting the contract.
+// The run's Snapshot type is written in run/types.ts: this fails to compile if it stops fitting the contract.
 const snapshotFitsContract = (snapshot: Snapshot): LiveSnapshot => snapshot;
 void snapshotFitsContract;
 

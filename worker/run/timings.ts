@@ -180,7 +180,7 @@ export async function recordDurations(sql: SqlStorage, db: D1Database, config: C
 
 // ---------------------------------------------------------------- the estimate
 
-/** Stitch and mux are created by the run as their inputs complete (video-run.ts); they are part of every plan. */
+/** Stitch and mux are created by the run as their inputs complete (pipeline.ts); they are part of every plan. */
 const CLOSING: NewJob[] = [
   { id: "stitch", kind: "stitch", beat: null, idx: 0, input: {} },
   { id: "mux", kind: "mux", beat: null, idx: 0, input: {} },

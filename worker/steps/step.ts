@@ -11,7 +11,7 @@ import { type ProviderClient, ProviderError, providerClient } from "../providers
 
 /**
  * The plumbing every job step shares: what a step is handed (the claimed job, the world it may
- * touch) and what it answers. The run (run/video-run.ts) builds a `ClaimedJob` when a consumer
+ * touch) and what it answers. The run (run/consumer-protocol.ts) builds a `ClaimedJob` when a consumer
  * claims a job; the consumer (queue/consumer.ts) runs the step the registry names for it.
  */
 
