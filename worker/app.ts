@@ -4,7 +4,11 @@ import type { ErrorResponse } from "../contracts/api.ts";
 import type { Principal } from "./auth/keys.ts";
 import type { Config } from "./config.ts";
 
-export type AppEnv = { Bindings: Env; Variables: { principal: Principal; config: Config } };
+/** A video's run, as the Worker reaches it. */
+export type VideoRunStub = ReturnType<Env["VIDEO_RUN"]["get"]>;
+
+/** `run` is set on routes about one of the caller's videos (api/router.ts `ownVideo`). */
+export type AppEnv = { Bindings: Env; Variables: { principal: Principal; config: Config; run: VideoRunStub } };
 export type AppContext = Context<AppEnv>;
 
 /** 422 naming the first offending field, in one shape for every route. */

@@ -3,7 +3,7 @@ import type { MiddlewareHandler } from "hono";
 import { and, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { ErrorResponse, VideoId } from "../../contracts/api.ts";
-import { type AppContext, type AppEnv, invalid, jsonBody } from "../app.ts";
+import { type AppContext, type AppEnv, invalid, jsonBody, type VideoRunStub } from "../app.ts";
 import { videos } from "../db/schema.ts";
 
 /**
@@ -49,8 +49,8 @@ export function jsonBodyWithin(maxBytes: number, options: { optional?: boolean }
   };
 }
 
-/** The video the path names, when it is the caller's tenant's; else 404, exactly as for an unknown id. */
-export async function ownedRun(c: AppContext, id: string) {
+/** The video the path names, when it is the caller's tenant's; null for an unknown id and for another tenant's alike. */
+export async function ownedRun(c: AppContext, id: string): Promise<VideoRunStub | null> {
   if (!VideoId.safeParse(id).success) return null;
   const rows = await drizzle(c.env.DB)
     .select({ id: videos.id })
@@ -65,10 +65,15 @@ export function videoNotFound(c: AppContext, id: string): Response {
   return c.json({ error: `video ${id} not found` } satisfies ErrorResponse, 404);
 }
 
-/** Route middleware: the path's video must be the caller's (before anything else about the request is judged). */
+/**
+ * Route middleware: the path's video must be the caller's, before anything else about the
+ * request is judged (404 otherwise); its run is then `c.get("run")`.
+ */
 export const ownVideo: MiddlewareHandler<AppEnv> = async (c, next) => {
   const id = c.req.param("id") ?? "";
-  if (!(await ownedRun(c, id))) return videoNotFound(c, id);
+  const run = await ownedRun(c, id);
+  if (!run) return videoNotFound(c, id);
+  c.set("run", run);
   await next();
 };
 

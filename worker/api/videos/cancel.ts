@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { CancelResponse } from "../../../contracts/api.ts";
 import type { LiveSnapshot } from "../../../contracts/live.ts";
-import { API_KEY, apiResponses, jsonResponse, ownedRun, ownVideo, type RouteContext, UNKNOWN_VIDEO, VideoPath, videoNotFound } from "../router.ts";
+import { API_KEY, apiResponses, jsonResponse, ownVideo, type RouteContext, UNKNOWN_VIDEO, VideoPath } from "../router.ts";
 
 export const cancelRoute = createRoute({
   method: "post",
@@ -22,8 +22,7 @@ export const cancelRoute = createRoute({
 
 export async function cancel(c: RouteContext<typeof cancelRoute>): Promise<Response> {
   const { id } = c.req.valid("param");
-  const run = await ownedRun(c, id);
-  if (!run) return videoNotFound(c, id);
+  const run = c.get("run");
   const cancelled = await run.cancel("cancelled by request");
   const snapshot = (await run.snapshot()) as LiveSnapshot | null;
   return c.json({ video_id: id, cancelled, status: snapshot?.status ?? "cancelled" } satisfies CancelResponse, cancelled ? 200 : 409);

@@ -6,7 +6,7 @@ import type { ChunkOutput } from "../../chunks/output.ts";
 import { mediaKeys } from "../../media/keys.ts";
 import { signMediaUrl } from "../../media/signed-url.ts";
 import { consistencyReport } from "../../references/consistency.ts";
-import { API_KEY, apiResponses, jsonResponse, ownedRun, ownVideo, type RouteContext, UNKNOWN_VIDEO, VideoPath, videoNotFound } from "../router.ts";
+import { API_KEY, apiResponses, jsonResponse, ownVideo, type RouteContext, UNKNOWN_VIDEO, VideoPath, videoNotFound } from "../router.ts";
 
 export const videoRoute = createRoute({
   method: "get",
@@ -24,7 +24,7 @@ export const videoRoute = createRoute({
 
 export async function video(c: RouteContext<typeof videoRoute>): Promise<Response> {
   const { id } = c.req.valid("param");
-  const snapshot = (await (await ownedRun(c, id))?.snapshot()) as LiveSnapshot | null | undefined;
+  const snapshot = (await c.get("run").snapshot()) as LiveSnapshot | null;
   return snapshot ? c.json(await videoRecord(c, snapshot)) : videoNotFound(c, id);
 }
 

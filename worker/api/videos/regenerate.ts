@@ -3,7 +3,7 @@ import { type ErrorResponse, RegenerateBeatRequest, RegenerateBeatResponse, type
 import type { LiveSnapshot } from "../../../contracts/live.ts";
 import { type AppContext, invalid } from "../../app.ts";
 import { tooManyVideos, underConcurrencyCap } from "../limits.ts";
-import { API_KEY, apiResponses, errorResponse, jsonBodyWithin, jsonResponse, ownedRun, ownVideo, type RouteContext, tooManyResponse, UNKNOWN_VIDEO, VideoPath } from "../router.ts";
+import { API_KEY, apiResponses, errorResponse, jsonBodyWithin, jsonResponse, ownVideo, type RouteContext, tooManyResponse, UNKNOWN_VIDEO, VideoPath } from "../router.ts";
 
 /** POST /api/video/{id}/beats/{n}/regenerate — re-render one beat of a complete video. */
 
@@ -47,7 +47,7 @@ export const regenerateRoute = createRoute({
 
 export async function regenerateBeat(c: RouteContext<typeof regenerateRoute>): Promise<Response> {
   const { id, n } = c.req.valid("param");
-  const run = (await ownedRun(c, id))!;
+  const run = c.get("run");
   const prompt = c.req.valid("json").prompt ?? null;
   // A regenerating video is processing again, so it takes one of the tenant's slots: reserved
   // in D1 before the run is asked, and given back if the run refuses.

@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { StatusResponse } from "../../../contracts/api.ts";
 import type { LiveSnapshot } from "../../../contracts/live.ts";
-import { API_KEY, apiResponses, jsonResponse, ownedRun, ownVideo, type RouteContext, UNKNOWN_VIDEO, VideoPath, videoNotFound } from "../router.ts";
+import { API_KEY, apiResponses, jsonResponse, ownVideo, type RouteContext, UNKNOWN_VIDEO, VideoPath, videoNotFound } from "../router.ts";
 
 export const statusRoute = createRoute({
   method: "get",
@@ -32,6 +32,6 @@ export function statusOf(snapshot: LiveSnapshot): StatusResponse {
 
 export async function status(c: RouteContext<typeof statusRoute>): Promise<Response> {
   const { id } = c.req.valid("param");
-  const snapshot = (await (await ownedRun(c, id))?.snapshot()) as LiveSnapshot | null | undefined;
+  const snapshot = (await c.get("run").snapshot()) as LiveSnapshot | null;
   return snapshot ? c.json(statusOf(snapshot)) : videoNotFound(c, id);
 }
