@@ -329,6 +329,7 @@ export const DRAFT_MODELS = {
   image: "adreel/draft-image",
   video: "adreel/draft-video",
   music: "adreel/draft-music",
+  speech: "adreel/draft-speech",
 } as const;
 
 /**
@@ -347,12 +348,21 @@ export const DraftImageInput = z.object({
 export const DraftVideoInput = z.object({
   prompt: z.string().min(1).max(4000),
   start_image: Url,
+  /** The frame the clip moves toward (Wan's `last_image`): optional, for seamless chunks. */
+  last_image: Url.optional(),
   num_frames: z.number().int().min(1).max(24 * 30),
   fps: z.number().int().min(1).max(60).default(24),
   width: Dimension.default(1024),
   height: Dimension.default(576),
   camera: z.string().max(40).default("push_in"),
   seed: z.number().int().min(0).default(0),
+});
+/** The draft voice (draft/speech.ts): one line, an espeak-ng voice, a rate. */
+export const DraftSpeechInput = z.object({
+  text: z.string().trim().min(1).max(1000),
+  voice: z.string().regex(/^[a-z]{2,3}(-[a-z0-9]{2,8})*$/).default("en-us"),
+  words_per_minute: z.number().int().min(80).max(400).default(165),
+  output_format: z.enum(["wav", "mp3"]).default("wav"),
 });
 export const DraftMusicInput = z.object({
   /** The tempo is read from the prompt ("... 110 bpm ..."), as a text-conditioned model would. */

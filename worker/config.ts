@@ -1,8 +1,13 @@
 import { z } from "zod";
-import { DRAFT_MODELS } from "../contracts/media.ts";
+import { contractOf, maxChunkFramesOf, modelName, modelVersion } from "../contracts/model-contracts.ts";
 import type { JobKind } from "../contracts/live.ts";
 import { DEFAULT_LLM_PRICE, DEFAULT_PRICES, type LlmPrice, Price } from "./pricing/prices.ts";
 import { MAX_PRESIGNED_TTL_SECONDS, type R2Credentials } from "./media/presigned-url.ts";
+import { IMAGE_MODELS } from "./providers/models/image.ts";
+import { VIDEO_MODELS } from "./providers/models/clip.ts";
+import { MUSIC_MODELS } from "./providers/models/music.ts";
+import { SPEECH_MODELS } from "./providers/models/speech.ts";
+import { DRAFT_MODEL_SET, MODEL_PRESETS, type ModelConfig, type ModelPreset } from "./providers/presets.ts";
 
 /**
  * The one typed configuration module. Defaults are documented here; deployments override
@@ -11,14 +16,16 @@ import { MAX_PRESIGNED_TTL_SECONDS, type R2Credentials } from "./media/presigned
  */
 
 export type ProviderName = "draft" | "replicate";
+export type { ModelConfig, ModelPreset };
 
-export interface ModelConfig {
-  /** Replicate `owner/name` (model-scoped route) or `owner/name:version`. */
-  image: string;
-  /** Tried in order when the image model fails (SPEC §5.3: fall back to other models). */
-  imageFallbacks: string[];
-  video: string;
-  music: string;
+/** One model provider as a video uses it: where it is, its credentials and its models. */
+export interface ProviderSettings {
+  name: ProviderName;
+  baseUrl: string;
+  token: string;
+  /** The `whsec_` secret its webhooks are signed with. */
+  webhookSecret: string;
+  models: ModelConfig;
 }
 
 /** Expected seconds of one job, by stage (run/eta.ts). A job without a prediction spends it all in `start`. */
@@ -65,7 +72,15 @@ export interface Config {
   providerBaseUrl: string;
   providerToken: string;
   webhookSecret: string;
+  /** The configured provider's models: `MODEL_PRESET` (premium by default) with per-model overrides. */
   models: ModelConfig;
+  /** `MODEL_PRESET`: which hosted models a real run uses (providers/presets.ts). */
+  preset: ModelPreset;
+  /**
+   * The draft provider (adreel's local model server), always configured beside the real one:
+   * a video with `quality: "draft"` renders there (providerFor), whatever MODEL_PROVIDER says.
+   */
+  draft: ProviderSettings;
   prices: Record<string, Price>;
   llmPrice: LlmPrice;
   planner: "local" | "openai";
@@ -85,7 +100,11 @@ export interface Config {
   mediaUrlTtlSeconds: number;
   /** Composite weights of the chunks' conditioning images (SPEC §7.2). */
   weights: { storyboard: number; style: number; previousFrame: number; storyboardAfterFirst: number };
-  /** Native clip length of the video model, in frames at 24 fps. */
+  /**
+   * Longest chunk the configured video model renders in one prediction, in frames at 24 fps
+   * (its clip contract, contracts/model-contracts.ts): Wan 181 (121 frames at 16 fps), draft 720.
+   * Specs carry the contract they were planned with; this is for specs planned before that.
+   */
   maxChunkFrames: number;
   /** Attempts per job: a failed chunk is retried up to 2 more times (SPEC §7.5, §11.2). */
   maxAttempts: number;
@@ -125,15 +144,6 @@ export interface Config {
   callbackMaxAttempts: number;
 }
 
-const REPLICATE_MODELS: ModelConfig = {
-  image: "google/nano-banana-pro",
-  imageFallbacks: ["black-forest-labs/flux-1.1-pro", "stability-ai/stable-diffusion-3.5-large"],
-  video: "wan-video/wan-2.2-i2v-fast",
-  music: "meta/musicgen",
-};
-
-const DRAFT: ModelConfig = { image: DRAFT_MODELS.image, imageFallbacks: [], video: DRAFT_MODELS.video, music: DRAFT_MODELS.music };
-
 function text(env: Record<string, unknown>, name: string, fallback = ""): string {
   const value = env[name];
   return typeof value === "string" && value !== "" ? value : fallback;
@@ -147,18 +157,33 @@ function number(env: Record<string, unknown>, name: string, fallback: number): n
 export function loadConfig(env: Env): Config {
   const vars = env as unknown as Record<string, unknown>;
   const provider: ProviderName = text(vars, "MODEL_PROVIDER", "draft") === "replicate" ? "replicate" : "draft";
-  const defaults = provider === "replicate" ? REPLICATE_MODELS : DRAFT;
+  const preset: ModelPreset = text(vars, "MODEL_PRESET") === "budget" ? "budget" : "premium";
+  const defaults = provider === "replicate" ? MODEL_PRESETS[preset] : DRAFT_MODEL_SET;
+  const models: ModelConfig = {
+    image: text(vars, "IMAGE_MODEL", defaults.image),
+    imageFallbacks: text(vars, "IMAGE_MODEL_FALLBACKS", defaults.imageFallbacks.join(",")).split(",").filter(Boolean),
+    video: text(vars, "VIDEO_MODEL", defaults.video),
+    videoResolution: text(vars, "VIDEO_RESOLUTION") === "480p" ? "480p" : text(vars, "VIDEO_RESOLUTION") === "720p" ? "720p" : defaults.videoResolution,
+    music: text(vars, "MUSIC_MODEL", defaults.music),
+    speech: text(vars, "SPEECH_MODEL", defaults.speech ?? ""),
+  };
+  const draftUrl = (provider === "draft" ? text(vars, "PROVIDER_BASE_URL") : "") || text(vars, "DRAFT_PROVIDER_URL", "http://127.0.0.1:8789");
+  const draft: ProviderSettings = {
+    name: "draft",
+    baseUrl: draftUrl.replace(/\/$/, ""),
+    token: text(vars, "DRAFT_PROVIDER_TOKEN"),
+    // The local stack gives the draft server the Worker's secret; a separate one may be set.
+    webhookSecret: text(vars, "DRAFT_WEBHOOK_SECRET", text(vars, "WEBHOOK_SECRET")),
+    models: provider === "draft" ? models : DRAFT_MODEL_SET,
+  };
   return {
     provider,
     providerBaseUrl: text(vars, "PROVIDER_BASE_URL", provider === "replicate" ? "https://api.replicate.com" : "http://127.0.0.1:8789").replace(/\/$/, ""),
     providerToken: text(vars, provider === "replicate" ? "REPLICATE_API_TOKEN" : "DRAFT_PROVIDER_TOKEN"),
     webhookSecret: text(vars, "WEBHOOK_SECRET"),
-    models: {
-      image: text(vars, "IMAGE_MODEL", defaults.image),
-      imageFallbacks: text(vars, "IMAGE_MODEL_FALLBACKS", defaults.imageFallbacks.join(",")).split(",").filter(Boolean),
-      video: text(vars, "VIDEO_MODEL", defaults.video),
-      music: text(vars, "MUSIC_MODEL", defaults.music),
-    },
+    models,
+    preset,
+    draft,
     prices: { ...DEFAULT_PRICES, ...parsePrices(text(vars, "MODEL_PRICES_JSON")) },
     llmPrice: DEFAULT_LLM_PRICE,
     planner: text(vars, "PLANNER", "local") === "openai" && text(vars, "OPENAI_API_KEY") ? "openai" : "local",
@@ -184,7 +209,7 @@ export function loadConfig(env: Env): Config {
       previousFrame: number(vars, "WEIGHT_PREVIOUS_FRAME", 0.7),
       storyboardAfterFirst: number(vars, "WEIGHT_STORYBOARD_AFTER_FIRST", 0.3),
     },
-    maxChunkFrames: number(vars, "MAX_CHUNK_FRAMES", 48),
+    maxChunkFrames: number(vars, "MAX_CHUNK_FRAMES", maxChunkFramesOf(models.video)),
     maxAttempts: number(vars, "MAX_ATTEMPTS", 3),
     pollAfterMs: number(vars, "POLL_AFTER_MS", provider === "replicate" ? 60_000 : 15_000),
     predictionDeadlineMs: number(vars, "PREDICTION_DEADLINE_MS", provider === "replicate" ? 15 * 60_000 : 3 * 60_000),
@@ -233,11 +258,88 @@ export function missingSecrets(config: Config, env?: Env): string[] {
     const r2Set = R2_SETTINGS.filter((name) => text(vars, name));
     if (r2Set.length > 0 && r2Set.length < R2_SETTINGS.length) missing.push(...R2_SETTINGS.filter((name) => !text(vars, name)));
   }
-  // The provider calls back to this URL: a hosted provider cannot reach a loopback address.
-  if (config.provider === "replicate" && /^https?:\/\/(127\.|localhost|\[::1\])/.test(config.publicBaseUrl)) missing.push("PUBLIC_BASE_URL");
   if (!config.mediaNodeSecret) missing.push("MEDIA_NODE_SECRET");
   if (!config.mediaSigningSecret) missing.push("MEDIA_SIGNING_SECRET");
   if (!config.webhookSecret) missing.push("WEBHOOK_SECRET");
   if (!config.providerToken) missing.push(config.provider === "replicate" ? "REPLICATE_API_TOKEN" : "DRAFT_PROVIDER_TOKEN");
+  // Named like a missing setting, with the reason, so /health lists them until it reports `problems` on its own.
+  for (const problem of configProblems(config)) missing.push(`${problem.setting} (${problem.problem})`);
   return missing;
+}
+
+/** A setting that would make real runs fail or degrade, named with the reason. */
+export interface ConfigProblem {
+  setting: string;
+  problem: string;
+}
+
+const LOOPBACK = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/i;
+
+/**
+ * What is wrong with a configuration, found before any video is spent on it (pure: /health and
+ * generate report it). A community model without its version would answer every create with
+ * Replicate's 404/422, so it is refused here instead of failing each video three times.
+ */
+export function configProblems(config: Config): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const check = (setting: string, model: string, known: readonly string[]) => {
+    const contract = contractOf(model);
+    if (!known.includes(modelName(model))) problems.push({ setting, problem: `no adapter for ${modelName(model)}; known models: ${known.join(", ")}` });
+    else if (contract && !contract.official && !modelVersion(model)) {
+      problems.push({ setting, problem: `${modelName(model)} is a community model: Replicate runs it only by version, so name it as ${contract.model}:${contract.version ?? "<version>"}` });
+    } else if (modelVersion(model) !== undefined && !/^[0-9a-f]{64}$/.test(modelVersion(model)!)) {
+      problems.push({ setting, problem: `${model}: a version is 64 hexadecimal characters` });
+    }
+  };
+  for (const settings of [{ prefix: "", models: config.models }, ...(config.provider === "draft" ? [] : [{ prefix: "DRAFT ", models: config.draft.models }])]) {
+    const { models, prefix } = settings;
+    check(`${prefix}IMAGE_MODEL`, models.image, IMAGE_MODELS);
+    models.imageFallbacks.forEach((model) => check(`${prefix}IMAGE_MODEL_FALLBACKS`, model, IMAGE_MODELS));
+    check(`${prefix}VIDEO_MODEL`, models.video, VIDEO_MODELS);
+    check(`${prefix}MUSIC_MODEL`, models.music, MUSIC_MODELS);
+    if (models.speech) check(`${prefix}SPEECH_MODEL`, models.speech, SPEECH_MODELS);
+  }
+  if (config.provider === "replicate") {
+    // Replicate posts webhooks to this URL and fetches inputs from it. A loopback address is
+    // fine only when the provider is itself local (a Replicate-compatible server on this machine).
+    const local = LOOPBACK.test(config.providerBaseUrl) && LOOPBACK.test(config.publicBaseUrl);
+    if (!local && !config.publicBaseUrl.startsWith("https://")) {
+      problems.push({ setting: "PUBLIC_BASE_URL", problem: `must be an https URL Replicate can reach (got ${config.publicBaseUrl || "nothing"}); a loopback URL only works with a local PROVIDER_BASE_URL` });
+    } else if (!local && LOOPBACK.test(config.publicBaseUrl)) {
+      problems.push({ setting: "PUBLIC_BASE_URL", problem: `${config.publicBaseUrl} is a loopback address ${config.providerBaseUrl} cannot reach` });
+    }
+  }
+  return problems;
+}
+
+/**
+ * The provider and models a video renders with (SPEC §12 `quality`): a draft renders on the
+ * local draft provider whatever is configured; a standard video on the configured provider
+ * (which is the draft one too when MODEL_PROVIDER=draft).
+ */
+export function providerFor(config: Config, quality: "draft" | "standard"): ProviderSettings {
+  if (quality === "draft" || config.provider === "draft") return config.draft;
+  return { name: config.provider, baseUrl: config.providerBaseUrl, token: config.providerToken, webhookSecret: config.webhookSecret, models: config.models };
+}
+
+/**
+ * The configuration one video runs under: the global one with the provider, models and
+ * provider-dependent timings of `providerFor(config, quality)`. The run and the steps then
+ * read `config.models` / `config.providerBaseUrl` as they do today.
+ */
+export function videoConfig(config: Config, quality: "draft" | "standard"): Config {
+  const chosen = providerFor(config, quality);
+  if (chosen.name === config.provider && chosen.baseUrl === config.providerBaseUrl) return config;
+  return {
+    ...config,
+    provider: chosen.name,
+    providerBaseUrl: chosen.baseUrl,
+    providerToken: chosen.token,
+    webhookSecret: chosen.webhookSecret,
+    models: chosen.models,
+    maxChunkFrames: maxChunkFramesOf(chosen.models.video),
+    pollAfterMs: chosen.name === "replicate" ? config.pollAfterMs : Math.min(config.pollAfterMs, 15_000),
+    predictionDeadlineMs: chosen.name === "replicate" ? config.predictionDeadlineMs : Math.min(config.predictionDeadlineMs, 3 * 60_000),
+    jobSeconds: DEFAULT_JOB_SECONDS[chosen.name],
+  };
 }

@@ -16,8 +16,10 @@ export const mediaKeys = {
 export function contentTypeOf(key: string): string {
   if (key.endsWith(".png")) return "image/png";
   if (key.endsWith(".jpg")) return "image/jpeg";
+  if (key.endsWith(".webp")) return "image/webp";
   if (key.endsWith(".mp4")) return "video/mp4";
   if (key.endsWith(".m4a")) return "audio/mp4";
   if (key.endsWith(".wav")) return "audio/wav";
+  if (key.endsWith(".mp3")) return "audio/mpeg";
   return "application/octet-stream";
 }

@@ -12,15 +12,39 @@ async function failure(promise: Promise<unknown>): Promise<ProviderError> {
   return error as ProviderError;
 }
 
+const MUSICGEN_VERSION = "671ac645ce5e552cc63a54a2bbff63fcf798043055d2dac5fc9e36a837eedcfb";
+
 describe("provider client", () => {
+  it("refuses, without a request, a community model named without its version and an input its schema refuses", async () => {
+    const double = new ReplicateDouble();
+    const unpinned = await failure(double.client().create({ model: "meta/musicgen", input: { prompt: "b" } }));
+    expect(unpinned).toMatchObject({ retryable: false, uncertain: false });
+    expect(unpinned.message).toBe(`meta/musicgen is a community model: Replicate runs it only by version (configure meta/musicgen:${MUSICGEN_VERSION})`);
+    const wrong = await failure(double.client().create({ model: "wan-video/wan-2.2-i2v-fast", input: { image: "https://m.test/a.png", prompt: "a", num_frames: 48 } }));
+    expect(wrong).toMatchObject({ retryable: false, status: 422, uncertain: false });
+    expect(wrong.message).toMatch(/^wan-video\/wan-2.2-i2v-fast input refused by its schema: input.num_frames: /);
+    expect(double.calls).toEqual([]);
+  });
+
+  it("is answered like Replicate answers: 404 for a community model on the model-scoped route, 422 for an unknown version", async () => {
+    const double = new ReplicateDouble();
+    const headers = { authorization: `Bearer ${double.token}`, "content-type": "application/json" };
+    const scoped = await double.fetch(`${double.base}/v1/models/meta/musicgen/predictions`, { method: "POST", headers, body: JSON.stringify({ input: { prompt: "b" } }) });
+    expect(scoped.status).toBe(404);
+    expect(await scoped.json()).toEqual({ detail: "The requested resource could not be found.", status: 404 });
+    const unknown = await failure(double.client().create({ model: `meta/musicgen:${"0".repeat(64)}`, input: { prompt: "b" } }));
+    expect(unknown).toMatchObject({ retryable: false, status: 422 });
+    expect(unknown.message).toContain("The specified version does not exist");
+  });
+
   it("creates on the model-scoped route for owner/name and on /v1/predictions for a version", async () => {
     const double = new ReplicateDouble();
     const client = double.client();
     const scoped = await client.create({ model: "wan-video/wan-2.2-i2v-fast", input: { prompt: "a" }, webhook: "https://w.test/hook?job=x", webhookEvents: ["start", "completed"] });
-    const versioned = await client.create({ model: "meta/musicgen:abc123", input: { prompt: "b" } });
+    const versioned = await client.create({ model: `meta/musicgen:${MUSICGEN_VERSION}`, input: { prompt: "b" } });
     expect(double.calls).toEqual(["POST /v1/models/wan-video/wan-2.2-i2v-fast/predictions", "POST /v1/predictions"]);
     expect(scoped).toMatchObject({ status: "starting", model: "wan-video/wan-2.2-i2v-fast", webhook: "https://w.test/hook?job=x", webhook_events_filter: ["start", "completed"] });
-    expect(versioned.model).toBe("abc123");
+    expect(versioned.model).toBe("meta/musicgen");
     expect((await client.get(scoped.id)).id).toBe(scoped.id);
     expect((await client.cancel(scoped.id)).status).toBe("canceled");
   });

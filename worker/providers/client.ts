@@ -1,4 +1,6 @@
+import { contractOf, modelName, modelVersion } from "../../contracts/model-contracts.ts";
 import { type CreatePredictionBody, type Prediction, Prediction as PredictionSchema, type WebhookEvent } from "../../contracts/prediction.ts";
+import { inputProblems } from "./models/validation.ts";
 
 /**
  * One client for Replicate's predictions API. The `replicate` provider points it at
@@ -100,10 +102,13 @@ export function providerClient(baseUrl: string, token: string, fetcher: typeof f
   return {
     async create({ model, input, webhook, webhookEvents }) {
       const body: CreatePredictionBody = { input, ...(webhook ? { webhook, webhook_events_filter: webhookEvents ?? ["completed"] } : {}) };
-      // `owner/name:version` goes through /v1/predictions; a bare `owner/name` uses the model-scoped route.
-      const [name, version] = model.split(":");
-      if (version) return prediction(await call("POST", "/v1/predictions", { ...body, version }));
-      return prediction(await call("POST", `/v1/models/${name}/predictions`, body));
+      const route = predictionRoute(model);
+      // Refused before any request (status 400: nothing was created, so nothing need be looked up).
+      if ("problem" in route) throw new ProviderError(route.problem, false, undefined, 400);
+      // An input its model's published schema refuses would only buy a 422: say which field, for free.
+      const problems = inputProblems(model, input);
+      if (problems.length > 0) throw new ProviderError(`${modelName(model)} input refused by its schema: ${problems.map((p) => `${p.field}: ${p.description}`).join("; ")}`, false, undefined, 422);
+      return prediction(await call("POST", route.path, route.version ? { ...body, version: route.version } : body));
     },
     async get(id) {
       return prediction(await call("GET", `/v1/predictions/${encodeURIComponent(id)}`));
@@ -116,4 +121,21 @@ export function providerClient(baseUrl: string, token: string, fetcher: typeof f
       return { results: (page.results ?? []).map(prediction), next: page.next ?? null };
     },
   };
+}
+
+/**
+ * Where Replicate accepts a create for `model` (contracts/models/replicate-api.json): official
+ * models on `/v1/models/{owner}/{name}/predictions`, anything pinned to a version on
+ * `/v1/predictions` with that version. A community model named without its version has no
+ * route: Replicate answers 404 on the model-scoped one, so that is refused before any request.
+ */
+export function predictionRoute(model: string): { path: string; version?: string } | { problem: string } {
+  const name = modelName(model);
+  const version = modelVersion(model);
+  if (version) return { path: "/v1/predictions", version };
+  const contract = contractOf(model);
+  if (contract && !contract.official) {
+    return { problem: `${name} is a community model: Replicate runs it only by version (configure ${name}:${contract.version ?? "<version>"})` };
+  }
+  return { path: `/v1/models/${name}/predictions` };
 }

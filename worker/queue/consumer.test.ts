@@ -11,7 +11,7 @@ import type { JobMessage } from "./messages.ts";
  * a pure start step (no media-node), so these jobs reach the provider for real.
  */
 
-const imageModels = { models: { image: MODELS.image, imageFallbacks: [], video: MODELS.video, music: MODELS.music } };
+const imageModels = { models: { ...MODELS, imageFallbacks: [] } };
 
 /** What the consumer did with each message of a batch (getQueueResult does not report retry delays). */
 interface Outcome {

@@ -1,7 +1,7 @@
 import { paletteDistance } from "../../lib/color.ts";
 import { AnalyzeImageResponse, CompositeResponse, LastFrameResponse, NormalizeChunkResponse } from "../../contracts/media.ts";
 import { mediaKeys } from "../media/keys.ts";
-import { clipInput } from "../providers/models.ts";
+import { clipInput } from "../providers/models/clip.ts";
 import type { ChunkLastFrame, ChunkOutput } from "../chunks/output.ts";
 import { ChunkPlan, seamKeyframes } from "../chunks/plan.ts";
 import { composePrompt } from "../planning/prompts.ts";
@@ -44,6 +44,8 @@ export const chunkSteps: JobSteps = {
         fps: spec.fps,
         width: spec.width,
         height: spec.height,
+        aspectRatio: spec.aspect_ratio,
+        resolution: deps.config.models.videoResolution ?? "480p",
         camera: chunk.camera,
         // A new attempt (a retry or a regenerated beat) must not repeat the same render.
         seed: spec.seed + 1000 + chunk.chunk_num + 7919 * (claim.job.attempt - 1),

@@ -1,6 +1,6 @@
 import { PrepareMusicResponse } from "../../contracts/media.ts";
 import { mediaKeys } from "../media/keys.ts";
-import { musicInput } from "../providers/models.ts";
+import { musicInput } from "../providers/models/music.ts";
 import { estimatePrediction } from "../pricing/estimate.ts";
 import { type JobSteps, outputUrl } from "./step.ts";
 

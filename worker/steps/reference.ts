@@ -2,12 +2,12 @@ import { AnalyzeImageResponse, IngestImageResponse } from "../../contracts/media
 import type { ReferenceImageAnalysis } from "../../contracts/api.ts";
 import type { VideoSpec } from "../../contracts/spec.ts";
 import { mediaKeys } from "../media/keys.ts";
-import { imageInput } from "../providers/models.ts";
+import { imageInput } from "../providers/models/image.ts";
 import { estimatePrediction } from "../pricing/estimate.ts";
 import { assetIdOf, findAsset } from "../references/assets.ts";
 import { ReferenceJobInput, type ReferenceType } from "../references/selection.ts";
 import { createAnalyser } from "../references/vision.ts";
-import { type JobSteps, PermanentError, type ReferenceOutput, type StepDeps, outputUrl, storeOutput } from "./step.ts";
+import { type JobSteps, PermanentError, type ReferenceOutput, type StepDeps, outputUrl, storeImageOutput } from "./step.ts";
 
 /**
  * Reference images (SPEC §5): a brand asset (already validated and stored as a tenant
@@ -100,7 +100,7 @@ export const referenceSteps: JobSteps = {
   async ingest(deps, claim) {
     const input = ReferenceJobInput.parse(claim.job.input);
     const key = mediaKeys.reference(claim.video.video_id, input.index);
-    await storeOutput(deps, outputUrl(claim), key);
+    await storeImageOutput(deps, outputUrl(claim), key, claim.video.spec!);
     const { analysis, palette, provenance } = await analyse(deps, key, input.type, claim.video.spec!);
     return { kind: "done", output: { index: input.index, key, type: input.type, source: "generated", analysis, palette, ...provenance } satisfies ReferenceOutput & ReferenceProvenance };
   },

@@ -1,4 +1,5 @@
 import type { GenerateRequest, ReferenceImage } from "../../contracts/api.ts";
+import { CompositeResponse } from "../../contracts/media.ts";
 import type { JobKind } from "../../contracts/live.ts";
 import { firstOutputUrl, type Prediction } from "../../contracts/prediction.ts";
 import type { VideoSpec } from "../../contracts/spec.ts";
@@ -98,8 +99,8 @@ export function outputUrl(claim: ClaimedJob): string {
   return url;
 }
 
-/** Copy a provider's output file into R2 (images and audio are small; video goes through media-node). */
-export async function storeOutput(deps: StepDeps, sourceUrl: string, key: string, maxBytes = 50 * 1024 * 1024): Promise<number> {
+/** Fetch a provider's output file (images and audio are small; video goes through media-node). */
+async function fetchOutput(sourceUrl: string, maxBytes: number): Promise<ArrayBuffer> {
   let response: Response;
   try {
     response = await fetch(sourceUrl, { signal: AbortSignal.timeout(60_000) });
@@ -109,6 +110,34 @@ export async function storeOutput(deps: StepDeps, sourceUrl: string, key: string
   if (!response.ok) throw new ProviderError(`downloading the prediction output answered ${response.status}`, response.status >= 500 || response.status === 429);
   const body = await response.arrayBuffer();
   if (body.byteLength === 0 || body.byteLength > maxBytes) throw new ProviderError(`prediction output is ${body.byteLength} bytes`, false);
-  await deps.env.MEDIA.put(key, body, { httpMetadata: { contentType: contentTypeOf(key) } });
-  return body.byteLength;
+  return body;
+}
+
+/** An image's real format, from its signature (never from a URL or a model's promise). */
+export function imageFormatOf(bytes: Uint8Array): "png" | "jpg" | "webp" | null {
+  const ascii = (from: number, to: number) => String.fromCharCode(...bytes.subarray(from, to));
+  if (bytes.length >= 8 && bytes[0] === 0x89 && ascii(1, 4) === "PNG") return "png";
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return "jpg";
+  if (bytes.length >= 12 && ascii(0, 4) === "RIFF" && ascii(8, 12) === "WEBP") return "webp";
+  return null;
+}
+
+/**
+ * Store a provider's image under a `.png` key as PNG. Models that answer in another format
+ * (SD 3.5 and flux default to webp, nano-banana-pro to jpg) are converted by media-node, to the
+ * ad's frame size, so a key never holds bytes of another type than its name and content type say.
+ */
+export async function storeImageOutput(deps: StepDeps, sourceUrl: string, key: string, size: { width: number; height: number }): Promise<number> {
+  const body = await fetchOutput(sourceUrl, 50 * 1024 * 1024);
+  const format = imageFormatOf(new Uint8Array(body, 0, Math.min(16, body.byteLength)));
+  if (format === null) throw new ProviderError("prediction output is not a PNG, JPEG or WebP image", false);
+  if (format === "png") {
+    await deps.env.MEDIA.put(key, body, { httpMetadata: { contentType: contentTypeOf(key) } });
+    return body.byteLength;
+  }
+  const original = key.replace(/\.png$/, `.${format}`);
+  await deps.env.MEDIA.put(original, body, { httpMetadata: { contentType: contentTypeOf(original) } });
+  const converted = await deps.media.call("/v1/media/images/composite", { layers: [{ url: await deps.url(original), weight: 1 }], width: size.width, height: size.height, output_url: await deps.url(key, "put") }, CompositeResponse);
+  await deps.env.MEDIA.delete(original);
+  return converted.bytes;
 }

@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { mediaKeys } from "../media/keys.ts";
-import { imageInput } from "../providers/models.ts";
+import { imageInput } from "../providers/models/image.ts";
 import { composePrompt } from "../planning/prompts.ts";
 import { estimatePrediction } from "../pricing/estimate.ts";
 import { imageModelFor } from "./reference.ts";
-import { type JobSteps, outputUrl, storeOutput } from "./step.ts";
+import { type JobSteps, outputUrl, storeImageOutput } from "./step.ts";
 
 /** One storyboard (animatic) frame per beat, conditioned on the three references and the context. */
 
@@ -28,7 +28,7 @@ export const storyboardSteps: JobSteps = {
   async ingest(deps, claim) {
     const { beat } = StoryboardInput.parse(claim.job.input);
     const key = mediaKeys.storyboard(claim.video.video_id, beat);
-    await storeOutput(deps, outputUrl(claim), key);
+    await storeImageOutput(deps, outputUrl(claim), key, claim.video.spec!);
     return { kind: "done", output: { key, beat } };
   },
 };

@@ -1,4 +1,9 @@
+import { MODEL_CONTRACTS } from "../../../contracts/model-contracts.ts";
 import { type Prediction, type PredictionStatus, TERMINAL_STATUSES } from "../../../contracts/prediction.ts";
+
+/** Versions the double knows: the pinned ones of the vendored contracts (community models). */
+const VERSIONS = new Map(Object.values(MODEL_CONTRACTS).flatMap((c) => (c.version ? [[c.version, c.model] as const] : [])));
+const COMMUNITY = new Set(Object.values(MODEL_CONTRACTS).filter((c) => !c.official).map((c) => c.model));
 import { type ProviderClient, providerClient } from "../../../worker/providers/client.ts";
 
 /**
@@ -126,7 +131,19 @@ export class ReplicateDouble {
     if (isCreate) {
       const body = (await request.json()) as { version?: string; input?: Record<string, unknown>; webhook?: string; webhook_events_filter?: string[] };
       if (!body.input || typeof body.input !== "object") return problem(422, "input is required");
-      const model = path === "/v1/predictions" ? (body.version ?? "unknown") : path.split("/").slice(3, 5).join("/");
+      let model: string;
+      if (path === "/v1/predictions") {
+        // Replicate's rules (contracts/models/replicate-api.json): a version is required, and one it does not know is a 422.
+        const version = body.version?.includes(":") ? body.version.slice(body.version.indexOf(":") + 1) : body.version;
+        if (!version) return problem(422, "- version is required\n", {}, "Input validation failed");
+        const known = VERSIONS.get(version);
+        if (!known) return problem(422, "The specified version does not exist (or perhaps you don't have permission to use it?)", {}, "Invalid version or not permitted");
+        model = known;
+      } else {
+        model = path.split("/").slice(3, 5).join("/");
+        // A community model on the model-scoped route: Replicate answers 404 (replicate-javascript#347).
+        if (COMMUNITY.has(model)) return Response.json({ detail: "The requested resource could not be found.", status: 404 }, { status: 404 });
+      }
       const created = this.insert({ model, input: body.input, webhook: body.webhook ?? null, filter: body.webhook_events_filter, createdAt: new Date().toISOString() });
       answer = Response.json(this.view(created.id), { status: 201 });
     } else if (request.method === "GET" && path === "/v1/predictions") {
@@ -191,6 +208,6 @@ export class ReplicateDouble {
   }
 }
 
-function problem(status: number, detail: string, headers: Record<string, string> = {}): Response {
-  return Response.json({ title: detail, detail, status }, { status, headers });
+function problem(status: number, detail: string, headers: Record<string, string> = {}, title = detail): Response {
+  return Response.json({ title, detail, status }, { status, headers });
 }

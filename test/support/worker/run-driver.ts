@@ -23,7 +23,12 @@ import { type ClaimedJob, type StepDeps, stepDeps } from "../../../worker/steps/
  */
 
 /** Real Replicate models, so the ledger prices per image, per output second and per GPU second. */
-export const MODELS = { image: "google/nano-banana", video: "wan-video/wan-2.2-i2v-fast", music: "meta/musicgen" } as const;
+/** Real model names (musicgen pinned: Replicate runs a community model only by version). */
+export const MODELS = {
+  image: "black-forest-labs/flux-1.1-pro",
+  video: "wan-video/wan-2.2-i2v-fast",
+  music: "meta/musicgen:671ac645ce5e552cc63a54a2bbff63fcf798043055d2dac5fc9e36a837eedcfb",
+} as const;
 
 export type RunStub = DurableObjectStub<VideoRun>;
 
@@ -52,14 +57,16 @@ export async function newRun(options: RunOptions = {}): Promise<Harness> {
   const videoId = options.videoId ?? crypto.randomUUID();
   const stub = runOf(videoId);
   const double = options.double ?? new ReplicateDouble();
-  const config = { ...loadConfig(env), ...options.config };
+  // Run tests exercise chains of chunks inside a beat: 2 s chunks make several per beat.
+  const overrides: Partial<Config> = { maxChunkFrames: 48, ...options.config };
+  const config = { ...loadConfig(env), ...overrides };
   if (!options.videoId) {
     const request = GenerateRequest.parse({ prompt: "A reusable steel water bottle for trail runners", duration_s: 15, ...options.request });
     await stub.start({ video_id: videoId, tenant_id: "tenant-driver", request, cost_estimate: null });
   }
   await runInDurableObject(stub, (run: VideoRun) => {
     run.provider = double.client();
-    Object.assign(run.config, options.config ?? {});
+    Object.assign(run.config, overrides);
   });
   return { videoId, stub, double, config, deps: { ...stepDeps(env, config), provider: double.client() } };
 }
