@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { type ClipContract, clipMaxOutputFrames } from "./spec.ts";
 import flux11Pro from "./models/black-forest-labs__flux-1.1-pro.json" with { type: "json" };
 import fluxDev from "./models/black-forest-labs__flux-dev.json" with { type: "json" };
 import fluxSchnell from "./models/black-forest-labs__flux-schnell.json" with { type: "json" };
@@ -90,20 +91,7 @@ export function contractOf(reference: string): ModelContract | undefined {
   return MODEL_CONTRACTS[modelName(reference)];
 }
 
-/**
- * What one video prediction renders: its native frame rate and the frames one prediction may
- * have. The chunk plan cuts beats into clips within these bounds (worker/chunks/plan.ts) and
- * normalize converts `fps` to the ad's 24 without changing the motion's speed.
- */
-export const ClipContract = z.object({
-  model: z.string().min(1),
-  /** Frames per second the model generates motion for. */
-  fps: z.number().int().min(1).max(60),
-  /** Fewest and most frames one prediction renders (at `fps`). */
-  min_frames: z.number().int().min(1),
-  max_frames: z.number().int().min(1),
-});
-export type ClipContract = z.infer<typeof ClipContract>;
+export type { ClipContract };
 
 /** The video models' clip contracts; the draft video model renders at the ad's own rate. */
 export const CLIP_CONTRACTS: Readonly<Record<string, ClipContract>> = {
@@ -126,7 +114,7 @@ export function clipContractOf(reference: string): ClipContract | undefined {
 }
 
 /** Most frames at the ad's rate (`fps`) one prediction of the video model covers; 48 (2 s) for a model without a contract. */
-export function maxChunkFramesOf(reference: string, fps = 24): number {
+export function maxChunkFramesOf(reference: string): number {
   const contract = clipContractOf(reference);
-  return contract ? Math.floor((contract.max_frames * fps) / contract.fps) : 48;
+  return contract ? clipMaxOutputFrames(contract) : 48;
 }

@@ -192,6 +192,34 @@ export const AdCopy = z.object({
 });
 export type AdCopy = z.infer<typeof AdCopy>;
 
+/**
+ * What one video prediction renders (contracts/model-contracts.ts has each model's): its native
+ * frame rate and the frames one prediction may have. A spec records the contract it was timed
+ * for, so its chunk plan is the same whichever provider renders it (docs/PLANNING.md).
+ */
+export const ClipContract = z.object({
+  model: z.string().min(1),
+  /** Frames per second the model generates motion for. */
+  fps: z.number().int().min(1).max(60),
+  /** Fewest and most frames one prediction renders (at `fps`). */
+  min_frames: z.number().int().min(1),
+  max_frames: z.number().int().min(1),
+});
+export type ClipContract = z.infer<typeof ClipContract>;
+
+/** The clip contract a spec was planned with, and what its chunk plan pays for and uses (at the model's rate). */
+export const SpecClip = ClipContract.extend({
+  predictions: z.number().int().min(0).optional(),
+  frames_paid: z.number().int().min(0).optional(),
+  frames_used: z.number().min(0).optional(),
+});
+export type SpecClip = z.infer<typeof SpecClip>;
+
+/** Most frames at the ad's rate one prediction under `clip` covers. */
+export function clipMaxOutputFrames(clip: ClipContract): number {
+  return Math.floor((clip.max_frames * FPS) / clip.fps);
+}
+
 export const VideoSpec = z.object({
   version: z.literal(1),
   archetype: ArchetypeId,
@@ -212,6 +240,8 @@ export const VideoSpec = z.object({
   music: MusicBrief,
   copy: AdCopy,
   planner: z.enum(["local", "openai"]),
+  /** The video model's clip contract the beats were timed for; absent in specs planned for 2 s chunks. */
+  clip: SpecClip.optional(),
 }).superRefine((spec, ctx) => {
   // The timing invariants every later phase relies on; a spec that breaks one is refused.
   if (spec.total_frames !== spec.duration_s * FPS) {

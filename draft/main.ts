@@ -19,9 +19,10 @@ const app = await buildDraftServer(
     latencyMs: Number(process.env.DRAFT_LATENCY_MS ?? 0),
     failRate: Number(process.env.DRAFT_FAIL_RATE ?? 0),
     concurrency: Number(process.env.DRAFT_CONCURRENCY ?? 2),
+    emulate: process.env.DRAFT_EMULATE === "replicate" ? "replicate" : undefined,
   },
   { logger: process.env.DRAFT_LOG === "1" },
 );
 await app.listen({ port, host });
-console.log(`draft model server listening on http://${host}:${port}`);
+console.log(`draft model server listening on http://${host}:${port}${process.env.DRAFT_EMULATE === "replicate" ? " (emulating Replicate's models)" : ""}`);
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void app.close().then(() => process.exit(0)));

@@ -1,23 +1,19 @@
 import { createHash } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { z } from "zod";
-import { DRAFT_MODELS, DraftImageInput, DraftMusicInput, DraftVideoInput } from "../contracts/media.ts";
+import type { z } from "zod";
+import { DRAFT_MODELS, DraftImageInput, DraftMusicInput, DraftSpeechInput, DraftVideoInput } from "../contracts/media.ts";
 import { CameraMove } from "../contracts/spec.ts";
 import { ffmpeg } from "../media-node/ffmpeg.ts";
-import { downloadTo } from "../media-node/io.ts";
+import type { CatalogLookup, ModelCatalog, RenderContext, ServedModel } from "./catalog.ts";
 import { drawDraftImage } from "./image.ts";
+import { fetchInput } from "./inputs.ts";
 import { composeDraftMusic } from "./music.ts";
 import type { OutputExtension } from "./outputs.ts";
+import { speakLine } from "./speech.ts";
 import { partsOf, renderDraftVideo } from "./video.ts";
 
 /** The draft models: name, version id, input schema and renderer of each. */
-
-export interface RenderContext {
-  /** A temp directory of this render, removed afterwards. */
-  dir: string;
-  log(line: string): void;
-}
 
 export interface RenderedOutput {
   path: string;
@@ -34,17 +30,11 @@ export interface DraftModel {
 
 /** Bump when a renderer changes what it draws: clients pinning a version then notice. */
 const RENDERER_REVISION = 2;
-const INPUT_LIMIT_BYTES = 40 * 1024 * 1024;
 
 function versionOf(name: string): string {
   return createHash("sha256").update(`${name}@${RENDERER_REVISION}`).digest("hex");
 }
-
-async function fetchInput(url: string, dir: string, name: string): Promise<Buffer> {
-  const path = join(dir, name);
-  await downloadTo(url, path, { maxBytes: INPUT_LIMIT_BYTES, timeoutMs: 60_000 });
-  return readFile(path);
-}
+export type { RenderContext };
 
 /** The contract's input plus what a renderer needs to be sure of (reported as 422 fields). */
 const VideoInput = DraftVideoInput.extend({ camera: CameraMove.default("push_in") }).superRefine((input, context) => {
@@ -52,6 +42,13 @@ const VideoInput = DraftVideoInput.extend({ camera: CameraMove.default("push_in"
     if (input[field] % 2 !== 0) context.addIssue({ code: "custom", path: [field], message: `${field} must be even (H.264 yuv420p)` });
   }
 });
+
+/** A rendered WAV as MP3 beside it, for inputs that ask `output_format: "mp3"`. */
+async function asMp3(wavPath: string, bitrate: string): Promise<RenderedOutput> {
+  const path = wavPath.replace(/\.wav$/, ".mp3");
+  await ffmpeg(["-i", wavPath, "-c:a", "libmp3lame", "-b:a", bitrate, path], { timeoutMs: 120_000 });
+  return { path, extension: "mp3" };
+}
 
 const image: DraftModel = {
   name: DRAFT_MODELS.image,
@@ -97,26 +94,70 @@ const music: DraftModel = {
     log(`draft-music: ${input.duration} s at ${plan.bpm} bpm, ${plan.mode}, progression ${plan.progression.map((d) => d + 1).join("-")}`);
     const wavPath = join(dir, "output.wav");
     await writeFile(wavPath, wav);
-    if (input.output_format === "wav") return { path: wavPath, extension: "wav" };
-    const mp3Path = join(dir, "output.mp3");
-    await ffmpeg(["-i", wavPath, "-c:a", "libmp3lame", "-b:a", "192k", mp3Path], { timeoutMs: 120_000 });
-    return { path: mp3Path, extension: "mp3" };
+    return input.output_format === "wav" ? { path: wavPath, extension: "wav" } : asMp3(wavPath, "192k");
   },
 };
 
-export const DRAFT_MODEL_LIST: readonly DraftModel[] = [image, video, music];
+/**
+ * The draft voice (adreel/draft-speech): one script line spoken by espeak-ng (speech.ts), with
+ * its own contract, so draft mode speaks through the same provider protocol as the real
+ * text-to-speech model.
+ */
+const speech: DraftModel = {
+  name: DRAFT_MODELS.speech,
+  version: versionOf(DRAFT_MODELS.speech),
+  input: DraftSpeechInput,
+  async render(raw, { dir, log }) {
+    const input = DraftSpeechInput.parse(raw);
+    const wavPath = join(dir, "output.wav");
+    const spoken = await speakLine(input.text, wavPath, { voice: input.voice, wordsPerMinute: input.words_per_minute });
+    log(`draft-speech: ${input.text.length} characters, ${spoken.durationS.toFixed(2)} s, voice ${input.voice}`);
+    return input.output_format === "wav" ? { path: wavPath, extension: "wav" } : asMp3(wavPath, "128k");
+  },
+};
 
-export type ModelLookup = { model: DraftModel } | { status: 404 | 422; detail: string };
+export const DRAFT_MODEL_LIST: readonly DraftModel[] = [image, video, music, speech];
+
+/** A draft model as the server serves it: its zod contract as the input check, one output file. */
+function served(model: DraftModel): ServedModel {
+  return {
+    name: model.name,
+    version: model.version,
+    check(input) {
+      const parsed = model.input.safeParse(input);
+      if (parsed.success) return { parsed: parsed.data };
+      return { fields: parsed.error.issues.map((issue) => ({ type: issue.code, field: ["input", ...issue.path.map(String)].join("."), description: issue.message })) };
+    },
+    async render(parsed, context) {
+      return { outputs: [await model.render(parsed, context)], array: false };
+    },
+  };
+}
+
+const SERVED = DRAFT_MODEL_LIST.map(served);
+
+export type ModelLookup = { model: ServedModel } | { status: 404 | 422; detail: string };
 
 /** Resolve `owner/name`, `owner/name:version` or a bare version id. */
 export function findModel(reference: string): ModelLookup {
   const [name, version] = reference.includes(":") ? reference.split(":", 2) : reference.includes("/") ? [reference, undefined] : [undefined, reference];
   if (name !== undefined) {
-    const model = DRAFT_MODEL_LIST.find((m) => m.name === name);
-    if (!model) return { status: 404, detail: `model ${name} not found (draft models: ${DRAFT_MODEL_LIST.map((m) => m.name).join(", ")})` };
+    const model = SERVED.find((m) => m.name === name);
+    if (!model) return { status: 404, detail: `model ${name} not found (draft models: ${SERVED.map((m) => m.name).join(", ")})` };
     if (version !== undefined && version !== model.version) return { status: 422, detail: `version ${version} of ${name} does not exist (current: ${model.version})` };
     return { model };
   }
-  const model = DRAFT_MODEL_LIST.find((m) => m.version === version);
+  const model = SERVED.find((m) => m.version === version);
   return model ? { model } : { status: 422, detail: `version ${version} does not exist` };
 }
+
+/** adreel's own models: any of them by name on either route, or by version. */
+export const DRAFT_CATALOG: ModelCatalog = {
+  models: SERVED,
+  resolve(_route, reference): CatalogLookup {
+    if (!reference) return { status: 422, body: { title: "Input validation failed", detail: "- version: version is required", status: 422, invalid_fields: [{ type: "custom", field: "version", description: "version is required" }] } };
+    const found = findModel(reference);
+    if ("model" in found) return found;
+    return { status: found.status, body: { title: found.status === 404 ? "Not found" : "Invalid version", detail: found.detail, status: found.status } };
+  },
+};

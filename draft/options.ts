@@ -23,6 +23,8 @@ export interface DraftConfig {
   failRate?: number;
   /** How many predictions render at once. */
   concurrency?: number;
+  /** `replicate`: impersonate the real default models under their published contracts (emulator.ts) instead of serving the draft models. */
+  emulate?: "replicate";
 }
 
 export const WebhookMode = z.union([

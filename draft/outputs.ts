@@ -13,6 +13,7 @@ import { join } from "node:path";
 export const OUTPUT_TYPES = {
   png: "image/png",
   jpg: "image/jpeg",
+  webp: "image/webp",
   mp4: "video/mp4",
   wav: "audio/wav",
   mp3: "audio/mpeg",
@@ -20,7 +21,7 @@ export const OUTPUT_TYPES = {
 export type OutputExtension = keyof typeof OUTPUT_TYPES;
 
 /** 128 random bits: unguessable, and the pattern keeps path tricks out of `locate`. */
-const NAME = /^[0-9a-f]{32}\.(png|jpg|mp4|wav|mp3)$/;
+const NAME = /^[0-9a-f]{32}\.(png|jpg|webp|mp4|wav|mp3)$/;
 
 export interface StoredOutput {
   path: string;

@@ -4,7 +4,7 @@ import { type Prediction, type PredictionStatus, TERMINAL_STATUSES, type Webhook
 import { newWebhookSecret } from "../contracts/signing.ts";
 import { withTempDir } from "../media-node/io.ts";
 import { FaultInjector } from "./faults.ts";
-import type { DraftModel } from "./models.ts";
+import type { ServedModel } from "./catalog.ts";
 import { type DraftKnobs, type DraftKnobsPatch, type DraftOptions, type DraftSettings, pickKnobs, resolveDraftOptions } from "./options.ts";
 import { OutputStore } from "./outputs.ts";
 import { type WebhookTarget, WebhookDispatcher } from "./webhooks.ts";
@@ -18,14 +18,14 @@ import { type WebhookTarget, WebhookDispatcher } from "./webhooks.ts";
 interface PredictionRecord {
   seq: number;
   id: string;
-  model: DraftModel;
+  model: ServedModel;
   /** As the client sent it: Replicate echoes the input, not the defaults it filled in. */
   input: Record<string, unknown>;
   parsed: Record<string, unknown>;
   status: PredictionStatus;
   logs: string;
-  output: string | null;
-  outputName: string | null;
+  output: string | string[] | null;
+  outputNames: string[];
   error: string | null;
   dataRemoved: boolean;
   createdAt: number;
@@ -42,8 +42,27 @@ interface PredictionRecord {
   lastLogsEventAt: number;
 }
 
+/** One create request as the server saw it: what tests read back from `GET /v1/_draft/requests`. */
+export interface CreateRecord {
+  at: string;
+  /** `models`: `/v1/models/{owner}/{name}/predictions`; `versions`: `/v1/predictions`. */
+  route: "models" | "versions";
+  /** The path's `owner/name` or the body's `version`, as sent. */
+  reference: string | null;
+  /** The model it resolved to, if any. */
+  model: string | null;
+  input: unknown;
+  status: number;
+  /** Fields the input check refused (422), empty when it passed. */
+  invalid_fields: { type: string; field: string; description: string }[];
+  prediction_id: string | null;
+}
+
+/** Creates kept for `GET /v1/_draft/requests`, newest last. */
+const CREATE_LOG_SIZE = 2000;
+
 export interface CreateRequest {
-  model: DraftModel;
+  model: ServedModel;
   input: Record<string, unknown>;
   parsed: Record<string, unknown>;
   webhook?: string;
@@ -100,6 +119,8 @@ export class DraftProvider {
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly sweeper: NodeJS.Timeout;
   private seq = 0;
+  /** Every create request (accepted or refused), oldest first, bounded. */
+  readonly creates: CreateRecord[] = [];
   private closed: Promise<void> | null = null;
 
   constructor(settings: DraftSettings, log: (message: string) => void = () => undefined) {
@@ -136,7 +157,7 @@ export class DraftProvider {
       status: "starting",
       logs: "",
       output: null,
-      outputName: null,
+      outputNames: [],
       error: null,
       dataRemoved: false,
       createdAt: Date.now(),
@@ -157,6 +178,11 @@ export class DraftProvider {
     const created = this.snapshot(record);
     this.pump();
     return created;
+  }
+
+  recordCreate(record: CreateRecord): void {
+    this.creates.push(record);
+    if (this.creates.length > CREATE_LOG_SIZE) this.creates.splice(0, this.creates.length - CREATE_LOG_SIZE);
   }
 
   get(id: string): Prediction | null {
@@ -309,16 +335,19 @@ export class DraftProvider {
         throw new Error(record.injectedFailure);
       }
       const began = performance.now();
+      let array = false;
       await withTempDir(this.options.tmpDir, async (dir) => {
         const rendered = await record.model.render(record.parsed, { dir, log: (line) => this.log(record, line) });
-        const predictTime = round3((performance.now() - began) / 1000);
+        const predictTime = rendered.predictTime ?? round3((performance.now() - began) / 1000);
         await latency;
         if (record.status !== "processing") return; // canceled meanwhile: the temp dir takes the file
         record.predictTime = predictTime;
-        record.outputName = await this.outputs.keep(rendered.path, rendered.extension);
+        for (const output of rendered.outputs) record.outputNames.push(await this.outputs.keep(output.path, output.extension));
+        array = rendered.array;
       });
       if (record.status !== "processing") return;
-      record.output = `${record.baseUrl}/v1/files/${record.outputName}`;
+      const urls = record.outputNames.map((name) => `${record.baseUrl}/v1/files/${name}`);
+      record.output = array ? urls : (urls[0] ?? null);
       this.log(record, `rendered in ${record.predictTime} s`);
       this.emit(record, "output");
       this.finish(record, "succeeded");
@@ -331,9 +360,9 @@ export class DraftProvider {
   }
 
   private expireOutput(record: PredictionRecord, now = Date.now()): void {
-    if (record.outputName && record.completedAt !== null && now - record.completedAt > this.options.outputTtlMs) {
+    if (record.outputNames.length > 0 && record.completedAt !== null && now - record.completedAt > this.options.outputTtlMs) {
       record.output = null;
-      record.outputName = null;
+      record.outputNames = [];
       record.dataRemoved = true;
     }
   }

@@ -4,7 +4,9 @@ import type { z } from "zod";
 import { CreatePredictionBody } from "../contracts/prediction.ts";
 import { constantTimeEqual } from "../contracts/signing.ts";
 import { malform } from "./faults.ts";
-import { findModel } from "./models.ts";
+import type { ModelCatalog } from "./catalog.ts";
+import { DRAFT_CATALOG } from "./models.ts";
+import { REPLICATE_CATALOG } from "./emulator.ts";
 import { DraftKnobsPatch, type DraftSettings } from "./options.ts";
 import { DraftProvider, InvalidCursor } from "./provider.ts";
 
@@ -17,6 +19,7 @@ import { DraftProvider, InvalidCursor } from "./provider.ts";
  *   GET  /v1/predictions[?cursor=]   GET /v1/predictions/{id}   POST /v1/predictions/{id}/cancel
  *   GET  /v1/models/{owner}/{name}   GET /v1/webhooks/default/secret
  *   GET|POST /v1/_draft/config       fault knobs (see options.ts)
+ *   GET  /v1/_draft/requests         every create request: route, model, input, validation result
  *   GET  /v1/files/{name}            rendered outputs, no token (like replicate.delivery)
  *
  * Every route but files needs `Authorization: Bearer <token>`. Errors are Replicate's problem
@@ -57,6 +60,8 @@ export function preferredWaitSeconds(header: string | string[] | undefined): num
 export function registerDraftModels(app: FastifyInstance, config: DraftSettings): { close(): Promise<void> } {
   if (!config.token) throw new Error("draft model server needs a token");
   const provider = new DraftProvider(config, (message) => app.log.warn(message));
+  // Emulate mode serves the real default models under their published contracts (emulator.ts).
+  const catalog: ModelCatalog = config.emulate === "replicate" ? REPLICATE_CATALOG : DRAFT_CATALOG;
   const configuredBase = config.publicUrl.replace(/\/+$/, "");
   // Without a configured public URL (tests on an ephemeral port) URLs follow the Host header.
   const baseUrl = (request: FastifyRequest) => configuredBase || `${request.protocol}://${request.headers.host}`;
@@ -80,13 +85,25 @@ export function registerDraftModels(app: FastifyInstance, config: DraftSettings)
     }
     if (provider.faults.createError()) return problem(reply, 500, "Internal Server Error", "draft: injected create error");
     const body = CreatePredictionBody.safeParse(request.body ?? {});
-    if (!body.success) return invalid(reply, body.error.issues, []);
-    const reference = modelName ?? body.data.version;
-    if (!reference) return invalid(reply, [{ code: "custom", path: ["version"], message: "version is required", input: undefined }], []);
-    const found = findModel(reference);
-    if ("status" in found) return problem(reply, found.status, found.status === 404 ? "Not found" : "Invalid version", found.detail);
-    const parsed = found.model.input.safeParse(body.data.input);
-    if (!parsed.success) return invalid(reply, parsed.error.issues, ["input"]);
+    const route = modelName === undefined ? "versions" : "models";
+    const reference = modelName ?? body.data?.version;
+    const log = (status: number, fields: { type: string; field: string; description: string }[] = [], model: string | null = null, predictionId: string | null = null) =>
+      provider.recordCreate({ at: new Date().toISOString(), route, reference: reference ?? null, model, input: (request.body as { input?: unknown } | undefined)?.input ?? null, status, invalid_fields: fields, prediction_id: predictionId });
+    if (!body.success) {
+      log(422);
+      return invalid(reply, body.error.issues, []);
+    }
+    const found = catalog.resolve(route, reference);
+    if ("status" in found) {
+      log(found.status);
+      return reply.code(found.status).type("application/problem+json").send(found.body);
+    }
+    const checked = found.model.check(body.data.input);
+    if ("fields" in checked) {
+      log(422, checked.fields, found.model.name);
+      return problem(reply, 422, "Input validation failed", checked.fields.map((f) => `- ${f.field}: ${f.description}\n`).join(""), { invalid_fields: checked.fields });
+    }
+    const parsed = { data: checked.parsed };
     const created = provider.create({
       model: found.model,
       input: body.data.input,
@@ -95,6 +112,7 @@ export function registerDraftModels(app: FastifyInstance, config: DraftSettings)
       events: body.data.webhook_events_filter,
       baseUrl: baseUrl(request),
     });
+    log(201, [], found.model.name, created.id);
     const wait = preferredWaitSeconds(request.headers.prefer);
     if (wait > 0) await provider.waitFor(created.id, wait * 1000);
     return reply.code(201).send(answer(wait > 0 ? (provider.get(created.id) ?? created) : created));
@@ -143,14 +161,16 @@ export function registerDraftModels(app: FastifyInstance, config: DraftSettings)
     });
 
     api.get<{ Params: { owner: string; name: string } }>("/v1/models/:owner/:name", async (request, reply) => {
-      const found = findModel(`${request.params.owner}/${request.params.name}`);
-      if ("status" in found) return problem(reply, 404, "Not found", found.detail);
-      const [owner, name] = found.model.name.split("/");
-      return { owner, name, visibility: "public", description: "adreel draft model (local, offline)", latest_version: { id: found.model.version } };
+      const { owner, name } = request.params;
+      const model = catalog.models.find((m) => m.name === `${owner}/${name}`);
+      if (!model) return problem(reply, 404, "Not found", `model ${owner}/${name} not found`);
+      const description = config.emulate ? "emulated by adreel's draft server (local, offline)" : "adreel draft model (local, offline)";
+      return { owner, name, visibility: "public", description, latest_version: { id: model.version } };
     });
     api.get("/v1/webhooks/default/secret", async () => ({ key: provider.webhookSecret }));
 
     api.get("/v1/_draft/config", async () => provider.knobs);
+    api.get("/v1/_draft/requests", async () => ({ requests: provider.creates }));
     api.post("/v1/_draft/config", async (request, reply) => {
       const patch = DraftKnobsPatch.safeParse(request.body ?? {});
       if (!patch.success) return invalid(reply, patch.error.issues, []);

@@ -75,7 +75,7 @@ describe("model contracts", () => {
       let clips = 0;
       for (const aspect of AspectRatio.options) {
         for (const duration of DurationSeconds.options.map((o) => o.value)) {
-          const { spec } = planLocally({ prompt: PROMPT, duration_s: duration, aspect_ratio: aspect, creativity_level: 0.5 });
+          const { spec } = planLocally({ prompt: PROMPT, duration_s: duration, aspect_ratio: aspect, creativity_level: 0.5, clip: clipContractOf(preset.video) });
           for (const image of [preset.image, ...preset.imageFallbacks]) {
             for (const images of [[], [URL, URL, URL]]) {
               const input = imageInput(image, { prompt: PROMPT, images, width: spec.width, height: spec.height, aspectRatio: aspect, seed: spec.seed });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { contractOf, maxChunkFramesOf, modelName, modelVersion } from "../contracts/model-contracts.ts";
+import { type ClipContract, clipContractOf, contractOf, maxChunkFramesOf, modelName, modelVersion } from "../contracts/model-contracts.ts";
 import type { JobKind } from "../contracts/live.ts";
 import { DEFAULT_LLM_PRICE, DEFAULT_PRICES, type LlmPrice, Price } from "./pricing/prices.ts";
 import { MAX_PRESIGNED_TTL_SECONDS, type R2Credentials } from "./media/presigned-url.ts";
@@ -76,6 +76,11 @@ export interface Config {
   models: ModelConfig;
   /** `MODEL_PRESET`: which hosted models a real run uses (providers/presets.ts). */
   preset: ModelPreset;
+  /**
+   * The video model plans are timed for (`PLANNING_VIDEO_MODEL`; `none`: 2 s chunks, as specs
+   * were planned before clip contracts). Default: the hosted video model standard videos use.
+   */
+  planningVideoModel: string | null;
   /**
    * The draft provider (adreel's local model server), always configured beside the real one:
    * a video with `quality: "draft"` renders there (providerFor), whatever MODEL_PROVIDER says.
@@ -184,6 +189,7 @@ export function loadConfig(env: Env): Config {
     models,
     preset,
     draft,
+    planningVideoModel: planningModel(text(vars, "PLANNING_VIDEO_MODEL"), provider === "replicate" ? models.video : MODEL_PRESETS[preset].video),
     prices: { ...DEFAULT_PRICES, ...parsePrices(text(vars, "MODEL_PRICES_JSON")) },
     llmPrice: DEFAULT_LLM_PRICE,
     planner: text(vars, "PLANNER", "local") === "openai" && text(vars, "OPENAI_API_KEY") ? "openai" : "local",
@@ -310,6 +316,20 @@ export function configProblems(config: Config): ConfigProblem[] {
     }
   }
   return problems;
+}
+
+/**
+ * The clip contract plans are timed for: the hosted video model standard videos render with
+ * (the preset's, when the configured provider is the draft one), so a draft preview's spec can
+ * be rendered for real unchanged (docs/PLANNING.md). The draft video model renders any of its clips.
+ */
+export function planningClip(config: Config): ClipContract | undefined {
+  return config.planningVideoModel ? clipContractOf(config.planningVideoModel) : undefined;
+}
+
+function planningModel(setting: string, fallback: string): string | null {
+  if (setting === "none") return null;
+  return setting || fallback;
 }
 
 /**

@@ -99,6 +99,30 @@ describe("normalizeChunk", () => {
     expect((await normalizeChunk(longPortrait, alone, null, { width: 320, height: 180, fps: 24, frames: 24 })).frames).toBe(24);
   });
 
+  it("turns a 16 fps clip into 24 fps without changing its motion's speed: the object is where it should be, within one frame", async () => {
+    // A 16 fps clip (Wan's rate) of a yellow square moving right at 150 px/s: x = 40 + 150 t.
+    const source = join(dir, "moving-16fps.mp4");
+    await ffmpeg([
+      "-f", "lavfi", "-i", "color=c=0x204060:size=1024x576:rate=16:duration=5.0625",
+      "-f", "lavfi", "-i", "color=c=0xffd000:size=64x64:rate=16:duration=5.0625",
+      "-filter_complex", "[0][1]overlay=x='40+150*t':y=256", "-c:v", "libx264", "-crf", "12", "-pix_fmt", "yuv420p", source,
+    ]);
+    const out = join(dir, "moving-24fps.mp4");
+    const result = await normalizeChunk(source, out, null, { width: 1024, height: 576, fps: 24, frames: 120 });
+    expect(result.frames).toBe(120);
+    const raw = join(dir, "moving.gray");
+    await ffmpeg(["-i", out, "-vf", "format=gray,crop=1024:1:0:288", "-f", "rawvideo", raw]);
+    const rows = await readFile(raw);
+    expect(rows.length).toBe(120 * 1024);
+    const step = 150 / 24; // pixels the square moves in one output frame
+    for (let n = 0; n < 120; n++) {
+      const row = rows.subarray(n * 1024, (n + 1) * 1024);
+      const left = row.findIndex((v) => v > 150);
+      // At 24 fps frame n shows time n/24: the square's left edge is at 40 + 150 n / 24.
+      expect(Math.abs(left - (40 + 150 * (n / 24))), `frame ${n}: edge at ${left}`).toBeLessThanOrEqual(step);
+    }
+  });
+
   it("refuses a file that is not a video", async () => {
     const junk = join(dir, "junk.mp4");
     await writeFile(junk, "this is not a video");

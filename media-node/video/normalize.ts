@@ -28,10 +28,14 @@ export interface NormalizedChunk {
   bytes: number;
 }
 
-/** Scale so the frame covers width×height (display aspect, so non-square pixels are honoured). */
+/**
+ * Scale so the frame covers width×height (display aspect, so non-square pixels are honoured),
+ * with lanczos: Wan's 480p clips are upscaled 1.2× to 1024×576 and its 720p ones downscaled,
+ * where swscale's default bicubic softens detail.
+ */
 function coverScale(width: number, height: number): string {
   const factor = `max(${width}/(iw*sar),${height}/ih)`;
-  return `scale=w='max(${width},round(iw*sar*${factor}))':h='max(${height},round(ih*${factor}))':out_color_matrix=bt709:out_range=tv`;
+  return `scale=w='max(${width},round(iw*sar*${factor}))':h='max(${height},round(ih*${factor}))':flags=lanczos:out_color_matrix=bt709:out_range=tv`;
 }
 
 /**
@@ -44,7 +48,11 @@ export function normalizeGraph({ width, height, fps, frames }: NormalizeOptions,
   const tail = outputs.chunk && outputs.last ? `split=2[chunk][tail];[tail]${lastFrame}` : outputs.last ? lastFrame : "null[chunk]";
   return [
     `[0:v:0]setpts=PTS-STARTPTS`,
-    `fps=${fps}`,
+    // The model's own rate (Wan: 16 fps) to the ad's by repeating frames on their timestamps:
+    // motion keeps its speed and no frame is invented or blended (docs/PLANNING.md, "Frame
+    // rate"). round=down shows each output frame the input frame nearest its time (16 → 24:
+    // at most half an output frame off; the default rounding is up to a whole frame late).
+    `fps=${fps}:round=down`,
     // Trim before scaling so a long clip is not scaled past what we keep.
     `trim=end_frame=${frames}`,
     coverScale(width, height),

@@ -24,7 +24,7 @@ export interface DraftTestServer {
   close(): Promise<void>;
 }
 
-export async function startDraftServer(options: Partial<DraftOptions> & { outputDir?: string } = {}): Promise<DraftTestServer> {
+export async function startDraftServer(options: Partial<DraftOptions> & { outputDir?: string; emulate?: "replicate" } = {}): Promise<DraftTestServer> {
   const webhookSecret = newWebhookSecret();
   const app = await buildDraftServer({ token: TEST_TOKEN, webhookSecret, publicUrl: "", ...options });
   await app.listen({ port: 0, host: "127.0.0.1" });

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { ArchetypeId, renderedFrames } from "../../contracts/spec.ts";
 import { planLocally } from "../planning/local.ts";
 import { CHUNK_PROMPT_MAX_WORDS, countWords } from "../planning/prompts.ts";
-import { ChunkPlan, planChunks, stitchedChunkFrames } from "./plan.ts";
+import { CLIP_CONTRACTS, clipContractOf } from "../../contracts/model-contracts.ts";
+import { ChunkPlan, clipUsage, planChunks, stitchedChunkFrames } from "./plan.ts";
 
 const spec = planLocally({ prompt: "Tired of juggling receipts? Ledgerly, the mobile app.", duration_s: 30, creativity_level: 0.5 }).spec;
 
@@ -67,4 +68,49 @@ describe("chunk plan", () => {
     expect(() => planChunks(spec, { maxChunkFrames: 20 })).toThrow(/at least 23/);
     expect(() => planChunks(spec, { maxChunkFrames: 47.5 })).toThrow(/integer/);
   });
+
+  describe("timed for Wan's clips (81..121 frames at 16 fps)", () => {
+    const wan = clipContractOf("wan-video/wan-2.2-i2v-fast")!;
+    const BRIEFS = ["Tired of juggling receipts? Ledgerly, the mobile app.", "Halo Pro wireless headphones, sleek design", "A cosy neighbourhood bakery launches a sourdough subscription"];
+
+    it("plans every ad in whole clips that use at least 90 % of the frames paid for, frame-exact, a 30 s ad in at most 9 predictions", () => {
+      const most: Record<number, number> = { 15: 0, 30: 0, 60: 0 };
+      for (const archetype of ArchetypeId.options) {
+        for (const creativity_level of [0, 0.5, 1]) {
+          for (const prompt of BRIEFS) {
+            for (const duration_s of [15, 30, 60] as const) {
+              const planned = planLocally({ prompt, duration_s, creativity_level, archetype, clip: wan }).spec;
+              expect(planned.clip).toEqual(wan);
+              const plan = planChunks(planned);
+              expect(stitchedChunkFrames(plan)).toBe(duration_s * 24);
+              // Every chunk fits one prediction: at most 121 frames at 16 fps.
+              for (const chunk of plan) expect(Math.ceil((chunk.frames * 16) / 24 - 1e-9)).toBeLessThanOrEqual(121);
+              const usage = clipUsage(wan, plan);
+              expect(usage.frames_used / usage.frames_paid).toBeGreaterThanOrEqual(0.9);
+              most[duration_s] = Math.max(most[duration_s]!, usage.predictions);
+            }
+          }
+        }
+      }
+      expect(most[30]).toBeLessThanOrEqual(9);
+      expect(most).toEqual({ 15: 3, 30: expect.any(Number), 60: expect.any(Number) });
+    });
+
+    it("reports what a plan pays for and uses, at the model's rate", () => {
+      const planned = planLocally({ prompt: BRIEFS[1]!, duration_s: 30, creativity_level: 0, archetype: "product_showcase", clip: wan }).spec;
+      const plan = planChunks(planned);
+      const usage = clipUsage(wan, plan);
+      expect(usage.predictions).toBe(plan.length);
+      expect(usage.frames_paid).toBe(plan.reduce((sum, c) => sum + Math.max(81, Math.ceil((c.frames * 2) / 3 - 1e-9)), 0));
+      expect(usage.frames_used).toBeCloseTo(plan.reduce((sum, c) => sum + (c.frames * 2) / 3, 0), 2);
+    });
+
+    it("renders the same plan on the draft model, whose clips may be longer: the spec's contract bounds the chunks", () => {
+      const planned = planLocally({ prompt: BRIEFS[0]!, duration_s: 30, creativity_level: 0.5, clip: wan }).spec;
+      const draftMax = Math.floor((CLIP_CONTRACTS["adreel/draft-video"]!.max_frames * 24) / 24);
+      expect(planChunks(planned, { maxChunkFrames: draftMax })).toEqual(planChunks(planned));
+      expect(planChunks(planned).every((c) => c.frames <= 181)).toBe(true);
+    });
+  });
 });
+

@@ -1,4 +1,4 @@
-import { ChunkPlan, MIN_CHUNK_FRAMES, renderedFrames, type VideoSpec } from "../../contracts/spec.ts";
+import { ChunkPlan, type ClipContract, FPS, MIN_CHUNK_FRAMES, clipMaxOutputFrames, renderedFrames, type VideoSpec } from "../../contracts/spec.ts";
 import { CHUNK_PROMPT_MAX_WORDS, chunkPrompt } from "../planning/prompts.ts";
 import { CHUNK_FRAMES } from "../planning/timing.ts";
 
@@ -17,7 +17,10 @@ import { CHUNK_FRAMES } from "../planning/timing.ts";
 export { ChunkPlan, MIN_CHUNK_FRAMES };
 
 export interface ChunkPlanOptions {
-  /** Longest clip the video model renders, in frames (default 48 = 2 s at 24 fps). */
+  /**
+   * Longest clip the rendering video model makes, in frames at 24 fps. The spec's own clip
+   * contract (what its beats were timed for) bounds it too; without either, 48 (2 s).
+   */
   maxChunkFrames?: number;
   /** Consistency context to put in the prompts now (usually added later by the chunk job). */
   consistencyContext?: string;
@@ -27,7 +30,8 @@ export interface ChunkPlanOptions {
 const CUT = { type: "cut", frames: 0 } as const;
 
 export function planChunks(spec: VideoSpec, options: ChunkPlanOptions = {}): ChunkPlan[] {
-  const maxFrames = options.maxChunkFrames ?? CHUNK_FRAMES;
+  const planned = spec.clip ? clipMaxOutputFrames(spec.clip) : CHUNK_FRAMES;
+  const maxFrames = options.maxChunkFrames === undefined ? planned : Math.min(planned, options.maxChunkFrames);
   // With a smaller limit a beat just over it would split into halves under 12 frames.
   if (!Number.isInteger(maxFrames) || maxFrames < 2 * MIN_CHUNK_FRAMES - 1) {
     throw new RangeError(`maxChunkFrames must be an integer of at least ${2 * MIN_CHUNK_FRAMES - 1}, got ${maxFrames}`);
@@ -67,6 +71,23 @@ export function planChunks(spec: VideoSpec, options: ChunkPlanOptions = {}): Chu
     }
   });
   return plan;
+}
+
+/** What a chunk plan pays for and uses under a clip contract, in frames at the model's rate. */
+export interface ClipUsage {
+  predictions: number;
+  frames_paid: number;
+  frames_used: number;
+}
+
+/**
+ * Each chunk is one prediction of at least the model's minimum frames; it uses the frames that
+ * cover its length at 24 fps, the rest is paid for and thrown away.
+ */
+export function clipUsage(clip: ClipContract, plan: readonly ChunkPlan[]): ClipUsage {
+  const used = plan.map((chunk) => (chunk.frames * clip.fps) / FPS);
+  const paid = used.map((frames) => Math.max(clip.min_frames, Math.ceil(frames - 1e-9)));
+  return { predictions: plan.length, frames_paid: paid.reduce((a, b) => a + b, 0), frames_used: Math.round(used.reduce((a, b) => a + b, 0) * 100) / 100 };
 }
 
 /** Length of the video stitched from these chunks: every frame minus every overlap. */

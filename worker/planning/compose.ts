@@ -6,6 +6,7 @@ import {
   countWords,
   voiceWordBudget,
   type AdCopy,
+  type ClipContract,
   type ArchetypeId,
   type AspectRatio,
   type CameraMove,
@@ -17,7 +18,7 @@ import {
 import { BEATS, TRANSITION_FRAMES, type BeatId } from "./beats.ts";
 import type { FinishOptions } from "./copy.ts";
 import type { PlanEvent } from "./request.ts";
-import { allocateFrames, lowerBounds, type TimingSlot } from "./timing.ts";
+import { allocateFrames, clipBounds, lowerBounds, type TimingSlot } from "./timing.ts";
 
 /**
  * Turning a draft (beats chosen, words written, durations only as targets) into a valid
@@ -51,6 +52,8 @@ export interface DraftSpec extends FinishOptions {
   facts: SpecFacts;
   music: MusicBrief;
   planner: "local" | "openai";
+  /** The video model's clip contract: beats are timed so each renders in whole clips it pays for (timing.ts clipBounds). */
+  clip?: ClipContract;
   beats: DraftBeat[];
 }
 
@@ -75,15 +78,23 @@ export function composeSpec(draft: DraftSpec): { spec: VideoSpec; events: PlanEv
     events.push({ type: "soft_transition", message: `beat ${at} (${beats[at]!.beat_id}) now leaves with a ${beats[at]!.transition}` });
   }
 
+  // With a clip contract the model sets the pacing: every beat is one clip long enough to use
+  // what it pays for, whatever the library's lengths (written for 2 s chunks) say.
+  const clip = draft.clip ? clipBounds(draft.clip) : null;
   const slotsOf = () =>
-    beats.map<TimingSlot>((b) => ({ target: b.target, min: BEATS[b.beat_id].minFrames, max: BEATS[b.beat_id].maxFrames, out: TRANSITION_FRAMES[b.transition] }));
+    beats.map<TimingSlot>((b) => {
+      const out = TRANSITION_FRAMES[b.transition];
+      const library = { min: BEATS[b.beat_id].minFrames, max: BEATS[b.beat_id].maxFrames };
+      const min = clip ? Math.max(library.min, clip.minRendered - out) : library.min;
+      return { target: b.target, min, max: clip ? Math.max(min, clip.maxRendered - out) : library.max, out };
+    });
   while (lowerBounds(slotsOf()).reduce((a, b) => a + b, 0) > total && beats.length > 2) {
     const drop = dropCandidate(beats);
     const [removed] = beats.splice(drop, 1);
     events.push({ type: "beat_dropped", message: `dropped ${removed!.beat_id} at ${drop}: the beats did not fit in ${draft.duration_s} s` });
   }
 
-  const frames = allocateFrames(slotsOf(), total);
+  const frames = allocateFrames(slotsOf(), total, clip ? { chunkFrames: clip.maxRendered } : {});
   let start = 0;
   const specBeats = beats.map((b, index) => {
     const beat = {
@@ -123,6 +134,7 @@ export function composeSpec(draft: DraftSpec): { spec: VideoSpec; events: PlanEv
     music: draft.music,
     copy,
     planner: draft.planner,
+    ...(draft.clip ? { clip: draft.clip } : {}),
   });
   return { spec, events };
 }

@@ -113,6 +113,7 @@ export function planLocally(input: PlanRequestInput): PlanResult {
     facts,
     music: musicBrief(archetype, tempo, request.duration_s),
     planner: "local",
+    clip: request.clip,
     beats: beats.map((b) => draftBeat(b, facts, beats, finish.copy, phrases)),
     ...finish,
   });

@@ -277,6 +277,7 @@ function buildSpec(plan: CreativePlan, template: VideoSpec, request: PlanRequest
       prompt: sanitiseSlot(plan.music.prompt, 400) || template.music.prompt,
     },
     planner: "openai",
+    clip: request.clip,
     beats,
     ...finish,
   });

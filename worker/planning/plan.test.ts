@@ -18,11 +18,42 @@ describe("planning phase", () => {
     expect(planned.events[0]!.type).toBe("archetype_inferred");
   });
 
-  it("estimates real-model prices when the provider is Replicate", async () => {
-    const config = loadConfig({ ...env, MODEL_PROVIDER: "replicate" } as Env);
+  /** The worker tests' env plans for 2 s chunks at test prices (vitest.config.ts): these use the real defaults. */
+  const real = (vars: Record<string, string>) => loadConfig({ ...env, PLANNING_VIDEO_MODEL: "", MODEL_PRICES_JSON: "", ...vars } as Env);
+
+  it("times a draft for the hosted video model, so the same spec renders for real", async () => {
+    const draft = real({});
+    expect(draft.provider).toBe("draft");
+    expect(draft.planningVideoModel).toBe("wan-video/wan-2.2-i2v-fast");
+    const replicate = real({ MODEL_PROVIDER: "replicate" });
+    const [a, b] = await Promise.all([planVideo(draft, request), planVideo(replicate, request)]);
+    expect(a.spec).toEqual(b.spec);
+    expect(a.spec.clip).toMatchObject({ model: "wan-video/wan-2.2-i2v-fast", fps: 16, min_frames: 81, max_frames: 121 });
+  });
+
+  it("estimates real-model prices when the provider is Replicate: the premium preset's list prices, phase by phase", async () => {
+    const config = real({ MODEL_PROVIDER: "replicate" });
     expect(config.models.video).not.toContain("adreel/");
     const planned = await planVideo(config, request);
-    expect(planned.cost_estimate.total_usd).toBeGreaterThan(3);
-    expect(planned.cost_estimate.by_phase.generating_chunks).toBeGreaterThan(planned.cost_estimate.by_phase.storyboarding!);
+    const { spec, cost_estimate: estimate } = planned;
+    const predictions = spec.clip!.predictions!;
+    expect(predictions).toBeLessThanOrEqual(9);
+    const cents = (usd: number) => Math.round(usd * 10_000) / 10_000;
+    expect(estimate.by_phase).toEqual({
+      planning: 0,
+      generating_references: cents(3 * 0.15), // nano-banana-pro, per image
+      storyboarding: cents(spec.beats.length * 0.15),
+      generating_chunks: cents(predictions * 0.11), // Wan 720p, per video
+      adding_music: cents((30 * 4 + 10) * 0.0014), // musicgen on an A100, GPU seconds
+      stitching: 0,
+    });
+  });
+
+  it("keeps a 15 s standard ad under $0.50 with the budget preset", async () => {
+    const config = real({ MODEL_PROVIDER: "replicate", MODEL_PRESET: "budget" });
+    expect(config.models).toMatchObject({ image: "black-forest-labs/flux-schnell", videoResolution: "480p" });
+    const planned = await planVideo(config, GenerateRequest.parse({ ...request, duration_s: 15, quality: "standard" }));
+    expect(planned.cost_estimate.total_usd).toBeLessThan(0.5);
+    expect(planned.cost_estimate.by_phase.generating_chunks).toBeCloseTo(planned.spec.clip!.predictions! * 0.05, 9);
   });
 });

@@ -1,7 +1,7 @@
 import type { CostEstimate, GenerateRequest } from "../../contracts/api.ts";
 import type { VideoSpec } from "../../contracts/spec.ts";
-import { planChunks } from "../chunks/plan.ts";
-import type { Config } from "../config.ts";
+import { clipUsage, planChunks } from "../chunks/plan.ts";
+import { type Config, planningClip } from "../config.ts";
 import { estimateCost } from "../pricing/estimate.ts";
 import { pricesFor } from "../pricing/prices.ts";
 import { chooseReferences } from "../references/selection.ts";
@@ -24,8 +24,11 @@ export async function planVideo(config: Config, request: GenerateRequest): Promi
       ? { openai: { apiKey: config.openai.apiKey, baseURL: config.openai.baseUrl, model: config.openai.plannerModel, timeoutMs: config.openai.timeoutMs } }
       : {},
   );
-  const result = await planner.plan(request);
+  // Timed for the hosted video model even for a draft: rendering the draft for real reuses this spec.
+  const clip = planningClip(config);
+  const result = await planner.plan({ ...request, ...(clip ? { clip } : {}) });
   const chunkPlan = planChunks(result.spec, { maxChunkFrames: config.maxChunkFrames });
+  if (result.spec.clip) result.spec.clip = { ...result.spec.clip, ...clipUsage(result.spec.clip, chunkPlan) };
   const generated = chooseReferences(request).filter((r) => r.source === "generated").length;
   const cost_estimate = estimateCost(result.spec, chunkPlan, pricesFor(config), { referenceImages: generated });
   return { spec: result.spec, cost_estimate, events: result.events, ...(result.usage ? { usage: result.usage } : {}) };

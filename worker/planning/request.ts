@@ -1,14 +1,25 @@
 import { z } from "zod";
 import { GenerateRequest } from "../../contracts/api.ts";
 import { PlanNote } from "../../contracts/live.ts";
-import { VideoSpec } from "../../contracts/spec.ts";
+import { ClipContract, VideoSpec } from "../../contracts/spec.ts";
 
 /**
  * What a planner needs from a generate request (same names, same defaults). Not strict like
  * GenerateRequest: a whole generate request may be passed and its other fields are ignored.
  */
 const { prompt, duration_s, aspect_ratio, creativity_level, archetype, copy, voiceover, captions } = GenerateRequest.shape;
-export const PlanRequest = z.object({ prompt, duration_s, aspect_ratio, creativity_level, archetype, copy, voiceover, captions });
+export const PlanRequest = z.object({
+  prompt,
+  duration_s,
+  aspect_ratio,
+  creativity_level,
+  archetype,
+  copy,
+  voiceover,
+  captions,
+  /** The video model's clip contract to time the beats for (planning/plan.ts chooses it); absent: 2 s chunks. */
+  clip: ClipContract.optional(),
+});
 export type PlanRequest = z.infer<typeof PlanRequest>;
 export type PlanRequestInput = z.input<typeof PlanRequest>;
 

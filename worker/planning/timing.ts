@@ -1,3 +1,5 @@
+import { type ClipContract, FPS, clipMaxOutputFrames } from "../../contracts/spec.ts";
+
 /**
  * Frame-exact timing. Beat lengths are whole frames whose sum is exactly the ad's length;
  * each beat's outgoing transition is rendered as extra frames after its on-screen frames
@@ -6,6 +8,19 @@
 
 /** Video models render clips of up to this many frames (2 s at 24 fps). */
 export const CHUNK_FRAMES = 48;
+
+/** The least share of a clip's paid frames a chunk must use (issue 12: waste ≤ 10 % per video). */
+export const MIN_CLIP_USE = 0.9;
+
+/**
+ * A clip contract in rendered frames at 24 fps: the longest chunk one prediction covers, and
+ * the shortest that still uses MIN_CLIP_USE of the frames the model's minimum makes us pay
+ * for. Wan (81..121 frames at 16 fps): 110..181.
+ */
+export function clipBounds(clip: ClipContract): { minRendered: number; maxRendered: number } {
+  const scale = FPS / clip.fps;
+  return { minRendered: Math.ceil(MIN_CLIP_USE * clip.min_frames * scale - 1e-9), maxRendered: clipMaxOutputFrames(clip) };
+}
 
 /** Every beat keeps at least half a second on screen after the incoming transition. */
 const CLEAN_FRAMES = 12;

@@ -2,8 +2,9 @@ import { describe, expect, it } from "vitest";
 import { CostEstimate } from "../../contracts/api.ts";
 import { planChunks } from "../chunks/plan.ts";
 import { planLocally } from "../planning/local.ts";
-import { estimateCost, predictionPrice } from "./estimate.ts";
-import { DRAFT_PRICES, PriceTable, STANDARD_PRICES } from "./prices.ts";
+import { estimateCost, estimatePrediction, predictionCost, predictionPrice } from "./estimate.ts";
+import { COST_PHASE_OF_KIND } from "./phases.ts";
+import { DEFAULT_PRICES, DRAFT_PRICES, PriceTable, STANDARD_PRICES, tokenCost } from "./prices.ts";
 
 const plan = (duration_s: 15 | 30 | 60) => {
   const { spec } = planLocally({ prompt: "Halo Pro wireless headphones, sleek design", duration_s, creativity_level: 0, archetype: "product_showcase" });
@@ -11,7 +12,7 @@ const plan = (duration_s: 15 | 30 | 60) => {
 };
 
 describe("cost estimate", () => {
-  it("prices each phase from the table", () => {
+  it("prices each phase from the table: the premium preset's list prices by default", () => {
     const { spec, chunks } = plan(30);
     const estimate = estimateCost(spec, chunks, STANDARD_PRICES);
     expect(CostEstimate.parse(estimate)).toEqual(estimate);
@@ -20,13 +21,37 @@ describe("cost estimate", () => {
       planning: 0,
       generating_references: 0.45,
       storyboarding: 1.2,
-      // Chunks cover the rendered frames: 720 on screen + 36 overlap = 756 frames = 31.5 s.
-      generating_chunks: 2.835,
-      // musicgen: (30 s × 4 + 10) GPU seconds × $0.000975.
-      adding_music: 0.1268,
+      // Wan 720p is billed per video, whatever its length: one per chunk.
+      generating_chunks: Math.round(chunks.length * 0.11 * 10_000) / 10_000,
+      // musicgen on an A100: (30 s × 4 + 10) GPU seconds × $0.0014.
+      adding_music: 0.182,
       stitching: 0,
     });
-    expect(estimate.total_usd).toBeCloseTo(0.45 + 1.2 + 2.835 + 0.1268, 6);
+    expect(estimate.total_usd).toBeCloseTo(0.45 + 1.2 + chunks.length * 0.11 + 0.182, 6);
+    const at480 = estimateCost(spec, chunks, PriceTable.parse({ video_resolution: "480p" }));
+    expect(at480.by_phase.generating_chunks).toBeCloseTo(chunks.length * 0.05, 9);
+  });
+
+  it("books every job kind under the phase the estimate puts it in", () => {
+    const { spec, chunks } = plan(15);
+    const phases = Object.keys(estimateCost(spec, chunks, STANDARD_PRICES).by_phase);
+    for (const phase of Object.values(COST_PHASE_OF_KIND)) expect(phases).toContain(phase);
+    expect(COST_PHASE_OF_KIND.music).toBe("adding_music");
+  });
+
+  it("prices per video by resolution, per thousand characters, and from what a finished prediction really asked for", () => {
+    const wan = DEFAULT_PRICES["wan-video/wan-2.2-i2v-fast"]!;
+    expect(wan).toEqual({ unit: "per_video", usd: 0.05, by_resolution: { "480p": 0.05, "720p": 0.11 } });
+    expect(predictionPrice(wan, 5, { resolution: "720p" })).toBe(0.11);
+    expect(predictionPrice(DEFAULT_PRICES["minimax/speech-02-turbo"]!, 0, { characters: 500 })).toBeCloseTo(0.03, 9);
+    const config = { prices: DEFAULT_PRICES };
+    const done = (input: Record<string, unknown>, status: "succeeded" | "failed" = "succeeded", predict_time = 30) => ({ id: "p", status, input, metrics: { predict_time } });
+    expect(predictionCost(config, "wan-video/wan-2.2-i2v-fast", done({ resolution: "720p" }), 0.05)).toBe(0.11);
+    expect(predictionCost(config, "wan-video/wan-2.2-i2v-fast", done({ resolution: "720p" }, "failed"), 0.11)).toBe(0);
+    expect(predictionCost(config, "meta/musicgen:671ac645ce5e552cc63a54a2bbff63fcf798043055d2dac5fc9e36a837eedcfb", done({}, "succeeded", 62.5), 0.1)).toBeCloseTo(62.5 * 0.0014, 9);
+    expect(estimatePrediction(config, "wan-video/wan-2.2-i2v-fast", 7, { resolution: "480p" })).toBe(0.05);
+    expect(tokenCost("gpt-4.1-mini", { input_tokens: 2500, output_tokens: 700 })).toBe(0.00212);
+    expect(tokenCost("gpt-unknown", { input_tokens: 1, output_tokens: 1 })).toBeNull();
   });
 
   it("charges language-model tokens only when an LLM planned", () => {

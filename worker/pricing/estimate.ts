@@ -10,12 +10,24 @@ import { type Price, type PricedModels, type PriceTable, priceOf } from "./price
  * names, so the estimate lines up with the ledger of actual costs.
  */
 
+/** What a price needs to know of one prediction beyond its output length. */
+export interface PriceDetail {
+  /** Output resolution, for prices per video by resolution. */
+  resolution?: string;
+  /** Input characters, for text-to-speech. */
+  characters?: number;
+}
+
 /** Price of one prediction that outputs `seconds` of media (0 for an image). */
-export function predictionPrice(price: Price, seconds = 0): number {
+export function predictionPrice(price: Price, seconds = 0, detail: PriceDetail = {}): number {
   switch (price.unit) {
     case "per_image":
     case "per_prediction":
       return price.usd;
+    case "per_video":
+      return (detail.resolution !== undefined ? price.by_resolution[detail.resolution] : undefined) ?? price.usd;
+    case "per_1k_characters":
+      return ((detail.characters ?? 0) / 1000) * price.usd;
     case "per_output_second":
       return Math.max(seconds, price.min_billed_seconds) * price.usd;
     case "per_gpu_second":
@@ -23,22 +35,35 @@ export function predictionPrice(price: Price, seconds = 0): number {
   }
 }
 
+/** The price details of a prediction, from the input it is (or was) sent with. */
+export function priceDetailOf(input: Record<string, unknown> | undefined): PriceDetail {
+  return {
+    ...(typeof input?.resolution === "string" ? { resolution: input.resolution } : {}),
+    ...(typeof input?.text === "string" ? { characters: input.text.length } : {}),
+  };
+}
+
 /** What one prediction is expected to cost before it runs (`outputSeconds` is 0 for an image). */
-export function estimatePrediction(config: Pick<PricedModels, "prices">, model: string, outputSeconds = 0): number {
+export function estimatePrediction(config: Pick<PricedModels, "prices">, model: string, outputSeconds = 0, input?: Record<string, unknown>): number {
   const price = priceOf(config, model);
-  return price ? roundMicroUsd(predictionPrice(price, outputSeconds)) : 0;
+  return price ? roundMicroUsd(predictionPrice(price, outputSeconds, priceDetailOf(input))) : 0;
 }
 
 /**
  * What a finished prediction cost. Models billed by hardware time are priced from the
- * provider's measured `metrics.predict_time`; per-output models cost their estimate when they
- * succeed and nothing when they fail (Replicate does not bill failed official-model runs).
+ * provider's measured `metrics.predict_time` × the hardware's rate; per-output models cost their
+ * list price for what the prediction's own input asked (Wan: per video at its resolution) when
+ * they succeed, and nothing when they fail (Replicate does not bill failed official-model runs).
+ * A prediction whose input is not echoed (data removed) costs its estimate.
  */
 export function predictionCost(config: Pick<PricedModels, "prices">, model: string, prediction: Prediction, estimate: number): number {
   const price = priceOf(config, model);
   if (!price) return 0;
   if (price.unit === "per_gpu_second") return roundMicroUsd(price.usd * (prediction.metrics?.predict_time ?? 0));
-  return prediction.status === "succeeded" ? estimate : 0;
+  if (prediction.status !== "succeeded") return 0;
+  const input = prediction.input && Object.keys(prediction.input).length > 0 ? prediction.input : undefined;
+  if (!input || price.unit === "per_output_second") return estimate;
+  return roundMicroUsd(predictionPrice(price, 0, priceDetailOf(input)));
 }
 
 /**
@@ -71,7 +96,7 @@ export function estimateCost(spec: VideoSpec, chunkPlan: readonly ChunkPlan[], p
     planning,
     generating_references: (options.referenceImages ?? REFERENCE_IMAGES) * predictionPrice(prices.reference_image),
     storyboarding: spec.beats.length * predictionPrice(prices.storyboard_image),
-    generating_chunks: chunkPlan.reduce((sum, chunk) => sum + predictionPrice(prices.video_chunk, chunk.frames / FPS), 0),
+    generating_chunks: chunkPlan.reduce((sum, chunk) => sum + predictionPrice(prices.video_chunk, chunk.frames / FPS, { resolution: prices.video_resolution }), 0),
     adding_music: predictionPrice(prices.music, spec.duration_s),
     stitching: 0,
   };

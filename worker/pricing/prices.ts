@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DRAFT_MODELS } from "../../contracts/media.ts";
+import { MODEL_CONTRACTS, type ModelContract } from "../../contracts/model-contracts.ts";
 
 /**
  * What models cost: how each is billed (`Price`), the list prices of the default models, and
@@ -17,6 +18,10 @@ export const Price = z.discriminatedUnion("unit", [
     min_billed_seconds: z.number().min(0).default(0),
   }),
   z.object({ unit: z.literal("per_prediction"), usd: z.number().min(0) }),
+  /** One price per output video whatever its length, by output resolution (Wan: 480p, 720p); `usd` when the resolution has none. */
+  z.object({ unit: z.literal("per_video"), usd: z.number().min(0), by_resolution: z.record(z.string(), z.number().min(0)).default({}) }),
+  /** Text-to-speech billed per thousand input characters (speech-02-turbo: 1 token = 1 character). */
+  z.object({ unit: z.literal("per_1k_characters"), usd: z.number().min(0) }),
   z.object({
     unit: z.literal("per_gpu_second"),
     usd: z.number().min(0),
@@ -41,55 +46,89 @@ export const LlmPrice = z.object({
 export type LlmPrice = z.infer<typeof LlmPrice>;
 
 /**
- * List prices of the default models (USD), keyed by model. Replicate bills official models per
- * output (image, second of video) and others by GPU time. The draft models run on our own CPU;
- * they are priced at Replicate's CPU rate ($0.0001/s) for the time they really took, so a draft
- * run shows what its compute costs. Deployments override them with `MODEL_PRICES_JSON` (config.ts).
- * The real models' published prices, with sources and dates, are in docs/MODELS.md; where it
- * differs from these (it finds wan-2.2-i2v-fast billed per clip), these have not caught up yet.
+ * musicgen's GPU seconds per second of audio and per call: Replicate publishes no run times for
+ * it, so this is an assumption (docs/PLANNING.md) until `npm run test:live` measures one; the
+ * ledger books the real `metrics.predict_time` whatever this says.
+ */
+export const MUSICGEN_RUNTIME = { runtime_factor: 4, overhead_seconds: 10 } as const;
+
+/**
+ * A model's list price from its vendored contract (contracts/models/*.json: price, unit and
+ * source, retrieved 2026-12-04). Wan is priced per video by resolution at its base tier
+ * (`interpolate_output` is never sent); speech-02-turbo at $0.06 per 1,000 characters, the
+ * upper of two contradicting readings (docs/MODELS.md).
+ */
+function listPrice(contract: ModelContract): Price {
+  const price = contract.price;
+  switch (price.unit) {
+    case "per_image":
+      return { unit: "per_image", usd: price.usd };
+    case "per_video":
+      return { unit: "per_video", usd: price.usd, by_resolution: Object.fromEntries(price.tiers.filter((t) => t.variant === "base").map((t) => [t.resolution, t.usd])) };
+    case "per_gpu_second":
+      return { unit: "per_gpu_second", usd: price.usd, ...MUSICGEN_RUNTIME };
+    case "per_1k_input_characters":
+      return { unit: "per_1k_characters", usd: price.usd };
+  }
+}
+
+/**
+ * List prices (USD) of every model adreel knows, keyed by model: the hosted ones from their
+ * contracts, the draft models at Replicate's CPU rate ($0.0001/s, replicate-api.json) for the time
+ * they really took, so a draft run shows what its compute costs. Deployments override them with
+ * `MODEL_PRICES_JSON` (config.ts).
  */
 export const DEFAULT_PRICES: Record<string, Price> = {
-  "google/nano-banana-pro": { unit: "per_image", usd: 0.15 },
-  "google/nano-banana": { unit: "per_image", usd: 0.039 },
-  "black-forest-labs/flux-1.1-pro": { unit: "per_image", usd: 0.04 },
-  "stability-ai/stable-diffusion-3.5-large": { unit: "per_image", usd: 0.065 },
-  "wan-video/wan-2.2-i2v-fast": { unit: "per_output_second", usd: 0.05, min_billed_seconds: 81 / 16 },
-  "meta/musicgen": { unit: "per_gpu_second", usd: 0.000975, runtime_factor: 4, overhead_seconds: 10 },
+  ...Object.fromEntries(Object.values(MODEL_CONTRACTS).map((contract) => [contract.model, listPrice(contract)])),
   [DRAFT_MODELS.image]: { unit: "per_gpu_second", usd: 0.0001, runtime_factor: 1, overhead_seconds: 0.3 },
   [DRAFT_MODELS.video]: { unit: "per_gpu_second", usd: 0.0001, runtime_factor: 0.4, overhead_seconds: 0.2 },
   [DRAFT_MODELS.music]: { unit: "per_gpu_second", usd: 0.0001, runtime_factor: 0.05, overhead_seconds: 0.1 },
+  [DRAFT_MODELS.speech]: { unit: "per_gpu_second", usd: 0.0001, runtime_factor: 0.05, overhead_seconds: 0.1 },
 };
+
+/**
+ * OpenAI token prices (USD per million tokens, standard tier): gpt-4.1-mini $0.40 input /
+ * $1.60 output (OpenAI's price list as transcribed by losclouds.com, verified 2026-04-02, and
+ * openrouter.ai's listing; retrieved 2026-12-04). The planner and the vision analyser use it.
+ */
+export const OPENAI_TOKEN_PRICES: Record<string, { input: number; output: number }> = {
+  "gpt-4.1-mini": { input: 0.4, output: 1.6 },
+};
+
+/** What an OpenAI call cost from its reported usage; null for a model without a known price. */
+export function tokenCost(model: string, usage: { input_tokens: number; output_tokens: number }): number | null {
+  const price = OPENAI_TOKEN_PRICES[model];
+  if (!price) return null;
+  return Math.round(((usage.input_tokens * price.input + usage.output_tokens * price.output) / 1_000_000) * 1e6) / 1e6;
+}
 
 /** gpt-4.1-mini list prices and the planner's typical token use. */
 export const DEFAULT_LLM_PRICE: LlmPrice = {
-  usd_per_million_input_tokens: 0.4,
-  usd_per_million_output_tokens: 1.6,
+  usd_per_million_input_tokens: OPENAI_TOKEN_PRICES["gpt-4.1-mini"]!.input,
+  usd_per_million_output_tokens: OPENAI_TOKEN_PRICES["gpt-4.1-mini"]!.output,
   input_tokens: 2500,
   output_tokens_per_beat: 90,
   output_tokens_base: 250,
 };
 
 /**
- * Default list prices (USD) for the real models, as published by their providers:
- * - planning: OpenAI gpt-4.1-mini, $0.40 / $1.60 per million input / output tokens; about
- *   2,500 prompt tokens and 90 completion tokens per beat (+250 for the rest).
- * - references and storyboard: google/nano-banana-pro on Replicate, ≈ $0.15 per image.
- * - video chunks: an image-to-video model billed per second of output, ≈ $0.09 per second.
- * - music: meta/musicgen, billed by predict time at ≈ $0.000975 per GPU second; about 4 GPU
- *   seconds per second of audio plus 10 s of setup (an estimate: adjust `runtime_factor` to
- *   the predict times you observe).
- * Override any of them by parsing a partial table: `PriceTable.parse({ video_chunk: … })`.
+ * The per-phase price table a plan's estimate is made from. Its defaults are the premium
+ * preset's list prices (nano-banana-pro $0.15 an image, Wan 720p $0.11 a clip, musicgen on an
+ * A100 at $0.0014 a GPU second, gpt-4.1-mini tokens); `pricesFor(config)` builds the table of
+ * the configured models. Override any of them by parsing a partial table.
  */
 export const PriceTable = z.object({
   planning: LlmPrice.default(DEFAULT_LLM_PRICE),
   reference_image: Price.default({ unit: "per_image", usd: 0.15 }),
   storyboard_image: Price.default({ unit: "per_image", usd: 0.15 }),
-  video_chunk: Price.default({ unit: "per_output_second", usd: 0.09, min_billed_seconds: 0 }),
-  music: Price.default({ unit: "per_gpu_second", usd: 0.000975, runtime_factor: 4, overhead_seconds: 10 }),
+  video_chunk: Price.default({ unit: "per_video", usd: 0.05, by_resolution: { "480p": 0.05, "720p": 0.11 } }),
+  /** The video model's output resolution, for prices per video by resolution. */
+  video_resolution: z.string().default("720p"),
+  music: Price.default({ unit: "per_gpu_second", usd: 0.0014, ...MUSICGEN_RUNTIME }),
 });
 export type PriceTable = z.infer<typeof PriceTable>;
 
-/** Real-model list prices (quality "standard"). */
+/** Real-model list prices (the premium preset). */
 export const STANDARD_PRICES: PriceTable = PriceTable.parse({});
 
 /** The draft provider renders locally and costs nothing. */
@@ -103,7 +142,7 @@ export const DRAFT_PRICES: PriceTable = PriceTable.parse({
 
 /** The models a deployment uses and what they cost (config.ts's `Config` has these fields). */
 export interface PricedModels {
-  models: { image: string; video: string; music: string };
+  models: { image: string; video: string; videoResolution?: string; music: string };
   prices: Record<string, Price>;
   llmPrice: LlmPrice;
 }
@@ -124,6 +163,7 @@ export function pricesFor(config: PricedModels): PriceTable {
     reference_image: price(config.models.image),
     storyboard_image: price(config.models.image),
     video_chunk: price(config.models.video),
+    video_resolution: config.models.videoResolution ?? "480p",
     music: price(config.models.music),
   });
 }

@@ -34,24 +34,21 @@ export const chunkSteps: JobSteps = {
     await deps.media.call("/v1/media/images/composite", { layers, width: spec.width, height: spec.height, output_url: await deps.url(compositeKey, "put") }, CompositeResponse);
     const model = deps.config.models.video;
     const prompt = composePrompt(chunk.prompt, claim.video.consistency_context ?? "");
-    return {
-      kind: "predict",
-      model,
-      input: clipInput(model, {
-        prompt,
-        startImage: await deps.url(compositeKey),
-        frames: chunk.frames,
-        fps: spec.fps,
-        width: spec.width,
-        height: spec.height,
-        aspectRatio: spec.aspect_ratio,
-        resolution: deps.config.models.videoResolution ?? "480p",
-        camera: chunk.camera,
-        // A new attempt (a retry or a regenerated beat) must not repeat the same render.
-        seed: spec.seed + 1000 + chunk.chunk_num + 7919 * (claim.job.attempt - 1),
-      }),
-      estimateUsd: estimatePrediction(deps.config, model, chunk.frames / spec.fps),
-    };
+    const input = clipInput(model, {
+      prompt,
+      startImage: await deps.url(compositeKey),
+      frames: chunk.frames,
+      fps: spec.fps,
+      width: spec.width,
+      height: spec.height,
+      aspectRatio: spec.aspect_ratio,
+      resolution: deps.config.models.videoResolution ?? "480p",
+      camera: chunk.camera,
+      // A new attempt (a retry or a regenerated beat) must not repeat the same render.
+      seed: spec.seed + 1000 + chunk.chunk_num + 7919 * (claim.job.attempt - 1),
+    });
+    // Priced from the input itself: Wan bills per video by the resolution it was asked for.
+    return { kind: "predict", model, input, estimateUsd: estimatePrediction(deps.config, model, chunk.frames / spec.fps, input) };
   },
   /** The last frame first, from the raw clip: chunk k+1 of the beat waits for nothing else. */
   async ingest(deps, claim) {
