@@ -1,11 +1,15 @@
-import { createDevKey, startStack } from "./stack.ts";
+import { createDevKey, devVars, providerSettings, startStack } from "./stack.ts";
 
 /** `npm run dev`: the local stack on fixed ports, kept running for API use until Ctrl-C. */
 
 const workerPort = Number(process.env.ADREEL_PORT ?? 8787);
 const mediaPort = Number(process.env.MEDIA_NODE_PORT ?? 8788);
 const draftPort = Number(process.env.DRAFT_PORT ?? 8789);
-const stack = await startStack({ workerPort, mediaPort, draftPort, verbose: process.env.ADREEL_VERBOSE === "1" });
+// Provider and OpenAI settings from the environment or .dev.vars (README "Running with Replicate");
+// DRAFT_EMULATE=replicate runs against the Replicate emulator instead.
+const provider = providerSettings(process.env, devVars());
+const emulator = process.env.DRAFT_EMULATE === "replicate";
+const stack = await startStack({ workerPort, mediaPort, draftPort, provider, emulator, verbose: process.env.ADREEL_VERBOSE === "1" });
 const key = await createDevKey(stack);
 console.log(`adreel is running.
   live page:           ${stack.workerUrl}/?key=${key}
@@ -13,6 +17,7 @@ console.log(`adreel is running.
   API (Worker):        ${stack.workerUrl}
   media-node:          ${stack.mediaUrl}
   draft model server:  ${stack.draftUrl}
+  model provider:      ${emulator ? `Replicate emulator at ${stack.emulatorUrl}` : provider.MODEL_PROVIDER === "replicate" ? `replicate at ${provider.PROVIDER_BASE_URL ?? "https://api.replicate.com"}` : "draft (local)"}
   development API key: ${key}
 
   export ADREEL_URL=${stack.workerUrl} ADREEL_API_KEY=${key}

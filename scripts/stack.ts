@@ -31,8 +31,8 @@ function secret(bytes = 24): string {
   return randomBytes(bytes).toString("hex");
 }
 
-/** Local secrets live in `.dev.vars` (git-ignored), created on first use. */
-export function localSecrets(root = ROOT): Secrets {
+/** `.dev.vars` (git-ignored) as name → value. */
+export function devVars(root = ROOT): Record<string, string> {
   const path = join(root, ".dev.vars");
   const existing: Record<string, string> = {};
   if (existsSync(path)) {
@@ -41,6 +41,13 @@ export function localSecrets(root = ROOT): Secrets {
       if (match) existing[match[1]!] = match[2]!;
     }
   }
+  return existing;
+}
+
+/** Local secrets live in `.dev.vars` (git-ignored), created on first use. */
+export function localSecrets(root = ROOT): Secrets {
+  const path = join(root, ".dev.vars");
+  const existing = devVars(root);
   const secrets: Secrets = {
     MEDIA_NODE_SECRET: existing.MEDIA_NODE_SECRET || secret(),
     MEDIA_SIGNING_SECRET: existing.MEDIA_SIGNING_SECRET || secret(),
@@ -82,6 +89,42 @@ async function waitFor(url: string, child: ChildProcess, timeoutMs: number, name
   throw new Error(`${name} did not come up at ${url} within ${timeoutMs} ms:\n${logs()}`);
 }
 
+/**
+ * Provider and language-model settings `npm run dev` takes from the environment, else from
+ * `.dev.vars`, so the local stack can run against Replicate and OpenAI (through a tunnel for
+ * webhooks) or any compatible server. Unset, the stack is draft + local, offline.
+ */
+export const PROVIDER_SETTINGS = [
+  "MODEL_PROVIDER",
+  "PROVIDER_BASE_URL",
+  "REPLICATE_API_TOKEN",
+  "WEBHOOK_SECRET",
+  "PUBLIC_BASE_URL",
+  "MODEL_PRESET",
+  "IMAGE_MODEL",
+  "IMAGE_MODEL_FALLBACKS",
+  "VIDEO_MODEL",
+  "VIDEO_RESOLUTION",
+  "MUSIC_MODEL",
+  "SPEECH_MODEL",
+  "PLANNER",
+  "ANALYSER",
+  "OPENAI_API_KEY",
+  "OPENAI_BASE_URL",
+  "OPENAI_PLANNER_MODEL",
+  "OPENAI_VISION_MODEL",
+] as const;
+
+/** Each provider setting that is set, from `source` first (the environment), then `.dev.vars`. */
+export function providerSettings(source: Record<string, string | undefined>, dotDevVars: Record<string, string>): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const name of PROVIDER_SETTINGS) {
+    const value = source[name] || dotDevVars[name];
+    if (value) settings[name] = value;
+  }
+  return settings;
+}
+
 export interface StackOptions {
   workerPort?: number;
   mediaPort?: number;
@@ -96,21 +139,35 @@ export interface StackOptions {
   vars?: Record<string, string>;
   /** Echo server logs to this process's stderr. */
   verbose?: boolean;
+  /**
+   * Start the draft server a second time as the Replicate emulator (`DRAFT_EMULATE=replicate`)
+   * and run the Worker against it with `MODEL_PROVIDER=replicate`: the real-provider path, offline.
+   */
+  emulator?: boolean;
+  /**
+   * Provider settings (PROVIDER_SETTINGS), e.g. `providerSettings(process.env, devVars())` for
+   * `npm run dev`. Default: none, so the tests and the demo stay offline whatever is exported.
+   */
+  provider?: Record<string, string>;
   root?: string;
 }
 
 export interface Stack {
   workerUrl: string;
   mediaUrl: string;
-  /** The draft model server: the Worker's `PROVIDER_BASE_URL`. */
+  /** The draft model server: the Worker's draft provider (`DRAFT_PROVIDER_URL`). */
   draftUrl: string;
+  /** The Replicate emulator, when started (`emulator: true`): the Worker's `PROVIDER_BASE_URL`. */
+  emulatorUrl: string | null;
+  /** Its token (the Worker's `REPLICATE_API_TOKEN`), to read its request log. */
+  emulatorToken: string | null;
   secrets: Secrets;
   stateDir: string;
   /** Stop and start `wrangler dev` only (state is kept on disk): a Worker restart. */
   restartWorker(): Promise<void>;
   stopMediaNode(): Promise<void>;
   startMediaNode(): Promise<void>;
-  logs(): { worker: string; media: string; draft: string };
+  logs(): { worker: string; media: string; draft: string; emulator: string };
   /** Pids of the spawned server processes (each leads its own process group), null when not running; benchmarks sample their trees in /proc. */
   pids(): { worker: number | null; media: number | null; draft: number | null };
   stop(): Promise<void>;
@@ -161,7 +218,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const workerUrl = `http://127.0.0.1:${workerPort}`;
   const mediaUrl = `http://127.0.0.1:${mediaPort}`;
   const draftUrl = `http://127.0.0.1:${draftPort}`;
+  const emulatorPort = options.emulator ? await freePort() : null;
+  const emulatorUrl = emulatorPort ? `http://127.0.0.1:${emulatorPort}` : null;
+  const emulatorToken = `r8_emulator_${randomBytes(12).toString("hex")}`;
+  const provider: Record<string, string> = options.emulator
+    ? { MODEL_PROVIDER: "replicate", PROVIDER_BASE_URL: emulatorUrl!, REPLICATE_API_TOKEN: emulatorToken }
+    : (options.provider ?? {});
+  const replicate = provider.MODEL_PROVIDER === "replicate";
+  // The real provider's secret is WEBHOOK_SECRET; the draft server signs with its own
+  // (DRAFT_WEBHOOK_SECRET), which in draft mode is the one WEBHOOK_SECRET names.
+  const webhookSecret = provider.WEBHOOK_SECRET ?? secrets.WEBHOOK_SECRET;
+  const draftWebhookSecret = replicate ? secrets.WEBHOOK_SECRET : webhookSecret;
   const workerLog: string[] = [];
+  const emulatorLog: string[] = [];
   const mediaLog: string[] = [];
   const draftLog: string[] = [];
   const keep = (buffer: string[], prefix: string) => (chunk: Buffer) => {
@@ -205,7 +274,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       DRAFT_PORT: String(draftPort),
       DRAFT_HOST: "127.0.0.1",
       DRAFT_PROVIDER_TOKEN: secrets.DRAFT_PROVIDER_TOKEN,
-      DRAFT_WEBHOOK_SECRET: secrets.WEBHOOK_SECRET,
+      DRAFT_WEBHOOK_SECRET: draftWebhookSecret,
       DRAFT_PUBLIC_URL: draftUrl,
       DRAFT_LATENCY_MS: String(options.draft?.latencyMs ?? 0),
       DRAFT_FAIL_RATE: String(options.draft?.failRate ?? 0),
@@ -216,12 +285,36 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await waitFor(`${draftUrl}/v1/predictions`, draft, 30_000, "draft model server", tail(draftLog));
   };
 
+  let emulator: ChildProcess | null = null;
+  const startEmulator = async () => {
+    if (!emulatorUrl) return;
+    const env = {
+      DRAFT_PORT: String(emulatorPort),
+      DRAFT_HOST: "127.0.0.1",
+      DRAFT_EMULATE: "replicate",
+      DRAFT_PROVIDER_TOKEN: emulatorToken,
+      DRAFT_WEBHOOK_SECRET: webhookSecret,
+      DRAFT_PUBLIC_URL: emulatorUrl,
+      DRAFT_LATENCY_MS: String(options.draft?.latencyMs ?? 0),
+      DRAFT_CONCURRENCY: String(options.draft?.concurrency ?? 2),
+    };
+    emulator = spawnServer("draft/main.ts", env, emulatorLog, "[emulator] ");
+    await waitFor(`${emulatorUrl}/v1/predictions`, emulator, 30_000, "Replicate emulator", tail(emulatorLog));
+  };
+
   let worker: ChildProcess | null = null;
   const vars = {
     PUBLIC_BASE_URL: workerUrl,
     MEDIA_NODE_URL: mediaUrl,
-    PROVIDER_BASE_URL: draftUrl,
+    // Offline unless told otherwise: wrangler dev also reads .dev.vars, and these outrank it.
     MODEL_PROVIDER: "draft",
+    PLANNER: "local",
+    ANALYSER: "local",
+    ...provider,
+    // The draft provider is always there beside a real one (quality "draft" renders on it).
+    PROVIDER_BASE_URL: replicate ? (provider.PROVIDER_BASE_URL ?? "https://api.replicate.com") : draftUrl,
+    DRAFT_PROVIDER_URL: draftUrl,
+    DRAFT_WEBHOOK_SECRET: draftWebhookSecret,
     // Local receivers of callback_url listen on 127.0.0.1 without TLS.
     ALLOW_HTTP_CALLBACKS: "1",
     // One developer key drives demos, load tests and benchmarks here: production limits
@@ -247,11 +340,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   try {
     // allSettled: a failure of one must not leave the other running unseen.
-    const started = await Promise.allSettled([startMediaNode(), startDraft()]);
+    const started = await Promise.allSettled([startMediaNode(), startDraft(), startEmulator()]);
     for (const result of started) if (result.status === "rejected") throw result.reason;
     await startWorker();
   } catch (error) {
-    await Promise.all([stopChild(worker), stopChild(media), stopChild(draft)]);
+    await Promise.all([stopChild(worker), stopChild(media), stopChild(draft), stopChild(emulator)]);
     throw error;
   }
 
@@ -259,6 +352,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     workerUrl,
     mediaUrl,
     draftUrl,
+    emulatorUrl,
+    emulatorToken: emulatorUrl ? emulatorToken : null,
     secrets,
     stateDir,
     async restartWorker() {
@@ -269,10 +364,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await stopChild(media);
     },
     startMediaNode,
-    logs: () => ({ worker: tail(workerLog)(), media: tail(mediaLog)(), draft: tail(draftLog)() }),
+    logs: () => ({ worker: tail(workerLog)(), media: tail(mediaLog)(), draft: tail(draftLog)(), emulator: tail(emulatorLog)() }),
     pids: () => ({ worker: livePid(worker), media: livePid(media), draft: livePid(draft) }),
     async stop() {
-      await Promise.all([stopChild(worker), stopChild(media), stopChild(draft)]);
+      await Promise.all([stopChild(worker), stopChild(media), stopChild(draft), stopChild(emulator)]);
     },
   };
 }
