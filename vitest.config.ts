@@ -10,7 +10,10 @@ export const TEST_WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
  * The fault suite (test/faults) starts the whole stack and takes ~8 min, too long for
  * `npm test`: its project exists only when asked for by name (`npm run test:faults`).
  */
-const faultsRequested = process.argv.some((arg, i) => arg === "--project=faults" || (arg === "faults" && process.argv[i - 1] === "--project"));
+const requested = (name: string) => process.argv.some((arg, i) => arg === `--project=${name}` || (arg === name && process.argv[i - 1] === "--project"));
+const faultsRequested = requested("faults");
+/** `npm run test:live` (test/live): spends real money on Replicate; only ever run by name, never by `npm test` or CI. */
+const liveRequested = requested("live");
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("migrations");
@@ -67,7 +70,7 @@ export default defineConfig(async () => {
             environment: "node",
             include: ["media-node/**/*.test.ts", "draft/**/*.test.ts", "test/**/*.test.ts", "cli/**/*.test.ts", "scripts/**/*.test.ts", "bench/**/*.test.ts"],
             // The fault suite has its own project (below): it runs the whole stack, fault by fault.
-            exclude: ["test/faults/**", "**/node_modules/**"],
+            exclude: ["test/faults/**", "test/live/**", "**/node_modules/**"],
             testTimeout: 120_000,
             hookTimeout: 120_000,
           },
@@ -84,6 +87,9 @@ export default defineConfig(async () => {
                 },
               },
             ]
+          : []),
+        ...(liveRequested
+          ? [{ test: { name: "live", environment: "node" as const, include: ["test/live/**/*.test.ts"], testTimeout: 35 * 60_000, hookTimeout: 180_000 } }]
           : []),
       ],
     },

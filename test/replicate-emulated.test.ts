@@ -4,12 +4,11 @@ import { join } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isEndStatus } from "../contracts/api.ts";
 import { MODEL_CONTRACTS } from "../contracts/model-contracts.ts";
 import { AdreelClient } from "../cli/client.ts";
 import type { CreateRecord } from "../draft/provider.ts";
-import { ffprobe } from "../media-node/ffmpeg.ts";
 import { createDevKey, type Stack, startStack } from "../scripts/stack.ts";
+import { expectFinalMp4, followToEnd, ledgerActual } from "./support/ad-checks.ts";
 
 /**
  * The real-provider code path, offline: the whole stack with `MODEL_PROVIDER=replicate`
@@ -54,12 +53,7 @@ async function checkedAd({ stack, client }: Run, expected: { models: string[]; r
   const health = await fetch(`${stack.workerUrl}/health`);
   expect(await health.json()).toMatchObject({ ok: true, provider: "replicate" });
   const { video_id } = await client.generate({ prompt: "A reusable steel water bottle for trail runners", duration_s: 15, quality: "standard" });
-  const deadline = Date.now() + 300_000;
-  let status = await client.status(video_id);
-  while (!isEndStatus(status.status) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 500));
-    status = await client.status(video_id);
-  }
+  const status = await followToEnd(client, video_id, 300_000);
   expect(status.error, stack.logs().worker.slice(-3000)).toBeNull();
   expect(status.status).toBe("complete");
 
@@ -82,17 +76,13 @@ async function checkedAd({ stack, client }: Run, expected: { models: string[]; r
   expect(video.spec!.clip).toMatchObject({ model: "wan-video/wan-2.2-i2v-fast", predictions: clips.length });
   expect(video.spec!.clip!.frames_used! / video.spec!.clip!.frames_paid!).toBeGreaterThanOrEqual(0.9);
   // The ledger's actual total agrees with the estimate made before anything was spent.
-  const actual = video.cost_ledger!.reduce((sum, e) => sum + (e.actual_usd ?? Number.NaN), 0);
+  const actual = ledgerActual(video);
   expect(Number.isFinite(actual)).toBe(true);
   const estimate = video.cost_estimate!.total_usd;
   expect(Math.abs(actual - estimate) / estimate).toBeLessThanOrEqual(0.1);
   expect(video.cost_usd).toBeCloseTo(actual, 6);
 
-  const path = join(dir, `${video_id}.mp4`);
-  await client.download(video.final_video_url!, path);
-  const probe = await ffprobe(path, true);
-  const stream = probe.streams.find((s) => s.codec_type === "video")!;
-  expect(stream).toMatchObject({ codec_name: "h264", r_frame_rate: "24/1", nb_read_frames: "360", width: 1024, height: 576 });
+  await expectFinalMp4(client, video, dir, 360);
   return { actual, estimate };
 }
 

@@ -3,9 +3,10 @@ import { DRAFT_MODELS } from "../../contracts/media.ts";
 import { MODEL_CONTRACTS, type ModelContract } from "../../contracts/model-contracts.ts";
 
 /**
- * What models cost: how each is billed (`Price`), the list prices of the default models, and
- * the per-phase price table a plan's estimate is made from. The ledger (run/ledger.ts) books
- * every prediction at these same prices, so the estimate and the actual cost line up.
+ * What models cost: how each is billed (`Price`), the list prices of every known model (from
+ * the vendored contracts, with their sources), OpenAI token prices, and the per-phase price
+ * table a plan's estimate is made from. The ledger (run/ledger.ts) books every prediction at
+ * these same prices, so the estimate and the actual cost line up.
  */
 
 /** How one model is billed. Replicate prices official models per output and others by GPU time. */

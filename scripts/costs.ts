@@ -1,0 +1,46 @@
+import { fileURLToPath } from "node:url";
+import { clipContractOf } from "../contracts/model-contracts.ts";
+import { ArchetypeId, type DurationSeconds } from "../contracts/spec.ts";
+import { planChunks } from "../worker/chunks/plan.ts";
+import { planLocally } from "../worker/planning/local.ts";
+import { estimateCost } from "../worker/pricing/estimate.ts";
+import { DEFAULT_LLM_PRICE, DEFAULT_PRICES, pricesFor } from "../worker/pricing/prices.ts";
+import { MODEL_PRESETS, type ModelPreset } from "../worker/providers/presets.ts";
+
+/**
+ * `npm run costs`: what an ad costs with each model preset at the published list prices
+ * (worker/pricing/prices.ts, from contracts/models/*.json), as the estimate computes it before
+ * anything is spent: every archetype at creativity 0.5 with the local planner, 3 generated
+ * references. README.md's table is this output (test/costs.test.ts keeps them equal).
+ */
+
+const BRIEF = "A cosy neighbourhood bakery launches a sourdough subscription";
+const DURATIONS: DurationSeconds[] = [15, 30, 60];
+
+export function presetEstimates(preset: ModelPreset, duration_s: DurationSeconds): number[] {
+  const models = MODEL_PRESETS[preset];
+  const clip = clipContractOf(models.video);
+  const prices = pricesFor({ models, prices: DEFAULT_PRICES, llmPrice: DEFAULT_LLM_PRICE });
+  return ArchetypeId.options.map((archetype) => {
+    const { spec } = planLocally({ prompt: BRIEF, duration_s, creativity_level: 0.5, archetype, ...(clip ? { clip } : {}) });
+    return estimateCost(spec, planChunks(spec), prices).total_usd;
+  });
+}
+
+const usd = (value: number) => `$${value.toFixed(2)}`;
+
+/** The README table: each preset's estimate for 15, 30 and 60 s (range over the five archetypes). */
+export function costTable(): string {
+  const rows = (Object.keys(MODEL_PRESETS) as ModelPreset[]).map((preset) => {
+    const m = MODEL_PRESETS[preset];
+    const cells = DURATIONS.map((d) => {
+      const all = presetEstimates(preset, d);
+      const [low, high] = [Math.min(...all), Math.max(...all)];
+      return low === high ? usd(low) : `${usd(low)}–${usd(high)}`;
+    });
+    return `| \`${preset}\` | ${m.image.split("/")[1]}, ${m.video.split("/")[1]} ${m.videoResolution}, musicgen | ${cells.join(" | ")} |`;
+  });
+  return ["| preset | models | 15 s | 30 s | 60 s |", "| --- | --- | --- | --- | --- |", ...rows].join("\n");
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) console.log(costTable());
