@@ -263,6 +263,9 @@ describe("the live page", () => {
         cells: [...document.querySelectorAll<HTMLElement>("#chunks .cell")].map((c) => ({ job: c.dataset.job!, beat: c.dataset.beat!, status: c.dataset.status!, src: c.querySelector("video")?.getAttribute("src") ?? null })),
       }));
     const costOf = (text: string) => Number(/\$(\d+\.\d+)/.exec(text)![1]);
+    // The page shows four decimals; a draft chunk costs about $0.0001, so growth is read from the API's exact figure.
+    const apiCost = async () => ((await (await fetch(`${stack.workerUrl}/api/video/${videoId}`, { headers: { authorization: `Bearer ${key}` } })).json()) as { cost_usd: number }).cost_usd;
+    const costBefore = await apiCost();
     const before = await grid();
     const redo = before.cells.filter((c) => c.beat === BEAT);
     const kept = before.cells.filter((c) => c.beat !== BEAT);
@@ -321,7 +324,8 @@ describe("the live page", () => {
     const phases = during.map((s) => s.phase).filter((p, i, all) => p !== all[i - 1]);
     expect(phases[0]).toBe("generating_chunks");
     for (let i = 1; i < phases.length; i++) expect(PIPELINE.indexOf(phases[i]!)).toBeGreaterThan(PIPELINE.indexOf(phases[i - 1]!));
-    expect(costOf(after.cost)).toBeGreaterThan(costOf(before.cost));
+    expect(costOf(after.cost)).toBeGreaterThanOrEqual(costOf(before.cost));
+    expect(await apiCost()).toBeGreaterThan(costBefore);
 
     // The beat's new prompt is shown, and the player has the new final video, which plays.
     expect(await page.textContent(`${control} .beat-prompt`)).toBe("Night rain, the lane of light glides across wet asphalt");
