@@ -10,8 +10,8 @@ import { MODEL_PRESETS, type ModelPreset } from "../worker/providers/presets.ts"
 /**
  * `npm run costs`: what an ad costs with each model preset at the published list prices
  * (worker/pricing/prices.ts, from contracts/models/*.json), as the estimate computes it before
- * anything is spent: every archetype at creativity 0.5 with the local planner, 3 generated
- * references. README.md's table is this output (test/costs.test.ts keeps them equal).
+ * anything is spent: one brief, its archetype inferred or each of the five forced, at creativity
+ * 0, 0.5 and 1, with the local planner and 3 generated references. README.md's table is this output (test/costs.test.ts keeps them equal).
  */
 
 const BRIEF = "A cosy neighbourhood bakery launches a sourdough subscription";
@@ -21,15 +21,17 @@ export function presetEstimates(preset: ModelPreset, duration_s: DurationSeconds
   const models = MODEL_PRESETS[preset];
   const clip = clipContractOf(models.video);
   const prices = pricesFor({ models, prices: DEFAULT_PRICES, llmPrice: DEFAULT_LLM_PRICE });
-  return ArchetypeId.options.map((archetype) => {
-    const { spec } = planLocally({ prompt: BRIEF, duration_s, creativity_level: 0.5, archetype, ...(clip ? { clip } : {}) });
-    return estimateCost(spec, planChunks(spec), prices).total_usd;
-  });
+  return [undefined, ...ArchetypeId.options].flatMap((archetype) =>
+    [0, 0.5, 1].map((creativity_level) => {
+      const { spec } = planLocally({ prompt: BRIEF, duration_s, creativity_level, ...(archetype ? { archetype } : {}), ...(clip ? { clip } : {}) });
+      return estimateCost(spec, planChunks(spec), prices).total_usd;
+    }),
+  );
 }
 
 const usd = (value: number) => `$${value.toFixed(2)}`;
 
-/** The README table: each preset's estimate for 15, 30 and 60 s (range over the five archetypes). */
+/** The README table: each preset's estimate for 15, 30 and 60 s (range over archetypes and creativity). */
 export function costTable(): string {
   const rows = (Object.keys(MODEL_PRESETS) as ModelPreset[]).map((preset) => {
     const m = MODEL_PRESETS[preset];
