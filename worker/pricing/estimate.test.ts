@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { CostEstimate } from "../../contracts/api.ts";
 import { planChunks } from "../chunks/plan.ts";
 import { planLocally } from "../planning/local.ts";
-import { estimateCost, estimatePrediction, predictionCost, predictionPrice } from "./estimate.ts";
+import { estimateCost, estimatePrediction, estimateVoiceover, predictionCost, predictionPrice } from "./estimate.ts";
 import { COST_PHASE_OF_KIND } from "./phases.ts";
 import { DEFAULT_PRICES, DRAFT_PRICES, PriceTable, STANDARD_PRICES, tokenCost } from "./prices.ts";
 
@@ -51,6 +51,11 @@ describe("cost estimate", () => {
     expect(predictionCost(config, "meta/musicgen:671ac645ce5e552cc63a54a2bbff63fcf798043055d2dac5fc9e36a837eedcfb", done({}, "succeeded", 62.5), 0.1)).toBeCloseTo(62.5 * 0.0014, 9);
     expect(estimatePrediction(config, "wan-video/wan-2.2-i2v-fast", 7, { resolution: "480p" })).toBe(0.05);
     expect(tokenCost("gpt-4.1-mini", { input_tokens: 2500, output_tokens: 700 })).toBe(0.00212);
+    const { spec } = plan(30);
+    const characters = spec.copy.voiceover.lines.reduce((sum, line) => sum + line.text.length, 0);
+    expect(characters).toBeGreaterThan(0);
+    expect(estimateVoiceover(spec, DEFAULT_PRICES["minimax/speech-02-turbo"]!)).toBeCloseTo((characters / 1000) * 0.06, 6);
+    expect(estimateVoiceover({ ...spec, copy: { ...spec.copy, voiceover: { ...spec.copy.voiceover, enabled: false } } }, DEFAULT_PRICES["minimax/speech-02-turbo"]!)).toBe(0);
     expect(tokenCost("gpt-unknown", { input_tokens: 1, output_tokens: 1 })).toBeNull();
   });
 

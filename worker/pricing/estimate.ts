@@ -105,6 +105,15 @@ export function estimateCost(spec: VideoSpec, chunkPlan: readonly ChunkPlan[], p
   return { total_usd, by_phase };
 }
 
+/**
+ * What the voiceover will cost (issue 15 stage 2 books it; not yet part of `estimateCost`, as no
+ * run speaks yet): one prediction per line, a per-character model billed on each line's text.
+ */
+export function estimateVoiceover(spec: VideoSpec, price: Price | null): number {
+  if (!price || !spec.copy.voiceover.enabled) return 0;
+  return roundMicroUsd(spec.copy.voiceover.lines.reduce((sum, line) => sum + predictionPrice(price, 0, { characters: line.text.length }), 0));
+}
+
 /** To a hundredth of a cent, so an estimate's sums and displays do not carry float noise. */
 function roundCents(usd: number): number {
   return Math.round(usd * 10_000) / 10_000;
