@@ -47,6 +47,10 @@ export default defineConfig(async () => {
                   // worker/planning, worker/pricing, test/model-contracts.test.ts and the end-to-end runs.
                   PLANNING_VIDEO_MODEL: "none",
                   MODEL_PRICES_JSON: JSON.stringify({ "wan-video/wan-2.2-i2v-fast": { unit: "per_output_second", usd: 0.05, min_billed_seconds: 81 / 16 }, "meta/musicgen": { unit: "per_gpu_second", usd: 0.000975, runtime_factor: 4, overhead_seconds: 10 } }),
+                  // Runs here write hundreds of info lines each; warnings and errors still show.
+                  // worker/log.test.ts holds the logger to its format, and test/logs.test.ts reads
+                  // a real run's info lines from the local stack.
+                  LOG_LEVEL: "warn",
                 },
                 // Jobs the runs enqueue land on a queue nobody consumes: a consumer failing against
                 // port 9 in the background would race the tests. Worker tests drive each run through

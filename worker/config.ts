@@ -2,6 +2,7 @@ import { z } from "zod";
 import { type ClipContract, clipContractOf, contractOf, maxChunkFramesOf, modelName, modelVersion } from "../contracts/model-contracts.ts";
 import type { JobKind } from "../contracts/live.ts";
 import { DEFAULT_LLM_PRICE, DEFAULT_PRICES, type LlmPrice, Price } from "./pricing/prices.ts";
+import { type LogSettings, logSettings } from "./log.ts";
 import { MAX_PRESIGNED_TTL_SECONDS, type R2Credentials } from "./media/presigned-url.ts";
 import { IMAGE_MODELS } from "./providers/models/image.ts";
 import { VIDEO_MODELS } from "./providers/models/clip.ts";
@@ -147,6 +148,8 @@ export interface Config {
   allowHttpCallbacks: boolean;
   /** Delivery attempts per callback notification before it is given up (recorded as an event); default 5. */
   callbackMaxAttempts: number;
+  /** `LOG_LEVEL` (the least level written; default `info`) and `LOG_FORMAT` (`fields`, default; `json` on the local stack): see log.ts. */
+  log: LogSettings;
 }
 
 function text(env: Record<string, unknown>, name: string, fallback = ""): string {
@@ -232,6 +235,7 @@ export function loadConfig(env: Env): Config {
     callbackSecret: text(vars, "CALLBACK_SECRET"),
     allowHttpCallbacks: text(vars, "ALLOW_HTTP_CALLBACKS") === "1",
     callbackMaxAttempts: number(vars, "CALLBACK_MAX_ATTEMPTS", 5),
+    log: logSettings(text(vars, "LOG_LEVEL", "info"), text(vars, "LOG_FORMAT", "fields")),
   };
 }
 
