@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { contextFromHeaders, type LogContext } from "../../contracts/log.ts";
 import { CompositeRequest, CompositeResponse } from "../../contracts/media.ts";
 import { verifyRequest } from "../../contracts/signing.ts";
 
@@ -17,7 +18,8 @@ async function until(condition: () => boolean): Promise<void> {
  * media-node (Node, ffmpeg, sharp) cannot run: the same signature check (contracts/signing.ts,
  * 401 `missing or invalid request signature`), `GET /health`, and the composite route with its
  * contract (a body that fails CompositeRequest is a 422 naming the field, like media-node's
- * `parse`). A composite does not render: it is held until the test releases it, so a test can
+ * `parse`), and the ids media-node's request log reads from the `x-adreel-*` headers
+ * (contracts/log.ts). A composite does not render: it is held until the test releases it, so a test can
  * keep slots busy without depending on how long an encode takes.
  */
 export class MediaNodeStandIn {
@@ -25,6 +27,8 @@ export class MediaNodeStandIn {
   active = 0;
   peak = 0;
   readonly served: string[] = [];
+  /** The log context each served composite's headers named. */
+  readonly contexts: LogContext[] = [];
   holding = false;
 
   constructor(private readonly secret: string) {}
@@ -56,6 +60,7 @@ export class MediaNodeStandIn {
     this.active++;
     this.peak = Math.max(this.peak, this.active);
     this.served.push(servedBy);
+    this.contexts.push(contextFromHeaders((name) => request.headers.get(name)));
     try {
       await until(() => !this.holding);
       const answer: z.infer<typeof CompositeResponse> = { width: parsed.data.width, height: parsed.data.height, bytes: parsed.data.width * parsed.data.height };

@@ -3,6 +3,7 @@ import { cors } from "hono/cors";
 import type { ErrorResponse } from "../../contracts/api.ts";
 import { authenticate } from "../auth/keys.ts";
 import { loadConfig } from "../config.ts";
+import { workerLog } from "../log.ts";
 import { keysApi } from "./keys.ts";
 import { rateLimit } from "./limits.ts";
 import { mediaApi } from "./media.ts";
@@ -47,6 +48,7 @@ app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${new URL(c.re
 app.onError((error, c) => {
   // What the router itself refuses (an unreadable body, say) is the client's problem, said in the API's error shape.
   if (error instanceof HTTPException && error.status < 500) return c.json({ error: error.message || "bad request", field: "body" } satisfies ErrorResponse, error.status);
-  console.error(error);
+  const config = c.get("config") ?? loadConfig(c.env);
+  workerLog(config.log).error("request.failed", { method: c.req.method, path: new URL(c.req.url).pathname, error, stack: error.stack });
   return c.json({ error: "internal error", detail: error.message }, 500);
 });

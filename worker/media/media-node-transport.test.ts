@@ -58,6 +58,13 @@ describe.each(Object.keys(transports))("media-node over %s", (kind) => {
     expect(error.message).toMatch(/width/);
   });
 
+  it("names the video, job, attempt and step it calls for, in the headers media-node logs them from", async () => {
+    const job = { video_id: "3f0c2d9e-1111-4a2b-8c3d-000000000001", job_id: "chunk-1-0", kind: "chunk" as const, attempt: 2, step: "start" };
+    await connect().about(job).call("/v1/media/images/composite", composite(96), CompositeResponse);
+    await connect().call("/v1/media/images/composite", composite(97), CompositeResponse);
+    expect(server.contexts).toEqual([job, {}]);
+  });
+
   it("is refused with 401 when the shared secret differs", async () => {
     const error = await failure(connect("another-secret").call("/v1/media/images/composite", composite(96), CompositeResponse));
     expect(error.status).toBe(401);

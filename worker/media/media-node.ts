@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { contextHeaders, type LogContext } from "../../contracts/log.ts";
 import { signRequest } from "../../contracts/signing.ts";
 
 /**
@@ -19,10 +20,13 @@ export class MediaNodeError extends Error {
 
 export interface MediaNode {
   call<Res extends z.ZodType>(path: string, body: unknown, response: Res, timeoutMs?: number): Promise<z.infer<Res>>;
+  /** The same client, whose calls name the video and job they are for (media-node logs them with its request lines). */
+  about(context: LogContext): MediaNode;
 }
 
-export function mediaNode(baseUrl: string, secret: string, fetcher: typeof fetch = fetch): MediaNode {
+export function mediaNode(baseUrl: string, secret: string, fetcher: typeof fetch = fetch, context: LogContext = {}): MediaNode {
   return {
+    about: (more) => mediaNode(baseUrl, secret, fetcher, { ...context, ...more }),
     async call(path, body, response, timeoutMs = 5 * 60_000) {
       const payload = JSON.stringify(body);
       const headers = await signRequest(secret, "POST", path, payload);
@@ -30,7 +34,7 @@ export function mediaNode(baseUrl: string, secret: string, fetcher: typeof fetch
       try {
         res = await fetcher(`${baseUrl}${path}`, {
           method: "POST",
-          headers: { ...headers, "content-type": "application/json" },
+          headers: { ...headers, ...contextHeaders(context), "content-type": "application/json" },
           body: payload,
           signal: AbortSignal.timeout(timeoutMs),
         });

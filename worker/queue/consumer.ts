@@ -1,12 +1,13 @@
 import type { Prediction } from "../../contracts/prediction.ts";
 import { limiterFor } from "../auth/limiter.ts";
 import { loadConfig } from "../config.ts";
+import { workerLog } from "../log.ts";
 import { MediaNodeError } from "../media/media-node.ts";
 import { ProviderError } from "../providers/client.ts";
 import { findPredictionByWebhook } from "../providers/lookup.ts";
 import { webhookUrl } from "../providers/webhook.ts";
 import { STEPS } from "../steps/registry.ts";
-import { type ClaimedJob, PermanentError, type StepDeps, stepDeps } from "../steps/step.ts";
+import { type ClaimedJob, depsFor, PermanentError, type StepDeps, stepDeps } from "../steps/step.ts";
 import { JobMessage } from "./messages.ts";
 
 /** Queue deliveries of one message before its job attempt is given up as failed. */
@@ -51,9 +52,13 @@ export async function createPrediction(deps: StepDeps, claim: ClaimedJob, outcom
   const run = runFor(deps.env, claim.video.video_id);
   const { job } = claim;
   const gate = await run.beginPrediction(job.id, job.attempt, outcome.estimateUsd, outcome.model);
-  if (!gate.proceed) return;
+  if (!gate.proceed) {
+    deps.log.info("prediction.skipped", { reason: gate.reason });
+    return;
+  }
   const wait = await createTurn(deps);
   if (wait > 0) {
+    deps.log.info("prediction.deferred", { wait_s: wait });
     await run.defer(job.id, job.attempt, wait);
     return;
   }
@@ -63,6 +68,7 @@ export async function createPrediction(deps: StepDeps, claim: ClaimedJob, outcom
     if (gate.lookupSince !== undefined) {
       const found = await findPredictionByWebhook(deps.provider, webhook, gate.lookupSince);
       if (found.kind === "found") {
+        deps.log.info("prediction.found", { prediction_id: found.prediction.id, model: outcome.model, status: found.prediction.status });
         await run.predictionCreated(job.id, job.attempt, found.prediction, outcome.estimateUsd, outcome.model);
         return;
       }
@@ -77,9 +83,11 @@ export async function createPrediction(deps: StepDeps, claim: ClaimedJob, outcom
     prediction = await deps.provider.create({ model: outcome.model, input: outcome.input, webhook, webhookEvents: ["start", "completed"] });
   } catch (error) {
     const provider = error instanceof ProviderError ? error : null;
+    deps.log.warn("prediction.create_failed", { model: outcome.model, error, uncertain: provider?.uncertain ?? true, retry_after_s: provider?.retryAfterSeconds });
     await run.predictionAborted(job.id, job.attempt, provider?.uncertain ?? true, provider?.retryAfterSeconds ?? 0);
     throw error;
   }
+  deps.log.info("prediction.created", { prediction_id: prediction.id, model: outcome.model, estimate_usd: outcome.estimateUsd });
   // Should recording fail, the attempt stays `creating` and the run's alarm finds this
   // prediction by its webhook URL: it is never created twice.
   await run.predictionCreated(job.id, job.attempt, prediction, outcome.estimateUsd, outcome.model);
@@ -95,26 +103,30 @@ async function createTurn(deps: StepDeps): Promise<number> {
     const verdict = await limiterFor(deps.env, `provider-creates:${deps.config.providerBaseUrl}`).take("creates", deps.config.providerCreatesPerMinute, 60_000);
     return verdict.ok ? 0 : verdict.retryAfterSeconds;
   } catch (error) {
-    console.warn(`the provider create gate did not answer (${(error as Error).message}); creating without it`);
+    deps.log.warn("prediction.gate_unavailable", { error, note: "creating without the provider create gate" });
     return 0;
   }
 }
 
-async function handle(deps: StepDeps, message: Message<unknown>): Promise<void> {
+async function handle(batchDeps: StepDeps, message: Message<unknown>): Promise<void> {
   const parsed = JobMessage.safeParse(message.body);
   if (!parsed.success) {
-    console.error(`dropping malformed job message: ${parsed.error.issues[0]?.message}`);
+    batchDeps.log.error("queue.message_malformed", { message_id: message.id, issue: parsed.error.issues[0]?.message });
     message.ack();
     return;
   }
   const body = parsed.data;
-  const run = runFor(deps.env, body.video_id);
+  const run = runFor(batchDeps.env, body.video_id);
   // RPC typing cannot express `unknown` fields; the shape is ClaimedJob by construction.
   const claim = (await run.claim(body.job_id, body.attempt, body.step)) as ClaimedJob | null;
   if (!claim) {
+    batchDeps.log.debug("job.stale", { video_id: body.video_id, job_id: body.job_id, attempt: body.attempt, step: body.step });
     message.ack();
     return;
   }
+  const deps = depsFor(batchDeps, { video_id: body.video_id, job_id: body.job_id, kind: claim.job.kind, attempt: body.attempt, step: body.step, prediction_id: claim.job.prediction_id ?? undefined });
+  const started = Date.now();
+  deps.log.info("job.claimed", { delivery: message.attempts });
   const steps = STEPS[claim.job.kind];
   const step = steps[body.step];
   try {
@@ -125,15 +137,20 @@ async function handle(deps: StepDeps, message: Message<unknown>): Promise<void> 
       if (body.step !== "ingest") throw new PermanentError(`${claim.job.kind}: only an ingest step may publish`);
       await run.publish(body.job_id, body.attempt, outcome.output);
     } else await createPrediction(deps, claim, outcome);
+    deps.log.info("job.step_done", { outcome: outcome.kind, duration_ms: Date.now() - started });
     message.ack();
   } catch (error) {
     const { retryable, retryAfterSeconds, permanent } = classify(error);
     const reason = (error as Error).message ?? String(error);
+    const failure = { error: reason, retryable, permanent, delivery: message.attempts, duration_ms: Date.now() - started };
     if (retryable && message.attempts < DELIVERIES_PER_ATTEMPT) {
-      message.retry({ delaySeconds: retryDelaySeconds(message.attempts, retryAfterSeconds) });
+      const delaySeconds = retryDelaySeconds(message.attempts, retryAfterSeconds);
+      deps.log.warn("job.step_failed", { ...failure, then: "redelivered", delay_s: delaySeconds });
+      message.retry({ delaySeconds });
       return;
     }
     // Out of deliveries, or not worth repeating: the attempt fails (the run decides whether to retry it).
+    deps.log.warn("job.step_failed", { ...failure, then: "attempt failed" });
     await run.fail(body.job_id, body.attempt, reason, !permanent, body.step);
     message.ack();
   }
@@ -149,13 +166,15 @@ export async function consumeJobs(batch: MessageBatch<unknown>, env: Env, deps: 
  * attempt is failed so the run retries it or fails with a stated reason — never hangs.
  */
 export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const log = workerLog(loadConfig(env).log);
   await Promise.all(
     batch.messages.map(async (message) => {
       const parsed = JobMessage.safeParse(message.body);
       if (parsed.success) {
         const { video_id, job_id, attempt, step } = parsed.data;
+        log.error("job.dead_lettered", { video_id, job_id, attempt, step, delivery: message.attempts });
         await runFor(env, video_id).fail(job_id, attempt, "the job's queue message was dead-lettered after repeated worker failures", true, step);
-      }
+      } else log.error("queue.message_malformed", { message_id: message.id, queue: batch.queue, issue: parsed.error.issues[0]?.message });
       message.ack();
     }),
   );

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { ASSET_REF_PATTERN, type BrandAssets } from "../../contracts/api.ts";
 import { IngestImageResponse } from "../../contracts/media.ts";
 import type { Config } from "../config.ts";
+import { type Log, workerLog } from "../log.ts";
 import { mediaKeys } from "../media/keys.ts";
 import { type MediaNode, MediaNodeError } from "../media/media-node.ts";
 import { connectMediaNode } from "../media/media-node-transport.ts";
@@ -47,6 +48,7 @@ export function uploadStagingKey(tenantId: string, assetId: string): string {
 export interface AssetStore {
   bucket: R2Bucket;
   media: MediaNode;
+  log: Log;
   sign(key: string, access: "get" | "put", ttlSeconds: number): Promise<string>;
 }
 
@@ -54,6 +56,7 @@ export function assetStore(env: Env, config: Config): AssetStore {
   return {
     bucket: env.MEDIA,
     media: connectMediaNode(env, config),
+    log: workerLog(config.log),
     sign: (key, access, ttl) => mediaUrl(config, "service", key, access, ttl),
   };
 }
@@ -168,7 +171,7 @@ export async function admitBrandAssets(store: AssetStore, tenantId: string, asse
     const refused = failures.find((f) => f.kind === "refused");
     if (refused) return { ok: false, status: 422, field: refused.field, message: refused.reason };
     const first = failures[0]!;
-    console.error(`brand asset admission: ${first.field}: ${first.reason}`);
+    store.log.warn("asset.unavailable", { tenant_id: tenantId, field: first.field, error: first.reason });
     return { ok: false, status: 503, field: first.field, message: "brand assets cannot be validated right now; try again" };
   }
 

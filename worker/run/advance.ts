@@ -29,7 +29,7 @@ async function carryOut(run: RunContext, decision: Decision): Promise<void> {
       return;
     case "load_priors":
       // The time-remaining estimate's priors, read once (D1's observed means, else defaults).
-      await loadDurationPriors(run.sql, run.env.DB, run.config);
+      await loadDurationPriors(run.sql, run.env.DB, run.config, run.log);
       return;
     case "references_ready": {
       const { references, context } = decision;

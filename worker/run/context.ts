@@ -1,4 +1,5 @@
 import type { Config } from "../config.ts";
+import { type Log, workerLog } from "../log.ts";
 import { signMediaUrl } from "../media/signed-url.ts";
 import type { ProviderClient } from "../providers/client.ts";
 import { nextCallbackAt } from "./callback.ts";
@@ -7,7 +8,7 @@ import { endVideo } from "./ending.ts";
 import { appendEvent } from "./event-log.ts";
 import { failAttempt } from "./failures.ts";
 import { IndexSync } from "./index-sync.ts";
-import { JobMachine } from "./job-machine.ts";
+import { JobMachine, type TransitionObserver } from "./job-machine.ts";
 import { ledgerEntries, ledgerTotals } from "./ledger.ts";
 import { cancelAtProvider } from "./predictions.ts";
 import { nextDueAt } from "./recovery.ts";
@@ -28,7 +29,21 @@ export interface RunParts {
 export function runContext(parts: RunParts): RunContext {
   const { storage, env, config } = parts;
   const sql = storage.sql;
-  const index = new IndexSync(env.DB);
+  const base = workerLog(config.log);
+  let videoLog: Log | null = null;
+  // Every status change of a job is a line of the video's story.
+  const logTransition: TransitionObserver = (event, before, after, params) =>
+    run.log.info("job.transition", {
+      job_id: after.id,
+      kind: after.kind,
+      attempt: after.attempt,
+      transition: event,
+      from: before.status,
+      to: after.status,
+      prediction_id: after.prediction_id ?? undefined,
+      reason: "reason" in params ? params.reason : undefined,
+    });
+  const index = new IndexSync(env.DB, () => run.log);
   const run: RunContext = {
     sql,
     env,
@@ -36,14 +51,20 @@ export function runContext(parts: RunParts): RunContext {
     get provider() {
       return parts.provider();
     },
-    jobs: new JobMachine(sql),
+    jobs: new JobMachine(sql, logTransition),
+    // Bound to the video once its row exists (the object learns its video from `start`).
+    get log() {
+      if (videoLog) return videoLog;
+      const videoId = readRow(sql)?.video_id;
+      return videoId ? (videoLog = base.with({ video_id: videoId })) : base;
+    },
     row: () => readRow(sql),
     state: () => readState(sql),
     ended: () => {
       const row = readRow(sql);
       return !row || isEnded(row.status);
     },
-    event: (type, data) => appendEvent(sql, parts.sockets(), type, data),
+    event: (type, data) => appendEvent(sql, parts.sockets(), type, data, run.log),
     sign: (key) => signMediaUrl(config.publicBaseUrl, config.mediaSigningSecret, key, "get", config.mediaUrlTtlSeconds),
     costs: () => ledgerTotals(ledgerEntries(sql)),
     dispatch: () => dispatch(run),

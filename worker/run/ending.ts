@@ -18,18 +18,22 @@ export async function endVideo(run: RunContext, status: EndStatus, error: string
   const running: Running[] = run.jobs.list("status = 'predicting' AND prediction_id IS NOT NULL").map((j) => ({ jobId: j.id, attempt: j.attempt, predictionId: j.prediction_id! }));
   // Predictions still being created are cancelled when their creation is reported (predictions.ts).
   for (const job of run.jobs.inStatus(JOB_TRANSITIONS.cancel.from)) run.jobs.apply("cancel", job, {}, now);
+  const from = run.row()?.phase;
   const ended = endRun(run.sql, status, error, now);
   if (!ended) return;
+  run.log.info("phase.changed", { phase: status, from });
   // Stop spending: cancel every prediction still running at the provider.
   await run.cancelAtProvider(running);
   const videoId = run.row()!.video_id;
   const createdAt = run.row()!.created_at;
   const final_video_url = status === "complete" ? await run.sign(mediaKeys.final(videoId)) : null;
   const cost_usd = run.costs().total;
-  run.event(status, { status, phase: status, progress: ended.progress, error, cost_usd, final_video_url, generation_time_seconds: Math.round((now - createdAt) / 100) / 10 });
+  const generation_time_seconds = Math.round((now - createdAt) / 100) / 10;
+  run.event(status, { status, phase: status, progress: ended.progress, error, cost_usd, final_video_url, generation_time_seconds });
+  run.log[status === "failed" ? "warn" : "info"]("video.ended", { status, error, cost_usd, generation_time_seconds });
   await run.syncIndex();
   // What this video's jobs took becomes the next videos' priors.
-  await recordDurations(run.sql, run.env.DB, run.config, now);
+  await recordDurations(run.sql, run.env.DB, run.config, run.log, now);
   if (run.state()?.request.callback_url) queueCallback(run.sql, { video_id: videoId, status, final_video_url, error, cost_usd: run.costs().total });
   // An ended run keeps its alarm only for callback deliveries.
   await run.scheduleAlarm();

@@ -1,4 +1,5 @@
 import { type LiveEventData, type LiveEventType, liveEventIssues } from "../../contracts/live.ts";
+import type { Log } from "../log.ts";
 
 /**
  * The run's live event log: every event is appended to the run's SQLite (so a client that
@@ -23,9 +24,9 @@ const REPLAY_PAGE = 1000;
  * SQLite write and a send per socket. A mismatch is logged and the event still goes out:
  * a contract slip must never stop a run or leave a hole in its log.
  */
-export function appendEvent<T extends LiveEventType>(sql: SqlStorage, sockets: readonly WebSocket[], type: T, data: LiveEventData<T>): void {
+export function appendEvent<T extends LiveEventType>(sql: SqlStorage, sockets: readonly WebSocket[], type: T, data: LiveEventData<T>, log: Log): void {
   const issues = liveEventIssues({ ...data, type });
-  if (issues) console.error(`live event ${type} does not match contracts/live.ts: ${issues}`);
+  if (issues) log.error("live_event.off_contract", { type, issues });
   const at = Date.now();
   const seq = sql.exec("INSERT INTO events (type, data, at) VALUES (?, ?, ?) RETURNING seq", type, JSON.stringify(data), at).one().seq as number;
   const message = JSON.stringify({ id: seq, type, at, ...data });

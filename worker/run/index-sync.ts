@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { videos } from "../db/schema.ts";
+import type { Log } from "../log.ts";
 import { mediaKeys } from "../media/keys.ts";
 import type { IndexExtra, RunState } from "./types.ts";
 
@@ -13,7 +14,10 @@ export class IndexSync {
   /** What the row was last set to. */
   private written = "";
 
-  constructor(private readonly db: D1Database) {}
+  constructor(
+    private readonly db: D1Database,
+    private readonly log: () => Log,
+  ) {}
 
   async sync(state: RunState | null, costUsd: number, extra: IndexExtra = {}): Promise<void> {
     if (!state) return;
@@ -38,7 +42,7 @@ export class IndexSync {
         .where(eq(videos.id, state.video_id));
       this.written = signature;
     } catch (error) {
-      console.error(`D1 index update for ${state.video_id} failed: ${(error as Error).message}`);
+      this.log().warn("index.write_failed", { video_id: state.video_id, error });
     }
   }
 }

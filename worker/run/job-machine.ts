@@ -157,13 +157,19 @@ export const JOB_TRANSITIONS: { [E in JobEvent]: JobTransition<E> } = {
   recreate: { from: ["creating"], to: ["queued"], change: (_j, p) => ({ status: "queued", create_uncertain: 0, lease_until: p.leaseUntil }) },
 };
 
+/** Told of every transition taken, after it is written (the run logs them). */
+export type TransitionObserver = <E extends JobEvent>(event: E, before: JobRow, after: JobRow, params: JobEventParams[E]) => void;
+
 /**
  * The job table of one run. All writes to `jobs` are here: status changes through the
  * transition table, plus inserting jobs, removing ones the run builds anew, and renewing a
  * lease or a poll time (which changes no status).
  */
 export class JobMachine {
-  constructor(private readonly sql: SqlExec) {}
+  constructor(
+    private readonly sql: SqlExec,
+    private readonly observe: TransitionObserver = () => {},
+  ) {}
 
   get(id: string): JobRow | null {
     return (this.sql.exec("SELECT * FROM jobs WHERE id = ?", id).toArray()[0] as JobRow | undefined) ?? null;
@@ -198,7 +204,9 @@ export class JobMachine {
       row.attempt,
       row.status,
     );
-    return { ...row, ...change, updated_at: now } as JobRow;
+    const after = { ...row, ...change, updated_at: now } as JobRow;
+    this.observe(event, row, after, params);
+    return after;
   }
 
   /** New jobs, `waiting` when they depend on another, else `ready`. A job that exists already is left as it is. */

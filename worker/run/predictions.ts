@@ -135,6 +135,7 @@ export async function predictionUpdate(run: RunContext, jobId: string, attempt: 
   if (!known || ended || job.status !== "predicting") {
     // Not what the job waits for: a finished one is priced, a running one is an orphan
     // (an abandoned attempt, a duplicate) and is stopped.
+    run.log.info("prediction.stray", { job_id: jobId, kind: job.kind, attempt, prediction_id: prediction.id, status: prediction.status, job_attempt: job.attempt, job_status: job.status });
     if (terminal) bookActual(run.sql, run.config, prediction, fallback);
     else if (!known || ended) {
       bookEstimate(run.sql, { ...fallback, predictionId: prediction.id });
@@ -173,6 +174,17 @@ export async function adopt(run: RunContext, job: JobRow, prediction: Prediction
 /** The awaited prediction ended: price it, then ingest its output or fail the attempt. */
 async function settle(run: RunContext, job: JobRow, prediction: Prediction): Promise<void> {
   const usd = bookActual(run.sql, run.config, prediction, { jobId: job.id, attempt: job.attempt, phase: PHASE_OF_KIND[job.kind], model: job.model ?? "", usd: job.estimate_usd ?? 0 });
+  run.log[prediction.status === "succeeded" ? "info" : "warn"]("prediction.ended", {
+    job_id: job.id,
+    kind: job.kind,
+    attempt: job.attempt,
+    prediction_id: prediction.id,
+    model: job.model ?? undefined,
+    status: prediction.status,
+    usd,
+    predict_time_s: prediction.metrics?.predict_time,
+    error: prediction.status === "failed" ? describeError(prediction.error) : undefined,
+  });
   if (await enforceCap(run)) return;
   if (prediction.status !== "succeeded") {
     const reason = prediction.status === "failed" ? `prediction ${prediction.id} failed: ${describeError(prediction.error)}` : `prediction ${prediction.id} ${prediction.status}`;
@@ -204,15 +216,17 @@ export function stillRunning(sql: SqlStorage, job: JobRow): boolean {
  * Stop predictions at the provider. A cancel answer that is already final is priced at
  * once (a GPU-time model bills the seconds it ran); otherwise its `canceled` webhook is.
  */
-export async function cancelAtProvider(run: Pick<RunContext, "sql" | "config" | "provider" | "jobs" | "event">, targets: readonly Running[]): Promise<void> {
+export async function cancelAtProvider(run: Pick<RunContext, "sql" | "config" | "provider" | "jobs" | "event" | "log">, targets: readonly Running[]): Promise<void> {
   if (targets.length === 0) return;
   const results = await Promise.allSettled(targets.map((t) => run.provider.cancel(t.predictionId)));
   results.forEach((result, i) => {
     const target = targets[i]!;
     if (result.status === "rejected") {
+      run.log.warn("prediction.cancel_failed", { job_id: target.jobId, attempt: target.attempt, prediction_id: target.predictionId, error: result.reason });
       run.event("warning", { message: `cancelling prediction ${target.predictionId} failed: ${(result.reason as Error).message}` });
       return;
     }
+    run.log.info("prediction.cancelled", { job_id: target.jobId, attempt: target.attempt, prediction_id: target.predictionId, status: result.value.status });
     if (!TERMINAL_STATUSES.includes(result.value.status)) return;
     const job = run.jobs.get(target.jobId);
     markUpdate(run.sql, result.value);

@@ -48,6 +48,7 @@ export async function regenerateBeat(run: RunContext, beat: number, prompt: stri
   run.jobs.remove(["stitch", "mux"]);
   const progress = Math.round(phaseProgress("generating_chunks", run.jobs.list()) * 10) / 10;
   reopenRun(run.sql, plan.spec, plan.chunkPlan, progress);
+  run.log.info("phase.changed", { phase: "generating_chunks", from: "complete", regenerated_beat: beat, prompt_changed: prompt !== null });
   run.event("regenerate", { beat, prompt: plan.prompt, prompt_changed: prompt !== null, chunk_nums: plan.redo.map((c) => c.chunk_num), status: "processing", phase: "generating_chunks" });
   if (prompt !== null) run.event("spec", { spec: plan.spec, cost_estimate: state!.cost_estimate, chunks: plan.chunkPlan.length });
   run.event("phase", { phase: "generating_chunks", status: "processing" });

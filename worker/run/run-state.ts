@@ -86,6 +86,7 @@ export async function enterPhase(run: RunContext, phase: Phase): Promise<void> {
   const row = run.row();
   if (!row || row.phase === phase || isEnded(row.status)) return;
   run.sql.exec("UPDATE run SET phase = ?, status = 'processing', updated_at = ? WHERE id = 1", phase, Date.now());
+  run.log.info("phase.changed", { phase, from: row.phase });
   run.event("phase", { phase, status: "processing" });
   await updateProgress(run);
 }

@@ -2,6 +2,7 @@ import { and, inArray, sql as raw } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { Prediction } from "../../contracts/prediction.ts";
 import type { Config } from "../config.ts";
+import type { Log } from "../log.ts";
 import { jobDurations } from "../db/schema.ts";
 import { chunkJobs, musicJob, type NewJob, referenceJobs, storyboardJobs } from "./dag.ts";
 import { type DurationEstimates, durationEstimates, type ObservedAttempt, secondsRemaining, type WorkItem } from "./eta.ts";
@@ -102,7 +103,7 @@ function stagesOf(row: AttemptRow): ObservedAttempt {
 // ---------------------------------------------------------------- priors across videos (D1)
 
 /** Read the priors once, when planning ends: D1's mean for the (kind, model) this run uses, else the configured default. */
-export async function loadDurationPriors(sql: SqlStorage, db: D1Database, config: Config): Promise<void> {
+export async function loadDurationPriors(sql: SqlStorage, db: D1Database, config: Config, log: Log): Promise<void> {
   if (sql.exec("SELECT 1 FROM duration_priors LIMIT 1").toArray().length > 0) return;
   const wanted = JobKind.options.map((kind) => ({ kind, model: modelOfKind(config, kind) }));
   let observed: (typeof jobDurations.$inferSelect)[] = [];
@@ -112,7 +113,7 @@ export async function loadDurationPriors(sql: SqlStorage, db: D1Database, config
       .from(jobDurations)
       .where(and(inArray(jobDurations.kind, JobKind.options), inArray(jobDurations.model, [...new Set(wanted.map((w) => w.model))])));
   } catch (error) {
-    console.error(`reading job durations from D1 failed, estimating from the defaults: ${(error as Error).message}`);
+    log.warn("durations.read_failed", { error, note: "estimating from the defaults" });
   }
   for (const { kind, model } of wanted) {
     const row = observed.find((o) => o.kind === kind && o.model === model);
@@ -144,7 +145,7 @@ function priorsOf(sql: SqlStorage, config: Config): DurationEstimates {
  * are fewer samples than 1 / weight. Attempts are recorded once (a regenerated beat adds only
  * its new attempts).
  */
-export async function recordDurations(sql: SqlStorage, db: D1Database, config: Config, now: number): Promise<void> {
+export async function recordDurations(sql: SqlStorage, db: D1Database, config: Config, log: Log, now: number): Promise<void> {
   const finished = attempts(sql, "recorded = 0 AND done_at IS NOT NULL AND model IS NOT NULL");
   if (finished.length === 0) return;
   const groups = new Map<string, { kind: JobKind; model: string; start: number[]; provider: number[]; ingest: number[] }>();
@@ -174,7 +175,7 @@ export async function recordDurations(sql: SqlStorage, db: D1Database, config: C
     await d1.batch(statements as [(typeof statements)[number], ...(typeof statements)[number][]]);
     for (const row of finished) sql.exec("UPDATE attempts SET recorded = 1 WHERE job_id = ? AND attempt = ?", row.job_id, row.attempt);
   } catch (error) {
-    console.error(`recording job durations in D1 failed: ${(error as Error).message}`);
+    log.warn("durations.write_failed", { error });
   }
 }
 

@@ -3,6 +3,7 @@ import type { LiveEventData, LiveEventType } from "../../contracts/live.ts";
 import type { VideoSpec } from "../../contracts/spec.ts";
 import type { ChunkPlan } from "../chunks/plan.ts";
 import type { Config } from "../config.ts";
+import type { Log } from "../log.ts";
 import type { ProviderClient } from "../providers/client.ts";
 import type { JobMessage, JobStep } from "../queue/messages.ts";
 import type { JobMachine } from "./job-machine.ts";
@@ -86,6 +87,8 @@ export interface RunContext {
   readonly config: Config;
   readonly provider: ProviderClient;
   readonly jobs: JobMachine;
+  /** The run's log: every line names the video. */
+  readonly log: Log;
   row(): RunRow | null;
   state(): RunState | null;
   ended(): boolean;

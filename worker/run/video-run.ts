@@ -46,6 +46,7 @@ export class VideoRun extends DurableObject<Env> {
 
   async start(input: StartInput): Promise<void> {
     if (!createRun(this.run.sql, input)) return; // idempotent: a retried start changes nothing
+    this.run.log.info("phase.changed", { phase: "queued", tenant_id: input.tenant_id, duration_s: input.request.duration_s });
     this.run.event("queued", { status: "queued", phase: "queued", progress: 0 });
     this.run.jobs.insert([{ id: "plan", kind: "plan", beat: null, idx: 0, input: {} }]);
     await this.run.dispatch();

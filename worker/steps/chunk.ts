@@ -83,7 +83,7 @@ export const chunkSteps: JobSteps = {
       .then((url) => deps.media.call("/v1/media/images/analyze", { url }, AnalyzeImageResponse, 60_000))
       .then((stats) => stats.palette)
       .catch((error: Error) => {
-        console.warn(`chunk ${chunk.chunk_num}: start image palette not measured: ${error.message}`);
+        deps.log.warn("chunk.palette_unmeasured", { chunk: chunk.chunk_num, error });
         return null;
       });
     const result = await deps.media.call(

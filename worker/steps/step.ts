@@ -1,9 +1,11 @@
 import type { GenerateRequest, ReferenceImage } from "../../contracts/api.ts";
 import { CompositeResponse } from "../../contracts/media.ts";
 import type { JobKind } from "../../contracts/live.ts";
+import type { LogContext } from "../../contracts/log.ts";
 import { firstOutputUrl, type Prediction } from "../../contracts/prediction.ts";
 import type { VideoSpec } from "../../contracts/spec.ts";
 import type { Config } from "../config.ts";
+import { type Log, workerLog } from "../log.ts";
 import type { MediaNode } from "../media/media-node.ts";
 import { connectMediaNode } from "../media/media-node-transport.ts";
 import { mediaUrl } from "../media/media-urls.ts";
@@ -53,6 +55,7 @@ export interface StepDeps {
   provider: ProviderClient;
   /** A URL for an R2 key, for media-node and providers to read or write (media/media-urls.ts decides which kind). */
   url(key: string, access?: "get" | "put"): Promise<string>;
+  log: Log;
 }
 
 /**
@@ -67,7 +70,13 @@ export function stepDeps(env: Env, config: Config): StepDeps {
     media: connectMediaNode(env, config),
     provider: providerClient(config.providerBaseUrl, config.providerToken),
     url: (key, access = "get") => mediaUrl(config, "service", key, access),
+    log: workerLog(config.log),
   };
+}
+
+/** The world as one job's step sees it: its log lines and its media-node calls name the video and the job. */
+export function depsFor(deps: StepDeps, context: LogContext): StepDeps {
+  return { ...deps, media: deps.media.about(context), log: deps.log.with(context) };
 }
 
 /**

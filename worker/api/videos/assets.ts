@@ -134,7 +134,7 @@ export async function uploadAsset(c: AppContext): Promise<Response> {
     const outcome = await ingestAsset(store, tenantId, assetId, await store.sign(staging, "get", STAGING_URL_TTL_SECONDS), "upload");
     if (!outcome.ok) {
       if (outcome.kind === "refused") return fail(c, 422, outcome.reason);
-      console.error(`asset upload: ${outcome.reason}`);
+      store.log.warn("asset.unavailable", { tenant_id: tenantId, field: "file", error: outcome.reason });
       return c.json({ error: "the image cannot be validated right now; try again" } satisfies ErrorResponse, 503);
     }
     const { record } = outcome;
