@@ -5,7 +5,7 @@ const port = Number(process.env.DRAFT_PORT ?? 8789);
 const host = process.env.DRAFT_HOST ?? "127.0.0.1";
 const token = process.env.DRAFT_PROVIDER_TOKEN;
 if (!token) {
-  console.error("DRAFT_PROVIDER_TOKEN is required");
+  console.error(JSON.stringify({ level: "fatal", time: Date.now(), service: "draft", event: "server.refused", error: "DRAFT_PROVIDER_TOKEN is required" }));
   process.exit(2);
 }
 const app = await buildDraftServer(
@@ -21,8 +21,9 @@ const app = await buildDraftServer(
     concurrency: Number(process.env.DRAFT_CONCURRENCY ?? 2),
     emulate: process.env.DRAFT_EMULATE === "replicate" ? "replicate" : undefined,
   },
-  { logger: process.env.DRAFT_LOG === "1" },
+  { log: { service: "draft", level: process.env.DRAFT_LOG_LEVEL || "info" } },
 );
+// fastify logs the address it listens on.
 await app.listen({ port, host });
-console.log(`draft model server listening on http://${host}:${port}${process.env.DRAFT_EMULATE === "replicate" ? " (emulating Replicate's models)" : ""}`);
+if (process.env.DRAFT_EMULATE === "replicate") app.log.info({ event: "server.emulating", emulate: "replicate", note: "emulating Replicate's models" });
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void app.close().then(() => process.exit(0)));

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { jsonBody } from "../media-node/io.ts";
+import { type ServerLogSettings, serverLogOptions } from "../media-node/request-log.ts";
 import type { DraftSettings } from "./options.ts";
 import { registerDraftModels } from "./routes.ts";
 
@@ -10,12 +11,13 @@ import { registerDraftModels } from "./routes.ts";
  */
 
 export interface DraftServerOptions {
-  logger?: boolean;
+  /** The same structured request log as media-node's; none when absent. */
+  log?: ServerLogSettings;
 }
 
 export async function buildDraftServer(settings: DraftSettings, options: DraftServerOptions = {}): Promise<FastifyInstance> {
   // Inputs may carry images as data: URIs (as Replicate accepts), hence more than fastify's 1 MiB.
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 4 * 1024 * 1024 });
+  const app = Fastify({ ...serverLogOptions(options.log), bodyLimit: 4 * 1024 * 1024 });
   app.addContentTypeParser("application/json", { parseAs: "string" }, jsonBody);
   registerDraftModels(app, settings);
   return app;

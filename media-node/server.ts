@@ -7,9 +7,10 @@ import { registerImageRoutes } from "./images/routes.ts";
 import { registerVideoRoutes } from "./video/routes.ts";
 import { InputError, UpstreamError, jsonBody } from "./io.ts";
 import { MEDIA_PREFIX, type MediaNodeConfig } from "./config.ts";
+import { serverLogOptions } from "./request-log.ts";
 
 export async function buildServer(config: MediaNodeConfig): Promise<FastifyInstance> {
-  const app = Fastify({ logger: config.logger ?? false, bodyLimit: 4 * 1024 * 1024 });
+  const app = Fastify({ ...serverLogOptions(config.log && { service: "media-node", ...config.log }), bodyLimit: 4 * 1024 * 1024 });
 
   app.addContentTypeParser("application/json", { parseAs: "string" }, jsonBody);
   // Keep the raw body: the signature covers the exact bytes sent.
@@ -30,14 +31,13 @@ export async function buildServer(config: MediaNodeConfig): Promise<FastifyInsta
     }
   });
 
-  app.setErrorHandler((error, _request, reply) => {
-    if (error instanceof InputError) return reply.code(422).send({ error: error.message });
-    if (error instanceof UpstreamError) return reply.code(502).send({ error: error.message });
-    if (error instanceof FfmpegError) return reply.code(500).send({ error: error.message });
-    const status = (error as { statusCode?: number }).statusCode;
-    if (status && status >= 400 && status < 500) return reply.code(status).send({ error: (error as Error).message });
-    app.log.error(error);
-    return reply.code(500).send({ error: (error as Error).message });
+  app.setErrorHandler((error, request, reply) => {
+    const status = statusOf(error);
+    const message = (error as Error).message;
+    // The reason, beside the request's end line that carries the status; a stack only for a failure none of our errors names.
+    if (status < 500) request.log.warn({ event: "request.refused", status, error: message });
+    else request.log.error({ event: "request.failed", status, error: message, stack: named(error) ? undefined : (error as Error).stack });
+    return reply.code(status).send({ error: message });
   });
 
   app.get("/health", async () => ({ ok: true }));
@@ -47,4 +47,17 @@ export async function buildServer(config: MediaNodeConfig): Promise<FastifyInsta
   registerAudioRoutes(app, config);
   registerFinishRoutes(app, config);
   return app;
+}
+
+function named(error: unknown): boolean {
+  return error instanceof InputError || error instanceof UpstreamError || error instanceof FfmpegError;
+}
+
+/** The answer's status for an error: the input's fault (4xx), an upstream's (502), or ours (500). */
+function statusOf(error: unknown): number {
+  if (error instanceof InputError) return 422;
+  if (error instanceof UpstreamError) return 502;
+  if (error instanceof FfmpegError) return 500;
+  const status = (error as { statusCode?: number }).statusCode;
+  return status && status >= 400 && status < 500 ? status : 500;
 }
