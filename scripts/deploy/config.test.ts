@@ -62,7 +62,7 @@ describe("wrangler.toml", () => {
     expect(MEDIA_NODE_CONTAINER.slotsPerInstance).toBe(2);
   });
 
-  it("turns containers off for local development and observability on everywhere", () => {
+  it("turns containers off for local development and observability on everywhere, the container's logs included", () => {
     expect(local.dev.enable_containers).toBe(false);
     for (const config of [local, production]) {
       expect(config.observability?.enabled).toBe(true);
@@ -72,5 +72,11 @@ describe("wrangler.toml", () => {
       expect(config.observability?.logs?.head_sampling_rate).toBe(1);
       expect(config.observability?.traces?.head_sampling_rate).toBe(1);
     }
+    // media-node's request lines reach Workers Logs from the production container.
+    const [container] = (production.containers ?? []) as { observability?: { logs?: { enabled?: boolean } } }[];
+    expect(container?.observability?.logs?.enabled).toBe(true);
+    // Records as objects where Workers Logs indexes them; as JSON text where wrangler dev prints them.
+    expect(production.vars.LOG_FORMAT).toBe("fields");
+    expect(local.vars.LOG_FORMAT).toBe("json");
   });
 });
