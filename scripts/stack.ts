@@ -149,6 +149,8 @@ export interface StackOptions {
    * `npm run dev`. Default: none, so the tests and the demo stay offline whatever is exported.
    */
   provider?: Record<string, string>;
+  /** Keep every whole line each server prints (`lines()`), not only a tail: for reading one video's log records. */
+  keepLines?: boolean;
   root?: string;
 }
 
@@ -168,6 +170,8 @@ export interface Stack {
   stopMediaNode(): Promise<void>;
   startMediaNode(): Promise<void>;
   logs(): { worker: string; media: string; draft: string; emulator: string };
+  /** Every whole line each server printed since the stack started (with `keepLines`; empty otherwise). */
+  lines(): { worker: string[]; media: string[]; draft: string[]; emulator: string[] };
   /** Pids of the spawned server processes (each leads its own process group), null when not running; benchmarks sample their trees in /proc. */
   pids(): { worker: number | null; media: number | null; draft: number | null };
   stop(): Promise<void>;
@@ -178,6 +182,21 @@ function tail(buffer: string[], max = 200_000): () => string {
     const text = buffer.join("");
     return text.length > max ? text.slice(-max) : text;
   };
+}
+
+/** A process's whole lines, out of its streams' chunks (a chunk may end mid-line; the rest comes with the next on that stream). */
+class LineKeeper {
+  readonly lines: string[] = [];
+
+  /** A feed for one stream (stdout or stderr), with its own unfinished line. */
+  stream(): (text: string) => void {
+    let partial = "";
+    return (text) => {
+      const parts = (partial + text).split("\n");
+      partial = parts.pop()!;
+      this.lines.push(...parts);
+    };
+  }
 }
 
 function livePid(child: ChildProcess | null): number | null {
@@ -233,11 +252,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const emulatorLog: string[] = [];
   const mediaLog: string[] = [];
   const draftLog: string[] = [];
-  const keep = (buffer: string[], prefix: string) => (chunk: Buffer) => {
-    const text = chunk.toString("utf8");
-    buffer.push(text);
-    if (buffer.length > 5000) buffer.splice(0, buffer.length - 4000);
-    if (options.verbose) process.stderr.write(text.replace(/^/gm, prefix));
+  const kept = { worker: new LineKeeper(), media: new LineKeeper(), draft: new LineKeeper(), emulator: new LineKeeper() };
+  const keep = (buffer: string[], prefix: string, lines: LineKeeper) => {
+    const whole = options.keepLines ? lines.stream() : null;
+    return (chunk: Buffer) => {
+      const text = chunk.toString("utf8");
+      buffer.push(text);
+      if (buffer.length > 5000) buffer.splice(0, buffer.length - 4000);
+      whole?.(text);
+      if (options.verbose) process.stderr.write(text.replace(/^/gm, prefix));
+    };
   };
 
   const migrate = spawn(NODE, [WRANGLER, "d1", "migrations", "apply", "adreel", "--local", "--persist-to", stateDir], { cwd: root, env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"] });
@@ -247,11 +271,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const code = await new Promise<number | null>((r) => migrate.on("exit", r));
   if (code !== 0) throw new Error(`applying D1 migrations failed:\n${migrateLog.join("")}`);
 
-  /** A Node server of ours (`tsx <entry>`) in its own process group, its output kept in `log`. */
-  const spawnServer = (entry: string, env: Record<string, string | undefined>, log: string[], prefix: string): ChildProcess => {
+  /** A Node server of ours (`tsx <entry>`) in its own process group, its output kept in `log` (and `lines`). */
+  const spawnServer = (entry: string, env: Record<string, string | undefined>, log: string[], prefix: string, lines: LineKeeper): ChildProcess => {
     const child = spawn(NODE, [TSX, join(root, entry)], { cwd: root, detached: true, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    child.stdout!.on("data", keep(log, prefix));
-    child.stderr!.on("data", keep(log, prefix));
+    child.stdout!.on("data", keep(log, prefix, lines));
+    child.stderr!.on("data", keep(log, prefix, lines));
     return child;
   };
 
@@ -264,7 +288,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       MEDIA_NODE_ALLOW_PRIVATE_SOURCES: "1",
       ...options.mediaEnv,
     };
-    media = spawnServer("media-node/main.ts", env, mediaLog, "[media] ");
+    media = spawnServer("media-node/main.ts", env, mediaLog, "[media] ", kept.media);
     await waitFor(`${mediaUrl}/health`, media, 30_000, "media-node", tail(mediaLog));
   };
 
@@ -280,7 +304,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       DRAFT_FAIL_RATE: String(options.draft?.failRate ?? 0),
       DRAFT_CONCURRENCY: String(options.draft?.concurrency ?? 2),
     };
-    draft = spawnServer("draft/main.ts", env, draftLog, "[draft] ");
+    draft = spawnServer("draft/main.ts", env, draftLog, "[draft] ", kept.draft);
     // The draft server speaks only Replicate's API: an unauthenticated list answers 401 once it listens.
     await waitFor(`${draftUrl}/v1/predictions`, draft, 30_000, "draft model server", tail(draftLog));
   };
@@ -298,7 +322,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       DRAFT_LATENCY_MS: String(options.draft?.latencyMs ?? 0),
       DRAFT_CONCURRENCY: String(options.draft?.concurrency ?? 2),
     };
-    emulator = spawnServer("draft/main.ts", env, emulatorLog, "[emulator] ");
+    emulator = spawnServer("draft/main.ts", env, emulatorLog, "[emulator] ", kept.emulator);
     await waitFor(`${emulatorUrl}/v1/predictions`, emulator, 30_000, "Replicate emulator", tail(emulatorLog));
   };
 
@@ -333,8 +357,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    worker.stdout!.on("data", keep(workerLog, "[worker] "));
-    worker.stderr!.on("data", keep(workerLog, "[worker] "));
+    worker.stdout!.on("data", keep(workerLog, "[worker] ", kept.worker));
+    worker.stderr!.on("data", keep(workerLog, "[worker] ", kept.worker));
     await waitFor(`${workerUrl}/health`, worker, 90_000, "wrangler dev", tail(workerLog));
   };
 
@@ -365,6 +389,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     startMediaNode,
     logs: () => ({ worker: tail(workerLog)(), media: tail(mediaLog)(), draft: tail(draftLog)(), emulator: tail(emulatorLog)() }),
+    lines: () => ({ worker: [...kept.worker.lines], media: [...kept.media.lines], draft: [...kept.draft.lines], emulator: [...kept.emulator.lines] }),
     pids: () => ({ worker: livePid(worker), media: livePid(media), draft: livePid(draft) }),
     async stop() {
       await Promise.all([stopChild(worker), stopChild(media), stopChild(draft), stopChild(emulator)]);

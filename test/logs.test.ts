@@ -1,0 +1,104 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LogRecord } from "../contracts/log.ts";
+import { AdreelClient } from "../cli/client.ts";
+import { createDevKey, type Stack, startStack } from "../scripts/stack.ts";
+import { logRecords } from "./support/log-records.ts";
+
+/**
+ * One video's story in the logs, as README "Observability" tells an operator to read it: the
+ * real local stack makes a short ad, and every structured line of the Worker (routes, queue
+ * consumers, the VideoRun object) and of media-node that carries its `video_id` is selected.
+ * Together they must tell every phase from `queued` to `complete`, each job claimed and done,
+ * each prediction created and ended, and media-node's requests for the video's jobs.
+ */
+
+const PHASES = ["queued", "planning", "generating_references", "storyboarding", "generating_chunks", "stitching", "adding_music", "complete"];
+
+let stack: Stack;
+let client: AdreelClient;
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "adreel-logs-"));
+  stack = await startStack({ stateDir: join(dir, "state"), keepLines: true });
+  client = new AdreelClient(stack.workerUrl, await createDevKey(stack));
+}, 180_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Both services' records of one video: the documented filter, `video_id` equals the id. */
+function story(videoId: string) {
+  const lines = stack.lines();
+  const worker = logRecords(lines.worker).records;
+  const media = logRecords(lines.media);
+  return { worker: worker.filter((r) => r.video_id === videoId), media: media.records.filter((r) => r.video_id === videoId), mediaOther: media.other, allWorker: worker };
+}
+
+/**
+ * The processes' output reaches this one through pipes after the API has answered: wait until
+ * the line that closes the story (the video's end) has arrived. Only the arrival is waited for.
+ */
+async function storyOf(videoId: string): Promise<ReturnType<typeof story>> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const found = story(videoId);
+    if (found.worker.some((r) => r.event === "video.ended") && found.media.some((r) => r.event === "request.end" && r.path === "/v1/media/audio/mux")) return found;
+    if (Date.now() > deadline) throw new Error(`the end of video ${videoId} never reached the logs:\n${stack.logs().worker.slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const events = (records: LogRecord[], event: string) => records.filter((r) => r.event === event);
+
+describe("one video's logs", () => {
+  it("tell its whole story across the Worker and media-node, selected by its video_id", async () => {
+    const { video_id } = await client.generate({ prompt: "A neighbourhood bike repair shop offers same-day fixes", duration_s: 15 });
+    const end = await client.watch(video_id, () => {}, 240_000);
+    expect(end.status).toBe("complete");
+    const { worker, media, mediaOther, allWorker } = await storyOf(video_id);
+
+    // Every phase, in order, from the Worker's VideoRun.
+    const phases = events(worker, "phase.changed").sort((a, b) => a.time - b.time);
+    expect(phases.map((r) => r.phase)).toEqual(PHASES);
+    expect(events(worker, "video.ended")).toEqual([expect.objectContaining({ level: "info", status: "complete", error: null })]);
+
+    // Each job's steps, claimed and done by the queue consumers, and every transition of the job table.
+    const jobs = new Set(events(worker, "job.transition").map((r) => r.job_id));
+    expect([...jobs].filter((id) => id?.startsWith("chunk")).length).toBeGreaterThan(1);
+    for (const id of ["plan", "stitch", "mux"]) expect(jobs).toContain(id);
+    for (const claimed of events(worker, "job.claimed")) {
+      expect(claimed).toMatchObject({ job_id: expect.any(String), kind: expect.any(String), attempt: expect.any(Number), step: expect.stringMatching(/^(start|ingest|normalize)$/) });
+      const done = events(worker, "job.step_done").find((r) => r.job_id === claimed.job_id && r.attempt === claimed.attempt && r.step === claimed.step);
+      expect(done, `${claimed.job_id} ${claimed.step}`).toBeDefined();
+    }
+    expect(events(worker, "job.transition").filter((r) => r.transition === "complete").map((r) => r.job_id).sort()).toEqual([...jobs].sort());
+
+    // Every prediction, created by a consumer and ended through its webhook, under one id.
+    const created = events(worker, "prediction.created");
+    expect(created.length).toBeGreaterThan(0);
+    const ended = new Map(events(worker, "prediction.ended").map((r) => [r.prediction_id, r]));
+    for (const prediction of created) expect(ended.get(prediction.prediction_id), prediction.prediction_id).toMatchObject({ job_id: prediction.job_id, status: "succeeded" });
+
+    // media-node's requests for this video's jobs: started and ended, each naming the job, its attempt and step.
+    const requests = events(media, "request.end");
+    expect(requests.length).toBeGreaterThan(0);
+    for (const request of requests) {
+      expect(request).toMatchObject({ service: "media-node", status: 200, job_id: expect.any(String), kind: expect.any(String), attempt: expect.any(Number), step: expect.any(String) });
+      expect(request.duration_ms).toEqual(expect.any(Number));
+      expect(jobs).toContain(request.job_id);
+    }
+    expect(requests.map((r) => r.path)).toEqual(expect.arrayContaining(["/v1/media/images/composite", "/v1/media/chunks/normalize", "/v1/media/videos/stitch", "/v1/media/audio/mux"]));
+    expect(events(media, "request.start")).toHaveLength(requests.length);
+
+    // media-node prints nothing but records; no record of either service holds a URL's signature.
+    expect(mediaOther).toEqual([]);
+    const written = JSON.stringify([...allWorker, ...logRecords(stack.lines().media).records]);
+    expect(written).not.toMatch(/sig=|X-Amz-Signature|access_token=/);
+  }, 300_000);
+});
