@@ -6,12 +6,13 @@ import { jobView } from "./jobs.ts";
 import { ledgerEntries, ledgerTotals } from "./ledger.ts";
 import { phaseProgress } from "./progress.ts";
 import { estimateSecondsRemaining } from "./timings.ts";
+import { END_EVENT, VIDEO_TRANSITIONS, videoGuard, videoTransition } from "./video-machine.ts";
 import type { RunContext, RunRow, RunState, Snapshot, StartInput } from "./types.ts";
 
 /**
  * The run's own row: the video's status, phase, progress, spec and error. Its status moves
- * queued → processing → complete | failed | cancelled, and a complete video may go back to
- * processing when a beat is regenerated; nothing else moves it.
+ * only by the video lifecycle table (video-machine.ts); every UPDATE of it here is guarded by
+ * the table's `from` list.
  */
 
 const ENDED: readonly VideoStatus[] = EndStatus.options;
@@ -67,9 +68,10 @@ export function storeConsistencyContext(sql: SqlStorage, context: string): void 
 /** A complete video is processed again from the chunk phase (a regenerated beat), with its new spec. */
 export function reopenRun(sql: SqlStorage, spec: VideoSpec, chunkPlan: ChunkPlan[], progress: number, now = Date.now()): void {
   sql.exec(
-    "UPDATE run SET spec = ?, chunk_plan = ?, status = 'processing', phase = 'generating_chunks', progress = ?, error = NULL, completed_at = NULL, last_progress_at = ?, updated_at = ? WHERE id = 1 AND status = 'complete'",
+    `UPDATE run SET spec = ?, chunk_plan = ?, status = ?, phase = 'generating_chunks', progress = ?, error = NULL, completed_at = NULL, last_progress_at = ?, updated_at = ? WHERE id = 1 AND ${videoGuard("reopen")}`,
     JSON.stringify(spec),
     JSON.stringify(chunkPlan),
+    VIDEO_TRANSITIONS.reopen.to,
     progress,
     now,
     now,
@@ -84,8 +86,8 @@ export function touchRun(sql: SqlStorage, now = Date.now()): void {
 /** Into `phase` (a processing video only), announced, with the progress it brings. */
 export async function enterPhase(run: RunContext, phase: Phase): Promise<void> {
   const row = run.row();
-  if (!row || row.phase === phase || isEnded(row.status)) return;
-  run.sql.exec("UPDATE run SET phase = ?, status = 'processing', updated_at = ? WHERE id = 1", phase, Date.now());
+  if (!row || row.phase === phase || !videoTransition(row.status, "advance")) return;
+  run.sql.exec(`UPDATE run SET phase = ?, status = ?, updated_at = ? WHERE id = 1 AND ${videoGuard("advance")}`, phase, VIDEO_TRANSITIONS.advance.to, Date.now());
   run.log.info("phase.changed", { phase, from: row.phase });
   run.event("phase", { phase, status: "processing" });
   await updateProgress(run);
@@ -113,9 +115,10 @@ export function secondsLeft(run: Pick<RunContext, "sql" | "config" | "jobs">, st
 /** The video's end, written; false when it had ended already. */
 export function endRun(sql: SqlStorage, status: EndStatus, error: string | null, now = Date.now()): { progress: number } | false {
   const row = readRow(sql);
-  if (!row || isEnded(row.status)) return false;
+  const event = END_EVENT[status];
+  if (!row || !videoTransition(row.status, event)) return false;
   const progress = status === "complete" ? 100 : row.progress;
-  sql.exec("UPDATE run SET status = ?, phase = ?, progress = ?, error = ?, completed_at = ?, updated_at = ? WHERE id = 1", status, status, progress, error, now, now);
+  sql.exec(`UPDATE run SET status = ?, phase = ?, progress = ?, error = ?, completed_at = ?, updated_at = ? WHERE id = 1 AND ${videoGuard(event)}`, status, status, progress, error, now, now);
   return { progress };
 }
 
