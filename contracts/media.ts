@@ -348,7 +348,7 @@ export const DraftImageInput = z.object({
 export const DraftVideoInput = z.object({
   prompt: z.string().min(1).max(4000),
   start_image: Url,
-  /** The frame the clip moves toward (Wan's `last_image`): optional, for seamless chunks. */
+  /** The frame the clip ends on (Wan 2.2's `last_image`): the draft draws toward it (draft/video-arrival.ts). */
   last_image: Url.optional(),
   num_frames: z.number().int().min(1).max(24 * 30),
   fps: z.number().int().min(1).max(60).default(24),
