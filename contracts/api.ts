@@ -66,6 +66,18 @@ export const VoiceoverOptions = z
   })
   .strict();
 
+/**
+ * How each chunk's start image is made (docs/SEAMS.md):
+ * - `continuity`: a beat's first chunk starts from its storyboard frame; every later chunk from
+ *   the previous chunk's exact last frame, so a beat plays as one continuous shot. With a video
+ *   model that takes an end frame, a beat's last chunk ends on its storyboard seen from where the
+ *   camera arrives.
+ * - `composite`: seed 003's blends (SPEC §7.2): 70 % storyboard + 30 % style reference for a
+ *   beat's first chunk, 70 % previous last frame + 30 % storyboard for the others.
+ */
+export const Conditioning = z.enum(["continuity", "composite"], { error: 'must be "continuity" or "composite"' });
+export type Conditioning = z.infer<typeof Conditioning>;
+
 export const GenerateRequest = z
   .object({
     prompt: z.string().trim().min(1, "must not be empty").max(2000, "must be at most 2000 characters"),
@@ -104,6 +116,8 @@ export const GenerateRequest = z
      * to its transition seams and overlays.
      */
     captions: CaptionsMode.optional(),
+    /** Default: the deployment's `CONDITIONING` (`continuity` unless set). */
+    conditioning: Conditioning.optional(),
   })
   .strict()
   .superRefine((request, ctx) => {

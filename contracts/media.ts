@@ -25,6 +25,55 @@ export const CompositeRequest = z.object({
 export type CompositeRequest = z.infer<typeof CompositeRequest>;
 export const CompositeResponse = z.object({ width: z.number(), height: z.number(), bytes: z.number() });
 
+// POST /v1/media/images/reframe — one view of a picture, cut from inside it: what a camera that
+// closed in (zoom > 1) and moved its centre by (dx, dy) shares of the frame sees. The Worker
+// derives a beat's end frame from its storyboard frame with it (worker/chunks/conditioning.ts).
+export const ReframeRequest = z
+  .object({
+    source_url: Url,
+    zoom: z.number().min(1).max(4),
+    dx: z.number().min(-0.5).max(0.5).default(0),
+    dy: z.number().min(-0.5).max(0.5).default(0),
+    width: Dimension,
+    height: Dimension,
+    output_url: Url,
+  })
+  .refine((r) => Math.abs(r.dx) + 0.5 / r.zoom <= 0.5 + 1e-9 && Math.abs(r.dy) + 0.5 / r.zoom <= 0.5 + 1e-9, {
+    message: "the view must lie inside the picture: |dx| and |dy| at most 0.5 − 0.5/zoom",
+    path: ["dx"],
+  });
+export type ReframeRequest = z.infer<typeof ReframeRequest>;
+export const ReframeResponse = z.object({
+  width: z.number().int(),
+  height: z.number().int(),
+  bytes: z.number().int(),
+  /** The source rectangle that was cut, in source pixels. */
+  crop: z.object({ left: z.number().int(), top: z.number().int(), width: z.number().int(), height: z.number().int() }),
+});
+export type ReframeResponse = z.infer<typeof ReframeResponse>;
+
+// POST /v1/media/images/palette-transfer — a picture's colours moved toward a target picture's,
+// pixel for pixel (no blend with the target: its shapes never enter the output). Drift
+// correction re-anchors a chunk's exact last frame on its storyboard's palette with it
+// (docs/SEAMS.md).
+export const PaletteTransferRequest = z.object({
+  source_url: Url,
+  target_url: Url,
+  /** 0: the source unchanged; 1: the source's per-channel Lab mean and spread set to the target's. */
+  strength: z.number().min(0).max(1).default(1),
+  output_url: Url,
+});
+export type PaletteTransferRequest = z.infer<typeof PaletteTransferRequest>;
+export const PaletteTransferResponse = z.object({
+  width: z.number().int(),
+  height: z.number().int(),
+  bytes: z.number().int(),
+  /** Palette distances (lib/color.ts `symmetricPaletteDistance`, ΔE2000) to the target before and after. */
+  distance_before: z.number(),
+  distance_after: z.number(),
+});
+export type PaletteTransferResponse = z.infer<typeof PaletteTransferResponse>;
+
 // POST /v1/images/ingest — fetch an untrusted image, validate by decoding, store as PNG.
 export const IngestImageRequest = z.object({
   source_url: Url,
