@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { COPY_FORBIDDEN, TransitionType, copyText } from "./spec.ts";
+import { COPY_FORBIDDEN, Transition, TransitionType, copyText } from "./spec.ts";
 
 /**
  * media-node's HTTP API. Every request is signed (contracts/signing.ts `signRequest`).
@@ -248,6 +248,66 @@ export const StitchResponse = z.object({
   decorated_frames: z.number(),
 });
 export type StitchResponse = z.infer<typeof StitchResponse>;
+
+/** One join in a stitched video: where the incoming chunk's first frame is, and how it was joined. */
+export const SeamSpec = z.object({
+  /** Output frame where the incoming chunk starts (for a blended transition, the window's first frame). */
+  at_frame: z.number().int().min(1),
+  transition: Transition,
+  /** A cut between two chunks of one beat (one continuous shot), not a beat's planned transition. */
+  within_beat: z.boolean(),
+});
+export type SeamSpec = z.infer<typeof SeamSpec>;
+
+// POST /v1/media/videos/seams — how each seam of a stitched video looks to a viewer
+// (media-node/video/seams.ts defines every measure). Only the frames around the seams are
+// decoded, at a small size.
+export const SeamsRequest = z
+  .object({
+    video_url: Url,
+    width: VideoDimension,
+    height: VideoDimension,
+    fps: VideoFps,
+    /** Frames of the video. */
+    frames: z.number().int().min(2).max(24 * 60 * 5),
+    seams: z.array(SeamSpec).max(400),
+  })
+  .superRefine((r, ctx) => {
+    r.seams.forEach((seam, i) => {
+      if (seam.at_frame + seam.transition.frames >= r.frames) ctx.addIssue({ code: "custom", path: ["seams", i, "at_frame"], message: `the seam and its window must end before the video's last frame (${r.frames - 1})` });
+      if (i > 0 && seam.at_frame <= r.seams[i - 1]!.at_frame + r.seams[i - 1]!.transition.frames) ctx.addIssue({ code: "custom", path: ["seams", i, "at_frame"], message: "seams must be in order and must not overlap" });
+      if (seam.within_beat && seam.transition.type !== "cut") ctx.addIssue({ code: "custom", path: ["seams", i, "transition"], message: "chunks of one beat join with a cut" });
+    });
+  });
+export type SeamsRequest = z.infer<typeof SeamsRequest>;
+export const SeamMeasure = z.object({
+  at_frame: z.number().int(),
+  within_beat: z.boolean(),
+  transition: Transition,
+  /** SSIM of the frame before the seam and the first frame after it (after its window, for a blended transition). */
+  ssim: z.number(),
+  /** Symmetric ΔE2000 of the same two frames' palettes. */
+  palette_delta_e: z.number(),
+  /** Mean absolute luma difference (0..255) from the frame before the seam to the one at it. */
+  difference: z.number(),
+  /** Median frame difference inside the chunks either side (the local motion), floored. */
+  motion: z.number(),
+  /** difference ÷ motion. */
+  jump_ratio: z.number(),
+  /** For a beat's transition: is the planned transition what the viewer gets? Null inside a beat. */
+  transition_check: z.object({ delivered: z.boolean(), detail: z.string() }).nullable(),
+});
+export type SeamMeasure = z.infer<typeof SeamMeasure>;
+export const SeamsResponse = z.object({
+  /** The size frames were measured at. */
+  analysis_width: z.number().int(),
+  analysis_height: z.number().int(),
+  decoded_frames: z.number().int(),
+  /** Wall time of decoding and measuring (download excluded). */
+  measure_seconds: z.number(),
+  seams: z.array(SeamMeasure),
+});
+export type SeamsResponse = z.infer<typeof SeamsResponse>;
 
 /** One spoken line of the voiceover: its speech (any audio file) and where its speech starts. */
 export const VoicePhrase = z.object({
