@@ -26,7 +26,7 @@ interface Measured {
   ad: MadeAd;
   jumps: JumpReport;
   ghosts: { judged: number; found: number };
-  /** The stitch job in the run's log, queued → done (a claim emits no event). */
+  /** From the run's `stitching` phase (the stitch job is queued) to the stitch job's `done`, in the run's log. */
   stitchJobSeconds: number;
   /** Draft render seconds per chunk (the provider's predict_time), with and without an end image. */
   renders: { plain: number[]; withEnd: number[] };
@@ -64,9 +64,9 @@ export async function seamsBench(duration: 15 | 30 | 60): Promise<string> {
         const ghosts = await doubleExposures(ad, frames);
         console.error(`${conditioning}: ${ghosts.found.length}/${ghosts.judged} double exposures, judged in ${((performance.now() - started) / 1000).toFixed(1)} s`);
         const log = await fetchEventLog(client.baseUrl, client.apiKey, videoId);
-        const stitchEvents = log.events.filter((e) => e.type === "job" && (e.job as { kind: string }).kind === "stitch");
-        const running = stitchEvents.findLast((e) => (e.job as { status: string }).status === "queued");
-        const done = stitchEvents.find((e) => (e.job as { status: string }).status === "done");
+        // Queueing and claiming a job emit no event: the phase change marks when the stitch was queued.
+        const running = log.events.find((e) => e.type === "phase" && e.phase === "stitching");
+        const done = log.events.find((e) => e.type === "job" && (e.job as { kind: string; status: string }).kind === "stitch" && (e.job as { status: string }).status === "done");
         const chunkRenders = predictions.filter((p) => String(p.input?.start_image ?? "").includes(`/videos/${videoId}/`) && typeof p.metrics?.predict_time === "number");
         results.push({
           conditioning,
@@ -120,7 +120,7 @@ Workload: the demo's prompt as a ${duration} s 16:9 draft ad (${first!.ad.spec.b
 
 Measures (definitions in media-node/video/seams.ts and bench/seam-analysis.ts): *jump* is the frame difference across a seam (mean |ΔY′| over the frame at 256 px) ÷ a step of the shot's own motion — in the "acceptance" column ÷ the median step inside all chunks of the ad (issue 13's criterion: ≤ 2), in the stitch report's columns ÷ the median of the 6 steps either side of the seam; SSIM and ΔE2000 of the palettes compare the frames either side; *double exposures*: frames (outside planned dissolves) that the detector (media-node/video/double-exposure.ts) finds better explained as a blend of two of their chunk's sources than by either alone.
 
-${table(["conditioning", "seams inside beats", "acceptance: max jump ÷ median step", "stitch report: jump ratio", "SSIM", "palette ΔE", "flagged", "beat transitions as planned", "double-exposure frames", "stitch encode / seam measure / stitch job (queued → done) s"], summary)}
+${table(["conditioning", "seams inside beats", "acceptance: max jump ÷ median step", "stitch report: jump ratio", "SSIM", "palette ΔE", "flagged", "beat transitions as planned", "double-exposure frames", "stitch encode / seam measure / stitching phase to stitch done s"], summary)}
 
 Every seam (SSIM / palette ΔE / local jump ratio, ⚠ flagged with the measures past their thresholds):
 
