@@ -75,8 +75,8 @@ export async function seamsBench(duration: 15 | 30 | 60): Promise<string> {
           ghosts: { judged: ghosts.judged, found: ghosts.found.length },
           stitchJobSeconds: running && done ? (done.at - running.at) / 1000 : Number.NaN,
           renders: {
-            plain: chunkRenders.filter((p) => !p.input?.end_image).map((p) => p.metrics!.predict_time!),
-            withEnd: chunkRenders.filter((p) => p.input?.end_image).map((p) => p.metrics!.predict_time!),
+            plain: chunkRenders.filter((p) => !p.input?.last_image).map((p) => p.metrics!.predict_time!),
+            withEnd: chunkRenders.filter((p) => p.input?.last_image).map((p) => p.metrics!.predict_time!),
           },
         });
       }

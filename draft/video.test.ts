@@ -202,7 +202,7 @@ describe("renderDraftVideo with an end image (a first-and-last-frame model)", ()
   });
 
   test("an undecodable end image is an input error naming it", async () => {
-    await expect(renderDraftVideo({ startImage, endImage: Buffer.from("nope"), frames: 4, fps: FPS, width: W, height: H, camera: "static", seed: 0 }, join(dir, "bad-end.mp4"), dir)).rejects.toThrow(/end_image could not be decoded/);
+    await expect(renderDraftVideo({ startImage, endImage: Buffer.from("nope"), frames: 4, fps: FPS, width: W, height: H, camera: "static", seed: 0 }, join(dir, "bad-end.mp4"), dir)).rejects.toThrow(/last_image could not be decoded/);
   });
 });
 

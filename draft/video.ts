@@ -152,7 +152,7 @@ export async function renderDraftVideo(request: DraftVideoRequest, outputPath: s
   if (width % 2 || height % 2) throw new InputError("width and height must be even (H.264 yuv420p)");
   const [start, end, band] = await Promise.all([
     buildCanvas(request.startImage, width, height, "start_image"),
-    request.endImage ? buildCanvas(request.endImage, width, height, "end_image") : null,
+    request.endImage ? buildCanvas(request.endImage, width, height, "last_image") : null,
     lightBand(width, height),
   ]);
   const bandPath = join(workDir, "light-band.png");

@@ -104,11 +104,11 @@ describe("the demo ad with the default setting (continuity)", () => {
       if (plan.strategy !== "continuity") throw new Error("not a continuity plan");
       expect(keyOf(input.start_image), `chunk ${chunk.chunk_num}`).toBe(chunk.first_in_beat ? mediaKeys.storyboard(continuity.videoId, chunk.beat_index) : mediaKeys.lastFrame(continuity.videoId, chunk.chunk_num - 1));
       if (!plan.end) {
-        expect(input.end_image).toBeUndefined();
+        expect(input.last_image).toBeUndefined();
         continue;
       }
       ends++;
-      expect(keyOf(input.end_image)).toBe(mediaKeys.endFrame(continuity.videoId, chunk.chunk_num));
+      expect(keyOf(input.last_image)).toBe(mediaKeys.endFrame(continuity.videoId, chunk.chunk_num));
       // The chunk's last frame as the viewer sees it is its end frame (its outgoing transition, if any, starts after it).
       const last = chunk.video_start_frame + chunk.frames - 1 - chunk.seam_out.frames;
       const end = await continuity.picture(mediaKeys.endFrame(continuity.videoId, chunk.chunk_num), continuityFrames.width, continuityFrames.height);
@@ -152,7 +152,7 @@ describe("conditioning: composite (seed 003)", () => {
       const input = rendered.get(chunk.chunk_num)!.input!;
       const compositeKey = mediaKeys.composite(composite.videoId, chunk.chunk_num);
       expect(keyOf(input.start_image)).toBe(compositeKey);
-      expect(input.end_image).toBeUndefined();
+      expect(input.last_image).toBeUndefined();
       const [heavy, light] = chunk.first_in_beat
         ? [mediaKeys.storyboard(composite.videoId, chunk.beat_index), composite.styleKey!]
         : [mediaKeys.lastFrame(composite.videoId, chunk.chunk_num - 1), mediaKeys.storyboard(composite.videoId, chunk.beat_index)];

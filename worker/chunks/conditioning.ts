@@ -49,7 +49,7 @@ export const DEFAULT_WEIGHTS: CompositeWeights = { storyboard: 0.7, style: 0.3, 
 export interface ConditioningOptions {
   weights: CompositeWeights;
   fps: number;
-  /** The video model has an end-frame input (providers/models.ts `acceptsEndImage`). */
+  /** The video model has an end-frame input (providers/models/clip.ts `acceptsEndImage`). */
   endFrames: boolean;
   /** A style reference exists (the composite's second layer of a beat's first chunk). */
   style: boolean;
