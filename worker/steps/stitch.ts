@@ -38,7 +38,7 @@ async function measuredSeams(deps: StepDeps, key: string, spec: VideoSpec, plan:
       : { analysis_width: 0, analysis_height: 0, decoded_frames: 0, measure_seconds: 0, seams: [] };
     return { seams: scoreSeams(planned, measured) };
   } catch (error) {
-    console.warn(`seams of ${key} not measured: ${(error as Error).message}`);
+    deps.log.warn("stitch.seams_unmeasured", { key, error: (error as Error).message });
     return { seams: null, seams_error: (error as Error).message };
   }
 }
