@@ -267,7 +267,7 @@ async function applySnapshot(s) {
     if (n !== null) preview(chunkCell(chunkId(n)), url);
   }
   if (v.final_video_url) showFinal(v.final_video_url, v.generation_time_seconds);
-  // The record's consistency report carries them once the API passes the stitch output; until then the snapshot does.
+  // The record carries them (consistency.seams); the snapshot holds the same report in the stitch output.
   showSeams(v.consistency?.seams?.length ? v.consistency : s.outputs?.stitch?.seams, s.spec?.fps);
 }
 

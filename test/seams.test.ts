@@ -88,6 +88,16 @@ describe("the demo ad with the default setting (continuity)", () => {
     expect(report.seams.filter((s) => s.kind === "beat_transition").every((s) => s.transition_delivered)).toBe(true);
   });
 
+  it("shows the same scores in GET /api/video/{id} (consistency.seams), for both ads, flagging the composite's jumps", async () => {
+    for (const ad of [continuity, composite]) {
+      const { consistency } = await client.video(ad.videoId);
+      expect(consistency!.seams).toEqual(ad.stitch.seams!.seams);
+      expect(consistency!.flagged_seams).toEqual(ad.stitch.seams!.seams.filter((s) => s.flagged).map((s) => s.chunk_num));
+    }
+    expect((await client.video(continuity.videoId)).consistency!.flagged_seams).toEqual([]);
+    expect((await client.video(composite.videoId)).consistency!.flagged_seams.length).toBeGreaterThan(0);
+  });
+
   it("has no frame that is a double exposure of the pictures its chunk was made from", async () => {
     const { judged, found } = await doubleExposures(continuity, continuityFrames);
     expect(judged).toBeGreaterThan(0.9 * continuity.spec.total_frames - 60);
