@@ -4,6 +4,7 @@ import type { ChunkPlan } from "../../contracts/spec.ts";
 import { apiRequest } from "../../test/support/worker/api-client.ts";
 import { createKey } from "../auth/keys.ts";
 import { beatEndView, conditioningOf } from "./conditioning.ts";
+import { driftCorrection, nextChunkInput, reanchorStrength, referenceDrift } from "./drift.ts";
 
 const weights = { storyboard: 0.7, style: 0.3, previousFrame: 0.7, storyboardAfterFirst: 0.3 };
 const options = { weights, fps: 24, endFrames: true, style: true };
@@ -72,5 +73,45 @@ describe("the request's conditioning field", () => {
     expect(await response.json()).toMatchObject({ error: 'conditioning: must be "continuity" or "composite"', field: "conditioning" });
     const accepted = await apiRequest("/api/generate", key, { method: "POST", body: JSON.stringify({ prompt: "A steel bottle", duration_s: 15, conditioning: "composite", dry_run: true }) });
     expect(accepted.status).toBe(200);
+  });
+});
+
+describe("drift correction (chunks/drift.ts)", () => {
+  const drifting = chunk({ chunk_num: 3, index_in_beat: 0, start_frame: 0, first_in_beat: true });
+  const on = { threshold: 20, strategy: "continuity" as const, endFrames: true, fps: 24 };
+
+  it("re-anchors the next chunk of the beat when a chunk drifts past the threshold, strong enough to bring it to ¾ of it", () => {
+    expect(driftCorrection(drifting, middle, 40, on)).toEqual({ action: "reanchor", chunk_num: 3, next_chunk_num: 4, drift: 40, threshold: 20, strength: 0.63 });
+    expect(reanchorStrength(40, 20)).toBe(0.63);
+    expect(reanchorStrength(20.5, 20)).toBe(0.27);
+    // Never past the storyboard's own statistics.
+    expect(reanchorStrength(1e9, 20)).toBe(1);
+    const input = nextChunkInput(middle, driftCorrection(drifting, middle, 40, on));
+    expect(input.reanchor).toEqual({ from_chunk: 3, strength: 0.63, drift: 40 });
+    expect(conditioningOf(input, "continuity", options)).toEqual({ strategy: "continuity", start: { kind: "reanchored", chunk_num: 3, strength: 0.63 }, end: null });
+  });
+
+  it("lets the end frame pull the beat's last chunk back instead, where the model takes one", () => {
+    expect(driftCorrection(middle, last, 40, on)).toMatchObject({ action: "end_frame", next_chunk_num: 5 });
+    expect(driftCorrection(middle, last, 40, { ...on, endFrames: false })).toMatchObject({ action: "reanchor", next_chunk_num: 5 });
+  });
+
+  it("does nothing at or under the threshold, without a measure, under composite, or for the next beat's first chunk; and clears an earlier re-anchor", () => {
+    expect(driftCorrection(drifting, middle, 20, on)).toBeNull();
+    expect(driftCorrection(drifting, middle, null, on)).toBeNull();
+    expect(driftCorrection(drifting, middle, 40, { ...on, strategy: "composite" })).toBeNull();
+    expect(driftCorrection(last, chunk({ chunk_num: 6, beat_index: 2, index_in_beat: 0, first_in_beat: true }), 40, on)).toBeNull();
+    expect(driftCorrection(last, undefined, 40, on)).toBeNull();
+    const reanchored = nextChunkInput(middle, driftCorrection(drifting, middle, 40, on));
+    expect(nextChunkInput(reanchored, null)).toEqual(middle);
+  });
+
+  it("measures drift against the references' pooled palette", () => {
+    const red = [{ hex: "#C0392B", share: 1, lab: [45, 60, 40] as [number, number, number] }];
+    const blue = [{ hex: "#1030E0", share: 1, lab: [32, 60, -100] as [number, number, number] }];
+    expect(referenceDrift(red, [{ palette: red }, { palette: red }])).toBe(0);
+    expect(referenceDrift(blue, [{ palette: red }])).toBeGreaterThan(20);
+    expect(referenceDrift([], [{ palette: red }])).toBeNull();
+    expect(referenceDrift(red, [])).toBeNull();
   });
 });

@@ -1,6 +1,7 @@
 import type { Conditioning } from "../../contracts/api.ts";
 import type { ChunkPlan } from "../../contracts/spec.ts";
 import { type CameraView, shotTravel, viewInsideFrame } from "../../lib/camera.ts";
+import type { ChunkJobInput } from "./job-input.ts";
 
 /**
  * What each chunk is conditioned on (docs/SEAMS.md), decided from the plan alone; the chunk
@@ -21,6 +22,8 @@ import { type CameraView, shotTravel, viewInsideFrame } from "../../lib/camera.t
  *   frame would only hold its motion to a zoom. Middle chunks get none either: each would pin
  *   the subject to the storyboard's pose at every seam. Without an end frame, the prompt (the
  *   beat's own, "continuous shot, part k of n", and the consistency context) steers.
+ * - a chunk the run re-anchored (chunks/drift.ts: the previous chunk drifted from the
+ *   references) starts from that exact last frame recoloured toward the storyboard instead.
  *
  * `composite` (seed 003, SPEC §7.2): a weighted blend as the start image, the weights from
  * the configuration: the first chunk of a beat is storyboard + style reference, every later one
@@ -28,8 +31,8 @@ import { type CameraView, shotTravel, viewInsideFrame } from "../../lib/camera.t
  * chunks open on a double exposure; it is kept because the seed specifies it.
  */
 
-/** A picture the run already has. */
-export type Picture = { kind: "storyboard" } | { kind: "style" } | { kind: "last_frame"; chunk_num: number };
+/** A picture the run already has, or (`reanchored`) a chunk's last frame recoloured toward the storyboard. */
+export type Picture = { kind: "storyboard" } | { kind: "style" } | { kind: "last_frame"; chunk_num: number } | { kind: "reanchored"; chunk_num: number; strength: number };
 
 export type ChunkConditioning =
   | { strategy: "continuity"; start: Picture; end: CameraView | null }
@@ -63,7 +66,7 @@ export function beatEndView(chunk: ChunkPlan, fps: number): CameraView | null {
   return viewInsideFrame(view) ? view : null;
 }
 
-export function conditioningOf(chunk: ChunkPlan, strategy: Conditioning, options: ConditioningOptions): ChunkConditioning {
+export function conditioningOf(chunk: ChunkJobInput, strategy: Conditioning, options: ConditioningOptions): ChunkConditioning {
   const previous: Picture = { kind: "last_frame", chunk_num: chunk.chunk_num - 1 };
   if (strategy === "composite") {
     const { weights } = options;
@@ -75,5 +78,6 @@ export function conditioningOf(chunk: ChunkPlan, strategy: Conditioning, options
         ];
     return { strategy, layers };
   }
-  return { strategy, start: chunk.first_in_beat ? { kind: "storyboard" } : previous, end: options.endFrames ? beatEndView(chunk, options.fps) : null };
+  const start: Picture = chunk.first_in_beat ? { kind: "storyboard" } : chunk.reanchor ? { kind: "reanchored", chunk_num: chunk.reanchor.from_chunk, strength: chunk.reanchor.strength } : previous;
+  return { strategy, start, end: options.endFrames ? beatEndView(chunk, options.fps) : null };
 }

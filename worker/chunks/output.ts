@@ -17,4 +17,6 @@ export interface ChunkOutput {
   palette: PaletteEntry[];
   /** ΔE2000 (share-weighted) of this chunk's last-frame palette to the references' palette. */
   reference_drift: number | null;
+  /** When the run re-anchored this chunk (chunks/drift.ts): the start image it was given. */
+  reanchored_key?: string;
 }

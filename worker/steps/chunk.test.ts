@@ -1,11 +1,13 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Conditioning } from "../../contracts/api.ts";
-import type { CompositeRequest, ReframeRequest } from "../../contracts/media.ts";
+import type { CompositeRequest, PaletteEntry, PaletteTransferRequest, ReframeRequest } from "../../contracts/media.ts";
 import { MediaNodeStandIn } from "../../test/support/media-node-stand-in.ts";
-import { claim, driveToEnd, ingest, MODELS, newRun, runJob, snapshot, succeed, type Harness } from "../../test/support/worker/run-driver.ts";
+import { claim, driveToEnd, MODELS, newRun, rows, runJob, snapshot, succeed, type Harness } from "../../test/support/worker/run-driver.ts";
+import type { ChunkOutput } from "../chunks/output.ts";
 import { type ChunkPlan } from "../chunks/plan.ts";
 import { beatEndView } from "../chunks/conditioning.ts";
+import { reanchorStrength, referenceDrift } from "../chunks/drift.ts";
 import { loadConfig } from "../config.ts";
 import { mediaKeys } from "../media/keys.ts";
 import { mediaNode } from "../media/media-node.ts";
@@ -34,7 +36,10 @@ function keyOf(url: unknown): string {
   return decodeURIComponent(path.slice("/media/".length));
 }
 
-async function runWith(conditioning: Conditioning | undefined, config = {}): Promise<{ h: Harness; started: Started[] }> {
+/** What each chunk's last frame is made of when published; by default nothing measurable (no drift is judged). */
+type LastFramePalette = (chunk: ChunkPlan) => PaletteEntry[];
+
+async function runWith(conditioning: Conditioning | undefined, config = {}, lastFrame: LastFramePalette = () => []): Promise<{ h: Harness; started: Started[] }> {
   // 2 s chunks, so beats split into several (with the video model's native 5 s chunks a beat is usually one).
   const h = await newRun({ request: { prompt: "A steel water bottle for trail runners at dawn", duration_s: 30, ...(conditioning ? { conditioning } : {}) }, config: { ...models, maxChunkFrames: 48, ...config } });
   const standIn = new MediaNodeStandIn(h.config.mediaNodeSecret);
@@ -51,7 +56,14 @@ async function runWith(conditioning: Conditioning | undefined, config = {}): Pro
       started.push({ chunk: claimed.job.input as ChunkPlan, input: outcome.input, media: standIn.requests.slice(seen) });
       await createPrediction(harness.deps, claimed, outcome);
       await succeed(harness, jobId);
-      await ingest(harness, jobId);
+      // The ingest publishes the last frame (with its palette, as media-node measures it), then the normalize pass finishes the job.
+      const ingesting = await claim(harness, jobId, "ingest");
+      const chunk = ingesting.job.input as ChunkPlan;
+      await harness.stub.publish(jobId, ingesting.job.attempt, { last_frame_key: mediaKeys.lastFrame(harness.videoId, chunk.chunk_num), raw_key: mediaKeys.rawChunk(harness.videoId, chunk.chunk_num), palette: lastFrame(chunk) });
+      const normalizing = await claim(harness, jobId, "normalize");
+      const normalized = await chunkSteps.normalize!(deps, normalizing);
+      if (normalized.kind !== "done") throw new Error(`chunk normalize answered ${normalized.kind}`);
+      await harness.stub.jobDone(jobId, normalizing.job.attempt, normalized.output);
     },
   });
   return { h, started: started.sort((a, b) => a.chunk.chunk_num - b.chunk.chunk_num) };
@@ -109,6 +121,54 @@ describe("chunk conditioning on a run", () => {
       expect(keyOf(input.image)).toBe(mediaKeys.composite(h.videoId, chunk.chunk_num));
       expect(input.last_image).toBeUndefined();
     }
+  });
+
+  it("drift correction: the chunk after one whose last frame drifted past the threshold starts from that frame recoloured toward the storyboard (or ends on its end frame), told in the event log", async () => {
+    // Every chunk of an even number ends in saturated blue; the references (run-driver outputFor) are a red.
+    const blue: PaletteEntry[] = [{ hex: "#1030E0", share: 1, lab: [32, 60, -100] }];
+    const red: PaletteEntry[] = [{ hex: "#C0392B", share: 1, lab: [45, 60, 40] }];
+    const drifts = (chunk: ChunkPlan) => chunk.chunk_num % 2 === 0;
+    const { h, started } = await runWith(undefined, {}, (chunk) => (drifts(chunk) ? blue : red));
+    const end = await snapshot(h);
+    expect(end.status).toBe("complete");
+    const threshold = h.config.consistencyDriftThreshold;
+    const drift = referenceDrift(blue, [{ palette: red }])!;
+    expect(drift).toBeGreaterThan(threshold);
+    expect(referenceDrift(red, [{ palette: red }])).toBe(0);
+    const events = (await rows<{ data: string }>(h, "SELECT data FROM events WHERE type = 'drift_correction' ORDER BY seq")).map((r) => JSON.parse(r.data) as Record<string, unknown>);
+    const expected: Record<string, unknown>[] = [];
+    let reanchored = 0;
+    for (const { chunk, input, media } of started) {
+      const previous = started.find((s) => s.chunk.chunk_num === chunk.chunk_num - 1)?.chunk;
+      const corrected = !chunk.first_in_beat && drifts(previous!);
+      const output = end.outputs[`chunk:${String(chunk.chunk_num).padStart(3, "0")}`] as ChunkOutput;
+      // The normalize pass measured the same drift the run decided on.
+      expect(output.reference_drift, `chunk ${chunk.chunk_num}`).toBe(drifts(chunk) ? drift : 0);
+      const transfers = media.filter((m) => m.path === "/v1/media/images/palette-transfer") as { path: string; body: PaletteTransferRequest }[];
+      if (!corrected || beatEndView(chunk, end.spec!.fps)) {
+        // Nothing drifted, or the chunk's end frame brings the shot back: it starts from the exact last frame.
+        expect(transfers, `chunk ${chunk.chunk_num}`).toEqual([]);
+        expect(keyOf(input.image)).toBe(chunk.first_in_beat ? mediaKeys.storyboard(h.videoId, chunk.beat_index) : mediaKeys.lastFrame(h.videoId, chunk.chunk_num - 1));
+        expect(output.reanchored_key).toBeUndefined();
+        if (corrected) expected.push({ job_id: `chunk:${String(chunk.chunk_num).padStart(3, "0")}`, chunk_num: chunk.chunk_num - 1, next_chunk_num: chunk.chunk_num, drift, threshold, action: "end_frame" });
+        continue;
+      }
+      reanchored++;
+      const strength = reanchorStrength(drift, threshold);
+      expect(transfers, `chunk ${chunk.chunk_num}`).toHaveLength(1);
+      const transfer = transfers[0]!.body;
+      expect(keyOf(transfer.source_url)).toBe(mediaKeys.lastFrame(h.videoId, chunk.chunk_num - 1));
+      expect(keyOf(transfer.target_url)).toBe(mediaKeys.storyboard(h.videoId, chunk.beat_index));
+      expect(transfer.strength).toBe(strength);
+      expect(keyOf(transfer.output_url)).toBe(mediaKeys.reanchored(h.videoId, chunk.chunk_num));
+      expect(keyOf(input.image)).toBe(mediaKeys.reanchored(h.videoId, chunk.chunk_num));
+      expect(output.reanchored_key).toBe(mediaKeys.reanchored(h.videoId, chunk.chunk_num));
+      expected.push({ job_id: `chunk:${String(chunk.chunk_num).padStart(3, "0")}`, chunk_num: chunk.chunk_num - 1, next_chunk_num: chunk.chunk_num, drift, threshold, action: "reanchor", strength });
+    }
+    expect(reanchored).toBeGreaterThan(0);
+    expect(expected.some((e) => e.action === "end_frame")).toBe(true);
+    // Told once per correction, when the drifting chunk published its frame (beats run side by side, so in no fixed order).
+    expect(events.sort((a, b) => Number(a.next_chunk_num) - Number(b.next_chunk_num))).toEqual(expected);
   });
 
   it("CONDITIONING sets the deployment's default (a request's `conditioning` overrides it, as above); an unknown value falls back to continuity", () => {

@@ -1,9 +1,10 @@
-import { paletteDistance } from "../../lib/color.ts";
-import { CompositeResponse, LastFrameResponse, NormalizeChunkResponse, ReframeResponse } from "../../contracts/media.ts";
+import { CompositeResponse, LastFrameResponse, NormalizeChunkResponse, PaletteTransferResponse, ReframeResponse } from "../../contracts/media.ts";
 import { mediaKeys } from "../media/keys.ts";
 import { acceptsEndImage, clipInput } from "../providers/models/clip.ts";
 import type { ChunkLastFrame, ChunkOutput } from "../chunks/output.ts";
 import { type ChunkConditioning, type Picture, conditioningOf } from "../chunks/conditioning.ts";
+import { referenceDrift } from "../chunks/drift.ts";
+import { ChunkJobInput } from "../chunks/job-input.ts";
 import { ChunkPlan, seamKeyframes } from "../chunks/plan.ts";
 import { composePrompt } from "../planning/prompts.ts";
 import { estimatePrediction } from "../pricing/estimate.ts";
@@ -14,7 +15,9 @@ import { type ClaimedJob, type JobSteps, type StepDeps, outputUrl } from "./step
  * from the run's strategy (the request's `conditioning`, else `CONDITIONING`): under
  * `continuity` the start image is the storyboard frame or the previous chunk's exact last frame,
  * handed to the model as stored, plus, where the model takes one, an end frame cut from the
- * storyboard; under `composite` it is seed 003's blend, made by media-node.
+ * storyboard; under `composite` it is seed 003's blend, made by media-node. A chunk the run
+ * re-anchored (chunks/drift.ts) starts from the previous last frame recoloured toward the
+ * storyboard by media-node's palette transfer.
  */
 
 interface ConditioningImages {
@@ -28,6 +31,7 @@ async function conditioningImages(deps: StepDeps, claim: ClaimedJob, chunk: Chun
   const keyOf = (picture: Picture): string => {
     if (picture.kind === "storyboard") return mediaKeys.storyboard(videoId, chunk.beat_index);
     if (picture.kind === "last_frame") return mediaKeys.lastFrame(videoId, picture.chunk_num);
+    if (picture.kind === "reanchored") return mediaKeys.reanchored(videoId, chunk.chunk_num);
     if (!styleKey) throw new Error("the composite needs a style reference and the run has none");
     return styleKey;
   };
@@ -36,6 +40,11 @@ async function conditioningImages(deps: StepDeps, claim: ClaimedJob, chunk: Chun
     const layers = await Promise.all(plan.layers.map(async (layer) => ({ url: await deps.url(keyOf(layer.picture)), weight: layer.weight })));
     await deps.media.call("/v1/media/images/composite", { layers, width: spec.width, height: spec.height, output_url: await deps.url(compositeKey, "put") }, CompositeResponse);
     return { startImage: await deps.url(compositeKey) };
+  }
+  if (plan.start.kind === "reanchored") {
+    const target = await deps.url(keyOf({ kind: "storyboard" }));
+    const source = await deps.url(keyOf({ kind: "last_frame", chunk_num: plan.start.chunk_num }));
+    await deps.media.call("/v1/media/images/palette-transfer", { source_url: source, target_url: target, strength: plan.start.strength, output_url: await deps.url(keyOf(plan.start), "put") }, PaletteTransferResponse);
   }
   const startImage = await deps.url(keyOf(plan.start));
   if (!plan.end) return { startImage };
@@ -50,7 +59,7 @@ async function conditioningImages(deps: StepDeps, claim: ClaimedJob, chunk: Chun
 
 export const chunkSteps: JobSteps = {
   async start(deps, claim) {
-    const chunk = ChunkPlan.parse(claim.job.input);
+    const chunk = ChunkJobInput.parse(claim.job.input);
     const spec = claim.video.spec!;
     const model = deps.config.models.video;
     // The style layer sets the look of the world: never a logo blended into every first shot.
@@ -102,7 +111,7 @@ export const chunkSteps: JobSteps = {
   },
   /** The normalize pass, off the beat's critical path (it runs on the media queue while the next chunk generates). */
   async normalize(deps, claim) {
-    const chunk = ChunkPlan.parse(claim.job.input);
+    const chunk = ChunkJobInput.parse(claim.job.input);
     const spec = claim.video.spec!;
     const videoId = claim.video.video_id;
     const key = mediaKeys.chunk(videoId, chunk.chunk_num);
@@ -123,8 +132,7 @@ export const chunkSteps: JobSteps = {
       NormalizeChunkResponse,
     );
     const palette = published.palette;
-    const referencePalette = claim.references.flatMap((r) => r.palette.map((p) => ({ lab: p.lab, share: p.share / claim.references.length })));
-    const drift = referencePalette.length && palette.length ? Math.round(paletteDistance(palette, referencePalette) * 100) / 100 : null;
-    return { kind: "done", output: { key, last_frame_key: published.last_frame_key, frames: result.frames, palette, reference_drift: drift } satisfies ChunkOutput };
+    const output: ChunkOutput = { key, last_frame_key: published.last_frame_key, frames: result.frames, palette, reference_drift: referenceDrift(palette, claim.references) };
+    return { kind: "done", output: chunk.reanchor ? { ...output, reanchored_key: mediaKeys.reanchored(videoId, chunk.chunk_num) } : output };
   },
 };
