@@ -7,6 +7,9 @@
  * own seam report (media-node `videos/seams`), the acceptance measures of issue 13 over every
  * frame of the final MP4 (bench/seam-analysis.ts), what measuring the seams adds to the stitch
  * job, and what the draft video model took per chunk.
+ *
+ * Chunks of at most 2 s (`MAX_CHUNK_FRAMES=48`, as test/seams.test.ts): with chunks as long as
+ * Wan 2.2's clips the demo ad has one chunk per beat and no seam inside a beat to compare.
  */
 import type { Conditioning, SeamScore } from "../contracts/api.ts";
 import { draftPredictions, isMain, numberFlag, snapshotNote, withStack } from "./bench-stack.ts";
@@ -20,6 +23,8 @@ import { median } from "./stats.ts";
 export const SECTION = "## Seams: continuity vs composite (bench/seams.ts)";
 const PROMPT = "Launch of Aurora, a sleek matte-black smart water bottle that glows blue to remind busy professionals to drink, on a sunny city rooftop";
 const STRATEGIES: Conditioning[] = ["continuity", "composite"];
+/** 2 s at 24 fps: every beat of the demo's spec splits into several chunks. */
+const CHUNK_FRAMES = 48;
 
 interface Measured {
   conditioning: Conditioning;
@@ -39,7 +44,7 @@ const range = (values: number[]) => (values.length ? `${f2(Math.min(...values))}
 
 export async function seamsBench(duration: 15 | 30 | 60): Promise<string> {
   const loadBefore = loadAverage();
-  const measured = await withStack({}, async ({ client, stack }) => {
+  const measured = await withStack({ vars: { MAX_CHUNK_FRAMES: String(CHUNK_FRAMES) } }, async ({ client, stack }) => {
     const ids = await Promise.all(
       STRATEGIES.map(async (conditioning) => {
         const { video_id } = await client.generate({ prompt: PROMPT, duration_s: duration, conditioning });
@@ -116,7 +121,7 @@ export async function seamsBench(duration: 15 | 30 | 60): Promise<string> {
   return `${SECTION}
 
 ${machineParagraph(invocation(), loadBefore, snapshotNote())}
-Workload: the demo's prompt as a ${duration} s 16:9 draft ad (${first!.ad.spec.beats.length} beats, ${first!.ad.plan.length} chunks), rendered twice at the same time on one stack with default settings: \`conditioning: "continuity"\` (the default) and \`"composite"\` (seed 003's 70/30 blends). The planner is deterministic, so both have the same plan and the same seams.
+Workload: the demo's prompt as a ${duration} s 16:9 draft ad (${first!.ad.spec.beats.length} beats, ${first!.ad.plan.length} chunks), rendered twice at the same time on one stack with default settings but chunks of at most ${CHUNK_FRAMES / 24} s (\`MAX_CHUNK_FRAMES=${CHUNK_FRAMES}\`; the beats are timed for Wan 2.2's 5–7.5 s clips, so with chunks that long each beat is one chunk and there is no seam inside a beat to compare): \`conditioning: "continuity"\` (the default) and \`"composite"\` (seed 003's 70/30 blends). The planner is deterministic, so both have the same plan and the same seams.
 
 Measures (definitions in media-node/video/seams.ts and bench/seam-analysis.ts): *jump* is the frame difference across a seam (mean |ΔY′| over the frame at 256 px) ÷ a step of the shot's own motion — in the "acceptance" column ÷ the median step inside all chunks of the ad (issue 13's criterion: ≤ 2), in the stitch report's columns ÷ the median of the 6 steps either side of the seam; SSIM and ΔE2000 of the palettes compare the frames either side; *double exposures*: frames (outside planned dissolves) that the detector (media-node/video/double-exposure.ts) finds better explained as a blend of two of their chunk's sources than by either alone.
 

@@ -21,8 +21,16 @@ import { mediaKeys } from "../worker/media/keys.ts";
  * default conditioning, and the same prompt with `conditioning: "composite"` (15 s), made at
  * the same time. Every measure is taken on pixels of the final MP4 and the stored pictures
  * (bench/seam-analysis.ts defines them), never by eye.
+ *
+ * The stack renders chunks of at most 2 s (`MAX_CHUNK_FRAMES=48`). The spec is the demo's
+ * (beats timed for Wan 2.2's 5–7.5 s clips), but with chunks as long as those clips a 30 s demo
+ * ad has one chunk per beat (6 beats, 6 chunks) and no seam inside a beat to measure; cut in 2 s
+ * chunks its beats have 2–4 chunks each, whose seams are the ones this issue is about (a beat
+ * longer than the model's clip has them in any configuration).
  */
 
+/** 2 s at 24 fps: every beat of the demo ad splits into several chunks. */
+const CHUNK_FRAMES = 48;
 const LINEAR = Float64Array.from({ length: 256 }, (_, i) => srgbToLinear(i / 255));
 const PROMPT = "Launch of Aurora, a sleek matte-black smart water bottle that glows blue to remind busy professionals to drink, on a sunny city rooftop";
 
@@ -38,7 +46,7 @@ const predictions = new Map<string, Map<number, Prediction>>();
 
 async function make(duration_s: 15 | 30, conditioning?: Conditioning): Promise<MadeAd> {
   const { video_id } = await client.generate({ prompt: PROMPT, duration_s, ...(conditioning ? { conditioning } : {}) });
-  const end = await client.watch(video_id, () => undefined, 240_000);
+  const end = await client.watch(video_id, () => undefined, 540_000);
   if (end.status !== "complete") throw new Error(`${conditioning ?? "default"} ad ${video_id} ended ${end.status}: ${end.error}\n${stack.logs().worker.slice(-2000)}`);
   return fetchMadeAd(stack, client, key, video_id, dir);
 }
@@ -60,14 +68,14 @@ const keyOf = (url: unknown) => decodeURIComponent(new URL(String(url)).pathname
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "adreel-seams-"));
-  stack = await startStack({ stateDir: join(dir, "state") });
+  stack = await startStack({ stateDir: join(dir, "state"), vars: { MAX_CHUNK_FRAMES: String(CHUNK_FRAMES) } });
   key = await createDevKey(stack);
   client = new AdreelClient(stack.workerUrl, key);
   [continuity, composite] = await Promise.all([make(30), make(15, "composite")]);
   const all = await draftPredictions(stack);
   for (const ad of [continuity, composite]) predictions.set(ad.videoId, await chunkPredictions(ad, all));
   continuityFrames = await decodeAd(continuity);
-}, 300_000);
+}, 600_000);
 
 afterAll(async () => {
   await stack?.stop();
@@ -79,7 +87,9 @@ describe("the demo ad with the default setting (continuity)", () => {
     expect(continuity.conditioning).toBe("continuity");
     const jumps = withinBeatJumps(continuity, continuityFrames);
     console.info(`seams inside beats: median step ${jumps.medianStep.toFixed(2)} luma levels; ratios ${jumps.seams.map((s) => s.ratio.toFixed(2)).join(" ")}`);
-    expect(jumps.seams.length).toBeGreaterThanOrEqual(3);
+    // Every beat of the demo's spec is longer than one chunk.
+    expect(continuity.plan.every((c) => c.frames <= CHUNK_FRAMES && c.chunks_in_beat >= 2)).toBe(true);
+    expect(jumps.seams.length).toBeGreaterThanOrEqual(continuity.spec.beats.length);
     for (const seam of jumps.seams) expect(seam.ratio, `seam into chunk ${seam.chunk_num} at frame ${seam.at_frame}`).toBeLessThanOrEqual(2);
     // The stitch job measured the same seams and found nothing to flag; every beat transition plays as planned.
     const report = continuity.stitch.seams!;
