@@ -44,14 +44,18 @@ export async function fetchEventLog(baseUrl: string, apiKey: string, videoId: st
   throw new Error(`replaying the event log of ${videoId} did not finish within ${timeoutMs} ms (${events.length} events so far)`);
 }
 
-type SnapshotHead = Pick<LiveSnapshot, "created_at" | "status" | "last_event">;
+/** The run as its live socket's first frame shows it: every job, its output, the chunk plan. */
+export async function liveSnapshot(baseUrl: string, apiKey: string, videoId: string, timeoutMs = 30_000): Promise<LiveSnapshot> {
+  // `since` far past the log: the socket sends the snapshot and nothing to replay.
+  return (await replayPage(baseUrl, apiKey, videoId, Number.MAX_SAFE_INTEGER, timeoutMs)).snapshot;
+}
 
-function replayPage(baseUrl: string, apiKey: string, videoId: string, since: number, timeoutMs: number): Promise<{ snapshot: SnapshotHead; replayed: TimedEvent[] }> {
+function replayPage(baseUrl: string, apiKey: string, videoId: string, since: number, timeoutMs: number): Promise<{ snapshot: LiveSnapshot; replayed: TimedEvent[] }> {
   return new Promise((resolvePage, reject) => {
     const url = `${baseUrl.replace(/^http/, "ws")}/api/video/${videoId}/live?since=${since}&access_token=${encodeURIComponent(apiKey)}`;
     const socket = new WebSocket(url);
     const replayed: TimedEvent[] = [];
-    let snapshot: SnapshotHead | null = null;
+    let snapshot: LiveSnapshot | null = null;
     let quiet: NodeJS.Timeout | null = null;
     const finish = (error?: Error) => {
       clearTimeout(overall);

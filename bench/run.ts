@@ -25,6 +25,7 @@ const BENCHMARKS: Benchmark[] = [
   { name: "load", script: "bench/load.ts", args: [], timeoutMin: 50 },
   { name: "stitch", script: "bench/stitch.ts", args: [], timeoutMin: 30 },
   { name: "frame-rate", script: "bench/frame-rate.ts", args: [], timeoutMin: 15 },
+  { name: "seams", script: "bench/seams.ts", args: [], timeoutMin: 20 },
 ];
 
 function runOne(bench: Benchmark): Promise<{ code: number | null; seconds: number }> {

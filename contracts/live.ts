@@ -156,6 +156,17 @@ export const WarningEvent = z.strictObject({
   callback_id: z.string().optional().describe("the `callback_url` notification being retried, when it is about one"),
 });
 
+export const DriftCorrectionEvent = z.strictObject({
+  type: z.literal("drift_correction"),
+  job_id: z.string().describe("the chunk job that is corrected: the next chunk of the drifting one's beat"),
+  chunk_num: z.number().int().min(0).describe("the chunk whose last frame drifted"),
+  next_chunk_num: z.number().int().min(0),
+  drift: z.number().describe("ΔE2000 of the drifting chunk's last frame to the references' palette"),
+  threshold: z.number(),
+  action: z.enum(["end_frame", "reanchor"]).describe("end_frame: the next chunk ends on an end frame cut from the storyboard, which pulls the shot back; reanchor: it starts from the last frame recoloured toward the storyboard"),
+  strength: z.number().min(0).max(1).optional().describe("reanchor: how far the recolouring goes (0 none, 1 the storyboard's palette statistics)"),
+});
+
 export const RegenerateEvent = z.strictObject({
   type: z.literal("regenerate"),
   beat: z.number().int().min(0),
@@ -207,6 +218,7 @@ export const LiveEvent = z.discriminatedUnion("type", [
   SpecEvent,
   ReferenceImagesReadyEvent,
   WarningEvent,
+  DriftCorrectionEvent,
   RegenerateEvent,
   CallbackEvent,
   CallbackFailedEvent,
@@ -264,6 +276,7 @@ export const LiveMessage = z.discriminatedUnion("type", [
   sent(SpecEvent, "LiveSpecEvent", "The plan: the spec, its cost estimate and the number of chunks (again when a regenerated beat changes a prompt)."),
   sent(ReferenceImagesReadyEvent, "LiveReferenceImagesReadyEvent", "The three reference images every later shot is conditioned on, signed, with the consistency context built from them."),
   sent(WarningEvent, "LiveWarningEvent", "Something went wrong and was handled (lost work re-sent, colour drift, a failed provider call, a callback retried)."),
+  sent(DriftCorrectionEvent, "LiveDriftCorrectionEvent", "A chunk drifted from the references' colours: the next chunk of its beat is brought back toward the storyboard (docs/SEAMS.md)."),
   sent(RegenerateEvent, "LiveRegenerateEvent", "A beat of the complete video is being rendered again."),
   sent(CallbackEvent, "LiveCallbackEvent", "The `callback_url` was notified."),
   sent(CallbackFailedEvent, "LiveCallbackFailedEvent", "The `callback_url` notification was given up (or never sent)."),

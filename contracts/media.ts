@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { COPY_FORBIDDEN, TransitionType, copyText } from "./spec.ts";
+import { COPY_FORBIDDEN, Transition, TransitionType, copyText } from "./spec.ts";
 
 /**
  * media-node's HTTP API. Every request is signed (contracts/signing.ts `signRequest`).
@@ -24,6 +24,55 @@ export const CompositeRequest = z.object({
 });
 export type CompositeRequest = z.infer<typeof CompositeRequest>;
 export const CompositeResponse = z.object({ width: z.number(), height: z.number(), bytes: z.number() });
+
+// POST /v1/media/images/reframe — one view of a picture, cut from inside it: what a camera that
+// closed in (zoom > 1) and moved its centre by (dx, dy) shares of the frame sees. The Worker
+// derives a beat's end frame from its storyboard frame with it (worker/chunks/conditioning.ts).
+export const ReframeRequest = z
+  .object({
+    source_url: Url,
+    zoom: z.number().min(1).max(4),
+    dx: z.number().min(-0.5).max(0.5).default(0),
+    dy: z.number().min(-0.5).max(0.5).default(0),
+    width: Dimension,
+    height: Dimension,
+    output_url: Url,
+  })
+  .refine((r) => Math.abs(r.dx) + 0.5 / r.zoom <= 0.5 + 1e-9 && Math.abs(r.dy) + 0.5 / r.zoom <= 0.5 + 1e-9, {
+    message: "the view must lie inside the picture: |dx| and |dy| at most 0.5 − 0.5/zoom",
+    path: ["dx"],
+  });
+export type ReframeRequest = z.infer<typeof ReframeRequest>;
+export const ReframeResponse = z.object({
+  width: z.number().int(),
+  height: z.number().int(),
+  bytes: z.number().int(),
+  /** The source rectangle that was cut, in source pixels. */
+  crop: z.object({ left: z.number().int(), top: z.number().int(), width: z.number().int(), height: z.number().int() }),
+});
+export type ReframeResponse = z.infer<typeof ReframeResponse>;
+
+// POST /v1/media/images/palette-transfer — a picture's colours moved toward a target picture's,
+// pixel for pixel (no blend with the target: its shapes never enter the output). Drift
+// correction re-anchors a chunk's exact last frame on its storyboard's palette with it
+// (docs/SEAMS.md).
+export const PaletteTransferRequest = z.object({
+  source_url: Url,
+  target_url: Url,
+  /** 0: the source unchanged; 1: the source's per-channel Lab mean and spread set to the target's. */
+  strength: z.number().min(0).max(1).default(1),
+  output_url: Url,
+});
+export type PaletteTransferRequest = z.infer<typeof PaletteTransferRequest>;
+export const PaletteTransferResponse = z.object({
+  width: z.number().int(),
+  height: z.number().int(),
+  bytes: z.number().int(),
+  /** Palette distances (lib/color.ts `symmetricPaletteDistance`, ΔE2000) to the target before and after. */
+  distance_before: z.number(),
+  distance_after: z.number(),
+});
+export type PaletteTransferResponse = z.infer<typeof PaletteTransferResponse>;
 
 // POST /v1/images/ingest — fetch an untrusted image, validate by decoding, store as PNG.
 export const IngestImageRequest = z.object({
@@ -200,6 +249,66 @@ export const StitchResponse = z.object({
 });
 export type StitchResponse = z.infer<typeof StitchResponse>;
 
+/** One join in a stitched video: where the incoming chunk's first frame is, and how it was joined. */
+export const SeamSpec = z.object({
+  /** Output frame where the incoming chunk starts (for a blended transition, the window's first frame). */
+  at_frame: z.number().int().min(1),
+  transition: Transition,
+  /** A cut between two chunks of one beat (one continuous shot), not a beat's planned transition. */
+  within_beat: z.boolean(),
+});
+export type SeamSpec = z.infer<typeof SeamSpec>;
+
+// POST /v1/media/videos/seams — how each seam of a stitched video looks to a viewer
+// (media-node/video/seams.ts defines every measure). Only the frames around the seams are
+// decoded, at a small size.
+export const SeamsRequest = z
+  .object({
+    video_url: Url,
+    width: VideoDimension,
+    height: VideoDimension,
+    fps: VideoFps,
+    /** Frames of the video. */
+    frames: z.number().int().min(2).max(24 * 60 * 5),
+    seams: z.array(SeamSpec).max(400),
+  })
+  .superRefine((r, ctx) => {
+    r.seams.forEach((seam, i) => {
+      if (seam.at_frame + seam.transition.frames >= r.frames) ctx.addIssue({ code: "custom", path: ["seams", i, "at_frame"], message: `the seam and its window must end before the video's last frame (${r.frames - 1})` });
+      if (i > 0 && seam.at_frame <= r.seams[i - 1]!.at_frame + r.seams[i - 1]!.transition.frames) ctx.addIssue({ code: "custom", path: ["seams", i, "at_frame"], message: "seams must be in order and must not overlap" });
+      if (seam.within_beat && seam.transition.type !== "cut") ctx.addIssue({ code: "custom", path: ["seams", i, "transition"], message: "chunks of one beat join with a cut" });
+    });
+  });
+export type SeamsRequest = z.infer<typeof SeamsRequest>;
+export const SeamMeasure = z.object({
+  at_frame: z.number().int(),
+  within_beat: z.boolean(),
+  transition: Transition,
+  /** SSIM of the frame before the seam and the first frame after it (after its window, for a blended transition). */
+  ssim: z.number(),
+  /** Symmetric ΔE2000 of the same two frames' palettes. */
+  palette_delta_e: z.number(),
+  /** Mean absolute luma difference (0..255) from the frame before the seam to the one at it. */
+  difference: z.number(),
+  /** Median frame difference inside the chunks either side (the local motion), floored. */
+  motion: z.number(),
+  /** difference ÷ motion. */
+  jump_ratio: z.number(),
+  /** For a beat's transition: is the planned transition what the viewer gets? Null inside a beat. */
+  transition_check: z.object({ delivered: z.boolean(), detail: z.string() }).nullable(),
+});
+export type SeamMeasure = z.infer<typeof SeamMeasure>;
+export const SeamsResponse = z.object({
+  /** The size frames were measured at. */
+  analysis_width: z.number().int(),
+  analysis_height: z.number().int(),
+  decoded_frames: z.number().int(),
+  /** Wall time of decoding and measuring (download excluded). */
+  measure_seconds: z.number(),
+  seams: z.array(SeamMeasure),
+});
+export type SeamsResponse = z.infer<typeof SeamsResponse>;
+
 /** One spoken line of the voiceover: its speech (any audio file) and where its speech starts. */
 export const VoicePhrase = z.object({
   /** The line as rendered by the voice model (draft: espeak-ng WAV; real: the TTS model's output). */
@@ -348,7 +457,7 @@ export const DraftImageInput = z.object({
 export const DraftVideoInput = z.object({
   prompt: z.string().min(1).max(4000),
   start_image: Url,
-  /** The frame the clip moves toward (Wan's `last_image`): optional, for seamless chunks. */
+  /** The frame the clip ends on (Wan 2.2's `last_image`): the draft draws toward it (draft/video-arrival.ts). */
   last_image: Url.optional(),
   num_frames: z.number().int().min(1).max(24 * 30),
   fps: z.number().int().min(1).max(60).default(24),

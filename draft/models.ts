@@ -29,7 +29,7 @@ export interface DraftModel {
 }
 
 /** Bump when a renderer changes what it draws: clients pinning a version then notice. */
-const RENDERER_REVISION = 2;
+const RENDERER_REVISION = 3;
 
 function versionOf(name: string): string {
   return createHash("sha256").update(`${name}@${RENDERER_REVISION}`).digest("hex");
@@ -72,11 +72,11 @@ const video: DraftModel = {
   input: VideoInput,
   async render(raw, { dir, log }) {
     const input = VideoInput.parse(raw);
-    const startImage = await fetchInput(input.start_image, dir, "start-image");
-    log(`draft-video: ${input.num_frames} frames at ${input.fps} fps, ${input.width}x${input.height}, camera ${input.camera}`);
+    const [startImage, endImage] = await Promise.all([fetchInput(input.start_image, dir, "start-image"), input.last_image ? fetchInput(input.last_image, dir, "last-image") : undefined]);
+    log(`draft-video: ${input.num_frames} frames at ${input.fps} fps, ${input.width}x${input.height}, camera ${input.camera}${endImage ? ", ending on last_image" : ""}`);
     const path = join(dir, "output.mp4");
     await renderDraftVideo(
-      { startImage, frames: input.num_frames, fps: input.fps, width: input.width, height: input.height, camera: input.camera, seed: input.seed, parts: partsOf(input.prompt) },
+      { startImage, endImage, frames: input.num_frames, fps: input.fps, width: input.width, height: input.height, camera: input.camera, seed: input.seed, parts: partsOf(input.prompt) },
       path,
       dir,
     );

@@ -4,8 +4,14 @@ import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { CameraMove } from "../contracts/spec.ts";
-import { ffprobe, run } from "../media-node/ffmpeg.ts";
+import { ffmpeg, ffprobe, run } from "../media-node/ffmpeg.ts";
+import { reframe } from "../media-node/images/reframe.ts";
 import { InputError } from "../media-node/io.ts";
+import { registrationPlane } from "../media-node/video/camera-registration.ts";
+import { DoubleExposureDetector } from "../media-node/video/double-exposure.ts";
+import { lumaOf, meanAbsoluteDifference, median } from "../media-node/video/frame-metrics.ts";
+import { decodeAllFrames } from "../media-node/video/frames.ts";
+import { rgbOf, scene } from "../test/support/scenes.ts";
 import { partsOf, renderDraftVideo } from "./video.ts";
 
 // The draft video model: exact frames, first frame = start image, and the camera really moves.
@@ -137,3 +143,66 @@ describe("renderDraftVideo", () => {
     await expect(renderDraftVideo({ startImage: Buffer.from("nope"), frames: 4, fps: FPS, width: W, height: H, camera: "static", seed: 0 }, join(dir, "bad.mp4"), dir)).rejects.toBeInstanceOf(InputError);
   });
 });
+
+describe("renderDraftVideo with an end image (a first-and-last-frame model)", () => {
+  const SW = 256;
+  const SH = 144;
+  const P = { width: 128, height: 72 };
+  const plane = async (image: Buffer) => registrationPlane(await rgbOf(image, P.width, P.height), P.width, P.height);
+
+  async function clip(start: Buffer, end: Buffer, name: string) {
+    const path = join(dir, `${name}.mp4`);
+    await renderDraftVideo({ startImage: start, endImage: end, frames: FRAMES, fps: FPS, width: SW, height: SH, camera: "push_in", seed: 3 }, path, dir);
+    const frames = await decodeAllFrames(path, { width: SW, height: SH });
+    return { frames, luma: frames.map(lumaOf) };
+  }
+
+  /** Every frame judged against the two pictures it was made from. */
+  async function doubleExposures(frames: Buffer[], start: Buffer, end: Buffer): Promise<number[]> {
+    const detector = new DoubleExposureDetector([await plane(start), await plane(end)]);
+    const found: number[] = [];
+    for (const [i, frame] of frames.entries()) {
+      const small = await rgbOf(await sharp(frame, { raw: { width: SW, height: SH, channels: 3 } }).png().toBuffer(), P.width, P.height);
+      if (detector.judge(registrationPlane(small, P.width, P.height)).doubleExposure) found.push(i);
+    }
+    return found;
+  }
+
+  test("the same scene from closer: the camera travels there, without a jump or a ghost, and the last frame is the end image", async () => {
+    const start = await scene(11, SW, SH);
+    const end = (await reframe(start, { zoom: 1.15, dx: 0.02, dy: 0 }, SW, SH)).png;
+    const { frames, luma } = await clip(start, end, "arrive-closer");
+    expect(frames).toHaveLength(FRAMES);
+    const [first, last] = [lumaOf(await rgbOf(start, SW, SH)), lumaOf(await rgbOf(end, SW, SH))];
+    expect(meanAbsoluteDifference(luma[0]!, first)).toBeLessThan(2);
+    expect(meanAbsoluteDifference(luma.at(-1)!, last)).toBeLessThan(2);
+    // Closer to the end image frame by frame, at an even pace: no step is a jump.
+    const toEnd = luma.map((y) => meanAbsoluteDifference(y, last));
+    for (let i = 1; i < toEnd.length; i++) expect(toEnd[i]!, `frame ${i}`).toBeLessThan(toEnd[i - 1]! + 0.5);
+    const steps = luma.slice(1).map((y, i) => meanAbsoluteDifference(luma[i]!, y));
+    expect(Math.max(...steps)).toBeLessThan(3 * median(steps) + 0.5);
+    expect(await doubleExposures(frames, start, end)).toEqual([]);
+  });
+
+  test("another scene: a slide lands on it (no frame blends the two), and a crossfade of the same pictures would have been caught", async () => {
+    const start = await scene(12, SW, SH);
+    const end = await scene(13, SW, SH);
+    const { frames, luma } = await clip(start, end, "arrive-elsewhere");
+    expect(meanAbsoluteDifference(luma[0]!, lumaOf(await rgbOf(start, SW, SH)))).toBeLessThan(2);
+    expect(meanAbsoluteDifference(luma.at(-1)!, lumaOf(await rgbOf(end, SW, SH)))).toBeLessThan(2);
+    expect(await doubleExposures(frames, start, end)).toEqual([]);
+    // What this model must not do: the crossfade between the same two pictures ghosts every middle frame.
+    const [a, b] = [join(dir, "xa.png"), join(dir, "xb.png")];
+    await Promise.all([sharp(start).toFile(a), sharp(end).toFile(b)]);
+    const { stdout } = await ffmpeg(["-loop", "1", "-t", "1", "-r", "12", "-i", a, "-loop", "1", "-t", "1", "-r", "12", "-i", b, "-lavfi", "[0][1]xfade=transition=fade:duration=0.9:offset=0.05,format=rgb24", "-frames:v", "12", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]);
+    const crossfade = Array.from({ length: 12 }, (_, i) => stdout.subarray(i * SW * SH * 3, (i + 1) * SW * SH * 3));
+    const ghosts = await doubleExposures(crossfade, start, end);
+    expect(ghosts.length).toBeGreaterThanOrEqual(6);
+    expect(ghosts).toEqual(expect.arrayContaining([4, 5, 6, 7]));
+  });
+
+  test("an undecodable end image is an input error naming it", async () => {
+    await expect(renderDraftVideo({ startImage, endImage: Buffer.from("nope"), frames: 4, fps: FPS, width: W, height: H, camera: "static", seed: 0 }, join(dir, "bad-end.mp4"), dir)).rejects.toThrow(/last_image could not be decoded/);
+  });
+});
+

@@ -2,14 +2,23 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
 import type { CameraMove } from "../contracts/spec.ts";
+import { partOfTravel, shotTravel } from "../lib/camera.ts";
 import { ffmpeg } from "../media-node/ffmpeg.ts";
 import { InputError } from "../media-node/io.ts";
+import { EXACT_COLOUR } from "../media-node/video/normalize.ts";
+import { type CanvasShape, type Motion, cameraFilters, f, repeat } from "./camera-view.ts";
 import { seededRandom } from "./prompt-cues.ts";
+import { arrivalFilters, arrivalOf } from "./video-arrival.ts";
 
 /**
  * adreel/draft-video: an image-to-video stand-in. It moves a virtual camera over the start
  * image (zoom, pan, tilt, arc), adds a slow light sweep so every frame changes, and encodes
  * H.264. Frame 0 is the start image itself, which is what lets chunks chain on last frames.
+ *
+ * Given an end image, it behaves like a first-and-last-frame model (Wan 2.2's `last_image`):
+ * it moves toward the end image and its last frame is that image (video-arrival.ts). It never
+ * crossfades two different pictures: that blend is a double exposure, which is exactly what a
+ * real model does not show.
  *
  * The image sits on a larger canvas whose margins are a blurred mirror of it, so moves that
  * look past the edge (pull out, pan, orbit) find plausible pixels instead of black.
@@ -17,6 +26,8 @@ import { seededRandom } from "./prompt-cues.ts";
 
 export interface DraftVideoRequest {
   startImage: Buffer;
+  /** The picture the clip must end on (an end-frame input such as Wan 2.2's `last_image`). */
+  endImage?: Buffer;
   frames: number;
   fps: number;
   width: number;
@@ -40,52 +51,24 @@ const BAND_WIDTH = 0.33;
 const BAND_PEAK_ALPHA = 30;
 
 /**
- * One camera move as ffmpeg expressions of time `{t}` (seconds) and progress `{p}` (0..1):
- * zoom relative to the start image and view-centre shift in pixels.
- */
-interface Motion {
-  zoom: string;
-  dx: string;
-  dy: string;
-}
-
-const f = (value: number) => value.toFixed(6);
-
-/**
- * Amounts grow with the shot's length at a steady camera speed, capped per shot. A shot split
- * into `parts` chained chunks shares one shot's move between them: each chunk starts from the
- * previous one's last frame (70 %) under the storyboard frame (30 %), and the storyboard copy
- * sits where the camera started, so every bit of extra travel pulls the two copies apart into
- * a visible double outline. Capping the whole shot's travel, not each chunk's, keeps that gap
- * as small as one chunk's move instead of growing with every chunk.
+ * The camera of lib/camera.ts `shotTravel`, at a steady speed. A shot split into `parts`
+ * chained chunks shares one shot's travel between them: each chunk starts from the previous
+ * one's last frame and moves on by its share, so the chunks of a beat read as one move at one
+ * speed instead of a move that restarts, or compounds, at every chunk.
  */
 function motionOf(camera: CameraMove, seconds: number, width: number, height: number, seed: number, parts: number): Motion {
-  const zoomTotal = Math.min(0.06 * seconds * parts, 0.25);
-  const zoomBy = Math.pow(1 + zoomTotal, 1 / parts) - 1;
-  const panBy = Math.min(0.04 * seconds * parts, 0.12) / parts;
+  const view = partOfTravel(shotTravel(camera, seconds * parts), parts);
   const still: Motion = { zoom: "1", dx: "0", dy: "0" };
   switch (camera) {
     case "static":
       // Breathing: a 4 s in-and-out of 1.5 %.
       return { ...still, zoom: "1+0.0075*(1-cos(2*PI*{t}/4))" };
-    case "push_in":
-      return { ...still, zoom: `1+${f(zoomBy)}*{p}` };
-    case "pull_out":
-      return { ...still, zoom: `1/(1+${f(zoomBy)}*{p})` };
-    case "pan_left":
-      return { ...still, dx: `-${f(panBy * width)}*{p}` };
-    case "pan_right":
-      return { ...still, dx: `${f(panBy * width)}*{p}` };
-    case "tilt_up":
-      return { ...still, dy: `-${f(panBy * height)}*{p}` };
-    case "tilt_down":
-      return { ...still, dy: `${f(panBy * height)}*{p}` };
     case "orbit": {
       // An arc: sideways travel that eases in and out while closing in a little. No roll:
       // the rotate filter alone costs more than the rest of the render (≈1 s per 48 frames at
       // 1024×576), and at these angles a viewer reads the arc from the travel, not the tilt.
       const ease = "(1-cos(PI*{p}))/2";
-      return { ...still, zoom: `1+${f(zoomBy / 2)}*{p}`, dx: `${f(panBy * 0.75 * width)}*${ease}` };
+      return { ...still, zoom: `1+${f(view.zoom - 1)}*{p}`, dx: `${f(view.dx * width)}*${ease}` };
     }
     case "handheld": {
       const random = seededRandom(seed ^ 0x4a11d);
@@ -102,6 +85,9 @@ function motionOf(camera: CameraMove, seconds: number, width: number, height: nu
         dy: `${wobble(0.006 * height, 0.9)}+${wobble(0.003 * height, 2.3)}`,
       };
     }
+    default:
+      // Push-in, pull-out, pans and tilts: straight travel at a steady speed.
+      return { zoom: view.zoom >= 1 ? `1+${f(view.zoom - 1)}*{p}` : `1/(1+${f(1 / view.zoom - 1)}*{p})`, dx: `${f(view.dx * width)}*{p}`, dy: `${f(view.dy * height)}*{p}` };
   }
 }
 
@@ -122,13 +108,13 @@ function sameShapeMargins(width: number, height: number, share: number): [number
   return [even(width * share), even(height * share)];
 }
 
-/** The start image at exactly width×height, centred on a canvas with blurred mirror margins. */
-async function buildCanvas(startImage: Buffer, width: number, height: number) {
+/** An input image at exactly width×height (`frame`, RGB), centred on a canvas with blurred mirror margins. */
+async function buildCanvas(image: Buffer, width: number, height: number, field: string) {
   let frame: Buffer;
   try {
-    frame = await sharp(startImage, { autoOrient: true }).resize(width, height, { fit: "cover" }).removeAlpha().toColourspace("srgb").raw().toBuffer();
+    frame = await sharp(image, { autoOrient: true }).resize(width, height, { fit: "cover" }).removeAlpha().toColourspace("srgb").raw().toBuffer();
   } catch (error) {
-    throw new InputError(`start_image could not be decoded: ${(error as Error).message}`);
+    throw new InputError(`${field} could not be decoded: ${(error as Error).message}`);
   }
   const [mx, my] = sameShapeMargins(width, height, MARGIN);
   const raw = { width, height, channels: 3 as const };
@@ -144,7 +130,7 @@ async function buildCanvas(startImage: Buffer, width: number, height: number) {
     .removeAlpha() // composite adds an alpha channel; ffmpeg is told rgb24
     .raw()
     .toBuffer();
-  return { canvas, canvasWidth, canvasHeight };
+  return { frame, canvas, canvasWidth, canvasHeight };
 }
 
 /** A soft vertical band of white light, alpha only (RGBA PNG). */
@@ -164,34 +150,42 @@ async function lightBand(width: number, height: number): Promise<{ png: Buffer; 
 export async function renderDraftVideo(request: DraftVideoRequest, outputPath: string, workDir: string): Promise<void> {
   const { frames, fps, width, height, camera, seed } = request;
   if (width % 2 || height % 2) throw new InputError("width and height must be even (H.264 yuv420p)");
-  const { canvas, canvasWidth, canvasHeight } = await buildCanvas(request.startImage, width, height);
-  const band = await lightBand(width, height);
+  const [start, end, band] = await Promise.all([
+    buildCanvas(request.startImage, width, height, "start_image"),
+    request.endImage ? buildCanvas(request.endImage, width, height, "last_image") : null,
+    lightBand(width, height),
+  ]);
   const bandPath = join(workDir, "light-band.png");
   await writeFile(bandPath, band.png);
 
-  const seconds = frames / fps;
-  const motion = motionOf(camera, seconds, width, height, seed, Math.max(1, Math.floor(request.parts ?? 1)));
+  const shape: CanvasShape = { width, height, canvasWidth: start.canvasWidth, canvasHeight: start.canvasHeight, fps, frames };
+  const motion = motionOf(camera, frames / fps, width, height, seed, Math.max(1, Math.floor(request.parts ?? 1)));
+  const canvasInput = (source: string) => ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", `${start.canvasWidth}x${start.canvasHeight}`, "-framerate", String(fps), "-i", source];
+  let picture = `[0:v]${cameraFilters(shape, motion, frames)}[pic]`;
+  const endInput: string[] = [];
+  // A one-frame clip is its start image, end image or not.
+  if (end && frames > 1) {
+    const endPath = join(workDir, "end-canvas.rgb");
+    await writeFile(endPath, end.canvas);
+    endInput.push(...canvasInput(endPath));
+    picture = arrivalFilters(shape, await arrivalOf(start.frame, end.frame, width, height), motion);
+  }
   const span = Math.max(1, frames - 1);
-  const at = (expression: string, frame: string) => `(${expression.replaceAll("{t}", `(${frame}/${fps})`).replaceAll("{p}", `(${frame}/${span})`)})`;
-  // zoompan's zoom is relative to the whole canvas; 1e-9 keeps iw/zoom from rounding one pixel short.
-  const zoom = `${f((canvasWidth / width) * (1 - 1e-9))}*${at(motion.zoom, "in")}`;
-  // zoompan truncates the crop origin; round it, or 31.9999 lands a pixel off.
-  const view = `zoompan=z='${zoom}':x='floor((iw-iw/zoom)/2+${at(motion.dx, "in")}+0.5)':y='floor((ih-ih/zoom)/2+${at(motion.dy, "in")}+0.5)':d=1:s=${width}x${height}:fps=${fps}`;
   const leftToRight = seededRandom(seed ^ 0x5eeb)() < 0.5;
   const travel = `${width + band.bandWidth}*n/${span}`;
   const bandX = leftToRight ? `-${band.bandWidth}+${travel}` : `${width}-${travel}`;
-  // Both stills are decoded once and repeated by `loop`, not re-read per frame.
-  // The band repeats without end: `shortest` on overlay would drop the last frame.
-  const repeat = (count: number) => `loop=loop=${count}:size=1:start=0,setpts=N/${fps}/TB`;
-  const graph = `[1:v]format=yuva420p,${repeat(-1)}[band];[0:v]format=yuv420p,${repeat(frames - 1)},${view}[view];[view][band]overlay=x='${bandX}':y=0:eval=frame,format=yuv420p[out]`;
+  // The band repeats without end: `shortest` on overlay would drop the last frame. RGB → YUV
+  // with exact rounding: swscale's default would darken every chained chunk a little more.
+  const graph = `sws_flags=${EXACT_COLOUR};[1:v]format=yuva420p,${repeat("forever", fps)}[band];${picture};[pic][band]overlay=x='${bandX}':y=0:eval=frame,format=yuv420p[out]`;
 
   await ffmpeg(
     [
-      ...["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", `${canvasWidth}x${canvasHeight}`, "-framerate", String(fps), "-i", "pipe:0"],
+      ...canvasInput("pipe:0"),
       ...["-i", bandPath],
+      ...endInput,
       ...["-filter_complex", graph, "-map", "[out]", "-frames:v", String(frames)],
       ...["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-r", String(fps), "-movflags", "+faststart", outputPath],
     ],
-    { input: canvas, timeoutMs: 60_000 + frames * 500 },
+    { input: start.canvas, timeoutMs: 60_000 + frames * 500 },
   );
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dedupeColors, deltaE2000, hexToLab, hexToRgb, labToHex, labToRgb, paletteDistance, rgbToHex, srgbToLab, type Lab } from "./color.ts";
+import { dedupeColors, deltaE2000, hexToLab, hexToRgb, labToHex, labToRgb, paletteDistance, rgbToHex, srgbToLab, symmetricPaletteDistance, type Lab } from "./color.ts";
 
 /**
  * Sharma, Wu & Dalal (2005), "The CIEDE2000 Color-Difference Formula: Implementation Notes,
@@ -161,5 +161,20 @@ describe("dedupeColors", () => {
     const d = deltaE2000(hexToLab(a), hexToLab(b));
     expect(dedupeColors([a, b], d + 0.01)).toEqual([a]);
     expect(dedupeColors([a, b], d - 0.01)).toEqual([a, b]);
+  });
+});
+
+describe("symmetricPaletteDistance", () => {
+  const teal = [{ lab: hexToLab("#1F6F78"), share: 0.6 }, { lab: hexToLab("#F2C14E"), share: 0.4 }];
+  const darker = [{ lab: hexToLab("#1A5F66"), share: 0.6 }, { lab: hexToLab("#E0B040"), share: 0.4 }];
+  const magenta = [{ lab: hexToLab("#C0187A"), share: 0.7 }, { lab: hexToLab("#101010"), share: 0.3 }];
+
+  it("is the mean of both directions: zero for one palette, the same either way, growing with the difference", () => {
+    expect(symmetricPaletteDistance(teal, teal)).toBe(0);
+    expect(symmetricPaletteDistance(teal, magenta)).toBeCloseTo(symmetricPaletteDistance(magenta, teal), 10);
+    expect(symmetricPaletteDistance(teal, magenta)).toBeCloseTo((paletteDistance(teal, magenta) + paletteDistance(magenta, teal)) / 2, 10);
+    expect(symmetricPaletteDistance(teal, darker)).toBeLessThan(symmetricPaletteDistance(teal, magenta));
+    // One colour against another is exactly their ΔE2000.
+    expect(symmetricPaletteDistance([{ lab: hexToLab("#1F6F78"), share: 1 }], [{ lab: hexToLab("#C0187A"), share: 1 }])).toBeCloseTo(deltaE2000(hexToLab("#1F6F78"), hexToLab("#C0187A")), 10);
   });
 });

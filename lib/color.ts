@@ -194,6 +194,15 @@ export function paletteDistance(a: readonly WeightedLab[], b: readonly WeightedL
 }
 
 /**
+ * Palette difference with neither side as the reference (two frames either side of a seam):
+ * the mean of `paletteDistance` both ways. 0 for one palette; for two one-colour palettes,
+ * their ΔE2000.
+ */
+export function symmetricPaletteDistance(a: readonly WeightedLab[], b: readonly WeightedLab[]): number {
+  return (paletteDistance(a, b) + paletteDistance(b, a)) / 2;
+}
+
+/**
  * Drop colours within `minDelta` ΔE2000 of one already kept (first occurrence wins, order
  * kept). Returns uppercase `#RRGGBB`. ΔE ≈ 2.3 is the classic just-noticeable difference,
  * so the default 3 removes colours a viewer would not tell apart.

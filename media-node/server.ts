@@ -4,6 +4,7 @@ import { FfmpegError } from "./ffmpeg.ts";
 import { registerAudioRoutes } from "./audio/routes.ts";
 import { registerFinishRoutes } from "./finish/routes.ts";
 import { registerImageRoutes } from "./images/routes.ts";
+import { registerSeamRoutes } from "./video/seam-routes.ts";
 import { registerVideoRoutes } from "./video/routes.ts";
 import { InputError, UpstreamError, jsonBody } from "./io.ts";
 import { MEDIA_PREFIX, type MediaNodeConfig } from "./config.ts";
@@ -44,6 +45,7 @@ export async function buildServer(config: MediaNodeConfig): Promise<FastifyInsta
 
   registerImageRoutes(app, config);
   registerVideoRoutes(app, config);
+  registerSeamRoutes(app, config);
   registerAudioRoutes(app, config);
   registerFinishRoutes(app, config);
   return app;

@@ -1,6 +1,7 @@
 // adreel's live page: submit an ad, follow it over the video's WebSocket, play the result.
 import { $, duration, phaseText, usd } from "./page.js";
 import { setUpRequestForm } from "./request-form.js";
+import { hideSeams, showSeams } from "./seams.js";
 /** @typedef {"complete" | "failed" | "cancelled"} EndStatus The statuses a run ends in: contracts/api.ts EndStatus (test/structure.test.ts keeps the two equal). */
 /** @type {readonly EndStatus[]} */
 const END_STATUSES = ["complete", "failed", "cancelled"];
@@ -74,6 +75,7 @@ function resetRun(id, prompt) {
   for (const el of ["references-block", "storyboard-block", "chunks-block", "final-block", "beats-block"]) $(el).hidden = true;
   for (const el of ["run-error", "eta", "cost", "references-message", "generation-time", "chunks-count", "beats-status", "beats-error"]) $(el).textContent = "";
   $("final").removeAttribute("src");
+  hideSeams();
   $("progress").value = 0;
   $("progress-text").textContent = "0%";
   setPhase("queued");
@@ -265,6 +267,8 @@ async function applySnapshot(s) {
     if (n !== null) preview(chunkCell(chunkId(n)), url);
   }
   if (v.final_video_url) showFinal(v.final_video_url, v.generation_time_seconds);
+  // The record carries them (consistency.seams); the snapshot holds the same report in the stitch output.
+  showSeams(v.consistency?.seams?.length ? v.consistency : s.outputs?.stitch?.seams, s.spec?.fps);
 }
 
 function handle(event) {
@@ -288,6 +292,7 @@ function handle(event) {
     if (job.status === "normalizing" && event.frame_url) framePreview(cell, event.frame_url);
     if (job.status === "done" && event.preview_url) preview(cell, event.preview_url);
   }
+  if (job?.kind === "stitch" && job.status === "done") showSeams(event.output?.seams, state.spec?.fps);
   if (job?.kind === "storyboard" && job.status === "done" && event.preview_url) figure(state.boards, job.beat, "storyboard", event.preview_url, beatCaption(job.beat));
   if (job?.kind === "reference" && job.status === "done" && event.preview_url) figure(state.refs, job.idx, "references", event.preview_url, `reference ${job.idx + 1}`);
   switch (event.type) {
@@ -412,6 +417,7 @@ function startRegeneration(beat, chunkNums) {
   final.removeAttribute("src");
   final.load();
   $("final-block").hidden = true;
+  hideSeams();
   updateBeatControls();
 }
 

@@ -93,7 +93,8 @@ describe("one video's logs", () => {
       expect(request.duration_ms).toEqual(expect.any(Number));
       expect(jobs).toContain(request.job_id);
     }
-    expect(requests.map((r) => r.path)).toEqual(expect.arrayContaining(["/v1/media/images/composite", "/v1/media/chunks/normalize", "/v1/media/videos/stitch", "/v1/media/audio/mux"]));
+    // Continuity conditioning (the default) makes no composite: chunks start from stored pictures (docs/SEAMS.md).
+    expect(requests.map((r) => r.path)).toEqual(expect.arrayContaining(["/v1/media/chunks/last-frame", "/v1/media/chunks/normalize", "/v1/media/videos/stitch", "/v1/media/videos/seams", "/v1/media/audio/mux"]));
     expect(events(media, "request.start")).toHaveLength(requests.length);
 
     // media-node prints nothing but records; no record of either service holds a URL's signature.

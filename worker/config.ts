@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { type ClipContract, clipContractOf, contractOf, maxChunkFramesOf, modelName, modelVersion } from "../contracts/model-contracts.ts";
+import { Conditioning } from "../contracts/api.ts";
 import type { JobKind } from "../contracts/live.ts";
+import { type CompositeWeights, DEFAULT_CONDITIONING, DEFAULT_WEIGHTS } from "./chunks/conditioning.ts";
 import { DEFAULT_LLM_PRICE, DEFAULT_PRICES, type LlmPrice, Price } from "./pricing/prices.ts";
 import { type LogSettings, logSettings } from "./log.ts";
 import { MAX_PRESIGNED_TTL_SECONDS, type R2Credentials } from "./media/presigned-url.ts";
@@ -104,8 +106,10 @@ export interface Config {
   adminToken: string;
   /** Lifetime of signed media URLs handed to clients and to media-node / providers. */
   mediaUrlTtlSeconds: number;
-  /** Composite weights of the chunks' conditioning images (SPEC §7.2). */
-  weights: { storyboard: number; style: number; previousFrame: number; storyboardAfterFirst: number };
+  /** How chunks' start images are made unless a request says (`CONDITIONING`; contracts/api.ts `Conditioning`); default `continuity`. */
+  conditioning: Conditioning;
+  /** Composite weights of the chunks' conditioning images under `composite` conditioning (SPEC §7.2). */
+  weights: CompositeWeights;
   /**
    * Longest chunk the configured video model renders in one prediction, in frames at 24 fps
    * (its clip contract, contracts/model-contracts.ts): Wan 181 (121 frames at 16 fps), draft 720.
@@ -212,11 +216,12 @@ export function loadConfig(env: Env): Config {
     mediaSigningSecret: text(vars, "MEDIA_SIGNING_SECRET"),
     adminToken: text(vars, "ADMIN_TOKEN"),
     mediaUrlTtlSeconds: number(vars, "MEDIA_URL_TTL_SECONDS", 6 * 3600),
+    conditioning: Conditioning.catch(DEFAULT_CONDITIONING).parse(text(vars, "CONDITIONING", DEFAULT_CONDITIONING)),
     weights: {
-      storyboard: number(vars, "WEIGHT_STORYBOARD", 0.7),
-      style: number(vars, "WEIGHT_STYLE", 0.3),
-      previousFrame: number(vars, "WEIGHT_PREVIOUS_FRAME", 0.7),
-      storyboardAfterFirst: number(vars, "WEIGHT_STORYBOARD_AFTER_FIRST", 0.3),
+      storyboard: number(vars, "WEIGHT_STORYBOARD", DEFAULT_WEIGHTS.storyboard),
+      style: number(vars, "WEIGHT_STYLE", DEFAULT_WEIGHTS.style),
+      previousFrame: number(vars, "WEIGHT_PREVIOUS_FRAME", DEFAULT_WEIGHTS.previousFrame),
+      storyboardAfterFirst: number(vars, "WEIGHT_STORYBOARD_AFTER_FIRST", DEFAULT_WEIGHTS.storyboardAfterFirst),
     },
     maxChunkFrames: number(vars, "MAX_CHUNK_FRAMES", maxChunkFramesOf(models.video)),
     maxAttempts: number(vars, "MAX_ATTEMPTS", 3),

@@ -8,12 +8,19 @@ import {
   CompositeResponse,
   IngestImageRequest,
   IngestImageResponse,
+  PaletteTransferRequest,
+  PaletteTransferResponse,
+  ReframeRequest,
+  ReframeResponse,
 } from "../../contracts/media.ts";
+import { symmetricPaletteDistance } from "../../lib/color.ts";
 import { InputError, downloadTo, uploadTo, withTempDir, parse } from "../io.ts";
 import { MEDIA_PREFIX, type MediaNodeConfig } from "../config.ts";
 import { compositeLayers } from "./composite.ts";
 import { normalizeImage } from "./ingest.ts";
-import { analyzeImage } from "./palette.ts";
+import { analyzeImage, paletteOf } from "./palette.ts";
+import { transferPalette } from "./palette-transfer.ts";
+import { reframe } from "./reframe.ts";
 import { safeFetchImage, type SafeFetchOptions } from "./safe-fetch.ts";
 
 /**
@@ -21,6 +28,8 @@ import { safeFetchImage, type SafeFetchOptions } from "./safe-fetch.ts";
  *   POST /v1/media/images/composite — weighted linear-light blend of 1–4 layers → PNG at output_url
  *   POST /v1/media/images/ingest    — untrusted brand-asset URL → validated, re-encoded PNG at output_url
  *   POST /v1/media/images/analyze   — palette + tone statistics + lighting/style hints
+ *   POST /v1/media/images/reframe   — a view cut from inside a picture (a beat's end frame from its storyboard frame)
+ *   POST /v1/media/images/palette-transfer — a picture recoloured toward another's palette, pixel for pixel (drift correction)
  *
  * Inputs of composite and analyze are URLs the Worker signed (our own storage), fetched with
  * io.ts `downloadTo`. Only ingest takes URLs from clients, and only it uses `safeFetchImage`.
@@ -88,5 +97,31 @@ export function registerImageRoutes(app: FastifyInstance, config: MediaNodeConfi
   app.post(`${MEDIA_PREFIX}images/analyze`, async (request) => {
     const body = parse(AnalyzeImageRequest, request.body);
     return withTempDir(config.tmpDir, async (dir) => AnalyzeImageResponse.parse(await analyzeImage(await fetchTrusted(body.url, dir, "image"))));
+  });
+
+  app.post(`${MEDIA_PREFIX}images/reframe`, async (request) => {
+    const body = parse(ReframeRequest, request.body);
+    return withTempDir(config.tmpDir, async (dir) => {
+      const view = await reframe(await fetchTrusted(body.source_url, dir, "source"), body, body.width, body.height);
+      const bytes = await uploadTo(body.output_url, view.png, "image/png");
+      return ReframeResponse.parse({ width: body.width, height: body.height, bytes, crop: view.crop });
+    });
+  });
+
+  app.post(`${MEDIA_PREFIX}images/palette-transfer`, async (request) => {
+    const body = parse(PaletteTransferRequest, request.body);
+    return withTempDir(config.tmpDir, async (dir) => {
+      const [source, target] = await Promise.all([fetchTrusted(body.source_url, dir, "source"), fetchTrusted(body.target_url, dir, "target")]);
+      const result = await transferPalette(source, target, body.strength);
+      const [before, after, goal, bytes] = await Promise.all([paletteOf(source), paletteOf(result.png), paletteOf(target), uploadTo(body.output_url, result.png, "image/png")]);
+      const round = (v: number) => Math.round(v * 100) / 100;
+      return PaletteTransferResponse.parse({
+        width: result.width,
+        height: result.height,
+        bytes,
+        distance_before: round(symmetricPaletteDistance(before, goal)),
+        distance_after: round(symmetricPaletteDistance(after, goal)),
+      });
+    });
   });
 }

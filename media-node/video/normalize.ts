@@ -29,13 +29,22 @@ export interface NormalizedChunk {
 }
 
 /**
+ * swscale's default colour conversion rounds every YUV↔RGB matrix step down: a chunk came out
+ * ≈2 luma levels darker than its clip, and its last frame (RGB) darker again, so each chunk of
+ * a beat started visibly darker than the one before ended (issue 13: a 3.5-level jump at
+ * every seam of a draft ad). Exact rounding and full-resolution chroma make both conversions
+ * round trips within a fraction of a level.
+ */
+export const EXACT_COLOUR = "accurate_rnd+full_chroma_int";
+
+/**
  * Scale so the frame covers width×height (display aspect, so non-square pixels are honoured),
  * with lanczos: Wan's 480p clips are upscaled 1.2× to 1024×576 and its 720p ones downscaled,
  * where swscale's default bicubic softens detail.
  */
 function coverScale(width: number, height: number): string {
   const factor = `max(${width}/(iw*sar),${height}/ih)`;
-  return `scale=w='max(${width},round(iw*sar*${factor}))':h='max(${height},round(ih*${factor}))':flags=lanczos:out_color_matrix=bt709:out_range=tv`;
+  return `scale=w='max(${width},round(iw*sar*${factor}))':h='max(${height},round(ih*${factor}))':flags=lanczos+${EXACT_COLOUR}:out_color_matrix=bt709:out_range=tv`;
 }
 
 /**
@@ -44,7 +53,7 @@ function coverScale(width: number, height: number): string {
  * frame as RGB.
  */
 export function normalizeGraph({ width, height, fps, frames }: NormalizeOptions, outputs: { chunk: boolean; last: boolean } = { chunk: true, last: true }): string {
-  const lastFrame = `select='eq(n,${frames - 1})',scale=in_color_matrix=bt709:in_range=tv,format=rgb24[last]`;
+  const lastFrame = `select='eq(n,${frames - 1})',scale=in_color_matrix=bt709:in_range=tv:flags=${EXACT_COLOUR},format=rgb24[last]`;
   const tail = outputs.chunk && outputs.last ? `split=2[chunk][tail];[tail]${lastFrame}` : outputs.last ? lastFrame : "null[chunk]";
   return [
     `[0:v:0]setpts=PTS-STARTPTS`,

@@ -1,4 +1,5 @@
 import { ffmpeg } from "../../media-node/ffmpeg.ts";
+import { EXACT_COLOUR } from "../../media-node/video/normalize.ts";
 
 /**
  * Test support (not a test file): synthetic clips and PSNR comparisons with real ffmpeg,
@@ -46,7 +47,8 @@ export async function videoPsnr(a: string, b: string): Promise<PsnrStats> {
  * in RGB (BT.709 decode), for comparing a PNG with a video frame.
  */
 export async function framePsnr(a: string, indexA: number, b: string, indexB: number, space: "yuv" | "rgb" = "yuv"): Promise<number> {
-  const convert = space === "rgb" ? "scale=in_color_matrix=bt709:in_range=tv,format=rgb24" : "format=yuv420p";
+  // RGB as media-node makes it (normalize.ts EXACT_COLOUR), so a PNG it wrote compares like for like.
+  const convert = space === "rgb" ? `scale=in_color_matrix=bt709:in_range=tv:flags=${EXACT_COLOUR},format=rgb24` : "format=yuv420p";
   const { stdout } = await ffmpeg([
     "-i", a, "-i", b,
     "-lavfi",

@@ -17,9 +17,6 @@ export interface ChunkOutput {
   palette: PaletteEntry[];
   /** ΔE2000 (share-weighted) of this chunk's last-frame palette to the references' palette. */
   reference_drift: number | null;
-  /**
-   * Palette of the start (conditioning) image the model began this chunk from: the stand-in
-   * for its first frame in seam scores (references/consistency.ts). Null if it could not be measured.
-   */
-  start_palette: PaletteEntry[] | null;
+  /** When the run re-anchored this chunk (chunks/drift.ts): the start image it was given. */
+  reanchored_key?: string;
 }

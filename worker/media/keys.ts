@@ -4,6 +4,10 @@ export const mediaKeys = {
   reference: (videoId: string, index: number) => `videos/${videoId}/references/${index}.png`,
   storyboard: (videoId: string, beat: number) => `videos/${videoId}/storyboard/${String(beat).padStart(2, "0")}.png`,
   composite: (videoId: string, chunk: number) => `videos/${videoId}/composites/${String(chunk).padStart(3, "0")}.png`,
+  /** The frame a chunk must end on (continuity conditioning: a view of its beat's storyboard frame). */
+  endFrame: (videoId: string, chunk: number) => `videos/${videoId}/chunks/${String(chunk).padStart(3, "0")}-end.png`,
+  /** A drifting beat's next start image: the exact last frame recoloured toward the storyboard (docs/SEAMS.md). */
+  reanchored: (videoId: string, chunk: number) => `videos/${videoId}/chunks/${String(chunk).padStart(3, "0")}-reanchored.png`,
   /** A chunk's clip as the provider returned it (the normalize pass reads it from here). */
   rawChunk: (videoId: string, chunk: number) => `videos/${videoId}/chunks/${String(chunk).padStart(3, "0")}-raw.mp4`,
   chunk: (videoId: string, chunk: number) => `videos/${videoId}/chunks/${String(chunk).padStart(3, "0")}.mp4`,

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { ConsistencyReport } from "../../contracts/api.ts";
-import { deltaE2000, hexToLab, paletteDistance } from "../../lib/color.ts";
-import { type ChunkPalettes, DEFAULT_DRIFT_THRESHOLD, consistencyReport, seamDistance } from "./consistency.ts";
+import { ConsistencyReport, type SeamReport } from "../../contracts/api.ts";
+import { hexToLab, paletteDistance } from "../../lib/color.ts";
+import { type ChunkPalettes, DEFAULT_DRIFT_THRESHOLD, consistencyReport } from "./consistency.ts";
+import { SEAM_THRESHOLDS } from "./seam-scores.ts";
 
 const palette = (...entries: [string, number][]) => entries.map(([hex, share]) => ({ lab: hexToLab(hex), share }));
 
@@ -9,57 +10,64 @@ const TEAL = palette(["#1F6F78", 0.6], ["#F2C14E", 0.4]);
 const TEAL_DARKER = palette(["#1A5F66", 0.6], ["#E0B040", 0.4]);
 const MAGENTA = palette(["#C0187A", 0.7], ["#101010", 0.3]);
 
-function chunk(chunk_num: number, beat_index: number, last: ReturnType<typeof palette>, start: ReturnType<typeof palette> | null, reference_drift: number | null): ChunkPalettes {
-  return { chunk_num, beat_index, palette: last, start_palette: start, reference_drift };
+function chunk(chunk_num: number, beat_index: number, last: ReturnType<typeof palette>, reference_drift: number | null): ChunkPalettes {
+  return { chunk_num, beat_index, palette: last, reference_drift };
 }
 
-describe("consistency report", () => {
-  it("scores each seam from the previous chunk's last frame to this chunk's start image, both ways", () => {
-    const report = consistencyReport([
-      chunk(0, 0, TEAL, TEAL, 4),
-      chunk(1, 0, TEAL_DARKER, TEAL, 9),
-      chunk(2, 1, MAGENTA, MAGENTA, 40),
-    ]);
-    expect(ConsistencyReport.parse(report)).toEqual(report);
-    const [first, second, third] = report.chunks;
-    expect(first!.seam_drift).toBeNull();
-    expect(first!.within_beat).toBe(false);
-    // Seam 0→1 inside beat 0: chunk 0's last frame (TEAL) against chunk 1's start (TEAL).
-    expect(second!.seam_drift).toBe(0);
-    expect(second!.within_beat).toBe(true);
-    // Seam 1→2 is a cut to beat 1: TEAL_DARKER against MAGENTA, the mean of both directions.
-    const expected = (paletteDistance(TEAL_DARKER, MAGENTA) + paletteDistance(MAGENTA, TEAL_DARKER)) / 2;
-    expect(third!.seam_drift).toBeCloseTo(expected, 2);
-    expect(third!.within_beat).toBe(false);
-    expect(report.seam_drift).toEqual({ mean: Math.round(((0 + third!.seam_drift!) / 2) * 100) / 100, max: third!.seam_drift });
-    expect(report.within_beat_seam_drift).toEqual({ mean: 0, max: 0 });
-  });
+const seam = (chunk_num: number, kind: "within_beat" | "beat_transition", jump_ratio: number, flagged: boolean): SeamReport["seams"][number] => ({
+  chunk_num,
+  beat_index: chunk_num,
+  at_frame: 48 * chunk_num,
+  kind,
+  transition: { type: "cut", frames: 0 },
+  ssim: 0.99,
+  palette_delta_e: 1,
+  jump_ratio,
+  transition_delivered: kind === "within_beat" ? null : true,
+  transition_detail: null,
+  flagged,
+  flags: flagged ? ["jump"] : [],
+});
 
+/** A stitch job's output, as steps/stitch.ts stores it. */
+const stitched = (seams: SeamReport["seams"]) => ({ key: "videos/x/stitched.mp4", frames: 144, duration_s: 6, bytes: 1, method: "seams", encode_seconds: 1, copied_frames: 100, decorated_frames: 0, seams: { thresholds: SEAM_THRESHOLDS, decoded_frames: 40, measure_seconds: 0.4, seams } });
+
+describe("consistency report", () => {
   it("summarises reference drift and flags chunks above the threshold", () => {
-    const report = consistencyReport([chunk(0, 0, TEAL, TEAL, 4), chunk(1, 0, TEAL, TEAL, 9), chunk(2, 1, MAGENTA, MAGENTA, 40)], 25);
+    const report = consistencyReport([chunk(0, 0, TEAL, 4), chunk(1, 0, TEAL, 9), chunk(2, 1, MAGENTA, 40)], 25);
+    expect(ConsistencyReport.parse(report)).toEqual(report);
     expect(report.threshold).toBe(25);
     expect(report.reference_drift).toEqual({ mean: 17.67, max: 40 });
     expect(report.flagged_chunks).toEqual([2]);
     expect(report.chunks.map((c) => c.flagged)).toEqual([false, false, true]);
-    expect(consistencyReport([chunk(0, 0, TEAL, TEAL, 4), chunk(1, 0, TEAL, TEAL, 9)], 5).flagged_chunks).toEqual([1]);
+    expect(consistencyReport([chunk(0, 0, TEAL, 4), chunk(1, 0, TEAL, 9)], 5).flagged_chunks).toEqual([1]);
   });
 
   it("orders chunks by number and leaves unknowns out of the summaries", () => {
-    const report = consistencyReport([chunk(2, 1, MAGENTA, null, null), chunk(0, 0, TEAL, null, null), chunk(1, 0, TEAL, TEAL, 7)]);
+    const report = consistencyReport([chunk(2, 1, MAGENTA, null), chunk(0, 0, TEAL, null), chunk(1, 0, TEAL, 7)]);
     expect(report.chunks.map((c) => c.chunk_num)).toEqual([0, 1, 2]);
-    expect(report.chunks.map((c) => c.seam_drift)).toEqual([null, 0, null]);
     expect(report.reference_drift).toEqual({ mean: 7, max: 7 });
     expect(report.flagged_chunks).toEqual([]);
-    // A chunk whose predecessor is not done yet has no seam score.
-    expect(consistencyReport([chunk(0, 0, TEAL, TEAL, 1), chunk(2, 0, TEAL, TEAL, 1)]).chunks[1]!.seam_drift).toBeNull();
   });
 
-  it("seam distance is symmetric, zero for one palette, and grows with the colour difference", () => {
-    expect(seamDistance(TEAL, TEAL)).toBe(0);
-    expect(seamDistance(TEAL, MAGENTA)).toBeCloseTo(seamDistance(MAGENTA, TEAL), 10);
-    expect(seamDistance(TEAL, TEAL_DARKER)).toBeLessThan(seamDistance(TEAL, MAGENTA));
-    // A one-colour palette against another is exactly their ΔE2000.
-    expect(seamDistance(palette(["#1F6F78", 1]), palette(["#C0187A", 1]))).toBeCloseTo(deltaE2000(hexToLab("#1F6F78"), hexToLab("#C0187A")), 10);
+  it("reports the seams the stitch measured, with their thresholds, flags and the within-beat jump summary", () => {
+    const seams = [seam(1, "within_beat", 0.5, false), seam(2, "beat_transition", 30, false), seam(3, "within_beat", 4, true)];
+    const report = consistencyReport([chunk(0, 0, TEAL, 4), chunk(1, 0, TEAL_DARKER, 5)], DEFAULT_DRIFT_THRESHOLD, stitched(seams));
+    expect(ConsistencyReport.parse(report)).toEqual(report);
+    expect(report.seams).toEqual(seams);
+    expect(report.seam_thresholds).toEqual(SEAM_THRESHOLDS);
+    expect(report.flagged_seams).toEqual([3]);
+    expect(report.within_beat_jump_ratio).toEqual({ mean: 2.25, max: 4 });
+  });
+
+  it("has no seams before the video is stitched, or when measuring them failed", () => {
+    for (const stitch of [undefined, null, { key: "k", seams: null, seams_error: "media-node answered 500" }, { unexpected: true }]) {
+      const report = consistencyReport([chunk(0, 0, TEAL, 4)], DEFAULT_DRIFT_THRESHOLD, stitch);
+      expect(report.seams).toEqual([]);
+      expect(report.flagged_seams).toEqual([]);
+      expect(report.within_beat_jump_ratio).toBeNull();
+      expect(report.seam_thresholds).toEqual(SEAM_THRESHOLDS);
+    }
   });
 
   it("the default threshold separates a shade of the references' colours from colours they do not have", () => {

@@ -1,4 +1,5 @@
-import { decideAfter, type Decision } from "./pipeline.ts";
+import type { ChunkLastFrame } from "../chunks/output.ts";
+import { decideAfter, decideOnPublish, type Decision } from "./pipeline.ts";
 import type { JobRow } from "./jobs.ts";
 import { enterPhase, readState, storeConsistencyContext, storePlan, updateProgress } from "./run-state.ts";
 import { loadDurationPriors } from "./timings.ts";
@@ -18,6 +19,13 @@ export async function advance(run: RunContext, finished: JobRow): Promise<void> 
   }
   await updateProgress(run);
   await run.dispatch();
+}
+
+/** A chunk published its last frame: release the next chunk of its beat, re-anchored if this one drifted (pipeline.ts `decideOnPublish`). */
+export async function afterPublish(run: RunContext, published: JobRow, lastFrame: ChunkLastFrame): Promise<void> {
+  const state = readState(run.sql)!;
+  const decisions = decideOnPublish(published, lastFrame, { request: state.request, spec: state.spec, chunkPlan: state.chunk_plan, jobs: run.jobs.list() }, run.config);
+  for (const decision of decisions) await carryOut(run, decision);
 }
 
 async function carryOut(run: RunContext, decision: Decision): Promise<void> {
@@ -46,8 +54,14 @@ async function carryOut(run: RunContext, decision: Decision): Promise<void> {
       run.jobs.insert(decision.jobs);
       return;
     case "release":
-      releaseDependents(run, decision.after);
+      releaseDependents(run, decision.after, decision.input);
       return;
+    case "drift_correction": {
+      const { correction } = decision;
+      run.log.info("chunk.drift_corrected", { job_id: decision.jobId, ...correction });
+      run.event("drift_correction", { job_id: decision.jobId, ...correction });
+      return;
+    }
     case "warning":
       run.event("warning", { message: decision.message, job_id: decision.jobId });
       return;
@@ -59,7 +73,7 @@ async function carryOut(run: RunContext, decision: Decision): Promise<void> {
   }
 }
 
-/** Chunk k+1 of a beat waits for chunk k's last frame: once it is published, it may start. */
-export function releaseDependents(run: Pick<RunContext, "jobs">, jobId: string): void {
-  for (const waiting of run.jobs.list("status = 'waiting' AND depends_on = ?", jobId)) run.jobs.apply("release", waiting, {});
+/** Chunk k+1 of a beat waits for chunk k's last frame: once it is published, it may start (from `input`, when given). */
+export function releaseDependents(run: Pick<RunContext, "jobs">, jobId: string, input?: unknown): void {
+  for (const waiting of run.jobs.list("status = 'waiting' AND depends_on = ?", jobId)) run.jobs.apply("release", waiting, input === undefined ? {} : { input });
 }

@@ -1,7 +1,8 @@
 import type { Prediction } from "../../contracts/prediction.ts";
 import type { JobStep } from "../queue/messages.ts";
 import type { ClaimedJob, ReferenceOutput } from "../steps/step.ts";
-import { advance, releaseDependents } from "./advance.ts";
+import type { ChunkLastFrame } from "../chunks/output.ts";
+import { advance, afterPublish } from "./advance.ts";
 import { jobView } from "./jobs.ts";
 import { enterPhase, touchRun, updateProgress } from "./run-state.ts";
 import { attemptDone, attemptStarted } from "./timings.ts";
@@ -71,7 +72,7 @@ export async function publishOutput(run: RunContext, jobId: string, attempt: num
   touchRun(run.sql, now);
   const frameKey = (output as { last_frame_key?: unknown } | null)?.last_frame_key;
   run.event("job", { job: jobView(published), ...(typeof frameKey === "string" ? { frame_url: await run.sign(frameKey) } : {}) });
-  releaseDependents(run, jobId);
+  await afterPublish(run, published, output as ChunkLastFrame);
   await run.send([{ video_id: run.row()!.video_id, job_id: jobId, attempt, step: "normalize" }]);
   await updateProgress(run);
   await run.dispatch();

@@ -41,7 +41,8 @@ export type RetryAccounting =
 
 /** What each event needs to know besides the job. Times are epoch milliseconds. */
 export interface JobEventParams {
-  release: Record<string, never>;
+  /** `input`: what the released job starts from instead (a re-anchored chunk, chunks/drift.ts). */
+  release: { input?: unknown };
   dispatch: { leaseUntil: number };
   claim: { leaseUntil: number };
   defer: { notBefore: number };
@@ -85,7 +86,7 @@ const withReason = (job: JobRow, reason: string) => json([...(JSON.parse(job.err
 
 export const JOB_TRANSITIONS: { [E in JobEvent]: JobTransition<E> } = {
   /** The job it waits for published what it needs (or finished). */
-  release: { from: ["waiting"], to: ["ready"], change: () => ({ status: "ready" }) },
+  release: { from: ["waiting"], to: ["ready"], change: (_j, p) => ({ status: "ready", ...(p.input === undefined ? {} : { input: json(p.input) }) }) },
   /** Sent to a consumer; the lease is how long the run waits before sending it again. */
   dispatch: { from: ["ready"], to: ["queued"], change: (_j, p) => ({ status: "queued", not_before: null, lease_until: p.leaseUntil }) },
   /** A consumer takes the job's start step (again, after a redelivery). */

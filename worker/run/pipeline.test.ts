@@ -2,11 +2,12 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { GenerateRequest } from "../../contracts/api.ts";
 import { chunkJobId, type JobStatus } from "../../contracts/live.ts";
+import { beatEndView } from "../chunks/conditioning.ts";
 import { type ChunkPlan, planChunks } from "../chunks/plan.ts";
 import { loadConfig } from "../config.ts";
 import { planVideo } from "../planning/plan.ts";
 import type { JobKind, JobRow } from "./jobs.ts";
-import { chooseDispatch, decideAfter, type PipelineSettings, type PipelineView, type PlanOutput } from "./pipeline.ts";
+import { chooseDispatch, decideAfter, decideOnPublish, type PipelineSettings, type PipelineView, type PlanOutput } from "./pipeline.ts";
 import { planRegeneration } from "./regenerate.ts";
 import type { RunState } from "./types.ts";
 
@@ -127,6 +128,36 @@ describe("after a chunk, the music, the stitch and the mux", () => {
 
   it("ends the video complete when the mux is done", () => {
     expect(decideAfter(job("mux", "mux", "done"), view([]), SETTINGS)).toEqual([{ kind: "end", status: "complete", error: null }]);
+  });
+});
+
+describe("when a chunk publishes its last frame", () => {
+  const red = [{ hex: "#C0392B", share: 1, lab: [45, 60, 40] as [number, number, number] }];
+  const blue = [{ hex: "#1030E0", share: 1, lab: [32, 60, -100] as [number, number, number] }];
+  const settings = { consistencyDriftThreshold: 20, conditioning: "continuity" as const, models: { video: "adreel/draft-video" } };
+  const references = [0, 1, 2].map((index) => job(`reference:${index}`, "reference", "done", { idx: index, output: { index, key: `r${index}.png`, type: "product", source: "generated", analysis: null, palette: red } }));
+  const publish = (palette: typeof red, over: Partial<PipelineView> = {}) => {
+    // A beat of several chunks whose second chunk gets no end frame to lean on.
+    const drifting = chunkPlan.find((c) => c.chunks_in_beat >= 2 && c.first_in_beat && !beatEndView(chunkPlan[c.chunk_num + 1]!, plan.spec.fps))!;
+    const next = chunkPlan[drifting.chunk_num + 1]!;
+    const published = chunk(drifting, "normalizing");
+    const waiting = { ...chunk(next, "waiting"), depends_on: published.id };
+    return { next, decisions: decideOnPublish(published, { last_frame_key: "l.png", raw_key: "r.mp4", palette }, view([...references, published, waiting], over), settings) };
+  };
+
+  it("re-anchors the next chunk of the beat when the frame drifted past the threshold, and says so before releasing it", () => {
+    const { next, decisions } = publish(blue);
+    expect(kinds(decisions)).toEqual(["drift_correction", "release"]);
+    const [told, released] = decisions as [Extract<(typeof decisions)[number], { kind: "drift_correction" }>, Extract<(typeof decisions)[number], { kind: "release" }>];
+    expect(told).toMatchObject({ jobId: chunkJobId(next.chunk_num), correction: { action: "reanchor", chunk_num: next.chunk_num - 1, next_chunk_num: next.chunk_num, threshold: 20 } });
+    expect(told.correction.drift).toBeGreaterThan(20);
+    expect(released.input).toEqual({ ...next, reanchor: { from_chunk: next.chunk_num - 1, strength: (told.correction as { strength: number }).strength, drift: told.correction.drift } });
+  });
+
+  it("releases it as planned when the frame is within the threshold, or the run blends composites", () => {
+    for (const { next, decisions } of [publish(red), publish(blue, { request: GenerateRequest.parse({ ...request, conditioning: "composite" }) })]) {
+      expect(decisions).toEqual([{ kind: "release", after: chunkJobId(next.chunk_num - 1), input: next }]);
+    }
   });
 });
 

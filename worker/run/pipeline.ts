@@ -1,8 +1,10 @@
-import type { CostEstimate, EndStatus, GenerateRequest, Phase } from "../../contracts/api.ts";
+import type { Conditioning, CostEstimate, EndStatus, GenerateRequest, Phase } from "../../contracts/api.ts";
 import type { PlanNote } from "../../contracts/live.ts";
 import { VideoSpec } from "../../contracts/spec.ts";
-import type { ChunkOutput } from "../chunks/output.ts";
+import { type DriftCorrection, driftCorrection, nextChunkInput, referenceDrift } from "../chunks/drift.ts";
+import type { ChunkLastFrame, ChunkOutput } from "../chunks/output.ts";
 import { type ChunkPlan, planChunks } from "../chunks/plan.ts";
+import { acceptsEndImage } from "../providers/models/clip.ts";
 import { buildConsistencyContext } from "../references/context.ts";
 import type { ReferenceOutput } from "../steps/step.ts";
 import { chunkJobs, musicJob, type NewJob, referenceJobs, storyboardJobs } from "./dag.ts";
@@ -29,6 +31,12 @@ export interface PipelineSettings {
   consistencyDriftThreshold: number;
 }
 
+/** What the drift decision reads besides the threshold: the run's default conditioning and its video model (end frames or not). */
+export interface PublishSettings extends Pick<PipelineSettings, "consistencyDriftThreshold"> {
+  conditioning: Conditioning;
+  models: { video: string };
+}
+
 /** What the plan job leaves: the spec, its estimate, and the planner's notes on the way. */
 export interface PlanOutput {
   spec: unknown;
@@ -44,8 +52,10 @@ export type Decision =
   /** The reference images are all ready: their consistency context is every later prompt's. */
   | { kind: "references_ready"; references: ReferenceOutput[]; context: string }
   | { kind: "insert"; jobs: NewJob[] }
-  /** Jobs waiting for `after` may start. */
-  | { kind: "release"; after: string }
+  /** Jobs waiting for `after` may start; with `input`, the one that does (chunk k+1 of a beat) starts from it. */
+  | { kind: "release"; after: string; input?: unknown }
+  /** A chunk drifted from the references: the next chunk of its beat is brought back (chunks/drift.ts); told in the event log. */
+  | { kind: "drift_correction"; jobId: string; correction: DriftCorrection }
   | { kind: "warning"; message: string; jobId: string }
   | { kind: "phase"; phase: Phase }
   | { kind: "end"; status: EndStatus; error: string | null };
@@ -143,6 +153,27 @@ export const NEXT: Record<JobKind, Next> = {
 /** What follows from `finished` being done. */
 export function decideAfter(finished: JobRow, run: PipelineView, settings: PipelineSettings): Decision[] {
   return NEXT[finished.kind](finished, run, settings);
+}
+
+/**
+ * A chunk's ingest published its last frame: the next chunk of its beat may start, re-anchored
+ * if this chunk drifted past the threshold (docs/SEAMS.md, "Drift correction"). Decided here,
+ * before the release, because the next chunk starts from this frame.
+ */
+export function decideOnPublish(published: JobRow, lastFrame: ChunkLastFrame, run: PipelineView, settings: PublishSettings): Decision[] {
+  const next = run.jobs.find((j) => j.depends_on === published.id && j.kind === "chunk");
+  if (published.kind !== "chunk" || !next || !run.spec) return [{ kind: "release", after: published.id }];
+  const references = run.jobs.filter((j) => j.kind === "reference" && j.status === "done").map((j) => outputOf<ReferenceOutput>(j));
+  const correction = driftCorrection(JSON.parse(published.input) as ChunkPlan, JSON.parse(next.input) as ChunkPlan, referenceDrift(lastFrame.palette, references), {
+    threshold: settings.consistencyDriftThreshold,
+    strategy: run.request.conditioning ?? settings.conditioning,
+    endFrames: acceptsEndImage(settings.models.video),
+    fps: run.spec.fps,
+  });
+  return [
+    ...(correction ? [{ kind: "drift_correction", jobId: next.id, correction } as const] : []),
+    { kind: "release", after: published.id, input: nextChunkInput(JSON.parse(next.input) as ChunkPlan, correction) },
+  ];
 }
 
 /**

@@ -1,42 +1,80 @@
-import { paletteDistance } from "../../lib/color.ts";
-import { AnalyzeImageResponse, CompositeResponse, LastFrameResponse, NormalizeChunkResponse } from "../../contracts/media.ts";
+import { CompositeResponse, LastFrameResponse, NormalizeChunkResponse, PaletteTransferResponse, ReframeResponse } from "../../contracts/media.ts";
 import { mediaKeys } from "../media/keys.ts";
-import { clipInput } from "../providers/models/clip.ts";
+import { acceptsEndImage, clipInput } from "../providers/models/clip.ts";
 import type { ChunkLastFrame, ChunkOutput } from "../chunks/output.ts";
+import { type ChunkConditioning, type Picture, conditioningOf } from "../chunks/conditioning.ts";
+import { referenceDrift } from "../chunks/drift.ts";
+import { ChunkJobInput } from "../chunks/job-input.ts";
 import { ChunkPlan, seamKeyframes } from "../chunks/plan.ts";
 import { composePrompt } from "../planning/prompts.ts";
 import { estimatePrediction } from "../pricing/estimate.ts";
-import { type JobSteps, outputUrl } from "./step.ts";
+import { type ClaimedJob, type JobSteps, type StepDeps, outputUrl } from "./step.ts";
 
 /**
- * One video chunk (SPEC §7). Its conditioning image is a composite: the first chunk
- * of a beat blends the beat's storyboard frame with the style reference; every later chunk
- * blends the previous chunk's last frame with the storyboard frame, so motion continues
- * across the cut while the beat stays on its board.
+ * One video chunk (SPEC §7). What it is conditioned on is decided by chunks/conditioning.ts
+ * from the run's strategy (the request's `conditioning`, else `CONDITIONING`): under
+ * `continuity` the start image is the storyboard frame or the previous chunk's exact last frame,
+ * handed to the model as stored, plus, where the model takes one, an end frame cut from the
+ * storyboard; under `composite` it is seed 003's blend, made by media-node. A chunk the run
+ * re-anchored (chunks/drift.ts) starts from the previous last frame recoloured toward the
+ * storyboard by media-node's palette transfer.
  */
+
+interface ConditioningImages {
+  startImage: string;
+  endImage?: string;
+}
+
+async function conditioningImages(deps: StepDeps, claim: ClaimedJob, chunk: ChunkPlan, plan: ChunkConditioning, styleKey: string | null): Promise<ConditioningImages> {
+  const videoId = claim.video.video_id;
+  const spec = claim.video.spec!;
+  const keyOf = (picture: Picture): string => {
+    if (picture.kind === "storyboard") return mediaKeys.storyboard(videoId, chunk.beat_index);
+    if (picture.kind === "last_frame") return mediaKeys.lastFrame(videoId, picture.chunk_num);
+    if (picture.kind === "reanchored") return mediaKeys.reanchored(videoId, chunk.chunk_num);
+    if (!styleKey) throw new Error("the composite needs a style reference and the run has none");
+    return styleKey;
+  };
+  if (plan.strategy === "composite") {
+    const compositeKey = mediaKeys.composite(videoId, chunk.chunk_num);
+    const layers = await Promise.all(plan.layers.map(async (layer) => ({ url: await deps.url(keyOf(layer.picture)), weight: layer.weight })));
+    await deps.media.call("/v1/media/images/composite", { layers, width: spec.width, height: spec.height, output_url: await deps.url(compositeKey, "put") }, CompositeResponse);
+    return { startImage: await deps.url(compositeKey) };
+  }
+  if (plan.start.kind === "reanchored") {
+    const target = await deps.url(keyOf({ kind: "storyboard" }));
+    const source = await deps.url(keyOf({ kind: "last_frame", chunk_num: plan.start.chunk_num }));
+    await deps.media.call("/v1/media/images/palette-transfer", { source_url: source, target_url: target, strength: plan.start.strength, output_url: await deps.url(keyOf(plan.start), "put") }, PaletteTransferResponse);
+  }
+  const startImage = await deps.url(keyOf(plan.start));
+  if (!plan.end) return { startImage };
+  const endKey = mediaKeys.endFrame(videoId, chunk.chunk_num);
+  await deps.media.call(
+    "/v1/media/images/reframe",
+    { source_url: await deps.url(keyOf({ kind: "storyboard" })), ...plan.end, width: spec.width, height: spec.height, output_url: await deps.url(endKey, "put") },
+    ReframeResponse,
+  );
+  return { startImage, endImage: await deps.url(endKey) };
+}
 
 export const chunkSteps: JobSteps = {
   async start(deps, claim) {
-    const chunk = ChunkPlan.parse(claim.job.input);
+    const chunk = ChunkJobInput.parse(claim.job.input);
     const spec = claim.video.spec!;
-    const videoId = claim.video.video_id;
-    const { weights } = deps.config;
-    const storyboard = await deps.url(mediaKeys.storyboard(videoId, chunk.beat_index));
+    const model = deps.config.models.video;
     // The style layer sets the look of the world: never a logo blended into every first shot.
     const style = claim.references.find((r) => r.type === "environment") ?? claim.references.find((r) => r.type !== "logo");
-    const layers = chunk.first_in_beat
-      ? [{ url: storyboard, weight: weights.storyboard }, ...(style ? [{ url: await deps.url(style.key), weight: weights.style }] : [])]
-      : [
-          { url: await deps.url(mediaKeys.lastFrame(videoId, chunk.chunk_num - 1)), weight: weights.previousFrame },
-          { url: storyboard, weight: weights.storyboardAfterFirst },
-        ];
-    const compositeKey = mediaKeys.composite(videoId, chunk.chunk_num);
-    await deps.media.call("/v1/media/images/composite", { layers, width: spec.width, height: spec.height, output_url: await deps.url(compositeKey, "put") }, CompositeResponse);
-    const model = deps.config.models.video;
+    const plan = conditioningOf(chunk, claim.video.request.conditioning ?? deps.config.conditioning, {
+      weights: deps.config.weights,
+      fps: spec.fps,
+      endFrames: acceptsEndImage(model),
+      style: style !== undefined,
+    });
+    const images = await conditioningImages(deps, claim, chunk, plan, style?.key ?? null);
     const prompt = composePrompt(chunk.prompt, claim.video.consistency_context ?? "");
     const input = clipInput(model, {
       prompt,
-      startImage: await deps.url(compositeKey),
+      ...images,
       frames: chunk.frames,
       fps: spec.fps,
       width: spec.width,
@@ -73,19 +111,11 @@ export const chunkSteps: JobSteps = {
   },
   /** The normalize pass, off the beat's critical path (it runs on the media queue while the next chunk generates). */
   async normalize(deps, claim) {
-    const chunk = ChunkPlan.parse(claim.job.input);
+    const chunk = ChunkJobInput.parse(claim.job.input);
     const spec = claim.video.spec!;
     const videoId = claim.video.video_id;
     const key = mediaKeys.chunk(videoId, chunk.chunk_num);
     const published = claim.published as ChunkLastFrame;
-    // Measured alongside normalization; a measurement failure must not fail the chunk.
-    const startPalette = deps.url(mediaKeys.composite(videoId, chunk.chunk_num))
-      .then((url) => deps.media.call("/v1/media/images/analyze", { url }, AnalyzeImageResponse, 60_000))
-      .then((stats) => stats.palette)
-      .catch((error: Error) => {
-        deps.log.warn("chunk.palette_unmeasured", { chunk: chunk.chunk_num, error });
-        return null;
-      });
     const result = await deps.media.call(
       "/v1/media/chunks/normalize",
       {
@@ -102,8 +132,7 @@ export const chunkSteps: JobSteps = {
       NormalizeChunkResponse,
     );
     const palette = published.palette;
-    const referencePalette = claim.references.flatMap((r) => r.palette.map((p) => ({ lab: p.lab, share: p.share / claim.references.length })));
-    const drift = referencePalette.length && palette.length ? Math.round(paletteDistance(palette, referencePalette) * 100) / 100 : null;
-    return { kind: "done", output: { key, last_frame_key: published.last_frame_key, frames: result.frames, palette, reference_drift: drift, start_palette: await startPalette } satisfies ChunkOutput };
+    const output: ChunkOutput = { key, last_frame_key: published.last_frame_key, frames: result.frames, palette, reference_drift: referenceDrift(palette, claim.references) };
+    return { kind: "done", output: chunk.reanchor ? { ...output, reanchored_key: mediaKeys.reanchored(videoId, chunk.chunk_num) } : output };
   },
 };

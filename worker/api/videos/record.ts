@@ -74,10 +74,11 @@ export async function videoRecord(c: AppContext, snapshot: LiveSnapshot): Promis
   };
 }
 
-/** Per-chunk colour consistency and its summary, once any chunk is done. */
+/** Per-chunk colour consistency once any chunk is done, and every seam's scores once the stitch has measured them. */
 function consistencyOf(snapshot: LiveSnapshot, threshold: number): Pick<VideoResponse, "consistency"> {
   const chunks = snapshot.jobs
     .filter((j) => j.kind === "chunk" && j.status === "done")
     .map((j) => ({ ...(snapshot.outputs[j.id] as ChunkOutput), chunk_num: j.idx, beat_index: j.beat }));
-  return chunks.length ? { consistency: consistencyReport(chunks, threshold) } : {};
+  // Only a finished stitch has an output (a regenerated beat removes the job, and its seams with it).
+  return chunks.length ? { consistency: consistencyReport(chunks, threshold, snapshot.outputs.stitch) } : {};
 }

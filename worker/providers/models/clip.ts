@@ -70,3 +70,13 @@ export function clipInput(model: string, request: ClipRequest): Record<string, u
 }
 
 export const VIDEO_MODELS: readonly string[] = Object.keys(CLIP_ADAPTERS);
+
+/**
+ * Video models with an end-frame input, which chunks/conditioning.ts may give a beat's last
+ * chunk: the draft model's `last_image` and Wan 2.2's (its vendored schema, captured 2026-10-05).
+ */
+const END_IMAGE_MODELS = new Set<string>([DRAFT_MODELS.video, "wan-video/wan-2.2-i2v-fast"]);
+
+export function acceptsEndImage(model: string): boolean {
+  return END_IMAGE_MODELS.has(modelName(model));
+}
