@@ -3,27 +3,29 @@ import { ArchetypeId, AspectRatio, CaptionsMode, DurationSeconds, VideoSpec, Voi
 
 /** Public HTTP contracts. Field names follow the functional spec (docs/SPEC.md §3). */
 
-/**
- * A brand asset by URL. The schema only checks the shape; whether media-node may fetch it
- * (https only, public addresses only, in production) is its ingest policy's call, made when
- * `POST /api/generate` admits the request — a refusal is a 422 naming the field and the reason.
- */
-const AssetUrl = z
-  .string()
-  .max(2048)
-  .refine((value) => {
-    try {
-      const protocol = new URL(value).protocol;
-      return protocol === "https:" || protocol === "http:";
-    } catch {
-      return false;
-    }
-  }, "must be an https: URL");
-
 export const ASSET_REF_PATTERN = /^asset:([a-z0-9-]{8,64})$/;
 
-/** An asset uploaded through `POST /api/assets` is referred to as `asset:<id>`. */
-const AssetRef = z.union([AssetUrl, z.string().regex(ASSET_REF_PATTERN, "must be an https: URL or asset:<id>")]).describe("An image URL, or `asset:<id>` from `POST /api/assets`.");
+function isWebUrl(value: string): boolean {
+  try {
+    const protocol = new URL(value).protocol;
+    return protocol === "https:" || protocol === "http:";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A brand asset: an image URL, or `asset:<id>` for an uploaded one. The schema only checks
+ * the shape; whether media-node may fetch a URL (https and public addresses only; the local
+ * stack adds the origins it serves itself) is its ingest policy's call, made when
+ * `POST /api/generate` admits the request — a refusal is a 422 naming the field and the reason.
+ * One refinement rather than a union, so a bad value gets this message rather than "Invalid input".
+ */
+const AssetRef = z
+  .string()
+  .max(2048)
+  .refine((value) => ASSET_REF_PATTERN.test(value) || isWebUrl(value), "must be an https: URL or asset:<id>")
+  .describe("An image URL, or `asset:<id>` from `POST /api/assets`.");
 
 /** `POST /api/assets`: an image validated by decoding and stored as PNG for this tenant. */
 export const AssetUploadResponse = z.object({
