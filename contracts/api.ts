@@ -176,6 +176,13 @@ export const PlanNote = z.strictObject({
 });
 export type PlanNote = z.infer<typeof PlanNote>;
 
+/**
+ * Money as clients see it. What was spent never decreases during a run; what is still running
+ * is shown apart, at its estimate, so settling an estimate lower never takes a shown number back.
+ */
+export const SpentUsd = z.number().describe("spent so far, in USD: the actual cost of every prediction that ended (failed and cancelled ones too) and of every other charge; it never decreases");
+export const PendingUsd = z.number().describe("what the predictions still running are estimated at, in USD, shown apart from `cost_usd`: it falls as they end, their actual cost moving into `cost_usd`");
+
 export const StatusResponse = z.object({
   video_id: z.string(),
   status: VideoStatus,
@@ -183,8 +190,9 @@ export const StatusResponse = z.object({
   current_phase: Phase,
   estimated_time_remaining: z.number().nullable(),
   error: z.string().nullable(),
-  cost_usd: z.number(),
-  cost_estimate_usd: z.number().nullable(),
+  cost_usd: SpentUsd,
+  cost_pending_usd: PendingUsd,
+  cost_estimate_usd: z.number().nullable().describe("the plan's estimate of the whole video, in USD"),
 });
 export type StatusResponse = z.infer<typeof StatusResponse>;
 
@@ -271,7 +279,7 @@ export const CostLedgerEntry = z.object({
   model: z.string(),
   estimate_usd: z.number(),
   actual_usd: z.number().nullable(),
-  /** What it counts for in `cost_usd`: the actual when known, else the estimate. */
+  /** The actual when known (counted in `cost_usd`), else the estimate (counted in `cost_pending_usd`). */
   usd: z.number(),
 });
 export type CostLedgerEntry = z.infer<typeof CostLedgerEntry>;
@@ -284,11 +292,11 @@ export const VideoResponse = z.object({
   prompt: z.string(),
   final_video_url: z.string().nullable(),
   stitched_video_url: z.string().nullable(),
-  cost_usd: z.number(),
+  cost_usd: SpentUsd,
+  cost_pending_usd: PendingUsd,
   cost_estimate: CostEstimate.nullable(),
-  cost_by_phase: z.record(z.string(), z.number()),
-  /** `cost_usd` is the sum of these entries' `usd`. */
-  cost_ledger: z.array(CostLedgerEntry).optional(),
+  cost_by_phase: z.record(z.string(), z.number()).describe("`cost_usd` by phase"),
+  cost_ledger: z.array(CostLedgerEntry).optional().describe("one line per prediction: `cost_usd` is the sum of their `actual_usd`, `cost_pending_usd` of the `estimate_usd` of those without one"),
   generation_time_seconds: z.number().nullable(),
   created_at: z.string(),
   completed_at: z.string().nullable(),

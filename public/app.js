@@ -21,6 +21,7 @@ const state = {
   lastEvent: null, // the last event seen (a snapshot counts as all before it); null until connected once
   status: null,
   costUsd: 0,
+  pendingUsd: 0,
   estimateUsd: null,
   reconnects: 0,
   beats: [], // beat names, once planned
@@ -65,7 +66,7 @@ $("cancel").addEventListener("click", async () => {
 
 function resetRun(id, prompt) {
   if (state.socket) { const old = state.socket; state.socket = null; old.close(); }
-  Object.assign(state, { videoId: id, lastEvent: null, status: null, costUsd: 0, estimateUsd: null, reconnects: 0, beats: [], spec: null, completedOnce: false, regenerating: null, busy: false });
+  Object.assign(state, { videoId: id, lastEvent: null, status: null, costUsd: 0, pendingUsd: 0, estimateUsd: null, reconnects: 0, beats: [], spec: null, completedOnce: false, regenerating: null, busy: false });
   state.cells.clear(); state.boards.clear(); state.refs.clear();
   $("run").hidden = false;
   $("video-id").textContent = id;
@@ -136,10 +137,13 @@ function setStatus(status) {
   updateBeatControls();
 }
 
-function setCost(costUsd, estimateUsd) {
-  if (typeof costUsd === "number") state.costUsd = costUsd;
+/** Spent only rises (a late or replayed frame never takes it back); predictions still running are shown beside it at their estimate. */
+function setCost(costUsd, estimateUsd, pendingUsd) {
+  if (typeof costUsd === "number") state.costUsd = Math.max(state.costUsd, costUsd);
   if (typeof estimateUsd === "number") state.estimateUsd = estimateUsd;
-  $("cost").textContent = `Cost so far ${usd(state.costUsd)}${state.estimateUsd !== null ? ` of an estimated ${usd(state.estimateUsd)}` : ""}`;
+  if (typeof pendingUsd === "number") state.pendingUsd = pendingUsd;
+  const running = state.pendingUsd > 0 && !END_STATUSES.includes(state.status) ? ` (+${usd(state.pendingUsd)} running)` : "";
+  $("cost").textContent = `Cost so far ${usd(state.costUsd)}${running}${state.estimateUsd !== null ? ` of an estimated ${usd(state.estimateUsd)}` : ""}`;
 }
 
 function setEta(seconds) {
@@ -249,7 +253,7 @@ async function applySnapshot(s) {
   setStatus(s.status);
   setPhase(s.phase);
   setProgress(s.progress);
-  setCost(s.cost_usd, s.cost_estimate?.total_usd);
+  setCost(s.cost_usd, s.cost_estimate?.total_usd, s.cost_pending_usd);
   setEta(s.estimated_time_remaining);
   if (s.request?.prompt) $("run-prompt").textContent = s.request.prompt;
   if (s.error) $("run-error").textContent = s.error;
@@ -278,7 +282,7 @@ function handle(event) {
   setStatus(event.status);
   if (event.type === "phase" || event.type === "progress" || END_STATUSES.includes(event.type)) setPhase(event.phase);
   setProgress(event.progress);
-  if (typeof event.cost_usd === "number") setCost(event.cost_usd);
+  if (typeof event.cost_usd === "number") setCost(event.cost_usd, undefined, event.cost_pending_usd);
   setEta(event.estimated_time_remaining);
   const job = event.job;
   if (job?.kind === "chunk") {

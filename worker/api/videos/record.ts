@@ -48,6 +48,7 @@ export async function videoRecord(c: AppContext, snapshot: LiveSnapshot): Promis
     final_video_url: finished ? await sign(mediaKeys.final(snapshot.video_id)) : null,
     stitched_video_url: stitchedDone ? await sign(mediaKeys.stitched(snapshot.video_id)) : null,
     cost_usd: snapshot.cost_usd,
+    cost_pending_usd: snapshot.cost_pending_usd,
     cost_estimate: snapshot.cost_estimate,
     cost_by_phase: snapshot.cost_by_phase,
     cost_ledger: snapshot.cost_ledger.map(({ prediction_id, job_id, attempt, phase, model, estimate_usd, actual_usd, usd }) => ({ prediction_id, job_id, attempt, phase, model, estimate_usd, actual_usd, usd })),
