@@ -220,6 +220,17 @@ export const ReferenceImage = z.object({
 });
 export type ReferenceImage = z.infer<typeof ReferenceImage>;
 
+/** A reference image the video went on without (SPEC §5.7): it failed every attempt, the fallback image models included. */
+export const MissingReference = z.object({
+  index: z.number().int().min(0),
+  type: ReferenceImage.shape.type,
+  /** `generated`, or the brand asset it was to be made from. */
+  source: z.string(),
+  /** The last attempt's reason. */
+  reason: z.string(),
+});
+export type MissingReference = z.infer<typeof MissingReference>;
+
 export const CostEstimate = z.object({
   total_usd: z.number(),
   by_phase: z.record(z.string(), z.number()),
@@ -305,6 +316,7 @@ export const VideoResponse = z.object({
   storyboard_images: z.array(z.string()),
   chunk_urls: z.array(z.string()),
   reference_images: z.array(ReferenceImage),
+  missing_references: z.array(MissingReference).describe("reference images that failed every attempt (the fallback image models included): the video went on without them, and its consistency context says so"),
   consistency_context: z.string().nullable(),
   consistency: ConsistencyReport.optional(),
 });

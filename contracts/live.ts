@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { CostEstimate, CostLedgerEntry, EndStatus, GenerateRequest, PendingUsd, Phase, PlanNote, ReferenceImage, SpentUsd, VideoStatus } from "./api.ts";
+import { CostEstimate, CostLedgerEntry, EndStatus, GenerateRequest, MissingReference, PendingUsd, Phase, PlanNote, ReferenceImage, SpentUsd, VideoStatus } from "./api.ts";
 import { ChunkPlan, VideoSpec } from "./spec.ts";
 
 /**
@@ -149,6 +149,7 @@ export const ReferenceImagesReadyEvent = z.strictObject({
   type: z.literal("reference_images_ready"),
   message: z.string(),
   images: z.array(z.strictObject({ ...ReferenceImage.shape, index: z.number().int().min(0) })),
+  missing: z.array(MissingReference).describe("references that failed every attempt: the video goes on without them (each was also announced in a `warning`)"),
   consistency_context: z.string(),
 });
 

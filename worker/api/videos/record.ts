@@ -6,6 +6,7 @@ import type { ChunkOutput } from "../../chunks/output.ts";
 import { mediaKeys } from "../../media/keys.ts";
 import { signMediaUrl } from "../../media/signed-url.ts";
 import { consistencyReport } from "../../references/consistency.ts";
+import { chooseReferences, missingReference } from "../../references/selection.ts";
 import { API_KEY, apiResponses, jsonResponse, ownVideo, type RouteContext, UNKNOWN_VIDEO, VideoPath, videoNotFound } from "../router.ts";
 
 export const videoRoute = createRoute({
@@ -59,6 +60,13 @@ export async function videoRecord(c: AppContext, snapshot: LiveSnapshot): Promis
     spec: snapshot.spec,
     storyboard_images: await Promise.all(done("storyboard").map((o) => sign(o.key))),
     chunk_urls: await Promise.all(done("chunk").map((o) => sign(o.key))),
+    missing_references: snapshot.jobs
+      .filter((j) => j.kind === "reference" && j.status === "failed")
+      .flatMap((j) => {
+        const planned = chooseReferences(snapshot.request).find((r) => r.index === j.idx);
+        return planned ? [missingReference(planned, j.error)] : [];
+      })
+      .sort((a, b) => a.index - b.index),
     reference_images: await Promise.all(
       references.map(async (r) => ({
         url: await sign(r.key),
