@@ -315,6 +315,8 @@ export const VideoResponse = z.object({
   spec: VideoSpec.nullable(),
   storyboard_images: z.array(z.string()),
   chunk_urls: z.array(z.string()),
+  chunk_frame_urls: z.array(z.string().nullable()).describe("each finished chunk's last frame (PNG), in the order of `chunk_urls`: a still that stands for the clip"),
+  poster_url: z.string().nullable().describe("once complete: a still of the ad for its player (the last chunk's last frame, PNG)"),
   reference_images: z.array(ReferenceImage),
   missing_references: z.array(MissingReference).describe("reference images that failed every attempt (the fallback image models included): the video went on without them, and its consistency context says so"),
   consistency_context: z.string().nullable(),

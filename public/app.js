@@ -192,10 +192,8 @@ function placeholders(plan) {
   }
 }
 
-/** A finished chunk plays once as it arrives, then holds its last frame; hovering replays it. (Looping them all would keep a core busy.) */
-/** A chunk's last frame, shown as soon as it is published, until the chunk's clip replaces it. */
+/** A chunk's last frame, shown as soon as it is published; it stays as the cell's picture once the chunk is done. */
 function framePreview(cell, url) {
-  if (cell.querySelector("video")) return;
   let img = cell.querySelector("img.frame");
   if (!img) {
     img = document.createElement("img");
@@ -204,16 +202,26 @@ function framePreview(cell, url) {
     cell.prepend(img);
   }
   img.src = url;
+  const video = cell.querySelector("video");
+  if (video) video.poster = url;
 }
 
-function preview(cell, url) {
-  cell.querySelector("img.frame")?.remove();
+/**
+ * A finished chunk plays once as it arrives, then gives way to its last frame, which stays; hovering
+ * replays it. (Looping them all would keep a core busy, and a player that is paused, off screen or
+ * unloaded by the browser can paint nothing: the frame is what keeps the cell from going blank.)
+ */
+function preview(cell, url, frameUrl) {
+  if (frameUrl) framePreview(cell, frameUrl);
   if (cell.querySelector("video")) return;
   const video = document.createElement("video");
   Object.assign(video, { muted: true, autoplay: true, playsInline: true, preload: "auto" });
+  const frame = cell.querySelector("img.frame");
+  if (frame) video.poster = frame.src;
   video.src = url;
-  cell.onmouseenter = () => { video.currentTime = 0; video.play().catch(() => undefined); };
-  cell.prepend(video);
+  video.onended = () => { if (cell.querySelector("img.frame")) video.hidden = true; };
+  cell.onmouseenter = () => { video.hidden = false; video.currentTime = 0; video.play().catch(() => undefined); };
+  cell.append(video);
 }
 
 function figure(map, key, container, url, caption) {
@@ -238,8 +246,9 @@ function showReferences(images, message) {
   if (message) $("references-message").textContent = message;
 }
 
-function showFinal(url, seconds) {
+function showFinal(url, seconds, posterUrl) {
   if ($("final").getAttribute("src") !== url) $("final").src = url;
+  if (posterUrl) $("final").poster = posterUrl;
   $("download").href = url;
   $("download").setAttribute("download", `adreel-${state.videoId}.mp4`);
   if (typeof seconds === "number") $("generation-time").textContent = `made in ${duration(seconds)}`;
@@ -264,11 +273,11 @@ async function applySnapshot(s) {
   if (state.videoId !== s.video_id) return;
   if (v.reference_images.length) showReferences(v.reference_images, `Using these ${v.reference_images.length} reference images for visual consistency across all scenes`);
   v.storyboard_images.forEach((url, i) => { const beat = indexIn(url, /\/storyboard\/(\d+)\.png/) ?? i; figure(state.boards, beat, "storyboard", url, beatCaption(beat)); });
-  for (const url of v.chunk_urls) {
+  v.chunk_urls.forEach((url, i) => {
     const n = indexIn(url, /\/chunks\/(\d+)\.mp4/);
-    if (n !== null) preview(chunkCell(chunkId(n)), url);
-  }
-  if (v.final_video_url) showFinal(v.final_video_url, v.generation_time_seconds);
+    if (n !== null) preview(chunkCell(chunkId(n)), url, v.chunk_frame_urls?.[i]);
+  });
+  if (v.final_video_url) showFinal(v.final_video_url, v.generation_time_seconds, v.poster_url);
 }
 
 function handle(event) {
@@ -308,7 +317,12 @@ function handle(event) {
       break;
     case "complete":
       setProgress(100);
-      if (event.final_video_url) showFinal(event.final_video_url, event.generation_time_seconds);
+      if (event.final_video_url) {
+        showFinal(event.final_video_url, event.generation_time_seconds);
+        // The still for the player is in the video's record (the event carries only the video).
+        const id = state.videoId;
+        api("GET", `/api/video/${id}`).then((v) => { if (state.videoId === id && v.poster_url) $("final").poster = v.poster_url; }).catch(() => undefined);
+      }
       endRegeneration(`Beat ${state.regenerating} was rendered again: the ad above is the new version.`);
       finish();
       break;

@@ -39,6 +39,7 @@ export async function videoRecord(c: AppContext, snapshot: LiveSnapshot): Promis
       .map((j) => snapshot.outputs[j.id] as { key: string; [k: string]: unknown });
   const references = done("reference") as unknown as ({ key: string } & Omit<VideoResponse["reference_images"][number], "url">)[];
   const finished = snapshot.status === "complete";
+  const chunks = done("chunk");
   const stitchedDone = snapshot.jobs.some((j) => j.kind === "stitch" && j.status === "done");
   return {
     video_id: snapshot.video_id,
@@ -59,7 +60,9 @@ export async function videoRecord(c: AppContext, snapshot: LiveSnapshot): Promis
     error: snapshot.error,
     spec: snapshot.spec,
     storyboard_images: await Promise.all(done("storyboard").map((o) => sign(o.key))),
-    chunk_urls: await Promise.all(done("chunk").map((o) => sign(o.key))),
+    chunk_urls: await Promise.all(chunks.map((o) => sign(o.key))),
+    chunk_frame_urls: await Promise.all(chunks.map((o) => (typeof o.last_frame_key === "string" ? sign(o.last_frame_key) : null))),
+    poster_url: finished && typeof chunks.at(-1)?.last_frame_key === "string" ? await sign(chunks.at(-1)!.last_frame_key as string) : null,
     missing_references: snapshot.jobs
       .filter((j) => j.kind === "reference" && j.status === "failed")
       .flatMap((j) => {
