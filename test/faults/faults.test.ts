@@ -138,7 +138,24 @@ describe("provider faults", () => {
   }, TEST_TIMEOUT_MS);
 
   it("malformed prediction objects and 500s on GET are survived: the video completes", async () => {
-    await run({ malformedRate: 0.3, getErrorRate: 0.3, failSeed: 3 }, [{ fault: "provider: malformed prediction objects (malformedRate 0.3) + 500 on GET (getErrorRate 0.3)", prompt: "Organic dog treats for picky eaters", end: "complete" }]);
+    // No webhooks: every prediction is seen through GETs, so the faulty reads are the only way the run can learn its results.
+    const from = recorder.reads.length;
+    let reads = recorder.reads.slice(from);
+    const [outcome] = await run({ malformedRate: 0.3, getErrorRate: 0.3, failSeed: 3, webhookMode: "none" }, [
+      {
+        fault: "provider: malformed prediction objects (malformedRate 0.3) + 500 on GET (getErrorRate 0.3), no webhooks",
+        prompt: "Organic dog treats for picky eaters",
+        end: "complete",
+        note: () => {
+          reads = recorder.reads.slice(from);
+          return `${reads.length} GETs: ${reads.filter((r) => r.malformed).length} malformed, ${reads.filter((r) => r.status === 500).length} answered 500`;
+        },
+      },
+    ]);
+    // The faults struck the reads of this video's own predictions, and it completed all the same.
+    const own = new Set(outcome!.video.cost_ledger!.map((e) => e.prediction_id));
+    expect(reads.filter((r) => own.has(r.id) && r.malformed).length).toBeGreaterThan(0);
+    expect(reads.filter((r) => own.has(r.id) && r.status === 500).length).toBeGreaterThan(0);
   }, TEST_TIMEOUT_MS);
 });
 
