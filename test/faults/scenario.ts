@@ -23,6 +23,8 @@ export interface FaultSuite {
 export interface Scenario {
   fault: string;
   prompt: string;
+  /** Runs once the video is accepted, before it is followed (to strike before its first event). */
+  submitted?: (videoId: string) => Promise<void>;
   /** Runs on every live event while the video is under way, with the phase at that moment (to strike at a phase). */
   during?: (event: LiveMessage, phase: string, videoId: string) => Promise<void>;
   /**
@@ -69,6 +71,7 @@ export async function runGroup(suite: FaultSuite, knobs: DraftKnobsPatch, scenar
       scenarios.map(async (s) => {
         try {
           const { video_id } = await client.generate({ prompt: s.prompt, duration_s: 15 });
+          await s.submitted?.(video_id);
           return await followToEnd(client, video_id, VIDEO_DEADLINE_MS, s.during && ((event, phase) => s.during!(event, phase, video_id)));
         } catch (error) {
           failed.push(`${s.fault}: a ✗ ${(error as Error).message}`);
