@@ -12,6 +12,8 @@ export const TEST_WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
  */
 const requested = (name: string) => process.argv.some((arg, i) => arg === `--project=${name}` || (arg === name && process.argv[i - 1] === "--project"));
 const faultsRequested = requested("faults");
+/** `npm run test:soak` (test/soak): 50 videos with random faults, ~10 min; by hand, never in `npm test` or CI. */
+const soakRequested = requested("soak");
 /** `npm run test:live` (test/live): spends real money on Replicate; only ever run by name, never by `npm test` or CI. */
 const liveRequested = requested("live");
 
@@ -74,7 +76,7 @@ export default defineConfig(async () => {
             environment: "node",
             include: ["media-node/**/*.test.ts", "draft/**/*.test.ts", "test/**/*.test.ts", "cli/**/*.test.ts", "scripts/**/*.test.ts", "bench/**/*.test.ts"],
             // The fault suite has its own project (below): it runs the whole stack, fault by fault.
-            exclude: ["test/faults/**", "test/live/**", "**/node_modules/**"],
+            exclude: ["test/faults/**", "test/soak/**", "test/live/**", "**/node_modules/**"],
             testTimeout: 120_000,
             hookTimeout: 120_000,
           },
@@ -92,6 +94,7 @@ export default defineConfig(async () => {
               },
             ]
           : []),
+        ...(soakRequested ? [{ test: { name: "soak", environment: "node" as const, include: ["test/soak/**/*.test.ts"], testTimeout: 60 * 60_000, hookTimeout: 180_000 } }] : []),
         ...(liveRequested
           ? [{ test: { name: "live", environment: "node" as const, include: ["test/live/**/*.test.ts"], testTimeout: 35 * 60_000, hookTimeout: 180_000 } }]
           : []),

@@ -15,6 +15,9 @@ export class ApiError extends Error {
   }
 }
 
+/** How long a GET answered 503 is retried before the 503 is the answer. */
+const READ_RETRY_MS = 60_000;
+
 export class AdreelClient {
   constructor(
     readonly baseUrl: string,
@@ -22,12 +25,19 @@ export class AdreelClient {
   ) {}
 
   async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
-    const response = await fetch(`${this.baseUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${this.apiKey}`, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(60_000),
-    });
+    const send = () =>
+      fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${this.apiKey}`, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(60_000),
+      });
+    let response = await send();
+    // A read refused as unavailable (503, e.g. the database during an outage) is asked again as told, for up to a minute.
+    for (const giveUpAt = Date.now() + READ_RETRY_MS; method === "GET" && response.status === 503 && Date.now() < giveUpAt; response = await send()) {
+      await response.body?.cancel();
+      await new Promise((r) => setTimeout(r, 1000 * Math.min(10, Math.max(1, Number(response.headers.get("retry-after")) || 1))));
+    }
     const text = await response.text();
     let parsed: unknown = text;
     try {

@@ -3,27 +3,29 @@ import { ArchetypeId, AspectRatio, CaptionsMode, DurationSeconds, Transition, Vi
 
 /** Public HTTP contracts. Field names follow the functional spec (docs/SPEC.md §3). */
 
-/**
- * A brand asset by URL. The schema only checks the shape; whether media-node may fetch it
- * (https only, public addresses only, in production) is its ingest policy's call, made when
- * `POST /api/generate` admits the request — a refusal is a 422 naming the field and the reason.
- */
-const AssetUrl = z
-  .string()
-  .max(2048)
-  .refine((value) => {
-    try {
-      const protocol = new URL(value).protocol;
-      return protocol === "https:" || protocol === "http:";
-    } catch {
-      return false;
-    }
-  }, "must be an https: URL");
-
 export const ASSET_REF_PATTERN = /^asset:([a-z0-9-]{8,64})$/;
 
-/** An asset uploaded through `POST /api/assets` is referred to as `asset:<id>`. */
-const AssetRef = z.union([AssetUrl, z.string().regex(ASSET_REF_PATTERN, "must be an https: URL or asset:<id>")]).describe("An image URL, or `asset:<id>` from `POST /api/assets`.");
+function isWebUrl(value: string): boolean {
+  try {
+    const protocol = new URL(value).protocol;
+    return protocol === "https:" || protocol === "http:";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A brand asset: an image URL, or `asset:<id>` for an uploaded one. The schema only checks
+ * the shape; whether media-node may fetch a URL (https and public addresses only; the local
+ * stack adds the origins it serves itself) is its ingest policy's call, made when
+ * `POST /api/generate` admits the request — a refusal is a 422 naming the field and the reason.
+ * One refinement rather than a union, so a bad value gets this message rather than "Invalid input".
+ */
+const AssetRef = z
+  .string()
+  .max(2048)
+  .refine((value) => ASSET_REF_PATTERN.test(value) || isWebUrl(value), "must be an https: URL or asset:<id>")
+  .describe("An image URL, or `asset:<id>` from `POST /api/assets`.");
 
 /** `POST /api/assets`: an image validated by decoding and stored as PNG for this tenant. */
 export const AssetUploadResponse = z.object({
@@ -188,6 +190,13 @@ export const PlanNote = z.strictObject({
 });
 export type PlanNote = z.infer<typeof PlanNote>;
 
+/**
+ * Money as clients see it. What was spent never decreases during a run; what is still running
+ * is shown apart, at its estimate, so settling an estimate lower never takes a shown number back.
+ */
+export const SpentUsd = z.number().describe("spent so far, in USD: the actual cost of every prediction that ended (failed and cancelled ones too) and of every other charge; it never decreases");
+export const PendingUsd = z.number().describe("what the predictions still running are estimated at, in USD, shown apart from `cost_usd`: it falls as they end, their actual cost moving into `cost_usd`");
+
 export const StatusResponse = z.object({
   video_id: z.string(),
   status: VideoStatus,
@@ -195,8 +204,9 @@ export const StatusResponse = z.object({
   current_phase: Phase,
   estimated_time_remaining: z.number().nullable(),
   error: z.string().nullable(),
-  cost_usd: z.number(),
-  cost_estimate_usd: z.number().nullable(),
+  cost_usd: SpentUsd,
+  cost_pending_usd: PendingUsd,
+  cost_estimate_usd: z.number().nullable().describe("the plan's estimate of the whole video, in USD"),
 });
 export type StatusResponse = z.infer<typeof StatusResponse>;
 
@@ -223,6 +233,17 @@ export const ReferenceImage = z.object({
   analysis_note: z.string().optional(),
 });
 export type ReferenceImage = z.infer<typeof ReferenceImage>;
+
+/** A reference image the video went on without (SPEC §5.7): it failed every attempt, the fallback image models included. */
+export const MissingReference = z.object({
+  index: z.number().int().min(0),
+  type: ReferenceImage.shape.type,
+  /** `generated`, or the brand asset it was to be made from. */
+  source: z.string(),
+  /** The last attempt's reason. */
+  reason: z.string(),
+});
+export type MissingReference = z.infer<typeof MissingReference>;
 
 export const CostEstimate = z.object({
   total_usd: z.number(),
@@ -332,7 +353,7 @@ export const CostLedgerEntry = z.object({
   model: z.string(),
   estimate_usd: z.number(),
   actual_usd: z.number().nullable(),
-  /** What it counts for in `cost_usd`: the actual when known, else the estimate. */
+  /** The actual when known (counted in `cost_usd`), else the estimate (counted in `cost_pending_usd`). */
   usd: z.number(),
 });
 export type CostLedgerEntry = z.infer<typeof CostLedgerEntry>;
@@ -345,11 +366,11 @@ export const VideoResponse = z.object({
   prompt: z.string(),
   final_video_url: z.string().nullable(),
   stitched_video_url: z.string().nullable(),
-  cost_usd: z.number(),
+  cost_usd: SpentUsd,
+  cost_pending_usd: PendingUsd,
   cost_estimate: CostEstimate.nullable(),
-  cost_by_phase: z.record(z.string(), z.number()),
-  /** `cost_usd` is the sum of these entries' `usd`. */
-  cost_ledger: z.array(CostLedgerEntry).optional(),
+  cost_by_phase: z.record(z.string(), z.number()).describe("`cost_usd` by phase"),
+  cost_ledger: z.array(CostLedgerEntry).optional().describe("one line per prediction: `cost_usd` is the sum of their `actual_usd`, `cost_pending_usd` of the `estimate_usd` of those without one"),
   generation_time_seconds: z.number().nullable(),
   created_at: z.string(),
   completed_at: z.string().nullable(),
@@ -357,7 +378,10 @@ export const VideoResponse = z.object({
   spec: VideoSpec.nullable(),
   storyboard_images: z.array(z.string()),
   chunk_urls: z.array(z.string()),
+  chunk_frame_urls: z.array(z.string().nullable()).describe("each finished chunk's last frame (PNG), in the order of `chunk_urls`: a still that stands for the clip"),
+  poster_url: z.string().nullable().describe("once complete: a still of the ad for its player (the last chunk's last frame, PNG)"),
   reference_images: z.array(ReferenceImage),
+  missing_references: z.array(MissingReference).describe("reference images that failed every attempt (the fallback image models included): the video went on without them, and its consistency context says so"),
   consistency_context: z.string().nullable(),
   consistency: ConsistencyReport.optional(),
 });

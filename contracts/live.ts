@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { CostEstimate, CostLedgerEntry, EndStatus, GenerateRequest, Phase, PlanNote, ReferenceImage, VideoStatus } from "./api.ts";
+import { CostEstimate, CostLedgerEntry, EndStatus, GenerateRequest, MissingReference, PendingUsd, Phase, PlanNote, ReferenceImage, SpentUsd, VideoStatus } from "./api.ts";
 import { ChunkPlan, VideoSpec } from "./spec.ts";
 
 /**
@@ -77,9 +77,10 @@ export const LiveSnapshot = z.object({
   created_at: z.number().int(),
   updated_at: z.number().int(),
   completed_at: z.number().int().nullable(),
-  cost_usd: z.number(),
-  cost_by_phase: z.record(z.string(), z.number()),
-  cost_ledger: z.array(CostLedgerEntry.extend({ at: z.number().int() })).describe("one line per prediction; `cost_usd` is the sum of their `usd`"),
+  cost_usd: SpentUsd,
+  cost_pending_usd: PendingUsd,
+  cost_by_phase: z.record(z.string(), z.number()).describe("`cost_usd` by phase"),
+  cost_ledger: z.array(CostLedgerEntry.extend({ at: z.number().int() })).describe("one line per prediction; `cost_usd` is the sum of their `actual_usd`, `cost_pending_usd` of the `estimate_usd` of those without one"),
   estimated_time_remaining: z.number().nullable().describe("seconds: the remaining jobs along their critical path, timed by the provider latency observed in this run (and in earlier videos before that); null until the spec exists, 0 once the video ended"),
   jobs: z.array(JobView),
   // A viewer that connects late rebuilds its previews from these instead of replaying every event.
@@ -109,7 +110,8 @@ export const ProgressEvent = z.strictObject({
   type: z.literal("progress"),
   progress: Progress,
   phase: Phase,
-  cost_usd: z.number(),
+  cost_usd: SpentUsd,
+  cost_pending_usd: PendingUsd,
   estimated_time_remaining: z.number().nullable().describe("seconds: the remaining jobs along their critical path, timed by the provider latency observed in this run (and in earlier videos before that); null until the spec exists, 0 once the video ended"),
 });
 
@@ -119,7 +121,8 @@ export const JobEvent = z.strictObject({
   job: JobView,
   prediction_id: z.string().optional().describe("status predicting: the prediction the attempt now waits for"),
   prediction_usd: z.number().optional().describe("status ingesting: what the ended prediction was priced at"),
-  cost_usd: z.number().optional().describe("status predicting or ingesting: the video's cost so far"),
+  cost_usd: SpentUsd.optional().describe("status predicting or ingesting: the video's cost so far (as `cost_usd` of the snapshot: it never decreases)"),
+  cost_pending_usd: PendingUsd.optional().describe("status predicting or ingesting: the estimate of the predictions still running"),
   output: z.unknown().optional().describe("status done: the job's stored output, as in the snapshot's `outputs`"),
   // Sent with the event so previews appear as work lands, without a request per job.
   preview_url: z.string().nullable().optional().describe("status done: a signed URL of the artefact (chunk MP4, storyboard or reference PNG); null when the job has none"),
@@ -146,6 +149,7 @@ export const ReferenceImagesReadyEvent = z.strictObject({
   type: z.literal("reference_images_ready"),
   message: z.string(),
   images: z.array(z.strictObject({ ...ReferenceImage.shape, index: z.number().int().min(0) })),
+  missing: z.array(MissingReference).describe("references that failed every attempt: the video goes on without them (each was also announced in a `warning`)"),
   consistency_context: z.string(),
 });
 
@@ -197,7 +201,8 @@ function endEvent<S extends EndStatus>(status: S) {
     phase: EndStatus,
     progress: Progress,
     error: z.string().nullable(),
-    cost_usd: z.number(),
+    cost_usd: SpentUsd,
+    cost_pending_usd: PendingUsd.describe("predictions the end cancelled whose final cost the provider has not reported yet; they settle into `cost_usd` afterwards"),
     final_video_url: z.string().nullable().describe("complete: a signed, expiring URL of the final MP4; null otherwise"),
     generation_time_seconds: z.number(),
   });

@@ -8,6 +8,12 @@ export interface MediaNodeConfig {
   tmpDir?: string;
   /** Structured request logs (request-log.ts); none when absent. */
   log?: Omit<ServerLogSettings, "service">;
+  /**
+   * Origins brand-asset ingest may fetch from although they are plain http or private
+   * (`MEDIA_NODE_ALLOWED_ORIGINS`): only what the deployment serves itself, e.g. the local
+   * stack's Worker. Empty in production, where every asset URL must be https and public.
+   */
+  allowedOrigins?: readonly string[];
 }
 
 /** Routes under this prefix are media operations and must be signed with `secret`. */

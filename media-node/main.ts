@@ -1,3 +1,4 @@
+import { parseAllowedOrigins } from "./images/safe-fetch.ts";
 import { buildServer } from "./server.ts";
 
 // Entry point: `tsx media-node/main.ts`. Configuration comes from the environment.
@@ -9,10 +10,18 @@ if (!secret) {
   console.error(JSON.stringify({ level: "fatal", time: Date.now(), service: "media-node", event: "server.refused", error: "MEDIA_NODE_SECRET is required" }));
   process.exit(2);
 }
+let allowedOrigins: string[];
+try {
+  allowedOrigins = parseAllowedOrigins(process.env.MEDIA_NODE_ALLOWED_ORIGINS);
+} catch (error) {
+  console.error(JSON.stringify({ level: "fatal", time: Date.now(), service: "media-node", event: "server.refused", error: `MEDIA_NODE_ALLOWED_ORIGINS: ${(error as Error).message}` }));
+  process.exit(2);
+}
 const app = await buildServer({
   secret,
   tmpDir: process.env.MEDIA_NODE_TMP,
   log: { level: process.env.MEDIA_NODE_LOG_LEVEL || "info" },
+  allowedOrigins,
 });
 // fastify logs the address it listens on.
 await app.listen({ port, host });

@@ -22,6 +22,7 @@ const state = {
   lastEvent: null, // the last event seen (a snapshot counts as all before it); null until connected once
   status: null,
   costUsd: 0,
+  pendingUsd: 0,
   estimateUsd: null,
   reconnects: 0,
   beats: [], // beat names, once planned
@@ -66,7 +67,7 @@ $("cancel").addEventListener("click", async () => {
 
 function resetRun(id, prompt) {
   if (state.socket) { const old = state.socket; state.socket = null; old.close(); }
-  Object.assign(state, { videoId: id, lastEvent: null, status: null, costUsd: 0, estimateUsd: null, reconnects: 0, beats: [], spec: null, completedOnce: false, regenerating: null, busy: false });
+  Object.assign(state, { videoId: id, lastEvent: null, status: null, costUsd: 0, pendingUsd: 0, estimateUsd: null, reconnects: 0, beats: [], spec: null, completedOnce: false, regenerating: null, busy: false });
   state.cells.clear(); state.boards.clear(); state.refs.clear();
   $("run").hidden = false;
   $("video-id").textContent = id;
@@ -138,10 +139,13 @@ function setStatus(status) {
   updateBeatControls();
 }
 
-function setCost(costUsd, estimateUsd) {
-  if (typeof costUsd === "number") state.costUsd = costUsd;
+/** Spent only rises (a late or replayed frame never takes it back); predictions still running are shown beside it at their estimate. */
+function setCost(costUsd, estimateUsd, pendingUsd) {
+  if (typeof costUsd === "number") state.costUsd = Math.max(state.costUsd, costUsd);
   if (typeof estimateUsd === "number") state.estimateUsd = estimateUsd;
-  $("cost").textContent = `Cost so far ${usd(state.costUsd)}${state.estimateUsd !== null ? ` of an estimated ${usd(state.estimateUsd)}` : ""}`;
+  if (typeof pendingUsd === "number") state.pendingUsd = pendingUsd;
+  const running = state.pendingUsd > 0 && !END_STATUSES.includes(state.status) ? ` (+${usd(state.pendingUsd)} running)` : "";
+  $("cost").textContent = `Cost so far ${usd(state.costUsd)}${running}${state.estimateUsd !== null ? ` of an estimated ${usd(state.estimateUsd)}` : ""}`;
 }
 
 function setEta(seconds) {
@@ -190,10 +194,8 @@ function placeholders(plan) {
   }
 }
 
-/** A finished chunk plays once as it arrives, then holds its last frame; hovering replays it. (Looping them all would keep a core busy.) */
-/** A chunk's last frame, shown as soon as it is published, until the chunk's clip replaces it. */
+/** A chunk's last frame, shown as soon as it is published; it stays as the cell's picture once the chunk is done. */
 function framePreview(cell, url) {
-  if (cell.querySelector("video")) return;
   let img = cell.querySelector("img.frame");
   if (!img) {
     img = document.createElement("img");
@@ -202,16 +204,26 @@ function framePreview(cell, url) {
     cell.prepend(img);
   }
   img.src = url;
+  const video = cell.querySelector("video");
+  if (video) video.poster = url;
 }
 
-function preview(cell, url) {
-  cell.querySelector("img.frame")?.remove();
+/**
+ * A finished chunk plays once as it arrives, then gives way to its last frame, which stays; hovering
+ * replays it. (Looping them all would keep a core busy, and a player that is paused, off screen or
+ * unloaded by the browser can paint nothing: the frame is what keeps the cell from going blank.)
+ */
+function preview(cell, url, frameUrl) {
+  if (frameUrl) framePreview(cell, frameUrl);
   if (cell.querySelector("video")) return;
   const video = document.createElement("video");
   Object.assign(video, { muted: true, autoplay: true, playsInline: true, preload: "auto" });
+  const frame = cell.querySelector("img.frame");
+  if (frame) video.poster = frame.src;
   video.src = url;
-  cell.onmouseenter = () => { video.currentTime = 0; video.play().catch(() => undefined); };
-  cell.prepend(video);
+  video.onended = () => { if (cell.querySelector("img.frame")) video.hidden = true; };
+  cell.onmouseenter = () => { video.hidden = false; video.currentTime = 0; video.play().catch(() => undefined); };
+  cell.append(video);
 }
 
 function figure(map, key, container, url, caption) {
@@ -236,8 +248,9 @@ function showReferences(images, message) {
   if (message) $("references-message").textContent = message;
 }
 
-function showFinal(url, seconds) {
+function showFinal(url, seconds, posterUrl) {
   if ($("final").getAttribute("src") !== url) $("final").src = url;
+  if (posterUrl) $("final").poster = posterUrl;
   $("download").href = url;
   $("download").setAttribute("download", `adreel-${state.videoId}.mp4`);
   if (typeof seconds === "number") $("generation-time").textContent = `made in ${duration(seconds)}`;
@@ -251,7 +264,7 @@ async function applySnapshot(s) {
   setStatus(s.status);
   setPhase(s.phase);
   setProgress(s.progress);
-  setCost(s.cost_usd, s.cost_estimate?.total_usd);
+  setCost(s.cost_usd, s.cost_estimate?.total_usd, s.cost_pending_usd);
   setEta(s.estimated_time_remaining);
   if (s.request?.prompt) $("run-prompt").textContent = s.request.prompt;
   if (s.error) $("run-error").textContent = s.error;
@@ -262,11 +275,11 @@ async function applySnapshot(s) {
   if (state.videoId !== s.video_id) return;
   if (v.reference_images.length) showReferences(v.reference_images, `Using these ${v.reference_images.length} reference images for visual consistency across all scenes`);
   v.storyboard_images.forEach((url, i) => { const beat = indexIn(url, /\/storyboard\/(\d+)\.png/) ?? i; figure(state.boards, beat, "storyboard", url, beatCaption(beat)); });
-  for (const url of v.chunk_urls) {
+  v.chunk_urls.forEach((url, i) => {
     const n = indexIn(url, /\/chunks\/(\d+)\.mp4/);
-    if (n !== null) preview(chunkCell(chunkId(n)), url);
-  }
-  if (v.final_video_url) showFinal(v.final_video_url, v.generation_time_seconds);
+    if (n !== null) preview(chunkCell(chunkId(n)), url, v.chunk_frame_urls?.[i]);
+  });
+  if (v.final_video_url) showFinal(v.final_video_url, v.generation_time_seconds, v.poster_url);
   // The record carries them (consistency.seams); the snapshot holds the same report in the stitch output.
   showSeams(v.consistency?.seams?.length ? v.consistency : s.outputs?.stitch?.seams, s.spec?.fps);
 }
@@ -282,7 +295,7 @@ function handle(event) {
   setStatus(event.status);
   if (event.type === "phase" || event.type === "progress" || END_STATUSES.includes(event.type)) setPhase(event.phase);
   setProgress(event.progress);
-  if (typeof event.cost_usd === "number") setCost(event.cost_usd);
+  if (typeof event.cost_usd === "number") setCost(event.cost_usd, undefined, event.cost_pending_usd);
   setEta(event.estimated_time_remaining);
   const job = event.job;
   if (job?.kind === "chunk") {
@@ -309,7 +322,12 @@ function handle(event) {
       break;
     case "complete":
       setProgress(100);
-      if (event.final_video_url) showFinal(event.final_video_url, event.generation_time_seconds);
+      if (event.final_video_url) {
+        showFinal(event.final_video_url, event.generation_time_seconds);
+        // The still for the player is in the video's record (the event carries only the video).
+        const id = state.videoId;
+        api("GET", `/api/video/${id}`).then((v) => { if (state.videoId === id && v.poster_url) $("final").poster = v.poster_url; }).catch(() => undefined);
+      }
       endRegeneration(`Beat ${state.regenerating} was rendered again: the ad above is the new version.`);
       finish();
       break;

@@ -133,6 +133,12 @@ export interface StackOptions {
   stateDir?: string;
   /** Draft provider knobs (latency, failure share). */
   draft?: { latencyMs?: number; failRate?: number; concurrency?: number };
+  /**
+   * Origins of servers the caller runs beside the stack (a test's brand-asset host), which
+   * media-node may fetch brand assets from on plain http and loopback. The stack allows its own
+   * Worker and these, nothing else: every other asset URL gets production's policy.
+   */
+  assetOrigins?: string[];
   /** Extra media-node environment, e.g. MEDIA_NODE_TMP for a dedicated temp dir. */
   mediaEnv?: Record<string, string>;
   /** Extra Worker vars, e.g. shorter deadlines for fault tests. */
@@ -285,7 +291,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       MEDIA_NODE_PORT: String(mediaPort),
       MEDIA_NODE_HOST: "127.0.0.1",
       MEDIA_NODE_SECRET: secrets.MEDIA_NODE_SECRET,
-      MEDIA_NODE_ALLOW_PRIVATE_SOURCES: "1",
+      // Uploads reach media-node as the Worker's signed /media URLs (http, 127.0.0.1).
+      MEDIA_NODE_ALLOWED_ORIGINS: [workerUrl, ...(options.assetOrigins ?? [])].join(","),
       ...options.mediaEnv,
     };
     media = spawnServer("media-node/main.ts", env, mediaLog, "[media] ", kept.media);

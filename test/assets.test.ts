@@ -12,8 +12,8 @@ import { createDevKey, type Stack, startStack } from "../scripts/stack.ts";
 /**
  * Brand assets through the real stack (wrangler dev, media-node and the draft model server):
  * uploads validated by media-node, URL assets admitted at submit time from a web server on
- * 127.0.0.1 (the local stack allows private http sources), refusals naming the field, and
- * a 15 s ad whose references are those very images.
+ * 127.0.0.1 (one of the stack's allowed origins: the only http or loopback origins it fetches),
+ * refusals naming the field, and a 15 s ad whose references are those very images.
  */
 
 let stack: Stack;
@@ -45,7 +45,7 @@ beforeAll(async () => {
   originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
 
   dir = mkdtempSync(join(tmpdir(), "adreel-assets-"));
-  stack = await startStack({ stateDir: join(dir, "state") });
+  stack = await startStack({ stateDir: join(dir, "state"), assetOrigins: [originUrl] });
   key = await createDevKey(stack, "assets");
   client = new AdreelClient(stack.workerUrl, key);
 }, 180_000);
@@ -121,6 +121,34 @@ describe("brand assets end to end", () => {
     const page = await refusal({ prompt: "A teal water bottle", duration_s: 15, brand_assets: { character_images: [`${originUrl}/page.png`] } });
     expect(page.body.field).toBe("brand_assets.character_images.0");
     expect(page.body.error).toMatch(/not a PNG, JPEG or WebP image/);
+    expect((await client.list()).videos.length).toBe(before);
+  });
+
+  it("keeps production's fetch policy: loopback in any spelling, plain http, file: and media-node itself are 422s naming the asset", async () => {
+    const before = (await client.list()).videos.length;
+    const media = new URL(stack.mediaUrl);
+    const worker = new URL(stack.workerUrl);
+    // Every target is on this machine and belongs to the test or the stack: a relaxed policy would reach nothing else.
+    const refused: [string, RegExp][] = [
+      [`http://127.0.0.1:${media.port}/health`, /must use https \(got http:\)/],
+      [`https://127.0.0.1:${media.port}/health`, /resolves to a loopback address \(127\.0\.0\.1\)/],
+      [`https://localhost:${media.port}/health`, /resolves to a loopback address/],
+      [`https://127.1:${worker.port}/health`, /resolves to a loopback address \(127\.0\.0\.1\)/],
+      [`https://2130706433:${worker.port}/health`, /resolves to a loopback address \(127\.0\.0\.1\)/],
+      [`https://[::1]:${media.port}/a.png`, /resolves to a loopback address \(::1\)/],
+      [`https://0.0.0.0:${media.port}/a.png`, /resolves to an unspecified address \(0\.0\.0\.0\)/],
+      [`http://localhost:${new URL(originUrl).port}/product.png`, /must use https \(got http:\)/],
+      // The Worker's own origin is allowed (uploads travel as its /media URLs), yet what it serves there is no image.
+      [`${stack.workerUrl}/health`, /not a PNG, JPEG or WebP image/],
+      ["file:///etc/passwd", /must be an https: URL or asset:<id>/],
+    ];
+    for (const [url, reason] of refused) {
+      const answer = await refusal({ prompt: "A teal water bottle", duration_s: 15, brand_assets: { product_images: [`${originUrl}/product.png`], logo: url } });
+      expect(answer.status, url).toBe(422);
+      expect(answer.body.field, url).toBe("brand_assets.logo");
+      expect(answer.body.error, url).toMatch(/^brand_assets\.logo: /);
+      expect(answer.body.error, url).toMatch(reason);
+    }
     expect((await client.list()).videos.length).toBe(before);
   });
 

@@ -94,6 +94,36 @@ async function expectPreviewsDecoded(page: Page): Promise<void> {
   await page.waitForFunction(() => [...document.querySelectorAll<HTMLVideoElement>("#chunks .cell video")].every((v) => v.readyState >= 2 && v.videoWidth > 0));
 }
 
+/** How much picture an image has: the standard deviation of its grey levels below `skipTop` of its height (a flat box is ~0). */
+async function pictureSpread(png: Buffer, skipTop: number): Promise<number> {
+  const { width, height } = await sharp(png).metadata();
+  const top = Math.floor(height! * skipTop);
+  const stats = await sharp(png).extract({ left: 0, top, width: width!, height: height! - top }).greyscale().stats();
+  return stats.channels[0]!.stdev;
+}
+
+/**
+ * Every finished chunk keeps its last frame as its still (the clip's poster, and the picture once
+ * the clip has played), so no cell is a blank box; the final player has a poster frame. Each is
+ * checked as painted: a screenshot of every cell (below its label) and the poster have picture.
+ */
+async function expectStills(page: Page): Promise<void> {
+  await page.waitForFunction(() =>
+    Boolean(document.getElementById("final")!.getAttribute("poster")) &&
+    [...document.querySelectorAll<HTMLElement>("#chunks .cell")].every((cell) => {
+      const frame = cell.querySelector<HTMLImageElement>("img.frame");
+      const clip = cell.querySelector<HTMLVideoElement>("video");
+      return frame !== null && frame.complete && frame.naturalWidth > 0 && /-last\.png\?/.test(frame.src) && clip !== null && clip.poster === frame.src;
+    }),
+  );
+  const cells = page.locator("#chunks .cell");
+  for (let i = 0; i < (await cells.count()); i++) expect(await pictureSpread(await cells.nth(i).screenshot(), 0.5), `chunk cell ${i}`).toBeGreaterThan(5);
+  const poster = await page.getAttribute("#final", "poster");
+  expect(poster).toMatch(/\/chunks\/\d+-last\.png\?/);
+  expect(await page.evaluate((src) => new Promise<number>((loaded) => Object.assign(new Image(), { onload: function (this: HTMLImageElement) { loaded(this.naturalWidth); }, onerror: () => loaded(0), src })), poster!)).toBeGreaterThan(0);
+  expect(await pictureSpread(Buffer.from(await (await fetch(poster!)).arrayBuffer()), 0)).toBeGreaterThan(5);
+}
+
 describe("the live page", () => {
   let videoId: string;
 
@@ -171,12 +201,11 @@ describe("the live page", () => {
     expect(grid.previews).toBe(grid.cells);
     expect(await page.$$eval("#chunks .cell", (cells) => cells.every((c) => (c as HTMLElement).dataset.status === "done"))).toBe(true);
     // Each chunk's last frame was published before its clip (the next chunk of its beat starts from it)
-    // and shown in the grid; the clips then replaced every one of them.
+    // and shown in the grid; it stays as the cell's still once the clip has come (expectStills, below).
     const published = frames.filter((f) => f.type === "job" && f.job?.kind === "chunk" && f.job.status === "normalizing");
     expect(new Set(published.map((f) => f.job!.id)).size).toBe(grid.cells);
     expect(published.every((f) => typeof f.frame_url === "string" && f.frame_url.includes("-last.png"))).toBe(true);
     expect(await page.evaluate(() => (window as unknown as { framesShown: number }).framesShown)).toBeGreaterThan(0);
-    expect(await page.$$eval("#chunks .cell img.frame", (imgs) => imgs.length)).toBe(0);
     await expectPreviewsDecoded(page);
 
     // The 3 reference images, loaded, with the consistency message; a storyboard frame per beat.
@@ -195,6 +224,7 @@ describe("the live page", () => {
     expect(await page.getAttribute("#download", "href")).toBe(src);
     const played = await expectPlays(page);
     expect(Math.abs(played.duration - 15)).toBeLessThan(0.1);
+    await expectStills(page);
 
     // The past-videos table lists it as complete.
     await page.waitForSelector(`#videos tr[data-video="${videoId}"][data-status="complete"]`);
@@ -236,6 +266,7 @@ describe("the live page", () => {
     expect(grid.cells).toBeGreaterThanOrEqual(3);
     expect(grid.previews).toBe(grid.cells);
     await expectPreviewsDecoded(page);
+    await expectStills(page);
     expect(await page.textContent("#references-message")).toContain("Using these 3 reference images");
     expect(await page.getAttribute(`#videos tr[data-video="${videoId}"]`, "class")).toContain("current");
     await expectPlays(page);
@@ -337,6 +368,7 @@ describe("the live page", () => {
     expect(await page.isVisible("#final-block")).toBe(true);
     const played = await expectPlays(page);
     expect(Math.abs(played.duration - 15)).toBeLessThan(0.1);
+    await expectStills(page);
     await page.waitForSelector(`#videos tr[data-video="${videoId}"][data-status="complete"]`);
     await page.screenshot({ path: "/tmp/adreel-regenerated-beat.png", fullPage: true });
     expect(errors).toEqual([]);

@@ -61,7 +61,15 @@ describe("a draft ad end to end", () => {
     const first = await client.generate({ prompt: "A new citrus sparkling water for beach volleyball players at sunset", duration_s: 15 });
     // A second submission while the first runs.
     const second = await client.generate({ prompt: "A calm meditation app for night-shift nurses", duration_s: 15, aspect_ratio: "9:16" });
+    // The first video is also followed live: the cost it shows there must never fall either.
+    const liveCosts: number[] = [];
+    const watched = client.watch(first.video_id, (message) => {
+      if (message.type === "snapshot") {
+        if (message.snapshot) liveCosts.push(message.snapshot.cost_usd);
+      } else if ("cost_usd" in message && typeof message.cost_usd === "number") liveCosts.push(message.cost_usd);
+    }, 240_000);
     const [trace, trace2] = await Promise.all([follow(first.video_id), follow(second.video_id)]);
+    await watched;
 
     const last = trace.at(-1)!;
     expect(last.error).toBeNull();
@@ -72,6 +80,11 @@ describe("a draft ad end to end", () => {
     expect(progress.at(-1)).toBe(100);
     const phases = trace.map((s) => PHASES.indexOf(s.current_phase));
     for (let i = 1; i < phases.length; i++) expect(phases[i]).toBeGreaterThanOrEqual(phases[i - 1]!);
+    // Money never goes backwards, polled or live; what is still running is shown apart.
+    for (const [name, costs] of [["GET /api/status", trace.map((s) => s.cost_usd)], ["live events", liveCosts]] as const) {
+      expect(costs.length, name).toBeGreaterThan(3);
+      for (let i = 1; i < costs.length; i++) expect(costs[i], `${name}: ${costs[i - 1]} → ${costs[i]}`).toBeGreaterThanOrEqual(costs[i - 1]!);
+    }
 
     const video = await client.video(first.video_id);
     expect(video.final_video_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/media\/videos\//);
@@ -80,6 +93,10 @@ describe("a draft ad end to end", () => {
     expect(video.chunk_urls.length).toBeGreaterThanOrEqual(video.spec!.beats.length);
     expect(video.reference_images).toHaveLength(3);
     expect(video.cost_usd).toBeGreaterThan(0);
+    expect(video.cost_usd).toBeGreaterThanOrEqual(liveCosts.at(-1)!);
+    // Every prediction settled: the total is the ledger's exact sum of actual costs.
+    expect(video.cost_pending_usd).toBe(0);
+    expect(video.cost_usd).toBeCloseTo(video.cost_ledger!.reduce((sum, e) => sum + e.actual_usd!, 0), 9);
     expect(video.generation_time_seconds).toBeGreaterThan(0);
 
     const path = join(dir, "first.mp4");

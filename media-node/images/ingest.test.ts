@@ -3,7 +3,6 @@ import type { FastifyInstance } from "fastify";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { IngestImageResponse } from "../../contracts/media.ts";
 import { buildServer } from "../server.ts";
-import { ingestPolicyFromEnv } from "./routes.ts";
 import { postSigned, startOrigin, TEST_SECRET, type TestOrigin } from "../../test/support/origin.ts";
 
 const ROUTE = "/v1/media/images/ingest";
@@ -16,13 +15,16 @@ function base(width: number, height: number) {
 }
 
 describe("POST /v1/media/images/ingest", () => {
+  /** media-node as the local stack runs it: the test origin is one of its allowed origins. */
   let app: FastifyInstance;
+  /** media-node as production runs it: no allowed origins. */
+  let strictApp: FastifyInstance;
   let origin: TestOrigin;
-  const previousEnv = process.env.MEDIA_NODE_ALLOW_PRIVATE_SOURCES;
 
   beforeAll(async () => {
     origin = await startOrigin();
-    app = await buildServer({ secret: TEST_SECRET });
+    app = await buildServer({ secret: TEST_SECRET, allowedOrigins: [origin.url("")] });
+    strictApp = await buildServer({ secret: TEST_SECRET });
     origin.serveBytes("/brand.png", await base(320, 200).png().toBuffer(), "image/png");
     // Misleading names and content types on purpose: only the bytes decide.
     origin.serveBytes("/photo.bin", await base(300, 200).jpeg({ quality: 90 }).withMetadata({ orientation: 6 }).toBuffer(), "text/plain");
@@ -40,45 +42,39 @@ describe("POST /v1/media/images/ingest", () => {
     });
   });
   afterEach(() => {
-    if (previousEnv === undefined) delete process.env.MEDIA_NODE_ALLOW_PRIVATE_SOURCES;
-    else process.env.MEDIA_NODE_ALLOW_PRIVATE_SOURCES = previousEnv;
     origin.uploads.clear();
   });
   afterAll(async () => {
     await app.close();
+    await strictApp.close();
     await origin.close();
   });
 
-  const relaxed = () => void (process.env.MEDIA_NODE_ALLOW_PRIVATE_SOURCES = "1");
-  const ingest = (source: string, extra: Record<string, unknown> = {}) =>
-    postSigned(app, ROUTE, { source_url: source, output_url: origin.url("/store/asset.png?X-Sig=secret"), ...extra });
+  const ingest = (source: string, extra: Record<string, unknown> = {}, server = app) =>
+    postSigned(server, ROUTE, { source_url: source, output_url: origin.url("/store/asset.png?X-Sig=secret"), ...extra });
 
-  async function expectRefused(source: string, reason: string | RegExp, extra: Record<string, unknown> = {}) {
-    const response = await ingest(source, extra);
+  async function expectRefused(source: string, reason: string | RegExp, extra: Record<string, unknown> = {}, server = app) {
+    const response = await ingest(source, extra, server);
     expect(response.statusCode, response.body).toBe(422);
     if (typeof reason === "string") expect(response.json().error).toBe(reason);
     else expect(response.json().error).toMatch(reason);
     expect(origin.uploads.size, "nothing may be stored for a refused asset").toBe(0);
   }
 
-  it("reads the policy from MEDIA_NODE_ALLOW_PRIVATE_SOURCES", () => {
-    expect(ingestPolicyFromEnv({})).toEqual({ allowHttp: false, allowPrivateNetwork: false });
-    expect(ingestPolicyFromEnv({ MEDIA_NODE_ALLOW_PRIVATE_SOURCES: "true" })).toEqual({ allowHttp: false, allowPrivateNetwork: false });
-    expect(ingestPolicyFromEnv({ MEDIA_NODE_ALLOW_PRIVATE_SOURCES: "1" })).toEqual({ allowHttp: true, allowPrivateNetwork: true });
+  it("is production's policy without allowed origins: http, file: and loopback sources are refused", async () => {
+    await expectRefused(origin.url("/brand.png"), "source_url must use https (got http:)", {}, strictApp);
+    await expectRefused("file:///etc/passwd", "source_url must use https (got file:)", {}, strictApp);
+    await expectRefused(`https://127.0.0.1:${origin.port}/brand.png`, "source_url resolves to a loopback address (127.0.0.1)", {}, strictApp);
+    await expectRefused(`https://[::1]:${origin.port}/brand.png`, "source_url resolves to a loopback address (::1)", {}, strictApp);
   });
 
-  it("is strict by default: http, loopback, private and metadata sources are refused", async () => {
-    delete process.env.MEDIA_NODE_ALLOW_PRIVATE_SOURCES;
-    await expectRefused(origin.url("/brand.png"), "source_url must use https (got http:)");
-    await expectRefused("file:///etc/passwd", "source_url must use https (got file:)");
+  it("allows exactly its allowed origins: the same host on https, or another spelling, is refused", async () => {
     await expectRefused(`https://127.0.0.1:${origin.port}/brand.png`, "source_url resolves to a loopback address (127.0.0.1)");
-    await expectRefused("https://10.0.0.5/brand.png", "source_url resolves to a private address (10.0.0.5)");
-    await expectRefused("https://169.254.169.254/latest/meta-data/iam/", "source_url resolves to a metadata address (169.254.169.254)");
-    await expectRefused("https://[fd00:ec2::254]/latest/", "source_url resolves to a metadata address (fd00:ec2::254)");
+    await expectRefused(`http://localhost:${origin.port}/brand.png`, "source_url must use https (got http:)");
+    await expectRefused(`https://127.1:${origin.port}/brand.png`, "source_url resolves to a loopback address (127.0.0.1)");
   });
 
   it("stores a PNG source re-encoded as PNG", async () => {
-    relaxed();
     const response = await ingest(origin.url("/brand.png"));
     expect(response.statusCode, response.body).toBe(200);
     const stored = origin.uploads.get("/store/asset.png")!;
@@ -89,7 +85,6 @@ describe("POST /v1/media/images/ingest", () => {
   });
 
   it("detects a JPEG by content whatever its name and type, applies EXIF orientation and strips metadata", async () => {
-    relaxed();
     const response = await ingest(origin.url("/photo.bin"));
     expect(response.statusCode, response.body).toBe(200);
     expect(response.json()).toMatchObject({ width: 200, height: 300, format: "jpeg" });
@@ -106,7 +101,6 @@ describe("POST /v1/media/images/ingest", () => {
   });
 
   it("accepts WebP", async () => {
-    relaxed();
     const response = await ingest(origin.url("/logo.webp"));
     expect(response.statusCode, response.body).toBe(200);
     expect(response.json()).toMatchObject({ width: 256, height: 256, format: "webp" });
@@ -114,33 +108,27 @@ describe("POST /v1/media/images/ingest", () => {
   });
 
   it("refuses a text file named .png", async () => {
-    relaxed();
     await expectRefused(origin.url("/notes.png"), "not a PNG, JPEG or WebP image");
   });
 
   it("refuses other image formats", async () => {
-    relaxed();
     await expectRefused(origin.url("/anim.gif"), "not a PNG, JPEG or WebP image");
   });
 
   it("refuses images under 64x64 and over max_pixels", async () => {
-    relaxed();
     await expectRefused(origin.url("/icon.png"), "image is 32x32, under the 64x64 minimum");
     await expectRefused(origin.url("/brand.png"), "image is 320x200 (64000 pixels), over the 50000 pixel limit", { max_pixels: 50_000 });
   });
 
   it("refuses a truncated image instead of storing a grey-padded one", async () => {
-    relaxed();
     await expectRefused(origin.url("/truncated.png"), /^PNG image could not be decoded/);
   });
 
   it("refuses a 40 MB body at the byte limit", async () => {
-    relaxed();
     await expectRefused(origin.url("/huge.png"), /^image is over the 15728640 byte limit/);
   });
 
   it("refuses limits above media-node's ceilings", async () => {
-    relaxed();
     await expectRefused(origin.url("/brand.png"), /^max_bytes: .* ceiling$/, { max_bytes: 1024 * 1024 * 1024 });
     await expectRefused(origin.url("/brand.png"), /^max_pixels: .* ceiling$/, { max_pixels: 500_000_000 });
   });

@@ -21,7 +21,7 @@ import { normalizeImage } from "./ingest.ts";
 import { analyzeImage, paletteOf } from "./palette.ts";
 import { transferPalette } from "./palette-transfer.ts";
 import { reframe } from "./reframe.ts";
-import { safeFetchImage, type SafeFetchOptions } from "./safe-fetch.ts";
+import { safeFetchImage } from "./safe-fetch.ts";
 
 /**
  * Image capabilities of media-node:
@@ -46,17 +46,6 @@ export const INGEST_TIMEOUT_MS = 15_000;
  */
 export const INGEST_MAX_BYTES_CEILING = 64 * 1024 * 1024;
 export const INGEST_MAX_PIXELS_CEILING = 100_000_000;
-
-/**
- * Fetch policy for ingest. Strict unless `MEDIA_NODE_ALLOW_PRIVATE_SOURCES=1`, which local
- * development and end-to-end tests set because their assets are served over http from
- * 127.0.0.1; it allows http: and private/loopback addresses. Never set it in production.
- * Read per request so the process environment is the single switch.
- */
-export function ingestPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): Pick<SafeFetchOptions, "allowHttp" | "allowPrivateNetwork"> {
-  const relaxed = env.MEDIA_NODE_ALLOW_PRIVATE_SOURCES === "1";
-  return { allowHttp: relaxed, allowPrivateNetwork: relaxed };
-}
 
 async function fetchTrusted(url: string, dir: string, name: string): Promise<Buffer> {
   const path = join(dir, name);
@@ -83,8 +72,9 @@ export function registerImageRoutes(app: FastifyInstance, config: MediaNodeConfi
     const body = parse(IngestImageRequest, request.body);
     if (body.max_bytes > INGEST_MAX_BYTES_CEILING) throw new InputError(`max_bytes: ${body.max_bytes} is over media-node's ${INGEST_MAX_BYTES_CEILING} byte ceiling`);
     if (body.max_pixels > INGEST_MAX_PIXELS_CEILING) throw new InputError(`max_pixels: ${body.max_pixels} is over media-node's ${INGEST_MAX_PIXELS_CEILING} pixel ceiling`);
+    // One policy everywhere: https and public addresses only, plus the origins this deployment serves itself.
     const fetched = await safeFetchImage(body.source_url, {
-      ...ingestPolicyFromEnv(),
+      allowedOrigins: config.allowedOrigins ?? [],
       maxBytes: body.max_bytes,
       timeoutMs: INGEST_TIMEOUT_MS,
     });

@@ -3,7 +3,7 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InputError } from "../io.ts";
 import { refuseAddress } from "./address-policy.ts";
-import { safeFetchImage, sniffImageFormat, type ResolveAll, type SafeFetchOptions } from "./safe-fetch.ts";
+import { firstRefusal, parseAllowedOrigins, safeFetchImage, sniffImageFormat, type ResolveAll, type SafeFetchOptions } from "./safe-fetch.ts";
 import { startOrigin, type TestOrigin } from "../../test/support/origin.ts";
 
 describe("refuseAddress", () => {
@@ -91,18 +91,20 @@ describe("safeFetchImage", () => {
   /** Bytes the 40 MB endpoints managed to write before the client hung up. */
   const written = { chunked: 0, declared: 0 };
 
-  /** Strict policy except that the test origin (127.0.0.1 over http) is reachable. */
+  /** Production's policy plus the test origin (http on 127.0.0.1) as an allowed origin, the way the local stack allows its own. */
   let viaOrigin: (extra?: Partial<SafeFetchOptions>) => SafeFetchOptions;
+  /** A loopback port nothing listens on. */
+  let closedPort: number;
 
   beforeAll(async () => {
     origin = await startOrigin();
     png = await sharp({ create: { width: 128, height: 96, channels: 3, background: "#C81E28" } }).png().toBuffer();
     origin.serveBytes("/logo.png", png, "image/png");
     origin.serveBytes("/readme.png", Buffer.from("This is a text file that claims to be a PNG.\n".repeat(20)), "image/png");
-    const internal = `http://internal.example:${origin.port}/secret.png`;
-    origin.serve("/to-internal", (_req, res) => res.writeHead(302, { location: internal }).end());
-    origin.serve("/to-metadata", (_req, res) => res.writeHead(301, { location: "http://169.254.169.254/latest/meta-data/" }).end());
-    origin.serve("/to-ipv6-loopback", (_req, res) => res.writeHead(307, { location: `http://[::1]:${origin.port}/logo.png` }).end());
+    // Redirect targets are loopback names this test controls: were the policy broken, they would reach this origin and nothing else.
+    origin.serve("/to-internal", (_req, res) => res.writeHead(302, { location: `https://internal.example:${origin.port}/secret.png` }).end());
+    origin.serve("/to-other-spelling", (_req, res) => res.writeHead(301, { location: `http://localhost:${origin.port}/logo.png` }).end());
+    origin.serve("/to-ipv6-loopback", (_req, res) => res.writeHead(307, { location: `https://[::1]:${origin.port}/logo.png` }).end());
     origin.serve("/to-file", (_req, res) => res.writeHead(302, { location: "file:///etc/passwd" }).end());
     origin.serve("/to-logo", (_req, res) => res.writeHead(302, { location: "/logo.png" }).end());
     for (let i = 0; i < 5; i++) origin.serve(`/loop${i}`, (_req, res) => res.writeHead(302, { location: `/loop${i + 1}` }).end());
@@ -132,7 +134,10 @@ describe("safeFetchImage", () => {
       pump();
     }
 
-    viaOrigin = (extra = {}) => ({ maxBytes: LIMIT, timeoutMs: 5_000, allowHttp: true, allowAddresses: ["127.0.0.1"], ...extra });
+    viaOrigin = (extra = {}) => ({ maxBytes: LIMIT, timeoutMs: 5_000, allowedOrigins: [origin.url("")], ...extra });
+    const closed = await startOrigin();
+    closedPort = closed.port;
+    await closed.close();
   });
   afterAll(() => origin.close());
 
@@ -143,32 +148,42 @@ describe("safeFetchImage", () => {
     expect(await refusal(safeFetchImage("ftp://example.com/a.png", strict()))).toBe("source_url must use https (got ftp:)");
   });
 
-  it("refuses plain http unless allowed", async () => {
+  it("refuses plain http outside the allowed origins, whatever the address", async () => {
     expect(await refusal(safeFetchImage(origin.url("/logo.png"), strict()))).toBe("source_url must use https (got http:)");
+    // The allowlist is exact: another port, or another spelling of the host, is another origin.
+    expect(await refusal(safeFetchImage(origin.url("/logo.png"), strict({ allowedOrigins: [`http://127.0.0.1:${closedPort}`] })))).toBe("source_url must use https (got http:)");
+    expect(await refusal(safeFetchImage(`http://localhost:${origin.port}/logo.png`, viaOrigin()))).toBe("source_url must use https (got http:)");
+    expect(await refusal(safeFetchImage(`https://127.0.0.1:${origin.port}/logo.png`, viaOrigin()))).toBe("source_url resolves to a loopback address (127.0.0.1)");
   });
 
-  it("refuses loopback, private, link-local, CGNAT and metadata addresses before connecting", async () => {
-    expect(await refusal(safeFetchImage("https://127.0.0.1/logo.png", strict()))).toBe("source_url resolves to a loopback address (127.0.0.1)");
-    expect(await refusal(safeFetchImage("https://10.0.0.5/logo.png", strict()))).toBe("source_url resolves to a private address (10.0.0.5)");
-    expect(await refusal(safeFetchImage("https://169.254.169.254/latest/meta-data/", strict()))).toBe("source_url resolves to a metadata address (169.254.169.254)");
-    expect(await refusal(safeFetchImage("https://[fd00:ec2::254]/latest/", strict()))).toBe("source_url resolves to a metadata address (fd00:ec2::254)");
-    expect(await refusal(safeFetchImage("https://100.100.1.1/a.png", strict()))).toBe("source_url resolves to a carrier-grade NAT address (100.100.1.1)");
-    expect(await refusal(safeFetchImage("https://[::ffff:192.168.0.1]/a.png", strict()))).toMatch(/private address/);
-    expect(await refusal(safeFetchImage("https://[fd12::1]/a.png", strict()))).toBe("source_url resolves to a unique-local address (fd12::1)");
-    expect(await refusal(safeFetchImage("https://0.0.0.0/a.png", strict()))).toBe("source_url resolves to an unspecified address (0.0.0.0)");
+  it("refuses loopback and unspecified addresses in every spelling before connecting", async () => {
+    // Each names this test's own origin port: a broken policy would reach the test and nothing else.
+    const port = origin.port;
+    for (const spelling of ["127.0.0.1", "127.1", "2130706433", "0x7f000001", "127.000.000.001"]) {
+      expect(await refusal(safeFetchImage(`https://${spelling}:${port}/logo.png`, strict())), spelling).toBe("source_url resolves to a loopback address (127.0.0.1)");
+    }
+    expect(await refusal(safeFetchImage(`https://[::1]:${port}/logo.png`, strict()))).toBe("source_url resolves to a loopback address (::1)");
+    expect(await refusal(safeFetchImage(`https://[::ffff:127.0.0.1]:${port}/logo.png`, strict()))).toBe("source_url resolves to a loopback address (::ffff:7f00:1)");
+    expect(await refusal(safeFetchImage(`https://localhost:${port}/logo.png`, strict()))).toMatch(/^source_url resolves to a loopback address \((127\.0\.0\.1|::1)\)$/);
+    expect(await refusal(safeFetchImage(`https://0.0.0.0:${port}/a.png`, strict()))).toBe("source_url resolves to an unspecified address (0.0.0.0)");
+    expect(await refusal(safeFetchImage(`https://[::]:${port}/a.png`, strict()))).toBe("source_url resolves to an unspecified address (::)");
   });
 
-  it("checks every address a name resolves to, after DNS", async () => {
-    const lookup = fakeDns({ "cdn.example": ["93.184.216.34", "10.0.0.5"], "localhost.example": ["127.0.0.1"] });
-    expect(await refusal(safeFetchImage("https://cdn.example/logo.png", strict({ lookup })))).toBe("source_url resolves to a private address (10.0.0.5)");
-    expect(await refusal(safeFetchImage("https://localhost.example/logo.png", strict({ lookup })))).toBe("source_url resolves to a loopback address (127.0.0.1)");
+  it("judges every address a name resolves to, not only the one it would connect to", async () => {
+    // Pure: no connection is attempted, so the private and metadata records need not be reachable ones.
+    expect(firstRefusal([{ address: "93.184.216.34" }, { address: "10.0.0.5" }])).toEqual({ address: "10.0.0.5", refusal: "private" });
+    expect(firstRefusal([{ address: "2606:4700:4700::1111" }, { address: "fd00:ec2::254" }])).toEqual({ address: "fd00:ec2::254", refusal: "metadata" });
+    expect(firstRefusal([{ address: "93.184.216.34" }, { address: "2606:4700:4700::1111" }])).toBeNull();
+    // Wired into the fetch, after DNS: a name that resolves to loopback is refused as loopback.
+    const lookup = fakeDns({ "cdn.example": ["127.0.0.1", "::1"] });
+    expect(await refusal(safeFetchImage(`https://cdn.example:${origin.port}/logo.png`, strict({ lookup })))).toBe("source_url resolves to a loopback address (127.0.0.1)");
     expect(await refusal(safeFetchImage("https://nowhere.example/logo.png", strict({ lookup })))).toBe("source_url host nowhere.example does not resolve (ENOTFOUND)");
   });
 
-  it("re-checks every redirect hop", async () => {
-    const lookup = fakeDns({ "internal.example": ["10.0.0.5"] });
-    expect(await refusal(safeFetchImage(origin.url("/to-internal"), viaOrigin({ lookup })))).toBe("source_url redirect 1 resolves to a private address (10.0.0.5)");
-    expect(await refusal(safeFetchImage(origin.url("/to-metadata"), viaOrigin()))).toBe("source_url redirect 1 resolves to a metadata address (169.254.169.254)");
+  it("re-checks every redirect hop, also from an allowed origin", async () => {
+    const lookup = fakeDns({ "internal.example": ["127.0.0.1"] });
+    expect(await refusal(safeFetchImage(origin.url("/to-internal"), viaOrigin({ lookup })))).toBe("source_url redirect 1 resolves to a loopback address (127.0.0.1)");
+    expect(await refusal(safeFetchImage(origin.url("/to-other-spelling"), viaOrigin()))).toBe("source_url redirect 1 must use https (got http:)");
     expect(await refusal(safeFetchImage(origin.url("/to-ipv6-loopback"), viaOrigin()))).toBe("source_url redirect 1 resolves to a loopback address (::1)");
     expect(await refusal(safeFetchImage(origin.url("/to-file"), viaOrigin()))).toBe("source_url redirect 1 must use https (got file:)");
     expect(await refusal(safeFetchImage(origin.url("/loop0"), viaOrigin()))).toBe("source_url redirected more than 3 times");
@@ -177,10 +192,14 @@ describe("safeFetchImage", () => {
     expect(followed.body.equals(png)).toBe(true);
   });
 
+  it("a host that cannot be reached is the URL's problem: a refusal with the reason", async () => {
+    expect(await refusal(safeFetchImage(`http://127.0.0.1:${closedPort}/logo.png`, strict({ allowedOrigins: [`http://127.0.0.1:${closedPort}`] })))).toBe("source_url could not be fetched (ECONNREFUSED)");
+  });
+
   it("connects to the address it checked: one lookup per hop, Host header kept", async () => {
     const calls: string[] = [];
     const lookup = fakeDns({ "brand.example": ["127.0.0.1"] }, calls);
-    const fetched = await safeFetchImage(`http://brand.example:${origin.port}/logo.png`, viaOrigin({ lookup }));
+    const fetched = await safeFetchImage(`http://brand.example:${origin.port}/logo.png`, viaOrigin({ lookup, allowedOrigins: [`http://brand.example:${origin.port}`] }));
     // brand.example does not exist in real DNS: the bytes arrived only because the socket went
     // to the checked address, and no second resolution happened that a rebinding could win.
     expect(calls).toEqual(["brand.example"]);
@@ -213,12 +232,23 @@ describe("safeFetchImage", () => {
     expect(Date.now() - started).toBeLessThan(3_000);
   });
 
-  it("fetches a real image when the policy allows the address", async () => {
+  it("fetches a real image from an allowed origin", async () => {
     const fetched = await safeFetchImage(origin.url("/logo.png"), viaOrigin());
     expect(fetched.format).toBe("png");
     expect(fetched.body.equals(png)).toBe(true);
-    // allowPrivateNetwork is the broad switch local development uses.
-    const relaxed = await safeFetchImage(origin.url("/logo.png"), strict({ allowHttp: true, allowPrivateNetwork: true }));
-    expect(relaxed.body.equals(png)).toBe(true);
+  });
+});
+
+describe("parseAllowedOrigins", () => {
+  it("reads origins separated by commas or spaces, as URL.origin spells them", () => {
+    expect(parseAllowedOrigins(undefined)).toEqual([]);
+    expect(parseAllowedOrigins("http://127.0.0.1:8787, https://Assets.Example:443/ http://localhost:9000")).toEqual(["http://127.0.0.1:8787", "https://assets.example", "http://localhost:9000"]);
+  });
+
+  it("refuses anything that is not exactly an origin", () => {
+    expect(() => parseAllowedOrigins("http://127.0.0.1:8787/media")).toThrow(/must be scheme:\/\/host\[:port\]/);
+    expect(() => parseAllowedOrigins("http://user:pw@127.0.0.1")).toThrow(/must be scheme/);
+    expect(() => parseAllowedOrigins("file:///etc")).toThrow(/must be scheme/);
+    expect(() => parseAllowedOrigins("127.0.0.1:8787")).toThrow(/must be scheme|is not a URL/);
   });
 });

@@ -3,8 +3,8 @@ import { lookup as dnsLookup } from "node:dns/promises";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { isIP } from "node:net";
-import { InputError, UpstreamError, redact } from "../io.ts";
-import { refuseAddress } from "./address-policy.ts";
+import { InputError, redact } from "../io.ts";
+import { type AddressRefusal, refuseAddress } from "./address-policy.ts";
 
 /**
  * Fetching an image from a URL a client gave us (brand assets). The URL is untrusted: it may
@@ -13,7 +13,8 @@ import { refuseAddress } from "./address-policy.ts";
  * forever, or serve something that is not an image.
  *
  * Defences, in order:
- * - scheme: https only (http only when the caller allows it; file:, data:, ftp: … never);
+ * - scheme: https only (file:, data:, ftp:, plain http … never), except for the origins the
+ *   deployment serves itself (`allowedOrigins`, below);
  * - every hop (the first request and each redirect, at most 3, followed by hand) resolves its
  *   host with `lookup(host, { all: true })` and refuses if ANY resolved address is not public
  *   unicast (address-policy.ts) — refusing on any bad record stops an attacker from mixing
@@ -37,17 +38,37 @@ export type ResolveAll = (hostname: string, options: { all: true }) => Promise<L
 export interface SafeFetchOptions {
   maxBytes: number;
   timeoutMs: number;
-  /** Skip the public-address check (local development, tests). The scheme check still applies. */
-  allowPrivateNetwork?: boolean;
-  /** Accept plain http: (local development, tests). */
-  allowHttp?: boolean;
   /**
-   * Exact addresses exempt from the public-address check, e.g. an internal asset mirror.
-   * Narrower than `allowPrivateNetwork`: every other address is still checked.
+   * Origins the deployment serves itself (`scheme://host[:port]`, compared as `URL.origin`
+   * spells them), e.g. the local stack's Worker, whose signed `/media` URLs carry uploads on
+   * plain http from 127.0.0.1. A hop to one of these is fetched without the scheme and
+   * address checks; any other hop — a redirect away from them included — gets the full
+   * policy. There is no broader switch: a relaxed policy that let every private address
+   * through is exactly what an attacker needs.
    */
-  allowAddresses?: readonly string[];
+  allowedOrigins?: readonly string[];
   /** DNS resolution; defaults to node:dns `lookup`. Injectable so tests can fake public names. */
   lookup?: ResolveAll;
+}
+
+/**
+ * The allowlist from its configured form: origins separated by commas or spaces. Anything that
+ * is not exactly an origin (a path, a query, credentials, another scheme) is refused, so a typo
+ * cannot widen it.
+ */
+export function parseAllowedOrigins(text: string | undefined): string[] {
+  const entries = (text ?? "").split(/[\s,]+/).filter(Boolean);
+  return entries.map((entry) => {
+    let url: URL;
+    try {
+      url = new URL(entry);
+    } catch {
+      throw new Error(`allowed origin ${JSON.stringify(entry)} is not a URL`);
+    }
+    const bare = url.pathname === "/" && !url.search && !url.hash && !url.username && !url.password;
+    if (!["http:", "https:"].includes(url.protocol) || !bare) throw new Error(`allowed origin ${JSON.stringify(entry)} must be scheme://host[:port] (http or https), nothing more`);
+    return url.origin;
+  });
 }
 
 export interface FetchedImage {
@@ -78,10 +99,13 @@ function hopName(hop: number): string {
   return hop === 0 ? "source_url" : `source_url redirect ${hop}`;
 }
 
-function checkScheme(url: URL, hop: number, allowHttp: boolean): void {
+function checkScheme(url: URL, hop: number): void {
   if (url.protocol === "https:") return;
-  if (url.protocol === "http:" && allowHttp) return;
   throw new InputError(`${hopName(hop)} must use https (got ${url.protocol})`);
+}
+
+function isAllowedOrigin(url: URL, options: SafeFetchOptions): boolean {
+  return (url.protocol === "https:" || url.protocol === "http:") && (options.allowedOrigins?.includes(url.origin) ?? false);
 }
 
 /** A DNS lookup cannot be cancelled, but we can stop waiting for it. */
@@ -94,8 +118,21 @@ function beforeDeadline<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-/** Resolve the host and refuse if any address is not public. Returns the address to pin. */
-async function checkedAddress(url: URL, hop: number, options: SafeFetchOptions, signal: AbortSignal): Promise<LookupAddress> {
+/**
+ * The first address of a name's records that media-node must not connect to. Every record is
+ * judged, not just the one a connection would use: an attacker who mixes one public and one
+ * private record must not get to hope for the private one.
+ */
+export function firstRefusal(addresses: readonly Pick<LookupAddress, "address">[]): { address: string; refusal: AddressRefusal } | null {
+  for (const { address } of addresses) {
+    const refusal = refuseAddress(address);
+    if (refusal) return { address, refusal };
+  }
+  return null;
+}
+
+/** Resolve the host and refuse if any address is not public (unless `trusted`). Returns the address to pin. */
+async function checkedAddress(url: URL, hop: number, options: SafeFetchOptions, trusted: boolean, signal: AbortSignal): Promise<LookupAddress> {
   const host = url.hostname.replace(/^\[|\]$/g, "");
   let addresses: LookupAddress[];
   const literal = isIP(host);
@@ -109,15 +146,10 @@ async function checkedAddress(url: URL, hop: number, options: SafeFetchOptions, 
     }
     if (addresses.length === 0) throw new InputError(`${hopName(hop)} host ${host} does not resolve`);
   }
-  if (!options.allowPrivateNetwork) {
-    for (const { address } of addresses) {
-      if (options.allowAddresses?.includes(address)) continue;
-      const refusal = refuseAddress(address);
-      if (refusal) {
-        const article = /^(?:[aeio]|un(?!i))/.test(refusal) ? "an" : "a"; // "an unspecified", "a unique-local"
-        throw new InputError(`${hopName(hop)} resolves to ${article} ${refusal} address (${address})`);
-      }
-    }
+  const refused = trusted ? null : firstRefusal(addresses);
+  if (refused) {
+    const article = /^(?:[aeio]|un(?!i))/.test(refused.refusal) ? "an" : "a"; // "an unspecified", "a unique-local"
+    throw new InputError(`${hopName(hop)} resolves to ${article} ${refused.refusal} address (${refused.address})`);
   }
   return addresses[0]!;
 }
@@ -148,11 +180,17 @@ function requestPinned(url: URL, pinned: LookupAddress, signal: AbortSignal): Pr
   });
 }
 
-function describeFailure(error: unknown, url: URL, timeoutMs: number, signal: AbortSignal): Error {
-  if (error instanceof InputError || error instanceof UpstreamError) return error;
+/**
+ * Every failure to get the image is about the URL the client gave (its host refused the
+ * connection, its certificate is wrong, it hung up): a 422 with the reason, never a 5xx that
+ * would blame media-node and invite a retry that cannot help.
+ */
+function describeFailure(error: unknown, hop: number, timeoutMs: number, signal: AbortSignal): Error {
+  if (error instanceof InputError) return error;
   // Whatever the socket reported (AbortError, "aborted", ECONNRESET), the cause was the deadline.
   if (signal.aborted) return new InputError(`source_url did not deliver within ${timeoutMs / 1000} s`);
-  return new UpstreamError(`fetching ${redact(url.href)} failed: ${(error as Error).message}`);
+  const { code, message } = error as NodeJS.ErrnoException;
+  return new InputError(`${hopName(hop)} could not be fetched (${code ?? message})`);
 }
 
 async function readCapped(response: IncomingMessage, maxBytes: number): Promise<{ body: Buffer; format: ImageFormat }> {
@@ -193,15 +231,16 @@ export async function safeFetchImage(url: string, options: SafeFetchOptions): Pr
   }
   const signal = AbortSignal.timeout(options.timeoutMs);
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    checkScheme(current, hop, options.allowHttp ?? false);
+    const trusted = isAllowedOrigin(current, options);
+    if (!trusted) checkScheme(current, hop);
     if (current.username || current.password) throw new InputError(`${hopName(hop)} must not carry credentials`);
     let response: IncomingMessage;
     try {
-      const pinned = await checkedAddress(current, hop, options, signal);
+      const pinned = await checkedAddress(current, hop, options, trusted, signal);
       signal.throwIfAborted();
       response = await requestPinned(current, pinned, signal);
     } catch (error) {
-      throw describeFailure(error, current, options.timeoutMs, signal);
+      throw describeFailure(error, hop, options.timeoutMs, signal);
     }
     const status = response.statusCode ?? 0;
     if (REDIRECT_STATUSES.has(status)) {
@@ -224,7 +263,7 @@ export async function safeFetchImage(url: string, options: SafeFetchOptions): Pr
       const { body, format } = await readCapped(response, options.maxBytes);
       return { body, format, finalUrl: redact(current.href), redirects: hop };
     } catch (error) {
-      throw describeFailure(error, current, options.timeoutMs, signal);
+      throw describeFailure(error, hop, options.timeoutMs, signal);
     }
   }
   throw new InputError(`source_url redirected more than ${MAX_REDIRECTS} times`);

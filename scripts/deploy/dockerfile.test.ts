@@ -78,4 +78,9 @@ describe("Dockerfile (media-node image)", () => {
     expect(env).toContain(`MEDIA_NODE_PORT=${MEDIA_NODE_CONTAINER.port}`);
     expect(all("EXPOSE")[0]?.args).toBe(String(MEDIA_NODE_CONTAINER.port));
   });
+
+  it("allows no brand-asset origin beyond the public https policy", () => {
+    // Production fetches brand assets over https from public addresses only; the allowlist is the local stack's.
+    expect(all("ENV").map((i) => i.args).join(" ")).not.toContain("MEDIA_NODE_ALLOWED_ORIGINS");
+  });
 });

@@ -28,16 +28,21 @@ export async function followToEnd(client: AdreelClient, id: string, timeoutMs: n
   const started = Date.now();
   let phase = "queued";
   const strikes: Promise<unknown>[] = [];
-  const status = await client.watch(
-    id,
-    (event) => {
-      if (event.type === "snapshot") phase = event.snapshot?.phase ?? phase;
-      else if ("phase" in event) phase = event.phase;
-      if (onEvent) strikes.push(onEvent(event, phase).then(() => null, (error: unknown) => error));
-    },
-    timeoutMs,
-  );
+  const watched = await client
+    .watch(
+      id,
+      (event) => {
+        if (event.type === "snapshot") phase = event.snapshot?.phase ?? phase;
+        else if ("phase" in event) phase = event.phase;
+        if (onEvent) strikes.push(onEvent(event, phase).then(() => null, (error: unknown) => error));
+      },
+      timeoutMs,
+    )
+    .then((status) => ({ status }), (error: unknown) => ({ error }));
+  // A strike still under way (a lock held, a process down) ends before anything else runs, even when watching failed.
   const errors = (await Promise.all(strikes)).filter((e) => e !== null);
+  if ("error" in watched) throw watched.error;
+  const { status } = watched;
   if (errors.length) throw new Error(`injecting the fault failed: ${(errors[0] as Error).message}`);
   return { status, video: await client.video(id), seconds: Math.round((Date.now() - started) / 100) / 10 };
 }
@@ -67,7 +72,7 @@ export async function runningAtProvider(stack: Stack, since: number, graceMs = 1
   }
 }
 
-/** Ledger problems: a prediction counted twice, or `cost_usd` not the sum of the lines. */
+/** Ledger problems: a prediction counted twice, `cost_usd` not the sum of the lines, or a line still unpriced after the end. */
 export function ledgerProblems(video: VideoResponse): string[] {
   const ledger = video.cost_ledger ?? [];
   const problems: string[] = [];
@@ -78,6 +83,10 @@ export function ledgerProblems(video: VideoResponse): string[] {
   }
   const sum = ledger.reduce((total, entry) => total + entry.usd, 0);
   if (Math.abs(sum - video.cost_usd) > 1e-6) problems.push(`cost_usd ${video.cost_usd} ≠ ledger sum ${sum}`);
+  // An ended video has nothing left to settle: every line priced, nothing pending.
+  const unpriced = ledger.filter((entry) => entry.actual_usd === null);
+  if (unpriced.length) problems.push(`${unpriced.length} ledger lines have no price (${unpriced.map((e) => e.prediction_id).join(", ")})`);
+  if (video.cost_pending_usd !== 0) problems.push(`cost_pending_usd is ${video.cost_pending_usd} after the end`);
   return problems;
 }
 

@@ -1,11 +1,13 @@
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
+import { Prediction } from "../../contracts/prediction.ts";
 
 /**
  * Test support (not a test file): a pass-through on 127.0.0.1 between the Worker and its model
  * provider (the draft server) that records every prediction create as it happened — when it
  * arrived, what the provider answered (a 429's Retry-After included) and when that answer went
- * back — so a test can hold the Worker to the provider's word. Everything is forwarded
+ * back — and every read of one prediction (its status, and whether the body was a well-formed
+ * prediction), so a test can hold the Worker to the provider's word and see a fault struck. Everything is forwarded
  * unchanged; nothing is answered here.
  */
 
@@ -20,13 +22,23 @@ export interface RecordedCreate {
   retryAfter: number | null;
 }
 
+/** One `GET /v1/predictions/{id}` as the provider answered it. */
+export interface RecordedRead {
+  id: string;
+  status: number;
+  /** A 2xx whose body is not a valid prediction object. */
+  malformed: boolean;
+}
+
 export interface ProviderRecorder {
   url: string;
   creates: RecordedCreate[];
+  reads: RecordedRead[];
   close(): Promise<void>;
 }
 
 const CREATE = /^\/v1\/(predictions|models\/[^/]+\/[^/]+\/predictions)$/;
+const READ = /^\/v1\/predictions\/([^/]+)$/;
 /** Hop-by-hop headers, and those fetch has already acted on (the body arrives decoded, with its own length). */
 const NOT_FORWARDED = new Set(["host", "connection", "content-length", "transfer-encoding", "content-encoding", "keep-alive"]);
 
@@ -41,6 +53,7 @@ function bodyOf(request: IncomingMessage): Promise<Buffer> {
 
 export async function startProviderRecorder(upstream: string): Promise<ProviderRecorder> {
   const creates: RecordedCreate[] = [];
+  const reads: RecordedRead[] = [];
   const server = createServer(async (request, response) => {
     const receivedAt = Date.now();
     const path = (request.url ?? "/").split("?")[0]!;
@@ -61,6 +74,18 @@ export async function startProviderRecorder(upstream: string): Promise<ProviderR
         const retryAfter = answer.headers.get("retry-after");
         creates.push({ webhook, receivedAt, answeredAt: Date.now(), status: answer.status, retryAfter: retryAfter === null ? null : Number(retryAfter) });
       }
+      const read = request.method === "GET" ? READ.exec(path) : null;
+      if (read) {
+        let malformed = false;
+        if (answer.ok) {
+          try {
+            malformed = !Prediction.safeParse(JSON.parse(answerBody.toString("utf8"))).success;
+          } catch {
+            malformed = true;
+          }
+        }
+        reads.push({ id: decodeURIComponent(read[1]!), status: answer.status, malformed });
+      }
       response.end(answerBody);
     } catch (error) {
       // The provider could not be reached: the Worker sees what it would see without the recorder.
@@ -72,6 +97,7 @@ export async function startProviderRecorder(upstream: string): Promise<ProviderR
   return {
     url: `http://127.0.0.1:${port}`,
     creates,
+    reads,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -1,3 +1,4 @@
+import { DrizzleQueryError } from "drizzle-orm/errors";
 import { HTTPException } from "hono/http-exception";
 import { cors } from "hono/cors";
 import type { ErrorResponse } from "../../contracts/api.ts";
@@ -44,11 +45,22 @@ app.route("/webhooks", webhooksApi);
 app.route("/media", mediaApi);
 app.route("/admin/keys", keysApi);
 
+/** What a 503 for a failed D1 query tells the caller to wait. */
+const DATABASE_RETRY_AFTER_SECONDS = 2;
+
 app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` } satisfies ErrorResponse, 404));
 app.onError((error, c) => {
   // What the router itself refuses (an unreadable body, say) is the client's problem, said in the API's error shape.
   if (error instanceof HTTPException && error.status < 500) return c.json({ error: error.message || "bad request", field: "body" } satisfies ErrorResponse, error.status);
   const config = c.get("config") ?? loadConfig(c.env);
-  workerLog(config.log).error("request.failed", { method: c.req.method, path: new URL(c.req.url).pathname, error, stack: error.stack });
+  const path = new URL(c.req.url).pathname;
+  // D1 (keys, the video index) failing a query is an outage, not a bug: the caller may try again
+  // shortly, and the video runs themselves (in their Durable Objects) go on without it.
+  if (error instanceof DrizzleQueryError) {
+    workerLog(config.log).warn("request.unavailable", { method: c.req.method, path, error: error.cause ?? error });
+    c.header("retry-after", String(DATABASE_RETRY_AFTER_SECONDS));
+    return c.json({ error: "the database is unavailable right now; try again shortly" } satisfies ErrorResponse, 503);
+  }
+  workerLog(config.log).error("request.failed", { method: c.req.method, path, error, stack: error.stack });
   return c.json({ error: "internal error", detail: error.message }, 500);
 });

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ReplicateDouble } from "../../test/support/worker/replicate-double.ts";
-import { MODELS, type Harness, deliverWebhook, jobOf, newRun, rows, runJob, snapshot } from "../../test/support/worker/run-driver.ts";
+import { MODELS, type Harness, deliverWebhook, driveToEnd, ingest, jobOf, newRun, rows, runJob, snapshot } from "../../test/support/worker/run-driver.ts";
 import { consumeJobs, retryDelaySeconds } from "./consumer.ts";
 import type { JobMessage } from "./messages.ts";
 
@@ -98,6 +98,35 @@ describe("creating predictions from queue messages", () => {
     expect(h.double.calls.filter((c) => c.startsWith("POST /v1/models"))).toHaveLength(1);
     const ledger = (await snapshot(h)).cost_ledger;
     expect(ledger).toHaveLength(1);
+  });
+
+  it("two consumers taking one message at once (each with its own batch): one prediction, booked once, the video still completes", async () => {
+    const h = await newRun({ config: imageModels });
+    const once = (body: JobMessage) => deliver(h, [{ body, attempts: 1 }]);
+    // The plan: both consumers plan, one result is taken, the references are queued once.
+    const plans = await Promise.all([once(start(h, "plan")), once(start(h, "plan"))]);
+    expect(plans.flatMap((p) => p.acks)).toHaveLength(2);
+    const references = (await snapshot(h)).jobs.filter((j) => j.kind === "reference");
+    expect(references.map((j) => j.id)).toEqual(["reference:0", "reference:1", "reference:2"]);
+    // A prediction job: one create between them, the other consumer acknowledges or retries without creating.
+    for (const id of ["reference:0", "reference:1", "reference:2"]) {
+      const both = await Promise.all([once(start(h, id)), once(start(h, id))]);
+      expect(both.flatMap((b) => [...b.acks, ...b.retries.map((r) => r.id)]), id).toHaveLength(2);
+      expect(h.double.forJob(id), id).toHaveLength(1);
+      // And the job's webhook, delivered twice at once too.
+      const [prediction] = h.double.forJob(id);
+      h.double.finish(prediction!.id, { status: "succeeded", predictTime: 2 });
+      const answers = await Promise.all([deliverWebhook(h, prediction!.id), deliverWebhook(h, prediction!.id)]);
+      expect(answers.map((a) => a.status)).toEqual([200, 200]);
+      await ingest(h, id);
+    }
+    await driveToEnd(h);
+    const ended = await snapshot(h);
+    expect(ended.status).toBe("complete");
+    const ledger = ended.cost_ledger;
+    expect(new Set(ledger.map((e) => e.prediction_id)).size).toBe(ledger.length);
+    for (const id of ["reference:0", "reference:1", "reference:2"]) expect(ledger.filter((e) => e.job_id === id), id).toHaveLength(1);
+    expect(h.double.calls.filter((c) => c.startsWith("POST /v1/")).length).toBe(ledger.length);
   });
 
   it("finds and adopts the prediction a create made before its answer was lost", async () => {

@@ -172,7 +172,7 @@ export async function admitBrandAssets(store: AssetStore, tenantId: string, asse
     if (refused) return { ok: false, status: 422, field: refused.field, message: refused.reason };
     const first = failures[0]!;
     store.log.warn("asset.unavailable", { tenant_id: tenantId, field: first.field, error: first.reason });
-    return { ok: false, status: 503, field: first.field, message: "brand assets cannot be validated right now; try again" };
+    return { ok: false, status: 503, field: first.field, message: "brand assets cannot be validated right now (media-node is unavailable); try again" };
   }
 
   const refOf = (value: string) => {

@@ -73,6 +73,29 @@ describe("consistency context (SPEC §5.5)", () => {
   });
 });
 
+describe("a context with references missing (SPEC §5.7)", () => {
+  const budgets = [CONTEXT_SECTION_WORDS.character, CONTEXT_SECTION_WORDS.product, CONTEXT_MAX_COLOURS, CONTEXT_SECTION_WORDS.style, CONTEXT_SECTION_WORDS.environment];
+  const withinBudgets = (context: string) => context.split("\n").forEach((line, i) => expect(countWords(line.slice(line.indexOf(":") + 1)), line).toBeLessThanOrEqual(budgets[i]!));
+
+  it("says which reference has no image in the section it would have led, within the budget", () => {
+    const context = buildConsistencyContext([references[1]!, references[2]!], spec, ["character"]);
+    withinBudgets(context);
+    const lines = context.split("\n");
+    expect(lines[0]).toMatch(/^CHARACTER APPEARANCE: .+; no character reference image$/);
+    // The references that are there still speak for their own sections.
+    expect(lines[1]).toBe("PRODUCT FEATURES: Matte teal stainless-steel water bottle with a bamboo cap");
+    expect(lines[4]).not.toContain("no environment reference image");
+  });
+
+  it("with none at all, says there are no reference images, from the plan's own facts", () => {
+    const context = buildConsistencyContext([], spec, ["character", "product", "environment"]);
+    withinBudgets(context);
+    expect(context.split("\n").map((l) => l.split(": ")[0])).toEqual(SECTIONS);
+    expect(context).toContain("COLOR PALETTE: natural colours");
+    expect(context).toMatch(/VISUAL STYLE: .*; no reference images/);
+  });
+});
+
 describe("the context in every prompt", () => {
   const context = buildConsistencyContext(references, spec);
   const sectionsIn = (prompt: string) => SECTIONS.filter((s) => prompt.includes(`${s}:`));

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { GenerateRequest } from "../../contracts/api.ts";
+import type { GenerateRequest, MissingReference } from "../../contracts/api.ts";
 
 /** Which three reference images a video gets, and where each comes from. */
 
@@ -47,4 +47,13 @@ export function chooseReferences(request: Pick<GenerateRequest, "brand_assets">)
     }
   }
   return picked.map((p, index) => ({ index, ...p }));
+}
+
+/** A reference job that failed every attempt (SPEC §5.7), as the record and the events show it. */
+export function missingReference(input: ReferenceJobInput, reason: string | null): MissingReference {
+  return { index: input.index, type: input.type, source: input.source, reason: reason ?? "no reason recorded" };
+}
+
+export function missingReferenceMessage(missing: MissingReference): string {
+  return `reference image ${missing.index + 1} (${missing.type}) could not be made, the other image models included: ${missing.reason}; the video goes on without it`;
 }

@@ -40,11 +40,12 @@ async function carryOut(run: RunContext, decision: Decision): Promise<void> {
       await loadDurationPriors(run.sql, run.env.DB, run.config, run.log);
       return;
     case "references_ready": {
-      const { references, context } = decision;
+      const { references, missing, context } = decision;
       storeConsistencyContext(run.sql, context);
       run.event("reference_images_ready", {
-        message: "Using these 3 reference images for visual consistency across all scenes",
+        message: referencesMessage(references.length, missing.length),
         images: await Promise.all(references.map(async (r) => ({ index: r.index, type: r.type, source: r.source, url: await run.sign(r.key), analysis: r.analysis }))),
+        missing,
         consistency_context: context,
       });
       await run.syncIndex({ referenceImages: JSON.stringify(references.map((r) => ({ type: r.type, source: r.source, key: r.key, analysis: r.analysis }))) });
@@ -71,6 +72,13 @@ async function carryOut(run: RunContext, decision: Decision): Promise<void> {
     case "end":
       await run.finish(decision.status, decision.error);
   }
+}
+
+/** SPEC §5.6's message, and §5.7's when a reference is missing. */
+function referencesMessage(made: number, missing: number): string {
+  if (missing === 0) return `Using these ${made} reference images for visual consistency across all scenes`;
+  if (made === 0) return "No reference image could be made: the storyboard frames set the look of every scene";
+  return `Using these ${made} reference image${made === 1 ? "" : "s"} for visual consistency across all scenes (${missing} could not be made)`;
 }
 
 /** Chunk k+1 of a beat waits for chunk k's last frame: once it is published, it may start (from `input`, when given). */

@@ -11,7 +11,7 @@ import { IndexSync } from "./index-sync.ts";
 import { JobMachine, type TransitionObserver } from "./job-machine.ts";
 import { ledgerEntries, ledgerTotals } from "./ledger.ts";
 import { cancelAtProvider } from "./predictions.ts";
-import { nextDueAt } from "./recovery.ts";
+import { nextDueAt, nextSettleAt } from "./recovery.ts";
 import { isEnded, readRow, readState } from "./run-state.ts";
 import type { RunContext } from "./types.ts";
 
@@ -43,7 +43,7 @@ export function runContext(parts: RunParts): RunContext {
       prediction_id: after.prediction_id ?? undefined,
       reason: "reason" in params ? params.reason : undefined,
     });
-  const index = new IndexSync(env.DB, () => run.log);
+  const index = new IndexSync(env.DB, sql, () => run.log);
   const run: RunContext = {
     sql,
     env,
@@ -69,15 +69,16 @@ export function runContext(parts: RunParts): RunContext {
     costs: () => ledgerTotals(ledgerEntries(sql)),
     dispatch: () => dispatch(run),
     send: (messages) => sendMessages(run, messages),
-    syncIndex: (extra) => index.sync(readState(sql), run.costs().total, extra),
+    syncIndex: (extra) => index.sync(readState(sql), run.costs().spent, extra),
     fail: (jobId, attempt, reason, retryable, step) => failAttempt(run, jobId, attempt, reason, retryable, step),
     finish: (status, error) => endVideo(run, status, error),
     cancelAtProvider: (targets) => cancelAtProvider(run, targets),
-    /** The alarm fires at the earliest due time; an ended run keeps it only for callback deliveries. */
+    /** The alarm fires at the earliest due time; an ended run keeps it only for callbacks, its last costs and its index row. */
     async scheduleAlarm() {
       const now = Date.now();
-      const callbackAt = nextCallbackAt(sql);
-      const at = run.ended() ? callbackAt : nextDueAt(sql, callbackAt, now);
+      const afterEnd = earliest(nextCallbackAt(sql), index.retryAt());
+      const row = readRow(sql);
+      const at = !row || isEnded(row.status) ? earliest(afterEnd, nextSettleAt(sql, row?.completed_at ?? now, now)) : nextDueAt(sql, afterEnd, now);
       if (at === null) {
         await storage.deleteAlarm();
         return;
@@ -87,4 +88,9 @@ export function runContext(parts: RunParts): RunContext {
     },
   };
   return run;
+}
+
+function earliest(...times: (number | null)[]): number | null {
+  const known = times.filter((t): t is number => t !== null);
+  return known.length ? Math.min(...known) : null;
 }

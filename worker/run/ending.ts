@@ -2,6 +2,7 @@ import type { EndStatus } from "../../contracts/api.ts";
 import { mediaKeys } from "../media/keys.ts";
 import { queueCallback } from "./callback.ts";
 import { JOB_TRANSITIONS } from "./job-machine.ts";
+import { costFields } from "./ledger.ts";
 import { endRun } from "./run-state.ts";
 import { recordDurations } from "./timings.ts";
 import type { RunContext, Running } from "./types.ts";
@@ -27,14 +28,14 @@ export async function endVideo(run: RunContext, status: EndStatus, error: string
   const videoId = run.row()!.video_id;
   const createdAt = run.row()!.created_at;
   const final_video_url = status === "complete" ? await run.sign(mediaKeys.final(videoId)) : null;
-  const cost_usd = run.costs().total;
+  const costs = costFields(run.costs());
   const generation_time_seconds = Math.round((now - createdAt) / 100) / 10;
-  run.event(status, { status, phase: status, progress: ended.progress, error, cost_usd, final_video_url, generation_time_seconds });
-  run.log[status === "failed" ? "warn" : "info"]("video.ended", { status, error, cost_usd, generation_time_seconds });
+  run.event(status, { status, phase: status, progress: ended.progress, error, ...costs, final_video_url, generation_time_seconds });
+  run.log[status === "failed" ? "warn" : "info"]("video.ended", { status, error, ...costs, generation_time_seconds });
   await run.syncIndex();
   // What this video's jobs took becomes the next videos' priors.
   await recordDurations(run.sql, run.env.DB, run.config, run.log, now);
-  if (run.state()?.request.callback_url) queueCallback(run.sql, { video_id: videoId, status, final_video_url, error, cost_usd: run.costs().total });
+  if (run.state()?.request.callback_url) queueCallback(run.sql, { video_id: videoId, status, final_video_url, error, cost_usd: run.costs().spent });
   // An ended run keeps its alarm only for callback deliveries.
   await run.scheduleAlarm();
 }

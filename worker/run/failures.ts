@@ -1,6 +1,8 @@
 import type { JobStep } from "../queue/messages.ts";
+import { advance } from "./advance.ts";
 import { ENDED_JOB } from "./job-machine.ts";
 import { describeJob, type JobStatus, jobView } from "./jobs.ts";
+import { RUN_GOES_ON_WITHOUT } from "./pipeline.ts";
 import { stillRunning } from "./predictions.ts";
 import type { RunContext, Running } from "./types.ts";
 
@@ -39,6 +41,12 @@ export async function failAttempt(run: RunContext, jobId: string, attempt: numbe
   const failed = run.jobs.apply("giveUp", job, { reason });
   if (failed) run.event("job", { job: jobView(failed) });
   await run.cancelAtProvider(abandoned);
+  if (failed && RUN_GOES_ON_WITHOUT.includes(job.kind)) {
+    // The pipeline decides what follows, as it does for a job that is done.
+    await advance(run, failed);
+    await run.syncIndex();
+    return;
+  }
   const used = attempt - job.retry_base;
   await run.finish("failed", `${describeJob(job, state.spec)} failed after ${used} attempt${used === 1 ? "" : "s"}: ${reason}`);
 }

@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { eq, sql as expr } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { videos } from "../db/schema.ts";
 import type { Log } from "../log.ts";
@@ -8,16 +8,29 @@ import type { IndexExtra, RunState } from "./types.ts";
 /**
  * The run's row in the D1 index (it serves listings; the run's own SQLite stays the truth):
  * status, phase, progress, cost, error and completion time, kept in step on every change.
- * Unchanged state is not written again; a failed write is logged and made good by the next.
+ * Unchanged state is not written again. A failed write (D1 unavailable) is remembered in the
+ * run's own storage, so the alarm writes it again even after the video ended and the object
+ * restarted; a video's listing is never left behind for good.
  */
+
+/** How soon the alarm writes again an index row whose last write failed. */
+export const INDEX_RETRY_MS = 5_000;
+
 export class IndexSync {
   /** What the row was last set to. */
   private written = "";
 
   constructor(
     private readonly db: D1Database,
+    private readonly sql: SqlStorage,
     private readonly log: () => Log,
   ) {}
+
+  /** When the alarm must write the row again (its last write failed), or null when it is current. */
+  retryAt(): number | null {
+    const row = this.sql.exec("SELECT since FROM index_behind WHERE id = 1").toArray()[0] as { since: number } | undefined;
+    return row ? row.since + INDEX_RETRY_MS : null;
+  }
 
   async sync(state: RunState | null, costUsd: number, extra: IndexExtra = {}): Promise<void> {
     if (!state) return;
@@ -34,15 +47,18 @@ export class IndexSync {
       ...extra,
     };
     const signature = JSON.stringify(values);
-    if (signature === this.written) return;
+    if (signature === this.written && this.retryAt() === null) return;
     try {
       await drizzle(this.db)
         .update(videos)
-        .set({ ...values, updatedAt: Date.now() })
+        // Writes may land out of order (the run goes on while one is in flight): the listed cost still never falls.
+        .set({ ...values, costUsd: expr`max(${videos.costUsd}, ${costUsd})`, updatedAt: Date.now() })
         .where(eq(videos.id, state.video_id));
       this.written = signature;
+      this.sql.exec("DELETE FROM index_behind WHERE id = 1");
     } catch (error) {
-      this.log().warn("index.write_failed", { video_id: state.video_id, error });
+      this.sql.exec("INSERT INTO index_behind (id, since) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET since = excluded.since", Date.now());
+      this.log().warn("index.write_failed", { video_id: state.video_id, error, retry: "alarm" });
     }
   }
 }

@@ -164,6 +164,11 @@ export const SCHEMA = [
     recorded INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (job_id, attempt)
   )`,
+  /** Present while the D1 index row is behind the run (its last write failed): the alarm writes it again (index-sync.ts). */
+  `CREATE TABLE IF NOT EXISTS index_behind (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    since INTEGER NOT NULL
+  )`,
   /** The time-remaining estimate's priors per job kind, read once from D1 (or the defaults) when planning ends. */
   `CREATE TABLE IF NOT EXISTS duration_priors (
     kind TEXT PRIMARY KEY,

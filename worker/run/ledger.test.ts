@@ -97,6 +97,48 @@ describe("the ledger of a finished video", () => {
   });
 });
 
+describe("the cost clients are shown", () => {
+  type Costs = { cost_usd: number; cost_pending_usd: number };
+  const status = async (h: Harness): Promise<Costs> =>
+    (await (await exports.default.fetch(new Request(`http://adreel.test/api/status/${h.videoId}`, { headers: { authorization: `Bearer ${key}` } }))).json()) as Costs;
+
+  it("shows a running prediction's estimate apart, so settling it lower takes nothing back", async () => {
+    const h = await apiRun();
+    await runJob(h, "plan");
+    await startJob(h, "music");
+    const music = await predictionOf(h, "music");
+    const running = await status(h);
+    // Music is billed by GPU time: estimated for the whole clip, it ends after 1 s.
+    const estimate = (await snapshot(h)).cost_ledger.find((e) => e.prediction_id === music.id)!.estimate_usd;
+    expect(estimate).toBeGreaterThan(MUSIC_RATE);
+    expect(running).toMatchObject({ cost_usd: 0, cost_pending_usd: estimate });
+    h.double.finish(music.id, { status: "succeeded", predictTime: 1 });
+    await deliverWebhook(h, music.id);
+    const settled = await status(h);
+    expect(settled).toMatchObject({ cost_usd: usd(MUSIC_RATE), cost_pending_usd: 0 });
+    expect(settled.cost_usd).toBeGreaterThan(running.cost_usd);
+  });
+
+  it("never decreases over a whole run, in live events and in GET /api/status, and ends at the ledger's exact total", async () => {
+    const h = await apiRun();
+    const polled: Costs[] = [];
+    const end = await driveToEnd(h, { afterStep: async () => void polled.push(await status(h)) });
+    expect(end.status).toBe("complete");
+    const events = ((await h.stub.events(0)) as { type: string; data: Partial<Costs> }[]).filter((e) => typeof e.data.cost_usd === "number");
+    const shown = events.map((e) => e.data.cost_usd!);
+    expect(shown.length).toBeGreaterThan(10);
+    for (const [name, series] of [["live events", shown], ["GET /api/status", polled.map((p) => p.cost_usd)]] as const) {
+      series.forEach((value, i) => expect(value, `${name}: ${series.slice(Math.max(0, i - 2), i + 1).join(" → ")}`).toBeGreaterThanOrEqual(series[i - 1] ?? 0));
+    }
+    // Some prediction did settle below its estimate (music's GPU seconds): the case that used to show a decrease.
+    expect(end.cost_ledger.some((e) => e.actual_usd !== null && e.actual_usd < e.estimate_usd)).toBe(true);
+    expect(end.cost_pending_usd).toBe(0);
+    expect(end.cost_usd).toBeCloseTo(sum(end.cost_ledger.map((e) => e.actual_usd!)), 9);
+    expect(shown.at(-1)).toBe(end.cost_usd);
+    expect(polled.at(-1)).toMatchObject({ cost_usd: end.cost_usd, cost_pending_usd: 0 });
+  });
+});
+
 describe("max_cost_usd", () => {
   it("does not start a prediction that would cross the cap, and fails the video saying so", async () => {
     const n = await beats();

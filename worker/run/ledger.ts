@@ -5,8 +5,9 @@ import { predictionCost, roundMicroUsd as round, worstCase } from "../pricing/es
 /**
  * The cost ledger of one run: every prediction gets an `estimate` row when it is created
  * (or first seen) and an `actual` row when it ends — succeeded, failed or cancelled. A
- * prediction counts at its actual cost once known, else at its estimate; never both. A cost
- * that is not a prediction (a language model's tokens) is a charge: one line, known exactly.
+ * prediction counts as spent at its actual cost once known; until then its estimate is shown
+ * apart, as pending (ledgerTotals). A cost that is not a prediction (a language model's
+ * tokens) is a charge: one line, known exactly.
  */
 
 /** What the ledger may still come to: actual costs, and the worst case of every prediction not yet ended. */
@@ -120,13 +121,48 @@ export function ledgerEntries(sql: SqlStorage): LedgerEntry[] {
   return rows.map((row) => ({ ...row, model: row.model ?? "", usd: row.actual_usd ?? row.estimate_usd }));
 }
 
-export function ledgerTotals(entries: readonly LedgerEntry[]): { total: number; byPhase: Record<string, number> } {
+/**
+ * What a run has cost, as clients are shown it. `spent` is money that is known: the actual
+ * cost of every prediction that ended, and every charge. Rows are only ever added to the
+ * ledger, and an ended prediction's actual is booked once, so `spent` never decreases — not
+ * even when an estimate settles lower. `pending` is what the predictions still running are
+ * estimated at; it falls as they settle, which is why it is never added into `spent`.
+ * `byPhase` splits `spent`.
+ */
+export interface CostTotals {
+  spent: number;
+  pending: number;
+  byPhase: Record<string, number>;
+}
+
+export function ledgerTotals(entries: readonly LedgerEntry[]): CostTotals {
   const byPhase: Record<string, number> = {};
-  let total = 0;
+  let spent = 0;
+  let pending = 0;
   for (const entry of entries) {
-    byPhase[entry.phase] = (byPhase[entry.phase] ?? 0) + entry.usd;
-    total += entry.usd;
+    if (entry.actual_usd === null) {
+      pending += entry.estimate_usd;
+      continue;
+    }
+    byPhase[entry.phase] = (byPhase[entry.phase] ?? 0) + entry.actual_usd;
+    spent += entry.actual_usd;
   }
   for (const phase of Object.keys(byPhase)) byPhase[phase] = round(byPhase[phase]!);
-  return { total: round(total), byPhase };
+  return { spent: round(spent), pending: round(pending), byPhase };
+}
+
+/** The cost fields of a live event or an answer: spent so far, and what is still running. */
+export function costFields(totals: CostTotals): { cost_usd: number; cost_pending_usd: number } {
+  return { cost_usd: totals.spent, cost_pending_usd: totals.pending };
+}
+
+/** Predictions booked at their estimate whose end the run has not heard of yet. */
+export function unsettledPredictions(sql: SqlStorage): { prediction_id: string; job_id: string; attempt: number }[] {
+  return sql
+    .exec(
+      `SELECT e.prediction_id, e.job_id, e.attempt FROM ledger e
+        WHERE e.kind = 'estimate' AND NOT EXISTS (SELECT 1 FROM ledger a WHERE a.prediction_id = e.prediction_id AND a.kind = 'actual')
+        ORDER BY e.seq`,
+    )
+    .toArray() as { prediction_id: string; job_id: string; attempt: number }[];
 }

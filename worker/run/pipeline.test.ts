@@ -56,8 +56,15 @@ function job(id: string, kind: JobKind, status: JobStatus, fields: { output?: un
   };
 }
 
-const reference = (index: number, status: JobStatus) =>
-  job(`reference:${index}`, "reference", status, { idx: index, output: status === "done" ? { index, key: `r${index}.png`, type: ["character", "product", "environment"][index], source: "generated", analysis: null, palette: [] } : undefined });
+const REFERENCE_TYPES = ["character", "product", "environment"] as const;
+const reference = (index: number, status: JobStatus) => ({
+  ...job(`reference:${index}`, "reference", status, {
+    idx: index,
+    input: { index, type: REFERENCE_TYPES[index], source: "generated" },
+    output: status === "done" ? { index, key: `r${index}.png`, type: REFERENCE_TYPES[index], source: "generated", analysis: null, palette: [] } : undefined,
+  }),
+  error: status === "failed" ? "prediction p1 failed: draft: injected failure" : null,
+});
 const chunk = (c: ChunkPlan, status: JobStatus, drift: number | null = null) =>
   job(chunkJobId(c.chunk_num), "chunk", status, { beat: c.beat_index, idx: c.chunk_num, input: c, output: status === "done" ? { key: `c${c.chunk_num}.mp4`, reference_drift: drift } : undefined });
 const view = (jobs: JobRow[], overrides: Partial<PipelineView> = {}): PipelineView => ({ request, spec: plan.spec, chunkPlan, jobs, ...overrides });
@@ -89,6 +96,35 @@ describe("after a reference, a storyboard frame", () => {
     const ready = decisions[0] as Extract<(typeof decisions)[number], { kind: "references_ready" }>;
     expect(ready.references.map((r) => r.index)).toEqual([0, 1, 2]);
     expect(ready.context.length).toBeGreaterThan(0);
+  });
+
+  it("goes on without a reference that failed every attempt: a warning, the other two, and a context that says what is missing (SPEC §5.7)", () => {
+    const settled = [reference(0, "failed"), reference(1, "done"), reference(2, "predicting")];
+    // Told at once, even while another reference still runs.
+    const early = decideAfter(settled[0]!, view(settled), SETTINGS);
+    expect(kinds(early)).toEqual(["warning"]);
+    expect(early[0]).toMatchObject({ jobId: "reference:0", message: "reference image 1 (character) could not be made, the other image models included: prediction p1 failed: draft: injected failure; the video goes on without it" });
+    const all = [reference(0, "failed"), reference(1, "done"), reference(2, "done")];
+    const decisions = decideAfter(all[2]!, view(all), SETTINGS);
+    expect(kinds(decisions)).toEqual(["references_ready", `insert ${plan.spec.beats.map((b) => `storyboard:${b.index}`).join(",")}`, "phase storyboarding"]);
+    const ready = decisions[0] as Extract<(typeof decisions)[number], { kind: "references_ready" }>;
+    expect(ready.references.map((r) => r.index)).toEqual([1, 2]);
+    expect(ready.missing).toEqual([{ index: 0, type: "character", source: "generated", reason: "prediction p1 failed: draft: injected failure" }]);
+    expect(ready.context.split("\n")[0]).toMatch(/^CHARACTER APPEARANCE: .*; no character reference image$/);
+  });
+
+  it("with no reference at all, the storyboard sets the look and the context says there are none", () => {
+    const all = [reference(0, "failed"), reference(1, "failed"), reference(2, "failed")];
+    const decisions = decideAfter(all[1]!, view(all), SETTINGS);
+    expect(kinds(decisions)).toEqual(["warning", "references_ready", `insert ${plan.spec.beats.map((b) => `storyboard:${b.index}`).join(",")}`, "phase storyboarding"]);
+    const ready = decisions[1] as Extract<(typeof decisions)[number], { kind: "references_ready" }>;
+    expect(ready.references).toEqual([]);
+    expect(ready.missing.map((m) => m.type)).toEqual(["character", "product", "environment"]);
+    const lines = ready.context.split("\n");
+    expect(lines[0]).toMatch(/; no character reference image$/);
+    expect(lines[1]).toMatch(/; no product reference image$/);
+    expect(lines[3]).toMatch(/; no reference images$/);
+    expect(lines[4]).toMatch(/; no environment reference image$/);
   });
 
   it("waits for every storyboard frame, then starts each beat's chunk chain", () => {

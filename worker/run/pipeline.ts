@@ -1,4 +1,4 @@
-import type { Conditioning, CostEstimate, EndStatus, GenerateRequest, Phase } from "../../contracts/api.ts";
+import type { Conditioning, CostEstimate, EndStatus, GenerateRequest, MissingReference, Phase } from "../../contracts/api.ts";
 import type { PlanNote } from "../../contracts/live.ts";
 import { VideoSpec } from "../../contracts/spec.ts";
 import { type DriftCorrection, driftCorrection, nextChunkInput, referenceDrift } from "../chunks/drift.ts";
@@ -6,6 +6,7 @@ import type { ChunkLastFrame, ChunkOutput } from "../chunks/output.ts";
 import { type ChunkPlan, planChunks } from "../chunks/plan.ts";
 import { acceptsEndImage } from "../providers/models/clip.ts";
 import { buildConsistencyContext } from "../references/context.ts";
+import { missingReference, missingReferenceMessage, ReferenceJobInput } from "../references/selection.ts";
 import type { ReferenceOutput } from "../steps/step.ts";
 import { chunkJobs, musicJob, type NewJob, referenceJobs, storyboardJobs } from "./dag.ts";
 import type { JobKind, JobRow } from "./jobs.ts";
@@ -49,8 +50,8 @@ export type Decision =
   | { kind: "store_plan"; spec: VideoSpec; chunkPlan: ChunkPlan[]; costEstimate: CostEstimate; notes: PlanNote[] }
   /** Read the time-remaining estimate's priors (once, when planning ended). */
   | { kind: "load_priors" }
-  /** The reference images are all ready: their consistency context is every later prompt's. */
-  | { kind: "references_ready"; references: ReferenceOutput[]; context: string }
+  /** The reference images are all settled: those made, those missing, and their consistency context, every later prompt's. */
+  | { kind: "references_ready"; references: ReferenceOutput[]; missing: MissingReference[]; context: string }
   | { kind: "insert"; jobs: NewJob[] }
   /** Jobs waiting for `after` may start; with `input`, the one that does (chunk k+1 of a beat) starts from it. */
   | { kind: "release"; after: string; input?: unknown }
@@ -104,15 +105,29 @@ export const NEXT: Record<JobKind, Next> = {
     ];
   },
 
-  reference(_finished, run) {
-    if (!allDone(run.jobs, "reference")) return [];
-    const references = run.jobs
-      .filter((j) => j.kind === "reference")
+  /**
+   * A reference is done, or failed every attempt (RUN_GOES_ON_WITHOUT): once all three are
+   * settled, the storyboard starts with the references there are (SPEC §5.7) — two, one, or
+   * none, when the storyboard sets the look — and the context says which are missing.
+   */
+  reference(finished, run) {
+    const missingOf = (job: JobRow) => missingReference(ReferenceJobInput.parse(JSON.parse(job.input)), job.error);
+    const missed: Decision[] = finished.status === "failed" ? [{ kind: "warning", message: missingReferenceMessage(missingOf(finished)), jobId: finished.id }] : [];
+    const jobs = run.jobs.filter((j) => j.kind === "reference");
+    if (jobs.some((j) => j.status !== "done" && j.status !== "failed")) return missed;
+    const references = jobs
+      .filter((j) => j.status === "done")
       .map((j) => outputOf<ReferenceOutput>(j))
       .sort((a, b) => a.index - b.index);
-    const context = buildConsistencyContext(references.map((r) => ({ type: r.type, analysis: r.analysis })), run.spec!);
+    const missing = jobs.filter((j) => j.status === "failed").map(missingOf).sort((a, b) => a.index - b.index);
+    const context = buildConsistencyContext(
+      references.map((r) => ({ type: r.type, analysis: r.analysis })),
+      run.spec!,
+      missing.map((m) => m.type),
+    );
     return [
-      { kind: "references_ready", references, context },
+      ...missed,
+      { kind: "references_ready", references, missing, context },
       { kind: "insert", jobs: storyboardJobs(run.spec!) },
       { kind: "phase", phase: "storyboarding" },
     ];
@@ -150,7 +165,14 @@ export const NEXT: Record<JobKind, Next> = {
   },
 };
 
-/** What follows from `finished` being done. */
+/**
+ * Jobs the video goes on without once they have failed every attempt: a reference image
+ * (SPEC §5.7, seed 004: "do not fail entire generation"). Their `NEXT` decides what follows a
+ * failed job as it does a done one. Any other job out of attempts fails the video.
+ */
+export const RUN_GOES_ON_WITHOUT: readonly JobKind[] = ["reference"];
+
+/** What follows from `finished` being done (or, for RUN_GOES_ON_WITHOUT kinds, failed for good). */
 export function decideAfter(finished: JobRow, run: PipelineView, settings: PipelineSettings): Decision[] {
   return NEXT[finished.kind](finished, run, settings);
 }

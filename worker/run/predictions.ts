@@ -2,7 +2,7 @@ import { type Prediction, TERMINAL_STATUSES } from "../../contracts/prediction.t
 import { worstCase } from "../pricing/estimate.ts";
 import { webhookUrl } from "../providers/webhook.ts";
 import { describeJob, type JobRow, jobView } from "./jobs.ts";
-import { bookActual, bookEstimate, exposure, ledgerEntries } from "./ledger.ts";
+import { bookActual, bookEstimate, costFields, exposure, ledgerEntries } from "./ledger.ts";
 import { PHASE_OF_KIND } from "./progress.ts";
 import { touchRun, updateProgress } from "./run-state.ts";
 import { predictionEnded, predictionStarted } from "./timings.ts";
@@ -163,7 +163,7 @@ export async function adopt(run: RunContext, job: JobRow, prediction: Prediction
   if (!adopted) return;
   predictionStarted(run.sql, job.id, job.attempt, model, now);
   bookEstimate(run.sql, { jobId: job.id, attempt: job.attempt, predictionId: prediction.id, phase: PHASE_OF_KIND[job.kind], model, usd: estimateUsd });
-  run.event("job", { job: jobView(adopted), prediction_id: prediction.id, cost_usd: run.costs().total });
+  run.event("job", { job: jobView(adopted), prediction_id: prediction.id, ...costFields(run.costs()) });
   await run.scheduleAlarm();
   if (TERMINAL_STATUSES.includes(prediction.status)) {
     markUpdate(run.sql, prediction);
@@ -196,7 +196,7 @@ async function settle(run: RunContext, job: JobRow, prediction: Prediction): Pro
   const ingesting = run.jobs.apply("predicted", job, { output: { prediction }, leaseUntil: now + run.config.jobLeaseMs }, now);
   if (!ingesting) return;
   touchRun(run.sql, now);
-  run.event("job", { job: jobView(ingesting), prediction_usd: usd, cost_usd: run.costs().total });
+  run.event("job", { job: jobView(ingesting), prediction_usd: usd, ...costFields(run.costs()) });
   await updateProgress(run);
   await run.send([{ video_id: run.row()!.video_id, job_id: job.id, attempt: job.attempt, step: "ingest" }]);
   await run.scheduleAlarm();
@@ -248,7 +248,9 @@ export async function enforceCap(run: RunContext): Promise<boolean> {
   const state = run.state();
   const cap = state?.request.max_cost_usd;
   if (!state || !cap || run.ended()) return false;
-  const { total } = run.costs();
+  // What ended and what still runs at its estimate: the cap is about what the video will cost.
+  const { spent, pending } = run.costs();
+  const total = spent + pending;
   if (total <= cap + 1e-9) return false;
   await run.finish("failed", `max_cost_usd $${cap.toFixed(2)} exceeded: predictions billed by running time brought the cost to $${total.toFixed(4)}`);
   return true;

@@ -30,7 +30,8 @@ export const PHASE_OF_KIND: Record<JobKind, Phase> = {
 };
 
 /** Credit for a job part-way through: a prediction running is half done, ingesting most of it. */
-const PARTIAL: Partial<Record<JobStatus, number>> = { predicting: 0.4, ingesting: 0.8, normalizing: 0.9, done: 1 };
+// A job that failed for good and did not end the video (a reference the run goes on without) is settled, like a done one.
+const PARTIAL: Partial<Record<JobStatus, number>> = { predicting: 0.4, ingesting: 0.8, normalizing: 0.9, done: 1, failed: 1 };
 
 export function phaseProgress(phase: Phase, jobs: { kind: JobKind; status: JobStatus }[]): number {
   const [from, to] = PHASE_SPANS[phase];

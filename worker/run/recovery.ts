@@ -1,7 +1,8 @@
-import type { Prediction } from "../../contracts/prediction.ts";
+import { type Prediction, TERMINAL_STATUSES } from "../../contracts/prediction.ts";
 import { findPredictionByWebhook, type PredictionLookup } from "../providers/lookup.ts";
 import type { JobMessage, JobStep } from "../queue/messages.ts";
 import type { JobRow } from "./jobs.ts";
+import { unsettledPredictions } from "./ledger.ts";
 import { adopt, predictionUpdate, webhookFor } from "./predictions.ts";
 import type { RunContext } from "./types.ts";
 
@@ -15,6 +16,34 @@ import type { RunContext } from "./types.ts";
 export const REPOLL_MS = 10_000;
 /** The alarm fires at least this often while the run is open (the stall check). */
 const ALARM_IDLE_MS = 30_000;
+
+/** How long after its end a run keeps asking the provider about predictions it has not seen end. */
+export const SETTLE_WINDOW_MS = 60 * 60 * 1000;
+
+/** When the ended run must next ask about predictions still at their estimate, or null when none is (or it gave up). */
+export function nextSettleAt(sql: SqlStorage, completedAt: number, now: number): number | null {
+  if (now > completedAt + SETTLE_WINDOW_MS || unsettledPredictions(sql).length === 0) return null;
+  return now + REPOLL_MS;
+}
+
+/**
+ * After the end, each prediction the ledger still holds at its estimate (its cancel answered
+ * before it stopped, and no webhook came) is asked for: an ended one is priced, so the final
+ * total becomes exact; one still running is cancelled again, so nothing keeps billing.
+ */
+export async function settleAfterEnd(run: RunContext): Promise<void> {
+  for (const open of unsettledPredictions(run.sql)) {
+    let polled: Prediction;
+    try {
+      polled = await run.provider.get(open.prediction_id);
+    } catch {
+      continue; // asked again at the next alarm
+    }
+    if (TERMINAL_STATUSES.includes(polled.status)) await predictionUpdate(run, open.job_id, open.attempt, polled, null);
+    else await run.cancelAtProvider([{ jobId: open.job_id, attempt: open.attempt, predictionId: open.prediction_id }]);
+  }
+  await run.syncIndex();
+}
 
 /** When the open run's alarm must next fire: the earliest poll, deadline, lease or deferred start. */
 export function nextDueAt(sql: SqlStorage, callbackAt: number | null, now: number): number {

@@ -3,6 +3,7 @@ import { chunkJobId } from "../../contracts/live.ts";
 import { VideoSpec } from "../../contracts/spec.ts";
 import { type ChunkPlan, planChunks } from "../chunks/plan.ts";
 import { BEAT_PROMPT_MAX_WORDS, limitWords, sanitiseSlot } from "../planning/prompts.ts";
+import { costFields } from "./ledger.ts";
 import { phaseProgress } from "./progress.ts";
 import { reopenRun, secondsLeft } from "./run-state.ts";
 import type { RunContext, RunState } from "./types.ts";
@@ -52,7 +53,7 @@ export async function regenerateBeat(run: RunContext, beat: number, prompt: stri
   run.event("regenerate", { beat, prompt: plan.prompt, prompt_changed: prompt !== null, chunk_nums: plan.redo.map((c) => c.chunk_num), status: "processing", phase: "generating_chunks" });
   if (prompt !== null) run.event("spec", { spec: plan.spec, cost_estimate: state!.cost_estimate, chunks: plan.chunkPlan.length });
   run.event("phase", { phase: "generating_chunks", status: "processing" });
-  run.event("progress", { progress, phase: "generating_chunks", cost_usd: run.costs().total, estimated_time_remaining: secondsLeft(run, run.state()!) });
+  run.event("progress", { progress, phase: "generating_chunks", ...costFields(run.costs()), estimated_time_remaining: secondsLeft(run, run.state()!) });
   await run.syncIndex();
   await run.dispatch();
   return { ok: true, chunks: plan.redo.map((c) => c.chunk_num), prompt: plan.prompt };

@@ -1,7 +1,8 @@
 import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createKey } from "../auth/keys.ts";
-import { deliverWebhook, driveToChunks, driveToEnd, type Harness, ingest, jobOf, newRun, predictionOf, queued, runJob, snapshot, startJob } from "../../test/support/worker/run-driver.ts";
+import type { VideoResponse } from "../../contracts/api.ts";
+import { deliverWebhook, driveToChunks, driveToEnd, type Harness, ingest, jobOf, newRun, predictionOf, queued, runJob, snapshot, startJob, submitRun } from "../../test/support/worker/run-driver.ts";
 import type { Snapshot } from "./types.ts";
 
 /** The retry rule (SPEC §7.5): a failed chunk is retried alone, up to two more times, and nothing finished is lost. */
@@ -69,11 +70,57 @@ describe("chunk retries", () => {
   it("does not retry a permanent failure", async () => {
     const h = await newRun();
     await runJob(h, "plan");
-    await h.stub.claim("reference:0", 1, "start");
-    await h.stub.fail("reference:0", 1, "brand asset is not an image", false, "start");
+    await h.stub.claim("music", 1, "start");
+    await h.stub.fail("music", 1, "the music model refuses this prompt", false, "start");
     const end = await snapshot(h);
     expect(end.status).toBe("failed");
-    expect(end.error).toBe("reference image 1 failed after 1 attempt: brand asset is not an image");
+    expect(end.error).toBe("music step failed after 1 attempt: the music model refuses this prompt");
+  });
+});
+
+describe("a reference image that fails every attempt (SPEC §5.7)", () => {
+  let key: string;
+  beforeAll(async () => {
+    key = (await createKey(env.DB, "tenant-degrade", "test")).key;
+  });
+
+  it("does not fail the video: it completes with the other two, a warning, and the record and context say which is missing", async () => {
+    const h = await submitRun(key, "A cosy neighbourhood bakery launches a sourdough subscription");
+    await runJob(h, "plan");
+    const [lost, ...kept] = await queued(h, "reference");
+    const reasons = ["safety filter", "model overloaded", "still refused"];
+    for (const reason of reasons) await failPrediction(h, lost!, reason);
+    // Three attempts, each on the next image model (steps/reference.ts imageModelFor, SPEC §5.3).
+    expect(h.double.forJob(lost!)).toHaveLength(3);
+    const end = await driveToEnd(h);
+    expect(end.status).toBe("complete");
+    expect(end.jobs.find((j) => j.id === lost)).toMatchObject({ status: "failed", attempt: 3 });
+    const events = (await h.stub.events(0)) as { type: string; data: Record<string, unknown> }[];
+    const warning = events.find((e) => e.type === "warning" && e.data.job_id === lost);
+    expect(warning?.data.message).toMatch(/^reference image 1 \(character\) could not be made, the other image models included: prediction \w+ failed: still refused; the video goes on without it$/);
+    const ready = events.find((e) => e.type === "reference_images_ready")!.data as { message: string; images: { index: number }[]; missing: { index: number; type: string }[] };
+    expect(ready.message).toBe("Using these 2 reference images for visual consistency across all scenes (1 could not be made)");
+    expect(ready.images.map((i) => i.index)).toEqual(kept.map((id) => Number(id.split(":")[1])));
+    expect(ready.missing).toMatchObject([{ index: 0, type: "character" }]);
+    expect(end.consistency_context).toMatch(/^CHARACTER APPEARANCE: .*; no character reference image$/m);
+    const record = (await (await exports.default.fetch(new Request(`http://adreel.test/api/video/${h.videoId}`, { headers: { authorization: `Bearer ${key}` } }))).json()) as VideoResponse;
+    expect(record.reference_images.map((r) => r.type)).toEqual(["product", "environment"]);
+    expect(record.missing_references).toEqual([{ index: 0, type: "character", source: "generated", reason: expect.stringMatching(/failed: still refused$/) }]);
+    // The failed attempts are in the ledger at what they cost.
+    expect(record.cost_ledger!.filter((e) => e.job_id === lost)).toHaveLength(3);
+  });
+
+  it("is not retried when its failure is permanent (a brand asset gone), and the video still goes on", async () => {
+    const h = await newRun();
+    await runJob(h, "plan");
+    await h.stub.claim("reference:0", 1, "start");
+    await h.stub.fail("reference:0", 1, "brand asset asset:0a1b2c3d no longer exists", false, "start");
+    const snap = await snapshot(h);
+    expect(snap.status).toBe("processing");
+    expect(snap.jobs.find((j) => j.id === "reference:0")).toMatchObject({ status: "failed", attempt: 1 });
+    for (const id of await queued(h, "reference")) await runJob(h, id);
+    const end = await driveToEnd(h);
+    expect(end.status).toBe("complete");
   });
 });
 

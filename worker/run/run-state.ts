@@ -3,7 +3,7 @@ import type { VideoSpec } from "../../contracts/spec.ts";
 import type { ChunkPlan } from "../chunks/plan.ts";
 import { lastEventId } from "./event-log.ts";
 import { jobView } from "./jobs.ts";
-import { ledgerEntries, ledgerTotals } from "./ledger.ts";
+import { costFields, ledgerEntries, ledgerTotals } from "./ledger.ts";
 import { phaseProgress } from "./progress.ts";
 import { estimateSecondsRemaining } from "./timings.ts";
 import { END_EVENT, VIDEO_TRANSITIONS, videoGuard, videoTransition } from "./video-machine.ts";
@@ -102,7 +102,7 @@ export async function updateProgress(run: RunContext): Promise<void> {
   const progress = Math.max(row.progress, Math.min(99, Math.round(computed * 10) / 10));
   if (progress === row.progress) return;
   run.sql.exec("UPDATE run SET progress = ? WHERE id = 1", progress);
-  run.event("progress", { progress, phase: row.phase, cost_usd: run.costs().total, estimated_time_remaining: secondsLeft(run, run.state()!) });
+  run.event("progress", { progress, phase: row.phase, ...costFields(run.costs()), estimated_time_remaining: secondsLeft(run, run.state()!) });
 }
 
 /** Seconds left: the critical path of the remaining work, timed by observed job durations (timings.ts, eta.ts). */
@@ -127,13 +127,14 @@ export function snapshotOf(run: Pick<RunContext, "sql" | "config" | "jobs">): Sn
   const state = readState(run.sql);
   if (!state) return null;
   const ledger = ledgerEntries(run.sql);
-  const { total, byPhase } = ledgerTotals(ledger);
+  const { spent, pending, byPhase } = ledgerTotals(ledger);
   const jobs = run.jobs.list();
   const outputs: Record<string, unknown> = {};
   for (const job of jobs) if (job.output) outputs[job.id] = JSON.parse(job.output);
   return {
     ...state,
-    cost_usd: total,
+    cost_usd: spent,
+    cost_pending_usd: pending,
     cost_by_phase: byPhase,
     cost_ledger: ledger,
     estimated_time_remaining: secondsLeft(run, state),

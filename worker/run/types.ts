@@ -8,7 +8,7 @@ import type { ProviderClient } from "../providers/client.ts";
 import type { JobMessage, JobStep } from "../queue/messages.ts";
 import type { JobMachine } from "./job-machine.ts";
 import type { JobKind, JobStatus } from "./jobs.ts";
-import type { LedgerEntry } from "./ledger.ts";
+import type { CostTotals, LedgerEntry } from "./ledger.ts";
 import type { videos } from "../db/schema.ts";
 
 /** The shapes a video's run is read and driven by: its RPC inputs and answers, and its state. */
@@ -39,9 +39,12 @@ export interface RunState {
 }
 
 export interface Snapshot extends RunState {
+  /** Spent: the actual cost of every prediction that ended, and every charge. Never decreases. */
   cost_usd: number;
+  /** The estimates of predictions still running. */
+  cost_pending_usd: number;
   cost_by_phase: Record<string, number>;
-  /** One line per prediction; `cost_usd` is the sum of their `usd`. */
+  /** One line per prediction; `cost_usd` is the sum of their `actual_usd`, `cost_pending_usd` of the open ones' `estimate_usd`. */
   cost_ledger: LedgerEntry[];
   estimated_time_remaining: number | null;
   jobs: { id: string; kind: JobKind; beat: number | null; idx: number; status: JobStatus; attempt: number; error: string | null; errors: string[] }[];
@@ -96,7 +99,7 @@ export interface RunContext {
   event<T extends LiveEventType>(type: T, data: LiveEventData<T>): void;
   /** A signed, expiring media URL for clients. */
   sign(key: string): Promise<string>;
-  costs(): { total: number; byPhase: Record<string, number> };
+  costs(): CostTotals;
   /** Send ready jobs, within the per-video cap on predictions in flight. */
   dispatch(): Promise<void>;
   send(messages: JobMessage[]): Promise<void>;

@@ -12,7 +12,7 @@ import { eventFrame, eventsSince, replayFrom, type StoredEvent } from "./event-l
 import { failAttempt } from "./failures.ts";
 import { migrate } from "./jobs.ts";
 import { beginPrediction, createAborted, deferCreate, predictionCreated, predictionUpdate } from "./predictions.ts";
-import { pollOverdue, recoverLost } from "./recovery.ts";
+import { pollOverdue, recoverLost, settleAfterEnd } from "./recovery.ts";
 import { regenerateBeat } from "./regenerate.ts";
 import { createRun, snapshotOf } from "./run-state.ts";
 import type { PredictionGate, RunContext, Snapshot, StartInput } from "./types.ts";
@@ -125,6 +125,7 @@ export class VideoRun extends DurableObject<Env> {
     const now = Date.now();
     await deliverCallbacks(this.run, this.notify, now);
     if (this.run.ended()) {
+      await settleAfterEnd(this.run);
       await this.run.scheduleAlarm();
       return;
     }

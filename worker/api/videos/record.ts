@@ -6,6 +6,7 @@ import type { ChunkOutput } from "../../chunks/output.ts";
 import { mediaKeys } from "../../media/keys.ts";
 import { signMediaUrl } from "../../media/signed-url.ts";
 import { consistencyReport } from "../../references/consistency.ts";
+import { chooseReferences, missingReference } from "../../references/selection.ts";
 import { API_KEY, apiResponses, jsonResponse, ownVideo, type RouteContext, UNKNOWN_VIDEO, VideoPath, videoNotFound } from "../router.ts";
 
 export const videoRoute = createRoute({
@@ -38,6 +39,7 @@ export async function videoRecord(c: AppContext, snapshot: LiveSnapshot): Promis
       .map((j) => snapshot.outputs[j.id] as { key: string; [k: string]: unknown });
   const references = done("reference") as unknown as ({ key: string } & Omit<VideoResponse["reference_images"][number], "url">)[];
   const finished = snapshot.status === "complete";
+  const chunks = done("chunk");
   const stitchedDone = snapshot.jobs.some((j) => j.kind === "stitch" && j.status === "done");
   return {
     video_id: snapshot.video_id,
@@ -48,6 +50,7 @@ export async function videoRecord(c: AppContext, snapshot: LiveSnapshot): Promis
     final_video_url: finished ? await sign(mediaKeys.final(snapshot.video_id)) : null,
     stitched_video_url: stitchedDone ? await sign(mediaKeys.stitched(snapshot.video_id)) : null,
     cost_usd: snapshot.cost_usd,
+    cost_pending_usd: snapshot.cost_pending_usd,
     cost_estimate: snapshot.cost_estimate,
     cost_by_phase: snapshot.cost_by_phase,
     cost_ledger: snapshot.cost_ledger.map(({ prediction_id, job_id, attempt, phase, model, estimate_usd, actual_usd, usd }) => ({ prediction_id, job_id, attempt, phase, model, estimate_usd, actual_usd, usd })),
@@ -57,7 +60,16 @@ export async function videoRecord(c: AppContext, snapshot: LiveSnapshot): Promis
     error: snapshot.error,
     spec: snapshot.spec,
     storyboard_images: await Promise.all(done("storyboard").map((o) => sign(o.key))),
-    chunk_urls: await Promise.all(done("chunk").map((o) => sign(o.key))),
+    chunk_urls: await Promise.all(chunks.map((o) => sign(o.key))),
+    chunk_frame_urls: await Promise.all(chunks.map((o) => (typeof o.last_frame_key === "string" ? sign(o.last_frame_key) : null))),
+    poster_url: finished && typeof chunks.at(-1)?.last_frame_key === "string" ? await sign(chunks.at(-1)!.last_frame_key as string) : null,
+    missing_references: snapshot.jobs
+      .filter((j) => j.kind === "reference" && j.status === "failed")
+      .flatMap((j) => {
+        const planned = chooseReferences(snapshot.request).find((r) => r.index === j.idx);
+        return planned ? [missingReference(planned, j.error)] : [];
+      })
+      .sort((a, b) => a.index - b.index),
     reference_images: await Promise.all(
       references.map(async (r) => ({
         url: await sign(r.key),

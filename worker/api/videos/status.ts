@@ -10,7 +10,7 @@ export const statusRoute = createRoute({
   tags: ["videos"],
   summary: "A video's status",
   description:
-    "Status, phase, progress (0–100, never decreasing), estimated seconds remaining, cost so far and the error of a failed video. For live updates without polling, use the WebSocket route.",
+    "Status, phase, progress (0–100, never decreasing), estimated seconds remaining, the cost spent so far (never decreasing) with the estimate of what is still running beside it, and the error of a failed video. For live updates without polling, use the WebSocket route.",
   security: API_KEY,
   middleware: [ownVideo] as const,
   request: { params: VideoPath },
@@ -26,6 +26,7 @@ export function statusOf(snapshot: LiveSnapshot): StatusResponse {
     estimated_time_remaining: snapshot.estimated_time_remaining,
     error: snapshot.error,
     cost_usd: snapshot.cost_usd,
+    cost_pending_usd: snapshot.cost_pending_usd,
     cost_estimate_usd: snapshot.cost_estimate?.total_usd ?? null,
   };
 }
