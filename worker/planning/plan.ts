@@ -3,10 +3,10 @@ import type { VideoSpec } from "../../contracts/spec.ts";
 import { clipUsage, planChunks } from "../chunks/plan.ts";
 import { type Config, planningClip } from "../config.ts";
 import { estimateCost } from "../pricing/estimate.ts";
-import { pricesFor } from "../pricing/prices.ts";
+import { pricesFor, type TokenUsage } from "../pricing/prices.ts";
 import { chooseReferences } from "../references/selection.ts";
 import { createPlanner } from "./planner.ts";
-import type { PlanEvent, PlanUsage } from "./request.ts";
+import type { PlanEvent } from "./request.ts";
 
 /** The planning phase: prompt → VideoSpec → chunk plan → cost estimate before any spending. */
 
@@ -14,14 +14,16 @@ export interface PlannedVideo {
   spec: VideoSpec;
   cost_estimate: CostEstimate;
   events: PlanEvent[];
-  usage?: PlanUsage;
+  /** The language model's tokens, when one planned: the run books them (run/consumer-protocol.ts). */
+  usage?: TokenUsage;
 }
 
-export async function planVideo(config: Config, request: GenerateRequest): Promise<PlannedVideo> {
+/** `fetcher` reaches OpenAI (tests hand in a double of its API). */
+export async function planVideo(config: Config, request: GenerateRequest, fetcher?: typeof fetch): Promise<PlannedVideo> {
   const planner = createPlanner(
     config.planner,
     config.planner === "openai"
-      ? { openai: { apiKey: config.openai.apiKey, baseURL: config.openai.baseUrl, model: config.openai.plannerModel, timeoutMs: config.openai.timeoutMs } }
+      ? { openai: { apiKey: config.openai.apiKey, baseURL: config.openai.baseUrl, model: config.openai.plannerModel, timeoutMs: config.openai.timeoutMs, ...(fetcher ? { fetch: fetcher } : {}) } }
       : {},
   );
   // Timed for the hosted video model even for a draft: rendering the draft for real reuses this spec.
@@ -31,5 +33,5 @@ export async function planVideo(config: Config, request: GenerateRequest): Promi
   if (result.spec.clip) result.spec.clip = { ...result.spec.clip, ...clipUsage(result.spec.clip, chunkPlan) };
   const generated = chooseReferences(request).filter((r) => r.source === "generated").length;
   const cost_estimate = estimateCost(result.spec, chunkPlan, pricesFor(config), { referenceImages: generated });
-  return { spec: result.spec, cost_estimate, events: result.events, ...(result.usage ? { usage: result.usage } : {}) };
+  return { spec: result.spec, cost_estimate, events: result.events, ...(result.usage ? { usage: { model: config.openai.plannerModel, ...result.usage } } : {}) };
 }
