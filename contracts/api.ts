@@ -358,9 +358,18 @@ export type VideoList = z.infer<typeof VideoList>;
 
 export const HealthResponse = z.object({
   ok: z.boolean(),
+  /** The provider standard videos render with (`draft` or `replicate`). */
   provider: z.string(),
+  /** Whether `quality: "draft"` can be rendered here (a draft provider is configured beside the real one). */
+  draft_provider: z.boolean(),
   /** Secrets the deployment lacks (answered with 503). */
   missing: z.array(z.string()).optional(),
+  /**
+   * Settings that would make real runs fail or degrade (a community model without its version,
+   * an http PUBLIC_BASE_URL with Replicate…), each with the reason; answered with 503, and
+   * `POST /api/generate` refuses standard videos while any is listed. Empty when none.
+   */
+  problems: z.array(z.object({ setting: z.string(), problem: z.string() })),
 });
 export type HealthResponse = z.infer<typeof HealthResponse>;
 

@@ -3,7 +3,9 @@ import { drizzle } from "drizzle-orm/d1";
 import { and, eq } from "drizzle-orm";
 import { DryRunResponse, type ErrorResponse, GenerateRequest, GenerateResponse } from "../../../contracts/api.ts";
 import { sha256Hex } from "../../../contracts/signing.ts";
+import type { Context } from "hono";
 import { invalid } from "../../app.ts";
+import { type Config, type Quality, qualityProblems, videoConfig } from "../../config.ts";
 import { videos } from "../../db/schema.ts";
 import { planVideo } from "../../planning/plan.ts";
 import { admitBrandAssets, assetStore } from "../../references/assets.ts";
@@ -41,11 +43,21 @@ export const generateRoute = createRoute({
       "Too many requests (`limit: rate_limit`), too many generate requests (`limit: generate_rate_limit`), or too many of the tenant's videos queued or processing at once (`limit: concurrent_videos`). Wait `retry_after_seconds` (also the `Retry-After` header).",
     ),
     422: errorResponse(
-      "A field is invalid, the body is not JSON, `max_cost_usd` is below the estimate, a brand asset cannot be used (not an image, too large, not fetchable), or the Idempotency-Key was used with another body. `field` names it.",
+      "A field is invalid, the body is not JSON, `max_cost_usd` is below the estimate, a brand asset cannot be used (not an image, too large, not fetchable), the Idempotency-Key was used with another body, or `quality: \"draft\"` on a deployment without a draft provider (`issues` names `DRAFT_PROVIDER_URL`). `field` names it.",
     ),
-    503: errorResponse("The video could not be started, or its brand assets cannot be checked right now; nothing was created that will run. Try again."),
+    503: errorResponse(
+      "The video could not be started, or its brand assets cannot be checked right now; nothing was created that will run. Try again. Or `quality: \"standard\"` while the deployment's model configuration has problems (`field: quality`, `issues` lists each setting and its problem, as `GET /health` does): the operator's to fix.",
+    ),
   }),
 });
+
+/** A video of `quality` cannot be made here (qualityProblems): 422 naming the setting for a draft, 503 listing the problems for a standard video. */
+export function qualityRefusal(c: Context, config: Config, quality: Quality): Response | null {
+  const refusal = qualityProblems(config, quality);
+  if (!refusal) return null;
+  const issues = refusal.problems.map((p) => ({ field: p.setting, message: p.problem }));
+  return c.json({ error: refusal.error, field: "quality", issues } satisfies ErrorResponse, refusal.status);
+}
 
 /** Why `url` may not be a callback target, or null when it may. */
 export function callbackUrlProblem(url: string, allowHttp: boolean): string | null {
@@ -70,11 +82,14 @@ export async function generate(c: RouteContext<typeof generateRoute>): Promise<R
     const problem = callbackUrlProblem(request.callback_url, config.allowHttpCallbacks);
     if (problem) return invalid(c, { field: "callback_url", message: problem });
   }
+  const refused = qualityRefusal(c, config, request.quality);
+  if (refused) return refused;
   const limited = await generateLimit(c);
   if (limited) return limited;
 
-  // The admission estimate always comes from the local planner: instant and deterministic.
-  const plan = await planVideo({ ...config, planner: "local" }, request);
+  // The admission estimate always comes from the local planner: instant and deterministic;
+  // priced at the models of the video's quality.
+  const plan = await planVideo({ ...videoConfig(config, request.quality), planner: "local" }, request);
   if (request.max_cost_usd && plan.cost_estimate.total_usd > request.max_cost_usd) {
     return invalid(c, { field: "max_cost_usd", message: `the estimated cost is $${plan.cost_estimate.total_usd.toFixed(2)}, above max_cost_usd $${request.max_cost_usd.toFixed(2)}` });
   }
