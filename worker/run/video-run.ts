@@ -4,6 +4,7 @@ import type { Prediction } from "../../contracts/prediction.ts";
 import { type Config, loadConfig, type ProviderSettings, providerFor, type Quality, videoConfig } from "../config.ts";
 import { type ProviderClient, providerClient } from "../providers/client.ts";
 import type { JobStep } from "../queue/messages.ts";
+import type { PlanJobInput } from "../steps/plan.ts";
 import type { ClaimedJob } from "../steps/step.ts";
 import { deliverCallbacks } from "./callback.ts";
 import { claimJob, jobDone, publishOutput } from "./consumer-protocol.ts";
@@ -70,7 +71,7 @@ export class VideoRun extends DurableObject<Env> {
     this.renderWith(input.request.quality);
     this.run.log.info("phase.changed", { phase: "queued", tenant_id: input.tenant_id, duration_s: input.request.duration_s });
     this.run.event("queued", { status: "queued", phase: "queued", progress: 0 });
-    this.run.jobs.insert([{ id: "plan", kind: "plan", beat: null, idx: 0, input: {} }]);
+    this.run.jobs.insert([{ id: "plan", kind: "plan", beat: null, idx: 0, input: (input.spec ? { spec: input.spec } : {}) satisfies PlanJobInput }]);
     await this.run.dispatch();
   }
 
