@@ -18,9 +18,6 @@ const REPLICATE = {
   PROVIDER_BASE_URL: "https://api.replicate.com",
   REPLICATE_API_TOKEN: "r8_x",
   PUBLIC_BASE_URL: "https://adreel.example.net",
-  // The real plan timing and list prices, not the run-mechanics tests' (vitest.config.ts).
-  PLANNING_VIDEO_MODEL: "",
-  MODEL_PRICES_JSON: "",
 };
 const DRAFT_BESIDE = { DRAFT_PROVIDER_URL: "https://draft.adreel.example.net" };
 const UNPINNED = { MUSIC_MODEL: "meta/musicgen" };

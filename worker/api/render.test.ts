@@ -4,6 +4,7 @@ import type { ErrorResponse, RenderDryRunResponse, RenderResponse, VideoResponse
 import { apiRequest } from "../../test/support/worker/api-client.ts";
 import { claim, driveToEnd, type Harness, newRun, snapshot, submitRun } from "../../test/support/worker/run-driver.ts";
 import { createKey } from "../auth/keys.ts";
+import { loadConfig } from "../config.ts";
 import { planSteps } from "../steps/plan.ts";
 
 /**
@@ -51,7 +52,8 @@ describe("POST /api/video/{id}/render", () => {
     expect(started).toMatchObject({ status: "queued", rendered_from: draft.videoId, quality: "standard" });
     expect(started.video_id).not.toBe(draft.videoId);
 
-    const rendered = await newRun({ videoId: started.video_id });
+    // Chunked as the route priced it: at the deployment's clip length, not the harness's 2 s chunks.
+    const rendered = await newRun({ videoId: started.video_id, config: { maxChunkFrames: loadConfig(env).maxChunkFrames } });
     const claimed = await claim(rendered, "plan", "start");
     const draftSnap = await snapshot(draft);
     expect(claimed.video.request).toMatchObject({ ...draftSnap.request, quality: "standard" });
@@ -59,8 +61,12 @@ describe("POST /api/video/{id}/render", () => {
     expect(outcome.kind).toBe("done");
     await rendered.stub.jobDone("plan", claimed.job.attempt, (outcome as { output: unknown }).output);
     const after = await snapshot(rendered);
-    // The draft's spec, as planned: same beats, prompts, timing and seed.
-    expect(after.spec).toEqual(draftSnap.spec);
+    // The draft's spec, as planned: same beats, prompts, timing and seed; only the clips it pays
+    // for (spec.clip's usage) are counted again at this video's chunking (the harness drove the draft in 2 s chunks).
+    const { clip: renderedClip, ...renderedSpec } = after.spec!;
+    const { clip: draftClip, ...draftSpec } = draftSnap.spec!;
+    expect(renderedSpec).toEqual(draftSpec);
+    expect(renderedClip).toMatchObject({ model: draftClip!.model, fps: draftClip!.fps, min_frames: draftClip!.min_frames, max_frames: draftClip!.max_frames, predictions: started.chunks });
     expect(after.cost_estimate).toEqual(started.cost_estimate);
     expect(after.phase).toBe("generating_references");
 
