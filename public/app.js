@@ -1,6 +1,7 @@
 // adreel's live page: submit an ad, follow it over the video's WebSocket, play the result.
 import { $, duration, phaseText, usd } from "./page.js";
 import { setUpRequestForm } from "./request-form.js";
+import { setUpRender } from "./render-draft.js";
 /** @typedef {"complete" | "failed" | "cancelled"} EndStatus The statuses a run ends in: contracts/api.ts EndStatus (test/structure.test.ts keeps the two equal). */
 /** @type {readonly EndStatus[]} */
 const END_STATUSES = ["complete", "failed", "cancelled"];
@@ -46,6 +47,8 @@ setUpRequestForm({
   },
 });
 
+const render = setUpRender({ api, started(videoId) { watch(videoId); loadVideos(); } });
+
 async function api(method, path, body) {
   const response = await fetch(path, { method, headers: { authorization: `Bearer ${state.key}`, ...(body ? { "content-type": "application/json" } : {}) }, body: body ? JSON.stringify(body) : undefined });
   const json = await response.json().catch(() => ({}));
@@ -72,6 +75,7 @@ function resetRun(id, prompt) {
   $("run-prompt").textContent = prompt ?? "";
   for (const el of ["chunks", "references", "storyboard", "beats", "log"]) $(el).replaceChildren();
   for (const el of ["references-block", "storyboard-block", "chunks-block", "final-block", "beats-block"]) $(el).hidden = true;
+  render.offer(null);
   for (const el of ["run-error", "eta", "cost", "references-message", "generation-time", "chunks-count", "beats-status", "beats-error"]) $(el).textContent = "";
   $("final").removeAttribute("src");
   $("progress").value = 0;
@@ -265,6 +269,7 @@ async function applySnapshot(s) {
     if (n !== null) preview(chunkCell(chunkId(n)), url);
   }
   if (v.final_video_url) showFinal(v.final_video_url, v.generation_time_seconds);
+  render.offer(v);
 }
 
 function handle(event) {
@@ -305,6 +310,7 @@ function handle(event) {
     case "complete":
       setProgress(100);
       if (event.final_video_url) showFinal(event.final_video_url, event.generation_time_seconds);
+      api("GET", `/api/video/${state.videoId}`).then((v) => render.offer(v), () => undefined);
       endRegeneration(`Beat ${state.regenerating} was rendered again: the ad above is the new version.`);
       finish();
       break;

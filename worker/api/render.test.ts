@@ -10,7 +10,7 @@ import { planSteps } from "../steps/plan.ts";
 /**
  * POST /api/video/{id}/render on the Worker: a complete draft becomes a new standard video
  * from the same spec (its plan job plans nothing), linked both ways; the estimate comes first.
- * The end-to-end render against the Replicate emulator is test/render-emulated.test.ts.
+ * The end-to-end render against the Replicate emulator is in test/replicate-emulated.test.ts.
  */
 
 const PROMPT = "A reusable steel water bottle for trail runners";
