@@ -43,12 +43,6 @@ export default defineConfig(async () => {
                   // Worker tests create predictions far faster than a deployment would; the create
                   // gate's own test (worker/run/dispatch.test.ts) sets a limit of its own.
                   PROVIDER_CREATES_PER_MINUTE: "1000000",
-                  // Run-mechanics tests (worker/run) count chunk chains and price caps in 2 s chunks
-                  // billed by clip length: they plan without a clip contract and price Wan per second
-                  // of output. Model-native planning and the real list prices are tested in
-                  // worker/planning, worker/pricing, test/model-contracts.test.ts and the end-to-end runs.
-                  PLANNING_VIDEO_MODEL: "none",
-                  MODEL_PRICES_JSON: JSON.stringify({ "wan-video/wan-2.2-i2v-fast": { unit: "per_output_second", usd: 0.05, min_billed_seconds: 81 / 16 }, "meta/musicgen": { unit: "per_gpu_second", usd: 0.000975, runtime_factor: 4, overhead_seconds: 10 } }),
                   // Runs here write hundreds of info lines each; warnings and errors still show.
                   // worker/log.test.ts holds the logger to its format, and test/logs.test.ts reads
                   // a real run's info lines from the local stack.

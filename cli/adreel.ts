@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import type { RenderDryRunResponse } from "../contracts/api.ts";
 import { AdreelClient } from "./client.ts";
 import { progressReporter } from "./progress.ts";
 
@@ -8,6 +9,7 @@ import { progressReporter } from "./progress.ts";
  * adreel CLI.
  *   adreel generate "prompt" [--duration 30] [--aspect 16:9] [--creativity 0.5] [--archetype id]
  *                            [--product URL]... [--character URL]... [--logo URL] [--max-cost USD] [--out file.mp4]
+ *   adreel render <draft_id> [--dry-run] [--max-cost USD] [--out file.mp4]   (a complete draft, rendered at standard quality)
  *   adreel status <video_id>      adreel video <video_id>      adreel list [--status s]
  *   adreel cancel <video_id>      adreel keys create <tenant> | list | revoke <key_id>
  * Connection: ADREEL_URL (default http://127.0.0.1:8787), ADREEL_API_KEY, ADREEL_ADMIN_TOKEN (keys).
@@ -41,16 +43,47 @@ export async function generateToFile(client: AdreelClient, options: GenerateOpti
     ...(options.maxCost ? { max_cost_usd: options.maxCost } : {}),
   });
   log(`video ${started.video_id} queued`);
+  return followToFile(client, started.video_id, options.out, log);
+}
+
+/** Follow a started video live until it ends, then download its MP4. Returns the file's path. */
+async function followToFile(client: AdreelClient, videoId: string, out: string | undefined, log: (line: string) => void): Promise<string> {
   const progress = progressReporter();
-  const status = await client.watch(started.video_id, (event) => progress.onEvent(event));
+  const status = await client.watch(videoId, (event) => progress.onEvent(event));
   progress.done();
-  if (status.status !== "complete") throw new Error(`video ${started.video_id} ${status.status}: ${status.error ?? "no reason given"}`);
-  const video = await client.video(started.video_id);
-  const out = resolve(options.out ?? `out/${started.video_id}.mp4`);
-  mkdirSync(dirname(out), { recursive: true });
-  await client.download(video.final_video_url!, out);
+  if (status.status !== "complete") throw new Error(`video ${videoId} ${status.status}: ${status.error ?? "no reason given"}`);
+  const video = await client.video(videoId);
+  const path = resolve(out ?? `out/${videoId}.mp4`);
+  mkdirSync(dirname(path), { recursive: true });
+  await client.download(video.final_video_url!, path);
   log(`cost $${video.cost_usd.toFixed(4)} · ${video.generation_time_seconds}s · ${video.spec?.beats.length ?? 0} beats · ${video.chunk_urls.length} chunks`);
-  return out;
+  return path;
+}
+
+export interface RenderOptions {
+  maxCost?: number;
+  out?: string;
+}
+
+/** What a standard render of a draft will cost, phase by phase: nothing is spent. */
+export async function renderEstimate(client: AdreelClient, draftId: string, options: RenderOptions = {}): Promise<RenderDryRunResponse> {
+  return client.render(draftId, { quality: "standard", dry_run: true, ...(options.maxCost ? { max_cost_usd: options.maxCost } : {}) });
+}
+
+export function describeEstimate(estimate: Pick<RenderDryRunResponse, "rendered_from" | "cost_estimate" | "chunks">): string {
+  const phases = Object.entries(estimate.cost_estimate.by_phase)
+    .filter(([, usd]) => usd > 0)
+    .map(([phase, usd]) => `${phase} $${usd.toFixed(4)}`)
+    .join(", ");
+  return `standard render of ${estimate.rendered_from}: estimated $${estimate.cost_estimate.total_usd.toFixed(2)} (${estimate.chunks} video predictions; ${phases})`;
+}
+
+/** Render a complete draft at standard quality from its own spec: the estimate first, then the video, followed live and downloaded. */
+export async function renderToFile(client: AdreelClient, draftId: string, options: RenderOptions = {}, log: (line: string) => void = (l) => console.error(l)): Promise<string> {
+  const started = await client.render(draftId, { quality: "standard", ...(options.maxCost ? { max_cost_usd: options.maxCost } : {}) });
+  log(describeEstimate(started));
+  log(`video ${started.video_id} queued (rendered from ${draftId})`);
+  return followToFile(client, started.video_id, options.out, log);
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -69,6 +102,7 @@ async function main(argv: string[]): Promise<void> {
       logo: { type: "string" },
       "max-cost": { type: "string" },
       out: { type: "string" },
+      "dry-run": { type: "boolean" },
       status: { type: "string" },
       name: { type: "string" },
     },
@@ -94,6 +128,17 @@ async function main(argv: string[]): Promise<void> {
       console.log(path);
       return;
     }
+    case "render": {
+      const [draftId] = positionals;
+      if (!draftId) throw new Error("usage: adreel render <draft_id> [--dry-run] [--max-cost USD] [--out file.mp4]");
+      const options = { maxCost: values["max-cost"] ? Number(values["max-cost"]) : undefined, out: values.out };
+      if (values["dry-run"]) {
+        const estimate = await renderEstimate(client, draftId, options);
+        console.error(describeEstimate(estimate));
+        console.log(JSON.stringify({ rendered_from: estimate.rendered_from, quality: estimate.quality, cost_estimate: estimate.cost_estimate, chunks: estimate.chunks }, null, 2));
+      } else console.log(await renderToFile(client, draftId, options));
+      return;
+    }
     case "status":
       console.log(JSON.stringify(await client.status(positionals[0] ?? ""), null, 2));
       return;
@@ -116,7 +161,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     default:
-      throw new Error("usage: adreel generate|status|video|list|cancel|keys ... (see cli/adreel.ts)");
+      throw new Error("usage: adreel generate|render|status|video|list|cancel|keys ... (see cli/adreel.ts)");
   }
 }
 

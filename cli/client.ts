@@ -1,7 +1,7 @@
 import { createWriteStream } from "node:fs";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { type GenerateRequestInput, isEndStatus, type StatusResponse, type VideoResponse } from "../contracts/api.ts";
+import { type GenerateRequestInput, isEndStatus, type RenderDryRunResponse, type RenderRequest, type RenderResponse, type StatusResponse, type VideoResponse } from "../contracts/api.ts";
 import type { LiveMessage } from "../contracts/live.ts";
 
 /** A small client for adreel's HTTP and WebSocket API, shared by the CLI, the demo and the tests. */
@@ -61,6 +61,10 @@ export class AdreelClient {
   list(query: { status?: string; limit?: number; cursor?: string } = {}) {
     const search = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
     return this.request<{ videos: Record<string, unknown>[]; next_cursor: string | null }>("GET", `/api/videos?${search}`);
+  }
+  /** A complete draft rendered for real (`dry_run: true`: its estimate only). */
+  render<B extends Partial<RenderRequest> & Pick<RenderRequest, "quality">>(id: string, body: B) {
+    return this.request<B extends { dry_run: true } ? RenderDryRunResponse : RenderResponse>("POST", `/api/video/${id}/render`, body);
   }
   cancel(id: string) {
     return this.request<{ cancelled: boolean }>("POST", `/api/video/${id}/cancel`);

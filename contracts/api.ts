@@ -384,8 +384,45 @@ export const VideoResponse = z.object({
   missing_references: z.array(MissingReference).describe("reference images that failed every attempt (the fallback image models included): the video went on without them, and its consistency context says so"),
   consistency_context: z.string().nullable(),
   consistency: ConsistencyReport.optional(),
+  /** `draft` (the draft model server) or `standard` (the configured hosted models). */
+  quality: z.enum(["draft", "standard"]),
+  /** The draft this video was rendered from (`POST /api/video/{id}/render`), with the draft's spec; null otherwise. */
+  rendered_from: z.string().nullable(),
+  /** Videos rendered from this one, oldest first. */
+  renders: z.array(z.string()),
 });
 export type VideoResponse = z.infer<typeof VideoResponse>;
+
+/**
+ * `POST /api/video/{id}/render`: make the finished draft for real. The new video reuses the
+ * draft's spec and brand assets (nothing is planned again) and is rendered at `quality`.
+ */
+export const RenderRequest = z
+  .object({
+    quality: z.literal("standard", { error: 'must be "standard" (a draft is rendered for real)' }),
+    /** The estimate only: no video is created and nothing is spent. */
+    dry_run: z.boolean().default(false),
+    /** Refused (422) when the estimate is above it; the run stops before passing it. */
+    max_cost_usd: GenerateRequest.shape.max_cost_usd,
+    callback_url: GenerateRequest.shape.callback_url,
+  })
+  .strict();
+export type RenderRequest = z.infer<typeof RenderRequest>;
+
+/** What a render will cost, before anything is spent, and with which models' prices. */
+export const RenderEstimate = z.object({
+  rendered_from: z.string(),
+  quality: z.literal("standard"),
+  cost_estimate: CostEstimate,
+  /** Predictions the video model will make (one per chunk of the spec at the real model's clip length). */
+  chunks: z.number().int(),
+});
+
+export const RenderDryRunResponse = RenderEstimate.extend({ dry_run: z.literal(true), spec: VideoSpec });
+export type RenderDryRunResponse = z.infer<typeof RenderDryRunResponse>;
+
+export const RenderResponse = RenderEstimate.extend({ video_id: z.string(), status: z.literal("queued"), message: z.string() });
+export type RenderResponse = z.infer<typeof RenderResponse>;
 
 export type GenerateResponse = z.infer<typeof GenerateResponse>;
 
@@ -445,9 +482,18 @@ export type VideoList = z.infer<typeof VideoList>;
 
 export const HealthResponse = z.object({
   ok: z.boolean(),
+  /** The provider standard videos render with (`draft` or `replicate`). */
   provider: z.string(),
+  /** Whether `quality: "draft"` can be rendered here (a draft provider is configured beside the real one). */
+  draft_provider: z.boolean(),
   /** Secrets the deployment lacks (answered with 503). */
   missing: z.array(z.string()).optional(),
+  /**
+   * Settings that would make real runs fail or degrade (a community model without its version,
+   * an http PUBLIC_BASE_URL with Replicate…), each with the reason; answered with 503, and
+   * `POST /api/generate` refuses standard videos while any is listed. Empty when none.
+   */
+  problems: z.array(z.object({ setting: z.string(), problem: z.string() })),
 });
 export type HealthResponse = z.infer<typeof HealthResponse>;
 

@@ -2,6 +2,7 @@
 import { $, duration, phaseText, usd } from "./page.js";
 import { setUpRequestForm } from "./request-form.js";
 import { hideSeams, showSeams } from "./seams.js";
+import { setUpRender } from "./render-draft.js";
 /** @typedef {"complete" | "failed" | "cancelled"} EndStatus The statuses a run ends in: contracts/api.ts EndStatus (test/structure.test.ts keeps the two equal). */
 /** @type {readonly EndStatus[]} */
 const END_STATUSES = ["complete", "failed", "cancelled"];
@@ -48,6 +49,8 @@ setUpRequestForm({
   },
 });
 
+const render = setUpRender({ api, started(videoId) { watch(videoId); loadVideos(); } });
+
 async function api(method, path, body) {
   const response = await fetch(path, { method, headers: { authorization: `Bearer ${state.key}`, ...(body ? { "content-type": "application/json" } : {}) }, body: body ? JSON.stringify(body) : undefined });
   const json = await response.json().catch(() => ({}));
@@ -74,6 +77,7 @@ function resetRun(id, prompt) {
   $("run-prompt").textContent = prompt ?? "";
   for (const el of ["chunks", "references", "storyboard", "beats", "log"]) $(el).replaceChildren();
   for (const el of ["references-block", "storyboard-block", "chunks-block", "final-block", "beats-block"]) $(el).hidden = true;
+  render.offer(null);
   for (const el of ["run-error", "eta", "cost", "references-message", "generation-time", "chunks-count", "beats-status", "beats-error"]) $(el).textContent = "";
   $("final").removeAttribute("src");
   hideSeams();
@@ -282,6 +286,7 @@ async function applySnapshot(s) {
   if (v.final_video_url) showFinal(v.final_video_url, v.generation_time_seconds, v.poster_url);
   // The record carries them (consistency.seams); the snapshot holds the same report in the stitch output.
   showSeams(v.consistency?.seams?.length ? v.consistency : s.outputs?.stitch?.seams, s.spec?.fps);
+  render.offer(v);
 }
 
 function handle(event) {
@@ -322,11 +327,15 @@ function handle(event) {
       break;
     case "complete":
       setProgress(100);
-      if (event.final_video_url) {
-        showFinal(event.final_video_url, event.generation_time_seconds);
-        // The still for the player is in the video's record (the event carries only the video).
+      if (event.final_video_url) showFinal(event.final_video_url, event.generation_time_seconds);
+      {
+        // The player's still and the render offer are in the video's record (the event carries only the video).
         const id = state.videoId;
-        api("GET", `/api/video/${id}`).then((v) => { if (state.videoId === id && v.poster_url) $("final").poster = v.poster_url; }).catch(() => undefined);
+        api("GET", `/api/video/${id}`).then((v) => {
+          if (state.videoId !== id) return;
+          if (v.poster_url) $("final").poster = v.poster_url;
+          render.offer(v);
+        }, () => undefined);
       }
       endRegeneration(`Beat ${state.regenerating} was rendered again: the ad above is the new version.`);
       finish();

@@ -246,8 +246,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const emulatorPort = options.emulator ? await freePort() : null;
   const emulatorUrl = emulatorPort ? `http://127.0.0.1:${emulatorPort}` : null;
   const emulatorToken = `r8_emulator_${randomBytes(12).toString("hex")}`;
+  // The emulator signs with a secret of its own, as Replicate does: the Worker must verify each
+  // webhook with the secret of the provider that made the prediction (draft or emulator).
   const provider: Record<string, string> = options.emulator
-    ? { MODEL_PROVIDER: "replicate", PROVIDER_BASE_URL: emulatorUrl!, REPLICATE_API_TOKEN: emulatorToken }
+    ? { MODEL_PROVIDER: "replicate", PROVIDER_BASE_URL: emulatorUrl!, REPLICATE_API_TOKEN: emulatorToken, WEBHOOK_SECRET: `whsec_${randomBytes(32).toString("base64")}` }
     : (options.provider ?? {});
   const replicate = provider.MODEL_PROVIDER === "replicate";
   // The real provider's secret is WEBHOOK_SECRET; the draft server signs with its own

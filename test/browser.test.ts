@@ -375,6 +375,32 @@ describe("the live page", () => {
     await page.close();
   }, 180_000);
 
+  it("offers a complete draft's standard render with its estimate, and \"Render for real\" starts it", async () => {
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${stack.workerUrl}/#video=${videoId}`);
+    await page.waitForSelector("#render-block:not([hidden]) #render-standard:not([disabled])");
+    // The page shows what the API's dry run says, and the dry run spent nothing.
+    const api = (path: string, body?: unknown) =>
+      fetch(`${stack.workerUrl}${path}`, { method: body ? "POST" : "GET", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, ...(body ? { body: JSON.stringify(body) } : {}) }).then((r) => r.json());
+    const estimate = (await api(`/api/video/${videoId}/render`, { quality: "standard", dry_run: true })) as { cost_estimate: { total_usd: number }; chunks: number };
+    expect(Number(await page.getAttribute("#render-estimate", "data-usd"))).toBe(estimate.cost_estimate.total_usd);
+    expect(await page.textContent("#render-estimate")).toMatch(new RegExp(`estimated \\$\\d+\\.\\d+ \\(${estimate.chunks} video clips;`));
+    expect(((await api(`/api/video/${videoId}`)) as { renders: string[] }).renders).toEqual([]);
+
+    await page.click("#render-standard");
+    await page.waitForFunction((draft) => { const shown = document.getElementById("video-id")!.textContent; return !!shown && shown !== draft; }, videoId);
+    const renderedId = (await page.textContent("#video-id"))!;
+    expect(await api(`/api/video/${renderedId}`)).toMatchObject({ quality: "standard", rendered_from: videoId });
+    expect(((await api(`/api/video/${videoId}`)) as { renders: string[] }).renders).toEqual([renderedId]);
+    // The new video is followed live; a standard video offers no render of its own.
+    await page.waitForFunction(() => document.getElementById("phase")!.dataset.phase !== "queued");
+    expect(await page.isHidden("#render-block")).toBe(true);
+    await api(`/api/video/${renderedId}/cancel`, {});
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
   it("renders the API reference at /docs from /openapi.json", async () => {
     const page = await context.newPage();
     const errors = watchErrors(page);

@@ -4,8 +4,7 @@ import { configProblems, loadConfig, providerFor, videoConfig } from "./config.t
 
 const MUSICGEN = "meta/musicgen:671ac645ce5e552cc63a54a2bbff63fcf798043055d2dac5fc9e36a837eedcfb";
 const replicate = (vars: Record<string, string> = {}) =>
-  // The worker tests' env plans for 2 s chunks (vitest.config.ts): these use the default.
-  loadConfig({ ...env, PLANNING_VIDEO_MODEL: "", MODEL_PROVIDER: "replicate", PROVIDER_BASE_URL: "https://api.replicate.com", REPLICATE_API_TOKEN: "r8_x", PUBLIC_BASE_URL: "https://adreel.example.net", ...vars } as Env);
+  loadConfig({ ...env, MODEL_PROVIDER: "replicate", PROVIDER_BASE_URL: "https://api.replicate.com", REPLICATE_API_TOKEN: "r8_x", PUBLIC_BASE_URL: "https://adreel.example.net", ...vars } as Env);
 
 describe("configuration of the model providers", () => {
   it("pins musicgen by default and reports nothing wrong with the presets", () => {

@@ -85,10 +85,12 @@ export interface Config {
    */
   planningVideoModel: string | null;
   /**
-   * The draft provider (adreel's local model server), always configured beside the real one:
-   * a video with `quality: "draft"` renders there (providerFor), whatever MODEL_PROVIDER says.
+   * The draft provider (adreel's draft model server), beside the real one: a video with
+   * `quality: "draft"` renders there (providerFor), whatever MODEL_PROVIDER says. With
+   * MODEL_PROVIDER=replicate it is `DRAFT_PROVIDER_URL`; null when that is not set, and then a
+   * draft is refused (qualityProblems) rather than sent to an address nothing listens on.
    */
-  draft: ProviderSettings;
+  draft: ProviderSettings | null;
   prices: Record<string, Price>;
   llmPrice: LlmPrice;
   planner: "local" | "openai";
@@ -179,8 +181,8 @@ export function loadConfig(env: Env): Config {
     music: text(vars, "MUSIC_MODEL", defaults.music),
     speech: text(vars, "SPEECH_MODEL", defaults.speech ?? ""),
   };
-  const draftUrl = (provider === "draft" ? text(vars, "PROVIDER_BASE_URL") : "") || text(vars, "DRAFT_PROVIDER_URL", "http://127.0.0.1:8789");
-  const draft: ProviderSettings = {
+  const draftUrl = (provider === "draft" ? text(vars, "PROVIDER_BASE_URL") || text(vars, "DRAFT_PROVIDER_URL", "http://127.0.0.1:8789") : "") || text(vars, "DRAFT_PROVIDER_URL");
+  const draft: ProviderSettings | null = draftUrl === "" ? null : {
     name: "draft",
     baseUrl: draftUrl.replace(/\/$/, ""),
     token: text(vars, "DRAFT_PROVIDER_TOKEN"),
@@ -277,8 +279,6 @@ export function missingSecrets(config: Config, env?: Env): string[] {
   if (!config.mediaSigningSecret) missing.push("MEDIA_SIGNING_SECRET");
   if (!config.webhookSecret) missing.push("WEBHOOK_SECRET");
   if (!config.providerToken) missing.push(config.provider === "replicate" ? "REPLICATE_API_TOKEN" : "DRAFT_PROVIDER_TOKEN");
-  // Named like a missing setting, with the reason, so /health lists them until it reports `problems` on its own.
-  for (const problem of configProblems(config)) missing.push(`${problem.setting} (${problem.problem})`);
   return missing;
 }
 
@@ -306,7 +306,7 @@ export function configProblems(config: Config): ConfigProblem[] {
       problems.push({ setting, problem: `${model}: a version is 64 hexadecimal characters` });
     }
   };
-  for (const settings of [{ prefix: "", models: config.models }, ...(config.provider === "draft" ? [] : [{ prefix: "DRAFT ", models: config.draft.models }])]) {
+  for (const settings of [{ prefix: "", models: config.models }, ...(config.provider === "draft" || !config.draft ? [] : [{ prefix: "DRAFT ", models: config.draft.models }])]) {
     const { models, prefix } = settings;
     check(`${prefix}IMAGE_MODEL`, models.image, IMAGE_MODELS);
     models.imageFallbacks.forEach((model) => check(`${prefix}IMAGE_MODEL_FALLBACKS`, model, IMAGE_MODELS));
@@ -346,9 +346,40 @@ function planningModel(setting: string, fallback: string): string | null {
  * local draft provider whatever is configured; a standard video on the configured provider
  * (which is the draft one too when MODEL_PROVIDER=draft).
  */
-export function providerFor(config: Config, quality: "draft" | "standard"): ProviderSettings {
-  if (quality === "draft" || config.provider === "draft") return config.draft;
+export function providerFor(config: Config, quality: Quality): ProviderSettings {
+  if (quality === "draft" || config.provider === "draft") {
+    if (!config.draft) throw new Error(DRAFT_UNSET);
+    return config.draft;
+  }
   return { name: config.provider, baseUrl: config.providerBaseUrl, token: config.providerToken, webhookSecret: config.webhookSecret, models: config.models };
+}
+
+export type Quality = "draft" | "standard";
+
+const DRAFT_UNSET = 'quality "draft" renders on the draft model server, and this deployment names none (DRAFT_PROVIDER_URL is not set): ask for quality "standard", or set DRAFT_PROVIDER_URL';
+
+/**
+ * Why a video of `quality` cannot be made here, before anything is spent: a draft needs the
+ * draft provider (422: the client can ask for a standard video instead); a standard video needs
+ * a configuration without problems (503: the operator's to fix, so the client is told what is
+ * wrong and that it is not its request).
+ */
+export function qualityProblems(config: Config, quality: Quality): { status: 422 | 503; error: string; problems: ConfigProblem[] } | null {
+  if (quality === "draft" && !config.draft) return { status: 422, error: DRAFT_UNSET, problems: [{ setting: "DRAFT_PROVIDER_URL", problem: "not set" }] };
+  if (quality === "draft" || config.provider === "draft") return null;
+  const problems = configProblems(config);
+  if (problems.length === 0) return null;
+  return { status: 503, error: `standard videos cannot be made until the deployment's configuration is fixed: ${problems.map((p) => `${p.setting}: ${p.problem}`).join("; ")}`, problems };
+}
+
+/**
+ * The secret a prediction webhook is verified with: that of the provider the webhook URL names
+ * (webhookUrl puts it there), which is the one that made the prediction. Null: no such provider here.
+ */
+export function webhookSecretOf(config: Config, provider: string | undefined): string | null {
+  if (provider === "draft") return config.draft?.webhookSecret ?? null;
+  if (provider === undefined || provider === config.provider) return config.webhookSecret;
+  return null;
 }
 
 /**
@@ -356,7 +387,7 @@ export function providerFor(config: Config, quality: "draft" | "standard"): Prov
  * provider-dependent timings of `providerFor(config, quality)`. The run and the steps then
  * read `config.models` / `config.providerBaseUrl` as they do today.
  */
-export function videoConfig(config: Config, quality: "draft" | "standard"): Config {
+export function videoConfig(config: Config, quality: Quality): Config {
   const chosen = providerFor(config, quality);
   if (chosen.name === config.provider && chosen.baseUrl === config.providerBaseUrl) return config;
   return {

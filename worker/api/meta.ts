@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { HealthResponse } from "../../contracts/api.ts";
-import { missingSecrets } from "../config.ts";
+import { configProblems, missingSecrets } from "../config.ts";
 import { docsPage, servedOpenApiDocument } from "./openapi.ts";
 import { jsonResponse, type Router, serve } from "./router.ts";
 
@@ -12,9 +12,9 @@ export const healthRoute = createRoute({
   operationId: "health",
   tags: ["meta"],
   summary: "Health",
-  description: "Whether the deployment has its secrets, and which model provider it uses.",
+  description: "Whether the deployment has its secrets (`missing`) and a model configuration without problems (`problems`, each setting with its reason), which model provider standard videos use, and whether drafts can be rendered (`draft_provider`).",
   security: [],
-  responses: { 200: jsonResponse(HealthResponse, "Ready."), 503: jsonResponse(HealthResponse, "Secrets are missing (listed in `missing`).") },
+  responses: { 200: jsonResponse(HealthResponse, "Ready."), 503: jsonResponse(HealthResponse, "Secrets are missing (listed in `missing`) or the model configuration has problems (listed in `problems`).") },
 });
 
 export const openApiRoute = createRoute({
@@ -41,8 +41,11 @@ export const docsRoute = createRoute({
 
 export function serveMeta(app: Router): void {
   serve(app, healthRoute, (c) => {
-    const missing = missingSecrets(c.get("config"), c.env);
-    return c.json({ ok: missing.length === 0, provider: c.get("config").provider, ...(missing.length ? { missing } : {}) } satisfies HealthResponse, missing.length ? 503 : 200);
+    const config = c.get("config");
+    const missing = missingSecrets(config, c.env);
+    const problems = configProblems(config);
+    const ok = missing.length === 0 && problems.length === 0;
+    return c.json({ ok, provider: config.provider, draft_provider: config.draft !== null, ...(missing.length ? { missing } : {}), problems } satisfies HealthResponse, ok ? 200 : 503);
   });
   serve(app, openApiRoute, (c) => c.json(servedOpenApiDocument(app, c.get("config").publicBaseUrl)));
   serve(app, docsRoute, (c) => c.html(docsPage()));

@@ -130,6 +130,11 @@ describe("the OpenAPI document and the app", () => {
     const notComplete = await call(`/api/video/${video_id}/beats/0/regenerate`, { method: "POST" });
     expect(notComplete.status).toBe(409);
     await expectDocumented("post", "/api/video/{id}/beats/{n}/regenerate", notComplete);
+    const notRendered = await call(`/api/video/${video_id}/render`, { method: "POST", body: JSON.stringify({ quality: "standard", dry_run: true }) });
+    expect(notRendered.status).toBe(409);
+    await expectDocumented("post", "/api/video/{id}/render", notRendered);
+    const badRender = await call(`/api/video/${video_id}/render`, { method: "POST", body: JSON.stringify({ quality: "draft" }) });
+    expect(await expectDocumented("post", "/api/video/{id}/render", badRender)).toMatchObject({ field: "quality" });
 
     const cancelled = await call(`/api/video/${video_id}/cancel`, { method: "POST" });
     expect(cancelled.status).toBe(200);

@@ -25,6 +25,7 @@ export const predictionWebhookRoute = createRoute({
     stringParam("video", "query", "The video id."),
     stringParam("job", "query", "The job within the video, e.g. `chunk:003`."),
     stringParam("attempt", "query", "The job's attempt the prediction belongs to.", { type: "integer", minimum: 1 }),
+    { ...stringParam("provider", "query", "The provider that made the prediction (`draft` or `replicate`): its webhook secret verifies the signature. Absent: the configured provider.", { type: "string", enum: ["draft", "replicate"] }), required: false },
     stringParam("webhook-id", "header", "Unique delivery id."),
     stringParam("webhook-timestamp", "header", "Unix seconds; deliveries older than 5 minutes are refused."),
     stringParam("webhook-signature", "header", "`v1,<base64 signature>` (several separated by spaces)."),
@@ -32,7 +33,7 @@ export const predictionWebhookRoute = createRoute({
   request: { body: { description: "The prediction.", required: true, content: { "application/json": { schema: { $ref: "#/components/schemas/Prediction" } } } } },
   responses: {
     200: jsonResponse(WebhookReceipt, "Verified."),
-    400: errorResponse("The URL does not name video, job and attempt, or the body is not a prediction."),
+    400: errorResponse("The URL does not name video, job and attempt, names a provider this deployment does not use, or the body is not a prediction."),
     401: errorResponse("Missing, invalid or stale signature."),
     413: errorResponse("The body is larger than 1 MiB."),
   },

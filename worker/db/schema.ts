@@ -49,9 +49,12 @@ export const videos = sqliteTable(
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
     completedAt: integer("completed_at"),
+    /** The draft a standard video was rendered from (POST /api/video/{id}/render). */
+    renderedFrom: text("rendered_from"),
   },
   (t) => [
     index("videos_tenant_created").on(t.tenantId, t.createdAt),
+    index("videos_rendered_from").on(t.renderedFrom),
     index("videos_tenant_status").on(t.tenantId, t.status),
     index("videos_idempotency").on(t.tenantId, t.idempotencyKey),
   ],

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { loadConfig, missingSecrets } from "../config.ts";
+import { configProblems, loadConfig, missingSecrets } from "../config.ts";
 import { mediaUrl } from "./media-urls.ts";
 import { verifyMediaUrl } from "./signed-url.ts";
 
@@ -48,16 +48,17 @@ describe("missingSecrets", () => {
     expect(missingSecrets(loadConfig(complete), complete)).toEqual([]);
   });
 
-  it("names PUBLIC_BASE_URL when Replicate would have to call back to a loopback address", () => {
+  it("leaves configuration problems to configProblems (GET /health lists them as `problems`)", () => {
     const replicate = { ...env, MODEL_PROVIDER: "replicate", PROVIDER_BASE_URL: "https://api.replicate.com", REPLICATE_API_TOKEN: "r8_x", PUBLIC_BASE_URL: "" } as Env;
-    expect(missingSecrets(loadConfig(replicate), replicate).filter((m) => m.startsWith("PUBLIC_BASE_URL"))).toHaveLength(1);
+    expect(missingSecrets(loadConfig(replicate), replicate).join()).not.toContain("PUBLIC_BASE_URL");
+    expect(configProblems(loadConfig(replicate)).filter((p) => p.setting === "PUBLIC_BASE_URL")).toHaveLength(1);
     const plain = { ...replicate, PUBLIC_BASE_URL: "http://adreel.example.net" } as Env;
-    expect(missingSecrets(loadConfig(plain), plain).join()).toMatch(/PUBLIC_BASE_URL \(must be an https URL/);
+    expect(configProblems(loadConfig(plain)).map((p) => `${p.setting} (${p.problem})`).join()).toMatch(/PUBLIC_BASE_URL \(must be an https URL/);
     const hosted = { ...replicate, PUBLIC_BASE_URL: "https://adreel.example.net" } as Env;
-    expect(missingSecrets(loadConfig(hosted), hosted).join()).not.toContain("PUBLIC_BASE_URL");
+    expect(configProblems(loadConfig(hosted)).map((p) => p.setting)).not.toContain("PUBLIC_BASE_URL");
     // A Replicate-compatible server on this machine (the emulator) reaches a loopback Worker.
     const local = { ...replicate, PROVIDER_BASE_URL: "http://127.0.0.1:8790", PUBLIC_BASE_URL: "http://127.0.0.1:8787" } as Env;
-    expect(missingSecrets(loadConfig(local), local).join()).not.toContain("PUBLIC_BASE_URL");
+    expect(configProblems(loadConfig(local)).map((p) => p.setting)).not.toContain("PUBLIC_BASE_URL");
   });
 
   it("names media-node when neither MEDIA_NODE_URL nor the container binding is there", () => {

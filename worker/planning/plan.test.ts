@@ -18,8 +18,7 @@ describe("planning phase", () => {
     expect(planned.events[0]!.type).toBe("archetype_inferred");
   });
 
-  /** The worker tests' env plans for 2 s chunks at test prices (vitest.config.ts): these use the real defaults. */
-  const real = (vars: Record<string, string>) => loadConfig({ ...env, PLANNING_VIDEO_MODEL: "", MODEL_PRICES_JSON: "", ...vars } as Env);
+  const real = (vars: Record<string, string>) => loadConfig({ ...env, ...vars } as Env);
 
   it("times a draft for the hosted video model, so the same spec renders for real", async () => {
     const draft = real({});

@@ -96,6 +96,18 @@ export const OPENAI_TOKEN_PRICES: Record<string, { input: number; output: number
   "gpt-4.1-mini": { input: 0.4, output: 1.6 },
 };
 
+/**
+ * Language-model tokens a job's step spent (the OpenAI planner, the vision analyser), carried in
+ * the step's output as `usage` so the run books them (run/consumer-protocol.ts): the model that
+ * was paid and the counts its API reported (`usage.prompt_tokens`, `usage.completion_tokens`).
+ */
+export const TokenUsage = z.object({
+  model: z.string().min(1),
+  input_tokens: z.number().int().min(0),
+  output_tokens: z.number().int().min(0),
+});
+export type TokenUsage = z.infer<typeof TokenUsage>;
+
 /** What an OpenAI call cost from its reported usage; null for a model without a known price. */
 export function tokenCost(model: string, usage: { input_tokens: number; output_tokens: number }): number | null {
   const price = OPENAI_TOKEN_PRICES[model];

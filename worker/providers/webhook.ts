@@ -1,7 +1,7 @@
 import { Prediction } from "../../contracts/prediction.ts";
 import { verifyWebhook } from "../../contracts/signing.ts";
 import type { AppContext } from "../app.ts";
-import type { Config } from "../config.ts";
+import { type Config, webhookSecretOf } from "../config.ts";
 
 /**
  * Prediction webhooks (Replicate's, or the draft server's: same signature scheme). The URL
@@ -9,8 +9,9 @@ import type { Config } from "../config.ts";
  * provider. Unsigned, forged and stale deliveries get 401 and change nothing.
  */
 
-export async function webhookUrl(config: Pick<Config, "publicBaseUrl">, videoId: string, jobId: string, attempt: number): Promise<string> {
-  const query = new URLSearchParams({ video: videoId, job: jobId, attempt: String(attempt) });
+/** `config` is the video's (videoConfig): the URL names the provider that makes the prediction, whose secret signs its webhooks. */
+export async function webhookUrl(config: Pick<Config, "publicBaseUrl" | "provider">, videoId: string, jobId: string, attempt: number): Promise<string> {
+  const query = new URLSearchParams({ video: videoId, job: jobId, attempt: String(attempt), provider: config.provider });
   return `${config.publicBaseUrl}/webhooks/replicate?${query}`;
 }
 
@@ -21,7 +22,10 @@ export async function receiveWebhook(c: AppContext, config: Config): Promise<Res
   if (declared > MAX_BODY) return c.json({ error: "webhook body too large" }, 413);
   const body = await c.req.text();
   if (body.length > MAX_BODY) return c.json({ error: "webhook body too large" }, 413);
-  const verdict = await verifyWebhook(config.webhookSecret, { get: (name) => c.req.header(name) ?? null }, body);
+  // A draft's predictions are made (and signed) by the draft provider, a standard video's by the real one.
+  const secret = webhookSecretOf(config, c.req.query("provider"));
+  if (secret === null) return c.json({ error: `webhook URL names provider ${c.req.query("provider")}, which this deployment does not use` }, 400);
+  const verdict = await verifyWebhook(secret, { get: (name) => c.req.header(name) ?? null }, body);
   if (!verdict.ok) return c.json({ error: `webhook rejected: ${verdict.reason}` }, 401);
   const video = c.req.query("video");
   const job = c.req.query("job");

@@ -7,7 +7,7 @@ import { ProviderError } from "../providers/client.ts";
 import { findPredictionByWebhook } from "../providers/lookup.ts";
 import { webhookUrl } from "../providers/webhook.ts";
 import { STEPS } from "../steps/registry.ts";
-import { type ClaimedJob, depsFor, PermanentError, type StepDeps, stepDeps } from "../steps/step.ts";
+import { type ClaimedJob, depsFor, forQuality, PermanentError, type StepDeps, stepDeps } from "../steps/step.ts";
 import { JobMessage } from "./messages.ts";
 
 /** Queue deliveries of one message before its job attempt is given up as failed. */
@@ -124,7 +124,17 @@ async function handle(batchDeps: StepDeps, message: Message<unknown>): Promise<v
     message.ack();
     return;
   }
-  const deps = depsFor(batchDeps, { video_id: body.video_id, job_id: body.job_id, kind: claim.job.kind, attempt: body.attempt, step: body.step, prediction_id: claim.job.prediction_id ?? undefined });
+  let videoDeps: StepDeps;
+  try {
+    videoDeps = forQuality(batchDeps, claim.video.request.quality);
+  } catch (error) {
+    // The deployment no longer has the video's provider (a draft, DRAFT_PROVIDER_URL since removed): no retry brings it back.
+    batchDeps.log.error("job.provider_missing", { video_id: body.video_id, job_id: body.job_id, error });
+    await run.fail(body.job_id, body.attempt, (error as Error).message, false, body.step);
+    message.ack();
+    return;
+  }
+  const deps = depsFor(videoDeps, { video_id: body.video_id, job_id: body.job_id, kind: claim.job.kind, attempt: body.attempt, step: body.step, prediction_id: claim.job.prediction_id ?? undefined });
   const started = Date.now();
   deps.log.info("job.claimed", { delivery: message.attempts });
   const steps = STEPS[claim.job.kind];

@@ -1,9 +1,13 @@
+import { z } from "zod";
 import type { Prediction } from "../../contracts/prediction.ts";
+import { COST_PHASE_OF_KIND } from "../pricing/phases.ts";
+import { TokenUsage, tokenCost } from "../pricing/prices.ts";
 import type { JobStep } from "../queue/messages.ts";
 import type { ClaimedJob, ReferenceOutput } from "../steps/step.ts";
 import type { ChunkLastFrame } from "../chunks/output.ts";
 import { advance, afterPublish } from "./advance.ts";
-import { jobView } from "./jobs.ts";
+import { type JobRow, jobView } from "./jobs.ts";
+import { bookCharge } from "./ledger.ts";
 import { enterPhase, touchRun, updateProgress } from "./run-state.ts";
 import { attemptDone, attemptStarted } from "./timings.ts";
 import type { RunContext } from "./types.ts";
@@ -49,6 +53,7 @@ export async function jobDone(run: RunContext, jobId: string, attempt: number, o
   const done = run.jobs.apply("complete", { id: jobId, attempt }, { output }, now);
   if (!done) return;
   attemptDone(run.sql, jobId, attempt, now);
+  bookTokens(run, done, output);
   touchRun(run.sql, now);
   // Each finished artefact is previewable at once (progressive preview of chunks, boards, references).
   const key = (output as { key?: unknown } | null)?.key;
@@ -56,6 +61,25 @@ export async function jobDone(run: RunContext, jobId: string, attempt: number, o
   run.event("job", { job: jobView(done), output, preview_url });
   await advance(run, done);
   await run.syncIndex();
+}
+
+const ReportedTokens = z.object({ usage: TokenUsage });
+
+/**
+ * A step that called a language model (the OpenAI planner, the vision analyser) reports the
+ * tokens it spent in its output: they are priced at the model's token prices and booked as the
+ * job's charge under the phase the estimate puts the job in. Booked once per attempt.
+ */
+function bookTokens(run: RunContext, job: JobRow, output: unknown): void {
+  const reported = ReportedTokens.safeParse(output);
+  if (!reported.success) return;
+  const { usage } = reported.data;
+  const usd = tokenCost(usage.model, usage);
+  if (usd === null) {
+    run.event("warning", { message: `${job.id}: ${usage.input_tokens + usage.output_tokens} tokens of ${usage.model}, a model without a known token price, are not in the cost`, job_id: job.id });
+    return;
+  }
+  bookCharge(run.sql, { id: `tokens:${job.id}#${job.attempt}`, jobId: job.id, attempt: job.attempt, phase: COST_PHASE_OF_KIND[job.kind], detail: usage.model, usd });
 }
 
 /**

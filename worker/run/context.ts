@@ -19,7 +19,8 @@ import type { RunContext } from "./types.ts";
 export interface RunParts {
   storage: DurableObjectStorage;
   env: Env;
-  config: Config;
+  /** The video's settings (videoConfig: its quality's provider and models), read on every use: they are known once the run starts. */
+  config: () => Config;
   /** Read on every use, so a test may bind another provider to a live run. */
   provider: () => ProviderClient;
   sockets: () => WebSocket[];
@@ -27,9 +28,9 @@ export interface RunParts {
 
 /** The run's modules wired to one another through one RunContext (types.ts), so none imports another's internals. */
 export function runContext(parts: RunParts): RunContext {
-  const { storage, env, config } = parts;
+  const { storage, env } = parts;
   const sql = storage.sql;
-  const base = workerLog(config.log);
+  const base = workerLog(parts.config().log);
   let videoLog: Log | null = null;
   // Every status change of a job is a line of the video's story.
   const logTransition: TransitionObserver = (event, before, after, params) =>
@@ -47,7 +48,9 @@ export function runContext(parts: RunParts): RunContext {
   const run: RunContext = {
     sql,
     env,
-    config,
+    get config() {
+      return parts.config();
+    },
     get provider() {
       return parts.provider();
     },
@@ -65,7 +68,7 @@ export function runContext(parts: RunParts): RunContext {
       return !row || isEnded(row.status);
     },
     event: (type, data) => appendEvent(sql, parts.sockets(), type, data, run.log),
-    sign: (key) => signMediaUrl(config.publicBaseUrl, config.mediaSigningSecret, key, "get", config.mediaUrlTtlSeconds),
+    sign: (key) => signMediaUrl(run.config.publicBaseUrl, run.config.mediaSigningSecret, key, "get", run.config.mediaUrlTtlSeconds),
     costs: () => ledgerTotals(ledgerEntries(sql)),
     dispatch: () => dispatch(run),
     send: (messages) => sendMessages(run, messages),

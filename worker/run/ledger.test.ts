@@ -1,14 +1,20 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { AnalyzeImageResponse } from "../../contracts/media.ts";
 import { GenerateRequest, type GenerateRequestInput, type VideoResponse } from "../../contracts/api.ts";
 import { createKey } from "../auth/keys.ts";
 import { loadConfig } from "../config.ts";
 import { planVideo } from "../planning/plan.ts";
 import { ReplicateDouble } from "../../test/support/worker/replicate-double.ts";
 import { estimatePrediction } from "../pricing/estimate.ts";
-import { priceOf } from "../pricing/prices.ts";
-import { deliverWebhook, driveToChunks, driveToEnd, elapse, type Harness, jobOf, MODELS, newRun, predictionOf, queued, runJob, snapshot, startJob } from "../../test/support/worker/run-driver.ts";
+import { COST_PHASE_OF_KIND } from "../pricing/phases.ts";
+import { priceOf, tokenCost } from "../pricing/prices.ts";
+import chatValid from "../planning/fixtures/chat-valid.json";
+import visionValid from "../references/fixtures/vision-valid.json";
+import { createAnalyser } from "../references/vision.ts";
+import { openaiServer } from "../../test/support/worker/openai-double.ts";
+import { claim, deliverWebhook, driveToChunks, driveToEnd, elapse, type Harness, jobOf, MODELS, newRun, outputFor, predictionOf, queued, runJob, snapshot, startJob, succeed } from "../../test/support/worker/run-driver.ts";
 import type { ClaimedJob } from "../steps/step.ts";
 import { bookCharge } from "./ledger.ts";
 import type { VideoRun } from "./video-run.ts";
@@ -17,7 +23,7 @@ import type { VideoRun } from "./video-run.ts";
 
 const config = loadConfig(env);
 const IMAGE = estimatePrediction(config, MODELS.image); // per image
-const CHUNK_48 = estimatePrediction(config, MODELS.video, 2); // billed at the model's minimum clip length
+const CHUNK_48 = estimatePrediction(config, MODELS.video, 2); // one Wan clip, priced per video whatever its length
 const MUSIC_RATE = priceOf(config, MODELS.music)!.usd; // per GPU second
 const DEADLINE_S = config.predictionDeadlineMs / 1000;
 const PROMPT = "A reusable steel water bottle for trail runners";
@@ -62,7 +68,7 @@ describe("the ledger of a finished video", () => {
     expect(new Set(ledger.map((e) => e.model))).toEqual(new Set(Object.values(MODELS)));
     expect(end.cost_usd).toBeCloseTo(sum(ledger.map((e) => e.usd)), 6);
     for (const [phase, usd] of Object.entries(end.cost_by_phase)) expect(usd).toBeCloseTo(sum(ledger.filter((e) => e.phase === phase).map((e) => e.usd)), 6);
-    expect(Object.keys(end.cost_by_phase).sort()).toEqual(["generating_chunks", "generating_references", "storyboarding"]);
+    expect(Object.keys(end.cost_by_phase).sort()).toEqual(["adding_music", "generating_chunks", "generating_references", "storyboarding"]);
     // The API serves the same ledger.
     const record = (await (await exports.default.fetch(new Request(`http://adreel.test/api/video/${h.videoId}`, { headers: { authorization: `Bearer ${key}` } }))).json()) as VideoResponse;
     expect(record.cost_usd).toBe(end.cost_usd);
@@ -139,13 +145,28 @@ describe("the cost clients are shown", () => {
   });
 });
 
+describe("the ledger's phases", () => {
+  it("are the estimate's: each job's cost is booked under the phase the estimate puts it in (music under adding_music)", async () => {
+    const h = await newRun();
+    const end = await driveToEnd(h);
+    expect(end.status).toBe("complete");
+    const kindOf = new Map(end.jobs.map((j) => [j.id, j.kind]));
+    for (const entry of end.cost_ledger) expect(entry.phase, entry.job_id).toBe(COST_PHASE_OF_KIND[kindOf.get(entry.job_id)!]);
+    expect(end.cost_ledger.find((e) => e.job_id === "music")?.phase).toBe("adding_music");
+    const estimated = Object.entries(end.cost_estimate!.by_phase).filter(([, usd]) => usd > 0).map(([phase]) => phase);
+    expect(Object.keys(end.cost_by_phase).sort()).toEqual(estimated.sort());
+  });
+});
+
 describe("max_cost_usd", () => {
+  // Music is left queued in these two: its running-time reservation (its deadline's worth of GPU
+  // seconds) is larger than a Wan clip, so a cap one and a half clips above the images could not start it.
   it("does not start a prediction that would cross the cap, and fails the video saying so", async () => {
     const n = await beats();
-    const spent = (3 + n) * IMAGE + 2 * MUSIC_RATE;
+    const spent = (3 + n) * IMAGE;
     const cap = Math.round((spent + 1.5 * CHUNK_48) * 100) / 100;
     const h = await apiRun({ max_cost_usd: cap });
-    await driveToChunks(h, { music: true });
+    await driveToChunks(h);
     expect((await snapshot(h)).cost_usd).toBeCloseTo(spent, 9);
     const [first, second] = await queued(h, "chunk");
     await startJob(h, first!);
@@ -164,9 +185,9 @@ describe("max_cost_usd", () => {
 
   it("counts predictions other consumers are creating at that moment", async () => {
     const n = await beats();
-    const spent = (3 + n) * IMAGE + 2 * MUSIC_RATE;
+    const spent = (3 + n) * IMAGE;
     const h = await newRun({ request: { max_cost_usd: Math.round((spent + 1.5 * CHUNK_48) * 100) / 100 } });
-    await driveToChunks(h, { music: true });
+    await driveToChunks(h);
     const [a, b] = await queued(h, "chunk");
     const claimA = (await h.stub.claim(a!, 1, "start")) as ClaimedJob | null;
     const claimB = (await h.stub.claim(b!, 1, "start")) as ClaimedJob | null;
@@ -219,5 +240,43 @@ describe("charges that are not predictions", () => {
     expect(after.cost_ledger.filter((e) => e.prediction_id === charge.id)).toMatchObject([{ job_id: "plan", phase: "planning", model: "gpt-4.1-mini", estimate_usd: 0.00042, actual_usd: 0.00042, usd: 0.00042 }]);
     expect(after.cost_usd).toBeCloseTo(before.cost_usd + 0.00042, 9);
     expect(after.cost_by_phase.planning).toBeCloseTo(0.00042, 9);
+  });
+
+  it("include the OpenAI planner's tokens, from the usage its API reported, under planning", async () => {
+    // The brief the recorded reply (planning/fixtures/chat-valid.json) answers.
+    const h = await newRun({ request: { prompt: "Tired of juggling receipts? Ledgerly, the mobile app that tracks every expense for you.", duration_s: 30, creativity_level: 0.5, archetype: "problem_solution" } });
+    const claimed = await claim(h, "plan", "start");
+    const openai = openaiServer([chatValid]);
+    const planned = await planVideo({ ...h.config, planner: "openai", openai: { ...h.config.openai, apiKey: "sk-test", baseUrl: "https://openai.test/v1" } }, claimed.video.request, openai.fetch);
+    expect(openai.requests).toHaveLength(1);
+    expect(planned.spec.planner).toBe("openai");
+    expect(planned.usage).toEqual({ model: "gpt-4.1-mini", input_tokens: chatValid.usage.prompt_tokens, output_tokens: chatValid.usage.completion_tokens });
+    await h.stub.jobDone("plan", 1, planned);
+    // A repeated report of the same attempt books nothing more.
+    await h.stub.jobDone("plan", 1, planned);
+    const snap = await snapshot(h);
+    const tokens = tokenCost("gpt-4.1-mini", { input_tokens: 2431, output_tokens: 912 })!;
+    expect(tokens).toBe(usd((2431 * 0.4 + 912 * 1.6) / 1e6));
+    expect(snap.cost_ledger).toEqual([expect.objectContaining({ prediction_id: "tokens:plan#1", job_id: "plan", phase: "planning", model: "gpt-4.1-mini", estimate_usd: tokens, actual_usd: tokens })]);
+    expect(snap.cost_usd).toBe(tokens);
+    expect(snap.cost_by_phase).toEqual({ planning: tokens });
+  });
+
+  it("include the vision analyser's tokens, carried in the reference's output, under generating_references", async () => {
+    const h = await newRun();
+    await runJob(h, "plan");
+    const claimed = await startJob(h, "reference:0");
+    await succeed(h, "reference:0");
+    const ingest = await claim(h, "reference:0", "ingest");
+    const analyser = createAnalyser({ analyser: "openai", openai: { ...h.config.openai, apiKey: "sk-test", baseUrl: "https://openai.test/v1" } }, openaiServer([visionValid]).fetch);
+    const stats: AnalyzeImageResponse = { width: 1024, height: 576, palette: [{ hex: "#C0392B", share: 1, lab: [45, 60, 40] }], brightness: 0.5, contrast: 0.4, saturation: 0.6, lighting: "bright daylight", style: "photographic" };
+    const result = await analyser.analyse({ type: "character", spec: ingest.video.spec!, stats, imageUrl: async () => "https://media.test/reference.png" });
+    expect(result.analyser).toBe("openai");
+    const output = { ...(outputFor(h, claimed) as object), usage: { model: h.config.openai.visionModel, ...result.usage! } };
+    await h.stub.jobDone("reference:0", 1, output);
+    const snap = await snapshot(h);
+    const tokens = tokenCost("gpt-4.1-mini", { input_tokens: 1180, output_tokens: 164 })!;
+    expect(snap.cost_ledger.find((e) => e.prediction_id === "tokens:reference:0#1")).toMatchObject({ job_id: "reference:0", phase: "generating_references", model: "gpt-4.1-mini", actual_usd: tokens });
+    expect(snap.cost_by_phase.generating_references).toBeCloseTo(IMAGE + tokens, 9);
   });
 });

@@ -1,9 +1,9 @@
 import { type Prediction, TERMINAL_STATUSES } from "../../contracts/prediction.ts";
 import { worstCase } from "../pricing/estimate.ts";
+import { COST_PHASE_OF_KIND } from "../pricing/phases.ts";
 import { webhookUrl } from "../providers/webhook.ts";
 import { describeJob, type JobRow, jobView } from "./jobs.ts";
 import { bookActual, bookEstimate, costFields, exposure, ledgerEntries } from "./ledger.ts";
-import { PHASE_OF_KIND } from "./progress.ts";
 import { touchRun, updateProgress } from "./run-state.ts";
 import { predictionEnded, predictionStarted } from "./timings.ts";
 import type { PredictionGate, RunContext, Running } from "./types.ts";
@@ -81,7 +81,7 @@ export async function createAborted(run: RunContext, jobId: string, attempt: num
 export async function predictionCreated(run: RunContext, jobId: string, attempt: number, prediction: Prediction, estimateUsd: number, model: string): Promise<void> {
   const job = run.jobs.get(jobId);
   if (!job || !run.row()) return;
-  const booking = { jobId, attempt, predictionId: prediction.id, phase: PHASE_OF_KIND[job.kind], model, usd: estimateUsd };
+  const booking = { jobId, attempt, predictionId: prediction.id, phase: COST_PHASE_OF_KIND[job.kind], model, usd: estimateUsd };
   if (job.attempt === attempt && job.prediction_id === prediction.id) {
     // Its webhook came first and the run adopted it already.
     bookEstimate(run.sql, booking);
@@ -131,7 +131,7 @@ export async function predictionUpdate(run: RunContext, jobId: string, attempt: 
   }
 
   markUpdate(run.sql, prediction);
-  const fallback = { jobId, attempt, phase: PHASE_OF_KIND[job.kind], model: job.model ?? prediction.model ?? "", usd: job.estimate_usd ?? 0 };
+  const fallback = { jobId, attempt, phase: COST_PHASE_OF_KIND[job.kind], model: job.model ?? prediction.model ?? "", usd: job.estimate_usd ?? 0 };
   if (!known || ended || job.status !== "predicting") {
     // Not what the job waits for: a finished one is priced, a running one is an orphan
     // (an abandoned attempt, a duplicate) and is stopped.
@@ -162,7 +162,7 @@ export async function adopt(run: RunContext, job: JobRow, prediction: Prediction
   const adopted = run.jobs.apply("adopt", job, { predictionId: prediction.id, model, estimateUsd, pollAt: now + run.config.pollAfterMs, deadlineAt: now + run.config.predictionDeadlineMs }, now);
   if (!adopted) return;
   predictionStarted(run.sql, job.id, job.attempt, model, now);
-  bookEstimate(run.sql, { jobId: job.id, attempt: job.attempt, predictionId: prediction.id, phase: PHASE_OF_KIND[job.kind], model, usd: estimateUsd });
+  bookEstimate(run.sql, { jobId: job.id, attempt: job.attempt, predictionId: prediction.id, phase: COST_PHASE_OF_KIND[job.kind], model, usd: estimateUsd });
   run.event("job", { job: jobView(adopted), prediction_id: prediction.id, ...costFields(run.costs()) });
   await run.scheduleAlarm();
   if (TERMINAL_STATUSES.includes(prediction.status)) {
@@ -173,7 +173,7 @@ export async function adopt(run: RunContext, job: JobRow, prediction: Prediction
 
 /** The awaited prediction ended: price it, then ingest its output or fail the attempt. */
 async function settle(run: RunContext, job: JobRow, prediction: Prediction): Promise<void> {
-  const usd = bookActual(run.sql, run.config, prediction, { jobId: job.id, attempt: job.attempt, phase: PHASE_OF_KIND[job.kind], model: job.model ?? "", usd: job.estimate_usd ?? 0 });
+  const usd = bookActual(run.sql, run.config, prediction, { jobId: job.id, attempt: job.attempt, phase: COST_PHASE_OF_KIND[job.kind], model: job.model ?? "", usd: job.estimate_usd ?? 0 });
   run.log[prediction.status === "succeeded" ? "info" : "warn"]("prediction.ended", {
     job_id: job.id,
     kind: job.kind,
@@ -233,7 +233,7 @@ export async function cancelAtProvider(run: Pick<RunContext, "sql" | "config" | 
     bookActual(run.sql, run.config, result.value, {
       jobId: target.jobId,
       attempt: target.attempt,
-      phase: job ? PHASE_OF_KIND[job.kind] : "unknown",
+      phase: job ? COST_PHASE_OF_KIND[job.kind] : "unknown",
       model: job?.model ?? result.value.model ?? "",
       usd: job?.estimate_usd ?? 0,
     });

@@ -19,6 +19,8 @@ export interface StartInput {
   request: GenerateRequest;
   /** The estimate the request was admitted with (from the local planner). */
   cost_estimate: CostEstimate | null;
+  /** A draft rendered for real: the draft's spec, used as it is (the plan job plans nothing). */
+  spec?: VideoSpec;
 }
 
 export interface RunState {

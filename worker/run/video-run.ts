@@ -1,9 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
 import type { RegenerateOutcome } from "../../contracts/api.ts";
 import type { Prediction } from "../../contracts/prediction.ts";
-import { loadConfig, type Config } from "../config.ts";
+import { type Config, loadConfig, type ProviderSettings, providerFor, type Quality, videoConfig } from "../config.ts";
 import { type ProviderClient, providerClient } from "../providers/client.ts";
 import type { JobStep } from "../queue/messages.ts";
+import type { PlanJobInput } from "../steps/plan.ts";
 import type { ClaimedJob } from "../steps/step.ts";
 import { deliverCallbacks } from "./callback.ts";
 import { claimJob, jobDone, publishOutput } from "./consumer-protocol.ts";
@@ -14,7 +15,7 @@ import { migrate } from "./jobs.ts";
 import { beginPrediction, createAborted, deferCreate, predictionCreated, predictionUpdate } from "./predictions.ts";
 import { pollOverdue, recoverLost, settleAfterEnd } from "./recovery.ts";
 import { regenerateBeat } from "./regenerate.ts";
-import { createRun, snapshotOf } from "./run-state.ts";
+import { createRun, readState, snapshotOf } from "./run-state.ts";
 import type { PredictionGate, RunContext, Snapshot, StartInput } from "./types.ts";
 
 /**
@@ -25,9 +26,16 @@ import type { PredictionGate, RunContext, Snapshot, StartInput } from "./types.t
  * messages, provider calls) are made, so a restart anywhere resumes where it stopped.
  */
 export class VideoRun extends DurableObject<Env> {
-  /** Settings (config.ts). Tests adjust them on a live instance through `runInDurableObject`. */
-  readonly config: Config;
-  /** The model provider. Tests bind it to an in-memory Replicate, since workerd cannot listen on a port. */
+  /** The deployment's settings (config.ts). A test may give a run another deployment's before it starts. */
+  deployment: Config;
+  /** A client for a provider. Tests bind it to in-memory Replicates, since workerd cannot listen on a port. */
+  clientFor = (settings: ProviderSettings): ProviderClient => providerClient(settings.baseUrl, settings.token);
+  /**
+   * The video's settings: the deployment's with the provider and models of the video's quality
+   * (videoConfig), once the run knows its request. Tests adjust them on a live instance through `runInDurableObject`.
+   */
+  config: Config;
+  /** The video's model provider. Tests bind it to an in-memory Replicate, since workerd cannot listen on a port. */
   provider: ProviderClient;
   /** Sends `callback_url` notifications. Tests bind it to a recorder, since workerd cannot listen on a port. */
   notify: typeof fetch = (input, init) => fetch(input, init);
@@ -36,19 +44,34 @@ export class VideoRun extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.config = loadConfig(env);
-    this.provider = providerClient(this.config.providerBaseUrl, this.config.providerToken);
+    this.deployment = loadConfig(env);
     migrate(ctx.storage.sql);
-    this.run = runContext({ storage: ctx.storage, env, config: this.config, provider: () => this.provider, sockets: () => this.ctx.getWebSockets() });
+    this.config = this.deployment;
+    this.provider = this.clientFor(providerFor(this.deployment, "standard"));
+    const request = readState(ctx.storage.sql)?.request;
+    try {
+      if (request) this.renderWith(request.quality);
+    } catch {
+      // The video's provider is gone from the configuration (a draft without DRAFT_PROVIDER_URL):
+      // the consumer fails its jobs saying so (queue/consumer.ts), so the run ends instead of hanging.
+    }
+    this.run = runContext({ storage: ctx.storage, env, config: () => this.config, provider: () => this.provider, sockets: () => this.ctx.getWebSockets() });
+  }
+
+  /** The video renders with its quality's provider (a draft on the draft provider), from its start to its end. */
+  private renderWith(quality: Quality): void {
+    this.config = videoConfig(this.deployment, quality);
+    this.provider = this.clientFor(providerFor(this.deployment, quality));
   }
 
   // ---------------------------------------------------------------- RPC: the Worker's API routes
 
   async start(input: StartInput): Promise<void> {
     if (!createRun(this.run.sql, input)) return; // idempotent: a retried start changes nothing
+    this.renderWith(input.request.quality);
     this.run.log.info("phase.changed", { phase: "queued", tenant_id: input.tenant_id, duration_s: input.request.duration_s });
     this.run.event("queued", { status: "queued", phase: "queued", progress: 0 });
-    this.run.jobs.insert([{ id: "plan", kind: "plan", beat: null, idx: 0, input: {} }]);
+    this.run.jobs.insert([{ id: "plan", kind: "plan", beat: null, idx: 0, input: (input.spec ? { spec: input.spec } : {}) satisfies PlanJobInput }]);
     await this.run.dispatch();
   }
 

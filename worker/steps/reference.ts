@@ -4,6 +4,7 @@ import type { VideoSpec } from "../../contracts/spec.ts";
 import { mediaKeys } from "../media/keys.ts";
 import { imageInput } from "../providers/models/image.ts";
 import { estimatePrediction } from "../pricing/estimate.ts";
+import type { TokenUsage } from "../pricing/prices.ts";
 import { assetIdOf, findAsset } from "../references/assets.ts";
 import { ReferenceJobInput, type ReferenceType } from "../references/selection.ts";
 import { createAnalyser } from "../references/vision.ts";
@@ -41,6 +42,8 @@ export interface ReferenceProvenance {
   asset?: string;
   analyser: "openai" | "local";
   analysis_note?: string;
+  /** The vision model's tokens, when one described the image: the run books them. */
+  usage?: TokenUsage;
 }
 
 /**
@@ -62,7 +65,8 @@ async function analyse(deps: StepDeps, key: string, type: ReferenceType, spec: V
   const stats = await deps.media.call("/v1/media/images/analyze", { url: await deps.url(key) }, AnalyzeImageResponse);
   const result = await createAnalyser(deps.config).analyse({ type, spec, stats, imageUrl: () => visionImageUrl(deps, key) });
   // The palette used for drift scores is always the measured one, whoever described the image.
-  return { analysis: result.analysis, palette: stats.palette, provenance: { analyser: result.analyser, ...(result.note ? { analysis_note: result.note } : {}) } };
+  const usage = result.usage ? { usage: { model: deps.config.openai.visionModel, ...result.usage } } : {};
+  return { analysis: result.analysis, palette: stats.palette, provenance: { analyser: result.analyser, ...(result.note ? { analysis_note: result.note } : {}), ...usage } };
 }
 
 export const referenceSteps: JobSteps = {

@@ -4,7 +4,7 @@ import type { JobKind } from "../../contracts/live.ts";
 import type { LogContext } from "../../contracts/log.ts";
 import { firstOutputUrl, type Prediction } from "../../contracts/prediction.ts";
 import type { VideoSpec } from "../../contracts/spec.ts";
-import type { Config } from "../config.ts";
+import { type Config, type ProviderSettings, providerFor, type Quality, videoConfig } from "../config.ts";
 import { type Log, workerLog } from "../log.ts";
 import type { MediaNode } from "../media/media-node.ts";
 import { connectMediaNode } from "../media/media-node-transport.ts";
@@ -52,7 +52,10 @@ export interface StepDeps {
   env: Env;
   config: Config;
   media: MediaNode;
+  /** The client of `config`'s provider. */
   provider: ProviderClient;
+  /** A client for another provider (a video of another quality renders there: forQuality). Tests hand in doubles. */
+  clientFor(settings: ProviderSettings): ProviderClient;
   /** A URL for an R2 key, for media-node and providers to read or write (media/media-urls.ts decides which kind). */
   url(key: string, access?: "get" | "put"): Promise<string>;
   log: Log;
@@ -69,9 +72,19 @@ export function stepDeps(env: Env, config: Config): StepDeps {
     config,
     media: connectMediaNode(env, config),
     provider: providerClient(config.providerBaseUrl, config.providerToken),
+    clientFor: (settings) => providerClient(settings.baseUrl, settings.token),
     url: (key, access = "get") => mediaUrl(config, "service", key, access),
     log: workerLog(config.log),
   };
+}
+
+/**
+ * The world of one video's jobs: its quality's provider, models and timings (videoConfig) —
+ * a draft renders on the draft provider, a standard video on the configured one.
+ */
+export function forQuality(deps: StepDeps, quality: Quality): StepDeps {
+  const config = videoConfig(deps.config, quality);
+  return config === deps.config ? deps : { ...deps, config, provider: deps.clientFor(providerFor(deps.config, quality)) };
 }
 
 /** The world as one job's step sees it: its log lines and its media-node calls name the video and the job. */

@@ -37,8 +37,9 @@ export interface DoubleOptions {
 }
 
 export class ReplicateDouble {
-  readonly base = "https://api.replicate.test";
-  readonly token = "r8_double_token";
+  /** Where it answers and the token it wants: a second double (another base) plays the draft model server, which speaks the same API. */
+  readonly base: string;
+  readonly token: string;
   readonly options: DoubleOptions;
   /** Every request, in order: `METHOD /path`. */
   readonly calls: string[] = [];
@@ -46,8 +47,10 @@ export class ReplicateDouble {
   private readonly failures: { route: "create" | "any"; failure: CallFailure }[] = [];
   private seq = 0;
 
-  constructor(options: Partial<DoubleOptions> = {}) {
+  constructor(options: Partial<DoubleOptions> = {}, endpoint: { base: string; token: string } = { base: "https://api.replicate.test", token: "r8_double_token" }) {
     this.options = { pageSize: 100, reportWebhook: true, cancelPredictTime: 0, ...options };
+    this.base = endpoint.base;
+    this.token = endpoint.token;
   }
 
   client(): ProviderClient {

@@ -3,7 +3,8 @@ import { drizzle } from "drizzle-orm/d1";
 import { and, eq } from "drizzle-orm";
 import { DryRunResponse, type ErrorResponse, GenerateRequest, GenerateResponse } from "../../../contracts/api.ts";
 import { sha256Hex } from "../../../contracts/signing.ts";
-import { invalid } from "../../app.ts";
+import { type AppContext, invalid, type VideoRunStub } from "../../app.ts";
+import { type Config, type Quality, qualityProblems, videoConfig } from "../../config.ts";
 import { videos } from "../../db/schema.ts";
 import { planVideo } from "../../planning/plan.ts";
 import { admitBrandAssets, assetStore } from "../../references/assets.ts";
@@ -41,11 +42,21 @@ export const generateRoute = createRoute({
       "Too many requests (`limit: rate_limit`), too many generate requests (`limit: generate_rate_limit`), or too many of the tenant's videos queued or processing at once (`limit: concurrent_videos`). Wait `retry_after_seconds` (also the `Retry-After` header).",
     ),
     422: errorResponse(
-      "A field is invalid, the body is not JSON, `max_cost_usd` is below the estimate, a brand asset cannot be used (not an image, too large, not fetchable), or the Idempotency-Key was used with another body. `field` names it.",
+      "A field is invalid, the body is not JSON, `max_cost_usd` is below the estimate, a brand asset cannot be used (not an image, too large, not fetchable), the Idempotency-Key was used with another body, or `quality: \"draft\"` on a deployment without a draft provider (`issues` names `DRAFT_PROVIDER_URL`). `field` names it.",
     ),
-    503: errorResponse("The video could not be started, or its brand assets cannot be checked right now; nothing was created that will run. Try again."),
+    503: errorResponse(
+      "The video could not be started, or its brand assets cannot be checked right now; nothing was created that will run. Try again. Or `quality: \"standard\"` while the deployment's model configuration has problems (`field: quality`, `issues` lists each setting and its problem, as `GET /health` does): the operator's to fix.",
+    ),
   }),
 });
+
+/** A video of `quality` cannot be made here (qualityProblems): 422 naming the setting for a draft, 503 listing the problems for a standard video. */
+export function qualityRefusal(c: AppContext, config: Config, quality: Quality): Response | null {
+  const refusal = qualityProblems(config, quality);
+  if (!refusal) return null;
+  const issues = refusal.problems.map((p) => ({ field: p.setting, message: p.problem }));
+  return c.json({ error: refusal.error, field: "quality", issues } satisfies ErrorResponse, refusal.status);
+}
 
 /** Why `url` may not be a callback target, or null when it may. */
 export function callbackUrlProblem(url: string, allowHttp: boolean): string | null {
@@ -70,11 +81,14 @@ export async function generate(c: RouteContext<typeof generateRoute>): Promise<R
     const problem = callbackUrlProblem(request.callback_url, config.allowHttpCallbacks);
     if (problem) return invalid(c, { field: "callback_url", message: problem });
   }
+  const refused = qualityRefusal(c, config, request.quality);
+  if (refused) return refused;
   const limited = await generateLimit(c);
   if (limited) return limited;
 
-  // The admission estimate always comes from the local planner: instant and deterministic.
-  const plan = await planVideo({ ...config, planner: "local" }, request);
+  // The admission estimate always comes from the local planner: instant and deterministic;
+  // priced at the models of the video's quality.
+  const plan = await planVideo({ ...videoConfig(config, request.quality), planner: "local" }, request);
   if (request.max_cost_usd && plan.cost_estimate.total_usd > request.max_cost_usd) {
     return invalid(c, { field: "max_cost_usd", message: `the estimated cost is $${plan.cost_estimate.total_usd.toFixed(2)}, above max_cost_usd $${request.max_cost_usd.toFixed(2)}` });
   }
@@ -106,29 +120,47 @@ export async function generate(c: RouteContext<typeof generateRoute>): Promise<R
   }
 
   const videoId = crypto.randomUUID();
-  const now = Date.now();
-  // One statement, so concurrent requests cannot both pass the tenant's cap (D1 runs each
-  // statement atomically), nor create two videos for one Idempotency-Key.
-  const inserted = await c.env.DB.prepare(
-    `INSERT INTO videos (id, tenant_id, status, current_phase, progress, prompt, duration_s, aspect_ratio, quality, cost_estimate_usd, idempotency_key, request_hash, created_at, updated_at)
-     SELECT ?1, ?2, 'queued', 'queued', 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10
-     WHERE ${underConcurrencyCap("?2", "?11")}
-       AND (?8 IS NULL OR NOT EXISTS (SELECT 1 FROM videos WHERE tenant_id = ?2 AND idempotency_key = ?8))`,
-  )
-    .bind(videoId, principal.tenantId, request.prompt, request.duration_s, request.aspect_ratio, request.quality, plan.cost_estimate.total_usd, idempotencyKey, requestHash, now, config.maxConcurrentVideos)
-    .run();
-  if (inserted.meta.changes !== 1) {
+  const inserted = await insertVideo(c, { videoId, request, costEstimateUsd: plan.cost_estimate.total_usd, idempotencyKey, requestHash, renderedFrom: null });
+  if (!inserted) {
     const raced = idempotencyKey ? await db.select({ id: videos.id, hash: videos.requestHash }).from(videos).where(and(eq(videos.tenantId, principal.tenantId), eq(videos.idempotencyKey, idempotencyKey))).limit(1) : [];
     if (raced[0]?.hash === requestHash) return c.json({ video_id: raced[0].id, status: "queued", message: "Video generation already started for this Idempotency-Key" } satisfies GenerateResponse);
     if (raced[0]) return invalid(c, { field: "Idempotency-Key", message: "was already used with a different request body" });
     return tooManyVideos(c);
   }
+  const failed = await startVideo(c, { video_id: videoId, tenant_id: principal.tenantId, request, cost_estimate: plan.cost_estimate });
+  if (failed) return failed;
+  return c.json({ video_id: videoId, status: "queued", message: "Video generation started" } satisfies GenerateResponse);
+}
+
+/**
+ * The video's index row, taking one of the tenant's slots. One statement, so concurrent requests
+ * cannot both pass the tenant's cap (D1 runs each statement atomically), nor create two videos
+ * for one Idempotency-Key. False: not inserted (over the cap, or the key was taken meanwhile).
+ */
+export async function insertVideo(
+  c: AppContext,
+  video: { videoId: string; request: GenerateRequest; costEstimateUsd: number; idempotencyKey: string | null; requestHash: string; renderedFrom: string | null },
+): Promise<boolean> {
+  const { request } = video;
+  const inserted = await c.env.DB.prepare(
+    `INSERT INTO videos (id, tenant_id, status, current_phase, progress, prompt, duration_s, aspect_ratio, quality, cost_estimate_usd, idempotency_key, request_hash, created_at, updated_at, rendered_from)
+     SELECT ?1, ?2, 'queued', 'queued', 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?12
+     WHERE ${underConcurrencyCap("?2", "?11")}
+       AND (?8 IS NULL OR NOT EXISTS (SELECT 1 FROM videos WHERE tenant_id = ?2 AND idempotency_key = ?8))`,
+  )
+    .bind(video.videoId, c.get("principal").tenantId, request.prompt, request.duration_s, request.aspect_ratio, request.quality, video.costEstimateUsd, video.idempotencyKey, video.requestHash, Date.now(), c.get("config").maxConcurrentVideos, video.renderedFrom)
+    .run();
+  return inserted.meta.changes === 1;
+}
+
+/** Hand the video to its Durable Object; a 503 (and the index row marked failed) when that fails, else null. */
+export async function startVideo(c: AppContext, input: Parameters<VideoRunStub["start"]>[0]): Promise<Response | null> {
   try {
-    await c.env.VIDEO_RUN.get(c.env.VIDEO_RUN.idFromName(videoId)).start({ video_id: videoId, tenant_id: principal.tenantId, request, cost_estimate: plan.cost_estimate });
+    await c.env.VIDEO_RUN.get(c.env.VIDEO_RUN.idFromName(input.video_id)).start(input);
+    return null;
   } catch (error) {
     // Never leave an index row that nothing will ever move.
-    await db.update(videos).set({ status: "failed", currentPhase: "failed", error: `could not start: ${(error as Error).message}`, updatedAt: Date.now() }).where(eq(videos.id, videoId));
+    await drizzle(c.env.DB).update(videos).set({ status: "failed", currentPhase: "failed", error: `could not start: ${(error as Error).message}`, updatedAt: Date.now() }).where(eq(videos.id, input.video_id));
     return c.json({ error: "the video could not be started; try again" } satisfies ErrorResponse, 503);
   }
-  return c.json({ video_id: videoId, status: "queued", message: "Video generation started" } satisfies GenerateResponse);
 }

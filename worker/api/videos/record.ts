@@ -83,6 +83,17 @@ export async function videoRecord(c: AppContext, snapshot: LiveSnapshot): Promis
     ),
     consistency_context: snapshot.consistency_context,
     ...consistencyOf(snapshot, config.consistencyDriftThreshold),
+    quality: snapshot.request.quality,
+    ...(await lineage(c.env.DB, snapshot.video_id)),
+  };
+}
+
+/** The draft a video was rendered from and the videos rendered from it (D1 keeps the link). */
+async function lineage(db: D1Database, videoId: string): Promise<Pick<VideoResponse, "rendered_from" | "renders">> {
+  const { results } = await db.prepare("SELECT id, rendered_from FROM videos WHERE id = ?1 OR rendered_from = ?1 ORDER BY created_at, id").bind(videoId).all<{ id: string; rendered_from: string | null }>();
+  return {
+    rendered_from: results.find((r) => r.id === videoId)?.rendered_from ?? null,
+    renders: results.filter((r) => r.rendered_from === videoId).map((r) => r.id),
   };
 }
 

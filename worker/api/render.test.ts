@@ -1,0 +1,108 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { ErrorResponse, RenderDryRunResponse, RenderResponse, VideoResponse } from "../../contracts/api.ts";
+import { apiRequest } from "../../test/support/worker/api-client.ts";
+import { claim, driveToEnd, type Harness, newRun, snapshot, submitRun } from "../../test/support/worker/run-driver.ts";
+import { createKey } from "../auth/keys.ts";
+import { loadConfig } from "../config.ts";
+import { planSteps } from "../steps/plan.ts";
+
+/**
+ * POST /api/video/{id}/render on the Worker: a complete draft becomes a new standard video
+ * from the same spec (its plan job plans nothing), linked both ways; the estimate comes first.
+ * The end-to-end render against the Replicate emulator is in test/replicate-emulated.test.ts.
+ */
+
+const PROMPT = "A reusable steel water bottle for trail runners";
+let key: string;
+let draft: Harness;
+
+beforeAll(async () => {
+  key = (await createKey(env.DB, "tenant-render", "test")).key;
+  draft = await submitRun(key, PROMPT);
+  expect((await driveToEnd(draft)).status).toBe("complete");
+});
+
+const render = (id: string, body: unknown) => apiRequest(`/api/video/${id}/render`, key, { method: "POST", body: JSON.stringify(body) });
+const record = async (id: string) => (await (await apiRequest(`/api/video/${id}`, key)).json()) as VideoResponse;
+
+describe("POST /api/video/{id}/render", () => {
+  it("states the estimate without spending on a dry run", async () => {
+    const before = (await env.DB.prepare("SELECT COUNT(*) AS n FROM videos WHERE tenant_id = 'tenant-render'").first<{ n: number }>())!.n;
+    const response = await render(draft.videoId, { quality: "standard", dry_run: true });
+    expect(response.status).toBe(200);
+    const estimate = (await response.json()) as RenderDryRunResponse;
+    const spec = (await snapshot(draft)).spec!;
+    expect(estimate).toMatchObject({ dry_run: true, rendered_from: draft.videoId, quality: "standard" });
+    expect(estimate.spec.beats.map((b) => b.prompt)).toEqual(spec.beats.map((b) => b.prompt));
+    expect(estimate.cost_estimate.total_usd).toBeGreaterThan(0);
+    expect(estimate.chunks).toBeGreaterThanOrEqual(spec.beats.length);
+    expect((await env.DB.prepare("SELECT COUNT(*) AS n FROM videos WHERE tenant_id = 'tenant-render'").first<{ n: number }>())!.n).toBe(before);
+    expect((await record(draft.videoId)).renders).toEqual([]);
+
+    const capped = await render(draft.videoId, { quality: "standard", max_cost_usd: Math.max(0.0001, estimate.cost_estimate.total_usd / 2) });
+    expect(capped.status).toBe(422);
+    expect(((await capped.json()) as ErrorResponse).field).toBe("max_cost_usd");
+  });
+
+  it("makes a new video from the draft's spec, linked both ways, whose plan job plans nothing new", async () => {
+    const response = await render(draft.videoId, { quality: "standard" });
+    expect(response.status).toBe(202);
+    const started = (await response.json()) as RenderResponse;
+    expect(started).toMatchObject({ status: "queued", rendered_from: draft.videoId, quality: "standard" });
+    expect(started.video_id).not.toBe(draft.videoId);
+
+    // Chunked as the route priced it: at the deployment's clip length, not the harness's 2 s chunks.
+    const rendered = await newRun({ videoId: started.video_id, config: { maxChunkFrames: loadConfig(env).maxChunkFrames } });
+    const claimed = await claim(rendered, "plan", "start");
+    const draftSnap = await snapshot(draft);
+    expect(claimed.video.request).toMatchObject({ ...draftSnap.request, quality: "standard" });
+    const outcome = await planSteps.start(rendered.deps, claimed);
+    expect(outcome.kind).toBe("done");
+    await rendered.stub.jobDone("plan", claimed.job.attempt, (outcome as { output: unknown }).output);
+    const after = await snapshot(rendered);
+    // The draft's spec, as planned: same beats, prompts, timing and seed; only the clips it pays
+    // for (spec.clip's usage) are counted again at this video's chunking (the harness drove the draft in 2 s chunks).
+    const { clip: renderedClip, ...renderedSpec } = after.spec!;
+    const { clip: draftClip, ...draftSpec } = draftSnap.spec!;
+    expect(renderedSpec).toEqual(draftSpec);
+    expect(renderedClip).toMatchObject({ model: draftClip!.model, fps: draftClip!.fps, min_frames: draftClip!.min_frames, max_frames: draftClip!.max_frames, predictions: started.chunks });
+    expect(after.cost_estimate).toEqual(started.cost_estimate);
+    expect(after.phase).toBe("generating_references");
+
+    expect(await record(started.video_id)).toMatchObject({ quality: "standard", rendered_from: draft.videoId, renders: [] });
+    expect(await record(draft.videoId)).toMatchObject({ quality: "draft", rendered_from: null, renders: [started.video_id] });
+
+    // A standard video is not rendered again.
+    const again = await render(started.video_id, { quality: "standard" });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as ErrorResponse).error).toMatch(/is already a standard video/);
+  });
+
+  it("answers 404 for an unknown video, 409 for a draft that is not complete, 422 for bad bodies", async () => {
+    expect((await render(crypto.randomUUID(), { quality: "standard" })).status).toBe(404);
+    expect((await render("not-a-video", { quality: "standard" })).status).toBe(404);
+
+    const running = await submitRun(key, PROMPT);
+    const busy = await render(running.videoId, { quality: "standard" });
+    expect(busy.status).toBe(409);
+    expect(((await busy.json()) as ErrorResponse).error).toBe(`video ${running.videoId} is queued: a draft is rendered for real once it is complete`);
+    await running.stub.cancel();
+
+    const bad: [unknown, string][] = [
+      [{}, "quality"],
+      [{ quality: "draft" }, "quality"],
+      [{ quality: "standard", dry_run: "yes" }, "dry_run"],
+      [{ quality: "standard", max_cost_usd: -1 }, "max_cost_usd"],
+      [{ quality: "standard", callback_url: "ftp://example.com/done" }, "callback_url"],
+      [{ quality: "standard", prompt: "something else" }, "body"],
+    ];
+    for (const [body, field] of bad) {
+      const response = await render(draft.videoId, body);
+      expect(response.status, JSON.stringify(body)).toBe(422);
+      expect(((await response.json()) as ErrorResponse).field, JSON.stringify(body)).toBe(field);
+    }
+    const notJson = await apiRequest(`/api/video/${draft.videoId}/render`, key, { method: "POST", body: "{quality" });
+    expect(notJson.status).toBe(422);
+  });
+});

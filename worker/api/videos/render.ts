@@ -1,0 +1,78 @@
+import { createRoute } from "@hono/zod-openapi";
+import { type ErrorResponse, GenerateRequest, RenderDryRunResponse, RenderRequest, RenderResponse } from "../../../contracts/api.ts";
+import type { LiveSnapshot } from "../../../contracts/live.ts";
+import { sha256Hex } from "../../../contracts/signing.ts";
+import { invalid } from "../../app.ts";
+import { videoConfig } from "../../config.ts";
+import { priceSpec } from "../../planning/plan.ts";
+import { generateLimit, tooManyVideos } from "../limits.ts";
+import { API_KEY, apiResponses, errorResponse, jsonBodyWithin, jsonResponse, ownVideo, type RouteContext, tooManyResponse, UNKNOWN_VIDEO, VideoPath, videoNotFound } from "../router.ts";
+import { callbackUrlProblem, insertVideo, qualityRefusal, startVideo } from "./generate.ts";
+
+/** POST /api/video/{id}/render — a finished draft, rendered for real from the same spec. */
+
+const MAX_BODY = 16 * 1024;
+
+export const renderRoute = createRoute({
+  method: "post",
+  path: "/video/{id}/render",
+  operationId: "renderVideo",
+  tags: ["videos"],
+  summary: "Render a draft for real",
+  description:
+    "Makes a new video from a complete draft's spec and brand assets at `quality: \"standard\"` (the configured hosted models): nothing is planned again, so the real render is the ad the draft previewed. The new video is linked both ways (`rendered_from` on it, `renders` on the draft). Its estimate, at the hosted models' list prices, comes first: with `dry_run: true` only the estimate is returned and nothing is spent; `max_cost_usd` below it is refused, and the run never spends past it.",
+  security: API_KEY,
+  // Whose video it is is settled first: another tenant's answers 404 whatever else the request holds.
+  middleware: [ownVideo, jsonBodyWithin(MAX_BODY)] as const,
+  request: {
+    params: VideoPath,
+    body: { description: "The quality to render at, and optionally a cost cap, a callback, or `dry_run`.", required: true, content: { "application/json": { schema: RenderRequest } } },
+  },
+  responses: apiResponses({
+    200: jsonResponse(RenderDryRunResponse, "`dry_run`: the estimate and the spec it prices; nothing was created."),
+    202: jsonResponse(RenderResponse, "The standard video was started, with its estimate."),
+    400: errorResponse("The body could not be read."),
+    404: UNKNOWN_VIDEO,
+    409: errorResponse("The video is not a complete draft (still running, failed or cancelled, or already a standard video)."),
+    413: errorResponse("The body is larger than 16 KiB."),
+    422: errorResponse("A field is invalid (`quality` other than `standard`, an unknown field, a bad `callback_url`), or `max_cost_usd` is below the estimate; `field` names it."),
+    429: tooManyResponse(
+      "Too many requests (`limit: rate_limit`), too many generate or render requests (`limit: generate_rate_limit`), or too many of the tenant's videos queued or processing (`limit: concurrent_videos`). Wait `retry_after_seconds`.",
+    ),
+    503: errorResponse("The deployment's model configuration has problems (`issues` lists them, as `GET /health` does), or the video could not be started; nothing was created that will run."),
+  }),
+});
+
+export async function renderVideo(c: RouteContext<typeof renderRoute>): Promise<Response> {
+  const { id } = c.req.valid("param");
+  const body = c.req.valid("json");
+  const config = c.get("config");
+  const draft = (await c.get("run").snapshot()) as LiveSnapshot | null;
+  if (!draft) return videoNotFound(c, id);
+  if (draft.request.quality !== "draft") return c.json({ error: `video ${id} is already a ${draft.request.quality} video; only a draft is rendered for real` } satisfies ErrorResponse, 409);
+  if (draft.status !== "complete" || !draft.spec) return c.json({ error: `video ${id} is ${draft.status}: a draft is rendered for real once it is complete` } satisfies ErrorResponse, 409);
+  if (body.callback_url) {
+    const problem = callbackUrlProblem(body.callback_url, config.allowHttpCallbacks);
+    if (problem) return invalid(c, { field: "callback_url", message: problem });
+  }
+  const refused = qualityRefusal(c, config, body.quality);
+  if (refused) return refused;
+
+  // The draft's request with its admitted brand assets (`asset:<id>`), at the new quality.
+  const request = GenerateRequest.parse({ ...draft.request, quality: body.quality, dry_run: false, max_cost_usd: body.max_cost_usd ?? null, callback_url: body.callback_url ?? null });
+  const { spec, cost_estimate, chunks } = priceSpec(videoConfig(config, body.quality), request, draft.spec);
+  if (body.max_cost_usd && cost_estimate.total_usd > body.max_cost_usd) {
+    return invalid(c, { field: "max_cost_usd", message: `the estimated cost is $${cost_estimate.total_usd.toFixed(2)}, above max_cost_usd $${body.max_cost_usd.toFixed(2)}` });
+  }
+  const estimate = { rendered_from: id, quality: body.quality, cost_estimate, chunks };
+  if (body.dry_run) return c.json({ dry_run: true, ...estimate, spec } satisfies RenderDryRunResponse, 200);
+
+  const limited = await generateLimit(c);
+  if (limited) return limited;
+  const videoId = crypto.randomUUID();
+  const inserted = await insertVideo(c, { videoId, request, costEstimateUsd: cost_estimate.total_usd, idempotencyKey: null, requestHash: await sha256Hex(JSON.stringify(request)), renderedFrom: id });
+  if (!inserted) return tooManyVideos(c);
+  const failed = await startVideo(c, { video_id: videoId, tenant_id: c.get("principal").tenantId, request, cost_estimate, spec: draft.spec });
+  if (failed) return failed;
+  return c.json({ video_id: videoId, status: "queued", message: `Rendering draft ${id} at ${body.quality} quality`, ...estimate } satisfies RenderResponse, 202);
+}
