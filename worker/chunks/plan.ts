@@ -1,4 +1,5 @@
-import { ChunkPlan, type ClipContract, FPS, MIN_CHUNK_FRAMES, clipMaxOutputFrames, renderedFrames, type VideoSpec } from "../../contracts/spec.ts";
+import { decorationKeyframes } from "../../contracts/media.ts";
+import { ChunkPlan, type ClipContract, FPS, MIN_CHUNK_FRAMES, clipMaxOutputFrames, copyWindows, renderedFrames, type VideoSpec } from "../../contracts/spec.ts";
 import { CHUNK_PROMPT_MAX_WORDS, chunkPrompt } from "../planning/prompts.ts";
 import { CHUNK_FRAMES } from "../planning/timing.ts";
 
@@ -96,6 +97,16 @@ export function stitchedChunkFrames(plan: readonly ChunkPlan[]): number {
 }
 
 /** Frames where the stitcher's transition windows begin and end inside this chunk: keyframes there keep its decoding short. */
+/**
+ * Every keyframe the stitch wants in this chunk: its seams', and where an overlay of the copy
+ * (the headline, the end card) ends inside it, so copying resumes right after the overlay and
+ * only the frames that carry it are re-encoded.
+ */
+export function stitchKeyframes(chunk: ChunkPlan, spec: Pick<VideoSpec, "beats" | "total_frames" | "copy">): number[] {
+  const windows = copyWindows(spec);
+  return [...new Set([...seamKeyframes(chunk), ...decorationKeyframes(chunk, [windows.headline, windows.end_card])])].sort((a, b) => a - b);
+}
+
 export function seamKeyframes(chunk: Pick<ChunkPlan, "frames" | "seam_in" | "seam_out">): number[] {
   const frames = new Set<number>();
   if (chunk.seam_in && chunk.seam_in.frames > 0) frames.add(chunk.seam_in.frames);

@@ -10,7 +10,7 @@ export { JobKind, JobStatus };
 /** Jobs that hold a provider prediction slot while in these states. */
 export const ACTIVE_STATUSES: JobStatus[] = ["queued", "running", "creating", "predicting", "ingesting"];
 
-export const PREDICTION_KINDS: JobKind[] = ["reference", "storyboard", "chunk", "music"];
+export const PREDICTION_KINDS: JobKind[] = ["reference", "storyboard", "chunk", "music", "voice"];
 
 export interface JobRow {
   id: string;

@@ -3,7 +3,7 @@ import { AnalyzeImageResponse, CompositeResponse, LastFrameResponse, NormalizeCh
 import { mediaKeys } from "../media/keys.ts";
 import { clipInput } from "../providers/models/clip.ts";
 import type { ChunkLastFrame, ChunkOutput } from "../chunks/output.ts";
-import { ChunkPlan, seamKeyframes } from "../chunks/plan.ts";
+import { ChunkPlan, stitchKeyframes } from "../chunks/plan.ts";
 import { composePrompt } from "../planning/prompts.ts";
 import { estimatePrediction } from "../pricing/estimate.ts";
 import { type JobSteps, outputUrl } from "./step.ts";
@@ -94,9 +94,9 @@ export const chunkSteps: JobSteps = {
         height: spec.height,
         fps: spec.fps,
         frames: chunk.frames,
-        // The stitcher copies whole spans between transition windows: a keyframe where the
-        // incoming window ends and where the outgoing one begins keeps its decoding short.
-        keyframes: seamKeyframes(chunk),
+        // The stitcher copies whole spans between transition windows and overlays: a keyframe
+        // where each ends and where the outgoing window begins keeps its re-encoding short.
+        keyframes: stitchKeyframes(chunk, spec),
         output_url: await deps.url(key, "put"),
       },
       NormalizeChunkResponse,
