@@ -22,4 +22,6 @@ export interface ChunkOutput {
    * for its first frame in seam scores (references/consistency.ts). Null if it could not be measured.
    */
   start_palette: PaletteEntry[] | null;
+  /** Chunk frame indexes that are keyframes (normalize's answer); absent in outputs stored before the finish. */
+  keyframes?: number[];
 }

@@ -104,6 +104,6 @@ export const chunkSteps: JobSteps = {
     const palette = published.palette;
     const referencePalette = claim.references.flatMap((r) => r.palette.map((p) => ({ lab: p.lab, share: p.share / claim.references.length })));
     const drift = referencePalette.length && palette.length ? Math.round(paletteDistance(palette, referencePalette) * 100) / 100 : null;
-    return { kind: "done", output: { key, last_frame_key: published.last_frame_key, frames: result.frames, palette, reference_drift: drift, start_palette: await startPalette } satisfies ChunkOutput };
+    return { kind: "done", output: { key, last_frame_key: published.last_frame_key, frames: result.frames, palette, reference_drift: drift, start_palette: await startPalette, keyframes: result.keyframes } satisfies ChunkOutput };
   },
 };
