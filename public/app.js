@@ -1,5 +1,6 @@
 // adreel's live page: submit an ad, follow it over the video's WebSocket, play the result.
 import { $, duration, phaseText, usd } from "./page.js";
+import { showCaptions, showCopy } from "./finish.js";
 import { setUpRequestForm } from "./request-form.js";
 /** @typedef {"complete" | "failed" | "cancelled"} EndStatus The statuses a run ends in: contracts/api.ts EndStatus (test/structure.test.ts keeps the two equal). */
 /** @type {readonly EndStatus[]} */
@@ -71,7 +72,8 @@ function resetRun(id, prompt) {
   $("video-id").textContent = id;
   $("run-prompt").textContent = prompt ?? "";
   for (const el of ["chunks", "references", "storyboard", "beats", "log"]) $(el).replaceChildren();
-  for (const el of ["references-block", "storyboard-block", "chunks-block", "final-block", "beats-block"]) $(el).hidden = true;
+  for (const el of ["references-block", "storyboard-block", "chunks-block", "final-block", "beats-block", "copy-block"]) $(el).hidden = true;
+  showCaptions(null);
   for (const el of ["run-error", "eta", "cost", "references-message", "generation-time", "chunks-count", "beats-status", "beats-error"]) $(el).textContent = "";
   $("final").removeAttribute("src");
   $("progress").value = 0;
@@ -265,6 +267,7 @@ async function applySnapshot(s) {
     if (n !== null) preview(chunkCell(chunkId(n)), url);
   }
   if (v.final_video_url) showFinal(v.final_video_url, v.generation_time_seconds);
+  showCaptions(v.captions_url);
 }
 
 function handle(event) {
@@ -305,6 +308,8 @@ function handle(event) {
     case "complete":
       setProgress(100);
       if (event.final_video_url) showFinal(event.final_video_url, event.generation_time_seconds);
+      // The captions' signed URL is in the record, not the event.
+      api("GET", `/api/video/${state.videoId}`).then((v) => showCaptions(v.captions_url)).catch(() => showCaptions(null));
       endRegeneration(`Beat ${state.regenerating} was rendered again: the ad above is the new version.`);
       finish();
       break;
@@ -321,6 +326,7 @@ function handle(event) {
 
 function setSpec(spec) {
   state.spec = spec;
+  showCopy(spec.copy);
   state.beats = spec.beats.map((b) => b.name);
   renderBeats();
 }
