@@ -84,6 +84,17 @@ describe("POST /api/generate validation", () => {
   });
 });
 
+describe("the finish options", () => {
+  it("refuses a voice the video's speech model cannot speak with a 422 naming voiceover.voice, before anything exists", async () => {
+    const response = await call("/api/generate", { method: "POST", body: JSON.stringify({ prompt: "a cosy bakery's new sourdough", quality: "draft", voiceover: { voice: "Wise_Woman" } }) });
+    expect(response.status).toBe(422);
+    expect(await response.json()).toMatchObject({ field: "voiceover.voice", error: expect.stringContaining("en-us") });
+    const dry = await call("/api/generate", { method: "POST", body: JSON.stringify({ prompt: "a cosy bakery's new sourdough", quality: "draft", voiceover: { voice: "en-gb" }, dry_run: true }) });
+    expect(dry.status).toBe(200);
+    expect(((await dry.json()) as { spec: VideoSpec }).spec.copy.voiceover.voice).toBe("en-gb");
+  });
+});
+
 describe("auth and ownership", () => {
   it("answers 401 without a key and with a wrong key", async () => {
     expect((await call("/api/videos", { key: null })).status).toBe(401);

@@ -6,6 +6,8 @@ import { sha256Hex } from "../../../contracts/signing.ts";
 import { invalid } from "../../app.ts";
 import { videos } from "../../db/schema.ts";
 import { planVideo } from "../../planning/plan.ts";
+import { providerFor } from "../../config.ts";
+import { speechVoiceProblem } from "../../providers/models/speech.ts";
 import { admitBrandAssets, assetStore } from "../../references/assets.ts";
 import { generateLimit, tooManyVideos, underConcurrencyCap } from "../limits.ts";
 import { API_KEY, apiResponses, errorResponse, jsonBodyWithin, type RouteContext, tooManyResponse } from "../router.ts";
@@ -70,6 +72,9 @@ export async function generate(c: RouteContext<typeof generateRoute>): Promise<R
     const problem = callbackUrlProblem(request.callback_url, config.allowHttpCallbacks);
     if (problem) return invalid(c, { field: "callback_url", message: problem });
   }
+  const voice = request.voiceover?.voice;
+  const voiceProblem = voice ? speechVoiceProblem(providerFor(config, request.quality).models.speech ?? "", voice) : null;
+  if (voiceProblem) return invalid(c, { field: "voiceover.voice", message: voiceProblem });
   const limited = await generateLimit(c);
   if (limited) return limited;
 
