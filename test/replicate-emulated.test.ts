@@ -92,15 +92,15 @@ describe("a 15 s standard ad with MODEL_PROVIDER=replicate, against the Replicat
     await run?.stack.stop();
   });
 
-  it("premium (the default): nano-banana-pro, Wan 720p, musicgen by version", async () => {
+  it("premium (the default): nano-banana-pro, Wan 720p, musicgen by version, speech-02-turbo for the voiceover", async () => {
     run = await emulatedStack("premium");
-    await checkedAd(run, { models: ["google/nano-banana-pro", "meta/musicgen", "wan-video/wan-2.2-i2v-fast"], resolution: "720p" });
+    await checkedAd(run, { models: ["google/nano-banana-pro", "meta/musicgen", "minimax/speech-02-turbo", "wan-video/wan-2.2-i2v-fast"], resolution: "720p" });
     await run.stack.stop();
   });
 
   it("budget: flux-schnell (an array of URLs), Wan 480p; estimate and actual both under $0.50", async () => {
     run = await emulatedStack("budget", { MODEL_PRESET: "budget" });
-    const { actual, estimate } = await checkedAd(run, { models: ["black-forest-labs/flux-schnell", "meta/musicgen", "wan-video/wan-2.2-i2v-fast"], resolution: "480p" });
+    const { actual, estimate } = await checkedAd(run, { models: ["black-forest-labs/flux-schnell", "meta/musicgen", "minimax/speech-02-turbo", "wan-video/wan-2.2-i2v-fast"], resolution: "480p" });
     expect(estimate).toBeLessThan(0.5);
     expect(actual).toBeLessThan(0.5);
   });
