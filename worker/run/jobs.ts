@@ -59,6 +59,8 @@ export function describeJob(job: Pick<JobRow, "kind" | "input" | "beat" | "idx">
   }
   if (job.kind === "storyboard") return `storyboard frame for beat ${job.beat}`;
   if (job.kind === "reference") return `reference image ${job.idx + 1}`;
+  if (job.kind === "voice") return `voiceover line ${job.idx + 1} (beat ${job.beat})`;
+  if (job.kind === "soundtrack") return "soundtrack mix (music and voiceover)";
   return `${job.kind} step`;
 }
 

@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { cueFrames } from "../../contracts/media.ts";
+import { cueFrames, holdCuesToKeyframes } from "../../contracts/media.ts";
 import { copyWindows } from "../../contracts/spec.ts";
 import type { ChunkOutput } from "../chunks/output.ts";
 import { planChunks, seamKeyframes, stitchKeyframes } from "../chunks/plan.ts";
 import { planLocally } from "../planning/local.ts";
-import { holdCuesToKeyframes } from "./stitch.ts";
 
 /** Where the stitch may copy again after the finish's decorations: keyframes planned at overlay ends, burned cues held to the next keyframe. */
 

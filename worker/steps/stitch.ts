@@ -1,4 +1,4 @@
-import { Cue, RenderOverlaysResponse, StitchResponse, cueFrames } from "../../contracts/media.ts";
+import { Cue, RenderOverlaysResponse, StitchResponse, holdCuesToKeyframes } from "../../contracts/media.ts";
 import { copyWindows, type VideoSpec } from "../../contracts/spec.ts";
 import { mediaKeys } from "../media/keys.ts";
 import type { ChunkOutput } from "../chunks/output.ts";
@@ -47,24 +47,6 @@ async function renderOverlays(deps: StepDeps, claim: ClaimedJob, spec: VideoSpec
     { url: await deps.url(mediaKeys.overlay(videoId, "end-card")), ...windows.end_card },
   ];
   return { layers, rendered };
-}
-
-/**
- * Burned cues held on screen to the next keyframe of the stitched video (at most a GOP, 1 s),
- * never into the next cue: the voice's timing is known only after the chunks were normalized,
- * so their keyframes cannot be placed where the cues end, and copying resumes only at a
- * keyframe. Without this the re-encode runs on anyway; with it, every re-encoded frame carries
- * its caption. The WebVTT sidecar keeps the voice's exact timing.
- */
-export function holdCuesToKeyframes(cues: readonly Cue[], plan: readonly ChunkPlan[], outputs: readonly ChunkOutput[], fps: number, totalFrames: number): Cue[] {
-  const keyframes = plan.flatMap((chunk, i) => (outputs[i]?.keyframes ?? []).map((k) => chunk.video_start_frame + k)).sort((a, b) => a - b);
-  return cues.map((cue, i) => {
-    const end = cueFrames(cue, fps).to;
-    const next = i + 1 < cues.length ? cueFrames(cues[i + 1]!, fps).from : totalFrames;
-    const keyframe = keyframes.find((k) => k >= end);
-    if (keyframe === undefined || keyframe === end) return cue;
-    return { ...cue, end_s: Math.max(cue.end_s, Math.min(keyframe, next, totalFrames) / fps) };
-  });
 }
 
 export const stitchSteps: JobSteps = {

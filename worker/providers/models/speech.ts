@@ -3,7 +3,7 @@ import { modelName } from "../../../contracts/model-contracts.ts";
 import type { SpeechRequest } from "./requests.ts";
 import { UnknownModel } from "./image.ts";
 
-/** Speech models: one voiceover line per prediction (issue 15 stage 2 places each on its beat). */
+/** Speech models: one voiceover line per prediction (steps/voice.ts; the soundtrack job places each on its beat). */
 
 type SpeechAdapter = (request: SpeechRequest) => Record<string, unknown>;
 
