@@ -15,7 +15,7 @@
  *        without keyframes at the cue ends: each cue's encode runs on to the next keyframe
  *   (g)  (f) with chunks normalized with keyframes at the cue ends (`decorationKeyframes`)
  *   (h)  (f) with each cue held to the chunk's next keyframe (`holdCuesToKeyframes`): what the
- *        pipeline does, since the voice's timing is known only after the chunks were normalized
+ *        pipeline does for a chunk normalized before the soundtrack timed the voice
  * Runs are interleaved across the steps (the machine is shared). Peak RSS and CPU of every
  * ffmpeg/ffprobe child come from /usr/bin/time (PATH-wrapped, so the code under test is
  * unchanged); this process's own RSS is sampled while it stitches.
@@ -306,7 +306,7 @@ ${table(
     row("(e)", `(b) + overlays rendered and drawn: headline (${HEADLINE.to - HEADLINE.from} frames) and end card (${END_CARD.to - END_CARD.from}); ${decorated.overlays.copied} frames copied`, overlays),
     row("(f)", `(e) + burned captions: ${CUES.length} cues, ${decorated.captions.decorated} decorated frames, chunks without cue-end keyframes; ${decorated.captions.copied} frames copied`, captions),
     row("(g)", `(f) with keyframes at the cue ends (\`decorationKeyframes\`); ${decorated.keyed.copied} frames copied`, keyed),
-    row("(h)", `(f) with each cue held to the next keyframe (\`holdCuesToKeyframes\`, the pipeline's way; ${heldFrames} frames of caption added in all); ${decorated.held.copied} frames copied`, held),
+    row("(h)", `(f) with each cue held to the next keyframe (\`holdCuesToKeyframes\`; ${heldFrames} frames of caption added in all); ${decorated.held.copied} frames copied`, held),
   ],
 )}
 
@@ -324,7 +324,7 @@ ${table(
   ],
 )}
 
-What the ad finish adds to the critical path (the stitch step): rendering the headline and the end card (sharp, ${median(overlayRenderSeconds).toFixed(2)} s median over ${overlayRenderSeconds.length} renders, inside row (e)) and re-encoding only the ${decorated.overlays.decorated} frames they cover: (e) − (b) = ${(median(overlays.seconds) - b).toFixed(2)} s wall, ${(median(overlays.cpuSeconds) - bCpu).toFixed(2)} CPU s. Seam-only encoding holds: ${decorated.overlays.copied} of ${CHUNKS * ON_SCREEN} frames are still stream-copied, every frame without an overlay or a transition. Burned captions (f, g, h) cover most of a narrated ad, so most frames are re-encoded: it is the \`captions: "burned"\` price; \`sidecar\` costs nothing here. The pipeline learns the voice's timing after the chunks are normalized, so it holds each burned cue to the next keyframe (h) instead of forcing keyframes at the cue ends (g): ${decorated.held.copied} frames copied against (g)'s ${decorated.keyed.copied} and (f)'s ${decorated.captions.copied}.
+What the ad finish adds to the critical path (the stitch step): rendering the headline and the end card (sharp, ${median(overlayRenderSeconds).toFixed(2)} s median over ${overlayRenderSeconds.length} renders, inside row (e)) and re-encoding only the ${decorated.overlays.decorated} frames they cover: (e) − (b) = ${(median(overlays.seconds) - b).toFixed(2)} s wall, ${(median(overlays.cpuSeconds) - bCpu).toFixed(2)} CPU s. Seam-only encoding holds: ${decorated.overlays.copied} of ${CHUNKS * ON_SCREEN} frames are still stream-copied, every frame without an overlay or a transition. Burned captions (f, g, h) cover most of a narrated ad, so most frames are re-encoded: it is the \`captions: "burned"\` price; \`sidecar\` costs nothing here. The pipeline forces keyframes at the cue ends (g) in every chunk normalized once the soundtrack has timed the voice (usually all of them: the voice and the music run from the end of planning); a chunk normalized before that is stitched as in (h), each cue held on screen to the next keyframe through the frames that are re-encoded anyway: ${decorated.held.copied} frames copied, as (f)'s ${decorated.captions.copied}, against (g)'s ${decorated.keyed.copied}.
 
 - Off the critical path: normalize ${median(normalizeSeconds).toFixed(2)} s wall per chunk (median; peak ffmpeg RSS ${mib(normalizeChildKb)} MiB); music prepare ${prepareSeconds.toFixed(2)} s for 30 s (${prepared.normalization}, ${prepared.integratedLufs} LUFS, ${prepared.truePeakDb} dBTP; peak ffmpeg RSS ${mib(prepareChildKb)} MiB); with a voiceover of ${lines.length} lines: speaking them (espeak-ng, in parallel) ${speakSeconds.toFixed(2)} s, the soundtrack (trim, place, duck, mix, normalize, captions) ${soundtrackSeconds.toFixed(2)} s (${voiced.normalization}, ${voiced.integratedLufs} LUFS, ${voiced.truePeakDb} dBTP). The final mux stays a stream copy either way.
 - Memory while stitching with seams: this process ≤ ${mib(Math.max(seams.nodePeakKb, critical.nodePeakKb))} MiB RSS (sampled every 10 ms) + one ffmpeg child at a time ≤ ${mib(Math.max(seams.childPeakKb, critical.childPeakKb))} MiB → ≤ ${stitchingPeakMiB.toFixed(0)} MiB (target < 300 MiB).

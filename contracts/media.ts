@@ -159,11 +159,10 @@ export function decorationKeyframes(chunk: { video_start_frame: number; frames: 
 /**
  * Burned cues held on screen to the next keyframe of the stitched video (at most a GOP, 1 s),
  * never into the next cue; `normalized[i].keyframes` are chunk i's (`chunks/normalize`'s
- * answer), and chunk i starts at output frame `chunks[i].video_start_frame`. In the pipeline
- * the voice's timing is known only after the chunks were normalized,
- * so their keyframes cannot be placed where the cues end, and copying resumes only at a
- * keyframe. Without this the re-encode runs on anyway; with it, every re-encoded frame carries
- * its caption. The WebVTT sidecar keeps the voice's exact timing.
+ * answer), and chunk i starts at output frame `chunks[i].video_start_frame`. For a chunk
+ * normalized before the voice was timed (no keyframe where its cues end), copying resumes only
+ * at its next keyframe: the re-encode runs on anyway, and with this every re-encoded frame
+ * carries its caption. The WebVTT sidecar keeps the voice's exact timing.
  */
 export function holdCuesToKeyframes(
   cues: readonly Cue[],

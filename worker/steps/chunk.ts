@@ -96,7 +96,7 @@ export const chunkSteps: JobSteps = {
         frames: chunk.frames,
         // The stitcher copies whole spans between transition windows and overlays: a keyframe
         // where each ends and where the outgoing window begins keeps its re-encoding short.
-        keyframes: stitchKeyframes(chunk, spec),
+        keyframes: stitchKeyframes(chunk, spec, claim.cues),
         output_url: await deps.url(key, "put"),
       },
       NormalizeChunkResponse,

@@ -1,5 +1,5 @@
 import type { GenerateRequest, ReferenceImage } from "../../contracts/api.ts";
-import { CompositeResponse } from "../../contracts/media.ts";
+import { CompositeResponse, type Cue } from "../../contracts/media.ts";
 import type { JobKind } from "../../contracts/live.ts";
 import type { LogContext } from "../../contracts/log.ts";
 import { firstOutputUrl, type Prediction } from "../../contracts/prediction.ts";
@@ -35,6 +35,8 @@ export interface ClaimedJob {
   prediction: Prediction | null;
   /** For `normalize`: what the job's ingest published. */
   published: unknown;
+  /** For a chunk's `normalize`: the burned captions' cues, when the soundtrack has timed them already. */
+  cues?: Cue[];
 }
 
 /** A reference job's output: what later steps condition on (the image and its measured palette). */

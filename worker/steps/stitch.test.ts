@@ -24,6 +24,13 @@ describe("keyframes for the copy's overlays", () => {
 });
 
 describe("burned cues", () => {
+  it("put keyframes where they end inside a chunk, when timed before it is normalized", () => {
+    const chunk = plan.find((c) => c.frames > 40)!;
+    const cue = { start_s: (chunk.video_start_frame + 5) / 24, end_s: (chunk.video_start_frame + 29) / 24, text: "spoken" };
+    expect(stitchKeyframes(chunk, spec, [cue])).toContain(29);
+    expect(stitchKeyframes(chunk, spec)).not.toContain(29);
+  });
+
   const outputs = plan.map((c) => ({ keyframes: [0, 24, 48, 72, 96].filter((k) => k < c.frames) }) as unknown as ChunkOutput);
   const at = (chunk: number, k: number) => plan[chunk]!.video_start_frame + k;
 
