@@ -9,10 +9,13 @@
  *   (b)  seams: re-encode the 14 transition windows (SEAM_ENCODING), stream-copy the rest
  *   (c)  plain stream-copy concat of the chunks, no transitions: the floor
  *   (d)  the critical path: seams + muxing the prepared music track
- *   (e)  seams + the ad's overlays (headline on one beat, end card on the last 1.5 s)
+ *   (e)  seams + the ad's overlays (headline on one beat, end card on the last 1.5 s), rendered
+ *        in the run as the pipeline's stitch step does (media-node /finish/overlays, then the stitch)
  *   (f)  (e) + burned captions (a cue on every chunk, ~60 % of the frames), chunks normalized
  *        without keyframes at the cue ends: each cue's encode runs on to the next keyframe
  *   (g)  (f) with chunks normalized with keyframes at the cue ends (`decorationKeyframes`)
+ *   (h)  (f) with each cue held to the chunk's next keyframe (`holdCuesToKeyframes`): what the
+ *        pipeline does for a chunk normalized before the soundtrack timed the voice
  * Runs are interleaved across the steps (the machine is shared). Peak RSS and CPU of every
  * ffmpeg/ffprobe child come from /usr/bin/time (PATH-wrapped, so the code under test is
  * unchanged); this process's own RSS is sampled while it stitches.
@@ -31,7 +34,7 @@ import { ffmpeg } from "../media-node/ffmpeg.ts";
 import { CHUNK_ENCODING, type VideoEncoding } from "../media-node/video/encoding.ts";
 import { normalizeChunk } from "../media-node/video/normalize.ts";
 import { type StitchChunk, stitchChunks } from "../media-node/video/stitch.ts";
-import { cueFrames, decorationKeyframes } from "../contracts/media.ts";
+import { cueFrames, decorationKeyframes, holdCuesToKeyframes } from "../contracts/media.ts";
 import { renderEndCard, renderHeadline } from "../media-node/finish/overlays.ts";
 import type { Decorations } from "../media-node/video/decoration.ts";
 import type { PlanJoin } from "../media-node/video/stitch-plan.ts";
@@ -132,6 +135,8 @@ const chunks: StitchChunk[] = [];
 /** The same chunks, normalized with keyframes where the captions end as well. */
 const keyedChunks: StitchChunk[] = [];
 const normalizeSeconds: number[] = [];
+/** Keyframes each normalized chunk really has (normalize's answer), and where it starts in the output. */
+const normalized: { keyframes: number[]; video_start_frame: number }[] = [];
 /** Chunk i starts at output frame i × ON_SCREEN; the headline covers chunk 3's own region, the end card the last chunk's. */
 const HEADLINE = { from: 3 * ON_SCREEN + FADE, to: 4 * ON_SCREEN };
 const END_CARD = { from: (CHUNKS - 1) * ON_SCREEN + FADE, to: CHUNKS * ON_SCREEN };
@@ -148,8 +153,9 @@ for (let i = 0; i < CHUNKS; i++) {
   // Keyframes where the incoming fade ends (copy starts there) and where the outgoing one
   // begins (its seam then decodes no frame it does not use).
   const keyframes = [...(i > 0 ? [FADE] : []), ...(i < CHUNKS - 1 ? [frames - FADE] : [])];
-  await normalizeChunk(raw, path, join(work, `last-${i}.png`), { width: WIDTH, height: HEIGHT, fps: FPS, frames, keyframes });
+  const result = await normalizeChunk(raw, path, join(work, `last-${i}.png`), { width: WIDTH, height: HEIGHT, fps: FPS, frames, keyframes });
   normalizeSeconds.push((performance.now() - t0) / 1000);
+  normalized.push({ keyframes: result.keyframes, video_start_frame: i * ON_SCREEN });
   chunks.push({ path, frames });
   const cueEnds = decorationKeyframes({ video_start_frame: i * ON_SCREEN, frames }, CUES.map((c) => ({ to_frame: cueFrames(c, FPS).to })));
   const keyed = join(work, `keyed-${i}.mp4`);
@@ -158,15 +164,18 @@ for (let i = 0; i < CHUNKS; i++) {
 }
 const normalizeChildKb = (await takeChildren()).peakKb;
 
-// The ad's overlays, rendered off the critical path (they depend only on the copy).
-const overlayStart = performance.now();
-const [headlineLayer, endCardLayer] = await Promise.all([
-  renderHeadline("Every expense, tracked for you", WIDTH, HEIGHT),
-  renderEndCard({ brand: "Ledgerly", logo: null, offer: "First month free", cta: "Download Ledgerly today", accent: "#E4572E" }, WIDTH, HEIGHT),
-]);
-const overlaySeconds = (performance.now() - overlayStart) / 1000;
-await writeFile(join(work, "headline.png"), headlineLayer.png);
-await writeFile(join(work, "end-card.png"), endCardLayer.png);
+// The ad's overlays: the pipeline's stitch step renders them right before it stitches.
+async function renderOverlays(): Promise<number> {
+  const start = performance.now();
+  const [headlineLayer, endCardLayer] = await Promise.all([
+    renderHeadline("Every expense, tracked for you", WIDTH, HEIGHT),
+    renderEndCard({ brand: "Ledgerly", logo: null, offer: "First month free", cta: "Download Ledgerly today", accent: "#E4572E" }, WIDTH, HEIGHT),
+  ]);
+  await writeFile(join(work, "headline.png"), headlineLayer.png);
+  await writeFile(join(work, "end-card.png"), endCardLayer.png);
+  return (performance.now() - start) / 1000;
+}
+const overlayRenderSeconds = [await renderOverlays()];
 const OVERLAYS: Decorations = {
   overlays: [
     { path: join(work, "headline.png"), ...HEADLINE },
@@ -175,6 +184,9 @@ const OVERLAYS: Decorations = {
   cues: [],
 };
 const CAPTIONED: Decorations = { ...OVERLAYS, cues: CUES.map((c) => ({ ...cueFrames(c, FPS), text: c.text })) };
+const HELD_CUES = holdCuesToKeyframes(CUES, normalized, normalized, FPS, CHUNKS * ON_SCREEN);
+const HELD: Decorations = { ...OVERLAYS, cues: HELD_CUES.map((c) => ({ ...cueFrames(c, FPS), text: c.text })) };
+const heldFrames = HELD_CUES.reduce((sum, c, i) => sum + cueFrames(c, FPS).to - cueFrames(CUES[i]!, FPS).to, 0);
 
 // Music: prepared off the critical path, as the pipeline does while chunks render.
 const rawMusic = join(work, "music.wav");
@@ -218,8 +230,8 @@ await writeFile(floorList, `ffconcat version 1.0\n${chunks.map((c) => `file '${c
 let copied = 0;
 let seamsBytes = 0;
 let finalSeconds = 0;
-const decorated = { overlays: { copied: 0, decorated: 0 }, captions: { copied: 0, decorated: 0 }, keyed: { copied: 0, decorated: 0 } };
-const { baseline, singlePass, seams, floor, critical, overlays, captions, keyed } = await measureInterleaved({
+const decorated = { overlays: { copied: 0, decorated: 0 }, captions: { copied: 0, decorated: 0 }, keyed: { copied: 0, decorated: 0 }, held: { copied: 0, decorated: 0 } };
+const { baseline, singlePass, seams, floor, critical, overlays, captions, keyed, held } = await measureInterleaved({
   baseline: async (run) => void (await stitchRun("baseline", "single_pass", X264_DEFAULTS, run)),
   singlePass: async (run) => void (await stitchRun("single", "single_pass", CHUNK_ENCODING, run)),
   seams: async (run) => {
@@ -235,6 +247,7 @@ const { baseline, singlePass, seams, floor, critical, overlays, captions, keyed 
     finalSeconds = (await muxFinal(out, music, join(work, `final-${run}.mp4`))).durationS;
   },
   overlays: async (run) => {
+    overlayRenderSeconds.push(await renderOverlays());
     const { result } = await stitchRun("overlays", "seams", CHUNK_ENCODING, run, OVERLAYS);
     decorated.overlays = { copied: result.copiedFrames, decorated: result.decoratedFrames };
   },
@@ -245,6 +258,10 @@ const { baseline, singlePass, seams, floor, critical, overlays, captions, keyed 
   keyed: async (run) => {
     const { result } = await stitchRun("keyed", "seams", CHUNK_ENCODING, run, CAPTIONED, keyedChunks);
     decorated.keyed = { copied: result.copiedFrames, decorated: result.decoratedFrames };
+  },
+  held: async (run) => {
+    const { result } = await stitchRun("held", "seams", CHUNK_ENCODING, run, HELD);
+    decorated.held = { copied: result.copiedFrames, decorated: result.decoratedFrames };
   },
 });
 
@@ -286,9 +303,10 @@ ${table(
     row("(b)", `seams: ${CHUNKS - 1} windows re-encoded (SEAM_ENCODING), ${copied}/${CHUNKS * ON_SCREEN} frames stream-copied`, seams),
     row("(c)", "plain stream-copy concat of the chunks, no transitions — floor", floor),
     row("(d)", "critical path: seams + mux of the prepared music", critical),
-    row("(e)", `(b) + overlays: headline (${HEADLINE.to - HEADLINE.from} frames) and end card (${END_CARD.to - END_CARD.from}); ${decorated.overlays.copied} frames copied`, overlays),
+    row("(e)", `(b) + overlays rendered and drawn: headline (${HEADLINE.to - HEADLINE.from} frames) and end card (${END_CARD.to - END_CARD.from}); ${decorated.overlays.copied} frames copied`, overlays),
     row("(f)", `(e) + burned captions: ${CUES.length} cues, ${decorated.captions.decorated} decorated frames, chunks without cue-end keyframes; ${decorated.captions.copied} frames copied`, captions),
     row("(g)", `(f) with keyframes at the cue ends (\`decorationKeyframes\`); ${decorated.keyed.copied} frames copied`, keyed),
+    row("(h)", `(f) with each cue held to the next keyframe (\`holdCuesToKeyframes\`; ${heldFrames} frames of caption added in all); ${decorated.held.copied} frames copied`, held),
   ],
 )}
 
@@ -302,10 +320,11 @@ ${table(
     ["overlays / seams, (e)/(b)", ratio(median(overlays.seconds), b), ratio(median(overlays.cpuSeconds), bCpu)],
     ["burned captions / overlays, (f)/(e)", ratio(median(captions.seconds), median(overlays.seconds)), ratio(median(captions.cpuSeconds), median(overlays.cpuSeconds))],
     ["cue-end keyframes, (f)/(g)", ratio(median(captions.seconds), median(keyed.seconds)), ratio(median(captions.cpuSeconds), median(keyed.cpuSeconds))],
+    ["cues held to keyframes, (f)/(h)", ratio(median(captions.seconds), median(held.seconds)), ratio(median(captions.cpuSeconds), median(held.cpuSeconds))],
   ],
 )}
 
-What the ad finish adds to the critical path: the overlays (e) re-encode only the ${decorated.overlays.decorated} frames they cover, which here fall inside chunks' own regions between seam keyframes, so copying resumes right after them; seam-only encoding holds (every other frame is still a stream copy). Burned captions (f, g) cover most of a narrated ad, so most frames are re-encoded: it is the \`captions: "burned"\` price; \`sidecar\` costs nothing here. Overlays are rendered off the critical path in ${overlaySeconds.toFixed(2)} s (headline and end card, sharp).
+What the ad finish adds to the critical path (the stitch step): rendering the headline and the end card (sharp, ${median(overlayRenderSeconds).toFixed(2)} s median over ${overlayRenderSeconds.length} renders, inside row (e)) and re-encoding only the ${decorated.overlays.decorated} frames they cover: (e) − (b) = ${(median(overlays.seconds) - b).toFixed(2)} s wall, ${(median(overlays.cpuSeconds) - bCpu).toFixed(2)} CPU s. Seam-only encoding holds: ${decorated.overlays.copied} of ${CHUNKS * ON_SCREEN} frames are still stream-copied, every frame without an overlay or a transition. Burned captions (f, g, h) cover most of a narrated ad, so most frames are re-encoded: it is the \`captions: "burned"\` price; \`sidecar\` costs nothing here. The pipeline forces keyframes at the cue ends (g) in every chunk normalized once the soundtrack has timed the voice (usually all of them: the voice and the music run from the end of planning); a chunk normalized before that is stitched as in (h), each cue held on screen to the next keyframe through the frames that are re-encoded anyway: ${decorated.held.copied} frames copied, as (f)'s ${decorated.captions.copied}, against (g)'s ${decorated.keyed.copied}.
 
 - Off the critical path: normalize ${median(normalizeSeconds).toFixed(2)} s wall per chunk (median; peak ffmpeg RSS ${mib(normalizeChildKb)} MiB); music prepare ${prepareSeconds.toFixed(2)} s for 30 s (${prepared.normalization}, ${prepared.integratedLufs} LUFS, ${prepared.truePeakDb} dBTP; peak ffmpeg RSS ${mib(prepareChildKb)} MiB); with a voiceover of ${lines.length} lines: speaking them (espeak-ng, in parallel) ${speakSeconds.toFixed(2)} s, the soundtrack (trim, place, duck, mix, normalize, captions) ${soundtrackSeconds.toFixed(2)} s (${voiced.normalization}, ${voiced.integratedLufs} LUFS, ${voiced.truePeakDb} dBTP). The final mux stays a stream copy either way.
 - Memory while stitching with seams: this process ≤ ${mib(Math.max(seams.nodePeakKb, critical.nodePeakKb))} MiB RSS (sampled every 10 ms) + one ffmpeg child at a time ≤ ${mib(Math.max(seams.childPeakKb, critical.childPeakKb))} MiB → ≤ ${stitchingPeakMiB.toFixed(0)} MiB (target < 300 MiB).

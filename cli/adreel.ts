@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { RenderDryRunResponse } from "../contracts/api.ts";
+import type { GenerateRequestInput, RenderDryRunResponse } from "../contracts/api.ts";
 import { AdreelClient } from "./client.ts";
 import { progressReporter } from "./progress.ts";
 
@@ -9,6 +9,7 @@ import { progressReporter } from "./progress.ts";
  * adreel CLI.
  *   adreel generate "prompt" [--duration 30] [--aspect 16:9] [--creativity 0.5] [--archetype id]
  *                            [--product URL]... [--character URL]... [--logo URL] [--max-cost USD] [--out file.mp4]
+ *                            [--headline TEXT] [--cta TEXT] [--no-voiceover] [--voice NAME] [--captions burned|sidecar|none]
  *   adreel render <draft_id> [--dry-run] [--max-cost USD] [--out file.mp4]   (a complete draft, rendered at standard quality)
  *   adreel status <video_id>      adreel video <video_id>      adreel list [--status s]
  *   adreel cancel <video_id>      adreel keys create <tenant> | list | revoke <key_id>
@@ -26,6 +27,24 @@ export interface GenerateOptions {
   logo?: string;
   maxCost?: number;
   out?: string;
+  /** Replace the planner's on-screen copy. */
+  headline?: string;
+  cta?: string;
+  /** False: no voiceover (and so no captions). */
+  voiceover?: boolean;
+  voice?: string;
+  captions?: string;
+}
+
+/** The finish part of a generate request: copy overrides, the voiceover and the captions, only what was asked. */
+export function finishRequest(options: Pick<GenerateOptions, "headline" | "cta" | "voiceover" | "voice" | "captions">): Partial<GenerateRequestInput> {
+  const copy = { ...(options.headline ? { headline: options.headline } : {}), ...(options.cta ? { cta: options.cta } : {}) };
+  const voiceover = { ...(options.voiceover === false ? { enabled: false } : {}), ...(options.voice ? { voice: options.voice } : {}) };
+  return {
+    ...(Object.keys(copy).length ? { copy } : {}),
+    ...(Object.keys(voiceover).length ? { voiceover } : {}),
+    ...(options.captions ? { captions: options.captions as "burned" } : {}),
+  };
 }
 
 /** Submit, follow live, download: the main job. Returns the path of the final MP4. */
@@ -41,6 +60,7 @@ export async function generateToFile(client: AdreelClient, options: GenerateOpti
     ...(options.archetype ? { archetype: options.archetype as "product_showcase" } : {}),
     ...(brand ? { brand_assets: brand } : {}),
     ...(options.maxCost ? { max_cost_usd: options.maxCost } : {}),
+    ...finishRequest(options),
   });
   log(`video ${started.video_id} queued`);
   return followToFile(client, started.video_id, options.out, log);
@@ -56,6 +76,8 @@ async function followToFile(client: AdreelClient, videoId: string, out: string |
   const path = resolve(out ?? `out/${videoId}.mp4`);
   mkdirSync(dirname(path), { recursive: true });
   await client.download(video.final_video_url!, path);
+  // The captions beside the video, under its name (ad.mp4 → ad.vtt), as players look for them.
+  if (video.captions_url) await client.download(video.captions_url, path.replace(/\.mp4$/i, "") + ".vtt");
   log(`cost $${video.cost_usd.toFixed(4)} · ${video.generation_time_seconds}s · ${video.spec?.beats.length ?? 0} beats · ${video.chunk_urls.length} chunks`);
   return path;
 }
@@ -103,6 +125,11 @@ async function main(argv: string[]): Promise<void> {
       "max-cost": { type: "string" },
       out: { type: "string" },
       "dry-run": { type: "boolean" },
+      headline: { type: "string" },
+      cta: { type: "string" },
+      "no-voiceover": { type: "boolean" },
+      voice: { type: "string" },
+      captions: { type: "string" },
       status: { type: "string" },
       name: { type: "string" },
     },
@@ -124,6 +151,11 @@ async function main(argv: string[]): Promise<void> {
         logo: values.logo,
         maxCost: values["max-cost"] ? Number(values["max-cost"]) : undefined,
         out: values.out,
+        headline: values.headline,
+        cta: values.cta,
+        voiceover: values["no-voiceover"] ? false : undefined,
+        voice: values.voice,
+        captions: values.captions,
       });
       console.log(path);
       return;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ArchetypeId, AspectRatio, CaptionsMode, DurationSeconds, Transition, VideoSpec, VoiceName, copyText } from "./spec.ts";
+import { AdCopy, ArchetypeId, AspectRatio, CaptionsMode, DurationSeconds, Transition, VideoSpec, VoiceName, copyText } from "./spec.ts";
 
 /** Public HTTP contracts. Field names follow the functional spec (docs/SPEC.md §3). */
 
@@ -390,6 +390,12 @@ export const VideoResponse = z.object({
   rendered_from: z.string().nullable(),
   /** Videos rendered from this one, oldest first. */
   renders: z.array(z.string()),
+  /** The ad's copy as planned, with the request's overrides: headline, offer, call to action, the voiceover script, the captions mode. */
+  copy: AdCopy.nullable(),
+  /** The WebVTT captions of the spoken lines, once the soundtrack is mixed (null without a voiceover or with `captions: none`). */
+  captions_url: z.string().nullable(),
+  /** The voice track alone (AAC), placed on the beats at its level in the mix, once the soundtrack is mixed. */
+  voice_url: z.string().nullable(),
 });
 export type VideoResponse = z.infer<typeof VideoResponse>;
 

@@ -18,7 +18,7 @@ import { ChunkPlan, VideoSpec } from "./spec.ts";
 // Runs stored in a VideoRun's SQLite under the old names are not migrated: no production data
 // existed when the names changed.
 
-export const JobKind = z.enum(["plan", "reference", "storyboard", "chunk", "music", "stitch", "mux"]);
+export const JobKind = z.enum(["plan", "reference", "storyboard", "chunk", "music", "voice", "soundtrack", "stitch", "mux"]);
 export type JobKind = z.infer<typeof JobKind>;
 
 export const JobStatus = z.enum([
@@ -43,7 +43,7 @@ export function chunkJobId(chunkNum: number): string {
 
 /** A job without its inputs, leases and prediction bookkeeping: what a viewer needs to draw it. */
 export const JobView = z.strictObject({
-  id: z.string().describe("`plan`, `reference:0`, `storyboard:2`, `chunk:007`, `music`, `stitch` or `mux`"),
+  id: z.string().describe("`plan`, `reference:0`, `storyboard:2`, `chunk:007`, `music`, `voice:1`, `soundtrack`, `stitch` or `mux`"),
   kind: JobKind,
   beat: z.number().int().nullable(),
   idx: z.number().int(),

@@ -205,6 +205,31 @@ export function decorationKeyframes(chunk: { video_start_frame: number; frames: 
   return [...new Set(local)].sort((a, b) => a - b);
 }
 
+/**
+ * Burned cues held on screen to the next keyframe of the stitched video (at most a GOP, 1 s),
+ * never into the next cue; `normalized[i].keyframes` are chunk i's (`chunks/normalize`'s
+ * answer), and chunk i starts at output frame `chunks[i].video_start_frame`. For a chunk
+ * normalized before the voice was timed (no keyframe where its cues end), copying resumes only
+ * at its next keyframe: the re-encode runs on anyway, and with this every re-encoded frame
+ * carries its caption. The WebVTT sidecar keeps the voice's exact timing.
+ */
+export function holdCuesToKeyframes(
+  cues: readonly Cue[],
+  chunks: readonly { video_start_frame: number }[],
+  normalized: readonly { keyframes?: readonly number[] }[],
+  fps: number,
+  totalFrames: number,
+): Cue[] {
+  const keyframes = chunks.flatMap((chunk, i) => (normalized[i]?.keyframes ?? []).map((k) => chunk.video_start_frame + k)).sort((a, b) => a - b);
+  return cues.map((cue, i) => {
+    const end = cueFrames(cue, fps).to;
+    const next = i + 1 < cues.length ? cueFrames(cues[i + 1]!, fps).from : totalFrames;
+    const keyframe = keyframes.find((k) => k >= end);
+    if (keyframe === undefined || keyframe === end) return cue;
+    return { ...cue, end_s: Math.max(cue.end_s, Math.min(keyframe, next, totalFrames) / fps) };
+  });
+}
+
 // POST /v1/media/videos/stitch — join normalized chunks with transitions between consecutive chunks.
 export const StitchRequest = z
   .object({

@@ -295,6 +295,11 @@ function copyIssues(copy: AdCopy, beats: readonly SpecBeat[]): { path: (string |
   return issues;
 }
 
+/** The script's lines the ad speaks: all of them with the voiceover on, none with it off. */
+export function spokenLines(spec: Pick<VideoSpec, "copy">): VoiceLine[] {
+  return spec.copy.voiceover.enabled ? spec.copy.voiceover.lines : [];
+}
+
 /** Output frames [from_frame, to_frame) that show the headline and the end card: each from the end of its beat's incoming transition. */
 export function copyWindows(spec: Pick<VideoSpec, "beats" | "total_frames" | "copy">): Record<"headline" | "end_card", { from_frame: number; to_frame: number }> {
   const settled = (index: number) => spec.beats[index]!.start_frame + (index > 0 ? spec.beats[index - 1]!.transition_out.frames : 0);

@@ -6,9 +6,9 @@ import { InputError } from "../media-node/io.ts";
  * The draft voice: one line of the script spoken offline by Debian's espeak-ng, as a WAV.
  * Each beat's line is rendered on its own and its leading and trailing silence trimmed, so
  * the soundtrack can place it exactly: the speech starts at its first sample, and the
- * returned duration is the speech's own. Registered as a draft model in the draft server in
- * stage 2; the real mode uses a text-to-speech model on Replicate with the same inputs
- * (text, voice, speed).
+ * returned duration is the speech's own. The draft server offers it as `adreel/draft-speech`;
+ * the real mode uses a text-to-speech model on Replicate with the same inputs (text, voice,
+ * speed).
  */
 
 export interface SpeechOptions {

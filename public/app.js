@@ -1,5 +1,6 @@
 // adreel's live page: submit an ad, follow it over the video's WebSocket, play the result.
 import { $, duration, phaseText, usd } from "./page.js";
+import { showCaptions, showCopy } from "./finish.js";
 import { setUpRequestForm } from "./request-form.js";
 import { hideSeams, showSeams } from "./seams.js";
 import { setUpRender } from "./render-draft.js";
@@ -76,8 +77,9 @@ function resetRun(id, prompt) {
   $("video-id").textContent = id;
   $("run-prompt").textContent = prompt ?? "";
   for (const el of ["chunks", "references", "storyboard", "beats", "log"]) $(el).replaceChildren();
-  for (const el of ["references-block", "storyboard-block", "chunks-block", "final-block", "beats-block"]) $(el).hidden = true;
+  for (const el of ["references-block", "storyboard-block", "chunks-block", "final-block", "beats-block", "copy-block"]) $(el).hidden = true;
   render.offer(null);
+  showCaptions(null);
   for (const el of ["run-error", "eta", "cost", "references-message", "generation-time", "chunks-count", "beats-status", "beats-error"]) $(el).textContent = "";
   $("final").removeAttribute("src");
   hideSeams();
@@ -284,6 +286,7 @@ async function applySnapshot(s) {
     if (n !== null) preview(chunkCell(chunkId(n)), url, v.chunk_frame_urls?.[i]);
   });
   if (v.final_video_url) showFinal(v.final_video_url, v.generation_time_seconds, v.poster_url);
+  showCaptions(v.captions_url);
   // The record carries them (consistency.seams); the snapshot holds the same report in the stitch output.
   showSeams(v.consistency?.seams?.length ? v.consistency : s.outputs?.stitch?.seams, s.spec?.fps);
   render.offer(v);
@@ -329,13 +332,14 @@ function handle(event) {
       setProgress(100);
       if (event.final_video_url) showFinal(event.final_video_url, event.generation_time_seconds);
       {
-        // The player's still and the render offer are in the video's record (the event carries only the video).
+        // The player's still, the captions' signed URL and the render offer are in the video's record (the event carries only the video).
         const id = state.videoId;
         api("GET", `/api/video/${id}`).then((v) => {
           if (state.videoId !== id) return;
           if (v.poster_url) $("final").poster = v.poster_url;
+          showCaptions(v.captions_url);
           render.offer(v);
-        }, () => undefined);
+        }, () => showCaptions(null));
       }
       endRegeneration(`Beat ${state.regenerating} was rendered again: the ad above is the new version.`);
       finish();
@@ -353,6 +357,7 @@ function handle(event) {
 
 function setSpec(spec) {
   state.spec = spec;
+  showCopy(spec.copy);
   state.beats = spec.beats.map((b) => b.name);
   renderBeats();
 }

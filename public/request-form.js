@@ -1,4 +1,5 @@
 // The request form of the live page: what the user asks for, checked by the API.
+import { finishFields, setUpFinishFields } from "./finish.js";
 import { $, phaseText, urls, usd } from "./page.js";
 
 function requestBody() {
@@ -13,7 +14,7 @@ function requestBody() {
   const product = urls($("product-images").value), character = urls($("character-images").value), logo = $("logo").value.trim();
   if (product.length || character.length || logo) body.brand_assets = { product_images: product, character_images: character, logo: logo || null };
   if ($("max-cost").value) body.max_cost_usd = Number($("max-cost").value);
-  return body;
+  return { ...body, ...finishFields() };
 }
 
 /**
@@ -22,6 +23,7 @@ function requestBody() {
  * `submitted(videoId, prompt)` follows a video the form created.
  */
 export function setUpRequestForm({ api, key, submitted }) {
+  setUpFinishFields();
   $("generate-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     $("form-error").textContent = "";

@@ -11,7 +11,7 @@ import { MODEL_PRESETS, type ModelPreset } from "../worker/providers/presets.ts"
  * `npm run costs`: what an ad costs with each model preset at the published list prices
  * (worker/pricing/prices.ts, from contracts/models/*.json), as the estimate computes it before
  * anything is spent: one brief, its archetype inferred or each of the five forced, at creativity
- * 0, 0.5 and 1, with the local planner and 3 generated references. README.md's table is this output (test/costs.test.ts keeps them equal).
+ * 0, 0.5 and 1, with the local planner, 3 generated references and the voiceover on (the default). README.md's table is this output (test/costs.test.ts keeps them equal).
  */
 
 const BRIEF = "A cosy neighbourhood bakery launches a sourdough subscription";
@@ -38,9 +38,9 @@ export function costTable(): string {
     const cells = DURATIONS.map((d) => {
       const all = presetEstimates(preset, d);
       const [low, high] = [Math.min(...all), Math.max(...all)];
-      return low === high ? usd(low) : `${usd(low)}–${usd(high)}`;
+      return usd(low) === usd(high) ? usd(low) : `${usd(low)}–${usd(high)}`;
     });
-    return `| \`${preset}\` | ${m.image.split("/")[1]}, ${m.video.split("/")[1]} ${m.videoResolution}, musicgen | ${cells.join(" | ")} |`;
+    return `| \`${preset}\` | ${m.image.split("/")[1]}, ${m.video.split("/")[1]} ${m.videoResolution}, musicgen${m.speech ? `, ${m.speech.split("/")[1]}` : ""} | ${cells.join(" | ")} |`;
   });
   return ["| preset | models | 15 s | 30 s | 60 s |", "| --- | --- | --- | --- | --- |", ...rows].join("\n");
 }

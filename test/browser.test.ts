@@ -147,6 +147,10 @@ describe("the live page", () => {
 
     await page.fill("#prompt", "Glowline, a bike light that projects a lane onto the road for night commuters");
     await page.selectOption("#duration", "15");
+    // The finish: the user's own call to action, and the captions as a file beside the video.
+    await page.click("#finish-options > summary");
+    await page.fill("#cta", "Ride home seen");
+    await page.selectOption("#captions", "sidecar");
     // A product photo, uploaded from the form: it becomes a reference image as asset:<id>.
     await page.click("#compose details > summary");
     await page.setInputFiles("#product-upload", { name: "glowline.png", mimeType: "image/png", buffer: await productPhoto() });
@@ -222,6 +226,11 @@ describe("the live page", () => {
     const src = await page.getAttribute("#final", "src");
     expect(src).toMatch(new RegExp(`^${stack.workerUrl}/media/videos/${videoId}/final\\.mp4\\?`));
     expect(await page.getAttribute("#download", "href")).toBe(src);
+    // The copy as planned, with the CTA the form set; the captions offered beside the video.
+    expect(await page.textContent("#copy")).toContain("Ride home seen");
+    expect(await page.textContent("#copy")).toContain("sidecar");
+    await page.waitForSelector("#captions-link:not([hidden])", { timeout: 10_000 });
+    expect(await page.getAttribute("#captions-link", "href")).toMatch(new RegExp(`^${stack.workerUrl}/media/videos/${videoId}/captions\\.vtt\\?`));
     const played = await expectPlays(page);
     expect(Math.abs(played.duration - 15)).toBeLessThan(0.1);
     await expectStills(page);

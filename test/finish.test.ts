@@ -24,7 +24,7 @@ import { buildServer } from "../media-node/server.ts";
 import { normalizeChunk } from "../media-node/video/normalize.ts";
 import { synthClip } from "./support/synth-media.ts";
 import { planLocally } from "../worker/planning/local.ts";
-import { findTemplate, framePng, lowToneLevels, readWords, speechSpans } from "./finish-checks.ts";
+import { findTemplate, framePng, lowToneLevels, readWords, speechSpans } from "./support/finish-checks.ts";
 
 /**
  * The ad finish end to end through media-node over HTTP on 127.0.0.1, as the Worker will drive

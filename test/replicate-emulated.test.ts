@@ -102,13 +102,13 @@ async function expectStandardAd({ stack, client }: Run, videoId: string, expecte
   return { actual, estimate, video };
 }
 
-const BUDGET_MODELS = ["black-forest-labs/flux-schnell", "meta/musicgen", "wan-video/wan-2.2-i2v-fast"];
+const BUDGET_MODELS = ["black-forest-labs/flux-schnell", "meta/musicgen", "minimax/speech-02-turbo", "wan-video/wan-2.2-i2v-fast"];
 
 describe("a 15 s standard ad with MODEL_PROVIDER=replicate, against the Replicate emulator", () => {
-  it("premium (the default): nano-banana-pro, Wan 720p, musicgen by version", async () => {
+  it("premium (the default): nano-banana-pro, Wan 720p, musicgen by version, speech-02-turbo for the voiceover", async () => {
     const run = await emulatedStack("premium");
     try {
-      await checkedAd(run, { models: ["google/nano-banana-pro", "meta/musicgen", "wan-video/wan-2.2-i2v-fast"], resolution: "720p" });
+      await checkedAd(run, { models: ["google/nano-banana-pro", "meta/musicgen", "minimax/speech-02-turbo", "wan-video/wan-2.2-i2v-fast"], resolution: "720p" });
     } finally {
       await run.stack.stop();
     }

@@ -46,8 +46,8 @@ export interface JobSeconds {
  * run/eta.ts): the time-remaining estimate's priors until D1's `job_durations` holds a mean
  * observed for the (kind, model) a run uses, and until the run has seen a job of that kind
  * finish. Draft: its own models on the local stack (docs/BENCHMARKS.md), seconds per job.
- * Replicate: image models ~10-30 s, the video model tens of seconds per clip, musicgen ~30 s.
- * Plan, stitch and mux do not call a provider: all their time is `start`.
+ * Replicate: image models ~10-30 s, the video model tens of seconds per clip, musicgen ~30 s,
+ * a voice line a few seconds. Plan, soundtrack, stitch and mux do not call a provider: all their time is `start`.
  */
 export const DEFAULT_JOB_SECONDS: Record<ProviderName, Record<JobKind, JobSeconds>> = {
   draft: {
@@ -56,6 +56,8 @@ export const DEFAULT_JOB_SECONDS: Record<ProviderName, Record<JobKind, JobSecond
     storyboard: { start: 0.5, provider: 1, ingest: 0.5 },
     chunk: { start: 0.5, provider: 1, ingest: 1.5 },
     music: { start: 0.2, provider: 2, ingest: 2.5 },
+    voice: { start: 0.2, provider: 1, ingest: 0.2 },
+    soundtrack: { start: 2.5, provider: 0, ingest: 0 },
     stitch: { start: 3, provider: 0, ingest: 0 },
     mux: { start: 2, provider: 0, ingest: 0 },
   },
@@ -65,6 +67,8 @@ export const DEFAULT_JOB_SECONDS: Record<ProviderName, Record<JobKind, JobSecond
     storyboard: { start: 2, provider: 20, ingest: 1 },
     chunk: { start: 2, provider: 45, ingest: 3 },
     music: { start: 1, provider: 30, ingest: 3 },
+    voice: { start: 1, provider: 5, ingest: 1 },
+    soundtrack: { start: 4, provider: 0, ingest: 0 },
     stitch: { start: 8, provider: 0, ingest: 0 },
     mux: { start: 5, provider: 0, ingest: 0 },
   },

@@ -62,8 +62,8 @@ describe("POST /api/generate validation", () => {
     expect(json.spec.total_frames).toBe(720);
     expect(json.spec.beats.length).toBeGreaterThan(3);
     // The draft models are billed as CPU time at $0.0001 a second (pricing/prices.ts): an image
-    // 0.3 s, a video 0.4 s per second of output + 0.2 s, music 0.05 s per second + 0.1 s; the
-    // local planner costs nothing. Worked out here by hand from the plan, each phase rounded to
+    // 0.3 s, a video 0.4 s per second of output + 0.2 s, music and each spoken line 0.05 s per
+    // second (a line at most its beat's length) + 0.1 s; the local planner costs nothing. Worked out here by hand from the plan, each phase rounded to
     // $0.0001 as the estimate is.
     const cpu = (seconds: number) => seconds * 0.0001;
     const cents = (usd: number) => Math.round(usd * 10_000) / 10_000;
@@ -73,7 +73,7 @@ describe("POST /api/generate validation", () => {
       generating_references: cents(3 * cpu(0.3)),
       storyboarding: cents(json.spec.beats.length * cpu(0.3)),
       generating_chunks: cents(chunks.reduce((sum, c) => sum + cpu((c.frames / 24) * 0.4 + 0.2), 0)),
-      adding_music: cents(cpu(30 * 0.05 + 0.1)),
+      adding_music: cents(cpu(30 * 0.05 + 0.1) + json.spec.copy.voiceover.lines.reduce((sum, l) => sum + cpu((json.spec.beats[l.beat_index]!.frames / 24) * 0.05 + 0.1), 0)),
       stitching: 0,
     };
     expect(json.cost_estimate.by_phase).toEqual(byPhase);
@@ -81,6 +81,17 @@ describe("POST /api/generate validation", () => {
     expect(json.cost_estimate.total_usd).toBeGreaterThan(0);
     const list = (await (await call("/api/videos")).json()) as { videos: unknown[] };
     expect(list.videos).toHaveLength(0);
+  });
+});
+
+describe("the finish options", () => {
+  it("refuses a voice the video's speech model cannot speak with a 422 naming voiceover.voice, before anything exists", async () => {
+    const response = await call("/api/generate", { method: "POST", body: JSON.stringify({ prompt: "a cosy bakery's new sourdough", quality: "draft", voiceover: { voice: "Wise_Woman" } }) });
+    expect(response.status).toBe(422);
+    expect(await response.json()).toMatchObject({ field: "voiceover.voice", error: expect.stringContaining("en-us") });
+    const dry = await call("/api/generate", { method: "POST", body: JSON.stringify({ prompt: "a cosy bakery's new sourdough", quality: "draft", voiceover: { voice: "en-gb" }, dry_run: true }) });
+    expect(dry.status).toBe(200);
+    expect(((await dry.json()) as { spec: VideoSpec }).spec.copy.voiceover.voice).toBe("en-gb");
   });
 });
 

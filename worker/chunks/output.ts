@@ -19,4 +19,6 @@ export interface ChunkOutput {
   reference_drift: number | null;
   /** When the run re-anchored this chunk (chunks/drift.ts): the start image it was given. */
   reanchored_key?: string;
+  /** Chunk frame indexes that are keyframes (normalize's answer); absent in outputs stored before the finish. */
+  keyframes?: number[];
 }

@@ -1,4 +1,5 @@
-import { ChunkPlan, type ClipContract, FPS, MIN_CHUNK_FRAMES, clipMaxOutputFrames, renderedFrames, type VideoSpec } from "../../contracts/spec.ts";
+import { type Cue, cueFrames, decorationKeyframes } from "../../contracts/media.ts";
+import { ChunkPlan, type ClipContract, FPS, MIN_CHUNK_FRAMES, clipMaxOutputFrames, copyWindows, renderedFrames, type VideoSpec } from "../../contracts/spec.ts";
 import { CHUNK_PROMPT_MAX_WORDS, chunkPrompt } from "../planning/prompts.ts";
 import { CHUNK_FRAMES } from "../planning/timing.ts";
 
@@ -93,6 +94,17 @@ export function clipUsage(clip: ClipContract, plan: readonly ChunkPlan[]): ClipU
 /** Length of the video stitched from these chunks: every frame minus every overlap. */
 export function stitchedChunkFrames(plan: readonly ChunkPlan[]): number {
   return plan.reduce((sum, chunk) => sum + chunk.frames - chunk.seam_out.frames, 0);
+}
+
+/**
+ * Every keyframe the stitch wants in this chunk: its seams', and where an overlay of the copy
+ * (the headline, the end card) or a burned cue (when already timed) ends inside it, so copying
+ * resumes right after each and only the frames that carry them are re-encoded.
+ */
+export function stitchKeyframes(chunk: ChunkPlan, spec: Pick<VideoSpec, "beats" | "total_frames" | "copy">, cues: readonly Cue[] = []): number[] {
+  const windows = copyWindows(spec);
+  const ranges = [windows.headline, windows.end_card, ...cues.map((cue) => ({ to_frame: cueFrames(cue, FPS).to }))];
+  return [...new Set([...seamKeyframes(chunk), ...decorationKeyframes(chunk, ranges)])].sort((a, b) => a - b);
 }
 
 /** Frames where the stitcher's transition windows begin and end inside this chunk: keyframes there keep its decoding short. */

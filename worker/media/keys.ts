@@ -12,7 +12,16 @@ export const mediaKeys = {
   rawChunk: (videoId: string, chunk: number) => `videos/${videoId}/chunks/${String(chunk).padStart(3, "0")}-raw.mp4`,
   chunk: (videoId: string, chunk: number) => `videos/${videoId}/chunks/${String(chunk).padStart(3, "0")}.mp4`,
   lastFrame: (videoId: string, chunk: number) => `videos/${videoId}/chunks/${String(chunk).padStart(3, "0")}-last.png`,
+  /** The prepared soundtrack (music, with the voice mixed in when the ad speaks). */
   music: (videoId: string) => `videos/${videoId}/music.m4a`,
+  /** A voiced ad's music as the model returned it, before the soundtrack mix fits it. */
+  musicSource: (videoId: string, extension: string) => `videos/${videoId}/music-source.${extension}`,
+  /** One spoken line as the speech model returned it. */
+  voiceLine: (videoId: string, line: number, extension: string) => `videos/${videoId}/voice/${String(line).padStart(2, "0")}.${extension}`,
+  /** The voice alone, placed on the beats, at its level in the mix. */
+  voice: (videoId: string) => `videos/${videoId}/voice.m4a`,
+  captions: (videoId: string) => `videos/${videoId}/captions.vtt`,
+  overlay: (videoId: string, layer: "headline" | "end-card") => `videos/${videoId}/finish/${layer}.png`,
   stitched: (videoId: string) => `videos/${videoId}/stitched.mp4`,
   final: (videoId: string) => `videos/${videoId}/final.mp4`,
 };
@@ -25,5 +34,6 @@ export function contentTypeOf(key: string): string {
   if (key.endsWith(".m4a")) return "audio/mp4";
   if (key.endsWith(".wav")) return "audio/wav";
   if (key.endsWith(".mp3")) return "audio/mpeg";
+  if (key.endsWith(".vtt")) return "text/vtt; charset=utf-8";
   return "application/octet-stream";
 }

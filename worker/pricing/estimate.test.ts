@@ -17,17 +17,22 @@ describe("cost estimate", () => {
     const estimate = estimateCost(spec, chunks, STANDARD_PRICES);
     expect(CostEstimate.parse(estimate)).toEqual(estimate);
     expect(spec.beats).toHaveLength(8);
+    // speech-02-turbo at $0.06 per 1,000 characters of the spoken lines.
+    const voice = (spec.copy.voiceover.lines.reduce((sum, line) => sum + line.text.length, 0) / 1000) * 0.06;
+    expect(voice).toBeGreaterThan(0);
     expect(estimate.by_phase).toEqual({
       planning: 0,
       generating_references: 0.45,
       storyboarding: 1.2,
       // Wan 720p is billed per video, whatever its length: one per chunk.
       generating_chunks: Math.round(chunks.length * 0.11 * 10_000) / 10_000,
-      // musicgen on an A100: (30 s × 4 + 10) GPU seconds × $0.0014.
-      adding_music: 0.182,
+      // musicgen on an A100: (30 s × 4 + 10) GPU seconds × $0.0014, and the voiceover.
+      adding_music: Math.round((0.182 + voice) * 10_000) / 10_000,
       stitching: 0,
     });
-    expect(estimate.total_usd).toBeCloseTo(0.45 + 1.2 + chunks.length * 0.11 + 0.182, 6);
+    expect(estimate.total_usd).toBeCloseTo(0.45 + 1.2 + chunks.length * 0.11 + Math.round((0.182 + voice) * 10_000) / 10_000, 6);
+    const silent = { ...spec, copy: { ...spec.copy, voiceover: { ...spec.copy.voiceover, enabled: false } } };
+    expect(estimateCost(silent, chunks, STANDARD_PRICES).by_phase.adding_music).toBe(0.182);
     const at480 = estimateCost(spec, chunks, PriceTable.parse({ video_resolution: "480p" }));
     expect(at480.by_phase.generating_chunks).toBeCloseTo(chunks.length * 0.05, 9);
   });
@@ -37,6 +42,8 @@ describe("cost estimate", () => {
     const phases = Object.keys(estimateCost(spec, chunks, STANDARD_PRICES).by_phase);
     for (const phase of Object.values(COST_PHASE_OF_KIND)) expect(phases).toContain(phase);
     expect(COST_PHASE_OF_KIND.music).toBe("adding_music");
+    // The voice lines are in the estimate's adding_music (estimateVoiceover), so the ledger books them there.
+    expect(COST_PHASE_OF_KIND.voice).toBe("adding_music");
   });
 
   it("prices per video by resolution, per thousand characters, and from what a finished prediction really asked for", () => {

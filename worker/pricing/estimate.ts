@@ -1,6 +1,6 @@
 import type { CostEstimate } from "../../contracts/api.ts";
 import type { Prediction } from "../../contracts/prediction.ts";
-import { FPS, type VideoSpec } from "../../contracts/spec.ts";
+import { FPS, spokenLines, type VideoSpec } from "../../contracts/spec.ts";
 import type { ChunkPlan } from "../chunks/plan.ts";
 import { type Price, type PricedModels, type PriceTable, priceOf } from "./prices.ts";
 
@@ -97,7 +97,8 @@ export function estimateCost(spec: VideoSpec, chunkPlan: readonly ChunkPlan[], p
     generating_references: (options.referenceImages ?? REFERENCE_IMAGES) * predictionPrice(prices.reference_image),
     storyboarding: spec.beats.length * predictionPrice(prices.storyboard_image),
     generating_chunks: chunkPlan.reduce((sum, chunk) => sum + predictionPrice(prices.video_chunk, chunk.frames / FPS, { resolution: prices.video_resolution }), 0),
-    adding_music: predictionPrice(prices.music, spec.duration_s),
+    // The soundtrack: the music and the voiceover's lines, booked under the same phase in the ledger (phases.ts).
+    adding_music: predictionPrice(prices.music, spec.duration_s) + estimateVoiceover(spec, prices.speech),
     stitching: 0,
   };
   for (const phase of Object.keys(by_phase)) by_phase[phase] = roundCents(by_phase[phase]!);
@@ -106,12 +107,12 @@ export function estimateCost(spec: VideoSpec, chunkPlan: readonly ChunkPlan[], p
 }
 
 /**
- * What the voiceover will cost (issue 15 stage 2 books it; not yet part of `estimateCost`, as no
- * run speaks yet): one prediction per line, a per-character model billed on each line's text.
+ * What the voiceover will cost: one prediction per spoken line (steps/voice.ts), a per-character
+ * model billed on each line's text, one billed by running time for at most its beat's length.
  */
 export function estimateVoiceover(spec: VideoSpec, price: Price | null): number {
-  if (!price || !spec.copy.voiceover.enabled) return 0;
-  return roundMicroUsd(spec.copy.voiceover.lines.reduce((sum, line) => sum + predictionPrice(price, 0, { characters: line.text.length }), 0));
+  if (!price) return 0;
+  return roundMicroUsd(spokenLines(spec).reduce((sum, line) => sum + predictionPrice(price, spec.beats[line.beat_index]!.frames / FPS, { characters: line.text.length }), 0));
 }
 
 /** To a hundredth of a cent, so an estimate's sums and displays do not carry float noise. */

@@ -138,6 +138,8 @@ export const PriceTable = z.object({
   /** The video model's output resolution, for prices per video by resolution. */
   video_resolution: z.string().default("720p"),
   music: Price.default({ unit: "per_gpu_second", usd: 0.0014, ...MUSICGEN_RUNTIME }),
+  /** The voiceover's model, one prediction per line (speech-02-turbo: $0.06 per 1,000 characters). */
+  speech: Price.default({ unit: "per_1k_characters", usd: 0.06 }),
 });
 export type PriceTable = z.infer<typeof PriceTable>;
 
@@ -151,11 +153,12 @@ export const DRAFT_PRICES: PriceTable = PriceTable.parse({
   storyboard_image: { unit: "per_image", usd: 0 },
   video_chunk: { unit: "per_output_second", usd: 0 },
   music: { unit: "per_output_second", usd: 0 },
+  speech: { unit: "per_output_second", usd: 0 },
 });
 
 /** The models a deployment uses and what they cost (config.ts's `Config` has these fields). */
 export interface PricedModels {
-  models: { image: string; video: string; videoResolution?: string; music: string };
+  models: { image: string; video: string; videoResolution?: string; music: string; speech?: string };
   prices: Record<string, Price>;
   llmPrice: LlmPrice;
 }
@@ -178,5 +181,6 @@ export function pricesFor(config: PricedModels): PriceTable {
     video_chunk: price(config.models.video),
     video_resolution: config.models.videoResolution ?? "480p",
     music: price(config.models.music),
+    speech: price(config.models.speech ?? ""),
   });
 }

@@ -17,7 +17,7 @@ export interface ModelConfig {
   /** The video model's output size (Wan: 480p or 720p, priced per video by it); 480p, the cheaper, when unset. */
   videoResolution?: ClipResolution;
   music: string;
-  /** The voiceover model (issue 15 stage 2); unset: no voice model is configured. */
+  /** The voiceover model (steps/voice.ts); unset: no voice model is configured, and a voiced video fails at its first line. */
   speech?: string;
 }
 

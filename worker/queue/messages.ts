@@ -26,6 +26,7 @@ export type JobStep = JobMessage["step"];
 const MEDIA_STEPS: Partial<Record<JobKind, JobStep[]>> = {
   chunk: ["normalize"],
   music: ["ingest"],
+  soundtrack: ["start"],
   stitch: ["start"],
   mux: ["start"],
 };

@@ -3,8 +3,10 @@ import type { Prediction } from "../../contracts/prediction.ts";
 import { COST_PHASE_OF_KIND } from "../pricing/phases.ts";
 import { TokenUsage, tokenCost } from "../pricing/prices.ts";
 import type { JobStep } from "../queue/messages.ts";
+import type { Cue } from "../../contracts/media.ts";
 import type { ClaimedJob, ReferenceOutput } from "../steps/step.ts";
 import type { ChunkLastFrame } from "../chunks/output.ts";
+import type { SoundtrackOutput } from "../steps/voice.ts";
 import { advance, afterPublish } from "./advance.ts";
 import { type JobRow, jobView } from "./jobs.ts";
 import { bookCharge } from "./ledger.ts";
@@ -43,7 +45,20 @@ export async function claimJob(run: RunContext, jobId: string, attempt: number, 
     job: { id: job.id, kind: job.kind, beat: job.beat, idx: job.idx, attempt: job.attempt, input: JSON.parse(job.input), prediction_id: job.prediction_id },
     prediction: stored?.prediction ?? null,
     published: stored?.published ?? null,
+    ...(job.kind === "chunk" && step === "normalize" ? { cues: burnedCues(run) } : {}),
   };
+}
+
+/**
+ * The cues burned captions will draw, once the soundtrack mix has timed them (usually before the
+ * chunks are normalized: the voice and music run from the end of planning): a chunk normalized
+ * with keyframes where they end lets the stitch copy again right after each.
+ */
+function burnedCues(run: Pick<RunContext, "jobs" | "state">): Cue[] {
+  if (run.state()?.spec?.copy.captions !== "burned") return [];
+  const mix = run.jobs.get("soundtrack");
+  if (mix?.status !== "done" || !mix.output) return [];
+  return (JSON.parse(mix.output) as SoundtrackOutput).voiceover?.cues ?? [];
 }
 
 /** The job's step finished it: its output is stored, previewable at once, and the pipeline moves on. */

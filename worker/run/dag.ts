@@ -1,5 +1,5 @@
 import type { GenerateRequest } from "../../contracts/api.ts";
-import type { VideoSpec } from "../../contracts/spec.ts";
+import { spokenLines, type VideoSpec } from "../../contracts/spec.ts";
 import { chunkJobId } from "../../contracts/live.ts";
 import type { ChunkPlan } from "../chunks/plan.ts";
 import { chooseReferences } from "../references/selection.ts";
@@ -23,6 +23,24 @@ export function referenceJobs(request: Pick<GenerateRequest, "brand_assets">): N
 
 export function musicJob(): NewJob {
   return { id: "music", kind: "music", beat: null, idx: 0, input: {} };
+}
+
+/** One job per spoken line: each is one speech prediction, and needs nothing but the spec. */
+export function voiceJobs(spec: VideoSpec): NewJob[] {
+  return spokenLines(spec).map((line, i) => ({ id: `voice:${i}`, kind: "voice", beat: line.beat_index, idx: i, input: { line: i } }));
+}
+
+/**
+ * The soundtrack's jobs, all started with the spec: the music and, for a voiced ad, each voice
+ * line. A voiced ad's music is mixed with the voice by a `soundtrack` job once both are done
+ * (pipeline.ts); without a voice the music job prepares the soundtrack itself.
+ */
+export function soundtrackJobs(spec: VideoSpec): NewJob[] {
+  return [musicJob(), ...voiceJobs(spec)];
+}
+
+export function soundtrackMixJob(): NewJob {
+  return { id: "soundtrack", kind: "soundtrack", beat: null, idx: 0, input: {} };
 }
 
 export function storyboardJobs(spec: VideoSpec): NewJob[] {

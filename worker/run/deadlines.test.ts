@@ -2,6 +2,7 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ReplicateDouble } from "../../test/support/worker/replicate-double.ts";
 import { webhookUrl } from "../providers/webhook.ts";
+import { PREDICTION_KINDS } from "./jobs.ts";
 import {
   deliverWebhook,
   driveToEnd,
@@ -108,7 +109,7 @@ describe("polling and deadlines", () => {
     const h = await newRun({ config: { pollAfterMs: POLL_MS } });
     const byPolling = async (run: Harness, jobId: string) => {
       const kind = (await jobOf(run, jobId)).kind;
-      if (!["reference", "storyboard", "chunk", "music"].includes(kind)) return runJob(run, jobId);
+      if (!PREDICTION_KINDS.includes(kind)) return runJob(run, jobId);
       await startJob(run, jobId);
       run.double.finish((await predictionOf(run, jobId)).id, { status: "succeeded", predictTime: 4 });
       await elapse(run, POLL_MS + 1);

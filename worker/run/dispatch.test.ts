@@ -58,7 +58,8 @@ describe("dispatch", () => {
 describe("the deployment's create gate", () => {
   it("defers a create over providerCreatesPerMinute to when the gate has room, without using a retry", async () => {
     // Its own gate (one limiter object per provider URL), so no other test's creates count.
-    const h = await newRun({ config: { providerCreatesPerMinute: 2, providerBaseUrl: `https://gate-${crypto.randomUUID()}.test` } });
+    // No voiceover: its lines would take the video's free slots while the third reference waits.
+    const h = await newRun({ request: { voiceover: { enabled: false } }, config: { providerCreatesPerMinute: 2, providerBaseUrl: `https://gate-${crypto.randomUUID()}.test` } });
     await runJob(h, "plan");
     const references = await queued(h, "reference");
     expect(references).toHaveLength(3);

@@ -6,8 +6,9 @@ import { type JobKind, type JobStatus, PREDICTION_KINDS } from "./jobs.ts";
  * job timed by how long jobs of its kind take. Pure: the run hands in its work (jobs that
  * exist and those its spec will still create) and per-kind durations.
  *
- * The path: plan → references → storyboards → chunks → stitch → mux, with music running
- * alongside from the end of planning up to mux. Inside a phase jobs run in parallel up
+ * The path: plan → references → storyboards → chunks → stitch → mux, with music and the
+ * voiceover's lines, then the soundtrack mixing them, running alongside from the end of
+ * planning up to mux. Inside a phase jobs run in parallel up
  * to the per-video prediction cap; chunks of one beat are chained, so the chunk phase takes
  * at least its longest remaining chain and at least its remaining chunks spread over the
  * cap's slots. A job in flight counts only what is left of its expected duration (never
@@ -119,5 +120,7 @@ export function secondsRemaining(work: WorkItem[], estimates: DurationEstimates,
       PREDICTION_KINDS.includes(kind) ? maxPredictions : Number.POSITIVE_INFINITY,
     );
   const main = phase("reference") + phase("storyboard") + phase("chunk") + phase("stitch");
-  return phase("plan") + Math.max(phase("music"), main) + phase("mux");
+  // The soundtrack mixes the music with every voice line, alongside the main path.
+  const soundtrack = Math.max(phase("music"), phase("voice")) + phase("soundtrack");
+  return phase("plan") + Math.max(soundtrack, main) + phase("mux");
 }

@@ -10,7 +10,7 @@ export { JobKind, JobStatus };
 /** Jobs that hold a provider prediction slot while in these states. */
 export const ACTIVE_STATUSES: JobStatus[] = ["queued", "running", "creating", "predicting", "ingesting"];
 
-export const PREDICTION_KINDS: JobKind[] = ["reference", "storyboard", "chunk", "music"];
+export const PREDICTION_KINDS: JobKind[] = ["reference", "storyboard", "chunk", "music", "voice"];
 
 export interface JobRow {
   id: string;
@@ -59,6 +59,8 @@ export function describeJob(job: Pick<JobRow, "kind" | "input" | "beat" | "idx">
   }
   if (job.kind === "storyboard") return `storyboard frame for beat ${job.beat}`;
   if (job.kind === "reference") return `reference image ${job.idx + 1}`;
+  if (job.kind === "voice") return `voiceover line ${job.idx + 1} (beat ${job.beat})`;
+  if (job.kind === "soundtrack") return "soundtrack mix (music and voiceover)";
   return `${job.kind} step`;
 }
 

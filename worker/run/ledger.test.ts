@@ -3,6 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { AnalyzeImageResponse } from "../../contracts/media.ts";
 import { GenerateRequest, type GenerateRequestInput, type VideoResponse } from "../../contracts/api.ts";
+import { spokenLines } from "../../contracts/spec.ts";
 import { createKey } from "../auth/keys.ts";
 import { loadConfig } from "../config.ts";
 import { planVideo } from "../planning/plan.ts";
@@ -49,6 +50,12 @@ async function apiRun(request: Partial<GenerateRequestInput> = {}, double?: Repl
 
 async function beats(): Promise<number> {
   return (await planVideo({ ...config, planner: "local" }, GenerateRequest.parse({ prompt: PROMPT, duration_s: 15 }))).spec.beats.length;
+}
+
+/** What the voiceover's lines cost (speech-02-turbo, per character of each line). */
+async function voiceCost(): Promise<number> {
+  const { spec } = await planVideo({ ...config, planner: "local" }, GenerateRequest.parse({ prompt: PROMPT, duration_s: 15 }));
+  return sum(spokenLines(spec).map((line) => estimatePrediction(config, MODELS.speech, 0, { text: line.text })));
 }
 
 describe("the ledger of a finished video", () => {
@@ -163,7 +170,7 @@ describe("max_cost_usd", () => {
   // seconds) is larger than a Wan clip, so a cap one and a half clips above the images could not start it.
   it("does not start a prediction that would cross the cap, and fails the video saying so", async () => {
     const n = await beats();
-    const spent = (3 + n) * IMAGE;
+    const spent = (3 + n) * IMAGE + (await voiceCost());
     const cap = Math.round((spent + 1.5 * CHUNK_48) * 100) / 100;
     const h = await apiRun({ max_cost_usd: cap });
     await driveToChunks(h);
@@ -185,7 +192,7 @@ describe("max_cost_usd", () => {
 
   it("counts predictions other consumers are creating at that moment", async () => {
     const n = await beats();
-    const spent = (3 + n) * IMAGE;
+    const spent = (3 + n) * IMAGE + (await voiceCost());
     const h = await newRun({ request: { max_cost_usd: Math.round((spent + 1.5 * CHUNK_48) * 100) / 100 } });
     await driveToChunks(h);
     const [a, b] = await queued(h, "chunk");

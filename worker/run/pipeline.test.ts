@@ -67,14 +67,20 @@ const reference = (index: number, status: JobStatus) => ({
 });
 const chunk = (c: ChunkPlan, status: JobStatus, drift: number | null = null) =>
   job(chunkJobId(c.chunk_num), "chunk", status, { beat: c.beat_index, idx: c.chunk_num, input: c, output: status === "done" ? { key: `c${c.chunk_num}.mp4`, reference_drift: drift } : undefined });
+/** The plan with its voiceover off (and so no captions). */
+const silentSpec = () => ({ ...plan.spec, copy: { ...plan.spec.copy, voiceover: { ...plan.spec.copy.voiceover, enabled: false }, captions: "none" as const } });
 const view = (jobs: JobRow[], overrides: Partial<PipelineView> = {}): PipelineView => ({ request, spec: plan.spec, chunkPlan, jobs, ...overrides });
 const kinds = (decisions: ReturnType<typeof decideAfter>) => decisions.map((d) => (d.kind === "phase" ? `phase ${d.phase}` : d.kind === "insert" ? `insert ${d.jobs.map((j) => j.id).join(",")}` : d.kind));
 
 describe("after the plan", () => {
-  it("stores the spec, reads the priors, starts the references and the music alongside, and enters the reference phase", () => {
+  it("stores the spec, reads the priors, starts the references, the music and each voice line alongside, and enters the reference phase", () => {
     const done = job("plan", "plan", "done", { output: plan });
     const decisions = decideAfter(done, view([done], { spec: null, chunkPlan: null }), SETTINGS);
-    expect(kinds(decisions)).toEqual(["store_plan", "load_priors", "insert reference:0,reference:1,reference:2,music", "phase generating_references"]);
+    const voices = plan.spec.copy.voiceover.lines.map((_, i) => `voice:${i}`);
+    expect(voices.length).toBeGreaterThan(1);
+    expect(kinds(decisions)).toEqual(["store_plan", "load_priors", `insert reference:0,reference:1,reference:2,music,${voices.join(",")}`, "phase generating_references"]);
+    const silent = job("plan", "plan", "done", { output: { ...plan, spec: silentSpec() } });
+    expect(kinds(decideAfter(silent, view([silent], { spec: null, chunkPlan: null }), SETTINGS))[2]).toBe("insert reference:0,reference:1,reference:2,music");
     expect(decisions[0]).toMatchObject({ kind: "store_plan", chunkPlan, costEstimate: plan.cost_estimate });
   });
 
@@ -138,7 +144,9 @@ describe("after a reference, a storyboard frame", () => {
   });
 });
 
-describe("after a chunk, the music, the stitch and the mux", () => {
+describe("after a chunk, the music, the stitch and the mux (no voiceover)", () => {
+  const view = (jobs: JobRow[], overrides: Partial<PipelineView> = {}): PipelineView => ({ request, spec: silentSpec(), chunkPlan, jobs, ...overrides });
+
   it("releases the chunk's dependents, warns of colour drift, and stitches once every chunk is done, in order", () => {
     const [first, ...rest] = chunkPlan;
     const drifting = chunk(first!, "done", 35);
@@ -197,6 +205,48 @@ describe("when a chunk publishes its last frame", () => {
   });
 });
 
+describe("a voiced ad's soundtrack and its burned captions", () => {
+  const lines = () => plan.spec.copy.voiceover.lines;
+  const voice = (i: number, status: JobStatus) =>
+    job(`voice:${i}`, "voice", status, { idx: i, output: status === "done" ? { key: `v${i}.wav`, text: lines()[i]!.text, at_frame: lines()[i]!.start_frame, bytes: 10 } : undefined });
+  const music = job("music", "music", "done", { output: { source_key: "music-source.wav", bytes: 100 } });
+  const cues = [{ start_s: 0.5, end_s: 2, text: "Hello" }];
+  const soundtrack = job("soundtrack", "soundtrack", "done", { output: { key: "music.m4a", voiceover: { cues } } });
+
+  it("mixes once the music and every voice line are done, each line where it is stored and where it starts", () => {
+    const voices = lines().map((_, i) => voice(i, "done"));
+    expect(kinds(decideAfter(music, view([music, ...voices.slice(1), voice(0, "predicting")]), SETTINGS))).toEqual([]);
+    expect(kinds(decideAfter(voices[0]!, view([job("music", "music", "ingesting"), ...voices]), SETTINGS))).toEqual([]);
+    const decisions = decideAfter(voices[0]!, view([music, ...voices]), SETTINGS);
+    expect(kinds(decisions)).toEqual(["insert soundtrack"]);
+    const mix = (decisions[0] as Extract<(typeof decisions)[number], { kind: "insert" }>).jobs[0]!;
+    expect(mix.input).toEqual({ music: { source_key: "music-source.wav", bytes: 100 }, phrases: lines().map((l, i) => ({ key: `v${i}.wav`, text: l.text, at_frame: l.start_frame, bytes: 10 })) });
+    expect(kinds(decideAfter(music, view([music, ...voices, soundtrack]), SETTINGS))).toEqual([]);
+  });
+
+  it("stitches burned captions only once the mix has timed them, with its cues; muxes once the mix is done", () => {
+    expect(plan.spec.copy.captions).toBe("burned");
+    const chunks = chunkPlan.map((c) => chunk(c, "done"));
+    const voices = lines().map((_, i) => voice(i, "done"));
+    expect(kinds(decideAfter(chunks[0]!, view([...chunks, music, ...voices, job("soundtrack", "soundtrack", "running")]), SETTINGS))).toEqual(["release"]);
+    const decisions = decideAfter(soundtrack, view([...chunks, music, ...voices, soundtrack]), SETTINGS);
+    expect(kinds(decisions)).toEqual(["insert stitch", "phase stitching"]);
+    expect((decisions[0] as Extract<(typeof decisions)[number], { kind: "insert" }>).jobs[0]!.input).toMatchObject({ cues });
+    const stitched = job("stitch", "stitch", "done");
+    // The music alone is not the soundtrack of a voiced ad.
+    expect(kinds(decideAfter(stitched, view([...chunks, music, ...voices, job("soundtrack", "soundtrack", "running"), stitched]), SETTINGS))).toEqual(["phase adding_music"]);
+    expect(kinds(decideAfter(soundtrack, view([...chunks, music, ...voices, soundtrack, stitched]), SETTINGS))).toEqual(["insert mux"]);
+  });
+
+  it("does not wait for the mix to stitch sidecar captions", () => {
+    const sidecar = { ...plan.spec, copy: { ...plan.spec.copy, captions: "sidecar" as const } };
+    const chunks = chunkPlan.map((c) => chunk(c, "done"));
+    const decisions = decideAfter(chunks[0]!, view([...chunks, music], { spec: sidecar }), SETTINGS);
+    expect(kinds(decisions)).toEqual(["release", "insert stitch", "phase stitching"]);
+    expect((decisions[1] as Extract<(typeof decisions)[number], { kind: "insert" }>).jobs[0]!.input).toMatchObject({ cues: [] });
+  });
+});
+
 describe("which ready jobs are sent", () => {
   it("paid jobs only while slots are free, the longest remaining chain of a beat first; unpaid jobs always", () => {
     const chunks = [0, 1, 2, 3, 4].map((n) => job(`chunk:${n}`, "chunk", "ready", { beat: n < 3 ? 0 : 1, idx: n }));
@@ -205,6 +255,14 @@ describe("which ready jobs are sent", () => {
     expect(chooseDispatch(ready, chunks, paid, 1).map((j) => j.id)).toEqual(["stitch", "chunk:0"]);
     expect(chooseDispatch(ready, chunks, paid, 5).map((j) => j.id)).toEqual(["stitch", "chunk:0", "chunk:3"]);
     expect(chooseDispatch(ready, chunks, paid, 0).map((j) => j.id)).toEqual(["stitch"]);
+  });
+
+  it("the main path's gates before the soundtrack's parts, and those before chunks", () => {
+    const ready = [job("chunk:0", "chunk", "ready", { beat: 0 }), job("voice:0", "voice", "ready"), job("music", "music", "ready"), job("storyboard:1", "storyboard", "ready", { idx: 1 })];
+    const all = () => true;
+    expect(chooseDispatch(ready, [ready[0]!], all, 1).map((j) => j.id)).toEqual(["storyboard:1"]);
+    expect(chooseDispatch(ready, [ready[0]!], all, 3).map((j) => j.id)).toEqual(["storyboard:1", "voice:0", "music"]);
+    expect(chooseDispatch(ready, [ready[0]!], all, 4).map((j) => j.id)).toEqual(["storyboard:1", "voice:0", "music", "chunk:0"]);
   });
 });
 

@@ -1,6 +1,6 @@
 import type { Conditioning, CostEstimate, EndStatus, GenerateRequest, MissingReference, Phase } from "../../contracts/api.ts";
 import type { PlanNote } from "../../contracts/live.ts";
-import { VideoSpec } from "../../contracts/spec.ts";
+import { spokenLines, VideoSpec } from "../../contracts/spec.ts";
 import { type DriftCorrection, driftCorrection, nextChunkInput, referenceDrift } from "../chunks/drift.ts";
 import type { ChunkLastFrame, ChunkOutput } from "../chunks/output.ts";
 import { type ChunkPlan, planChunks } from "../chunks/plan.ts";
@@ -8,7 +8,8 @@ import { acceptsEndImage } from "../providers/models/clip.ts";
 import { buildConsistencyContext } from "../references/context.ts";
 import { missingReference, missingReferenceMessage, ReferenceJobInput } from "../references/selection.ts";
 import type { ReferenceOutput } from "../steps/step.ts";
-import { chunkJobs, musicJob, type NewJob, referenceJobs, storyboardJobs } from "./dag.ts";
+import type { MusicSource, SoundtrackInput, SoundtrackOutput, VoiceOutput } from "../steps/voice.ts";
+import { chunkJobs, type NewJob, referenceJobs, soundtrackJobs, soundtrackMixJob, storyboardJobs } from "./dag.ts";
 import type { JobKind, JobRow } from "./jobs.ts";
 
 /**
@@ -67,23 +68,50 @@ const outputOf = <T>(job: JobRow): T => JSON.parse(job.output!) as T;
 const allDone = (jobs: readonly JobRow[], kind: JobKind) => jobs.filter((j) => j.kind === kind).every((j) => j.status === "done");
 const find = (run: PipelineView, id: string) => run.jobs.find((j) => j.id === id);
 
-/** Every chunk rendered and no stitch yet: the stitch, with the chunks in order. */
+/** A voiced ad's soundtrack is the `soundtrack` mix of music and voice; otherwise the music job prepares it. */
+function soundtrackDone(run: PipelineView): boolean {
+  const voiced = run.spec !== null && spokenLines(run.spec).length > 0;
+  return find(run, voiced ? "soundtrack" : "music")?.status === "done";
+}
+
+/** Captions burned into the picture need the voice's real timing, which the soundtrack mix measures. */
+function burnsCaptions(run: PipelineView): boolean {
+  return run.spec !== null && run.spec.copy.captions === "burned" && spokenLines(run.spec).length > 0;
+}
+
+/** Every chunk rendered (and, for burned captions, the cues timed) and no stitch yet: the stitch, with the chunks in order. */
 function stitchWhenReady(run: PipelineView): Decision[] {
   if (find(run, "stitch")) return [];
   const chunks = run.jobs.filter((j) => j.kind === "chunk");
   if (chunks.length === 0 || chunks.some((c) => c.status !== "done")) return [];
+  if (burnsCaptions(run) && !soundtrackDone(run)) return [];
   const ordered = [...chunks].sort((a, b) => a.idx - b.idx);
-  const input = { chunks: ordered.map((c) => JSON.parse(c.input) as ChunkPlan), outputs: ordered.map((c) => outputOf<unknown>(c)) };
+  const cues = burnsCaptions(run) ? outputOf<SoundtrackOutput>(find(run, "soundtrack")!).voiceover?.cues ?? [] : [];
+  const input = { chunks: ordered.map((c) => JSON.parse(c.input) as ChunkPlan), outputs: ordered.map((c) => outputOf<unknown>(c)), cues };
   return [
     { kind: "insert", jobs: [{ id: "stitch", kind: "stitch", beat: null, idx: 0, input }] },
     { kind: "phase", phase: "stitching" },
   ];
 }
 
-/** The stitched video and the prepared music are both done, and no mux yet: the mux. */
+/** The music and every voice line are done, and no mix yet: the soundtrack mix, with each line where its speech is stored. */
+function mixWhenReady(run: PipelineView): Decision[] {
+  if (find(run, "soundtrack") || !run.spec || spokenLines(run.spec).length === 0) return [];
+  const voices = run.jobs.filter((j) => j.kind === "voice");
+  if (find(run, "music")?.status !== "done" || voices.length === 0 || voices.some((v) => v.status !== "done")) return [];
+  const phrases = [...voices].sort((a, b) => a.idx - b.idx).map((v) => outputOf<VoiceOutput>(v));
+  return [{ kind: "insert", jobs: [{ ...soundtrackMixJob(), input: { music: outputOf<MusicSource>(find(run, "music")!), phrases } satisfies SoundtrackInput }] }];
+}
+
+/** The stitched video and the soundtrack are both done, and no mux yet: the mux. */
 function muxWhenReady(run: PipelineView): Decision[] {
-  if (find(run, "mux") || find(run, "stitch")?.status !== "done" || find(run, "music")?.status !== "done") return [];
+  if (find(run, "mux") || find(run, "stitch")?.status !== "done" || !soundtrackDone(run)) return [];
   return [{ kind: "insert", jobs: [{ id: "mux", kind: "mux", beat: null, idx: 0, input: {} }] }];
+}
+
+/** What may follow a finished part of the soundtrack (music, a voice line, the mix). */
+function afterSoundtrackPart(run: PipelineView): Decision[] {
+  return [...mixWhenReady(run), ...stitchWhenReady(run), ...muxWhenReady(run)];
 }
 
 export const NEXT: Record<JobKind, Next> = {
@@ -99,8 +127,8 @@ export const NEXT: Record<JobKind, Next> = {
     return [
       stored,
       { kind: "load_priors" },
-      // Music depends only on the spec: it runs alongside everything else, off the critical path.
-      { kind: "insert", jobs: [...referenceJobs(run.request), musicJob()] },
+      // Music and the voice lines depend only on the spec: they run alongside everything else, off the critical path.
+      { kind: "insert", jobs: [...referenceJobs(run.request), ...soundtrackJobs(spec)] },
       { kind: "phase", phase: "generating_references" },
     ];
   },
@@ -153,7 +181,15 @@ export const NEXT: Record<JobKind, Next> = {
   },
 
   music(_finished, run) {
-    return [...stitchWhenReady(run), ...muxWhenReady(run)];
+    return afterSoundtrackPart(run);
+  },
+
+  voice(_finished, run) {
+    return afterSoundtrackPart(run);
+  },
+
+  soundtrack(_finished, run) {
+    return afterSoundtrackPart(run);
   },
 
   stitch(_finished, run) {
@@ -200,14 +236,16 @@ export function decideOnPublish(published: JobRow, lastFrame: ChunkLastFrame, ru
 
 /**
  * Which ready jobs to send now. Paid jobs (those that make a prediction) take one of the
- * video's `slots` each; others always go. Longest chain first: when slots are short, a chunk
- * with more of its beat still behind it goes before one with less (list scheduling by critical
- * path), so the longest beat does not start last. Other jobs keep their order, ahead of chunks
- * (they gate whole phases).
+ * video's `slots` each; others always go. The main path's phase gates (references, storyboard
+ * frames) go first; then the soundtrack's parts (music, voice lines), which run beside it but
+ * must not wait behind every chunk; then chunks, longest chain first: when slots are short, a
+ * chunk with more of its beat still behind it goes before one with less (list scheduling by
+ * critical path), so the longest beat does not start last.
  */
 export function chooseDispatch(ready: readonly JobRow[], chunks: readonly JobRow[], paid: (kind: JobKind) => boolean, slots: number): JobRow[] {
-  const chainLeft = (job: JobRow) => (job.kind === "chunk" ? chunks.filter((c) => c.beat === job.beat && c.idx >= job.idx).length : Number.POSITIVE_INFINITY);
-  const ordered = [...ready].sort((a, b) => chainLeft(b) - chainLeft(a) || 0);
+  const rank = (job: JobRow) => (job.kind === "chunk" ? 2 : job.kind === "music" || job.kind === "voice" ? 1 : 0);
+  const chainLeft = (job: JobRow) => (job.kind === "chunk" ? chunks.filter((c) => c.beat === job.beat && c.idx >= job.idx).length : 0);
+  const ordered = [...ready].sort((a, b) => rank(a) - rank(b) || chainLeft(b) - chainLeft(a));
   const chosen: JobRow[] = [];
   let free = slots;
   for (const job of ordered) {

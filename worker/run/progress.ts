@@ -3,7 +3,8 @@ import type { JobKind, JobStatus } from "./jobs.ts";
 
 /**
  * Progress from real work done: each phase owns a span of 0..100 and moves through it as
- * its jobs finish. Music runs in parallel with the chunks, so it is counted in the chunk span.
+ * its jobs finish. Music, the voiceover and the soundtrack they make run in parallel with the chunks, so they are
+ * counted in the chunk span.
  */
 
 export const PHASE_SPANS: Record<Phase, [number, number]> = {
@@ -25,6 +26,8 @@ export const PHASE_OF_KIND: Record<JobKind, Phase> = {
   storyboard: "storyboarding",
   chunk: "generating_chunks",
   music: "generating_chunks",
+  voice: "generating_chunks",
+  soundtrack: "generating_chunks",
   stitch: "stitching",
   mux: "adding_music",
 };

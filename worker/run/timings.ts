@@ -4,7 +4,8 @@ import type { Prediction } from "../../contracts/prediction.ts";
 import type { Config } from "../config.ts";
 import type { Log } from "../log.ts";
 import { jobDurations } from "../db/schema.ts";
-import { chunkJobs, musicJob, type NewJob, referenceJobs, storyboardJobs } from "./dag.ts";
+import { spokenLines } from "../../contracts/spec.ts";
+import { chunkJobs, type NewJob, referenceJobs, soundtrackJobs, soundtrackMixJob, storyboardJobs } from "./dag.ts";
 import { type DurationEstimates, durationEstimates, type ObservedAttempt, secondsRemaining, type WorkItem } from "./eta.ts";
 import { JobKind, type JobRow, PREDICTION_KINDS } from "./jobs.ts";
 import type { RunState } from "./types.ts";
@@ -48,6 +49,8 @@ export function modelOfKind(config: Config, kind: JobKind): string {
       return config.models.video;
     case "music":
       return config.models.music;
+    case "voice":
+      return config.models.speech ?? "";
     default:
       return "media-node";
   }
@@ -197,7 +200,8 @@ export function estimateSecondsRemaining(sql: SqlStorage, config: Config, state:
   const planned: NewJob[] = [
     { id: "plan", kind: "plan", beat: null, idx: 0, input: {} },
     ...referenceJobs(state.request),
-    musicJob(),
+    ...soundtrackJobs(state.spec),
+    ...(spokenLines(state.spec).length ? [soundtrackMixJob()] : []),
     ...storyboardJobs(state.spec),
     ...chunkJobs(state.chunk_plan),
     ...CLOSING,

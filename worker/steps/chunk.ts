@@ -5,7 +5,7 @@ import type { ChunkLastFrame, ChunkOutput } from "../chunks/output.ts";
 import { type ChunkConditioning, type Picture, conditioningOf } from "../chunks/conditioning.ts";
 import { referenceDrift } from "../chunks/drift.ts";
 import { ChunkJobInput } from "../chunks/job-input.ts";
-import { ChunkPlan, seamKeyframes } from "../chunks/plan.ts";
+import { ChunkPlan, stitchKeyframes } from "../chunks/plan.ts";
 import { composePrompt } from "../planning/prompts.ts";
 import { estimatePrediction } from "../pricing/estimate.ts";
 import { type ClaimedJob, type JobSteps, type StepDeps, outputUrl } from "./step.ts";
@@ -124,15 +124,15 @@ export const chunkSteps: JobSteps = {
         height: spec.height,
         fps: spec.fps,
         frames: chunk.frames,
-        // The stitcher copies whole spans between transition windows: a keyframe where the
-        // incoming window ends and where the outgoing one begins keeps its decoding short.
-        keyframes: seamKeyframes(chunk),
+        // The stitcher copies whole spans between transition windows and overlays: a keyframe
+        // where each ends and where the outgoing window begins keeps its re-encoding short.
+        keyframes: stitchKeyframes(chunk, spec, claim.cues),
         output_url: await deps.url(key, "put"),
       },
       NormalizeChunkResponse,
     );
     const palette = published.palette;
-    const output: ChunkOutput = { key, last_frame_key: published.last_frame_key, frames: result.frames, palette, reference_drift: referenceDrift(palette, claim.references) };
+    const output: ChunkOutput = { key, last_frame_key: published.last_frame_key, frames: result.frames, palette, reference_drift: referenceDrift(palette, claim.references), keyframes: result.keyframes };
     return { kind: "done", output: chunk.reanchor ? { ...output, reanchored_key: mediaKeys.reanchored(videoId, chunk.chunk_num) } : output };
   },
 };

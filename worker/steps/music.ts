@@ -2,12 +2,15 @@ import { PrepareMusicResponse } from "../../contracts/media.ts";
 import { mediaKeys } from "../media/keys.ts";
 import { musicInput } from "../providers/models/music.ts";
 import { estimatePrediction } from "../pricing/estimate.ts";
-import { type JobSteps, outputUrl } from "./step.ts";
+import { spokenLines } from "../../contracts/spec.ts";
+import { type JobSteps, outputUrl, storeAudioOutput } from "./step.ts";
+import type { MusicSource } from "./voice.ts";
 
 /**
  * Music (SPEC §9) starts as soon as the spec exists and runs beside the chunks. Its ingest
  * step already fits the track to the ad (exact length, fades, −14 LUFS), so after the stitch
- * only a stream-copy mux remains on the critical path.
+ * only a stream-copy mux remains on the critical path. A voiced ad's track is stored as it came:
+ * the soundtrack job (voice.ts) fits it and mixes the voice over it in one pass.
  */
 
 export const musicSteps: JobSteps = {
@@ -24,6 +27,10 @@ export const musicSteps: JobSteps = {
   },
   async ingest(deps, claim) {
     const spec = claim.video.spec!;
+    if (spokenLines(spec).length > 0) {
+      const stored = await storeAudioOutput(deps, outputUrl(claim), (extension) => mediaKeys.musicSource(claim.video.video_id, extension));
+      return { kind: "done", output: { source_key: stored.key, bytes: stored.bytes } satisfies MusicSource };
+    }
     const key = mediaKeys.music(claim.video.video_id);
     const result = await deps.media.call(
       "/v1/media/audio/prepare",

@@ -7,6 +7,7 @@ import { referenceSteps } from "./reference.ts";
 import type { JobSteps } from "./step.ts";
 import { stitchSteps } from "./stitch.ts";
 import { storyboardSteps } from "./storyboard.ts";
+import { soundtrackSteps, voiceSteps } from "./voice.ts";
 
 /** The steps of each job kind: the queue consumer runs the one a message names. */
 export const STEPS: Record<JobKind, JobSteps> = {
@@ -15,6 +16,8 @@ export const STEPS: Record<JobKind, JobSteps> = {
   storyboard: storyboardSteps,
   chunk: chunkSteps,
   music: musicSteps,
+  voice: voiceSteps,
+  soundtrack: soundtrackSteps,
   stitch: stitchSteps,
   mux: muxSteps,
 };

@@ -1,5 +1,5 @@
 import type { GenerateRequest, ReferenceImage } from "../../contracts/api.ts";
-import { CompositeResponse } from "../../contracts/media.ts";
+import { CompositeResponse, type Cue } from "../../contracts/media.ts";
 import type { JobKind } from "../../contracts/live.ts";
 import type { LogContext } from "../../contracts/log.ts";
 import { firstOutputUrl, type Prediction } from "../../contracts/prediction.ts";
@@ -35,6 +35,8 @@ export interface ClaimedJob {
   prediction: Prediction | null;
   /** For `normalize`: what the job's ingest published. */
   published: unknown;
+  /** For a chunk's `normalize`: the burned captions' cues, when the soundtrack has timed them already. */
+  cues?: Cue[];
 }
 
 /** A reference job's output: what later steps condition on (the image and its measured palette). */
@@ -162,4 +164,26 @@ export async function storeImageOutput(deps: StepDeps, sourceUrl: string, key: s
   const converted = await deps.media.call("/v1/media/images/composite", { layers: [{ url: await deps.url(original), weight: 1 }], width: size.width, height: size.height, output_url: await deps.url(key, "put") }, CompositeResponse);
   await deps.env.MEDIA.delete(original);
   return converted.bytes;
+}
+
+/** An audio file's real format, from its signature: WAV (RIFF/WAVE) or MP3 (an ID3 tag or an MPEG frame sync). */
+export function audioFormatOf(bytes: Uint8Array): "wav" | "mp3" | null {
+  const ascii = (from: number, to: number) => String.fromCharCode(...bytes.subarray(from, to));
+  if (bytes.length >= 12 && ascii(0, 4) === "RIFF" && ascii(8, 12) === "WAVE") return "wav";
+  if (bytes.length >= 3 && ascii(0, 3) === "ID3") return "mp3";
+  if (bytes.length >= 2 && bytes[0] === 0xff && (bytes[1]! & 0xe0) === 0xe0) return "mp3";
+  return null;
+}
+
+/**
+ * Store a provider's audio output in R2 under the key `keyFor` names for its real format (the
+ * provider deletes outputs after an hour; a later mix or a retry of it reads our copy).
+ */
+export async function storeAudioOutput(deps: StepDeps, sourceUrl: string, keyFor: (extension: "wav" | "mp3") => string): Promise<{ key: string; bytes: number }> {
+  const body = await fetchOutput(sourceUrl, 100 * 1024 * 1024);
+  const format = audioFormatOf(new Uint8Array(body, 0, Math.min(16, body.byteLength)));
+  if (format === null) throw new ProviderError("prediction output is not a WAV or MP3 file", false);
+  const key = keyFor(format);
+  await deps.env.MEDIA.put(key, body, { httpMetadata: { contentType: contentTypeOf(key) } });
+  return { key, bytes: body.byteLength };
 }

@@ -6,6 +6,7 @@ import { signWebhook } from "../../../contracts/signing.ts";
 import type { ChunkLastFrame } from "../../../worker/chunks/output.ts";
 import type { ChunkPlan } from "../../../worker/chunks/plan.ts";
 import { type Config, loadConfig } from "../../../worker/config.ts";
+import { spokenLines } from "../../../contracts/spec.ts";
 import { mediaKeys } from "../../../worker/media/keys.ts";
 import { planVideo } from "../../../worker/planning/plan.ts";
 import { ReplicateDouble } from "./replicate-double.ts";
@@ -28,6 +29,7 @@ export const MODELS = {
   image: "black-forest-labs/flux-1.1-pro",
   video: "wan-video/wan-2.2-i2v-fast",
   music: "meta/musicgen:671ac645ce5e552cc63a54a2bbff63fcf798043055d2dac5fc9e36a837eedcfb",
+  speech: "minimax/speech-02-turbo",
 } as const;
 
 export type RunStub = DurableObjectStub<VideoRun>;
@@ -131,6 +133,10 @@ export function outcomeFor(h: Harness, claimed: ClaimedJob): { model: string; in
     return { model: MODELS.video, input: { prompt: chunk.prompt, image: "https://media.test/composite.png" }, estimateUsd: estimatePrediction(h.config, MODELS.video, chunk.frames / 24) };
   }
   if (job.kind === "music") return { model: MODELS.music, input: { prompt: "upbeat" }, estimateUsd: estimatePrediction(h.config, MODELS.music, video.spec!.duration_s) };
+  if (job.kind === "voice") {
+    const input = { text: spokenLines(video.spec!)[job.idx]!.text };
+    return { model: MODELS.speech, input, estimateUsd: estimatePrediction(h.config, MODELS.speech, 0, input) };
+  }
   return { model: MODELS.image, input: { prompt: `${job.kind} ${job.id}` }, estimateUsd: estimatePrediction(h.config, MODELS.image) };
 }
 
@@ -193,7 +199,16 @@ export function outputFor(h: Harness, claimed: ClaimedJob): unknown {
       return { key: mediaKeys.chunk(h.videoId, chunk.chunk_num), last_frame_key: mediaKeys.lastFrame(h.videoId, chunk.chunk_num), frames: chunk.frames, palette: [], reference_drift: null };
     }
     case "music":
-      return { key: mediaKeys.music(h.videoId) };
+      // A voiced ad's music is kept as it came, for the soundtrack mix.
+      return spokenLines(claimed.video.spec!).length ? { source_key: mediaKeys.musicSource(h.videoId, "wav"), bytes: 1000 } : { key: mediaKeys.music(h.videoId) };
+    case "voice": {
+      const line = spokenLines(claimed.video.spec!)[job.idx]!;
+      return { key: mediaKeys.voiceLine(h.videoId, job.idx, "mp3"), text: line.text, at_frame: line.start_frame, bytes: 100 };
+    }
+    case "soundtrack": {
+      const cues = spokenLines(claimed.video.spec!).map((line) => ({ start_s: line.start_frame / 24, end_s: line.start_frame / 24 + 1, text: line.text }));
+      return { key: mediaKeys.music(h.videoId), voice_key: mediaKeys.voice(h.videoId), captions_key: mediaKeys.captions(h.videoId), voiceover: { cues } };
+    }
     case "stitch":
       return { key: mediaKeys.stitched(h.videoId), frames: claimed.video.spec!.total_frames };
     default:
@@ -233,7 +248,7 @@ export async function runJob(h: Harness, jobId: string): Promise<void> {
     await h.stub.jobDone(jobId, claimed.job.attempt, await planVideo({ ...h.config, planner: "local" }, claimed.video.request));
     return;
   }
-  if (kind === "stitch" || kind === "mux") {
+  if (kind === "stitch" || kind === "mux" || kind === "soundtrack") {
     const claimed = await claim(h, jobId, "start");
     await h.stub.jobDone(jobId, claimed.job.attempt, outputFor(h, claimed));
     return;
@@ -248,7 +263,10 @@ export async function queued(h: Harness, kind?: string): Promise<string[]> {
   return (await snapshot(h)).jobs.filter((j) => j.status === "queued" && (!kind || j.kind === kind)).map((j) => j.id);
 }
 
-/** Plan, references and storyboards done; the first chunk of every beat queued. Music is left queued unless `music`. */
+/**
+ * Plan, references, storyboards and voice lines done; the first chunk of every beat queued.
+ * Music is left queued unless `music` (then the soundtrack is mixed too).
+ */
 export async function driveToChunks(h: Harness, options: { music?: boolean } = {}): Promise<void> {
   await runJob(h, "plan");
   // Jobs beyond the per-video prediction cap are sent in waves, as slots free.
@@ -260,8 +278,13 @@ export async function driveToChunks(h: Harness, options: { music?: boolean } = {
     }
   };
   await waves("reference");
-  if (options.music) await waves("music");
   await waves("storyboard");
+  // The voice lines go ahead of chunks (pipeline.ts chooseDispatch); the music too, when it is run.
+  await waves("voice");
+  if (options.music) {
+    await waves("music");
+    await waves("soundtrack");
+  }
 }
 
 /** Run every queued job, one at a time, until the video ends; `afterStep` sees the run after each. */

@@ -7,6 +7,8 @@ import { type AppContext, invalid, type VideoRunStub } from "../../app.ts";
 import { type Config, type Quality, qualityProblems, videoConfig } from "../../config.ts";
 import { videos } from "../../db/schema.ts";
 import { planVideo } from "../../planning/plan.ts";
+import { providerFor } from "../../config.ts";
+import { speechVoiceProblem } from "../../providers/models/speech.ts";
 import { admitBrandAssets, assetStore } from "../../references/assets.ts";
 import { generateLimit, tooManyVideos, underConcurrencyCap } from "../limits.ts";
 import { API_KEY, apiResponses, errorResponse, jsonBodyWithin, type RouteContext, tooManyResponse } from "../router.ts";
@@ -83,6 +85,9 @@ export async function generate(c: RouteContext<typeof generateRoute>): Promise<R
   }
   const refused = qualityRefusal(c, config, request.quality);
   if (refused) return refused;
+  const voice = request.voiceover?.voice;
+  const voiceProblem = voice ? speechVoiceProblem(providerFor(config, request.quality).models.speech ?? "", voice) : null;
+  if (voiceProblem) return invalid(c, { field: "voiceover.voice", message: voiceProblem });
   const limited = await generateLimit(c);
   if (limited) return limited;
 

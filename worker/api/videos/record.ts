@@ -7,6 +7,7 @@ import { mediaKeys } from "../../media/keys.ts";
 import { signMediaUrl } from "../../media/signed-url.ts";
 import { consistencyReport } from "../../references/consistency.ts";
 import { chooseReferences, missingReference } from "../../references/selection.ts";
+import type { SoundtrackOutput } from "../../steps/voice.ts";
 import { API_KEY, apiResponses, jsonResponse, ownVideo, type RouteContext, UNKNOWN_VIDEO, VideoPath, videoNotFound } from "../router.ts";
 
 export const videoRoute = createRoute({
@@ -16,7 +17,7 @@ export const videoRoute = createRoute({
   tags: ["videos"],
   summary: "A video's full record",
   description:
-    "Everything about a video: its spec, reference images with their analysis, storyboard frames, the chunks generated so far, the final MP4, cost by phase and timings. Media URLs are signed and expire (see the media routes).",
+    "Everything about a video: its spec, reference images with their analysis, storyboard frames, the chunks generated so far, the final MP4, its copy, the voice track and the WebVTT captions, cost by phase and timings. Media URLs are signed and expire (see the media routes).",
   security: API_KEY,
   middleware: [ownVideo] as const,
   request: { params: VideoPath },
@@ -85,6 +86,18 @@ export async function videoRecord(c: AppContext, snapshot: LiveSnapshot): Promis
     ...consistencyOf(snapshot, config.consistencyDriftThreshold),
     quality: snapshot.request.quality,
     ...(await lineage(c.env.DB, snapshot.video_id)),
+    copy: snapshot.spec?.copy ?? null,
+    ...(await soundtrackUrls(snapshot, sign)),
+  };
+}
+
+/** The voice track and the captions, once a voiced ad's soundtrack mix has stored them. */
+async function soundtrackUrls(snapshot: LiveSnapshot, sign: (key: string) => Promise<string>): Promise<Pick<VideoResponse, "captions_url" | "voice_url">> {
+  const mixed = snapshot.jobs.some((j) => j.kind === "soundtrack" && j.status === "done");
+  const output = mixed ? (snapshot.outputs.soundtrack as SoundtrackOutput | undefined) : undefined;
+  return {
+    captions_url: output?.captions_key ? await sign(output.captions_key) : null,
+    voice_url: output?.voice_key ? await sign(output.voice_key) : null,
   };
 }
 

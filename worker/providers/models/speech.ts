@@ -1,9 +1,9 @@
-import { DRAFT_MODELS } from "../../../contracts/media.ts";
+import { DRAFT_MODELS, DraftSpeechInput } from "../../../contracts/media.ts";
 import { modelName } from "../../../contracts/model-contracts.ts";
 import type { SpeechRequest } from "./requests.ts";
 import { UnknownModel } from "./image.ts";
 
-/** Speech models: one voiceover line per prediction (issue 15 stage 2 places each on its beat). */
+/** Speech models: one voiceover line per prediction (steps/voice.ts; the soundtrack job places each on its beat). */
 
 type SpeechAdapter = (request: SpeechRequest) => Record<string, unknown>;
 
@@ -36,3 +36,16 @@ export function speechInput(model: string, request: SpeechRequest): Record<strin
 }
 
 export const SPEECH_MODELS: readonly string[] = Object.keys(SPEECH_ADAPTERS);
+
+/**
+ * Why `voice` cannot be spoken by `model`, or null: draft voices are espeak-ng language codes
+ * (`en-us`); MiniMax's voice ids are free-form (system voices and cloned ones), so any well-formed
+ * name goes to the model. Checked when the request arrives, so a voice the video's model cannot
+ * take is a 422 and not a video that fails at its first line.
+ */
+export function speechVoiceProblem(model: string, voice: string): string | null {
+  if (modelName(model) === DRAFT_MODELS.speech && !DraftSpeechInput.shape.voice.safeParse(voice).success) {
+    return `${voice} is not a draft voice: draft ads speak with espeak-ng, whose voices are language codes such as en-us or en-gb`;
+  }
+  return null;
+}

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import sharp from "sharp";
-import { ffmpeg, run } from "../media-node/ffmpeg.ts";
+import { ffmpeg, run } from "../../media-node/ffmpeg.ts";
 
 /**
  * Test support (not a test file): independent checks of a finished ad, measured on the decoded
@@ -138,10 +138,18 @@ export async function speechSpans(audio: string, options: { noiseDb: number; joi
  * The level (dBFS RMS) over each window of what a steep low-pass at `cutoffHz` lets through:
  * the level of a low tone in a mix whose other sounds all sit above the cut-off.
  */
-export async function lowToneLevels(audio: string, cutoffHz: number, windows: readonly { start: number; end: number }[]): Promise<number[]> {
+export function lowToneLevels(audio: string, cutoffHz: number, windows: readonly { start: number; end: number }[]): Promise<number[]> {
+  return windowLevels(audio, windows, Array.from({ length: 4 }, () => `lowpass=f=${cutoffHz}`).join(",") + ",");
+}
+
+/** The level (dBFS RMS, mono) of a whole track over each window. */
+export function trackLevels(audio: string, windows: readonly { start: number; end: number }[]): Promise<number[]> {
+  return windowLevels(audio, windows, "");
+}
+
+async function windowLevels(audio: string, windows: readonly { start: number; end: number }[], filters: string): Promise<number[]> {
   const rate = 4000;
-  const lowpass = Array.from({ length: 4 }, () => `lowpass=f=${cutoffHz}`).join(",");
-  const { stdout } = await ffmpeg(["-i", audio, "-map", "0:a:0", "-af", `${lowpass},aresample=${rate},aformat=sample_fmts=flt:channel_layouts=mono`, "-f", "f32le", "-"]);
+  const { stdout } = await ffmpeg(["-i", audio, "-map", "0:a:0", "-af", `${filters}aresample=${rate},aformat=sample_fmts=flt:channel_layouts=mono`, "-f", "f32le", "-"]);
   const samples = new Float32Array(stdout.buffer, stdout.byteOffset, stdout.length / 4);
   return windows.map(({ start, end }) => {
     let sum = 0;
