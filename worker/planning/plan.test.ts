@@ -44,7 +44,8 @@ describe("planning phase", () => {
       generating_references: cents(3 * 0.15), // nano-banana-pro, per image
       storyboarding: cents(spec.beats.length * 0.15),
       generating_chunks: cents(predictions * 0.11), // Wan 720p, per video
-      adding_music: cents((30 * 4 + 10) * 0.0014), // musicgen on an A100, GPU seconds
+      // musicgen on an A100 (GPU seconds), and speech-02-turbo at $0.06 per 1,000 characters of the spoken lines.
+      adding_music: cents((30 * 4 + 10) * 0.0014 + (spec.copy.voiceover.lines.reduce((sum, l) => sum + l.text.length, 0) / 1000) * 0.06),
       stitching: 0,
     });
   });
