@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { GenerateRequest } from "../../contracts/api.ts";
-import { spokenLines, VideoSpec } from "../../contracts/spec.ts";
+import { VideoSpec } from "../../contracts/spec.ts";
 import { loadConfig } from "../config.ts";
 import { planVideo } from "./plan.ts";
 
@@ -43,8 +43,8 @@ describe("planning phase", () => {
       generating_references: cents(3 * 0.15), // nano-banana-pro, per image
       storyboarding: cents(spec.beats.length * 0.15),
       generating_chunks: cents(predictions * 0.11), // Wan 720p, per video
-      // musicgen on an A100 (GPU seconds), and the voiceover: speech-02-turbo at $0.06 per 1,000 characters of each line.
-      adding_music: cents((30 * 4 + 10) * 0.0014 + (spokenLines(spec).reduce((n, line) => n + line.text.length, 0) / 1000) * 0.06),
+      // musicgen on an A100 (GPU seconds), and speech-02-turbo at $0.06 per 1,000 characters of the spoken lines.
+      adding_music: cents((30 * 4 + 10) * 0.0014 + (spec.copy.voiceover.lines.reduce((sum, l) => sum + l.text.length, 0) / 1000) * 0.06),
       stitching: 0,
     });
   });
