@@ -311,6 +311,8 @@ export const SeamScore = z.object({
   /** Beat transitions: whether the viewer gets the planned transition (a cut at exactly its frame, a blend changing steadily across its window). Null inside a beat. */
   transition_delivered: z.boolean().nullable(),
   transition_detail: z.string().nullable(),
+  /** Why the seam was not judged (the ad's overlays and captions cover too much of the frame around it; never flagged); null when judged. */
+  unjudged: z.string().nullable(),
   /** Inside a beat: any measure past its threshold. At a beat transition: the planned transition is not what the viewer gets. */
   flagged: z.boolean(),
   flags: z.array(SeamFlag),

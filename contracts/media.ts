@@ -296,6 +296,14 @@ export const SeamsRequest = z
     /** Frames of the video. */
     frames: z.number().int().min(2).max(24 * 60 * 5),
     seams: z.array(SeamSpec).max(400),
+    /**
+     * What the stitch drew over the pictures: the same overlays and (held) burned cues it was
+     * given. The measures leave the rows those cover out (docs/SEAMS.md, "Decorations"), so a
+     * caption or a layer appearing is never judged as a jump or a second cut.
+     */
+    decorations: z
+      .object({ overlays: z.array(StitchOverlay).max(32).default([]), captions: z.object({ cues: z.array(Cue).min(1).max(400) }).nullish() })
+      .default({ overlays: [] }),
   })
   .superRefine((r, ctx) => {
     r.seams.forEach((seam, i) => {
@@ -319,8 +327,12 @@ export const SeamMeasure = z.object({
   motion: z.number(),
   /** difference ÷ motion. */
   jump_ratio: z.number(),
-  /** For a beat's transition: is the planned transition what the viewer gets? Null inside a beat. */
+  /** For a beat's transition: is the planned transition what the viewer gets? Null inside a beat, and for a seam not judged. */
   transition_check: z.object({ delivered: z.boolean(), detail: z.string() }).nullable(),
+  /** Analysis rows [from, to) every measure above read: the largest band no decoration covers around the seam. */
+  rows: z.object({ from: z.number().int(), to: z.number().int() }),
+  /** Why the seam could not be judged (decorations cover too much of the frame around it; measured on the whole frame, never flagged); null when judged. */
+  unjudged: z.string().nullable(),
 });
 export type SeamMeasure = z.infer<typeof SeamMeasure>;
 export const SeamsResponse = z.object({

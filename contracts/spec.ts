@@ -310,6 +310,16 @@ export function copyWindows(spec: Pick<VideoSpec, "beats" | "total_frames" | "co
   };
 }
 
+/**
+ * The copy's layers the finish draws, in stacking order, with the output frames each covers. A
+ * one-beat ad has no beat before its end card: the end card alone carries the copy.
+ */
+export function copyLayers(spec: Pick<VideoSpec, "beats" | "total_frames" | "copy">): { layer: "headline" | "end-card"; from_frame: number; to_frame: number }[] {
+  const windows = copyWindows(spec);
+  const withHeadline = windows.headline.to_frame <= windows.end_card.from_frame;
+  return [...(withHeadline ? [{ layer: "headline" as const, ...windows.headline }] : []), { layer: "end-card" as const, ...windows.end_card }];
+}
+
 /** Rendered frames of a beat: on-screen frames plus the overlap consumed by its outgoing transition. */
 export function renderedFrames(beat: SpecBeat): number {
   return beat.frames + beat.transition_out.frames;

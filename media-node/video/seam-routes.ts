@@ -3,6 +3,8 @@ import type { FastifyInstance } from "fastify";
 import { SeamsRequest, SeamsResponse } from "../../contracts/media.ts";
 import { MEDIA_PREFIX, type MediaNodeConfig } from "../config.ts";
 import { downloadTo, parse, withTempDir } from "../io.ts";
+import { decoratedRows } from "./seam-decorations.ts";
+import { analysisSize } from "./frames.ts";
 import { measureSeams } from "./seams.ts";
 
 /**
@@ -21,7 +23,8 @@ export function registerSeamRoutes(app: FastifyInstance, config: MediaNodeConfig
       const path = join(dir, "video.mp4");
       await downloadTo(body.video_url, path, { maxBytes: VIDEO_MAX_BYTES, timeoutMs: VIDEO_TIMEOUT_MS });
       const started = performance.now();
-      const measured = await measureSeams(path, body.seams, { width: body.width, height: body.height, fps: body.fps, frames: body.frames });
+      const decorated = await decoratedRows(body.decorations, body, analysisSize(body.width, body.height), dir);
+      const measured = await measureSeams(path, body.seams, { width: body.width, height: body.height, fps: body.fps, frames: body.frames, decorated });
       return SeamsResponse.parse({
         analysis_width: measured.size.width,
         analysis_height: measured.size.height,

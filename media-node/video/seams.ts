@@ -4,6 +4,7 @@ import { symmetricPaletteDistance } from "../../lib/color.ts";
 import { paletteOf } from "../images/palette.ts";
 import { lumaOf, meanAbsoluteDifference, median, ssim } from "./frame-metrics.ts";
 import { type AnalysisSize, type FrameRange, analysisSize, decodeFrameRanges } from "./frames.ts";
+import { type DecoratedRows, clearBand } from "./seam-decorations.ts";
 
 /**
  * How the seams of a stitched video look to a viewer. Every measure is taken on the frames as
@@ -34,12 +35,19 @@ import { type AnalysisSize, type FrameRange, analysisSize, decodeFrameRanges } f
  *   the window), and no step around the window is abrupt in the cut's sense. When A and B are
  *   nearly alike (D(A, B) < MOTION_FLOOR·3) progress means nothing and only the last two
  *   conditions apply.
+ *
+ * Decorations (seam-decorations.ts): every measure of a seam reads only the largest band of
+ * rows that no overlay or burned cue covers in any of the seam's frames (the same rows on both
+ * sides). When that band is under MIN_JUDGED_SHARE of the frame's height the seam is not
+ * judged: it is measured on the whole frame, says why in `unjudged`, and has no transition check.
  */
 
 export const MOTION_STEPS = 6;
 export const MOTION_FLOOR = 0.5;
 export const CUT_RATIO = 3;
 export const MONOTONE_TOLERANCE = 0.05;
+/** A seam is judged on a clear band of at least this share of the frame's rows (and never under SSIM's 11-row window). */
+export const MIN_JUDGED_SHARE = 0.2;
 
 export interface MeasureSeamsOptions {
   width: number;
@@ -47,6 +55,8 @@ export interface MeasureSeamsOptions {
   fps: number;
   /** Frames of the video. */
   frames: number;
+  /** Rows the ad's decorations cover, and when (seam-decorations.ts `decoratedRows`). */
+  decorated?: readonly DecoratedRows[];
 }
 
 export interface SeamsMeasured {
@@ -67,7 +77,7 @@ export async function measureSeams(path: string, seams: readonly SeamSpec[], opt
   const ranges = rangesOf(seams, options.frames);
   const decoded = await decodeFrameRanges(path, ranges, options.fps, size);
   const lumas = new Map<number, Float32Array>();
-  const luma = (n: number) => {
+  const fullLuma = (n: number) => {
     let plane = lumas.get(n);
     if (!plane) {
       const rgb = decoded.get(n);
@@ -77,13 +87,23 @@ export async function measureSeams(path: string, seams: readonly SeamSpec[], opt
     }
     return plane;
   };
-  const step = (n: number) => meanAbsoluteDifference(luma(n - 1), luma(n));
-  const pngOf = (n: number) => sharp(decoded.get(n)!, { raw: { width: size.width, height: size.height, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer();
+  const minRows = Math.max(11, Math.ceil(MIN_JUDGED_SHARE * size.height));
 
   const measured: SeamMeasure[] = [];
   for (const [i, seam] of seams.entries()) {
     const p = seam.at_frame;
     const n = seam.transition.frames;
+    const clear = clearBand(options.decorated ?? [], ranges[i]!.from, ranges[i]!.to, size);
+    const judged = clear.to - clear.from >= minRows;
+    const rows = judged ? clear : { from: 0, to: size.height };
+    // Whole rows are contiguous in the plane: the band is a view, not a copy.
+    const luma = (f: number) => fullLuma(f).subarray(rows.from * size.width, rows.to * size.width);
+    const step = (f: number) => meanAbsoluteDifference(luma(f - 1), luma(f));
+    const pngOf = (f: number) =>
+      sharp(decoded.get(f)!, { raw: { width: size.width, height: size.height, channels: 3 } })
+        .extract({ left: 0, top: rows.from, width: size.width, height: rows.to - rows.from })
+        .png({ compressionLevel: 0 })
+        .toBuffer();
     const previousEnd = i > 0 ? seams[i - 1]!.at_frame + seams[i - 1]!.transition.frames : 0;
     const nextStart = i + 1 < seams.length ? seams[i + 1]!.at_frame : options.frames;
     // Steps inside the outgoing chunk (ending at p−1) and inside the incoming one (after its window).
@@ -97,12 +117,14 @@ export async function measureSeams(path: string, seams: readonly SeamSpec[], opt
       at_frame: p,
       within_beat: seam.within_beat,
       transition: seam.transition,
-      ssim: round(ssim(luma(p - 1), luma(p + n), size.width, size.height), 4),
+      ssim: round(ssim(luma(p - 1), luma(p + n), size.width, rows.to - rows.from), 4),
       palette_delta_e: round(symmetricPaletteDistance(paletteBefore, paletteAfter), 2),
       difference: round(difference),
       motion: round(motion),
       jump_ratio: round(difference / motion, 2),
-      transition_check: seam.within_beat ? null : n === 0 ? cutCheck(p, step, before, after) : blendCheck(p, n, luma, step, before, after),
+      transition_check: seam.within_beat || !judged ? null : n === 0 ? cutCheck(p, step, before, after) : blendCheck(p, n, luma, step, before, after),
+      rows,
+      unjudged: judged ? null : `the ad's overlays and captions leave at most ${clear.to - clear.from} of ${size.height} rows clear around frame ${p} (${minRows} needed)`,
     });
   }
   return { size, decodedFrames: decoded.size, seams: measured };

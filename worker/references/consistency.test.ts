@@ -25,6 +25,7 @@ const seam = (chunk_num: number, kind: "within_beat" | "beat_transition", jump_r
   jump_ratio,
   transition_delivered: kind === "within_beat" ? null : true,
   transition_detail: null,
+  unjudged: null,
   flagged,
   flags: flagged ? ["jump"] : [],
 });

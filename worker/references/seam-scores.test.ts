@@ -43,6 +43,8 @@ describe("seam scores", () => {
       motion: 1,
       jump_ratio: s.within_beat ? 0.5 : 30,
       transition_check: s.within_beat ? null : { delivered: true, detail: "as planned" },
+      rows: { from: 0, to: 144 },
+      unjudged: null,
       ...change(i),
     })),
   });
@@ -64,6 +66,14 @@ describe("seam scores", () => {
     const jumpOnly = scoreSeams(planned, measured((i) => (i === inside ? { jump_ratio: SEAM_THRESHOLDS.jump_ratio_max + 0.01 } : {})));
     expect(jumpOnly.seams[inside]!.flags).toEqual(["jump"]);
     expect(scoreSeams(planned, measured((i) => (i === inside ? { jump_ratio: SEAM_THRESHOLDS.jump_ratio_max } : {}))).seams[inside]!.flagged).toBe(false);
+  });
+
+  it("never flags a seam the ad's decorations kept media-node from judging, and says why", () => {
+    const why = "the ad's overlays and captions leave at most 8 of 144 rows clear around frame 600 (29 needed)";
+    const report = scoreSeams(planned, measured((i) => (i === inside ? { jump_ratio: 5.5, ssim: 0.5, unjudged: why } : i === between ? { transition_check: null, unjudged: why } : {})));
+    expect(report.seams[inside]).toMatchObject({ flagged: false, flags: [], unjudged: why, transition_detail: null });
+    expect(report.seams[between]).toMatchObject({ flagged: false, flags: [], unjudged: why, transition_delivered: null, transition_detail: why });
+    expect(report.seams.filter((s) => s.unjudged !== null)).toHaveLength(2);
   });
 
   it("refuses measures that do not match the seams asked for", () => {

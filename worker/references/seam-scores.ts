@@ -35,6 +35,8 @@ export function plannedSeams(plan: readonly ChunkPlan[]): PlannedSeam[] {
 }
 
 function flagsOf(seam: SeamsResponse["seams"][number], thresholds: SeamThresholds): SeamFlag[] {
+  // A seam the decorations hide is not a defect of the pictures: reported with its reason, never flagged.
+  if (seam.unjudged !== null) return [];
   if (!seam.within_beat) return seam.transition_check?.delivered === false ? ["transition"] : [];
   const flags: SeamFlag[] = [];
   if (seam.ssim < thresholds.ssim_min) flags.push("ssim");
@@ -60,7 +62,8 @@ export function scoreSeams(planned: readonly PlannedSeam[], measured: SeamsRespo
       palette_delta_e: seam.palette_delta_e,
       jump_ratio: seam.jump_ratio,
       transition_delivered: seam.transition_check?.delivered ?? null,
-      transition_detail: seam.transition_check?.detail ?? null,
+      transition_detail: seam.transition_check?.detail ?? (seam.within_beat ? null : seam.unjudged),
+      unjudged: seam.unjudged,
       flagged: flags.length > 0,
       flags,
     };

@@ -1,6 +1,6 @@
 import type { SeamReport } from "../../contracts/api.ts";
-import { Cue, RenderOverlaysResponse, SeamsResponse, StitchResponse, holdCuesToKeyframes } from "../../contracts/media.ts";
-import { copyWindows, type VideoSpec } from "../../contracts/spec.ts";
+import { Cue, RenderOverlaysResponse, type SeamsRequest, SeamsResponse, StitchResponse, holdCuesToKeyframes } from "../../contracts/media.ts";
+import { copyLayers, type VideoSpec } from "../../contracts/spec.ts";
 import { mediaKeys } from "../media/keys.ts";
 import type { ChunkOutput } from "../chunks/output.ts";
 import { ChunkPlan } from "../chunks/plan.ts";
@@ -35,13 +35,16 @@ export interface StitchOutput extends StitchResponse {
   seams_error?: string;
 }
 
-async function measuredSeams(deps: StepDeps, key: string, spec: VideoSpec, plan: readonly ChunkPlan[], frames: number): Promise<Pick<StitchOutput, "seams" | "seams_error">> {
+/** The seams route leaves out the rows these cover, so the scores judge the pictures, not the ad's finish (docs/SEAMS.md). */
+type Decorations = SeamsRequest["decorations"];
+
+async function measuredSeams(deps: StepDeps, key: string, spec: VideoSpec, plan: readonly ChunkPlan[], frames: number, decorations: Decorations): Promise<Pick<StitchOutput, "seams" | "seams_error">> {
   const planned = plannedSeams(plan);
   try {
     const measured = planned.length
       ? await deps.media.call(
           "/v1/media/videos/seams",
-          { video_url: await deps.url(key), width: spec.width, height: spec.height, fps: spec.fps, frames, seams: planned.map(({ at_frame, transition, within_beat }) => ({ at_frame, transition, within_beat })) },
+          { video_url: await deps.url(key), width: spec.width, height: spec.height, fps: spec.fps, frames, seams: planned.map(({ at_frame, transition, within_beat }) => ({ at_frame, transition, within_beat })), decorations },
           SeamsResponse,
           120_000,
         )
@@ -67,9 +70,8 @@ async function logoUrl(deps: StepDeps, claim: ClaimedJob): Promise<string | null
 async function renderOverlays(deps: StepDeps, claim: ClaimedJob, spec: VideoSpec) {
   const videoId = claim.video.video_id;
   const { copy } = spec;
-  const windows = copyWindows(spec);
-  // A one-beat ad has no beat before its end card: the end card alone carries the copy.
-  const withHeadline = windows.headline.to_frame <= windows.end_card.from_frame;
+  const drawn = copyLayers(spec);
+  const withHeadline = drawn.some((l) => l.layer === "headline");
   const rendered = await deps.media.call(
     "/v1/media/finish/overlays",
     {
@@ -80,10 +82,7 @@ async function renderOverlays(deps: StepDeps, claim: ClaimedJob, spec: VideoSpec
     },
     RenderOverlaysResponse,
   );
-  const layers = [
-    ...(withHeadline ? [{ url: await deps.url(mediaKeys.overlay(videoId, "headline")), ...windows.headline }] : []),
-    { url: await deps.url(mediaKeys.overlay(videoId, "end-card")), ...windows.end_card },
-  ];
+  const layers = await Promise.all(drawn.map(async ({ layer, from_frame, to_frame }) => ({ url: await deps.url(mediaKeys.overlay(videoId, layer)), from_frame, to_frame })));
   return { layers, rendered };
 }
 
@@ -102,6 +101,7 @@ export const stitchSteps: JobSteps = {
     ]);
     const transitions = plan.slice(0, -1).map((c) => c.seam_out);
     const key = mediaKeys.stitched(videoId);
+    const decorations: Decorations = { overlays: overlays.layers, captions: cues.length ? { cues } : null };
     const result = await deps.media.call(
       "/v1/media/videos/stitch",
       {
@@ -111,15 +111,14 @@ export const stitchSteps: JobSteps = {
         height: spec.height,
         fps: spec.fps,
         method: "seams",
-        overlays: overlays.layers,
-        captions: cues.length ? { cues } : null,
+        ...decorations,
         output_url: await deps.url(key, "put"),
       },
       StitchResponse,
     );
     if (result.frames !== spec.total_frames) throw new Error(`stitched ${result.frames} frames, the spec needs ${spec.total_frames}`);
     const endCard = overlays.rendered.end_card;
-    const output: StitchOutput = { key, ...result, logo: endCard.logo, cta_box: endCard.cta_box, mark_box: endCard.mark_box, ...(await measuredSeams(deps, key, spec, plan, result.frames)) };
+    const output: StitchOutput = { key, ...result, logo: endCard.logo, cta_box: endCard.cta_box, mark_box: endCard.mark_box, ...(await measuredSeams(deps, key, spec, plan, result.frames, decorations)) };
     return { kind: "done", output };
   },
 };

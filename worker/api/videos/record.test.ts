@@ -39,6 +39,8 @@ function measured(plan: readonly ChunkPlan[], jumpInto: number): SeamsResponse {
       motion: 2,
       jump_ratio: s.chunk_num === jumpInto ? 3.4 : s.within_beat ? 0.5 : 12,
       transition_check: s.within_beat ? null : { delivered: true, detail: "as planned" },
+      rows: { from: 0, to: 144 },
+      unjudged: null,
     })),
   };
 }
