@@ -27,9 +27,11 @@ export function showSeams(report, fps = 24) {
     return tr;
   }));
   const flagged = seams.filter((s) => s.flagged).length;
+  const unjudged = seams.filter((s) => s.unjudged).length;
+  const hidden = unjudged ? ` ${unjudged} of ${seams.length} seams not judged: the ad's overlays and captions cover them.` : "";
   $("seams-summary").textContent = flagged
     ? `${flagged} of ${seams.length} seams flagged.`
-    : `No seam flagged: inside beats every join is within ${limits.jump_ratio_max}× the shot's own motion, SSIM ≥ ${limits.ssim_min}, palette ΔE ≤ ${limits.palette_delta_e_max}; every beat transition plays as planned.`;
+    : `No seam flagged: inside beats every ${unjudged ? "judged " : ""}join is within ${limits.jump_ratio_max}× the shot's own motion, SSIM ≥ ${limits.ssim_min}, palette ΔE ≤ ${limits.palette_delta_e_max}; every ${unjudged ? "judged " : ""}beat transition plays as planned.${hidden}`;
   $("seams-block").hidden = false;
 }
 
@@ -40,6 +42,8 @@ export function hideSeams() {
 }
 
 function verdict(seam, limits) {
+  // Measured on the part of the frame the ad's finish leaves clear; a seam it covers is not judged.
+  if (seam.unjudged) return `not judged: ${seam.unjudged}`;
   if (!seam.flagged) return seam.kind === "within_beat" ? "✓ seamless" : "✓ as planned";
   const why = seam.flags.map((flag) => {
     if (flag === "jump") return `jumps ${seam.jump_ratio.toFixed(1)}× (limit ${limits.jump_ratio_max}×)`;
