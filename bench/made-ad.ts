@@ -1,11 +1,14 @@
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "sharp";
 import { z } from "zod";
 import { type Conditioning, SeamReport } from "../contracts/api.ts";
 import type { LiveSnapshot } from "../contracts/live.ts";
 import { DRAFT_MODELS } from "../contracts/media.ts";
-import { ChunkPlan, type VideoSpec } from "../contracts/spec.ts";
+import { ChunkPlan, type VideoSpec, copyLayers } from "../contracts/spec.ts";
 import type { AdreelClient } from "../cli/client.ts";
+import { type DecoratedRows, decoratedRows } from "../media-node/video/seam-decorations.ts";
+import { analysisSize } from "../media-node/video/frames.ts";
 import type { Stack } from "../scripts/stack.ts";
 import { type ChunkConditioning, DEFAULT_CONDITIONING, DEFAULT_WEIGHTS, conditioningOf } from "../worker/chunks/conditioning.ts";
 import { mediaKeys } from "../worker/media/keys.ts";
@@ -34,6 +37,12 @@ export interface MadeAd {
   conditioned: ChunkConditioning[];
   finalPath: string;
   stitch: StitchedOutput;
+  /**
+   * Rows of the analysis frames the ad's finish covers, and when: the copy's layers over their
+   * windows (their stored images' opaque rows) and the caption band over every frame (any frame
+   * may carry a held cue), as media-node's seam measures find them (video/seam-decorations.ts).
+   */
+  decorated: DecoratedRows[];
   /** The stored picture at an R2 key as RGB at width×height; null when there is none. */
   picture(key: string, width: number, height: number): Promise<Buffer | null>;
   /** The R2 key of the environment reference: the composite's style layer. */
@@ -53,13 +62,14 @@ export async function fetchMadeAd(stack: Pick<Stack, "workerUrl" | "secrets">, c
   // The local stack runs the draft models with the configuration's defaults (worker/config.ts).
   const conditioning = snapshot.request.conditioning ?? DEFAULT_CONDITIONING;
   const options = { weights: DEFAULT_WEIGHTS, fps: spec.fps, endFrames: acceptsEndImage(DRAFT_MODELS.video), style: style !== undefined };
+  const sign = (key: string) => signMediaUrl(stack.workerUrl, stack.secrets.MEDIA_SIGNING_SECRET, key, "get", 3600);
   const cache = new Map<string, Promise<Buffer | null>>();
   const picture = (key: string, width: number, height: number) => {
     const id = `${key}@${width}x${height}`;
     let pending = cache.get(id);
     if (!pending) {
       pending = (async () => {
-        const url = await signMediaUrl(stack.workerUrl, stack.secrets.MEDIA_SIGNING_SECRET, key, "get", 3600);
+        const url = await sign(key);
         const response = await fetch(url, { signal: AbortSignal.timeout(30_000) });
         if (response.status === 404) return null;
         if (!response.ok) throw new Error(`reading ${key}: ${response.status}`);
@@ -69,10 +79,16 @@ export async function fetchMadeAd(stack: Pick<Stack, "workerUrl" | "secrets">, c
     }
     return pending;
   };
+  const overlays = await Promise.all(copyLayers(spec).map(async ({ layer, from_frame, to_frame }) => ({ url: await sign(mediaKeys.overlay(videoId, layer)), from_frame, to_frame })));
+  const everyFrame = { start_s: 0, end_s: spec.total_frames / spec.fps, text: "caption band" };
+  const layersDir = join(dir, `${videoId}-finish`);
+  mkdirSync(layersDir, { recursive: true });
+  const decorated = await decoratedRows({ overlays, captions: { cues: [everyFrame] } }, spec, analysisSize(spec.width, spec.height), layersDir);
   return {
     videoId,
     spec,
     plan,
+    decorated,
     snapshot,
     conditioning,
     conditioned: plan.map((chunk) => conditioningOf(chunk, conditioning, options)),

@@ -184,8 +184,11 @@ describe("conditioning: composite (seed 003)", () => {
 
   it("opens its chunks on double exposures the detector finds, and jumps at seams inside beats", async () => {
     const frames = await decodeAd(composite);
-    // Each chunk's first three frames (not all of them: the point is that the detector sees these ghosts).
-    const { judged, found } = await doubleExposures(composite, frames, 1_000);
+    // Each chunk's first three frames (not all of them: the point is that the detector sees these
+    // ghosts), on the rows the finish leaves clear, where those are at least 40 % of the frame:
+    // wide enough to hold the blend's α to 0.05 (bench/seam-analysis.ts). None judged fails too.
+    const { judged, found } = await doubleExposures(composite, frames, 1_000, { minClearShare: 0.4 });
+    console.info(`composite: ${found.length} of ${judged} opening frames are double exposures`);
     expect(found.length).toBeGreaterThan(0.8 * judged);
     // The blend the detector finds is the composite's: 70/30, whichever of the two it lists first.
     for (const f of found) expect(Math.max(f.verdict.mix!.alpha, 1 - f.verdict.mix!.alpha), `frame ${f.frame}`).toBeCloseTo(0.7, 1);
