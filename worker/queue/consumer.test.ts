@@ -206,7 +206,8 @@ describe("a busy media-node", () => {
   });
 
   it("defers a start step without spending its attempt or the message's deliveries, even on the last delivery", async () => {
-    const h = await newRun();
+    // Composite conditioning: the chunk's start step asks media-node for its start image first.
+    const h = await newRun({ request: { conditioning: "composite" } });
     await driveToChunks(h);
     const [first] = await queued(h, "chunk");
     // The start step (the composite, then the create): the job waits ready, like the provider's create gate.
@@ -215,7 +216,6 @@ describe("a busy media-node", () => {
     expect(await jobOf(h, first!)).toMatchObject({ status: "ready", attempt: 1, errors: [] });
     const [row] = await rows<{ not_before: number }>(h, "SELECT not_before FROM jobs WHERE id = ?", first);
     expect(row!.not_before).toBeGreaterThan(Date.now() + 1000);
-
   });
 
   it("holds a paid chunk's normalize step, which stays normalizing, and sends it again later", async () => {
