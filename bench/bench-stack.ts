@@ -43,6 +43,26 @@ export function snapshotNote(): string {
   return `${sourceSnapshot().revision}, servers run from a copy of the working tree taken at the start`;
 }
 
+const refs = new Map<string, { root: string; revision: string }>();
+
+/**
+ * The tree of a git ref (`git archive`, node_modules linked), extracted once per benchmark
+ * process: the same benchmark can then run the code of another commit (e.g. main before a
+ * change) on the same machine in the same run, so their ratio is not skewed by the machine's load.
+ */
+export function refSnapshot(ref: string): { root: string; revision: string } {
+  const known = refs.get(ref);
+  if (known) return known;
+  const revision = execFileSync("git", ["rev-parse", "--short", `${ref}^{commit}`], { cwd: ROOT, encoding: "utf8" }).trim();
+  const root = mkdtempSync(join(tmpdir(), "adreel-bench-ref-"));
+  process.once("exit", () => rmSync(root, { recursive: true, force: true }));
+  execFileSync("sh", ["-c", `git archive --format=tar "$1" | tar -x -C "$2"`, "sh", revision, root], { cwd: ROOT, maxBuffer: 64 * 2 ** 20 });
+  symlinkSync(join(ROOT, "node_modules"), join(root, "node_modules"));
+  const snapshot = { root, revision: `${ref} (${revision})` };
+  refs.set(ref, snapshot);
+  return snapshot;
+}
+
 export interface BenchStack {
   stack: Stack;
   client: AdreelClient;
@@ -71,13 +91,14 @@ function installSignalHandlers(): void {
  */
 export const BENCH_LIMITS = { RATE_LIMIT_PER_MINUTE: "1000000", GENERATE_RATE_LIMIT_PER_MINUTE: "10000", MAX_CONCURRENT_VIDEOS: "10000" };
 
+/** `options.root`: the code to run (default: this working tree's snapshot; `refSnapshot(ref).root` for a commit's). */
 export async function withStack<T>(options: Omit<StackOptions, "stateDir">, use: (bench: BenchStack) => Promise<T>): Promise<T> {
   installSignalHandlers();
   const dir = mkdtempSync(join(tmpdir(), "adreel-bench-state-"));
   const t0 = performance.now();
   let stack: Stack | null = null;
   try {
-    stack = await startStack({ ...options, vars: { ...BENCH_LIMITS, ...options.vars }, root: sourceSnapshot().root, stateDir: join(dir, "state") });
+    stack = await startStack({ ...options, vars: { ...BENCH_LIMITS, ...options.vars }, root: options.root ?? sourceSnapshot().root, stateDir: join(dir, "state") });
     live.add(stack);
     const startupSeconds = (performance.now() - t0) / 1000;
     const client = new AdreelClient(stack.workerUrl, await createDevKey(stack));

@@ -1,6 +1,6 @@
 /**
  * Load: N draft ads at once through one local stack:
- * `tsx bench/load.ts [--n 20] [--duration 15] [--poll-hz 5] [--draft-concurrency 2,4] [--timeout-min 30]`.
+ * `tsx bench/load.ts [--n 20] [--duration 15] [--poll-hz 5] [--draft-concurrency 2,4] [--timeout-min 30] [--ref main]`.
  *
  * Every video has one WebSocket viewer and one client polling its status at a steady rate,
  * as a dashboard would. Measured: wall time until all are complete, throughput, per-video
@@ -9,12 +9,13 @@
  * same run, live-event delivery lag, and where the time went (phases, the draft provider's
  * queue). Videos that do not complete are reported as such, with their last state. The whole
  * load runs once per draft provider concurrency (the provider's render slots), each on a fresh
- * stack, so the knob's effect is measured in the same run.
+ * stack, so the knob's effect is measured in the same run. With `--ref`, each load also runs
+ * first on that git ref's code (a fresh stack of its own), and the throughputs are compared.
  */
 import type { Prediction } from "../contracts/prediction.ts";
 import { AdreelClient } from "../cli/client.ts";
 import { createDevKey, type Stack } from "../scripts/stack.ts";
-import { BENCH_LIMITS, draftPredictions, isMain, numberFlag, snapshotNote, withStack } from "./bench-stack.ts";
+import { BENCH_LIMITS, draftPredictions, isMain, numberFlag, refSnapshot, snapshotNote, sourceSnapshot, withStack } from "./bench-stack.ts";
 import { fetchEventLog, jobIntervals, phaseTimeline } from "./event-log.ts";
 import { describeMachine, invocation, loadAverage, machineParagraph } from "./machine.ts";
 import { type ProcStat, TreeSampler, type TreeUsage } from "./process-tree.ts";
@@ -110,8 +111,8 @@ function providerStats(predictions: Prediction[], since: number) {
   return byModel;
 }
 
-async function measureLoad(options: LoadOptions): Promise<Measured> {
-  return withStack({ draft: { concurrency: options.draftConcurrency } }, async ({ stack, client }) => {
+async function measureLoad(options: LoadOptions, root?: string): Promise<Measured> {
+  return withStack({ draft: { concurrency: options.draftConcurrency }, root }, async ({ stack, client }) => {
     // Warm every path once, then the idle baseline for status latency against that video.
     const warm = await client.generate({ prompt: "A warm-up ad for a local coffee roaster", duration_s: 15 });
     const warmEnd = await client.watch(warm.video_id, () => {}, 10 * 60_000);
@@ -123,16 +124,35 @@ async function measureLoad(options: LoadOptions): Promise<Measured> {
 }
 
 /** The same load once per draft provider concurrency (one fresh stack each), compared in one section. */
-export async function loadBench(options: Omit<LoadOptions, "draftConcurrency">, concurrencies: number[]): Promise<string> {
+export async function loadBench(options: Omit<LoadOptions, "draftConcurrency">, concurrencies: number[], ref: string | null = null): Promise<string> {
   const loadBefore = loadAverage();
   const cores = describeMachine().cores;
   const results: Report[] = [];
+  const baselines: Report[] = [];
+  const base = ref ? refSnapshot(ref) : null;
   for (const draftConcurrency of concurrencies) {
     const settings = { ...options, draftConcurrency };
+    if (base) {
+      baselines.push(report(settings, await measureLoad(settings, base.root), cores, base.revision));
+      console.error(`${base.revision}, draft concurrency ${draftConcurrency}: ${baselines.at(-1)!.summary.join(" | ")}`);
+    }
     const measured = await measureLoad(settings);
     results.push(report(settings, measured, cores));
     console.error(`draft concurrency ${draftConcurrency}: ${results.at(-1)!.summary.join(" | ")}`);
   }
+  const againstRef = base
+    ? `
+Against ${base.revision}, each load on its code first, then on this code (${sourceSnapshot().revision}), on fresh stacks in this run:
+
+${table(
+  ["draft concurrency", `videos/min, ${base.revision}`, "videos/min, this code", "throughput ratio (target ≥ 1.3×)", `status p99 ms, ${base.revision}`, "status p99 ms, this code", `media-node peak MiB, ${base.revision}`, "media-node peak MiB, this code"],
+  results.map((r, i) => {
+    const b = baselines[i]!;
+    return [String(concurrencies[i]), b.throughput.toFixed(2), r.throughput.toFixed(2), `**${(r.throughput / b.throughput).toFixed(2)}×**`, b.summary.at(-1)!.split(" / ")[1]!, r.summary.at(-1)!.split(" / ")[1]!, b.summary.at(-2)!, r.summary.at(-2)!];
+  }),
+)}
+`
+    : "";
   const first = results[0]!;
   const compared =
     results.length > 1
@@ -149,8 +169,8 @@ Against draft concurrency ${concurrencies[0]}, measured in this run: ${results
 
 ${machineParagraph(invocation(), loadBefore, snapshotNote())}
 Workload: ${options.n} draft ads of ${options.duration} s (16:9, ten prompts in turn) submitted at once to one stack, after a warm-up video, one tenant (own API key) per video; each with one WebSocket viewer (\`AdreelClient.watch\`) and one client polling \`GET /api/status/{id}\` at ${options.pollHz} req/s (never two in flight), i.e. ${options.n * options.pollHz} status req/s in total. The load runs once per draft provider \`concurrency\` (its render slots: ${concurrencies.join(", ")}), each on a fresh stack, no added latency. Worker defaults (\`MAX_PREDICTIONS_PER_VIDEO\` 8, queue consumer \`max_batch_size\` 10, \`max_concurrency\` 8 in wrangler.toml) except the API limits, raised so the polling is not refused (${Object.entries(BENCH_LIMITS).map(([k, v]) => `${k}=${v}`).join(", ")}; the per-key limiter still runs on every request). /proc sampled every 200 ms: media-node = the server process and its ffmpeg children (tsx's launcher excluded), CPU = utime+stime including reaped children, as % of ${cores} cores; timeout ${options.timeoutMin} min per load.
-${compared}
-${results.map((r) => r.detail).join("\n")}`;
+${againstRef}${compared}
+${results.map((r) => r.detail).join("\n")}${baselines.map((r) => r.detail).join("\n")}`;
 }
 
 const SUMMARY_HEADER = ["draft concurrency", "complete", "wall s", "videos/min", "per-video s p50", "slot wait s p50", "slots busy", "media-node CPU", "draft server CPU", "Worker CPU", "queue batch time / wall (both queues)", "chunk ingest s p50", "media-node peak MiB", "status ms p50 / p99"];
@@ -256,7 +276,8 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
   };
 }
 
-function report(options: LoadOptions, m: Measured, cores: number): Report {
+/** `code`: the ref whose code ran, when not this working tree. */
+function report(options: LoadOptions, m: Measured, cores: number, code: string | null = null): Report {
   const complete = m.outcomes.filter((o) => o.status === "complete" && o.endedAt !== null);
   const perVideo = complete.map((o) => (o.endedAt! - o.submittedAt) / 1000);
   const status = m.latencies.length ? summarize(m.latencies) : null;
@@ -363,7 +384,7 @@ function report(options: LoadOptions, m: Measured, cores: number): Report {
     media ? mib(media.peakRssBytes) : "n/a",
     status ? `${status.p50.toFixed(0)} / ${status.p99.toFixed(0)}` : "n/a",
   ];
-  const detail = `### Draft provider concurrency ${options.draftConcurrency}
+  const detail = `### Draft provider concurrency ${options.draftConcurrency}${code ? `, code of ${code}` : ""}
 
 ${headline}
 ${incomplete.length ? `\n**${incomplete.length} video(s) did not complete:**\n${incompleteLines.join("\n")}\n` : ""}
@@ -388,7 +409,8 @@ if (isMain(import.meta.url)) {
   const concurrencies = (flag > 0 ? process.argv[flag + 1]! : "2,4").split(",").map(Number);
   if (concurrencies.some((c) => !Number.isInteger(c) || c < 1)) throw new Error("--draft-concurrency takes positive integers, e.g. 2,4");
   const options = { n: numberFlag("n", 20), duration: duration as 15 | 30 | 60, pollHz: numberFlag("poll-hz", 5), timeoutMin: numberFlag("timeout-min", 30) };
-  const section = await loadBench(options, concurrencies);
+  const refFlag = process.argv.indexOf("--ref");
+  const section = await loadBench(options, concurrencies, refFlag > 0 ? process.argv[refFlag + 1]! : null);
   console.log(section);
   writeSection(SECTION, section);
 }

@@ -6,6 +6,8 @@ export interface MediaNodeConfig {
   secret: string;
   /** Root for per-request temp directories (removed after each request). */
   tmpDir?: string;
+  /** Heavy encodes at once (admission.ts); default one per core. */
+  encodeSlots?: number;
   /** Structured request logs (request-log.ts); none when absent. */
   log?: Omit<ServerLogSettings, "service">;
   /**

@@ -8,11 +8,15 @@ import { registerSeamRoutes } from "./video/seam-routes.ts";
 import { registerVideoRoutes } from "./video/routes.ts";
 import { InputError, UpstreamError, jsonBody } from "./io.ts";
 import { MEDIA_PREFIX, type MediaNodeConfig } from "./config.ts";
+import { BUSY_RETRY_AFTER_SECONDS, EncodeSlots, HEAVY_ROUTES } from "./admission.ts";
 import { serverLogOptions } from "./request-log.ts";
 
 export async function buildServer(config: MediaNodeConfig): Promise<FastifyInstance> {
   const app = Fastify({ ...serverLogOptions(config.log && { service: "media-node", ...config.log }), bodyLimit: 4 * 1024 * 1024 });
 
+  const slots = new EncodeSlots(config.encodeSlots);
+  /** Requests that hold an encode slot until their answer is sent. */
+  const holding = new Set<string>();
   app.addContentTypeParser("application/json", { parseAs: "string" }, jsonBody);
   // Keep the raw body: the signature covers the exact bytes sent.
   app.addHook("preParsing", async (request, _reply, payload) => {
@@ -30,6 +34,18 @@ export async function buildServer(config: MediaNodeConfig): Promise<FastifyInsta
     if (!(await verifyRequest(config.secret, request.method, request.url, raw, headers))) {
       return reply.code(401).send({ error: "missing or invalid request signature" });
     }
+    if (!HEAVY_ROUTES.has(request.url.split("?")[0]!)) return;
+    if (!slots.tryTake()) {
+      request.log.info({ event: "request.busy", slots: slots.limit });
+      return reply
+        .code(503)
+        .header("retry-after", String(BUSY_RETRY_AFTER_SECONDS))
+        .send({ error: `media-node is busy: all ${slots.limit} encode slots are in use` });
+    }
+    holding.add(request.id);
+  });
+  app.addHook("onResponse", async (request) => {
+    if (holding.delete(request.id)) slots.give();
   });
 
   app.setErrorHandler((error, request, reply) => {

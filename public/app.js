@@ -331,16 +331,13 @@ function handle(event) {
     case "complete":
       setProgress(100);
       if (event.final_video_url) showFinal(event.final_video_url, event.generation_time_seconds);
-      {
-        // The player's still, the captions' signed URL and the render offer are in the video's record (the event carries only the video).
-        const id = state.videoId;
-        api("GET", `/api/video/${id}`).then((v) => {
-          if (state.videoId !== id) return;
-          if (v.poster_url) $("final").poster = v.poster_url;
-          showCaptions(v.captions_url);
-          render.offer(v);
-        }, () => showCaptions(null));
-      }
+      // The player's still, the captions' signed URL and the render offer are in the video's record (the event carries only the video).
+      api("GET", `/api/video/${state.videoId}`).then((v) => {
+        if (state.videoId !== v.video_id) return;
+        if (v.poster_url) $("final").poster = v.poster_url;
+        showCaptions(v.captions_url);
+        render.offer(v);
+      }, () => showCaptions(null));
       endRegeneration(`Beat ${state.regenerating} was rendered again: the ad above is the new version.`);
       finish();
       break;

@@ -13,7 +13,7 @@ const prompt = process.argv.slice(2).join(" ").trim() || DEFAULT_PROMPT;
 const started = Date.now();
 console.error(`adreel demo: "${prompt}"`);
 console.error("starting the local stack (wrangler dev, media-node and the draft model server)...");
-const stack = await startStack({ verbose: process.env.ADREEL_VERBOSE === "1" });
+const stack = await startStack({ verbose: process.env.ADREEL_VERBOSE === "1", onProgress: (message) => console.error(`  ${message}`) });
 let exitCode = 0;
 try {
   const key = await createDevKey(stack);

@@ -9,7 +9,7 @@ const draftPort = Number(process.env.DRAFT_PORT ?? 8789);
 // DRAFT_EMULATE=replicate runs against the Replicate emulator instead.
 const provider = providerSettings(process.env, devVars());
 const emulator = process.env.DRAFT_EMULATE === "replicate";
-const stack = await startStack({ workerPort, mediaPort, draftPort, provider, emulator, verbose: process.env.ADREEL_VERBOSE === "1" });
+const stack = await startStack({ workerPort, mediaPort, draftPort, provider, emulator, verbose: process.env.ADREEL_VERBOSE === "1", onProgress: (message) => console.error(`  ${message}`) });
 const key = await createDevKey(stack);
 console.log(`adreel is running.
   live page:           ${stack.workerUrl}/?key=${key}

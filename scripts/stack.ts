@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 
@@ -72,6 +72,14 @@ export async function freePort(): Promise<number> {
       server.close(() => resolvePort(port));
     });
   });
+}
+
+/** What the migrations folder holds (names and contents): a state directory stamped with it has them all applied. */
+function migrationsHash(root: string): string {
+  const dir = join(root, "migrations");
+  const hash = createHash("sha256");
+  for (const name of readdirSync(dir).filter((n) => n.endsWith(".sql")).sort()) hash.update(name).update("\0").update(readFileSync(join(dir, name))).update("\0");
+  return hash.digest("hex");
 }
 
 async function waitFor(url: string, child: ChildProcess, timeoutMs: number, name: string, logs: () => string): Promise<void> {
@@ -157,6 +165,8 @@ export interface StackOptions {
   provider?: Record<string, string>;
   /** Keep every whole line each server prints (`lines()`), not only a tail: for reading one video's log records. */
   keepLines?: boolean;
+  /** Told what start-up is doing and waiting for (the demo prints it). */
+  onProgress?: (message: string) => void;
   root?: string;
 }
 
@@ -272,12 +282,31 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     };
   };
 
-  const migrate = spawn(NODE, [WRANGLER, "d1", "migrations", "apply", "adreel", "--local", "--persist-to", stateDir], { cwd: root, env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"] });
-  const migrateLog: string[] = [];
-  migrate.stdout!.on("data", (c: Buffer) => migrateLog.push(c.toString()));
-  migrate.stderr!.on("data", (c: Buffer) => migrateLog.push(c.toString()));
-  const code = await new Promise<number | null>((r) => migrate.on("exit", r));
-  if (code !== 0) throw new Error(`applying D1 migrations failed:\n${migrateLog.join("")}`);
+  /** D1 migrations, unless this state directory already has exactly these applied (a stamp beside the state). */
+  const migrate = async () => {
+    const stamp = join(stateDir, ".adreel-migrations");
+    const applied = migrationsHash(root);
+    if (existsSync(join(stateDir, "v3", "d1")) && existsSync(stamp) && readFileSync(stamp, "utf8") === applied) {
+      say("D1 migrations already applied");
+      return;
+    }
+    say("applying D1 migrations...");
+    const child = spawn(NODE, [WRANGLER, "d1", "migrations", "apply", "adreel", "--local", "--persist-to", stateDir], { cwd: root, env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"] });
+    const migrateLog: string[] = [];
+    child.stdout!.on("data", (c: Buffer) => migrateLog.push(c.toString()));
+    child.stderr!.on("data", (c: Buffer) => migrateLog.push(c.toString()));
+    const code = await new Promise<number | null>((r) => child.on("exit", r));
+    if (code !== 0) throw new Error(`applying D1 migrations failed:\n${migrateLog.join("")}`);
+    writeFileSync(stamp, applied);
+  };
+  const t0 = performance.now();
+  const say = (message: string) => options.onProgress?.(`${message} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  /** Wait for a server, saying what for. */
+  const ready = async (url: string, child: ChildProcess, timeoutMs: number, name: string, logs: () => string) => {
+    say(`waiting for ${name} at ${url}`);
+    await waitFor(url, child, timeoutMs, name, logs);
+    say(`${name} is up`);
+  };
 
   /** A Node server of ours (`tsx <entry>`) in its own process group, its output kept in `log` (and `lines`). */
   const spawnServer = (entry: string, env: Record<string, string | undefined>, log: string[], prefix: string, lines: LineKeeper): ChildProcess => {
@@ -298,7 +327,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...options.mediaEnv,
     };
     media = spawnServer("media-node/main.ts", env, mediaLog, "[media] ", kept.media);
-    await waitFor(`${mediaUrl}/health`, media, 30_000, "media-node", tail(mediaLog));
+    await ready(`${mediaUrl}/health`, media, 30_000, "media-node", tail(mediaLog));
   };
 
   let draft: ChildProcess | null = null;
@@ -315,7 +344,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     };
     draft = spawnServer("draft/main.ts", env, draftLog, "[draft] ", kept.draft);
     // The draft server speaks only Replicate's API: an unauthenticated list answers 401 once it listens.
-    await waitFor(`${draftUrl}/v1/predictions`, draft, 30_000, "draft model server", tail(draftLog));
+    await ready(`${draftUrl}/v1/predictions`, draft, 30_000, "draft model server", tail(draftLog));
   };
 
   let emulator: ChildProcess | null = null;
@@ -332,7 +361,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       DRAFT_CONCURRENCY: String(options.draft?.concurrency ?? 2),
     };
     emulator = spawnServer("draft/main.ts", env, emulatorLog, "[emulator] ", kept.emulator);
-    await waitFor(`${emulatorUrl}/v1/predictions`, emulator, 30_000, "Replicate emulator", tail(emulatorLog));
+    await ready(`${emulatorUrl}/v1/predictions`, emulator, 30_000, "Replicate emulator", tail(emulatorLog));
   };
 
   let worker: ChildProcess | null = null;
@@ -368,14 +397,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
     worker.stdout!.on("data", keep(workerLog, "[worker] ", kept.worker));
     worker.stderr!.on("data", keep(workerLog, "[worker] ", kept.worker));
-    await waitFor(`${workerUrl}/health`, worker, 90_000, "wrangler dev", tail(workerLog));
+    await ready(`${workerUrl}/health`, worker, 90_000, "wrangler dev", tail(workerLog));
   };
 
   try {
-    // allSettled: a failure of one must not leave the other running unseen.
-    const started = await Promise.allSettled([startMediaNode(), startDraft(), startEmulator()]);
+    // All at once: the Worker needs only its D1 schema to start, not the other servers.
+    // allSettled: a failure of one must not leave the others running unseen.
+    const started = await Promise.allSettled([startMediaNode(), startDraft(), startEmulator(), migrate().then(startWorker)]);
     for (const result of started) if (result.status === "rejected") throw result.reason;
-    await startWorker();
   } catch (error) {
     await Promise.all([stopChild(worker), stopChild(media), stopChild(draft), stopChild(emulator)]);
     throw error;

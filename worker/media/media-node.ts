@@ -12,6 +12,8 @@ export class MediaNodeError extends Error {
     message: string,
     readonly retryable: boolean,
     readonly status?: number,
+    /** Set when media-node (or the container pool) was too busy to start the work: try again after this many seconds. */
+    readonly busyForSeconds?: number,
   ) {
     super(message);
     this.name = "MediaNodeError";
@@ -50,11 +52,18 @@ export function mediaNode(baseUrl: string, secret: string, fetcher: typeof fetch
           // Keep raw text.
         }
         // 422 means the input itself is bad: trying again cannot help.
-        throw new MediaNodeError(`media-node ${path} answered ${res.status}: ${message}`, res.status !== 422 && res.status !== 400, res.status);
+        throw new MediaNodeError(`media-node ${path} answered ${res.status}: ${message}`, res.status !== 422 && res.status !== 400, res.status, busyFor(res));
       }
       const parsed = response.safeParse(JSON.parse(text));
       if (!parsed.success) throw new MediaNodeError(`media-node ${path} answered an unexpected body`, true);
       return parsed.data;
     },
   };
+}
+
+/** A busy answer's wait: 503 or 429 with Retry-After in seconds (at least 1); otherwise undefined. */
+function busyFor(res: Response): number | undefined {
+  if (res.status !== 503 && res.status !== 429) return undefined;
+  const seconds = Number(res.headers.get("retry-after"));
+  return Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds) : undefined;
 }

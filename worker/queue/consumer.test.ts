@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ReplicateDouble } from "../../test/support/worker/replicate-double.ts";
-import { MODELS, type Harness, deliverWebhook, driveToEnd, ingest, jobOf, newRun, rows, runJob, snapshot } from "../../test/support/worker/run-driver.ts";
+import { MediaNodeError } from "../media/media-node.ts";
+import { MODELS, type Harness, deliverWebhook, driveToChunks, driveToEnd, ingest, jobOf, newRun, publishFrame, queued, rows, runJob, snapshot, startJob, succeed } from "../../test/support/worker/run-driver.ts";
 import { consumeJobs, retryDelaySeconds } from "./consumer.ts";
 import type { JobMessage } from "./messages.ts";
 
@@ -190,3 +191,46 @@ describe("creating predictions from queue messages", () => {
     expect(await jobOf(h, "reference:0")).toMatchObject({ status: "predicting", attempt: 2 });
   });
 });
+
+describe("a busy media-node", () => {
+  /** media-node (or the container pool) answering every call 503 with Retry-After, as admission.ts does when its encode slots are full. */
+  const busy = (h: Harness): Harness => ({
+    ...h,
+    deps: {
+      ...h.deps,
+      media: {
+        about: () => busy(h).deps.media,
+        call: () => Promise.reject(new MediaNodeError("media-node /v1/media/chunks/normalize answered 503: media-node is busy: all 2 encode slots are in use", true, 503, 3)),
+      },
+    },
+  });
+
+  it("defers a start step without spending its attempt or the message's deliveries, even on the last delivery", async () => {
+    // Composite conditioning: the chunk's start step asks media-node for its start image first.
+    const h = await newRun({ request: { conditioning: "composite" } });
+    await driveToChunks(h);
+    const [first] = await queued(h, "chunk");
+    // The start step (the composite, then the create): the job waits ready, like the provider's create gate.
+    const deferred = await deliver(busy(h), [{ body: start(h, first!), attempts: 4 }]);
+    expect(deferred).toMatchObject({ acks: [expect.any(String)], retries: [] });
+    expect(await jobOf(h, first!)).toMatchObject({ status: "ready", attempt: 1, errors: [] });
+    const [row] = await rows<{ not_before: number }>(h, "SELECT not_before FROM jobs WHERE id = ?", first);
+    expect(row!.not_before).toBeGreaterThan(Date.now() + 1000);
+  });
+
+  it("holds a paid chunk's normalize step, which stays normalizing, and sends it again later", async () => {
+    const h = await newRun();
+    await driveToChunks(h);
+    const [first] = await queued(h, "chunk");
+    await startJob(h, first!);
+    await succeed(h, first!);
+    await publishFrame(h, first!);
+    const before = Date.now();
+    const normalize = await deliver(busy(h), [{ body: { video_id: h.videoId, job_id: first!, attempt: 1, step: "normalize" }, attempts: 4 }]);
+    expect(normalize).toMatchObject({ acks: [expect.any(String)], retries: [] });
+    expect(await jobOf(h, first!)).toMatchObject({ status: "normalizing", attempt: 1, errors: [] });
+    const [held] = await rows<{ lease_until: number }>(h, "SELECT lease_until FROM jobs WHERE id = ?", first);
+    expect(held!.lease_until).toBeGreaterThanOrEqual(before + 3000 + h.config.jobLeaseMs);
+  });
+});
+

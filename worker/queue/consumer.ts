@@ -150,6 +150,13 @@ async function handle(batchDeps: StepDeps, message: Message<unknown>): Promise<v
     deps.log.info("job.step_done", { outcome: outcome.kind, duration_ms: Date.now() - started });
     message.ack();
   } catch (error) {
+    if (error instanceof MediaNodeError && error.busyForSeconds !== undefined) {
+      // Back-pressure, not a failure: like the provider's create gate, it spends nothing.
+      deps.log.info("job.step_deferred", { reason: error.message, delay_s: error.busyForSeconds, duration_ms: Date.now() - started });
+      await run.deferStep(body.job_id, body.attempt, body.step, error.busyForSeconds);
+      message.ack();
+      return;
+    }
     const { retryable, retryAfterSeconds, permanent } = classify(error);
     const reason = (error as Error).message ?? String(error);
     const failure = { error: reason, retryable, permanent, delivery: message.attempts, duration_ms: Date.now() - started };

@@ -21,6 +21,28 @@ import type { RunContext } from "./types.ts";
  * past is dropped.
  */
 
+/**
+ * media-node answered busy (admission.ts): the step is sent again in `seconds`, and neither the
+ * job's attempts nor its message's deliveries are spent. A start step waits `ready` like a job
+ * the provider's create gate deferred; an ingest or normalize step (the job's prediction is
+ * already paid for) keeps its status, its lease held past the new delivery.
+ */
+export async function deferStep(run: RunContext, jobId: string, attempt: number, step: JobStep, seconds: number): Promise<void> {
+  const job = run.jobs.get(jobId);
+  if (!job || job.attempt !== attempt || run.ended()) return;
+  const wait = Math.max(1, Math.ceil(seconds));
+  const now = Date.now();
+  if (step === "start") {
+    const moved = run.jobs.apply("defer", job, { notBefore: now + wait * 1000 }, now);
+    if (moved) run.event("job", { job: jobView(moved) });
+  } else {
+    if (job.status !== (step === "ingest" ? "ingesting" : "normalizing")) return;
+    run.jobs.renewLease(job.id, now + wait * 1000 + run.config.jobLeaseMs, job.status);
+    await run.send([{ video_id: run.row()!.video_id, job_id: job.id, attempt, step }], wait);
+  }
+  await run.scheduleAlarm();
+}
+
 /** A consumer takes a job. Null means the message is stale (job moved on): acknowledge and drop it. */
 export async function claimJob(run: RunContext, jobId: string, attempt: number, step: JobStep): Promise<ClaimedJob | null> {
   const state = run.state();

@@ -71,7 +71,7 @@ export function runContext(parts: RunParts): RunContext {
     sign: (key) => signMediaUrl(run.config.publicBaseUrl, run.config.mediaSigningSecret, key, "get", run.config.mediaUrlTtlSeconds),
     costs: () => ledgerTotals(ledgerEntries(sql)),
     dispatch: () => dispatch(run),
-    send: (messages) => sendMessages(run, messages),
+    send: (messages, delaySeconds) => sendMessages(run, messages, delaySeconds),
     syncIndex: (extra) => index.sync(readState(sql), run.costs().spent, extra),
     fail: (jobId, attempt, reason, retryable, step) => failAttempt(run, jobId, attempt, reason, retryable, step),
     finish: (status, error) => endVideo(run, status, error),

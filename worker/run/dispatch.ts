@@ -25,12 +25,12 @@ export async function dispatch(run: RunContext): Promise<void> {
 }
 
 /** Onto the queue each step travels on (queue/messages.ts: encodes apart from hand-offs). */
-export async function sendMessages(run: Pick<RunContext, "env" | "jobs">, messages: readonly JobMessage[]): Promise<void> {
+export async function sendMessages(run: Pick<RunContext, "env" | "jobs">, messages: readonly JobMessage[], delaySeconds?: number): Promise<void> {
   const queues = { jobs: run.env.JOBS, media: run.env.MEDIA_JOBS };
   for (const name of ["jobs", "media"] as const) {
     const mine = messages.filter((m) => queueOf(run.jobs.get(m.job_id)?.kind ?? "plan", m.step) === name);
     for (let i = 0; i < mine.length; i += 100) {
-      await queues[name].sendBatch(mine.slice(i, i + 100).map((body) => ({ body, contentType: "json" as const })));
+      await queues[name].sendBatch(mine.slice(i, i + 100).map((body) => ({ body, contentType: "json" as const, ...(delaySeconds ? { delaySeconds } : {}) })));
     }
   }
 }

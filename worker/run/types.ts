@@ -104,7 +104,8 @@ export interface RunContext {
   costs(): CostTotals;
   /** Send ready jobs, within the per-video cap on predictions in flight. */
   dispatch(): Promise<void>;
-  send(messages: JobMessage[]): Promise<void>;
+  /** Onto the queues; `delaySeconds`: delivered no sooner. */
+  send(messages: JobMessage[], delaySeconds?: number): Promise<void>;
   scheduleAlarm(): Promise<void>;
   syncIndex(extra?: IndexExtra): Promise<void>;
   fail(jobId: string, attempt: number, reason: string, retryable: boolean, step?: JobStep): Promise<void>;

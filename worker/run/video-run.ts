@@ -7,7 +7,7 @@ import type { JobStep } from "../queue/messages.ts";
 import type { PlanJobInput } from "../steps/plan.ts";
 import type { ClaimedJob } from "../steps/step.ts";
 import { deliverCallbacks } from "./callback.ts";
-import { claimJob, jobDone, publishOutput } from "./consumer-protocol.ts";
+import { claimJob, deferStep, jobDone, publishOutput } from "./consumer-protocol.ts";
 import { runContext } from "./context.ts";
 import { eventFrame, eventsSince, replayFrom, type StoredEvent } from "./event-log.ts";
 import { failAttempt } from "./failures.ts";
@@ -106,6 +106,11 @@ export class VideoRun extends DurableObject<Env> {
   /** The idempotency guard before a paid prediction is created (and the cost cap's check). */
   async beginPrediction(jobId: string, attempt: number, estimateUsd: number, model: string): Promise<PredictionGate> {
     return beginPrediction(this.run, jobId, attempt, estimateUsd, model);
+  }
+
+  /** media-node is busy: the step is sent again in `seconds`, spending no attempt and no delivery. */
+  async deferStep(jobId: string, attempt: number, step: JobStep, seconds: number): Promise<void> {
+    await deferStep(this.run, jobId, attempt, step, seconds);
   }
 
   /** The provider's create gate is full: the job waits `seconds` without using a retry. */

@@ -1,0 +1,56 @@
+import type { ServerResponse } from "node:http";
+import type { FastifyInstance } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TEST_SECRET, type TestOrigin, postSigned, startOrigin } from "../test/support/origin.ts";
+import { buildServer } from "./server.ts";
+
+/**
+ * Admission (admission.ts) through the real server: with its encode slots taken, media-node
+ * refuses another encode at once with 503 and Retry-After, and admits again once a slot frees.
+ * A slot is held by a mux whose downloads the origin keeps open until the test lets go.
+ */
+
+describe("encode admission", () => {
+  let app: FastifyInstance;
+  let origin: TestOrigin;
+  /** Downloads the origin keeps open: the held request's video and music both. */
+  const held: ServerResponse[] = [];
+  let downloading: Promise<void>;
+
+  beforeAll(async () => {
+    app = await buildServer({ secret: TEST_SECRET, encodeSlots: 1 });
+    origin = await startOrigin();
+    let seen: () => void = () => undefined;
+    downloading = new Promise((resolve) => (seen = resolve));
+    origin.serve("/held.mp4", (_request, response) => {
+      held.push(response);
+      if (held.length === 2) seen();
+    });
+    origin.serve("/missing.mp4", (_request, response) => void response.writeHead(404).end("not found"));
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await origin.close();
+  });
+
+  const mux = (source: string) => ({ video_url: origin.url(`${source}?sig=v`), audio_url: origin.url(`${source}?sig=a`), output_url: origin.url("/out/final.mp4?sig=o") });
+
+  it("answers 503 with Retry-After while every slot is in use, then admits again", async () => {
+    const first = postSigned(app, "/v1/media/audio/mux", mux("/held.mp4"));
+    await downloading;
+    const refused = await postSigned(app, "/v1/media/audio/mux", mux("/missing.mp4"));
+    expect(refused.statusCode).toBe(503);
+    expect(refused.headers["retry-after"]).toBe("1");
+    expect(refused.json().error).toBe("media-node is busy: all 1 encode slots are in use");
+    // Routes on a chain's critical path are not encodes: never refused.
+    const lastFrame = await postSigned(app, "/v1/media/chunks/last-frame", { input_url: origin.url("/missing.mp4?sig=x"), width: 320, height: 180, fps: 24, frames: 24, last_frame_url: origin.url("/out/last.png?sig=l") });
+    expect(lastFrame.statusCode).not.toBe(503);
+
+    for (const response of held) response.writeHead(404).end("gone");
+    expect((await first).statusCode).not.toBe(503);
+    const admitted = await postSigned(app, "/v1/media/audio/mux", mux("/missing.mp4"));
+    expect(admitted.statusCode).not.toBe(503);
+    expect(admitted.json().error).toMatch(/404/);
+  });
+});

@@ -1,0 +1,45 @@
+import { availableParallelism } from "node:os";
+import { MEDIA_PREFIX } from "./config.ts";
+
+/**
+ * Admission of encodes: at most `limit` heavy requests (a whole-clip ffmpeg: normalize, stitch,
+ * music, mux) run at once, by default one per core. Another one is refused at
+ * once with 503 and Retry-After instead of being started beside them: on 2 cores more ffmpeg
+ * processes only share the same CPU, each holding its own frames in memory (the load benchmark
+ * saw 14 at once and 1.4 GiB). The Worker's queue consumer sends a refused step again after
+ * Retry-After without spending its job's attempts (worker/queue/consumer.ts), so work waits in
+ * the queue, not in media-node's memory.
+ *
+ * Left out: the last frame of a clip (one frame decoded: the next chunk of a beat waits for it)
+ * and the image routes (sharp, small): both short and on the critical path of a chain.
+ */
+
+export const HEAVY_ROUTES = new Set(
+  ["chunks/normalize", "videos/stitch", "audio/prepare", "audio/mux"].map((route) => `${MEDIA_PREFIX}${route}`),
+);
+
+/** Seconds a refused caller is asked to wait: about one short encode. */
+export const BUSY_RETRY_AFTER_SECONDS = 1;
+
+export class EncodeSlots {
+  private used = 0;
+
+  constructor(readonly limit: number = availableParallelism()) {
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`encode slots must be a whole number of at least 1, got ${limit}`);
+  }
+
+  get inUse(): number {
+    return this.used;
+  }
+
+  /** Take a slot if one is free. */
+  tryTake(): boolean {
+    if (this.used >= this.limit) return false;
+    this.used++;
+    return true;
+  }
+
+  give(): void {
+    this.used = Math.max(0, this.used - 1);
+  }
+}
