@@ -52,12 +52,27 @@ export const generateRoute = createRoute({
   }),
 });
 
-/** A video of `quality` cannot be made here (qualityProblems): 422 naming the setting for a draft, 503 listing the problems for a standard video. */
-export function qualityRefusal(c: AppContext, config: Config, quality: Quality): Response | null {
-  const refusal = qualityProblems(config, quality);
+/**
+ * What refuses a new video before anything is planned, for generate and render alike: a
+ * `callback_url` it may not call (422), or a `quality` this deployment cannot make
+ * (qualityProblems: 422 naming the setting for a draft, 503 listing the problems for a standard
+ * video). Null when neither does.
+ */
+export function startRefusal(c: AppContext, config: Config, request: { quality: Quality; callback_url?: string | null }): Response | null {
+  if (request.callback_url) {
+    const problem = callbackUrlProblem(request.callback_url, config.allowHttpCallbacks);
+    if (problem) return invalid(c, { field: "callback_url", message: problem });
+  }
+  const refusal = qualityProblems(config, request.quality);
   if (!refusal) return null;
   const issues = refusal.problems.map((p) => ({ field: p.setting, message: p.problem }));
   return c.json({ error: refusal.error, field: "quality", issues } satisfies ErrorResponse, refusal.status);
+}
+
+/** A 422 when the estimate is above the request's `max_cost_usd`, else null. */
+export function overCostCap(c: AppContext, estimateUsd: number, maxCostUsd: number | null | undefined): Response | null {
+  if (!maxCostUsd || estimateUsd <= maxCostUsd) return null;
+  return invalid(c, { field: "max_cost_usd", message: `the estimated cost is $${estimateUsd.toFixed(2)}, above max_cost_usd $${maxCostUsd.toFixed(2)}` });
 }
 
 /** Why `url` may not be a callback target, or null when it may. */
@@ -79,11 +94,7 @@ export async function generate(c: RouteContext<typeof generateRoute>): Promise<R
   const config = c.get("config");
   const principal = c.get("principal");
   const request = c.req.valid("json");
-  if (request.callback_url) {
-    const problem = callbackUrlProblem(request.callback_url, config.allowHttpCallbacks);
-    if (problem) return invalid(c, { field: "callback_url", message: problem });
-  }
-  const refused = qualityRefusal(c, config, request.quality);
+  const refused = startRefusal(c, config, request);
   if (refused) return refused;
   const voice = request.voiceover?.voice;
   const voiceProblem = voice ? speechVoiceProblem(providerFor(config, request.quality).models.speech ?? "", voice) : null;
@@ -94,9 +105,8 @@ export async function generate(c: RouteContext<typeof generateRoute>): Promise<R
   // The admission estimate always comes from the local planner: instant and deterministic;
   // priced at the models of the video's quality.
   const plan = await planVideo({ ...videoConfig(config, request.quality), planner: "local" }, request);
-  if (request.max_cost_usd && plan.cost_estimate.total_usd > request.max_cost_usd) {
-    return invalid(c, { field: "max_cost_usd", message: `the estimated cost is $${plan.cost_estimate.total_usd.toFixed(2)}, above max_cost_usd $${request.max_cost_usd.toFixed(2)}` });
-  }
+  const overCap = overCostCap(c, plan.cost_estimate.total_usd, request.max_cost_usd);
+  if (overCap) return overCap;
   if (request.dry_run) return c.json({ dry_run: true, spec: plan.spec, cost_estimate: plan.cost_estimate, events: plan.events } satisfies DryRunResponse);
 
   const db = drizzle(c.env.DB);

@@ -2,12 +2,11 @@ import { createRoute } from "@hono/zod-openapi";
 import { type ErrorResponse, GenerateRequest, RenderDryRunResponse, RenderRequest, RenderResponse } from "../../../contracts/api.ts";
 import type { LiveSnapshot } from "../../../contracts/live.ts";
 import { sha256Hex } from "../../../contracts/signing.ts";
-import { invalid } from "../../app.ts";
 import { videoConfig } from "../../config.ts";
 import { priceSpec } from "../../planning/plan.ts";
 import { generateLimit, tooManyVideos } from "../limits.ts";
 import { API_KEY, apiResponses, errorResponse, jsonBodyWithin, jsonResponse, ownVideo, type RouteContext, tooManyResponse, UNKNOWN_VIDEO, VideoPath, videoNotFound } from "../router.ts";
-import { callbackUrlProblem, insertVideo, qualityRefusal, startVideo } from "./generate.ts";
+import { insertVideo, overCostCap, startRefusal, startVideo } from "./generate.ts";
 
 /** POST /api/video/{id}/render — a finished draft, rendered for real from the same spec. */
 
@@ -51,19 +50,14 @@ export async function renderVideo(c: RouteContext<typeof renderRoute>): Promise<
   if (!draft) return videoNotFound(c, id);
   if (draft.request.quality !== "draft") return c.json({ error: `video ${id} is already a ${draft.request.quality} video; only a draft is rendered for real` } satisfies ErrorResponse, 409);
   if (draft.status !== "complete" || !draft.spec) return c.json({ error: `video ${id} is ${draft.status}: a draft is rendered for real once it is complete` } satisfies ErrorResponse, 409);
-  if (body.callback_url) {
-    const problem = callbackUrlProblem(body.callback_url, config.allowHttpCallbacks);
-    if (problem) return invalid(c, { field: "callback_url", message: problem });
-  }
-  const refused = qualityRefusal(c, config, body.quality);
+  const refused = startRefusal(c, config, body);
   if (refused) return refused;
 
   // The draft's request with its admitted brand assets (`asset:<id>`), at the new quality.
   const request = GenerateRequest.parse({ ...draft.request, quality: body.quality, dry_run: false, max_cost_usd: body.max_cost_usd ?? null, callback_url: body.callback_url ?? null });
   const { spec, cost_estimate, chunks } = priceSpec(videoConfig(config, body.quality), request, draft.spec);
-  if (body.max_cost_usd && cost_estimate.total_usd > body.max_cost_usd) {
-    return invalid(c, { field: "max_cost_usd", message: `the estimated cost is $${cost_estimate.total_usd.toFixed(2)}, above max_cost_usd $${body.max_cost_usd.toFixed(2)}` });
-  }
+  const overCap = overCostCap(c, cost_estimate.total_usd, body.max_cost_usd);
+  if (overCap) return overCap;
   const estimate = { rendered_from: id, quality: body.quality, cost_estimate, chunks };
   if (body.dry_run) return c.json({ dry_run: true, ...estimate, spec } satisfies RenderDryRunResponse, 200);
 
