@@ -332,6 +332,12 @@ export const RenderRequest = z
     /** Refused (422) when the estimate is above it; the run stops before passing it. */
     max_cost_usd: GenerateRequest.shape.max_cost_usd,
     callback_url: GenerateRequest.shape.callback_url,
+    /**
+     * The real speech model's voice (MiniMax's `voice_id`, e.g. `Wise_Woman`). A draft's voice is
+     * an espeak-ng language code no hosted model speaks, so it never carries over: without this
+     * field the render speaks in the model's default voice.
+     */
+    voice: VoiceName.nullish(),
   })
   .strict();
 export type RenderRequest = z.infer<typeof RenderRequest>;

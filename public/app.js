@@ -41,16 +41,11 @@ $("api-key").value = state.key;
 $("api-key").addEventListener("change", (e) => { state.key = e.target.value.trim(); localStorage.setItem("adreel.key", state.key); loadVideos(); });
 $("creativity").addEventListener("input", (e) => { $("creativity-value").textContent = e.target.value; });
 
-setUpRequestForm({
-  api,
-  key: () => state.key,
-  submitted(videoId, prompt) {
-    watch(videoId, prompt);
-    loadVideos();
-  },
-});
+setUpRequestForm({ api, key: () => state.key, submitted(videoId, prompt) { watch(videoId, prompt); loadVideos(); } });
 
 const render = setUpRender({ api, started(videoId) { watch(videoId); loadVideos(); } });
+/** What the video's record adds once it is complete (null before): the captions link and the render offer. */
+const showRecord = (v) => { showCaptions(v?.captions_url); render.offer(v); };
 
 async function api(method, path, body) {
   const response = await fetch(path, { method, headers: { authorization: `Bearer ${state.key}`, ...(body ? { "content-type": "application/json" } : {}) }, body: body ? JSON.stringify(body) : undefined });
@@ -78,8 +73,7 @@ function resetRun(id, prompt) {
   $("run-prompt").textContent = prompt ?? "";
   for (const el of ["chunks", "references", "storyboard", "beats", "log"]) $(el).replaceChildren();
   for (const el of ["references-block", "storyboard-block", "chunks-block", "final-block", "beats-block", "copy-block"]) $(el).hidden = true;
-  render.offer(null);
-  showCaptions(null);
+  showRecord(null);
   for (const el of ["run-error", "eta", "cost", "references-message", "generation-time", "chunks-count", "beats-status", "beats-error"]) $(el).textContent = "";
   $("final").removeAttribute("src");
   hideSeams();
@@ -286,10 +280,9 @@ async function applySnapshot(s) {
     if (n !== null) preview(chunkCell(chunkId(n)), url, v.chunk_frame_urls?.[i]);
   });
   if (v.final_video_url) showFinal(v.final_video_url, v.generation_time_seconds, v.poster_url);
-  showCaptions(v.captions_url);
   // The record carries them (consistency.seams); the snapshot holds the same report in the stitch output.
   showSeams(v.consistency?.seams?.length ? v.consistency : s.outputs?.stitch?.seams, s.spec?.fps);
-  render.offer(v);
+  showRecord(v);
 }
 
 function handle(event) {
@@ -335,8 +328,7 @@ function handle(event) {
       api("GET", `/api/video/${state.videoId}`).then((v) => {
         if (state.videoId !== v.video_id) return;
         if (v.poster_url) $("final").poster = v.poster_url;
-        showCaptions(v.captions_url);
-        render.offer(v);
+        showRecord(v);
       }, () => showCaptions(null));
       endRegeneration(`Beat ${state.regenerating} was rendered again: the ad above is the new version.`);
       finish();

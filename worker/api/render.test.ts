@@ -6,6 +6,7 @@ import { claim, driveToEnd, type Harness, newRun, snapshot, submitRun } from "..
 import { createKey } from "../auth/keys.ts";
 import { loadConfig } from "../config.ts";
 import { planSteps } from "../steps/plan.ts";
+import { renderVoice } from "./videos/render.ts";
 
 /**
  * POST /api/video/{id}/render on the Worker: a complete draft becomes a new standard video
@@ -39,6 +40,15 @@ describe("POST /api/video/{id}/render", () => {
     expect(estimate.chunks).toBeGreaterThanOrEqual(spec.beats.length);
     expect((await env.DB.prepare("SELECT COUNT(*) AS n FROM videos WHERE tenant_id = 'tenant-render'").first<{ n: number }>())!.n).toBe(before);
     expect((await record(draft.videoId)).renders).toEqual([]);
+
+    // Here standard videos speak with the draft's model, so the draft's voice carries over and a
+    // hosted model's voice id is refused; renderVoice below covers a hosted speech model.
+    expect(estimate.spec.copy.voiceover.voice).toBe(spec.copy.voiceover.voice);
+    const voiced = (await (await render(draft.videoId, { quality: "standard", dry_run: true, voice: "en-gb" })).json()) as RenderDryRunResponse;
+    expect(voiced.spec.copy.voiceover.voice).toBe("en-gb");
+    const hosted = await render(draft.videoId, { quality: "standard", dry_run: true, voice: "Calm_Woman" });
+    expect(hosted.status).toBe(422);
+    expect(((await hosted.json()) as ErrorResponse).field).toBe("voice");
 
     const capped = await render(draft.videoId, { quality: "standard", max_cost_usd: Math.max(0.0001, estimate.cost_estimate.total_usd / 2) });
     expect(capped.status).toBe(422);
@@ -79,6 +89,13 @@ describe("POST /api/video/{id}/render", () => {
     expect(((await again.json()) as ErrorResponse).error).toMatch(/is already a standard video/);
   });
 
+  it("does not carry a draft's espeak-ng voice to a hosted speech model", () => {
+    const hosted = loadConfig({ ...env, MODEL_PROVIDER: "replicate", PROVIDER_BASE_URL: "https://api.replicate.com", REPLICATE_API_TOKEN: "r8_x", PUBLIC_BASE_URL: "https://adreel.example.net", DRAFT_PROVIDER_URL: "https://draft.adreel.example.net" } as Env);
+    expect(renderVoice(hosted, "en-us", undefined)).toBeNull();
+    expect(renderVoice(hosted, "en-us", "Calm_Woman")).toBe("Calm_Woman");
+    expect(renderVoice(loadConfig(env), "en-gb", null)).toBe("en-gb");
+  });
+
   it("answers 404 for an unknown video, 409 for a draft that is not complete, 422 for bad bodies", async () => {
     expect((await render(crypto.randomUUID(), { quality: "standard" })).status).toBe(404);
     expect((await render("not-a-video", { quality: "standard" })).status).toBe(404);
@@ -96,6 +113,7 @@ describe("POST /api/video/{id}/render", () => {
       [{ quality: "standard", max_cost_usd: -1 }, "max_cost_usd"],
       [{ quality: "standard", callback_url: "ftp://example.com/done" }, "callback_url"],
       [{ quality: "standard", prompt: "something else" }, "body"],
+      [{ quality: "standard", voice: "en us; rm -rf" }, "voice"],
     ];
     for (const [body, field] of bad) {
       const response = await render(draft.videoId, body);

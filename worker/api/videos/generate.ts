@@ -4,10 +4,9 @@ import { and, eq } from "drizzle-orm";
 import { DryRunResponse, type ErrorResponse, GenerateRequest, GenerateResponse } from "../../../contracts/api.ts";
 import { sha256Hex } from "../../../contracts/signing.ts";
 import { type AppContext, invalid, type VideoRunStub } from "../../app.ts";
-import { type Config, type Quality, qualityProblems, videoConfig } from "../../config.ts";
+import { type Config, providerFor, type Quality, qualityProblems, videoConfig } from "../../config.ts";
 import { videos } from "../../db/schema.ts";
 import { planVideo } from "../../planning/plan.ts";
-import { providerFor } from "../../config.ts";
 import { speechVoiceProblem } from "../../providers/models/speech.ts";
 import { admitBrandAssets, assetStore } from "../../references/assets.ts";
 import { generateLimit, tooManyVideos, underConcurrencyCap } from "../limits.ts";
@@ -54,19 +53,28 @@ export const generateRoute = createRoute({
 
 /**
  * What refuses a new video before anything is planned, for generate and render alike: a
- * `callback_url` it may not call (422), or a `quality` this deployment cannot make
+ * `callback_url` it may not call (422), a `quality` this deployment cannot make
  * (qualityProblems: 422 naming the setting for a draft, 503 listing the problems for a standard
- * video). Null when neither does.
+ * video), or a voice the quality's speech model cannot speak (422 on `voice.field`). Null when
+ * none does.
  */
-export function startRefusal(c: AppContext, config: Config, request: { quality: Quality; callback_url?: string | null }): Response | null {
+export function startRefusal(
+  c: AppContext,
+  config: Config,
+  request: { quality: Quality; callback_url?: string | null },
+  voice?: { name: string | null | undefined; field: string },
+): Response | null {
   if (request.callback_url) {
     const problem = callbackUrlProblem(request.callback_url, config.allowHttpCallbacks);
     if (problem) return invalid(c, { field: "callback_url", message: problem });
   }
   const refusal = qualityProblems(config, request.quality);
-  if (!refusal) return null;
-  const issues = refusal.problems.map((p) => ({ field: p.setting, message: p.problem }));
-  return c.json({ error: refusal.error, field: "quality", issues } satisfies ErrorResponse, refusal.status);
+  if (refusal) {
+    const issues = refusal.problems.map((p) => ({ field: p.setting, message: p.problem }));
+    return c.json({ error: refusal.error, field: "quality", issues } satisfies ErrorResponse, refusal.status);
+  }
+  const voiceProblem = voice?.name ? speechVoiceProblem(providerFor(config, request.quality).models.speech ?? "", voice.name) : null;
+  return voiceProblem ? invalid(c, { field: voice!.field, message: voiceProblem }) : null;
 }
 
 /** A 422 when the estimate is above the request's `max_cost_usd`, else null. */
@@ -94,11 +102,8 @@ export async function generate(c: RouteContext<typeof generateRoute>): Promise<R
   const config = c.get("config");
   const principal = c.get("principal");
   const request = c.req.valid("json");
-  const refused = startRefusal(c, config, request);
+  const refused = startRefusal(c, config, request, { name: request.voiceover?.voice, field: "voiceover.voice" });
   if (refused) return refused;
-  const voice = request.voiceover?.voice;
-  const voiceProblem = voice ? speechVoiceProblem(providerFor(config, request.quality).models.speech ?? "", voice) : null;
-  if (voiceProblem) return invalid(c, { field: "voiceover.voice", message: voiceProblem });
   const limited = await generateLimit(c);
   if (limited) return limited;
 

@@ -2,7 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { type ErrorResponse, GenerateRequest, RenderDryRunResponse, RenderRequest, RenderResponse } from "../../../contracts/api.ts";
 import type { LiveSnapshot } from "../../../contracts/live.ts";
 import { sha256Hex } from "../../../contracts/signing.ts";
-import { videoConfig } from "../../config.ts";
+import { type Config, providerFor, videoConfig } from "../../config.ts";
 import { priceSpec } from "../../planning/plan.ts";
 import { generateLimit, tooManyVideos } from "../limits.ts";
 import { API_KEY, apiResponses, errorResponse, jsonBodyWithin, jsonResponse, ownVideo, type RouteContext, tooManyResponse, UNKNOWN_VIDEO, VideoPath, videoNotFound } from "../router.ts";
@@ -42,6 +42,17 @@ export const renderRoute = createRoute({
   }),
 });
 
+/**
+ * The voice a render speaks in: the one asked for, else the draft's when the standard videos'
+ * speech model is the draft's, else the model's default (null). A draft's espeak-ng voice is a
+ * language code no hosted model has; sending it would fail the render at its first line.
+ */
+export function renderVoice(config: Config, draftVoice: string | null, asked: string | null | undefined): string | null {
+  if (asked) return asked;
+  const draftSpeech = config.draft?.models.speech;
+  return draftSpeech && providerFor(config, "standard").models.speech === draftSpeech ? draftVoice : null;
+}
+
 export async function renderVideo(c: RouteContext<typeof renderRoute>): Promise<Response> {
   const { id } = c.req.valid("param");
   const body = c.req.valid("json");
@@ -50,12 +61,22 @@ export async function renderVideo(c: RouteContext<typeof renderRoute>): Promise<
   if (!draft) return videoNotFound(c, id);
   if (draft.request.quality !== "draft") return c.json({ error: `video ${id} is already a ${draft.request.quality} video; only a draft is rendered for real` } satisfies ErrorResponse, 409);
   if (draft.status !== "complete" || !draft.spec) return c.json({ error: `video ${id} is ${draft.status}: a draft is rendered for real once it is complete` } satisfies ErrorResponse, 409);
-  const refused = startRefusal(c, config, body);
+  const voice = renderVoice(config, draft.spec.copy.voiceover.voice, body.voice);
+  const refused = startRefusal(c, config, body, { name: voice, field: "voice" });
   if (refused) return refused;
 
-  // The draft's request with its admitted brand assets (`asset:<id>`), at the new quality.
-  const request = GenerateRequest.parse({ ...draft.request, quality: body.quality, dry_run: false, max_cost_usd: body.max_cost_usd ?? null, callback_url: body.callback_url ?? null });
-  const { spec, cost_estimate, chunks } = priceSpec(videoConfig(config, body.quality), request, draft.spec);
+  // The draft's request with its admitted brand assets (`asset:<id>`), at the new quality, and
+  // its spec with the render's voice.
+  const request = GenerateRequest.parse({
+    ...draft.request,
+    ...(draft.request.voiceover ? { voiceover: { ...draft.request.voiceover, voice } } : {}),
+    quality: body.quality,
+    dry_run: false,
+    max_cost_usd: body.max_cost_usd ?? null,
+    callback_url: body.callback_url ?? null,
+  });
+  const renderSpec = { ...draft.spec, copy: { ...draft.spec.copy, voiceover: { ...draft.spec.copy.voiceover, voice } } };
+  const { spec, cost_estimate, chunks } = priceSpec(videoConfig(config, body.quality), request, renderSpec);
   const overCap = overCostCap(c, cost_estimate.total_usd, body.max_cost_usd);
   if (overCap) return overCap;
   const estimate = { rendered_from: id, quality: body.quality, cost_estimate, chunks };
@@ -66,7 +87,7 @@ export async function renderVideo(c: RouteContext<typeof renderRoute>): Promise<
   const videoId = crypto.randomUUID();
   const inserted = await insertVideo(c, { videoId, request, costEstimateUsd: cost_estimate.total_usd, idempotencyKey: null, requestHash: await sha256Hex(JSON.stringify(request)), renderedFrom: id });
   if (!inserted) return tooManyVideos(c);
-  const failed = await startVideo(c, { video_id: videoId, tenant_id: c.get("principal").tenantId, request, cost_estimate, spec: draft.spec });
+  const failed = await startVideo(c, { video_id: videoId, tenant_id: c.get("principal").tenantId, request, cost_estimate, spec: renderSpec });
   if (failed) return failed;
   return c.json({ video_id: videoId, status: "queued", message: `Rendering draft ${id} at ${body.quality} quality`, ...estimate } satisfies RenderResponse, 202);
 }
