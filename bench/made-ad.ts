@@ -4,7 +4,7 @@ import sharp from "sharp";
 import { z } from "zod";
 import { type Conditioning, SeamReport } from "../contracts/api.ts";
 import type { LiveSnapshot } from "../contracts/live.ts";
-import { DRAFT_MODELS } from "../contracts/media.ts";
+import { DRAFT_MODELS } from "../contracts/draft-models.ts";
 import { ChunkPlan, type VideoSpec, copyLayers } from "../contracts/spec.ts";
 import type { AdreelClient } from "../cli/client.ts";
 import { type DecoratedRows, decoratedRows } from "../media-node/video/seam-decorations.ts";

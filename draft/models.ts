@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { z } from "zod";
-import { DRAFT_MODELS, DraftImageInput, DraftMusicInput, DraftSpeechInput, DraftVideoInput } from "../contracts/media.ts";
+import { DRAFT_MODELS, DraftImageInput, DraftMusicInput, DraftSpeechInput, DraftVideoInput } from "../contracts/draft-models.ts";
 import { CameraMove } from "../contracts/spec.ts";
 import { ffmpeg } from "../media-node/ffmpeg.ts";
 import type { CatalogLookup, ModelCatalog, RenderContext, ServedModel } from "./catalog.ts";

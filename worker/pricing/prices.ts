@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DRAFT_MODELS } from "../../contracts/media.ts";
+import { DRAFT_MODELS } from "../../contracts/draft-models.ts";
 import { MODEL_CONTRACTS, type ModelContract } from "../../contracts/model-contracts.ts";
 
 /**

@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { GenerateRequest } from "../../contracts/api.ts";
-import { DRAFT_MODELS } from "../../contracts/media.ts";
+import { DRAFT_MODELS } from "../../contracts/draft-models.ts";
 import { ReplicateDouble } from "../../test/support/worker/replicate-double.ts";
 import { runOf } from "../../test/support/worker/run-driver.ts";
 import { loadConfig, type ProviderSettings, webhookSecretOf } from "../config.ts";

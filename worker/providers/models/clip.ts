@@ -1,4 +1,4 @@
-import { DRAFT_MODELS } from "../../../contracts/media.ts";
+import { DRAFT_MODELS } from "../../../contracts/draft-models.ts";
 import { type ClipContract, clipContractOf, modelName } from "../../../contracts/model-contracts.ts";
 import type { ClipRequest } from "./requests.ts";
 import { UnknownModel } from "./image.ts";

@@ -1,5 +1,5 @@
 import { contractOf, modelName } from "../../../contracts/model-contracts.ts";
-import { DRAFT_MODELS } from "../../../contracts/media.ts";
+import { DRAFT_MODELS } from "../../../contracts/draft-models.ts";
 import type { OutputFormat } from "./requests.ts";
 
 /**
