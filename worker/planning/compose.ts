@@ -139,6 +139,19 @@ export function composeSpec(draft: DraftSpec): { spec: VideoSpec; events: PlanEv
   return { spec, events };
 }
 
+/** Words in a row that make a phrase: a script that says a phrase this long twice sounds like a loop. */
+const REPEATED_PHRASE_WORDS = 4;
+
+/** Whether `line` says again a phrase of `said` (REPEATED_PHRASE_WORDS words in a row, case and punctuation aside). */
+export function repeats(line: string, said: string): boolean {
+  const words = (text: string) => text.toLowerCase().split(/[^\p{L}\p{N}']+/u).filter(Boolean);
+  const phrases = (ws: string[]) => new Set(ws.slice(0, Math.max(0, ws.length - REPEATED_PHRASE_WORDS + 1)).map((_, i) => ws.slice(i, i + REPEATED_PHRASE_WORDS).join(" ")));
+  const a = words(line);
+  const b = phrases(words(said));
+  if (a.length < REPEATED_PHRASE_WORDS) return a.join(" ") === words(said).join(" ");
+  return [...phrases(a)].some((phrase) => b.has(phrase));
+}
+
 /** Beats that lead into the end card rather than carry the headline: the logo gets their open space too. */
 const END_CARD_LEAD: readonly BeatId[] = ["brand_moment"];
 /** Where the headline lands: the turn of the story, where the product is first shown. */
@@ -147,19 +160,19 @@ const HEADLINE_BEATS: readonly BeatId[] = ["solution_reveal", "product_hero"];
 /**
  * The copy on the timed beats: the end card on the last beat (from a brand moment just before
  * it, when there is one), the headline on the first reveal before it, and on each beat the
- * first voice line that fits the beat's word budget and was not spoken already.
+ * first voice line that fits the beat's word budget and says nothing already said.
  */
 function placeCopy(draft: DraftSpec, beats: readonly DraftBeat[], timed: readonly { start_frame: number; frames: number }[], events: PlanEvent[]): AdCopy {
   const last = beats.length - 1;
   const end_card_beat = last > 0 && END_CARD_LEAD.includes(beats[last - 1]!.beat_id) ? last - 1 : last;
   const reveal = beats.findIndex((b, i) => i < end_card_beat && HEADLINE_BEATS.includes(b.beat_id));
   const headline_beat = reveal >= 0 ? reveal : Math.max(0, Math.min(1, end_card_beat - 1));
-  const spoken = new Set<string>();
+  const spoken: string[] = [];
   const lines: AdCopy["voiceover"]["lines"] = [];
   beats.forEach((beat, index) => {
     const { start_frame, frames } = timed[index]!;
     const max_words = voiceWordBudget(frames);
-    const fitting = beat.voice.filter((line) => !spoken.has(line));
+    const fitting = beat.voice.filter((line) => !spoken.some((said) => repeats(line, said)));
     const text = fitting.find((line) => countWords(line) <= max_words);
     // The local copywriter's candidates are meant to be tried in turn; a language model's line
     // that had to be shortened or dropped is worth telling.
@@ -169,7 +182,7 @@ function placeCopy(draft: DraftSpec, beats: readonly DraftBeat[], timed: readonl
       return;
     }
     if (text !== fitting[0]) note(`speaks the first sentence of its line, to fit its ${max_words}-word budget`);
-    spoken.add(text);
+    spoken.push(text);
     lines.push({ beat_index: index, text, start_frame: start_frame + VOICE_LEAD_IN_FRAMES, max_words });
   });
   return {

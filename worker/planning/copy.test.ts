@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { GenerateRequest } from "../../contracts/api.ts";
 import { ArchetypeId, VOICE_LEAD_IN_FRAMES, VideoSpec, copyWindows, countWords, voiceWordBudget } from "../../contracts/spec.ts";
 import { readBriefPhrases, sanitiseCopy, shorterForms } from "./copy.ts";
+import { repeats } from "./compose.ts";
 import { planLocally } from "./local.ts";
 
 const LEDGERLY = "Tired of juggling receipts? Ledgerly, the mobile app that tracks every expense for you.";
@@ -71,6 +72,16 @@ describe("copy in the local plan", () => {
     const windows = copyWindows(spec);
     expect(windows.end_card).toEqual({ from_frame: spec.beats[3]!.start_frame + spec.beats[2]!.transition_out.frames, to_frame: 360 });
     expect(windows.headline.to_frame).toBe(spec.beats[2]!.start_frame);
+  });
+
+  it("says each phrase once: a claim spoken on one beat is not spoken again on the next", () => {
+    const { spec } = planLocally({ prompt: "Launch of Aurora, a sleek matte-black smart water bottle that glows blue to remind busy professionals to drink, on a sunny city rooftop", duration_s: 30, creativity_level: 0.5 });
+    const lines = spec.copy.voiceover.lines.map((l) => l.text);
+    expect(lines.filter((l) => /glows blue to remind/i.test(l))).toHaveLength(1);
+    lines.forEach((line, i) => lines.slice(0, i).forEach((said) => expect(repeats(line, said), `${said} → ${line}`).toBe(false)));
+    expect(repeats("Glows blue to remind busy professionals, in a single move.", "This is Aurora. It glows blue to remind busy professionals.")).toBe(true);
+    expect(repeats("Meet Aurora.", "This is Aurora.")).toBe(false);
+    expect(repeats("Aurora.", "Aurora.")).toBe(true);
   });
 
   it("speaks the offer and the brief's own call to action", () => {
