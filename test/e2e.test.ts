@@ -22,11 +22,10 @@ let dir: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "adreel-e2e-"));
-  // Short leases and polling so the restart test recovers lost work well inside its deadline.
-  // A lease must still outlast the longest step under load (the voiced soundtrack mix, the stitch
-  // of a 15 s ad whose copy overlays cover every frame: 10-20 s on a loaded machine), as a step
-  // that outlives its lease is sent again while it runs (steps renew no lease as they work).
-  stack = await startStack({ stateDir: join(dir, "state"), vars: { JOB_LEASE_MS: "60000", POLL_AFTER_MS: "5000" } });
+  // Short leases and polling so the restart test recovers lost work within seconds, not minutes.
+  // A step that works longer than its lease (the voiced soundtrack mix, a decorated stitch under
+  // load) keeps it: the consumer renews it as the step runs (queue/lease-heartbeat.ts).
+  stack = await startStack({ stateDir: join(dir, "state"), vars: { JOB_LEASE_MS: "15000", POLL_AFTER_MS: "5000" } });
   client = new AdreelClient(stack.workerUrl, await createDevKey(stack));
 }, 180_000);
 

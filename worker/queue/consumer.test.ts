@@ -1,9 +1,11 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ReplicateDouble } from "../../test/support/worker/replicate-double.ts";
 import { MediaNodeError } from "../media/media-node.ts";
 import { MODELS, type Harness, deliverWebhook, driveToChunks, driveToEnd, ingest, jobOf, newRun, publishFrame, queued, rows, runJob, snapshot, startJob, succeed } from "../../test/support/worker/run-driver.ts";
 import { consumeJobs, retryDelaySeconds } from "./consumer.ts";
+import type { VideoRun } from "../run/video-run.ts";
 import type { JobMessage } from "./messages.ts";
 
 /**
@@ -234,3 +236,73 @@ describe("a busy media-node", () => {
   });
 });
 
+
+describe("a step that outlives its job's lease", () => {
+  /** media-node's normalize held until the test opens the barrier: a step as slow as the test wants, whatever the clock. */
+  function held(h: Harness) {
+    let open: () => void = () => {};
+    const barrier = new Promise<void>((resolve) => (open = resolve));
+    let calls = 0;
+    const media = {
+      about: () => media,
+      call: async () => {
+        calls++;
+        await barrier;
+        return { frames: 48, duration_s: 2, bytes: 1000, keyframes: [0], palette: [] };
+      },
+    };
+    return { h: { ...h, deps: { ...h.deps, media } } as Harness, open, calls: () => calls };
+  }
+
+  /** A chunk whose last frame is published: its normalize step is next. */
+  async function normalizing(leaseMs: number): Promise<{ h: Harness; job: string; message: JobMessage }> {
+    const h = await newRun({ config: { jobLeaseMs: leaseMs } });
+    await driveToChunks(h);
+    const [job] = await queued(h, "chunk");
+    await startJob(h, job!);
+    await succeed(h, job!);
+    await publishFrame(h, job!);
+    return { h, job: job!, message: { video_id: h.videoId, job_id: job!, attempt: 1, step: "normalize" } };
+  }
+
+  const leaseOf = async (h: Harness, job: string) => (await rows<{ lease_until: number }>(h, "SELECT lease_until FROM jobs WHERE id = ?", job))[0]!.lease_until;
+
+  /** Waits (on the run's own row, however long the heartbeat takes under load) until the job's lease reaches `until`. */
+  async function leaseReaches(h: Harness, job: string, until: number): Promise<void> {
+    while ((await leaseOf(h, job)) < until) await scheduler.wait(20);
+  }
+
+  it("keeps its lease while it works: the alarm does not send it again, and its result is reported", async () => {
+    const { h, job, message } = await normalizing(3000);
+    const step = held(h);
+    const claimedAt = Date.now();
+    const delivery = deliver(step.h, [{ body: message, attempts: 1 }]);
+    // The claim grants claimedAt + 3 s at most: a lease past twice that was renewed, twice or more.
+    await leaseReaches(h, job, claimedAt + 2 * 3000);
+    expect(Date.now()).toBeGreaterThan(claimedAt + 3000);
+    await runDurableObjectAlarm(h.stub);
+    const resent = ((await h.stub.events(0)) as { type: string; data: { message?: string } }[]).filter((e) => e.type === "warning" && e.data.message?.startsWith("re-sent"));
+    expect(resent.flatMap((e) => e.data.message!.split(": ")[1]!.split(", "))).not.toContain(job);
+    expect(await jobOf(h, job)).toMatchObject({ status: "normalizing", attempt: 1 });
+    step.open();
+    expect(await delivery).toMatchObject({ acks: [expect.any(String)], retries: [] });
+    expect(step.calls()).toBe(1);
+    expect(await jobOf(h, job)).toMatchObject({ status: "done", attempt: 1 });
+  });
+
+  it("drops its result once a renewal is refused: the lease lapsed and the job was sent again", async () => {
+    const { h, job, message } = await normalizing(3000);
+    const step = held(h);
+    const claimedAt = Date.now();
+    const delivery = deliver(step.h, [{ body: message, attempts: 1 }]);
+    await leaseReaches(h, job, claimedAt + 3000 + 1);
+    // The run gives the job to another delivery, as its alarm does once a lease lapses.
+    await runInDurableObject(h.stub, (_run: VideoRun, state) => state.storage.sql.exec("UPDATE jobs SET lease_until = ? WHERE id = ?", Date.now() - 1, job));
+    await runDurableObjectAlarm(h.stub);
+    // The held step never finishes, yet its delivery ends: the next renewal was refused.
+    expect(await delivery).toMatchObject({ acks: [expect.any(String)], retries: [] });
+    step.open();
+    expect(await jobOf(h, job)).toMatchObject({ status: "normalizing", attempt: 1 });
+    expect(await h.stub.renewLease(job, 1, "normalize", claimedAt)).toBeNull();
+  });
+});

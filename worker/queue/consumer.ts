@@ -8,6 +8,7 @@ import { findPredictionByWebhook } from "../providers/lookup.ts";
 import { webhookUrl } from "../providers/webhook.ts";
 import { STEPS } from "../steps/registry.ts";
 import { type ClaimedJob, depsFor, forQuality, PermanentError, type StepDeps, stepDeps } from "../steps/step.ts";
+import { type LeaseHolder, startHeartbeat } from "./lease-heartbeat.ts";
 import { JobMessage } from "./messages.ts";
 
 /** Queue deliveries of one message before its job attempt is given up as failed. */
@@ -108,6 +109,22 @@ async function createTurn(deps: StepDeps): Promise<number> {
   }
 }
 
+/**
+ * Runs a step while its heartbeat renews the job's lease. A refused renewal ends the wait at
+ * once with `lost`: the step's work may still finish, but nothing of it is reported.
+ */
+async function whileLeaseHeld<T>(run: LeaseHolder, body: JobMessage, claim: ClaimedJob, deps: StepDeps, work: () => Promise<T>): Promise<{ outcome: T; lost?: undefined } | { lost: string }> {
+  const heartbeat = startHeartbeat(run, body, claim.lease_until, deps.config.jobLeaseMs, deps.log);
+  try {
+    const working = work();
+    // Once the lease is lost nobody awaits the step: its failure must not go unhandled.
+    working.catch(() => {});
+    return await Promise.race([working.then((outcome) => ({ outcome })), heartbeat.lost.then((lost) => ({ lost }))]);
+  } finally {
+    heartbeat.stop();
+  }
+}
+
 async function handle(batchDeps: StepDeps, message: Message<unknown>): Promise<void> {
   const parsed = JobMessage.safeParse(message.body);
   if (!parsed.success) {
@@ -141,7 +158,14 @@ async function handle(batchDeps: StepDeps, message: Message<unknown>): Promise<v
   const step = steps[body.step];
   try {
     if (!step) throw new PermanentError(`${claim.job.kind} has no ${body.step} step`);
-    const outcome = await step(deps, claim);
+    const worked = await whileLeaseHeld(run, body, claim, deps, () => step(deps, claim));
+    if (worked.lost !== undefined) {
+      // Another delivery has the job now (or it moved on): this one's result is not reported.
+      deps.log.warn("job.lease_lost", { reason: worked.lost, duration_ms: Date.now() - started });
+      message.ack();
+      return;
+    }
+    const outcome = worked.outcome;
     if (outcome.kind === "done") await run.jobDone(body.job_id, body.attempt, outcome.output);
     else if (outcome.kind === "publish") {
       if (body.step !== "ingest") throw new PermanentError(`${claim.job.kind}: only an ingest step may publish`);

@@ -8,7 +8,7 @@ import type { ClaimedJob, ReferenceOutput } from "../steps/step.ts";
 import type { ChunkLastFrame } from "../chunks/output.ts";
 import type { SoundtrackOutput } from "../steps/voice.ts";
 import { advance, afterPublish } from "./advance.ts";
-import { type JobRow, jobView } from "./jobs.ts";
+import { type JobRow, type JobStatus, jobView } from "./jobs.ts";
 import { bookCharge } from "./ledger.ts";
 import { enterPhase, touchRun, updateProgress } from "./run-state.ts";
 import { attemptDone, attemptStarted } from "./timings.ts";
@@ -62,6 +62,7 @@ export async function claimJob(run: RunContext, jobId: string, attempt: number, 
   await run.scheduleAlarm();
   const stored = step !== "start" ? (JSON.parse(job.output ?? "null") as { prediction?: Prediction; published?: unknown } | null) : null;
   return {
+    lease_until: leaseUntil,
     video: { video_id: state.video_id, tenant_id: state.tenant_id, request: state.request, spec: state.spec, consistency_context: state.consistency_context },
     references: referenceOutputs(run),
     job: { id: job.id, kind: job.kind, beat: job.beat, idx: job.idx, attempt: job.attempt, input: JSON.parse(job.input), prediction_id: job.prediction_id },
@@ -69,6 +70,24 @@ export async function claimJob(run: RunContext, jobId: string, attempt: number, 
     published: stored?.published ?? null,
     ...(job.kind === "chunk" && step === "normalize" ? { cues: burnedCues(run) } : {}),
   };
+}
+
+/** Where a job stands while each consumer step works on it. */
+const WORKING_STATUS: Record<JobStep, JobStatus> = { start: "running", ingest: "ingesting", normalize: "normalizing" };
+
+/**
+ * A working step's heartbeat (queue/lease-heartbeat.ts): the lease it holds, `heldUntil`, is
+ * renewed for another `jobLeaseMs` and the new one answered; null refuses it because the job
+ * moved on — another attempt, another status, or a lease that lapsed and was granted to another
+ * delivery of the step (which changed it). The alarm's due time is left as it is: waking early
+ * to find the lease renewed costs nothing.
+ */
+export function renewStepLease(run: RunContext, jobId: string, attempt: number, step: JobStep, heldUntil: number): number | null {
+  const job = run.jobs.get(jobId);
+  if (!job || job.attempt !== attempt || run.ended() || job.status !== WORKING_STATUS[step] || job.lease_until !== heldUntil) return null;
+  const until = Math.max(Date.now() + run.config.jobLeaseMs, heldUntil + 1);
+  run.jobs.renewLease(job.id, until, job.status);
+  return until;
 }
 
 /**

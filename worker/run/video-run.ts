@@ -7,7 +7,7 @@ import type { JobStep } from "../queue/messages.ts";
 import type { PlanJobInput } from "../steps/plan.ts";
 import type { ClaimedJob } from "../steps/step.ts";
 import { deliverCallbacks } from "./callback.ts";
-import { claimJob, deferStep, jobDone, publishOutput } from "./consumer-protocol.ts";
+import { claimJob, renewStepLease, deferStep, jobDone, publishOutput } from "./consumer-protocol.ts";
 import { runContext } from "./context.ts";
 import { eventFrame, eventsSince, replayFrom, type StoredEvent } from "./event-log.ts";
 import { failAttempt } from "./failures.ts";
@@ -101,6 +101,11 @@ export class VideoRun extends DurableObject<Env> {
   /** A consumer takes a job's step. Null means the message is stale (the job moved on): acknowledge and drop it. */
   async claim(jobId: string, attempt: number, step: JobStep): Promise<ClaimedJob | null> {
     return claimJob(this.run, jobId, attempt, step);
+  }
+
+  /** A working step's heartbeat: its lease renewed (the new one), or null when the job moved on and the step must drop its result. */
+  async renewLease(jobId: string, attempt: number, step: JobStep, heldUntil: number): Promise<number | null> {
+    return renewStepLease(this.run, jobId, attempt, step, heldUntil);
   }
 
   /** The idempotency guard before a paid prediction is created (and the cost cap's check). */
