@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ReplicateDouble } from "../../test/support/worker/replicate-double.ts";
 import { MediaNodeError } from "../media/media-node.ts";
-import { MODELS, type Harness, deliverWebhook, driveToChunks, driveToEnd, ingest, jobOf, newRun, publishFrame, queued, rows, runJob, snapshot, startJob, succeed } from "../../test/support/worker/run-driver.ts";
+import { MODELS, type Harness, deliverWebhook, driveToChunks, driveToEnd, ingest, jobOf, newRun, predictionOf, publishFrame, queued, rows, runJob, snapshot, startJob, succeed } from "../../test/support/worker/run-driver.ts";
 import { consumeJobs, retryDelaySeconds } from "./consumer.ts";
 import type { VideoRun } from "../run/video-run.ts";
 import type { JobMessage } from "./messages.ts";
@@ -304,5 +304,49 @@ describe("a step that outlives its job's lease", () => {
     step.open();
     expect(await jobOf(h, job)).toMatchObject({ status: "normalizing", attempt: 1 });
     expect(await h.stub.renewLease(job, 1, "normalize", claimedAt)).toBeNull();
+  });
+});
+
+describe("the thin chain: the consumer that publishes a chunk's last frame starts the next chunk", () => {
+  /** media-node's last-frame route, answered as the real one does (the bytes are not read by the run). */
+  const frames = (h: Harness): Harness => {
+    const media = { about: () => media, call: async () => ({ width: 1024, height: 576, palette: [] }) };
+    return { ...h, deps: { ...h.deps, media } } as Harness;
+  };
+
+  /** A chunk whose prediction succeeded, with a chunk of its beat waiting on its last frame. */
+  async function predicted(): Promise<{ h: Harness; first: string; next: string }> {
+    const h = await newRun();
+    await driveToChunks(h);
+    const chunks = (await snapshot(h)).jobs.filter((j) => j.kind === "chunk");
+    const first = chunks.find((c) => c.status === "queued" && chunks.some((n) => n.beat === c.beat && n.idx === c.idx + 1))!;
+    const next = chunks.find((n) => n.beat === first.beat && n.idx === first.idx + 1)!;
+    await startJob(h, first.id);
+    await succeed(h, first.id);
+    expect(await jobOf(h, next.id)).toMatchObject({ status: "waiting" });
+    return { h, first: first.id, next: next.id };
+  }
+
+  it("creates the next chunk's prediction in the delivery that published the frame, with no start message", async () => {
+    const { h, first, next } = await predicted();
+    const outcome = await deliver(frames(h), [{ body: { video_id: h.videoId, job_id: first, attempt: 1, step: "ingest" }, attempts: 1 }]);
+    expect(outcome).toMatchObject({ acks: [expect.any(String)], retries: [] });
+    expect(await jobOf(h, first)).toMatchObject({ status: "normalizing" });
+    // Straight from waiting to predicting: never queued, so no message carried it.
+    expect(await jobOf(h, next)).toMatchObject({ status: "predicting", attempt: 1 });
+    // Conditioned on the frame just published (continuity: chunk k's exact last frame).
+    expect((await predictionOf(h, next)).input).toMatchObject({ start_image: expect.stringContaining(`chunks/${first.split(":")[1]}-last.png`) });
+  });
+
+  it("puts a handed-off start that failed on the queue, same attempt, without failing the ingest", async () => {
+    const { h, first, next } = await predicted();
+    h.double.failNext({ kind: "server-error" }, 1);
+    const outcome = await deliver(frames(h), [{ body: { video_id: h.videoId, job_id: first, attempt: 1, step: "ingest" }, attempts: 1 }]);
+    expect(outcome).toMatchObject({ acks: [expect.any(String)], retries: [] });
+    expect(await jobOf(h, first)).toMatchObject({ status: "normalizing" });
+    expect(await jobOf(h, next)).toMatchObject({ status: "queued", attempt: 1, errors: [] });
+    // Its message starts it like any start step: one prediction in the end.
+    await deliver(h, [{ body: start(h, next), attempts: 1 }]);
+    expect(await jobOf(h, next)).toMatchObject({ status: "predicting", attempt: 1 });
   });
 });

@@ -60,6 +60,12 @@ export async function claimJob(run: RunContext, jobId: string, attempt: number, 
     run.jobs.renewLease(job.id, leaseUntil, job.status);
   }
   await run.scheduleAlarm();
+  return claimedJob(run, job, step, leaseUntil);
+}
+
+/** What a consumer's step is handed with the job: the video, its references, the job, and what earlier steps stored. */
+function claimedJob(run: RunContext, job: JobRow, step: JobStep, leaseUntil: number): ClaimedJob {
+  const state = run.state()!;
   const stored = step !== "start" ? (JSON.parse(job.output ?? "null") as { prediction?: Prediction; published?: unknown } | null) : null;
   return {
     lease_until: leaseUntil,
@@ -140,22 +146,41 @@ function bookTokens(run: RunContext, job: JobRow, output: unknown): void {
 
 /**
  * An ingest published what the job's dependents need (a chunk's last frame) ahead of its
- * heavy part: they may start now, and the job's `normalize` step completes it.
+ * heavy part: they may start now, and the job's `normalize` step completes it. With `handOff`
+ * the publishing consumer offers to run the released dependent's start step itself: when the
+ * per-video cap lets it start now it is claimed for that consumer (`handOff`) and answered, in
+ * place of a queue message and the claim its consumer would make (issue 16's thin chain).
  */
-export async function publishOutput(run: RunContext, jobId: string, attempt: number, output: unknown): Promise<void> {
+export async function publishOutput(run: RunContext, jobId: string, attempt: number, output: unknown, handOff = false): Promise<ClaimedJob | null> {
   const job = run.jobs.get(jobId);
-  if (!job || run.ended()) return;
+  if (!job || run.ended()) return null;
   const stored = JSON.parse(job.output ?? "null") as { prediction?: Prediction } | null;
   const now = Date.now();
   const published = run.jobs.apply("publish", { id: jobId, attempt }, { output: { prediction: stored?.prediction ?? null, published: output ?? null }, leaseUntil: now + run.config.jobLeaseMs }, now);
-  if (!published) return;
+  if (!published) return null;
   touchRun(run.sql, now);
   const frameKey = (output as { last_frame_key?: unknown } | null)?.last_frame_key;
   run.event("job", { job: jobView(published), ...(typeof frameKey === "string" ? { frame_url: await run.sign(frameKey) } : {}) });
   await afterPublish(run, published, output as ChunkLastFrame);
   await run.send([{ video_id: run.row()!.video_id, job_id: jobId, attempt, step: "normalize" }]);
   await updateProgress(run);
-  await run.dispatch();
+  const next = await run.dispatch(handOff ? jobId : undefined);
+  if (!next) return null;
+  attemptStarted(run.sql, run.config, next, now);
+  return claimedJob(run, next, "start", next.lease_until!);
+}
+
+/**
+ * A handed-off start step could not finish in its consumer (transient trouble): it goes on the
+ * queue like any start step, `delaySeconds` from now, on the same attempt.
+ */
+export async function handBack(run: RunContext, jobId: string, attempt: number, delaySeconds: number): Promise<void> {
+  const job = run.jobs.get(jobId);
+  if (!job || job.attempt !== attempt || run.ended()) return;
+  const now = Date.now();
+  if (!run.jobs.apply("requeue", job, { leaseUntil: now + delaySeconds * 1000 + run.config.jobLeaseMs }, now)) return;
+  await run.send([{ video_id: run.row()!.video_id, job_id: jobId, attempt, step: "start" }], delaySeconds);
+  await run.scheduleAlarm();
 }
 
 export function referenceOutputs(run: Pick<RunContext, "jobs">): ReferenceOutput[] {
