@@ -113,8 +113,8 @@ async function createTurn(deps: StepDeps): Promise<number> {
  * Runs a step while its heartbeat renews the job's lease. A refused renewal ends the wait at
  * once with `lost`: the step's work may still finish, but nothing of it is reported.
  */
-async function whileLeaseHeld<T>(run: LeaseHolder, body: JobMessage, claim: ClaimedJob, deps: StepDeps, work: () => Promise<T>): Promise<{ outcome: T; lost?: undefined } | { lost: string }> {
-  const heartbeat = startHeartbeat(run, body, claim.lease_until, deps.config.jobLeaseMs, deps.log);
+async function whileLeaseHeld<T>(run: LeaseHolder, body: JobMessage, deps: StepDeps, work: () => Promise<T>): Promise<{ outcome: T; lost?: undefined } | { lost: string }> {
+  const heartbeat = startHeartbeat(run, body, deps.config.jobLeaseMs, deps.log);
   try {
     const working = work();
     // Once the lease is lost nobody awaits the step: its failure must not go unhandled.
@@ -183,9 +183,9 @@ async function runStep(batchDeps: StepDeps, run: RunStub, body: JobMessage, clai
   let next: ClaimedJob | null = null;
   try {
     if (!step) throw new PermanentError(`${claim.job.kind} has no ${body.step} step`);
-    const worked = await whileLeaseHeld(run, body, claim, deps, () => step(deps, claim));
+    const worked = await whileLeaseHeld(run, body, deps, () => step(deps, claim));
     if (worked.lost !== undefined) {
-      // Another delivery has the job now (or it moved on): this one's result is not reported.
+      // The job moved on (another attempt, or it ended): this delivery's result is not reported.
       deps.log.warn("job.lease_lost", { reason: worked.lost, duration_ms: Date.now() - started });
       message.ack();
       return null;

@@ -11,7 +11,7 @@ const RENEWALS_PER_LEASE = 3;
 
 /** The run's side of a renewal: the new lease, or null when the job has moved on (refused). */
 export interface LeaseHolder {
-  renewLease(jobId: string, attempt: number, step: JobStep, heldUntil: number): Promise<number | null>;
+  renewLease(jobId: string, attempt: number, step: JobStep): Promise<number | null>;
 }
 
 export interface Heartbeat {
@@ -21,12 +21,10 @@ export interface Heartbeat {
 }
 
 /**
- * Renews the lease `heldUntil` (the one the claim granted) every `leaseMs` / 3 until stopped.
- * Each renewal names the lease it holds, so one that lapsed and was granted to another
- * delivery of the step is refused rather than taken back. A renewal that fails to reach the
+ * Renews the job's lease every `leaseMs` / 3 until stopped. A renewal that fails to reach the
  * run is tried again at the next beat: the lease has time left for it.
  */
-export function startHeartbeat(run: LeaseHolder, job: { job_id: string; attempt: number; step: JobStep }, heldUntil: number, leaseMs: number, log: Log): Heartbeat {
+export function startHeartbeat(run: LeaseHolder, job: { job_id: string; attempt: number; step: JobStep }, leaseMs: number, log: Log): Heartbeat {
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let lose: (reason: string) => void = () => {};
@@ -34,16 +32,15 @@ export function startHeartbeat(run: LeaseHolder, job: { job_id: string; attempt:
   const beat = async () => {
     if (stopped) return;
     try {
-      const renewed = await run.renewLease(job.job_id, job.attempt, job.step, heldUntil);
+      const renewed = await run.renewLease(job.job_id, job.attempt, job.step);
       if (stopped) return;
       if (renewed === null) {
         stopped = true;
         lose(`the run refused to renew the lease of ${job.job_id} (attempt ${job.attempt}, ${job.step}): the job has moved on`);
         return;
       }
-      heldUntil = renewed;
     } catch (error) {
-      log.warn("job.lease_renewal_failed", { error, held_until: heldUntil });
+      log.warn("job.lease_renewal_failed", { error });
     }
     if (!stopped) timer = setTimeout(beat, leaseMs / RENEWALS_PER_LEASE);
   };

@@ -119,7 +119,6 @@ describe("the context in every prompt", () => {
     const request = GenerateRequest.parse({ prompt: "A new citrus sparkling water for beach volleyball players at sunset", duration_s: 30 });
     for (const beat of spec.beats) {
       const claim: ClaimedJob = {
-        lease_until: Date.now() + 60_000,
         video: { video_id: "00000000-0000-4000-8000-000000000001", tenant_id: "t", request, spec, consistency_context: context },
         references: [],
         job: { id: `storyboard:${beat.index}`, kind: "storyboard", beat: beat.index, idx: beat.index, attempt: 1, input: { beat: beat.index }, prediction_id: null },

@@ -60,15 +60,14 @@ export async function claimJob(run: RunContext, jobId: string, attempt: number, 
     run.jobs.renewLease(job.id, leaseUntil, job.status);
   }
   await run.scheduleAlarm();
-  return claimedJob(run, job, step, leaseUntil);
+  return claimedJob(run, job, step);
 }
 
 /** What a consumer's step is handed with the job: the video, its references, the job, and what earlier steps stored. */
-function claimedJob(run: RunContext, job: JobRow, step: JobStep, leaseUntil: number): ClaimedJob {
+function claimedJob(run: RunContext, job: JobRow, step: JobStep): ClaimedJob {
   const state = run.state()!;
   const stored = step !== "start" ? (JSON.parse(job.output ?? "null") as { prediction?: Prediction; published?: unknown } | null) : null;
   return {
-    lease_until: leaseUntil,
     video: { video_id: state.video_id, tenant_id: state.tenant_id, request: state.request, spec: state.spec, consistency_context: state.consistency_context },
     references: referenceOutputs(run),
     job: { id: job.id, kind: job.kind, beat: job.beat, idx: job.idx, attempt: job.attempt, input: JSON.parse(job.input), prediction_id: job.prediction_id },
@@ -82,16 +81,17 @@ function claimedJob(run: RunContext, job: JobRow, step: JobStep, leaseUntil: num
 const WORKING_STATUS: Record<JobStep, JobStatus> = { start: "running", ingest: "ingesting", normalize: "normalizing" };
 
 /**
- * A working step's heartbeat (queue/lease-heartbeat.ts): the lease it holds, `heldUntil`, is
- * renewed for another `jobLeaseMs` and the new one answered; null refuses it because the job
- * moved on — another attempt, another status, or a lease that lapsed and was granted to another
- * delivery of the step (which changed it). The alarm's due time is left as it is: waking early
- * to find the lease renewed costs nothing.
+ * A working step's heartbeat (queue/lease-heartbeat.ts): the job's lease is renewed for another
+ * `jobLeaseMs` and the new one answered; null refuses it because the job moved on — another
+ * attempt, another status (done, failed, cancelled), or the video ended. Two deliveries of one
+ * step (a message sent again) may both renew: the first report wins, as without the heartbeat;
+ * dropping the other's work mid-encode would only leave media-node's slot busy for nothing.
+ * The alarm's due time is left as it is: waking early to find the lease renewed costs nothing.
  */
-export function renewStepLease(run: RunContext, jobId: string, attempt: number, step: JobStep, heldUntil: number): number | null {
+export function renewStepLease(run: RunContext, jobId: string, attempt: number, step: JobStep): number | null {
   const job = run.jobs.get(jobId);
-  if (!job || job.attempt !== attempt || run.ended() || job.status !== WORKING_STATUS[step] || job.lease_until !== heldUntil) return null;
-  const until = Math.max(Date.now() + run.config.jobLeaseMs, heldUntil + 1);
+  if (!job || job.attempt !== attempt || run.ended() || job.status !== WORKING_STATUS[step]) return null;
+  const until = Date.now() + run.config.jobLeaseMs;
   run.jobs.renewLease(job.id, until, job.status);
   return until;
 }
@@ -167,7 +167,7 @@ export async function publishOutput(run: RunContext, jobId: string, attempt: num
   const next = await run.dispatch(handOff ? jobId : undefined);
   if (!next) return null;
   attemptStarted(run.sql, run.config, next, now);
-  return claimedJob(run, next, "start", next.lease_until!);
+  return claimedJob(run, next, "start");
 }
 
 /**

@@ -104,8 +104,8 @@ export class VideoRun extends DurableObject<Env> {
   }
 
   /** A working step's heartbeat: its lease renewed (the new one), or null when the job moved on and the step must drop its result. */
-  async renewLease(jobId: string, attempt: number, step: JobStep, heldUntil: number): Promise<number | null> {
-    return renewStepLease(this.run, jobId, attempt, step, heldUntil);
+  async renewLease(jobId: string, attempt: number, step: JobStep): Promise<number | null> {
+    return renewStepLease(this.run, jobId, attempt, step);
   }
 
   /** The idempotency guard before a paid prediction is created (and the cost cap's check). */

@@ -28,8 +28,6 @@ export interface ClaimedVideo {
 }
 
 export interface ClaimedJob {
-  /** The lease the claim granted (epoch ms): the step's heartbeat renews it by this value. */
-  lease_until: number;
   video: ClaimedVideo;
   references: ReferenceOutput[];
   job: { id: string; kind: JobKind; beat: number | null; idx: number; attempt: number; input: unknown; prediction_id: string | null };
