@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LogFollower, parseQueueBatches } from "./queue-log.ts";
+import { LogFollower, parseJobTransitions, parseQueueBatches } from "./queue-log.ts";
 
 describe("queue batches in wrangler's log", () => {
   it("parses acked/total and duration", () => {
@@ -8,6 +8,16 @@ describe("queue batches in wrangler's log", () => {
       { queue: "adreel-jobs", acked: 7, size: 10, ms: 2311 },
       { queue: "adreel-jobs-dlq", acked: 1, size: 1, ms: 5 },
     ]);
+  });
+
+  it("reads the runs' job transitions from their JSON lines", () => {
+    const text = [
+      '[wrangler:info] QUEUE adreel-jobs 1/1 (4ms)',
+      '{"level":"info","time":1,"service":"worker","event":"job.transition","video_id":"v","job_id":"chunk:001","kind":"chunk","attempt":1,"transition":"handOff","from":"ready","to":"running"}',
+      '{"level":"info","time":2,"service":"worker","event":"job.claimed","video_id":"v","job_id":"chunk:001"}',
+      'job.transition mentioned in prose',
+    ].join("\n");
+    expect(parseJobTransitions(text)).toEqual([expect.objectContaining({ video_id: "v", job_id: "chunk:001", kind: "chunk", transition: "handOff", from: "ready", to: "running" })]);
   });
 
   it("counts each batch once while following a log seen only as its tail", () => {

@@ -21,6 +21,7 @@ interface Benchmark {
 const BENCHMARKS: Benchmark[] = [
   { name: "pipeline", script: "bench/pipeline.ts", args: [], timeoutMin: 25 },
   { name: "chunks", script: "bench/chunks.ts", args: [], timeoutMin: 25 },
+  { name: "demo", script: "bench/demo.ts", args: [], timeoutMin: 10 },
   { name: "status", script: "bench/status.ts", args: [], timeoutMin: 20 },
   { name: "load", script: "bench/load.ts", args: [], timeoutMin: 50 },
   { name: "stitch", script: "bench/stitch.ts", args: [], timeoutMin: 30 },

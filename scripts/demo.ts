@@ -13,13 +13,17 @@ const prompt = process.argv.slice(2).join(" ").trim() || DEFAULT_PROMPT;
 const started = Date.now();
 console.error(`adreel demo: "${prompt}"`);
 console.error("starting the local stack (wrangler dev, media-node and the draft model server)...");
+const since = () => ((Date.now() - started) / 1000).toFixed(1);
 const stack = await startStack({ verbose: process.env.ADREEL_VERBOSE === "1", onProgress: (message) => console.error(`  ${message}`) });
+const marks = [`servers up ${since()} s`];
 let exitCode = 0;
 try {
   const key = await createDevKey(stack);
+  marks.push(`key ${since()} s`);
   console.error(`worker ${stack.workerUrl} · media-node ${stack.mediaUrl} · draft ${stack.draftUrl} · development key ${key}`);
   const path = await generateToFile(new AdreelClient(stack.workerUrl, key), { prompt, out: process.env.ADREEL_OUT });
-  console.error(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  marks.push(`ad downloaded ${since()} s`);
+  console.error(`done in ${since()} s`);
   console.log(path);
 } catch (error) {
   console.error(`demo failed: ${(error as Error).message}`);
@@ -29,4 +33,6 @@ try {
 } finally {
   await stack.stop();
 }
+// Where the wall time went, each mark counted from the start (bench/demo.ts reads this line).
+console.error(`timings: ${[...marks, `servers stopped ${since()} s`].join(" · ")}`);
 process.exit(exitCode);

@@ -23,9 +23,9 @@ let dir: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "adreel-e2e-"));
   // Short leases and polling so the restart test recovers lost work well inside its deadline.
-  // A lease must still outlast the longest step under load (the voiced soundtrack mix, the stitch
-  // of a 15 s ad whose copy overlays cover every frame: 10-20 s on a loaded machine), as a step
-  // that outlives its lease is sent again while it runs (steps renew no lease as they work).
+  // A step that works longer than its lease keeps it (queue/lease-heartbeat.ts renews it as the
+  // step runs), but a message still waiting in a backed-up queue has no heartbeat: at 15 s and a
+  // load of 20-30 those lapsed and were sent again, and both tests ran out of their 240 s.
   stack = await startStack({ stateDir: join(dir, "state"), vars: { JOB_LEASE_MS: "60000", POLL_AFTER_MS: "5000" } });
   client = new AdreelClient(stack.workerUrl, await createDevKey(stack));
 }, 180_000);

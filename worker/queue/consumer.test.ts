@@ -1,8 +1,9 @@
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ReplicateDouble } from "../../test/support/worker/replicate-double.ts";
 import { MediaNodeError } from "../media/media-node.ts";
-import { MODELS, type Harness, deliverWebhook, driveToChunks, driveToEnd, ingest, jobOf, newRun, publishFrame, queued, rows, runJob, snapshot, startJob, succeed } from "../../test/support/worker/run-driver.ts";
+import { MODELS, type Harness, deliverWebhook, driveToChunks, driveToEnd, ingest, jobOf, newRun, predictionOf, publishFrame, queued, rows, runJob, snapshot, startJob, succeed } from "../../test/support/worker/run-driver.ts";
 import { consumeJobs, retryDelaySeconds } from "./consumer.ts";
 import type { JobMessage } from "./messages.ts";
 
@@ -234,3 +235,117 @@ describe("a busy media-node", () => {
   });
 });
 
+
+describe("a step that outlives its job's lease", () => {
+  /** media-node's normalize held until the test opens the barrier: a step as slow as the test wants, whatever the clock. */
+  function held(h: Harness) {
+    let open: () => void = () => {};
+    const barrier = new Promise<void>((resolve) => (open = resolve));
+    let calls = 0;
+    const media = {
+      about: () => media,
+      call: async () => {
+        calls++;
+        await barrier;
+        return { frames: 48, duration_s: 2, bytes: 1000, keyframes: [0], palette: [] };
+      },
+    };
+    return { h: { ...h, deps: { ...h.deps, media } } as Harness, open, calls: () => calls };
+  }
+
+  /** A chunk whose last frame is published: its normalize step is next. */
+  async function normalizing(leaseMs: number): Promise<{ h: Harness; job: string; message: JobMessage }> {
+    const h = await newRun({ config: { jobLeaseMs: leaseMs } });
+    await driveToChunks(h);
+    const [job] = await queued(h, "chunk");
+    await startJob(h, job!);
+    await succeed(h, job!);
+    await publishFrame(h, job!);
+    return { h, job: job!, message: { video_id: h.videoId, job_id: job!, attempt: 1, step: "normalize" } };
+  }
+
+  const leaseOf = async (h: Harness, job: string) => (await rows<{ lease_until: number }>(h, "SELECT lease_until FROM jobs WHERE id = ?", job))[0]!.lease_until;
+
+  /** Waits (on the run's own row, however long the heartbeat takes under load) until the job's lease reaches `until`. */
+  async function leaseReaches(h: Harness, job: string, until: number): Promise<void> {
+    while ((await leaseOf(h, job)) < until) await scheduler.wait(20);
+  }
+
+  it("keeps its lease while it works: the alarm does not send it again, and its result is reported", async () => {
+    const { h, job, message } = await normalizing(3000);
+    const step = held(h);
+    const claimedAt = Date.now();
+    const delivery = deliver(step.h, [{ body: message, attempts: 1 }]);
+    // The claim grants claimedAt + 3 s at most: a lease past twice that was renewed, twice or more.
+    await leaseReaches(h, job, claimedAt + 2 * 3000);
+    expect(Date.now()).toBeGreaterThan(claimedAt + 3000);
+    await runDurableObjectAlarm(h.stub);
+    const resent = ((await h.stub.events(0)) as { type: string; data: { message?: string } }[]).filter((e) => e.type === "warning" && e.data.message?.startsWith("re-sent"));
+    expect(resent.flatMap((e) => e.data.message!.split(": ")[1]!.split(", "))).not.toContain(job);
+    expect(await jobOf(h, job)).toMatchObject({ status: "normalizing", attempt: 1 });
+    step.open();
+    expect(await delivery).toMatchObject({ acks: [expect.any(String)], retries: [] });
+    expect(step.calls()).toBe(1);
+    expect(await jobOf(h, job)).toMatchObject({ status: "done", attempt: 1 });
+  });
+
+  it("drops its result once a renewal is refused: the job moved on to another attempt", async () => {
+    const { h, job, message } = await normalizing(3000);
+    const step = held(h);
+    const claimedAt = Date.now();
+    const delivery = deliver(step.h, [{ body: message, attempts: 1 }]);
+    await leaseReaches(h, job, claimedAt + 3000 + 1);
+    // The attempt fails elsewhere (its prediction's output found broken, say): a new attempt starts.
+    await h.stub.fail(job, 1, "the raw clip was found truncated", true, "normalize");
+    // The held step never finishes, yet its delivery ends: the next renewal was refused.
+    expect(await delivery).toMatchObject({ acks: [expect.any(String)], retries: [] });
+    expect(await h.stub.renewLease(job, 1, "normalize")).toBeNull();
+    step.open();
+    expect(await jobOf(h, job)).toMatchObject({ attempt: 2 });
+    expect((await jobOf(h, job)).status).not.toBe("done");
+  });
+});
+
+describe("the thin chain: the consumer that publishes a chunk's last frame starts the next chunk", () => {
+  /** media-node's last-frame route, answered as the real one does (the bytes are not read by the run). */
+  const frames = (h: Harness): Harness => {
+    const media = { about: () => media, call: async () => ({ width: 1024, height: 576, palette: [] }) };
+    return { ...h, deps: { ...h.deps, media } } as Harness;
+  };
+
+  /** A chunk whose prediction succeeded, with a chunk of its beat waiting on its last frame. */
+  async function predicted(): Promise<{ h: Harness; first: string; next: string }> {
+    const h = await newRun();
+    await driveToChunks(h);
+    const chunks = (await snapshot(h)).jobs.filter((j) => j.kind === "chunk");
+    const first = chunks.find((c) => c.status === "queued" && chunks.some((n) => n.beat === c.beat && n.idx === c.idx + 1))!;
+    const next = chunks.find((n) => n.beat === first.beat && n.idx === first.idx + 1)!;
+    await startJob(h, first.id);
+    await succeed(h, first.id);
+    expect(await jobOf(h, next.id)).toMatchObject({ status: "waiting" });
+    return { h, first: first.id, next: next.id };
+  }
+
+  it("creates the next chunk's prediction in the delivery that published the frame, with no start message", async () => {
+    const { h, first, next } = await predicted();
+    const outcome = await deliver(frames(h), [{ body: { video_id: h.videoId, job_id: first, attempt: 1, step: "ingest" }, attempts: 1 }]);
+    expect(outcome).toMatchObject({ acks: [expect.any(String)], retries: [] });
+    expect(await jobOf(h, first)).toMatchObject({ status: "normalizing" });
+    // Straight from waiting to predicting: never queued, so no message carried it.
+    expect(await jobOf(h, next)).toMatchObject({ status: "predicting", attempt: 1 });
+    // Conditioned on the frame just published (continuity: chunk k's exact last frame).
+    expect((await predictionOf(h, next)).input).toMatchObject({ start_image: expect.stringContaining(`chunks/${first.split(":")[1]}-last.png`) });
+  });
+
+  it("puts a handed-off start that failed on the queue, same attempt, without failing the ingest", async () => {
+    const { h, first, next } = await predicted();
+    h.double.failNext({ kind: "server-error" }, 1);
+    const outcome = await deliver(frames(h), [{ body: { video_id: h.videoId, job_id: first, attempt: 1, step: "ingest" }, attempts: 1 }]);
+    expect(outcome).toMatchObject({ acks: [expect.any(String)], retries: [] });
+    expect(await jobOf(h, first)).toMatchObject({ status: "normalizing" });
+    expect(await jobOf(h, next)).toMatchObject({ status: "queued", attempt: 1, errors: [] });
+    // Its message starts it like any start step: one prediction in the end.
+    await deliver(h, [{ body: start(h, next), attempts: 1 }]);
+    expect(await jobOf(h, next)).toMatchObject({ status: "predicting", attempt: 1 });
+  });
+});

@@ -8,6 +8,7 @@ import { findPredictionByWebhook } from "../providers/lookup.ts";
 import { webhookUrl } from "../providers/webhook.ts";
 import { STEPS } from "../steps/registry.ts";
 import { type ClaimedJob, depsFor, forQuality, PermanentError, type StepDeps, stepDeps } from "../steps/step.ts";
+import { type LeaseHolder, startHeartbeat } from "./lease-heartbeat.ts";
 import { JobMessage } from "./messages.ts";
 
 /** Queue deliveries of one message before its job attempt is given up as failed. */
@@ -108,6 +109,36 @@ async function createTurn(deps: StepDeps): Promise<number> {
   }
 }
 
+/**
+ * Runs a step while its heartbeat renews the job's lease. A refused renewal ends the wait at
+ * once with `lost`: the step's work may still finish, but nothing of it is reported.
+ */
+async function whileLeaseHeld<T>(run: LeaseHolder, body: JobMessage, deps: StepDeps, work: () => Promise<T>): Promise<{ outcome: T; lost?: undefined } | { lost: string }> {
+  const heartbeat = startHeartbeat(run, body, deps.config.jobLeaseMs, deps.log);
+  try {
+    const working = work();
+    // Once the lease is lost nobody awaits the step: its failure must not go unhandled.
+    working.catch(() => {});
+    return await Promise.race([working.then((outcome) => ({ outcome })), heartbeat.lost.then((lost) => ({ lost }))]);
+  } finally {
+    heartbeat.stop();
+  }
+}
+
+/** What a step's run needs of the delivery that brought it: a queue message, or a hand-off. */
+interface Delivery {
+  attempts: number;
+  ack(): void;
+  retry(options: { delaySeconds: number }): void | Promise<void>;
+}
+
+/** A start step handed to this consumer (VideoRun.publish): retried by putting it on the queue. */
+function handedOff(run: RunStub, body: JobMessage): Delivery {
+  return { attempts: 1, ack: () => {}, retry: ({ delaySeconds }) => run.handBack(body.job_id, body.attempt, delaySeconds) };
+}
+
+type RunStub = ReturnType<typeof runFor>;
+
 async function handle(batchDeps: StepDeps, message: Message<unknown>): Promise<void> {
   const parsed = JobMessage.safeParse(message.body);
   if (!parsed.success) {
@@ -124,6 +155,16 @@ async function handle(batchDeps: StepDeps, message: Message<unknown>): Promise<v
     message.ack();
     return;
   }
+  const next = await runStep(batchDeps, run, body, claim, message);
+  // The next chunk of the beat, claimed for this consumer as its ingest published the frame it starts from.
+  if (next) {
+    const handed: JobMessage = { video_id: body.video_id, job_id: next.job.id, attempt: next.job.attempt, step: "start" };
+    await runStep(batchDeps, run, handed, next, handedOff(run, handed));
+  }
+}
+
+/** Runs a claimed step and reports its outcome; answers the start step handed off to this consumer, if its report earned one. */
+async function runStep(batchDeps: StepDeps, run: RunStub, body: JobMessage, claim: ClaimedJob, message: Delivery): Promise<ClaimedJob | null> {
   let videoDeps: StepDeps;
   try {
     videoDeps = forQuality(batchDeps, claim.video.request.quality);
@@ -132,30 +173,39 @@ async function handle(batchDeps: StepDeps, message: Message<unknown>): Promise<v
     batchDeps.log.error("job.provider_missing", { video_id: body.video_id, job_id: body.job_id, error });
     await run.fail(body.job_id, body.attempt, (error as Error).message, false, body.step);
     message.ack();
-    return;
+    return null;
   }
   const deps = depsFor(videoDeps, { video_id: body.video_id, job_id: body.job_id, kind: claim.job.kind, attempt: body.attempt, step: body.step, prediction_id: claim.job.prediction_id ?? undefined });
   const started = Date.now();
   deps.log.info("job.claimed", { delivery: message.attempts });
   const steps = STEPS[claim.job.kind];
   const step = steps[body.step];
+  let next: ClaimedJob | null = null;
   try {
     if (!step) throw new PermanentError(`${claim.job.kind} has no ${body.step} step`);
-    const outcome = await step(deps, claim);
+    const worked = await whileLeaseHeld(run, body, deps, () => step(deps, claim));
+    if (worked.lost !== undefined) {
+      // The job moved on (another attempt, or it ended): this delivery's result is not reported.
+      deps.log.warn("job.lease_lost", { reason: worked.lost, duration_ms: Date.now() - started });
+      message.ack();
+      return null;
+    }
+    const outcome = worked.outcome;
     if (outcome.kind === "done") await run.jobDone(body.job_id, body.attempt, outcome.output);
     else if (outcome.kind === "publish") {
       if (body.step !== "ingest") throw new PermanentError(`${claim.job.kind}: only an ingest step may publish`);
-      await run.publish(body.job_id, body.attempt, outcome.output);
+      next = (await run.publish(body.job_id, body.attempt, outcome.output, true)) as ClaimedJob | null;
     } else await createPrediction(deps, claim, outcome);
-    deps.log.info("job.step_done", { outcome: outcome.kind, duration_ms: Date.now() - started });
+    deps.log.info("job.step_done", { outcome: outcome.kind, duration_ms: Date.now() - started, ...(next ? { handed_off: next.job.id } : {}) });
     message.ack();
+    return next;
   } catch (error) {
     if (error instanceof MediaNodeError && error.busyForSeconds !== undefined) {
       // Back-pressure, not a failure: like the provider's create gate, it spends nothing.
       deps.log.info("job.step_deferred", { reason: error.message, delay_s: error.busyForSeconds, duration_ms: Date.now() - started });
       await run.deferStep(body.job_id, body.attempt, body.step, error.busyForSeconds);
       message.ack();
-      return;
+      return null;
     }
     const { retryable, retryAfterSeconds, permanent } = classify(error);
     const reason = (error as Error).message ?? String(error);
@@ -163,13 +213,14 @@ async function handle(batchDeps: StepDeps, message: Message<unknown>): Promise<v
     if (retryable && message.attempts < DELIVERIES_PER_ATTEMPT) {
       const delaySeconds = retryDelaySeconds(message.attempts, retryAfterSeconds);
       deps.log.warn("job.step_failed", { ...failure, then: "redelivered", delay_s: delaySeconds });
-      message.retry({ delaySeconds });
-      return;
+      await message.retry({ delaySeconds });
+      return null;
     }
     // Out of deliveries, or not worth repeating: the attempt fails (the run decides whether to retry it).
     deps.log.warn("job.step_failed", { ...failure, then: "attempt failed" });
     await run.fail(body.job_id, body.attempt, reason, !permanent, body.step);
     message.ack();
+    return null;
   }
 }
 

@@ -8,7 +8,7 @@ import type { ClaimedJob, ReferenceOutput } from "../steps/step.ts";
 import type { ChunkLastFrame } from "../chunks/output.ts";
 import type { SoundtrackOutput } from "../steps/voice.ts";
 import { advance, afterPublish } from "./advance.ts";
-import { type JobRow, jobView } from "./jobs.ts";
+import { type JobRow, type JobStatus, jobView } from "./jobs.ts";
 import { bookCharge } from "./ledger.ts";
 import { enterPhase, touchRun, updateProgress } from "./run-state.ts";
 import { attemptDone, attemptStarted } from "./timings.ts";
@@ -60,6 +60,12 @@ export async function claimJob(run: RunContext, jobId: string, attempt: number, 
     run.jobs.renewLease(job.id, leaseUntil, job.status);
   }
   await run.scheduleAlarm();
+  return claimedJob(run, job, step);
+}
+
+/** What a consumer's step is handed with the job: the video, its references, the job, and what earlier steps stored. */
+function claimedJob(run: RunContext, job: JobRow, step: JobStep): ClaimedJob {
+  const state = run.state()!;
   const stored = step !== "start" ? (JSON.parse(job.output ?? "null") as { prediction?: Prediction; published?: unknown } | null) : null;
   return {
     video: { video_id: state.video_id, tenant_id: state.tenant_id, request: state.request, spec: state.spec, consistency_context: state.consistency_context },
@@ -69,6 +75,25 @@ export async function claimJob(run: RunContext, jobId: string, attempt: number, 
     published: stored?.published ?? null,
     ...(job.kind === "chunk" && step === "normalize" ? { cues: burnedCues(run) } : {}),
   };
+}
+
+/** Where a job stands while each consumer step works on it. */
+const WORKING_STATUS: Record<JobStep, JobStatus> = { start: "running", ingest: "ingesting", normalize: "normalizing" };
+
+/**
+ * A working step's heartbeat (queue/lease-heartbeat.ts): the job's lease is renewed for another
+ * `jobLeaseMs` and the new one answered; null refuses it because the job moved on — another
+ * attempt, another status (done, failed, cancelled), or the video ended. Two deliveries of one
+ * step (a message sent again) may both renew: the first report wins, as without the heartbeat;
+ * dropping the other's work mid-encode would only leave media-node's slot busy for nothing.
+ * The alarm's due time is left as it is: waking early to find the lease renewed costs nothing.
+ */
+export function renewStepLease(run: RunContext, jobId: string, attempt: number, step: JobStep): number | null {
+  const job = run.jobs.get(jobId);
+  if (!job || job.attempt !== attempt || run.ended() || job.status !== WORKING_STATUS[step]) return null;
+  const until = Date.now() + run.config.jobLeaseMs;
+  run.jobs.renewLease(job.id, until, job.status);
+  return until;
 }
 
 /**
@@ -121,22 +146,41 @@ function bookTokens(run: RunContext, job: JobRow, output: unknown): void {
 
 /**
  * An ingest published what the job's dependents need (a chunk's last frame) ahead of its
- * heavy part: they may start now, and the job's `normalize` step completes it.
+ * heavy part: they may start now, and the job's `normalize` step completes it. With `handOff`
+ * the publishing consumer offers to run the released dependent's start step itself: when the
+ * per-video cap lets it start now it is claimed for that consumer (`handOff`) and answered, in
+ * place of a queue message and the claim its consumer would make (issue 16's thin chain).
  */
-export async function publishOutput(run: RunContext, jobId: string, attempt: number, output: unknown): Promise<void> {
+export async function publishOutput(run: RunContext, jobId: string, attempt: number, output: unknown, handOff = false): Promise<ClaimedJob | null> {
   const job = run.jobs.get(jobId);
-  if (!job || run.ended()) return;
+  if (!job || run.ended()) return null;
   const stored = JSON.parse(job.output ?? "null") as { prediction?: Prediction } | null;
   const now = Date.now();
   const published = run.jobs.apply("publish", { id: jobId, attempt }, { output: { prediction: stored?.prediction ?? null, published: output ?? null }, leaseUntil: now + run.config.jobLeaseMs }, now);
-  if (!published) return;
+  if (!published) return null;
   touchRun(run.sql, now);
   const frameKey = (output as { last_frame_key?: unknown } | null)?.last_frame_key;
   run.event("job", { job: jobView(published), ...(typeof frameKey === "string" ? { frame_url: await run.sign(frameKey) } : {}) });
   await afterPublish(run, published, output as ChunkLastFrame);
   await run.send([{ video_id: run.row()!.video_id, job_id: jobId, attempt, step: "normalize" }]);
   await updateProgress(run);
-  await run.dispatch();
+  const next = await run.dispatch(handOff ? jobId : undefined);
+  if (!next) return null;
+  attemptStarted(run.sql, run.config, next, now);
+  return claimedJob(run, next, "start");
+}
+
+/**
+ * A handed-off start step could not finish in its consumer (transient trouble): it goes on the
+ * queue like any start step, `delaySeconds` from now, on the same attempt.
+ */
+export async function handBack(run: RunContext, jobId: string, attempt: number, delaySeconds: number): Promise<void> {
+  const job = run.jobs.get(jobId);
+  if (!job || job.attempt !== attempt || run.ended()) return;
+  const now = Date.now();
+  if (!run.jobs.apply("requeue", job, { leaseUntil: now + delaySeconds * 1000 + run.config.jobLeaseMs }, now)) return;
+  await run.send([{ video_id: run.row()!.video_id, job_id: jobId, attempt, step: "start" }], delaySeconds);
+  await run.scheduleAlarm();
 }
 
 export function referenceOutputs(run: Pick<RunContext, "jobs">): ReferenceOutput[] {

@@ -1,5 +1,5 @@
 import { type JobMessage, queueOf } from "../queue/messages.ts";
-import { ACTIVE_STATUSES, PREDICTION_KINDS } from "./jobs.ts";
+import { ACTIVE_STATUSES, type JobRow, PREDICTION_KINDS } from "./jobs.ts";
 import { chooseDispatch } from "./pipeline.ts";
 import type { RunContext } from "./types.ts";
 
@@ -8,20 +8,28 @@ import type { RunContext } from "./types.ts";
  * flight per video (pipeline.ts chooses which), each on the queue its step travels on.
  */
 
-export async function dispatch(run: RunContext): Promise<void> {
+/**
+ * `handOffAfter`: the job whose ingest just published; a job waiting on it that is chosen now is
+ * handed to that ingest's consumer (`handOff`) instead of being sent, and answered.
+ */
+export async function dispatch(run: RunContext, handOffAfter?: string): Promise<JobRow | null> {
   const row = run.row();
-  if (!row || run.ended()) return;
+  if (!row || run.ended()) return null;
   const now = Date.now();
   const ready = run.jobs.list("status = 'ready' AND (not_before IS NULL OR not_before <= ?)", now);
-  if (ready.length === 0) return;
+  if (ready.length === 0) return null;
   const inFlight = run.jobs.inStatus(ACTIVE_STATUSES).filter((j) => PREDICTION_KINDS.includes(j.kind)).length;
   const chosen = chooseDispatch(ready, run.jobs.list("kind = 'chunk'"), (kind) => PREDICTION_KINDS.includes(kind), run.config.maxPredictionsPerVideo - inFlight);
   const messages: JobMessage[] = [];
+  let handedOff: JobRow | null = null;
   for (const job of chosen) {
-    if (run.jobs.apply("dispatch", job, { leaseUntil: now + run.config.jobLeaseMs }, now)) messages.push({ video_id: row.video_id, job_id: job.id, attempt: job.attempt, step: "start" });
+    const leaseUntil = now + run.config.jobLeaseMs;
+    if (!handedOff && handOffAfter !== undefined && job.depends_on === handOffAfter && (handedOff = run.jobs.apply("handOff", job, { leaseUntil }, now))) continue;
+    if (run.jobs.apply("dispatch", job, { leaseUntil }, now)) messages.push({ video_id: row.video_id, job_id: job.id, attempt: job.attempt, step: "start" });
   }
   await run.send(messages);
   await run.scheduleAlarm();
+  return handedOff;
 }
 
 /** Onto the queue each step travels on (queue/messages.ts: encodes apart from hand-offs). */

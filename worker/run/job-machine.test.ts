@@ -40,6 +40,7 @@ const EVENTS = Object.keys(JOB_TRANSITIONS) as JobEvent[];
 const PARAMS: { [E in JobEvent]: JobEventParams[E] } = {
   release: {},
   dispatch: { leaseUntil: NOW + 1 },
+  handOff: { leaseUntil: NOW + 12 },
   claim: { leaseUntil: NOW + 2 },
   defer: { notBefore: NOW + 3 },
   beginCreate: { model: "m/new", estimateUsd: 0.5, leaseUntil: NOW + 4 },
@@ -79,6 +80,7 @@ const BEFORE = {
 const WRITES: { [E in JobEvent]: Partial<JobRow> } = {
   release: {},
   dispatch: { not_before: null, lease_until: NOW + 1 },
+  handOff: { not_before: null, lease_until: NOW + 12, started_at: NOW - 1000 },
   claim: { lease_until: NOW + 2, started_at: NOW - 1000 },
   defer: { not_before: NOW + 3, lease_until: null },
   beginCreate: { model: "m/new", estimate_usd: 0.5, creating_since: NOW - 500, lease_until: NOW + 4 },
@@ -291,8 +293,10 @@ describe("real runs take every transition of the table", () => {
     const next = chunks.find((n) => n.beat === first.beat && n.idx === first.idx + 1)!;
     await startJob(h, first.id);
     await succeed(h, first.id);
-    await publishFrame(h, first.id);
-    await startJob(h, next.id);
+    // The consumer that publishes the frame runs the next chunk's start step itself.
+    const handed = await publishFrame(h, first.id, { handOff: true });
+    expect(handed?.job.id).toBe(next.id);
+    await createPrediction(h.deps, handed!, outcomeFor(h, handed!));
     await h.stub.fail(first.id, 1, "normalize pass failed", true, "normalize");
     expect(await jobOf(h, next.id)).toMatchObject({ status: "waiting", attempt: 2 });
   });

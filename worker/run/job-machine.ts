@@ -9,6 +9,7 @@ import { PHASE_OF_KIND } from "./progress.ts";
  * stale or repeated report (a late consumer, a duplicated message) is harmless by construction.
  *
  *   waiting ─release→ ready ─dispatch→ queued ─claim→ running ─beginCreate→ creating ─adopt→ predicting
+ *   ready ─handOff→ running   (the consumer that published the frame it waited for runs its start step)
  *   predicting ─predicted→ ingesting ─publish→ normalizing ─complete→ done   (running/ingesting ─complete→ done)
  *   any open status ─newAttempt→ ready | waiting (attempt + 1)    ─giveUp→ failed    ─cancel→ cancelled
  */
@@ -16,6 +17,7 @@ import { PHASE_OF_KIND } from "./progress.ts";
 export type JobEvent =
   | "release"
   | "dispatch"
+  | "handOff"
   | "claim"
   | "defer"
   | "beginCreate"
@@ -44,6 +46,7 @@ export interface JobEventParams {
   /** `input`: what the released job starts from instead (a re-anchored chunk, chunks/drift.ts). */
   release: { input?: unknown };
   dispatch: { leaseUntil: number };
+  handOff: { leaseUntil: number };
   claim: { leaseUntil: number };
   defer: { notBefore: number };
   beginCreate: { model: string; estimateUsd: number; leaseUntil: number };
@@ -89,6 +92,11 @@ export const JOB_TRANSITIONS: { [E in JobEvent]: JobTransition<E> } = {
   release: { from: ["waiting"], to: ["ready"], change: (_j, p) => ({ status: "ready", ...(p.input === undefined ? {} : { input: json(p.input) }) }) },
   /** Sent to a consumer; the lease is how long the run waits before sending it again. */
   dispatch: { from: ["ready"], to: ["queued"], change: (_j, p) => ({ status: "queued", not_before: null, lease_until: p.leaseUntil }) },
+  /**
+   * Claimed without a message: the consumer whose ingest published what the job waited for
+   * (a chunk's previous last frame) runs its start step next, saving a queue hop and a claim.
+   */
+  handOff: { from: ["ready"], to: ["running"], change: (j, p, now) => ({ status: "running", not_before: null, lease_until: p.leaseUntil, started_at: j.started_at ?? now }) },
   /** A consumer takes the job's start step (again, after a redelivery). */
   claim: { from: ["queued", "running"], to: ["running"], change: (j, p, now) => ({ status: "running", lease_until: p.leaseUntil, started_at: j.started_at ?? now }) },
   /** The provider's create gate is full: back to ready, not before the gate has room (no retry used). */

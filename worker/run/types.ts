@@ -7,7 +7,7 @@ import type { Log } from "../log.ts";
 import type { ProviderClient } from "../providers/client.ts";
 import type { JobMessage, JobStep } from "../queue/messages.ts";
 import type { JobMachine } from "./job-machine.ts";
-import type { JobKind, JobStatus } from "./jobs.ts";
+import type { JobKind, JobRow, JobStatus } from "./jobs.ts";
 import type { CostTotals, LedgerEntry } from "./ledger.ts";
 import type { videos } from "../db/schema.ts";
 
@@ -102,8 +102,8 @@ export interface RunContext {
   /** A signed, expiring media URL for clients. */
   sign(key: string): Promise<string>;
   costs(): CostTotals;
-  /** Send ready jobs, within the per-video cap on predictions in flight. */
-  dispatch(): Promise<void>;
+  /** Send ready jobs, within the per-video cap on predictions in flight; answers the one handed off instead (dispatch.ts). */
+  dispatch(handOffAfter?: string): Promise<JobRow | null>;
   /** Onto the queues; `delaySeconds`: delivered no sooner. */
   send(messages: JobMessage[], delaySeconds?: number): Promise<void>;
   scheduleAlarm(): Promise<void>;

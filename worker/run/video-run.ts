@@ -7,7 +7,7 @@ import type { JobStep } from "../queue/messages.ts";
 import type { PlanJobInput } from "../steps/plan.ts";
 import type { ClaimedJob } from "../steps/step.ts";
 import { deliverCallbacks } from "./callback.ts";
-import { claimJob, deferStep, jobDone, publishOutput } from "./consumer-protocol.ts";
+import { claimJob, handBack, renewStepLease, deferStep, jobDone, publishOutput } from "./consumer-protocol.ts";
 import { runContext } from "./context.ts";
 import { eventFrame, eventsSince, replayFrom, type StoredEvent } from "./event-log.ts";
 import { failAttempt } from "./failures.ts";
@@ -103,6 +103,11 @@ export class VideoRun extends DurableObject<Env> {
     return claimJob(this.run, jobId, attempt, step);
   }
 
+  /** A working step's heartbeat: its lease renewed (the new one), or null when the job moved on and the step must drop its result. */
+  async renewLease(jobId: string, attempt: number, step: JobStep): Promise<number | null> {
+    return renewStepLease(this.run, jobId, attempt, step);
+  }
+
   /** The idempotency guard before a paid prediction is created (and the cost cap's check). */
   async beginPrediction(jobId: string, attempt: number, estimateUsd: number, model: string): Promise<PredictionGate> {
     return beginPrediction(this.run, jobId, attempt, estimateUsd, model);
@@ -130,9 +135,14 @@ export class VideoRun extends DurableObject<Env> {
     await jobDone(this.run, jobId, attempt, output);
   }
 
-  /** An ingest published what the job's dependents need; its `normalize` step completes it. */
-  async publish(jobId: string, attempt: number, output: unknown): Promise<void> {
-    await publishOutput(this.run, jobId, attempt, output);
+  /** An ingest published what the job's dependents need; its `normalize` step completes it. With `handOff`, the dependent claimed for this consumer, if it may start now. */
+  async publish(jobId: string, attempt: number, output: unknown, handOff = false): Promise<ClaimedJob | null> {
+    return publishOutput(this.run, jobId, attempt, output, handOff);
+  }
+
+  /** A handed-off start step its consumer could not finish: sent on the queue in `delaySeconds`. */
+  async handBack(jobId: string, attempt: number, delaySeconds: number): Promise<void> {
+    await handBack(this.run, jobId, attempt, delaySeconds);
   }
 
   /** A job's attempt failed: retried while attempts remain, else the video fails (failures.ts). */

@@ -216,12 +216,15 @@ export function outputFor(h: Harness, claimed: ClaimedJob): unknown {
   }
 }
 
-/** A chunk's ingest publishes its last frame (chunk k+1 may start); the rest of it is `normalizeChunk`. */
-export async function publishFrame(h: Harness, jobId: string): Promise<void> {
+/**
+ * A chunk's ingest publishes its last frame (chunk k+1 may start); the rest of it is `normalizeChunk`.
+ * With `handOff` the next chunk is claimed for this consumer when it may start now (answered).
+ */
+export async function publishFrame(h: Harness, jobId: string, options: { handOff?: boolean } = {}): Promise<ClaimedJob | null> {
   const claimed = await claim(h, jobId, "ingest");
   const chunk = claimed.job.input as ChunkPlan;
   const published: ChunkLastFrame = { last_frame_key: mediaKeys.lastFrame(h.videoId, chunk.chunk_num), raw_key: mediaKeys.rawChunk(h.videoId, chunk.chunk_num), palette: [] };
-  await h.stub.publish(jobId, claimed.job.attempt, published);
+  return (await h.stub.publish(jobId, claimed.job.attempt, published, options.handOff ?? false)) as ClaimedJob | null;
 }
 
 export async function normalizeChunk(h: Harness, jobId: string): Promise<void> {
