@@ -190,9 +190,11 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
   const keys = await Promise.all(Array.from({ length: options.n }, (_, i) => createDevKey(stack, `load-${i + 1}`)));
   const sampler = new TreeSampler([
     { name: "media", root: pids.media, select: mediaServerAndChildren, count: (s) => s.comm.startsWith("ff") },
+    // The server process alone (no children): what its own buffers, sharp and the JS heap hold.
+    { name: "media-server", root: pids.media, select: (s, tree) => mediaServerAndChildren(s, tree) && !s.comm.startsWith("ff") && !s.comm.startsWith("espeak") },
     { name: "draft", root: pids.draft, select: mediaServerAndChildren, count: (s) => s.comm.startsWith("ff") },
     { name: "worker", root: pids.worker },
-    { name: "workerd", root: pids.worker, select: (s) => s.comm.startsWith("workerd") },
+    { name: "workerd", root: pids.worker, select: (s) => s.comm.startsWith("workerd"), schedstat: true },
   ]).start();
   const deadline = Date.now() + options.timeoutMin * 60_000;
   const latencies: number[] = [];
@@ -284,7 +286,7 @@ function report(options: LoadOptions, m: Measured, cores: number, code: string |
   const health = m.health.length ? summarize(m.health) : null;
   const idle = summarize(m.idle);
   const lag = m.eventLag.length ? summarize(m.eventLag) : null;
-  const { media, draft, worker, workerd } = m.usage;
+  const { media, draft, worker, workerd, "media-server": mediaServer } = m.usage;
   const throughput = (complete.length / m.wallSeconds) * 60;
 
   const headline = table(
@@ -294,12 +296,13 @@ function report(options: LoadOptions, m: Measured, cores: number, code: string |
       ["wall time, first submit → last complete", `${m.wallSeconds.toFixed(1)} s`],
       ["throughput", `${throughput.toFixed(2)} videos/min`],
       ["per-video time, submit → complete: p50 / p99 / max", perVideo.length ? `${percentile(perVideo, 50).toFixed(1)} / ${percentile(perVideo, 99).toFixed(1)} / ${Math.max(...perVideo).toFixed(1)} s` : "n/a"],
-      ["media-node peak RSS (server + ffmpeg children, summed)", media ? `${mib(media.peakRssBytes)} MiB (mean ${mib(media.meanRssBytes)} MiB; up to ${media.peakProcesses} ffmpeg/ffprobe at once)` : "n/a"],
+      ["media-node peak RSS (server + ffmpeg children, summed)", media ? `${mib(media.peakRssBytes)} MiB (mean ${mib(media.meanRssBytes)} MiB; up to ${media.peakProcesses} ffmpeg/ffprobe at once; the server process alone: peak ${mediaServer ? mib(mediaServer.peakRssBytes) : "n/a"} MiB)` : "n/a"],
       [`media-node CPU (utime+stime incl. reaped children) / (wall × ${cores} cores)`, media ? `${pct(media, cores)} % (${media.cpuSeconds.toFixed(0)} CPU s over ${media.wallSeconds.toFixed(0)} s)` : "n/a"],
       ["draft model server peak RSS (server + ffmpeg children, summed)", draft ? `${mib(draft.peakRssBytes)} MiB (up to ${draft.peakProcesses} ffmpeg at once)` : "n/a"],
       [`draft model server CPU (renders) / (wall × ${cores} cores)`, draft ? `${pct(draft, cores)} % (${draft.cpuSeconds.toFixed(0)} CPU s)` : "n/a"],
       ["workerd peak RSS", workerd ? `${mib(workerd.peakRssBytes)} MiB (all of wrangler dev: ${worker ? mib(worker.peakRssBytes) : "n/a"} MiB)` : "n/a"],
       [`wrangler dev + workerd CPU / (wall × ${cores} cores)`, worker ? `${pct(worker, cores)} % (${worker.cpuSeconds.toFixed(0)} CPU s)` : "n/a"],
+      ["workerd threads: on a core / ready but waiting for one (run-queue wait, /proc schedstat)", workerd?.runSeconds != null && workerd.runqueueWaitSeconds != null ? `${workerd.runSeconds.toFixed(0)} s / ${workerd.runqueueWaitSeconds.toFixed(0)} s (waited ${((100 * workerd.runqueueWaitSeconds) / Math.max(1e-9, workerd.runSeconds + workerd.runqueueWaitSeconds)).toFixed(0)} % of its ready time)` : "n/a"],
       [`status latency under load (${options.pollHz} req/s per video, ${m.latencies.length} requests, ${m.pollErrors.length} errors): p50 / p99`, status ? `${status.p50.toFixed(1)} / ${status.p99.toFixed(1)} ms` : "n/a"],
       [`status latency idle, same stack (${idle.count} sequential): p50 / p99`, `${idle.p50.toFixed(1)} / ${idle.p99.toFixed(1)} ms`],
       ["status under load / idle: p50, p99", status ? `${(status.p50 / idle.p50).toFixed(1)}×, ${(status.p99 / idle.p99).toFixed(1)}×` : "n/a"],
