@@ -173,7 +173,10 @@ export class EtaMemo {
  * `snapshotOf` gives for these fields.
  */
 export function runStatus(run: Pick<RunContext, "sql" | "config" | "jobs">, eta: EtaMemo): StatusResponse | null {
-  const row = readRow(run.sql);
+  // Only the columns shown: the row's request, spec and plan are long JSON texts.
+  const row = run.sql.exec("SELECT video_id, status, phase, progress, error, cost_estimate FROM run WHERE id = 1").toArray()[0] as
+    | Pick<RunRow, "video_id" | "status" | "phase" | "progress" | "error" | "cost_estimate">
+    | undefined;
   if (!row) return null;
   const { spent, pending } = ledgerTotals(ledgerEntries(run.sql));
   const estimate = row.cost_estimate ? (JSON.parse(row.cost_estimate) as CostEstimate) : null;
