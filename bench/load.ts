@@ -20,6 +20,7 @@ import { fetchEventLog, jobIntervals, phaseTimeline } from "./event-log.ts";
 import { describeMachine, invocation, loadAverage, machineParagraph } from "./machine.ts";
 import { type ProcStat, TreeSampler, type TreeUsage } from "./process-tree.ts";
 import { LogFollower } from "./queue-log.ts";
+import { tallyMediaRequests } from "./media-requests.ts";
 import { table, writeSection } from "./results-doc.ts";
 import { median, percentile, summarize } from "./stats.ts";
 
@@ -112,7 +113,7 @@ function providerStats(predictions: Prediction[], since: number) {
 }
 
 async function measureLoad(options: LoadOptions, root?: string): Promise<Measured> {
-  return withStack({ draft: { concurrency: options.draftConcurrency }, root }, async ({ stack, client }) => {
+  return withStack({ draft: { concurrency: options.draftConcurrency }, root, keepLines: true }, async ({ stack, client }) => {
     // Warm every path once, then the idle baseline for status latency against that video.
     const warm = await client.generate({ prompt: "A warm-up ad for a local coffee roaster", duration_s: 15 });
     const warmEnd = await client.watch(warm.video_id, () => {}, 10 * 60_000);
@@ -275,6 +276,7 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
     predictions,
     queue: { batches: queue.batches.filter((b) => !b.queue.endsWith("-dlq")), lost: queue.lost },
     generatorCpuSeconds: (generatorCpu.user + generatorCpu.system) / 1e6,
+    mediaRequests: tallyMediaRequests(stack.lines().media, t0),
   };
 }
 
@@ -336,15 +338,21 @@ function report(options: LoadOptions, m: Measured, cores: number, code: string |
   const retries = m.logs.reduce((sum, l) => sum + (l?.events.filter((e) => e.type === "job_retry").length ?? 0), 0);
   const warnings = m.logs.reduce((sum, l) => sum + (l?.events.filter((e) => e.type === "warning").length ?? 0), 0);
   const ingest = m.logs.flatMap((l) => (l ? jobIntervals(l.events, "chunk") : [])).map((c) => (c.doneAt - c.ingestAt) / 1000);
-  const retryReasons = new Map<string, number>();
-  for (const l of m.logs) {
-    for (const e of l?.events ?? []) {
-      if (e.type !== "job_retry") continue;
-      // Ids and numbers vary per job; the kind of reason is what counts.
-      const reason = String(e.reason ?? "").replace(/[0-9a-f]{8,}|\b\d+(\.\d+)?\b/g, "#").slice(0, 120);
-      retryReasons.set(reason, (retryReasons.get(reason) ?? 0) + 1);
+  // Ids and numbers vary per job; the kind of reason is what counts.
+  const reasonsOf = (type: string, field: string) => {
+    const reasons = new Map<string, number>();
+    for (const l of m.logs) {
+      for (const e of l?.events ?? []) {
+        if (e.type !== type) continue;
+        const reason = String(e[field] ?? "").replace(/[0-9a-f]{8,}|\b[a-z]+:\d+\b|\b\d+(\.\d+)?\b/g, "#").slice(0, 120);
+        reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+      }
     }
-  }
+    return reasons;
+  };
+  const retryReasons = reasonsOf("job_retry", "reason");
+  const warningReasons = reasonsOf("warning", "message");
+  const counted = (reasons: Map<string, number>) => [...reasons.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([r, n]) => `${n}× "${r}"`).join("; ");
   const queueFinding = (name: string, what: string): string | null => {
     const batches = m.queue.batches.filter((b) => b.queue === name);
     if (batches.length === 0) return null;
@@ -369,7 +377,7 @@ function report(options: LoadOptions, m: Measured, cores: number, code: string |
       ? `Queue consumers — ${queues.join("; ")} (a batch lasts as long as its slowest message; over 100 % means batches overlapped)${m.queue.lost ? "; some log lines were missed, so these are lower bounds" : ""}. Locally Miniflare's queue broker starts a queue's next batch when its previous one returns; it never reads wrangler.toml's \`max_concurrency\`.`
       : "No queue batch lines found in wrangler's log.",
   );
-  findings.push(`Chunk ingest (last frame published, then the normalize pass, uploads included) took ${ingest.length ? `${median(ingest).toFixed(1)} s at the median, p99 ${percentile(ingest, 99).toFixed(1)} s` : "n/a"}; ${retries} job retries and ${warnings} warnings over all event logs${retryReasons.size ? ` — retry reasons: ${[...retryReasons.entries()].sort((a, b) => b[1] - a[1]).map(([r, n]) => `${n}× "${r}"`).join("; ")}` : ""}.`);
+  findings.push(`Chunk ingest (last frame published, then the normalize pass, uploads included) took ${ingest.length ? `${median(ingest).toFixed(1)} s at the median, p99 ${percentile(ingest, 99).toFixed(1)} s` : "n/a"}; ${retries} job retries and ${warnings} warnings over all event logs${retryReasons.size ? ` — retry reasons: ${counted(retryReasons)}` : ""}${warningReasons.size ? ` — warnings: ${counted(warningReasons)}` : ""}.`);
 
   const summary = [
     String(options.draftConcurrency),
@@ -394,6 +402,10 @@ ${incomplete.length ? `\n**${incomplete.length} video(s) did not complete:**\n${
 Where the time went (per video, from each run's event log; ${timelines.length} logs):
 
 ${table(["phase", "median s", "p99 s"], phaseRows)}
+
+media-node's requests during the load, from its request log (2xx time is the route's wall time, waits for a process slot included; "repeated": a 2xx for a job's attempt and step already answered 2xx, work done twice):
+
+${table(["route", "requests", "busy (503)", "2xx", "repeated", "2xx s total", "2xx s mean"], m.mediaRequests.map((r) => [`\`${r.path}\``, r.requests, r.busy, r.ok, r.repeated, r.okSeconds.toFixed(0), r.ok ? (r.okSeconds / r.ok).toFixed(2) : "n/a"]))}
 
 Draft provider, predictions created during the run:
 
