@@ -18,9 +18,10 @@ import { createDevKey, type Stack } from "../scripts/stack.ts";
 import { BENCH_LIMITS, draftPredictions, isMain, numberFlag, refSnapshot, snapshotNote, sourceSnapshot, withStack } from "./bench-stack.ts";
 import { fetchEventLog, jobIntervals, phaseTimeline } from "./event-log.ts";
 import { describeMachine, invocation, loadAverage, machineParagraph } from "./machine.ts";
-import { type ProcStat, TreeSampler, type TreeUsage } from "./process-tree.ts";
+import { type ProcStat, processTree, TreeSampler, type TreeUsage } from "./process-tree.ts";
 import { LogFollower } from "./queue-log.ts";
 import { tallyMediaRequests } from "./media-requests.ts";
+import { inspectorUrl, listeningPorts, profileIsolate, type WorkerProfile } from "./worker-profile.ts";
 import { table, writeSection } from "./results-doc.ts";
 import { median, percentile, summarize } from "./stats.ts";
 
@@ -85,6 +86,25 @@ async function pollSteadily(request: () => Promise<number>, hz: number, done: ()
     const wait = next - performance.now();
     if (wait > 0) await sleep(wait);
     else next = performance.now();
+  }
+}
+
+/** When into the load the Worker's isolate is profiled, and for how long: the chunk phase, with every video started. */
+const PROFILE_AFTER_S = 90;
+const PROFILE_FOR_S = 30;
+
+/** A CPU profile of the Worker's isolate (worker-profile.ts) from PROFILE_AFTER_S into the load; null if it cannot be taken. */
+async function profileWorkerLater(wranglerPid: number): Promise<WorkerProfile | string> {
+  await sleep(PROFILE_AFTER_S * 1000);
+  try {
+    const workerd = processTree(wranglerPid).filter((s) => s.comm.startsWith("workerd"));
+    const url = await inspectorUrl(
+      workerd.flatMap((s) => listeningPorts(s.pid)),
+      "core:user:adreel",
+    );
+    return url ? await profileIsolate(url, PROFILE_FOR_S) : "no inspector of the Worker's isolate was found";
+  } catch (error) {
+    return `the profile failed: ${(error as Error).message}`;
   }
 }
 
@@ -211,6 +231,7 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
   const follow = setInterval(() => queue.poll(), 1000);
   const cpu0 = process.cpuUsage();
   const t0 = Date.now();
+  const profile = profileWorkerLater(pids.worker);
   let outcomes: VideoOutcome[];
   try {
     outcomes = await Promise.all(
@@ -260,6 +281,7 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
   for (const o of submitted) if (o.endedAt === null) await new AdreelClient(stack.workerUrl, o.key).cancel(o.id).catch(() => undefined);
 
   const logs = await Promise.all(submitted.map((o) => fetchEventLog(stack.workerUrl, o.key, o.id).catch(() => null)));
+  const workerProfile = await profile;
   const predictions = await draftPredictions(stack);
   return {
     outcomes,
@@ -277,6 +299,7 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
     queue: { batches: queue.batches.filter((b) => !b.queue.endsWith("-dlq")), lost: queue.lost },
     generatorCpuSeconds: (generatorCpu.user + generatorCpu.system) / 1e6,
     mediaRequests: tallyMediaRequests(stack.lines().media, t0),
+    workerProfile,
   };
 }
 
@@ -407,6 +430,8 @@ media-node's requests during the load, from its request log (2xx time is the rou
 
 ${table(["route", "requests", "busy (503)", "2xx", "repeated", "2xx s total", "2xx s mean"], m.mediaRequests.map((r) => [`\`${r.path}\``, r.requests, r.busy, r.ok, r.repeated, r.okSeconds.toFixed(0), r.ok ? (r.okSeconds / r.ok).toFixed(2) : "n/a"]))}
 
+${profileSection(m.workerProfile)}
+
 Draft provider, predictions created during the run:
 
 ${table(["model", "predictions", "slot wait s p50 / p99", "render s p50 / p99", "render s total", "not succeeded"], providerRows)}
@@ -428,4 +453,11 @@ if (isMain(import.meta.url)) {
   const section = await loadBench(options, concurrencies, refFlag > 0 ? process.argv[refFlag + 1]! : null);
   console.log(section);
   writeSection(SECTION, section);
+}
+
+function profileSection(profile: WorkerProfile | string): string {
+  if (typeof profile === "string") return `The Worker's isolate could not be profiled: ${profile}.`;
+  return `The Worker's isolate (the Worker, its Durable Objects and handlers; one workerd thread also runs D1, R2 and the queue broker), CPU-profiled over its inspector from ${PROFILE_AFTER_S} s into the load for ${profile.seconds} s (${profile.samples} samples): idle ${(100 * profile.idle).toFixed(0)} % of the samples; the functions on the stack most often (inclusive, self):
+
+${table(["function", "inclusive", "self"], profile.top.map((e) => [`\`${e.name}\``, `${(100 * e.inclusive).toFixed(1)} %`, `${(100 * e.self).toFixed(1)} %`]))}`;
 }
