@@ -14,7 +14,7 @@ import { MEDIA_PREFIX } from "./config.ts";
  * and the image routes (sharp, small): both short and on the critical path of a chain. They are
  * not refused: their ffmpeg and ffprobe runs, like every child process, take one of the
  * process slots (ffmpeg.ts, PROCESS_SLOTS: one per core plus one), ahead of background encodes,
- * so they wait at most for one run to end, and the number of processes — what holds memory —
+ * so they wait for a running one to end, never behind queued encodes, and the number of processes — what holds memory —
  * stays bounded whatever is asked.
  */
 
