@@ -174,6 +174,24 @@ ${table(
 )}
 `
     : "";
+  const acceptance = `
+Issue 16's acceptance for 20 concurrent 15 s ads, read from this run (load average at the start ${loadBefore}, at the end ${loadAverage()}):
+
+${table(
+  ["draft concurrency", "all complete", "status p99 ≤ 3× idle p99", "media-node peak ≤ 600 MiB", "throughput ≥ 1.3× the ref's"],
+  results.map((r, i) => {
+    const b = baselines[i];
+    const verdict = (met: boolean) => (met ? "met" : "**not met**");
+    return [
+      String(concurrencies[i]),
+      `${verdict(r.complete === r.asked)}: ${r.complete} / ${r.asked}`,
+      r.statusP99 === null ? "n/a" : `${verdict(r.statusP99 <= 3 * r.idleP99)}: ${r.statusP99.toFixed(0)} ms against ${r.idleP99.toFixed(0)} ms idle (${(r.statusP99 / r.idleP99).toFixed(1)}×)`,
+      r.mediaPeakMib === null ? "n/a" : `${verdict(r.mediaPeakMib <= 600)}: ${r.mediaPeakMib.toFixed(0)} MiB`,
+      b ? `${verdict(r.throughput >= 1.3 * b.throughput)}: ${(r.throughput / b.throughput).toFixed(2)}× (${r.throughput.toFixed(2)} against ${b.throughput.toFixed(2)} videos/min)` : "n/a (no --ref)",
+    ];
+  }),
+)}
+`;
   const first = results[0]!;
   const compared =
     results.length > 1
@@ -190,7 +208,7 @@ Against draft concurrency ${concurrencies[0]}, measured in this run: ${results
 
 ${machineParagraph(invocation(), loadBefore, snapshotNote())}
 Workload: ${options.n} draft ads of ${options.duration} s (16:9, ten prompts in turn) submitted at once to one stack, after a warm-up video, one tenant (own API key) per video; each with one WebSocket viewer (\`AdreelClient.watch\`) and one client polling \`GET /api/status/{id}\` at ${options.pollHz} req/s (never two in flight), i.e. ${options.n * options.pollHz} status req/s in total. The load runs once per draft provider \`concurrency\` (its render slots: ${concurrencies.join(", ")}), each on a fresh stack, no added latency. Worker defaults (\`MAX_PREDICTIONS_PER_VIDEO\` 8, queue consumer \`max_batch_size\` 10, \`max_concurrency\` 8 in wrangler.toml) except the API limits, raised so the polling is not refused (${Object.entries(BENCH_LIMITS).map(([k, v]) => `${k}=${v}`).join(", ")}; the per-key limiter still runs on every request). /proc sampled every 200 ms: media-node = the server process and its ffmpeg children (tsx's launcher excluded), CPU = utime+stime including reaped children, as % of ${cores} cores; timeout ${options.timeoutMin} min per load.
-${againstRef}${compared}
+${acceptance}${againstRef}${compared}
 ${results.map((r) => r.detail).join("\n")}${baselines.map((r) => r.detail).join("\n")}`;
 }
 
@@ -201,6 +219,12 @@ interface Report {
   summary: string[];
   wallSeconds: number;
   throughput: number;
+  /** What issue 16's acceptance reads: videos complete of those asked, status p99 under load and idle (ms), media-node's peak RSS (MiB). */
+  complete: number;
+  asked: number;
+  statusP99: number | null;
+  idleP99: number;
+  mediaPeakMib: number | null;
 }
 
 type Measured = Awaited<ReturnType<typeof runLoad>>;
@@ -439,7 +463,7 @@ ${table(["model", "predictions", "slot wait s p50 / p99", "render s p50 / p99", 
 Findings:
 ${findings.map((f) => `- ${f}`).join("\n")}
 `;
-  return { detail, summary, wallSeconds: m.wallSeconds, throughput };
+  return { detail, summary, wallSeconds: m.wallSeconds, throughput, complete: complete.length, asked: options.n, statusP99: status?.p99 ?? null, idleP99: idle.p99, mediaPeakMib: media ? media.peakRssBytes / 2 ** 20 : null };
 }
 
 if (isMain(import.meta.url)) {
