@@ -18,8 +18,10 @@ import { createDevKey, type Stack } from "../scripts/stack.ts";
 import { BENCH_LIMITS, draftPredictions, isMain, numberFlag, refSnapshot, snapshotNote, sourceSnapshot, withStack } from "./bench-stack.ts";
 import { fetchEventLog, jobIntervals, phaseTimeline } from "./event-log.ts";
 import { describeMachine, invocation, loadAverage, machineParagraph } from "./machine.ts";
-import { type ProcStat, TreeSampler, type TreeUsage } from "./process-tree.ts";
+import { type ProcStat, processTree, TreeSampler, type TreeUsage } from "./process-tree.ts";
 import { LogFollower } from "./queue-log.ts";
+import { tallyMediaRequests } from "./media-requests.ts";
+import { inspectorUrl, listeningPorts, profileIsolate, type WorkerProfile } from "./worker-profile.ts";
 import { table, writeSection } from "./results-doc.ts";
 import { median, percentile, summarize } from "./stats.ts";
 
@@ -87,6 +89,25 @@ async function pollSteadily(request: () => Promise<number>, hz: number, done: ()
   }
 }
 
+/** When into the load the Worker's isolate is profiled, and for how long: the chunk phase, with every video started. */
+const PROFILE_AFTER_S = 90;
+const PROFILE_FOR_S = 30;
+
+/** A CPU profile of the Worker's isolate (worker-profile.ts) from PROFILE_AFTER_S into the load; null if it cannot be taken. */
+async function profileWorkerLater(wranglerPid: number): Promise<WorkerProfile | string> {
+  await sleep(PROFILE_AFTER_S * 1000);
+  try {
+    const workerd = processTree(wranglerPid).filter((s) => s.comm.startsWith("workerd"));
+    const url = await inspectorUrl(
+      workerd.flatMap((s) => listeningPorts(s.pid)),
+      "core:user:adreel",
+    );
+    return url ? await profileIsolate(url, PROFILE_FOR_S) : "no inspector of the Worker's isolate was found";
+  } catch (error) {
+    return `the profile failed: ${(error as Error).message}`;
+  }
+}
+
 /** media-node runs under tsx's launcher (a node process whose only child is the server): the launcher is not the server. */
 function mediaServerAndChildren(stat: ProcStat, tree: ProcStat[]): boolean {
   return stat !== tree[0] || !tree.some((s) => s.ppid === stat.pid && s.comm.startsWith("node"));
@@ -112,7 +133,7 @@ function providerStats(predictions: Prediction[], since: number) {
 }
 
 async function measureLoad(options: LoadOptions, root?: string): Promise<Measured> {
-  return withStack({ draft: { concurrency: options.draftConcurrency }, root }, async ({ stack, client }) => {
+  return withStack({ draft: { concurrency: options.draftConcurrency }, root, keepLines: true }, async ({ stack, client }) => {
     // Warm every path once, then the idle baseline for status latency against that video.
     const warm = await client.generate({ prompt: "A warm-up ad for a local coffee roaster", duration_s: 15 });
     const warmEnd = await client.watch(warm.video_id, () => {}, 10 * 60_000);
@@ -153,6 +174,24 @@ ${table(
 )}
 `
     : "";
+  const acceptance = `
+Issue 16's acceptance for 20 concurrent 15 s ads, read from this run (load average at the start ${loadBefore}, at the end ${loadAverage()}):
+
+${table(
+  ["draft concurrency", "all complete", "status p99 ≤ 3× idle p99", "media-node peak ≤ 600 MiB", "throughput ≥ 1.3× the ref's"],
+  results.map((r, i) => {
+    const b = baselines[i];
+    const verdict = (met: boolean) => (met ? "met" : "**not met**");
+    return [
+      String(concurrencies[i]),
+      `${verdict(r.complete === r.asked)}: ${r.complete} / ${r.asked}`,
+      r.statusP99 === null ? "n/a" : `${verdict(r.statusP99 <= 3 * r.idleP99)}: ${r.statusP99.toFixed(0)} ms against ${r.idleP99.toFixed(0)} ms idle (${(r.statusP99 / r.idleP99).toFixed(1)}×)`,
+      r.mediaPeakMib === null ? "n/a" : `${verdict(r.mediaPeakMib <= 600)}: ${r.mediaPeakMib.toFixed(0)} MiB`,
+      b ? `${verdict(r.throughput >= 1.3 * b.throughput)}: ${(r.throughput / b.throughput).toFixed(2)}× (${r.throughput.toFixed(2)} against ${b.throughput.toFixed(2)} videos/min)` : "n/a (no --ref)",
+    ];
+  }),
+)}
+`;
   const first = results[0]!;
   const compared =
     results.length > 1
@@ -169,7 +208,7 @@ Against draft concurrency ${concurrencies[0]}, measured in this run: ${results
 
 ${machineParagraph(invocation(), loadBefore, snapshotNote())}
 Workload: ${options.n} draft ads of ${options.duration} s (16:9, ten prompts in turn) submitted at once to one stack, after a warm-up video, one tenant (own API key) per video; each with one WebSocket viewer (\`AdreelClient.watch\`) and one client polling \`GET /api/status/{id}\` at ${options.pollHz} req/s (never two in flight), i.e. ${options.n * options.pollHz} status req/s in total. The load runs once per draft provider \`concurrency\` (its render slots: ${concurrencies.join(", ")}), each on a fresh stack, no added latency. Worker defaults (\`MAX_PREDICTIONS_PER_VIDEO\` 8, queue consumer \`max_batch_size\` 10, \`max_concurrency\` 8 in wrangler.toml) except the API limits, raised so the polling is not refused (${Object.entries(BENCH_LIMITS).map(([k, v]) => `${k}=${v}`).join(", ")}; the per-key limiter still runs on every request). /proc sampled every 200 ms: media-node = the server process and its ffmpeg children (tsx's launcher excluded), CPU = utime+stime including reaped children, as % of ${cores} cores; timeout ${options.timeoutMin} min per load.
-${againstRef}${compared}
+${acceptance}${againstRef}${compared}
 ${results.map((r) => r.detail).join("\n")}${baselines.map((r) => r.detail).join("\n")}`;
 }
 
@@ -180,6 +219,12 @@ interface Report {
   summary: string[];
   wallSeconds: number;
   throughput: number;
+  /** What issue 16's acceptance reads: videos complete of those asked, status p99 under load and idle (ms), media-node's peak RSS (MiB). */
+  complete: number;
+  asked: number;
+  statusP99: number | null;
+  idleP99: number;
+  mediaPeakMib: number | null;
 }
 
 type Measured = Awaited<ReturnType<typeof runLoad>>;
@@ -190,9 +235,11 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
   const keys = await Promise.all(Array.from({ length: options.n }, (_, i) => createDevKey(stack, `load-${i + 1}`)));
   const sampler = new TreeSampler([
     { name: "media", root: pids.media, select: mediaServerAndChildren, count: (s) => s.comm.startsWith("ff") },
+    // The server process alone (no children): what its own buffers, sharp and the JS heap hold.
+    { name: "media-server", root: pids.media, select: (s, tree) => mediaServerAndChildren(s, tree) && !s.comm.startsWith("ff") && !s.comm.startsWith("espeak") },
     { name: "draft", root: pids.draft, select: mediaServerAndChildren, count: (s) => s.comm.startsWith("ff") },
     { name: "worker", root: pids.worker },
-    { name: "workerd", root: pids.worker, select: (s) => s.comm.startsWith("workerd") },
+    { name: "workerd", root: pids.worker, select: (s) => s.comm.startsWith("workerd"), schedstat: true },
   ]).start();
   const deadline = Date.now() + options.timeoutMin * 60_000;
   const latencies: number[] = [];
@@ -208,6 +255,7 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
   const follow = setInterval(() => queue.poll(), 1000);
   const cpu0 = process.cpuUsage();
   const t0 = Date.now();
+  const profile = profileWorkerLater(pids.worker);
   let outcomes: VideoOutcome[];
   try {
     outcomes = await Promise.all(
@@ -257,6 +305,7 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
   for (const o of submitted) if (o.endedAt === null) await new AdreelClient(stack.workerUrl, o.key).cancel(o.id).catch(() => undefined);
 
   const logs = await Promise.all(submitted.map((o) => fetchEventLog(stack.workerUrl, o.key, o.id).catch(() => null)));
+  const workerProfile = await profile;
   const predictions = await draftPredictions(stack);
   return {
     outcomes,
@@ -273,6 +322,8 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
     predictions,
     queue: { batches: queue.batches.filter((b) => !b.queue.endsWith("-dlq")), lost: queue.lost },
     generatorCpuSeconds: (generatorCpu.user + generatorCpu.system) / 1e6,
+    mediaRequests: tallyMediaRequests(stack.lines().media, t0),
+    workerProfile,
   };
 }
 
@@ -284,7 +335,7 @@ function report(options: LoadOptions, m: Measured, cores: number, code: string |
   const health = m.health.length ? summarize(m.health) : null;
   const idle = summarize(m.idle);
   const lag = m.eventLag.length ? summarize(m.eventLag) : null;
-  const { media, draft, worker, workerd } = m.usage;
+  const { media, draft, worker, workerd, "media-server": mediaServer } = m.usage;
   const throughput = (complete.length / m.wallSeconds) * 60;
 
   const headline = table(
@@ -294,12 +345,13 @@ function report(options: LoadOptions, m: Measured, cores: number, code: string |
       ["wall time, first submit → last complete", `${m.wallSeconds.toFixed(1)} s`],
       ["throughput", `${throughput.toFixed(2)} videos/min`],
       ["per-video time, submit → complete: p50 / p99 / max", perVideo.length ? `${percentile(perVideo, 50).toFixed(1)} / ${percentile(perVideo, 99).toFixed(1)} / ${Math.max(...perVideo).toFixed(1)} s` : "n/a"],
-      ["media-node peak RSS (server + ffmpeg children, summed)", media ? `${mib(media.peakRssBytes)} MiB (mean ${mib(media.meanRssBytes)} MiB; up to ${media.peakProcesses} ffmpeg/ffprobe at once)` : "n/a"],
+      ["media-node peak RSS (server + ffmpeg children, summed)", media ? `${mib(media.peakRssBytes)} MiB (mean ${mib(media.meanRssBytes)} MiB; up to ${media.peakProcesses} ffmpeg/ffprobe at once; the server process alone: peak ${mediaServer ? mib(mediaServer.peakRssBytes) : "n/a"} MiB)` : "n/a"],
       [`media-node CPU (utime+stime incl. reaped children) / (wall × ${cores} cores)`, media ? `${pct(media, cores)} % (${media.cpuSeconds.toFixed(0)} CPU s over ${media.wallSeconds.toFixed(0)} s)` : "n/a"],
       ["draft model server peak RSS (server + ffmpeg children, summed)", draft ? `${mib(draft.peakRssBytes)} MiB (up to ${draft.peakProcesses} ffmpeg at once)` : "n/a"],
       [`draft model server CPU (renders) / (wall × ${cores} cores)`, draft ? `${pct(draft, cores)} % (${draft.cpuSeconds.toFixed(0)} CPU s)` : "n/a"],
       ["workerd peak RSS", workerd ? `${mib(workerd.peakRssBytes)} MiB (all of wrangler dev: ${worker ? mib(worker.peakRssBytes) : "n/a"} MiB)` : "n/a"],
       [`wrangler dev + workerd CPU / (wall × ${cores} cores)`, worker ? `${pct(worker, cores)} % (${worker.cpuSeconds.toFixed(0)} CPU s)` : "n/a"],
+      ["workerd threads: on a core / ready but waiting for one (run-queue wait, /proc schedstat)", workerd?.runSeconds != null && workerd.runqueueWaitSeconds != null ? `${workerd.runSeconds.toFixed(0)} s / ${workerd.runqueueWaitSeconds.toFixed(0)} s (waited ${((100 * workerd.runqueueWaitSeconds) / Math.max(1e-9, workerd.runSeconds + workerd.runqueueWaitSeconds)).toFixed(0)} % of its ready time)` : "n/a"],
       [`status latency under load (${options.pollHz} req/s per video, ${m.latencies.length} requests, ${m.pollErrors.length} errors): p50 / p99`, status ? `${status.p50.toFixed(1)} / ${status.p99.toFixed(1)} ms` : "n/a"],
       [`status latency idle, same stack (${idle.count} sequential): p50 / p99`, `${idle.p50.toFixed(1)} / ${idle.p99.toFixed(1)} ms`],
       ["status under load / idle: p50, p99", status ? `${(status.p50 / idle.p50).toFixed(1)}×, ${(status.p99 / idle.p99).toFixed(1)}×` : "n/a"],
@@ -333,15 +385,21 @@ function report(options: LoadOptions, m: Measured, cores: number, code: string |
   const retries = m.logs.reduce((sum, l) => sum + (l?.events.filter((e) => e.type === "job_retry").length ?? 0), 0);
   const warnings = m.logs.reduce((sum, l) => sum + (l?.events.filter((e) => e.type === "warning").length ?? 0), 0);
   const ingest = m.logs.flatMap((l) => (l ? jobIntervals(l.events, "chunk") : [])).map((c) => (c.doneAt - c.ingestAt) / 1000);
-  const retryReasons = new Map<string, number>();
-  for (const l of m.logs) {
-    for (const e of l?.events ?? []) {
-      if (e.type !== "job_retry") continue;
-      // Ids and numbers vary per job; the kind of reason is what counts.
-      const reason = String(e.reason ?? "").replace(/[0-9a-f]{8,}|\b\d+(\.\d+)?\b/g, "#").slice(0, 120);
-      retryReasons.set(reason, (retryReasons.get(reason) ?? 0) + 1);
+  // Ids and numbers vary per job; the kind of reason is what counts.
+  const reasonsOf = (type: string, field: string) => {
+    const reasons = new Map<string, number>();
+    for (const l of m.logs) {
+      for (const e of l?.events ?? []) {
+        if (e.type !== type) continue;
+        const reason = String(e[field] ?? "").replace(/[0-9a-f]{8,}|\b[a-z]+:\d+\b|\b\d+(\.\d+)?\b/g, "#").slice(0, 120);
+        reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+      }
     }
-  }
+    return reasons;
+  };
+  const retryReasons = reasonsOf("job_retry", "reason");
+  const warningReasons = reasonsOf("warning", "message");
+  const counted = (reasons: Map<string, number>) => [...reasons.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([r, n]) => `${n}× "${r}"`).join("; ");
   const queueFinding = (name: string, what: string): string | null => {
     const batches = m.queue.batches.filter((b) => b.queue === name);
     if (batches.length === 0) return null;
@@ -366,7 +424,7 @@ function report(options: LoadOptions, m: Measured, cores: number, code: string |
       ? `Queue consumers — ${queues.join("; ")} (a batch lasts as long as its slowest message; over 100 % means batches overlapped)${m.queue.lost ? "; some log lines were missed, so these are lower bounds" : ""}. Locally Miniflare's queue broker starts a queue's next batch when its previous one returns; it never reads wrangler.toml's \`max_concurrency\`.`
       : "No queue batch lines found in wrangler's log.",
   );
-  findings.push(`Chunk ingest (last frame published, then the normalize pass, uploads included) took ${ingest.length ? `${median(ingest).toFixed(1)} s at the median, p99 ${percentile(ingest, 99).toFixed(1)} s` : "n/a"}; ${retries} job retries and ${warnings} warnings over all event logs${retryReasons.size ? ` — retry reasons: ${[...retryReasons.entries()].sort((a, b) => b[1] - a[1]).map(([r, n]) => `${n}× "${r}"`).join("; ")}` : ""}.`);
+  findings.push(`Chunk ingest (last frame published, then the normalize pass, uploads included) took ${ingest.length ? `${median(ingest).toFixed(1)} s at the median, p99 ${percentile(ingest, 99).toFixed(1)} s` : "n/a"}; ${retries} job retries and ${warnings} warnings over all event logs${retryReasons.size ? ` — retry reasons: ${counted(retryReasons)}` : ""}${warningReasons.size ? ` — warnings: ${counted(warningReasons)}` : ""}.`);
 
   const summary = [
     String(options.draftConcurrency),
@@ -392,6 +450,12 @@ Where the time went (per video, from each run's event log; ${timelines.length} l
 
 ${table(["phase", "median s", "p99 s"], phaseRows)}
 
+media-node's requests during the load, from its request log (2xx time is the route's wall time, waits for a process slot included; "repeated": a 2xx for a job's attempt and step already answered 2xx, work done twice):
+
+${table(["route", "requests", "busy (503)", "2xx", "repeated", "2xx s total", "2xx s mean"], m.mediaRequests.map((r) => [`\`${r.path}\``, r.requests, r.busy, r.ok, r.repeated, r.okSeconds.toFixed(0), r.ok ? (r.okSeconds / r.ok).toFixed(2) : "n/a"]))}
+
+${profileSection(m.workerProfile)}
+
 Draft provider, predictions created during the run:
 
 ${table(["model", "predictions", "slot wait s p50 / p99", "render s p50 / p99", "render s total", "not succeeded"], providerRows)}
@@ -399,7 +463,7 @@ ${table(["model", "predictions", "slot wait s p50 / p99", "render s p50 / p99", 
 Findings:
 ${findings.map((f) => `- ${f}`).join("\n")}
 `;
-  return { detail, summary, wallSeconds: m.wallSeconds, throughput };
+  return { detail, summary, wallSeconds: m.wallSeconds, throughput, complete: complete.length, asked: options.n, statusP99: status?.p99 ?? null, idleP99: idle.p99, mediaPeakMib: media ? media.peakRssBytes / 2 ** 20 : null };
 }
 
 if (isMain(import.meta.url)) {
@@ -413,4 +477,11 @@ if (isMain(import.meta.url)) {
   const section = await loadBench(options, concurrencies, refFlag > 0 ? process.argv[refFlag + 1]! : null);
   console.log(section);
   writeSection(SECTION, section);
+}
+
+function profileSection(profile: WorkerProfile | string): string {
+  if (typeof profile === "string") return `The Worker's isolate could not be profiled: ${profile}.`;
+  return `The Worker's isolate (the Worker, its Durable Objects and handlers; one workerd thread also runs D1, R2 and the queue broker), CPU-profiled over its inspector from ${PROFILE_AFTER_S} s into the load for ${profile.seconds} s (${profile.samples} samples): idle ${(100 * profile.idle).toFixed(0)} % of the samples; the functions on the stack most often (inclusive, self):
+
+${table(["function", "inclusive", "self"], profile.top.map((e) => [`\`${e.name}\``, `${(100 * e.inclusive).toFixed(1)} %`, `${(100 * e.self).toFixed(1)} %`]))}`;
 }

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { CLOCK_TICKS, parseStat, processTree, readStat, TreeSampler } from "./process-tree.ts";
+import { CLOCK_TICKS, parseStat, processTree, readStat, schedNanoseconds, TreeSampler } from "./process-tree.ts";
 
 describe("parseStat", () => {
   it("reads fields after a command name holding spaces and parentheses", () => {
@@ -19,7 +19,8 @@ describe("a real process tree", () => {
     // A shell that spawns a busy child: the tree is sh → sh(busy loop).
     const parent = spawn("sh", ["-c", "sh -c 'i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done' & wait"], { stdio: "ignore" });
     try {
-      const sampler = new TreeSampler([{ name: "t", root: parent.pid! }], 50).start();
+      // Run-queue time only of the long-lived root: a reaped child's threads take theirs with them.
+      const sampler = new TreeSampler([{ name: "t", root: parent.pid! }, { name: "root", root: parent.pid!, select: (s, tree) => s === tree[0], schedstat: true }], 50).start();
       let tree = processTree(parent.pid!);
       for (let i = 0; i < 40 && tree.length < 2; i++) {
         await new Promise((r) => setTimeout(r, 25));
@@ -35,9 +36,16 @@ describe("a real process tree", () => {
       expect(usage.peakProcesses).toBeGreaterThanOrEqual(2);
       // The busy child burned CPU: the sum only grows, including after the child was reaped.
       expect(usage.cpuSeconds).toBeGreaterThanOrEqual(1 / CLOCK_TICKS);
+      expect(usage.runSeconds).toBeNull();
+      const root = sampler.usage().root!;
+      expect(root.runSeconds).toBeGreaterThanOrEqual(0);
+      expect(root.runqueueWaitSeconds).toBeGreaterThanOrEqual(0);
     } finally {
       parent.kill("SIGKILL");
     }
     expect(readStat(999_999_999)).toBeNull();
+    expect(schedNanoseconds(999_999_999)).toEqual({ runNs: 0, waitNs: 0 });
+    // This process has run: its threads' time on a CPU is counted.
+    expect(schedNanoseconds(process.pid).runNs).toBeGreaterThan(0);
   }, 30_000);
 });

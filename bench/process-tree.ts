@@ -88,6 +88,33 @@ export const CLOCK_TICKS = (() => {
   }
 })();
 
+/**
+ * Nanoseconds the threads of `pid` have spent on a CPU and waiting for one on a run queue
+ * (`/proc/<pid>/task/<tid>/schedstat`, fields 1 and 2; live threads only). The wait is how
+ * long work was ready but the cores were busy with something else: CPU starvation, as distinct
+ * from waiting on I/O or on another server.
+ */
+export function schedNanoseconds(pid: number): { runNs: number; waitNs: number } {
+  let runNs = 0;
+  let waitNs = 0;
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return { runNs, waitNs }; // gone
+  }
+  for (const tid of tids) {
+    try {
+      const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").trim().split(/\s+/).map(Number);
+      runNs += run ?? 0;
+      waitNs += wait ?? 0;
+    } catch {
+      // The thread exited between the listing and the read.
+    }
+  }
+  return { runNs, waitNs };
+}
+
 export function rssBytes(stats: readonly ProcStat[]): number {
   return stats.reduce((sum, s) => sum + s.rssPages * PAGE_BYTES, 0);
 }
@@ -110,6 +137,13 @@ export interface TreeUsage {
   peakProcesses: number;
   cpuSeconds: number;
   wallSeconds: number;
+  /**
+   * Seconds the selected processes' threads were ready to run but waited for a core, and ran,
+   * over the window (threads alive at both ends' samples; `schedNanoseconds`). Only for watches
+   * with `schedstat`.
+   */
+  runqueueWaitSeconds: number | null;
+  runSeconds: number | null;
 }
 
 export interface TreeWatch {
@@ -119,6 +153,8 @@ export interface TreeWatch {
   select?: (stat: ProcStat, tree: ProcStat[]) => boolean;
   /** Which selected processes `peakProcesses` counts (default: all selected). */
   count?: (stat: ProcStat) => boolean;
+  /** Also sum the selected processes' run-queue wait (a long-lived server: reaped children's threads are lost). */
+  schedstat?: boolean;
 }
 
 interface Sample {
@@ -127,6 +163,9 @@ interface Sample {
   rss: number;
   count: number;
   ticks: number;
+  /** Cumulative run-queue wait and run time of the selected processes (ns), when asked for. */
+  waitNs?: number;
+  runNs?: number;
 }
 
 /** Samples each watched tree every `intervalMs` until `stop()`; usage over any window of that time. */
@@ -154,7 +193,14 @@ export class TreeSampler {
       const counted = watch.select ? tree.filter((s) => watch.select!(s, tree)) : tree;
       const samples = this.series.get(watch.name) ?? [];
       // A tree's tick sum never really falls; a dip is a child reaped between two reads.
-      samples.push({ at, rss: rssBytes(counted), count: watch.count ? counted.filter(watch.count).length : counted.length, ticks: Math.max(cpuTicks(tree), samples.at(-1)?.ticks ?? 0) });
+      const sched = watch.schedstat ? counted.map((s) => schedNanoseconds(s.pid)) : [];
+      samples.push({
+        at,
+        rss: rssBytes(counted),
+        count: watch.count ? counted.filter(watch.count).length : counted.length,
+        ticks: Math.max(cpuTicks(tree), samples.at(-1)?.ticks ?? 0),
+        ...(watch.schedstat ? { waitNs: sched.reduce((sum, t) => sum + t.waitNs, 0), runNs: sched.reduce((sum, t) => sum + t.runNs, 0) } : {}),
+      });
       this.series.set(watch.name, samples);
     }
   }
@@ -180,6 +226,8 @@ export class TreeSampler {
         peakProcesses: Math.max(...inside.map((s) => s.count)),
         cpuSeconds: (last.ticks - first.ticks) / CLOCK_TICKS,
         wallSeconds: (last.at - first.at) / 1000,
+        runqueueWaitSeconds: first.waitNs === undefined || last.waitNs === undefined ? null : (last.waitNs - first.waitNs) / 1e9,
+        runSeconds: first.runNs === undefined || last.runNs === undefined ? null : (last.runNs - first.runNs) / 1e9,
       };
     }
     return result;

@@ -11,7 +11,11 @@ import { MEDIA_PREFIX } from "./config.ts";
  * the queue, not in media-node's memory.
  *
  * Left out: the last frame of a clip (one frame decoded: the next chunk of a beat waits for it)
- * and the image routes (sharp, small): both short and on the critical path of a chain.
+ * and the image routes (sharp, small): both short and on the critical path of a chain. They are
+ * not refused: their ffmpeg and ffprobe runs, like every child process, take one of the
+ * process slots (ffmpeg.ts, PROCESS_SLOTS: one per core plus one), ahead of background encodes,
+ * so they wait for a running one to end, never behind queued encodes, and the number of processes — what holds memory —
+ * stays bounded whatever is asked.
  */
 
 export const HEAVY_ROUTES = new Set(

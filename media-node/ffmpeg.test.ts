@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BACKGROUND_SLOTS, ffmpeg } from "./ffmpeg.ts";
+import { BACKGROUND_SLOTS, ffmpeg, PROCESS_SLOTS, processesRunning } from "./ffmpeg.ts";
 
 /** 0.4 s of silence read at its own pace (-re): wall time without CPU, so overlap shows in the clock. */
 const PACED = ["-re", "-f", "lavfi", "-i", "anullsrc=r=8000", "-t", "0.4", "-f", "null", "-"];
@@ -22,5 +22,23 @@ describe("background encodes", () => {
     await background;
     // Had it queued behind them (first in, first out), it would end after all three rounds.
     expect(normalDone).toBeLessThan(backgroundDone);
+  });
+});
+
+describe("child processes", () => {
+  it(`never more than ${PROCESS_SLOTS} at once, whatever asked for them; all finish`, async () => {
+    let most = 0;
+    const watch = setInterval(() => (most = Math.max(most, processesRunning())), 5);
+    try {
+      const began = performance.now();
+      await Promise.all(Array.from({ length: 3 * PROCESS_SLOTS }, (_, i) => ffmpeg(PACED, { background: i % 3 === 0, timeoutMs: 30_000 })));
+      // Three full rounds of slots: at least three times one run's 0.4 s; all at once would take one.
+      expect((performance.now() - began) / 1000).toBeGreaterThanOrEqual(1.2);
+    } finally {
+      clearInterval(watch);
+    }
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(PROCESS_SLOTS);
+    expect(processesRunning()).toBe(0);
   });
 });

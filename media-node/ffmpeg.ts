@@ -32,24 +32,68 @@ export interface RunOptions {
 const BACKGROUND_NICENESS = 19;
 
 /**
- * Background encodes at once. Starved by the critical path they would otherwise pile up
- * under load, each holding its ffmpeg's memory (~150 MiB) while it waits for the CPU: a
- * few at a time finish sooner one by one and bound the memory.
+ * Child processes (ffmpeg, ffprobe, espeak-ng) alive at once in this media-node, whatever
+ * route spawned them: each holds its own decoded frames (an x264 pass ~150 MiB), so their
+ * number, not the requests', bounds media-node's memory. One per core plus one, so a short
+ * critical-path run (a last frame, a probe) finds a slot beside the encodes; a further one
+ * waits here for a slot, normal runs ahead of background ones. `MEDIA_NODE_PROCESSES`
+ * overrides it.
  */
-export const BACKGROUND_SLOTS = 2 * availableParallelism();
-let backgroundRunning = 0;
-const backgroundWaiting: (() => void)[] = [];
+export const PROCESS_SLOTS = positiveInteger(process.env.MEDIA_NODE_PROCESSES, availableParallelism() + 1);
 
-async function backgroundSlot<T>(work: () => Promise<T>): Promise<T> {
-  if (backgroundRunning >= BACKGROUND_SLOTS) await new Promise<void>((resolve) => backgroundWaiting.push(resolve));
-  else backgroundRunning++;
+/**
+ * Background encodes at once, within those. Starved by the critical path they would otherwise
+ * pile up under load, each holding its ffmpeg's memory while it waits for the CPU: a few at a
+ * time finish sooner one by one and bound the memory.
+ */
+export const BACKGROUND_SLOTS = Math.min(PROCESS_SLOTS, availableParallelism());
+
+function positiveInteger(text: string | undefined, fallback: number): number {
+  if (text === undefined || text === "") return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`MEDIA_NODE_PROCESSES must be a whole number of at least 1, got ${text}`);
+  return value;
+}
+
+let running = 0;
+let backgroundRunning = 0;
+const waiting: { background: boolean; start: () => void }[] = [];
+
+function mayStart(background: boolean): boolean {
+  return running < PROCESS_SLOTS && (!background || backgroundRunning < BACKGROUND_SLOTS);
+}
+
+/** Start the first waiter that may start: a normal run before any background one. */
+function admitNext(): void {
+  for (const background of [false, true]) {
+    const index = waiting.findIndex((w) => w.background === background);
+    if (index >= 0 && mayStart(background)) {
+      const [next] = waiting.splice(index, 1);
+      next!.start();
+      return;
+    }
+  }
+}
+
+/** Child processes this media-node runs right now. */
+export function processesRunning(): number {
+  return running;
+}
+
+async function processSlot<T>(background: boolean, work: () => Promise<T>): Promise<T> {
+  // Counted as soon as it is granted, so a newcomer never takes a slot handed to a waiter.
+  const take = () => {
+    running++;
+    if (background) backgroundRunning++;
+  };
+  if (mayStart(background) && !waiting.some((w) => !w.background || background)) take();
+  else await new Promise<void>((start) => waiting.push({ background, start: () => (take(), start()) }));
   try {
     return await work();
   } finally {
-    // The slot passes straight to the next in line, so the count never dips for a newcomer to take it.
-    const next = backgroundWaiting.shift();
-    if (next) next();
-    else backgroundRunning--;
+    running--;
+    if (background) backgroundRunning--;
+    admitNext();
   }
 }
 
@@ -64,7 +108,7 @@ const STDERR_KEEP = 16 * 1024;
 export type Tool = "ffmpeg" | "ffprobe" | "espeak-ng";
 
 export function run(tool: Tool, args: string[], options: RunOptions = {}): Promise<RunResult> {
-  return options.background ? backgroundSlot(() => spawnRun(tool, args, options)) : spawnRun(tool, args, options);
+  return processSlot(options.background === true, () => spawnRun(tool, args, options));
 }
 
 function spawnRun(tool: Tool, args: string[], options: RunOptions): Promise<RunResult> {

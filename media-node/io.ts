@@ -1,5 +1,5 @@
-import { createWriteStream } from "node:fs";
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable, Transform } from "node:stream";
@@ -74,17 +74,24 @@ export async function downloadTo(url: string, path: string, options: DownloadOpt
   return seen;
 }
 
-/** PUT a file or buffer to a signed URL. */
+/**
+ * PUT a file (by path) or a buffer to a signed URL. A file is streamed from disk with its
+ * length declared, never read whole: twenty videos' clips in flight would otherwise each sit
+ * in memory while they upload.
+ */
 export async function uploadTo(url: string, body: Buffer | string, contentType: string): Promise<number> {
-  const bytes = typeof body === "string" ? await readFile(body) : body;
+  const length = typeof body === "string" ? (await stat(body)).size : body.length;
+  const payload = typeof body === "string" ? (Readable.toWeb(createReadStream(body)) as ReadableStream<Uint8Array>) : new Uint8Array(body.buffer, body.byteOffset, body.length);
   const response = await fetch(url, {
     method: "PUT",
-    body: new Uint8Array(bytes) as Uint8Array<ArrayBuffer>,
-    headers: { "content-type": contentType, "content-length": String(bytes.length) },
+    body: payload as BodyInit,
+    headers: { "content-type": contentType, "content-length": String(length) },
     signal: AbortSignal.timeout(120_000),
-  });
+    // A streamed request body must say so (fetch's half-duplex rule).
+    ...(typeof body === "string" ? { duplex: "half" } : {}),
+  } as RequestInit);
   if (!response.ok) throw new UpstreamError(`storing output at ${redact(url)} answered ${response.status}: ${(await response.text()).slice(0, 200)}`);
-  return bytes.length;
+  return length;
 }
 
 export async function fileSize(path: string): Promise<number> {

@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance } from "fastify";
+import sharp from "sharp";
 import { verifyRequest } from "../contracts/signing.ts";
 import { FfmpegError } from "./ffmpeg.ts";
 import { registerAudioRoutes } from "./audio/routes.ts";
@@ -12,6 +13,9 @@ import { BUSY_RETRY_AFTER_SECONDS, EncodeSlots, HEAVY_ROUTES } from "./admission
 import { serverLogOptions } from "./request-log.ts";
 
 export async function buildServer(config: MediaNodeConfig): Promise<FastifyInstance> {
+  // Every image media-node touches is a new one (a frame, a reference, a layer): libvips's
+  // operation cache (up to 50 MiB by default) would only hold memory, never be hit.
+  sharp.cache(false);
   const app = Fastify({ ...serverLogOptions(config.log && { service: "media-node", ...config.log }), bodyLimit: 4 * 1024 * 1024 });
 
   const slots = new EncodeSlots(config.encodeSlots);

@@ -16,6 +16,15 @@ const BIN = join(ROOT, "node_modules", ".bin");
 const NODE = join(BIN, "node");
 const TSX = join(ROOT, "node_modules", "tsx", "dist", "cli.mjs");
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+/**
+ * CPU niceness of media-node and the draft model server on the local stack: in production each
+ * has machines of its own (media-node's containers, the model provider's GPUs), and the Worker
+ * never shares a core with an encode. Here they share two cores with workerd, whose one thread
+ * runs the Worker, every Durable Object, D1, R2 and the queues; at equal priority an x264 pass
+ * takes its share of that thread's core and every request waits behind it (bench/load.ts
+ * measures workerd's run-queue wait). Below the Worker, the encodes use only what it leaves.
+ */
+const STAND_IN_NICENESS = 10;
 
 export interface Secrets {
   MEDIA_NODE_SECRET: string;
@@ -308,9 +317,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     say(`${name} is up`);
   };
 
-  /** A Node server of ours (`tsx <entry>`) in its own process group, its output kept in `log` (and `lines`). */
+  /**
+   * A Node server of ours (`tsx <entry>`) in its own process group, its output kept in `log` (and `lines`).
+   * It and all it spawns run at `STAND_IN_NICENESS` (nice(1) execs the server, so its pid is the child's).
+   */
   const spawnServer = (entry: string, env: Record<string, string | undefined>, log: string[], prefix: string, lines: LineKeeper): ChildProcess => {
-    const child = spawn(NODE, [TSX, join(root, entry)], { cwd: root, detached: true, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("nice", ["-n", String(STAND_IN_NICENESS), NODE, TSX, join(root, entry)], { cwd: root, detached: true, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout!.on("data", keep(log, prefix, lines));
     child.stderr!.on("data", keep(log, prefix, lines));
     return child;

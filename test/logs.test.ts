@@ -74,8 +74,9 @@ describe("one video's logs", () => {
     for (const id of ["plan", "stitch", "mux"]) expect(jobs).toContain(id);
     for (const claimed of events(worker, "job.claimed")) {
       expect(claimed).toMatchObject({ job_id: expect.any(String), kind: expect.any(String), attempt: expect.any(Number), step: expect.stringMatching(/^(start|ingest|normalize)$/) });
-      const done = events(worker, "job.step_done").find((r) => r.job_id === claimed.job_id && r.attempt === claimed.attempt && r.step === claimed.step);
-      expect(done, `${claimed.job_id} ${claimed.step}`).toBeDefined();
+      // Done, or deferred while media-node was busy (it is then claimed again).
+      const ended = [...events(worker, "job.step_done"), ...events(worker, "job.step_deferred")].find((r) => r.job_id === claimed.job_id && r.attempt === claimed.attempt && r.step === claimed.step);
+      expect(ended, `${claimed.job_id} ${claimed.step}`).toBeDefined();
     }
     expect(events(worker, "job.transition").filter((r) => r.transition === "complete").map((r) => r.job_id).sort()).toEqual([...jobs].sort());
 
@@ -89,7 +90,8 @@ describe("one video's logs", () => {
     const requests = events(media, "request.end");
     expect(requests.length).toBeGreaterThan(0);
     for (const request of requests) {
-      expect(request).toMatchObject({ service: "media-node", status: 200, job_id: expect.any(String), kind: expect.any(String), attempt: expect.any(Number), step: expect.any(String) });
+      // 503: refused while every encode slot was in use (media-node/admission.ts); the step came back later.
+      expect(request).toMatchObject({ service: "media-node", status: expect.toSatisfy((status: number) => status === 200 || status === 503), job_id: expect.any(String), kind: expect.any(String), attempt: expect.any(Number), step: expect.any(String) });
       expect(request.duration_ms).toEqual(expect.any(Number));
       expect(jobs).toContain(request.job_id);
     }

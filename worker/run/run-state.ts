@@ -1,4 +1,4 @@
-import { type CostEstimate, EndStatus, type GenerateRequest, type Phase, type VideoStatus } from "../../contracts/api.ts";
+import { type CostEstimate, EndStatus, type GenerateRequest, type Phase, type StatusResponse, type VideoStatus } from "../../contracts/api.ts";
 import type { VideoSpec } from "../../contracts/spec.ts";
 import type { ChunkPlan } from "../chunks/plan.ts";
 import { lastEventId } from "./event-log.ts";
@@ -141,5 +141,54 @@ export function snapshotOf(run: Pick<RunContext, "sql" | "config" | "jobs">): Sn
     jobs: jobs.map(jobView),
     outputs,
     last_event: lastEventId(run.sql),
+  };
+}
+
+/**
+ * The run's estimated seconds left, worked out at most once per second and per change of the
+ * run's storage: a status poller asks several times a second, and each estimate walks every
+ * job and every observed attempt. Within the same second and with no row written since
+ * (SQLite's `total_changes()` on the object's one connection), the last answer is the answer:
+ * it is rounded to whole seconds anyway.
+ */
+export class EtaMemo {
+  private key = "";
+  private value: number | null = null;
+
+  secondsLeft(run: Pick<RunContext, "sql" | "config" | "jobs">, now = Date.now()): number | null {
+    const key = `${run.sql.exec("SELECT total_changes() AS n").one().n as number}@${Math.floor(now / 1000)}`;
+    if (key !== this.key) {
+      const state = readState(run.sql);
+      this.value = state ? secondsLeft(run, state) : null;
+      this.key = key;
+    }
+    return this.value;
+  }
+}
+
+/**
+ * What `GET /api/status/{id}` shows, read from the run's row and ledger alone: no spec, chunk
+ * plan, jobs or outputs are read, parsed or copied over RPC, as the full snapshot would
+ * (under 20 polled videos, snapshots were the Worker's largest CPU cost). Same values as
+ * `snapshotOf` gives for these fields.
+ */
+export function runStatus(run: Pick<RunContext, "sql" | "config" | "jobs">, eta: EtaMemo): StatusResponse | null {
+  // Only the columns shown: the row's request, spec and plan are long JSON texts.
+  const row = run.sql.exec("SELECT video_id, status, phase, progress, error, cost_estimate FROM run WHERE id = 1").toArray()[0] as
+    | Pick<RunRow, "video_id" | "status" | "phase" | "progress" | "error" | "cost_estimate">
+    | undefined;
+  if (!row) return null;
+  const { spent, pending } = ledgerTotals(ledgerEntries(run.sql));
+  const estimate = row.cost_estimate ? (JSON.parse(row.cost_estimate) as CostEstimate) : null;
+  return {
+    video_id: row.video_id,
+    status: row.status,
+    progress: row.progress,
+    current_phase: row.phase,
+    estimated_time_remaining: isEnded(row.status) ? 0 : eta.secondsLeft(run),
+    error: row.error,
+    cost_usd: spent,
+    cost_pending_usd: pending,
+    cost_estimate_usd: estimate?.total_usd ?? null,
   };
 }

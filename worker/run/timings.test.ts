@@ -4,6 +4,7 @@ import { createKey } from "../auth/keys.ts";
 import { driveToEnd, type Harness, ingest, jobOf, MODELS, newRun, rows, runJob, type RunOptions, snapshot, startJob, submitRun, succeed } from "../../test/support/worker/run-driver.ts";
 import { type JobKind, PREDICTION_KINDS } from "./jobs.ts";
 import type { Snapshot } from "./types.ts";
+import type { StatusResponse } from "../../contracts/api.ts";
 
 /**
  * `estimated_time_remaining` from observed provider latency: a run times its jobs, estimates
@@ -43,20 +44,42 @@ beforeAll(async () => {
 
 const submit = (): Promise<Harness> => submitRun(key, "A reusable steel water bottle for trail runners", OPTIONS);
 
-async function statusEta(h: Harness): Promise<number | null> {
+async function statusOf(h: Harness): Promise<StatusResponse> {
   const response = await exports.default.fetch(new Request(`http://adreel.test/api/status/${h.videoId}`, { headers: { authorization: `Bearer ${key}` } }));
-  return ((await response.json()) as { estimated_time_remaining: number | null }).estimated_time_remaining;
+  return (await response.json()) as StatusResponse;
+}
+
+async function statusEta(h: Harness): Promise<number | null> {
+  return (await statusOf(h)).estimated_time_remaining;
+}
+
+/** The status fields as the full snapshot has them: the status route reads them without it. */
+function statusFields(snap: Snapshot): StatusResponse {
+  return {
+    video_id: snap.video_id,
+    status: snap.status,
+    progress: snap.progress,
+    current_phase: snap.phase,
+    estimated_time_remaining: snap.estimated_time_remaining,
+    error: snap.error,
+    cost_usd: snap.cost_usd,
+    cost_pending_usd: snap.cost_pending_usd,
+    cost_estimate_usd: snap.cost_estimate?.total_usd ?? null,
+  };
 }
 
 describe("estimated_time_remaining", () => {
   it("follows the provider latency this run observes, and GET /api/status serves it", async () => {
     const h = await submit();
     const seen: { phase: string; eta: number | null; chain: number; chunksDone: number; api: number | null }[] = [];
+    const statuses: { api: StatusResponse; snapshot: StatusResponse }[] = [];
     const end = await driveToEnd(h, {
       run: withLatency({ chunk: CHUNK_SECONDS }),
       afterStep: async (snap) => {
         const chunksDone = snap.jobs.filter((j) => j.kind === "chunk" && j.status === "done").length;
-        seen.push({ phase: snap.phase, eta: snap.estimated_time_remaining, chain: longestChain(snap), chunksDone, api: await statusEta(h) });
+        const api = await statusOf(h);
+        seen.push({ phase: snap.phase, eta: snap.estimated_time_remaining, chain: longestChain(snap), chunksDone, api: api.estimated_time_remaining });
+        statuses.push({ api, snapshot: statusFields(snap) });
       },
     });
     expect(end.status).toBe("complete");
@@ -65,6 +88,9 @@ describe("estimated_time_remaining", () => {
 
     // Between steps nothing is in flight: the API answers exactly what the snapshot says.
     for (const step of seen) expect(step.api).toBe(step.eta);
+    // And so for every field of the status: the same values the full snapshot holds.
+    for (const { api, snapshot } of statuses) expect(api).toEqual(snapshot);
+    expect(statuses.some(({ api }) => api.cost_usd > 0 && api.cost_estimate_usd !== null)).toBe(true);
     // Null only until planning produced the spec.
     expect(seen.filter((s) => s.eta === null).every((s) => ["queued", "planning"].includes(s.phase))).toBe(true);
     expect(seen.filter((s) => !["queued", "planning"].includes(s.phase)).every((s) => typeof s.eta === "number")).toBe(true);

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { RegenerateOutcome } from "../../contracts/api.ts";
+import type { RegenerateOutcome, StatusResponse } from "../../contracts/api.ts";
 import type { Prediction } from "../../contracts/prediction.ts";
 import { type Config, loadConfig, type ProviderSettings, providerFor, type Quality, videoConfig } from "../config.ts";
 import { type ProviderClient, providerClient } from "../providers/client.ts";
@@ -15,7 +15,7 @@ import { migrate } from "./jobs.ts";
 import { beginPrediction, createAborted, deferCreate, predictionCreated, predictionUpdate } from "./predictions.ts";
 import { pollOverdue, recoverLost, settleAfterEnd } from "./recovery.ts";
 import { regenerateBeat } from "./regenerate.ts";
-import { createRun, readState, snapshotOf } from "./run-state.ts";
+import { createRun, EtaMemo, readState, runStatus, snapshotOf } from "./run-state.ts";
 import type { PredictionGate, RunContext, Snapshot, StartInput } from "./types.ts";
 
 /**
@@ -77,6 +77,13 @@ export class VideoRun extends DurableObject<Env> {
 
   async snapshot(): Promise<Snapshot | null> {
     return snapshotOf(this.run);
+  }
+
+  private readonly eta = new EtaMemo();
+
+  /** The status fields alone (what a poller asks several times a second), without the snapshot's jobs and outputs. */
+  async status(): Promise<StatusResponse | null> {
+    return runStatus(this.run, this.eta);
   }
 
   /** Events after `since` (0: from the first), one page. */

@@ -1,6 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
 import { StatusResponse } from "../../../contracts/api.ts";
-import type { LiveSnapshot } from "../../../contracts/live.ts";
 import { API_KEY, apiResponses, jsonResponse, ownVideo, type RouteContext, UNKNOWN_VIDEO, VideoPath, videoNotFound } from "../router.ts";
 
 export const statusRoute = createRoute({
@@ -17,22 +16,8 @@ export const statusRoute = createRoute({
   responses: apiResponses({ 200: jsonResponse(StatusResponse, "The status."), 404: UNKNOWN_VIDEO }),
 });
 
-export function statusOf(snapshot: LiveSnapshot): StatusResponse {
-  return {
-    video_id: snapshot.video_id,
-    status: snapshot.status,
-    progress: snapshot.progress,
-    current_phase: snapshot.phase,
-    estimated_time_remaining: snapshot.estimated_time_remaining,
-    error: snapshot.error,
-    cost_usd: snapshot.cost_usd,
-    cost_pending_usd: snapshot.cost_pending_usd,
-    cost_estimate_usd: snapshot.cost_estimate?.total_usd ?? null,
-  };
-}
-
 export async function status(c: RouteContext<typeof statusRoute>): Promise<Response> {
   const { id } = c.req.valid("param");
-  const snapshot = (await c.get("run").snapshot()) as LiveSnapshot | null;
-  return snapshot ? c.json(statusOf(snapshot)) : videoNotFound(c, id);
+  const status = (await c.get("run").status()) as StatusResponse | null;
+  return status ? c.json(status) : videoNotFound(c, id);
 }
