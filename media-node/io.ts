@@ -99,6 +99,39 @@ export async function fileSize(path: string): Promise<number> {
 }
 
 /** Run `work` in a fresh temp directory that is always removed afterwards. */
+/**
+ * Run `work` over `items` with at most `limit` running at once, keeping order. After a failure no
+ * further item starts, and the first error is thrown only once the running ones have stopped:
+ * work writes into a temp dir, which withTempDir removes as soon as this throws, and a writer
+ * still running would race the removal and leave the dir behind.
+ */
+export async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  let failed = false;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (!failed && next < items.length) {
+      const index = next++;
+      try {
+        results[index] = await work(items[index]!, index);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  });
+  await settleAll(lanes);
+  return results;
+}
+
+/** Promise.all that throws (the first error) only once every promise has settled, for the same reason as mapLimited. */
+export async function settleAll<T extends readonly unknown[] | []>(values: T): Promise<{ -readonly [P in keyof T]: Awaited<T[P]> }> {
+  const settled = await Promise.allSettled(values);
+  const rejected = settled.find((s) => s.status === "rejected") as PromiseRejectedResult | undefined;
+  if (rejected) throw rejected.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as { -readonly [P in keyof T]: Awaited<T[P]> };
+}
+
 export async function withTempDir<T>(root: string | undefined, work: (dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(root ?? tmpdir(), "adreel-"));
   try {

@@ -1,10 +1,9 @@
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { MuxRequest, MuxResponse, PrepareMusicRequest, PrepareMusicResponse } from "../../contracts/media.ts";
-import { downloadTo, uploadTo, withTempDir, parse } from "../io.ts";
+import { downloadTo, mapLimited, parse, settleAll, uploadTo, withTempDir } from "../io.ts";
 import { MEDIA_PREFIX, type MediaNodeConfig } from "../config.ts";
 import { webvtt } from "../finish/captions.ts";
-import { mapLimited } from "../video/stitch.ts";
 import { prepareMusic } from "./music.ts";
 import { prepareSoundtrack } from "./soundtrack.ts";
 import { muxFinal } from "./mux.ts";
@@ -28,14 +27,12 @@ export function registerAudioRoutes(app: FastifyInstance, config: MediaNodeConfi
       const input = join(dir, "music");
       const output = join(dir, "music.m4a");
       const voiceover = body.voiceover;
-      const [, phrases] = await Promise.all([
-        downloadTo(body.music_url, input, { maxBytes: MUSIC_MAX_BYTES, timeoutMs: DOWNLOAD_TIMEOUT_MS }),
-        mapLimited(voiceover?.phrases ?? [], 4, async (phrase, i) => {
-          const path = join(dir, `line-${i}`);
-          await downloadTo(phrase.url, path, { maxBytes: PHRASE_MAX_BYTES, timeoutMs: DOWNLOAD_TIMEOUT_MS });
-          return { path, text: phrase.text, atFrame: phrase.at_frame };
-        }),
-      ]);
+      const downloads = mapLimited(voiceover?.phrases ?? [], 4, async (phrase, i) => {
+        const path = join(dir, `line-${i}`);
+        await downloadTo(phrase.url, path, { maxBytes: PHRASE_MAX_BYTES, timeoutMs: DOWNLOAD_TIMEOUT_MS });
+        return { path, text: phrase.text, atFrame: phrase.at_frame };
+      });
+      const [, phrases] = await settleAll([downloadTo(body.music_url, input, { maxBytes: MUSIC_MAX_BYTES, timeoutMs: DOWNLOAD_TIMEOUT_MS }), downloads]);
       const options = {
         frames: body.frames,
         fps: body.fps,
@@ -76,7 +73,7 @@ export function registerAudioRoutes(app: FastifyInstance, config: MediaNodeConfi
       const video = join(dir, "video.mp4");
       const audio = join(dir, "music.m4a");
       const output = join(dir, "final.mp4");
-      await Promise.all([
+      await settleAll([
         downloadTo(body.video_url, video, { maxBytes: VIDEO_MAX_BYTES, timeoutMs: DOWNLOAD_TIMEOUT_MS }),
         downloadTo(body.audio_url, audio, { maxBytes: MUSIC_MAX_BYTES, timeoutMs: DOWNLOAD_TIMEOUT_MS }),
       ]);

@@ -5,7 +5,7 @@ import { InputError, fileSize } from "../io.ts";
 import { buildCues } from "../finish/captions.ts";
 import { measureLoudness } from "./loudness.ts";
 import { AAC_OUTPUT, MUSIC_SAMPLE_RATE, type MusicOptions, type PreparedMusic, bedChain, exactLength, limiterChain, measuredOutput, musicLoops, normalizeLoudness } from "./music.ts";
-import { mapLimited } from "../video/stitch.ts";
+import { mapLimited } from "../io.ts";
 
 /**
  * The soundtrack with a voiceover: each script line's speech placed where the plan puts it,

@@ -14,7 +14,7 @@ import {
   ReframeResponse,
 } from "../../contracts/media.ts";
 import { symmetricPaletteDistance } from "../../lib/color.ts";
-import { InputError, downloadTo, uploadTo, withTempDir, parse } from "../io.ts";
+import { InputError, downloadTo, parse, settleAll, uploadTo, withTempDir } from "../io.ts";
 import { MEDIA_PREFIX, type MediaNodeConfig } from "../config.ts";
 import { compositeLayers } from "./composite.ts";
 import { normalizeImage } from "./ingest.ts";
@@ -57,7 +57,7 @@ export function registerImageRoutes(app: FastifyInstance, config: MediaNodeConfi
   app.post(`${MEDIA_PREFIX}images/composite`, async (request) => {
     const body = parse(CompositeRequest, request.body);
     return withTempDir(config.tmpDir, async (dir) => {
-      const images = await Promise.all(body.layers.map((layer, i) => fetchTrusted(layer.url, dir, `layer-${i}`)));
+      const images = await settleAll(body.layers.map((layer, i) => fetchTrusted(layer.url, dir, `layer-${i}`)));
       const png = await compositeLayers(
         body.layers.map((layer, i) => ({ image: images[i]!, weight: layer.weight })),
         body.width,

@@ -3,11 +3,11 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import sharp from "sharp";
 import { LastFrameRequest, LastFrameResponse, NormalizeChunkRequest, NormalizeChunkResponse, StitchRequest, StitchResponse, cueFrames } from "../../contracts/media.ts";
-import { InputError, downloadTo, uploadTo, withTempDir, parse } from "../io.ts";
+import { InputError, downloadTo, mapLimited, parse, settleAll, uploadTo, withTempDir } from "../io.ts";
 import { paletteOf } from "../images/palette.ts";
 import { MEDIA_PREFIX, type MediaNodeConfig } from "../config.ts";
 import { extractLastFrame, normalizeChunk } from "./normalize.ts";
-import { mapLimited, stitchChunks } from "./stitch.ts";
+import { stitchChunks } from "./stitch.ts";
 
 /**
  * Video capabilities of media-node:
@@ -30,7 +30,7 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
       const input = join(dir, "raw");
       const lastFrame = join(dir, "last.png");
       await downloadTo(body.input_url, input, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
-      await Promise.all([
+      await settleAll([
         extractLastFrame(input, lastFrame, { width: body.width, height: body.height, fps: body.fps, frames: body.frames }),
         body.raw_url ? uploadTo(body.raw_url, input, "video/mp4") : null,
       ]);

@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ffmpeg } from "../ffmpeg.ts";
-import { InputError, fileSize } from "../io.ts";
+import { InputError, fileSize, mapLimited } from "../io.ts";
 import { type ChunkProbe, probeChunk } from "./chunk-probe.ts";
 import { CHUNK_ENCODING, SEAM_ENCODING, type VideoEncoding, encoderArgs } from "./encoding.ts";
 import { type Decorations, NO_DECORATIONS, decoratedRanges, decorationGraph } from "./decoration.ts";
@@ -57,20 +57,6 @@ export interface StitchResult {
   copiedFrames: number;
   /** Frames that carry a decoration. */
   decoratedFrames: number;
-}
-
-/** Run `work` over `items` with at most `limit` running at once, keeping order. */
-export async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!, index);
-    }
-  });
-  await Promise.all(lanes);
-  return results;
 }
 
 /**
