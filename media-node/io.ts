@@ -98,7 +98,6 @@ export async function fileSize(path: string): Promise<number> {
   return (await stat(path)).size;
 }
 
-/** Run `work` in a fresh temp directory that is always removed afterwards. */
 /**
  * Run `work` over `items` with at most `limit` running at once, keeping order. After a failure no
  * further item starts, and the first error is thrown only once the running ones have stopped:
@@ -132,6 +131,7 @@ export async function settleAll<T extends readonly unknown[] | []>(values: T): P
   return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as { -readonly [P in keyof T]: Awaited<T[P]> };
 }
 
+/** Run `work` in a fresh temp directory that is always removed afterwards. */
 export async function withTempDir<T>(root: string | undefined, work: (dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(root ?? tmpdir(), "adreel-"));
   try {
