@@ -62,9 +62,9 @@ export class AdreelClient {
     const search = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
     return this.request<{ videos: Record<string, unknown>[]; next_cursor: string | null }>("GET", `/api/videos?${search}`);
   }
-  /** A complete draft rendered for real (`dry_run: true`: its estimate only). */
-  render<B extends Partial<RenderRequest> & Pick<RenderRequest, "quality">>(id: string, body: B) {
-    return this.request<B extends { dry_run: true } ? RenderDryRunResponse : RenderResponse>("POST", `/api/video/${id}/render`, body);
+  /** A complete draft rendered for real (`dry_run: true`: its estimate only); a retry with the same key is paid once. */
+  render<B extends Partial<RenderRequest> & Pick<RenderRequest, "quality">>(id: string, body: B, idempotencyKey?: string) {
+    return this.request<B extends { dry_run: true } ? RenderDryRunResponse : RenderResponse>("POST", `/api/video/${id}/render`, body, idempotencyKey ? { "idempotency-key": idempotencyKey } : {});
   }
   cancel(id: string) {
     return this.request<{ cancelled: boolean }>("POST", `/api/video/${id}/cancel`);

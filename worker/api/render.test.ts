@@ -24,7 +24,8 @@ beforeAll(async () => {
   expect((await driveToEnd(draft)).status).toBe("complete");
 });
 
-const render = (id: string, body: unknown) => apiRequest(`/api/video/${id}/render`, key, { method: "POST", body: JSON.stringify(body) });
+const render = (id: string, body: unknown, headers: Record<string, string> = {}) => apiRequest(`/api/video/${id}/render`, key, { method: "POST", body: JSON.stringify(body), headers });
+const rendersOf = async (id: string) => (await env.DB.prepare("SELECT COUNT(*) AS n FROM videos WHERE rendered_from = ?").bind(id).first<{ n: number }>())!.n;
 const record = async (id: string) => (await (await apiRequest(`/api/video/${id}`, key)).json()) as VideoResponse;
 
 describe("POST /api/video/{id}/render", () => {
@@ -87,6 +88,29 @@ describe("POST /api/video/{id}/render", () => {
     const again = await render(started.video_id, { quality: "standard" });
     expect(again.status).toBe(409);
     expect(((await again.json()) as ErrorResponse).error).toMatch(/is already a standard video/);
+  });
+
+  it("starts one render per Idempotency-Key, however often it is retried", async () => {
+    const before = await rendersOf(draft.videoId);
+    const body = { quality: "standard", max_cost_usd: 500 };
+    const answers = await Promise.all(Array.from({ length: 3 }, () => render(draft.videoId, body, { "idempotency-key": "render-7" })));
+    expect(answers.map((r) => r.status).sort()).toEqual([200, 200, 202]);
+    const bodies = (await Promise.all(answers.map((r) => r.json()))) as RenderResponse[];
+    expect(new Set(bodies.map((b) => b.video_id)).size).toBe(1);
+    // The replay states the same estimate as the render it found.
+    expect(new Set(bodies.map((b) => JSON.stringify(b.cost_estimate))).size).toBe(1);
+    expect(await rendersOf(draft.videoId)).toBe(before + 1);
+
+    // Another request under the same key, or a key a generate already used, is refused by name.
+    const other = await render(draft.videoId, { ...body, max_cost_usd: 400 }, { "idempotency-key": "render-7" });
+    expect(other.status).toBe(422);
+    expect(((await other.json()) as ErrorResponse).field).toBe("Idempotency-Key");
+    const generated = await apiRequest("/api/generate", key, { method: "POST", body: JSON.stringify({ prompt: PROMPT, duration_s: 15 }), headers: { "idempotency-key": "order-8" } });
+    expect(generated.status).toBe(200);
+    const reused = await render(draft.videoId, body, { "idempotency-key": "order-8" });
+    expect(reused.status).toBe(422);
+    expect(((await reused.json()) as ErrorResponse).field).toBe("Idempotency-Key");
+    expect(await rendersOf(draft.videoId)).toBe(before + 1);
   });
 
   it("does not carry a draft's espeak-ng voice to a hosted speech model", () => {

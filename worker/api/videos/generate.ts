@@ -16,6 +16,14 @@ import { API_KEY, apiResponses, errorResponse, jsonBodyWithin, type RouteContext
 
 const MAX_BODY = 64 * 1024;
 
+/** The header that makes a retried start safe, on every route that starts a video (generate, render). */
+export const IdempotencyHeaders = z.object({
+  "Idempotency-Key": z
+    .string()
+    .optional()
+    .openapi({ param: { description: "Makes retries safe: the same key and body start one video only; the same key with another body is refused (422). At most 200 characters are used." } }),
+});
+
 export const generateRoute = createRoute({
   method: "post",
   path: "/generate",
@@ -27,12 +35,7 @@ export const generateRoute = createRoute({
   security: API_KEY,
   middleware: [jsonBodyWithin(MAX_BODY)] as const,
   request: {
-    headers: z.object({
-      "Idempotency-Key": z
-        .string()
-        .optional()
-        .openapi({ param: { description: "Makes retries safe: the same key and body start one video only; the same key with another body is refused (422). At most 200 characters are used." } }),
-    }),
+    headers: IdempotencyHeaders,
     body: { description: "The ad to make.", required: true, content: { "application/json": { schema: GenerateRequest } } },
   },
   responses: apiResponses({
@@ -114,19 +117,12 @@ export async function generate(c: RouteContext<typeof generateRoute>): Promise<R
   if (overCap) return overCap;
   if (request.dry_run) return c.json({ dry_run: true, spec: plan.spec, cost_estimate: plan.cost_estimate, events: plan.events } satisfies DryRunResponse);
 
-  const db = drizzle(c.env.DB);
-  const idempotencyKey = c.req.header("idempotency-key")?.slice(0, 200) || null;
+  const idempotencyKey = idempotencyKeyOf(c);
   const requestHash = await sha256Hex(JSON.stringify(request));
-  if (idempotencyKey) {
-    const existing = await db
-      .select({ id: videos.id, hash: videos.requestHash })
-      .from(videos)
-      .where(and(eq(videos.tenantId, principal.tenantId), eq(videos.idempotencyKey, idempotencyKey)))
-      .limit(1);
-    const found = existing[0];
-    if (found && found.hash !== requestHash) return invalid(c, { field: "Idempotency-Key", message: "was already used with a different request body" });
-    if (found) return c.json({ video_id: found.id, status: "queued", message: "Video generation already started for this Idempotency-Key" } satisfies GenerateResponse);
-  }
+  const started = (videoId: string) => c.json({ video_id: videoId, status: "queued", message: "Video generation already started for this Idempotency-Key" } satisfies GenerateResponse);
+  const keyed = await keyedVideo(c, idempotencyKey, requestHash);
+  if (keyed instanceof Response) return keyed;
+  if (keyed) return started(keyed);
 
   // Brand assets are fetched and validated now, before the video exists, and the run only
   // ever sees the stored copies (`asset:<id>`). A dry run does not touch them.
@@ -142,14 +138,31 @@ export async function generate(c: RouteContext<typeof generateRoute>): Promise<R
   const videoId = crypto.randomUUID();
   const inserted = await insertVideo(c, { videoId, request, costEstimateUsd: plan.cost_estimate.total_usd, idempotencyKey, requestHash, renderedFrom: null });
   if (!inserted) {
-    const raced = idempotencyKey ? await db.select({ id: videos.id, hash: videos.requestHash }).from(videos).where(and(eq(videos.tenantId, principal.tenantId), eq(videos.idempotencyKey, idempotencyKey))).limit(1) : [];
-    if (raced[0]?.hash === requestHash) return c.json({ video_id: raced[0].id, status: "queued", message: "Video generation already started for this Idempotency-Key" } satisfies GenerateResponse);
-    if (raced[0]) return invalid(c, { field: "Idempotency-Key", message: "was already used with a different request body" });
-    return tooManyVideos(c);
+    const raced = await keyedVideo(c, idempotencyKey, requestHash);
+    if (raced instanceof Response) return raced;
+    return raced ? started(raced) : tooManyVideos(c);
   }
   const failed = await startVideo(c, { video_id: videoId, tenant_id: principal.tenantId, request, cost_estimate: plan.cost_estimate });
   if (failed) return failed;
   return c.json({ video_id: videoId, status: "queued", message: "Video generation started" } satisfies GenerateResponse);
+}
+
+/** The request's Idempotency-Key, or null. */
+export const idempotencyKeyOf = (c: AppContext): string | null => c.req.header("idempotency-key")?.slice(0, 200) || null;
+
+/**
+ * What an Idempotency-Key already started for this tenant: the video's id when the request is
+ * the same, a 422 when it is another; null for a new key, or none.
+ */
+export async function keyedVideo(c: AppContext, key: string | null, requestHash: string): Promise<string | Response | null> {
+  if (!key) return null;
+  const [found] = await drizzle(c.env.DB)
+    .select({ id: videos.id, hash: videos.requestHash })
+    .from(videos)
+    .where(and(eq(videos.tenantId, c.get("principal").tenantId), eq(videos.idempotencyKey, key)))
+    .limit(1);
+  if (!found) return null;
+  return found.hash === requestHash ? found.id : invalid(c, { field: "Idempotency-Key", message: "was already used with a different request body" });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createRoute } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import { type ErrorResponse, GenerateRequest, RenderDryRunResponse, RenderRequest, RenderResponse } from "../../../contracts/api.ts";
 import type { LiveSnapshot } from "../../../contracts/live.ts";
 import { sha256Hex } from "../../../contracts/signing.ts";
@@ -6,7 +6,7 @@ import { type Config, providerFor, videoConfig } from "../../config.ts";
 import { priceSpec } from "../../planning/plan.ts";
 import { generateLimit, tooManyVideos } from "../limits.ts";
 import { API_KEY, apiResponses, errorResponse, jsonBodyWithin, jsonResponse, ownVideo, type RouteContext, tooManyResponse, UNKNOWN_VIDEO, VideoPath, videoNotFound } from "../router.ts";
-import { insertVideo, overCostCap, startRefusal, startVideo } from "./generate.ts";
+import { IdempotencyHeaders, idempotencyKeyOf, insertVideo, keyedVideo, overCostCap, startRefusal, startVideo } from "./generate.ts";
 
 /** POST /api/video/{id}/render — a finished draft, rendered for real from the same spec. */
 
@@ -25,16 +25,20 @@ export const renderRoute = createRoute({
   middleware: [ownVideo, jsonBodyWithin(MAX_BODY)] as const,
   request: {
     params: VideoPath,
+    headers: IdempotencyHeaders,
     body: { description: "The quality to render at, and optionally a cost cap, a callback, or `dry_run`.", required: true, content: { "application/json": { schema: RenderRequest } } },
   },
   responses: apiResponses({
-    200: jsonResponse(RenderDryRunResponse, "`dry_run`: the estimate and the spec it prices; nothing was created."),
+    200: jsonResponse(
+      z.union([RenderDryRunResponse, RenderResponse]),
+      "`dry_run`: the estimate and the spec it prices; nothing was created. Or a repeated `Idempotency-Key` with the same body: the render it already started.",
+    ),
     202: jsonResponse(RenderResponse, "The standard video was started, with its estimate."),
     400: errorResponse("The body could not be read."),
     404: UNKNOWN_VIDEO,
     409: errorResponse("The video is not a complete draft (still running, failed or cancelled, or already a standard video)."),
     413: errorResponse("The body is larger than 16 KiB."),
-    422: errorResponse("A field is invalid (`quality` other than `standard`, an unknown field, a bad `callback_url`), or `max_cost_usd` is below the estimate; `field` names it."),
+    422: errorResponse("A field is invalid (`quality` other than `standard`, an unknown field, a bad `callback_url`), `max_cost_usd` is below the estimate, or the Idempotency-Key was used with another request; `field` names it."),
     429: tooManyResponse(
       "Too many requests (`limit: rate_limit`), too many generate or render requests (`limit: generate_rate_limit`), or too many of the tenant's videos queued or processing (`limit: concurrent_videos`). Wait `retry_after_seconds`.",
     ),
@@ -84,9 +88,21 @@ export async function renderVideo(c: RouteContext<typeof renderRoute>): Promise<
 
   const limited = await generateLimit(c);
   if (limited) return limited;
+  // A retried render (a timeout, a lost answer) must not pay for the same ad twice. The key
+  // covers the draft too: the request it hashes is the draft's own, at the new quality.
+  const idempotencyKey = idempotencyKeyOf(c);
+  const requestHash = await sha256Hex(JSON.stringify({ rendered_from: id, request }));
+  const started = (videoId: string) => c.json({ video_id: videoId, status: "queued", message: `Draft ${id} is already rendering for this Idempotency-Key`, ...estimate } satisfies RenderResponse, 200);
+  const keyed = await keyedVideo(c, idempotencyKey, requestHash);
+  if (keyed instanceof Response) return keyed;
+  if (keyed) return started(keyed);
   const videoId = crypto.randomUUID();
-  const inserted = await insertVideo(c, { videoId, request, costEstimateUsd: cost_estimate.total_usd, idempotencyKey: null, requestHash: await sha256Hex(JSON.stringify(request)), renderedFrom: id });
-  if (!inserted) return tooManyVideos(c);
+  const inserted = await insertVideo(c, { videoId, request, costEstimateUsd: cost_estimate.total_usd, idempotencyKey, requestHash, renderedFrom: id });
+  if (!inserted) {
+    const raced = await keyedVideo(c, idempotencyKey, requestHash);
+    if (raced instanceof Response) return raced;
+    return raced ? started(raced) : tooManyVideos(c);
+  }
   const failed = await startVideo(c, { video_id: videoId, tenant_id: c.get("principal").tenantId, request, cost_estimate, spec: renderSpec });
   if (failed) return failed;
   return c.json({ video_id: videoId, status: "queued", message: `Rendering draft ${id} at ${body.quality} quality`, ...estimate } satisfies RenderResponse, 202);
