@@ -128,7 +128,8 @@ const RENDERERS: Record<string, Renderer> = {
     const fps = Number(input.frames_per_second);
     log(`wan-2.2-i2v-fast (emulated): ${frames} frames at ${fps} fps, ${width}x${height}`);
     const path = join(dir, "output.mp4");
-    await renderDraftVideo({ startImage: start, frames, fps, width, height, camera: "push_in", seed: Number(input.seed ?? 0), parts: partsOf(String(input.prompt ?? "")) }, path, dir);
+    // Colour as a plain `-pix_fmt yuv420p` encode writes it: Wan's contract says nothing of it, so the emulator claims no more.
+    await renderDraftVideo({ startImage: start, frames, fps, width, height, camera: "push_in", seed: Number(input.seed ?? 0), parts: partsOf(String(input.prompt ?? "")), colour: "untagged" }, path, dir);
     return { files: [{ path, extension: "mp4" }], array: false };
   },
   "meta/musicgen": async (input, dir, log) => {

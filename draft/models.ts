@@ -29,7 +29,7 @@ export interface DraftModel {
 }
 
 /** Bump when a renderer changes what it draws: clients pinning a version then notice. */
-const RENDERER_REVISION = 3;
+const RENDERER_REVISION = 4;
 
 function versionOf(name: string): string {
   return createHash("sha256").update(`${name}@${RENDERER_REVISION}`).digest("hex");

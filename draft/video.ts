@@ -6,7 +6,7 @@ import { partOfTravel, shotTravel } from "../lib/camera.ts";
 import { ffmpeg } from "../media-node/ffmpeg.ts";
 import { InputError } from "../media-node/io.ts";
 import { EXACT_COLOUR } from "../media-node/video/normalize.ts";
-import { type CanvasShape, type Motion, cameraFilters, f, repeat } from "./camera-view.ts";
+import { type CanvasShape, type ClipColour, type Motion, cameraFilters, colourTags, f, repeat, toYuv } from "./camera-view.ts";
 import { seededRandom } from "./prompt-cues.ts";
 import { arrivalFilters, arrivalOf } from "./video-arrival.ts";
 
@@ -36,6 +36,8 @@ export interface DraftVideoRequest {
   seed: number;
   /** How many chained chunks the shot is split into (from the prompt's "part K of N"); 1 if not split. */
   parts?: number;
+  /** The clip's YUV coding; BT.709, tagged, unless the model it stands in for writes otherwise. */
+  colour?: ClipColour;
 }
 
 /** "Continuous shot, part 2 of 3" in a chunk prompt → 3; a prompt without it → 1. */
@@ -158,7 +160,8 @@ export async function renderDraftVideo(request: DraftVideoRequest, outputPath: s
   const bandPath = join(workDir, "light-band.png");
   await writeFile(bandPath, band.png);
 
-  const shape: CanvasShape = { width, height, canvasWidth: start.canvasWidth, canvasHeight: start.canvasHeight, fps, frames };
+  const colour = request.colour ?? "bt709";
+  const shape: CanvasShape = { width, height, canvasWidth: start.canvasWidth, canvasHeight: start.canvasHeight, fps, frames, colour };
   const motion = motionOf(camera, frames / fps, width, height, seed, Math.max(1, Math.floor(request.parts ?? 1)));
   const canvasInput = (source: string) => ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", `${start.canvasWidth}x${start.canvasHeight}`, "-framerate", String(fps), "-i", source];
   let picture = `[0:v]${cameraFilters(shape, motion, frames)}[pic]`;
@@ -176,7 +179,7 @@ export async function renderDraftVideo(request: DraftVideoRequest, outputPath: s
   const bandX = leftToRight ? `-${band.bandWidth}+${travel}` : `${width}-${travel}`;
   // The band repeats without end: `shortest` on overlay would drop the last frame. RGB → YUV
   // with exact rounding: swscale's default would darken every chained chunk a little more.
-  const graph = `sws_flags=${EXACT_COLOUR};[1:v]format=yuva420p,${repeat("forever", fps)}[band];${picture};[pic][band]overlay=x='${bandX}':y=0:eval=frame,format=yuv420p[out]`;
+  const graph = `sws_flags=${EXACT_COLOUR};[1:v]${toYuv(colour, true)},${repeat("forever", fps)}[band];${picture};[pic][band]overlay=x='${bandX}':y=0:eval=frame,format=yuv420p[out]`;
 
   await ffmpeg(
     [
@@ -184,7 +187,7 @@ export async function renderDraftVideo(request: DraftVideoRequest, outputPath: s
       ...["-i", bandPath],
       ...endInput,
       ...["-filter_complex", graph, "-map", "[out]", "-frames:v", String(frames)],
-      ...["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-r", String(fps), "-movflags", "+faststart", outputPath],
+      ...["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", ...colourTags(colour), "-r", String(fps), "-movflags", "+faststart", outputPath],
     ],
     { input: start.canvas, timeoutMs: 60_000 + frames * 500 },
   );

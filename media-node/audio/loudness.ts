@@ -23,9 +23,11 @@ function decibels(text: string | undefined, what: string): number {
  * Integrated loudness and true peak (ebur128, 4x oversampled peak) of the first audio stream
  * of `path`, or of what `filter` makes of it.
  */
-export async function measureLoudness(inputArgs: string[], filter?: string): Promise<LoudnessMeasurement> {
+export async function measureLoudness(inputArgs: string[], filter?: string, outputArgs: readonly string[] = ["-f", "null", "-"]): Promise<LoudnessMeasurement> {
+  // ebur128 passes its audio through untouched (as doubles, which hold every float exactly),
+  // so a measuring pass can also write what it measured: the same bytes as without the meter.
   const meter = "ebur128=peak=true:framelog=verbose";
-  const { stderr } = await ffmpegInfo([...inputArgs, "-af", filter ? `${filter},${meter}` : meter, "-f", "null", "-"]);
+  const { stderr } = await ffmpegInfo([...inputArgs, "-af", filter ? `${filter},${meter}` : meter, ...outputArgs]);
   const summary = stderr.slice(stderr.lastIndexOf("Summary:"));
   return {
     integratedLufs: decibels(/I:\s+(-?[\d.]+|-inf) LUFS/.exec(summary)?.[1], "integrated loudness"),

@@ -163,9 +163,11 @@ export async function normalizeLoudness(input: string[], chain: string, samples:
   }
   let limitedGain = gain;
   for (let round = 0; round < LIMITER_ROUNDS; round++) {
-    const result = await measureLoudness(input, `${chain},${limiterChain(limitedGain, ceiling)},${exactLength(samples)}`);
+    // Each round writes the output it measures: the round that lands within tolerance is the
+    // file, with no further pass through the oversampled limiter (the costliest filter here).
+    const result = await measureLoudness(input, `${chain},${limiterChain(limitedGain, ceiling)},${exactLength(samples)}`, [...AAC_OUTPUT, outputPath]);
     const shortfall = loudnessLufs - result.integratedLufs;
-    if (Math.abs(shortfall) < LIMITER_TOLERANCE_LU) break;
+    if (Math.abs(shortfall) < LIMITER_TOLERANCE_LU) return { normalization: "limited", gainDb: limitedGain, ceilingDb: ceiling };
     limitedGain = Math.min(MAX_GAIN_DB, limitedGain + shortfall);
   }
   await ffmpeg([...input, "-af", `${chain},${limiterChain(limitedGain, ceiling)},${exactLength(samples)}`, ...AAC_OUTPUT, outputPath], { timeoutMs: 5 * 60_000 });

@@ -1,11 +1,10 @@
 import { join } from "node:path";
 import type { Cue } from "../../contracts/media.ts";
 import { FfmpegError, ffmpeg, ffprobe } from "../ffmpeg.ts";
-import { InputError, fileSize } from "../io.ts";
+import { InputError, fileSize, mapLimited, settleAll } from "../io.ts";
 import { buildCues } from "../finish/captions.ts";
 import { measureLoudness } from "./loudness.ts";
 import { AAC_OUTPUT, MUSIC_SAMPLE_RATE, type MusicOptions, type PreparedMusic, bedChain, exactLength, limiterChain, measuredOutput, musicLoops, normalizeLoudness } from "./music.ts";
-import { mapLimited } from "../io.ts";
 
 /**
  * The soundtrack with a voiceover: each script line's speech placed where the plan puts it,
@@ -94,11 +93,10 @@ export function duckExpression(spans: readonly { start: number; end: number }[],
   return `pow(10,-${duckDb}*(${depth})/20)`;
 }
 
-export async function prepareSoundtrack(musicPath: string, inputs: readonly PhraseInput[], outputPath: string, options: SoundtrackOptions): Promise<PreparedSoundtrack> {
-  const { frames, fps, duckDb, workDir } = options;
+/** Every line trimmed, fitted before the next one and placed on its sample: the voice track at VOICE_LUFS (as `gainDb` applied to `path`). */
+async function placeVoice(inputs: readonly PhraseInput[], samples: number, options: SoundtrackOptions): Promise<{ placed: PlacedPhrase[]; path: string; gainDb: number }> {
+  const { frames, fps, workDir } = options;
   const seconds = frames / fps;
-  const samples = Math.round(seconds * MUSIC_SAMPLE_RATE);
-  const loops = await musicLoops(musicPath, options);
   const trimmed = await mapLimited(inputs, 4, async (phrase, i) => {
     const path = join(workDir, `phrase-${i}.wav`);
     return { path, seconds: await trimPhrase(phrase, i, path) };
@@ -119,19 +117,29 @@ export async function prepareSoundtrack(musicPath: string, inputs: readonly Phra
     return { text: phrase.text, start_s: start, duration_s: length / tempo, tempo };
   });
 
-  // The voice track: every line at its sample, at VOICE_LUFS.
-  const voiceRaw = join(workDir, "voice-raw.wav");
+  const path = join(workDir, "voice-raw.wav");
   const voiceInputs = trimmed.flatMap((t) => ["-i", t.path]);
   const voiceFilters = placed.map((p, i) => `[${i}:a]${p.tempo > 1 ? `atempo=${p.tempo.toFixed(5)},` : ""}adelay=delays=${Math.round(p.start_s * MUSIC_SAMPLE_RATE)}S:all=1[p${i}]`);
   const voiceMix = placed.length > 1 ? `${placed.map((_, i) => `[p${i}]`).join("")}amix=inputs=${placed.length}:normalize=0:duration=longest` : "[p0]anull";
-  await ffmpeg([...voiceInputs, "-filter_complex", `${voiceFilters.join(";")};${voiceMix},${exactLength(samples)}[voice]`, "-map", "[voice]", "-c:a", "pcm_f32le", "-f", "wav", voiceRaw], { timeoutMs: 5 * 60_000 });
-  const voiceLevel = await measureLoudness(["-i", voiceRaw]);
-  const voiceGain = VOICE_LUFS - voiceLevel.integratedLufs;
+  await ffmpeg([...voiceInputs, "-filter_complex", `${voiceFilters.join(";")};${voiceMix},${exactLength(samples)}[voice]`, "-map", "[voice]", "-c:a", "pcm_f32le", "-f", "wav", path], { timeoutMs: 5 * 60_000 });
+  const level = await measureLoudness(["-i", path]);
+  return { placed, path, gainDb: VOICE_LUFS - level.integratedLufs };
+}
 
-  // The bed, faded and at its level under the voice, then ducked.
+export async function prepareSoundtrack(musicPath: string, inputs: readonly PhraseInput[], outputPath: string, options: SoundtrackOptions): Promise<PreparedSoundtrack> {
+  const { frames, fps, duckDb, workDir } = options;
+  const samples = Math.round((frames / fps) * MUSIC_SAMPLE_RATE);
+  const loops = await musicLoops(musicPath, options);
+
+  // The bed's level does not depend on the voice: measured while the lines are trimmed and
+  // placed, a chain of short runs that leaves most of a core idle. settleAll, not Promise.all:
+  // the voice's runs write into workDir, which must outlive them even when the bed fails.
   const musicInput = ["-stream_loop", "-1", "-i", musicPath];
   const bed = bedChain(samples, options);
-  const bedLevel = await measureLoudness([...musicInput, "-map", "0:a:0"], bed);
+  const [voice, bedLevel] = await settleAll([placeVoice(inputs, samples, options), measureLoudness([...musicInput, "-map", "0:a:0"], bed)] as const);
+  const { placed, path: voiceRaw, gainDb: voiceGain } = voice;
+
+  // The bed, faded and at its level under the voice, then ducked.
   if (!(bedLevel.integratedLufs > -69)) throw new InputError("music_url is silent");
   const bedGain = VOICE_LUFS - VOICE_OVER_BED_LU - bedLevel.integratedLufs;
   const duck = duckExpression(placed.map((p) => ({ start: p.start_s, end: p.start_s + p.duration_s })), duckDb);
@@ -150,18 +158,14 @@ export async function prepareSoundtrack(musicPath: string, inputs: readonly Phra
   );
 
   const normalized = await normalizeLoudness(["-i", mixRaw], "aformat=sample_fmts=fltp:channel_layouts=stereo", samples, { loudnessLufs: options.loudnessLufs, truePeakDb: options.truePeakDb, what: "the mix" }, outputPath);
-  let voiceBytes: number | null = null;
-  if (options.voiceOutputPath) {
-    // The voice alone, through the same gain (and ceiling) as in the mix: stems that add up.
-    await ffmpeg(["-i", voiceRaw, "-af", `volume=${voiceGain.toFixed(3)}dB,aformat=sample_fmts=fltp:channel_layouts=stereo,${limiterChain(normalized.gainDb, normalized.ceilingDb)},${exactLength(samples)}`, ...AAC_OUTPUT, options.voiceOutputPath], {
+  // The voice alone, through the same gain (and ceiling) as in the mix: stems that add up.
+  // Written while the mix is measured: neither reads what the other writes.
+  const voiceStem = async (stemPath: string) => {
+    await ffmpeg(["-i", voiceRaw, "-af", `volume=${voiceGain.toFixed(3)}dB,aformat=sample_fmts=fltp:channel_layouts=stereo,${limiterChain(normalized.gainDb, normalized.ceilingDb)},${exactLength(samples)}`, ...AAC_OUTPUT, stemPath], {
       timeoutMs: 5 * 60_000,
     });
-    voiceBytes = await fileSize(options.voiceOutputPath);
-  }
-  return {
-    ...(await measuredOutput(outputPath, normalized.normalization, loops)),
-    phrases: placed,
-    cues: buildCues(placed),
-    voiceBytes,
+    return fileSize(stemPath);
   };
+  const [measured, voiceBytes] = await settleAll([measuredOutput(outputPath, normalized.normalization, loops), options.voiceOutputPath ? voiceStem(options.voiceOutputPath) : null] as const);
+  return { ...measured, phrases: placed, cues: buildCues(placed), voiceBytes };
 }
