@@ -230,34 +230,45 @@ export function holdCuesToKeyframes(
   });
 }
 
+/** What every way of stitching shares: the transitions, the frame, and what is drawn over it. */
+const StitchFrame = z.object({
+  /** transitions[i] joins chunks[i] and chunks[i+1]; frames is the overlap (0 for cut, >0 otherwise). */
+  transitions: z.array(z.object({ type: TransitionType, frames: z.number().int().min(0).max(48) })),
+  width: VideoDimension,
+  height: VideoDimension,
+  fps: VideoFps,
+  /**
+   * Layers drawn over frame ranges (the headline, the end card), in stacking order. Only the
+   * frames they cover are re-encoded; copying resumes at the first keyframe at or after an
+   * overlay's end, so chunks should be normalized with a keyframe there (see README, "Ad finish").
+   */
+  overlays: z.array(StitchOverlay).max(32).default([]),
+  /**
+   * Burned captions (libass): each cue's frames are drawn on and re-encoded, like an overlay's.
+   * Absent for `sidecar` and `none`.
+   */
+  captions: z.object({ cues: z.array(Cue).min(1).max(400) }).nullish(),
+});
+
+function checkSeams<S extends z.ZodType<{ chunks: unknown[]; transitions: { type: string; frames: number }[] }>>(schema: S) {
+  return schema
+    .refine((r) => r.transitions.length === r.chunks.length - 1, { message: "transitions must have one entry per seam", path: ["transitions"] })
+    .refine((r) => r.transitions.every((t) => (t.type === "cut") === (t.frames === 0)), {
+      message: "a cut has 0 overlap frames and every other transition needs at least 1",
+      path: ["transitions"],
+    });
+}
+
+const StitchedChunk = z.object({ url: Url, frames: z.number().int().min(1) });
+
 // POST /v1/media/videos/stitch — join normalized chunks with transitions between consecutive chunks.
-export const StitchRequest = z
-  .object({
-    chunks: z.array(z.object({ url: Url, frames: z.number().int().min(1) })).min(1).max(200),
-    /** transitions[i] joins chunks[i] and chunks[i+1]; frames is the overlap (0 for cut, >0 otherwise). */
-    transitions: z.array(z.object({ type: TransitionType, frames: z.number().int().min(0).max(48) })),
-    width: VideoDimension,
-    height: VideoDimension,
-    fps: VideoFps,
+export const StitchRequest = checkSeams(
+  StitchFrame.extend({
+    chunks: z.array(StitchedChunk).min(1).max(200),
     method: StitchMethod.default("seams"),
-    /**
-     * Layers drawn over frame ranges (the headline, the end card), in stacking order. Only the
-     * frames they cover are re-encoded; copying resumes at the first keyframe at or after an
-     * overlay's end, so chunks should be normalized with a keyframe there (see README, "Ad finish").
-     */
-    overlays: z.array(StitchOverlay).max(32).default([]),
-    /**
-     * Burned captions (libass): each cue's frames are drawn on and re-encoded, like an overlay's.
-     * Absent for `sidecar` and `none`.
-     */
-    captions: z.object({ cues: z.array(Cue).min(1).max(400) }).nullish(),
     output_url: Url,
-  })
-  .refine((r) => r.transitions.length === r.chunks.length - 1, { message: "transitions must have one entry per seam", path: ["transitions"] })
-  .refine((r) => r.transitions.every((t) => (t.type === "cut") === (t.frames === 0)), {
-    message: "a cut has 0 overlap frames and every other transition needs at least 1",
-    path: ["transitions"],
-  });
+  }),
+);
 export type StitchRequest = z.infer<typeof StitchRequest>;
 export const StitchResponse = z.object({
   /** Σ chunk frames − Σ overlaps, counted in the output. */
@@ -345,6 +356,54 @@ export const SeamsResponse = z.object({
   seams: z.array(SeamMeasure),
 });
 export type SeamsResponse = z.infer<typeof SeamsResponse>;
+/** Output frames [from_frame, to_frame) of the stitched video. */
+const FrameWindow = z
+  .object({ from_frame: z.number().int().min(0), to_frame: z.number().int().min(1) })
+  .refine((w) => w.to_frame > w.from_frame, { message: "to_frame must be after from_frame", path: ["to_frame"] });
+
+// POST /v1/media/videos/stitch/window — progressive assembly: render one encode span of the
+// seam plan (a transition window, or frames under a decoration) as soon as the chunks it reads
+// are normalized. Chunks not normalized yet are given by their frame count alone (url null).
+export const StitchWindowRequest = checkSeams(
+  StitchFrame.extend({
+    chunks: z.array(z.object({ url: Url.nullable(), frames: z.number().int().min(1) })).min(1).max(200),
+    window: FrameWindow,
+    output_url: Url,
+  }),
+);
+export type StitchWindowRequest = z.infer<typeof StitchWindowRequest>;
+export const StitchWindowResponse = z.object({
+  frames: z.number(),
+  /** Indexes of the chunks the window reads. */
+  chunks: z.array(z.number()),
+  decorated_frames: z.number(),
+  encode_seconds: z.number(),
+});
+export type StitchWindowResponse = z.infer<typeof StitchWindowResponse>;
+
+// POST /v1/media/videos/assemble — progressive assembly's last step: the chunks and every
+// window rendered for them joined by stream copy, the prepared music muxed in the same pass,
+// into the final MP4.
+export const AssembleRequest = checkSeams(
+  StitchFrame.extend({
+    chunks: z.array(StitchedChunk).min(1).max(200),
+    windows: z.array(z.object({ url: Url, from_frame: z.number().int().min(0), to_frame: z.number().int().min(1) })).max(400),
+    audio_url: Url,
+    output_url: Url,
+  }),
+);
+export type AssembleRequest = z.infer<typeof AssembleRequest>;
+export const AssembleResponse = z.object({
+  frames: z.number(),
+  duration_s: z.number(),
+  video_duration_s: z.number(),
+  audio_duration_s: z.number(),
+  bytes: z.number(),
+  copied_frames: z.number(),
+  /** Wall time of the ffmpeg work (downloads and upload excluded). */
+  encode_seconds: z.number(),
+});
+export type AssembleResponse = z.infer<typeof AssembleResponse>;
 
 /** One spoken line of the voiceover: its speech (any audio file) and where its speech starts. */
 export const VoicePhrase = z.object({
