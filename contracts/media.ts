@@ -298,9 +298,26 @@ export type SeamSpec = z.infer<typeof SeamSpec>;
 // POST /v1/media/videos/seams — how each seam of a stitched video looks to a viewer
 // (media-node/video/seams.ts defines every measure). Only the frames around the seams are
 // decoded, at a small size.
+/**
+ * Output frames [from_frame, to_frame) of the video, stored as frames [file_from_frame, …) of
+ * the file at url: progressive assembly has no stitched file, and measures a seam on the pieces
+ * the final MP4 will be joined from (a chunk's copied frames, a window's encoded ones).
+ */
+export const SeamPiece = z
+  .object({ url: Url, from_frame: z.number().int().min(0), to_frame: z.number().int().min(1), file_from_frame: z.number().int().min(0) })
+  .refine((p) => p.to_frame > p.from_frame, { message: "to_frame must be after from_frame", path: ["to_frame"] });
+export type SeamPiece = z.infer<typeof SeamPiece>;
+
 export const SeamsRequest = z
   .object({
-    video_url: Url,
+    /** The stitched video; or, without one, `pieces`. */
+    video_url: Url.optional(),
+    pieces: z.array(SeamPiece).min(1).max(64).optional(),
+    /**
+     * Indexes into `seams` of those to measure (default all); the others only bound their
+     * neighbours' motion steps, so a seam measured alone gets the measures of the whole list.
+     */
+    measure: z.array(z.number().int().min(0)).min(1).max(400).optional(),
     width: VideoDimension,
     height: VideoDimension,
     fps: VideoFps,
@@ -317,6 +334,13 @@ export const SeamsRequest = z
       .default({ overlays: [] }),
   })
   .superRefine((r, ctx) => {
+    if ((r.video_url === undefined) === (r.pieces === undefined)) ctx.addIssue({ code: "custom", path: ["video_url"], message: "give either video_url or pieces" });
+    r.measure?.forEach((index, i) => {
+      if (index >= r.seams.length) ctx.addIssue({ code: "custom", path: ["measure", i], message: `no seams[${index}]: ${r.seams.length} seams` });
+    });
+    r.pieces?.forEach((piece, i) => {
+      if (piece.to_frame > r.frames) ctx.addIssue({ code: "custom", path: ["pieces", i, "to_frame"], message: `after the video's ${r.frames} frames` });
+    });
     r.seams.forEach((seam, i) => {
       if (seam.at_frame + seam.transition.frames >= r.frames) ctx.addIssue({ code: "custom", path: ["seams", i, "at_frame"], message: `the seam and its window must end before the video's last frame (${r.frames - 1})` });
       if (i > 0 && seam.at_frame <= r.seams[i - 1]!.at_frame + r.seams[i - 1]!.transition.frames) ctx.addIssue({ code: "custom", path: ["seams", i, "at_frame"], message: "seams must be in order and must not overlap" });

@@ -191,3 +191,18 @@ export function readySpans(chunks: readonly (PlanChunk | null)[], declaredFrames
   const known = chunks.map((c, i) => c ?? { frames: declaredFrames[i]!, keyframes: [], copyable: false });
   return planSeams(known, joins, marked).filter((s): s is Extract<Span, { kind: "encode" }> => s.kind === "encode" && spanChunks(s).every((i) => chunks[i] !== null));
 }
+
+/**
+ * Where each output frame of the assembled video is stored, span by span: a copy span in its
+ * chunk's file (from the span's first chunk frame), an encode span in the window rendered for
+ * it (keyed by its first output frame). The seam measures of progressive assembly read these.
+ */
+export type AssemblyPiece = { from_frame: number; to_frame: number; file_from_frame: number } & ({ chunk: number } | { window: number });
+
+export function assemblyPieces(spans: readonly Span[]): AssemblyPiece[] {
+  return spans.map((span) =>
+    span.kind === "copy"
+      ? { from_frame: span.at, to_frame: span.at + spanFrames(span), file_from_frame: span.from, chunk: span.chunk }
+      : { from_frame: span.at, to_frame: span.to, file_from_frame: 0, window: span.at },
+  );
+}

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AssembleResponse, StitchWindowResponse } from "../../contracts/media.ts";
+import { AssembleResponse, type SeamSpec, SeamsResponse, StitchWindowResponse } from "../../contracts/media.ts";
 import { ffmpeg, ffprobe } from "../ffmpeg.ts";
 import { TEST_SECRET, type TestOrigin, postSigned, startOrigin } from "../../test/support/origin.ts";
 import { buildServer } from "../server.ts";
@@ -11,7 +11,7 @@ import { probeChunk } from "./chunk-probe.ts";
 import { normalizeChunk } from "./normalize.ts";
 import { type StitchChunk, stitchChunks } from "./stitch.ts";
 import { type AssembledWindow, assembleFinal, renderWindow } from "./assembly.ts";
-import { type FrameRange, type PlanChunk, readySpans } from "../../lib/stitch-plan.ts";
+import { type FrameRange, type PlanChunk, assemblyPieces, layoutChunks, planSeams, readySpans } from "../../lib/stitch-plan.ts";
 import { framePsnrs, synthClip } from "../../test/support/synth-media.ts";
 import { FPS, FRAMES, H, JOINS, SOURCES, TOTAL, W } from "../../test/support/stitch-fixture.ts";
 
@@ -182,6 +182,31 @@ describe("POST /v1/media/videos/stitch/window and /v1/media/videos/assemble", ()
     const stored = join(dir, "uploaded-final.mp4");
     await writeFile(stored, origin.uploads.get("/out/final.mp4")!.body);
     expect((await ffprobe(stored, true)).streams.map((s) => s.codec_type).sort()).toEqual(["audio", "video"]);
+
+    // Each seam measured alone on the pieces (chunks' copied frames, the windows) is what the
+    // same seam measures on the assembled file, with every seam listed.
+    origin.serveBytes("/final.mp4", origin.uploads.get("/out/final.mp4")!.body, "video/mp4");
+    const starts = layoutChunks(chunks, JOINS).starts;
+    const seams: SeamSpec[] = JOINS.map((join, i) => ({ at_frame: starts[i + 1]!, transition: join, within_beat: false }));
+    const measure = { width: W, height: H, fps: FPS, frames: TOTAL, seams };
+    const onFile = await postSigned(app, "/v1/media/videos/seams", { ...measure, video_url: origin.url("/final.mp4?sig=s") });
+    expect(onFile.statusCode, onFile.body).toBe(200);
+    const probes = await Promise.all(chunks.map((c) => probeChunk(c.path, "chunk")));
+    const spans = planSeams(probes.map((p) => ({ frames: p.frames, keyframes: p.keyframes, copyable: true })), JOINS);
+    const pieces = assemblyPieces(spans).map(({ from_frame, to_frame, file_from_frame, ...source }) => ({
+      from_frame,
+      to_frame,
+      file_from_frame,
+      url: "chunk" in source ? origin.url(`/chunk-${source.chunk}.mp4?sig=x`) : origin.url(`/window-${source.window}.mp4?sig=z`),
+    }));
+    for (const i of seams.keys()) {
+      const alone = await postSigned(app, "/v1/media/videos/seams", { ...measure, pieces, measure: [i] });
+      expect(alone.statusCode, alone.body).toBe(200);
+      expect(SeamsResponse.parse(alone.json()).seams).toEqual([SeamsResponse.parse(onFile.json()).seams[i]]);
+    }
+    const missing = await postSigned(app, "/v1/media/videos/seams", { ...measure, pieces: pieces.filter((p) => p.from_frame !== 14), measure: [0] });
+    expect(missing.statusCode).toBe(422);
+    expect(missing.json().error).toMatch(/no piece holds output frame 14/);
   });
 
   it("answers 422 naming the problem", async () => {
