@@ -6,7 +6,9 @@ import type { ChunkOutput } from "../chunks/output.ts";
 import { ChunkPlan } from "../chunks/plan.ts";
 import { assetIdOf } from "../references/assets.ts";
 import { plannedSeams, scoreSeams } from "../references/seam-scores.ts";
-import type { ClaimedJob, JobSteps, StepDeps } from "./step.ts";
+import { OVERLAYS_JOB, SEAMS_PREFIX, WINDOW_PREFIX } from "../run/assembly.ts";
+import { overlaysStep, seamsStep, windowStep } from "./assembly.ts";
+import type { ClaimedJob, JobSteps, Step, StepDeps } from "./step.ts";
 
 /**
  * Stitching (SPEC §8): the normalized chunks in order, joined by the spec's transitions —
@@ -21,6 +23,10 @@ import type { ClaimedJob, JobSteps, StepDeps } from "./step.ts";
  * The measurement reads the file the stitch just wrote, after the encode: it adds its own time
  * to the stitch job (docs/BENCHMARKS.md, "Seams") and nothing to the encode. A failed
  * measurement leaves `seams` null with `seams_error`; it never fails the video.
+ *
+ * That is `ASSEMBLY=after_all`. With progressive assembly (the default; run/assembly.ts) the
+ * stitch jobs are its parts instead (steps/assembly.ts): the layers, one window each, the seam
+ * measures on the stored pieces; the mux job assembles.
  */
 
 type EndCard = RenderOverlaysResponse["end_card"];
@@ -67,7 +73,7 @@ async function logoUrl(deps: StepDeps, claim: ClaimedJob): Promise<string | null
 }
 
 /** The copy's layers, rendered by media-node at the ad's size, with the output frames each covers. */
-async function renderOverlays(deps: StepDeps, claim: ClaimedJob, spec: VideoSpec) {
+export async function renderOverlays(deps: StepDeps, claim: ClaimedJob, spec: VideoSpec) {
   const videoId = claim.video.video_id;
   const { copy } = spec;
   const drawn = copyLayers(spec);
@@ -82,12 +88,27 @@ async function renderOverlays(deps: StepDeps, claim: ClaimedJob, spec: VideoSpec
     },
     RenderOverlaysResponse,
   );
-  const layers = await Promise.all(drawn.map(async ({ layer, from_frame, to_frame }) => ({ url: await deps.url(mediaKeys.overlay(videoId, layer)), from_frame, to_frame })));
+  const layers = await Promise.all(
+    drawn.map(async ({ layer, from_frame, to_frame }) => {
+      const key = mediaKeys.overlay(videoId, layer);
+      return { key, url: await deps.url(key), from_frame, to_frame };
+    }),
+  );
   return { layers, rendered };
+}
+
+/** A progressive assembly's parts (run/assembly.ts) by their job ids; the one-shot stitch is the job `stitch`. */
+function progressiveStep(id: string): Step | null {
+  if (id === OVERLAYS_JOB) return overlaysStep;
+  if (id.startsWith(WINDOW_PREFIX)) return windowStep;
+  if (id.startsWith(SEAMS_PREFIX)) return seamsStep;
+  return null;
 }
 
 export const stitchSteps: JobSteps = {
   async start(deps, claim) {
+    const progressive = progressiveStep(claim.job.id);
+    if (progressive) return progressive(deps, claim);
     const spec = claim.video.spec!;
     const videoId = claim.video.video_id;
     const input = claim.job.input as { chunks?: unknown[]; outputs?: ChunkOutput[]; cues?: unknown[] };
@@ -101,7 +122,7 @@ export const stitchSteps: JobSteps = {
     ]);
     const transitions = plan.slice(0, -1).map((c) => c.seam_out);
     const key = mediaKeys.stitched(videoId);
-    const decorations: Decorations = { overlays: overlays.layers, captions: cues.length ? { cues } : null };
+    const decorations: Decorations = { overlays: overlays.layers.map(({ url, from_frame, to_frame }) => ({ url, from_frame, to_frame })), captions: cues.length ? { cues } : null };
     const result = await deps.media.call(
       "/v1/media/videos/stitch",
       {
