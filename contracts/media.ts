@@ -412,6 +412,12 @@ export const AssembleRequest = checkSeams(
   StitchFrame.extend({
     chunks: z.array(StitchedChunk).min(1).max(200),
     windows: z.array(z.object({ url: Url, from_frame: z.number().int().min(0), to_frame: z.number().int().min(1) })).max(400),
+    /**
+     * Windows not rendered yet (the last chunk's own): rendered in this request, before the
+     * concat, each also stored at its output_url (the seam measures read it afterwards). Saves
+     * the last chunk a request and a queue hop.
+     */
+    render_windows: z.array(z.object({ output_url: Url, from_frame: z.number().int().min(0), to_frame: z.number().int().min(1) })).max(400).default([]),
     audio_url: Url,
     output_url: Url,
   }),
@@ -424,6 +430,8 @@ export const AssembleResponse = z.object({
   audio_duration_s: z.number(),
   bytes: z.number(),
   copied_frames: z.number(),
+  /** Frames that carry a decoration (encoded in their windows). */
+  decorated_frames: z.number(),
   /** Wall time of the ffmpeg work (downloads and upload excluded). */
   encode_seconds: z.number(),
 });

@@ -71,7 +71,10 @@ describe("one video's logs", () => {
     // Each job's steps, claimed and done by the queue consumers, and every transition of the job table.
     const jobs = new Set(events(worker, "job.transition").map((r) => r.job_id));
     expect([...jobs].filter((id) => id?.startsWith("chunk")).length).toBeGreaterThan(1);
-    for (const id of ["plan", "stitch", "mux"]) expect(jobs).toContain(id);
+    // Progressive assembly: the copy's layers, windows and seam measures (stitch jobs), then the assembly (mux).
+    for (const id of ["plan", "overlays", "mux"]) expect(jobs).toContain(id);
+    expect([...jobs].some((id) => id?.startsWith("stitch:"))).toBe(true);
+    expect([...jobs].some((id) => id?.startsWith("seams:"))).toBe(true);
     for (const claimed of events(worker, "job.claimed")) {
       expect(claimed).toMatchObject({ job_id: expect.any(String), kind: expect.any(String), attempt: expect.any(Number), step: expect.stringMatching(/^(start|ingest|normalize)$/) });
       // Done, or deferred while media-node was busy (it is then claimed again).

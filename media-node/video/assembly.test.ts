@@ -106,6 +106,17 @@ describe("progressive assembly", () => {
     expect(psnr).toHaveLength(TOTAL);
     expect(psnr.filter((v) => v < 100).length).toBeLessThanOrEqual(6 + 4 + 5);
     expect(Math.min(...psnr)).toBeGreaterThan(30);
+
+    // The last chunk's window rendered by the assembly itself gives the same file, frame for frame.
+    const last = windows.find((w) => w.from === 61)!;
+    const inPlace = join(dir, "assembled-in-place.mp4");
+    const rendered = { path: join(dir, "window-in-place.mp4"), from: last.from, to: last.to };
+    const again = await assembleFinal(chunks, JOINS, windows.filter((w) => w !== last), music, inPlace, { width: W, height: H, fps: FPS, workDir: await work("in-place") }, [rendered]);
+    expect(again).toMatchObject({ frames: TOTAL, copiedFrames: result.copiedFrames, windows: 3 });
+    expect((await framePsnrs(inPlace, output)).every((v) => v >= 100)).toBe(true);
+    await expect(
+      assembleFinal(chunks, JOINS, windows, music, join(dir, "never-in-place.mp4"), { width: W, height: H, fps: FPS, workDir: await work("in-place-refused") }, [{ ...rendered, from: 60 }]),
+    ).rejects.toThrow(/render_windows\[0\]: output frames \[60, 66\) are not an encode span/);
   });
 
   it("re-encodes the frames under an overlay in their own window", async () => {
@@ -121,6 +132,17 @@ describe("progressive assembly", () => {
     // The three transition windows and the overlay's [40, 50) are encoded; everything else is the same frame.
     expect(psnr.filter((v) => v < 100).length).toBeLessThanOrEqual(6 + 4 + 5 + 10);
     expect(Math.min(...psnr)).toBeGreaterThan(30);
+  });
+
+  it("renders a window given the chunks it reads and their neighbours, which bound it (what the Worker sends)", async () => {
+    // An end card from the cut c2|c3 to the end: one span over c3 and c4, bounded by c2's copy.
+    const endCard = { overlays: [{ path: overlayPng, from: 50, to: TOTAL }], cues: [] };
+    const options = async () => ({ width: W, height: H, fps: FPS, workDir: await work("end-card"), decorations: endCard });
+    const given = (present: number[]) => chunks.map((c, i) => ({ path: present.includes(i) ? c.path : null, frames: c.frames }));
+    const rendered = await renderWindow(given([2, 3, 4]), JOINS, { from: 50, to: TOTAL }, join(dir, "end-card.mp4"), await options());
+    expect(rendered).toMatchObject({ frames: TOTAL - 50, chunks: [3, 4] });
+    // Without c2 media-node cannot copy it: the span would grow into it, and it says so.
+    await expect(renderWindow(given([3, 4]), JOINS, { from: 50, to: TOTAL }, join(dir, "never-end-card.mp4"), await options())).rejects.toThrow(/are not an encode span/);
   });
 
   it("refuses a window that is not an encode span, and an assembly with a window missing", async () => {

@@ -91,9 +91,15 @@ export interface AssembledWindow extends FrameRange {
   path: string;
 }
 
+/** A window the assembly renders itself, into `path`, before joining. */
+export interface RenderedWindow extends FrameRange {
+  path: string;
+}
+
 export interface AssemblyResult extends MuxedVideo {
   frames: number;
   copiedFrames: number;
+  decoratedFrames: number;
   windows: number;
   encodeSeconds: number;
 }
@@ -106,26 +112,38 @@ export interface AssemblyResult extends MuxedVideo {
 export async function assembleFinal(
   chunks: readonly StitchChunk[],
   joins: readonly PlanJoin[],
-  windows: readonly AssembledWindow[],
+  given: readonly AssembledWindow[],
   audioPath: string,
   outputPath: string,
   options: AssemblyOptions,
+  render: readonly RenderedWindow[] = [],
 ): Promise<AssemblyResult> {
   const { width, height, fps, workDir, decorations = NO_DECORATIONS, timeoutMs = 5 * 60_000 } = options;
   const started = performance.now();
-  const [probes, reference, windowProbes, audioArgs] = await Promise.all([
+  const [probes, reference, givenProbes, audioArgs] = await Promise.all([
     probeChunks(chunks, width, height, fps),
     referenceParameterSets(width, height, fps, workDir),
-    Promise.all(windows.map((w, i) => probeChunk(w.path, `windows[${i}]`))),
+    Promise.all(given.map((w, i) => probeChunk(w.path, `windows[${i}]`))),
     audioCodecArgs(audioPath),
   ]);
+  const marked = decoratedRanges(decorations);
   const spans = planSeams(
     probes.map((p) => ({ frames: p.frames, keyframes: p.keyframes, copyable: spliceable(p, reference) })),
     joins,
-    decoratedRanges(decorations),
+    marked,
   );
   const total = spans.reduce((sum, span) => sum + spanFrames(span), 0);
   checkDecorations(decorations, total);
+  // The windows to render here, from the chunks as downloaded: each exactly an encode span.
+  const graphChunks: GraphChunk[] = chunks.map((c, i) => ({ path: c.path, probe: probes[i]!, seekable: spliceable(probes[i]!, reference) }));
+  // One after another: the request holds one encode slot (admission.ts), so one ffmpeg.
+  for (const [i, w] of render.entries()) {
+    const span = spans.find((s) => s.kind === "encode" && s.at === w.from && s.to === w.to);
+    if (!span) throw new InputError(`render_windows[${i}]: output frames [${w.from}, ${w.to}) are not an encode span of the plan (it encodes ${describe(spans)})`);
+    await renderSeams([span], graphChunks, { decorations, width, height, fps }, w.path, join(workDir, `render-${i}`), reference, timeoutMs);
+  }
+  const windows = [...given, ...render];
+  const windowProbes = [...givenProbes, ...(await Promise.all(render.map((w, i) => probeChunk(w.path, `render_windows[${i}]`))))];
   const unused = new Set(windows.map((_, i) => i));
   let copiedFrames = 0;
   const ranges: FfconcatRange[] = spans.map((span) => {
@@ -160,5 +178,5 @@ export async function assembleFinal(
   );
   const [result, facts] = await Promise.all([probeChunk(outputPath, "assembled video"), muxedFacts(outputPath)]);
   if (result.frames !== total) throw new Error(`assembled video has ${result.frames} frames, planned ${total}`);
-  return { ...facts, frames: result.frames, copiedFrames, windows: windows.length, encodeSeconds: (performance.now() - started) / 1000 };
+  return { ...facts, frames: result.frames, copiedFrames, decoratedFrames: mergeRanges(marked).reduce((sum, r) => sum + r.to - r.from, 0), windows: windows.length, encodeSeconds: (performance.now() - started) / 1000 };
 }

@@ -166,8 +166,11 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
         downloadTo(body.audio_url, audio, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS }),
       ]);
       const output = join(dir, "final.mp4");
-      const result = await assembleFinal(chunks, body.transitions, windows, audio, output, { width: body.width, height: body.height, fps: body.fps, workDir: dir, decorations });
+      const render = body.render_windows.map((w, i) => ({ path: join(dir, `rendered-${String(i).padStart(3, "0")}.mp4`), from: w.from_frame, to: w.to_frame }));
+      const result = await assembleFinal(chunks, body.transitions, windows, audio, output, { width: body.width, height: body.height, fps: body.fps, workDir: dir, decorations }, render);
+      // The final MP4 first: it is what the user waits for; the windows are for the seam measures.
       await uploadTo(body.output_url, output, "video/mp4");
+      await Promise.all(body.render_windows.map((w, i) => uploadTo(w.output_url, render[i]!.path, "video/mp4")));
       return AssembleResponse.parse({
         frames: result.frames,
         duration_s: result.durationS,
@@ -175,6 +178,7 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
         audio_duration_s: result.audioDurationS,
         bytes: result.bytes,
         copied_frames: result.copiedFrames,
+        decorated_frames: result.decoratedFrames,
         encode_seconds: Math.round(result.encodeSeconds * 1000) / 1000,
       });
     });

@@ -3,9 +3,10 @@ import type { VideoSpec } from "../../contracts/spec.ts";
 import { type AssemblyPiece, type FrameRange, type PlanChunk, type PlanJoin, type Span, assemblyPieces, planSeams, readySpans } from "../../lib/stitch-plan.ts";
 import type { ChunkOutput } from "../chunks/output.ts";
 import type { ChunkPlan } from "../chunks/plan.ts";
-import { plannedSeams } from "../references/seam-scores.ts";
 import type { NewJob } from "./dag.ts";
 import type { JobRow } from "./jobs.ts";
+import type { LiveSnapshot } from "../../contracts/live.ts";
+import { type MeasuredPart, plannedSeams, scoreMeasuredParts } from "../references/seam-scores.ts";
 
 /**
  * Progressive assembly's decisions (pure, like pipeline.ts). Jobs, all of kind `stitch` but the last:
@@ -64,6 +65,8 @@ export interface AssembleInput {
   assemble: true;
   chunks: { frames: number; key: string }[];
   windows: { from_frame: number; to_frame: number; key: string }[];
+  /** Windows no job has rendered (the last chunk's own): the assembly renders them in the same request, one queue hop and one request fewer. */
+  render: { from_frame: number; to_frame: number }[];
   transitions: PlanJoin[];
   decorations: AssemblyDecorations;
   /** The overlays job's output: where the end card put the logo, the call to action and the brand mark. */
@@ -155,11 +158,14 @@ export function windowJobs(view: AssemblyView): NewJob[] {
   return readySpans(p.known, p.declared, p.transitions, p.marked)
     .filter((span) => !existing.has(`${WINDOW_PREFIX}${span.at}`))
     .map((span) => {
-      const reads = new Set(span.pieces.map((piece) => piece.chunk));
+      // Fetched: the chunks the window reads, and the normalized ones on either side, whose copies
+      // bound it (one media-node cannot copy from would make the span grow into it). The others
+      // only place it on the timeline.
+      const reads = span.pieces.map((piece) => piece.chunk);
+      const fetched = new Set([...reads, Math.min(...reads) - 1, Math.max(...reads) + 1]);
       const input: WindowInput = {
         window: { from_frame: span.at, to_frame: span.to },
-        // Only the chunks the window reads are fetched; the others just place it on the timeline.
-        chunks: p.chunks.map((c, i) => ({ frames: c.output?.frames ?? c.plan.frames, key: reads.has(i) ? c.output!.key : null })),
+        chunks: p.chunks.map((c, i) => ({ frames: c.output?.frames ?? c.plan.frames, key: fetched.has(i) && c.output ? c.output.key : null })),
         transitions: p.transitions,
         decorations: p.decorations,
       };
@@ -178,6 +184,9 @@ function storedPieces(view: AssemblyView, p: Planned): (AssemblyPiece & { key: s
     p.marked,
   );
   const windows = new Map(view.jobs.filter((j) => isWindow(j) && j.status === "done").map((j) => [j.idx, outputOf<{ key: string }>(j).key]));
+  // Windows the assembly rendered itself are stored once it is done.
+  const mux = view.jobs.find((j) => j.id === "mux" && j.status === "done" && j.output);
+  for (const w of mux ? (outputOf<{ rendered?: { from_frame: number; key: string }[] }>(mux).rendered ?? []) : []) windows.set(w.from_frame, w.key);
   return assemblyPieces(spans).flatMap((piece) => {
     const key = "chunk" in piece ? (p.known[piece.chunk] ? p.chunks[piece.chunk]!.output!.key : undefined) : windows.get(piece.window);
     return key === undefined ? [] : [{ ...piece, key }];
@@ -211,20 +220,33 @@ export function seamJobs(view: AssemblyView): NewJob[] {
   return [{ id: `${SEAMS_PREFIX}${at}`, kind: "stitch", beat: null, idx: at, input }];
 }
 
-/** Every chunk and every window done: the final assembly's input; else null. */
+/**
+ * Every chunk normalized and every window job done: the final assembly's input, with the
+ * windows no job has yet (those the last chunk just made ready) for it to render; else null.
+ */
 export function assembleInput(view: AssemblyView): AssembleInput | null {
   const p = planned(view);
   if (p.chunks.length === 0 || p.chunks.some((c) => c.output === null)) return null;
   const windows = view.jobs.filter(isWindow);
-  if (windows.some((w) => w.status !== "done") || windowJobs(view).length > 0) return null;
+  if (windows.some((w) => w.status !== "done")) return null;
   const overlays = view.jobs.find((j) => j.id === OVERLAYS_JOB);
   if (overlays?.status !== "done") return null;
   return {
     assemble: true,
     chunks: p.chunks.map((c) => ({ frames: c.output!.frames, key: c.output!.key })),
     windows: windows.map((w) => ({ ...(JSON.parse(w.input) as WindowInput).window, key: outputOf<{ key: string }>(w).key })),
+    render: windowJobs(view).map((j) => (j.input as WindowInput).window),
     transitions: p.transitions,
     decorations: p.decorations,
     overlays: outputOf<OverlaysOutput>(overlays!),
   };
+}
+
+/**
+ * A progressive assembly's seam report: its measures' outputs scored as one, as the one-shot
+ * stitch's output carries it (`seams`, `seams_error`); undefined before any measure is done.
+ */
+export function measuredSeams(run: Pick<LiveSnapshot, "jobs" | "outputs" | "chunk_plan">): ReturnType<typeof scoreMeasuredParts> | undefined {
+  const parts = run.jobs.filter((j) => isSeamMeasure(j) && j.status === "done").map((j) => run.outputs[j.id] as MeasuredPart);
+  return parts.length && run.chunk_plan ? scoreMeasuredParts(plannedSeams(run.chunk_plan), parts) : undefined;
 }

@@ -300,6 +300,29 @@ describe("progressive assembly", () => {
     expect(kinds(steps.at(-1)!.decisions)).toContain("phase stitching");
   });
 
+  it("with the soundtrack ready, the last chunk's windows are rendered by the assembly itself; the seams around them are measured once it is done, then the video ends", () => {
+    const last = chunkPlan.at(-1)!;
+    const { jobs } = landInOrder(chunkPlan.slice(0, -1));
+    const done = chunk(last, "done");
+    const before = [...jobs.map((j) => (j.id === done.id ? done : j)), music];
+    const decisions = decideAfter(done, view(before, { spec }), PROGRESSIVE);
+    expect(inserted(decisions).filter((j) => j.id.startsWith("stitch:"))).toEqual([]);
+    expect(kinds(decisions).slice(-3)).toEqual(["phase stitching", "insert mux", "phase adding_music"]);
+    const input = inserted(decisions).find((j) => j.id === "mux")!.input as AssembleInput;
+    // The end card's frames, over the last chunk, are one of them.
+    expect(input.render.some((w) => w.to_frame === spec.total_frames)).toBe(true);
+    const early = inserted(decisions).filter((j) => j.id.startsWith("seams:")).map((j) => job(j.id, j.kind, "done", { input: j.input }));
+    const mux = job("mux", "mux", "done", { input, output: { key: "final.mp4", rendered: input.render.map((w) => ({ from_frame: w.from_frame, key: `r${w.from_frame}.mp4` })) } });
+    const after = decideAfter(mux, view([...before, ...early, mux], { spec }), PROGRESSIVE);
+    // Seams that read a window the assembly rendered wait for it (one job); with none, the video ends at once.
+    const late = inserted(after).map((j) => job(j.id, j.kind, "done", { input: j.input }));
+    expect(late.length).toBeLessThanOrEqual(1);
+    const measuredSeams = [...jobs, ...early, ...late].filter((j) => j.id.startsWith("seams:")).flatMap((j) => (JSON.parse(j.input) as SeamMeasureInput).measure);
+    expect(measuredSeams.sort((a, b) => a - b)).toEqual(plannedSeams(chunkPlan).map((_, i) => i));
+    const ending = late.length ? decideAfter(late[0]!, view([...before, ...early, mux, ...late], { spec }), PROGRESSIVE) : after;
+    expect(kinds(ending)).toEqual(["end"]);
+  });
+
   it("waits for the overlays and, with burned captions, for the voice's timing before any window", () => {
     const first = chunkPlan.slice(0, 2).map((c) => chunk(c, "done"));
     expect(inserted(decideAfter(first[1]!, view([...first, job("overlays", "stitch", "running")], { spec }), PROGRESSIVE))).toEqual([]);

@@ -96,15 +96,22 @@ function timedCues(run: PipelineView) {
  * when the assembly and every seam measure are done.
  */
 function assembleWhenReady(run: PipelineView, lastChunkDone = false): Decision[] {
-  const mux = find(run, "mux");
-  if (mux) return mux.status === "done" && run.jobs.filter(isSeamMeasure).every((j) => j.status === "done") ? [{ kind: "end", status: "complete", error: null }] : [];
   if (!run.spec || !run.chunkPlan || !decorationsReady(run, !burnsCaptions(run) || soundtrackDone(run))) return [];
   const view: AssemblyView = { spec: run.spec, chunkPlan: run.chunkPlan, jobs: run.jobs, cues: timedCues(run) };
-  const windows = windowJobs(view);
+  const mux = find(run, "mux");
+  if (mux) {
+    // The windows it rendered are stored now: the seams around them are measured, then the video ends.
+    if (mux.status !== "done") return [];
+    const seams = seamJobs(view);
+    if (seams.length) return [{ kind: "insert", jobs: seams }];
+    return run.jobs.filter(isSeamMeasure).every((j) => j.status === "done") ? [{ kind: "end", status: "complete", error: null }] : [];
+  }
+  const input = soundtrackDone(run) ? assembleInput(view) : null;
+  // Ready to assemble: the windows still to render (the last chunk's) go into the assembly's own request.
+  const windows = input ? [] : windowJobs(view);
   const seams = seamJobs(view);
   const decisions: Decision[] = windows.length || seams.length ? [{ kind: "insert", jobs: [...windows, ...seams] }] : [];
   if (lastChunkDone) decisions.push({ kind: "phase", phase: "stitching" });
-  const input = windows.length || !soundtrackDone(run) ? null : assembleInput(view);
   if (input) decisions.push({ kind: "insert", jobs: [{ id: "mux", kind: "mux", beat: null, idx: 0, input }] }, { kind: "phase", phase: "adding_music" });
   return decisions;
 }

@@ -86,12 +86,14 @@ export async function assembleStep(deps: StepDeps, claim: ClaimedJob): Promise<S
       height: spec.height,
       fps: spec.fps,
       ...(await decorationsFor(deps, input.decorations)),
+      render_windows: await Promise.all(input.render.map(async (w) => ({ ...w, output_url: await deps.url(mediaKeys.window(claim.video.video_id, w.from_frame), "put") }))),
       audio_url: await deps.url(mediaKeys.music(claim.video.video_id)),
       output_url: await deps.url(key, "put"),
     },
     AssembleResponse,
   );
+  const rendered = input.render.map((w) => ({ from_frame: w.from_frame, key: mediaKeys.window(claim.video.video_id, w.from_frame) }));
   if (result.frames !== spec.total_frames) throw new Error(`assembled ${result.frames} frames, the spec needs ${spec.total_frames}`);
   const { logo, cta_box, mark_box } = input.overlays;
-  return { kind: "done", output: { key, ...result, logo, cta_box, mark_box } };
+  return { kind: "done", output: { key, ...result, rendered, logo, cta_box, mark_box } };
 }

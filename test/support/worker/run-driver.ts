@@ -5,7 +5,7 @@ import type { Prediction } from "../../../contracts/prediction.ts";
 import { signWebhook } from "../../../contracts/signing.ts";
 import type { ChunkLastFrame } from "../../../worker/chunks/output.ts";
 import { type ChunkPlan, seamKeyframes } from "../../../worker/chunks/plan.ts";
-import { OVERLAYS_JOB, SEAMS_PREFIX, type SeamMeasureInput, WINDOW_PREFIX, type WindowInput } from "../../../worker/run/assembly.ts";
+import { type AssembleInput, OVERLAYS_JOB, SEAMS_PREFIX, type SeamMeasureInput, WINDOW_PREFIX, type WindowInput } from "../../../worker/run/assembly.ts";
 import { type Config, loadConfig } from "../../../worker/config.ts";
 import { copyLayers, spokenLines } from "../../../contracts/spec.ts";
 import { mediaKeys } from "../../../worker/media/keys.ts";
@@ -228,8 +228,11 @@ export function outputFor(h: Harness, claimed: ClaimedJob): unknown {
       // No media-node here: a measure that did not happen, as steps/assembly.ts reports one.
       if (job.id.startsWith(SEAMS_PREFIX)) return { measure: (job.input as SeamMeasureInput).measure, measured: null, error: "not measured: no media-node in this test" };
       return { key: mediaKeys.stitched(h.videoId), frames: claimed.video.spec!.total_frames };
-    default:
-      return { key: mediaKeys.final(h.videoId) };
+    default: {
+      // A progressive assembly also stores the windows it rendered itself.
+      const render = (job.input as Partial<AssembleInput>).render ?? [];
+      return { key: mediaKeys.final(h.videoId), rendered: render.map((w) => ({ from_frame: w.from_frame, key: mediaKeys.window(h.videoId, w.from_frame) })) };
+    }
   }
 }
 

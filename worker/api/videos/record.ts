@@ -6,8 +6,7 @@ import type { ChunkOutput } from "../../chunks/output.ts";
 import { mediaKeys } from "../../media/keys.ts";
 import { signMediaUrl } from "../../media/signed-url.ts";
 import { consistencyReport } from "../../references/consistency.ts";
-import { type MeasuredPart, plannedSeams, scoreMeasuredParts } from "../../references/seam-scores.ts";
-import { isSeamMeasure } from "../../run/assembly.ts";
+import { measuredSeams } from "../../run/assembly.ts";
 import { chooseReferences, missingReference } from "../../references/selection.ts";
 import type { SoundtrackOutput } from "../../steps/voice.ts";
 import { API_KEY, apiResponses, jsonResponse, ownVideo, type RouteContext, UNKNOWN_VIDEO, VideoPath, videoNotFound } from "../router.ts";
@@ -119,7 +118,6 @@ function consistencyOf(snapshot: LiveSnapshot, threshold: number): Pick<VideoRes
     .map((j) => ({ ...(snapshot.outputs[j.id] as ChunkOutput), chunk_num: j.idx, beat_index: j.beat }));
   // Only a finished stitch has an output (a regenerated beat removes the job, and its seams with it);
   // a progressive assembly's seams are in its measures' outputs, scored once all are in.
-  const parts = snapshot.jobs.filter((j) => isSeamMeasure(j) && j.status === "done").map((j) => snapshot.outputs[j.id] as MeasuredPart);
-  const stitch = snapshot.outputs.stitch ?? (parts.length && snapshot.chunk_plan ? scoreMeasuredParts(plannedSeams(snapshot.chunk_plan), parts) : undefined);
+  const stitch = snapshot.outputs.stitch ?? measuredSeams(snapshot);
   return chunks.length ? { consistency: consistencyReport(chunks, threshold, stitch) } : {};
 }
