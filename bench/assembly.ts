@@ -56,7 +56,8 @@ export function assemblyTimes(events: readonly TimedEvent[]): Omit<AssemblyRun, 
   const lastDone = last.get("done") ?? Number.NaN;
   const finalStored = jobs.find(([id]) => id === "mux")?.[1].at.get("done") ?? Number.NaN;
   const complete = events.find((e) => e.type === "complete")?.at ?? Number.NaN;
-  const started = (j: { at: Map<string, number> }) => j.at.get("running") ?? j.at.get("queued") ?? Number.NaN;
+  // A job's first event: its first step, each one a queue hop.
+  const started = (j: { at: Map<string, number> }) => Math.min(...j.at.values());
   return {
     fromNormalized: (finalStored - lastDone) / 1000,
     fromSucceeded: (finalStored - (last.get("ingesting") ?? Number.NaN)) / 1000,
@@ -90,7 +91,6 @@ export async function assemblyBench(options: { runs: number; duration: number })
   const loadBefore = loadAverage();
   const progressive = await runMode("progressive", options.runs, options.duration);
   const afterAll = await runMode("after_all", options.runs, options.duration);
-  const loadAfter = loadAverage();
   const med = (runs: AssemblyRun[], pick: (r: AssemblyRun) => number) => median(runs.map(pick));
   const per = (runs: AssemblyRun[], pick: (r: AssemblyRun) => number) => runs.map((r) => pick(r).toFixed(2)).join(" / ");
   const row = (name: string, runs: AssemblyRun[]) => [
@@ -113,7 +113,7 @@ export async function assemblyBench(options: { runs: number; duration: number })
 
   return `${SECTION}
 
-${machineParagraph(invocation(), loadBefore, snapshotNote())} Load average after: ${loadAfter}.
+${machineParagraph(invocation(), loadBefore, snapshotNote())}
 Workload: ${options.runs} runs per mode, one after another, of a ${options.duration} s 16:9 draft ad (the demo's prompt; ${progressive[0]?.chunks} chunks) on two stacks, one after the other in this run, differing only in \`ASSEMBLY\`. Default settings otherwise (draft provider concurrency 2, no added latency). Times from each run's event log (the Durable Object's \`at\`), for the last chunk to be normalized: (a) from its \`done\` job event (the normalized clip published), (b) from its \`ingesting\` event (its prediction succeeded; the clip is stored, its last frame published and its normalize pass run after it), each to the \`done\` of the mux job, which wrote the final MP4. "complete after final" is the rest of the video: in progressive mode the last seam measures, which run beside the assembly.
 
 ${table(
