@@ -12,7 +12,7 @@ import { analysisSize } from "../media-node/video/frames.ts";
 import type { Stack } from "../scripts/stack.ts";
 import { type ChunkConditioning, DEFAULT_CONDITIONING, DEFAULT_WEIGHTS, conditioningOf } from "../worker/chunks/conditioning.ts";
 import { mediaKeys } from "../worker/media/keys.ts";
-import { measuredSeams } from "../worker/run/assembly.ts";
+import { measuredSeams } from "../worker/references/seam-scores.ts";
 import { signMediaUrl } from "../worker/media/signed-url.ts";
 import { acceptsEndImage } from "../worker/providers/models/clip.ts";
 import { liveSnapshot } from "./event-log.ts";

@@ -1,3 +1,4 @@
+import type { LiveSnapshot } from "../../contracts/live.ts";
 import type { SeamFlag, SeamReport, SeamScore, SeamThresholds } from "../../contracts/api.ts";
 import type { SeamSpec, SeamsResponse } from "../../contracts/media.ts";
 import type { ChunkPlan } from "../../contracts/spec.ts";
@@ -95,4 +96,16 @@ export function scoreMeasuredParts(planned: readonly PlannedSeam[], parts: reado
     seams: planned.map((_, i) => byIndex.get(i)!),
   };
   return { seams: scoreSeams(planned, measured) };
+}
+
+/** Job ids of a progressive assembly's seam measures: `seams:<frame>`. */
+export const SEAMS_PREFIX = "seams:";
+
+/**
+ * A progressive assembly's seam report: its measures' outputs scored as one, as the one-shot
+ * stitch's output carries it (`seams`, `seams_error`); undefined before any measure is done.
+ */
+export function measuredSeams(run: Pick<LiveSnapshot, "jobs" | "outputs" | "chunk_plan">): ReturnType<typeof scoreMeasuredParts> | undefined {
+  const parts = run.jobs.filter((j) => j.id.startsWith(SEAMS_PREFIX) && j.status === "done").map((j) => run.outputs[j.id] as MeasuredPart);
+  return parts.length && run.chunk_plan ? scoreMeasuredParts(plannedSeams(run.chunk_plan), parts) : undefined;
 }

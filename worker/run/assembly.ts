@@ -5,8 +5,10 @@ import type { ChunkOutput } from "../chunks/output.ts";
 import type { ChunkPlan } from "../chunks/plan.ts";
 import type { NewJob } from "./dag.ts";
 import type { JobRow } from "./jobs.ts";
-import type { LiveSnapshot } from "../../contracts/live.ts";
-import { type MeasuredPart, plannedSeams, scoreMeasuredParts } from "../references/seam-scores.ts";
+import { SEAMS_PREFIX, plannedSeams } from "../references/seam-scores.ts";
+import { type AssembleInput, type AssemblyDecorations, OVERLAYS_JOB, type OverlaysOutput, type SeamMeasureInput, WINDOW_PREFIX, type WindowInput } from "../steps/assembly.ts";
+
+export { OVERLAYS_JOB, SEAMS_PREFIX, WINDOW_PREFIX };
 
 /**
  * Progressive assembly's decisions (pure, like pipeline.ts). Jobs, all of kind `stitch` but the last:
@@ -25,53 +27,10 @@ import { type MeasuredPart, plannedSeams, scoreMeasuredParts } from "../referenc
  * Before the last chunk lands almost all of this is done; after it, only its own windows remain.
  */
 
-export const OVERLAYS_JOB = "overlays";
-export const WINDOW_PREFIX = "stitch:";
-export const SEAMS_PREFIX = "seams:";
-
 export const isWindow = (job: Pick<JobRow, "id">) => job.id.startsWith(WINDOW_PREFIX);
 export const isSeamMeasure = (job: Pick<JobRow, "id">) => job.id.startsWith(SEAMS_PREFIX);
 /** Jobs of the progressive assembly a regenerated beat redoes (the overlays stay). */
 export const isAssemblyPart = (job: Pick<JobRow, "id">) => isWindow(job) || isSeamMeasure(job);
-
-/** Stored overlay layers and held burned cues: what every window, seam measure and the assembly draw and plan with. */
-export interface AssemblyDecorations {
-  overlays: { key: string; from_frame: number; to_frame: number }[];
-  cues: Cue[];
-}
-
-/** Where a chunk or the assembly asks media-node for a chunk: its stored file once normalized, else null. */
-export interface AssemblyChunk {
-  frames: number;
-  key: string | null;
-}
-
-export interface WindowInput {
-  window: { from_frame: number; to_frame: number };
-  chunks: AssemblyChunk[];
-  transitions: PlanJoin[];
-  decorations: AssemblyDecorations;
-}
-
-export interface SeamMeasureInput {
-  /** Every seam of the video (they bound each other's motion steps); `measure` are those this job measures. */
-  seams: SeamSpec[];
-  measure: number[];
-  pieces: { key: string; from_frame: number; to_frame: number; file_from_frame: number }[];
-  decorations: AssemblyDecorations;
-}
-
-export interface AssembleInput {
-  assemble: true;
-  chunks: { frames: number; key: string }[];
-  windows: { from_frame: number; to_frame: number; key: string }[];
-  /** Windows no job has rendered (the last chunk's own): the assembly renders them in the same request, one queue hop and one request fewer. */
-  render: { from_frame: number; to_frame: number }[];
-  transitions: PlanJoin[];
-  decorations: AssemblyDecorations;
-  /** The overlays job's output: where the end card put the logo, the call to action and the brand mark. */
-  overlays: OverlaysOutput;
-}
 
 /** What the decisions read of the run. */
 export interface AssemblyView {
@@ -114,14 +73,6 @@ function decorationsOf(view: AssemblyView, chunks: ReturnType<typeof chunksOf>):
 /** The decorations are known: the layers rendered (their job done) and, for burned captions, the voice timed (`cuesTimed`). */
 export function decorationsReady(view: Pick<AssemblyView, "jobs">, cuesTimed: boolean): boolean {
   return cuesTimed && view.jobs.find((j) => j.id === OVERLAYS_JOB)?.status === "done";
-}
-
-/** What the overlays job leaves: the stored layers with their frames, and where the end card placed its parts. */
-export interface OverlaysOutput {
-  layers: AssemblyDecorations["overlays"];
-  logo: unknown;
-  cta_box: unknown;
-  mark_box: unknown;
 }
 
 export function markedFrames(decorations: AssemblyDecorations, fps: number): FrameRange[] {
@@ -242,11 +193,3 @@ export function assembleInput(view: AssemblyView): AssembleInput | null {
   };
 }
 
-/**
- * A progressive assembly's seam report: its measures' outputs scored as one, as the one-shot
- * stitch's output carries it (`seams`, `seams_error`); undefined before any measure is done.
- */
-export function measuredSeams(run: Pick<LiveSnapshot, "jobs" | "outputs" | "chunk_plan">): ReturnType<typeof scoreMeasuredParts> | undefined {
-  const parts = run.jobs.filter((j) => isSeamMeasure(j) && j.status === "done").map((j) => run.outputs[j.id] as MeasuredPart);
-  return parts.length && run.chunk_plan ? scoreMeasuredParts(plannedSeams(run.chunk_plan), parts) : undefined;
-}

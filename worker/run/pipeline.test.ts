@@ -5,7 +5,7 @@ import { chunkJobId, type JobStatus } from "../../contracts/live.ts";
 import { beatEndView } from "../chunks/conditioning.ts";
 import { type ChunkPlan, planChunks, seamKeyframes } from "../chunks/plan.ts";
 import { plannedSeams } from "../references/seam-scores.ts";
-import type { AssembleInput, SeamMeasureInput, WindowInput } from "./assembly.ts";
+import type { AssembleInput, SeamMeasureInput, WindowInput } from "../steps/assembly.ts";
 import { loadConfig } from "../config.ts";
 import { planVideo } from "../planning/plan.ts";
 import type { JobKind, JobRow } from "./jobs.ts";

@@ -1,7 +1,6 @@
 import { MuxResponse } from "../../contracts/media.ts";
 import { mediaKeys } from "../media/keys.ts";
-import type { AssembleInput } from "../run/assembly.ts";
-import { assembleStep } from "./assembly.ts";
+import { type AssembleInput, assembleStep } from "./assembly.ts";
 import type { JobSteps } from "./step.ts";
 
 /**

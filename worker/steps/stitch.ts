@@ -6,8 +6,7 @@ import type { ChunkOutput } from "../chunks/output.ts";
 import { ChunkPlan } from "../chunks/plan.ts";
 import { assetIdOf } from "../references/assets.ts";
 import { plannedSeams, scoreSeams } from "../references/seam-scores.ts";
-import { OVERLAYS_JOB, SEAMS_PREFIX, WINDOW_PREFIX } from "../run/assembly.ts";
-import { overlaysStep, seamsStep, windowStep } from "./assembly.ts";
+import { OVERLAYS_JOB, SEAMS_PREFIX, WINDOW_PREFIX, overlaysStep, renderOverlays, seamsStep, windowStep } from "./assembly.ts";
 import type { ClaimedJob, JobSteps, Step, StepDeps } from "./step.ts";
 
 /**
@@ -62,40 +61,6 @@ async function measuredSeams(deps: StepDeps, key: string, spec: VideoSpec, plan:
   }
 }
 
-/** The brand's own logo as the run stored it: the tenant asset the request names, else a logo reference; null without one. */
-async function logoUrl(deps: StepDeps, claim: ClaimedJob): Promise<string | null> {
-  const logo = claim.video.request.brand_assets?.logo;
-  if (!logo) return null;
-  const assetId = assetIdOf(logo);
-  if (assetId) return deps.url(mediaKeys.asset(claim.video.tenant_id, assetId));
-  const reference = claim.references.find((r) => r.type === "logo");
-  return reference ? deps.url(reference.key) : null;
-}
-
-/** The copy's layers, rendered by media-node at the ad's size, with the output frames each covers. */
-export async function renderOverlays(deps: StepDeps, claim: ClaimedJob, spec: VideoSpec) {
-  const videoId = claim.video.video_id;
-  const { copy } = spec;
-  const drawn = copyLayers(spec);
-  const withHeadline = drawn.some((l) => l.layer === "headline");
-  const rendered = await deps.media.call(
-    "/v1/media/finish/overlays",
-    {
-      width: spec.width,
-      height: spec.height,
-      headline: withHeadline ? { text: copy.headline, output_url: await deps.url(mediaKeys.overlay(videoId, "headline"), "put") } : null,
-      end_card: { brand: copy.brand, logo_url: await logoUrl(deps, claim), offer: copy.offer, cta: copy.cta, output_url: await deps.url(mediaKeys.overlay(videoId, "end-card"), "put") },
-    },
-    RenderOverlaysResponse,
-  );
-  const layers = await Promise.all(
-    drawn.map(async ({ layer, from_frame, to_frame }) => {
-      const key = mediaKeys.overlay(videoId, layer);
-      return { key, url: await deps.url(key), from_frame, to_frame };
-    }),
-  );
-  return { layers, rendered };
-}
 
 /** A progressive assembly's parts (run/assembly.ts) by their job ids; the one-shot stitch is the job `stitch`. */
 function progressiveStep(id: string): Step | null {

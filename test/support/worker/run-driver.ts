@@ -5,7 +5,7 @@ import type { Prediction } from "../../../contracts/prediction.ts";
 import { signWebhook } from "../../../contracts/signing.ts";
 import type { ChunkLastFrame } from "../../../worker/chunks/output.ts";
 import { type ChunkPlan, seamKeyframes } from "../../../worker/chunks/plan.ts";
-import { type AssembleInput, OVERLAYS_JOB, SEAMS_PREFIX, type SeamMeasureInput, WINDOW_PREFIX, type WindowInput } from "../../../worker/run/assembly.ts";
+import { type AssembleInput, OVERLAYS_JOB, SEAMS_PREFIX, type SeamMeasureInput, WINDOW_PREFIX, type WindowInput } from "../../../worker/steps/assembly.ts";
 import { type Config, loadConfig } from "../../../worker/config.ts";
 import { copyLayers, spokenLines } from "../../../contracts/spec.ts";
 import { mediaKeys } from "../../../worker/media/keys.ts";

@@ -7,7 +7,7 @@ import { claim, driveToEnd, type Harness, runJob, snapshot, submitRun } from "..
 import { createKey } from "../../auth/keys.ts";
 import type { ChunkPlan } from "../../chunks/plan.ts";
 import { type MeasuredPart, plannedSeams, scoreSeams } from "../../references/seam-scores.ts";
-import { SEAMS_PREFIX, type SeamMeasureInput } from "../../run/assembly.ts";
+import { SEAMS_PREFIX, type SeamMeasureInput } from "../../steps/assembly.ts";
 
 /**
  * `GET /api/video/{id}`'s `consistency.seams[]`: every seam measured, as the progressive

@@ -6,7 +6,7 @@ import type { ChunkOutput } from "../../chunks/output.ts";
 import { mediaKeys } from "../../media/keys.ts";
 import { signMediaUrl } from "../../media/signed-url.ts";
 import { consistencyReport } from "../../references/consistency.ts";
-import { measuredSeams } from "../../run/assembly.ts";
+import { measuredSeams } from "../../references/seam-scores.ts";
 import { chooseReferences, missingReference } from "../../references/selection.ts";
 import type { SoundtrackOutput } from "../../steps/voice.ts";
 import { API_KEY, apiResponses, jsonResponse, ownVideo, type RouteContext, UNKNOWN_VIDEO, VideoPath, videoNotFound } from "../router.ts";
