@@ -12,7 +12,7 @@
  */
 import type { JobView } from "../contracts/live.ts";
 import { isMain, numberFlag, snapshotNote, withStack } from "./bench-stack.ts";
-import { type TimedEvent, fetchEventLog, phaseTimeline } from "./event-log.ts";
+import { type TimedEvent, fetchEventLog, liveSnapshot, phaseTimeline } from "./event-log.ts";
 import { invocation, loadAverage, machineParagraph } from "./machine.ts";
 import { table, writeSection } from "./results-doc.ts";
 import { median } from "./stats.ts";
@@ -34,6 +34,29 @@ interface AssemblyRun {
   windows: number;
   total: number;
   chunks: number;
+  /** The path after the last chunk's `done`, taken apart. */
+  breakdown: AfterLast;
+}
+
+/** Where the time after the last chunk's `done` goes (s, frames). */
+interface AfterLast {
+  /** (a) minus media-node's ffmpeg work: queue hops, the Durable Object's decisions, signing, downloads and uploads. */
+  outside: number;
+  /** The assemble request's ffmpeg work (encode_seconds): probes, the windows it rendered, the stream-copy concat and mux. */
+  ffmpeg: number;
+  /** Of which the windows rendered in the request (render_seconds), */
+  render: number;
+  /** and those windows' frames: what the last chunk left to re-encode. */
+  renderedFrames: number;
+  /** Frames under a decoration in the whole ad. */
+  decoratedFrames: number;
+}
+
+/** What the mux job's output reports (media-node's AssembleResponse, after_all's MuxResponse has none of it). */
+function assemblyReport(output: unknown): { ffmpeg: number; render: number; renderedFrames: number; decoratedFrames: number } {
+  const o = (output ?? {}) as Record<string, unknown>;
+  const num = (v: unknown) => (typeof v === "number" ? v : Number.NaN);
+  return { ffmpeg: num(o.encode_seconds), render: num(o.render_seconds), renderedFrames: num(o.rendered_frames), decoratedFrames: num(o.decorated_frames) };
 }
 
 /** The `at` of each job's events by status. */
@@ -49,7 +72,7 @@ function jobTimes(events: readonly TimedEvent[]): Map<string, { kind: string; at
   return times;
 }
 
-export function assemblyTimes(events: readonly TimedEvent[]): Omit<AssemblyRun, "total"> {
+export function assemblyTimes(events: readonly TimedEvent[], muxOutput?: unknown): Omit<AssemblyRun, "total"> {
   const jobs = [...jobTimes(events).entries()];
   const chunks = jobs.filter(([, j]) => j.kind === "chunk").map(([, j]) => j.at);
   const last = chunks.reduce((a, b) => ((b.get("done") ?? Number.NaN) > (a.get("done") ?? Number.NaN) ? b : a));
@@ -58,7 +81,11 @@ export function assemblyTimes(events: readonly TimedEvent[]): Omit<AssemblyRun, 
   const complete = events.find((e) => e.type === "complete")?.at ?? Number.NaN;
   // A job's first event: its first step, each one a queue hop.
   const started = (j: { at: Map<string, number> }) => Math.min(...j.at.values());
+  const report = assemblyReport(muxOutput);
   return {
+    // The event log has no event for the mux job's start (its first one is its `done`), so the
+    // queue hop and the request are told apart only by media-node's own account of its work.
+    breakdown: { outside: (finalStored - lastDone) / 1000 - report.ffmpeg, ...report },
     fromNormalized: (finalStored - lastDone) / 1000,
     fromSucceeded: (finalStored - (last.get("ingesting") ?? Number.NaN)) / 1000,
     completeAfterFinal: (complete - finalStored) / 1000,
@@ -76,15 +103,35 @@ async function runMode(mode: Mode, runs: number, duration: number): Promise<Asse
       const end = await client.watch(video_id, () => {}, 10 * 60_000);
       if (end.status !== "complete") throw new Error(`${mode} run ${i + 1}: video ${video_id} ended ${end.status}: ${end.error}`);
       const log = await fetchEventLog(client.baseUrl, client.apiKey, video_id);
-      const run = { ...assemblyTimes(log.events), total: phaseTimeline(log).totalSeconds };
+      const snapshot = await liveSnapshot(client.baseUrl, client.apiKey, video_id);
+      const run = { ...assemblyTimes(log.events, snapshot.outputs.mux), total: phaseTimeline(log).totalSeconds };
       if (!Number.isFinite(run.fromNormalized) || !Number.isFinite(run.fromSucceeded)) throw new Error(`${mode} run ${i + 1}: the event log of ${video_id} lacks the last chunk's or the mux's events`);
       results.push(run);
       console.error(
-        `${mode} ${i + 1}/${runs}: (a) normalized → final ${run.fromNormalized.toFixed(2)} s, (b) prediction succeeded → final ${run.fromSucceeded.toFixed(2)} s, ${run.jobsAfterLast} jobs after the last chunk`,
+        `${mode} ${i + 1}/${runs}: (a) normalized → final ${run.fromNormalized.toFixed(2)} s, (b) prediction succeeded → final ${run.fromSucceeded.toFixed(2)} s, ${run.jobsAfterLast} jobs after the last chunk; ` +
+          `media-node ffmpeg ${run.breakdown.ffmpeg} s (windows ${run.breakdown.render} s for ${run.breakdown.renderedFrames} frames), the rest ${run.breakdown.outside.toFixed(2)} s`,
       );
     }
     return results;
   });
+}
+
+function breakdownRow(name: string, runs: AssemblyRun[]): string[] {
+  const med = (pick: (r: AssemblyRun) => number) => {
+    const values = runs.map(pick).filter(Number.isFinite);
+    return values.length ? median(values) : Number.NaN;
+  };
+  const show = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : "n/a");
+  const b = (pick: (b: AfterLast) => number) => (r: AssemblyRun) => pick(r.breakdown);
+  return [
+    name,
+    show(med((r) => r.fromNormalized)),
+    show(med(b((x) => x.ffmpeg))),
+    show(med(b((x) => x.render))),
+    show(med(b((x) => x.renderedFrames)), 0),
+    show(med(b((x) => x.decoratedFrames)), 0),
+    show(med(b((x) => x.outside))),
+  ];
 }
 
 export async function assemblyBench(options: { runs: number; duration: number }): Promise<string> {
@@ -119,6 +166,13 @@ Workload: ${options.runs} runs per mode, one after another, of a ${options.durat
 ${table(
   ["mode", "(a) last chunk normalized → final stored, median s", "per run s", "(b) last chunk prediction succeeded → final stored, median s", "per run s", "final → complete, median s", "jobs started after the last chunk", "windows", "total s"],
   [row("progressive (`ASSEMBLY=progressive`, default)", progressive), row("stitch after all (`ASSEMBLY=after_all`)", afterAll)],
+)}
+
+Where (a) goes in progressive mode, medians: media-node's ffmpeg work in the assemble request (\`encode_seconds\`: probing the pieces, rendering the windows the last chunk left — with the decorations on them — and the stream-copy concat with the soundtrack), of which the windows and their frames; "the rest" is (a) minus that ffmpeg time: the queue hop to the mux job, the Durable Object's decisions, signing, downloads and uploads (the event log has no event for the mux job's start, so these are not told apart). Stitch-after-all's mux only remuxes the stitched file; its stitch job runs inside (a) and reports no such split.
+
+${table(
+  ["mode", "(a) median s", "media-node ffmpeg s", "windows rendered in it s", "frames re-encoded after the last chunk", "decorated frames in the ad", "the rest s"],
+  [breakdownRow("progressive", progressive)],
 )}
 
 | target (progressive, medians; ratio stitch-after-all / progressive, same run) | result |

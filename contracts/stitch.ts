@@ -274,5 +274,8 @@ export const AssembleResponse = z.object({
   decorated_frames: z.number(),
   /** Wall time of the ffmpeg work (downloads and upload excluded). */
   encode_seconds: z.number(),
+  /** The windows rendered in this request (render_windows): their frames, and the part of encode_seconds they took. */
+  rendered_frames: z.number(),
+  render_seconds: z.number(),
 });
 export type AssembleResponse = z.infer<typeof AssembleResponse>;

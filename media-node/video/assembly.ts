@@ -102,6 +102,9 @@ export interface AssemblyResult extends MuxedVideo {
   decoratedFrames: number;
   windows: number;
   encodeSeconds: number;
+  /** Frames of the windows rendered in this request, and the wall time that took. */
+  renderedFrames: number;
+  renderSeconds: number;
 }
 
 /**
@@ -137,11 +140,13 @@ export async function assembleFinal(
   // The windows to render here, from the chunks as downloaded: each exactly an encode span.
   const graphChunks: GraphChunk[] = chunks.map((c, i) => ({ path: c.path, probe: probes[i]!, seekable: spliceable(probes[i]!, reference) }));
   // One after another: the request holds one encode slot (admission.ts), so one ffmpeg.
+  const renderStarted = performance.now();
   for (const [i, w] of render.entries()) {
     const span = spans.find((s) => s.kind === "encode" && s.at === w.from && s.to === w.to);
     if (!span) throw new InputError(`render_windows[${i}]: output frames [${w.from}, ${w.to}) are not an encode span of the plan (it encodes ${describe(spans)})`);
     await renderSeams([span], graphChunks, { decorations, width, height, fps }, w.path, join(workDir, `render-${i}`), reference, timeoutMs);
   }
+  const renderSeconds = (performance.now() - renderStarted) / 1000;
   const windows = [...given, ...render];
   const windowProbes = [...givenProbes, ...(await Promise.all(render.map((w, i) => probeChunk(w.path, `render_windows[${i}]`))))];
   const unused = new Set(windows.map((_, i) => i));
@@ -178,5 +183,9 @@ export async function assembleFinal(
   );
   const [result, facts] = await Promise.all([probeChunk(outputPath, "assembled video"), muxedFacts(outputPath)]);
   if (result.frames !== total) throw new Error(`assembled video has ${result.frames} frames, planned ${total}`);
-  return { ...facts, frames: result.frames, copiedFrames, decoratedFrames: mergeRanges(marked).reduce((sum, r) => sum + r.to - r.from, 0), windows: windows.length, encodeSeconds: (performance.now() - started) / 1000 };
+  return { ...facts, frames: result.frames, copiedFrames, decoratedFrames: mergeRanges(marked).reduce((sum, r) => sum + r.to - r.from, 0), windows: windows.length,
+    encodeSeconds: (performance.now() - started) / 1000,
+    renderedFrames: render.reduce((sum, w) => sum + w.to - w.from, 0),
+    renderSeconds,
+  };
 }

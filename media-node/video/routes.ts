@@ -180,6 +180,8 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
         copied_frames: result.copiedFrames,
         decorated_frames: result.decoratedFrames,
         encode_seconds: Math.round(result.encodeSeconds * 1000) / 1000,
+        rendered_frames: result.renderedFrames,
+        render_seconds: Math.round(result.renderSeconds * 1000) / 1000,
       });
     });
   });
