@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { copyText } from "./spec.ts";
 import { Dimension, Hex, Url, VideoDimension, VideoFps } from "./media-fields.ts";
-import { Cue } from "./stitch.ts";
+import { Cue, StitchOverlay } from "./stitch.ts";
 
 // Stitching, seams and progressive assembly (media-node/video/) are in their own module.
 export * from "./stitch.ts";
@@ -128,6 +128,20 @@ export const NormalizeChunkRequest = z
     output_url: Url,
     /** Also write the last frame (PNG) and return its palette; omitted when it was published already (`chunks/last-frame`). */
     last_frame_url: Url.optional(),
+    /**
+     * The ad's decorations, in output frames, drawn on the chunk's own frames in this pass (the
+     * pass encodes every frame anyway) for a chunk whose frame 0 lands at output frame
+     * `output_from_frame`: those falling on it are drawn, the rest ignored. The stitch then
+     * copies its decorated frames instead of re-encoding them. The last frame (PNG) stays
+     * undecorated: it conditions the next chunk.
+     */
+    decorations: z
+      .object({
+        output_from_frame: z.number().int().min(0),
+        overlays: z.array(StitchOverlay).max(32).default([]),
+        captions: z.object({ cues: z.array(Cue).min(1).max(400) }).nullish(),
+      })
+      .optional(),
   })
   .refine((r) => r.keyframes.every((k) => k < r.frames), { message: "keyframes must be frame indexes below frames", path: ["keyframes"] });
 export type NormalizeChunkRequest = z.infer<typeof NormalizeChunkRequest>;
@@ -139,6 +153,8 @@ export const NormalizeChunkResponse = z.object({
   keyframes: z.array(z.number()),
   /** Palette of the last frame (the frame the next chunk is conditioned on); empty when no last_frame_url was given. */
   palette: z.array(PaletteEntry),
+  /** Chunk frames [from, to) that carry a decoration drawn in this pass (`decorations`), merged; [] without. */
+  decorated: z.array(z.object({ from: z.number().int(), to: z.number().int() })),
 });
 export type NormalizeChunkResponse = z.infer<typeof NormalizeChunkResponse>;
 

@@ -48,6 +48,11 @@ export function mergeRanges(ranges: readonly FrameRange[]): FrameRange[] {
   return merged;
 }
 
+/** Chunk frames [from, to) under output ranges `ranges`, for a chunk of `frames` frames whose frame 0 lands at output frame `at`; merged. */
+export function chunkFramesUnder(ranges: readonly FrameRange[], at: number, frames: number): FrameRange[] {
+  return mergeRanges(ranges.map((r) => ({ from: Math.max(0, r.from - at), to: Math.min(frames, r.to - at) })));
+}
+
 /** `range` minus every (merged) range in `holes`. */
 function subtract(range: FrameRange, holes: readonly FrameRange[]): FrameRange[] {
   const parts: FrameRange[] = [];

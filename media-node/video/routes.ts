@@ -21,7 +21,8 @@ import { MEDIA_PREFIX, type MediaNodeConfig } from "../config.ts";
 import { extractLastFrame, normalizeChunk } from "./normalize.ts";
 import { stitchChunks } from "./stitch.ts";
 import { assembleFinal, renderWindow } from "./assembly.ts";
-import type { Decorations } from "./decoration.ts";
+import { type Decorations, decoratedRanges } from "./decoration.ts";
+import { chunkFramesUnder } from "../../lib/stitch-plan.ts";
 
 /**
  * Video capabilities of media-node:
@@ -62,14 +63,19 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
       const input = join(dir, "raw");
       const output = join(dir, "chunk.mp4");
       const lastFrame = body.last_frame_url ? join(dir, "last.png") : null;
-      await downloadTo(body.input_url, input, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
-      const chunk = await normalizeChunk(input, output, lastFrame, {
-        width: body.width,
-        height: body.height,
-        fps: body.fps,
-        frames: body.frames,
-        keyframes: body.keyframes,
-      });
+      const given = body.decorations;
+      const [, decorations] = await settleAll([
+        downloadTo(body.input_url, input, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS }),
+        given ? downloadDecorations({ ...given, width: body.width, height: body.height, fps: body.fps }, dir) : null,
+      ]);
+      const draw = given && decorations ? { decorations, at: given.output_from_frame, assPath: join(dir, "captions.ass") } : undefined;
+      const chunk = await normalizeChunk(
+        input,
+        output,
+        lastFrame,
+        { width: body.width, height: body.height, fps: body.fps, frames: body.frames, keyframes: body.keyframes },
+        draw,
+      );
       const png = lastFrame ? await readFile(lastFrame) : null;
       const [palette] = await Promise.all([
         png ? paletteOf(png) : [],
@@ -82,6 +88,7 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
         bytes: chunk.bytes,
         keyframes: chunk.keyframes,
         palette,
+        decorated: draw ? chunkFramesUnder(decoratedRanges(draw.decorations), draw.at, chunk.frames) : [],
       });
     });
   });
