@@ -12,6 +12,7 @@ import { analysisSize } from "../media-node/video/frames.ts";
 import type { Stack } from "../scripts/stack.ts";
 import { type ChunkConditioning, DEFAULT_CONDITIONING, DEFAULT_WEIGHTS, conditioningOf } from "../worker/chunks/conditioning.ts";
 import { mediaKeys } from "../worker/media/keys.ts";
+import { measuredSeams } from "../worker/references/seam-scores.ts";
 import { signMediaUrl } from "../worker/media/signed-url.ts";
 import { acceptsEndImage } from "../worker/providers/models/clip.ts";
 import { liveSnapshot } from "./event-log.ts";
@@ -93,7 +94,8 @@ export async function fetchMadeAd(stack: Pick<Stack, "workerUrl" | "secrets">, c
     conditioning,
     conditioned: plan.map((chunk) => conditioningOf(chunk, conditioning, options)),
     finalPath,
-    stitch: StitchedOutput.parse(snapshot.outputs.stitch),
+    // A progressive assembly (the default) has no one stitch: the assembly's encode and its measured seams.
+    stitch: StitchedOutput.parse(snapshot.outputs.stitch ?? { ...(snapshot.outputs.mux as object), ...measuredSeams(snapshot) }),
     picture,
     styleKey: style?.key ?? null,
   };

@@ -20,6 +20,7 @@ interface Benchmark {
 
 const BENCHMARKS: Benchmark[] = [
   { name: "pipeline", script: "bench/pipeline.ts", args: [], timeoutMin: 25 },
+  { name: "assembly", script: "bench/assembly.ts", args: [], timeoutMin: 25 },
   { name: "chunks", script: "bench/chunks.ts", args: [], timeoutMin: 25 },
   { name: "demo", script: "bench/demo.ts", args: [], timeoutMin: 10 },
   { name: "status", script: "bench/status.ts", args: [], timeoutMin: 20 },

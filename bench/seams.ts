@@ -71,7 +71,8 @@ export async function seamsBench(duration: 15 | 30 | 60): Promise<string> {
         const log = await fetchEventLog(client.baseUrl, client.apiKey, videoId);
         // Queueing and claiming a job emit no event: the phase change marks when the stitch was queued.
         const running = log.events.find((e) => e.type === "phase" && e.phase === "stitching");
-        const done = log.events.find((e) => e.type === "job" && (e.job as { kind: string; status: string }).kind === "stitch" && (e.job as { status: string }).status === "done");
+        // The one-shot stitch done, or a progressive assembly's (the mux job's).
+        const done = log.events.find((e) => e.type === "job" && ["stitch", "mux"].includes((e.job as { id: string }).id) && (e.job as { status: string }).status === "done");
         const chunkRenders = predictions.filter((p) => String(p.input?.start_image ?? "").includes(`/videos/${videoId}/`) && typeof p.metrics?.predict_time === "number");
         results.push({
           conditioning,

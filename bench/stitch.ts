@@ -37,7 +37,7 @@ import { type StitchChunk, stitchChunks } from "../media-node/video/stitch.ts";
 import { cueFrames, decorationKeyframes, holdCuesToKeyframes } from "../contracts/media.ts";
 import { renderEndCard, renderHeadline } from "../media-node/finish/overlays.ts";
 import type { Decorations } from "../media-node/video/decoration.ts";
-import type { PlanJoin } from "../media-node/video/stitch-plan.ts";
+import type { PlanJoin } from "../lib/stitch-plan.ts";
 import { invocation, loadAverage, machineParagraph } from "./machine.ts";
 import { table, writeSection } from "./results-doc.ts";
 import { median } from "./stats.ts";

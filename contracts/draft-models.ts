@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Dimension, Url } from "./media.ts";
+import { Dimension, Url } from "./media-fields.ts";
 
 /** The draft model server's models (draft/): names and inputs, as its Replicate-shaped API accepts them. */
 

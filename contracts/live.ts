@@ -43,7 +43,7 @@ export function chunkJobId(chunkNum: number): string {
 
 /** A job without its inputs, leases and prediction bookkeeping: what a viewer needs to draw it. */
 export const JobView = z.strictObject({
-  id: z.string().describe("`plan`, `reference:0`, `storyboard:2`, `chunk:007`, `music`, `voice:1`, `soundtrack`, `stitch` or `mux`"),
+  id: z.string().describe("`plan`, `reference:0`, `storyboard:2`, `chunk:007`, `music`, `voice:1`, `soundtrack`, `stitch` (after_all) or a progressive assembly's `overlays`, `stitch:<frame>` (a window), `seams:<frame>` (seam measures), and `mux`"),
   kind: JobKind,
   beat: z.number().int().nullable(),
   idx: z.number().int(),

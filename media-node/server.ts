@@ -8,6 +8,7 @@ import { registerImageRoutes } from "./images/routes.ts";
 import { registerSeamRoutes } from "./video/seam-routes.ts";
 import { registerVideoRoutes } from "./video/routes.ts";
 import { InputError, UpstreamError, jsonBody } from "./io.ts";
+import { StitchPlanError } from "../lib/stitch-plan.ts";
 import { MEDIA_PREFIX, type MediaNodeConfig } from "./config.ts";
 import { BUSY_RETRY_AFTER_SECONDS, EncodeSlots, HEAVY_ROUTES } from "./admission.ts";
 import { serverLogOptions } from "./request-log.ts";
@@ -72,12 +73,12 @@ export async function buildServer(config: MediaNodeConfig): Promise<FastifyInsta
 }
 
 function named(error: unknown): boolean {
-  return error instanceof InputError || error instanceof UpstreamError || error instanceof FfmpegError;
+  return error instanceof InputError || error instanceof StitchPlanError || error instanceof UpstreamError || error instanceof FfmpegError;
 }
 
 /** The answer's status for an error: the input's fault (4xx), an upstream's (502), or ours (500). */
 function statusOf(error: unknown): number {
-  if (error instanceof InputError) return 422;
+  if (error instanceof InputError || error instanceof StitchPlanError) return 422;
   if (error instanceof UpstreamError) return 502;
   if (error instanceof FfmpegError) return 500;
   const status = (error as { statusCode?: number }).statusCode;

@@ -35,7 +35,7 @@ interface Made {
   video: VideoResponse;
   spec: VideoSpec;
   final: string;
-  /** The stitch job's output, from the live socket: its re-encoding counts and the end card's layout. */
+  /** The assembly's output (progressive: the mux job's), from the live socket: its re-encoding counts and the end card's layout. */
   stitch: { frames: number; copied_frames: number; decorated_frames: number; logo: "asset" | "wordmark"; cta_box: Box; mark_box: Box };
 }
 type Box = { left: number; top: number; width: number; height: number };
@@ -48,7 +48,7 @@ async function make(request: Parameters<AdreelClient["generate"]>[0]): Promise<M
   const video = await client.video(video_id);
   const final = join(dir, `${video_id}.mp4`);
   await client.download(video.final_video_url!, final);
-  const stitched = messages.find((m) => m.type === "job" && m.job.kind === "stitch" && m.job.status === "done");
+  const stitched = messages.find((m) => m.type === "job" && m.job.id === "mux" && m.job.status === "done");
   return { video, spec: video.spec!, final, stitch: (stitched as Extract<LiveMessage, { type: "job" }>).output as Made["stitch"] };
 }
 

@@ -48,7 +48,7 @@ async function storyOf(videoId: string): Promise<ReturnType<typeof story>> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     const found = story(videoId);
-    if (found.worker.some((r) => r.event === "video.ended") && found.media.some((r) => r.event === "request.end" && r.path === "/v1/media/audio/mux")) return found;
+    if (found.worker.some((r) => r.event === "video.ended") && found.media.some((r) => r.event === "request.end" && r.path === "/v1/media/videos/assemble")) return found;
     if (Date.now() > deadline) throw new Error(`the end of video ${videoId} never reached the logs:\n${stack.logs().worker.slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -71,7 +71,10 @@ describe("one video's logs", () => {
     // Each job's steps, claimed and done by the queue consumers, and every transition of the job table.
     const jobs = new Set(events(worker, "job.transition").map((r) => r.job_id));
     expect([...jobs].filter((id) => id?.startsWith("chunk")).length).toBeGreaterThan(1);
-    for (const id of ["plan", "stitch", "mux"]) expect(jobs).toContain(id);
+    // Progressive assembly: the copy's layers, windows and seam measures (stitch jobs), then the assembly (mux).
+    for (const id of ["plan", "overlays", "mux"]) expect(jobs).toContain(id);
+    // (Windows may all be rendered by the assembly itself, when the soundtrack is late.)
+    expect([...jobs].some((id) => id?.startsWith("seams:"))).toBe(true);
     for (const claimed of events(worker, "job.claimed")) {
       expect(claimed).toMatchObject({ job_id: expect.any(String), kind: expect.any(String), attempt: expect.any(Number), step: expect.stringMatching(/^(start|ingest|normalize)$/) });
       // Done, or deferred while media-node was busy (it is then claimed again).
@@ -96,7 +99,7 @@ describe("one video's logs", () => {
       expect(jobs).toContain(request.job_id);
     }
     // Continuity conditioning (the default) makes no composite: chunks start from stored pictures (docs/SEAMS.md).
-    expect(requests.map((r) => r.path)).toEqual(expect.arrayContaining(["/v1/media/chunks/last-frame", "/v1/media/chunks/normalize", "/v1/media/videos/stitch", "/v1/media/videos/seams", "/v1/media/audio/mux"]));
+    expect(requests.map((r) => r.path)).toEqual(expect.arrayContaining(["/v1/media/chunks/last-frame", "/v1/media/chunks/normalize", "/v1/media/finish/overlays", "/v1/media/videos/seams", "/v1/media/videos/assemble"]));
     expect(events(media, "request.start")).toHaveLength(requests.length);
 
     // media-node prints nothing but records; no record of either service holds a URL's signature.

@@ -146,6 +146,12 @@ export interface Config {
   jobSecondsWeight: number;
   /** A chunk whose palette is further than this (ΔE2000) from the references is flagged. */
   consistencyDriftThreshold: number;
+  /**
+   * `ASSEMBLY`: `progressive` (default) renders each transition window as soon as its chunks are
+   * normalized and ends with one stream-copy assembly that muxes the music in the same pass;
+   * `after_all` stitches every chunk once the last one is done, then muxes (the benchmark's comparison).
+   */
+  assembly: "progressive" | "after_all";
   /** Requests per API key per minute on /api/* (sliding window); default 60. */
   rateLimitPerMinute: number;
   /** Accepted `POST /api/generate` bodies per API key per minute (dry runs included); default 10. */
@@ -240,6 +246,7 @@ export function loadConfig(env: Env): Config {
     jobSeconds: DEFAULT_JOB_SECONDS[provider],
     jobSecondsWeight: Math.min(1, Math.max(0.01, number(vars, "JOB_SECONDS_WEIGHT", 0.2))),
     consistencyDriftThreshold: number(vars, "CONSISTENCY_DRIFT_THRESHOLD", 20),
+    assembly: text(vars, "ASSEMBLY", "progressive") === "after_all" ? "after_all" : "progressive",
     rateLimitPerMinute: number(vars, "RATE_LIMIT_PER_MINUTE", 60),
     generateRateLimitPerMinute: number(vars, "GENERATE_RATE_LIMIT_PER_MINUTE", 10),
     maxConcurrentVideos: number(vars, "MAX_CONCURRENT_VIDEOS", 5),

@@ -39,13 +39,28 @@ async function videoFacts(path: string): Promise<{ codec: string | undefined; se
   return { codec: probe.streams.find((s) => s.codec_type === "video")?.codec_name, seconds: streamSeconds(probe, "video") };
 }
 
+/** How the final file carries the music: prepared music is AAC already; anything else is encoded rather than refused. */
+export async function audioCodecArgs(audioPath: string): Promise<string[]> {
+  const audio = await probeInput(audioPath, "audio_url", "audio");
+  const audioCodec = audio.streams.find((s) => s.codec_type === "audio")?.codec_name;
+  return audioCodec === "aac" ? ["-c:a", "copy"] : ["-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-ac", "2"];
+}
+
+/** Seconds of the final file and of each of its streams. */
+export async function muxedFacts(outputPath: string): Promise<MuxedVideo> {
+  const out = await ffprobe(outputPath);
+  return {
+    durationS: Number(out.format.duration),
+    videoDurationS: streamSeconds(out, "video"),
+    audioDurationS: streamSeconds(out, "audio"),
+    bytes: await fileSize(outputPath),
+  };
+}
+
 export async function muxFinal(videoPath: string, audioPath: string, outputPath: string): Promise<MuxedVideo> {
-  const [video, audio] = await Promise.all([videoFacts(videoPath), probeInput(audioPath, "audio_url", "audio")]);
+  const [video, audioArgs] = await Promise.all([videoFacts(videoPath), audioCodecArgs(audioPath)]);
   if (video.codec !== "h264") throw new InputError(`video_url is ${video.codec}, expected h264`);
   const videoSeconds = video.seconds;
-  // Prepared music is AAC already; anything else is encoded rather than refused.
-  const audioCodec = audio.streams.find((s) => s.codec_type === "audio")?.codec_name;
-  const audioArgs = audioCodec === "aac" ? ["-c:a", "copy"] : ["-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-ac", "2"];
   await ffmpeg(
     [
       "-i", videoPath,
@@ -58,11 +73,5 @@ export async function muxFinal(videoPath: string, audioPath: string, outputPath:
     ],
     { timeoutMs: 5 * 60_000 },
   );
-  const out = await ffprobe(outputPath);
-  return {
-    durationS: Number(out.format.duration),
-    videoDurationS: streamSeconds(out, "video"),
-    audioDurationS: streamSeconds(out, "audio"),
-    bytes: await fileSize(outputPath),
-  };
+  return muxedFacts(outputPath);
 }

@@ -1,6 +1,6 @@
 import { assScript } from "../finish/captions.ts";
 import { FONT_FILES } from "../finish/type.ts";
-import type { FrameRange } from "./stitch-plan.ts";
+import type { FrameRange } from "../../lib/stitch-plan.ts";
 import { dirname } from "node:path";
 
 /**

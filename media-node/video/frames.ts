@@ -1,6 +1,6 @@
 import { ffmpeg } from "../ffmpeg.ts";
 import { InputError } from "../io.ts";
-import { mergeRanges } from "./stitch-plan.ts";
+import { mergeRanges } from "../../lib/stitch-plan.ts";
 
 /**
  * Small RGB copies of a video's frames, for measuring pictures rather than showing them.

@@ -1,7 +1,9 @@
+import { writeFile } from "node:fs/promises";
 import { FfmpegError, ffmpeg, ffprobe } from "../ffmpeg.ts";
 import { InputError, fileSize } from "../io.ts";
 import { probeChunk } from "./chunk-probe.ts";
 import { CHUNK_ENCODING, encoderArgs } from "./encoding.ts";
+import { type Decorations, decorationGraph } from "./decoration.ts";
 
 /**
  * A provider's raw clip (any size, frame rate, length; maybe with audio) → a chunk the
@@ -20,6 +22,14 @@ export interface NormalizeOptions {
   /** Frame indexes that must be keyframes (frame 0 always is). */
   keyframes?: readonly number[];
   timeoutMs?: number;
+}
+
+/** The ad's decorations (output frames) to draw on the chunk, whose frame 0 lands at output frame `at`. */
+export interface ChunkDecorations {
+  decorations: Decorations;
+  at: number;
+  /** Where the captions' ASS script is written. */
+  assPath: string;
 }
 
 export interface NormalizedChunk {
@@ -52,7 +62,7 @@ function coverScale(width: number, height: number): string {
  * very frame the normalized chunk ends on: `[chunk]` the conformed clip, `[last]` its final
  * frame as RGB.
  */
-export function normalizeGraph({ width, height, fps, frames }: NormalizeOptions, outputs: { chunk: boolean; last: boolean } = { chunk: true, last: true }): string {
+export function normalizeGraph({ width, height, fps, frames }: NormalizeOptions, outputs: { chunk: boolean; last: boolean } = { chunk: true, last: true }, chunkLabel = "chunk"): string {
   const toRgb = `scale=in_color_matrix=bt709:in_range=tv:flags=${EXACT_COLOUR},format=rgb24[last]`;
   const lastFrame = `select='eq(n,${frames - 1})',${toRgb}`;
   // Only what the chunk keeps is scaled: output frame `frames` - 1 shows an input frame from
@@ -75,8 +85,20 @@ export function normalizeGraph({ width, height, fps, frames }: NormalizeOptions,
   // repeated or chosen: the lanczos scale with exact colour, most of the pass's filtering, then
   // runs once per input frame (16 fps → 24: a third fewer), and once in all for the last frame.
   if (!outputs.chunk) return [...kept, ...timing, ...hold, `select='eq(n,${frames - 1})'`, ...picture, toRgb].join(",");
-  const tail = outputs.last ? `split=2[chunk][tail];[tail]${lastFrame}` : "null[chunk]";
+  const tail = outputs.last ? `split=2[${chunkLabel}][tail];[tail]${lastFrame}` : `null[${chunkLabel}]`;
   return [...kept, ...picture, ...timing, ...hold, `settb=1/${fps}`, `setpts=N`, tail].join(",");
+}
+
+/**
+ * The normalize graph with the decorations drawn on `[chunk]` after the split, so the last frame
+ * stays the footage the next chunk is conditioned on. Frame n of the chunk is numbered n from 0
+ * at 1/fps (setpts=N), as in a stitch batch: the same filters draw the same pixels. Overlay
+ * layers are inputs 1.. after the clip.
+ */
+function decoratedNormalizeGraph(options: NormalizeOptions, last: boolean, draw: ChunkDecorations): { graph: string; inputArgs: string[]; ass: string | null } {
+  const { width, height, fps, frames } = options;
+  const drawn = decorationGraph(draw.decorations, [{ from: draw.at, to: draw.at + frames }], [0], "plain", 1, { width, height, fps }, draw.assPath);
+  return { graph: [normalizeGraph(options, { chunk: true, last }, "plain"), ...drawn.filters, `[${drawn.output}]null[chunk]`].join(";"), inputArgs: drawn.inputArgs, ass: drawn.ass };
 }
 
 async function probeInput(inputPath: string): Promise<void> {
@@ -108,16 +130,20 @@ export async function extractLastFrame(inputPath: string, lastFramePath: string,
 }
 
 /** `lastFramePath` null: the last frame was published already (`extractLastFrame`). */
-export async function normalizeChunk(inputPath: string, outputPath: string, lastFramePath: string | null, options: NormalizeOptions): Promise<NormalizedChunk> {
+export async function normalizeChunk(inputPath: string, outputPath: string, lastFramePath: string | null, options: NormalizeOptions, draw?: ChunkDecorations): Promise<NormalizedChunk> {
   const { fps, frames, keyframes = [], timeoutMs = 5 * 60_000 } = options;
   for (const k of keyframes) {
     if (!Number.isInteger(k) || k < 0 || k >= frames) throw new InputError(`keyframes: ${k} is not a frame index below ${frames}`);
   }
   await probeInput(inputPath);
+  const last = lastFramePath !== null;
+  const decorated = draw ? decoratedNormalizeGraph(options, last, draw) : null;
+  if (decorated?.ass != null) await writeFile(draw!.assPath, decorated.ass);
   await ffmpeg(
     [
       "-i", inputPath,
-      "-filter_complex", normalizeGraph(options, { chunk: true, last: lastFramePath !== null }),
+      ...(decorated?.inputArgs ?? []),
+      "-filter_complex", decorated?.graph ?? normalizeGraph(options, { chunk: true, last }),
       "-map", "[chunk]", "-an", "-sn", "-dn",
       ...encoderArgs(CHUNK_ENCODING, fps, keyframes),
       "-frames:v", String(frames),

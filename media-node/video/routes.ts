@@ -2,18 +2,35 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import sharp from "sharp";
-import { LastFrameRequest, LastFrameResponse, NormalizeChunkRequest, NormalizeChunkResponse, StitchRequest, StitchResponse, cueFrames } from "../../contracts/media.ts";
+import {
+  AssembleRequest,
+  AssembleResponse,
+  LastFrameRequest,
+  LastFrameResponse,
+  NormalizeChunkRequest,
+  NormalizeChunkResponse,
+  StitchRequest,
+  StitchResponse,
+  StitchWindowRequest,
+  StitchWindowResponse,
+  cueFrames,
+} from "../../contracts/media.ts";
 import { InputError, downloadTo, mapLimited, parse, settleAll, uploadTo, withTempDir } from "../io.ts";
 import { paletteOf } from "../images/palette.ts";
 import { MEDIA_PREFIX, type MediaNodeConfig } from "../config.ts";
 import { extractLastFrame, normalizeChunk } from "./normalize.ts";
 import { stitchChunks } from "./stitch.ts";
+import { assembleFinal, renderWindow } from "./assembly.ts";
+import { type Decorations, decoratedRanges } from "./decoration.ts";
+import { chunkFramesUnder } from "../../lib/stitch-plan.ts";
 
 /**
  * Video capabilities of media-node:
  *   POST /v1/media/chunks/last-frame — provider clip → the last frame its chunk will have, PNG at last_frame_url
  *   POST /v1/media/chunks/normalize — provider clip → spliceable chunk at output_url (+ last frame PNG if asked)
  *   POST /v1/media/videos/stitch    — normalized chunks + transitions (+ overlay layers, burned captions) → stitched MP4 at output_url
+ *   POST /v1/media/videos/stitch/window — the chunks normalized so far → one transition window (encode span) at output_url
+ *   POST /v1/media/videos/assemble  — chunks + their windows + prepared music → final MP4 at output_url (stream copy, one pass)
  */
 
 /** Provider clips and our chunks are short; a few hundred MB is far beyond any of them. */
@@ -46,14 +63,19 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
       const input = join(dir, "raw");
       const output = join(dir, "chunk.mp4");
       const lastFrame = body.last_frame_url ? join(dir, "last.png") : null;
-      await downloadTo(body.input_url, input, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
-      const chunk = await normalizeChunk(input, output, lastFrame, {
-        width: body.width,
-        height: body.height,
-        fps: body.fps,
-        frames: body.frames,
-        keyframes: body.keyframes,
-      });
+      const given = body.decorations;
+      const [, decorations] = await settleAll([
+        downloadTo(body.input_url, input, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS }),
+        given ? downloadDecorations({ ...given, width: body.width, height: body.height, fps: body.fps }, dir) : null,
+      ]);
+      const draw = given && decorations ? { decorations, at: given.output_from_frame, assPath: join(dir, "captions.ass") } : undefined;
+      const chunk = await normalizeChunk(
+        input,
+        output,
+        lastFrame,
+        { width: body.width, height: body.height, fps: body.fps, frames: body.frames, keyframes: body.keyframes },
+        draw,
+      );
       const png = lastFrame ? await readFile(lastFrame) : null;
       const [palette] = await Promise.all([
         png ? paletteOf(png) : [],
@@ -66,6 +88,7 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
         bytes: chunk.bytes,
         keyframes: chunk.keyframes,
         palette,
+        decorated: draw ? chunkFramesUnder(decoratedRanges(draw.decorations), draw.at, chunk.frames) : [],
       });
     });
   });
@@ -74,19 +97,11 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
     const body = parse(StitchRequest, request.body);
     return withTempDir(config.tmpDir, async (dir) => {
       const chunks = await mapLimited(body.chunks, DOWNLOAD_CONCURRENCY, async (chunk, i) => {
-        const path = join(dir, `chunk-${String(i).padStart(3, "0")}.mp4`);
+        const path = chunkPath(dir, i);
         await downloadTo(chunk.url, path, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
         return { path, frames: chunk.frames };
       });
-      const overlays = await mapLimited(body.overlays, DOWNLOAD_CONCURRENCY, async (overlay, i) => {
-        const path = join(dir, `overlay-${String(i).padStart(2, "0")}.png`);
-        await downloadTo(overlay.url, path, { maxBytes: OVERLAY_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
-        const meta = await sharp(path, { limitInputPixels: body.width * body.height }).metadata().catch(() => null);
-        if (!meta || meta.format !== "png") throw new InputError(`overlays[${i}] is not a PNG`);
-        if (meta.width !== body.width || meta.height !== body.height) throw new InputError(`overlays[${i}] is ${meta.width}x${meta.height}, expected ${body.width}x${body.height}`);
-        return { path, from: overlay.from_frame, to: overlay.to_frame };
-      });
-      const cues = (body.captions?.cues ?? []).map((cue) => ({ ...cueFrames(cue, body.fps), text: cue.text }));
+      const decorations = await downloadDecorations(body, dir);
       const output = join(dir, "stitched.mp4");
       const result = await stitchChunks(chunks, body.transitions, output, {
         width: body.width,
@@ -94,7 +109,7 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
         fps: body.fps,
         method: body.method,
         workDir: dir,
-        decorations: { overlays, cues },
+        decorations,
       });
       await uploadTo(body.output_url, output, "video/mp4");
       return StitchResponse.parse({
@@ -108,4 +123,91 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
       });
     });
   });
+
+  app.post(`${MEDIA_PREFIX}videos/stitch/window`, async (request) => {
+    const body = parse(StitchWindowRequest, request.body);
+    return withTempDir(config.tmpDir, async (dir) => {
+      const [chunks, decorations] = await settleAll([
+        mapLimited(body.chunks, DOWNLOAD_CONCURRENCY, async (chunk, i) => {
+          if (chunk.url === null) return { path: null, frames: chunk.frames };
+          const path = chunkPath(dir, i);
+          await downloadTo(chunk.url, path, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
+          return { path, frames: chunk.frames };
+        }),
+        downloadDecorations(body, dir),
+      ]);
+      const output = join(dir, "window.mp4");
+      const result = await renderWindow(chunks, body.transitions, { from: body.window.from_frame, to: body.window.to_frame }, output, {
+        width: body.width,
+        height: body.height,
+        fps: body.fps,
+        workDir: dir,
+        decorations,
+      });
+      await uploadTo(body.output_url, output, "video/mp4");
+      return StitchWindowResponse.parse({
+        frames: result.frames,
+        chunks: result.chunks,
+        decorated_frames: result.decoratedFrames,
+        encode_seconds: Math.round(result.encodeSeconds * 1000) / 1000,
+      });
+    });
+  });
+
+  app.post(`${MEDIA_PREFIX}videos/assemble`, async (request) => {
+    const body = parse(AssembleRequest, request.body);
+    return withTempDir(config.tmpDir, async (dir) => {
+      const audio = join(dir, "music.m4a");
+      const [chunks, windows, decorations] = await settleAll([
+        mapLimited(body.chunks, DOWNLOAD_CONCURRENCY, async (chunk, i) => {
+          const path = chunkPath(dir, i);
+          await downloadTo(chunk.url, path, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
+          return { path, frames: chunk.frames };
+        }),
+        mapLimited(body.windows, DOWNLOAD_CONCURRENCY, async (window, i) => {
+          const path = join(dir, `window-${String(i).padStart(3, "0")}.mp4`);
+          await downloadTo(window.url, path, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
+          return { path, from: window.from_frame, to: window.to_frame };
+        }),
+        downloadDecorations(body, dir),
+        downloadTo(body.audio_url, audio, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS }),
+      ]);
+      const output = join(dir, "final.mp4");
+      const render = body.render_windows.map((w, i) => ({ path: join(dir, `rendered-${String(i).padStart(3, "0")}.mp4`), from: w.from_frame, to: w.to_frame }));
+      const result = await assembleFinal(chunks, body.transitions, windows, audio, output, { width: body.width, height: body.height, fps: body.fps, workDir: dir, decorations }, render);
+      // The final MP4 first: it is what the user waits for; the windows are for the seam measures.
+      await uploadTo(body.output_url, output, "video/mp4");
+      await Promise.all(body.render_windows.map((w, i) => uploadTo(w.output_url, render[i]!.path, "video/mp4")));
+      return AssembleResponse.parse({
+        frames: result.frames,
+        duration_s: result.durationS,
+        video_duration_s: result.videoDurationS,
+        audio_duration_s: result.audioDurationS,
+        bytes: result.bytes,
+        copied_frames: result.copiedFrames,
+        decorated_frames: result.decoratedFrames,
+        encode_seconds: Math.round(result.encodeSeconds * 1000) / 1000,
+        rendered_frames: result.renderedFrames,
+        render_seconds: Math.round(result.renderSeconds * 1000) / 1000,
+      });
+    });
+  });
+}
+
+function chunkPath(dir: string, i: number): string {
+  return join(dir, `chunk-${String(i).padStart(3, "0")}.mp4`);
+}
+
+/** The overlay layers (checked PNGs at the video's size) and burned cues of a stitch request, in frames. */
+async function downloadDecorations(body: Pick<StitchRequest, "overlays" | "captions" | "width" | "height" | "fps">, dir: string): Promise<Decorations> {
+  const overlays = await mapLimited(body.overlays, DOWNLOAD_CONCURRENCY, async (overlay, i) => {
+    const path = join(dir, `overlay-${String(i).padStart(2, "0")}.png`);
+    await downloadTo(overlay.url, path, { maxBytes: OVERLAY_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
+    const meta = await sharp(path, { limitInputPixels: body.width * body.height }).metadata().catch(() => null);
+    if (!meta || meta.format !== "png") throw new InputError(`overlays[${i}] is not a PNG`);
+    if (meta.width !== body.width || meta.height !== body.height) throw new InputError(`overlays[${i}] is ${meta.width}x${meta.height}, expected ${body.width}x${body.height}`);
+    return { path, from: overlay.from_frame, to: overlay.to_frame };
+  });
+  const cues = (body.captions?.cues ?? []).map((cue) => ({ ...cueFrames(cue, body.fps), text: cue.text }));
+  return { overlays, cues };
 }

@@ -9,7 +9,7 @@ import { panClip, scene } from "../../test/support/scenes.ts";
 import { analysisSize } from "./frames.ts";
 import { normalizeChunk } from "./normalize.ts";
 import { clearBand } from "./seam-decorations.ts";
-import { measureSeams } from "./seams.ts";
+import { fileFrames, measureSeams } from "./seams.ts";
 import { stitchChunks } from "./stitch.ts";
 
 /**
@@ -97,7 +97,7 @@ describe("POST /v1/media/videos/seams with the stitch's decorations", () => {
 
   test("judges the pictures on the rows the bar and the caption leave clear: the cut is delivered, the join is no jump", async () => {
     // Whole frames: the bar appearing at 34 is a second abrupt change, so the check can fail.
-    const bare = await measureSeams(stitched, SEAMS, options);
+    const bare = await measureSeams(fileFrames(stitched, FPS), SEAMS, options);
     expect(bare.seams[0]!.transition_check).toMatchObject({ delivered: false, detail: expect.stringContaining(`${N + 4}`) });
 
     const response = await measure({ overlays: [{ url: node.origin.url("/bar.png"), from_frame: N + 4, to_frame: 3 * N }], captions: { cues: [cue] } });

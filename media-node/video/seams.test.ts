@@ -7,7 +7,7 @@ import { postSigned, useMediaNode } from "../../test/support/origin.ts";
 import { panClip, scene } from "../../test/support/scenes.ts";
 import { analysisSize, decodeAllFrames, decodeFrameRanges } from "./frames.ts";
 import { normalizeChunk } from "./normalize.ts";
-import { measureSeams } from "./seams.ts";
+import { fileFrames, measureSeams } from "./seams.ts";
 import { stitchChunks } from "./stitch.ts";
 
 /**
@@ -84,7 +84,7 @@ describe("decoding frame ranges", () => {
 
 describe("measuring seams", () => {
   test("a shot that goes on scores like one, a jump inside it does not, and each planned transition is what plays", async () => {
-    const measured = await measureSeams(stitched, seams, options());
+    const measured = await measureSeams(fileFrames(stitched, FPS), seams, options());
     const [goesOn, jumps, cut, dissolve] = measured.seams;
     expect(goesOn).toMatchObject({ at_frame: N, within_beat: true, transition_check: null });
     expect(goesOn!.jump_ratio).toBeLessThan(1);
@@ -106,7 +106,7 @@ describe("measuring seams", () => {
       { at_frame: 3 * N - 4, transition: { type: "fade", frames: 8 }, within_beat: false },
       { at_frame: 4 * N - 8, transition: { type: "cut", frames: 0 }, within_beat: false },
     ];
-    const [flowing, cutAsFade, dissolveAsCut] = (await measureSeams(stitched, wrong, options())).seams;
+    const [flowing, cutAsFade, dissolveAsCut] = (await measureSeams(fileFrames(stitched, FPS), wrong, options())).seams;
     expect(flowing!.transition_check).toMatchObject({ delivered: false, detail: expect.stringMatching(/^no abrupt change at frame 15/) });
     expect(cutAsFade!.transition_check).toMatchObject({ delivered: false, detail: expect.stringMatching(new RegExp(`^frame ${3 * N} makes \\d+ % of the change at once`)) });
     expect(dissolveAsCut!.transition_check!.delivered).toBe(false);

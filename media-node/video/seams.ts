@@ -57,7 +57,22 @@ export interface MeasureSeamsOptions {
   frames: number;
   /** Rows the ad's decorations cover, and when (seam-decorations.ts `decoratedRows`). */
   decorated?: readonly DecoratedRows[];
+  /**
+   * Indexes of the seams to measure (default all). The others only bound the motion steps of
+   * their neighbours, as in the whole list: progressive assembly measures a few seams at a time
+   * and gets exactly the measures the whole video would give.
+   */
+  measure?: readonly number[];
 }
+
+/** The video's output frames n for every n in `ranges`, RGB at the analysis size. */
+export type FrameSource = (ranges: readonly FrameRange[], size: AnalysisSize) => Promise<Map<number, Buffer>>;
+
+/** Frames of one video file. */
+export const fileFrames =
+  (path: string, fps: number): FrameSource =>
+  (ranges, size) =>
+    decodeFrameRanges(path, ranges, fps, size);
 
 export interface SeamsMeasured {
   size: AnalysisSize;
@@ -72,10 +87,11 @@ function rangesOf(seams: readonly SeamSpec[], total: number): FrameRange[] {
 
 const round = (value: number, digits = 3) => Math.round(value * 10 ** digits) / 10 ** digits;
 
-export async function measureSeams(path: string, seams: readonly SeamSpec[], options: MeasureSeamsOptions): Promise<SeamsMeasured> {
+export async function measureSeams(frames: FrameSource, seams: readonly SeamSpec[], options: MeasureSeamsOptions): Promise<SeamsMeasured> {
   const size = analysisSize(options.width, options.height);
   const ranges = rangesOf(seams, options.frames);
-  const decoded = await decodeFrameRanges(path, ranges, options.fps, size);
+  const measuring = options.measure ?? seams.map((_, i) => i);
+  const decoded = await frames(measuring.map((i) => ranges[i]!), size);
   const lumas = new Map<number, Float32Array>();
   const fullLuma = (n: number) => {
     let plane = lumas.get(n);
@@ -90,7 +106,8 @@ export async function measureSeams(path: string, seams: readonly SeamSpec[], opt
   const minRows = Math.max(11, Math.ceil(MIN_JUDGED_SHARE * size.height));
 
   const measured: SeamMeasure[] = [];
-  for (const [i, seam] of seams.entries()) {
+  for (const i of measuring) {
+    const seam = seams[i]!;
     const p = seam.at_frame;
     const n = seam.transition.frames;
     const clear = clearBand(options.decorated ?? [], ranges[i]!.from, ranges[i]!.to, size);

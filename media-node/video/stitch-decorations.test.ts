@@ -9,7 +9,7 @@ import { postSigned, useMediaNode } from "../../test/support/origin.ts";
 import type { Decorations } from "./decoration.ts";
 import { normalizeChunk } from "./normalize.ts";
 import { type StitchChunk, type StitchMethod, stitchChunks } from "./stitch.ts";
-import type { PlanJoin } from "./stitch-plan.ts";
+import type { PlanJoin } from "../../lib/stitch-plan.ts";
 import { framePsnr, synthClip } from "../../test/support/synth-media.ts";
 
 // Three 24-frame chunks: fade(6) then cut. Output: c0 at 0, c1 at 18, c2 at 42; 66 frames.

@@ -9,23 +9,12 @@ import { TEST_SECRET, type TestOrigin, postSigned, startOrigin } from "../../tes
 import { buildServer } from "../server.ts";
 import { normalizeChunk } from "./normalize.ts";
 import { type StitchChunk, type StitchMethod, type StitchResult, stitchChunks } from "./stitch.ts";
-import type { PlanJoin } from "./stitch-plan.ts";
+import type { PlanJoin } from "../../lib/stitch-plan.ts";
 import { framePsnr, synthClip, videoPsnr } from "../../test/support/synth-media.ts";
+import { FPS, FRAMES, H, JOINS, SOURCES, TOTAL, W } from "../../test/support/stitch-fixture.ts";
 
-const W = 320;
-const H = 180;
-const FPS = 24;
-const SOURCES = ["testsrc2", "mandelbrot", "smptehdbars", "testsrc", "rgbtestsrc"];
-const FRAMES = [20, 22, 18, 16, 30];
-const JOINS: PlanJoin[] = [
-  { type: "fade", frames: 6 },
-  { type: "dissolve", frames: 4 },
-  { type: "cut", frames: 0 },
-  { type: "wipeleft", frames: 5 },
-];
 /** Output frame where each chunk starts: Σ previous (frames − outgoing overlap). */
 const STARTS = [0, 14, 32, 50, 61];
-const TOTAL = FRAMES.reduce((s, f) => s + f, 0) - JOINS.reduce((s, j) => s + j.frames, 0);
 
 let dir: string;
 let chunks: StitchChunk[];

@@ -5,7 +5,7 @@ import { InputError, fileSize, mapLimited } from "../io.ts";
 import { type ChunkProbe, probeChunk } from "./chunk-probe.ts";
 import { CHUNK_ENCODING, SEAM_ENCODING, type VideoEncoding, encoderArgs } from "./encoding.ts";
 import { type Decorations, NO_DECORATIONS, decoratedRanges, decorationGraph } from "./decoration.ts";
-import { type PlanJoin, type Span, mergeRanges, planSeams, planSinglePass, spanFrames } from "./stitch-plan.ts";
+import { type PlanJoin, type Span, mergeRanges, planSeams, planSinglePass, spanFrames } from "../../lib/stitch-plan.ts";
 import { type FfconcatRange, ffconcatList } from "./ffconcat.ts";
 import { type GraphChunk, spanGraph } from "./transition-graph.ts";
 
@@ -31,6 +31,8 @@ export interface StitchChunk {
   path: string;
   /** Frames the caller says the chunk has; checked against the file. */
   frames: number;
+  /** Its position in the request, for errors (default: its position in the list). */
+  index?: number;
 }
 
 export interface StitchOptions {
@@ -92,13 +94,7 @@ export async function stitchChunks(chunks: readonly StitchChunk[], joins: readon
   const { width, height, fps, method, workDir, encoding = CHUNK_ENCODING, seamsPerEncode = SEAMS_PER_ENCODE, timeoutMs = 10 * 60_000, decorations = NO_DECORATIONS } = options;
   const started = performance.now();
 
-  const probes = await mapLimited(chunks, 4, (chunk, i) => probeChunk(chunk.path, `chunks[${i}]`));
-  probes.forEach((probe, i) => {
-    const declared = chunks[i]!.frames;
-    if (probe.width !== width || probe.height !== height) throw new InputError(`chunks[${i}] is ${probe.width}x${probe.height}, expected ${width}x${height}`);
-    if (Math.abs(probe.fps - fps) > 1e-6) throw new InputError(`chunks[${i}] runs at ${probe.fps} fps, expected ${fps}`);
-    if (probe.frames !== declared) throw new InputError(`chunks[${i}] has ${probe.frames} frames, the request says ${declared}`);
-  });
+  const probes = await probeChunks(chunks, width, height, fps);
 
   // Chunks in our encoding can be cut by the concat demuxer: spliced (seams) and decoded
   // through two lanes instead of an ffmpeg input each (both methods).
@@ -108,12 +104,7 @@ export async function stitchChunks(chunks: readonly StitchChunk[], joins: readon
   const marked = decoratedRanges(decorations);
   const spans: Span[] = method === "seams" ? planSeams(planChunks, joins, marked) : planSinglePass(planChunks, joins);
   const total = spans.reduce((sum, span) => sum + spanFrames(span), 0);
-  decorations.overlays.forEach((o, i) => {
-    if (o.to > total) throw new InputError(`overlays[${i}] ends at frame ${o.to}, after the video's ${total} frames`);
-  });
-  decorations.cues.forEach((c, i) => {
-    if (c.to > total) throw new InputError(`captions.cues[${i}] ends at frame ${c.to}, after the video's ${total} frames`);
-  });
+  checkDecorations(decorations, total);
   const draw = { decorations, width, height, fps };
   const graphChunks: GraphChunk[] = chunks.map((c, i) => ({ path: c.path, probe: probes[i]!, seekable: seekable[i]! }));
 
@@ -129,13 +120,7 @@ export async function stitchChunks(chunks: readonly StitchChunk[], joins: readon
     for (let first = 0, batch = 0; first < encodeSpans.length; first += seamsPerEncode, batch++) {
       const spansInBatch = encodeSpans.slice(first, first + seamsPerEncode);
       const path = join(workDir, `seams-${batch}.mp4`);
-      const render = (seamEncoding: VideoEncoding) => renderSpans(spansInBatch, graphChunks, draw, seamEncoding, path, join(workDir, `seams-${batch}`), timeoutMs);
-      await render(SEAM_ENCODING);
-      if ((await probeChunk(path, "seam encode")).parameterSetsHash !== reference) {
-        // A different x264 build could let the faster preset touch the parameter sets.
-        await render(CHUNK_ENCODING);
-        if ((await probeChunk(path, "seam encode")).parameterSetsHash !== reference) throw new Error("seam encode's parameter sets differ from the reference encode");
-      }
+      await renderSeams(spansInBatch, graphChunks, draw, path, join(workDir, `seams-${batch}`), reference, timeoutMs);
       let offset = 0;
       for (const span of spansInBatch) {
         seamFiles.set(span, { path, offset });
@@ -152,17 +137,7 @@ export async function stitchChunks(chunks: readonly StitchChunk[], joins: readon
     });
     const listPath = join(workDir, "splice.ffconcat");
     await writeFile(listPath, ffconcatList(ranges, fps));
-    await ffmpeg(
-      [
-        "-f", "concat", "-safe", "0", "-i", listPath,
-        "-map", "0:v:0", "-c", "copy",
-        // Pieces carry their own clocks; renumber every packet so the result is exactly CFR.
-        "-bsf:v", `setts=ts=N/(${fps}*TB):duration=1/(${fps}*TB)`,
-        "-movflags", "+faststart",
-        "-f", "mp4", outputPath,
-      ],
-      { timeoutMs },
-    );
+    await ffmpeg(["-f", "concat", "-safe", "0", "-i", listPath, "-map", "0:v:0", "-c", "copy", ...spliceArgs(fps), "-movflags", "+faststart", "-f", "mp4", outputPath], { timeoutMs });
   }
 
   const result = await probeChunk(outputPath, "stitched video");
@@ -177,12 +152,52 @@ export async function stitchChunks(chunks: readonly StitchChunk[], joins: readon
   };
 }
 
+/** Pieces carry their own clocks: renumber every packet of a concat so the result is exactly CFR. */
+export function spliceArgs(fps: number): string[] {
+  return ["-bsf:v", `setts=ts=N/(${fps}*TB):duration=1/(${fps}*TB)`];
+}
+
+/** Probe every chunk and hold it to the request's size, rate and frame count. */
+export async function probeChunks(chunks: readonly StitchChunk[], width: number, height: number, fps: number): Promise<ChunkProbe[]> {
+  const probes = await mapLimited(chunks, 4, (chunk, i) => probeChunk(chunk.path, `chunks[${chunk.index ?? i}]`));
+  probes.forEach((probe, i) => {
+    const { frames: declared, index = i } = chunks[i]!;
+    if (probe.width !== width || probe.height !== height) throw new InputError(`chunks[${index}] is ${probe.width}x${probe.height}, expected ${width}x${height}`);
+    if (Math.abs(probe.fps - fps) > 1e-6) throw new InputError(`chunks[${index}] runs at ${probe.fps} fps, expected ${fps}`);
+    if (probe.frames !== declared) throw new InputError(`chunks[${index}] has ${probe.frames} frames, the request says ${declared}`);
+  });
+  return probes;
+}
+
+export function checkDecorations(decorations: Decorations, total: number): void {
+  decorations.overlays.forEach((o, i) => {
+    if (o.to > total) throw new InputError(`overlays[${i}] ends at frame ${o.to}, after the video's ${total} frames`);
+  });
+  decorations.cues.forEach((c, i) => {
+    if (c.to > total) throw new InputError(`captions.cues[${i}] ends at frame ${c.to}, after the video's ${total} frames`);
+  });
+}
+
+/**
+ * Render encode spans into one file with SEAM_ENCODING, whose bitstream must splice with the
+ * chunks' (same SPS/PPS as the reference encode).
+ */
+export async function renderSeams(spans: readonly Span[], chunks: readonly GraphChunk[], draw: Drawing, path: string, listPrefix: string, reference: string, timeoutMs: number): Promise<void> {
+  const render = (seamEncoding: VideoEncoding) => renderSpans(spans, chunks, draw, seamEncoding, path, listPrefix, timeoutMs);
+  await render(SEAM_ENCODING);
+  if ((await probeChunk(path, "seam encode")).parameterSetsHash !== reference) {
+    // A different x264 build could let the faster preset touch the parameter sets.
+    await render(CHUNK_ENCODING);
+    if ((await probeChunk(path, "seam encode")).parameterSetsHash !== reference) throw new Error("seam encode's parameter sets differ from the reference encode");
+  }
+}
+
 /** Same SPS/PPS as our reference encode (so also yuv420p, 8-bit, no B-frames), starting on a keyframe. */
-function spliceable(probe: ChunkProbe, reference: string): boolean {
+export function spliceable(probe: ChunkProbe, reference: string): boolean {
   return probe.codec === "h264" && probe.parameterSetsHash === reference && probe.keyframes[0] === 0;
 }
 
-interface Drawing {
+export interface Drawing {
   decorations: Decorations;
   width: number;
   height: number;

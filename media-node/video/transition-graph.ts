@@ -1,6 +1,6 @@
 import type { ChunkProbe } from "./chunk-probe.ts";
 import { type FfconcatRange, ffconcatList } from "./ffconcat.ts";
-import type { Piece, Span } from "./stitch-plan.ts";
+import type { Piece, Span } from "../../lib/stitch-plan.ts";
 
 /**
  * The ffmpeg inputs and filtergraph that render a plan's encode spans, one after another, as

@@ -9,7 +9,9 @@ import {
   PaletteTransferResponse,
   ReframeRequest,
   ReframeResponse,
+  cueFrames,
 } from "../../contracts/media.ts";
+import { chunkFramesUnder } from "../../lib/stitch-plan.ts";
 import { verifyRequest } from "../../contracts/signing.ts";
 
 /**
@@ -54,7 +56,10 @@ function answer(path: Route, body: unknown): { ok: true; response: unknown } | {
   if ("layers" in request) return { ok: true, response: { width: request.width, height: request.height, bytes: request.width * request.height } satisfies z.infer<typeof CompositeResponse> };
   if ("keyframes" in request) {
     const keyframes = [...new Set([0, ...request.keyframes])].sort((a, b) => a - b);
-    return { ok: true, response: { frames: request.frames, duration_s: request.frames / request.fps, bytes: 0, keyframes, palette: [] } satisfies z.infer<typeof NormalizeChunkResponse> };
+    const given = request.decorations;
+    const ranges = given ? [...given.overlays.map((o) => ({ from: o.from_frame, to: o.to_frame })), ...(given.captions?.cues ?? []).map((c) => cueFrames(c, request.fps))] : [];
+    const decorated = given ? chunkFramesUnder(ranges, given.output_from_frame, request.frames) : [];
+    return { ok: true, response: { frames: request.frames, duration_s: request.frames / request.fps, bytes: 0, keyframes, palette: [], decorated } satisfies z.infer<typeof NormalizeChunkResponse> };
   }
   if ("target_url" in request) return { ok: true, response: { width: 0, height: 0, bytes: 0, distance_before: 0, distance_after: 0 } satisfies z.infer<typeof PaletteTransferResponse> };
   const width = Math.round(request.width / request.zoom);

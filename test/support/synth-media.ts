@@ -35,10 +35,15 @@ function parsePsnr(stdout: Buffer): number[] {
     .map((v) => (v === "inf" ? 100 : Math.min(100, Number(v))));
 }
 
+/** PSNR of every frame of two videos of equal length (100 for identical frames). */
+export async function framePsnrs(a: string, b: string): Promise<number[]> {
+  const { stdout } = await ffmpeg(["-i", a, "-i", b, "-lavfi", "[0:v][1:v]psnr=stats_file=-", "-f", "null", "-"]);
+  return parsePsnr(stdout);
+}
+
 /** Frame-by-frame PSNR of two videos of equal length. */
 export async function videoPsnr(a: string, b: string): Promise<PsnrStats> {
-  const { stdout } = await ffmpeg(["-i", a, "-i", b, "-lavfi", "[0:v][1:v]psnr=stats_file=-", "-f", "null", "-"]);
-  const values = parsePsnr(stdout);
+  const values = await framePsnrs(a, b);
   return { mean: values.reduce((s, v) => s + v, 0) / values.length, min: Math.min(...values), frames: values.length };
 }
 

@@ -23,6 +23,8 @@ export const mediaKeys = {
   captions: (videoId: string) => `videos/${videoId}/captions.vtt`,
   overlay: (videoId: string, layer: "headline" | "end-card") => `videos/${videoId}/finish/${layer}.png`,
   stitched: (videoId: string) => `videos/${videoId}/stitched.mp4`,
+  /** One transition window of progressive assembly, by the output frame it starts at. */
+  window: (videoId: string, fromFrame: number) => `videos/${videoId}/windows/${String(fromFrame).padStart(5, "0")}.mp4`,
   final: (videoId: string) => `videos/${videoId}/final.mp4`,
 };
 

@@ -1,3 +1,4 @@
+import type { LiveSnapshot } from "../../contracts/live.ts";
 import type { SeamFlag, SeamReport, SeamScore, SeamThresholds } from "../../contracts/api.ts";
 import type { SeamSpec, SeamsResponse } from "../../contracts/media.ts";
 import type { ChunkPlan } from "../../contracts/spec.ts";
@@ -69,4 +70,42 @@ export function scoreSeams(planned: readonly PlannedSeam[], measured: SeamsRespo
     };
   });
   return { thresholds, decoded_frames: measured.decoded_frames, measure_seconds: measured.measure_seconds, seams };
+}
+
+/** A progressive assembly's seam measure (steps/assembly.ts): the seams it measured, or its error. */
+export interface MeasuredPart {
+  measure: number[];
+  measured: SeamsResponse | null;
+  error?: string;
+}
+
+/**
+ * The seams of a progressive assembly, measured a few at a time, scored as one report like the
+ * one-shot stitch's: null while any seam is unmeasured, and with the error when a part failed.
+ */
+export function scoreMeasuredParts(planned: readonly PlannedSeam[], parts: readonly MeasuredPart[]): { seams: SeamReport | null; seams_error?: string } {
+  const failed = parts.find((p) => p.measured === null);
+  if (failed) return { seams: null, seams_error: failed.error ?? "a seam measure failed" };
+  const byIndex = new Map(parts.flatMap((p) => p.measured!.seams.map((seam, i) => [p.measure[i]!, seam] as const)));
+  if (planned.some((_, i) => !byIndex.has(i))) return { seams: null };
+  const measured: SeamsResponse = {
+    analysis_width: parts[0]?.measured!.analysis_width ?? 0,
+    analysis_height: parts[0]?.measured!.analysis_height ?? 0,
+    decoded_frames: parts.reduce((sum, p) => sum + p.measured!.decoded_frames, 0),
+    measure_seconds: Math.round(parts.reduce((sum, p) => sum + p.measured!.measure_seconds, 0) * 100) / 100,
+    seams: planned.map((_, i) => byIndex.get(i)!),
+  };
+  return { seams: scoreSeams(planned, measured) };
+}
+
+/** Job ids of a progressive assembly's seam measures: `seams:<frame>`. */
+export const SEAMS_PREFIX = "seams:";
+
+/**
+ * A progressive assembly's seam report: its measures' outputs scored as one, as the one-shot
+ * stitch's output carries it (`seams`, `seams_error`); undefined before any measure is done.
+ */
+export function measuredSeams(run: Pick<LiveSnapshot, "jobs" | "outputs" | "chunk_plan">): ReturnType<typeof scoreMeasuredParts> | undefined {
+  const parts = run.jobs.filter((j) => j.id.startsWith(SEAMS_PREFIX) && j.status === "done").map((j) => run.outputs[j.id] as MeasuredPart);
+  return parts.length && run.chunk_plan ? scoreMeasuredParts(plannedSeams(run.chunk_plan), parts) : undefined;
 }

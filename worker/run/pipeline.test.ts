@@ -3,7 +3,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { GenerateRequest } from "../../contracts/api.ts";
 import { chunkJobId, type JobStatus } from "../../contracts/live.ts";
 import { beatEndView } from "../chunks/conditioning.ts";
-import { type ChunkPlan, planChunks } from "../chunks/plan.ts";
+import { type ChunkPlan, planChunks, seamKeyframes } from "../chunks/plan.ts";
+import { plannedSeams } from "../references/seam-scores.ts";
+import type { AssembleInput, SeamMeasureInput, WindowInput } from "../steps/assembly.ts";
 import { loadConfig } from "../config.ts";
 import { planVideo } from "../planning/plan.ts";
 import type { JobKind, JobRow } from "./jobs.ts";
@@ -16,7 +18,8 @@ import type { RunState } from "./types.ts";
  * jobs in and what should follow out.
  */
 
-const SETTINGS: PipelineSettings = { maxChunkFrames: 48, consistencyDriftThreshold: 20 };
+const SETTINGS: PipelineSettings = { maxChunkFrames: 48, consistencyDriftThreshold: 20, assembly: "after_all" };
+const PROGRESSIVE: PipelineSettings = { ...SETTINGS, assembly: "progressive" };
 const request = GenerateRequest.parse({ prompt: "A reusable steel water bottle for trail runners", duration_s: 15 });
 let plan: PlanOutput & { spec: PipelineView["spec"] & object };
 let chunkPlan: ChunkPlan[];
@@ -66,7 +69,7 @@ const reference = (index: number, status: JobStatus) => ({
   error: status === "failed" ? "prediction p1 failed: draft: injected failure" : null,
 });
 const chunk = (c: ChunkPlan, status: JobStatus, drift: number | null = null) =>
-  job(chunkJobId(c.chunk_num), "chunk", status, { beat: c.beat_index, idx: c.chunk_num, input: c, output: status === "done" ? { key: `c${c.chunk_num}.mp4`, reference_drift: drift } : undefined });
+  job(chunkJobId(c.chunk_num), "chunk", status, { beat: c.beat_index, idx: c.chunk_num, input: c, output: status === "done" ? { key: `c${c.chunk_num}.mp4`, frames: c.frames, keyframes: [0, ...seamKeyframes(c)], reference_drift: drift } : undefined });
 /** The plan with its voiceover off (and so no captions). */
 const silentSpec = () => ({ ...plan.spec, copy: { ...plan.spec.copy, voiceover: { ...plan.spec.copy.voiceover, enabled: false }, captions: "none" as const } });
 const view = (jobs: JobRow[], overrides: Partial<PipelineView> = {}): PipelineView => ({ request, spec: plan.spec, chunkPlan, jobs, ...overrides });
@@ -244,6 +247,104 @@ describe("a voiced ad's soundtrack and its burned captions", () => {
     const decisions = decideAfter(chunks[0]!, view([...chunks, music], { spec: sidecar }), SETTINGS);
     expect(kinds(decisions)).toEqual(["release", "insert stitch", "phase stitching"]);
     expect((decisions[1] as Extract<(typeof decisions)[number], { kind: "insert" }>).jobs[0]!.input).toMatchObject({ cues: [] });
+  });
+});
+
+describe("progressive assembly", () => {
+  const inserted = (decisions: ReturnType<typeof decideAfter>) => decisions.flatMap((d) => (d.kind === "insert" ? d.jobs : []));
+  let spec: ReturnType<typeof silentSpec>;
+  let layers: { key: string; from_frame: number; to_frame: number }[];
+  let overlays: JobRow;
+  beforeAll(() => {
+    spec = silentSpec();
+    layers = [{ key: "end-card.png", from_frame: spec.total_frames - 24, to_frame: spec.total_frames }];
+    overlays = job("overlays", "stitch", "done", { output: { layers, logo: "wordmark", cta_box: null, mark_box: null } });
+  });
+  const music = job("music", "music", "done");
+  /** Land the chunks in `order`; every job the decisions insert is done at once (its output named after it). What each chunk's decisions inserted. */
+  function landInOrder(order: ChunkPlan[]) {
+    let jobs: JobRow[] = [overlays, ...chunkPlan.map((c) => chunk(c, "predicting"))];
+    const steps: { chunk: number; decisions: ReturnType<typeof decideAfter> }[] = [];
+    const finish = (decisions: ReturnType<typeof decideAfter>) => {
+      for (const j of inserted(decisions)) if (j.kind === "stitch") jobs.push(job(j.id, j.kind, "done", { input: j.input, idx: j.idx, output: { key: `w${j.idx}.mp4` } }));
+    };
+    for (const c of order) {
+      const done = chunk(c, "done");
+      jobs = jobs.map((j) => (j.id === done.id ? done : j));
+      const decisions = decideAfter(done, view(jobs, { spec }), PROGRESSIVE);
+      steps.push({ chunk: c.chunk_num, decisions });
+      finish(decisions);
+      // A window done lets the seams around it be measured.
+      for (const w of inserted(decisions).filter((j) => j.id.startsWith("stitch:"))) finish(decideAfter(jobs.find((j) => j.id === w.id)!, view(jobs, { spec }), PROGRESSIVE));
+    }
+    return { jobs, steps };
+  }
+
+  it("renders each window once, as soon as the chunks it reads are done, whatever order they land in, and measures every seam once", () => {
+    const { jobs, steps } = landInOrder([...chunkPlan].reverse());
+    const windows = jobs.filter((j) => j.id.startsWith("stitch:"));
+    expect(windows.length).toBeGreaterThan(0);
+    expect(new Set(windows.map((w) => w.id)).size).toBe(windows.length);
+    for (const { chunk: num, decisions } of steps) {
+      for (const w of inserted(decisions).filter((j) => j.id.startsWith("stitch:"))) {
+        const input = w.input as WindowInput;
+        // Inserted the moment the last of its chunks landed: it reads the chunk just done, with the decorations.
+        expect(input.chunks.flatMap((c, i) => (c.key === null ? [] : [i]))).toContain(num);
+        expect(input.decorations.overlays).toEqual(layers);
+      }
+    }
+    // The end card's frames are a window of their own (or part of one).
+    expect(windows.some((w) => (JSON.parse(w.input) as WindowInput).window.to_frame === spec.total_frames)).toBe(true);
+    const measured = jobs.filter((j) => j.id.startsWith("seams:")).flatMap((j) => (JSON.parse(j.input) as SeamMeasureInput).measure);
+    expect(measured.sort((a, b) => a - b)).toEqual(plannedSeams(chunkPlan).map((_, i) => i));
+    expect(kinds(steps.at(-1)!.decisions)).toContain("phase stitching");
+  });
+
+  it("with the soundtrack ready, the last chunk's windows are rendered by the assembly itself; the seams around them are measured once it is done, then the video ends", () => {
+    const last = chunkPlan.at(-1)!;
+    const { jobs } = landInOrder(chunkPlan.slice(0, -1));
+    const done = chunk(last, "done");
+    const before = [...jobs.map((j) => (j.id === done.id ? done : j)), music];
+    const decisions = decideAfter(done, view(before, { spec }), PROGRESSIVE);
+    expect(inserted(decisions).filter((j) => j.id.startsWith("stitch:"))).toEqual([]);
+    expect(kinds(decisions).slice(-3)).toEqual(["phase stitching", "insert mux", "phase adding_music"]);
+    const input = inserted(decisions).find((j) => j.id === "mux")!.input as AssembleInput;
+    // The end card's frames, over the last chunk, are one of them.
+    expect(input.render.some((w) => w.to_frame === spec.total_frames)).toBe(true);
+    const early = inserted(decisions).filter((j) => j.id.startsWith("seams:")).map((j) => job(j.id, j.kind, "done", { input: j.input }));
+    const mux = job("mux", "mux", "done", { input, output: { key: "final.mp4", rendered: input.render.map((w) => ({ from_frame: w.from_frame, key: `r${w.from_frame}.mp4` })) } });
+    const after = decideAfter(mux, view([...before, ...early, mux], { spec }), PROGRESSIVE);
+    // Seams that read a window the assembly rendered wait for it (one job); with none, the video ends at once.
+    const late = inserted(after).map((j) => job(j.id, j.kind, "done", { input: j.input }));
+    expect(late.length).toBeLessThanOrEqual(1);
+    const measuredSeams = [...jobs, ...early, ...late].filter((j) => j.id.startsWith("seams:")).flatMap((j) => (JSON.parse(j.input) as SeamMeasureInput).measure);
+    expect(measuredSeams.sort((a, b) => a - b)).toEqual(plannedSeams(chunkPlan).map((_, i) => i));
+    const ending = late.length ? decideAfter(late[0]!, view([...before, ...early, mux, ...late], { spec }), PROGRESSIVE) : after;
+    expect(kinds(ending)).toEqual(["end"]);
+  });
+
+  it("waits for the overlays and, with burned captions, for the voice's timing before any window", () => {
+    const first = chunkPlan.slice(0, 2).map((c) => chunk(c, "done"));
+    expect(inserted(decideAfter(first[1]!, view([...first, job("overlays", "stitch", "running")], { spec }), PROGRESSIVE))).toEqual([]);
+    const voiced = view([...first, overlays, job("soundtrack", "soundtrack", "running")]);
+    expect(inserted(decideAfter(first[1]!, voiced, PROGRESSIVE))).toEqual([]);
+  });
+
+  it("assembles once every window and the soundtrack are done, in one pass; its last seams are measured beside it, and the video ends when both are done", () => {
+    const { jobs } = landInOrder(chunkPlan);
+    const lastWindow = jobs.filter((j) => j.id.startsWith("stitch:")).at(-1)!;
+    expect(kinds(decideAfter(lastWindow, view([...jobs, job("music", "music", "ingesting")], { spec }), PROGRESSIVE))).toEqual([]);
+    const decisions = decideAfter(music, view([...jobs, music], { spec }), PROGRESSIVE);
+    expect(kinds(decisions)).toEqual(["insert mux", "phase adding_music"]);
+    const input = inserted(decisions)[0]!.input as AssembleInput;
+    expect(input.chunks.map((c) => c.key)).toEqual(chunkPlan.map((c) => `c${c.chunk_num}.mp4`));
+    expect(input.windows.map((w) => w.key).sort()).toEqual(jobs.filter((j) => j.id.startsWith("stitch:")).map((j) => `w${j.idx}.mp4`).sort());
+    expect(input.overlays).toMatchObject({ logo: "wordmark" });
+    const mux = job("mux", "mux", "done", { input });
+    const measuring = job("seams:1", "stitch", "running", { input: { measure: [9] } });
+    expect(kinds(decideAfter(mux, view([...jobs, music, mux, measuring], { spec }), PROGRESSIVE))).toEqual([]);
+    const measured = { ...measuring, status: "done" as const };
+    expect(kinds(decideAfter(measured, view([...jobs, music, mux, measured], { spec }), PROGRESSIVE))).toEqual(["end"]);
   });
 });
 

@@ -9,6 +9,7 @@ import { buildConsistencyContext } from "../references/context.ts";
 import { missingReference, missingReferenceMessage, ReferenceJobInput } from "../references/selection.ts";
 import type { ReferenceOutput } from "../steps/step.ts";
 import type { MusicSource, SoundtrackInput, SoundtrackOutput, VoiceOutput } from "../steps/voice.ts";
+import { type AssemblyView, OVERLAYS_JOB, assembleInput, decorationsReady, isSeamMeasure, seamJobs, windowJobs } from "./assembly.ts";
 import { chunkJobs, type NewJob, referenceJobs, soundtrackJobs, soundtrackMixJob, storyboardJobs } from "./dag.ts";
 import type { JobKind, JobRow } from "./jobs.ts";
 
@@ -31,6 +32,8 @@ export interface PipelineSettings {
   maxChunkFrames: number;
   /** ΔE2000 above which a chunk is said to drift from the references. */
   consistencyDriftThreshold: number;
+  /** Windows as chunks land and one assembly pass, or one stitch after the last chunk (assembly.ts). */
+  assembly: "progressive" | "after_all";
 }
 
 /** What the drift decision reads besides the threshold: the run's default conditioning and its video model (end frames or not). */
@@ -79,6 +82,40 @@ function burnsCaptions(run: PipelineView): boolean {
   return run.spec !== null && run.spec.copy.captions === "burned" && spokenLines(run.spec).length > 0;
 }
 
+/** Burned cues as the voice was timed; [] without burned captions or before the mix. */
+function timedCues(run: PipelineView) {
+  const mix = find(run, "soundtrack");
+  return burnsCaptions(run) && mix?.status === "done" ? outputOf<SoundtrackOutput>(mix).voiceover?.cues ?? [] : [];
+}
+
+/**
+ * Progressive assembly (assembly.ts): once the decorations are known, the windows and seam
+ * measures the stored chunks allow; with the last chunk done, the stitching phase (its own
+ * windows); with every window and the soundtrack done, the final assembly (the mux job: one
+ * stream-copy pass, soundtrack included), its last seams measured beside it. The video ends
+ * when the assembly and every seam measure are done.
+ */
+function assembleWhenReady(run: PipelineView, lastChunkDone = false): Decision[] {
+  if (!run.spec || !run.chunkPlan || !decorationsReady(run, !burnsCaptions(run) || soundtrackDone(run))) return [];
+  const view: AssemblyView = { spec: run.spec, chunkPlan: run.chunkPlan, jobs: run.jobs, cues: timedCues(run) };
+  const mux = find(run, "mux");
+  if (mux) {
+    // The windows it rendered are stored now: the seams around them are measured, then the video ends.
+    if (mux.status !== "done") return [];
+    const seams = seamJobs(view);
+    if (seams.length) return [{ kind: "insert", jobs: seams }];
+    return run.jobs.filter(isSeamMeasure).every((j) => j.status === "done") ? [{ kind: "end", status: "complete", error: null }] : [];
+  }
+  const input = soundtrackDone(run) ? assembleInput(view) : null;
+  // Ready to assemble: the windows still to render (the last chunk's) go into the assembly's own request.
+  const windows = input ? [] : windowJobs(view);
+  const seams = seamJobs(view);
+  const decisions: Decision[] = windows.length || seams.length ? [{ kind: "insert", jobs: [...windows, ...seams] }] : [];
+  if (lastChunkDone) decisions.push({ kind: "phase", phase: "stitching" });
+  if (input) decisions.push({ kind: "insert", jobs: [{ id: "mux", kind: "mux", beat: null, idx: 0, input }] }, { kind: "phase", phase: "adding_music" });
+  return decisions;
+}
+
 /** Every chunk rendered (and, for burned captions, the cues timed) and no stitch yet: the stitch, with the chunks in order. */
 function stitchWhenReady(run: PipelineView): Decision[] {
   if (find(run, "stitch")) return [];
@@ -110,7 +147,8 @@ function muxWhenReady(run: PipelineView): Decision[] {
 }
 
 /** What may follow a finished part of the soundtrack (music, a voice line, the mix). */
-function afterSoundtrackPart(run: PipelineView): Decision[] {
+function afterSoundtrackPart(run: PipelineView, settings: PipelineSettings): Decision[] {
+  if (settings.assembly === "progressive") return [...mixWhenReady(run), ...assembleWhenReady(run)];
   return [...mixWhenReady(run), ...stitchWhenReady(run), ...muxWhenReady(run)];
 }
 
@@ -138,7 +176,7 @@ export const NEXT: Record<JobKind, Next> = {
    * settled, the storyboard starts with the references there are (SPEC §5.7) — two, one, or
    * none, when the storyboard sets the look — and the context says which are missing.
    */
-  reference(finished, run) {
+  reference(finished, run, settings) {
     const missingOf = (job: JobRow) => missingReference(ReferenceJobInput.parse(JSON.parse(job.input)), job.error);
     const missed: Decision[] = finished.status === "failed" ? [{ kind: "warning", message: missingReferenceMessage(missingOf(finished)), jobId: finished.id }] : [];
     const jobs = run.jobs.filter((j) => j.kind === "reference");
@@ -153,10 +191,12 @@ export const NEXT: Record<JobKind, Next> = {
       run.spec!,
       missing.map((m) => m.type),
     );
+    // Progressive assembly renders the copy's layers now, off the critical path (the logo is a reference).
+    const overlays: NewJob[] = settings.assembly === "progressive" ? [{ id: OVERLAYS_JOB, kind: "stitch", beat: null, idx: 0, input: {} }] : [];
     return [
       ...missed,
       { kind: "references_ready", references, missing, context },
-      { kind: "insert", jobs: storyboardJobs(run.spec!) },
+      { kind: "insert", jobs: [...storyboardJobs(run.spec!), ...overlays] },
       { kind: "phase", phase: "storyboarding" },
     ];
   },
@@ -177,26 +217,31 @@ export const NEXT: Record<JobKind, Next> = {
         ? [{ kind: "warning", message: `${finished.id}: colours drifted from the references (ΔE2000 ${chunk.reference_drift})`, jobId: finished.id }]
         : [];
     // Usually released when the last frame was published; a chunk done in one step releases them now.
-    return [...drift, { kind: "release", after: finished.id }, ...stitchWhenReady(run)];
+    const release: Decision[] = [...drift, { kind: "release", after: finished.id }];
+    return [...release, ...(settings.assembly === "progressive" ? assembleWhenReady(run, allDone(run.jobs, "chunk")) : stitchWhenReady(run))];
   },
 
-  music(_finished, run) {
-    return afterSoundtrackPart(run);
+  music(_finished, run, settings) {
+    return afterSoundtrackPart(run, settings);
   },
 
-  voice(_finished, run) {
-    return afterSoundtrackPart(run);
+  voice(_finished, run, settings) {
+    return afterSoundtrackPart(run, settings);
   },
 
-  soundtrack(_finished, run) {
-    return afterSoundtrackPart(run);
+  soundtrack(_finished, run, settings) {
+    return afterSoundtrackPart(run, settings);
   },
 
-  stitch(_finished, run) {
+  stitch(finished, run) {
+    // Any part of a progressive assembly (the overlays, a window, a seam measure), else the one-shot stitch.
+    if (finished.id !== "stitch") return assembleWhenReady(run);
     return [{ kind: "phase", phase: "adding_music" }, ...muxWhenReady(run)];
   },
 
-  mux() {
+  mux(finished, run) {
+    // A progressive assembly ends once its last seams are measured too.
+    if ((JSON.parse(finished.input) as { assemble?: boolean }).assemble) return assembleWhenReady(run);
     return [{ kind: "end", status: "complete", error: null }];
   },
 };

@@ -4,6 +4,7 @@ import { VideoSpec } from "../../contracts/spec.ts";
 import { type ChunkPlan, planChunks } from "../chunks/plan.ts";
 import { BEAT_PROMPT_MAX_WORDS, limitWords, sanitiseSlot } from "../planning/prompts.ts";
 import { costFields } from "./ledger.ts";
+import { isAssemblyPart } from "./assembly.ts";
 import { phaseProgress } from "./progress.ts";
 import { reopenRun, secondsLeft } from "./run-state.ts";
 import type { RunContext, RunState } from "./types.ts";
@@ -45,8 +46,9 @@ export async function regenerateBeat(run: RunContext, beat: number, prompt: stri
   for (const chunk of plan.redo) {
     run.jobs.apply("newAttempt", { id: chunkJobId(chunk.chunk_num) }, { to: chunk.first_in_beat ? "ready" : "waiting", reason: null, retries: "fresh", input: chunk });
   }
-  // Stitch and mux are created afresh once every chunk is done again (pipeline.ts).
-  run.jobs.remove(["stitch", "mux"]);
+  // Stitch and mux are created afresh once every chunk is done again (pipeline.ts); so are all
+  // of progressive assembly's windows, as their chunks land (a window's bounds may move with a chunk).
+  run.jobs.remove(["stitch", "mux", ...run.jobs.list().filter(isAssemblyPart).map((j) => j.id)]);
   const progress = Math.round(phaseProgress("generating_chunks", run.jobs.list()) * 10) / 10;
   reopenRun(run.sql, plan.spec, plan.chunkPlan, progress);
   run.log.info("phase.changed", { phase: "generating_chunks", from: "complete", regenerated_beat: beat, prompt_changed: prompt !== null });

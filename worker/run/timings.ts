@@ -184,11 +184,15 @@ export async function recordDurations(sql: SqlStorage, db: D1Database, config: C
 
 // ---------------------------------------------------------------- the estimate
 
-/** Stitch and mux are created by the run as their inputs complete (pipeline.ts); they are part of every plan. */
-const CLOSING: NewJob[] = [
-  { id: "stitch", kind: "stitch", beat: null, idx: 0, input: {} },
-  { id: "mux", kind: "mux", beat: null, idx: 0, input: {} },
-];
+/**
+ * Stitch and mux are created by the run as their inputs complete (pipeline.ts); they are part of
+ * every plan. Progressive assembly has no one stitch: its windows are done alongside the chunks.
+ */
+const MUX: NewJob = { id: "mux", kind: "mux", beat: null, idx: 0, input: {} };
+const CLOSING: Record<Config["assembly"], NewJob[]> = {
+  after_all: [{ id: "stitch", kind: "stitch", beat: null, idx: 0, input: {} }, MUX],
+  progressive: [MUX],
+};
 
 /**
  * Seconds until the run ends (eta.ts), or null before planning produced the spec. The work
@@ -204,7 +208,7 @@ export function estimateSecondsRemaining(sql: SqlStorage, config: Config, state:
     ...(spokenLines(state.spec).length ? [soundtrackMixJob()] : []),
     ...storyboardJobs(state.spec),
     ...chunkJobs(state.chunk_plan),
-    ...CLOSING,
+    ...CLOSING[config.assembly],
   ];
   const rows = new Map(jobs.map((job) => [job.id, job]));
   const all = attempts(sql);

@@ -6,7 +6,8 @@ import type { ChunkOutput } from "../chunks/output.ts";
 import { ChunkPlan } from "../chunks/plan.ts";
 import { assetIdOf } from "../references/assets.ts";
 import { plannedSeams, scoreSeams } from "../references/seam-scores.ts";
-import type { ClaimedJob, JobSteps, StepDeps } from "./step.ts";
+import { OVERLAYS_JOB, SEAMS_PREFIX, WINDOW_PREFIX, overlaysStep, renderOverlays, seamsStep, windowStep } from "./assembly.ts";
+import type { ClaimedJob, JobSteps, Step, StepDeps } from "./step.ts";
 
 /**
  * Stitching (SPEC §8): the normalized chunks in order, joined by the spec's transitions —
@@ -21,6 +22,10 @@ import type { ClaimedJob, JobSteps, StepDeps } from "./step.ts";
  * The measurement reads the file the stitch just wrote, after the encode: it adds its own time
  * to the stitch job (docs/BENCHMARKS.md, "Seams") and nothing to the encode. A failed
  * measurement leaves `seams` null with `seams_error`; it never fails the video.
+ *
+ * That is `ASSEMBLY=after_all`. With progressive assembly (the default; run/assembly.ts) the
+ * stitch jobs are its parts instead (steps/assembly.ts): the layers, one window each, the seam
+ * measures on the stored pieces; the mux job assembles.
  */
 
 type EndCard = RenderOverlaysResponse["end_card"];
@@ -56,38 +61,19 @@ async function measuredSeams(deps: StepDeps, key: string, spec: VideoSpec, plan:
   }
 }
 
-/** The brand's own logo as the run stored it: the tenant asset the request names, else a logo reference; null without one. */
-async function logoUrl(deps: StepDeps, claim: ClaimedJob): Promise<string | null> {
-  const logo = claim.video.request.brand_assets?.logo;
-  if (!logo) return null;
-  const assetId = assetIdOf(logo);
-  if (assetId) return deps.url(mediaKeys.asset(claim.video.tenant_id, assetId));
-  const reference = claim.references.find((r) => r.type === "logo");
-  return reference ? deps.url(reference.key) : null;
-}
 
-/** The copy's layers, rendered by media-node at the ad's size, with the output frames each covers. */
-async function renderOverlays(deps: StepDeps, claim: ClaimedJob, spec: VideoSpec) {
-  const videoId = claim.video.video_id;
-  const { copy } = spec;
-  const drawn = copyLayers(spec);
-  const withHeadline = drawn.some((l) => l.layer === "headline");
-  const rendered = await deps.media.call(
-    "/v1/media/finish/overlays",
-    {
-      width: spec.width,
-      height: spec.height,
-      headline: withHeadline ? { text: copy.headline, output_url: await deps.url(mediaKeys.overlay(videoId, "headline"), "put") } : null,
-      end_card: { brand: copy.brand, logo_url: await logoUrl(deps, claim), offer: copy.offer, cta: copy.cta, output_url: await deps.url(mediaKeys.overlay(videoId, "end-card"), "put") },
-    },
-    RenderOverlaysResponse,
-  );
-  const layers = await Promise.all(drawn.map(async ({ layer, from_frame, to_frame }) => ({ url: await deps.url(mediaKeys.overlay(videoId, layer)), from_frame, to_frame })));
-  return { layers, rendered };
+/** A progressive assembly's parts (run/assembly.ts) by their job ids; the one-shot stitch is the job `stitch`. */
+function progressiveStep(id: string): Step | null {
+  if (id === OVERLAYS_JOB) return overlaysStep;
+  if (id.startsWith(WINDOW_PREFIX)) return windowStep;
+  if (id.startsWith(SEAMS_PREFIX)) return seamsStep;
+  return null;
 }
 
 export const stitchSteps: JobSteps = {
   async start(deps, claim) {
+    const progressive = progressiveStep(claim.job.id);
+    if (progressive) return progressive(deps, claim);
     const spec = claim.video.spec!;
     const videoId = claim.video.video_id;
     const input = claim.job.input as { chunks?: unknown[]; outputs?: ChunkOutput[]; cues?: unknown[] };
@@ -101,7 +87,7 @@ export const stitchSteps: JobSteps = {
     ]);
     const transitions = plan.slice(0, -1).map((c) => c.seam_out);
     const key = mediaKeys.stitched(videoId);
-    const decorations: Decorations = { overlays: overlays.layers, captions: cues.length ? { cues } : null };
+    const decorations: Decorations = { overlays: overlays.layers.map(({ url, from_frame, to_frame }) => ({ url, from_frame, to_frame })), captions: cues.length ? { cues } : null };
     const result = await deps.media.call(
       "/v1/media/videos/stitch",
       {

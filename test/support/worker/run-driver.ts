@@ -4,9 +4,10 @@ import { GenerateRequest, type GenerateRequestInput, isEndStatus } from "../../.
 import type { Prediction } from "../../../contracts/prediction.ts";
 import { signWebhook } from "../../../contracts/signing.ts";
 import type { ChunkLastFrame } from "../../../worker/chunks/output.ts";
-import type { ChunkPlan } from "../../../worker/chunks/plan.ts";
+import { type ChunkPlan, seamKeyframes } from "../../../worker/chunks/plan.ts";
+import { type AssembleInput, OVERLAYS_JOB, SEAMS_PREFIX, type SeamMeasureInput, WINDOW_PREFIX, type WindowInput } from "../../../worker/steps/assembly.ts";
 import { type Config, loadConfig } from "../../../worker/config.ts";
-import { spokenLines } from "../../../contracts/spec.ts";
+import { copyLayers, spokenLines } from "../../../contracts/spec.ts";
 import { mediaKeys } from "../../../worker/media/keys.ts";
 import { planVideo } from "../../../worker/planning/plan.ts";
 import { ReplicateDouble } from "./replicate-double.ts";
@@ -196,7 +197,15 @@ export function outputFor(h: Harness, claimed: ClaimedJob): unknown {
       return { key: mediaKeys.storyboard(h.videoId, job.beat!), beat: job.beat };
     case "chunk": {
       const chunk = job.input as ChunkPlan;
-      return { key: mediaKeys.chunk(h.videoId, chunk.chunk_num), last_frame_key: mediaKeys.lastFrame(h.videoId, chunk.chunk_num), frames: chunk.frames, palette: [], reference_drift: null };
+      return {
+        key: mediaKeys.chunk(h.videoId, chunk.chunk_num),
+        last_frame_key: mediaKeys.lastFrame(h.videoId, chunk.chunk_num),
+        frames: chunk.frames,
+        // What normalize gives: frame 0 and the seam cuts it was asked for.
+        keyframes: [0, ...seamKeyframes(chunk)],
+        palette: [],
+        reference_drift: null,
+      };
     }
     case "music":
       // A voiced ad's music is kept as it came, for the soundtrack mix.
@@ -210,9 +219,20 @@ export function outputFor(h: Harness, claimed: ClaimedJob): unknown {
       return { key: mediaKeys.music(h.videoId), voice_key: mediaKeys.voice(h.videoId), captions_key: mediaKeys.captions(h.videoId), voiceover: { cues } };
     }
     case "stitch":
+      // A progressive assembly's parts (worker/run/assembly.ts), else the one-shot stitch.
+      if (job.id === OVERLAYS_JOB) {
+        const layers = copyLayers(claimed.video.spec!).map(({ layer, from_frame, to_frame }) => ({ key: mediaKeys.overlay(h.videoId, layer), from_frame, to_frame }));
+        return { layers, logo: "wordmark", cta_box: null, mark_box: null };
+      }
+      if (job.id.startsWith(WINDOW_PREFIX)) return { key: mediaKeys.window(h.videoId, (job.input as WindowInput).window.from_frame) };
+      // No media-node here: a measure that did not happen, as steps/assembly.ts reports one.
+      if (job.id.startsWith(SEAMS_PREFIX)) return { measure: (job.input as SeamMeasureInput).measure, measured: null, error: "not measured: no media-node in this test" };
       return { key: mediaKeys.stitched(h.videoId), frames: claimed.video.spec!.total_frames };
-    default:
-      return { key: mediaKeys.final(h.videoId) };
+    default: {
+      // A progressive assembly also stores the windows it rendered itself.
+      const render = (job.input as Partial<AssembleInput>).render ?? [];
+      return { key: mediaKeys.final(h.videoId), rendered: render.map((w) => ({ from_frame: w.from_frame, key: mediaKeys.window(h.videoId, w.from_frame) })) };
+    }
   }
 }
 

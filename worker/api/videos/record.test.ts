@@ -3,15 +3,15 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { SeamReport, VideoResponse } from "../../../contracts/api.ts";
 import type { SeamsResponse } from "../../../contracts/media.ts";
 import { apiRequest } from "../../../test/support/worker/api-client.ts";
-import { claim, driveToEnd, type Harness, outputFor, runJob, snapshot, submitRun } from "../../../test/support/worker/run-driver.ts";
+import { claim, driveToEnd, type Harness, runJob, snapshot, submitRun } from "../../../test/support/worker/run-driver.ts";
 import { createKey } from "../../auth/keys.ts";
-import { ChunkPlan } from "../../chunks/plan.ts";
-import { plannedSeams, scoreSeams } from "../../references/seam-scores.ts";
-import type { StitchOutput } from "../../steps/stitch.ts";
+import type { ChunkPlan } from "../../chunks/plan.ts";
+import { type MeasuredPart, plannedSeams, scoreSeams } from "../../references/seam-scores.ts";
+import { SEAMS_PREFIX, type SeamMeasureInput } from "../../steps/assembly.ts";
 
 /**
- * `GET /api/video/{id}`'s `consistency.seams[]`: every seam the stitch step scored, as it stored
- * them in the stitch job's output. The stitch step runs in the tests of the real stack
+ * `GET /api/video/{id}`'s `consistency.seams[]`: every seam measured, as the progressive
+ * assembly's seam measures stored them in their outputs (scored together once all are in). The stitch step runs in the tests of the real stack
  * (test/seams.test.ts measures real pixels); here the stitch job stores a scored report the way
  * that step does (references/seam-scores.ts `scoreSeams` over media-node's `videos/seams`
  * answer), with one seam inside a beat that jumps, and the route must carry it unchanged.
@@ -56,15 +56,18 @@ describe("GET /api/video/{id}: consistency.seams", () => {
     const h = await submitRun(key, "A folding e-bike for city commuters who take the train");
     const seen: { beforeStitch?: VideoResponse; report?: SeamReport } = {};
     const end = await driveToEnd(h, {
+      // Progressive assembly measures the seams a few at a time (run/assembly.ts), each part as steps/assembly.ts stores it.
       run: async (harness, jobId) => {
-        if (jobId !== "stitch") return runJob(harness, jobId);
-        seen.beforeStitch = await record(harness);
+        if (!jobId.startsWith(SEAMS_PREFIX)) return runJob(harness, jobId);
+        seen.beforeStitch ??= await record(harness);
         const claimed = await claim(harness, jobId, "start");
-        const plan = (claimed.job.input as { chunks: unknown[] }).chunks.map((c) => ChunkPlan.parse(c));
+        const plan = (await snapshot(harness)).chunk_plan!;
         const jumpInto = plannedSeams(plan).find((s) => s.within_beat)!.chunk_num;
-        seen.report = scoreSeams(plannedSeams(plan), measured(plan, jumpInto));
-        const output: StitchOutput = { ...(outputFor(harness, claimed) as Omit<StitchOutput, "seams">), seams: seen.report };
-        await harness.stub.jobDone(jobId, claimed.job.attempt, output);
+        const all = measured(plan, jumpInto);
+        seen.report = scoreSeams(plannedSeams(plan), all);
+        const { measure } = claimed.job.input as SeamMeasureInput;
+        const part: MeasuredPart = { measure, measured: { ...all, seams: measure.map((i) => all.seams[i]!) } };
+        await harness.stub.jobDone(jobId, claimed.job.attempt, part);
       },
     });
     expect(end.status).toBe("complete");
@@ -84,6 +87,7 @@ describe("GET /api/video/{id}: consistency.seams", () => {
     expect(consistency!.flagged_seams).toEqual([jumped[0]!.chunk_num]);
     const inside = seams.filter((s) => s.kind === "within_beat").map((s) => s.jump_ratio!);
     expect(consistency!.within_beat_jump_ratio).toEqual({ mean: Math.round((inside.reduce((a, b) => a + b, 0) / inside.length) * 100) / 100, max: 3.4 });
-    expect((await snapshot(h)).outputs.stitch).toMatchObject({ seams: report });
+    const parts = Object.entries((await snapshot(h)).outputs).filter(([id]) => id.startsWith(SEAMS_PREFIX));
+    expect(parts.flatMap(([, part]) => (part as MeasuredPart).measure).sort((a, b) => a - b)).toEqual(seams.map((_, i) => i));
   });
 });

@@ -6,6 +6,7 @@ import type { ChunkOutput } from "../../chunks/output.ts";
 import { mediaKeys } from "../../media/keys.ts";
 import { signMediaUrl } from "../../media/signed-url.ts";
 import { consistencyReport } from "../../references/consistency.ts";
+import { measuredSeams } from "../../references/seam-scores.ts";
 import { chooseReferences, missingReference } from "../../references/selection.ts";
 import type { SoundtrackOutput } from "../../steps/voice.ts";
 import { API_KEY, apiResponses, jsonResponse, ownVideo, type RouteContext, UNKNOWN_VIDEO, VideoPath, videoNotFound } from "../router.ts";
@@ -41,7 +42,7 @@ export async function videoRecord(c: AppContext, snapshot: LiveSnapshot): Promis
   const references = done("reference") as unknown as ({ key: string } & Omit<VideoResponse["reference_images"][number], "url">)[];
   const finished = snapshot.status === "complete";
   const chunks = done("chunk");
-  const stitchedDone = snapshot.jobs.some((j) => j.kind === "stitch" && j.status === "done");
+  const stitchedDone = snapshot.jobs.some((j) => j.id === "stitch" && j.status === "done");
   return {
     video_id: snapshot.video_id,
     status: snapshot.status,
@@ -115,6 +116,8 @@ function consistencyOf(snapshot: LiveSnapshot, threshold: number): Pick<VideoRes
   const chunks = snapshot.jobs
     .filter((j) => j.kind === "chunk" && j.status === "done")
     .map((j) => ({ ...(snapshot.outputs[j.id] as ChunkOutput), chunk_num: j.idx, beat_index: j.beat }));
-  // Only a finished stitch has an output (a regenerated beat removes the job, and its seams with it).
-  return chunks.length ? { consistency: consistencyReport(chunks, threshold, snapshot.outputs.stitch) } : {};
+  // Only a finished stitch has an output (a regenerated beat removes the job, and its seams with it);
+  // a progressive assembly's seams are in its measures' outputs, scored once all are in.
+  const stitch = snapshot.outputs.stitch ?? measuredSeams(snapshot);
+  return chunks.length ? { consistency: consistencyReport(chunks, threshold, stitch) } : {};
 }

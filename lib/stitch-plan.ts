@@ -1,5 +1,4 @@
-import type { TransitionType } from "../../contracts/spec.ts";
-import { InputError } from "../io.ts";
+import type { TransitionType } from "../contracts/spec.ts";
 
 /**
  * Where every output frame of a stitched video comes from, in whole frames.
@@ -18,6 +17,19 @@ import { InputError } from "../io.ts";
  * again from the first keyframe at or after where the marked range ends.
  */
 
+/**
+ * Chunks and joins that do not fit together: the caller's input is wrong (media-node answers
+ * 422). Shared by the Worker, which plans the progressive assembly's windows, and media-node,
+ * which renders and checks them, so both place every frame the same way.
+ */
+export class StitchPlanError extends Error {
+  readonly statusCode = 422;
+  constructor(message: string) {
+    super(message);
+    this.name = "StitchPlanError";
+  }
+}
+
 /** Output frames [from, to). */
 export interface FrameRange {
   from: number;
@@ -34,6 +46,11 @@ export function mergeRanges(ranges: readonly FrameRange[]): FrameRange[] {
     else merged.push({ ...range });
   }
   return merged;
+}
+
+/** Chunk frames [from, to) under output ranges `ranges`, for a chunk of `frames` frames whose frame 0 lands at output frame `at`; merged. */
+export function chunkFramesUnder(ranges: readonly FrameRange[], at: number, frames: number): FrameRange[] {
+  return mergeRanges(ranges.map((r) => ({ from: Math.max(0, r.from - at), to: Math.min(frames, r.to - at) })));
 }
 
 /** `range` minus every (merged) range in `holes`. */
@@ -85,10 +102,10 @@ export interface Layout {
 
 /** Check the joins fit the chunks and place the chunks on the output timeline. */
 export function layoutChunks(chunks: readonly Pick<PlanChunk, "frames">[], joins: readonly PlanJoin[]): Layout {
-  if (chunks.length === 0) throw new InputError("chunks: at least one chunk is needed");
-  if (joins.length !== chunks.length - 1) throw new InputError(`transitions: expected ${chunks.length - 1} entries, got ${joins.length}`);
+  if (chunks.length === 0) throw new StitchPlanError("chunks: at least one chunk is needed");
+  if (joins.length !== chunks.length - 1) throw new StitchPlanError(`transitions: expected ${chunks.length - 1} entries, got ${joins.length}`);
   joins.forEach((join, i) => {
-    if ((join.type === "cut") !== (join.frames === 0)) throw new InputError(`transitions[${i}]: a cut has 0 overlap frames and a ${join.type} needs at least 1`);
+    if ((join.type === "cut") !== (join.frames === 0)) throw new StitchPlanError(`transitions[${i}]: a cut has 0 overlap frames and a ${join.type} needs at least 1`);
   });
   const starts: number[] = [];
   let at = 0;
@@ -96,7 +113,7 @@ export function layoutChunks(chunks: readonly Pick<PlanChunk, "frames">[], joins
     const overlapIn = i > 0 ? joins[i - 1]!.frames : 0;
     const overlapOut = i < joins.length ? joins[i]!.frames : 0;
     if (chunk.frames < overlapIn + overlapOut) {
-      throw new InputError(`chunks[${i}] has ${chunk.frames} frames, fewer than its transitions overlap (${overlapIn} in + ${overlapOut} out)`);
+      throw new StitchPlanError(`chunks[${i}] has ${chunk.frames} frames, fewer than its transitions overlap (${overlapIn} in + ${overlapOut} out)`);
     }
     starts.push(at);
     at += chunk.frames - overlapOut;
@@ -158,4 +175,39 @@ export function planSeams(chunks: readonly PlanChunk[], joins: readonly PlanJoin
 
 export function spanFrames(span: Span): number {
   return span.kind === "copy" ? span.to - span.from : span.to - span.at;
+}
+
+/** Chunks an encode span reads, in order. */
+export function spanChunks(span: Extract<Span, { kind: "encode" }>): number[] {
+  return [...new Set(span.pieces.map((p) => p.chunk))];
+}
+
+/**
+ * The encode spans (transition windows, decorated frames) that can be rendered now, with only
+ * some chunks normalized (`null` for one that is not). A chunk not yet known is planned as
+ * uncopyable, so every span next to it grows into it and is not ready; a span whose chunks are
+ * all known is bounded by copies of known chunks, which later chunks never move (a chunk's
+ * copies depend on its own keyframes, the layout and the marked frames only). So each span
+ * returned here is exactly the one the whole plan will have: progressive assembly renders it
+ * as soon as the chunks it reads and the copies around it are known (usually when the second
+ * of its two chunks lands), and the final plan finds it ready.
+ */
+export function readySpans(chunks: readonly (PlanChunk | null)[], declaredFrames: readonly number[], joins: readonly PlanJoin[], marked: readonly FrameRange[] = []): Extract<Span, { kind: "encode" }>[] {
+  const known = chunks.map((c, i) => c ?? { frames: declaredFrames[i]!, keyframes: [], copyable: false });
+  return planSeams(known, joins, marked).filter((s): s is Extract<Span, { kind: "encode" }> => s.kind === "encode" && spanChunks(s).every((i) => chunks[i] !== null));
+}
+
+/**
+ * Where each output frame of the assembled video is stored, span by span: a copy span in its
+ * chunk's file (from the span's first chunk frame), an encode span in the window rendered for
+ * it (keyed by its first output frame). The seam measures of progressive assembly read these.
+ */
+export type AssemblyPiece = { from_frame: number; to_frame: number; file_from_frame: number } & ({ chunk: number } | { window: number });
+
+export function assemblyPieces(spans: readonly Span[]): AssemblyPiece[] {
+  return spans.map((span) =>
+    span.kind === "copy"
+      ? { from_frame: span.at, to_frame: span.at + spanFrames(span), file_from_frame: span.from, chunk: span.chunk }
+      : { from_frame: span.at, to_frame: span.to, file_from_frame: 0, window: span.at },
+  );
 }

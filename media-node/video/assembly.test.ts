@@ -1,0 +1,244 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AssembleResponse, type SeamSpec, SeamsResponse, StitchWindowResponse } from "../../contracts/media.ts";
+import { ffmpeg, ffprobe } from "../ffmpeg.ts";
+import { TEST_SECRET, type TestOrigin, postSigned, startOrigin } from "../../test/support/origin.ts";
+import { buildServer } from "../server.ts";
+import { probeChunk } from "./chunk-probe.ts";
+import { normalizeChunk } from "./normalize.ts";
+import { type StitchChunk, stitchChunks } from "./stitch.ts";
+import { type AssembledWindow, assembleFinal, renderWindow } from "./assembly.ts";
+import { type FrameRange, type PlanChunk, assemblyPieces, layoutChunks, planSeams, readySpans } from "../../lib/stitch-plan.ts";
+import { framePsnrs, synthClip } from "../../test/support/synth-media.ts";
+import { FPS, FRAMES, H, JOINS, SOURCES, TOTAL, W } from "../../test/support/stitch-fixture.ts";
+
+/** Chunks land out of order, as beats finish at different times. */
+const ARRIVAL = [2, 4, 0, 3, 1];
+/** An overlay over output frames [40, 46): inside chunk 2's own region, so it is a window of its own. */
+const OVERLAY: FrameRange = { from: 40, to: 46 };
+
+let dir: string;
+let chunks: StitchChunk[];
+let music: string;
+let overlayPng: string;
+
+let workDirs = 0;
+async function work(name: string): Promise<string> {
+  const path = join(dir, `work-${name}-${workDirs++}`);
+  await mkdir(path);
+  return path;
+}
+
+/** What the Worker does: after each chunk lands, render every window that just became ready. */
+async function progressive(decorated: boolean): Promise<{ windows: AssembledWindow[]; readyAfter: number[][] }> {
+  const decorations = decorated ? { overlays: [{ path: overlayPng, ...OVERLAY }], cues: [] } : undefined;
+  const known: (PlanChunk | null)[] = FRAMES.map(() => null);
+  const windows: AssembledWindow[] = [];
+  const readyAfter: number[][] = [];
+  for (const landed of ARRIVAL) {
+    const probe = await probeChunk(chunks[landed]!.path, "chunk");
+    known[landed] = { frames: probe.frames, keyframes: probe.keyframes, copyable: true };
+    const fresh = readySpans(known, FRAMES, JOINS, decorated ? [OVERLAY] : []).filter((s) => !windows.some((w) => w.from === s.at));
+    readyAfter.push(fresh.map((s) => s.at));
+    for (const span of fresh) {
+      const path = join(dir, `window-${decorated ? "d" : "p"}-${span.at}.mp4`);
+      const input = chunks.map((c, i) => ({ path: known[i] ? c.path : null, frames: c.frames }));
+      const result = await renderWindow(input, JOINS, { from: span.at, to: span.to }, path, { width: W, height: H, fps: FPS, workDir: await work(`w-${decorated}-${span.at}`), decorations });
+      expect(result.chunks.every((i) => known[i] !== null)).toBe(true);
+      expect(result.frames).toBe(span.to - span.at);
+      windows.push({ path, from: span.at, to: span.to });
+    }
+  }
+  return { windows, readyAfter };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "adreel-assembly-test-"));
+  chunks = await Promise.all(
+    SOURCES.map(async (source, i) => {
+      const raw = join(dir, `raw-${i}.mp4`);
+      await synthClip(raw, { source, width: W, height: H, fps: FPS, seconds: 1.4, hue: i * 1.3 });
+      const path = join(dir, `chunk-${i}.mp4`);
+      const overlapIn = i > 0 ? JOINS[i - 1]!.frames : 0;
+      const keyframes = overlapIn > 0 ? [overlapIn] : [];
+      await normalizeChunk(raw, path, null, { width: W, height: H, fps: FPS, frames: FRAMES[i]!, keyframes });
+      return { path, frames: FRAMES[i]! };
+    }),
+  );
+  music = join(dir, "music.m4a");
+  await ffmpeg(["-f", "lavfi", "-i", "sine=frequency=440:duration=6", "-c:a", "aac", "-ar", "48000", "-ac", "2", "-f", "mp4", music]);
+  overlayPng = join(dir, "overlay.png");
+  await ffmpeg(["-f", "lavfi", "-i", `color=white@0.5:s=${W}x${H},format=rgba`, "-frames:v", "1", overlayPng]);
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("progressive assembly", () => {
+  it("renders each window once, as soon as its chunks land, and assembles the same video as the one-shot stitch", async () => {
+    const { windows, readyAfter } = await progressive(false);
+    // Windows: c0|c1 fade at [14, 20), c1|c2 dissolve at [32, 36), c3|c4 wipe at [61, 66); the cut c2|c3 is a
+    // plain copy. Chunks 2, 4 and 0 land with no neighbour: nothing is ready until chunk 3, then chunk 1.
+    expect(readyAfter).toEqual([[], [], [], [61], [14, 32]]);
+    const output = join(dir, "assembled.mp4");
+    const result = await assembleFinal(chunks, JOINS, windows, music, output, { width: W, height: H, fps: FPS, workDir: await work("assemble") });
+    expect(result.frames).toBe(TOTAL);
+    expect(result.windows).toBe(3);
+    const probe = await ffprobe(output, true);
+    const video = probe.streams.find((s) => s.codec_type === "video");
+    expect(video).toMatchObject({ codec_name: "h264", r_frame_rate: "24/1", nb_read_frames: String(TOTAL) });
+    expect(probe.streams.find((s) => s.codec_type === "audio")?.codec_name).toBe("aac");
+    // The music is cut to the picture.
+    expect(result.audioDurationS).toBeLessThanOrEqual(TOTAL / FPS + 0.03);
+    expect(result.videoDurationS).toBeCloseTo(TOTAL / FPS, 3);
+
+    // Own regions from their seam keyframes: c0 [0,14) c1 [6,18) c2 [4,18) c3 [0,11) c4 [5,30); the windows are the rest.
+    expect(result.copiedFrames).toBe(14 + 12 + 14 + 11 + 25);
+    // Against the one-shot stitch of the same chunks: every copied frame is the same frame, bit for bit
+    // (so timing and transitions are exact); only the windows' own encodes differ, by encoding noise.
+    const oneShot = join(dir, "one-shot.mp4");
+    await stitchChunks(chunks, JOINS, oneShot, { width: W, height: H, fps: FPS, method: "seams", workDir: await work("one-shot") });
+    const psnr = await framePsnrs(output, oneShot);
+    expect(psnr).toHaveLength(TOTAL);
+    expect(psnr.filter((v) => v < 100).length).toBeLessThanOrEqual(6 + 4 + 5);
+    expect(Math.min(...psnr)).toBeGreaterThan(30);
+
+    // The last chunk's window rendered by the assembly itself gives the same file, frame for frame.
+    const last = windows.find((w) => w.from === 61)!;
+    const inPlace = join(dir, "assembled-in-place.mp4");
+    const rendered = { path: join(dir, "window-in-place.mp4"), from: last.from, to: last.to };
+    const again = await assembleFinal(chunks, JOINS, windows.filter((w) => w !== last), music, inPlace, { width: W, height: H, fps: FPS, workDir: await work("in-place") }, [rendered]);
+    expect(again).toMatchObject({ frames: TOTAL, copiedFrames: result.copiedFrames, windows: 3 });
+    expect((await framePsnrs(inPlace, output)).every((v) => v >= 100)).toBe(true);
+    await expect(
+      assembleFinal(chunks, JOINS, windows, music, join(dir, "never-in-place.mp4"), { width: W, height: H, fps: FPS, workDir: await work("in-place-refused") }, [{ ...rendered, from: 60 }]),
+    ).rejects.toThrow(/render_windows\[0\]: output frames \[60, 66\) are not an encode span/);
+  });
+
+  it("re-encodes the frames under an overlay in their own window", async () => {
+    const { windows } = await progressive(true);
+    expect(windows.map((w) => [w.from, w.to]).sort((a, b) => a[0]! - b[0]!)).toContainEqual([OVERLAY.from, 50]);
+    const output = join(dir, "assembled-decorated.mp4");
+    const decorations = { overlays: [{ path: overlayPng, ...OVERLAY }], cues: [] };
+    const result = await assembleFinal(chunks, JOINS, windows, music, output, { width: W, height: H, fps: FPS, workDir: await work("assemble-d"), decorations });
+    const oneShot = join(dir, "one-shot-decorated.mp4");
+    await stitchChunks(chunks, JOINS, oneShot, { width: W, height: H, fps: FPS, method: "seams", workDir: await work("one-shot-d"), decorations });
+    expect(result.frames).toBe(TOTAL);
+    const psnr = await framePsnrs(output, oneShot);
+    // The three transition windows and the overlay's [40, 50) are encoded; everything else is the same frame.
+    expect(psnr.filter((v) => v < 100).length).toBeLessThanOrEqual(6 + 4 + 5 + 10);
+    expect(Math.min(...psnr)).toBeGreaterThan(30);
+  });
+
+  it("renders a window given the chunks it reads and their neighbours, which bound it (what the Worker sends)", async () => {
+    // An end card from the cut c2|c3 to the end: one span over c3 and c4, bounded by c2's copy.
+    const endCard = { overlays: [{ path: overlayPng, from: 50, to: TOTAL }], cues: [] };
+    const options = async () => ({ width: W, height: H, fps: FPS, workDir: await work("end-card"), decorations: endCard });
+    const given = (present: number[]) => chunks.map((c, i) => ({ path: present.includes(i) ? c.path : null, frames: c.frames }));
+    const rendered = await renderWindow(given([2, 3, 4]), JOINS, { from: 50, to: TOTAL }, join(dir, "end-card.mp4"), await options());
+    expect(rendered).toMatchObject({ frames: TOTAL - 50, chunks: [3, 4] });
+    // Without c2 media-node cannot copy it: the span would grow into it, and it says so.
+    await expect(renderWindow(given([3, 4]), JOINS, { from: 50, to: TOTAL }, join(dir, "never-end-card.mp4"), await options())).rejects.toThrow(/are not an encode span/);
+  });
+
+  it("refuses a window that is not an encode span, and an assembly with a window missing", async () => {
+    const input = chunks.map((c, i) => ({ path: i < 2 ? c.path : null, frames: c.frames }));
+    // Chunk 2 has not landed: the dissolve window c1|c2 cannot be rendered yet.
+    await expect(renderWindow(input, JOINS, { from: 32, to: 36 }, join(dir, "never.mp4"), { width: W, height: H, fps: FPS, workDir: await work("refused") })).rejects.toThrow(
+      /\[32, 36\) are not an encode span .*ready now: \[14, 20\)/,
+    );
+    const { windows } = await progressive(false);
+    await expect(
+      assembleFinal(chunks, JOINS, windows.slice(1), music, join(dir, "never-final.mp4"), { width: W, height: H, fps: FPS, workDir: await work("refused-final") }),
+    ).rejects.toThrow(/windows: none renders output frames/);
+  });
+});
+
+describe("POST /v1/media/videos/stitch/window and /v1/media/videos/assemble", () => {
+  let app: FastifyInstance;
+  let origin: TestOrigin;
+
+  beforeAll(async () => {
+    app = await buildServer({ secret: TEST_SECRET });
+    origin = await startOrigin();
+    for (const [i, chunk] of chunks.entries()) origin.serveBytes(`/chunk-${i}.mp4`, await readFile(chunk.path), "video/mp4");
+    origin.serveBytes("/music.m4a", await readFile(music), "audio/mp4");
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await origin.close();
+  });
+
+  const frame = { transitions: JOINS, width: W, height: H, fps: FPS };
+
+  it("renders windows over HTTP and assembles the final MP4 with its music", async () => {
+    const windows = [];
+    for (const window of [{ from_frame: 14, to_frame: 20 }, { from_frame: 32, to_frame: 36 }, { from_frame: 61, to_frame: 66 }]) {
+      const response = await postSigned(app, "/v1/media/videos/stitch/window", {
+        ...frame,
+        chunks: chunks.map((c, i) => ({ url: origin.url(`/chunk-${i}.mp4?sig=x`), frames: c.frames })),
+        window,
+        output_url: origin.url(`/out/window-${window.from_frame}.mp4?sig=y`),
+      });
+      expect(response.statusCode, response.body).toBe(200);
+      expect(StitchWindowResponse.parse(response.json()).frames).toBe(window.to_frame - window.from_frame);
+      const stored = origin.uploads.get(`/out/window-${window.from_frame}.mp4`)!.body;
+      origin.serveBytes(`/window-${window.from_frame}.mp4`, stored, "video/mp4");
+      windows.push({ url: origin.url(`/window-${window.from_frame}.mp4?sig=z`), ...window });
+    }
+    const response = await postSigned(app, "/v1/media/videos/assemble", {
+      ...frame,
+      chunks: chunks.map((c, i) => ({ url: origin.url(`/chunk-${i}.mp4?sig=x`), frames: c.frames })),
+      windows,
+      audio_url: origin.url("/music.m4a?sig=m"),
+      output_url: origin.url("/out/final.mp4?sig=f"),
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    const result = AssembleResponse.parse(response.json());
+    expect(result.frames).toBe(TOTAL);
+    const stored = join(dir, "uploaded-final.mp4");
+    await writeFile(stored, origin.uploads.get("/out/final.mp4")!.body);
+    expect((await ffprobe(stored, true)).streams.map((s) => s.codec_type).sort()).toEqual(["audio", "video"]);
+
+    // Each seam measured alone on the pieces (chunks' copied frames, the windows) is what the
+    // same seam measures on the assembled file, with every seam listed.
+    origin.serveBytes("/final.mp4", origin.uploads.get("/out/final.mp4")!.body, "video/mp4");
+    const starts = layoutChunks(chunks, JOINS).starts;
+    const seams: SeamSpec[] = JOINS.map((join, i) => ({ at_frame: starts[i + 1]!, transition: join, within_beat: false }));
+    const measure = { width: W, height: H, fps: FPS, frames: TOTAL, seams };
+    const onFile = await postSigned(app, "/v1/media/videos/seams", { ...measure, video_url: origin.url("/final.mp4?sig=s") });
+    expect(onFile.statusCode, onFile.body).toBe(200);
+    const probes = await Promise.all(chunks.map((c) => probeChunk(c.path, "chunk")));
+    const spans = planSeams(probes.map((p) => ({ frames: p.frames, keyframes: p.keyframes, copyable: true })), JOINS);
+    const pieces = assemblyPieces(spans).map(({ from_frame, to_frame, file_from_frame, ...source }) => ({
+      from_frame,
+      to_frame,
+      file_from_frame,
+      url: "chunk" in source ? origin.url(`/chunk-${source.chunk}.mp4?sig=x`) : origin.url(`/window-${source.window}.mp4?sig=z`),
+    }));
+    for (const i of seams.keys()) {
+      const alone = await postSigned(app, "/v1/media/videos/seams", { ...measure, pieces, measure: [i] });
+      expect(alone.statusCode, alone.body).toBe(200);
+      expect(SeamsResponse.parse(alone.json()).seams).toEqual([SeamsResponse.parse(onFile.json()).seams[i]]);
+    }
+    const missing = await postSigned(app, "/v1/media/videos/seams", { ...measure, pieces: pieces.filter((p) => p.from_frame !== 14), measure: [0] });
+    expect(missing.statusCode).toBe(422);
+    expect(missing.json().error).toMatch(/no piece holds output frame 14/);
+  });
+
+  it("answers 422 naming the problem", async () => {
+    const response = await postSigned(app, "/v1/media/videos/stitch/window", {
+      ...frame,
+      chunks: chunks.map((c, i) => ({ url: i === 0 ? origin.url("/chunk-0.mp4?sig=x") : null, frames: c.frames })),
+      window: { from_frame: 14, to_frame: 20 },
+      output_url: origin.url("/out/w.mp4?sig=y"),
+    });
+    expect(response.statusCode).toBe(422);
+    expect(response.json().error).toMatch(/window: output frames \[14, 20\)/);
+  });
+});

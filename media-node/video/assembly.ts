@@ -1,0 +1,191 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ffmpeg } from "../ffmpeg.ts";
+import { InputError } from "../io.ts";
+import { audioCodecArgs, muxedFacts, type MuxedVideo } from "../audio/mux.ts";
+import { probeChunk } from "./chunk-probe.ts";
+import { type Decorations, NO_DECORATIONS, decoratedRanges } from "./decoration.ts";
+import { type FrameRange, type PlanChunk, type PlanJoin, type Span, layoutChunks, mergeRanges, planSeams, readySpans, spanFrames } from "../../lib/stitch-plan.ts";
+import { type FfconcatRange, ffconcatList } from "./ffconcat.ts";
+import type { GraphChunk } from "./transition-graph.ts";
+import { type StitchChunk, checkDecorations, probeChunks, referenceParameterSets, renderSeams, spliceArgs, spliceable } from "./stitch.ts";
+
+/**
+ * Progressive assembly: the stitch of stitch.ts split so that almost all of it happens while
+ * chunks are still generating.
+ * - `renderWindow`: one encode span of the seam plan (a transition window, or frames under a
+ *   decoration), rendered as soon as the chunks it reads are normalized. The chunks that have
+ *   not landed yet are only counted (their declared frames place the others on the timeline).
+ * - `assembleFinal`: when every chunk and window is there, one stream-copy concat of the
+ *   chunks' own regions and the windows, with the prepared music muxed in the same pass.
+ * Both plan with the same function as the one-shot stitch (lib/stitch-plan.ts), so the final
+ * file has exactly the frames, transitions and timing `stitchChunks` would give.
+ */
+
+export interface AssemblyOptions {
+  width: number;
+  height: number;
+  fps: number;
+  /** Scratch directory (the caller removes it). */
+  workDir: string;
+  decorations?: Decorations;
+  timeoutMs?: number;
+}
+
+/** A chunk of the video: its file once normalized, else null (only its frame count is known). */
+export interface WindowChunk {
+  path: string | null;
+  frames: number;
+}
+
+export interface WindowResult {
+  frames: number;
+  /** The chunks the window reads. */
+  chunks: number[];
+  decoratedFrames: number;
+  encodeSeconds: number;
+}
+
+function describe(spans: readonly Span[]): string {
+  const encode = spans.filter((s) => s.kind === "encode").map((s) => `[${s.at}, ${s.to})`);
+  return encode.length ? encode.join(", ") : "none";
+}
+
+function markedFrames(marked: readonly FrameRange[], window: FrameRange): number {
+  return mergeRanges(marked).reduce((sum, r) => sum + Math.max(0, Math.min(r.to, window.to) - Math.max(r.from, window.from)), 0);
+}
+
+/** Render the encode span covering output frames `window` exactly, from the chunks it reads. */
+export async function renderWindow(chunks: readonly WindowChunk[], joins: readonly PlanJoin[], window: FrameRange, outputPath: string, options: AssemblyOptions): Promise<WindowResult> {
+  const { width, height, fps, workDir, decorations = NO_DECORATIONS, timeoutMs = 5 * 60_000 } = options;
+  const started = performance.now();
+  const declared = chunks.map((c) => c.frames);
+  checkDecorations(decorations, layoutChunks(chunks, joins).total);
+  const present = chunks.flatMap((c, index) => (c.path === null ? [] : [{ path: c.path, frames: c.frames, index }]));
+  const [probes, reference] = await Promise.all([probeChunks(present, width, height, fps), referenceParameterSets(width, height, fps, workDir)]);
+  const planChunks: (PlanChunk | null)[] = chunks.map(() => null);
+  const graphChunks: GraphChunk[] = [];
+  present.forEach((chunk, i) => {
+    const probe = probes[i]!;
+    const copyable = spliceable(probe, reference);
+    planChunks[chunk.index] = { frames: probe.frames, keyframes: probe.keyframes, copyable };
+    graphChunks[chunk.index] = { path: chunk.path, probe, seekable: copyable };
+  });
+  const marked = decoratedRanges(decorations);
+  const ready = readySpans(planChunks, declared, joins, marked);
+  const span = ready.find((s) => s.at === window.from && s.to === window.to);
+  if (!span) throw new InputError(`window: output frames [${window.from}, ${window.to}) are not an encode span that these chunks can render (ready now: ${describe(ready)})`);
+  const draw = { decorations, width, height, fps };
+  await renderSeams([span], graphChunks, draw, outputPath, join(workDir, "window"), reference, timeoutMs);
+  const rendered = await probeChunk(outputPath, "window encode");
+  if (rendered.frames !== spanFrames(span)) throw new Error(`window encode has ${rendered.frames} frames, planned ${spanFrames(span)}`);
+  return {
+    frames: rendered.frames,
+    chunks: [...new Set(span.pieces.map((p) => p.chunk))],
+    decoratedFrames: markedFrames(marked, window),
+    encodeSeconds: (performance.now() - started) / 1000,
+  };
+}
+
+export interface AssembledWindow extends FrameRange {
+  path: string;
+}
+
+/** A window the assembly renders itself, into `path`, before joining. */
+export interface RenderedWindow extends FrameRange {
+  path: string;
+}
+
+export interface AssemblyResult extends MuxedVideo {
+  frames: number;
+  copiedFrames: number;
+  decoratedFrames: number;
+  windows: number;
+  encodeSeconds: number;
+  /** Frames of the windows rendered in this request, and the wall time that took. */
+  renderedFrames: number;
+  renderSeconds: number;
+}
+
+/**
+ * The final MP4 from normalized chunks and their rendered windows: every copy span of the
+ * plan from its chunk, every encode span from the window rendered for it, music alongside;
+ * all stream copy. A window that is missing, extra or of another length is refused.
+ */
+export async function assembleFinal(
+  chunks: readonly StitchChunk[],
+  joins: readonly PlanJoin[],
+  given: readonly AssembledWindow[],
+  audioPath: string,
+  outputPath: string,
+  options: AssemblyOptions,
+  render: readonly RenderedWindow[] = [],
+): Promise<AssemblyResult> {
+  const { width, height, fps, workDir, decorations = NO_DECORATIONS, timeoutMs = 5 * 60_000 } = options;
+  const started = performance.now();
+  const [probes, reference, givenProbes, audioArgs] = await Promise.all([
+    probeChunks(chunks, width, height, fps),
+    referenceParameterSets(width, height, fps, workDir),
+    Promise.all(given.map((w, i) => probeChunk(w.path, `windows[${i}]`))),
+    audioCodecArgs(audioPath),
+  ]);
+  const marked = decoratedRanges(decorations);
+  const spans = planSeams(
+    probes.map((p) => ({ frames: p.frames, keyframes: p.keyframes, copyable: spliceable(p, reference) })),
+    joins,
+    marked,
+  );
+  const total = spans.reduce((sum, span) => sum + spanFrames(span), 0);
+  checkDecorations(decorations, total);
+  // The windows to render here, from the chunks as downloaded: each exactly an encode span.
+  const graphChunks: GraphChunk[] = chunks.map((c, i) => ({ path: c.path, probe: probes[i]!, seekable: spliceable(probes[i]!, reference) }));
+  // One after another: the request holds one encode slot (admission.ts), so one ffmpeg.
+  const renderStarted = performance.now();
+  for (const [i, w] of render.entries()) {
+    const span = spans.find((s) => s.kind === "encode" && s.at === w.from && s.to === w.to);
+    if (!span) throw new InputError(`render_windows[${i}]: output frames [${w.from}, ${w.to}) are not an encode span of the plan (it encodes ${describe(spans)})`);
+    await renderSeams([span], graphChunks, { decorations, width, height, fps }, w.path, join(workDir, `render-${i}`), reference, timeoutMs);
+  }
+  const renderSeconds = (performance.now() - renderStarted) / 1000;
+  const windows = [...given, ...render];
+  const windowProbes = [...givenProbes, ...(await Promise.all(render.map((w, i) => probeChunk(w.path, `render_windows[${i}]`))))];
+  const unused = new Set(windows.map((_, i) => i));
+  let copiedFrames = 0;
+  const ranges: FfconcatRange[] = spans.map((span) => {
+    if (span.kind === "copy") {
+      copiedFrames += spanFrames(span);
+      return { path: chunks[span.chunk]!.path, from: span.from, to: span.to, fileFrames: probes[span.chunk]!.frames };
+    }
+    const i = windows.findIndex((w) => w.from === span.at && w.to === span.to);
+    if (i < 0) throw new InputError(`windows: none renders output frames [${span.at}, ${span.to}) (the plan encodes ${describe(spans)})`);
+    const probe = windowProbes[i]!;
+    if (probe.frames !== spanFrames(span)) throw new InputError(`windows[${i}] has ${probe.frames} frames, [${span.at}, ${span.to}) needs ${spanFrames(span)}`);
+    if (!spliceable(probe, reference)) throw new InputError(`windows[${i}] is not in the chunks' encoding and cannot be spliced`);
+    unused.delete(i);
+    return { path: windows[i]!.path, from: 0, to: probe.frames, fileFrames: probe.frames };
+  });
+  if (unused.size > 0) throw new InputError(`windows[${[...unused][0]}] is not an encode span of the plan (it encodes ${describe(spans)})`);
+  const listPath = join(workDir, "assembly.ffconcat");
+  await writeFile(listPath, ffconcatList(ranges, fps));
+  await ffmpeg(
+    [
+      "-f", "concat", "-safe", "0", "-i", listPath,
+      "-i", audioPath,
+      "-map", "0:v:0", "-map", "1:a:0",
+      "-c:v", "copy", ...audioArgs,
+      ...spliceArgs(fps),
+      // The music never runs past the last frame.
+      "-t", (total / fps).toFixed(6),
+      "-movflags", "+faststart",
+      "-f", "mp4", outputPath,
+    ],
+    { timeoutMs },
+  );
+  const [result, facts] = await Promise.all([probeChunk(outputPath, "assembled video"), muxedFacts(outputPath)]);
+  if (result.frames !== total) throw new Error(`assembled video has ${result.frames} frames, planned ${total}`);
+  return { ...facts, frames: result.frames, copiedFrames, decoratedFrames: mergeRanges(marked).reduce((sum, r) => sum + r.to - r.from, 0), windows: windows.length,
+    encodeSeconds: (performance.now() - started) / 1000,
+    renderedFrames: render.reduce((sum, w) => sum + w.to - w.from, 0),
+    renderSeconds,
+  };
+}
