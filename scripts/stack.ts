@@ -17,14 +17,50 @@ const NODE = join(BIN, "node");
 const TSX = join(ROOT, "node_modules", "tsx", "dist", "cli.mjs");
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 /**
- * CPU niceness of media-node and the draft model server on the local stack: in production each
+ * CPU priority of media-node and the draft model server on the local stack: in production each
  * has machines of its own (media-node's containers, the model provider's GPUs), and the Worker
  * never shares a core with an encode. Here they share two cores with workerd, whose one thread
  * runs the Worker, every Durable Object, D1, R2 and the queues; at equal priority an x264 pass
  * takes its share of that thread's core and every request waits behind it (bench/load.ts
  * measures workerd's run-queue wait). Below the Worker, the encodes use only what it leaves.
+ *
+ * Niceness alone does not do it: each server is started in a session of its own (detached, so
+ * stopping it stops its ffmpeg children), and with the kernel's autogroup scheduling
+ * (`/proc/sys/kernel/sched_autogroup_enabled`, on by default on desktop and many server
+ * kernels) CPU time is first shared equally between sessions, niceness counting only inside
+ * one. So the session's own niceness (`/proc/<pid>/autogroup`) is lowered, to the lowest: the
+ * tasks inside keep niceness 10, below which media-node puts its background encodes (19).
  */
 const STAND_IN_NICENESS = 10;
+const STAND_IN_SESSION_NICENESS = 19;
+
+/**
+ * `background` (the default): the stand-ins and their children at niceness 10, in sessions at
+ * autogroup niceness 19. `equal`: niceness 0 and autogroups left alone, so they compete with
+ * workerd as equals; bench/load.ts measures both in one run.
+ */
+export type StandInPriority = "background" | "equal";
+
+/**
+ * Lowers the priority of the session `pid` leads. The kernel lets a process without
+ * CAP_SYS_ADMIN change an autogroup's niceness once per 100 ms machine-wide (EAGAIN otherwise),
+ * so a refused write is tried again; without autogroups (no such file) niceness alone works.
+ */
+async function lowerSessionPriority(pid: number): Promise<void> {
+  const path = `/proc/${pid}/autogroup`;
+  if (!existsSync(path)) return;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      writeFileSync(path, String(STAND_IN_SESSION_NICENESS));
+      return;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ESRCH" || code === "ENOENT") return; // it exited; waitFor reports why
+      if (code !== "EAGAIN" || attempt >= 20) throw new Error(`lowering the CPU priority of ${path}: ${(error as Error).message}`);
+      await new Promise((r) => setTimeout(r, 110));
+    }
+  }
+}
 
 export interface Secrets {
   MEDIA_NODE_SECRET: string;
@@ -174,6 +210,8 @@ export interface StackOptions {
   provider?: Record<string, string>;
   /** Keep every whole line each server prints (`lines()`), not only a tail: for reading one video's log records. */
   keepLines?: boolean;
+  /** CPU priority of media-node and the draft model server against workerd; default `background`. */
+  standInPriority?: StandInPriority;
   /** Told what start-up is doing and waiting for (the demo prints it). */
   onProgress?: (message: string) => void;
   root?: string;
@@ -319,12 +357,23 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   /**
    * A Node server of ours (`tsx <entry>`) in its own process group, its output kept in `log` (and `lines`).
-   * It and all it spawns run at `STAND_IN_NICENESS` (nice(1) execs the server, so its pid is the child's).
+   * It and all it spawns run at `STAND_IN_NICENESS` in a session at `STAND_IN_SESSION_NICENESS` (nice(1) execs
+   * the server, so its pid is the child's), unless `standInPriority` is `equal`.
    */
-  const spawnServer = (entry: string, env: Record<string, string | undefined>, log: string[], prefix: string, lines: LineKeeper): ChildProcess => {
-    const child = spawn("nice", ["-n", String(STAND_IN_NICENESS), NODE, TSX, join(root, entry)], { cwd: root, detached: true, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const background = (options.standInPriority ?? "background") === "background";
+  const spawnServer = async (entry: string, env: Record<string, string | undefined>, log: string[], prefix: string, lines: LineKeeper): Promise<ChildProcess> => {
+    const command = background ? ["nice", "-n", String(STAND_IN_NICENESS), NODE] : [NODE];
+    const child = spawn(command[0]!, [...command.slice(1), TSX, join(root, entry)], { cwd: root, detached: true, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout!.on("data", keep(log, prefix, lines));
     child.stderr!.on("data", keep(log, prefix, lines));
+    if (background && child.pid !== undefined) {
+      try {
+        await lowerSessionPriority(child.pid);
+      } catch (error) {
+        await stopChild(child);
+        throw error;
+      }
+    }
     return child;
   };
 
@@ -338,7 +387,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       MEDIA_NODE_ALLOWED_ORIGINS: [workerUrl, ...(options.assetOrigins ?? [])].join(","),
       ...options.mediaEnv,
     };
-    media = spawnServer("media-node/main.ts", env, mediaLog, "[media] ", kept.media);
+    media = await spawnServer("media-node/main.ts", env, mediaLog, "[media] ", kept.media);
     await ready(`${mediaUrl}/health`, media, 30_000, "media-node", tail(mediaLog));
   };
 
@@ -354,7 +403,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       DRAFT_FAIL_RATE: String(options.draft?.failRate ?? 0),
       DRAFT_CONCURRENCY: String(options.draft?.concurrency ?? 2),
     };
-    draft = spawnServer("draft/main.ts", env, draftLog, "[draft] ", kept.draft);
+    draft = await spawnServer("draft/main.ts", env, draftLog, "[draft] ", kept.draft);
     // The draft server speaks only Replicate's API: an unauthenticated list answers 401 once it listens.
     await ready(`${draftUrl}/v1/predictions`, draft, 30_000, "draft model server", tail(draftLog));
   };
@@ -372,7 +421,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       DRAFT_LATENCY_MS: String(options.draft?.latencyMs ?? 0),
       DRAFT_CONCURRENCY: String(options.draft?.concurrency ?? 2),
     };
-    emulator = spawnServer("draft/main.ts", env, emulatorLog, "[emulator] ", kept.emulator);
+    emulator = await spawnServer("draft/main.ts", env, emulatorLog, "[emulator] ", kept.emulator);
     await ready(`${emulatorUrl}/v1/predictions`, emulator, 30_000, "Replicate emulator", tail(emulatorLog));
   };
 
