@@ -169,7 +169,7 @@ ${table(
     : "";
   const priorities = equalPriority
     ? `
-The stand-ins' CPU priority (scripts/stack.ts): \`background\` (the stack's default: media-node and the draft server at niceness 10 in sessions at autogroup niceness 19) against \`equal\` (niceness 0, sessions left alone, so every session shares the cores equally with workerd's), this code, fresh stacks in this run:
+The stand-ins' CPU priority (scripts/stack.ts): \`background\` (the stack's default: media-node and the draft server at niceness 10, \`wrangler dev\`'s session at autogroup niceness -10, or where that is refused the stand-ins' sessions at 19) against \`equal\` (niceness 0, sessions left alone, so each session, workerd's too, gets an equal share of the cores), this code, fresh stacks in this run:
 
 ${table(
   ["draft concurrency", "priority", "videos/min", "status ms p50 / p99", "idle p99 ms", "p99 / idle p99", "workerd waited for a core (% of its ready time)"],

@@ -28,35 +28,41 @@ const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
  * stopping it stops its ffmpeg children), and with the kernel's autogroup scheduling
  * (`/proc/sys/kernel/sched_autogroup_enabled`, on by default on desktop and many server
  * kernels) CPU time is first shared equally between sessions, niceness counting only inside
- * one. So the session's own niceness (`/proc/<pid>/autogroup`) is lowered, to the lowest: the
- * tasks inside keep niceness 10, below which media-node puts its background encodes (19).
+ * one. So `wrangler dev`'s session (workerd's) is raised instead (`/proc/<pid>/autogroup`,
+ * niceness -10): workerd runs when it is ready, and when it is not — most of the time — the
+ * encodes get all it leaves, and on a machine shared with other work they keep an equal
+ * session's share of it. Raising needs CAP_SYS_NICE (root); without it the stand-ins' sessions
+ * are lowered to 19 instead, which also yields them to every other session on the machine.
+ * Inside their sessions the stand-ins run at niceness 10, media-node's background encodes at 19.
  */
 const STAND_IN_NICENESS = 10;
+const WORKER_SESSION_NICENESS = -10;
 const STAND_IN_SESSION_NICENESS = 19;
 
 /**
- * `background` (the default): the stand-ins and their children at niceness 10, in sessions at
- * autogroup niceness 19. `equal`: niceness 0 and autogroups left alone, so they compete with
- * workerd as equals; bench/load.ts measures both in one run.
+ * `background` (the default): as above. `equal`: the stand-ins at niceness 0 and every
+ * session left alone, so they compete with workerd as equals; bench/load.ts measures both in one run.
  */
 export type StandInPriority = "background" | "equal";
 
 /**
- * Lowers the priority of the session `pid` leads. The kernel lets a process without
- * CAP_SYS_ADMIN change an autogroup's niceness once per 100 ms machine-wide (EAGAIN otherwise),
- * so a refused write is tried again; without autogroups (no such file) niceness alone works.
+ * Sets the niceness of the session `pid` leads; false when the kernel refuses it (raising
+ * without CAP_SYS_NICE). Without CAP_SYS_ADMIN, an autogroup's niceness may change once per
+ * 100 ms machine-wide (EAGAIN otherwise), so that refusal is tried again; without autogroups
+ * (no such file) there is nothing to set: niceness alone orders the tasks.
  */
-async function lowerSessionPriority(pid: number): Promise<void> {
+async function setSessionNiceness(pid: number, niceness: number): Promise<boolean> {
   const path = `/proc/${pid}/autogroup`;
-  if (!existsSync(path)) return;
+  if (!existsSync(path)) return true;
   for (let attempt = 0; ; attempt++) {
     try {
-      writeFileSync(path, String(STAND_IN_SESSION_NICENESS));
-      return;
+      writeFileSync(path, String(niceness));
+      return true;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === "ESRCH" || code === "ENOENT") return; // it exited; waitFor reports why
-      if (code !== "EAGAIN" || attempt >= 20) throw new Error(`lowering the CPU priority of ${path}: ${(error as Error).message}`);
+      if (code === "ESRCH" || code === "ENOENT") return true; // it exited; waitFor reports why
+      if (code === "EPERM" || code === "EACCES") return false;
+      if (code !== "EAGAIN" || attempt >= 20) throw new Error(`setting the CPU priority of ${path}: ${(error as Error).message}`);
       await new Promise((r) => setTimeout(r, 110));
     }
   }
@@ -357,24 +363,30 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   /**
    * A Node server of ours (`tsx <entry>`) in its own process group, its output kept in `log` (and `lines`).
-   * It and all it spawns run at `STAND_IN_NICENESS` in a session at `STAND_IN_SESSION_NICENESS` (nice(1) execs
-   * the server, so its pid is the child's), unless `standInPriority` is `equal`.
+   * It and all it spawns run at `STAND_IN_NICENESS` (nice(1) execs the server, so its pid is the
+   * child's) unless `standInPriority` is `equal`; its session is lowered once the Worker's could not be raised.
    */
   const background = (options.standInPriority ?? "background") === "background";
+  const standIns: ChildProcess[] = [];
+  let lowerStandIns = false;
+  const lower = async (child: ChildProcess) => {
+    if (child.pid !== undefined && !(await setSessionNiceness(child.pid, STAND_IN_SESSION_NICENESS))) throw new Error(`lowering the CPU priority of session ${child.pid} was refused`);
+  };
   const spawnServer = async (entry: string, env: Record<string, string | undefined>, log: string[], prefix: string, lines: LineKeeper): Promise<ChildProcess> => {
     const command = background ? ["nice", "-n", String(STAND_IN_NICENESS), NODE] : [NODE];
     const child = spawn(command[0]!, [...command.slice(1), TSX, join(root, entry)], { cwd: root, detached: true, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout!.on("data", keep(log, prefix, lines));
     child.stderr!.on("data", keep(log, prefix, lines));
-    if (background && child.pid !== undefined) {
-      try {
-        await lowerSessionPriority(child.pid);
-      } catch (error) {
-        await stopChild(child);
-        throw error;
-      }
-    }
+    standIns.push(child);
+    if (lowerStandIns) await lower(child);
     return child;
+  };
+  /** Raises the Worker's session, or lowers the stand-ins' (those started and those to come) where it may not. */
+  const prioritizeWorker = async (child: ChildProcess) => {
+    if (!background || child.pid === undefined || lowerStandIns) return;
+    if (await setSessionNiceness(child.pid, WORKER_SESSION_NICENESS)) return;
+    lowerStandIns = true;
+    for (const standIn of standIns) await lower(standIn);
   };
 
   let media: ChildProcess | null = null;
@@ -458,6 +470,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
     worker.stdout!.on("data", keep(workerLog, "[worker] ", kept.worker));
     worker.stderr!.on("data", keep(workerLog, "[worker] ", kept.worker));
+    await prioritizeWorker(worker);
     await ready(`${workerUrl}/health`, worker, 90_000, "wrangler dev", tail(workerLog));
   };
 
