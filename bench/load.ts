@@ -15,7 +15,8 @@
  * priority (`standInPriority: "equal"`), against the stack's default `background`.
  */
 import { AdreelClient } from "../cli/client.ts";
-import { createDevKey, type Stack, type StandInPriority } from "../scripts/stack.ts";
+import { createDevKey, type Stack } from "../scripts/stack.ts";
+import type { StandInPriority } from "../scripts/cpu-priority.ts";
 import { BENCH_LIMITS, draftPredictions, providerStats, isMain, numberFlag, refSnapshot, snapshotNote, sourceSnapshot, withStack } from "./bench-stack.ts";
 import { fetchEventLog, jobIntervals, phaseTimeline } from "./event-log.ts";
 import { describeMachine, invocation, loadAverage, machineParagraph } from "./machine.ts";

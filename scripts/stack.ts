@@ -3,6 +3,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
+import { StackPriority, type StandInPriority } from "./cpu-priority.ts";
 
 /**
  * The local stack: media-node, the draft model server (the model provider, speaking
@@ -16,58 +17,6 @@ const BIN = join(ROOT, "node_modules", ".bin");
 const NODE = join(BIN, "node");
 const TSX = join(ROOT, "node_modules", "tsx", "dist", "cli.mjs");
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
-/**
- * CPU priority of media-node and the draft model server on the local stack: in production each
- * has machines of its own (media-node's containers, the model provider's GPUs), and the Worker
- * never shares a core with an encode. Here they share two cores with workerd, whose one thread
- * runs the Worker, every Durable Object, D1, R2 and the queues; at equal priority an x264 pass
- * takes its share of that thread's core and every request waits behind it (bench/load.ts
- * measures workerd's run-queue wait). Below the Worker, the encodes use only what it leaves.
- *
- * Niceness alone does not do it: each server is started in a session of its own (detached, so
- * stopping it stops its ffmpeg children), and with the kernel's autogroup scheduling
- * (`/proc/sys/kernel/sched_autogroup_enabled`, on by default on desktop and many server
- * kernels) CPU time is first shared equally between sessions, niceness counting only inside
- * one. So `wrangler dev`'s session (workerd's) is raised instead (`/proc/<pid>/autogroup`,
- * niceness -10): workerd runs when it is ready, and when it is not — most of the time — the
- * encodes get all it leaves, and on a machine shared with other work they keep an equal
- * session's share of it. Raising needs CAP_SYS_NICE (root); without it the stand-ins' sessions
- * are lowered to 19 instead, which also yields them to every other session on the machine.
- * Inside their sessions the stand-ins run at niceness 10, media-node's background encodes at 19.
- */
-const STAND_IN_NICENESS = 10;
-const WORKER_SESSION_NICENESS = -10;
-const STAND_IN_SESSION_NICENESS = 19;
-
-/**
- * `background` (the default): as above. `equal`: the stand-ins at niceness 0 and every
- * session left alone, so they compete with workerd as equals; bench/load.ts measures both in one run.
- */
-export type StandInPriority = "background" | "equal";
-
-/**
- * Sets the niceness of the session `pid` leads; false when the kernel refuses it (raising
- * without CAP_SYS_NICE). Without CAP_SYS_ADMIN, an autogroup's niceness may change once per
- * 100 ms machine-wide (EAGAIN otherwise), so that refusal is tried again; without autogroups
- * (no such file) there is nothing to set: niceness alone orders the tasks.
- */
-async function setSessionNiceness(pid: number, niceness: number): Promise<boolean> {
-  const path = `/proc/${pid}/autogroup`;
-  if (!existsSync(path)) return true;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      writeFileSync(path, String(niceness));
-      return true;
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === "ESRCH" || code === "ENOENT") return true; // it exited; waitFor reports why
-      if (code === "EPERM" || code === "EACCES") return false;
-      if (code !== "EAGAIN" || attempt >= 20) throw new Error(`setting the CPU priority of ${path}: ${(error as Error).message}`);
-      await new Promise((r) => setTimeout(r, 110));
-    }
-  }
-}
-
 export interface Secrets {
   MEDIA_NODE_SECRET: string;
   MEDIA_SIGNING_SECRET: string;
@@ -362,31 +311,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 
   /**
-   * A Node server of ours (`tsx <entry>`) in its own process group, its output kept in `log` (and `lines`).
-   * It and all it spawns run at `STAND_IN_NICENESS` (nice(1) execs the server, so its pid is the
-   * child's) unless `standInPriority` is `equal`; its session is lowered once the Worker's could not be raised.
+   * A Node server of ours (`tsx <entry>`) in its own process group, its output kept in `log` (and
+   * `lines`), below the Worker's CPU priority unless `standInPriority` is `equal` (cpu-priority.ts).
    */
-  const background = (options.standInPriority ?? "background") === "background";
-  const standIns: ChildProcess[] = [];
-  let lowerStandIns = false;
-  const lower = async (child: ChildProcess) => {
-    if (child.pid !== undefined && !(await setSessionNiceness(child.pid, STAND_IN_SESSION_NICENESS))) throw new Error(`lowering the CPU priority of session ${child.pid} was refused`);
-  };
+  const priority = new StackPriority(options.standInPriority ?? "background");
   const spawnServer = async (entry: string, env: Record<string, string | undefined>, log: string[], prefix: string, lines: LineKeeper): Promise<ChildProcess> => {
-    const command = background ? ["nice", "-n", String(STAND_IN_NICENESS), NODE] : [NODE];
-    const child = spawn(command[0]!, [...command.slice(1), TSX, join(root, entry)], { cwd: root, detached: true, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const [command, ...args] = [...priority.standInCommand(), NODE, TSX, join(root, entry)];
+    const child = spawn(command!, args, { cwd: root, detached: true, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout!.on("data", keep(log, prefix, lines));
     child.stderr!.on("data", keep(log, prefix, lines));
-    standIns.push(child);
-    if (lowerStandIns) await lower(child);
+    await priority.standInStarted(child.pid);
     return child;
-  };
-  /** Raises the Worker's session, or lowers the stand-ins' (those started and those to come) where it may not. */
-  const prioritizeWorker = async (child: ChildProcess) => {
-    if (!background || child.pid === undefined || lowerStandIns) return;
-    if (await setSessionNiceness(child.pid, WORKER_SESSION_NICENESS)) return;
-    lowerStandIns = true;
-    for (const standIn of standIns) await lower(standIn);
   };
 
   let media: ChildProcess | null = null;
@@ -470,7 +405,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
     worker.stdout!.on("data", keep(workerLog, "[worker] ", kept.worker));
     worker.stderr!.on("data", keep(workerLog, "[worker] ", kept.worker));
-    await prioritizeWorker(worker);
+    await priority.workerStarted(worker.pid);
     await ready(`${workerUrl}/health`, worker, 90_000, "wrangler dev", tail(workerLog));
   };
 
