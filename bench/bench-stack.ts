@@ -157,3 +157,20 @@ export function numberFlag(name: string, fallback: number): number {
   if (!Number.isFinite(value)) throw new Error(`--${name} needs a number, got "${process.argv[i + 1]}"`);
   return value;
 }
+
+/** Per model: each prediction's wait for a render slot and its render (s), and how many did not succeed; those created from `since` (ms) on. */
+export function providerStats(predictions: Prediction[], since: number) {
+  const byModel = new Map<string, { wait: number[]; render: number[]; failed: number }>();
+  for (const p of predictions) {
+    const created = Date.parse(p.created_at ?? "");
+    if (!(created >= since)) continue;
+    const started = Date.parse(p.started_at ?? "");
+    const completed = Date.parse(p.completed_at ?? "");
+    const entry = byModel.get(p.model ?? "?") ?? { wait: [], render: [], failed: 0 };
+    if (Number.isFinite(started)) entry.wait.push((started - created) / 1000);
+    if (Number.isFinite(started) && Number.isFinite(completed)) entry.render.push((completed - started) / 1000);
+    if (p.status !== "succeeded") entry.failed++;
+    byModel.set(p.model ?? "?", entry);
+  }
+  return byModel;
+}

@@ -1,6 +1,6 @@
 /**
  * Load: N draft ads at once through one local stack:
- * `tsx bench/load.ts [--n 20] [--duration 15] [--poll-hz 5] [--draft-concurrency 2,4] [--timeout-min 30] [--ref main]`.
+ * `tsx bench/load.ts [--n 20] [--duration 15] [--poll-hz 5] [--draft-concurrency 2,4] [--timeout-min 30] [--ref main] [--equal-priority]`.
  *
  * Every video has one WebSocket viewer and one client polling its status at a steady rate,
  * as a dashboard would. Measured: wall time until all are complete, throughput, per-video
@@ -11,17 +11,19 @@
  * load runs once per draft provider concurrency (the provider's render slots), each on a fresh
  * stack, so the knob's effect is measured in the same run. With `--ref`, each load also runs
  * first on that git ref's code (a fresh stack of its own), and the throughputs are compared.
+ * With `--equal-priority`, each load also runs on this code with the stand-ins at workerd's CPU
+ * priority (`standInPriority: "equal"`), against the stack's default `background`.
  */
-import type { Prediction } from "../contracts/prediction.ts";
 import { AdreelClient } from "../cli/client.ts";
 import { createDevKey, type Stack } from "../scripts/stack.ts";
-import { BENCH_LIMITS, draftPredictions, isMain, numberFlag, refSnapshot, snapshotNote, sourceSnapshot, withStack } from "./bench-stack.ts";
+import type { StandInPriority } from "../scripts/cpu-priority.ts";
+import { BENCH_LIMITS, draftPredictions, providerStats, isMain, numberFlag, refSnapshot, snapshotNote, sourceSnapshot, withStack } from "./bench-stack.ts";
 import { fetchEventLog, jobIntervals, phaseTimeline } from "./event-log.ts";
 import { describeMachine, invocation, loadAverage, machineParagraph } from "./machine.ts";
 import { type ProcStat, processTree, TreeSampler, type TreeUsage } from "./process-tree.ts";
 import { LogFollower } from "./queue-log.ts";
 import { tallyMediaRequests } from "./media-requests.ts";
-import { inspectorUrl, listeningPorts, profileIsolate, type WorkerProfile } from "./worker-profile.ts";
+import { inspectorUrl, listeningPorts, profileIsolate, profileParagraph, type WorkerProfile } from "./worker-profile.ts";
 import { table, writeSection } from "./results-doc.ts";
 import { median, percentile, summarize } from "./stats.ts";
 
@@ -46,6 +48,8 @@ export interface LoadOptions {
   pollHz: number;
   draftConcurrency: number;
   timeoutMin: number;
+  /** Default: the stack's (`background`). */
+  standInPriority?: StandInPriority;
 }
 
 interface VideoOutcome {
@@ -116,24 +120,8 @@ function mediaServerAndChildren(stat: ProcStat, tree: ProcStat[]): boolean {
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
 const pct = (usage: TreeUsage | undefined, cores: number) => (usage ? ((100 * usage.cpuSeconds) / (usage.wallSeconds * cores)).toFixed(0) : "n/a");
 
-function providerStats(predictions: Prediction[], since: number) {
-  const byModel = new Map<string, { wait: number[]; render: number[]; failed: number }>();
-  for (const p of predictions) {
-    const created = Date.parse(p.created_at ?? "");
-    if (!(created >= since)) continue;
-    const started = Date.parse(p.started_at ?? "");
-    const completed = Date.parse(p.completed_at ?? "");
-    const entry = byModel.get(p.model ?? "?") ?? { wait: [], render: [], failed: 0 };
-    if (Number.isFinite(started)) entry.wait.push((started - created) / 1000);
-    if (Number.isFinite(started) && Number.isFinite(completed)) entry.render.push((completed - started) / 1000);
-    if (p.status !== "succeeded") entry.failed++;
-    byModel.set(p.model ?? "?", entry);
-  }
-  return byModel;
-}
-
 async function measureLoad(options: LoadOptions, root?: string): Promise<Measured> {
-  return withStack({ draft: { concurrency: options.draftConcurrency }, root, keepLines: true }, async ({ stack, client }) => {
+  return withStack({ draft: { concurrency: options.draftConcurrency }, root, keepLines: true, standInPriority: options.standInPriority }, async ({ stack, client }) => {
     // Warm every path once, then the idle baseline for status latency against that video.
     const warm = await client.generate({ prompt: "A warm-up ad for a local coffee roaster", duration_s: 15 });
     const warmEnd = await client.watch(warm.video_id, () => {}, 10 * 60_000);
@@ -145,11 +133,12 @@ async function measureLoad(options: LoadOptions, root?: string): Promise<Measure
 }
 
 /** The same load once per draft provider concurrency (one fresh stack each), compared in one section. */
-export async function loadBench(options: Omit<LoadOptions, "draftConcurrency">, concurrencies: number[], ref: string | null = null): Promise<string> {
+export async function loadBench(options: Omit<LoadOptions, "draftConcurrency">, concurrencies: number[], ref: string | null = null, equalPriority = false): Promise<string> {
   const loadBefore = loadAverage();
   const cores = describeMachine().cores;
   const results: Report[] = [];
   const baselines: Report[] = [];
+  const equals: Report[] = [];
   const base = ref ? refSnapshot(ref) : null;
   for (const draftConcurrency of concurrencies) {
     const settings = { ...options, draftConcurrency };
@@ -160,6 +149,11 @@ export async function loadBench(options: Omit<LoadOptions, "draftConcurrency">, 
     const measured = await measureLoad(settings);
     results.push(report(settings, measured, cores));
     console.error(`draft concurrency ${draftConcurrency}: ${results.at(-1)!.summary.join(" | ")}`);
+    if (equalPriority) {
+      const equal = { ...settings, standInPriority: "equal" as const };
+      equals.push(report(equal, await measureLoad(equal), cores));
+      console.error(`draft concurrency ${draftConcurrency}, stand-ins at equal priority: ${equals.at(-1)!.summary.join(" | ")}`);
+    }
   }
   const againstRef = base
     ? `
@@ -171,6 +165,16 @@ ${table(
     const b = baselines[i]!;
     return [String(concurrencies[i]), b.throughput.toFixed(2), r.throughput.toFixed(2), `**${(r.throughput / b.throughput).toFixed(2)}×**`, b.summary.at(-1)!.split(" / ")[1]!, r.summary.at(-1)!.split(" / ")[1]!, b.summary.at(-2)!, r.summary.at(-2)!];
   }),
+)}
+`
+    : "";
+  const priorities = equalPriority
+    ? `
+The stand-ins' CPU priority (scripts/stack.ts): \`background\` (the stack's default: media-node and the draft server at niceness 10, \`wrangler dev\`'s session at autogroup niceness -10, or where that is refused the stand-ins' sessions at 19) against \`equal\` (niceness 0, sessions left alone, so each session, workerd's too, gets an equal share of the cores), this code, fresh stacks in this run:
+
+${table(
+  ["draft concurrency", "priority", "videos/min", "status ms p50 / p99", "idle p99 ms", "p99 / idle p99", "workerd waited for a core (% of its ready time)"],
+  results.flatMap((r, i) => [r, equals[i]!].map((x) => [String(concurrencies[i]), x.priority, x.throughput.toFixed(2), x.summary.at(-1)!, x.idleP99.toFixed(0), x.statusP99 === null ? "n/a" : `${(x.statusP99 / x.idleP99).toFixed(1)}×`, x.workerdWait === null ? "n/a" : `${(100 * x.workerdWait).toFixed(0)} %`])),
 )}
 `
     : "";
@@ -208,7 +212,7 @@ Against draft concurrency ${concurrencies[0]}, measured in this run: ${results
 
 ${machineParagraph(invocation(), loadBefore, snapshotNote())}
 Workload: ${options.n} draft ads of ${options.duration} s (16:9, ten prompts in turn) submitted at once to one stack, after a warm-up video, one tenant (own API key) per video; each with one WebSocket viewer (\`AdreelClient.watch\`) and one client polling \`GET /api/status/{id}\` at ${options.pollHz} req/s (never two in flight), i.e. ${options.n * options.pollHz} status req/s in total. The load runs once per draft provider \`concurrency\` (its render slots: ${concurrencies.join(", ")}), each on a fresh stack, no added latency. Worker defaults (\`MAX_PREDICTIONS_PER_VIDEO\` 8, queue consumer \`max_batch_size\` 10, \`max_concurrency\` 8 in wrangler.toml) except the API limits, raised so the polling is not refused (${Object.entries(BENCH_LIMITS).map(([k, v]) => `${k}=${v}`).join(", ")}; the per-key limiter still runs on every request). /proc sampled every 200 ms: media-node = the server process and its ffmpeg children (tsx's launcher excluded), CPU = utime+stime including reaped children, as % of ${cores} cores; timeout ${options.timeoutMin} min per load.
-${acceptance}${againstRef}${compared}
+${acceptance}${againstRef}${priorities}${compared}
 ${results.map((r) => r.detail).join("\n")}${baselines.map((r) => r.detail).join("\n")}`;
 }
 
@@ -225,6 +229,9 @@ interface Report {
   statusP99: number | null;
   idleP99: number;
   mediaPeakMib: number | null;
+  priority: StandInPriority;
+  /** workerd's run-queue wait as a share of its ready time (on a core + waiting). */
+  workerdWait: number | null;
 }
 
 type Measured = Awaited<ReturnType<typeof runLoad>>;
@@ -442,7 +449,7 @@ function report(options: LoadOptions, m: Measured, cores: number, code: string |
     media ? mib(media.peakRssBytes) : "n/a",
     status ? `${status.p50.toFixed(0)} / ${status.p99.toFixed(0)}` : "n/a",
   ];
-  const detail = `### Draft provider concurrency ${options.draftConcurrency}${code ? `, code of ${code}` : ""}
+  const detail = `### Draft provider concurrency ${options.draftConcurrency}${code ? `, code of ${code}` : ""}${options.standInPriority === "equal" ? ", stand-ins at workerd's priority" : ""}
 
 ${headline}
 ${incomplete.length ? `\n**${incomplete.length} video(s) did not complete:**\n${incompleteLines.join("\n")}\n` : ""}
@@ -454,7 +461,7 @@ media-node's requests during the load, from its request log (2xx time is the rou
 
 ${table(["route", "requests", "busy (503)", "2xx", "repeated", "2xx s total", "2xx s mean"], m.mediaRequests.map((r) => [`\`${r.path}\``, r.requests, r.busy, r.ok, r.repeated, r.okSeconds.toFixed(0), r.ok ? (r.okSeconds / r.ok).toFixed(2) : "n/a"]))}
 
-${profileSection(m.workerProfile)}
+${profileParagraph(m.workerProfile, PROFILE_AFTER_S)}
 
 Draft provider, predictions created during the run:
 
@@ -463,7 +470,10 @@ ${table(["model", "predictions", "slot wait s p50 / p99", "render s p50 / p99", 
 Findings:
 ${findings.map((f) => `- ${f}`).join("\n")}
 `;
-  return { detail, summary, wallSeconds: m.wallSeconds, throughput, complete: complete.length, asked: options.n, statusP99: status?.p99 ?? null, idleP99: idle.p99, mediaPeakMib: media ? media.peakRssBytes / 2 ** 20 : null };
+  return { detail, summary, wallSeconds: m.wallSeconds, throughput, complete: complete.length, asked: options.n, statusP99: status?.p99 ?? null, idleP99: idle.p99, mediaPeakMib: media ? media.peakRssBytes / 2 ** 20 : null,
+    priority: options.standInPriority ?? "background",
+    workerdWait: workerd?.runSeconds != null && workerd.runqueueWaitSeconds != null ? workerd.runqueueWaitSeconds / Math.max(1e-9, workerd.runSeconds + workerd.runqueueWaitSeconds) : null,
+  };
 }
 
 if (isMain(import.meta.url)) {
@@ -474,14 +484,7 @@ if (isMain(import.meta.url)) {
   if (concurrencies.some((c) => !Number.isInteger(c) || c < 1)) throw new Error("--draft-concurrency takes positive integers, e.g. 2,4");
   const options = { n: numberFlag("n", 20), duration: duration as 15 | 30 | 60, pollHz: numberFlag("poll-hz", 5), timeoutMin: numberFlag("timeout-min", 30) };
   const refFlag = process.argv.indexOf("--ref");
-  const section = await loadBench(options, concurrencies, refFlag > 0 ? process.argv[refFlag + 1]! : null);
+  const section = await loadBench(options, concurrencies, refFlag > 0 ? process.argv[refFlag + 1]! : null, process.argv.includes("--equal-priority"));
   console.log(section);
   writeSection(SECTION, section);
-}
-
-function profileSection(profile: WorkerProfile | string): string {
-  if (typeof profile === "string") return `The Worker's isolate could not be profiled: ${profile}.`;
-  return `The Worker's isolate (the Worker, its Durable Objects and handlers; one workerd thread also runs D1, R2 and the queue broker), CPU-profiled over its inspector from ${PROFILE_AFTER_S} s into the load for ${profile.seconds} s (${profile.samples} samples): idle ${(100 * profile.idle).toFixed(0)} % of the samples; the functions on the stack most often (inclusive, self):
-
-${table(["function", "inclusive", "self"], profile.top.map((e) => [`\`${e.name}\``, `${(100 * e.inclusive).toFixed(1)} %`, `${(100 * e.self).toFixed(1)} %`]))}`;
 }

@@ -19,6 +19,28 @@ describe("summarizeProfile", () => {
       { name: "status", inclusive: 0.75, self: 0.5 },
       { name: "secondsLeft", inclusive: 0.5, self: 0.25 },
     ]);
+    expect(profile.longTasks).toEqual([]);
+  });
+
+  it("times busy runs between idle samples by the profile's deltas and names the work of each long one", () => {
+    const nodes = [
+      { id: 1, callFrame: frame("(root)"), children: [2, 5, 6] },
+      { id: 2, callFrame: frame("queue"), children: [3] },
+      { id: 3, callFrame: frame("(anonymous)"), children: [4] },
+      { id: 4, callFrame: frame("stringify") },
+      { id: 5, callFrame: frame("(idle)") },
+      { id: 6, callFrame: frame("status") },
+    ];
+    // µs before each sample: a 60 ms run of queue work, idle, a 20 ms run of status, idle, then 90 ms of status.
+    const samples = [5, 4, 4, 3, 5, 6, 6, 5, 6, 6];
+    const deltas = [1000, 1000, 30_000, 30_000, 1000, 1000, 20_000, 1000, 1000, 90_000];
+    const profile = summarizeProfile(nodes, samples, 1, 10, deltas);
+    expect(profile.longTasks).toEqual([
+      { ms: 90, functions: ["status"] },
+      { ms: 60, functions: ["queue", "stringify"] },
+    ]);
+    expect(profile.longTaskCount).toBe(2);
+    expect(profile.longTaskMs).toBe(150);
   });
 });
 

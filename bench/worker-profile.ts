@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { table } from "./results-doc.ts";
 
 /**
  * A CPU profile of the Worker's isolate inside `wrangler dev`'s workerd, taken over its
@@ -21,7 +22,26 @@ export interface WorkerProfile {
   /** Share of samples in which the isolate was idle (waiting for work). */
   idle: number;
   top: ProfileEntry[];
+  /**
+   * Runs of busy samples (nothing idle between them) longer than `LONG_TASK_MS`: while one runs,
+   * every request to the isolate waits. Longest first, each with the named functions on the
+   * stack most often during it. Wall time, so a run includes the thread's waits for a core.
+   */
+  longTasks: LongTask[];
+  /** Busy runs of at least LONG_TASK_MS, and their summed time (ms). */
+  longTaskCount: number;
+  longTaskMs: number;
 }
+
+export interface LongTask {
+  ms: number;
+  functions: string[];
+}
+
+export const LONG_TASK_MS = 50;
+
+/** V8's frames with no name of their own: they say nothing about which work a task was. */
+const UNNAMED = new Set(["(anonymous)", "(program)", "(garbage collector)", "(root)", "(idle)", "then", "next", "all", "fetch", "values", "raw"]);
 
 /** Ports workerd process `pid` listens on (its sockets' inodes matched in /proc/net/tcp). */
 export function listeningPorts(pid: number): number[] {
@@ -106,15 +126,18 @@ async function profileSession(url: string, seconds: number, top: number): Promis
     await send("Profiler.setSamplingInterval", { interval: 1000 });
     await send("Profiler.start");
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-    const { profile } = (await send("Profiler.stop")) as { profile: { nodes: ProfileNode[]; samples: number[] } };
-    return summarizeProfile(profile.nodes, profile.samples, seconds, top);
+    const { profile } = (await send("Profiler.stop")) as { profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas?: number[] } };
+    return summarizeProfile(profile.nodes, profile.samples, seconds, top, profile.timeDeltas);
   } finally {
     ws.close();
   }
 }
 
-/** Inclusive and self shares per function name (file-less frames keep their V8 names: idle, GC, program). */
-export function summarizeProfile(nodes: ProfileNode[], samples: number[], seconds: number, top: number): WorkerProfile {
+/**
+ * Inclusive and self shares per function name (file-less frames keep their V8 names: idle, GC,
+ * program), and the long busy runs, timed by `timeDeltas` (µs before each sample, V8's profile format).
+ */
+export function summarizeProfile(nodes: ProfileNode[], samples: number[], seconds: number, top: number, timeDeltas: number[] = []): WorkerProfile {
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -134,7 +157,24 @@ export function summarizeProfile(nodes: ProfileNode[], samples: number[], second
     }
   }
   const total = Math.max(1, samples.length);
+  const tasks = busyRuns(samples, timeDeltas, (id) => (byId.get(id) ? nameOf(byId.get(id)!) === "(idle)" : true)).filter((r) => r.ms >= LONG_TASK_MS);
+  const stackNames = (id: number) => {
+    const names = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) names.add(nameOf(byId.get(at)!));
+    return names;
+  };
+  const longTasks = tasks
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 10)
+    .map((task) => {
+      const counts = new Map<string, number>();
+      for (const id of task.samples) for (const name of stackNames(id)) if (!UNNAMED.has(name)) counts.set(name, (counts.get(name) ?? 0) + 1);
+      return { ms: task.ms, functions: [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([name]) => name) };
+    });
   return {
+    longTasks,
+    longTaskCount: tasks.length,
+    longTaskMs: tasks.reduce((sum, t) => sum + t.ms, 0),
     seconds,
     samples: samples.length,
     idle: (self.get("(idle)") ?? 0) / total,
@@ -144,4 +184,39 @@ export function summarizeProfile(nodes: ProfileNode[], samples: number[], second
       .slice(0, top)
       .map(([name, n]) => ({ name, inclusive: n / total, self: (self.get(name) ?? 0) / total })),
   };
+}
+
+/** Consecutive samples that are not idle, with their wall time: each sample's delta counts towards the run it ends. */
+function busyRuns(samples: number[], timeDeltas: number[], idle: (id: number) => boolean): { ms: number; samples: number[] }[] {
+  const runs: { ms: number; samples: number[] }[] = [];
+  let current: { ms: number; samples: number[] } | null = null;
+  samples.forEach((id, i) => {
+    if (idle(id)) {
+      current = null;
+      return;
+    }
+    if (!current) {
+      current = { ms: 0, samples: [] };
+      runs.push(current);
+    } else current.ms += (timeDeltas[i] ?? 0) / 1000;
+    current.samples.push(id);
+  });
+  return runs;
+}
+
+/** The profile as a paragraph of a results section; `afterSeconds`: when into the load it was taken. */
+export function profileParagraph(profile: WorkerProfile | string, afterSeconds: number): string {
+  if (typeof profile === "string") return `The Worker's isolate could not be profiled: ${profile}.`;
+  const long = profile.longTasks.length
+    ? `
+
+Busy runs of the isolate of at least ${LONG_TASK_MS} ms (no idle sample within; wall time, so a wait for a core inside one counts): ${profile.longTaskCount}, ${(profile.longTaskMs / 1000).toFixed(1)} s in all; the longest, with the named functions on the stack most often during each:
+
+${table(["ms", "functions"], profile.longTasks.map((t) => [t.ms.toFixed(0), t.functions.map((f) => `\`${f}\``).join(", ")]))}`
+    : `
+
+No busy run of the isolate reached ${LONG_TASK_MS} ms.`;
+  return `The Worker's isolate (the Worker, its Durable Objects and handlers; one workerd thread also runs D1, R2 and the queue broker), CPU-profiled over its inspector from ${afterSeconds} s into the load for ${profile.seconds} s (${profile.samples} samples): idle ${(100 * profile.idle).toFixed(0)} % of the samples; the functions on the stack most often (inclusive, self):
+
+${table(["function", "inclusive", "self"], profile.top.map((e) => [`\`${e.name}\``, `${(100 * e.inclusive).toFixed(1)} %`, `${(100 * e.self).toFixed(1)} %`]))}${long}`;
 }

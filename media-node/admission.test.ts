@@ -6,25 +6,30 @@ import { buildServer } from "./server.ts";
 
 /**
  * Admission (admission.ts) through the real server: with its encode slots taken, media-node
- * refuses another encode at once with 503 and Retry-After, and admits again once a slot frees.
- * A slot is held by a mux whose downloads the origin keeps open until the test lets go.
+ * refuses another encode at once with 503 and Retry-After (a finish one slot later), and admits again
+ * once a slot frees. A slot is held by a mux whose downloads the origin keeps open until the test lets go.
  */
 
 describe("encode admission", () => {
   let app: FastifyInstance;
   let origin: TestOrigin;
-  /** Downloads the origin keeps open: the held request's video and music both. */
+  /** Downloads the origin keeps open: each held mux's video and music. */
   const held: ServerResponse[] = [];
-  let downloading: Promise<void>;
+  let waitingFor = 0;
+  let seen: () => void = () => undefined;
+  const downloads = (count: number) =>
+    new Promise<void>((resolve) => {
+      waitingFor = count;
+      seen = resolve;
+      if (held.length >= count) resolve();
+    });
 
   beforeAll(async () => {
     app = await buildServer({ secret: TEST_SECRET, encodeSlots: 1 });
     origin = await startOrigin();
-    let seen: () => void = () => undefined;
-    downloading = new Promise((resolve) => (seen = resolve));
     origin.serve("/held.mp4", (_request, response) => {
       held.push(response);
-      if (held.length === 2) seen();
+      if (held.length >= waitingFor) seen();
     });
     origin.serve("/missing.mp4", (_request, response) => void response.writeHead(404).end("not found"));
   });
@@ -35,22 +40,33 @@ describe("encode admission", () => {
   });
 
   const mux = (source: string) => ({ video_url: origin.url(`${source}?sig=v`), audio_url: origin.url(`${source}?sig=a`), output_url: origin.url("/out/final.mp4?sig=o") });
+  const normalize = () => postSigned(app, "/v1/media/chunks/normalize", { input_url: origin.url("/missing.mp4?sig=n"), output_url: origin.url("/out/chunk.mp4?sig=o"), width: 320, height: 180, fps: 24, frames: 24 });
 
-  it("answers 503 with Retry-After while every slot is in use, then admits again", async () => {
+  it("answers 503 with Retry-After while every slot is in use, a finish one slot later than background encodes, then admits again", async () => {
     const first = postSigned(app, "/v1/media/audio/mux", mux("/held.mp4"));
-    await downloading;
+    await downloads(2);
+    // A background encode finds the one slot taken.
+    const refusedEncode = await normalize();
+    expect(refusedEncode.statusCode).toBe(503);
+    expect(refusedEncode.headers["retry-after"]).toBe("1");
+    expect(refusedEncode.json().error).toBe("media-node is busy: all 1 encode slots are in use");
+    // A finish takes the slot reserved for finishes: admitted, held too.
+    const second = postSigned(app, "/v1/media/audio/mux", mux("/held.mp4"));
+    await downloads(4);
     const refused = await postSigned(app, "/v1/media/audio/mux", mux("/missing.mp4"));
     expect(refused.statusCode).toBe(503);
-    expect(refused.headers["retry-after"]).toBe("1");
-    expect(refused.json().error).toBe("media-node is busy: all 1 encode slots are in use");
+    expect(refused.json().error).toBe("media-node is busy: all 2 encode slots a finish may take are in use");
     // Routes on a chain's critical path are not encodes: never refused.
     const lastFrame = await postSigned(app, "/v1/media/chunks/last-frame", { input_url: origin.url("/missing.mp4?sig=x"), width: 320, height: 180, fps: 24, frames: 24, last_frame_url: origin.url("/out/last.png?sig=l") });
     expect(lastFrame.statusCode).not.toBe(503);
 
     for (const response of held) response.writeHead(404).end("gone");
     expect((await first).statusCode).not.toBe(503);
+    expect((await second).statusCode).not.toBe(503);
     const admitted = await postSigned(app, "/v1/media/audio/mux", mux("/missing.mp4"));
     expect(admitted.statusCode).not.toBe(503);
     expect(admitted.json().error).toMatch(/404/);
+    const encode = await normalize();
+    expect(encode.statusCode).not.toBe(503);
   });
 });

@@ -16,7 +16,15 @@ import { MEDIA_PREFIX } from "./config.ts";
  * process slots (ffmpeg.ts, PROCESS_SLOTS: one per core plus one), ahead of background encodes,
  * so they wait for a running one to end, never behind queued encodes, and the number of processes — what holds memory —
  * stays bounded whatever is asked.
+ *
+ * The finishing routes (the stitch, the mux: the user's final file waits on them, nothing waits
+ * on a normalize pass as long) may take one slot more than the others, so a finish is not refused
+ * behind background encodes — refused, the whole step ran again after Retry-After (its overlays
+ * drawn again each time: 157 refused stitches for 20 ads in one load run). Their ffmpeg runs
+ * still take a process slot like every child, so the processes alive at once stay bounded.
  */
+
+export const FINISHING_ROUTES = new Set(["videos/stitch", "audio/mux"].map((route) => `${MEDIA_PREFIX}${route}`));
 
 export const HEAVY_ROUTES = new Set(
   ["chunks/normalize", "videos/stitch", "audio/prepare", "audio/mux"].map((route) => `${MEDIA_PREFIX}${route}`),
@@ -36,9 +44,14 @@ export class EncodeSlots {
     return this.used;
   }
 
-  /** Take a slot if one is free. */
-  tryTake(): boolean {
-    if (this.used >= this.limit) return false;
+  /** Slots a request of this kind may fill: the finishing routes one more. */
+  limitFor(finishing: boolean): number {
+    return this.limit + (finishing ? 1 : 0);
+  }
+
+  /** Take a slot if one is free for this kind of request. */
+  tryTake(finishing = false): boolean {
+    if (this.used >= this.limitFor(finishing)) return false;
     this.used++;
     return true;
   }

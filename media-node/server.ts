@@ -10,7 +10,7 @@ import { registerVideoRoutes } from "./video/routes.ts";
 import { InputError, UpstreamError, jsonBody } from "./io.ts";
 import { StitchPlanError } from "../lib/stitch-plan.ts";
 import { MEDIA_PREFIX, type MediaNodeConfig } from "./config.ts";
-import { BUSY_RETRY_AFTER_SECONDS, EncodeSlots, HEAVY_ROUTES } from "./admission.ts";
+import { BUSY_RETRY_AFTER_SECONDS, EncodeSlots, FINISHING_ROUTES, HEAVY_ROUTES } from "./admission.ts";
 import { serverLogOptions } from "./request-log.ts";
 
 export async function buildServer(config: MediaNodeConfig): Promise<FastifyInstance> {
@@ -39,13 +39,16 @@ export async function buildServer(config: MediaNodeConfig): Promise<FastifyInsta
     if (!(await verifyRequest(config.secret, request.method, request.url, raw, headers))) {
       return reply.code(401).send({ error: "missing or invalid request signature" });
     }
-    if (!HEAVY_ROUTES.has(request.url.split("?")[0]!)) return;
-    if (!slots.tryTake()) {
-      request.log.info({ event: "request.busy", slots: slots.limit });
+    const route = request.url.split("?")[0]!;
+    if (!HEAVY_ROUTES.has(route)) return;
+    const finishing = FINISHING_ROUTES.has(route);
+    if (!slots.tryTake(finishing)) {
+      const limit = slots.limitFor(finishing);
+      request.log.info({ event: "request.busy", slots: limit });
       return reply
         .code(503)
         .header("retry-after", String(BUSY_RETRY_AFTER_SECONDS))
-        .send({ error: `media-node is busy: all ${slots.limit} encode slots are in use` });
+        .send({ error: `media-node is busy: all ${limit} encode slots ${finishing ? "a finish may take " : ""}are in use` });
     }
     holding.add(request.id);
   });

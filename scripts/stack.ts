@@ -3,6 +3,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
+import { StackPriority, type StandInPriority } from "./cpu-priority.ts";
 
 /**
  * The local stack: media-node, the draft model server (the model provider, speaking
@@ -16,16 +17,6 @@ const BIN = join(ROOT, "node_modules", ".bin");
 const NODE = join(BIN, "node");
 const TSX = join(ROOT, "node_modules", "tsx", "dist", "cli.mjs");
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
-/**
- * CPU niceness of media-node and the draft model server on the local stack: in production each
- * has machines of its own (media-node's containers, the model provider's GPUs), and the Worker
- * never shares a core with an encode. Here they share two cores with workerd, whose one thread
- * runs the Worker, every Durable Object, D1, R2 and the queues; at equal priority an x264 pass
- * takes its share of that thread's core and every request waits behind it (bench/load.ts
- * measures workerd's run-queue wait). Below the Worker, the encodes use only what it leaves.
- */
-const STAND_IN_NICENESS = 10;
-
 export interface Secrets {
   MEDIA_NODE_SECRET: string;
   MEDIA_SIGNING_SECRET: string;
@@ -174,6 +165,8 @@ export interface StackOptions {
   provider?: Record<string, string>;
   /** Keep every whole line each server prints (`lines()`), not only a tail: for reading one video's log records. */
   keepLines?: boolean;
+  /** CPU priority of media-node and the draft model server against workerd; default `background`. */
+  standInPriority?: StandInPriority;
   /** Told what start-up is doing and waiting for (the demo prints it). */
   onProgress?: (message: string) => void;
   root?: string;
@@ -318,13 +311,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 
   /**
-   * A Node server of ours (`tsx <entry>`) in its own process group, its output kept in `log` (and `lines`).
-   * It and all it spawns run at `STAND_IN_NICENESS` (nice(1) execs the server, so its pid is the child's).
+   * A Node server of ours (`tsx <entry>`) in its own process group, its output kept in `log` (and
+   * `lines`), below the Worker's CPU priority unless `standInPriority` is `equal` (cpu-priority.ts).
    */
-  const spawnServer = (entry: string, env: Record<string, string | undefined>, log: string[], prefix: string, lines: LineKeeper): ChildProcess => {
-    const child = spawn("nice", ["-n", String(STAND_IN_NICENESS), NODE, TSX, join(root, entry)], { cwd: root, detached: true, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const priority = new StackPriority(options.standInPriority ?? "background");
+  const spawnServer = async (entry: string, env: Record<string, string | undefined>, log: string[], prefix: string, lines: LineKeeper): Promise<ChildProcess> => {
+    const [command, ...args] = [...priority.standInCommand(), NODE, TSX, join(root, entry)];
+    const child = spawn(command!, args, { cwd: root, detached: true, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout!.on("data", keep(log, prefix, lines));
     child.stderr!.on("data", keep(log, prefix, lines));
+    await priority.standInStarted(child.pid);
     return child;
   };
 
@@ -338,7 +334,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       MEDIA_NODE_ALLOWED_ORIGINS: [workerUrl, ...(options.assetOrigins ?? [])].join(","),
       ...options.mediaEnv,
     };
-    media = spawnServer("media-node/main.ts", env, mediaLog, "[media] ", kept.media);
+    media = await spawnServer("media-node/main.ts", env, mediaLog, "[media] ", kept.media);
     await ready(`${mediaUrl}/health`, media, 30_000, "media-node", tail(mediaLog));
   };
 
@@ -354,7 +350,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       DRAFT_FAIL_RATE: String(options.draft?.failRate ?? 0),
       DRAFT_CONCURRENCY: String(options.draft?.concurrency ?? 2),
     };
-    draft = spawnServer("draft/main.ts", env, draftLog, "[draft] ", kept.draft);
+    draft = await spawnServer("draft/main.ts", env, draftLog, "[draft] ", kept.draft);
     // The draft server speaks only Replicate's API: an unauthenticated list answers 401 once it listens.
     await ready(`${draftUrl}/v1/predictions`, draft, 30_000, "draft model server", tail(draftLog));
   };
@@ -372,7 +368,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       DRAFT_LATENCY_MS: String(options.draft?.latencyMs ?? 0),
       DRAFT_CONCURRENCY: String(options.draft?.concurrency ?? 2),
     };
-    emulator = spawnServer("draft/main.ts", env, emulatorLog, "[emulator] ", kept.emulator);
+    emulator = await spawnServer("draft/main.ts", env, emulatorLog, "[emulator] ", kept.emulator);
     await ready(`${emulatorUrl}/v1/predictions`, emulator, 30_000, "Replicate emulator", tail(emulatorLog));
   };
 
@@ -409,6 +405,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
     worker.stdout!.on("data", keep(workerLog, "[worker] ", kept.worker));
     worker.stderr!.on("data", keep(workerLog, "[worker] ", kept.worker));
+    await priority.workerStarted(worker.pid);
     await ready(`${workerUrl}/health`, worker, 90_000, "wrangler dev", tail(workerLog));
   };
 
