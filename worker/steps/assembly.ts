@@ -1,4 +1,4 @@
-import { AssembleResponse, type Cue, RenderOverlaysResponse, SeamsResponse, StitchWindowResponse } from "../../contracts/media.ts";
+import { AssembleResponse, RenderOverlaysResponse, SeamsResponse, StitchWindowResponse } from "../../contracts/media.ts";
 import { copyLayers, type VideoSpec } from "../../contracts/spec.ts";
 import type { PlanJoin } from "../../lib/stitch-plan.ts";
 import { assetIdOf } from "../references/assets.ts";
