@@ -48,8 +48,22 @@ interface AfterLast {
   render: number;
   /** and those windows' frames: what the last chunk left to re-encode. */
   renderedFrames: number;
-  /** Frames under a decoration in the whole ad. */
+  /** Frames the assembly and its windows drew a decoration on, */
   decoratedFrames: number;
+  /** and those the chunks' normalize passes drew (each chunk's last output), which the assembly copies. */
+  drawnInNormalize: number;
+}
+
+/** Frames each chunk's normalize pass drew decorations on (its last `done` output's `decorated`), summed. */
+function drawnInNormalize(events: readonly TimedEvent[]): number {
+  const drawn = new Map<string, number>();
+  for (const event of events) {
+    const job = event.job as Pick<JobView, "id" | "kind" | "status"> | undefined;
+    if (event.type !== "job" || job?.kind !== "chunk" || job.status !== "done") continue;
+    const frames = (event.output as { decorated?: { frames: { from: number; to: number }[] } } | undefined)?.decorated?.frames ?? [];
+    drawn.set(job.id, frames.reduce((sum, r) => sum + r.to - r.from, 0));
+  }
+  return [...drawn.values()].reduce((a, b) => a + b, 0);
 }
 
 /** What the mux job's output reports (media-node's AssembleResponse, after_all's MuxResponse has none of it). */
@@ -85,7 +99,7 @@ export function assemblyTimes(events: readonly TimedEvent[], muxOutput?: unknown
   return {
     // The event log has no event for the mux job's start (its first one is its `done`), so the
     // queue hop and the request are told apart only by media-node's own account of its work.
-    breakdown: { outside: (finalStored - lastDone) / 1000 - report.ffmpeg, ...report },
+    breakdown: { outside: (finalStored - lastDone) / 1000 - report.ffmpeg, ...report, drawnInNormalize: drawnInNormalize(events) },
     fromNormalized: (finalStored - lastDone) / 1000,
     fromSucceeded: (finalStored - (last.get("ingesting") ?? Number.NaN)) / 1000,
     completeAfterFinal: (complete - finalStored) / 1000,
@@ -130,6 +144,7 @@ function breakdownRow(name: string, runs: AssemblyRun[]): string[] {
     show(med(b((x) => x.render))),
     show(med(b((x) => x.renderedFrames)), 0),
     show(med(b((x) => x.decoratedFrames)), 0),
+    show(med(b((x) => x.drawnInNormalize)), 0),
     show(med(b((x) => x.outside))),
   ];
 }
@@ -168,10 +183,10 @@ ${table(
   [row("progressive (`ASSEMBLY=progressive`, default)", progressive), row("stitch after all (`ASSEMBLY=after_all`)", afterAll)],
 )}
 
-Where (a) goes in progressive mode, medians: media-node's ffmpeg work in the assemble request (\`encode_seconds\`: probing the pieces, rendering the windows the last chunk left — with the decorations on them — and the stream-copy concat with the soundtrack), of which the windows and their frames; "the rest" is (a) minus that ffmpeg time: the queue hop to the mux job, the Durable Object's decisions, signing, downloads and uploads (the event log has no event for the mux job's start, so these are not told apart). Stitch-after-all's mux only remuxes the stitched file; its stitch job runs inside (a) and reports no such split.
+Where (a) goes in progressive mode, medians: media-node's ffmpeg work in the assemble request (\`encode_seconds\`: probing the pieces, rendering the windows the last chunk left — with the decorations the normalize passes could not draw, those on a transition's overlap — and the stream-copy concat with the soundtrack), of which the windows and their frames; "the rest" is (a) minus that ffmpeg time: the queue hop to the mux job, the Durable Object's decisions, signing, downloads and uploads (the event log has no event for the mux job's start, so these are not told apart). Stitch-after-all's mux only remuxes the stitched file; its stitch job runs inside (a) and reports no such split.
 
 ${table(
-  ["mode", "(a) median s", "media-node ffmpeg s", "windows rendered in it s", "frames re-encoded after the last chunk", "decorated frames in the ad", "the rest s"],
+  ["mode", "(a) median s", "media-node ffmpeg s", "windows rendered in it s", "frames re-encoded after the last chunk", "decorated frames drawn by the assembly", "decorated frames drawn in the chunks' normalize passes (copied)", "the rest s"],
   [breakdownRow("progressive", progressive)],
 )}
 

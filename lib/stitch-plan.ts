@@ -54,7 +54,7 @@ export function chunkFramesUnder(ranges: readonly FrameRange[], at: number, fram
 }
 
 /** `range` minus every (merged) range in `holes`. */
-function subtract(range: FrameRange, holes: readonly FrameRange[]): FrameRange[] {
+export function subtract(range: FrameRange, holes: readonly FrameRange[]): FrameRange[] {
   const parts: FrameRange[] = [];
   let from = range.from;
   for (const hole of holes) {

@@ -102,7 +102,12 @@ export async function framePng(video: string, n: number): Promise<Buffer> {
  * page layout analysis is not made for text over a busy picture, so the region is the button's.
  */
 export async function readWords(png: Buffer, region: { left: number; top: number; width: number; height: number }, path: string): Promise<string[]> {
-  await sharp(png).extract(region).greyscale().resize({ width: region.width * 2 }).toFile(path);
+  // Padded with the region's own background: tesseract misreads text that touches the image's
+  // edge ("Missing borders", tesseract-ocr.github.io/tessdoc/ImproveQuality.html, read
+  // 2026-12-05): a mark box cut tight under "shoe" read "Saver" on one encoding of the frame.
+  const { data } = await sharp(png).extract({ ...region, width: 1, height: 1 }).greyscale().raw().toBuffer({ resolveWithObject: true });
+  const background = { r: data[0]!, g: data[0]!, b: data[0]! };
+  await sharp(png).extract(region).greyscale().resize({ width: region.width * 2 }).extend({ top: 16, bottom: 16, left: 16, right: 16, background }).toFile(path);
   // A single block of text.
   const { stdout } = await promisify(execFile)("tesseract", [path, "stdout", "--psm", "6"], { timeout: 60_000 });
   return stdout.toLowerCase().split(/[^a-z0-9%]+/).filter(Boolean);

@@ -1,4 +1,5 @@
 import type { PaletteEntry } from "../../contracts/media.ts";
+import type { ChunkDecorated } from "./decorations.ts";
 
 /** What a chunk job leaves behind: first what its next chunk needs, then the finished clip. */
 
@@ -21,4 +22,6 @@ export interface ChunkOutput {
   reanchored_key?: string;
   /** Chunk frame indexes that are keyframes (normalize's answer); absent in outputs stored before the finish. */
   keyframes?: number[];
+  /** The decorations its normalize pass drew on its own frames (chunks/decorations.ts); absent when it drew none. */
+  decorated?: ChunkDecorated;
 }

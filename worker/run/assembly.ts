@@ -1,6 +1,7 @@
 import { type Cue, type SeamSpec, cueFrames, holdCuesToKeyframes } from "../../contracts/media.ts";
 import type { VideoSpec } from "../../contracts/spec.ts";
 import { type AssemblyPiece, type FrameRange, type PlanChunk, type PlanJoin, type Span, assemblyPieces, planSeams, readySpans } from "../../lib/stitch-plan.ts";
+import { chunkDecorations, decorationPieces, decorationsRevision } from "../chunks/decorations.ts";
 import type { ChunkOutput } from "../chunks/output.ts";
 import type { ChunkPlan } from "../chunks/plan.ts";
 import type { NewJob } from "./dag.ts";
@@ -79,10 +80,33 @@ export function markedFrames(decorations: AssemblyDecorations, fps: number): Fra
   return [...decorations.overlays.map((o) => ({ from: o.from_frame, to: o.to_frame })), ...decorations.cues.map((c) => cueFrames(c, fps))];
 }
 
+/**
+ * Output frames the chunks' normalize passes drew (chunks/decorations.ts) whose revision matches
+ * the decorations the run draws there now: the windows and the assembly leave them out, so they
+ * are stream-copied. A chunk whose revision differs counts as undecorated. That cannot happen
+ * today: the layers and the voice's cues are never redone (a regenerated beat keeps both, and
+ * its chunks are normalized again), and a cue is held (holdCuesToKeyframes) only past the end of
+ * one that ends in a chunk normalized before the voice was timed, never into a decorated chunk's
+ * own frames (they have a keyframe where each cue ends). Should it happen, the windows would
+ * draw the new decorations over the chunk's stored frames, which carry the old ones.
+ */
+function predrawn(view: AssemblyView, chunks: ReturnType<typeof chunksOf>, decorations: AssemblyDecorations): FrameRange[] {
+  const fps = view.spec.fps;
+  return chunks.flatMap(({ plan, output }) => {
+    const drawn = output?.decorated;
+    const now = drawn ? chunkDecorations(decorations, plan, fps) : null;
+    if (!drawn || !now || decorationsRevision(now, fps) !== drawn.revision) return [];
+    return drawn.frames.map((r) => ({ from: plan.video_start_frame + r.from, to: plan.video_start_frame + r.to }));
+  });
+}
+
 interface Planned {
   chunks: ReturnType<typeof chunksOf>;
   transitions: PlanJoin[];
+  /** Every decoration: what the seam measures leave out. */
   decorations: AssemblyDecorations;
+  /** What the windows and the assembly draw: the decorations less the frames chunks drew already. */
+  drawing: AssemblyDecorations;
   marked: FrameRange[];
   known: (PlanChunk | null)[];
   declared: number[];
@@ -91,11 +115,13 @@ interface Planned {
 function planned(view: AssemblyView): Planned {
   const chunks = chunksOf(view);
   const decorations = decorationsOf(view, chunks);
+  const drawing = decorationPieces(decorations, predrawn(view, chunks, decorations), "outside", view.spec.fps);
   return {
     chunks,
     transitions: transitionsOf(view.chunkPlan),
     decorations,
-    marked: markedFrames(decorations, view.spec.fps),
+    drawing,
+    marked: markedFrames(drawing, view.spec.fps),
     // Normalized chunks are in our encoding (normalize.ts): media-node finds them copyable.
     known: chunks.map((c) => (c.output ? { frames: c.output.frames, keyframes: c.output.keyframes ?? [0], copyable: true } : null)),
     declared: chunks.map((c) => c.plan.frames),
@@ -118,7 +144,7 @@ export function windowJobs(view: AssemblyView): NewJob[] {
         window: { from_frame: span.at, to_frame: span.to },
         chunks: p.chunks.map((c, i) => ({ frames: c.output?.frames ?? c.plan.frames, key: fetched.has(i) && c.output ? c.output.key : null })),
         transitions: p.transitions,
-        decorations: p.decorations,
+        decorations: p.drawing,
       };
       return { id: `${WINDOW_PREFIX}${span.at}`, kind: "stitch", beat: null, idx: span.at, input };
     });
@@ -188,7 +214,7 @@ export function assembleInput(view: AssemblyView): AssembleInput | null {
     windows: windows.map((w) => ({ ...(JSON.parse(w.input) as WindowInput).window, key: outputOf<{ key: string }>(w).key })),
     render: windowJobs(view).map((j) => (j.input as WindowInput).window),
     transitions: p.transitions,
-    decorations: p.decorations,
+    decorations: p.drawing,
     overlays: outputOf<OverlaysOutput>(overlays!),
   };
 }

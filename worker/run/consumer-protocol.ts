@@ -7,6 +7,8 @@ import type { Cue } from "../../contracts/media.ts";
 import type { ClaimedJob, ReferenceOutput } from "../steps/step.ts";
 import type { ChunkLastFrame } from "../chunks/output.ts";
 import type { SoundtrackOutput } from "../steps/voice.ts";
+import { type AssemblyDecorations, OVERLAYS_JOB, type OverlaysOutput } from "../steps/assembly.ts";
+import { spokenLines } from "../../contracts/spec.ts";
 import { advance, afterPublish } from "./advance.ts";
 import { type JobRow, type JobStatus, jobView } from "./jobs.ts";
 import { bookCharge } from "./ledger.ts";
@@ -73,7 +75,7 @@ function claimedJob(run: RunContext, job: JobRow, step: JobStep): ClaimedJob {
     job: { id: job.id, kind: job.kind, beat: job.beat, idx: job.idx, attempt: job.attempt, input: JSON.parse(job.input), prediction_id: job.prediction_id },
     prediction: stored?.prediction ?? null,
     published: stored?.published ?? null,
-    ...(job.kind === "chunk" && step === "normalize" ? { cues: burnedCues(run) } : {}),
+    ...(job.kind === "chunk" && step === "normalize" ? { cues: burnedCues(run), ...knownDecorations(run) } : {}),
   };
 }
 
@@ -106,6 +108,20 @@ function burnedCues(run: Pick<RunContext, "jobs" | "state">): Cue[] {
   const mix = run.jobs.get("soundtrack");
   if (mix?.status !== "done" || !mix.output) return [];
   return (JSON.parse(mix.output) as SoundtrackOutput).voiceover?.cues ?? [];
+}
+
+/**
+ * The decorations a chunk's normalize pass draws (chunks/decorations.ts), once they are known:
+ * the layers rendered and, when captions are burned, the voice timed. Before that the chunk is
+ * normalized plain and its decorated frames are drawn by the stitch, as without the pass.
+ */
+function knownDecorations(run: Pick<RunContext, "jobs" | "state">): { decorations?: AssemblyDecorations } {
+  const overlays = run.jobs.get(OVERLAYS_JOB);
+  const spec = run.state()?.spec;
+  if (!spec || overlays?.status !== "done" || !overlays.output) return {};
+  const voiced = spec.copy.captions === "burned" && spokenLines(spec).length > 0;
+  if (voiced && run.jobs.get("soundtrack")?.status !== "done") return {};
+  return { decorations: { overlays: (JSON.parse(overlays.output) as OverlaysOutput).layers, cues: burnedCues(run) } };
 }
 
 /** The job's step finished it: its output is stored, previewable at once, and the pipeline moves on. */

@@ -5,7 +5,10 @@ import { chunkJobId, type JobStatus } from "../../contracts/live.ts";
 import { beatEndView } from "../chunks/conditioning.ts";
 import { type ChunkPlan, planChunks, seamKeyframes } from "../chunks/plan.ts";
 import { plannedSeams } from "../references/seam-scores.ts";
-import type { AssembleInput, SeamMeasureInput, WindowInput } from "../steps/assembly.ts";
+import type { AssembleInput, AssemblyDecorations, SeamMeasureInput, WindowInput } from "../steps/assembly.ts";
+import { chunkDecorations, decorationPieces, decorationsRevision, ownFrames } from "../chunks/decorations.ts";
+import type { ChunkOutput } from "../chunks/output.ts";
+import { cueFrames } from "../../contracts/media.ts";
 import { loadConfig } from "../config.ts";
 import { planVideo } from "../planning/plan.ts";
 import type { JobKind, JobRow } from "./jobs.ts";
@@ -345,6 +348,58 @@ describe("progressive assembly", () => {
     expect(kinds(decideAfter(mux, view([...jobs, music, mux, measuring], { spec }), PROGRESSIVE))).toEqual([]);
     const measured = { ...measuring, status: "done" as const };
     expect(kinds(decideAfter(measured, view([...jobs, music, mux, measured], { spec }), PROGRESSIVE))).toEqual(["end"]);
+  });
+});
+
+describe("progressive assembly with decorations drawn in the normalize pass", () => {
+  const inserted = (decisions: ReturnType<typeof decideAfter>) => decisions.flatMap((d) => (d.kind === "insert" ? d.jobs : []));
+  /** The last chunk done after every other chunk and window, the soundtrack ready: the assembly's input and the seams measured beside it. */
+  function assembleAfterLast(spec: ReturnType<typeof silentSpec>, layers: AssemblyDecorations["overlays"], decorated: ChunkOutput["decorated"] | null) {
+    const overlays = job("overlays", "stitch", "done", { output: { layers, logo: "wordmark", cta_box: null, mark_box: null } });
+    let jobs: JobRow[] = [overlays, job("music", "music", "done"), ...chunkPlan.slice(0, -1).map((c) => chunk(c, "done"))];
+    for (let round = 0; round < 2; round++) {
+      const last = jobs.at(-1)!;
+      for (const j of inserted(decideAfter(last, view(jobs, { spec }), PROGRESSIVE))) if (j.kind === "stitch") jobs.push(job(j.id, j.kind, "done", { input: j.input, idx: j.idx, output: { key: `w${j.idx}.mp4` } }));
+    }
+    const lastChunk = chunkPlan.at(-1)!;
+    const plain = chunk(lastChunk, "done");
+    const done = { ...plain, output: JSON.stringify({ ...JSON.parse(plain.output!), ...(decorated ? { decorated } : {}) }) };
+    const decisions = decideAfter(done, view([...jobs, done], { spec }), PROGRESSIVE);
+    return { input: inserted(decisions).find((j) => j.id === "mux")!.input as AssembleInput, seams: inserted(decisions).filter((j) => j.id.startsWith("seams:")).map((j) => j.input as SeamMeasureInput) };
+  }
+
+  it("leaves the frames the last chunk drew out of the assembly's windows and decorations (they are copied), but not out of the seam measures", () => {
+    const spec = silentSpec();
+    const last = chunkPlan.at(-1)!;
+    const endCard = { key: "end-card.png", from_frame: spec.total_frames - last.frames - 12, to_frame: spec.total_frames };
+    const full: AssemblyDecorations = { overlays: [endCard], cues: [] };
+    const drawn = chunkDecorations(full, last, spec.fps)!;
+    const own = ownFrames(last);
+    expect(drawn.overlays).toEqual([{ ...endCard, from_frame: own.from, to_frame: spec.total_frames }]);
+    const frames = [{ from: own.from - last.video_start_frame, to: last.frames }];
+    const plain = assembleAfterLast(spec, [endCard], null);
+    const predecorated = assembleAfterLast(spec, [endCard], { frames, revision: decorationsRevision(drawn, spec.fps) });
+    // Undecorated, the assembly renders the end card over the last chunk; pre-decorated, only the frames before its own region.
+    expect(plain.input.render.some((w) => w.to_frame === spec.total_frames)).toBe(true);
+    expect(plain.input.decorations.overlays).toEqual([endCard]);
+    expect(predecorated.input.decorations.overlays).toEqual([{ ...endCard, to_frame: own.from }]);
+    expect([...predecorated.input.render, ...predecorated.input.windows].every((w) => w.to_frame <= own.from)).toBe(true);
+    for (const seams of predecorated.seams) expect(seams.decorations).toEqual(full);
+    // A chunk drawn with other decorations (another revision) counts as undecorated.
+    const stale = assembleAfterLast(spec, [endCard], { frames, revision: decorationsRevision({ overlays: [], cues: [] }, spec.fps) });
+    expect(stale.input).toEqual(plain.input);
+  });
+
+  it("cuts a burned cue the chunk drew part of into the part left: a cue from the first frame left to the last", () => {
+    const spec = silentSpec();
+    const last = chunkPlan.at(-1)!;
+    const own = ownFrames(last);
+    const cue = { start_s: (own.from - 10) / spec.fps, end_s: (own.from + 20) / spec.fps, text: "Run further" };
+    const full: AssemblyDecorations = { overlays: [], cues: [cue] };
+    const drawn = chunkDecorations(full, last, spec.fps)!;
+    expect(drawn.cues.map((c) => cueFrames(c, spec.fps))).toEqual([{ from: own.from, to: own.from + 20 }]);
+    expect(decorationPieces(full, [{ from: own.from, to: own.from + 20 }], "outside", spec.fps).cues.map((c) => cueFrames(c, spec.fps))).toEqual([{ from: own.from - 10, to: own.from }]);
+    expect(decorationsRevision(drawn, spec.fps)).not.toBe(decorationsRevision(full, spec.fps));
   });
 });
 

@@ -1,10 +1,11 @@
-import { AssembleResponse, type Cue, RenderOverlaysResponse, SeamsResponse, StitchWindowResponse } from "../../contracts/media.ts";
+import { AssembleResponse, RenderOverlaysResponse, SeamsResponse, StitchWindowResponse } from "../../contracts/media.ts";
 import { copyLayers, type VideoSpec } from "../../contracts/spec.ts";
 import type { PlanJoin } from "../../lib/stitch-plan.ts";
 import { assetIdOf } from "../references/assets.ts";
 import { SEAMS_PREFIX } from "../references/seam-scores.ts";
 import type { SeamSpec } from "../../contracts/media.ts";
 import { mediaKeys } from "../media/keys.ts";
+import type { AssemblyDecorations } from "../chunks/decorations.ts";
 import type { ClaimedJob, StepDeps, StepOutcome } from "./step.ts";
 
 /**
@@ -17,11 +18,7 @@ export const OVERLAYS_JOB = "overlays";
 export const WINDOW_PREFIX = "stitch:";
 
 
-/** Stored overlay layers and held burned cues: what every window, seam measure and the assembly draw and plan with. */
-export interface AssemblyDecorations {
-  overlays: { key: string; from_frame: number; to_frame: number }[];
-  cues: Cue[];
-}
+export type { AssemblyDecorations };
 
 /** Where a chunk or the assembly asks media-node for a chunk: its stored file once normalized, else null. */
 export interface AssemblyChunk {
@@ -100,7 +97,7 @@ export async function renderOverlays(deps: StepDeps, claim: ClaimedJob, spec: Vi
 }
 
 /** The decorations as media-node takes them: each stored layer by a signed URL, the held cues. */
-async function decorationsFor(deps: StepDeps, decorations: AssemblyDecorations) {
+export async function decorationsFor(deps: StepDeps, decorations: AssemblyDecorations) {
   return {
     overlays: await Promise.all(decorations.overlays.map(async ({ key, from_frame, to_frame }) => ({ url: await deps.url(key), from_frame, to_frame }))),
     captions: decorations.cues.length ? { cues: decorations.cues } : null,

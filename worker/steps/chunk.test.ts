@@ -1,10 +1,14 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Conditioning } from "../../contracts/api.ts";
-import type { CompositeRequest, PaletteEntry, PaletteTransferRequest, ReframeRequest } from "../../contracts/media.ts";
+import { type CompositeRequest, cueFrames, type NormalizeChunkRequest, type PaletteEntry, type PaletteTransferRequest, type ReframeRequest } from "../../contracts/media.ts";
 import { MediaNodeStandIn } from "../../test/support/media-node-stand-in.ts";
 import { claim, driveToEnd, MODELS, newRun, rows, runJob, snapshot, succeed, type Harness } from "../../test/support/worker/run-driver.ts";
 import type { ChunkOutput } from "../chunks/output.ts";
+import { chunkDecorations, decorationsRevision, ownFrames } from "../chunks/decorations.ts";
+import type { OverlaysOutput } from "./assembly.ts";
+import type { SoundtrackOutput } from "./voice.ts";
+import { chunkFramesUnder } from "../../lib/stitch-plan.ts";
 import { type ChunkPlan } from "../chunks/plan.ts";
 import { beatEndView } from "../chunks/conditioning.ts";
 import { reanchorStrength, referenceDrift } from "../chunks/drift.ts";
@@ -39,7 +43,7 @@ function keyOf(url: unknown): string {
 /** What each chunk's last frame is made of when published; by default nothing measurable (no drift is judged). */
 type LastFramePalette = (chunk: ChunkPlan) => PaletteEntry[];
 
-async function runWith(conditioning: Conditioning | undefined, config = {}, lastFrame: LastFramePalette = () => []): Promise<{ h: Harness; started: Started[] }> {
+async function runWith(conditioning: Conditioning | undefined, config = {}, lastFrame: LastFramePalette = () => []): Promise<{ h: Harness; started: Started[]; standIn: MediaNodeStandIn }> {
   // 2 s chunks, so beats split into several (with the video model's native 5 s chunks a beat is usually one).
   const h = await newRun({ request: { prompt: "A steel water bottle for trail runners at dawn", duration_s: 30, ...(conditioning ? { conditioning } : {}) }, config: { ...models, maxChunkFrames: 48, ...config } });
   const standIn = new MediaNodeStandIn(h.config.mediaNodeSecret);
@@ -66,7 +70,7 @@ async function runWith(conditioning: Conditioning | undefined, config = {}, last
       await harness.stub.jobDone(jobId, normalizing.job.attempt, normalized.output);
     },
   });
-  return { h, started: started.sort((a, b) => a.chunk.chunk_num - b.chunk.chunk_num) };
+  return { h, started: started.sort((a, b) => a.chunk.chunk_num - b.chunk.chunk_num), standIn };
 }
 
 describe("chunk conditioning on a run", () => {
@@ -169,6 +173,41 @@ describe("chunk conditioning on a run", () => {
     expect(expected.some((e) => e.action === "end_frame")).toBe(true);
     // Told once per correction, when the drifting chunk published its frame (beats run side by side, so in no fixed order).
     expect(events.sort((a, b) => Number(a.next_chunk_num) - Number(b.next_chunk_num))).toEqual(expected);
+  });
+
+  it("the normalize pass draws the decorations known by then on the chunk's own frames only, and the chunk records what it drew", async () => {
+    const { h, standIn } = await runWith(undefined);
+    const snap = await snapshot(h);
+    expect(snap.status).toBe("complete");
+    const fps = snap.spec!.fps;
+    const stored = await rows<{ id: string; kind: string; idx: number; input: string; output: string }>(h, "SELECT id, kind, idx, input, output FROM jobs WHERE kind = 'chunk' OR id IN ('overlays', 'soundtrack')");
+    const overlays = JSON.parse(stored.find((j) => j.id === "overlays")!.output) as OverlaysOutput;
+    const mix = stored.find((j) => j.id === "soundtrack");
+    const cues = snap.spec!.copy.captions === "burned" && mix ? ((JSON.parse(mix.output) as SoundtrackOutput).voiceover?.cues ?? []) : [];
+    const normalized = standIn.requests.filter((r) => r.path === "/v1/media/chunks/normalize").map((r) => r.body as NormalizeChunkRequest);
+    const chunks = stored.filter((j) => j.kind === "chunk");
+    let drawing = 0;
+    for (const job of chunks) {
+      const plan = JSON.parse(job.input) as ChunkPlan;
+      const output = JSON.parse(job.output) as ChunkOutput;
+      const request = normalized.find((r) => keyOf(r.output_url) === output.key)!;
+      const own = ownFrames(plan);
+      const drawn = chunkDecorations({ overlays: overlays.layers, cues }, plan, fps);
+      if (!request.decorations) {
+        expect(drawn, `chunk ${plan.chunk_num}`).toBeNull();
+        continue;
+      }
+      drawing++;
+      expect(request.decorations.output_from_frame).toBe(plan.video_start_frame);
+      expect(request.decorations.overlays.map((o) => ({ key: keyOf(o.url), from_frame: o.from_frame, to_frame: o.to_frame }))).toEqual(drawn!.overlays);
+      expect(request.decorations.captions?.cues ?? []).toEqual(drawn!.cues);
+      const ranges = [...drawn!.overlays.map((o) => ({ from: o.from_frame, to: o.to_frame })), ...drawn!.cues.map((c) => cueFrames(c, fps))];
+      expect(ranges.every((r) => r.from >= own.from && r.to <= own.to)).toBe(true);
+      expect(output.decorated).toEqual({ frames: chunkFramesUnder(ranges, plan.video_start_frame, plan.frames), revision: decorationsRevision(drawn!, fps) });
+    }
+    // The overlays are rendered long before the chunks: the end card is drawn in the last chunk's pass.
+    expect(drawing).toBeGreaterThan(0);
+    expect((JSON.parse(chunks.find((j) => j.idx === Math.max(...chunks.map((c) => c.idx)))!.output) as ChunkOutput).decorated).toBeDefined();
   });
 
   it("CONDITIONING sets the deployment's default (a request's `conditioning` overrides it, as above); an unknown value falls back to continuity", () => {

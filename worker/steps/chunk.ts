@@ -7,6 +7,8 @@ import { referenceDrift } from "../chunks/drift.ts";
 import { ChunkJobInput } from "../chunks/job-input.ts";
 import { ChunkPlan, stitchKeyframes } from "../chunks/plan.ts";
 import { composePrompt } from "../planning/prompts.ts";
+import { chunkDecorations, decorationsRevision } from "../chunks/decorations.ts";
+import { decorationsFor } from "./assembly.ts";
 import { estimatePrediction } from "../pricing/estimate.ts";
 import { type ClaimedJob, type JobSteps, type StepDeps, outputUrl } from "./step.ts";
 
@@ -116,6 +118,7 @@ export const chunkSteps: JobSteps = {
     const videoId = claim.video.video_id;
     const key = mediaKeys.chunk(videoId, chunk.chunk_num);
     const published = claim.published as ChunkLastFrame;
+    const drawn = claim.decorations ? chunkDecorations(claim.decorations, chunk, spec.fps) : null;
     const result = await deps.media.call(
       "/v1/media/chunks/normalize",
       {
@@ -128,11 +131,14 @@ export const chunkSteps: JobSteps = {
         // where each ends and where the outgoing window begins keeps its re-encoding short.
         keyframes: stitchKeyframes(chunk, spec, claim.cues),
         output_url: await deps.url(key, "put"),
+        // Drawn in this pass, which encodes every frame anyway: the stitch then copies them.
+        ...(drawn ? { decorations: { output_from_frame: chunk.video_start_frame, ...(await decorationsFor(deps, drawn)) } } : {}),
       },
       NormalizeChunkResponse,
     );
     const palette = published.palette;
     const output: ChunkOutput = { key, last_frame_key: published.last_frame_key, frames: result.frames, palette, reference_drift: referenceDrift(palette, claim.references), keyframes: result.keyframes };
+    if (drawn && result.decorated.length) output.decorated = { frames: result.decorated, revision: decorationsRevision(drawn, spec.fps) };
     return { kind: "done", output: chunk.reanchor ? { ...output, reanchored_key: mediaKeys.reanchored(videoId, chunk.chunk_num) } : output };
   },
 };

@@ -4,6 +4,7 @@ import type { JobKind } from "../../contracts/live.ts";
 import type { LogContext } from "../../contracts/log.ts";
 import { firstOutputUrl, type Prediction } from "../../contracts/prediction.ts";
 import type { VideoSpec } from "../../contracts/spec.ts";
+import type { AssemblyDecorations } from "../chunks/decorations.ts";
 import { type Config, type ProviderSettings, providerFor, type Quality, videoConfig } from "../config.ts";
 import { type Log, workerLog } from "../log.ts";
 import type { MediaNode } from "../media/media-node.ts";
@@ -37,6 +38,8 @@ export interface ClaimedJob {
   published: unknown;
   /** For a chunk's `normalize`: the burned captions' cues, when the soundtrack has timed them already. */
   cues?: Cue[];
+  /** For a chunk's `normalize`: the run's decorations once known (layers rendered; burned cues timed), drawn in the pass on its own frames. */
+  decorations?: AssemblyDecorations;
 }
 
 /** A reference job's output: what later steps condition on (the image and its measured palette). */
