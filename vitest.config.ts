@@ -51,7 +51,7 @@ export default defineConfig(async () => {
                 // Jobs the runs enqueue land on a queue nobody consumes: a consumer failing against
                 // port 9 in the background would race the tests. Worker tests drive each run through
                 // its RPC methods and hand batches to consumeJobs themselves (worker/queue/consumer.test.ts).
-                queueProducers: { JOBS: { queueName: "adreel-jobs-unconsumed" }, MEDIA_JOBS: { queueName: "adreel-media-unconsumed" } },
+                queueProducers: { JOBS: { queueName: "adreel-jobs-unconsumed" }, MEDIA_JOBS: { queueName: "adreel-media-unconsumed" }, AUDIO_JOBS: { queueName: "adreel-audio-unconsumed" } },
               },
             }),
           ],

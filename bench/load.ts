@@ -414,7 +414,7 @@ function report(options: LoadOptions, m: Measured, cores: number, code: string |
     const busy = batchMs.reduce((a, b) => a + b, 0) / 1000;
     return `\`${name}\` (${what}): ${batches.length} batches of ${median(batches.map((b) => b.size))} messages at the median (max ${Math.max(...batches.map((b) => b.size))}), ${percentile(batchMs, 50)} ms p50 / ${percentile(batchMs, 99)} ms p99 each; batch time summed ${busy.toFixed(0)} s = ${((100 * busy) / m.wallSeconds).toFixed(0)} % of the wall time`;
   };
-  const queues = [queueFinding("adreel-jobs", "hand-offs"), queueFinding("adreel-media", "encodes")].filter((q): q is string => q !== null);
+  const queues = [queueFinding("adreel-jobs", "hand-offs"), queueFinding("adreel-media", "encodes"), queueFinding("adreel-audio", "music and soundtrack")].filter((q): q is string => q !== null);
 
   const incomplete = m.outcomes.filter((o) => !(o.status === "complete" && o.endedAt !== null));
   const incompleteLines = incomplete.map((o) => `  - \`${o.id}\`: ${o.status}, phase ${o.phase}, ${o.progress} %${o.error ? ` — ${o.error}` : ""}`);

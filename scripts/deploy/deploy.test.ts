@@ -47,7 +47,7 @@ describe("npm run deploy -- --dry-run", () => {
   it("lists every resource, migration and secret, and calls no wrangler command", () => {
     const { code, out } = deploy(["--dry-run"], { PUBLIC_BASE_URL: PUBLIC });
     expect(code).toBe(0);
-    for (const line of [/D1 database\s+adreel \(binding DB\)/, /R2 bucket\s+adreel-media/, /Queue\s+adreel-jobs\n/, /Queue\s+adreel-media\n/, /Queue\s+adreel-jobs-dlq \(dead letters\)/]) expect(out).toMatch(line);
+    for (const line of [/D1 database\s+adreel \(binding DB\)/, /R2 bucket\s+adreel-media/, /Queue\s+adreel-jobs\n/, /Queue\s+adreel-media\n/, /Queue\s+adreel-audio\n/, /Queue\s+adreel-jobs-dlq \(dead letters\)/]) expect(out).toMatch(line);
     expect(out).toContain("adreel: migrations/0000_init.sql");
     expect(out).toContain("adreel: migrations/0001_job_durations.sql");
     for (const secret of SECRETS) expect(out).toMatch(new RegExp(`^  ${secret}$`, "m"));
@@ -111,9 +111,9 @@ describe("npm run deploy", () => {
     const after = account();
     expect(after.d1.map((db) => db.name)).toEqual(["adreel"]);
     expect(after.buckets).toEqual(["adreel-media"]);
-    expect(after.queues.sort()).toEqual(["adreel-jobs", "adreel-jobs-dlq", "adreel-media"]);
+    expect(after.queues.sort()).toEqual(["adreel-audio", "adreel-jobs", "adreel-jobs-dlq", "adreel-media"]);
     const creates = after.calls.filter((call) => call.args.includes("create")).map((call) => call.args.join(" "));
-    expect(creates).toEqual(["d1 create adreel", "r2 bucket create adreel-media", "queues create adreel-media", "queues create adreel-jobs-dlq"]);
+    expect(creates).toEqual(["d1 create adreel", "r2 bucket create adreel-media", "queues create adreel-media", "queues create adreel-audio", "queues create adreel-jobs-dlq"]);
     const uuid = after.d1[0]!.uuid;
     const migrate = after.calls.find((call) => call.args[0] === "d1" && call.args[1] === "migrations")!;
     expect(migrate.args).toEqual(expect.arrayContaining(["apply", "adreel", "--remote", "--env", "production"]));

@@ -18,19 +18,24 @@ export type JobMessage = z.infer<typeof JobMessage>;
 export type JobStep = JobMessage["step"];
 
 /**
- * Steps that run long media-node encodes travel on their own queue. A batch lasts as long as
- * its slowest message (and a local queue hands out one batch at a time), so hand-offs on the
- * critical path — a chunk's last frame, a composite, a prediction create — never wait behind
- * an encode that nothing is waiting for.
+ * Steps that run long media-node work travel on queues of their own. A batch lasts as long as
+ * its slowest message, and a local queue hands out one batch at a time, so:
+ * - hand-offs on the critical path (a chunk's last frame, a composite, a prediction create)
+ *   never wait behind an encode that nothing is waiting for (`jobs`);
+ * - the chunks' normalize passes, the windows and the assembly (`media`) never wait behind the
+ *   soundtrack's mix, which runs from the end of planning for seconds while the first chunks
+ *   land (`audio`: the music's preparation and the soundtrack).
  */
-const MEDIA_STEPS: Partial<Record<JobKind, JobStep[]>> = {
-  chunk: ["normalize"],
-  music: ["ingest"],
-  soundtrack: ["start"],
-  stitch: ["start"],
-  mux: ["start"],
+const LONG_STEPS: Partial<Record<JobKind, { step: JobStep; queue: "media" | "audio" }[]>> = {
+  chunk: [{ step: "normalize", queue: "media" }],
+  stitch: [{ step: "start", queue: "media" }],
+  mux: [{ step: "start", queue: "media" }],
+  music: [{ step: "ingest", queue: "audio" }],
+  soundtrack: [{ step: "start", queue: "audio" }],
 };
 
-export function queueOf(kind: JobKind, step: JobStep): "jobs" | "media" {
-  return MEDIA_STEPS[kind]?.includes(step) ? "media" : "jobs";
+export type QueueName = "jobs" | "media" | "audio";
+
+export function queueOf(kind: JobKind, step: JobStep): QueueName {
+  return LONG_STEPS[kind]?.find((s) => s.step === step)?.queue ?? "jobs";
 }

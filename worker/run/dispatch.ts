@@ -1,4 +1,4 @@
-import { type JobMessage, queueOf } from "../queue/messages.ts";
+import { type JobMessage, type QueueName, queueOf } from "../queue/messages.ts";
 import { ACTIVE_STATUSES, type JobRow, PREDICTION_KINDS } from "./jobs.ts";
 import { chooseDispatch } from "./pipeline.ts";
 import type { RunContext } from "./types.ts";
@@ -32,10 +32,10 @@ export async function dispatch(run: RunContext, handOffAfter?: string): Promise<
   return handedOff;
 }
 
-/** Onto the queue each step travels on (queue/messages.ts: encodes apart from hand-offs). */
+/** Onto the queue each step travels on (queue/messages.ts: encodes and the soundtrack apart from hand-offs). */
 export async function sendMessages(run: Pick<RunContext, "env" | "jobs">, messages: readonly JobMessage[], delaySeconds?: number): Promise<void> {
-  const queues = { jobs: run.env.JOBS, media: run.env.MEDIA_JOBS };
-  for (const name of ["jobs", "media"] as const) {
+  const queues: Record<QueueName, Queue> = { jobs: run.env.JOBS, media: run.env.MEDIA_JOBS, audio: run.env.AUDIO_JOBS };
+  for (const name of Object.keys(queues) as QueueName[]) {
     const mine = messages.filter((m) => queueOf(run.jobs.get(m.job_id)?.kind ?? "plan", m.step) === name);
     for (let i = 0; i < mine.length; i += 100) {
       await queues[name].sendBatch(mine.slice(i, i + 100).map((body) => ({ body, contentType: "json" as const, ...(delaySeconds ? { delaySeconds } : {}) })));

@@ -21,9 +21,10 @@ async function chain(h: Harness, n: number): Promise<string[]> {
 }
 
 describe("last-frame hand-off", () => {
-  it("routes the normalize pass, music preparation, stitch and mux to the media queue, and every hand-off to the jobs queue", () => {
+  it("routes the normalize pass, stitch and mux to the media queue, music preparation and the soundtrack to the audio queue, and every hand-off to the jobs queue", () => {
     expect(queueOf("chunk", "normalize")).toBe("media");
-    expect(queueOf("music", "ingest")).toBe("media");
+    expect(queueOf("music", "ingest")).toBe("audio");
+    expect(queueOf("soundtrack", "start")).toBe("audio");
     expect(queueOf("stitch", "start")).toBe("media");
     expect(queueOf("mux", "start")).toBe("media");
     for (const [kind, step] of [["chunk", "start"], ["chunk", "ingest"], ["plan", "start"], ["reference", "ingest"], ["storyboard", "start"], ["music", "start"]] as const) {
