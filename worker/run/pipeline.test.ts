@@ -303,6 +303,20 @@ describe("progressive assembly", () => {
     expect(kinds(steps.at(-1)!.decisions)).toContain("phase stitching");
   });
 
+  it("keeps a run's assembly when ASSEMBLY changes mid-run: a run with the overlays job never stitches after all, one without never assembles", () => {
+    const jobs = [overlays, music, ...chunkPlan.map((c) => chunk(c, "done"))];
+    const last = jobs.at(-1)!;
+    // Deployed with after_all while the run went on: its chunks may carry the decorations already.
+    const kept = inserted(decideAfter(last, view(jobs, { spec }), SETTINGS)).map((j) => j.id);
+    expect(kept).not.toContain("stitch");
+    expect(kept.some((id) => id.startsWith("stitch:") || id === "mux")).toBe(true);
+    // Started under after_all (storyboard, no overlays job), then deployed with progressive.
+    const plain = [job("storyboard:0", "storyboard", "done"), music, ...chunkPlan.map((c) => chunk(c, "done"))];
+    const decisions = inserted(decideAfter(plain.at(-1)!, view(plain, { spec }), PROGRESSIVE)).map((j) => j.id);
+    expect(decisions).toContain("stitch");
+    expect(decisions.some((id) => id.startsWith("stitch:") || id === "mux")).toBe(false);
+  });
+
   it("with the soundtrack ready, the last chunk's windows are rendered by the assembly itself; the seams around them are measured once it is done, then the video ends", () => {
     const last = chunkPlan.at(-1)!;
     const { jobs } = landInOrder(chunkPlan.slice(0, -1));

@@ -146,9 +146,19 @@ function muxWhenReady(run: PipelineView): Decision[] {
   return [{ kind: "insert", jobs: [{ id: "mux", kind: "mux", beat: null, idx: 0, input: {} }] }];
 }
 
+/**
+ * The run's assembly, fixed when its references settle (the overlays job is inserted with the
+ * storyboard, or not): `ASSEMBLY` changed by a deploy mid-run must not stitch after all the
+ * chunks whose normalize passes already drew the decorations, which would draw them twice.
+ */
+function assemblyOf(run: PipelineView, settings: PipelineSettings): PipelineSettings["assembly"] {
+  if (find(run, OVERLAYS_JOB)) return "progressive";
+  return run.jobs.some((j) => j.kind === "storyboard") ? "after_all" : settings.assembly;
+}
+
 /** What may follow a finished part of the soundtrack (music, a voice line, the mix). */
 function afterSoundtrackPart(run: PipelineView, settings: PipelineSettings): Decision[] {
-  if (settings.assembly === "progressive") return [...mixWhenReady(run), ...assembleWhenReady(run)];
+  if (assemblyOf(run, settings) === "progressive") return [...mixWhenReady(run), ...assembleWhenReady(run)];
   return [...mixWhenReady(run), ...stitchWhenReady(run), ...muxWhenReady(run)];
 }
 
@@ -218,7 +228,7 @@ export const NEXT: Record<JobKind, Next> = {
         : [];
     // Usually released when the last frame was published; a chunk done in one step releases them now.
     const release: Decision[] = [...drift, { kind: "release", after: finished.id }];
-    return [...release, ...(settings.assembly === "progressive" ? assembleWhenReady(run, allDone(run.jobs, "chunk")) : stitchWhenReady(run))];
+    return [...release, ...(assemblyOf(run, settings) === "progressive" ? assembleWhenReady(run, allDone(run.jobs, "chunk")) : stitchWhenReady(run))];
   },
 
   music(_finished, run, settings) {
