@@ -100,7 +100,7 @@ describe("a 15 s 16:9 ad with an uploaded logo, the CLI's copy, the voiceover an
     expect(made.video.captions_url).toMatch(/captions\.vtt/);
   });
 
-  it("is 360 frames, only the decorated frames and seams re-encoded, the decorations on chunks' own frames drawn in their normalize pass", async () => {
+  it("is 360 frames, only the decorated frames and seams re-encoded, the end card drawn by the normalize passes or the assembly", async () => {
     const probe = await ffprobe(made.final, true);
     expect(probe.streams.find((s) => s.codec_type === "video")).toMatchObject({ nb_read_frames: "360", width: 1024, height: 576 });
     expect(made.stitch.frames).toBe(360);
@@ -110,9 +110,11 @@ describe("a 15 s 16:9 ad with an uploaded logo, the CLI's copy, the voiceover an
     // here every frame carries one; docs/BENCHMARKS.md measures a 30 s ad's copied share.)
     const seams = made.spec.beats.reduce((sum, b) => sum + b.transition_out.frames, 0);
     expect(360 - made.stitch.copied_frames).toBeLessThanOrEqual(made.stitch.decorated_frames + seams);
-    // The overlays and the voice's timing are known long before the chunks are normalized: the
-    // end card over the last chunk is drawn there and copied.
-    expect(made.drawnInNormalize).toBeGreaterThan(0);
+    // A chunk normalized once the overlays and the voice's timing are known carries its own
+    // frames' decorations; one normalized before (the mix runs beside the chunks, on its own
+    // queue) leaves them to the assembly. Which it was depends on timing, so only the sum is
+    // held: every frame of the end card is drawn by one or the other (worker/steps/chunk.test
+    // and run/pipeline.test hold the normalize pass's part exactly).
     expect(made.stitch.decorated_frames + made.drawnInNormalize).toBeGreaterThanOrEqual(copyWindows(made.spec).end_card.to_frame - copyWindows(made.spec).end_card.from_frame);
   });
 
