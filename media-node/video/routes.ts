@@ -96,12 +96,7 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
   app.post(`${MEDIA_PREFIX}videos/stitch`, async (request) => {
     const body = parse(StitchRequest, request.body);
     return withTempDir(config.tmpDir, async (dir) => {
-      const chunks = await mapLimited(body.chunks, DOWNLOAD_CONCURRENCY, async (chunk, i) => {
-        const path = chunkPath(dir, i);
-        await downloadTo(chunk.url, path, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
-        return { path, frames: chunk.frames };
-      });
-      const decorations = await downloadDecorations(body, dir);
+      const [chunks, decorations] = await settleAll([downloadChunks(body.chunks, dir), downloadDecorations(body, dir)]);
       const output = join(dir, "stitched.mp4");
       const result = await stitchChunks(chunks, body.transitions, output, {
         width: body.width,
@@ -127,15 +122,7 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
   app.post(`${MEDIA_PREFIX}videos/stitch/window`, async (request) => {
     const body = parse(StitchWindowRequest, request.body);
     return withTempDir(config.tmpDir, async (dir) => {
-      const [chunks, decorations] = await settleAll([
-        mapLimited(body.chunks, DOWNLOAD_CONCURRENCY, async (chunk, i) => {
-          if (chunk.url === null) return { path: null, frames: chunk.frames };
-          const path = chunkPath(dir, i);
-          await downloadTo(chunk.url, path, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
-          return { path, frames: chunk.frames };
-        }),
-        downloadDecorations(body, dir),
-      ]);
+      const [chunks, decorations] = await settleAll([downloadChunks(body.chunks, dir), downloadDecorations(body, dir)]);
       const output = join(dir, "window.mp4");
       const result = await renderWindow(chunks, body.transitions, { from: body.window.from_frame, to: body.window.to_frame }, output, {
         width: body.width,
@@ -159,11 +146,7 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
     return withTempDir(config.tmpDir, async (dir) => {
       const audio = join(dir, "music.m4a");
       const [chunks, windows, decorations] = await settleAll([
-        mapLimited(body.chunks, DOWNLOAD_CONCURRENCY, async (chunk, i) => {
-          const path = chunkPath(dir, i);
-          await downloadTo(chunk.url, path, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
-          return { path, frames: chunk.frames };
-        }),
+        downloadChunks(body.chunks, dir),
         mapLimited(body.windows, DOWNLOAD_CONCURRENCY, async (window, i) => {
           const path = join(dir, `window-${String(i).padStart(3, "0")}.mp4`);
           await downloadTo(window.url, path, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
@@ -194,8 +177,14 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
   });
 }
 
-function chunkPath(dir: string, i: number): string {
-  return join(dir, `chunk-${String(i).padStart(3, "0")}.mp4`);
+/** A request's normalized chunks, each downloaded into `dir`; a chunk without a URL (one a window does not read) stays remote: `path` null. */
+function downloadChunks<U extends string | null>(chunks: readonly { url: U; frames: number }[], dir: string): Promise<{ path: U extends string ? string : string | null; frames: number }[]> {
+  return mapLimited(chunks, DOWNLOAD_CONCURRENCY, async (chunk, i) => {
+    if (chunk.url === null) return { path: null as U extends string ? string : string | null, frames: chunk.frames };
+    const path = join(dir, `chunk-${String(i).padStart(3, "0")}.mp4`);
+    await downloadTo(chunk.url, path, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
+    return { path, frames: chunk.frames };
+  });
 }
 
 /** The overlay layers (checked PNGs at the video's size) and burned cues of a stitch request, in frames. */
