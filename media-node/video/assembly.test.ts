@@ -8,12 +8,11 @@ import { ffmpeg, ffprobe } from "../ffmpeg.ts";
 import { TEST_SECRET, type TestOrigin, postSigned, startOrigin } from "../../test/support/origin.ts";
 import { buildServer } from "../server.ts";
 import { probeChunk } from "./chunk-probe.ts";
-import { normalizeChunk } from "./normalize.ts";
 import { type StitchChunk, stitchChunks } from "./stitch.ts";
 import { type AssembledWindow, assembleFinal, renderWindow } from "./assembly.ts";
 import { type FrameRange, type PlanChunk, assemblyPieces, layoutChunks, planSeams, readySpans } from "../../lib/stitch-plan.ts";
-import { framePsnrs, synthClip } from "../../test/support/synth-media.ts";
-import { FPS, FRAMES, H, JOINS, SOURCES, TOTAL, W } from "../../test/support/stitch-fixture.ts";
+import { framePsnrs } from "../../test/support/synth-media.ts";
+import { FPS, FRAMES, H, JOINS, TOTAL, W, normalizedChunks } from "../../test/support/stitch-fixture.ts";
 
 /** Chunks land out of order, as beats finish at different times. */
 const ARRIVAL = [2, 4, 0, 3, 1];
@@ -57,17 +56,7 @@ async function progressive(decorated: boolean): Promise<{ windows: AssembledWind
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "adreel-assembly-test-"));
-  chunks = await Promise.all(
-    SOURCES.map(async (source, i) => {
-      const raw = join(dir, `raw-${i}.mp4`);
-      await synthClip(raw, { source, width: W, height: H, fps: FPS, seconds: 1.4, hue: i * 1.3 });
-      const path = join(dir, `chunk-${i}.mp4`);
-      const overlapIn = i > 0 ? JOINS[i - 1]!.frames : 0;
-      const keyframes = overlapIn > 0 ? [overlapIn] : [];
-      await normalizeChunk(raw, path, null, { width: W, height: H, fps: FPS, frames: FRAMES[i]!, keyframes });
-      return { path, frames: FRAMES[i]! };
-    }),
-  );
+  chunks = await normalizedChunks(dir);
   music = join(dir, "music.m4a");
   await ffmpeg(["-f", "lavfi", "-i", "sine=frequency=440:duration=6", "-c:a", "aac", "-ar", "48000", "-ac", "2", "-f", "mp4", music]);
   overlayPng = join(dir, "overlay.png");

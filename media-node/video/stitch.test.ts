@@ -7,11 +7,10 @@ import { StitchResponse } from "../../contracts/media.ts";
 import { ffmpeg, ffprobe } from "../ffmpeg.ts";
 import { TEST_SECRET, type TestOrigin, postSigned, startOrigin } from "../../test/support/origin.ts";
 import { buildServer } from "../server.ts";
-import { normalizeChunk } from "./normalize.ts";
 import { type StitchChunk, type StitchMethod, type StitchResult, stitchChunks } from "./stitch.ts";
 import type { PlanJoin } from "../../lib/stitch-plan.ts";
-import { framePsnr, synthClip, videoPsnr } from "../../test/support/synth-media.ts";
-import { FPS, FRAMES, H, JOINS, SOURCES, TOTAL, W } from "../../test/support/stitch-fixture.ts";
+import { framePsnr, videoPsnr } from "../../test/support/synth-media.ts";
+import { FPS, FRAMES, H, JOINS, TOTAL, W, normalizedChunks } from "../../test/support/stitch-fixture.ts";
 
 /** Output frame where each chunk starts: Σ previous (frames − outgoing overlap). */
 const STARTS = [0, 14, 32, 50, 61];
@@ -29,18 +28,8 @@ async function stitch(name: string, use: StitchChunk[], joins: PlanJoin[], metho
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "adreel-stitch-test-"));
-  chunks = await Promise.all(
-    SOURCES.map(async (source, i) => {
-      const raw = join(dir, `raw-${i}.mp4`);
-      await synthClip(raw, { source, width: W, height: H, fps: FPS, seconds: 1.4, hue: i * 1.3 });
-      const path = join(dir, `chunk-${i}.mp4`);
-      const overlapIn = i > 0 ? JOINS[i - 1]!.frames : 0;
-      // The last chunk is normalized without its seam keyframe: the seam must run on to frame 24.
-      const keyframes = overlapIn > 0 && i < 4 ? [overlapIn] : [];
-      await normalizeChunk(raw, path, join(dir, `last-${i}.png`), { width: W, height: H, fps: FPS, frames: FRAMES[i]!, keyframes });
-      return { path, frames: FRAMES[i]! };
-    }),
-  );
+  // The last chunk is normalized without its seam keyframe: the seam must run on to frame 24.
+  chunks = await normalizedChunks(dir, { keyframes: (i, overlapIn) => (overlapIn > 0 && i < 4 ? [overlapIn] : []), lastFrames: true });
   for (const method of ["single_pass", "seams"] as const) outputs.set(method, await stitch(method, chunks, JOINS, method));
 });
 
