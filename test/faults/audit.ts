@@ -90,6 +90,23 @@ export function ledgerProblems(video: VideoResponse): string[] {
   return problems;
 }
 
+/**
+ * The ledger's problems once the ended video has had `graceMs` to settle. A create or a
+ * webhook in flight when the video ended books its prediction after the end, and its cancel's
+ * answer prices it a moment later (a failed cancel is asked again by the run's alarm, every
+ * 10 s): a line is allowed to be pending then, not to stay so. Returns the problems left and
+ * how long after the end the last line was priced.
+ */
+export async function settledLedger(client: AdreelClient, video: VideoResponse, graceMs = 15_000): Promise<{ problems: string[]; video: VideoResponse; waitedMs: number }> {
+  const started = Date.now();
+  for (;;) {
+    const problems = ledgerProblems(video);
+    if (problems.length === 0 || Date.now() - started > graceMs) return { problems, video, waitedMs: Date.now() - started };
+    await sleep(500);
+    video = await client.video(video.video_id);
+  }
+}
+
 /** Entries left in the temp dir, after giving a step still unwinding up to `graceMs`. */
 export async function tempLeftovers(dir: string, graceMs = 5000): Promise<string[]> {
   const deadline = Date.now() + graceMs;

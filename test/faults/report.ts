@@ -21,7 +21,8 @@ export function faultTable(rows: readonly FaultRow[]): string {
 export const CHECKS = `Checks after every video: **a** it ended within its deadline, complete or failed with a non-empty
 error (or cancelled, where the test cancelled it); **b** no prediction is still \`starting\`/\`processing\`
 at the provider; **c** no cost counted twice (\`cost_ledger\` prediction ids unique, \`cost_usd\` = sum of
-entries, every line priced and \`cost_pending_usd\` 0 after the end); **d** media-node's temp dir
+entries, every line priced and \`cost_pending_usd\` 0 within 15 s of the end: a create or webhook in flight
+when the video ends books its prediction after the end, and its cancel's answer prices it); **d** media-node's temp dir
 (\`MEDIA_NODE_TMP\`, dedicated to the run) is empty.`;
 
 const SKELETON = `# Faults

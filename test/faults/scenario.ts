@@ -2,7 +2,7 @@ import type { AdreelClient } from "../../cli/client.ts";
 import type { LiveMessage } from "../../contracts/live.ts";
 import { DRAFT_DEFAULTS, type DraftKnobsPatch, pickKnobs } from "../../draft/options.ts";
 import type { Stack } from "../../scripts/stack.ts";
-import { followToEnd, ledgerProblems, type Outcome, runningAtProvider, tempLeftovers } from "./audit.ts";
+import { followToEnd, type Outcome, runningAtProvider, settledLedger, tempLeftovers } from "./audit.ts";
 import type { FaultRow } from "./report.ts";
 
 /**
@@ -90,17 +90,20 @@ export async function runGroup(suite: FaultSuite, knobs: DraftKnobsPatch, scenar
   const left = await tempLeftovers(suite.mediaTmp);
   const d = left.length === 0 ? "d ✓" : `d ✗ (${left.join(", ")})`;
   if (left.length) failed.push(d);
+  const ledgers = await Promise.all(outcomes.map((o) => (o ? settledLedger(client, o.video) : undefined)));
   scenarios.forEach((s, i) => {
     const outcome = outcomes[i];
+    const ledger = ledgers[i];
     const marks: string[] = [];
     if (outcome) {
       const a = endHolds(s, outcome) ? "a ✓" : `a ✗ (${outcome.status.status}: ${outcome.status.error ?? "no error"})`;
       marks.push(a);
       if (!a.endsWith("✓")) failed.push(`${s.fault}: ${a}`);
       marks.push(b);
-      const ledger = ledgerProblems(outcome.video);
-      marks.push(ledger.length === 0 ? `c ✓ (${outcome.video.cost_ledger?.length ?? 0} predictions, $${outcome.video.cost_usd.toFixed(4)})` : `c ✗ (${ledger.join("; ")})`);
-      if (ledger.length) failed.push(`${s.fault}: ${marks.at(-1)}`);
+      const { problems, video, waitedMs } = ledger!;
+      const settled = waitedMs >= 500 ? `, settled ${(waitedMs / 1000).toFixed(1)} s after the end` : "";
+      marks.push(problems.length === 0 ? `c ✓ (${video.cost_ledger?.length ?? 0} predictions, $${video.cost_usd.toFixed(4)}${settled})` : `c ✗ (${problems.join("; ")}, ${(waitedMs / 1000).toFixed(1)} s after the end)`);
+      if (problems.length) failed.push(`${s.fault}: ${marks.at(-1)}`);
     } else marks.push("a ✗ (did not end)", b);
     marks.push(d);
     const end = outcome ? `${outcome.status.status} in ${outcome.seconds} s${outcome.status.error ? `: ${outcome.status.error.slice(0, 220)}` : ""}` : "did not end";

@@ -199,4 +199,22 @@ describe("a consumer lost while creating a prediction", () => {
     expect(h.double.view(late.id).status).toBe("canceled");
     expect((await snapshot(h)).cost_ledger).toMatchObject([{ prediction_id: late.id, actual_usd: 0 }]);
   });
+
+  it("asks again about a prediction reported after the end whose cancel was not answered, until it is priced", async () => {
+    const h = await lostRun();
+    const claimed = await dieWhileCreating(h, "reference:2", false);
+    await h.stub.cancel("cancelled by request");
+    const outcome = outcomeFor(h, claimed);
+    const late = await h.deps.provider.create({ model: outcome.model, input: outcome.input, webhook: await webhookUrl(h.config, h.videoId, "reference:2", 1) });
+    h.double.failNext({ kind: "unreachable" }, 1, "any");
+    await h.stub.predictionCreated("reference:2", 1, late, outcome.estimateUsd, outcome.model);
+    expect(h.double.view(late.id).status).not.toBe("canceled");
+    expect((await snapshot(h)).cost_pending_usd).toBeGreaterThan(0);
+    // The ended run had no alarm left; the unanswered cancel gives it one, which cancels again and prices the line.
+    await alarm(h);
+    expect(h.double.view(late.id).status).toBe("canceled");
+    const settled = await snapshot(h);
+    expect(settled.cost_ledger).toMatchObject([{ prediction_id: late.id, actual_usd: 0 }]);
+    expect(settled.cost_pending_usd).toBe(0);
+  });
 });

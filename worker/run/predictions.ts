@@ -92,6 +92,8 @@ export async function predictionCreated(run: RunContext, jobId: string, attempt:
     // ours to pay for, so it is booked, and stopped before it costs more.
     bookEstimate(run.sql, booking);
     await run.cancelAtProvider([{ jobId, attempt, predictionId: prediction.id }]);
+    // Should the cancel not be answered as final, the (perhaps ended) run's alarm asks again.
+    await run.scheduleAlarm();
     await run.syncIndex();
     return;
   }
@@ -140,6 +142,7 @@ export async function predictionUpdate(run: RunContext, jobId: string, attempt: 
     else if (!known || ended) {
       bookEstimate(run.sql, { ...fallback, predictionId: prediction.id });
       await run.cancelAtProvider([{ jobId, attempt, predictionId: prediction.id }]);
+      await run.scheduleAlarm();
     }
     await enforceCap(run);
     await run.syncIndex();
