@@ -21,6 +21,7 @@ import { chunkJobId } from "../contracts/live.ts";
 import { isMain, numberFlag, refSnapshot, snapshotNote, withStack } from "./bench-stack.ts";
 import { LogFollower } from "./queue-log.ts";
 import { fetchEventLog, jobIntervals, peakOverlap, phaseTimeline } from "./event-log.ts";
+import { type CriticalPath, criticalPath, mediaRequestSeconds } from "./critical-path.ts";
 import { describeMachine, invocation, loadAverage, machineParagraph } from "./machine.ts";
 import { TreeSampler, type TreeUsage } from "./process-tree.ts";
 import { table, writeSection } from "./results-doc.ts";
@@ -51,6 +52,11 @@ interface ChunkRun {
   ingestMessages: number;
   handOffs: number;
   startClaims: number;
+  /** The phase along the chain that ended it (its parts add up to the phase). */
+  critical: CriticalPath;
+  /** media-node's own time for the chain's last-frame requests (summed) and the tail's normalize: the rest of the Worker's times is queue hops and the video's Durable Object. */
+  criticalMediaLastFrameSeconds: number;
+  criticalMediaNormalizeSeconds: number;
 }
 
 /** media-node and the draft model server together: the CPU the chunk phase's media work used (the draft renders are the model's work, done locally). */
@@ -60,9 +66,9 @@ function serverCpuSeconds(usage: Record<string, TreeUsage | undefined>): number 
 }
 
 /** `root`: the code to run (another ref's), else this tree's snapshot. */
-async function measure(label: string, maxPredictions: number, options: ChunkOptions, root?: string): Promise<ChunkRun[]> {
+export async function measure(label: string, maxPredictions: number, options: ChunkOptions, root?: string): Promise<ChunkRun[]> {
   const vars = { MAX_PREDICTIONS_PER_VIDEO: String(maxPredictions), MAX_CHUNK_FRAMES: String(options.maxChunkFrames) };
-  return withStack({ draft: { latencyMs: options.latencyMs, concurrency: options.parallel }, vars, root }, async ({ stack, client }) => {
+  return withStack({ draft: { latencyMs: options.latencyMs, concurrency: options.parallel }, vars, root, keepLines: true }, async ({ stack, client }) => {
     const runs: ChunkRun[] = [];
     const worker = new LogFollower(() => stack.logs().worker);
     for (let i = 0; i < options.runs; i++) {
@@ -99,6 +105,12 @@ async function measure(label: string, maxPredictions: number, options: ChunkOpti
           return previous && next ? next.lastStartAt - previous.publishAt : Number.NaN;
         })
         .filter(Number.isFinite);
+      const chainOf = (beat: number) => plan.filter((c) => c.beat_index === beat).map((c) => chunkJobId(c.chunk_num));
+      const critical = criticalPath(intervals, chainOf, { startAt: phase.startAt, endAt: phase.startAt + phase.seconds * 1000 });
+      const mediaLines = stack.lines().media;
+      const lastFrames = mediaRequestSeconds(mediaLines, video_id, "chunks/last-frame");
+      const normalizes = mediaRequestSeconds(mediaLines, video_id, "chunks/normalize");
+      const criticalChain = chainOf(critical.beat);
       const run: ChunkRun = {
         chunkPhaseSeconds: phase.seconds,
         totalSeconds: timeline.totalSeconds,
@@ -116,6 +128,9 @@ async function measure(label: string, maxPredictions: number, options: ChunkOpti
         ingestMessages: chunkTransitions("predicted"),
         handOffs: chunkTransitions("handOff"),
         startClaims: chunkTransitions("claim"),
+        critical,
+        criticalMediaLastFrameSeconds: criticalChain.reduce((sum, id) => sum + (lastFrames.get(id) ?? Number.NaN), 0),
+        criticalMediaNormalizeSeconds: normalizes.get(criticalChain.at(-1)!) ?? Number.NaN,
       };
       console.error(`${label} run ${i + 1}: chunk phase ${run.chunkPhaseSeconds.toFixed(1)} s, ${run.chunks} chunks, chains ${chainByBeat.join(",")}, peak in flight ${run.peakChunksInFlight}`);
       runs.push(run);
@@ -124,7 +139,7 @@ async function measure(label: string, maxPredictions: number, options: ChunkOpti
   });
 }
 
-interface ChunkOptions {
+export interface ChunkOptions {
   latencyMs: number;
   /** A second DAG run at this latency (0: none): what grows with the latency and what stays per link. */
   longLatencyMs: number;
@@ -181,12 +196,14 @@ export async function chunksBench(options: ChunkOptions): Promise<string> {
     return [name, `${latencyS} s`, phase.toFixed(1), `${chainS.toFixed(0)} (${plan.longestChain} × ${latencyS} s)`, (phase - chainS).toFixed(1), (phase / chainS).toFixed(2)];
   };
   const longS = options.longLatencyMs / 1000;
-  const overheadRows = [
-    ...(beforeDag.length ? [overheadRow(`A before (${before!.revision})`, beforeDag, latency)] : []),
-    ...(beforeLong.length ? [overheadRow(`A' before (${before!.revision})`, beforeLong, longS)] : []),
-    overheadRow("A", dag, latency),
-    ...(long.length ? [overheadRow("A'", long, longS)] : []),
+  /** One row per DAG run that ran: before (the ref's code) and after, at each latency. */
+  const eachDagRun = (rowOf: (name: string, runs: ChunkRun[], latencyS: number) => string[]) => [
+    ...(beforeDag.length ? [rowOf(`A before (${before!.revision})`, beforeDag, latency)] : []),
+    ...(beforeLong.length ? [rowOf(`A' before (${before!.revision})`, beforeLong, longS)] : []),
+    rowOf("A", dag, latency),
+    ...(long.length ? [rowOf("A'", long, longS)] : []),
   ];
+  const overheadRows = eachDagRun(overheadRow);
   const scaling = `
 The same DAG at a longer latency, to separate what grows with the provider's latency from the fixed work per link (last frame, hand-off, the final normalize)${before ? `, before (${before.revision}) and after (this code)` : ""}. Acceptance (issue 16): above the chain at most 2 s at 3 s and at 10 s latency.
 
@@ -197,12 +214,28 @@ ${table(["run", "latency", "chunk phase s (median)", "longest chain × latency s
     const links = plan.chunks - plan.chainByBeat.length;
     return [name, `${latencyS} s`, m((r) => r.meanFrameSeconds), m((r) => r.meanHandoffSeconds), m((r) => (r.startMessages + r.ingestMessages) / r.chunks), `${m((r) => r.handOffs, 0)} of ${links}`, m((r) => r.startClaims, 0)];
   };
-  const linkRows = [
-    ...(beforeDag.length ? [linkRow(`A before (${before!.revision})`, beforeDag, latency)] : []),
-    ...(beforeLong.length ? [linkRow(`A' before (${before!.revision})`, beforeLong, longS)] : []),
-    linkRow("A", dag, latency),
-    ...(long.length ? [linkRow("A'", long, longS)] : []),
-  ];
+  const linkRows = eachDagRun(linkRow);
+  const criticalRow = (name: string, runs: ChunkRun[], latencyS: number) => {
+    const m = (pick: (r: ChunkRun) => number) => median(runs.map(pick)).toFixed(2);
+    return [
+      name,
+      `${latencyS} s`,
+      m((r) => r.chunkPhaseSeconds),
+      m((r) => r.critical.chunks),
+      m((r) => r.critical.firstCreateSeconds),
+      m((r) => r.critical.providerSeconds),
+      `${m((r) => r.critical.lastFrameSeconds)} (${m((r) => r.criticalMediaLastFrameSeconds)})`,
+      m((r) => r.critical.handoffSeconds),
+      `${m((r) => r.critical.tailNormalizeSeconds)} (${m((r) => r.criticalMediaNormalizeSeconds)})`,
+      m((r) => r.critical.afterTailSeconds),
+    ];
+  };
+  const criticalRows = eachDagRun(criticalRow);
+  const criticalSection = `
+The phase along the chain that ended it (the beat whose last chunk was done last); the parts add up to the phase. In brackets: media-node's own time for those requests (its \`request.end\` lines); the rest is the Worker's (queue hops, the video's Durable Object, R2).
+
+${table(["run", "latency", "chunk phase s", "chunks on the chain", "phase start → first create s", "provider s (sum)", "last frames s (sum; media-node)", "hand-offs s (sum)", "tail normalize s (media-node)", "tail done → phase end s"], criticalRows)}
+`;
   const perLink = `
 Per link of a chain (chunk k's prediction succeeded → chunk k+1's prediction created), from each run's event log and the worker's log (\`job.transition\` lines, read as \`bench/queue-log.ts\` follows it):
 
@@ -224,6 +257,7 @@ ${table(["scheduler", "setting", "chunk phase s (median)", "per run s", "peak ch
 
 ${scaling}
 ${perLink}
+${criticalSection}
 - Whole video, created → complete: A ${median(dag.map((r) => r.totalSeconds)).toFixed(1)} s, B ${median(sequential.map((r) => r.totalSeconds)).toFixed(1)} s (B also runs the references and storyboard frames one at a time).
 - "provider" is prediction created → succeeded (the ${latency} s latency, within which the draft server renders the clip with ffmpeg); "last frame" is succeeded → the clip's last frame published (download, decode, PNG to R2: the next chunk of the beat waits for this only); "normalize" is published → done (the x264 pass, on the media queue at lower CPU priority, while the next chunk generates). "hand-off" is a published frame → the next chunk's prediction created (the start step and the create; before the thin chain also a queue hop and a claim).
 - A: ${a.toFixed(1)} s against two floors — the longest chain × latency, ${modelDag.toFixed(0)} s, and the media work in the phase (media-node + draft renders), ${median(dag.map((r) => r.mediaCpuSeconds)).toFixed(1)} CPU s / ${cores} cores = ${cpuFloor.toFixed(1)} s (reachable only with the machine to itself). B: ${b.toFixed(1)} s against ${plan.chunks} × latency = ${modelSeq.toFixed(0)} s, with media-node + draft at ${median(sequential.map((r) => (100 * r.mediaCpuSeconds) / (r.chunkPhaseSeconds * cores))).toFixed(0)} % of the cores.

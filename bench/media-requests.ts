@@ -17,7 +17,7 @@ export interface RouteTally {
   okSeconds: number;
 }
 
-interface EndLine {
+export interface EndLine {
   event?: string;
   /** Epoch ms (pino's default). */
   time?: number;
@@ -30,10 +30,8 @@ interface EndLine {
   step?: string;
 }
 
-/** Tally `request.end` lines of media routes written at `since` (epoch ms) or later; other lines (and non-JSON ones) are skipped. */
-export function tallyMediaRequests(lines: readonly string[], since = 0): RouteTally[] {
-  const byPath = new Map<string, RouteTally>();
-  const seen = new Set<string>();
+/** The `request.end` lines of a server's log (JSON after any prefix); other lines and non-JSON ones are skipped. */
+export function* requestEndLines(lines: readonly string[]): Generator<EndLine> {
   for (const line of lines) {
     const start = line.indexOf("{");
     if (start < 0) continue;
@@ -43,7 +41,16 @@ export function tallyMediaRequests(lines: readonly string[], since = 0): RouteTa
     } catch {
       continue;
     }
-    if (entry.event !== "request.end" || !entry.path?.startsWith("/v1/media/") || (entry.time ?? 0) < since) continue;
+    if (entry.event === "request.end") yield entry;
+  }
+}
+
+/** Tally `request.end` lines of media routes written at `since` (epoch ms) or later; other lines (and non-JSON ones) are skipped. */
+export function tallyMediaRequests(lines: readonly string[], since = 0): RouteTally[] {
+  const byPath = new Map<string, RouteTally>();
+  const seen = new Set<string>();
+  for (const entry of requestEndLines(lines)) {
+    if (!entry.path?.startsWith("/v1/media/") || (entry.time ?? 0) < since) continue;
     const path = entry.path.slice("/v1/media/".length);
     const tally = byPath.get(path) ?? { path, requests: 0, busy: 0, ok: 0, repeated: 0, okSeconds: 0 };
     tally.requests++;
