@@ -129,6 +129,13 @@ export const NormalizeChunkRequest = z
     /** Also write the last frame (PNG) and return its palette; omitted when it was published already (`chunks/last-frame`). */
     last_frame_url: Url.optional(),
     /**
+     * No other chunk of the video is still generating: the video's chunk phase ends when the
+     * passes left, this one among them, are done. It runs at normal CPU priority ahead of the
+     * background encodes, and is admitted like a finish (media-node/admission.ts) rather than
+     * refused busy behind them.
+     */
+    ends_chunk_phase: z.boolean().default(false),
+    /**
      * The ad's decorations, in output frames, drawn on the chunk's own frames in this pass (the
      * pass encodes every frame anyway) for a chunk whose frame 0 lands at output frame
      * `output_from_frame`: those falling on it are drawn, the rest ignored. The stitch then

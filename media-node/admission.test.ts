@@ -40,7 +40,8 @@ describe("encode admission", () => {
   });
 
   const mux = (source: string) => ({ video_url: origin.url(`${source}?sig=v`), audio_url: origin.url(`${source}?sig=a`), output_url: origin.url("/out/final.mp4?sig=o") });
-  const normalize = () => postSigned(app, "/v1/media/chunks/normalize", { input_url: origin.url("/missing.mp4?sig=n"), output_url: origin.url("/out/chunk.mp4?sig=o"), width: 320, height: 180, fps: 24, frames: 24 });
+  const normalize = (extra: Record<string, unknown> = {}) =>
+    postSigned(app, "/v1/media/chunks/normalize", { input_url: origin.url("/missing.mp4?sig=n"), output_url: origin.url("/out/chunk.mp4?sig=o"), width: 320, height: 180, fps: 24, frames: 24, ...extra });
 
   it("answers 503 with Retry-After while every slot is in use, a finish one slot later than background encodes, then admits again", async () => {
     const first = postSigned(app, "/v1/media/audio/mux", mux("/held.mp4"));
@@ -68,5 +69,23 @@ describe("encode admission", () => {
     expect(admitted.json().error).toMatch(/404/);
     const encode = await normalize();
     expect(encode.statusCode).not.toBe(503);
+  });
+  it("admits a normalize pass that ends the chunk phase like a finish, while an ordinary one is refused", async () => {
+    held.length = 0;
+    const first = postSigned(app, "/v1/media/audio/mux", mux("/held.mp4"));
+    await downloads(2);
+    expect((await normalize()).statusCode).toBe(503);
+    expect((await normalize({ ends_chunk_phase: false })).statusCode).toBe(503);
+    // Nothing but `true` raises it: a malformed flag is an ordinary request (and a 422 once admitted).
+    expect((await normalize({ ends_chunk_phase: "yes" })).statusCode).toBe(503);
+    // Admitted: it reached its download, which the origin answers 404.
+    const tail = await normalize({ ends_chunk_phase: true });
+    expect(tail.statusCode).toBe(502);
+    expect(tail.json().error).toMatch(/404/);
+    for (const response of held) response.writeHead(404).end("gone");
+    expect((await first).statusCode).not.toBe(503);
+    const malformed = await normalize({ ends_chunk_phase: "yes" });
+    expect(malformed.statusCode).toBe(422);
+    expect(malformed.json().error).toMatch(/ends_chunk_phase/);
   });
 });

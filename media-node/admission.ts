@@ -26,6 +26,17 @@ import { MEDIA_PREFIX } from "./config.ts";
 
 export const FINISHING_ROUTES = new Set(["videos/stitch", "audio/mux"].map((route) => `${MEDIA_PREFIX}${route}`));
 
+/**
+ * A request admitted like a finish: a finishing route, or the normalize passes that end a
+ * video's chunk phase (`ends_chunk_phase`: no chunk of the video still generates, so the video
+ * waits on them as it waits on its stitch). Read from the parsed body before it is validated:
+ * anything but `true` is an ordinary request.
+ */
+export function admittedAsFinish(route: string, body: unknown): boolean {
+  if (FINISHING_ROUTES.has(route)) return true;
+  return route === `${MEDIA_PREFIX}chunks/normalize` && typeof body === "object" && body !== null && (body as { ends_chunk_phase?: unknown }).ends_chunk_phase === true;
+}
+
 export const HEAVY_ROUTES = new Set(
   ["chunks/normalize", "videos/stitch", "audio/prepare", "audio/mux"].map((route) => `${MEDIA_PREFIX}${route}`),
 );

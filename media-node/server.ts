@@ -10,7 +10,7 @@ import { registerVideoRoutes } from "./video/routes.ts";
 import { InputError, UpstreamError, jsonBody } from "./io.ts";
 import { StitchPlanError } from "../lib/stitch-plan.ts";
 import { MEDIA_PREFIX, type MediaNodeConfig } from "./config.ts";
-import { BUSY_RETRY_AFTER_SECONDS, EncodeSlots, FINISHING_ROUTES, HEAVY_ROUTES } from "./admission.ts";
+import { BUSY_RETRY_AFTER_SECONDS, EncodeSlots, HEAVY_ROUTES, admittedAsFinish } from "./admission.ts";
 import { serverLogOptions } from "./request-log.ts";
 
 export async function buildServer(config: MediaNodeConfig): Promise<FastifyInstance> {
@@ -41,7 +41,7 @@ export async function buildServer(config: MediaNodeConfig): Promise<FastifyInsta
     }
     const route = request.url.split("?")[0]!;
     if (!HEAVY_ROUTES.has(route)) return;
-    const finishing = FINISHING_ROUTES.has(route);
+    const finishing = admittedAsFinish(route, request.body);
     if (!slots.tryTake(finishing)) {
       const limit = slots.limitFor(finishing);
       request.log.info({ event: "request.busy", slots: limit });

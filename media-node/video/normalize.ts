@@ -22,6 +22,8 @@ export interface NormalizeOptions {
   /** Frame indexes that must be keyframes (frame 0 always is). */
   keyframes?: readonly number[];
   timeoutMs?: number;
+  /** The x264 pass at background CPU priority (the default): nothing waits on it but the chunk phase's end, while other chunks still generate. */
+  background?: boolean;
 }
 
 /** The ad's decorations (output frames) to draw on the chunk, whose frame 0 lands at output frame `at`. */
@@ -131,7 +133,7 @@ export async function extractLastFrame(inputPath: string, lastFramePath: string,
 
 /** `lastFramePath` null: the last frame was published already (`extractLastFrame`). */
 export async function normalizeChunk(inputPath: string, outputPath: string, lastFramePath: string | null, options: NormalizeOptions, draw?: ChunkDecorations): Promise<NormalizedChunk> {
-  const { fps, frames, keyframes = [], timeoutMs = 5 * 60_000 } = options;
+  const { fps, frames, keyframes = [], timeoutMs = 5 * 60_000, background = true } = options;
   for (const k of keyframes) {
     if (!Number.isInteger(k) || k < 0 || k >= frames) throw new InputError(`keyframes: ${k} is not a frame index below ${frames}`);
   }
@@ -151,8 +153,9 @@ export async function normalizeChunk(inputPath: string, outputPath: string, last
       "-f", "mp4", outputPath,
       ...(lastFramePath !== null ? [...LAST_FRAME_ARGS, lastFramePath] : []),
     ],
-    // Off the critical path since its last frame is published first (extractLastFrame).
-    { timeoutMs, background: true },
+    // Off the critical path since its last frame is published first (extractLastFrame), until
+    // the pass is what the chunk phase's end waits for.
+    { timeoutMs, background },
   );
   // By construction it is `frames` long; counting the packets proves it for the cost of a demux.
   const result = await probeChunk(outputPath, "normalized chunk");

@@ -73,7 +73,7 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
         input,
         output,
         lastFrame,
-        { width: body.width, height: body.height, fps: body.fps, frames: body.frames, keyframes: body.keyframes },
+        { width: body.width, height: body.height, fps: body.fps, frames: body.frames, keyframes: body.keyframes, background: !body.ends_chunk_phase },
         draw,
       );
       const png = lastFrame ? await readFile(lastFrame) : null;

@@ -75,8 +75,20 @@ function claimedJob(run: RunContext, job: JobRow, step: JobStep): ClaimedJob {
     job: { id: job.id, kind: job.kind, beat: job.beat, idx: job.idx, attempt: job.attempt, input: JSON.parse(job.input), prediction_id: job.prediction_id },
     prediction: stored?.prediction ?? null,
     published: stored?.published ?? null,
-    ...(job.kind === "chunk" && step === "normalize" ? { cues: burnedCues(run), ...knownDecorations(run) } : {}),
+    ...(job.kind === "chunk" && step === "normalize" ? { cues: burnedCues(run), ...knownDecorations(run), endsPhase: endsChunkPhase(run, job.id) } : {}),
   };
+}
+
+/** A chunk's statuses before its last frame is published: it is still generating. */
+const GENERATING: readonly JobStatus[] = ["waiting", "ready", "queued", "running", "creating", "predicting", "ingesting"];
+
+/**
+ * No other chunk of the video is still generating: what is left of the chunk phase is normalize
+ * passes, and the video waits on this one. Read when the step is claimed, so a pass refused busy
+ * earlier is flagged on the delivery after the last chunk's frame is published.
+ */
+function endsChunkPhase(run: Pick<RunContext, "jobs">, jobId: string): boolean {
+  return run.jobs.list(`kind = 'chunk' AND id != ? AND status IN (${GENERATING.map(() => "?").join(", ")})`, jobId, ...GENERATING).length === 0;
 }
 
 /** Where a job stands while each consumer step works on it. */

@@ -1,7 +1,7 @@
 import { TERMINAL_STATUSES } from "../../contracts/prediction.ts";
 import { describe, expect, it } from "vitest";
 import { queueOf } from "../queue/messages.ts";
-import { driveToChunks, driveToEnd, normalizeChunk, type Harness, ingest, jobOf, newRun, predictionOf, publishFrame, rows, snapshot, startJob, succeed } from "../../test/support/worker/run-driver.ts";
+import { claim, driveToChunks, driveToEnd, normalizeChunk, type Harness, ingest, jobOf, newRun, predictionOf, publishFrame, rows, snapshot, startJob, succeed } from "../../test/support/worker/run-driver.ts";
 
 /**
  * Chunk k+1 of a beat starts from chunk k's last frame. The frame is published by the ingest
@@ -104,5 +104,33 @@ describe("last-frame hand-off", () => {
     await normalizeChunk(h, first!);
     await h.stub.fail(first!, 1, "late report", true, "normalize");
     expect(await jobOf(h, first!)).toMatchObject({ status: "done", attempt: 1 });
+  });
+  it("flags a chunk's normalize pass as ending the chunk phase only once no other chunk of the video is still generating, read at each claim", async () => {
+    const h = await newRun({ request: { duration_s: 30 }, config: { maxPredictionsPerVideo: 32 } });
+    await driveToChunks(h);
+    const [first] = await chain(h, 2);
+    await startJob(h, first!);
+    await succeed(h, first!);
+    await publishFrame(h, first!);
+    // The next chunk of its beat (and every other beat) still generates: an ordinary background pass.
+    expect((await claim(h, first!, "normalize")).endsPhase).toBe(false);
+    const published: string[] = [first!];
+    for (let round = 0; round < 50; round++) {
+      const waiting = (await snapshot(h)).jobs.filter((j) => j.kind === "chunk" && j.status === "queued");
+      if (waiting.length === 0) break;
+      for (const job of waiting) {
+        await startJob(h, job.id);
+        await succeed(h, job.id);
+        await publishFrame(h, job.id);
+        published.push(job.id);
+      }
+    }
+    const chunks = (await snapshot(h)).jobs.filter((j) => j.kind === "chunk");
+    expect(chunks.every((c) => c.status === "normalizing")).toBe(true);
+    expect(published.length).toBe(chunks.length);
+    // Every frame is published: what is left of the phase is these passes, the one claimed (and refused busy, say) before among them.
+    for (const id of published) expect((await claim(h, id, "normalize")).endsPhase, id).toBe(true);
+    for (const id of published) await normalizeChunk(h, id);
+    expect((await driveToEnd(h)).status).toBe("complete");
   });
 });

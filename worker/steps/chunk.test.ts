@@ -205,6 +205,9 @@ describe("chunk conditioning on a run", () => {
       expect(ranges.every((r) => r.from >= own.from && r.to <= own.to)).toBe(true);
       expect(output.decorated).toEqual({ frames: chunkFramesUnder(ranges, plan.video_start_frame, plan.frames), revision: decorationsRevision(drawn!, fps) });
     }
+    // This driver takes each chunk from its start to its normalize before the next one starts:
+    // only the last one's pass is claimed with no chunk generating, the phase's end waiting on it.
+    expect(normalized.map((r) => r.ends_chunk_phase === true)).toEqual(normalized.map((_, i) => i === normalized.length - 1));
     // The overlays are rendered long before the chunks: the end card is drawn in the last chunk's pass.
     expect(drawing).toBeGreaterThan(0);
     expect((JSON.parse(chunks.find((j) => j.idx === Math.max(...chunks.map((c) => c.idx)))!.output) as ChunkOutput).decorated).toBeDefined();

@@ -131,6 +131,7 @@ export const chunkSteps: JobSteps = {
         // where each ends and where the outgoing window begins keeps its re-encoding short.
         keyframes: stitchKeyframes(chunk, spec, claim.cues),
         output_url: await deps.url(key, "put"),
+        ...(claim.endsPhase ? { ends_chunk_phase: true } : {}),
         // Drawn in this pass, which encodes every frame anyway: the stitch then copies them.
         ...(drawn ? { decorations: { output_from_frame: chunk.video_start_frame, ...(await decorationsFor(deps, drawn)) } } : {}),
       },

@@ -40,6 +40,8 @@ export interface ClaimedJob {
   cues?: Cue[];
   /** For a chunk's `normalize`: the run's decorations once known (layers rendered; burned cues timed), drawn in the pass on its own frames. */
   decorations?: AssemblyDecorations;
+  /** For a chunk's `normalize`: no other chunk of the video is still generating, so the chunk phase ends with the normalize passes left, this one among them. */
+  endsPhase?: boolean;
 }
 
 /** A reference job's output: what later steps condition on (the image and its measured palette). */
