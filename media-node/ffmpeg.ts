@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { availableParallelism, setPriority } from "node:os";
+import { availableParallelism, getPriority, setPriority } from "node:os";
 
 /** ffmpeg and ffprobe, spawned with argument arrays (never a shell string). */
 
@@ -26,10 +26,23 @@ export interface RunOptions {
    * get the cores first when everything runs at once.
    */
   background?: boolean;
+  /**
+   * Work a chain of the video waits on right now (a chunk's last frame: the next chunk's
+   * prediction is created from it): it takes the next free process slot ahead of every other
+   * waiter and runs a little above normal priority, so encodes and seam measures running beside
+   * it do not share the CPU with it equally.
+   */
+  critical?: boolean;
 }
 
 /** Linux niceness of background work: the lowest, so CFS gives each of its threads about 1/70 of a normal thread's share when the cores are contended (and all of an idle core). */
 const BACKGROUND_NICENESS = 19;
+/** How far above this process's own niceness critical work runs (raising needs CAP_SYS_NICE; without it, it runs at normal priority). */
+const CRITICAL_RAISE = 5;
+
+/** The order waiters get a process slot in. */
+type SlotClass = "critical" | "normal" | "background";
+const SLOT_ORDER: readonly SlotClass[] = ["critical", "normal", "background"];
 
 /**
  * Child processes (ffmpeg, ffprobe, espeak-ng) alive at once in this media-node, whatever
@@ -57,17 +70,17 @@ function positiveInteger(text: string | undefined, fallback: number): number {
 
 let running = 0;
 let backgroundRunning = 0;
-const waiting: { background: boolean; start: () => void }[] = [];
+const waiting: { slotClass: SlotClass; start: () => void }[] = [];
 
-function mayStart(background: boolean): boolean {
-  return running < PROCESS_SLOTS && (!background || backgroundRunning < BACKGROUND_SLOTS);
+function mayStart(slotClass: SlotClass): boolean {
+  return running < PROCESS_SLOTS && (slotClass !== "background" || backgroundRunning < BACKGROUND_SLOTS);
 }
 
-/** Start the first waiter that may start: a normal run before any background one. */
+/** Start the first waiter that may start: critical runs first, then normal ones, then background ones. */
 function admitNext(): void {
-  for (const background of [false, true]) {
-    const index = waiting.findIndex((w) => w.background === background);
-    if (index >= 0 && mayStart(background)) {
+  for (const slotClass of SLOT_ORDER) {
+    const index = waiting.findIndex((w) => w.slotClass === slotClass);
+    if (index >= 0 && mayStart(slotClass)) {
       const [next] = waiting.splice(index, 1);
       next!.start();
       return;
@@ -80,14 +93,17 @@ export function processesRunning(): number {
   return running;
 }
 
-async function processSlot<T>(background: boolean, work: () => Promise<T>): Promise<T> {
+async function processSlot<T>(slotClass: SlotClass, work: () => Promise<T>): Promise<T> {
+  const background = slotClass === "background";
   // Counted as soon as it is granted, so a newcomer never takes a slot handed to a waiter.
   const take = () => {
     running++;
     if (background) backgroundRunning++;
   };
-  if (mayStart(background) && !waiting.some((w) => !w.background || background)) take();
-  else await new Promise<void>((start) => waiting.push({ background, start: () => (take(), start()) }));
+  // A newcomer waits behind any waiter of its own class or one ahead of it.
+  const rank = SLOT_ORDER.indexOf(slotClass);
+  if (mayStart(slotClass) && !waiting.some((w) => SLOT_ORDER.indexOf(w.slotClass) <= rank)) take();
+  else await new Promise<void>((start) => waiting.push({ slotClass, start: () => (take(), start()) }));
   try {
     return await work();
   } finally {
@@ -108,15 +124,16 @@ const STDERR_KEEP = 16 * 1024;
 export type Tool = "ffmpeg" | "ffprobe" | "espeak-ng";
 
 export function run(tool: Tool, args: string[], options: RunOptions = {}): Promise<RunResult> {
-  return processSlot(options.background === true, () => spawnRun(tool, args, options));
+  return processSlot(options.critical ? "critical" : options.background ? "background" : "normal", () => spawnRun(tool, args, options));
 }
 
 function spawnRun(tool: Tool, args: string[], options: RunOptions): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(tool, args, { cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"] });
-    if (options.background && child.pid !== undefined) {
+    const niceness = options.critical ? Math.max(-20, getPriority() - CRITICAL_RAISE) : options.background ? BACKGROUND_NICENESS : null;
+    if (niceness !== null && child.pid !== undefined) {
       try {
-        setPriority(child.pid, BACKGROUND_NICENESS);
+        setPriority(child.pid, niceness);
       } catch {
         // Not permitted, or it already exited: it runs at normal priority, which is only slower.
       }
