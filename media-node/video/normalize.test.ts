@@ -211,6 +211,38 @@ describe("POST /v1/media/chunks/normalize", () => {
     expect(notVideo.json().error).toMatch(/input_url/);
   });
 
+  it("last-frame stores the frame while the clip's upload is still running, and answers once both are stored", async () => {
+    let rawAnswer: (() => void) | null = null;
+    const rawArrived = new Promise<void>((arrived) =>
+      origin.serve("/out/held-raw.mp4", (request, response) => {
+        request.resume();
+        request.on("end", () => ((rawAnswer = () => void response.writeHead(200).end()), arrived()));
+      }),
+    );
+    const pngStored = new Promise<void>((stored) =>
+      origin.serve("/out/held.png", (request, response) => {
+        request.resume();
+        request.on("end", () => (response.writeHead(200).end(), stored()));
+      }),
+    );
+    let answered = false;
+    const answer = postSigned(app, "/v1/media/chunks/last-frame", {
+      input_url: origin.url("/raw.mp4"),
+      width: 320,
+      height: 180,
+      fps: 24,
+      frames: 20,
+      last_frame_url: origin.url("/out/held.png?sig=abc"),
+      raw_url: origin.url("/out/held-raw.mp4?sig=abc"),
+    }).then((response) => ((answered = true), response));
+    // The clip's upload is held open: the frame is stored all the same…
+    await Promise.all([rawArrived, pngStored]);
+    // …and the answer waits for the clip (the normalize pass reads it from there).
+    expect(answered).toBe(false);
+    rawAnswer!();
+    expect((await answer).statusCode).toBe(200);
+  });
+
   it("answers 422 naming the problem for bad input", async () => {
     const notVideo = await postSigned(app, "/v1/media/chunks/normalize", request("/notes.txt"));
     expect(notVideo.statusCode).toBe(422);

@@ -47,12 +47,15 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
       const input = join(dir, "raw");
       const lastFrame = join(dir, "last.png");
       await downloadTo(body.input_url, input, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
-      await settleAll([
-        extractLastFrame(input, lastFrame, { width: body.width, height: body.height, fps: body.fps, frames: body.frames }),
-        body.raw_url ? uploadTo(body.raw_url, input, "video/mp4") : null,
-      ]);
-      const png = await readFile(lastFrame);
-      const [palette] = await Promise.all([paletteOf(png), uploadTo(body.last_frame_url, png, "image/png")]);
+      // The frame is measured and stored as soon as it is extracted, while the clip's upload
+      // (the larger one) may still run: the answer waits for the longer of the two, not their sum.
+      const published = async () => {
+        await extractLastFrame(input, lastFrame, { width: body.width, height: body.height, fps: body.fps, frames: body.frames });
+        const png = await readFile(lastFrame);
+        const [palette] = await Promise.all([paletteOf(png), uploadTo(body.last_frame_url, png, "image/png")]);
+        return palette;
+      };
+      const [palette] = await settleAll([published(), body.raw_url ? uploadTo(body.raw_url, input, "video/mp4") : null]);
       return LastFrameResponse.parse({ width: body.width, height: body.height, palette });
     });
   });

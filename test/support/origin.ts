@@ -31,7 +31,8 @@ export async function startOrigin(): Promise<TestOrigin> {
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? "/").split("?")[0]!;
     hosts.set(path, request.headers.host);
-    if (request.method === "PUT") {
+    // A PUT is recorded and answered at once, unless the test serves its path itself.
+    if (request.method === "PUT" && !handlers.has(path)) {
       const chunks: Buffer[] = [];
       request.on("data", (chunk: Buffer) => chunks.push(chunk));
       request.on("end", () => {
