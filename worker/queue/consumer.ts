@@ -132,9 +132,9 @@ interface Delivery {
   retry(options: { delaySeconds: number }): void | Promise<void>;
 }
 
-/** A start step handed to this consumer (VideoRun.publish): retried by putting it on the queue. */
+/** A step handed to this consumer (VideoRun.publish): retried by putting it on the queue. */
 function handedOff(run: RunStub, body: JobMessage): Delivery {
-  return { attempts: 1, ack: () => {}, retry: ({ delaySeconds }) => run.handBack(body.job_id, body.attempt, delaySeconds) };
+  return { attempts: 1, ack: () => {}, retry: ({ delaySeconds }) => run.handBack(body.job_id, body.attempt, delaySeconds, body.step) };
 }
 
 type RunStub = ReturnType<typeof runFor>;
@@ -156,9 +156,10 @@ async function handle(batchDeps: StepDeps, message: Message<unknown>): Promise<v
     return;
   }
   const next = await runStep(batchDeps, run, body, claim, message);
-  // The next chunk of the beat, claimed for this consumer as its ingest published the frame it starts from.
+  // The next chunk of the beat, claimed for this consumer as its ingest published the frame it
+  // starts from; or, for the last chunk to publish, its own normalize pass, which ends the phase.
   if (next) {
-    const handed: JobMessage = { video_id: body.video_id, job_id: next.job.id, attempt: next.job.attempt, step: "start" };
+    const handed: JobMessage = { video_id: body.video_id, job_id: next.job.id, attempt: next.job.attempt, step: next.step ?? "start" };
     await runStep(batchDeps, run, handed, next, handedOff(run, handed));
   }
 }

@@ -70,6 +70,7 @@ function claimedJob(run: RunContext, job: JobRow, step: JobStep): ClaimedJob {
   const state = run.state()!;
   const stored = step !== "start" ? (JSON.parse(job.output ?? "null") as { prediction?: Prediction; published?: unknown } | null) : null;
   return {
+    step,
     video: { video_id: state.video_id, tenant_id: state.tenant_id, request: state.request, spec: state.spec, consistency_context: state.consistency_context },
     references: referenceOutputs(run),
     job: { id: job.id, kind: job.kind, beat: job.beat, idx: job.idx, attempt: job.attempt, input: JSON.parse(job.input), prediction_id: job.prediction_id },
@@ -190,19 +191,25 @@ export async function publishOutput(run: RunContext, jobId: string, attempt: num
   const frameKey = (output as { last_frame_key?: unknown } | null)?.last_frame_key;
   run.event("job", { job: jobView(published), ...(typeof frameKey === "string" ? { frame_url: await run.sign(frameKey) } : {}) });
   await afterPublish(run, published, output as ChunkLastFrame);
-  await run.send([{ video_id: run.row()!.video_id, job_id: jobId, attempt, step: "normalize" }]);
+  // The last chunk to publish: the phase now ends with its normalize pass, which the publishing
+  // consumer runs itself rather than queue it behind the media queue's encodes in flight.
+  const tail = handOff && published.kind === "chunk" && endsChunkPhase(run, jobId);
+  if (!tail) await run.send([{ video_id: run.row()!.video_id, job_id: jobId, attempt, step: "normalize" }]);
   await updateProgress(run);
-  const next = await run.dispatch(handOff ? jobId : undefined);
+  const next = await run.dispatch(handOff && !tail ? jobId : undefined);
+  if (tail) return claimedJob(run, published, "normalize");
   if (!next) return null;
   attemptStarted(run.sql, run.config, next, now);
   return claimedJob(run, next, "start");
 }
 
 /**
- * A handed-off start step could not finish in its consumer (transient trouble): it goes on the
- * queue like any start step, `delaySeconds` from now, on the same attempt.
+ * A handed-off step could not finish in its consumer (transient trouble): it goes on the queue
+ * like any such step, `delaySeconds` from now, on the same attempt.
  */
-export async function handBack(run: RunContext, jobId: string, attempt: number, delaySeconds: number): Promise<void> {
+export async function handBack(run: RunContext, jobId: string, attempt: number, delaySeconds: number, step: JobStep = "start"): Promise<void> {
+  // A handed-off normalize keeps its status and goes on the media queue, as a busy one would.
+  if (step !== "start") return deferStep(run, jobId, attempt, step, delaySeconds);
   const job = run.jobs.get(jobId);
   if (!job || job.attempt !== attempt || run.ended()) return;
   const now = Date.now();

@@ -1,7 +1,8 @@
 import { TERMINAL_STATUSES } from "../../contracts/prediction.ts";
 import { describe, expect, it } from "vitest";
 import { queueOf } from "../queue/messages.ts";
-import { claim, driveToChunks, driveToEnd, normalizeChunk, type Harness, ingest, jobOf, newRun, predictionOf, publishFrame, rows, snapshot, startJob, succeed } from "../../test/support/worker/run-driver.ts";
+import { createPrediction } from "../queue/consumer.ts";
+import { claim, driveToChunks, driveToEnd, normalizeChunk, outcomeFor, type Harness, ingest, jobOf, newRun, predictionOf, publishFrame, rows, snapshot, startJob, succeed } from "../../test/support/worker/run-driver.ts";
 
 /**
  * Chunk k+1 of a beat starts from chunk k's last frame. The frame is published by the ingest
@@ -131,6 +132,38 @@ describe("last-frame hand-off", () => {
     // Every frame is published: what is left of the phase is these passes, the one claimed (and refused busy, say) before among them.
     for (const id of published) expect((await claim(h, id, "normalize")).endsPhase, id).toBe(true);
     for (const id of published) await normalizeChunk(h, id);
+    expect((await driveToEnd(h)).status).toBe("complete");
+  });
+  it("hands the last chunk's normalize pass, which ends the phase, to the consumer that published its frame; a failed one goes back on the queue", async () => {
+    const h = await newRun({ request: { duration_s: 30 }, config: { maxPredictionsPerVideo: 32 } });
+    await driveToChunks(h);
+    const generating = async () => (await snapshot(h)).jobs.filter((j) => j.kind === "chunk" && j.status !== "normalizing");
+    const [first] = await chain(h, 2);
+    await startJob(h, first!);
+    await succeed(h, first!);
+    // Other chunks still generate: the publishing consumer gets the next chunk of the beat, not this pass.
+    const handed = await publishFrame(h, first!, { handOff: true });
+    expect(handed?.step).toBe("start");
+    expect(handed?.job.id).not.toBe(first);
+    await createPrediction(h.deps, handed!, outcomeFor(h, handed!));
+    for (let round = 0; round < 50 && (await generating()).length > 1; round++) {
+      for (const job of (await generating()).filter((j) => j.status === "queued" || j.status === "predicting")) {
+        if ((await generating()).length === 1) break;
+        if (job.status === "queued") await startJob(h, job.id);
+        await succeed(h, job.id);
+        await publishFrame(h, job.id);
+      }
+    }
+    const [last] = await generating();
+    expect(last).toBeDefined();
+    if (last!.status === "queued") await startJob(h, last!.id);
+    await succeed(h, last!.id);
+    const own = await publishFrame(h, last!.id, { handOff: true });
+    expect(own).toMatchObject({ step: "normalize", endsPhase: true, job: { id: last!.id } });
+    // Its consumer could not finish it: sent again on the queue, the job still normalizing.
+    await h.stub.handBack(last!.id, own!.job.attempt, 1, "normalize");
+    expect((await jobOf(h, last!.id)).status).toBe("normalizing");
+    for (const job of (await snapshot(h)).jobs.filter((j) => j.kind === "chunk" && j.status === "normalizing")) await normalizeChunk(h, job.id);
     expect((await driveToEnd(h)).status).toBe("complete");
   });
 });

@@ -148,8 +148,8 @@ export class VideoRun extends DurableObject<Env> {
   }
 
   /** A handed-off start step its consumer could not finish: sent on the queue in `delaySeconds`. */
-  async handBack(jobId: string, attempt: number, delaySeconds: number): Promise<void> {
-    await handBack(this.run, jobId, attempt, delaySeconds);
+  async handBack(jobId: string, attempt: number, delaySeconds: number, step: JobStep = "start"): Promise<void> {
+    await handBack(this.run, jobId, attempt, delaySeconds, step);
   }
 
   /** A job's attempt failed: retried while attempts remain, else the video fails (failures.ts). */

@@ -2,6 +2,7 @@ import type { GenerateRequest, ReferenceImage } from "../../contracts/api.ts";
 import { CompositeResponse, type Cue } from "../../contracts/media.ts";
 import type { JobKind } from "../../contracts/live.ts";
 import type { LogContext } from "../../contracts/log.ts";
+import type { JobStep } from "../queue/messages.ts";
 import { firstOutputUrl, type Prediction } from "../../contracts/prediction.ts";
 import type { VideoSpec } from "../../contracts/spec.ts";
 import type { AssemblyDecorations } from "../chunks/decorations.ts";
@@ -29,6 +30,8 @@ export interface ClaimedVideo {
 }
 
 export interface ClaimedJob {
+  /** The step claimed (set by the run; a hand-off names it). */
+  step?: JobStep;
   video: ClaimedVideo;
   references: ReferenceOutput[];
   job: { id: string; kind: JobKind; beat: number | null; idx: number; attempt: number; input: unknown; prediction_id: string | null };
