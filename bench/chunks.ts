@@ -110,7 +110,7 @@ export async function measure(label: string, maxPredictions: number, options: Ch
       const mediaLines = stack.lines().media;
       const lastFrames = mediaRequestSeconds(mediaLines, video_id, "chunks/last-frame");
       const normalizes = mediaRequestSeconds(mediaLines, video_id, "chunks/normalize");
-      const criticalChain = chainOf(critical.beat);
+      const criticalChain = critical.ids;
       const run: ChunkRun = {
         chunkPhaseSeconds: phase.seconds,
         totalSeconds: timeline.totalSeconds,
@@ -232,7 +232,7 @@ ${table(["run", "latency", "chunk phase s (median)", "longest chain × latency s
   };
   const criticalRows = eachDagRun(criticalRow);
   const criticalSection = `
-The phase along the chain that ended it (the beat whose last chunk was done last); the parts add up to the phase. In brackets: media-node's own time for those requests (its \`request.end\` lines); the rest is the Worker's (queue hops, the video's Durable Object, R2).
+The phase along the chain that ended it (the chunk done last, the tail, and the chunks of its beat before it); the parts add up to the phase. In brackets: media-node's own time for those requests (its \`request.end\` lines); the rest is the Worker's (queue hops, the video's Durable Object, R2).
 
 ${table(["run", "latency", "chunk phase s", "chunks on the chain", "phase start → first create s", "provider s (sum)", "last frames s (sum; media-node)", "hand-offs s (sum)", "tail normalize s (media-node)", "tail done → phase end s"], criticalRows)}
 `;

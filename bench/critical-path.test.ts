@@ -13,9 +13,15 @@ describe("the chunk phase along the chain that ended it", () => {
     ];
     const chains: Record<number, string[]> = { 0: ["chunk:001", "chunk:002"], 1: ["chunk:003"] };
     const path = criticalPath(intervals, (beat) => chains[beat] ?? [], { startAt: 1_000, endAt: 12_500 });
-    expect(path).toEqual({ beat: 0, chunks: 2, firstCreateSeconds: 0.1, providerSeconds: 6, lastFrameSeconds: 0.7, handoffSeconds: 0.1, tailNormalizeSeconds: 4.1, afterTailSeconds: 0.5 });
+    expect(path).toEqual({ beat: 0, ids: ["chunk:001", "chunk:002"], chunks: 2, firstCreateSeconds: 0.1, providerSeconds: 6, lastFrameSeconds: 0.7, handoffSeconds: 0.1, tailNormalizeSeconds: 4.1, afterTailSeconds: 0.5 });
     const sum = path.firstCreateSeconds + path.providerSeconds + path.lastFrameSeconds + path.handoffSeconds + path.tailNormalizeSeconds + path.afterTailSeconds;
     expect(sum).toBeCloseTo(11.5, 9);
+  });
+
+  it("ends the chain at the tail when a chunk before the beat's last was done last", () => {
+    const intervals = [job("chunk:001", 0, 0, 3_000, 3_200, 9_000), job("chunk:002", 0, 3_300, 6_300, 6_500, 7_000)];
+    const path = criticalPath(intervals, () => ["chunk:001", "chunk:002"], { startAt: 0, endAt: 9_000 });
+    expect(path).toMatchObject({ ids: ["chunk:001"], chunks: 1, providerSeconds: 3, lastFrameSeconds: 0.2, handoffSeconds: 0, tailNormalizeSeconds: 5.8 });
   });
 
   it("answers NaN parts when a chunk of that chain has no interval", () => {

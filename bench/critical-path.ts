@@ -2,14 +2,17 @@ import type { JobInterval } from "./event-log.ts";
 import { requestEndLines } from "./media-requests.ts";
 
 /**
- * Where a chunk phase's time went along the chain that ended it: the beat whose last chunk was
- * done last. Its parts add up to the phase exactly: the phase's start → the chain's first
- * prediction created, then per chunk the provider (created → succeeded), the last frame
- * (succeeded → published) and, between chunks, the hand-off (published → the next one created),
- * then the tail chunk's normalize (published → done) and what followed until the phase ended.
+ * Where a chunk phase's time went along the chain that ended it: the chunk done last (the
+ * tail) and the chunks of its beat before it. Its parts add up to the phase exactly: the phase's
+ * start → the chain's first prediction created, then per chunk the provider (created →
+ * succeeded), the last frame (succeeded → published) and, between chunks, the hand-off
+ * (published → the next one created), then the tail's normalize (published → done) and what
+ * followed until the phase ended.
  */
 export interface CriticalPath {
   beat: number;
+  /** The chain's job ids, the tail last. */
+  ids: string[];
   chunks: number;
   firstCreateSeconds: number;
   providerSeconds: number;
@@ -23,15 +26,18 @@ export interface CriticalPath {
 export function criticalPath(intervals: readonly JobInterval[], chainOf: (beat: number) => string[], phase: { startAt: number; endAt: number }): CriticalPath {
   const tail = intervals.reduce((last, i) => (i.doneAt > last.doneAt ? i : last));
   const byId = new Map(intervals.map((i) => [i.id, i]));
-  const chain = chainOf(tail.beat ?? -1).map((id) => byId.get(id));
+  const beatChain = chainOf(tail.beat ?? -1);
+  const ids = beatChain.slice(0, beatChain.indexOf(tail.id) + 1);
+  const chain = ids.map((id) => byId.get(id));
   const nan = Number.NaN;
-  if (chain.length === 0 || chain.some((c) => c === undefined) || chain.at(-1) !== tail) {
-    return { beat: tail.beat ?? -1, chunks: chain.length, firstCreateSeconds: nan, providerSeconds: nan, lastFrameSeconds: nan, handoffSeconds: nan, tailNormalizeSeconds: nan, afterTailSeconds: nan };
+  if (chain.length === 0 || chain.some((c) => c === undefined)) {
+    return { beat: tail.beat ?? -1, ids, chunks: chain.length, firstCreateSeconds: nan, providerSeconds: nan, lastFrameSeconds: nan, handoffSeconds: nan, tailNormalizeSeconds: nan, afterTailSeconds: nan };
   }
   const links = chain as JobInterval[];
   const sum = (pick: (i: JobInterval, k: number) => number) => links.reduce((total, i, k) => total + pick(i, k), 0) / 1000;
   return {
     beat: tail.beat ?? -1,
+    ids,
     chunks: links.length,
     firstCreateSeconds: (links[0]!.lastStartAt - phase.startAt) / 1000,
     providerSeconds: sum((i) => i.ingestAt - i.lastStartAt),
