@@ -9,17 +9,26 @@ export type LimitName = "rate_limit" | "generate_rate_limit" | "concurrent_video
 
 const MINUTE_MS = 60_000;
 
+/** 401: no key, or one that is unknown or revoked (a revoked key's limiter says so, `rateLimit`). */
+export function unauthorized(c: AppContext, keyGiven: boolean): Response {
+  return c.json({ error: keyGiven ? "invalid or revoked API key" : "missing API key (Authorization: Bearer <key>)" } satisfies ErrorResponse, 401);
+}
+
 /** 429 with `Retry-After`, naming which limit was hit. */
 export function tooMany(c: AppContext, limit: LimitName, retryAfterSeconds: number, message: string): Response {
   c.header("retry-after", String(retryAfterSeconds));
   return c.json({ error: message, limit, retry_after_seconds: retryAfterSeconds } satisfies ErrorResponse & { limit: LimitName; retry_after_seconds: number }, 429);
 }
 
-/** /api/* middleware (after authentication): every request counts against its key's per-minute limit. */
+/**
+ * /api/* middleware (after authentication): every request counts against its key's per-minute
+ * limit, and a key revoked since this isolate found it active is refused here (auth/keys.ts).
+ */
 export async function rateLimit(c: AppContext, next: Next): Promise<Response | void> {
   if (c.req.method === "OPTIONS") return next();
   const limit = c.get("config").rateLimitPerMinute;
   const verdict = await limiterFor(c.env, c.get("principal").keyId).take("api", limit, MINUTE_MS);
+  if (verdict.revoked) return unauthorized(c, true);
   if (!verdict.ok) return tooMany(c, "rate_limit", verdict.retryAfterSeconds, `rate limit: at most ${limit} requests per minute per API key`);
   c.header("x-ratelimit-limit", String(limit));
   c.header("x-ratelimit-remaining", String(verdict.remaining));
@@ -30,6 +39,7 @@ export async function rateLimit(c: AppContext, next: Next): Promise<Response | v
 export async function generateLimit(c: AppContext): Promise<Response | null> {
   const limit = c.get("config").generateRateLimitPerMinute;
   const verdict = await limiterFor(c.env, c.get("principal").keyId).take("generate", limit, MINUTE_MS);
+  if (verdict.revoked) return unauthorized(c, true);
   return verdict.ok ? null : tooMany(c, "generate_rate_limit", verdict.retryAfterSeconds, `generate rate limit: at most ${limit} generate requests per minute per API key`);
 }
 

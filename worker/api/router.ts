@@ -1,9 +1,10 @@
 import { OpenAPIHono, type RouteConfig, type RouteHandler, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { ErrorResponse, VideoId } from "../../contracts/api.ts";
 import { type AppContext, type AppEnv, invalid, jsonBody, type VideoRunStub } from "../app.ts";
+import { IsolateMemo } from "../auth/isolate-memo.ts";
 import { videos } from "../db/schema.ts";
 
 /**
@@ -49,15 +50,20 @@ export function jsonBodyWithin(maxBytes: number, options: { optional?: boolean }
   };
 }
 
+/** Videos this isolate has looked up, by id: their tenant. A video's tenant is set when it is created and never changes. */
+const videoOwners = new IsolateMemo<string, string>(10_000);
+
 /** The video the path names, when it is the caller's tenant's; null for an unknown id and for another tenant's alike. */
 export async function ownedRun(c: AppContext, id: string): Promise<VideoRunStub | null> {
   if (!VideoId.safeParse(id).success) return null;
-  const rows = await drizzle(c.env.DB)
-    .select({ id: videos.id })
-    .from(videos)
-    .where(and(eq(videos.id, id), eq(videos.tenantId, c.get("principal").tenantId)))
-    .limit(1);
-  if (!rows[0]) return null;
+  let owner = videoOwners.get(id);
+  if (owner === undefined) {
+    const rows = await drizzle(c.env.DB).select({ tenantId: videos.tenantId }).from(videos).where(eq(videos.id, id)).limit(1);
+    if (!rows[0]) return null;
+    owner = rows[0].tenantId;
+    videoOwners.set(id, owner);
+  }
+  if (owner !== c.get("principal").tenantId) return null;
   return c.env.VIDEO_RUN.get(c.env.VIDEO_RUN.idFromName(id));
 }
 

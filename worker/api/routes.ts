@@ -6,7 +6,7 @@ import { authenticate } from "../auth/keys.ts";
 import { loadConfig } from "../config.ts";
 import { workerLog } from "../log.ts";
 import { keysApi } from "./keys.ts";
-import { rateLimit } from "./limits.ts";
+import { rateLimit, unauthorized } from "./limits.ts";
 import { mediaApi } from "./media.ts";
 import { serveMeta } from "./meta.ts";
 import { router } from "./router.ts";
@@ -33,7 +33,7 @@ app.use("/api/*", async (c, next) => {
   const header = c.req.header("authorization");
   const key = header?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? c.req.query("access_token");
   const principal = await authenticate(c.env.DB, key);
-  if (!principal) return c.json({ error: key ? "invalid or revoked API key" : "missing API key (Authorization: Bearer <key>)" } satisfies ErrorResponse, 401);
+  if (!principal) return unauthorized(c, Boolean(key));
   c.set("principal", principal);
   await next();
 });

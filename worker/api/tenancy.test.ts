@@ -91,6 +91,7 @@ describe("keys", () => {
     const created = await call(null, "/admin/keys", { method: "POST", headers: { authorization: `Bearer ${ADMIN}` }, body: JSON.stringify({ tenant_id: "tenant-iso-b", name: "to revoke" }) });
     expect(created.status).toBe(201);
     const revocable = (await created.json()) as { id: string; key: string };
+    // Used once, so this isolate remembers the key (auth/keys.ts): its revocation must still hold at once.
     expect((await call(revocable.key, `/api/status/${videoB}`)).status).toBe(200);
     const revoked = await call(null, `/admin/keys/${revocable.id}`, { method: "DELETE", headers: { authorization: `Bearer ${ADMIN}` } });
     expect(revoked.status).toBe(200);

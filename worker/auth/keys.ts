@@ -2,6 +2,8 @@ import { and, eq, isNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { sha256Hex } from "../../contracts/signing.ts";
 import { apiKeys, tenants } from "../db/schema.ts";
+import { IsolateMemo } from "./isolate-memo.ts";
+import { limiterFor } from "./limiter.ts";
 
 /** API keys: shown once at creation, stored only as SHA-256 hashes, each belonging to a tenant. */
 
@@ -28,8 +30,18 @@ export async function createKey(db: D1Database, tenantId: string, name: string):
   return { id, tenant_id: tenantId, name, key };
 }
 
-export async function revokeKey(db: D1Database, id: string): Promise<boolean> {
-  const result = await drizzle(db).update(apiKeys).set({ revokedAt: Date.now() }).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).returning({ id: apiKeys.id });
+/**
+ * The key stops authenticating at once: its limiter object, which every /api request asks
+ * (limits.ts), refuses it from now on, and only then is D1's row marked, so an isolate that
+ * remembers the key (`authenticate`) is refused as surely as one that reads D1 again. False
+ * when there is no active key with that id.
+ */
+export async function revokeKey(env: Env, id: string): Promise<boolean> {
+  const orm = drizzle(env.DB);
+  const active = await orm.select({ id: apiKeys.id }).from(apiKeys).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).limit(1);
+  if (!active[0]) return false;
+  await limiterFor(env, id).revoke();
+  const result = await orm.update(apiKeys).set({ revokedAt: Date.now() }).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).returning({ id: apiKeys.id });
   return result.length > 0;
 }
 
@@ -44,13 +56,27 @@ export interface Principal {
   keyId: string;
 }
 
+/** Keys this isolate has found active, by hash: a key's id and tenant never change (its revocation is the limiter's to tell). */
+const knownKeys = new IsolateMemo<string, Principal>(10_000);
+
+/**
+ * The principal of an active key, or null. A key once found is remembered by its hash, so a
+ * poller's requests do not each read D1; whether it has been revoked since is answered by the
+ * key's limiter object on the same request (limits.ts `rateLimit`), never by this memory.
+ */
 export async function authenticate(db: D1Database, key: string | null | undefined): Promise<Principal | null> {
   if (!key || !key.startsWith(KEY_PREFIX) || key.length > 100) return null;
+  const hash = await sha256Hex(key);
+  const known = knownKeys.get(hash);
+  if (known) return known;
   const rows = await drizzle(db)
     .select({ id: apiKeys.id, tenantId: apiKeys.tenantId })
     .from(apiKeys)
-    .where(and(eq(apiKeys.keyHash, await sha256Hex(key)), isNull(apiKeys.revokedAt)))
+    .where(and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt)))
     .limit(1);
   const row = rows[0];
-  return row ? { tenantId: row.tenantId, keyId: row.id } : null;
+  if (!row) return null;
+  const principal = { tenantId: row.tenantId, keyId: row.id };
+  knownKeys.set(hash, principal);
+  return principal;
 }

@@ -194,12 +194,19 @@ const CLOSING: Record<Config["assembly"], NewJob[]> = {
   progressive: [MUX],
 };
 
+/** The run's remaining work as of its last change: each job with the moment its current stage began, and the per-kind durations. */
+export interface RemainingWork {
+  work: (Omit<WorkItem, "elapsed"> & { since: number | null })[];
+  estimates: DurationEstimates;
+  maxPredictions: number;
+}
+
 /**
- * Seconds until the run ends (eta.ts), or null before planning produced the spec. The work
- * is the DAG the spec implies, each job where the run's job table has it; durations are this
- * run's observations per kind and stage, else its priors.
+ * What the estimate is made from, read from storage (null before planning produced the spec).
+ * It changes only when the run's storage does; the clock then only ages the jobs in flight
+ * (`remainingSecondsAt`), so a reader polling between changes need not read it again.
  */
-export function estimateSecondsRemaining(sql: SqlStorage, config: Config, state: Pick<RunState, "request" | "spec" | "chunk_plan">, jobs: JobRow[], now: number): number | null {
+export function remainingWork(sql: SqlStorage, config: Config, state: Pick<RunState, "request" | "spec" | "chunk_plan">, jobs: JobRow[]): RemainingWork | null {
   if (!state.spec || !state.chunk_plan) return null;
   const planned: NewJob[] = [
     { id: "plan", kind: "plan", beat: null, idx: 0, input: {} },
@@ -213,13 +220,28 @@ export function estimateSecondsRemaining(sql: SqlStorage, config: Config, state:
   const rows = new Map(jobs.map((job) => [job.id, job]));
   const all = attempts(sql);
   const times = new Map(all.map((a) => [`${a.job_id}#${a.attempt}`, a]));
-  const work: WorkItem[] = planned.map((job) => {
+  const work = planned.map((job) => {
     const row = rows.get(job.id);
-    if (!row) return { id: job.id, kind: job.kind, dependsOn: job.dependsOn ?? null, status: "planned", elapsed: 0 };
+    if (!row) return { id: job.id, kind: job.kind, dependsOn: job.dependsOn ?? null, status: "planned" as const, since: null };
     const t = times.get(`${row.id}#${row.attempt}`);
     const since = row.status === "predicting" ? t?.predicting_at : row.status === "ingesting" || row.status === "normalizing" ? t?.predicted_at : t?.started_at;
-    return { id: row.id, kind: row.kind, dependsOn: row.depends_on, status: row.status, elapsed: since ? Math.max(0, (now - since) / 1000) : 0 };
+    return { id: row.id, kind: row.kind, dependsOn: row.depends_on, status: row.status, since: since ?? null };
   });
-  const estimates = durationEstimates(priorsOf(sql, config), all.map(stagesOf));
-  return secondsRemaining(work, estimates, config.maxPredictionsPerVideo);
+  return { work, estimates: durationEstimates(priorsOf(sql, config), all.map(stagesOf)), maxPredictions: config.maxPredictionsPerVideo };
+}
+
+/** Seconds until the run ends at `now` (eta.ts), from its remaining work. */
+export function remainingSecondsAt(remaining: RemainingWork, now: number): number {
+  const work: WorkItem[] = remaining.work.map(({ since, ...item }) => ({ ...item, elapsed: since ? Math.max(0, (now - since) / 1000) : 0 }));
+  return secondsRemaining(work, remaining.estimates, remaining.maxPredictions);
+}
+
+/**
+ * Seconds until the run ends (eta.ts), or null before planning produced the spec. The work
+ * is the DAG the spec implies, each job where the run's job table has it; durations are this
+ * run's observations per kind and stage, else its priors.
+ */
+export function estimateSecondsRemaining(sql: SqlStorage, config: Config, state: Pick<RunState, "request" | "spec" | "chunk_plan">, jobs: JobRow[], now: number): number | null {
+  const remaining = remainingWork(sql, config, state, jobs);
+  return remaining ? remainingSecondsAt(remaining, now) : null;
 }

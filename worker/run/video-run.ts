@@ -15,7 +15,8 @@ import { migrate } from "./jobs.ts";
 import { beginPrediction, createAborted, deferCreate, predictionCreated, predictionUpdate } from "./predictions.ts";
 import { pollOverdue, recoverLost, settleAfterEnd } from "./recovery.ts";
 import { regenerateBeat } from "./regenerate.ts";
-import { createRun, EtaMemo, readState, runStatus, snapshotOf } from "./run-state.ts";
+import { createRun, readState, snapshotOf } from "./run-state.ts";
+import { StatusView } from "./status-view.ts";
 import type { PredictionGate, RunContext, Snapshot, StartInput } from "./types.ts";
 
 /**
@@ -79,11 +80,11 @@ export class VideoRun extends DurableObject<Env> {
     return snapshotOf(this.run);
   }
 
-  private readonly eta = new EtaMemo();
+  private readonly statusView = new StatusView();
 
   /** The status fields alone (what a poller asks several times a second), without the snapshot's jobs and outputs. */
   async status(): Promise<StatusResponse | null> {
-    return runStatus(this.run, this.eta);
+    return this.statusView.read(this.run);
   }
 
   /** Events after `since` (0: from the first), one page. */

@@ -19,5 +19,5 @@ export const revokeKeyRoute = createRoute({
 
 export async function revokeKeyHandler(c: RouteContext<typeof revokeKeyRoute>): Promise<Response> {
   const { id } = c.req.valid("param");
-  return (await revokeKey(c.env.DB, id)) ? c.json({ id, revoked: true } satisfies RevokedApiKey) : c.json({ error: "no active key with that id" } satisfies ErrorResponse, 404);
+  return (await revokeKey(c.env, id)) ? c.json({ id, revoked: true } satisfies RevokedApiKey) : c.json({ error: "no active key with that id" } satisfies ErrorResponse, 404);
 }

@@ -1,0 +1,82 @@
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { ingest, newRun, runJob, snapshot, startJob, succeed } from "../../test/support/worker/run-driver.ts";
+import { readState, snapshotOf } from "./run-state.ts";
+import { StatusView } from "./status-view.ts";
+import { estimateSecondsRemaining } from "./timings.ts";
+import type { VideoRun } from "./video-run.ts";
+
+/**
+ * The status a poller reads is kept between the run's changes: what it answers must be what
+ * reading the run afresh answers, at every moment — the clock ageing the jobs in flight
+ * between changes, and every change (a webhook, a transition) seen on the next read.
+ */
+
+/** The estimate read afresh from the run's storage at `now`, rounded as the API shows it. */
+function freshEstimate(run: VideoRun, now: number): number | null {
+  const seconds = estimateSecondsRemaining(run.run.sql, run.run.config, readState(run.run.sql)!, run.run.jobs.list(), now);
+  return seconds === null ? null : Math.max(1, Math.round(seconds));
+}
+
+describe("the kept status", () => {
+  it("ages the jobs in flight by the clock between changes, exactly as a fresh read does", async () => {
+    const h = await newRun();
+    await runJob(h, "plan");
+    // Every reference's prediction in flight: the estimate falls as they run.
+    for (const job of (await snapshot(h)).jobs.filter((j) => j.kind === "reference")) await startJob(h, job.id);
+    await runInDurableObject(h.stub, (run: VideoRun) => {
+      const view = new StatusView();
+      const t0 = Date.now();
+      const moments = [t0, t0 + 1_000, t0 + 4_500, t0 + 30_000, t0 + 600_000];
+      const etas = moments.map((now) => view.read(run.run, now)!.estimated_time_remaining);
+      expect(etas).toEqual(moments.map((now) => freshEstimate(run, now)));
+      // The clock alone moved it: it fell while the prediction's expected time ran out, then held.
+      expect(etas[2]!).toBeLessThan(etas[0]!);
+      expect(etas[4]).toBe(etas[3]);
+    });
+  });
+
+  it("answers a change on the next read, with every field the full snapshot holds", async () => {
+    const h = await newRun();
+    await runJob(h, "plan");
+    const references = (await snapshot(h)).jobs.filter((j) => j.kind === "reference");
+    const view = new StatusView();
+    const fields = (run: VideoRun, now: number) => {
+      const snap = snapshotOf(run.run)!;
+      return {
+        kept: view.read(run.run, now),
+        fresh: {
+          video_id: snap.video_id,
+          status: snap.status,
+          progress: snap.progress,
+          current_phase: snap.phase,
+          estimated_time_remaining: freshEstimate(run, now),
+          error: snap.error,
+          cost_usd: snap.cost_usd,
+          cost_pending_usd: snap.cost_pending_usd,
+          cost_estimate_usd: snap.cost_estimate?.total_usd ?? null,
+        },
+      };
+    };
+    const seen: unknown[] = [];
+    for (const reference of references) {
+      await startJob(h, reference.id);
+      await runInDurableObject(h.stub, (run: VideoRun) => {
+        const { kept, fresh } = fields(run, Date.now());
+        expect(kept).toEqual(fresh);
+        seen.push(kept);
+      });
+      await succeed(h, reference.id);
+      await ingest(h, reference.id);
+      await runInDurableObject(h.stub, (run: VideoRun) => {
+        const { kept, fresh } = fields(run, Date.now());
+        expect(kept).toEqual(fresh);
+        seen.push(kept);
+      });
+    }
+    // The reads saw the run move: its pending cost booked and settled, its progress rising.
+    expect(new Set(seen.map((s) => JSON.stringify(s))).size).toBeGreaterThan(references.length);
+    const end = await runInDurableObject(h.stub, (run: VideoRun) => view.read(run.run)!);
+    expect(end.cost_usd).toBeGreaterThan(0);
+  });
+});

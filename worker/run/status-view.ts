@@ -1,0 +1,57 @@
+import type { CostEstimate, StatusResponse } from "../../contracts/api.ts";
+import type { Config } from "../config.ts";
+import { ledgerEntries, ledgerTotals } from "./ledger.ts";
+import { isEnded, readState } from "./run-state.ts";
+import { type RemainingWork, remainingSecondsAt, remainingWork } from "./timings.ts";
+import type { RunContext, RunRow } from "./types.ts";
+
+type StatusRow = Pick<RunRow, "video_id" | "status" | "phase" | "progress" | "error" | "cost_estimate">;
+
+/**
+ * What `GET /api/status/{id}` shows, kept between the run's changes: a status poller asks
+ * several times a second (under 20 polled videos the status path was most of the Worker's
+ * CPU), while the run changes a few times a second at most. The row's fields, the ledger's
+ * totals and the remaining work the estimate walks are read again only when the object's
+ * storage changed since (SQLite's `total_changes()` on the object's one connection, which
+ * every write moves) or the video's settings did; between changes the clock alone ages the
+ * jobs in flight, so the answer is the one `snapshotOf` would give at the same moment.
+ */
+export class StatusView {
+  private changes = -1;
+  private config: Config | null = null;
+  private row: StatusRow | null = null;
+  private costs = { spent: 0, pending: 0 };
+  private estimate: CostEstimate | null = null;
+  private remaining: RemainingWork | null = null;
+
+  read(run: Pick<RunContext, "sql" | "config" | "jobs">, now = Date.now()): StatusResponse | null {
+    const changes = run.sql.exec("SELECT total_changes() AS n").one().n as number;
+    if (changes !== this.changes || run.config !== this.config) this.refresh(run, changes);
+    const row = this.row;
+    if (!row) return null;
+    const seconds = isEnded(row.status) || !this.remaining ? null : remainingSecondsAt(this.remaining, now);
+    return {
+      video_id: row.video_id,
+      status: row.status,
+      progress: row.progress,
+      current_phase: row.phase,
+      estimated_time_remaining: isEnded(row.status) ? 0 : seconds === null ? null : Math.max(1, Math.round(seconds)),
+      error: row.error,
+      cost_usd: this.costs.spent,
+      cost_pending_usd: this.costs.pending,
+      cost_estimate_usd: this.estimate?.total_usd ?? null,
+    };
+  }
+
+  private refresh(run: Pick<RunContext, "sql" | "config" | "jobs">, changes: number): void {
+    this.changes = changes;
+    this.config = run.config;
+    // Only the columns shown: the row's request, spec and plan are long JSON texts, parsed only while the estimate needs them.
+    this.row = (run.sql.exec("SELECT video_id, status, phase, progress, error, cost_estimate FROM run WHERE id = 1").toArray()[0] as StatusRow | undefined) ?? null;
+    if (!this.row) return;
+    this.costs = ledgerTotals(ledgerEntries(run.sql));
+    this.estimate = this.row.cost_estimate ? (JSON.parse(this.row.cost_estimate) as CostEstimate) : null;
+    const state = isEnded(this.row.status) ? null : readState(run.sql);
+    this.remaining = state ? remainingWork(run.sql, run.config, state, run.jobs.list()) : null;
+  }
+}
