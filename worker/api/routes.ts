@@ -20,8 +20,16 @@ import { webhooksApi } from "./webhooks.ts";
  */
 export const app = router();
 
+/**
+ * The deployment's settings, read from the environment once per env object: they cannot
+ * change while it lives, and every request needs them. Handlers only read them.
+ */
+const settings = new WeakMap<Env, ReturnType<typeof loadConfig>>();
+
 app.use("*", async (c, next) => {
-  c.set("config", loadConfig(c.env));
+  let config = settings.get(c.env);
+  if (!config) settings.set(c.env, (config = loadConfig(c.env)));
+  c.set("config", config);
   await next();
 });
 

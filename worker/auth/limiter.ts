@@ -5,7 +5,8 @@ import { DurableObject } from "cloudflare:workers";
  * log of that key's requests in its SQLite. A Durable Object runs one request at a time and
  * its SQL calls are synchronous, so check-then-record cannot interleave between concurrent
  * requests (D1 or KV would need a read-modify-write race or tolerate overshoot). The log
- * holds at most `limit` rows per bucket, because refused requests are not recorded.
+ * holds at most `limit` rows per bucket in the window (refused requests are not recorded),
+ * and fewer than `STALE_ROWS` more that left it.
  *
  * The object of an API key is also where the key's revocation is held (auth/keys.ts
  * `revokeKey`): every /api request asks it anyway, so a key refused here is refused on the
@@ -24,6 +25,7 @@ export interface LimitVerdict {
 export class RequestLimiter extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private revoked: boolean;
+  private readonly windows = new Map<string, BucketWindow>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -40,22 +42,60 @@ export class RequestLimiter extends DurableObject<Env> {
     this.revoked = true;
   }
 
-  /** Count one request in `bucket` unless `limit` were already made within `windowMs`. */
+  /**
+   * Count one request in `bucket` unless `limit` were already made within `windowMs`. The
+   * window's requests are held in memory too (read from SQLite once per bucket and object
+   * start), so a request costs one INSERT: a key polling a few times a second keeps hundreds
+   * of rows in its window, and counting or trimming them on every request was the limiter's
+   * whole cost. Rows that left the window are deleted from SQLite in bulk (`STALE_ROWS`).
+   */
   async take(bucket: string, limit: number, windowMs: number): Promise<LimitVerdict> {
     if (this.revoked) return { ok: false, retryAfterSeconds: 0, remaining: 0, revoked: true };
     const now = Date.now();
-    this.sql.exec("DELETE FROM hits WHERE bucket = ? AND at <= ?", bucket, now - windowMs);
-    // Counted in the index, not read out: a key polling a few times a second keeps hundreds of rows in its window.
-    const counted = this.sql.exec("SELECT COUNT(*) AS n FROM hits WHERE bucket = ?", bucket).one().n as number;
+    const window = this.windowOf(bucket, windowMs);
+    let left = 0;
+    while (left < window.hits.length && window.hits[left]! <= now - windowMs) left++;
+    if (left > 0) {
+      window.hits.splice(0, left);
+      window.stale += left;
+      if (window.stale >= STALE_ROWS) {
+        this.sql.exec("DELETE FROM hits WHERE bucket = ? AND at <= ?", bucket, now - windowMs);
+        window.stale = 0;
+      }
+    }
+    const counted = window.hits.length;
     if (counted >= limit) {
       // The request becomes possible once enough of the oldest ones have aged out.
-      const oldest = this.sql.exec("SELECT at FROM hits WHERE bucket = ? ORDER BY at LIMIT 1 OFFSET ?", bucket, counted - limit).one().at as number;
-      const freeingAt = oldest + windowMs;
+      const freeingAt = window.hits[counted - limit]! + windowMs;
       return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((freeingAt - now) / 1000)), remaining: 0 };
     }
     this.sql.exec("INSERT INTO hits (bucket, at) VALUES (?, ?)", bucket, now);
+    window.hits.push(now);
+    // A clock that stepped back keeps the window in order (oldest first), as SQLite's index would.
+    if (counted > 0 && window.hits[counted - 1]! > now) window.hits.sort((a, b) => a - b);
     return { ok: true, retryAfterSeconds: 0, remaining: limit - counted - 1 };
   }
+
+  /** The bucket's requests within the window, oldest first, as its SQLite rows hold them. */
+  private windowOf(bucket: string, windowMs: number): BucketWindow {
+    const known = this.windows.get(bucket);
+    if (known && known.windowMs === windowMs) return known;
+    const rows = this.sql.exec("SELECT at FROM hits WHERE bucket = ? ORDER BY at", bucket).toArray() as { at: number }[];
+    const window: BucketWindow = { windowMs, hits: rows.map((row) => row.at), stale: 0 };
+    this.windows.set(bucket, window);
+    return window;
+  }
+}
+
+/** Rows of requests that left the window, kept in SQLite until this many can be deleted at once. */
+const STALE_ROWS = 100;
+
+interface BucketWindow {
+  windowMs: number;
+  /** Times of the requests counted, oldest first (until the next `take` trims them, some may have left the window). */
+  hits: number[];
+  /** Rows still in SQLite whose requests left the window (trimmed from `hits`). */
+  stale: number;
 }
 
 export function limiterFor(env: Env, keyId: string): DurableObjectStub<RequestLimiter> {
