@@ -21,6 +21,7 @@ import { BENCH_LIMITS, draftPredictions, providerStats, isMain, numberFlag, refS
 import { fetchEventLog, jobIntervals, phaseTimeline } from "./event-log.ts";
 import { describeMachine, invocation, loadAverage, machineParagraph } from "./machine.ts";
 import { type ProcStat, processTree, TreeSampler, type TreeUsage } from "./process-tree.ts";
+import { commandLine, pollSteadily, sleep, timedGet } from "./load-clients.ts";
 import { LogFollower } from "./queue-log.ts";
 import { tallyMediaRequests } from "./media-requests.ts";
 import { inspectorUrl, listeningPorts, profileIsolate, profileParagraph, type WorkerProfile } from "./worker-profile.ts";
@@ -64,34 +65,7 @@ interface VideoOutcome {
   error: string | null;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function timedGet(url: string, headers: Record<string, string> = {}): Promise<number> {
-  const t0 = performance.now();
-  const response = await fetch(url, { headers, signal: AbortSignal.timeout(30_000) });
-  await response.arrayBuffer();
-  if (!response.ok) throw new Error(`${new URL(url).pathname} answered ${response.status}`);
-  return performance.now() - t0;
-}
-
 const timedStatus = (client: AdreelClient, id: string) => timedGet(`${client.baseUrl}/api/status/${id}`, { authorization: `Bearer ${client.apiKey}` });
-
-/** A steady poller: one request every 1/hz s, never more than one in flight (a late answer delays the next). */
-async function pollSteadily(request: () => Promise<number>, hz: number, done: () => boolean, latencies: number[], errors: string[]): Promise<void> {
-  const period = 1000 / hz;
-  let next = performance.now();
-  while (!done()) {
-    try {
-      latencies.push(await request());
-    } catch (error) {
-      errors.push((error as Error).message);
-    }
-    next += period;
-    const wait = next - performance.now();
-    if (wait > 0) await sleep(wait);
-    else next = performance.now();
-  }
-}
 
 /** When into the load the Worker's isolate is profiled, and for how long: the chunk phase, with every video started. */
 const PROFILE_AFTER_S = 90;
@@ -247,6 +221,8 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
     { name: "draft", root: pids.draft, select: mediaServerAndChildren, count: (s) => s.comm.startsWith("ff") },
     { name: "worker", root: pids.worker },
     { name: "workerd", root: pids.worker, select: (s) => s.comm.startsWith("workerd"), schedstat: true },
+    // wrangler dev's request proxy: a second workerd, on the stack's port, that every HTTP request passes through to the Worker's.
+    { name: "proxy", root: pids.worker, select: (s) => s.comm.startsWith("workerd") && commandLine(s.pid).includes(`entry=${new URL(stack.workerUrl).host}\0`), schedstat: true },
   ]).start();
   const deadline = Date.now() + options.timeoutMin * 60_000;
   const latencies: number[] = [];
@@ -342,7 +318,7 @@ function report(options: LoadOptions, m: Measured, cores: number, code: string |
   const health = m.health.length ? summarize(m.health) : null;
   const idle = summarize(m.idle);
   const lag = m.eventLag.length ? summarize(m.eventLag) : null;
-  const { media, draft, worker, workerd, "media-server": mediaServer } = m.usage;
+  const { media, draft, worker, workerd, proxy, "media-server": mediaServer } = m.usage;
   const throughput = (complete.length / m.wallSeconds) * 60;
 
   const headline = table(
@@ -359,6 +335,7 @@ function report(options: LoadOptions, m: Measured, cores: number, code: string |
       ["workerd peak RSS", workerd ? `${mib(workerd.peakRssBytes)} MiB (all of wrangler dev: ${worker ? mib(worker.peakRssBytes) : "n/a"} MiB)` : "n/a"],
       [`wrangler dev + workerd CPU / (wall × ${cores} cores)`, worker ? `${pct(worker, cores)} % (${worker.cpuSeconds.toFixed(0)} CPU s)` : "n/a"],
       ["workerd threads: on a core / ready but waiting for one (run-queue wait, /proc schedstat)", workerd?.runSeconds != null && workerd.runqueueWaitSeconds != null ? `${workerd.runSeconds.toFixed(0)} s / ${workerd.runqueueWaitSeconds.toFixed(0)} s (waited ${((100 * workerd.runqueueWaitSeconds) / Math.max(1e-9, workerd.runSeconds + workerd.runqueueWaitSeconds)).toFixed(0)} % of its ready time)` : "n/a"],
+      ["of which wrangler dev's request proxy (the workerd every HTTP request passes through): on a core / waiting", proxy?.runSeconds != null && proxy.runqueueWaitSeconds != null ? `${proxy.runSeconds.toFixed(0)} s / ${proxy.runqueueWaitSeconds.toFixed(0)} s` : "n/a"],
       [`status latency under load (${options.pollHz} req/s per video, ${m.latencies.length} requests, ${m.pollErrors.length} errors): p50 / p99`, status ? `${status.p50.toFixed(1)} / ${status.p99.toFixed(1)} ms` : "n/a"],
       [`status latency idle, same stack (${idle.count} sequential): p50 / p99`, `${idle.p50.toFixed(1)} / ${idle.p99.toFixed(1)} ms`],
       ["status under load / idle: p50, p99", status ? `${(status.p50 / idle.p50).toFixed(1)}×, ${(status.p99 / idle.p99).toFixed(1)}×` : "n/a"],
