@@ -41,6 +41,25 @@ describe("per-key rate limits", () => {
     expect((await call(other, "/api/videos")).status).toBe(200);
   });
 
+  it("answers a status poll over the limit with its 429, not the status read alongside the count", async () => {
+    const { key } = await createKey(env.DB, "tenant-rate-status", "a");
+    const created = await generate(key, { prompt: "A dashboard polls this video", duration_s: 15 });
+    const { video_id } = (await created.json()) as { video_id: string };
+    for (let i = 1; i < config.rateLimitPerMinute; i++) {
+      const response = await call(key, `/api/status/${video_id}`);
+      expect(response.status, `request ${i + 1}`).toBe(200);
+      expect(response.headers.get("x-ratelimit-remaining")).toBe(String(config.rateLimitPerMinute - i - 1));
+      expect(((await response.json()) as { video_id: string }).video_id).toBe(video_id);
+    }
+    const refused = await call(key, `/api/status/${video_id}`);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(refused.headers.get("x-ratelimit-remaining")).toBeNull();
+    const body = (await refused.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ limit: "rate_limit", error: expect.stringContaining("requests per minute") });
+    expect(body).not.toHaveProperty("video_id");
+  });
+
   it("limits generate requests more strictly", async () => {
     const { key } = await createKey(env.DB, "tenant-generate-rate", "a");
     expect(config.generateRateLimitPerMinute).toBe(10);

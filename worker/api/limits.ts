@@ -1,7 +1,7 @@
 import type { Next } from "hono";
 import type { ErrorResponse } from "../../contracts/api.ts";
 import type { AppContext } from "../app.ts";
-import { limiterFor } from "../auth/limiter.ts";
+import { type LimitVerdict, limiterFor } from "../auth/limiter.ts";
 
 /** The API's limits: requests per key per minute, generations per key per minute, videos in progress per tenant. */
 
@@ -21,18 +21,51 @@ export function tooMany(c: AppContext, limit: LimitName, retryAfterSeconds: numb
 }
 
 /**
+ * Reads answered while their limit is checked: a status poll (what dashboards send several
+ * times a second) is read-only and cheap, so its read and the limiter's count go out at once
+ * instead of one after the other — each is a hop through the isolate's queue, which is what a
+ * request waits for when the isolate is busy. The answer is still the limiter's: a refused
+ * poll gets its 429 or 401 and the read is dropped.
+ */
+const READ_ALONGSIDE = /^\/api\/status\/[^/]+$/;
+
+/**
  * /api/* middleware (after authentication): every request counts against its key's per-minute
  * limit, and a key revoked since this isolate found it active is refused here (auth/keys.ts).
  */
 export async function rateLimit(c: AppContext, next: Next): Promise<Response | void> {
   if (c.req.method === "OPTIONS") return next();
   const limit = c.get("config").rateLimitPerMinute;
-  const verdict = await limiterFor(c.env, c.get("principal").keyId).take("api", limit, MINUTE_MS);
+  const taken = limiterFor(c.env, c.get("principal").keyId).take("api", limit, MINUTE_MS);
+  if (c.req.method === "GET" && READ_ALONGSIDE.test(c.req.path)) {
+    const answered = next();
+    let verdict: LimitVerdict;
+    try {
+      verdict = await taken;
+    } finally {
+      await answered;
+    }
+    const refused = refusal(c, verdict, limit);
+    if (refused) c.res = refused;
+    else limitHeaders(c, verdict, limit);
+    return;
+  }
+  const verdict = await taken;
+  const refused = refusal(c, verdict, limit);
+  if (refused) return refused;
+  limitHeaders(c, verdict, limit);
+  await next();
+}
+
+function refusal(c: AppContext, verdict: LimitVerdict, limit: number): Response | null {
   if (verdict.revoked) return unauthorized(c, true);
   if (!verdict.ok) return tooMany(c, "rate_limit", verdict.retryAfterSeconds, `rate limit: at most ${limit} requests per minute per API key`);
+  return null;
+}
+
+function limitHeaders(c: AppContext, verdict: LimitVerdict, limit: number): void {
   c.header("x-ratelimit-limit", String(limit));
   c.header("x-ratelimit-remaining", String(verdict.remaining));
-  await next();
 }
 
 /** Stricter per-key limit on generation (planning costs CPU, videos cost money); null when allowed. */
