@@ -1,8 +1,9 @@
 import type { CostEstimate, StatusResponse } from "../../contracts/api.ts";
 import type { Config } from "../config.ts";
 import { ledgerEntries, ledgerTotals } from "./ledger.ts";
-import { isEnded, readState } from "./run-state.ts";
-import { type RemainingWork, remainingSecondsAt, remainingWork } from "./timings.ts";
+import type { NewJob } from "./dag.ts";
+import { isEnded } from "./run-state.ts";
+import { plannedJobs, type RemainingWork, remainingSecondsAt, workLeft } from "./timings.ts";
 import type { RunContext, RunRow } from "./types.ts";
 
 type StatusRow = Pick<RunRow, "video_id" | "status" | "phase" | "progress" | "error" | "cost_estimate">;
@@ -23,6 +24,8 @@ export class StatusView {
   private costs = { spent: 0, pending: 0 };
   private estimate: CostEstimate | null = null;
   private remaining: RemainingWork | null = null;
+  /** The jobs the run's request, spec and chunk plan imply, kept until one of those texts (or the settings) changes. */
+  private plan: { texts: string; config: Config; jobs: NewJob[] | null } | null = null;
 
   read(run: Pick<RunContext, "sql" | "config" | "jobs">, now = Date.now()): StatusResponse | null {
     const changes = run.sql.exec("SELECT total_changes() AS n").one().n as number;
@@ -51,7 +54,18 @@ export class StatusView {
     if (!this.row) return;
     this.costs = ledgerTotals(ledgerEntries(run.sql));
     this.estimate = this.row.cost_estimate ? (JSON.parse(this.row.cost_estimate) as CostEstimate) : null;
-    const state = isEnded(this.row.status) ? null : readState(run.sql);
-    this.remaining = state ? remainingWork(run.sql, run.config, state, run.jobs.list()) : null;
+    const planned = isEnded(this.row.status) ? null : this.plannedJobs(run);
+    this.remaining = planned ? workLeft(run.sql, run.config, planned, run.jobs.list()) : null;
+  }
+
+  /** Parsed again only when the request, spec or chunk plan changed: most changes are a job's. */
+  private plannedJobs(run: Pick<RunContext, "sql" | "config">): NewJob[] | null {
+    const row = run.sql.exec("SELECT request, spec, chunk_plan FROM run WHERE id = 1").one() as Pick<RunRow, "request" | "spec" | "chunk_plan">;
+    const texts = `${row.request}\u0000${row.spec ?? ""}\u0000${row.chunk_plan ?? ""}`;
+    if (this.plan?.texts !== texts || this.plan.config !== run.config) {
+      const state = { request: JSON.parse(row.request), spec: row.spec ? JSON.parse(row.spec) : null, chunk_plan: row.chunk_plan ? JSON.parse(row.chunk_plan) : null };
+      this.plan = { texts, config: run.config, jobs: plannedJobs(run.config, state) };
+    }
+    return this.plan.jobs;
   }
 }

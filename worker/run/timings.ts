@@ -207,8 +207,14 @@ export interface RemainingWork {
  * (`remainingSecondsAt`), so a reader polling between changes need not read it again.
  */
 export function remainingWork(sql: SqlStorage, config: Config, state: Pick<RunState, "request" | "spec" | "chunk_plan">, jobs: JobRow[]): RemainingWork | null {
+  const planned = plannedJobs(config, state);
+  return planned ? workLeft(sql, config, planned, jobs) : null;
+}
+
+/** Every job the spec implies, to the end of the run (null before planning produced the spec). */
+export function plannedJobs(config: Config, state: Pick<RunState, "request" | "spec" | "chunk_plan">): NewJob[] | null {
   if (!state.spec || !state.chunk_plan) return null;
-  const planned: NewJob[] = [
+  return [
     { id: "plan", kind: "plan", beat: null, idx: 0, input: {} },
     ...referenceJobs(state.request),
     ...soundtrackJobs(state.spec),
@@ -217,6 +223,10 @@ export function remainingWork(sql: SqlStorage, config: Config, state: Pick<RunSt
     ...chunkJobs(state.chunk_plan),
     ...CLOSING[config.assembly],
   ];
+}
+
+/** The planned jobs as the run's job table and attempts have them now. */
+export function workLeft(sql: SqlStorage, config: Config, planned: readonly NewJob[], jobs: JobRow[]): RemainingWork {
   const rows = new Map(jobs.map((job) => [job.id, job]));
   const all = attempts(sql);
   const times = new Map(all.map((a) => [`${a.job_id}#${a.attempt}`, a]));
