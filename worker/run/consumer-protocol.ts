@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Prediction } from "../../contracts/prediction.ts";
 import { COST_PHASE_OF_KIND } from "../pricing/phases.ts";
 import { TokenUsage, tokenCost } from "../pricing/prices.ts";
-import type { JobStep } from "../queue/messages.ts";
+import { type JobStep, queueOf } from "../queue/messages.ts";
 import type { Cue } from "../../contracts/media.ts";
 import type { ClaimedJob, ReferenceOutput } from "../steps/step.ts";
 import type { ChunkLastFrame } from "../chunks/output.ts";
@@ -99,6 +99,7 @@ function endsChunkPhase(run: Pick<RunContext, "jobs">, jobId: string): boolean {
 
 /** Where a job stands while each consumer step works on it. */
 const WORKING_STATUS: Record<JobStep, JobStatus> = { start: "running", ingest: "ingesting", normalize: "normalizing" };
+const STEP_OF_STATUS: Partial<Record<JobStatus, JobStep>> = Object.fromEntries(Object.entries(WORKING_STATUS).map(([step, status]) => [status, step]));
 
 /**
  * A working step's heartbeat (queue/lease-heartbeat.ts): the job's lease is renewed for another
@@ -143,11 +144,15 @@ function knownDecorations(run: Pick<RunContext, "jobs" | "state">): { decoration
  * The job's step finished it: its output is stored, previewable at once, and the pipeline moves
  * on. With `handOff` the next piece of the assembly it makes ready (the final assembly, else a
  * window) is claimed for the reporting consumer and answered, to run at once in place of a queue
- * message and its claim: the final MP4 is the last chunk's consumer's next step.
+ * message and its claim: the final MP4 is the last chunk's consumer's next step. Only a consumer
+ * of the media queue is handed one (a chunk's normalize, a window, a seam measure): the piece
+ * would travel there, and a consumer of another queue would hold that queue's batch with it.
  */
 export async function jobDone(run: RunContext, jobId: string, attempt: number, output: unknown, handOff = false): Promise<ClaimedJob | null> {
   if (run.ended()) return null;
   const now = Date.now();
+  const before = run.jobs.get(jobId);
+  const reportedOnMedia = before !== null && queueOf(before.kind, STEP_OF_STATUS[before.status] ?? "start") === "media";
   const done = run.jobs.apply("complete", { id: jobId, attempt }, { output }, now);
   if (!done) return null;
   attemptDone(run.sql, jobId, attempt, now);
@@ -157,7 +162,7 @@ export async function jobDone(run: RunContext, jobId: string, attempt: number, o
   const key = (output as { key?: unknown } | null)?.key;
   const preview_url = typeof key === "string" ? await run.sign(key) : null;
   run.event("job", { job: jobView(done), output, preview_url });
-  const next = await advance(run, done, handOff ? isAssemblyStep : undefined);
+  const next = await advance(run, done, handOff && reportedOnMedia ? isAssemblyStep : undefined);
   await resumeParked(run);
   await run.syncIndex();
   if (!next) return null;

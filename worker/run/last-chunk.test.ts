@@ -113,4 +113,20 @@ describe("the last chunk", () => {
       expect((await driveToEnd(h)).status).toBe("complete");
     }
   });
+
+  it("is handed off only to a consumer of the media queue: the soundtrack's report (audio queue) leaves the windows it makes ready queued", async () => {
+    const h = await newRun();
+    await toChunks(h);
+    expect((await renderChunks(h)).parked).toHaveLength(1);
+    // The voice untimed, no window is planned yet; the music then the mix make them ready.
+    expect((await queued(h)).some((id) => id.startsWith("stitch:"))).toBe(false);
+    await runJob(h, "music");
+    const mix = (await h.stub.claim("soundtrack", 1, "start")) as ClaimedJob | null;
+    if (!mix) throw new Error("the soundtrack mix was not queued after the music");
+    expect(await h.stub.jobDone("soundtrack", 1, outputFor(h, mix), true)).toBeNull();
+    const windows = (await snapshot(h)).jobs.filter((j) => j.id.startsWith("stitch:"));
+    expect(windows.length).toBeGreaterThan(0);
+    expect(windows.every((j) => j.status === "queued")).toBe(true);
+    expect((await driveToEnd(h)).status).toBe("complete");
+  });
 });
