@@ -19,7 +19,9 @@ import type { RunContext } from "./types.ts";
  * here; when a job's done makes the decorations known, the parked step is sent again, and its
  * claim then hands it the decorations. Parking is kept in the object's memory only: an object
  * evicted meanwhile forgets it, and the step's lease running out sends it again (recovery.ts),
- * which parks it again or, the decorations known, runs it — a delay, never a stuck video.
+ * which parks it again or, the decorations known, runs it — a delay, never a stuck video. While
+ * the object remembers it, its lease running out (a soundtrack slower than the lease) only
+ * renews the lease: nothing was lost.
  */
 
 /** Parked normalize steps of the object's runs, by run (a run context lives as long as its object). */
@@ -58,6 +60,11 @@ export async function parkNormalize(run: RunContext, job: JobRow): Promise<void>
   parkedOf(run).set(job.id, job.attempt);
   run.log.info("job.normalize_parked", { job_id: job.id, attempt: job.attempt, reason: "the decorations are not known yet" });
   await run.scheduleAlarm();
+}
+
+/** `job`'s normalize step is parked in this object (not lost: the recovery leaves it waiting, its lease renewed). */
+export function isParked(run: RunContext, job: Pick<JobRow, "id" | "attempt" | "status">): boolean {
+  return job.status === "normalizing" && parkedSteps.get(run)?.get(job.id) === job.attempt;
 }
 
 /** The decorations are known now: each parked normalize step still due is sent again. */

@@ -1,5 +1,6 @@
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { type Harness, driveToChunks, driveToEnd, jobOf, newRun, normalizeChunk, outputFor, publishFrame, queued, runJob, snapshot, startJob, succeed } from "../../test/support/worker/run-driver.ts";
+import { type Harness, driveToChunks, driveToEnd, elapse, jobOf, rows, newRun, normalizeChunk, outputFor, publishFrame, queued, runJob, snapshot, startJob, succeed } from "../../test/support/worker/run-driver.ts";
 import type { ClaimedJob } from "../steps/step.ts";
 import type { SoundtrackOutput } from "../steps/voice.ts";
 import type { AssembleInput, OverlaysOutput } from "../steps/assembly.ts";
@@ -57,6 +58,14 @@ describe("the last chunk", () => {
     expect((await jobOf(h, last)).status).toBe("normalizing");
     // Asked again while the mix has not run: parked again, nothing lost.
     expect(await h.stub.claim(last, 1, "normalize")).toBeNull();
+    // A soundtrack slower than the lease: the alarm renews it, neither re-sending the step nor telling of a lost worker.
+    await elapse(h, h.config.jobLeaseMs + 1000);
+    await runDurableObjectAlarm(h.stub);
+    const [lease] = await rows<{ lease_until: number }>(h, "SELECT lease_until FROM jobs WHERE id = ?", last);
+    expect(lease!.lease_until).toBeGreaterThan(Date.now());
+    const warnings = await rows<{ data: string }>(h, "SELECT data FROM events WHERE type = 'warning'");
+    // (The music, left queued by this test's driver, is re-sent: its message really went nowhere.)
+    expect(warnings.filter((w) => w.data.includes("re-sent") && w.data.includes(last))).toEqual([]);
     await mixSoundtrack(h);
     expect((await jobOf(h, "soundtrack")).status).toBe("done");
     const claimed = (await h.stub.claim(last, 1, "normalize")) as ClaimedJob | null;
