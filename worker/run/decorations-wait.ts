@@ -24,6 +24,13 @@ import type { RunContext } from "./types.ts";
  * renews the lease: nothing was lost.
  */
 
+/**
+ * A parked step's lease: short, so an object that forgot it (evicted, or wrangler dev restarted)
+ * sends it again within seconds, not a whole job lease later (the stall check ends a run after
+ * two minutes without progress). While remembered, its expiry only renews it (recovery.ts).
+ */
+export const PARKED_LEASE_MS = 5_000;
+
 /** Parked normalize steps of the object's runs, by run (a run context lives as long as its object). */
 const parkedSteps = new WeakMap<RunContext, Map<string, number>>();
 
@@ -56,7 +63,7 @@ export function awaitsDecorations(run: Pick<RunContext, "jobs" | "state">, job: 
 
 /** Park `job`'s normalize step: its lease renewed (the fallback that sends it again) and its attempt kept. */
 export async function parkNormalize(run: RunContext, job: JobRow): Promise<void> {
-  run.jobs.renewLease(job.id, Date.now() + run.config.jobLeaseMs, job.status);
+  run.jobs.renewLease(job.id, Date.now() + PARKED_LEASE_MS, job.status);
   parkedOf(run).set(job.id, job.attempt);
   run.log.info("job.normalize_parked", { job_id: job.id, attempt: job.attempt, reason: "the decorations are not known yet" });
   await run.scheduleAlarm();

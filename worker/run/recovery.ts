@@ -1,7 +1,7 @@
 import { type Prediction, TERMINAL_STATUSES } from "../../contracts/prediction.ts";
 import { findPredictionByWebhook, type PredictionLookup } from "../providers/lookup.ts";
 import type { JobMessage, JobStep } from "../queue/messages.ts";
-import { isParked } from "./decorations-wait.ts";
+import { PARKED_LEASE_MS, isParked } from "./decorations-wait.ts";
 import type { JobRow } from "./jobs.ts";
 import { unsettledPredictions } from "./ledger.ts";
 import { adopt, predictionUpdate, webhookFor } from "./predictions.ts";
@@ -100,7 +100,7 @@ export async function recoverLost(run: RunContext, now: number): Promise<void> {
     const leaseUntil = now + run.config.jobLeaseMs;
     // Waiting for the decorations (decorations-wait.ts), not lost: sent again when they are known.
     if (isParked(run, job)) {
-      run.jobs.renewLease(job.id, leaseUntil, job.status);
+      run.jobs.renewLease(job.id, now + PARKED_LEASE_MS, job.status);
       continue;
     }
     if (step === "start") run.jobs.apply("requeue", job, { leaseUntil }, now);
