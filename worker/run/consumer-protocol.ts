@@ -216,6 +216,11 @@ export async function publishOutput(run: RunContext, jobId: string, attempt: num
   if (!tail) await run.send([{ video_id: run.row()!.video_id, job_id: jobId, attempt, step: "normalize" }]);
   await updateProgress(run);
   const next = await run.dispatch(handOff && !tail ? jobId : undefined);
+  // Every other chunk done and the decorations not known: it waits for them (decorations-wait.ts).
+  if (tail && awaitsDecorations(run, published)) {
+    await parkNormalize(run, published);
+    return null;
+  }
   if (tail) return claimedJob(run, published, "normalize");
   if (!next) return null;
   attemptStarted(run.sql, run.config, next, now);
