@@ -52,6 +52,8 @@ interface AfterLast {
   decoratedFrames: number;
   /** and those the chunks' normalize passes drew (each chunk's last output), which the assembly copies. */
   drawnInNormalize: number;
+  /** Whether the last chunk's own normalize pass drew decorations (it waits for them: worker/run/decorations-wait.ts). */
+  lastDecorated: boolean;
 }
 
 /** Frames each chunk's normalize pass drew decorations on (its last `done` output's `decorated`), summed. */
@@ -96,10 +98,12 @@ export function assemblyTimes(events: readonly TimedEvent[], muxOutput?: unknown
   // A job's first event: its first step, each one a queue hop.
   const started = (j: { at: Map<string, number> }) => Math.min(...j.at.values());
   const report = assemblyReport(muxOutput);
+  const lastId = jobs.find(([, j]) => j.at === last)?.[0];
+  const lastOutput = events.findLast((e) => e.type === "job" && (e.job as Pick<JobView, "id" | "status"> | undefined)?.id === lastId && (e.job as Pick<JobView, "status">).status === "done")?.output as { decorated?: unknown } | undefined;
   return {
     // The event log has no event for the mux job's start (its first one is its `done`), so the
     // queue hop and the request are told apart only by media-node's own account of its work.
-    breakdown: { outside: (finalStored - lastDone) / 1000 - report.ffmpeg, ...report, drawnInNormalize: drawnInNormalize(events) },
+    breakdown: { outside: (finalStored - lastDone) / 1000 - report.ffmpeg, ...report, drawnInNormalize: drawnInNormalize(events), lastDecorated: lastOutput?.decorated !== undefined },
     fromNormalized: (finalStored - lastDone) / 1000,
     fromSucceeded: (finalStored - (last.get("ingesting") ?? Number.NaN)) / 1000,
     completeAfterFinal: (complete - finalStored) / 1000,
@@ -146,6 +150,7 @@ function breakdownRow(name: string, runs: AssemblyRun[]): string[] {
     show(med(b((x) => x.decoratedFrames)), 0),
     show(med(b((x) => x.drawnInNormalize)), 0),
     show(med(b((x) => x.outside))),
+    `${runs.filter((r) => r.breakdown.lastDecorated).length} of ${runs.length}`,
   ];
 }
 
@@ -183,10 +188,10 @@ ${table(
   [row("progressive (`ASSEMBLY=progressive`, default)", progressive), row("stitch after all (`ASSEMBLY=after_all`)", afterAll)],
 )}
 
-Where (a) goes in progressive mode, medians: media-node's ffmpeg work in the assemble request (\`encode_seconds\`: probing the pieces, rendering the windows the last chunk left — with the decorations the normalize passes could not draw, those on a transition's overlap — and the stream-copy concat with the soundtrack), of which the windows and their frames; "the rest" is (a) minus that ffmpeg time: the queue hop to the mux job, the Durable Object's decisions, signing, downloads and uploads (the event log has no event for the mux job's start, so these are not told apart). Stitch-after-all's mux only remuxes the stitched file; its stitch job runs inside (a) and reports no such split.
+Where (a) goes in progressive mode, medians: media-node's ffmpeg work in the assemble request (\`encode_seconds\`: probing the pieces, rendering the windows the last chunk left — with the decorations the normalize passes could not draw, those on a transition's overlap — and the stream-copy concat with the soundtrack), of which the windows and their frames; "the rest" is (a) minus that ffmpeg time: the Durable Object's decisions (the mux job is handed to the consumer that reported the last piece done, no queue hop), signing, downloads and uploads (the event log has no event for the mux job's start, so these are not told apart). The last chunk's normalize pass waits for the decorations when every other chunk is done and they are not known yet (worker/run/decorations-wait.ts), so it draws its end card and captions and the assembly re-encodes only its incoming transition. Stitch-after-all's mux only remuxes the stitched file; its stitch job runs inside (a) and reports no such split.
 
 ${table(
-  ["mode", "(a) median s", "media-node ffmpeg s", "windows rendered in it s", "frames re-encoded after the last chunk", "decorated frames drawn by the assembly", "decorated frames drawn in the chunks' normalize passes (copied)", "the rest s"],
+  ["mode", "(a) median s", "media-node ffmpeg s", "windows rendered in it s", "frames re-encoded after the last chunk", "decorated frames drawn by the assembly", "decorated frames drawn in the chunks' normalize passes (copied)", "the rest s", "runs whose last chunk drew its decorations in its pass"],
   [breakdownRow("progressive", progressive)],
 )}
 

@@ -155,12 +155,14 @@ async function handle(batchDeps: StepDeps, message: Message<unknown>): Promise<v
     message.ack();
     return;
   }
-  const next = await runStep(batchDeps, run, body, claim, message);
-  // The next chunk of the beat, claimed for this consumer as its ingest published the frame it
-  // starts from; or, for the last chunk to publish, its own normalize pass, which ends the phase.
-  if (next) {
+  let next = await runStep(batchDeps, run, body, claim, message);
+  // Claimed for this consumer by the report of the step before: the next chunk of the beat, as
+  // its ingest published the frame it starts from; for the last chunk to publish, its own
+  // normalize pass, which ends the phase; or the assembly's next piece, as a chunk or a window it
+  // waited for is done (a window's done may hand off the final assembly in turn).
+  while (next) {
     const handed: JobMessage = { video_id: body.video_id, job_id: next.job.id, attempt: next.job.attempt, step: next.step ?? "start" };
-    await runStep(batchDeps, run, handed, next, handedOff(run, handed));
+    next = await runStep(batchDeps, run, handed, next, handedOff(run, handed));
   }
 }
 
@@ -192,7 +194,7 @@ async function runStep(batchDeps: StepDeps, run: RunStub, body: JobMessage, clai
       return null;
     }
     const outcome = worked.outcome;
-    if (outcome.kind === "done") await run.jobDone(body.job_id, body.attempt, outcome.output);
+    if (outcome.kind === "done") next = (await run.jobDone(body.job_id, body.attempt, outcome.output, true)) as ClaimedJob | null;
     else if (outcome.kind === "publish") {
       if (body.step !== "ingest") throw new PermanentError(`${claim.job.kind}: only an ingest step may publish`);
       next = (await run.publish(body.job_id, body.attempt, outcome.output, true)) as ClaimedJob | null;

@@ -1,5 +1,6 @@
 import type { ChunkLastFrame } from "../chunks/output.ts";
 import { decideAfter, decideOnPublish, type Decision } from "./pipeline.ts";
+import type { HandOff } from "./dispatch.ts";
 import type { JobRow } from "./jobs.ts";
 import { enterPhase, readState, storeConsistencyContext, storePlan, updateProgress } from "./run-state.ts";
 import { loadDurationPriors } from "./timings.ts";
@@ -8,17 +9,18 @@ import type { RunContext } from "./types.ts";
 /**
  * A job is done: carry out what the pipeline decides (pipeline.ts), in its order, then show
  * the progress made and send what became ready. Decisions are pure data; this is the only
- * place they touch the run.
+ * place they touch the run. With `handOff`, a job it makes ready may be answered instead of
+ * sent (dispatch.ts), for the consumer that finished `finished` to run at once.
  */
-export async function advance(run: RunContext, finished: JobRow): Promise<void> {
+export async function advance(run: RunContext, finished: JobRow, handOff?: HandOff): Promise<JobRow | null> {
   const state = readState(run.sql)!;
   const decisions = decideAfter(finished, { request: state.request, spec: state.spec, chunkPlan: state.chunk_plan, jobs: run.jobs.list() }, run.config);
   for (const decision of decisions) {
     await carryOut(run, decision);
-    if (run.ended()) return;
+    if (run.ended()) return null;
   }
   await updateProgress(run);
-  await run.dispatch();
+  return run.dispatch(handOff);
 }
 
 /** A chunk published its last frame: release the next chunk of its beat, re-anchored if this one drifted (pipeline.ts `decideOnPublish`). */

@@ -2,14 +2,15 @@ import { z } from "zod";
 import type { Prediction } from "../../contracts/prediction.ts";
 import { COST_PHASE_OF_KIND } from "../pricing/phases.ts";
 import { TokenUsage, tokenCost } from "../pricing/prices.ts";
-import type { JobStep } from "../queue/messages.ts";
+import { type JobStep, queueOf } from "../queue/messages.ts";
 import type { Cue } from "../../contracts/media.ts";
 import type { ClaimedJob, ReferenceOutput } from "../steps/step.ts";
 import type { ChunkLastFrame } from "../chunks/output.ts";
 import type { SoundtrackOutput } from "../steps/voice.ts";
 import { type AssemblyDecorations, OVERLAYS_JOB, type OverlaysOutput } from "../steps/assembly.ts";
-import { spokenLines } from "../../contracts/spec.ts";
 import { advance, afterPublish } from "./advance.ts";
+import { isWindow } from "./assembly.ts";
+import { awaitsDecorations, decorationsKnown, parkNormalize, resumeParked } from "./decorations-wait.ts";
 import { type JobRow, type JobStatus, jobView } from "./jobs.ts";
 import { bookCharge } from "./ledger.ts";
 import { enterPhase, touchRun, updateProgress } from "./run-state.ts";
@@ -59,6 +60,10 @@ export async function claimJob(run: RunContext, jobId: string, attempt: number, 
     if (job.kind === "plan") await enterPhase(run, "planning");
   } else {
     if (job.status !== (step === "ingest" ? "ingesting" : "normalizing")) return null;
+    if (step === "normalize" && awaitsDecorations(run, job)) {
+      await parkNormalize(run, job);
+      return null;
+    }
     run.jobs.renewLease(job.id, leaseUntil, job.status);
   }
   await run.scheduleAlarm();
@@ -94,6 +99,7 @@ function endsChunkPhase(run: Pick<RunContext, "jobs">, jobId: string): boolean {
 
 /** Where a job stands while each consumer step works on it. */
 const WORKING_STATUS: Record<JobStep, JobStatus> = { start: "running", ingest: "ingesting", normalize: "normalizing" };
+const STEP_OF_STATUS: Partial<Record<JobStatus, JobStep>> = Object.fromEntries(Object.entries(WORKING_STATUS).map(([step, status]) => [status, step]));
 
 /**
  * A working step's heartbeat (queue/lease-heartbeat.ts): the job's lease is renewed for another
@@ -130,19 +136,25 @@ function burnedCues(run: Pick<RunContext, "jobs" | "state">): Cue[] {
  */
 function knownDecorations(run: Pick<RunContext, "jobs" | "state">): { decorations?: AssemblyDecorations } {
   const overlays = run.jobs.get(OVERLAYS_JOB);
-  const spec = run.state()?.spec;
-  if (!spec || overlays?.status !== "done" || !overlays.output) return {};
-  const voiced = spec.copy.captions === "burned" && spokenLines(spec).length > 0;
-  if (voiced && run.jobs.get("soundtrack")?.status !== "done") return {};
+  if (!decorationsKnown(run) || !overlays?.output) return {};
   return { decorations: { overlays: (JSON.parse(overlays.output) as OverlaysOutput).layers, cues: burnedCues(run) } };
 }
 
-/** The job's step finished it: its output is stored, previewable at once, and the pipeline moves on. */
-export async function jobDone(run: RunContext, jobId: string, attempt: number, output: unknown): Promise<void> {
-  if (run.ended()) return;
+/**
+ * The job's step finished it: its output is stored, previewable at once, and the pipeline moves
+ * on. With `handOff` the next piece of the assembly it makes ready (the final assembly, else a
+ * window) is claimed for the reporting consumer and answered, to run at once in place of a queue
+ * message and its claim: the final MP4 is the last chunk's consumer's next step. Only a consumer
+ * of the media queue is handed one (a chunk's normalize, a window, a seam measure): the piece
+ * would travel there, and a consumer of another queue would hold that queue's batch with it.
+ */
+export async function jobDone(run: RunContext, jobId: string, attempt: number, output: unknown, handOff = false): Promise<ClaimedJob | null> {
+  if (run.ended()) return null;
   const now = Date.now();
+  const before = run.jobs.get(jobId);
+  const reportedOnMedia = before !== null && queueOf(before.kind, STEP_OF_STATUS[before.status] ?? "start") === "media";
   const done = run.jobs.apply("complete", { id: jobId, attempt }, { output }, now);
-  if (!done) return;
+  if (!done) return null;
   attemptDone(run.sql, jobId, attempt, now);
   bookTokens(run, done, output);
   touchRun(run.sql, now);
@@ -150,9 +162,16 @@ export async function jobDone(run: RunContext, jobId: string, attempt: number, o
   const key = (output as { key?: unknown } | null)?.key;
   const preview_url = typeof key === "string" ? await run.sign(key) : null;
   run.event("job", { job: jobView(done), output, preview_url });
-  await advance(run, done);
+  const next = await advance(run, done, handOff && reportedOnMedia ? isAssemblyStep : undefined);
+  await resumeParked(run);
   await run.syncIndex();
+  if (!next) return null;
+  attemptStarted(run.sql, run.config, next, now);
+  return claimedJob(run, next, "start");
 }
+
+/** The assembly's pieces a consumer takes over from the step that made them ready: the final assembly, a window. */
+const isAssemblyStep = (job: JobRow) => (job.kind === "mux" || isWindow(job));
 
 const ReportedTokens = z.object({ usage: TokenUsage });
 
@@ -197,6 +216,11 @@ export async function publishOutput(run: RunContext, jobId: string, attempt: num
   if (!tail) await run.send([{ video_id: run.row()!.video_id, job_id: jobId, attempt, step: "normalize" }]);
   await updateProgress(run);
   const next = await run.dispatch(handOff && !tail ? jobId : undefined);
+  // Every other chunk done and the decorations not known: it waits for them (decorations-wait.ts).
+  if (tail && awaitsDecorations(run, published)) {
+    await parkNormalize(run, published);
+    return null;
+  }
   if (tail) return claimedJob(run, published, "normalize");
   if (!next) return null;
   attemptStarted(run.sql, run.config, next, now);

@@ -70,7 +70,7 @@ export function runContext(parts: RunParts): RunContext {
     event: (type, data) => appendEvent(sql, parts.sockets(), type, data, run.log),
     sign: (key) => signMediaUrl(run.config.publicBaseUrl, run.config.mediaSigningSecret, key, "get", run.config.mediaUrlTtlSeconds),
     costs: () => ledgerTotals(ledgerEntries(sql)),
-    dispatch: (handOffAfter) => dispatch(run, handOffAfter),
+    dispatch: (handOff) => dispatch(run, handOff),
     send: (messages, delaySeconds) => sendMessages(run, messages, delaySeconds),
     syncIndex: (extra) => index.sync(readState(sql), run.costs().spent, extra),
     fail: (jobId, attempt, reason, retryable, step) => failAttempt(run, jobId, attempt, reason, retryable, step),

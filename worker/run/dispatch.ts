@@ -9,10 +9,13 @@ import type { RunContext } from "./types.ts";
  */
 
 /**
- * `handOffAfter`: the job whose ingest just published; a job waiting on it that is chosen now is
- * handed to that ingest's consumer (`handOff`) instead of being sent, and answered.
+ * Which chosen job is handed to the consumer that asked (`handOff`) instead of being sent, and
+ * answered: a job id, whose ingest just published (a job waiting on it), or a test of the job.
  */
-export async function dispatch(run: RunContext, handOffAfter?: string): Promise<JobRow | null> {
+export type HandOff = string | ((job: JobRow) => boolean);
+
+/** At most one chosen job is handed off (`handOff`), the first `handOff` takes. */
+export async function dispatch(run: RunContext, handOff?: HandOff): Promise<JobRow | null> {
   const row = run.row();
   if (!row || run.ended()) return null;
   const now = Date.now();
@@ -22,9 +25,10 @@ export async function dispatch(run: RunContext, handOffAfter?: string): Promise<
   const chosen = chooseDispatch(ready, run.jobs.list("kind = 'chunk'"), (kind) => PREDICTION_KINDS.includes(kind), run.config.maxPredictionsPerVideo - inFlight);
   const messages: JobMessage[] = [];
   let handedOff: JobRow | null = null;
+  const takes = handOff === undefined ? () => false : typeof handOff === "string" ? (job: JobRow) => job.depends_on === handOff : handOff;
   for (const job of chosen) {
     const leaseUntil = now + run.config.jobLeaseMs;
-    if (!handedOff && handOffAfter !== undefined && job.depends_on === handOffAfter && (handedOff = run.jobs.apply("handOff", job, { leaseUntil }, now))) continue;
+    if (!handedOff && takes(job) && (handedOff = run.jobs.apply("handOff", job, { leaseUntil }, now))) continue;
     if (run.jobs.apply("dispatch", job, { leaseUntil }, now)) messages.push({ video_id: row.video_id, job_id: job.id, attempt: job.attempt, step: "start" });
   }
   await run.send(messages);

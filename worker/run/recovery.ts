@@ -1,6 +1,7 @@
 import { type Prediction, TERMINAL_STATUSES } from "../../contracts/prediction.ts";
 import { findPredictionByWebhook, type PredictionLookup } from "../providers/lookup.ts";
 import type { JobMessage, JobStep } from "../queue/messages.ts";
+import { PARKED_LEASE_MS, isParked } from "./decorations-wait.ts";
 import type { JobRow } from "./jobs.ts";
 import { unsettledPredictions } from "./ledger.ts";
 import { adopt, predictionUpdate, webhookFor } from "./predictions.ts";
@@ -97,6 +98,11 @@ export async function recoverLost(run: RunContext, now: number): Promise<void> {
     }
     const step: JobStep = job.status === "ingesting" ? "ingest" : job.status === "normalizing" ? "normalize" : "start";
     const leaseUntil = now + run.config.jobLeaseMs;
+    // Waiting for the decorations (decorations-wait.ts), not lost: sent again when they are known.
+    if (isParked(run, job)) {
+      run.jobs.renewLease(job.id, now + PARKED_LEASE_MS, job.status);
+      continue;
+    }
     if (step === "start") run.jobs.apply("requeue", job, { leaseUntil }, now);
     else run.jobs.renewLease(job.id, leaseUntil, job.status);
     messages.push({ video_id: videoId, job_id: job.id, attempt: job.attempt, step });

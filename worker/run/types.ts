@@ -6,6 +6,7 @@ import type { Config } from "../config.ts";
 import type { Log } from "../log.ts";
 import type { ProviderClient } from "../providers/client.ts";
 import type { JobMessage, JobStep } from "../queue/messages.ts";
+import type { HandOff } from "./dispatch.ts";
 import type { JobMachine } from "./job-machine.ts";
 import type { JobKind, JobRow, JobStatus } from "./jobs.ts";
 import type { CostTotals, LedgerEntry } from "./ledger.ts";
@@ -103,7 +104,7 @@ export interface RunContext {
   sign(key: string): Promise<string>;
   costs(): CostTotals;
   /** Send ready jobs, within the per-video cap on predictions in flight; answers the one handed off instead (dispatch.ts). */
-  dispatch(handOffAfter?: string): Promise<JobRow | null>;
+  dispatch(handOff?: HandOff): Promise<JobRow | null>;
   /** Onto the queues; `delaySeconds`: delivered no sooner. */
   send(messages: JobMessage[], delaySeconds?: number): Promise<void>;
   scheduleAlarm(): Promise<void>;

@@ -139,8 +139,9 @@ export class VideoRun extends DurableObject<Env> {
     await predictionCreated(this.run, jobId, attempt, prediction, estimateUsd, model);
   }
 
-  async jobDone(jobId: string, attempt: number, output: unknown): Promise<void> {
-    await jobDone(this.run, jobId, attempt, output);
+  /** A step finished its job. With `handOff`, the assembly's next piece claimed for this consumer, if that made one ready (consumer-protocol.ts). */
+  async jobDone(jobId: string, attempt: number, output: unknown, handOff = false): Promise<ClaimedJob | null> {
+    return jobDone(this.run, jobId, attempt, output, handOff);
   }
 
   /** An ingest published what the job's dependents need; its `normalize` step completes it. With `handOff`, the dependent claimed for this consumer, if it may start now. */

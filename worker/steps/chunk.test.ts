@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { Conditioning } from "../../contracts/api.ts";
 import { type CompositeRequest, cueFrames, type NormalizeChunkRequest, type PaletteEntry, type PaletteTransferRequest, type ReframeRequest } from "../../contracts/media.ts";
 import { MediaNodeStandIn } from "../../test/support/media-node-stand-in.ts";
-import { claim, driveToEnd, MODELS, newRun, rows, runJob, snapshot, succeed, type Harness } from "../../test/support/worker/run-driver.ts";
+import { claim, driveToEnd, jobOf, MODELS, newRun, rows, runJob, snapshot, succeed, type Harness } from "../../test/support/worker/run-driver.ts";
 import type { ChunkOutput } from "../chunks/output.ts";
 import { chunkDecorations, decorationsRevision, ownFrames } from "../chunks/decorations.ts";
 import type { OverlaysOutput } from "./assembly.ts";
@@ -17,6 +17,7 @@ import { mediaKeys } from "../media/keys.ts";
 import { mediaNode } from "../media/media-node.ts";
 import { createPrediction } from "../queue/consumer.ts";
 import { chunkSteps } from "./chunk.ts";
+import type { ClaimedJob } from "./step.ts";
 
 /**
  * The chunk step's conditioning on a whole run: every chunk's start step runs for real (its
@@ -49,7 +50,18 @@ async function runWith(conditioning: Conditioning | undefined, config = {}, last
   const standIn = new MediaNodeStandIn(h.config.mediaNodeSecret);
   const deps = { ...h.deps, media: mediaNode("http://media-node.test", h.config.mediaNodeSecret, async (input, init) => standIn.handle(new Request(input, init))) };
   const started: Started[] = [];
+  // The normalize pass for real; the run's last chunk may be parked until the decorations are known (run/decorations-wait.ts).
+  const normalize = async (harness: Harness, jobId: string): Promise<boolean> => {
+    const { attempt } = await jobOf(harness, jobId);
+    const normalizing = (await harness.stub.claim(jobId, attempt, "normalize")) as ClaimedJob | null;
+    if (!normalizing) return false;
+    const normalized = await chunkSteps.normalize!(deps, normalizing);
+    if (normalized.kind !== "done") throw new Error(`chunk normalize answered ${normalized.kind}`);
+    await harness.stub.jobDone(jobId, normalizing.job.attempt, normalized.output);
+    return true;
+  };
   await driveToEnd(h, {
+    normalize,
     run: async (harness, jobId) => {
       const job = (await snapshot(harness)).jobs.find((j) => j.id === jobId)!;
       if (job.kind !== "chunk") return runJob(harness, jobId);
@@ -64,10 +76,7 @@ async function runWith(conditioning: Conditioning | undefined, config = {}, last
       const ingesting = await claim(harness, jobId, "ingest");
       const chunk = ingesting.job.input as ChunkPlan;
       await harness.stub.publish(jobId, ingesting.job.attempt, { last_frame_key: mediaKeys.lastFrame(harness.videoId, chunk.chunk_num), raw_key: mediaKeys.rawChunk(harness.videoId, chunk.chunk_num), palette: lastFrame(chunk) });
-      const normalizing = await claim(harness, jobId, "normalize");
-      const normalized = await chunkSteps.normalize!(deps, normalizing);
-      if (normalized.kind !== "done") throw new Error(`chunk normalize answered ${normalized.kind}`);
-      await harness.stub.jobDone(jobId, normalizing.job.attempt, normalized.output);
+      await normalize(harness, jobId);
     },
   });
   return { h, started: started.sort((a, b) => a.chunk.chunk_num - b.chunk.chunk_num), standIn };

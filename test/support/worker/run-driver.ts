@@ -247,9 +247,33 @@ export async function publishFrame(h: Harness, jobId: string, options: { handOff
   return (await h.stub.publish(jobId, claimed.job.attempt, published, options.handOff ?? false)) as ClaimedJob | null;
 }
 
-export async function normalizeChunk(h: Harness, jobId: string): Promise<void> {
-  const claimed = await claim(h, jobId, "normalize");
+/**
+ * The normalize step as its consumer runs it. The run's last chunk waits for the decorations
+ * (worker/run/decorations-wait.ts): its claim is refused and the run sends the step again once
+ * they are known, which `driveToEnd` delivers (`parkedNormalize`). Answers whether it ran.
+ */
+export async function normalizeChunk(h: Harness, jobId: string): Promise<boolean> {
+  const { attempt } = await jobOf(h, jobId);
+  const claimed = (await h.stub.claim(jobId, attempt, "normalize")) as ClaimedJob | null;
+  if (!claimed) {
+    const job = await jobOf(h, jobId);
+    if (job.status === "normalizing") return false;
+    throw new Error(`${jobId} (attempt ${attempt}) cannot be claimed for normalize: ${job.status}`);
+  }
   await h.stub.jobDone(jobId, claimed.job.attempt, outputFor(h, claimed));
+  return true;
+}
+
+/**
+ * A normalize step the run parked and would have sent again by now, as its queue delivers it:
+ * each chunk still normalizing is claimed (the claim parks it again while the decorations are
+ * unknown). Answers the chunk that ran, or null.
+ */
+export async function parkedNormalize(h: Harness, run: (h: Harness, jobId: string) => Promise<boolean> = normalizeChunk): Promise<string | null> {
+  for (const job of (await snapshot(h)).jobs.filter((j) => j.kind === "chunk" && j.status === "normalizing")) {
+    if (await run(h, job.id)) return job.id;
+  }
+  return null;
 }
 
 /** Store a finished prediction's output as the consumer would: chunks in two steps, everything else in one. */
@@ -311,12 +335,16 @@ export async function driveToChunks(h: Harness, options: { music?: boolean } = {
 }
 
 /** Run every queued job, one at a time, until the video ends; `afterStep` sees the run after each. */
-export async function driveToEnd(h: Harness, options: { afterStep?: (snap: Snapshot) => void | Promise<void>; run?: (h: Harness, jobId: string) => Promise<void> } = {}): Promise<Snapshot> {
+export async function driveToEnd(
+  h: Harness,
+  options: { afterStep?: (snap: Snapshot) => void | Promise<void>; run?: (h: Harness, jobId: string) => Promise<void>; normalize?: (h: Harness, jobId: string) => Promise<boolean> } = {},
+): Promise<Snapshot> {
   for (let round = 0; round < 200; round++) {
     const snap = await snapshot(h);
     await options.afterStep?.(snap);
     if (isEndStatus(snap.status)) return snap;
     const next = snap.jobs.find((j) => j.status === "queued");
+    if (!next && (await parkedNormalize(h, options.normalize))) continue;
     if (!next) throw new Error(`run ${h.videoId} is stuck in ${snap.phase}: ${snap.jobs.map((j) => `${j.id}=${j.status}`).join(", ")}`);
     await (options.run ?? runJob)(h, next.id);
   }

@@ -1,0 +1,141 @@
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { type Harness, driveToChunks, driveToEnd, elapse, jobOf, rows, newRun, normalizeChunk, outputFor, publishFrame, queued, runJob, snapshot, startJob, succeed } from "../../test/support/worker/run-driver.ts";
+import type { ClaimedJob } from "../steps/step.ts";
+import type { SoundtrackOutput } from "../steps/voice.ts";
+import type { AssembleInput, OverlaysOutput } from "../steps/assembly.ts";
+
+/**
+ * After the last chunk (issue 16): its normalize pass waits for the decorations when they are
+ * not known yet (decorations-wait.ts), and the final assembly it makes ready is handed to the
+ * consumer that reported it (consumer-protocol.ts `jobDone` with `handOff`), no queue hop.
+ */
+
+/** Every chunk rendered and published, each normalized as soon as it is unless `publishOnly`; answers the chunks whose normalize claim was refused. */
+async function renderChunks(h: Harness, publishOnly = false): Promise<{ parked: string[]; order: string[] }> {
+  const parked: string[] = [];
+  const order: string[] = [];
+  for (let wave = 0; wave < 50; wave++) {
+    const ids = await queued(h, "chunk");
+    if (ids.length === 0) break;
+    for (const id of ids) {
+      await startJob(h, id);
+      await succeed(h, id);
+      await publishFrame(h, id);
+      order.push(id);
+      if (!publishOnly && !(await normalizeChunk(h, id))) parked.push(id);
+    }
+  }
+  return { parked, order };
+}
+
+/** Up to the chunks, as a run gets there: the copy's layers are rendered beside the storyboard, long before any chunk. */
+async function toChunks(h: Harness, options: { music?: boolean } = {}): Promise<void> {
+  await driveToChunks(h, options);
+  await runJob(h, "overlays");
+}
+
+/** The soundtrack's jobs (music, then the mix) run to done. */
+async function mixSoundtrack(h: Harness): Promise<void> {
+  for (let round = 0; round < 10; round++) {
+    const ids = (await snapshot(h)).jobs.filter((j) => j.status === "queued" && (j.kind === "music" || j.kind === "voice" || j.kind === "soundtrack")).map((j) => j.id);
+    if (ids.length === 0) return;
+    for (const id of ids) await runJob(h, id);
+  }
+}
+
+describe("the last chunk", () => {
+  it("waits to be normalized until the voice is timed, and its pass then draws the decorations; no earlier chunk waits", async () => {
+    const h = await newRun();
+    await toChunks(h);
+    expect((await snapshot(h)).spec!.copy.captions).toBe("burned");
+    const { parked, order } = await renderChunks(h);
+    // Only the chunk whose normalize came last, with every other chunk done, was parked.
+    expect(parked).toEqual([order.at(-1)]);
+    const last = parked[0]!;
+    const snap = await snapshot(h);
+    expect(snap.jobs.filter((j) => j.kind === "chunk" && j.id !== last).every((j) => j.status === "done")).toBe(true);
+    expect((await jobOf(h, last)).status).toBe("normalizing");
+    // Asked again while the mix has not run: parked again, nothing lost.
+    expect(await h.stub.claim(last, 1, "normalize")).toBeNull();
+    // A soundtrack slower than the lease: the alarm renews it, neither re-sending the step nor telling of a lost worker.
+    await elapse(h, h.config.jobLeaseMs + 1000);
+    await runDurableObjectAlarm(h.stub);
+    const [lease] = await rows<{ lease_until: number }>(h, "SELECT lease_until FROM jobs WHERE id = ?", last);
+    expect(lease!.lease_until).toBeGreaterThan(Date.now());
+    const warnings = await rows<{ data: string }>(h, "SELECT data FROM events WHERE type = 'warning'");
+    // (The music, left queued by this test's driver, is re-sent: its message really went nowhere.)
+    expect(warnings.filter((w) => w.data.includes("re-sent") && w.data.includes(last))).toEqual([]);
+    await mixSoundtrack(h);
+    expect((await jobOf(h, "soundtrack")).status).toBe("done");
+    const claimed = (await h.stub.claim(last, 1, "normalize")) as ClaimedJob | null;
+    expect(claimed).not.toBeNull();
+    const end = await snapshot(h);
+    const cues = (end.outputs.soundtrack as SoundtrackOutput).voiceover!.cues;
+    // The pass is handed every decoration as known now: the layers and the timed cues.
+    expect(claimed!.decorations).toEqual({ overlays: (end.outputs.overlays as OverlaysOutput).layers, cues });
+    expect(claimed!.cues).toEqual(cues);
+    await h.stub.jobDone(last, 1, outputFor(h, claimed!));
+    expect((await driveToEnd(h)).status).toBe("complete");
+  });
+
+  it("is not parked when the decorations are known, nor when the run stitches after all", async () => {
+    const known = await newRun();
+    await toChunks(known, { music: true });
+    expect((await jobOf(known, "soundtrack")).status).toBe("done");
+    expect((await renderChunks(known)).parked).toEqual([]);
+    expect((await driveToEnd(known)).status).toBe("complete");
+
+    const afterAll = await newRun({ config: { assembly: "after_all" } });
+    await driveToChunks(afterAll);
+    expect((await renderChunks(afterAll)).parked).toEqual([]);
+    expect((await driveToEnd(afterAll)).status).toBe("complete");
+  });
+
+  it("hands the final assembly it makes ready to the consumer that reports it done, claimed and running; without the offer it is queued", async () => {
+    for (const handOff of [true, false]) {
+      const h = await newRun();
+      await toChunks(h, { music: true });
+      const { order } = await renderChunks(h, true);
+      // Every chunk but the last is normalized; the windows they made ready rendered, the seams measured.
+      const last = order.at(-1)!;
+      for (const id of order.slice(0, -1)) expect(await normalizeChunk(h, id)).toBe(true);
+      for (let round = 0; round < 20; round++) {
+        const ids = (await queued(h)).filter((id) => id !== last);
+        if (ids.length === 0) break;
+        for (const id of ids) await runJob(h, id);
+      }
+      expect((await jobOf(h, last)).status).toBe("normalizing");
+      const claimed = (await h.stub.claim(last, 1, "normalize")) as ClaimedJob | null;
+      if (!claimed) throw new Error(`${last}: its normalize claim was refused with the decorations known`);
+      const next = (await h.stub.jobDone(last, claimed.job.attempt, outputFor(h, claimed), handOff)) as ClaimedJob | null;
+      const mux = await jobOf(h, "mux");
+      if (!handOff) {
+        expect(next).toBeNull();
+        expect(mux.status).toBe("queued");
+        continue;
+      }
+      expect(next?.job).toMatchObject({ id: "mux", kind: "mux", attempt: 1 });
+      expect((next!.job.input as AssembleInput).assemble).toBe(true);
+      expect(mux.status).toBe("running");
+      await h.stub.jobDone("mux", 1, outputFor(h, next!));
+      expect((await driveToEnd(h)).status).toBe("complete");
+    }
+  });
+
+  it("is handed off only to a consumer of the media queue: the soundtrack's report (audio queue) leaves the windows it makes ready queued", async () => {
+    const h = await newRun();
+    await toChunks(h);
+    expect((await renderChunks(h)).parked).toHaveLength(1);
+    // The voice untimed, no window is planned yet; the music then the mix make them ready.
+    expect((await queued(h)).some((id) => id.startsWith("stitch:"))).toBe(false);
+    await runJob(h, "music");
+    const mix = (await h.stub.claim("soundtrack", 1, "start")) as ClaimedJob | null;
+    if (!mix) throw new Error("the soundtrack mix was not queued after the music");
+    expect(await h.stub.jobDone("soundtrack", 1, outputFor(h, mix), true)).toBeNull();
+    const windows = (await snapshot(h)).jobs.filter((j) => j.id.startsWith("stitch:"));
+    expect(windows.length).toBeGreaterThan(0);
+    expect(windows.every((j) => j.status === "queued")).toBe(true);
+    expect((await driveToEnd(h)).status).toBe("complete");
+  });
+});
