@@ -1,27 +1,27 @@
-import { availableParallelism } from "node:os";
+import { ENCODE_SLOTS } from "./capacity.ts";
 import { MEDIA_PREFIX } from "./config.ts";
 
 /**
- * Admission of encodes: at most `limit` heavy requests (a whole-clip ffmpeg: normalize, stitch,
- * music, mux) run at once, by default one per core. Another one is refused at
- * once with 503 and Retry-After instead of being started beside them: on 2 cores more ffmpeg
- * processes only share the same CPU, each holding its own frames in memory (the load benchmark
- * saw 14 at once and 1.4 GiB). The Worker's queue consumer sends a refused step again after
- * Retry-After without spending its job's attempts (worker/queue/consumer.ts), so work waits in
- * the queue, not in media-node's memory.
+ * Admission of heavy requests (a whole-clip ffmpeg: normalize, stitch, music, mux): at most
+ * `limit` run at once, by default capacity.ts's ENCODE_SLOTS (one per core). Another one is
+ * refused at once with 503 and Retry-After instead of being started beside them: on 2 cores more
+ * ffmpeg processes only share the same CPU, each holding its own frames in memory (the load
+ * benchmark once saw 14 at once and 1.4 GiB). The Worker's queue consumer sends a refused step
+ * again after Retry-After without spending its job's attempts (worker/queue/consumer.ts), so
+ * work waits in the queue, not in media-node's memory.
  *
  * Left out: the last frame of a clip (one frame decoded: the next chunk of a beat waits for it)
  * and the image routes (sharp, small): both short and on the critical path of a chain. They are
- * not refused: their ffmpeg and ffprobe runs, like every child process, take one of the
- * process slots (ffmpeg.ts, PROCESS_SLOTS: one per core plus one), ahead of background encodes,
- * so they wait for a running one to end, never behind queued encodes, and the number of processes — what holds memory —
- * stays bounded whatever is asked.
+ * not refused: their ffmpeg and ffprobe runs, like every child process, take one of
+ * capacity.ts's process slots, ahead of background encodes.
  *
  * The finishing routes (the stitch, the mux: the user's final file waits on them, nothing waits
- * on a normalize pass as long) may take one slot more than the others, so a finish is not refused
+ * on a normalize pass as long) are admitted one beyond the limit, so a finish is not refused
  * behind background encodes — refused, the whole step ran again after Retry-After (its overlays
- * drawn again each time: 157 refused stitches for 20 ads in one load run). Their ffmpeg runs
- * still take a process slot like every child, so the processes alive at once stay bounded.
+ * drawn again each time: 157 refused stitches for 20 ads in one load run). Admitted is not
+ * running: its encodes take an encode slot like any other (capacity.ts), first in line before
+ * queued normalize passes, so a finish goes ahead of background work without a third encode
+ * beside two.
  */
 
 export const FINISHING_ROUTES = new Set(["videos/stitch", "audio/mux"].map((route) => `${MEDIA_PREFIX}${route}`));
@@ -47,7 +47,7 @@ export const BUSY_RETRY_AFTER_SECONDS = 1;
 export class EncodeSlots {
   private used = 0;
 
-  constructor(readonly limit: number = availableParallelism()) {
+  constructor(readonly limit: number = ENCODE_SLOTS) {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`encode slots must be a whole number of at least 1, got ${limit}`);
   }
 

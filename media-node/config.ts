@@ -6,7 +6,7 @@ export interface MediaNodeConfig {
   secret: string;
   /** Root for per-request temp directories (removed after each request). */
   tmpDir?: string;
-  /** Heavy encodes at once (admission.ts); default one per core. */
+  /** Heavy requests admitted at once (admission.ts); default capacity.ts's ENCODE_SLOTS (`MEDIA_NODE_ENCODE_SLOTS`). */
   encodeSlots?: number;
   /** Structured request logs (request-log.ts); none when absent. */
   log?: Omit<ServerLogSettings, "service">;

@@ -1,32 +1,120 @@
 import { execFileSync } from "node:child_process";
 import { constants } from "node:fs";
 import { mkdtemp, open, rm } from "node:fs/promises";
+import type { ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
-import { BACKGROUND_SLOTS, ffmpeg, PROCESS_SLOTS, processesRunning } from "./ffmpeg.ts";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type TestOrigin, startOrigin } from "../test/support/origin.ts";
+import { ENCODE_SLOTS, PROCESS_SLOTS } from "./capacity.ts";
+import { encodesRunning, ffmpeg, processesRunning, runsWaiting } from "./ffmpeg.ts";
 
-/** 0.4 s of silence read at its own pace (-re): wall time without CPU, so overlap shows in the clock. */
-const PACED = ["-re", "-f", "lavfi", "-i", "anullsrc=r=8000", "-t", "0.4", "-f", "null", "-"];
+/**
+ * The process slots (capacity.ts) with real ffmpeg runs, each reading its input from a local
+ * origin that holds the answer until the test lets it go: a run is "running" exactly while the
+ * origin holds its request, so what runs and what waits is read from counts, never from a clock.
+ */
 
-describe("background encodes", () => {
-  it(`run at most ${BACKGROUND_SLOTS} at once; the rest wait their turn and all finish`, async () => {
-    const began = performance.now();
-    const runs = Array.from({ length: 2 * BACKGROUND_SLOTS }, () => ffmpeg(PACED, { background: true, timeoutMs: 30_000 }));
-    await Promise.all(runs);
-    const twoRounds = (performance.now() - began) / 1000;
-    // Two full rounds of slots: at least twice one run's 0.4 s; all at once would take one.
-    expect(twoRounds).toBeGreaterThanOrEqual(0.8);
+describe("process slots", () => {
+  let origin: TestOrigin;
+  /** Requests the origin holds, by the tag in their query, in arrival order. */
+  const held: { tag: string; response: ServerResponse }[] = [];
+  let arrived: () => void = () => undefined;
+
+  beforeAll(async () => {
+    origin = await startOrigin();
+    origin.serve("/held", (request, response) => {
+      held.push({ tag: new URL(request.url!, "http://origin").searchParams.get("tag")!, response });
+      arrived();
+    });
+  });
+  afterAll(() => origin.close());
+  afterEach(() => expect(processesRunning()).toBe(0));
+
+  /** Wait until the origin holds `count` requests. */
+  const holding = (count: number) =>
+    new Promise<void>((resolve) => {
+      const check = () => held.length >= count && resolve();
+      arrived = check;
+      check();
+    });
+  /** Answer one held request: 404, so its run fails at once. */
+  const release = (tag: string) => {
+    const at = held.findIndex((h) => h.tag === tag);
+    expect(at, `${tag} is running`).toBeGreaterThanOrEqual(0);
+    held.splice(at, 1)[0]!.response.writeHead(404).end();
+  };
+  const input = (tag: string) => ["-i", origin.url(`/held?tag=${tag}`)];
+  /** A run that encodes video (x264), and one that only reads. */
+  const encode = (tag: string, background = false) => settled(ffmpeg([...input(tag), "-c:v", "libx264", "-f", "null", "-"], { background, timeoutMs: 60_000 }));
+  const read = (tag: string) => settled(ffmpeg([...input(tag), "-f", "null", "-"], { timeoutMs: 60_000 }));
+  /** Each run fails once released (404): what matters is that it ran and ended. */
+  const settled = (run: Promise<unknown>) => run.then(() => "done", () => "done");
+  const tags = () => held.map((h) => h.tag).sort();
+
+  it(`runs at most ${ENCODE_SLOTS} encodes at once, whatever their priority; another encode waits, a short run still starts beside them`, async () => {
+    const encodes = Array.from({ length: ENCODE_SLOTS }, (_, i) => encode(`encode-${i}`, true));
+    await holding(ENCODE_SLOTS);
+    const extra = encode("finish");
+    expect(encodesRunning()).toBe(ENCODE_SLOTS);
+    expect(runsWaiting()).toBe(1);
+    // The extra process slot takes a run that is not an encode.
+    const short = read("last-frame");
+    await holding(ENCODE_SLOTS + 1);
+    expect(tags()).toContain("last-frame");
+    expect(tags()).not.toContain("finish");
+    expect(processesRunning()).toBe(ENCODE_SLOTS + 1);
+    expect(processesRunning()).toBeLessThanOrEqual(PROCESS_SLOTS);
+
+    // The short run ending frees no encode slot: the waiting encode still waits.
+    release("last-frame");
+    await short;
+    expect(runsWaiting()).toBe(1);
+    // An encode ending lets it in.
+    release("encode-0");
+    await encodes[0];
+    await holding(ENCODE_SLOTS);
+    expect(tags()).toContain("finish");
+    expect(encodesRunning()).toBe(ENCODE_SLOTS);
+    for (const tag of tags()) release(tag);
+    await Promise.all([...encodes, extra]);
   });
 
-  it("do not hold up normal runs", async () => {
-    let backgroundDone = 0;
-    const background = Promise.all(Array.from({ length: 3 * BACKGROUND_SLOTS }, () => ffmpeg(PACED, { background: true, timeoutMs: 30_000 }))).then(() => (backgroundDone = performance.now()));
-    await ffmpeg(PACED, { timeoutMs: 30_000 });
-    const normalDone = performance.now();
-    await background;
-    // Had it queued behind them (first in, first out), it would end after all three rounds.
-    expect(normalDone).toBeLessThan(backgroundDone);
+  it("gives a freed encode slot to a waiting normal encode (a finish) before background encodes that asked first", async () => {
+    const running = Array.from({ length: ENCODE_SLOTS }, (_, i) => encode(`normalize-${i}`, true));
+    await holding(ENCODE_SLOTS);
+    const queuedNormalize = encode("queued-normalize", true);
+    const finish = encode("finish");
+    expect(runsWaiting()).toBe(2);
+
+    release("normalize-0");
+    await running[0];
+    await holding(ENCODE_SLOTS);
+    expect(tags()).toContain("finish");
+    expect(tags()).not.toContain("queued-normalize");
+    expect(runsWaiting()).toBe(1);
+
+    release("finish");
+    await finish;
+    await holding(ENCODE_SLOTS);
+    expect(tags()).toContain("queued-normalize");
+    for (const tag of tags()) release(tag);
+    await Promise.all([...running, queuedNormalize]);
+    expect(runsWaiting()).toBe(0);
+  });
+
+  it(`never runs more than ${PROCESS_SLOTS} processes at once; the rest wait and all finish`, async () => {
+    const runs = Array.from({ length: PROCESS_SLOTS + 2 }, (_, i) => read(`read-${i}`));
+    await holding(PROCESS_SLOTS);
+    expect(processesRunning()).toBe(PROCESS_SLOTS);
+    expect(runsWaiting()).toBe(2);
+    // Released one by one, every waiter gets its turn.
+    for (let i = 0; i < PROCESS_SLOTS + 2; i++) {
+      await holding(Math.min(PROCESS_SLOTS, PROCESS_SLOTS + 2 - i));
+      release(`read-${i}`);
+      await runs[i];
+    }
+    expect(runsWaiting()).toBe(0);
   });
 });
 
@@ -71,23 +159,5 @@ describe("critical runs", () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  });
-});
-
-describe("child processes", () => {
-  it(`never more than ${PROCESS_SLOTS} at once, whatever asked for them; all finish`, async () => {
-    let most = 0;
-    const watch = setInterval(() => (most = Math.max(most, processesRunning())), 5);
-    try {
-      const began = performance.now();
-      await Promise.all(Array.from({ length: 3 * PROCESS_SLOTS }, (_, i) => ffmpeg(PACED, { background: i % 3 === 0, timeoutMs: 30_000 })));
-      // Three full rounds of slots: at least three times one run's 0.4 s; all at once would take one.
-      expect((performance.now() - began) / 1000).toBeGreaterThanOrEqual(1.2);
-    } finally {
-      clearInterval(watch);
-    }
-    expect(most).toBeGreaterThan(0);
-    expect(most).toBeLessThanOrEqual(PROCESS_SLOTS);
-    expect(processesRunning()).toBe(0);
   });
 });

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { availableParallelism, getPriority, setPriority } from "node:os";
+import { getPriority, setPriority } from "node:os";
+import { ENCODE_SLOTS, PROCESS_SLOTS, encodesVideo } from "./capacity.ts";
 
 /** ffmpeg and ffprobe, spawned with argument arrays (never a shell string). */
 
@@ -23,7 +24,8 @@ export interface RunOptions {
   /**
    * Work nothing is waiting for (a chunk's normalize pass, music preparation) runs at a lower
    * CPU priority, so the hand-offs on the critical path — last frames, composites, the stitch —
-   * get the cores first when everything runs at once.
+   * get the cores first when everything runs at once; waiting for a slot, it comes after every
+   * other run.
    */
   background?: boolean;
   /**
@@ -44,46 +46,34 @@ const CRITICAL_RAISE = 5;
 type SlotClass = "critical" | "normal" | "background";
 const SLOT_ORDER: readonly SlotClass[] = ["critical", "normal", "background"];
 
-/**
- * Child processes (ffmpeg, ffprobe, espeak-ng) alive at once in this media-node, whatever
- * route spawned them: each holds its own decoded frames (an x264 pass ~150 MiB), so their
- * number, not the requests', bounds media-node's memory. One per core plus one, so a short
- * critical-path run (a last frame, a probe) finds a slot beside the encodes; a further one
- * waits here for a slot, normal runs ahead of background ones. `MEDIA_NODE_PROCESSES`
- * overrides it.
- */
-export const PROCESS_SLOTS = positiveInteger(process.env.MEDIA_NODE_PROCESSES, availableParallelism() + 1);
-
-/**
- * Background encodes at once, within those. Starved by the critical path they would otherwise
- * pile up under load, each holding its ffmpeg's memory while it waits for the CPU: a few at a
- * time finish sooner one by one and bound the memory.
- */
-export const BACKGROUND_SLOTS = Math.min(PROCESS_SLOTS, availableParallelism());
-
-function positiveInteger(text: string | undefined, fallback: number): number {
-  if (text === undefined || text === "") return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`MEDIA_NODE_PROCESSES must be a whole number of at least 1, got ${text}`);
-  return value;
+interface Waiter {
+  slotClass: SlotClass;
+  encode: boolean;
+  start: () => void;
 }
 
 let running = 0;
-let backgroundRunning = 0;
-const waiting: { slotClass: SlotClass; start: () => void }[] = [];
+let encoding = 0;
+/** Runs waiting for a slot, in arrival order. */
+const waiting: Waiter[] = [];
 
-function mayStart(slotClass: SlotClass): boolean {
-  return running < PROCESS_SLOTS && (slotClass !== "background" || backgroundRunning < BACKGROUND_SLOTS);
+function mayStart(run: { encode: boolean }): boolean {
+  return running < PROCESS_SLOTS && (!run.encode || encoding < ENCODE_SLOTS);
 }
 
-/** Start the first waiter that may start: critical runs first, then normal ones, then background ones. */
-function admitNext(): void {
+/**
+ * Start every waiter that may start, critical runs first, then normal ones, then background
+ * ones, each in arrival order. A waiter that cannot start (an encode while the encode slots are
+ * full) does not hold up a shorter run behind it that can: the extra process slot is for those.
+ */
+function admitWaiting(): void {
   for (const slotClass of SLOT_ORDER) {
-    const index = waiting.findIndex((w) => w.slotClass === slotClass);
-    if (index >= 0 && mayStart(slotClass)) {
-      const [next] = waiting.splice(index, 1);
-      next!.start();
-      return;
+    for (let i = 0; i < waiting.length; ) {
+      const waiter = waiting[i]!;
+      if (waiter.slotClass === slotClass && mayStart(waiter)) {
+        waiting.splice(i, 1);
+        waiter.start();
+      } else i++;
     }
   }
 }
@@ -93,23 +83,40 @@ export function processesRunning(): number {
   return running;
 }
 
-async function processSlot<T>(slotClass: SlotClass, work: () => Promise<T>): Promise<T> {
-  const background = slotClass === "background";
-  // Counted as soon as it is granted, so a newcomer never takes a slot handed to a waiter.
-  const take = () => {
-    running++;
-    if (background) backgroundRunning++;
-  };
-  // A newcomer waits behind any waiter of its own class or one ahead of it.
-  const rank = SLOT_ORDER.indexOf(slotClass);
-  if (mayStart(slotClass) && !waiting.some((w) => SLOT_ORDER.indexOf(w.slotClass) <= rank)) take();
-  else await new Promise<void>((start) => waiting.push({ slotClass, start: () => (take(), start()) }));
+/** Video encodes among them. */
+export function encodesRunning(): number {
+  return encoding;
+}
+
+/** Runs waiting for a slot. */
+export function runsWaiting(): number {
+  return waiting.length;
+}
+
+/**
+ * The bounds of capacity.ts, applied to every child process whatever route spawned it. A run
+ * waits in line (never refused: its request was admitted) and is counted as soon as it is
+ * granted a slot, so a newcomer never takes a slot handed to a waiter.
+ */
+async function processSlot<T>(slotClass: SlotClass, encode: boolean, work: () => Promise<T>): Promise<T> {
+  await new Promise<void>((start) => {
+    waiting.push({
+      slotClass,
+      encode,
+      start: () => {
+        running++;
+        if (encode) encoding++;
+        start();
+      },
+    });
+    admitWaiting();
+  });
   try {
     return await work();
   } finally {
     running--;
-    if (background) backgroundRunning--;
-    admitNext();
+    if (encode) encoding--;
+    admitWaiting();
   }
 }
 
@@ -124,7 +131,7 @@ const STDERR_KEEP = 16 * 1024;
 export type Tool = "ffmpeg" | "ffprobe" | "espeak-ng";
 
 export function run(tool: Tool, args: string[], options: RunOptions = {}): Promise<RunResult> {
-  return processSlot(options.critical ? "critical" : options.background ? "background" : "normal", () => spawnRun(tool, args, options));
+  return processSlot(options.critical ? "critical" : options.background ? "background" : "normal", encodesVideo(args), () => spawnRun(tool, args, options));
 }
 
 function spawnRun(tool: Tool, args: string[], options: RunOptions): Promise<RunResult> {

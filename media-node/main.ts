@@ -20,7 +20,6 @@ try {
 const app = await buildServer({
   secret,
   tmpDir: process.env.MEDIA_NODE_TMP,
-  encodeSlots: process.env.MEDIA_NODE_ENCODE_SLOTS ? Number(process.env.MEDIA_NODE_ENCODE_SLOTS) : undefined,
   log: { level: process.env.MEDIA_NODE_LOG_LEVEL || "info" },
   allowedOrigins,
 });

@@ -1,0 +1,39 @@
+import { availableParallelism } from "node:os";
+
+/**
+ * How much media work one media-node runs at once: the one number its memory is bounded by.
+ *
+ * What holds memory is the child processes, not the requests. Measured with ffmpeg 5.1 on a
+ * 1024x576 clip (peak RSS, /usr/bin/time): an x264 encode 100–140 MiB (a chunk's normalize pass,
+ * a transition window), any other run 55–70 MiB (a probe, a last frame, a decode for the seam
+ * measures, a stream-copy concat or mux, an audio pass) — mostly ffmpeg's shared libraries,
+ * which every process maps again.
+ *
+ * - `ENCODE_SLOTS` (`MEDIA_NODE_ENCODE_SLOTS`, default one per core): video encodes alive at
+ *   once, whatever their priority. A finish's encode (a stitch, a window) waits for one ahead of
+ *   queued normalize passes (ffmpeg.ts) instead of running beside them as an extra encode.
+ * - `PROCESS_SLOTS`: children alive at once, one more than the encodes, so a short run on a
+ *   chain's critical path (a last frame, a probe) never waits behind the encodes; that extra slot
+ *   never holds a third encode.
+ * - The same `ENCODE_SLOTS` is how many heavy requests the server admits before it answers
+ *   503 with Retry-After (admission.ts; a finish one more, which then waits in process for an
+ *   encode slot rather than being refused behind background work): the backlog waits in the
+ *   Worker's queue, not in media-node's memory.
+ *
+ * So at most ENCODE_SLOTS encodes and one other run: on 2 cores ≈ 2 × 140 + 70 MiB of children.
+ */
+export const ENCODE_SLOTS = slotCount("MEDIA_NODE_ENCODE_SLOTS", process.env.MEDIA_NODE_ENCODE_SLOTS, availableParallelism());
+
+export const PROCESS_SLOTS = ENCODE_SLOTS + 1;
+
+export function slotCount(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined || text === "") return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a whole number of at least 1, got ${text}`);
+  return value;
+}
+
+/** A run that encodes video (every video encode of media-node is x264: video/encoding.ts) weighs about twice any other. */
+export function encodesVideo(args: readonly string[]): boolean {
+  return args.includes("libx264");
+}
