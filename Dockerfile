@@ -20,7 +20,10 @@ COPY lib ./lib
 COPY media-node ./media-node
 COPY tsconfig.json ./
 
+# MALLOC_ARENA_MAX: glibc's malloc arenas, one per allocating thread (libuv's pool runs sharp),
+# keep their fragments resident; two bound them (media-node/capacity.ts).
 ENV NODE_ENV=production \
+    MALLOC_ARENA_MAX=2 \
     MEDIA_NODE_HOST=0.0.0.0 \
     MEDIA_NODE_PORT=8788 \
     MEDIA_NODE_TMP=/tmp

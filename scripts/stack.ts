@@ -332,6 +332,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       MEDIA_NODE_SECRET: secrets.MEDIA_NODE_SECRET,
       // Uploads reach media-node as the Worker's signed /media URLs (http, 127.0.0.1).
       MEDIA_NODE_ALLOWED_ORIGINS: [workerUrl, ...(options.assetOrigins ?? [])].join(","),
+      // As in the Dockerfile: glibc gives each thread that allocates (libuv's pool runs sharp's
+      // work) an arena of its own, and their fragments stay resident (capacity.ts).
+      MALLOC_ARENA_MAX: "2",
       ...options.mediaEnv,
     };
     media = await spawnServer("media-node/main.ts", env, mediaLog, "[media] ", kept.media);
