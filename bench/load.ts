@@ -215,7 +215,7 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
   if (!pids.media || !pids.worker || !pids.draft) throw new Error("the stack's servers are not running");
   const keys = await Promise.all(Array.from({ length: options.n }, (_, i) => createDevKey(stack, `load-${i + 1}`)));
   const sampler = new TreeSampler([
-    { name: "media", root: pids.media, select: mediaServerAndChildren, count: (s) => s.comm.startsWith("ff") },
+    { name: "media", root: pids.media, select: mediaServerAndChildren, count: (s) => s.comm.startsWith("ff"), breakdown: true },
     // The server process alone (no children): what its own buffers, sharp and the JS heap hold.
     { name: "media-server", root: pids.media, select: (s, tree) => mediaServerAndChildren(s, tree) && !s.comm.startsWith("ff") && !s.comm.startsWith("espeak") },
     { name: "draft", root: pids.draft, select: mediaServerAndChildren, count: (s) => s.comm.startsWith("ff") },
@@ -328,7 +328,7 @@ function report(options: LoadOptions, m: Measured, cores: number, code: string |
       ["wall time, first submit → last complete", `${m.wallSeconds.toFixed(1)} s`],
       ["throughput", `${throughput.toFixed(2)} videos/min`],
       ["per-video time, submit → complete: p50 / p99 / max", perVideo.length ? `${percentile(perVideo, 50).toFixed(1)} / ${percentile(perVideo, 99).toFixed(1)} / ${Math.max(...perVideo).toFixed(1)} s` : "n/a"],
-      ["media-node peak RSS (server + ffmpeg children, summed)", media ? `${mib(media.peakRssBytes)} MiB (mean ${mib(media.meanRssBytes)} MiB; up to ${media.peakProcesses} ffmpeg/ffprobe at once; the server process alone: peak ${mediaServer ? mib(mediaServer.peakRssBytes) : "n/a"} MiB)` : "n/a"],
+      ["media-node peak RSS (server + ffmpeg children, summed)", media ? `${mib(media.peakRssBytes)} MiB (mean ${mib(media.meanRssBytes)} MiB; up to ${media.peakProcesses} ffmpeg/ffprobe at once; the server process alone: peak ${mediaServer ? mib(mediaServer.peakRssBytes) : "n/a"} MiB; at the peak: ${media.atPeak?.map((s) => `${s.processes}× ${s.comm} ${mib(s.rssBytes)}`).join(", ") ?? "n/a"} MiB)` : "n/a"],
       [`media-node CPU (utime+stime incl. reaped children) / (wall × ${cores} cores)`, media ? `${pct(media, cores)} % (${media.cpuSeconds.toFixed(0)} CPU s over ${media.wallSeconds.toFixed(0)} s)` : "n/a"],
       ["draft model server peak RSS (server + ffmpeg children, summed)", draft ? `${mib(draft.peakRssBytes)} MiB (up to ${draft.peakProcesses} ffmpeg at once)` : "n/a"],
       [`draft model server CPU (renders) / (wall × ${cores} cores)`, draft ? `${pct(draft, cores)} % (${draft.cpuSeconds.toFixed(0)} CPU s)` : "n/a"],

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { CLOCK_TICKS, parseStat, processTree, readStat, schedNanoseconds, TreeSampler } from "./process-tree.ts";
+import { CLOCK_TICKS, parseStat, processTree, readStat, schedNanoseconds, sharesOf, TreeSampler } from "./process-tree.ts";
 
 describe("parseStat", () => {
   it("reads fields after a command name holding spaces and parentheses", () => {
@@ -14,13 +14,22 @@ describe("parseStat", () => {
   });
 });
 
+describe("sharesOf", () => {
+  it("sums a sample's memory by command name, largest first", () => {
+    const at = (pid: number, comm: string, rssPages: number) => ({ pid, comm, ppid: 1, utime: 0, stime: 0, cutime: 0, cstime: 0, rssPages });
+    const shares = sharesOf([at(2, "ffmpeg", 100), at(3, "node", 150), at(4, "ffmpeg", 120)]);
+    expect(shares.map((s) => [s.comm, s.processes])).toEqual([["ffmpeg", 2], ["node", 1]]);
+    expect(shares[0]!.rssBytes / shares[1]!.rssBytes).toBeCloseTo(220 / 150);
+  });
+});
+
 describe("a real process tree", () => {
   it("finds a spawned child under its parent and samples its memory and CPU", async () => {
     // A shell that spawns a busy child: the tree is sh → sh(busy loop).
     const parent = spawn("sh", ["-c", "sh -c 'i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done' & wait"], { stdio: "ignore" });
     try {
       // Run-queue time only of the long-lived root: a reaped child's threads take theirs with them.
-      const sampler = new TreeSampler([{ name: "t", root: parent.pid! }, { name: "root", root: parent.pid!, select: (s, tree) => s === tree[0], schedstat: true }], 50).start();
+      const sampler = new TreeSampler([{ name: "t", root: parent.pid!, breakdown: true }, { name: "root", root: parent.pid!, select: (s, tree) => s === tree[0], schedstat: true }], 50).start();
       let tree = processTree(parent.pid!);
       for (let i = 0; i < 40 && tree.length < 2; i++) {
         await new Promise((r) => setTimeout(r, 25));
@@ -34,6 +43,9 @@ describe("a real process tree", () => {
       const usage = sampler.usage().t!;
       expect(usage.peakRssBytes).toBeGreaterThan(0);
       expect(usage.peakProcesses).toBeGreaterThanOrEqual(2);
+      // The peak sample's processes, by name, add up to the peak.
+      expect(usage.atPeak!.reduce((sum, s) => sum + s.rssBytes, 0)).toBe(usage.peakRssBytes);
+      expect(usage.atPeak!.map((s) => s.comm)).toContain("sh");
       // The busy child burned CPU: the sum only grows, including after the child was reaped.
       expect(usage.cpuSeconds).toBeGreaterThanOrEqual(1 / CLOCK_TICKS);
       expect(usage.runSeconds).toBeNull();

@@ -144,6 +144,8 @@ export interface TreeUsage {
    */
   runqueueWaitSeconds: number | null;
   runSeconds: number | null;
+  /** The processes of the peak sample by command name (watches with `breakdown`). */
+  atPeak: ProcessShare[] | null;
 }
 
 export interface TreeWatch {
@@ -155,6 +157,15 @@ export interface TreeWatch {
   count?: (stat: ProcStat) => boolean;
   /** Also sum the selected processes' run-queue wait (a long-lived server: reaped children's threads are lost). */
   schedstat?: boolean;
+  /** Keep which processes made up the peak sample (`TreeUsage.atPeak`). */
+  breakdown?: boolean;
+}
+
+/** The selected processes of one command name at one sample. */
+export interface ProcessShare {
+  comm: string;
+  processes: number;
+  rssBytes: number;
 }
 
 interface Sample {
@@ -166,6 +177,20 @@ interface Sample {
   /** Cumulative run-queue wait and run time of the selected processes (ns), when asked for. */
   waitNs?: number;
   runNs?: number;
+  /** By command name, largest first, when asked for. */
+  shares?: ProcessShare[];
+}
+
+/** What the processes of a sample hold, by command name, largest first. */
+export function sharesOf(stats: readonly ProcStat[]): ProcessShare[] {
+  const byComm = new Map<string, ProcessShare>();
+  for (const s of stats) {
+    const share = byComm.get(s.comm) ?? { comm: s.comm, processes: 0, rssBytes: 0 };
+    share.processes++;
+    share.rssBytes += rssBytes([s]);
+    byComm.set(s.comm, share);
+  }
+  return [...byComm.values()].sort((a, b) => b.rssBytes - a.rssBytes);
 }
 
 /** Samples each watched tree every `intervalMs` until `stop()`; usage over any window of that time. */
@@ -200,6 +225,7 @@ export class TreeSampler {
         count: watch.count ? counted.filter(watch.count).length : counted.length,
         ticks: Math.max(cpuTicks(tree), samples.at(-1)?.ticks ?? 0),
         ...(watch.schedstat ? { waitNs: sched.reduce((sum, t) => sum + t.waitNs, 0), runNs: sched.reduce((sum, t) => sum + t.runNs, 0) } : {}),
+        ...(watch.breakdown ? { shares: sharesOf(counted) } : {}),
       });
       this.series.set(watch.name, samples);
     }
@@ -219,9 +245,11 @@ export class TreeSampler {
       if (inside.length === 0) continue;
       const first = inside[0]!;
       const last = inside.at(-1)!;
+      const peak = inside.reduce((most, s) => (s.rss > most.rss ? s : most));
       result[name] = {
         samples: inside.length,
-        peakRssBytes: Math.max(...inside.map((s) => s.rss)),
+        peakRssBytes: peak.rss,
+        atPeak: peak.shares ?? null,
         meanRssBytes: inside.reduce((sum, s) => sum + s.rss, 0) / inside.length,
         peakProcesses: Math.max(...inside.map((s) => s.count)),
         cpuSeconds: (last.ticks - first.ticks) / CLOCK_TICKS,
