@@ -1,6 +1,6 @@
 import type { ChunkLastFrame } from "../chunks/output.ts";
 import { decideAfter, decideOnPublish, type Decision } from "./pipeline.ts";
-import type { HandOff } from "./dispatch.ts";
+import type { HandOff } from "./types.ts";
 import type { JobRow } from "./jobs.ts";
 import { enterPhase, readState, storeConsistencyContext, storePlan, updateProgress } from "./run-state.ts";
 import { loadDurationPriors } from "./timings.ts";

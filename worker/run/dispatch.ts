@@ -1,18 +1,12 @@
 import { type JobMessage, type QueueName, queueOf } from "../queue/messages.ts";
 import { ACTIVE_STATUSES, type JobRow, PREDICTION_KINDS } from "./jobs.ts";
 import { chooseDispatch } from "./pipeline.ts";
-import type { RunContext } from "./types.ts";
+import type { HandOff, RunContext } from "./types.ts";
 
 /**
  * Sending work: ready jobs go to the queues, at most `maxPredictionsPerVideo` paid ones in
  * flight per video (pipeline.ts chooses which), each on the queue its step travels on.
  */
-
-/**
- * Which chosen job is handed to the consumer that asked (`handOff`) instead of being sent, and
- * answered: a job id, whose ingest just published (a job waiting on it), or a test of the job.
- */
-export type HandOff = string | ((job: JobRow) => boolean);
 
 /** At most one chosen job is handed off (`handOff`), the first `handOff` takes. */
 export async function dispatch(run: RunContext, handOff?: HandOff): Promise<JobRow | null> {

@@ -6,7 +6,6 @@ import type { Config } from "../config.ts";
 import type { Log } from "../log.ts";
 import type { ProviderClient } from "../providers/client.ts";
 import type { JobMessage, JobStep } from "../queue/messages.ts";
-import type { HandOff } from "./dispatch.ts";
 import type { JobMachine } from "./job-machine.ts";
 import type { JobKind, JobRow, JobStatus } from "./jobs.ts";
 import type { CostTotals, LedgerEntry } from "./ledger.ts";
@@ -113,3 +112,9 @@ export interface RunContext {
   finish(status: EndStatus, error: string | null): Promise<void>;
   cancelAtProvider(targets: Running[]): Promise<void>;
 }
+
+/**
+ * Which chosen job is handed to the consumer that asked (`handOff`) instead of being sent, and
+ * answered: a job id, whose ingest just published (a job waiting on it), or a test of the job.
+ */
+export type HandOff = string | ((job: JobRow) => boolean);
