@@ -70,7 +70,7 @@ describe("encode admission", () => {
     const encode = await normalize();
     expect(encode.statusCode).not.toBe(503);
   });
-  it("admits a normalize pass that ends the chunk phase like a finish, while an ordinary one is refused", async () => {
+  it("admits a normalize pass that ends the chunk phase, and the soundtrack mix, like a finish, while an ordinary normalize is refused", async () => {
     held.length = 0;
     const first = postSigned(app, "/v1/media/audio/mux", mux("/held.mp4"));
     await downloads(2);
@@ -82,6 +82,10 @@ describe("encode admission", () => {
     const tail = await normalize({ ends_chunk_phase: true });
     expect(tail.statusCode).toBe(502);
     expect(tail.json().error).toMatch(/404/);
+    // So is the soundtrack mix: the final file and the captions wait on it.
+    const mix = await postSigned(app, "/v1/media/audio/prepare", { music_url: origin.url("/missing.mp4?sig=m"), frames: 240, fps: 24, output_url: origin.url("/out/music.m4a?sig=o") });
+    expect(mix.statusCode).not.toBe(503);
+    expect(mix.json().error).toMatch(/404/);
     for (const response of held) response.writeHead(404).end("gone");
     expect((await first).statusCode).not.toBe(503);
     const malformed = await normalize({ ends_chunk_phase: "yes" });

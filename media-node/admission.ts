@@ -15,8 +15,9 @@ import { MEDIA_PREFIX } from "./config.ts";
  * not refused: their ffmpeg and ffprobe runs, like every child process, take one of
  * capacity.ts's process slots, ahead of background encodes.
  *
- * The finishing routes (the stitch, the mux: the user's final file waits on them, nothing waits
- * on a normalize pass as long) are admitted one beyond the limit, so a finish is not refused
+ * The finishing routes (the stitch, the mux, and the soundtrack mix, which the final file and
+ * the captions the chunks' normalize passes draw both wait on: the user's final file waits on
+ * them, nothing waits on a normalize pass as long) are admitted one beyond the limit, so a finish is not refused
  * behind background encodes — refused, the whole step ran again after Retry-After (its overlays
  * drawn again each time: 157 refused stitches for 20 ads in one load run). Admitted is not
  * running: its encodes take an encode slot like any other (capacity.ts), first in line before
@@ -24,7 +25,7 @@ import { MEDIA_PREFIX } from "./config.ts";
  * beside two.
  */
 
-export const FINISHING_ROUTES = new Set(["videos/stitch", "audio/mux"].map((route) => `${MEDIA_PREFIX}${route}`));
+export const FINISHING_ROUTES = new Set(["videos/stitch", "audio/mux", "audio/prepare"].map((route) => `${MEDIA_PREFIX}${route}`));
 
 /**
  * A request admitted like a finish: a finishing route, or the normalize passes that end a
