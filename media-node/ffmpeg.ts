@@ -198,9 +198,9 @@ export interface ProbeResult {
 }
 
 /** ffprobe as JSON; `countFrames` decodes the video to count frames exactly. */
-export async function ffprobe(path: string, countFrames = false): Promise<ProbeResult> {
+export async function ffprobe(path: string, countFrames = false, options: RunOptions = {}): Promise<ProbeResult> {
   const args = ["-v", "error", "-print_format", "json", "-show_streams", "-show_format"];
   if (countFrames) args.push("-count_frames");
-  const { stdout } = await run("ffprobe", [...args, path], { timeoutMs: 60_000 });
+  const { stdout } = await run("ffprobe", [...args, path], { ...options, timeoutMs: 60_000 });
   return JSON.parse(stdout.toString("utf8")) as ProbeResult;
 }

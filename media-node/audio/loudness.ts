@@ -1,4 +1,4 @@
-import { run } from "../ffmpeg.ts";
+import { type RunOptions, run } from "../ffmpeg.ts";
 
 /**
  * EBU R128 measurements. The loudness filters report at ffmpeg's `info` log level, which the
@@ -7,11 +7,27 @@ import { run } from "../ffmpeg.ts";
 
 export interface LoudnessMeasurement {
   integratedLufs: number;
+  /** NaN when the run measured loudness only (`truePeak: false`). */
   truePeakDb: number;
 }
 
-function ffmpegInfo(args: string[], timeoutMs = 5 * 60_000) {
-  return run("ffmpeg", ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "info", "-y", ...args], { timeoutMs });
+/**
+ * Every run of a music or soundtrack preparation. The final file waits on it, and so do the
+ * captions every chunk's normalize pass draws (their times are the voice's), so it is on the
+ * whole ad's critical path: it takes the next process slot ahead of the encodes and runs above
+ * them (ffmpeg.ts's critical class). A demo ad's soundtrack took 9–14 s as normal-class runs
+ * beside two chunk encodes, after every normalize pass had claimed.
+ */
+export const PREPARATION_RUN: RunOptions = { critical: true, timeoutMs: 5 * 60_000 };
+
+/**
+ * The meter to end a filter chain with. It passes its audio through untouched (as doubles,
+ * which hold every float exactly), so a run that writes audio can measure it on the way: the
+ * same bytes as without the meter. The true peak (4x oversampled) costs about as much as the
+ * rest of the meter: asked for only where it is used.
+ */
+export function loudnessMeter(truePeak: boolean): string {
+  return `ebur128=${truePeak ? "peak=true:" : ""}framelog=verbose`;
 }
 
 function decibels(text: string | undefined, what: string): number {
@@ -20,37 +36,23 @@ function decibels(text: string | undefined, what: string): number {
 }
 
 /**
- * Integrated loudness and true peak (ebur128, 4x oversampled peak) of the first audio stream
- * of `path`, or of what `filter` makes of it.
+ * Run ffmpeg with `args`, whose filters end in one `loudnessMeter()`, and return what the meter
+ * measured.
  */
-export async function measureLoudness(inputArgs: string[], filter?: string, outputArgs: readonly string[] = ["-f", "null", "-"]): Promise<LoudnessMeasurement> {
-  // ebur128 passes its audio through untouched (as doubles, which hold every float exactly),
-  // so a measuring pass can also write what it measured: the same bytes as without the meter.
-  const meter = "ebur128=peak=true:framelog=verbose";
-  const { stderr } = await ffmpegInfo([...inputArgs, "-af", filter ? `${filter},${meter}` : meter, ...outputArgs]);
+export async function meteredRun(args: readonly string[], truePeak: boolean): Promise<LoudnessMeasurement> {
+  const { stderr } = await run("ffmpeg", ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "info", "-y", ...args], PREPARATION_RUN);
   const summary = stderr.slice(stderr.lastIndexOf("Summary:"));
   return {
     integratedLufs: decibels(/I:\s+(-?[\d.]+|-inf) LUFS/.exec(summary)?.[1], "integrated loudness"),
-    truePeakDb: decibels(/Peak:\s+(-?[\d.]+|-inf) dBFS/.exec(summary)?.[1], "true peak"),
+    truePeakDb: truePeak ? decibels(/Peak:\s+(-?[\d.]+|-inf) dBFS/.exec(summary)?.[1], "true peak") : Number.NaN,
   };
 }
 
-/** loudnorm's JSON report (all values are strings in ffmpeg's output). */
-export interface LoudnormReport {
-  input_i: string;
-  input_tp: string;
-  input_lra: string;
-  input_thresh: string;
-  output_i: string;
-  output_tp: string;
-  target_offset: string;
-  normalization_type: string;
-}
-
-/** Run a filter chain ending in `loudnorm=…:print_format=json` and return its report. */
-export async function loudnormPass(inputArgs: string[], filter: string, outputArgs: string[]): Promise<LoudnormReport> {
-  const { stderr } = await ffmpegInfo([...inputArgs, "-af", filter, ...outputArgs]);
-  const json = /\{[^{}]*"input_i"[^{}]*\}/.exec(stderr)?.[0];
-  if (!json) throw new Error(`loudnorm printed no report: ${stderr.slice(-400)}`);
-  return JSON.parse(json) as LoudnormReport;
+/**
+ * Integrated loudness and (unless `truePeak` is false) true peak of the first audio stream of
+ * the input, or of what `filter` makes of it; `outputArgs` may write what was measured.
+ */
+export function measureLoudness(inputArgs: string[], filter?: string, outputArgs: readonly string[] = ["-f", "null", "-"], { truePeak = true } = {}): Promise<LoudnessMeasurement> {
+  const meter = loudnessMeter(truePeak);
+  return meteredRun([...inputArgs, "-af", filter ? `${filter},${meter}` : meter, ...outputArgs], truePeak);
 }

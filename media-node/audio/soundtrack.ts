@@ -1,16 +1,20 @@
+import { open } from "node:fs/promises";
 import { join } from "node:path";
 import type { Cue } from "../../contracts/media.ts";
-import { FfmpegError, ffmpeg, ffprobe } from "../ffmpeg.ts";
+import { FfmpegError, ffmpeg } from "../ffmpeg.ts";
 import { InputError, fileSize, mapLimited, settleAll } from "../io.ts";
 import { buildCues } from "../finish/captions.ts";
-import { measureLoudness } from "./loudness.ts";
-import { AAC_OUTPUT, MUSIC_SAMPLE_RATE, type MusicOptions, type PreparedMusic, bedChain, exactLength, limiterChain, measuredOutput, musicLoops, normalizeLoudness } from "./music.ts";
+import { PREPARATION_RUN, loudnessMeter, measureLoudness, meteredRun } from "./loudness.ts";
+import { AAC_OUTPUT, MUSIC_SAMPLE_RATE, type MusicOptions, type PreparedMusic, bedChain, exactLength, fitLoudness, limiterChain, measuredOutput, musicLoops } from "./music.ts";
 
 /**
  * The soundtrack with a voiceover: each script line's speech placed where the plan puts it,
  * the music bed under it, ducked while anyone speaks, the mix at the loudness target.
- * It needs only the spec's timing and the audio files, not the video, so it runs off the
- * critical path like the music bed alone, and the final mux stays a stream copy.
+ * It needs only the spec's timing and the audio files, not the video, so it runs while the
+ * chunks render (and must be done before they are normalized: their captions are its cues),
+ * and the final mux stays a stream copy. Few runs, each measuring what it writes: a line is
+ * trimmed and measured in one run, the voice placed and measured in one, the mix written and
+ * measured in one; only the limiter's corrections measure without writing.
  *
  * Ducking is a gain envelope computed from the known phrase times rather than a sidechain
  * compressor: we placed every phrase, so the envelope can start lowering the music before the
@@ -65,19 +69,49 @@ const DUCK_DOWN_S = 0.25;
 const DUCK_HOLD_S = 0.15;
 const DUCK_UP_S = 0.4;
 
-/** The line's speech only: leading and trailing quiet cut, mono float at the mix rate. */
+/** Bytes of one sample of the trimmed lines and the placed voice (mono float). */
+const VOICE_SAMPLE_BYTES = 4;
+
+/**
+ * Seconds of audio in a WAV file of mono float samples, from its `data` chunk's size: the length
+ * of what a run just wrote, without another process to probe it.
+ */
+async function wavSeconds(path: string): Promise<number> {
+  const file = await open(path, "r");
+  try {
+    const head = Buffer.alloc(4096);
+    const { bytesRead } = await file.read(head, 0, head.length, 0);
+    if (head.toString("latin1", 0, 4) !== "RIFF" || head.toString("latin1", 8, 12) !== "WAVE") throw new Error(`${path} is not a WAV file`);
+    for (let at = 12; at + 8 <= bytesRead; ) {
+      const size = head.readUInt32LE(at + 4);
+      if (head.toString("latin1", at, at + 4) === "data") return size / VOICE_SAMPLE_BYTES / MUSIC_SAMPLE_RATE;
+      at += 8 + size + (size % 2);
+    }
+    throw new Error(`${path} has no data chunk in its first ${bytesRead} bytes`);
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * The line's speech only: leading and trailing quiet cut, mono float at the mix rate, measured
+ * while written (its length read from the file, not probed).
+ */
 async function trimPhrase(phrase: PhraseInput, index: number, outputPath: string): Promise<number> {
   const trim = `silenceremove=start_periods=1:start_threshold=${SILENCE_DB}dB`;
+  let level;
   try {
-    await ffmpeg(["-i", phrase.path, "-map", "0:a:0", "-af", `aresample=${MUSIC_SAMPLE_RATE},aformat=sample_fmts=flt:channel_layouts=mono,${trim},areverse,${trim},areverse`, "-c:a", "pcm_f32le", "-f", "wav", outputPath], {
-      timeoutMs: 60_000,
-    });
+    level = await measureLoudness(
+      ["-i", phrase.path, "-map", "0:a:0"],
+      `aresample=${MUSIC_SAMPLE_RATE},aformat=sample_fmts=flt:channel_layouts=mono,${trim},areverse,${trim},areverse`,
+      ["-c:a", "pcm_f32le", "-f", "wav", outputPath],
+      { truePeak: false },
+    );
   } catch (error) {
     if (error instanceof FfmpegError) throw new InputError(`voiceover.phrases[${index}].url is not readable audio: ${error.stderrTail}`);
     throw error;
   }
-  const [probe, level] = await Promise.all([ffprobe(outputPath), measureLoudness(["-i", outputPath])]);
-  const seconds = Number(probe.streams[0]?.duration ?? 0);
+  const seconds = await wavSeconds(outputPath);
   if (!(seconds > 0) || !(level.integratedLufs > -69)) throw new InputError(`voiceover.phrases[${index}].url has no speech (nothing above ${SILENCE_DB} dBFS long enough to measure)`);
   return seconds;
 }
@@ -121,51 +155,59 @@ async function placeVoice(inputs: readonly PhraseInput[], samples: number, optio
   const voiceInputs = trimmed.flatMap((t) => ["-i", t.path]);
   const voiceFilters = placed.map((p, i) => `[${i}:a]${p.tempo > 1 ? `atempo=${p.tempo.toFixed(5)},` : ""}adelay=delays=${Math.round(p.start_s * MUSIC_SAMPLE_RATE)}S:all=1[p${i}]`);
   const voiceMix = placed.length > 1 ? `${placed.map((_, i) => `[p${i}]`).join("")}amix=inputs=${placed.length}:normalize=0:duration=longest` : "[p0]anull";
-  await ffmpeg([...voiceInputs, "-filter_complex", `${voiceFilters.join(";")};${voiceMix},${exactLength(samples)}[voice]`, "-map", "[voice]", "-c:a", "pcm_f32le", "-f", "wav", path], { timeoutMs: 5 * 60_000 });
-  const level = await measureLoudness(["-i", path]);
+  const level = await meteredRun(
+    [...voiceInputs, "-filter_complex", `${voiceFilters.join(";")};${voiceMix},${exactLength(samples)},${loudnessMeter(false)}[voice]`, "-map", "[voice]", "-c:a", "pcm_f32le", "-f", "wav", path],
+    false,
+  );
   return { placed, path, gainDb: VOICE_LUFS - level.integratedLufs };
 }
 
 export async function prepareSoundtrack(musicPath: string, inputs: readonly PhraseInput[], outputPath: string, options: SoundtrackOptions): Promise<PreparedSoundtrack> {
   const { frames, fps, duckDb, workDir } = options;
   const samples = Math.round((frames / fps) * MUSIC_SAMPLE_RATE);
-  const loops = await musicLoops(musicPath, options);
 
   // The bed's level does not depend on the voice: measured while the lines are trimmed and
   // placed, a chain of short runs that leaves most of a core idle. settleAll, not Promise.all:
   // the voice's runs write into workDir, which must outlive them even when the bed fails.
   const musicInput = ["-stream_loop", "-1", "-i", musicPath];
   const bed = bedChain(samples, options);
-  const [voice, bedLevel] = await settleAll([placeVoice(inputs, samples, options), measureLoudness([...musicInput, "-map", "0:a:0"], bed)] as const);
+  const [loops, voice, bedLevel] = await settleAll([
+    musicLoops(musicPath, options),
+    placeVoice(inputs, samples, options),
+    measureLoudness([...musicInput, "-map", "0:a:0"], bed, ["-f", "null", "-"], { truePeak: false }),
+  ] as const);
   const { placed, path: voiceRaw, gainDb: voiceGain } = voice;
 
-  // The bed, faded and at its level under the voice, then ducked.
+  // The bed, faded and at its level under the voice, then ducked; the mix measured as written.
   if (!(bedLevel.integratedLufs > -69)) throw new InputError("music_url is silent");
   const bedGain = VOICE_LUFS - VOICE_OVER_BED_LU - bedLevel.integratedLufs;
   const duck = duckExpression(placed.map((p) => ({ start: p.start_s, end: p.start_s + p.duration_s })), duckDb);
   const mixRaw = join(workDir, "mix-raw.wav");
-  await ffmpeg(
+  const mixLevel = await meteredRun(
     [
       ...musicInput,
       "-i", voiceRaw,
       "-filter_complex",
       `[0:a]${bed},volume=${bedGain.toFixed(3)}dB,asetnsamples=n=240,volume='${duck}':eval=frame[bed];` +
         `[1:a]volume=${voiceGain.toFixed(3)}dB,aformat=sample_fmts=fltp:channel_layouts=stereo[voice];` +
-        `[bed][voice]amix=inputs=2:normalize=0:duration=first,${exactLength(samples)}[mix]`,
+        `[bed][voice]amix=inputs=2:normalize=0:duration=first,${exactLength(samples)},${loudnessMeter(true)}[mix]`,
       "-map", "[mix]", "-c:a", "pcm_f32le", "-f", "wav", mixRaw,
     ],
-    { timeoutMs: 5 * 60_000 },
+    true,
   );
 
-  const normalized = await normalizeLoudness(["-i", mixRaw], "aformat=sample_fmts=fltp:channel_layouts=stereo", samples, { loudnessLufs: options.loudnessLufs, truePeakDb: options.truePeakDb, what: "the mix" }, outputPath);
+  const stereo = "aformat=sample_fmts=fltp:channel_layouts=stereo";
+  const fit = await fitLoudness(["-i", mixRaw], stereo, mixLevel, samples, { loudnessLufs: options.loudnessLufs, truePeakDb: options.truePeakDb, what: "the mix" });
   // The voice alone, through the same gain (and ceiling) as in the mix: stems that add up.
-  // Written while the mix is measured: neither reads what the other writes.
+  // Written beside the mix, each an AAC encode (the costliest run here), on its own core.
+  const mix = async () => {
+    await ffmpeg(["-i", mixRaw, "-af", `${stereo},${fit.filter}`, ...AAC_OUTPUT, outputPath], PREPARATION_RUN);
+    return measuredOutput(outputPath, fit.normalization, loops);
+  };
   const voiceStem = async (stemPath: string) => {
-    await ffmpeg(["-i", voiceRaw, "-af", `volume=${voiceGain.toFixed(3)}dB,aformat=sample_fmts=fltp:channel_layouts=stereo,${limiterChain(normalized.gainDb, normalized.ceilingDb)},${exactLength(samples)}`, ...AAC_OUTPUT, stemPath], {
-      timeoutMs: 5 * 60_000,
-    });
+    await ffmpeg(["-i", voiceRaw, "-af", `volume=${voiceGain.toFixed(3)}dB,${stereo},${limiterChain(fit.gainDb, fit.ceilingDb)},${exactLength(samples)}`, ...AAC_OUTPUT, stemPath], PREPARATION_RUN);
     return fileSize(stemPath);
   };
-  const [measured, voiceBytes] = await settleAll([measuredOutput(outputPath, normalized.normalization, loops), options.voiceOutputPath ? voiceStem(options.voiceOutputPath) : null] as const);
+  const [measured, voiceBytes] = await settleAll([mix(), options.voiceOutputPath ? voiceStem(options.voiceOutputPath) : null] as const);
   return { ...measured, phrases: placed, cues: buildCues(placed), voiceBytes };
 }
