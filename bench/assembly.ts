@@ -32,6 +32,12 @@ interface AssemblyRun {
   /** Jobs started after the last chunk was normalized, each one queue hop: windows, seam measures, stitch, mux. */
   jobsAfterLast: number;
   windows: number;
+  /**
+   * The soundtrack job's `done` before the first chunk's `normalizing` (s; negative: after it).
+   * Every caption a normalize pass draws is timed by the soundtrack: done first, every pass can
+   * draw its own, and the assembly re-encodes none of them.
+   */
+  soundtrackLead: number;
   total: number;
   chunks: number;
   /** The path after the last chunk's `done`, taken apart. */
@@ -109,6 +115,7 @@ export function assemblyTimes(events: readonly TimedEvent[], muxOutput?: unknown
     completeAfterFinal: (complete - finalStored) / 1000,
     jobsAfterLast: jobs.filter(([, j]) => j.kind !== "chunk" && started(j) >= lastDone).length,
     windows: jobs.filter(([id]) => id.startsWith("stitch:")).length,
+    soundtrackLead: (Math.min(...chunks.map((c) => c.get("normalizing") ?? Number.POSITIVE_INFINITY)) - (jobs.find(([id]) => id === "soundtrack")?.[1].at.get("done") ?? Number.NaN)) / 1000,
     chunks: chunks.length,
   };
 }
@@ -125,21 +132,27 @@ async function runMode(mode: Mode, runs: number, duration: number): Promise<Asse
       const run = { ...assemblyTimes(log.events, snapshot.outputs.mux), total: phaseTimeline(log).totalSeconds };
       if (!Number.isFinite(run.fromNormalized) || !Number.isFinite(run.fromSucceeded)) throw new Error(`${mode} run ${i + 1}: the event log of ${video_id} lacks the last chunk's or the mux's events`);
       results.push(run);
+      // after_all's mux reports no ffmpeg split (a MuxResponse): its line says so instead of NaN.
+      const split = Number.isFinite(run.breakdown.ffmpeg)
+        ? `media-node ffmpeg ${run.breakdown.ffmpeg.toFixed(2)} s (windows ${show(run.breakdown.render)} s for ${show(run.breakdown.renderedFrames, 0)} frames), the rest ${run.breakdown.outside.toFixed(2)} s`
+        : "no ffmpeg split (a stitch, then a remux)";
       console.error(
-        `${mode} ${i + 1}/${runs}: (a) normalized → final ${run.fromNormalized.toFixed(2)} s, (b) prediction succeeded → final ${run.fromSucceeded.toFixed(2)} s, ${run.jobsAfterLast} jobs after the last chunk; ` +
-          `media-node ffmpeg ${run.breakdown.ffmpeg} s (windows ${run.breakdown.render} s for ${run.breakdown.renderedFrames} frames), the rest ${run.breakdown.outside.toFixed(2)} s`,
+        `${mode} ${i + 1}/${runs}: (a) normalized → final ${run.fromNormalized.toFixed(2)} s, (b) prediction succeeded → final ${run.fromSucceeded.toFixed(2)} s, ${run.jobsAfterLast} jobs after the last chunk, ` +
+          `${run.windows} windows, soundtrack done ${show(run.soundtrackLead)} s before the first normalize; ${split}`,
       );
     }
     return results;
   });
 }
 
+/** A figure, or "n/a" where a mode does not report it. */
+const show = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : "n/a");
+
 function breakdownRow(name: string, runs: AssemblyRun[]): string[] {
   const med = (pick: (r: AssemblyRun) => number) => {
     const values = runs.map(pick).filter(Number.isFinite);
     return values.length ? median(values) : Number.NaN;
   };
-  const show = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : "n/a");
   const b = (pick: (b: AfterLast) => number) => (r: AssemblyRun) => pick(r.breakdown);
   return [
     name,
@@ -169,6 +182,7 @@ export async function assemblyBench(options: { runs: number; duration: number })
     med(runs, (r) => r.completeAfterFinal).toFixed(2),
     `${med(runs, (r) => r.jobsAfterLast)}`,
     `${med(runs, (r) => r.windows)}`,
+    show(med(runs, (r) => r.soundtrackLead)),
     med(runs, (r) => r.total).toFixed(1),
   ];
   const ratio = (pick: (r: AssemblyRun) => number) => med(afterAll, pick) / med(progressive, pick);
@@ -184,7 +198,7 @@ ${machineParagraph(invocation(), loadBefore, snapshotNote())}
 Workload: ${options.runs} runs per mode, one after another, of a ${options.duration} s 16:9 draft ad (the demo's prompt; ${progressive[0]?.chunks} chunks) on two stacks, one after the other in this run, differing only in \`ASSEMBLY\`. Default settings otherwise (draft provider concurrency 2, no added latency). Times from each run's event log (the Durable Object's \`at\`), for the last chunk to be normalized: (a) from its \`done\` job event (the normalized clip published), (b) from its \`ingesting\` event (its prediction succeeded; the clip is stored, its last frame published and its normalize pass run after it), each to the \`done\` of the mux job, which wrote the final MP4. "complete after final" is the rest of the video: in progressive mode the last seam measures, which run beside the assembly.
 
 ${table(
-  ["mode", "(a) last chunk normalized → final stored, median s", "per run s", "(b) last chunk prediction succeeded → final stored, median s", "per run s", "final → complete, median s", "jobs started after the last chunk", "windows", "total s"],
+  ["mode", "(a) last chunk normalized → final stored, median s", "per run s", "(b) last chunk prediction succeeded → final stored, median s", "per run s", "final → complete, median s", "jobs started after the last chunk", "windows", "soundtrack done before the first normalize pass, median s", "total s"],
   [row("progressive (`ASSEMBLY=progressive`, default)", progressive), row("stitch after all (`ASSEMBLY=after_all`)", afterAll)],
 )}
 
