@@ -1,6 +1,6 @@
-import { FfmpegError, type ProbeResult, ffmpeg, ffprobe } from "../ffmpeg.ts";
+import { FfmpegError, type ProbeResult, type RunOptions, ffmpeg, ffprobe } from "../ffmpeg.ts";
 import { InputError, fileSize } from "../io.ts";
-import { readMp4VideoIndex } from "../video/mp4-index.ts";
+import { readMp4AudioIsAac, readMp4VideoIndex } from "../video/mp4-index.ts";
 
 /**
  * The final MP4: the stitched video and the prepared music, both stream-copied (this is all
@@ -39,16 +39,23 @@ async function videoFacts(path: string): Promise<{ codec: string | undefined; se
   return { codec: probe.streams.find((s) => s.codec_type === "video")?.codec_name, seconds: streamSeconds(probe, "video") };
 }
 
-/** How the final file carries the music: prepared music is AAC already; anything else is encoded rather than refused. */
+/**
+ * How the final file carries the music: prepared music is AAC already; anything else is encoded
+ * rather than refused. Told from the MP4's sample description when it has one (our prepared
+ * .m4a: no ffprobe start-up on the critical path), else by ffprobe.
+ */
 export async function audioCodecArgs(audioPath: string): Promise<string[]> {
-  const audio = await probeInput(audioPath, "audio_url", "audio");
-  const audioCodec = audio.streams.find((s) => s.codec_type === "audio")?.codec_name;
-  return audioCodec === "aac" ? ["-c:a", "copy"] : ["-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-ac", "2"];
+  let isAac = await readMp4AudioIsAac(audioPath);
+  if (isAac === null) {
+    const audio = await probeInput(audioPath, "audio_url", "audio");
+    isAac = audio.streams.find((s) => s.codec_type === "audio")?.codec_name === "aac";
+  }
+  return isAac ? ["-c:a", "copy"] : ["-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-ac", "2"];
 }
 
 /** Seconds of the final file and of each of its streams. */
-export async function muxedFacts(outputPath: string): Promise<MuxedVideo> {
-  const out = await ffprobe(outputPath);
+export async function muxedFacts(outputPath: string, run: RunOptions = {}): Promise<MuxedVideo> {
+  const out = await ffprobe(outputPath, false, run);
   return {
     durationS: Number(out.format.duration),
     videoDurationS: streamSeconds(out, "video"),

@@ -76,7 +76,7 @@ export async function renderWindow(chunks: readonly WindowChunk[], joins: readon
   const span = ready.find((s) => s.at === window.from && s.to === window.to);
   if (!span) throw new InputError(`window: output frames [${window.from}, ${window.to}) are not an encode span that these chunks can render (ready now: ${describe(ready)})`);
   const draw = { decorations, width, height, fps };
-  await renderSeams([span], graphChunks, draw, outputPath, join(workDir, "window"), reference, timeoutMs);
+  await renderSeams([span], graphChunks, draw, outputPath, join(workDir, "window"), reference, { timeoutMs });
   const rendered = await probeChunk(outputPath, "window encode");
   if (rendered.frames !== spanFrames(span)) throw new Error(`window encode has ${rendered.frames} frames, planned ${spanFrames(span)}`);
   return {
@@ -122,6 +122,9 @@ export async function assembleFinal(
   render: readonly RenderedWindow[] = [],
 ): Promise<AssemblyResult> {
   const { width, height, fps, workDir, decorations = NO_DECORATIONS, timeoutMs = 5 * 60_000 } = options;
+  // The last step before the user's file: its runs go ahead of the seam measures and any
+  // normalize pass running beside it (ffmpeg.ts's critical class), for a slot and for the CPU.
+  const run = { timeoutMs, critical: true };
   const started = performance.now();
   const [probes, reference, givenProbes, audioArgs] = await Promise.all([
     probeChunks(chunks, width, height, fps),
@@ -144,7 +147,7 @@ export async function assembleFinal(
   for (const [i, w] of render.entries()) {
     const span = spans.find((s) => s.kind === "encode" && s.at === w.from && s.to === w.to);
     if (!span) throw new InputError(`render_windows[${i}]: output frames [${w.from}, ${w.to}) are not an encode span of the plan (it encodes ${describe(spans)})`);
-    await renderSeams([span], graphChunks, { decorations, width, height, fps }, w.path, join(workDir, `render-${i}`), reference, timeoutMs);
+    await renderSeams([span], graphChunks, { decorations, width, height, fps }, w.path, join(workDir, `render-${i}`), reference, run);
   }
   const renderSeconds = (performance.now() - renderStarted) / 1000;
   const windows = [...given, ...render];
@@ -179,9 +182,9 @@ export async function assembleFinal(
       "-movflags", "+faststart",
       "-f", "mp4", outputPath,
     ],
-    { timeoutMs },
+    run,
   );
-  const [result, facts] = await Promise.all([probeChunk(outputPath, "assembled video"), muxedFacts(outputPath)]);
+  const [result, facts] = await Promise.all([probeChunk(outputPath, "assembled video"), muxedFacts(outputPath, run)]);
   if (result.frames !== total) throw new Error(`assembled video has ${result.frames} frames, planned ${total}`);
   return { ...facts, frames: result.frames, copiedFrames, decoratedFrames: mergeRanges(marked).reduce((sum, r) => sum + r.to - r.from, 0), windows: windows.length,
     encodeSeconds: (performance.now() - started) / 1000,

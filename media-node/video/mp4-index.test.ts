@@ -2,9 +2,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ffmpeg } from "../ffmpeg.ts";
+import { ffmpeg, ffprobe } from "../ffmpeg.ts";
 import { probeWithFfprobe } from "./chunk-probe.ts";
-import { readMp4VideoIndex } from "./mp4-index.ts";
+import { readMp4AudioIsAac, readMp4VideoIndex } from "./mp4-index.ts";
 import { normalizeChunk } from "./normalize.ts";
 import { synthClip } from "../../test/support/synth-media.ts";
 
@@ -47,5 +47,30 @@ describe("readMp4VideoIndex", () => {
     const junk = join(dir, "junk.mp4");
     await writeFile(junk, Buffer.alloc(64, 7));
     expect(await readMp4VideoIndex(junk)).toBeNull();
+  });
+});
+
+describe("readMp4AudioIsAac", () => {
+  it("tells AAC from another codec in an MP4 as ffprobe does, and declines what it cannot read", async () => {
+    const aac = join(dir, "aac.m4a");
+    await ffmpeg(["-f", "lavfi", "-i", "sine=d=0.5", "-c:a", "aac", "-movflags", "+faststart", "-f", "mp4", aac]);
+    // MP3 in MP4 is an mp4a entry too: only its decoder configuration's object type tells them apart.
+    const mp3 = join(dir, "mp3.mp4");
+    await ffmpeg(["-f", "lavfi", "-i", "sine=d=0.5", "-c:a", "libmp3lame", "-f", "mp4", mp3]);
+    const ac3 = join(dir, "ac3.mp4");
+    await ffmpeg(["-f", "lavfi", "-i", "sine=d=0.5", "-c:a", "ac3", "-f", "mp4", ac3]);
+    expect(await readMp4AudioIsAac(aac)).toBe(true);
+    expect(await readMp4AudioIsAac(mp3)).toBe(false);
+    expect(await readMp4AudioIsAac(ac3)).toBe(false);
+    for (const file of [aac, mp3, ac3]) {
+      const probe = await ffprobe(file);
+      expect(probe.streams[0]?.codec_name === "aac").toBe(await readMp4AudioIsAac(file));
+    }
+    const wav = join(dir, "sine.wav");
+    await ffmpeg(["-f", "lavfi", "-i", "sine=d=0.5", wav]);
+    expect(await readMp4AudioIsAac(wav)).toBeNull();
+    const videoOnly = join(dir, "video-only.mp4");
+    await ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=160x90:r=24", "-frames:v", "4", "-c:v", "libx264", videoOnly]);
+    expect(await readMp4AudioIsAac(videoOnly)).toBeNull();
   });
 });

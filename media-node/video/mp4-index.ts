@@ -92,7 +92,8 @@ async function readMoov(filePath: string): Promise<Buffer | null> {
   }
 }
 
-export async function readMp4VideoIndex(filePath: string): Promise<Mp4VideoIndex | null> {
+/** The first track of the file's moov whose handler is `handler` (`vide`, `soun`), with the moov's bytes; null when unreadable or absent. */
+async function firstTrack(filePath: string, handler: string): Promise<{ buf: Buffer; trak: Box } | null> {
   let buf: Buffer | null;
   try {
     buf = await readMoov(filePath);
@@ -105,10 +106,51 @@ export async function readMp4VideoIndex(filePath: string): Promise<Mp4VideoIndex
   for (const trak of boxes(buf, moov.start, moov.end)) {
     if (trak.type !== "trak") continue;
     const hdlr = path(buf, trak, "mdia", "hdlr");
-    if (!hdlr || buf.toString("latin1", hdlr.start + 8, hdlr.start + 12) !== "vide") continue;
-    return videoTrack(buf, trak);
+    if (hdlr && buf.toString("latin1", hdlr.start + 8, hdlr.start + 12) === handler) return { buf, trak };
   }
   return null;
+}
+
+export async function readMp4VideoIndex(filePath: string): Promise<Mp4VideoIndex | null> {
+  const track = await firstTrack(filePath, "vide");
+  return track && videoTrack(track.buf, track.trak);
+}
+
+/** MPEG-4 systems' object types that ffmpeg decodes as `aac`: MPEG-4 audio, MPEG-2 AAC Main, LC and SSR. */
+const AAC_OBJECT_TYPES = new Set([0x40, 0x66, 0x67, 0x68]);
+
+/**
+ * Whether the file's first audio track is AAC (an `mp4a` entry whose decoder configuration names
+ * an AAC object type), read from its sample description: the prepared soundtrack's codec for the
+ * final mux without an ffprobe process. Null when that cannot be told this way (the caller probes).
+ */
+export async function readMp4AudioIsAac(filePath: string): Promise<boolean | null> {
+  const track = await firstTrack(filePath, "soun");
+  if (!track) return null;
+  const { buf, trak } = track;
+  const stsd = path(buf, trak, "mdia", "minf", "stbl", "stsd");
+  const entry = stsd && [...boxes(buf, stsd.start + 8, stsd.end)][0];
+  if (!entry) return null;
+  if (entry.type !== "mp4a") return false;
+  // A version 0 sound sample entry is 28 bytes before its child boxes.
+  const esds = [...boxes(buf, entry.start + 28, entry.end)].find((b) => b.type === "esds");
+  if (!esds) return null;
+  // Inside the full box header: ES_Descriptor (tag 3), then its DecoderConfigDescriptor (tag 4),
+  // whose first byte is the object type. Descriptor lengths take one to four bytes.
+  let at = esds.start + 4;
+  const descriptor = (tag: number): boolean => {
+    if (at >= esds.end || buf.readUInt8(at) !== tag) return false;
+    at++;
+    for (let i = 0; i < 4 && at < esds.end; i++) if ((buf.readUInt8(at++) & 0x80) === 0) break;
+    return true;
+  };
+  if (!descriptor(3)) return null;
+  const flags = buf.readUInt8(at + 2);
+  at += 3 + (flags & 0x80 ? 2 : 0);
+  if (flags & 0x40) at += 1 + buf.readUInt8(at);
+  if (flags & 0x20) at += 2;
+  if (!descriptor(4) || at >= esds.end) return null;
+  return AAC_OBJECT_TYPES.has(buf.readUInt8(at));
 }
 
 function videoTrack(buf: Buffer, trak: Box): Mp4VideoIndex | null {

@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ffmpeg } from "../ffmpeg.ts";
+import { type RunOptions, ffmpeg } from "../ffmpeg.ts";
 import { InputError, fileSize, mapLimited } from "../io.ts";
 import { type ChunkProbe, probeChunk } from "./chunk-probe.ts";
 import { CHUNK_ENCODING, SEAM_ENCODING, type VideoEncoding, encoderArgs } from "./encoding.ts";
@@ -110,7 +110,7 @@ export async function stitchChunks(chunks: readonly StitchChunk[], joins: readon
 
   let copiedFrames = 0;
   if (method === "single_pass") {
-    await renderSpans(spans, graphChunks, draw, encoding, outputPath, join(workDir, "single-pass"), timeoutMs);
+    await renderSpans(spans, graphChunks, draw, encoding, outputPath, join(workDir, "single-pass"), { timeoutMs });
   } else {
     // Seams are rendered in batches, one ffmpeg each: every transition in a filtergraph holds
     // a few frames of buffers until the graph ends (~5 MB each at 1024x576), so one graph
@@ -120,7 +120,7 @@ export async function stitchChunks(chunks: readonly StitchChunk[], joins: readon
     for (let first = 0, batch = 0; first < encodeSpans.length; first += seamsPerEncode, batch++) {
       const spansInBatch = encodeSpans.slice(first, first + seamsPerEncode);
       const path = join(workDir, `seams-${batch}.mp4`);
-      await renderSeams(spansInBatch, graphChunks, draw, path, join(workDir, `seams-${batch}`), reference, timeoutMs);
+      await renderSeams(spansInBatch, graphChunks, draw, path, join(workDir, `seams-${batch}`), reference, { timeoutMs });
       let offset = 0;
       for (const span of spansInBatch) {
         seamFiles.set(span, { path, offset });
@@ -182,8 +182,8 @@ export function checkDecorations(decorations: Decorations, total: number): void 
  * Render encode spans into one file with SEAM_ENCODING, whose bitstream must splice with the
  * chunks' (same SPS/PPS as the reference encode).
  */
-export async function renderSeams(spans: readonly Span[], chunks: readonly GraphChunk[], draw: Drawing, path: string, listPrefix: string, reference: string, timeoutMs: number): Promise<void> {
-  const render = (seamEncoding: VideoEncoding) => renderSpans(spans, chunks, draw, seamEncoding, path, listPrefix, timeoutMs);
+export async function renderSeams(spans: readonly Span[], chunks: readonly GraphChunk[], draw: Drawing, path: string, listPrefix: string, reference: string, run: RunOptions): Promise<void> {
+  const render = (seamEncoding: VideoEncoding) => renderSpans(spans, chunks, draw, seamEncoding, path, listPrefix, run);
   await render(SEAM_ENCODING);
   if ((await probeChunk(path, "seam encode")).parameterSetsHash !== reference) {
     // A different x264 build could let the faster preset touch the parameter sets.
@@ -204,7 +204,7 @@ export interface Drawing {
   fps: number;
 }
 
-async function renderSpans(spans: readonly Span[], chunks: readonly GraphChunk[], draw: Drawing, encoding: VideoEncoding, outputPath: string, listPrefix: string, timeoutMs: number) {
+async function renderSpans(spans: readonly Span[], chunks: readonly GraphChunk[], draw: Drawing, encoding: VideoEncoding, outputPath: string, listPrefix: string, run: RunOptions) {
   const { fps } = draw;
   const graph = spanGraph(spans, chunks, fps, (lane) => `${listPrefix}-lane-${lane}.ffconcat`);
   const ranges = spans.filter((s) => s.kind === "encode").map((s) => ({ from: s.at, to: s.to }));
@@ -222,6 +222,6 @@ async function renderSpans(spans: readonly Span[], chunks: readonly GraphChunk[]
       "-movflags", "+faststart",
       "-f", "mp4", outputPath,
     ],
-    { timeoutMs },
+    run,
   );
 }
