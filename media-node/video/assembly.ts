@@ -120,6 +120,8 @@ export async function assembleFinal(
   outputPath: string,
   options: AssemblyOptions,
   render: readonly RenderedWindow[] = [],
+  /** Stores the file (and the windows rendered) once its frames are checked. */
+  store?: () => Promise<unknown>,
 ): Promise<AssemblyResult> {
   const { width, height, fps, workDir, decorations = NO_DECORATIONS, timeoutMs = 5 * 60_000 } = options;
   // The last step before the user's file: its runs go ahead of the seam measures and any
@@ -184,8 +186,10 @@ export async function assembleFinal(
     ],
     run,
   );
-  const [result, facts] = await Promise.all([probeChunk(outputPath, "assembled video"), muxedFacts(outputPath, run)]);
+  const result = await probeChunk(outputPath, "assembled video");
   if (result.frames !== total) throw new Error(`assembled video has ${result.frames} frames, planned ${total}`);
+  // Stored while ffprobe reports its streams' lengths: the upload waits for no process.
+  const [facts] = await Promise.all([muxedFacts(outputPath, run), store?.()]);
   return { ...facts, frames: result.frames, copiedFrames, decoratedFrames: mergeRanges(marked).reduce((sum, r) => sum + r.to - r.from, 0), windows: windows.length,
     encodeSeconds: (performance.now() - started) / 1000,
     renderedFrames: render.reduce((sum, w) => sum + w.to - w.from, 0),

@@ -160,10 +160,10 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
       ]);
       const output = join(dir, "final.mp4");
       const render = body.render_windows.map((w, i) => ({ path: join(dir, `rendered-${String(i).padStart(3, "0")}.mp4`), from: w.from_frame, to: w.to_frame }));
-      const result = await assembleFinal(chunks, body.transitions, windows, audio, output, { width: body.width, height: body.height, fps: body.fps, workDir: dir, decorations }, render);
       // The windows it rendered (for the seam measures; a few frames each) go up beside the final
       // MP4: the answer, which the video's end waits for, waits for both.
-      await settleAll([uploadTo(body.output_url, output, "video/mp4"), ...body.render_windows.map((w, i) => uploadTo(w.output_url, render[i]!.path, "video/mp4"))]);
+      const store = () => settleAll([uploadTo(body.output_url, output, "video/mp4"), ...body.render_windows.map((w, i) => uploadTo(w.output_url, render[i]!.path, "video/mp4"))]);
+      const result = await assembleFinal(chunks, body.transitions, windows, audio, output, { width: body.width, height: body.height, fps: body.fps, workDir: dir, decorations }, render, store);
       return AssembleResponse.parse({
         frames: result.frames,
         duration_s: result.durationS,
