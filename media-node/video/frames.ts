@@ -63,7 +63,10 @@ export async function decodeFrameRanges(path: string, ranges: readonly FrameRang
     chains.push(`[${i}:v:0]trim=end_frame=${range.to - range.from},setpts=PTS-STARTPTS,${scaleTo(size)}[r${i}]`);
   });
   const graph = `${chains.join(";")};${merged.map((_, i) => `[r${i}]`).join("")}concat=n=${merged.length}:v=1:a=0[out]`;
-  const { stdout } = await ffmpeg([...inputs, "-filter_complex", graph, "-map", "[out]", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"], { timeoutMs });
+  // Background work (ffmpeg.ts): the seam measures report on a video, and no file waits for
+  // them. At normal class their decodes filled media-node's process slots while the last chunk's
+  // normalize pass, which the final file waits for, waited 0.6 s for one (a demo ad, load 5).
+  const { stdout } = await ffmpeg([...inputs, "-filter_complex", graph, "-map", "[out]", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"], { timeoutMs, background: true });
   const total = merged.reduce((sum, r) => sum + r.to - r.from, 0);
   const decoded = splitFrames(stdout, size, total, "frame ranges");
   let at = 0;
