@@ -220,6 +220,45 @@ describe("POST /v1/media/videos/stitch/window and /v1/media/videos/assemble", ()
     expect(missing.json().error).toMatch(/no piece holds output frame 14/);
   });
 
+  it("renders the windows the last chunk left itself, from the chunks they read, and assembles the same file", async () => {
+    const windows = [];
+    for (const window of [{ from_frame: 14, to_frame: 20 }, { from_frame: 32, to_frame: 36 }]) {
+      const response = await postSigned(app, "/v1/media/videos/stitch/window", {
+        ...frame,
+        chunks: chunks.map((c, i) => ({ url: origin.url(`/chunk-${i}.mp4?sig=x`), frames: c.frames })),
+        window,
+        output_url: origin.url(`/out/left-window-${window.from_frame}.mp4?sig=y`),
+      });
+      expect(response.statusCode, response.body).toBe(200);
+      origin.serveBytes(`/left-window-${window.from_frame}.mp4`, origin.uploads.get(`/out/left-window-${window.from_frame}.mp4`)!.body, "video/mp4");
+      windows.push({ url: origin.url(`/left-window-${window.from_frame}.mp4?sig=z`), ...window });
+    }
+    const response = await postSigned(app, "/v1/media/videos/assemble", {
+      ...frame,
+      chunks: chunks.map((c, i) => ({ url: origin.url(`/chunk-${i}.mp4?sig=x`), frames: c.frames })),
+      windows,
+      render_windows: [{ from_frame: 61, to_frame: 66, output_url: origin.url("/out/rendered-61.mp4?sig=r") }],
+      audio_url: origin.url("/music.m4a?sig=m"),
+      output_url: origin.url("/out/final-rendered.mp4?sig=f"),
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    expect(AssembleResponse.parse(response.json())).toMatchObject({ frames: TOTAL, rendered_frames: 5 });
+    const final = join(dir, "uploaded-final-rendered.mp4");
+    await writeFile(final, origin.uploads.get("/out/final-rendered.mp4")!.body);
+    const window = join(dir, "uploaded-rendered-61.mp4");
+    await writeFile(window, origin.uploads.get("/out/rendered-61.mp4")!.body);
+    expect((await probeChunk(window, "window")).frames).toBe(5);
+    // The same file as the assembly given every chunk and rendering that window itself.
+    const given = await Promise.all(windows.map(async (w) => {
+      const path = join(dir, `given-${w.from_frame}.mp4`);
+      await writeFile(path, origin.uploads.get(`/out/left-window-${w.from_frame}.mp4`)!.body);
+      return { path, from: w.from_frame, to: w.to_frame };
+    }));
+    const reference = join(dir, "assembled-with-render.mp4");
+    await assembleFinal(chunks, JOINS, given, music, reference, { width: W, height: H, fps: FPS, workDir: await work("route-reference") }, [{ path: join(dir, "reference-61.mp4"), from: 61, to: 66 }]);
+    expect((await framePsnrs(final, reference)).every((v) => v >= 100)).toBe(true);
+  });
+
   it("answers 422 naming the problem", async () => {
     const response = await postSigned(app, "/v1/media/videos/stitch/window", {
       ...frame,

@@ -30,6 +30,8 @@ export interface AssemblyOptions {
   workDir: string;
   decorations?: Decorations;
   timeoutMs?: number;
+  /** A window the final file waits for (the assembly's own): its runs at the critical class (ffmpeg.ts). */
+  critical?: boolean;
 }
 
 /** A chunk of the video: its file once normalized, else null (only its frame count is known). */
@@ -57,7 +59,7 @@ function markedFrames(marked: readonly FrameRange[], window: FrameRange): number
 
 /** Render the encode span covering output frames `window` exactly, from the chunks it reads. */
 export async function renderWindow(chunks: readonly WindowChunk[], joins: readonly PlanJoin[], window: FrameRange, outputPath: string, options: AssemblyOptions): Promise<WindowResult> {
-  const { width, height, fps, workDir, decorations = NO_DECORATIONS, timeoutMs = 5 * 60_000 } = options;
+  const { width, height, fps, workDir, decorations = NO_DECORATIONS, timeoutMs = 5 * 60_000, critical = false } = options;
   const started = performance.now();
   const declared = chunks.map((c) => c.frames);
   checkDecorations(decorations, layoutChunks(chunks, joins).total);
@@ -76,7 +78,7 @@ export async function renderWindow(chunks: readonly WindowChunk[], joins: readon
   const span = ready.find((s) => s.at === window.from && s.to === window.to);
   if (!span) throw new InputError(`window: output frames [${window.from}, ${window.to}) are not an encode span that these chunks can render (ready now: ${describe(ready)})`);
   const draw = { decorations, width, height, fps };
-  await renderSeams([span], graphChunks, draw, outputPath, join(workDir, "window"), reference, { timeoutMs });
+  await renderSeams([span], graphChunks, draw, outputPath, join(workDir, `window-${window.from}`), reference, { timeoutMs, critical });
   const rendered = await probeChunk(outputPath, "window encode");
   if (rendered.frames !== spanFrames(span)) throw new Error(`window encode has ${rendered.frames} frames, planned ${spanFrames(span)}`);
   return {

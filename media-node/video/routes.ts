@@ -22,7 +22,7 @@ import { extractLastFrame, normalizeChunk } from "./normalize.ts";
 import { stitchChunks } from "./stitch.ts";
 import { assembleFinal, renderWindow } from "./assembly.ts";
 import { type Decorations, decoratedRanges } from "./decoration.ts";
-import { chunkFramesUnder } from "../../lib/stitch-plan.ts";
+import { chunkFramesUnder, layoutChunks } from "../../lib/stitch-plan.ts";
 
 /**
  * Video capabilities of media-node:
@@ -148,22 +148,49 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
     const body = parse(AssembleRequest, request.body);
     return withTempDir(config.tmpDir, async (dir) => {
       const audio = join(dir, "music.m4a");
-      const [chunks, windows, decorations] = await settleAll([
-        downloadChunks(body.chunks, dir),
+      const size = { width: body.width, height: body.height, fps: body.fps };
+      // The windows left to render (the last chunk's) read a few chunks: those download first and
+      // the windows render while the rest download, which only the final concat needs.
+      const layout = layoutChunks(body.chunks, body.transitions);
+      const reads = body.render_windows.map((w) => chunksAround(layout.starts, body.chunks, w.from_frame, w.to_frame));
+      const first = new Set(reads.flat());
+      const download = (indexes: number[]) =>
+        mapLimited(indexes, DOWNLOAD_CONCURRENCY, async (i) => {
+          const path = join(dir, `chunk-${String(i).padStart(3, "0")}.mp4`);
+          await downloadTo(body.chunks[i]!.url, path, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
+          return [i, path] as const;
+        });
+      const firstFiles = download([...first]);
+      const allFiles = firstFiles.then(async (files) => new Map([...files, ...(await download([...body.chunks.keys()].filter((i) => !first.has(i))))]));
+      const decorations = downloadDecorations(body, dir);
+      const render = body.render_windows.map((w, i) => ({ path: join(dir, `rendered-${String(i).padStart(3, "0")}.mp4`), from: w.from_frame, to: w.to_frame }));
+      const renderWindows = async () => {
+        const results = [];
+        for (const [i, w] of render.entries()) {
+          const files = new Map(await firstFiles);
+          const chunks = body.chunks.map((c, j) => ({ path: reads[i]!.includes(j) ? files.get(j)! : null, frames: c.frames }));
+          results.push(await renderWindow(chunks, body.transitions, w, w.path, { ...size, workDir: dir, decorations: await decorations, critical: true }));
+        }
+        return results;
+      };
+      const [rendered, files, windows, drawing] = await settleAll([
+        renderWindows(),
+        allFiles,
         mapLimited(body.windows, DOWNLOAD_CONCURRENCY, async (window, i) => {
           const path = join(dir, `window-${String(i).padStart(3, "0")}.mp4`);
           await downloadTo(window.url, path, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
           return { path, from: window.from_frame, to: window.to_frame };
         }),
-        downloadDecorations(body, dir),
+        decorations,
         downloadTo(body.audio_url, audio, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS }),
       ]);
+      const chunks = body.chunks.map((c, i) => ({ path: files.get(i)!, frames: c.frames }));
       const output = join(dir, "final.mp4");
-      const render = body.render_windows.map((w, i) => ({ path: join(dir, `rendered-${String(i).padStart(3, "0")}.mp4`), from: w.from_frame, to: w.to_frame }));
       // The windows it rendered (for the seam measures; a few frames each) go up beside the final
       // MP4: the answer, which the video's end waits for, waits for both.
       const store = () => settleAll([uploadTo(body.output_url, output, "video/mp4"), ...body.render_windows.map((w, i) => uploadTo(w.output_url, render[i]!.path, "video/mp4"))]);
-      const result = await assembleFinal(chunks, body.transitions, windows, audio, output, { width: body.width, height: body.height, fps: body.fps, workDir: dir, decorations }, render, store);
+      const result = await assembleFinal(chunks, body.transitions, [...windows, ...render], audio, output, { ...size, workDir: dir, decorations: drawing }, [], store);
+      const renderSeconds = rendered.reduce((sum, r) => sum + r.encodeSeconds, 0);
       return AssembleResponse.parse({
         frames: result.frames,
         duration_s: result.durationS,
@@ -172,12 +199,23 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
         bytes: result.bytes,
         copied_frames: result.copiedFrames,
         decorated_frames: result.decoratedFrames,
-        encode_seconds: Math.round(result.encodeSeconds * 1000) / 1000,
-        rendered_frames: result.renderedFrames,
-        render_seconds: Math.round(result.renderSeconds * 1000) / 1000,
+        encode_seconds: Math.round((result.encodeSeconds + renderSeconds) * 1000) / 1000,
+        rendered_frames: rendered.reduce((sum, r) => sum + r.frames, 0),
+        render_seconds: Math.round(renderSeconds * 1000) / 1000,
       });
     });
   });
+}
+
+/**
+ * The chunks a window over output frames [from, to) reads, and the chunk on either side, whose
+ * copies bound it: what the Worker fetches for a window job (worker/run/assembly.ts windowJobs),
+ * so the window found among them is the one the Worker planned.
+ */
+function chunksAround(starts: readonly number[], chunks: readonly { frames: number }[], from: number, to: number): number[] {
+  const read = chunks.flatMap((c, i) => (starts[i]! < to && starts[i]! + c.frames > from ? [i] : []));
+  if (read.length === 0) return [];
+  return [...new Set([read[0]! - 1, ...read, read.at(-1)! + 1])].filter((i) => i >= 0 && i < chunks.length);
 }
 
 /** A request's normalized chunks, each downloaded into `dir`; a chunk without a URL (one a window does not read) stays remote: `path` null. */
