@@ -82,7 +82,8 @@ export function limiterChain(gainDb: number, ceilingDb: number): string {
 /**
  * The prepared audio's encoding. `-aac_coder fast` instead of ffmpeg's default two-loop search:
  * half the CPU (0.47 against 1.0 s for 30 s of stereo on this machine, ffmpeg 5.1) for an encode
- * the whole ad waits on, and at 192 kb/s the simpler quantizer search is not what limits quality.
+ * the whole ad waits on. At 192 kb/s it costs little: on a demo soundtrack (music, ducking, five
+ * spoken lines) the decoded waveform's SNR against the mix was 23.9 dB against 24.9 dB.
  */
 export const AAC_OUTPUT = ["-c:a", "aac", "-aac_coder", "fast", "-b:a", MUSIC_BITRATE, "-ar", String(MUSIC_SAMPLE_RATE), "-ac", "2", "-movflags", "+faststart", "-f", "mp4"];
 
