@@ -111,6 +111,10 @@ export type AnalyzeImageResponse = z.infer<typeof AnalyzeImageResponse>;
 
 
 // POST /v1/media/chunks/normalize — exact frame count, fps, size, yuv420p, closed GOP; plus last frame.
+/** The x264 presets a chunk may be encoded with: they write the same SPS/PPS as the stitcher's windows (encoding.ts). */
+export const ChunkPreset = z.enum(["veryfast", "superfast"]);
+export type ChunkPreset = z.infer<typeof ChunkPreset>;
+
 export const NormalizeChunkRequest = z
   .object({
     input_url: Url,
@@ -135,6 +139,12 @@ export const NormalizeChunkRequest = z
      * refused busy behind them.
      */
     ends_chunk_phase: z.boolean().default(false),
+    /**
+     * x264's preset for the pass (media-node/video/encoding.ts CHUNK_ENCODING's, `veryfast`, when
+     * absent). Only the presets whose parameter sets splice with the stitcher's windows are
+     * accepted: `superfast` (a draft's chunks) spends less CPU for larger files.
+     */
+    preset: ChunkPreset.optional(),
     /**
      * The ad's decorations, in output frames, drawn on the chunk's own frames in this pass (the
      * pass encodes every frame anyway) for a chunk whose frame 0 lands at output frame
@@ -181,6 +191,12 @@ export const LastFrameRequest = z.object({
    * (Replicate deletes outputs after an hour).
    */
   raw_url: Url.optional(),
+  /**
+   * The next chunk of the beat is created from this frame (the default): its extraction is
+   * critical work, ahead of every other run. False for a beat's last chunk, whose frame nothing
+   * waits on but the preview: it runs at normal priority, after the frames chains wait on.
+   */
+  chained: z.boolean().default(true),
 });
 export type LastFrameRequest = z.infer<typeof LastFrameRequest>;
 export const LastFrameResponse = z.object({

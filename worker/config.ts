@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { type ClipContract, clipContractOf, contractOf, maxChunkFramesOf, modelName, modelVersion } from "../contracts/model-contracts.ts";
 import { Conditioning } from "../contracts/api.ts";
+import { ChunkPreset } from "../contracts/media.ts";
 import type { JobKind } from "../contracts/live.ts";
 import { type CompositeWeights, DEFAULT_CONDITIONING, DEFAULT_WEIGHTS } from "./chunks/conditioning.ts";
 import { DEFAULT_LLM_PRICE, DEFAULT_PRICES, type LlmPrice, Price } from "./pricing/prices.ts";
@@ -152,6 +153,12 @@ export interface Config {
    * `after_all` stitches every chunk once the last one is done, then muxes (the benchmark's comparison).
    */
   assembly: "progressive" | "after_all";
+  /**
+   * `DRAFT_CHUNK_PRESET` (`superfast`, the default, or `veryfast`): x264's preset for a draft's
+   * chunks' normalize passes (media-node/video/encoding.ts `chunkEncoding` has the measurements).
+   * Standard videos always use CHUNK_ENCODING's `veryfast`.
+   */
+  draftChunkPreset: ChunkPreset;
   /** Requests per API key per minute on /api/* (sliding window); default 60. */
   rateLimitPerMinute: number;
   /** Accepted `POST /api/generate` bodies per API key per minute (dry runs included); default 10. */
@@ -247,6 +254,7 @@ export function loadConfig(env: Env): Config {
     jobSecondsWeight: Math.min(1, Math.max(0.01, number(vars, "JOB_SECONDS_WEIGHT", 0.2))),
     consistencyDriftThreshold: number(vars, "CONSISTENCY_DRIFT_THRESHOLD", 20),
     assembly: text(vars, "ASSEMBLY", "progressive") === "after_all" ? "after_all" : "progressive",
+    draftChunkPreset: ChunkPreset.catch("superfast").parse(text(vars, "DRAFT_CHUNK_PRESET", "superfast")),
     rateLimitPerMinute: number(vars, "RATE_LIMIT_PER_MINUTE", 60),
     generateRateLimitPerMinute: number(vars, "GENERATE_RATE_LIMIT_PER_MINUTE", 10),
     maxConcurrentVideos: number(vars, "MAX_CONCURRENT_VIDEOS", 5),

@@ -243,6 +243,20 @@ describe("POST /v1/media/chunks/normalize", () => {
     expect((await answer).statusCode).toBe(200);
   });
 
+  it("encodes at the preset asked (x264 writes its options into the stream), and refuses a preset that would not splice", async () => {
+    /** x264's motion search in the options SEI of the chunk: `dia` at superfast, `hex` at veryfast. */
+    const motionSearch = (path: string) => /\bme=(\w+)/.exec(origin.uploads.get(path)!.body.toString("latin1"))?.[1];
+    for (const [preset, me] of [["superfast", "dia"], ["veryfast", "hex"], [undefined, "hex"]] as const) {
+      const path = `/out/${preset ?? "default"}.mp4`;
+      const response = await postSigned(app, "/v1/media/chunks/normalize", request("/raw.mp4", { output_url: origin.url(`${path}?sig=abc`), ...(preset ? { preset } : {}) }));
+      expect(response.statusCode, response.body).toBe(200);
+      expect(motionSearch(path), preset).toBe(me);
+    }
+    const ultrafast = await postSigned(app, "/v1/media/chunks/normalize", request("/raw.mp4", { preset: "ultrafast" }));
+    expect(ultrafast.statusCode).toBe(422);
+    expect(ultrafast.json().error).toMatch(/preset/);
+  });
+
   it("answers 422 naming the problem for bad input", async () => {
     const notVideo = await postSigned(app, "/v1/media/chunks/normalize", request("/notes.txt"));
     expect(notVideo.statusCode).toBe(422);

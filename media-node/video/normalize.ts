@@ -2,13 +2,14 @@ import { writeFile } from "node:fs/promises";
 import { FfmpegError, ffmpeg, ffprobe } from "../ffmpeg.ts";
 import { InputError, fileSize } from "../io.ts";
 import { probeChunk } from "./chunk-probe.ts";
-import { CHUNK_ENCODING, encoderArgs } from "./encoding.ts";
+import type { ChunkPreset } from "../../contracts/media.ts";
+import { chunkEncoding, encoderArgs } from "./encoding.ts";
 import { type Decorations, decorationGraph } from "./decoration.ts";
 
 /**
  * A provider's raw clip (any size, frame rate, length; maybe with audio) → a chunk the
  * stitcher can copy: exactly `frames` frames at `fps`, scaled and centre-cropped to cover
- * width×height, yuv420p BT.709, no audio, CHUNK_ENCODING with keyframes where asked.
+ * width×height, yuv420p BT.709, no audio, CHUNK_ENCODING (at the preset asked) with keyframes where asked.
  * Short clips are padded by holding their last frame; long ones are trimmed.
  * The last frame is written as PNG in the same pass when asked (SPEC §7.4: it conditions the
  * next chunk); the worker asks for it earlier, from `extractLastFrame`.
@@ -24,6 +25,8 @@ export interface NormalizeOptions {
   timeoutMs?: number;
   /** The x264 pass at background CPU priority (the default): nothing waits on it but the chunk phase's end, while other chunks still generate. */
   background?: boolean;
+  /** x264's preset (encoding.ts `chunkEncoding`); CHUNK_ENCODING's when absent. */
+  preset?: ChunkPreset;
 }
 
 /** The ad's decorations (output frames) to draw on the chunk, whose frame 0 lands at output frame `at`. */
@@ -123,9 +126,10 @@ const LAST_FRAME_ARGS = ["-map", "[last]", "-frames:v", "1", "-update", "1", "-c
  * and the draft's clips (x264's default keyframe interval, 250) have one keyframe in their 81
  * frames, so it would decode them all the same (measured on one: 0.10 of the run's 0.13 CPU s).
  */
-export async function extractLastFrame(inputPath: string, lastFramePath: string, options: NormalizeOptions): Promise<void> {
+export async function extractLastFrame(inputPath: string, lastFramePath: string, options: NormalizeOptions, chained = true): Promise<void> {
   try {
-    await ffmpeg(["-i", inputPath, "-filter_complex", normalizeGraph(options, { chunk: false, last: true }), ...LAST_FRAME_ARGS, lastFramePath], { timeoutMs: options.timeoutMs ?? 2 * 60_000, critical: true });
+    // A beat's last chunk (`chained` false): no chunk waits on its frame, so it runs at normal priority, after those that do.
+    await ffmpeg(["-i", inputPath, "-filter_complex", normalizeGraph(options, { chunk: false, last: true }), ...LAST_FRAME_ARGS, lastFramePath], { timeoutMs: options.timeoutMs ?? 2 * 60_000, critical: chained });
   } catch (error) {
     // Probed only on failure (a tenth of a second saved on every chunk's hand-off): a clip
     // ffprobe cannot read is the caller's problem (422); anything else was ours.
@@ -136,7 +140,7 @@ export async function extractLastFrame(inputPath: string, lastFramePath: string,
 
 /** `lastFramePath` null: the last frame was published already (`extractLastFrame`). */
 export async function normalizeChunk(inputPath: string, outputPath: string, lastFramePath: string | null, options: NormalizeOptions, draw?: ChunkDecorations): Promise<NormalizedChunk> {
-  const { fps, frames, keyframes = [], timeoutMs = 5 * 60_000, background = true } = options;
+  const { fps, frames, keyframes = [], timeoutMs = 5 * 60_000, background = true, preset } = options;
   for (const k of keyframes) {
     if (!Number.isInteger(k) || k < 0 || k >= frames) throw new InputError(`keyframes: ${k} is not a frame index below ${frames}`);
   }
@@ -150,7 +154,7 @@ export async function normalizeChunk(inputPath: string, outputPath: string, last
       ...(decorated?.inputArgs ?? []),
       "-filter_complex", decorated?.graph ?? normalizeGraph(options, { chunk: true, last }),
       "-map", "[chunk]", "-an", "-sn", "-dn",
-      ...encoderArgs(CHUNK_ENCODING, fps, keyframes),
+      ...encoderArgs(chunkEncoding(preset), fps, keyframes),
       "-frames:v", String(frames),
       "-movflags", "+faststart",
       "-f", "mp4", outputPath,

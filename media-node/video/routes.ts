@@ -50,7 +50,7 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
       // The frame is measured and stored as soon as it is extracted, while the clip's upload
       // (the larger one) may still run: the answer waits for the longer of the two, not their sum.
       const published = async () => {
-        await extractLastFrame(input, lastFrame, { width: body.width, height: body.height, fps: body.fps, frames: body.frames });
+        await extractLastFrame(input, lastFrame, { width: body.width, height: body.height, fps: body.fps, frames: body.frames }, body.chained);
         const png = await readFile(lastFrame);
         const [palette] = await Promise.all([paletteOf(png), uploadTo(body.last_frame_url, png, "image/png")]);
         return palette;
@@ -76,7 +76,7 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
         input,
         output,
         lastFrame,
-        { width: body.width, height: body.height, fps: body.fps, frames: body.frames, keyframes: body.keyframes, background: !body.ends_chunk_phase },
+        { width: body.width, height: body.height, fps: body.fps, frames: body.frames, keyframes: body.keyframes, background: !body.ends_chunk_phase, preset: body.preset },
         draw,
       );
       const png = lastFrame ? await readFile(lastFrame) : null;

@@ -3,6 +3,8 @@ import { contextFromHeaders, type LogContext } from "../../contracts/log.ts";
 import {
   CompositeRequest,
   CompositeResponse,
+  LastFrameRequest,
+  LastFrameResponse,
   NormalizeChunkRequest,
   NormalizeChunkResponse,
   PaletteTransferRequest,
@@ -28,7 +30,7 @@ async function until(condition: () => boolean): Promise<void> {
  * media-node's HTTP surface as the Worker's tests need it inside workerd, where the real
  * media-node (Node, ffmpeg, sharp) cannot run: the same signature check (contracts/signing.ts,
  * 401 `missing or invalid request signature`), `GET /health`, and the routes the chunk step
- * calls (composite, reframe, palette-transfer, chunks/normalize) with their contracts (a body that fails the request schema is a 422
+ * calls (composite, reframe, palette-transfer, chunks/last-frame, chunks/normalize) with their contracts (a body that fails the request schema is a 422
  * naming the field, like media-node's `parse`), and the ids media-node's request log reads from the
  * `x-adreel-*` headers (contracts/log.ts). Nothing renders: a request is answered with what
  * media-node's contract says it answers (for reframe, the crop its rounding cuts; a palette
@@ -43,6 +45,7 @@ const SCHEMAS = {
   "/v1/media/images/reframe": ReframeRequest,
   "/v1/media/images/palette-transfer": PaletteTransferRequest,
   "/v1/media/chunks/normalize": NormalizeChunkRequest,
+  "/v1/media/chunks/last-frame": LastFrameRequest,
 } as const;
 type Route = keyof typeof SCHEMAS;
 
@@ -61,6 +64,7 @@ function answer(path: Route, body: unknown): { ok: true; response: unknown } | {
     const decorated = given ? chunkFramesUnder(ranges, given.output_from_frame, request.frames) : [];
     return { ok: true, response: { frames: request.frames, duration_s: request.frames / request.fps, bytes: 0, keyframes, palette: [], decorated } satisfies z.infer<typeof NormalizeChunkResponse> };
   }
+  if ("chained" in request) return { ok: true, response: { width: request.width, height: request.height, palette: [] } satisfies z.infer<typeof LastFrameResponse> };
   if ("target_url" in request) return { ok: true, response: { width: 0, height: 0, bytes: 0, distance_before: 0, distance_after: 0 } satisfies z.infer<typeof PaletteTransferResponse> };
   const width = Math.round(request.width / request.zoom);
   const height = Math.round(request.height / request.zoom);

@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Conditioning } from "../../contracts/api.ts";
-import { type CompositeRequest, cueFrames, type NormalizeChunkRequest, type PaletteEntry, type PaletteTransferRequest, type ReframeRequest } from "../../contracts/media.ts";
+import { type CompositeRequest, cueFrames, type LastFrameRequest, type NormalizeChunkRequest, type PaletteEntry, type PaletteTransferRequest, type ReframeRequest } from "../../contracts/media.ts";
 import { MediaNodeStandIn } from "../../test/support/media-node-stand-in.ts";
 import { claim, driveToEnd, jobOf, MODELS, newRun, rows, runJob, snapshot, succeed, type Harness } from "../../test/support/worker/run-driver.ts";
-import type { ChunkOutput } from "../chunks/output.ts";
+import type { ChunkLastFrame, ChunkOutput } from "../chunks/output.ts";
 import { chunkDecorations, decorationsRevision, ownFrames } from "../chunks/decorations.ts";
 import type { OverlaysOutput } from "./assembly.ts";
 import type { SoundtrackOutput } from "./voice.ts";
@@ -72,10 +72,14 @@ async function runWith(conditioning: Conditioning | undefined, config = {}, last
       started.push({ chunk: claimed.job.input as ChunkPlan, input: outcome.input, media: standIn.requests.slice(seen) });
       await createPrediction(harness.deps, claimed, outcome);
       await succeed(harness, jobId);
-      // The ingest publishes the last frame (with its palette, as media-node measures it), then the normalize pass finishes the job.
+      // The ingest publishes the last frame (with its palette as media-node would measure it in
+      // the frame the test makes up: the stand-in has no pictures), then the normalize pass finishes the job.
       const ingesting = await claim(harness, jobId, "ingest");
       const chunk = ingesting.job.input as ChunkPlan;
-      await harness.stub.publish(jobId, ingesting.job.attempt, { last_frame_key: mediaKeys.lastFrame(harness.videoId, chunk.chunk_num), raw_key: mediaKeys.rawChunk(harness.videoId, chunk.chunk_num), palette: lastFrame(chunk) });
+      const ingested = await chunkSteps.ingest!(deps, ingesting);
+      if (ingested.kind !== "publish") throw new Error(`chunk ingest answered ${ingested.kind}`);
+      expect(ingested.output).toEqual({ last_frame_key: mediaKeys.lastFrame(harness.videoId, chunk.chunk_num), raw_key: mediaKeys.rawChunk(harness.videoId, chunk.chunk_num), palette: [] });
+      await harness.stub.publish(jobId, ingesting.job.attempt, { ...(ingested.output as ChunkLastFrame), palette: lastFrame(chunk) });
       await normalize(harness, jobId);
     },
   });
@@ -219,7 +223,23 @@ describe("chunk conditioning on a run", () => {
     expect(normalized.map((r) => r.ends_chunk_phase === true)).toEqual(normalized.map((_, i) => i === normalized.length - 1));
     // The overlays are rendered long before the chunks: the end card is drawn in the last chunk's pass.
     expect(drawing).toBeGreaterThan(0);
+    // A draft's passes are encoded at DRAFT_CHUNK_PRESET (superfast by default).
+    expect(new Set(normalized.map((r) => r.preset))).toEqual(new Set(["superfast"]));
+    // Only a frame the next chunk of its beat is created from is extracted as critical work.
+    const lastFrames = standIn.requests.filter((r) => r.path === "/v1/media/chunks/last-frame").map((r) => r.body as LastFrameRequest);
+    for (const job of chunks) {
+      const plan = JSON.parse(job.input) as ChunkPlan;
+      const request = lastFrames.find((r) => keyOf(r.last_frame_url) === mediaKeys.lastFrame(h.videoId, plan.chunk_num));
+      expect(request?.chained, `chunk ${plan.chunk_num}`).toBe(!plan.last_in_beat);
+    }
+    expect(chunks.some((j) => (JSON.parse(j.input) as ChunkPlan).last_in_beat && !(JSON.parse(j.input) as ChunkPlan).first_in_beat)).toBe(true);
     expect((JSON.parse(chunks.find((j) => j.idx === Math.max(...chunks.map((c) => c.idx)))!.output) as ChunkOutput).decorated).toBeDefined();
+  });
+
+  it("DRAFT_CHUNK_PRESET picks a draft's x264 preset among those that splice; an unknown value falls back to superfast", () => {
+    expect(loadConfig(env).draftChunkPreset).toBe("superfast");
+    expect(loadConfig({ ...env, DRAFT_CHUNK_PRESET: "veryfast" } as Env).draftChunkPreset).toBe("veryfast");
+    expect(loadConfig({ ...env, DRAFT_CHUNK_PRESET: "ultrafast" } as Env).draftChunkPreset).toBe("superfast");
   });
 
   it("CONDITIONING sets the deployment's default (a request's `conditioning` overrides it, as above); an unknown value falls back to continuity", () => {

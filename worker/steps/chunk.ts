@@ -106,6 +106,8 @@ export const chunkSteps: JobSteps = {
         frames: chunk.frames,
         last_frame_url: await deps.url(lastFrameKey, "put"),
         raw_url: await deps.url(rawKey, "put"),
+        // The beat's last chunk: nothing is created from its frame, so chains' frames go first.
+        chained: !chunk.last_in_beat,
       },
       LastFrameResponse,
     );
@@ -132,6 +134,8 @@ export const chunkSteps: JobSteps = {
         keyframes: stitchKeyframes(chunk, spec, claim.cues),
         output_url: await deps.url(key, "put"),
         ...(claim.endsPhase ? { ends_chunk_phase: true } : {}),
+        // A draft's chunks are encoded faster for larger files; a standard video's at CHUNK_ENCODING's preset.
+        ...(claim.video.request.quality === "draft" ? { preset: deps.config.draftChunkPreset } : {}),
         // Drawn in this pass, which encodes every frame anyway: the stitch then copies them.
         ...(drawn ? { decorations: { output_from_frame: chunk.video_start_frame, ...(await decorationsFor(deps, drawn)) } } : {}),
       },
