@@ -47,6 +47,9 @@ export default defineConfig(async () => {
                   // worker/log.test.ts holds the logger to its format, and test/logs.test.ts reads
                   // a real run's info lines from the local stack.
                   LOG_LEVEL: "warn",
+                  // Worker tests claim and run each ingest step themselves (the run driver); the webhook
+                  // route running it too would race them. worker/api/webhook-ingest.test.ts turns it on.
+                  WEBHOOK_INGEST: "0",
                 },
                 // Jobs the runs enqueue land on a queue nobody consumes: a consumer failing against
                 // port 9 in the background would race the tests. Worker tests drive each run through

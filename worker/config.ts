@@ -154,6 +154,12 @@ export interface Config {
    */
   assembly: "progressive" | "after_all";
   /**
+   * `WEBHOOK_INGEST` (default on; `0` turns it off): the webhook that reports a prediction
+   * succeeded runs its job's ingest step itself (after answering the provider), instead of putting
+   * it on the jobs queue for a consumer to claim; the job's lease and the queue stay its fallback.
+   */
+  webhookIngest: boolean;
+  /**
    * `DRAFT_CHUNK_PRESET` (`superfast`, the default, or `veryfast`): x264's preset for a draft's
    * chunks' normalize passes (media-node/video/encoding.ts `chunkEncoding` has the measurements).
    * Standard videos always use CHUNK_ENCODING's `veryfast`.
@@ -254,6 +260,7 @@ export function loadConfig(env: Env): Config {
     jobSecondsWeight: Math.min(1, Math.max(0.01, number(vars, "JOB_SECONDS_WEIGHT", 0.2))),
     consistencyDriftThreshold: number(vars, "CONSISTENCY_DRIFT_THRESHOLD", 20),
     assembly: text(vars, "ASSEMBLY", "progressive") === "after_all" ? "after_all" : "progressive",
+    webhookIngest: text(vars, "WEBHOOK_INGEST", "1") !== "0",
     draftChunkPreset: ChunkPreset.catch("superfast").parse(text(vars, "DRAFT_CHUNK_PRESET", "superfast")),
     rateLimitPerMinute: number(vars, "RATE_LIMIT_PER_MINUTE", 60),
     generateRateLimitPerMinute: number(vars, "GENERATE_RATE_LIMIT_PER_MINUTE", 10),

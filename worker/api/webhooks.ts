@@ -1,6 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
 import { WebhookReceipt } from "../../contracts/api.ts";
 import { receiveWebhook } from "../providers/webhook.ts";
+import { runHandedOff } from "../queue/consumer.ts";
+import { type ClaimedJob, stepDeps } from "../steps/step.ts";
 import { errorResponse, jsonResponse, router, serve } from "./router.ts";
 
 /**
@@ -40,4 +42,13 @@ export const predictionWebhookRoute = createRoute({
 });
 
 export const webhooksApi = router();
-serve(webhooksApi, predictionWebhookRoute, (c) => receiveWebhook(c, c.get("config")));
+/**
+ * A success's ingest (a chunk's last frame, then the next chunk's create) runs in this request's
+ * isolate once the provider has its answer, instead of waiting on the jobs queue for a consumer
+ * (a local queue hands out one batch at a time: an ingest waited there behind another's last
+ * frame). It holds the job's lease like a consumer; failing, it is handed back to the queue.
+ */
+serve(webhooksApi, predictionWebhookRoute, (c) => {
+  const config = c.get("config");
+  return receiveWebhook(c, config, (videoId, ingest) => c.executionCtx.waitUntil(runHandedOff(stepDeps(c.env, config), videoId, ingest as ClaimedJob)));
+});

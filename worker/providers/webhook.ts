@@ -17,7 +17,15 @@ export async function webhookUrl(config: Pick<Config, "publicBaseUrl" | "provide
 
 const MAX_BODY = 1024 * 1024;
 
-export async function receiveWebhook(c: AppContext, config: Config): Promise<Response> {
+/**
+ * Takes over a succeeded prediction's ingest step, claimed for it (VideoRun.onPrediction with
+ * `handOff`): the route runs it after answering (api/webhooks.ts). RPC typing cannot express the
+ * step's `unknown` fields, so it comes as `unknown`; it is a ClaimedJob by construction.
+ */
+export type IngestTaker = (videoId: string, ingest: unknown) => void;
+
+/** `takeIngest`: run a success's ingest here instead of on the jobs queue (`WEBHOOK_INGEST`, config.ts). */
+export async function receiveWebhook(c: AppContext, config: Config, takeIngest?: IngestTaker): Promise<Response> {
   const declared = Number(c.req.header("content-length") ?? "0");
   if (declared > MAX_BODY) return c.json({ error: "webhook body too large" }, 413);
   const body = await c.req.text();
@@ -40,6 +48,9 @@ export async function receiveWebhook(c: AppContext, config: Config): Promise<Res
   const prediction = Prediction.safeParse(json);
   if (!prediction.success) return c.json({ error: `webhook body is not a prediction: ${prediction.error.issues[0]?.path.join(".")} ${prediction.error.issues[0]?.message}` }, 400);
   const run = c.env.VIDEO_RUN.get(c.env.VIDEO_RUN.idFromName(video));
-  const result = await run.onPrediction(job, attempt, prediction.data, verdict.id);
+  const handOff = takeIngest !== undefined && config.webhookIngest;
+  // RPC typing cannot express the ClaimedJob's `unknown` fields (it makes the answer `never`).
+  const result = (await run.onPrediction(job, attempt, prediction.data, verdict.id, handOff)) as unknown as { accepted: boolean; ingest?: unknown };
+  if (result.ingest) takeIngest!(video, result.ingest);
   return c.json({ ok: true, accepted: result.accepted });
 }

@@ -155,14 +155,23 @@ async function handle(batchDeps: StepDeps, message: Message<unknown>): Promise<v
     message.ack();
     return;
   }
-  let next = await runStep(batchDeps, run, body, claim, message);
-  // Claimed for this consumer by the report of the step before: the next chunk of the beat, as
-  // its ingest published the frame it starts from; for the last chunk to publish, its own
-  // normalize pass, which ends the phase; or the assembly's next piece, as a chunk or a window it
-  // waited for is done (a window's done may hand off the final assembly in turn).
+  await runHandedOff(batchDeps, body.video_id, await runStep(batchDeps, run, body, claim, message));
+}
+
+/**
+ * Runs a step claimed for this isolate without a queue message, and each step its report hands
+ * over in turn: the next chunk of the beat, as its ingest published the frame it starts from; for
+ * the last chunk to publish, its own normalize pass, which ends the phase; or the assembly's next
+ * piece, as a chunk or a window it waited for is done (a window's done may hand off the final
+ * assembly in turn). A step that cannot finish goes back on the queue (`handBack`). The webhook
+ * route runs a succeeded prediction's ingest this way (api/webhooks.ts).
+ */
+export async function runHandedOff(deps: StepDeps, videoId: string, claimed: ClaimedJob | null): Promise<void> {
+  const run = runFor(deps.env, videoId);
+  let next = claimed;
   while (next) {
-    const handed: JobMessage = { video_id: body.video_id, job_id: next.job.id, attempt: next.job.attempt, step: next.step ?? "start" };
-    next = await runStep(batchDeps, run, handed, next, handedOff(run, handed));
+    const handed: JobMessage = { video_id: videoId, job_id: next.job.id, attempt: next.job.attempt, step: next.step ?? "start" };
+    next = await runStep(deps, run, handed, next, handedOff(run, handed));
   }
 }
 

@@ -70,6 +70,17 @@ export async function claimJob(run: RunContext, jobId: string, attempt: number, 
   return claimedJob(run, job, step);
 }
 
+/**
+ * The ingest step of a job whose prediction the webhook just reported succeeded, for the webhook
+ * to run (predictions.ts `settle` with `handOff`): claimed as a queue consumer's claim would, the
+ * lease `predicted` set held. Null when the job has moved on meanwhile.
+ */
+export function handedIngest(run: RunContext, jobId: string, attempt: number): ClaimedJob | null {
+  const job = run.jobs.get(jobId);
+  if (!job || job.attempt !== attempt || job.status !== "ingesting" || run.ended()) return null;
+  return claimedJob(run, job, "ingest");
+}
+
 /** What a consumer's step is handed with the job: the video, its references, the job, and what earlier steps stored. */
 function claimedJob(run: RunContext, job: JobRow, step: JobStep): ClaimedJob {
   const state = run.state()!;

@@ -2,6 +2,7 @@ import { type Prediction, TERMINAL_STATUSES } from "../../contracts/prediction.t
 import { worstCase } from "../pricing/estimate.ts";
 import { COST_PHASE_OF_KIND } from "../pricing/phases.ts";
 import { webhookUrl } from "../providers/webhook.ts";
+import { queueOf } from "../queue/messages.ts";
 import { describeJob, type JobRow, jobView } from "./jobs.ts";
 import { bookActual, bookEstimate, costFields, exposure, ledgerEntries } from "./ledger.ts";
 import { touchRun, updateProgress } from "./run-state.ts";
@@ -107,7 +108,7 @@ export async function predictionCreated(run: RunContext, jobId: string, attempt:
  * and out-of-order ones change nothing but the ledger: only the current attempt's
  * prediction moves its job, and only while the job is waiting for it.
  */
-export async function predictionUpdate(run: RunContext, jobId: string, attempt: number, prediction: Prediction, deliveryId: string | null): Promise<{ accepted: boolean }> {
+export async function predictionUpdate(run: RunContext, jobId: string, attempt: number, prediction: Prediction, deliveryId: string | null, handOff = false): Promise<PredictionIntake> {
   if (deliveryId) {
     const fresh = run.sql.exec("INSERT INTO deliveries (id, at) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING id", deliveryId, Date.now()).toArray().length > 0;
     if (!fresh) return { accepted: false };
@@ -154,9 +155,15 @@ export async function predictionUpdate(run: RunContext, jobId: string, attempt: 
     await run.scheduleAlarm();
     return { accepted: true };
   }
-  await settle(run, job, prediction);
+  const handed = await settle(run, job, prediction, handOff);
   await run.syncIndex();
-  return { accepted: true };
+  return { accepted: true, ...(handed ? { handedIngest: true } : {}) };
+}
+
+/** An update acted on or not; `handedIngest`: the job's ingest step is the caller's to run (settle's `handOff`). */
+export interface PredictionIntake {
+  accepted: boolean;
+  handedIngest?: boolean;
 }
 
 /** The job's attempt now owns this prediction: book its estimate and wait for its outcome. */
@@ -174,8 +181,14 @@ export async function adopt(run: RunContext, job: JobRow, prediction: Prediction
   }
 }
 
-/** The awaited prediction ended: price it, then ingest its output or fail the attempt. */
-async function settle(run: RunContext, job: JobRow, prediction: Prediction): Promise<void> {
+/**
+ * The awaited prediction ended: price it, then ingest its output or fail the attempt. With
+ * `handOff` (the webhook that brought the news offers to run the ingest itself) an ingest that
+ * would travel on the jobs queue is not sent: true answers that the caller now holds it, under
+ * the lease `predicted` sets — should the caller vanish, the lease lapses and the alarm sends
+ * the queue message (recovery.ts), and a caller that fails hands it back to the queue.
+ */
+async function settle(run: RunContext, job: JobRow, prediction: Prediction, handOff = false): Promise<boolean> {
   const usd = bookActual(run.sql, run.config, prediction, { jobId: job.id, attempt: job.attempt, phase: COST_PHASE_OF_KIND[job.kind], model: job.model ?? "", usd: job.estimate_usd ?? 0 });
   run.log[prediction.status === "succeeded" ? "info" : "warn"]("prediction.ended", {
     job_id: job.id,
@@ -188,21 +201,25 @@ async function settle(run: RunContext, job: JobRow, prediction: Prediction): Pro
     predict_time_s: prediction.metrics?.predict_time,
     error: prediction.status === "failed" ? describeError(prediction.error) : undefined,
   });
-  if (await enforceCap(run)) return;
+  if (await enforceCap(run)) return false;
   if (prediction.status !== "succeeded") {
     const reason = prediction.status === "failed" ? `prediction ${prediction.id} failed: ${describeError(prediction.error)}` : `prediction ${prediction.id} ${prediction.status}`;
     await run.fail(job.id, job.attempt, reason, true);
-    return;
+    return false;
   }
   const now = Date.now();
   predictionEnded(run.sql, job.id, job.attempt, prediction, now);
   const ingesting = run.jobs.apply("predicted", job, { output: { prediction }, leaseUntil: now + run.config.jobLeaseMs }, now);
-  if (!ingesting) return;
+  if (!ingesting) return false;
   touchRun(run.sql, now);
   run.event("job", { job: jobView(ingesting), prediction_usd: usd, ...costFields(run.costs()) });
   await updateProgress(run);
-  await run.send([{ video_id: run.row()!.video_id, job_id: job.id, attempt: job.attempt, step: "ingest" }]);
+  // Only a short ingest is handed over (one on the jobs queue: a chunk's last frame, an image's
+  // copy); a long one (the music's preparation) keeps its own queue.
+  const handed = handOff && queueOf(job.kind, "ingest") === "jobs";
+  if (!handed) await run.send([{ video_id: run.row()!.video_id, job_id: job.id, attempt: job.attempt, step: "ingest" }]);
   await run.scheduleAlarm();
+  return handed;
 }
 
 export function markUpdate(sql: SqlStorage, prediction: Prediction): void {

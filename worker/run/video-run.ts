@@ -7,7 +7,7 @@ import type { JobStep } from "../queue/messages.ts";
 import type { PlanJobInput } from "../steps/plan.ts";
 import type { ClaimedJob } from "../steps/step.ts";
 import { deliverCallbacks } from "./callback.ts";
-import { claimJob, handBack, renewStepLease, deferStep, jobDone, publishOutput } from "./consumer-protocol.ts";
+import { claimJob, handBack, handedIngest, renewStepLease, deferStep, jobDone, publishOutput } from "./consumer-protocol.ts";
 import { runContext } from "./context.ts";
 import { eventFrame, eventsSince, replayFrom, type StoredEvent } from "./event-log.ts";
 import { failAttempt } from "./failures.ts";
@@ -161,9 +161,15 @@ export class VideoRun extends DurableObject<Env> {
 
   // ---------------------------------------------------------------- RPC: the provider's webhooks
 
-  /** A prediction update from a verified webhook: acted on once, only by the attempt that owns it. */
-  async onPrediction(jobId: string, attempt: number, prediction: Prediction, deliveryId: string | null): Promise<{ accepted: boolean }> {
-    return predictionUpdate(this.run, jobId, attempt, prediction, deliveryId);
+  /**
+   * A prediction update from a verified webhook: acted on once, only by the attempt that owns it.
+   * With `handOff`, a success's ingest step is claimed for the webhook to run (`ingest`) in place
+   * of a queue message (predictions.ts `settle`).
+   */
+  async onPrediction(jobId: string, attempt: number, prediction: Prediction, deliveryId: string | null, handOff = false): Promise<{ accepted: boolean; ingest?: ClaimedJob }> {
+    const intake = await predictionUpdate(this.run, jobId, attempt, prediction, deliveryId, handOff);
+    const ingest = intake.handedIngest ? handedIngest(this.run, jobId, attempt) : null;
+    return ingest ? { accepted: intake.accepted, ingest } : { accepted: intake.accepted };
   }
 
   // ---------------------------------------------------------------- the alarm: callbacks, polling, lost work, stalls (recovery.ts)

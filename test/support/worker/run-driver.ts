@@ -167,11 +167,16 @@ export interface Delivery {
 
 /** POST the prediction's current state to the webhook URL it was created with, signed like Replicate does. */
 export async function deliverWebhook(h: Harness, predictionId: string, delivery: Delivery = {}): Promise<Response> {
+  return exports.default.fetch(await webhookRequest(h, predictionId, delivery));
+}
+
+/** The provider's webhook request for the prediction as it stands, signed unless `delivery` says otherwise. */
+export async function webhookRequest(h: Harness, predictionId: string, delivery: Delivery = {}): Promise<Request> {
   const prediction = h.double.view(predictionId);
   const body = delivery.body ?? JSON.stringify(prediction);
   const url = new URL(h.double.webhookOf(predictionId)!);
   const headers = delivery.headers ?? { ...(await signWebhook(h.config.webhookSecret, delivery.deliveryId ?? `msg_${crypto.randomUUID()}`, delivery.timestamp ?? Math.floor(Date.now() / 1000), body)) };
-  return exports.default.fetch(new Request(`http://adreel.test${url.pathname}${url.search}`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body }));
+  return new Request(`http://adreel.test${url.pathname}${url.search}`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body });
 }
 
 /** The provider finishes the job's prediction and says so by webhook. */
