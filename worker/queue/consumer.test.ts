@@ -233,6 +233,63 @@ describe("a busy media-node", () => {
     const [held] = await rows<{ lease_until: number }>(h, "SELECT lease_until FROM jobs WHERE id = ?", first);
     expect(held!.lease_until).toBeGreaterThanOrEqual(before + 3000 + h.config.jobLeaseMs);
   });
+
+  /**
+   * Every chunk's frame published but `last`'s, which has succeeded: chunk `first`'s normalize
+   * step is claimed while `last` still generates (not the phase's end). media-node as `answer`
+   * says, for each normalize call in turn; the world moves on during the first one: `last` publishes.
+   */
+  async function refusedAsThePhaseEnds(answers: ("busy" | "done")[]): Promise<{ h: Harness; first: string; outcome: Outcome; bodies: { ends_chunk_phase?: boolean }[] }> {
+    const h = await newRun();
+    await driveToChunks(h);
+    for (let round = 0; round < 50; round++) {
+      const ids = await queued(h, "chunk");
+      if (ids.length === 0) break;
+      for (const id of ids) {
+        await startJob(h, id);
+        await succeed(h, id);
+      }
+      for (const id of ids) {
+        const others = (await snapshot(h)).jobs.filter((j) => j.kind === "chunk" && j.id !== id && j.status !== "normalizing");
+        if (others.length > 0) await publishFrame(h, id);
+      }
+    }
+    const chunks = (await snapshot(h)).jobs.filter((j) => j.kind === "chunk");
+    const last = chunks.find((j) => j.status === "ingesting")!.id;
+    const first = chunks.find((j) => j.status === "normalizing")!.id;
+    expect(chunks.filter((j) => j.status !== "normalizing").map((j) => j.id)).toEqual([last]);
+    const bodies: { ends_chunk_phase?: boolean }[] = [];
+    const media = {
+      about: () => media,
+      call: async (path: string, body: { ends_chunk_phase?: boolean }) => {
+        if (path !== "/v1/media/chunks/normalize") throw new MediaNodeError(`media-node ${path} answered 503: busy`, true, 503, 3);
+        bodies.push(body);
+        if (bodies.length === 1) await publishFrame(h, last);
+        if (answers[bodies.length - 1] === "done") return { frames: 48, duration_s: 2, bytes: 1000, keyframes: [0], palette: [], decorated: [] };
+        throw new MediaNodeError("media-node /v1/media/chunks/normalize answered 503: media-node is busy: all 2 encode slots are in use", true, 503, 3);
+      },
+    };
+    const outcome = await deliver({ ...h, deps: { ...h.deps, media } } as Harness, [{ body: { video_id: h.videoId, job_id: first, attempt: 1, step: "normalize" }, attempts: 1 }]);
+    return { h, first, outcome, bodies };
+  }
+
+  it("sends a refused normalize pass again at once, as the phase's end, when every other chunk published meanwhile", async () => {
+    const { h, first, outcome, bodies } = await refusedAsThePhaseEnds(["busy", "done"]);
+    // Not the retry delay and the queue: the same consumer asks again, flagged so media-node admits it like a finish.
+    expect(bodies.map((b) => b.ends_chunk_phase ?? false)).toEqual([false, true]);
+    expect(outcome).toMatchObject({ acks: [expect.any(String)], retries: [] });
+    expect(await jobOf(h, first)).toMatchObject({ status: "done", attempt: 1, errors: [] });
+  });
+
+  it("a pass refused again when flagged as the phase's end waits on the queue: two refusals never loop", async () => {
+    const before = Date.now();
+    const { h, first, outcome, bodies } = await refusedAsThePhaseEnds(["busy", "busy"]);
+    expect(bodies.map((b) => b.ends_chunk_phase ?? false)).toEqual([false, true]);
+    expect(outcome).toMatchObject({ acks: [expect.any(String)], retries: [] });
+    expect(await jobOf(h, first)).toMatchObject({ status: "normalizing", attempt: 1, errors: [] });
+    const [held] = await rows<{ lease_until: number }>(h, "SELECT lease_until FROM jobs WHERE id = ?", first);
+    expect(held!.lease_until).toBeGreaterThanOrEqual(before + 3000 + h.config.jobLeaseMs);
+  });
 });
 
 

@@ -214,10 +214,10 @@ async function runStep(batchDeps: StepDeps, run: RunStub, body: JobMessage, clai
   } catch (error) {
     if (error instanceof MediaNodeError && error.busyForSeconds !== undefined) {
       // Back-pressure, not a failure: like the provider's create gate, it spends nothing.
-      deps.log.info("job.step_deferred", { reason: error.message, delay_s: error.busyForSeconds, duration_ms: Date.now() - started });
-      await run.deferStep(body.job_id, body.attempt, body.step, error.busyForSeconds);
+      const again = (await run.deferStep(body.job_id, body.attempt, body.step, error.busyForSeconds, claim.endsPhase === true)) as ClaimedJob | null;
+      deps.log.info("job.step_deferred", { reason: error.message, delay_s: again ? 0 : error.busyForSeconds, duration_ms: Date.now() - started, ...(again ? { then: "sent again as the chunk phase's end" } : {}) });
       message.ack();
-      return null;
+      return again;
     }
     const { retryable, retryAfterSeconds, permanent } = classify(error);
     const reason = (error as Error).message ?? String(error);

@@ -30,20 +30,40 @@ import type { RunContext } from "./types.ts";
  * the provider's create gate deferred; an ingest or normalize step (the job's prediction is
  * already paid for) keeps its status, its lease held past the new delivery.
  */
-export async function deferStep(run: RunContext, jobId: string, attempt: number, step: JobStep, seconds: number): Promise<void> {
+export async function deferStep(run: RunContext, jobId: string, attempt: number, step: JobStep, seconds: number, endedPhase = false): Promise<ClaimedJob | null> {
   const job = run.jobs.get(jobId);
-  if (!job || job.attempt !== attempt || run.ended()) return;
+  if (!job || job.attempt !== attempt || run.ended()) return null;
   const wait = Math.max(1, Math.ceil(seconds));
   const now = Date.now();
   if (step === "start") {
     const moved = run.jobs.apply("defer", job, { notBefore: now + wait * 1000 }, now);
     if (moved) run.event("job", { job: jobView(moved) });
   } else {
-    if (job.status !== (step === "ingest" ? "ingesting" : "normalizing")) return;
+    if (job.status !== (step === "ingest" ? "ingesting" : "normalizing")) return null;
+    if (step === "normalize" && !endedPhase && job.kind === "chunk" && endsChunkPhase(run, job.id)) return endingNormalize(run, job);
     run.jobs.renewLease(job.id, now + wait * 1000 + run.config.jobLeaseMs, job.status);
     await run.send([{ video_id: run.row()!.video_id, job_id: job.id, attempt, step }], wait);
   }
   await run.scheduleAlarm();
+  return null;
+}
+
+/**
+ * A chunk's normalize pass refused busy while other chunks still generated, and now every other
+ * chunk has published: the video waits on it. Sent again on the media queue it would wait out
+ * the retry delay and, locally, the batch in flight; instead it is claimed again for the consumer
+ * that was refused, flagged `endsPhase`, which media-node admits like a finish (it waits in
+ * process for the next encode slot, ahead of background passes). `endedPhase` on a refusal of a
+ * pass already flagged: that one goes back on the queue, so two refusals never loop.
+ */
+async function endingNormalize(run: RunContext, job: JobRow): Promise<ClaimedJob | null> {
+  if (awaitsDecorations(run, job)) {
+    await parkNormalize(run, job);
+    return null;
+  }
+  run.jobs.renewLease(job.id, Date.now() + run.config.jobLeaseMs, job.status);
+  await run.scheduleAlarm();
+  return claimedJob(run, job, "normalize");
 }
 
 /** A consumer takes a job. Null means the message is stale (job moved on): acknowledge and drop it. */
@@ -243,8 +263,11 @@ export async function publishOutput(run: RunContext, jobId: string, attempt: num
  * like any such step, `delaySeconds` from now, on the same attempt.
  */
 export async function handBack(run: RunContext, jobId: string, attempt: number, delaySeconds: number, step: JobStep = "start"): Promise<void> {
-  // A handed-off normalize keeps its status and goes on the media queue, as a busy one would.
-  if (step !== "start") return deferStep(run, jobId, attempt, step, delaySeconds);
+  // A handed-off ingest or normalize keeps its status and goes on its queue, as a busy one would.
+  if (step !== "start") {
+    await deferStep(run, jobId, attempt, step, delaySeconds, true);
+    return;
+  }
   const job = run.jobs.get(jobId);
   if (!job || job.attempt !== attempt || run.ended()) return;
   const now = Date.now();

@@ -121,9 +121,13 @@ export class VideoRun extends DurableObject<Env> {
     return beginPrediction(this.run, jobId, attempt, estimateUsd, model);
   }
 
-  /** media-node is busy: the step is sent again in `seconds`, spending no attempt and no delivery. */
-  async deferStep(jobId: string, attempt: number, step: JobStep, seconds: number): Promise<void> {
-    await deferStep(this.run, jobId, attempt, step, seconds);
+  /**
+   * media-node is busy: the step is sent again in `seconds`, spending no attempt and no delivery;
+   * or, a chunk's normalize pass the video now waits on (and was not flagged so: `endedPhase`),
+   * claimed again for the refused consumer to send at once as the phase's end (consumer-protocol.ts).
+   */
+  async deferStep(jobId: string, attempt: number, step: JobStep, seconds: number, endedPhase = false): Promise<ClaimedJob | null> {
+    return deferStep(this.run, jobId, attempt, step, seconds, endedPhase);
   }
 
   /** The provider's create gate is full: the job waits `seconds` without using a retry. */
