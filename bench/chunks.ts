@@ -59,6 +59,11 @@ interface ChunkRun {
   criticalMediaNormalizeSeconds: number;
 }
 
+/** Chunk ingests the webhook ran itself (`webhook.ingest_taken` in the worker's log): their `predicted` transition sent no queue message. */
+function ingestsTaken(lines: readonly string[], videoId: string): number {
+  return lines.filter((line) => line.includes('"webhook.ingest_taken"') && line.includes(videoId) && line.includes('"chunk:')).length;
+}
+
 /** media-node and the draft model server together: the CPU the chunk phase's media work used (the draft renders are the model's work, done locally). */
 function serverCpuSeconds(usage: Record<string, TreeUsage | undefined>): number {
   const { media, draft } = usage;
@@ -125,7 +130,7 @@ export async function measure(label: string, maxPredictions: number, options: Ch
         meanHandoffSeconds: handoffs.length ? mean(handoffs) : Number.NaN,
         mediaCpuSeconds: serverCpuSeconds(sampler.usage(phase.startAt, phase.startAt + phase.seconds * 1000)),
         startMessages: chunkTransitions("dispatch") + chunkTransitions("requeue"),
-        ingestMessages: chunkTransitions("predicted"),
+        ingestMessages: chunkTransitions("predicted") - ingestsTaken(stack.lines().worker, video_id),
         handOffs: chunkTransitions("handOff"),
         startClaims: chunkTransitions("claim"),
         critical,
@@ -241,7 +246,7 @@ Per link of a chain (chunk k's prediction succeeded → chunk k+1's prediction c
 
 ${table(["run", "latency", "last frame s (mean)", "hand-off s (mean)", "queue messages on the chain per chunk (start + ingest)", "starts handed off (links)", "start claims (chunks)"], linkRows)}
 
-- Per link, before: the ingest message (queue hop), its claim, publish (the frame), the next chunk's start message (queue hop), its claim, the create's guard (\`beginPrediction\`), the create gate (limiter object), the create, \`predictionCreated\`: 2 queue hops and 5 calls to the video's Durable Object. After: the ingest message, its claim, publish — which answers the next chunk claimed (\`handOff\`) — the guard, the gate, the create, \`predictionCreated\`: 1 queue hop and 4 calls. Normalize is off the chain in both: its message goes on the media queue as the frame is published, and the next chunk never waits for it (only the beat's last chunk's normalize ends the phase).
+- Per link, at 83e8278: the ingest message (queue hop), its claim, publish (the frame), the next chunk's start message (queue hop), its claim, the create's guard (\`beginPrediction\`), the create gate (limiter object), the create, \`predictionCreated\`: 2 queue hops and 5 calls to the video's Durable Object. At 0b5c9b3: the ingest message, its claim, publish — which answers the next chunk claimed (\`handOff\`) — the guard, the gate, the create, \`predictionCreated\`: 1 queue hop and 4 calls. Now (\`WEBHOOK_INGEST\`, on by default): the webhook that reports the prediction succeeded is answered the ingest claimed and runs it itself, then publish, the guard, the gate, the create, \`predictionCreated\`: no queue hop (an ingest counted as a queue message here is one that failed in the webhook and went to the queue). Normalize is off the chain in all: its message goes on the media queue as the frame is published, and the next chunk never waits for it (only the beat's last chunk's normalize ends the phase).
 `;
   return `${SECTION}
 

@@ -50,5 +50,11 @@ export const webhooksApi = router();
  */
 serve(webhooksApi, predictionWebhookRoute, (c) => {
   const config = c.get("config");
-  return receiveWebhook(c, config, (videoId, ingest) => c.executionCtx.waitUntil(runHandedOff(stepDeps(c.env, config), videoId, ingest as ClaimedJob)));
+  return receiveWebhook(c, config, (videoId, ingest) => {
+    const deps = stepDeps(c.env, config);
+    const claimed = ingest as ClaimedJob;
+    // Said in the log, where bench/chunks.ts counts the ingests that went without a queue message.
+    deps.log.info("webhook.ingest_taken", { video_id: videoId, job_id: claimed.job.id, attempt: claimed.job.attempt });
+    c.executionCtx.waitUntil(runHandedOff(deps, videoId, claimed));
+  });
 });
