@@ -127,12 +127,21 @@ const LAST_FRAME_ARGS = ["-map", "[last]", "-frames:v", "1", "-update", "1", "-c
  * frames, so it would decode them all the same (measured on one: 0.10 of the run's 0.13 CPU s).
  */
 export async function extractLastFrame(inputPath: string, lastFramePath: string, options: NormalizeOptions, chained = true): Promise<void> {
+  // A beat's last chunk (`chained` false): no chunk waits on its frame, so it runs at normal priority, after those that do.
+  await fromReadableInput(inputPath, () =>
+    ffmpeg(["-i", inputPath, "-filter_complex", normalizeGraph(options, { chunk: false, last: true }), ...LAST_FRAME_ARGS, lastFramePath], { timeoutMs: options.timeoutMs ?? 2 * 60_000, critical: chained }),
+  );
+}
+
+/**
+ * Runs ffmpeg on a provider's clip, probing it only when ffmpeg fails (an ffprobe first cost
+ * 0.05 CPU s and about a tenth of a second on every chunk's last frame and normalize pass): a
+ * clip ffprobe cannot read, or one without video, is the caller's problem (422); anything else was ours.
+ */
+async function fromReadableInput<T>(inputPath: string, work: () => Promise<T>): Promise<T> {
   try {
-    // A beat's last chunk (`chained` false): no chunk waits on its frame, so it runs at normal priority, after those that do.
-    await ffmpeg(["-i", inputPath, "-filter_complex", normalizeGraph(options, { chunk: false, last: true }), ...LAST_FRAME_ARGS, lastFramePath], { timeoutMs: options.timeoutMs ?? 2 * 60_000, critical: chained });
+    return await work();
   } catch (error) {
-    // Probed only on failure (a tenth of a second saved on every chunk's hand-off): a clip
-    // ffprobe cannot read is the caller's problem (422); anything else was ours.
     if (error instanceof FfmpegError) await probeInput(inputPath);
     throw error;
   }
@@ -144,11 +153,10 @@ export async function normalizeChunk(inputPath: string, outputPath: string, last
   for (const k of keyframes) {
     if (!Number.isInteger(k) || k < 0 || k >= frames) throw new InputError(`keyframes: ${k} is not a frame index below ${frames}`);
   }
-  await probeInput(inputPath);
   const last = lastFramePath !== null;
   const decorated = draw ? decoratedNormalizeGraph(options, last, draw) : null;
   if (decorated?.ass != null) await writeFile(draw!.assPath, decorated.ass);
-  await ffmpeg(
+  await fromReadableInput(inputPath, () => ffmpeg(
     [
       "-i", inputPath,
       ...(decorated?.inputArgs ?? []),
@@ -163,7 +171,7 @@ export async function normalizeChunk(inputPath: string, outputPath: string, last
     // Off the critical path since its last frame is published first (extractLastFrame), until
     // the pass is what the chunk phase's end waits for.
     { timeoutMs, background },
-  );
+  ));
   // By construction it is `frames` long; counting the packets proves it for the cost of a demux.
   const result = await probeChunk(outputPath, "normalized chunk");
   if (result.frames !== frames) throw new Error(`normalized chunk has ${result.frames} frames, expected ${frames}`);
