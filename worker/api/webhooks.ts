@@ -47,6 +47,9 @@ export const webhooksApi = router();
  * isolate once the provider has its answer, instead of waiting on the jobs queue for a consumer
  * (a local queue hands out one batch at a time: an ingest waited there behind another's last
  * frame). It holds the job's lease like a consumer; failing, it is handed back to the queue.
+ * Cloudflare cancels what waitUntil still runs 30 s after the response (as reported in
+ * github.com/Menci/Floway/issues/411, read 2026-12-05): an ingest cut off there is like one whose
+ * isolate died, and its lapsed lease puts it on the queue (run/recovery.ts).
  */
 serve(webhooksApi, predictionWebhookRoute, (c) => {
   const config = c.get("config");
