@@ -2,6 +2,7 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ReplicateDouble } from "../../test/support/worker/replicate-double.ts";
+import { mediaKeys } from "../media/keys.ts";
 import { MediaNodeError } from "../media/media-node.ts";
 import { MODELS, type Harness, deliverWebhook, driveToChunks, driveToEnd, ingest, jobOf, newRun, predictionOf, publishFrame, queued, rows, runJob, snapshot, startJob, succeed } from "../../test/support/worker/run-driver.ts";
 import { consumeJobs, retryDelaySeconds } from "./consumer.ts";
@@ -232,6 +233,41 @@ describe("a busy media-node", () => {
     expect(await jobOf(h, first!)).toMatchObject({ status: "normalizing", attempt: 1, errors: [] });
     const [held] = await rows<{ lease_until: number }>(h, "SELECT lease_until FROM jobs WHERE id = ?", first);
     expect(held!.lease_until).toBeGreaterThanOrEqual(before + 3000 + h.config.jobLeaseMs);
+  });
+
+  it("hands a refused pass to the consumer whose pass just freed a slot, and drops its delayed message", async () => {
+    const h = await newRun();
+    await driveToChunks(h);
+    const [first, second] = await queued(h, "chunk");
+    for (const id of [first!, second!]) {
+      await startJob(h, id);
+      await succeed(h, id);
+      await publishFrame(h, id);
+    }
+    // Other chunks still generate: neither pass ends the phase.
+    expect((await snapshot(h)).jobs.some((j) => j.kind === "chunk" && ["waiting", "ready", "queued"].includes(j.status))).toBe(true);
+    const refused = await deliver(busy(h), [{ body: { video_id: h.videoId, job_id: first!, attempt: 1, step: "normalize" }, attempts: 1 }]);
+    expect(refused).toMatchObject({ acks: [expect.any(String)], retries: [] });
+    expect((await jobOf(h, first!)).status).toBe("normalizing");
+    const normalized: string[] = [];
+    const media = {
+      about: () => media,
+      call: async (path: string, body: { output_url: string }) => {
+        if (path !== "/v1/media/chunks/normalize") throw new Error(`unexpected ${path}`);
+        const key = decodeURIComponent(new URL(body.output_url).pathname).replace(/^\/media\//, "");
+        normalized.push([first!, second!].find((id) => mediaKeys.chunk(h.videoId, Number(id.split(":")[1])) === key) ?? key);
+        return { frames: 48, duration_s: 2, bytes: 1000, keyframes: [0], palette: [], decorated: [] };
+      },
+    };
+    const freeing = { ...h, deps: { ...h.deps, media } } as Harness;
+    // The second chunk's pass finishes: its consumer goes on with the first's, refused a moment ago.
+    await deliver(freeing, [{ body: { video_id: h.videoId, job_id: second!, attempt: 1, step: "normalize" }, attempts: 1 }]);
+    expect(normalized).toEqual([second, first]);
+    expect(await jobOf(h, first!)).toMatchObject({ status: "done", attempt: 1 });
+    // The refused pass's own delayed message comes later: stale, nothing runs again.
+    const late = await deliver(freeing, [{ body: { video_id: h.videoId, job_id: first!, attempt: 1, step: "normalize" }, attempts: 1 }]);
+    expect(late).toMatchObject({ acks: [expect.any(String)], retries: [] });
+    expect(normalized).toHaveLength(2);
   });
 
   /**

@@ -10,6 +10,7 @@ import type { SoundtrackOutput } from "../steps/voice.ts";
 import { type AssemblyDecorations, OVERLAYS_JOB, type OverlaysOutput } from "../steps/assembly.ts";
 import { advance, afterPublish } from "./advance.ts";
 import { isWindow } from "./assembly.ts";
+import { messageStillDue, passRefused, takeWaitingPass } from "./busy-passes.ts";
 import { awaitsDecorations, decorationsKnown, parkNormalize, resumeParked } from "./decorations-wait.ts";
 import { type JobRow, type JobStatus, jobView } from "./jobs.ts";
 import { bookCharge } from "./ledger.ts";
@@ -43,6 +44,7 @@ export async function deferStep(run: RunContext, jobId: string, attempt: number,
     if (step === "normalize" && !endedPhase && job.kind === "chunk" && endsChunkPhase(run, job.id)) return endingNormalize(run, job);
     run.jobs.renewLease(job.id, now + wait * 1000 + run.config.jobLeaseMs, job.status);
     await run.send([{ video_id: run.row()!.video_id, job_id: job.id, attempt, step }], wait);
+    if (step === "normalize") passRefused(run, job);
   }
   await run.scheduleAlarm();
   return null;
@@ -80,6 +82,8 @@ export async function claimJob(run: RunContext, jobId: string, attempt: number, 
     if (job.kind === "plan") await enterPhase(run, "planning");
   } else {
     if (job.status !== (step === "ingest" ? "ingesting" : "normalizing")) return null;
+    // A refused pass handed to a consumer whose slot freed (busy-passes.ts): its delayed message is stale.
+    if (step === "normalize" && !messageStillDue(run, job)) return null;
     if (step === "normalize" && awaitsDecorations(run, job)) {
       await parkNormalize(run, job);
       return null;
@@ -178,6 +182,8 @@ function knownDecorations(run: Pick<RunContext, "jobs" | "state">): { decoration
  * message and its claim: the final MP4 is the last chunk's consumer's next step. Only a consumer
  * of the media queue is handed one (a chunk's normalize, a window, a seam measure): the piece
  * would travel there, and a consumer of another queue would hold that queue's batch with it.
+ * With no such piece, a media consumer whose work just freed an encode slot is handed a normalize
+ * pass refused busy earlier, if one waits (busy-passes.ts).
  */
 export async function jobDone(run: RunContext, jobId: string, attempt: number, output: unknown, handOff = false): Promise<ClaimedJob | null> {
   if (run.ended()) return null;
@@ -196,9 +202,18 @@ export async function jobDone(run: RunContext, jobId: string, attempt: number, o
   const next = await advance(run, done, handOff && reportedOnMedia ? isAssemblyStep : undefined);
   await resumeParked(run);
   await run.syncIndex();
-  if (!next) return null;
+  if (!next) return handOff && reportedOnMedia ? waitingPassFor(run) : null;
   attemptStarted(run.sql, run.config, next, now);
   return claimedJob(run, next, "start");
+}
+
+/** A normalize pass refused busy earlier, claimed for the media consumer whose slot just freed (busy-passes.ts); null when none waits. */
+async function waitingPassFor(run: RunContext): Promise<ClaimedJob | null> {
+  const pass = takeWaitingPass(run, (job) => !awaitsDecorations(run, job));
+  if (!pass) return null;
+  run.jobs.renewLease(pass.id, Date.now() + run.config.jobLeaseMs, pass.status);
+  await run.scheduleAlarm();
+  return claimedJob(run, pass, "normalize");
 }
 
 /** The assembly's pieces a consumer takes over from the step that made them ready: the final assembly, a window. */
