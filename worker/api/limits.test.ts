@@ -49,6 +49,9 @@ describe("per-key rate limits", () => {
       const response = await call(key, `/api/status/${video_id}`);
       expect(response.status, `request ${i + 1}`).toBe(200);
       expect(response.headers.get("x-ratelimit-remaining")).toBe(String(config.rateLimitPerMinute - i - 1));
+      expect(response.headers.get("x-ratelimit-limit")).toBe(String(config.rateLimitPerMinute));
+      expect(response.headers.get("access-control-allow-origin")).toBe("*");
+      expect(response.headers.get("content-type")).toMatch(/^application\/json/);
       expect(((await response.json()) as { video_id: string }).video_id).toBe(video_id);
     }
     const refused = await call(key, `/api/status/${video_id}`);

@@ -47,7 +47,12 @@ export async function rateLimit(c: AppContext, next: Next): Promise<Response | v
     }
     const refused = refusal(c, verdict, limit);
     if (refused) c.res = refused;
-    else limitHeaders(c, verdict, limit);
+    else {
+      // The status route's answers are built in this isolate, so their headers can take these
+      // in place (`c.header` would copy the finished Response, once per header).
+      c.res.headers.set("x-ratelimit-limit", String(limit));
+      c.res.headers.set("x-ratelimit-remaining", String(verdict.remaining));
+    }
     return;
   }
   const verdict = await taken;

@@ -4,7 +4,7 @@ import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { ErrorResponse, VideoId } from "../../contracts/api.ts";
 import { type AppContext, type AppEnv, invalid, jsonBody, type VideoRunStub } from "../app.ts";
-import { IsolateMemo } from "../auth/isolate-memo.ts";
+import { IsolateMemo, objectIdOf } from "../auth/isolate-memo.ts";
 import { videos } from "../db/schema.ts";
 
 /**
@@ -64,7 +64,7 @@ export async function ownedRun(c: AppContext, id: string): Promise<VideoRunStub 
     videoOwners.set(id, owner);
   }
   if (owner !== c.get("principal").tenantId) return null;
-  return c.env.VIDEO_RUN.get(c.env.VIDEO_RUN.idFromName(id));
+  return c.env.VIDEO_RUN.get(objectIdOf(c.env.VIDEO_RUN, id));
 }
 
 export function videoNotFound(c: AppContext, id: string): Response {

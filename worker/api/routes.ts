@@ -1,10 +1,10 @@
 import { DrizzleQueryError } from "drizzle-orm/errors";
 import { HTTPException } from "hono/http-exception";
-import { cors } from "hono/cors";
 import type { ErrorResponse } from "../../contracts/api.ts";
 import { authenticate } from "../auth/keys.ts";
 import { loadConfig } from "../config.ts";
 import { workerLog } from "../log.ts";
+import { crossOrigin } from "./cors.ts";
 import { keysApi } from "./keys.ts";
 import { rateLimit, unauthorized } from "./limits.ts";
 import { mediaApi } from "./media.ts";
@@ -33,7 +33,7 @@ app.use("*", async (c, next) => {
   await next();
 });
 
-app.use("/api/*", cors({ origin: "*", allowHeaders: ["authorization", "content-type", "idempotency-key"], allowMethods: ["GET", "POST", "OPTIONS"], maxAge: 600 }));
+app.use("/api/*", crossOrigin);
 
 // Every /api route needs a key; browsers' WebSockets cannot set headers, so `access_token` is accepted too.
 app.use("/api/*", async (c, next) => {

@@ -19,3 +19,18 @@ export class IsolateMemo<K, V> {
     if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as K);
   }
 }
+
+/**
+ * A Durable Object's id by name, derived once per isolate: `idFromName` hashes the name on
+ * every call, and a poller names the same objects (its key's limiter, its video's run) on
+ * every request. Ids are plain values, not bound to the request that made them.
+ */
+const objectIds = new WeakMap<object, IsolateMemo<string, DurableObjectId>>();
+
+export function objectIdOf(namespace: Pick<DurableObjectNamespace, "idFromName">, name: string): DurableObjectId {
+  let ids = objectIds.get(namespace);
+  if (!ids) objectIds.set(namespace, (ids = new IsolateMemo(10_000)));
+  let id = ids.get(name);
+  if (!id) ids.set(name, (id = namespace.idFromName(name)));
+  return id;
+}

@@ -56,7 +56,11 @@ export interface Principal {
   keyId: string;
 }
 
-/** Keys this isolate has found active, by hash: a key's id and tenant never change (its revocation is the limiter's to tell). */
+/**
+ * Keys this isolate has found active, by the key as sent: a key's id and tenant never change
+ * (its revocation is the limiter's to tell). Looked up before hashing, so a poller's requests
+ * do not each pay a SHA-256. Held in the isolate's memory only, never stored.
+ */
 const knownKeys = new IsolateMemo<string, Principal>(10_000);
 
 /**
@@ -66,9 +70,9 @@ const knownKeys = new IsolateMemo<string, Principal>(10_000);
  */
 export async function authenticate(db: D1Database, key: string | null | undefined): Promise<Principal | null> {
   if (!key || !key.startsWith(KEY_PREFIX) || key.length > 100) return null;
-  const hash = await sha256Hex(key);
-  const known = knownKeys.get(hash);
+  const known = knownKeys.get(key);
   if (known) return known;
+  const hash = await sha256Hex(key);
   const rows = await drizzle(db)
     .select({ id: apiKeys.id, tenantId: apiKeys.tenantId })
     .from(apiKeys)
@@ -77,6 +81,6 @@ export async function authenticate(db: D1Database, key: string | null | undefine
   const row = rows[0];
   if (!row) return null;
   const principal = { tenantId: row.tenantId, keyId: row.id };
-  knownKeys.set(hash, principal);
+  knownKeys.set(key, principal);
   return principal;
 }

@@ -45,6 +45,26 @@ describe("RequestLimiter", () => {
     });
   });
 
+  it("counts exactly to the limit after thousands of requests left the window", async () => {
+    const stub = limiterFor(env, "key_limiter_many");
+    await runInDurableObject(stub, async (_limiter: RequestLimiter, state) => {
+      const now = Date.now();
+      // More requests aged out than the list keeps before dropping them (COMPACT_AT), and 40 still counted.
+      for (let i = 0; i < 3000; i++) state.storage.sql.exec("INSERT INTO hits (bucket, at) VALUES ('api', ?)", now - 2 * MINUTE_MS + i);
+      for (let i = 0; i < 40; i++) state.storage.sql.exec("INSERT INTO hits (bucket, at) VALUES ('api', ?)", now - 50_000 + i);
+      const again = new RequestLimiter(state, env);
+      const verdicts = [];
+      for (let i = 0; i < 12; i++) verdicts.push(await again.take("api", 50, MINUTE_MS));
+      expect(verdicts.map((v) => v.remaining)).toEqual([9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 0, 0]);
+      expect(verdicts.map((v) => v.ok)).toEqual([...Array(10).fill(true), false, false]);
+      // The oldest counted request is 50 s old: it leaves the window in about 10 s.
+      expect(verdicts[10]!.retryAfterSeconds).toBeGreaterThanOrEqual(10);
+      expect(verdicts[10]!.retryAfterSeconds).toBeLessThanOrEqual(11);
+      // The aged-out rows were deleted from SQLite too: what is left is what counts.
+      expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM hits").one().n).toBe(50);
+    });
+  });
+
   it("refuses every request of a revoked key, in this life and the next", async () => {
     const stub = limiterFor(env, "key_limiter_revoked");
     expect((await stub.take("api", 5, MINUTE_MS)).ok).toBe(true);

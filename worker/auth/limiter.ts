@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { objectIdOf } from "./isolate-memo.ts";
 
 /**
  * Per-key request rate limits: one `RequestLimiter` object per API key keeps a sliding-window
@@ -53,26 +54,36 @@ export class RequestLimiter extends DurableObject<Env> {
     if (this.revoked) return { ok: false, retryAfterSeconds: 0, remaining: 0, revoked: true };
     const now = Date.now();
     const window = this.windowOf(bucket, windowMs);
-    let left = 0;
-    while (left < window.hits.length && window.hits[left]! <= now - windowMs) left++;
-    if (left > 0) {
-      window.hits.splice(0, left);
-      window.stale += left;
+    const hits = window.hits;
+    // Requests that left the window are passed over, not shifted out one by one: a key polled
+    // a few hundred times a minute would move its whole window on every request.
+    let first = window.first;
+    while (first < hits.length && hits[first]! <= now - windowMs) first++;
+    if (first > window.first) {
+      window.stale += first - window.first;
+      window.first = first;
       if (window.stale >= STALE_ROWS) {
         this.sql.exec("DELETE FROM hits WHERE bucket = ? AND at <= ?", bucket, now - windowMs);
         window.stale = 0;
       }
+      if (first >= COMPACT_AT && first * 2 >= hits.length) {
+        hits.splice(0, first);
+        window.first = 0;
+      }
     }
-    const counted = window.hits.length;
+    const counted = hits.length - window.first;
     if (counted >= limit) {
       // The request becomes possible once enough of the oldest ones have aged out.
-      const freeingAt = window.hits[counted - limit]! + windowMs;
+      const freeingAt = hits[hits.length - limit]! + windowMs;
       return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((freeingAt - now) / 1000)), remaining: 0 };
     }
     this.sql.exec("INSERT INTO hits (bucket, at) VALUES (?, ?)", bucket, now);
-    window.hits.push(now);
+    hits.push(now);
     // A clock that stepped back keeps the window in order (oldest first), as SQLite's index would.
-    if (counted > 0 && window.hits[counted - 1]! > now) window.hits.sort((a, b) => a - b);
+    if (counted > 0 && hits[hits.length - 2]! > now) {
+      const inWindow = hits.splice(window.first).sort((a, b) => a - b);
+      hits.push(...inWindow);
+    }
     return { ok: true, retryAfterSeconds: 0, remaining: limit - counted - 1 };
   }
 
@@ -81,7 +92,7 @@ export class RequestLimiter extends DurableObject<Env> {
     const known = this.windows.get(bucket);
     if (known && known.windowMs === windowMs) return known;
     const rows = this.sql.exec("SELECT at FROM hits WHERE bucket = ? ORDER BY at", bucket).toArray() as { at: number }[];
-    const window: BucketWindow = { windowMs, hits: rows.map((row) => row.at), stale: 0 };
+    const window: BucketWindow = { windowMs, hits: rows.map((row) => row.at), first: 0, stale: 0 };
     this.windows.set(bucket, window);
     return window;
   }
@@ -90,14 +101,19 @@ export class RequestLimiter extends DurableObject<Env> {
 /** Rows of requests that left the window, kept in SQLite until this many can be deleted at once. */
 const STALE_ROWS = 100;
 
+/** Requests that left the window, kept at the front of the in-memory list until this many (and half of it) can be dropped at once. */
+const COMPACT_AT = 1024;
+
 interface BucketWindow {
   windowMs: number;
-  /** Times of the requests counted, oldest first (until the next `take` trims them, some may have left the window). */
+  /** Times of the requests, oldest first, from `first` on; those before it left the window (dropped in bulk, `COMPACT_AT`). */
   hits: number[];
+  /** Index of the oldest request still counted (until the next `take` passes over them, some from here may have left the window too). */
+  first: number;
   /** Rows still in SQLite whose requests left the window (trimmed from `hits`). */
   stale: number;
 }
 
 export function limiterFor(env: Env, keyId: string): DurableObjectStub<RequestLimiter> {
-  return env.REQUEST_LIMITER.get(env.REQUEST_LIMITER.idFromName(keyId));
+  return env.REQUEST_LIMITER.get(objectIdOf(env.REQUEST_LIMITER, keyId));
 }

@@ -30,6 +30,9 @@ describe("the kept status", () => {
       const moments = [t0, t0 + 1_000, t0 + 4_500, t0 + 30_000, t0 + 600_000];
       const etas = moments.map((now) => view.read(run.run, now)!.estimated_time_remaining);
       expect(etas).toEqual(moments.map((now) => freshEstimate(run, now)));
+      // What the route sends is that answer's JSON, at every moment (kept only while the estimate holds).
+      const sent = new StatusView();
+      for (const now of moments) expect(JSON.parse(sent.json(run.run, now)!)).toEqual(view.read(run.run, now));
       // The clock alone moved it: it fell while the prediction's expected time ran out, then held.
       expect(etas[2]!).toBeLessThan(etas[0]!);
       expect(etas[4]).toBe(etas[3]);
@@ -64,6 +67,7 @@ describe("the kept status", () => {
       await runInDurableObject(h.stub, (run: VideoRun) => {
         const { kept, fresh } = fields(run, Date.now());
         expect(kept).toEqual(fresh);
+        expect(JSON.parse(view.json(run.run)!)).toEqual(view.read(run.run));
         seen.push(kept);
       });
       await succeed(h, reference.id);
@@ -71,6 +75,8 @@ describe("the kept status", () => {
       await runInDurableObject(h.stub, (run: VideoRun) => {
         const { kept, fresh } = fields(run, Date.now());
         expect(kept).toEqual(fresh);
+        // The JSON sent before the change is not sent again after it.
+        expect(JSON.parse(view.json(run.run)!)).toEqual(view.read(run.run));
         seen.push(kept);
       });
     }

@@ -26,6 +26,16 @@ export class StatusView {
   private remaining: RemainingWork | null = null;
   /** The jobs the run's request, spec and chunk plan imply, kept until one of those texts (or the settings) changes. */
   private plan: { texts: string; config: Config; jobs: NewJob[] | null } | null = null;
+  /** The last answer as sent, kept until the run changes or the clock moves its estimate. */
+  private sent: { eta: number | null; json: string } | null = null;
+
+  /** `read`'s answer as the JSON the route sends, serialized once per change of the run or of its estimate. */
+  json(run: Pick<RunContext, "sql" | "config" | "jobs">, now = Date.now()): string | null {
+    const status = this.read(run, now);
+    if (!status) return null;
+    if (this.sent?.eta !== status.estimated_time_remaining) this.sent = { eta: status.estimated_time_remaining, json: JSON.stringify(status) };
+    return this.sent.json;
+  }
 
   read(run: Pick<RunContext, "sql" | "config" | "jobs">, now = Date.now()): StatusResponse | null {
     const changes = run.sql.exec("SELECT total_changes() AS n").one().n as number;
@@ -48,6 +58,7 @@ export class StatusView {
 
   private refresh(run: Pick<RunContext, "sql" | "config" | "jobs">, changes: number): void {
     this.changes = changes;
+    this.sent = null;
     this.config = run.config;
     // Only the columns shown: the row's request, spec and plan are long JSON texts, parsed only while the estimate needs them.
     this.row = (run.sql.exec("SELECT video_id, status, phase, progress, error, cost_estimate FROM run WHERE id = 1").toArray()[0] as StatusRow | undefined) ?? null;

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { RegenerateOutcome, StatusResponse } from "../../contracts/api.ts";
+import type { RegenerateOutcome } from "../../contracts/api.ts";
 import type { Prediction } from "../../contracts/prediction.ts";
 import { type Config, loadConfig, type ProviderSettings, providerFor, type Quality, videoConfig } from "../config.ts";
 import { type ProviderClient, providerClient } from "../providers/client.ts";
@@ -82,9 +82,13 @@ export class VideoRun extends DurableObject<Env> {
 
   private readonly statusView = new StatusView();
 
-  /** The status fields alone (what a poller asks several times a second), without the snapshot's jobs and outputs. */
-  async status(): Promise<StatusResponse | null> {
-    return this.statusView.read(this.run);
+  /**
+   * The status fields alone (what a poller asks several times a second), without the snapshot's
+   * jobs and outputs, as the JSON the route sends: a string crosses the RPC boundary cheaper
+   * than an object, and is kept between the run's changes (status-view.ts).
+   */
+  async status(): Promise<string | null> {
+    return this.statusView.json(this.run);
   }
 
   /** Events after `since` (0: from the first), one page. */

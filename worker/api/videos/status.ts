@@ -18,6 +18,7 @@ export const statusRoute = createRoute({
 
 export async function status(c: RouteContext<typeof statusRoute>): Promise<Response> {
   const { id } = c.req.valid("param");
-  const status = (await c.get("run").status()) as StatusResponse | null;
-  return status ? c.json(status) : videoNotFound(c, id);
+  // The run's own JSON of a StatusResponse (status-view.ts), sent as it is.
+  const status = await c.get("run").status();
+  return status === null ? videoNotFound(c, id) : c.body(status, 200, { "content-type": "application/json" });
 }
