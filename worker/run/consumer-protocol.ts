@@ -91,7 +91,8 @@ export async function claimJob(run: RunContext, jobId: string, attempt: number, 
     run.jobs.renewLease(job.id, leaseUntil, job.status);
   }
   await run.scheduleAlarm();
-  return claimedJob(run, job, step);
+  // The claim changed none of what the step is handed from the run's row (its phase at most).
+  return claimedJob(run, job, step, state);
 }
 
 /**
@@ -106,8 +107,7 @@ export function handedIngest(run: RunContext, jobId: string, attempt: number): C
 }
 
 /** What a consumer's step is handed with the job: the video, its references, the job, and what earlier steps stored. */
-function claimedJob(run: RunContext, job: JobRow, step: JobStep): ClaimedJob {
-  const state = run.state()!;
+function claimedJob(run: RunContext, job: JobRow, step: JobStep, state = run.state()!): ClaimedJob {
   const stored = step !== "start" ? (JSON.parse(job.output ?? "null") as { prediction?: Prediction; published?: unknown } | null) : null;
   return {
     step,

@@ -13,7 +13,7 @@ import { ledgerEntries, ledgerTotals } from "./ledger.ts";
 import { cancelAtProvider } from "./predictions.ts";
 import { nextDueAt, nextSettleAt } from "./recovery.ts";
 import { isEnded, readRow, readState } from "./run-state.ts";
-import type { RunContext } from "./types.ts";
+import type { RunContext, RunRow } from "./types.ts";
 
 /** What a run is built from: its Durable Object's storage and sockets, and the outside world. */
 export interface RunParts {
@@ -64,7 +64,8 @@ export function runContext(parts: RunParts): RunContext {
     row: () => readRow(sql),
     state: () => readState(sql),
     ended: () => {
-      const row = readRow(sql);
+      // The status alone: asked on nearly every report and claim, where the row's long JSON texts (request, spec, plan) are not needed.
+      const row = sql.exec("SELECT status FROM run WHERE id = 1").toArray()[0] as Pick<RunRow, "status"> | undefined;
       return !row || isEnded(row.status);
     },
     event: (type, data) => appendEvent(sql, parts.sockets(), type, data, run.log),
