@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { STAND_IN_SESSION_NICENESS, StackPriority, WORKER_SESSION_NICENESS } from "./cpu-priority.ts";
@@ -36,9 +36,20 @@ describe.skipIf(!autogroups)("the stack's CPU priorities under autogroup schedul
     expect(Number(readFileSync(`/proc/${media.pid}/stat`, "utf8").split(") ")[1]!.split(" ")[16])).toBe(10);
   });
 
+  it("starts the Worker under round-robin real time where the kernel allows it (inherited by what it starts)", () => {
+    const command = new StackPriority("background").workerCommand();
+    const may = spawnSync("chrt", ["--rr", "1", "true"]).status === 0;
+    expect(command).toEqual(may ? ["chrt", "--rr", "1"] : []);
+    // A child of the command, as workerd is of wrangler dev, reports its own policy.
+    const [first, ...rest] = [...command, "sh", "-c", "sh -c 'chrt -p $$'"];
+    const policy = spawnSync(first!, rest, { encoding: "utf8" }).stdout;
+    expect(policy).toContain(may ? "SCHED_RR" : "SCHED_OTHER");
+  });
+
   it("leaves every session and niceness alone at equal priority", async () => {
     const priority = new StackPriority("equal");
     expect(priority.standInCommand()).toEqual([]);
+    expect(priority.workerCommand()).toEqual([]);
     const media = session();
     await priority.standInStarted(media.pid);
     const worker = session();

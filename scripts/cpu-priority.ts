@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 
 /**
@@ -18,10 +19,30 @@ import { existsSync, writeFileSync } from "node:fs";
  * session's share of it. Raising needs CAP_SYS_NICE (root); without it the stand-ins' sessions
  * are lowered to 19 instead, which also yields them to every other session on the machine.
  * Inside their sessions the stand-ins run at niceness 10, media-node's background encodes at 19.
+ *
+ * A raised session still shares: autogroups are weighed against one another, so every other
+ * busy session on the machine (another stack raised alike, a test run, a build) takes its
+ * weighted turn while workerd waits, and each status request queues behind those turns
+ * (bench/load.ts measured workerd's threads waiting for a core more than half their ready
+ * time). Where the kernel allows it (CAP_SYS_NICE), `wrangler dev` therefore runs under the
+ * round-robin real-time policy at its lowest priority (`chrt --rr 1`, inherited by workerd and
+ * its threads): it takes a core the moment it is ready, and being a server that is idle between
+ * requests it leaves the rest; the kernel's real-time throttling
+ * (`/proc/sys/kernel/sched_rt_runtime_us`) keeps a share of every second for everything else.
  */
 export const STAND_IN_NICENESS = 10;
 export const WORKER_SESSION_NICENESS = -10;
 export const STAND_IN_SESSION_NICENESS = 19;
+/** `wrangler dev`'s scheduling where the kernel allows it: round-robin real time, its lowest priority. */
+export const WORKER_REAL_TIME = ["chrt", "--rr", "1"] as const;
+
+let realTime: boolean | null = null;
+
+/** Whether this process may start one under WORKER_REAL_TIME (CAP_SYS_NICE, chrt installed): tried once. */
+function realTimeAllowed(): boolean {
+  realTime ??= spawnSync(WORKER_REAL_TIME[0], [...WORKER_REAL_TIME.slice(1), "true"], { stdio: "ignore" }).status === 0;
+  return realTime;
+}
 
 /**
  * `background` (the default): as above. `equal`: the stand-ins at niceness 0 and every
@@ -62,6 +83,11 @@ export class StackPriority {
   private lowerStandIns = false;
 
   constructor(readonly mode: StandInPriority) {}
+
+  /** What `wrangler dev`'s command line starts with: chrt(1) execs it, so its pid is the server's. */
+  workerCommand(): string[] {
+    return this.mode === "background" && realTimeAllowed() ? [...WORKER_REAL_TIME] : [];
+  }
 
   /** What a stand-in's command line starts with: nice(1) execs it, so its pid is the server's. */
   standInCommand(): string[] {

@@ -400,7 +400,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const startWorker = async () => {
     const args = [WRANGLER, "dev", "--local", "--ip", "127.0.0.1", "--port", String(workerPort), "--persist-to", stateDir, "--inspector-port", String(await freePort()), "--show-interactive-dev-session=false", "--log-level", "log"];
     for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
-    worker = spawn(NODE, args, {
+    const [command, ...commandArgs] = [...priority.workerCommand(), NODE, ...args];
+    worker = spawn(command!, commandArgs, {
       cwd: root,
       detached: true,
       env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
