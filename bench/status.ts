@@ -7,7 +7,10 @@
  * same machine; once idle and once while two 30 s draft ads are generating.
  */
 import type { AdreelClient } from "../cli/client.ts";
+import type { Stack } from "../scripts/stack.ts";
 import { BENCH_LIMITS, isMain, numberFlag, snapshotNote, withStack } from "./bench-stack.ts";
+import { commandLine } from "./load-clients.ts";
+import { processTree, schedNanoseconds } from "./process-tree.ts";
 import { invocation, loadAverage, machineParagraph } from "./machine.ts";
 import { table, writeSection } from "./results-doc.ts";
 import { type LatencySummary, summarize } from "./stats.ts";
@@ -28,14 +31,37 @@ async function timed(url: string, headers: Record<string, string>): Promise<numb
 interface Pairs {
   health: number[];
   status: number[];
+  /** CPU the stack's two workerd processes spent on each route's requests, summed (ns): the Worker's (isolate, D1, R2, queues) and wrangler dev's request proxy. */
+  cpu: Record<"health" | "status", { worker: number; proxy: number }>;
 }
 
-/** `count` rounds of one /health and one status request, alternating which goes first; stops early when `until()` says so. */
-async function interleaved(client: AdreelClient, videoId: string, count: number, until: () => boolean = () => false): Promise<Pairs> {
-  const pairs: Pairs = { health: [], status: [] };
+/** wrangler dev's workerd processes: the Worker's, and the request proxy every HTTP request passes through (it listens on the stack's port). */
+function workerdOf(stack: Stack): { worker: number[]; proxy: number[] } {
+  const workerd = processTree(stack.pids().worker ?? -1).filter((s) => s.comm.startsWith("workerd"));
+  const isProxy = (pid: number) => commandLine(pid).includes(`entry=${new URL(stack.workerUrl).host}\0`);
+  return { worker: workerd.filter((s) => !isProxy(s.pid)).map((s) => s.pid), proxy: workerd.filter((s) => isProxy(s.pid)).map((s) => s.pid) };
+}
+
+const onCpuNs = (pids: number[]) => pids.reduce((sum, pid) => sum + schedNanoseconds(pid).runNs, 0);
+
+/**
+ * `count` rounds of one /health and one status request, alternating which goes first; stops
+ * early when `until()` says so. Sequential, so the workerd CPU read around a request (its
+ * threads' on-core time, /proc schedstat) is that request's, plus whatever else the stack did
+ * meanwhile: measured idle, that is nothing.
+ */
+async function interleaved(client: AdreelClient, workerd: ReturnType<typeof workerdOf>, videoId: string, count: number, until: () => boolean = () => false): Promise<Pairs> {
+  const pairs: Pairs = { health: [], status: [], cpu: { health: { worker: 0, proxy: 0 }, status: { worker: 0, proxy: 0 } } };
   const auth = { authorization: `Bearer ${client.apiKey}` };
-  const health = () => timed(`${client.baseUrl}/health`, {}).then((ms) => pairs.health.push(ms));
-  const status = () => timed(`${client.baseUrl}/api/status/${videoId}`, auth).then((ms) => pairs.status.push(ms));
+  const measured = async (route: "health" | "status", url: string, headers: Record<string, string>) => {
+    const worker = onCpuNs(workerd.worker);
+    const proxy = onCpuNs(workerd.proxy);
+    pairs[route].push(await timed(url, headers));
+    pairs.cpu[route].worker += onCpuNs(workerd.worker) - worker;
+    pairs.cpu[route].proxy += onCpuNs(workerd.proxy) - proxy;
+  };
+  const health = () => measured("health", `${client.baseUrl}/health`, {});
+  const status = () => measured("status", `${client.baseUrl}/api/status/${videoId}`, auth);
   for (let i = 0; i < count && !until(); i++) {
     if (i % 2 === 0) {
       await health();
@@ -50,13 +76,14 @@ async function interleaved(client: AdreelClient, videoId: string, count: number,
 
 export async function statusBench(options: { requests: number }): Promise<string> {
   const loadBefore = loadAverage();
-  const result = await withStack({}, async ({ client }) => {
+  const result = await withStack({ stateInMemory: true }, async ({ stack, client }) => {
+    const workerd = workerdOf(stack);
     // A finished video to ask about while idle (it also warms every code path once).
     const first = await client.generate({ prompt: "A cosy neighbourhood bakery launches a sourdough subscription", duration_s: 15 });
     const done = await client.watch(first.video_id, () => {}, 10 * 60_000);
     if (done.status !== "complete") throw new Error(`warm-up video ended ${done.status}: ${done.error}`);
-    await interleaved(client, first.video_id, WARMUP);
-    const idle = await interleaved(client, first.video_id, options.requests);
+    await interleaved(client, workerd, first.video_id, WARMUP);
+    const idle = await interleaved(client, workerd, first.video_id, options.requests);
 
     // Under load: two ads generating; measure until the requests are done or both videos end.
     const busy = await Promise.all([
@@ -65,7 +92,7 @@ export async function statusBench(options: { requests: number }): Promise<string
     ]);
     let finished = 0;
     const watching = Promise.all(busy.map((b) => client.watch(b.video_id, () => {}, 15 * 60_000).finally(() => finished++)));
-    const loaded = await interleaved(client, busy[0]!.video_id, options.requests, () => finished === busy.length);
+    const loaded = await interleaved(client, workerd, busy[0]!.video_id, options.requests, () => finished === busy.length);
     const ends = await watching;
     const failed = ends.filter((e) => e.status !== "complete");
     if (failed.length) throw new Error(`videos generating during the measurement ended ${failed.map((f) => `${f.status}: ${f.error}`).join("; ")}`);
@@ -85,18 +112,27 @@ export async function statusBench(options: { requests: number }): Promise<string
     rows.push([name, "`GET /api/status/{id}`", s.count, ...fmt(s)]);
     ratios.push([name, (s.p50 / h.p50).toFixed(2), (s.p95 / h.p95).toFixed(2), (s.p99 / h.p99).toFixed(2)]);
   }
+  const perRequest = (route: "health" | "status") => {
+    const cpu = result.idle.cpu[route];
+    const n = Math.max(1, result.idle[route].length);
+    return [`\`${route === "health" ? "GET /health" : "GET /api/status/{id}"}\``, n, (cpu.worker / n / 1000).toFixed(0), (cpu.proxy / n / 1000).toFixed(0)];
+  };
   const idleStatus = summarize(result.idle.status);
   const loadedStatus = summarize(result.loaded.status);
   return `${SECTION}
 
 ${machineParagraph(invocation(), loadBefore, snapshotNote())}
-Workload: after ${WARMUP} warm-up rounds, up to ${options.requests} rounds of one \`GET /health\` and one \`GET /api/status/{id}\` (sequential, one connection pool, alternating which goes first), from this process to \`wrangler dev\` on 127.0.0.1. \`/health\` runs the Worker's config middleware and answers; status also authenticates the API key (D1) and reads the video's Durable Object. The API limits are raised so the benchmark is not refused (${Object.entries(BENCH_LIMITS).map(([k, v]) => `${k}=${v}`).join(", ")}); the per-key limiter still runs on every status request, and its sliding window then holds every request of the last minute. Idle: a finished video, nothing else running in the stack. Under load: two 30 s draft ads generating (16:9 and 9:16); the rounds stop when both have finished, so that row may hold fewer.
+Workload: after ${WARMUP} warm-up rounds, up to ${options.requests} rounds of one \`GET /health\` and one \`GET /api/status/{id}\` (sequential, one connection pool, alternating which goes first), from this process to \`wrangler dev\` on 127.0.0.1 (the stack's local D1, R2 and Durable Object storage in memory: bench-stack.ts \`MEMORY_DIR\`). \`/health\` runs the Worker's config middleware and answers; status also authenticates the API key (D1) and reads the video's Durable Object. The API limits are raised so the benchmark is not refused (${Object.entries(BENCH_LIMITS).map(([k, v]) => `${k}=${v}`).join(", ")}); the per-key limiter still runs on every status request, and its sliding window then holds every request of the last minute. Idle: a finished video, nothing else running in the stack. Under load: two 30 s draft ads generating (16:9 and 9:16); the rounds stop when both have finished, so that row may hold fewer.
 
 ${table(["when", "route", "requests", "p50 ms", "p95 ms", "p99 ms", "max ms"], rows)}
 
 | when | status / health p50 | p95 | p99 |
 | --- | --- | --- | --- |
 ${ratios.map((r) => `| ${r.join(" | ")} |`).join("\n")}
+
+CPU per request, idle (the requests above; on-core time of workerd's threads, /proc schedstat, over the requests / their count):
+
+${table(["route", "requests", "Worker's workerd µs / request", "wrangler dev's request proxy µs / request"], [perRequest("health"), perRequest("status")])}
 
 - Status under load / idle: p50 ${(loadedStatus.p50 / idleStatus.p50).toFixed(2)}×, p99 ${(loadedStatus.p99 / idleStatus.p99).toFixed(2)}×.
 `;
