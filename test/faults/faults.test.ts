@@ -199,8 +199,8 @@ function forgedWebhook(): { scenario: Scenario; check: (outcome: { video: { cost
 
 /**
  * Cancelled at a phase: `first` strikes as soon as the video is accepted (queued, or planning).
- * A media phase is held while the cancel lands (media-node stopped, then started again), so the
- * video is still in it whatever the machine's speed; the cancel must be taken (`cancelled: true`).
+ * A media phase is held while the cancel lands (media-node's process group frozen, SIGSTOP, then
+ * continued), so the video is still in it whatever the machine's speed; the cancel must be taken (`cancelled: true`).
  */
 function cancelAt(phase: string, prompt: string, options: { holdMedia?: boolean } = {}): Scenario & { struck: () => string | null } {
   let struck: string | null = null;
@@ -219,11 +219,14 @@ function cancelAt(phase: string, prompt: string, options: { holdMedia?: boolean 
     during: async (_event, now, id) => {
       if (struck || phase === "first" || now !== phase) return;
       struck = now;
-      if (options.holdMedia) await suite.stack.stopMediaNode();
+      // Frozen, not stopped: a stopped media-node answers at once (refused), and a step that may
+      // go without it (the seams measure) then lets the video complete before the cancel lands.
+      const media = options.holdMedia ? suite.stack.pids().media : null;
+      if (media) process.kill(-media, "SIGSTOP");
       try {
         answered = JSON.stringify(await suite.client.cancel(id));
       } finally {
-        if (options.holdMedia) await suite.stack.startMediaNode();
+        if (media) process.kill(-media, "SIGCONT");
       }
     },
   };
