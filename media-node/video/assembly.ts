@@ -93,20 +93,12 @@ export interface AssembledWindow extends FrameRange {
   path: string;
 }
 
-/** A window the assembly renders itself, into `path`, before joining. */
-export interface RenderedWindow extends FrameRange {
-  path: string;
-}
-
 export interface AssemblyResult extends MuxedVideo {
   frames: number;
   copiedFrames: number;
   decoratedFrames: number;
   windows: number;
   encodeSeconds: number;
-  /** Frames of the windows rendered in this request, and the wall time that took. */
-  renderedFrames: number;
-  renderSeconds: number;
 }
 
 /**
@@ -117,11 +109,10 @@ export interface AssemblyResult extends MuxedVideo {
 export async function assembleFinal(
   chunks: readonly StitchChunk[],
   joins: readonly PlanJoin[],
-  given: readonly AssembledWindow[],
+  windows: readonly AssembledWindow[],
   audioPath: string,
   outputPath: string,
   options: AssemblyOptions,
-  render: readonly RenderedWindow[] = [],
   /** Stores the file (and the windows rendered) once its frames are checked. */
   store?: () => Promise<unknown>,
 ): Promise<AssemblyResult> {
@@ -130,10 +121,10 @@ export async function assembleFinal(
   // normalize pass running beside it (ffmpeg.ts's critical class), for a slot and for the CPU.
   const run = { timeoutMs, critical: true };
   const started = performance.now();
-  const [probes, reference, givenProbes, audioArgs] = await Promise.all([
+  const [probes, reference, windowProbes, audioArgs] = await Promise.all([
     probeChunks(chunks, width, height, fps),
     referenceParameterSets(width, height, fps, workDir),
-    Promise.all(given.map((w, i) => probeChunk(w.path, `windows[${i}]`))),
+    Promise.all(windows.map((w, i) => probeChunk(w.path, `windows[${i}]`))),
     audioCodecArgs(audioPath),
   ]);
   const marked = decoratedRanges(decorations);
@@ -144,18 +135,6 @@ export async function assembleFinal(
   );
   const total = spans.reduce((sum, span) => sum + spanFrames(span), 0);
   checkDecorations(decorations, total);
-  // The windows to render here, from the chunks as downloaded: each exactly an encode span.
-  const graphChunks: GraphChunk[] = chunks.map((c, i) => ({ path: c.path, probe: probes[i]!, seekable: spliceable(probes[i]!, reference) }));
-  // One after another: the request holds one encode slot (admission.ts), so one ffmpeg.
-  const renderStarted = performance.now();
-  for (const [i, w] of render.entries()) {
-    const span = spans.find((s) => s.kind === "encode" && s.at === w.from && s.to === w.to);
-    if (!span) throw new InputError(`render_windows[${i}]: output frames [${w.from}, ${w.to}) are not an encode span of the plan (it encodes ${describe(spans)})`);
-    await renderSeams([span], graphChunks, { decorations, width, height, fps }, w.path, join(workDir, `render-${i}`), reference, run);
-  }
-  const renderSeconds = (performance.now() - renderStarted) / 1000;
-  const windows = [...given, ...render];
-  const windowProbes = [...givenProbes, ...(await Promise.all(render.map((w, i) => probeChunk(w.path, `render_windows[${i}]`))))];
   const unused = new Set(windows.map((_, i) => i));
   let copiedFrames = 0;
   const ranges: FfconcatRange[] = spans.map((span) => {
@@ -194,7 +173,5 @@ export async function assembleFinal(
   const [facts] = await Promise.all([muxedFacts(outputPath, run), store?.()]);
   return { ...facts, frames: result.frames, copiedFrames, decoratedFrames: mergeRanges(marked).reduce((sum, r) => sum + r.to - r.from, 0), windows: windows.length,
     encodeSeconds: (performance.now() - started) / 1000,
-    renderedFrames: render.reduce((sum, w) => sum + w.to - w.from, 0),
-    renderSeconds,
   };
 }

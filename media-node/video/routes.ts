@@ -189,7 +189,7 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
       // The windows it rendered (for the seam measures; a few frames each) go up beside the final
       // MP4: the answer, which the video's end waits for, waits for both.
       const store = () => settleAll([uploadTo(body.output_url, output, "video/mp4"), ...body.render_windows.map((w, i) => uploadTo(w.output_url, render[i]!.path, "video/mp4"))]);
-      const result = await assembleFinal(chunks, body.transitions, [...windows, ...render], audio, output, { ...size, workDir: dir, decorations: drawing }, [], store);
+      const result = await assembleFinal(chunks, body.transitions, [...windows, ...render], audio, output, { ...size, workDir: dir, decorations: drawing }, store);
       const renderSeconds = rendered.reduce((sum, r) => sum + r.encodeSeconds, 0);
       return AssembleResponse.parse({
         frames: result.frames,

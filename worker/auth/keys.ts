@@ -64,8 +64,8 @@ export interface Principal {
 const knownKeys = new IsolateMemo<string, Principal>(10_000);
 
 /**
- * The principal of an active key, or null. A key once found is remembered by its hash, so a
- * poller's requests do not each read D1; whether it has been revoked since is answered by the
+ * The principal of an active key, or null. A key once found is remembered (`knownKeys`), so a
+ * poller's requests do not each hash it and read D1; whether it has been revoked since is answered by the
  * key's limiter object on the same request (limits.ts `rateLimit`), never by this memory.
  */
 export async function authenticate(db: D1Database, key: string | null | undefined): Promise<Principal | null> {
