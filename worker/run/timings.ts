@@ -201,16 +201,6 @@ export interface RemainingWork {
   maxPredictions: number;
 }
 
-/**
- * What the estimate is made from, read from storage (null before planning produced the spec).
- * It changes only when the run's storage does; the clock then only ages the jobs in flight
- * (`remainingSecondsAt`), so a reader polling between changes need not read it again.
- */
-export function remainingWork(sql: SqlStorage, config: Config, state: Pick<RunState, "request" | "spec" | "chunk_plan">, jobs: JobRow[]): RemainingWork | null {
-  const planned = plannedJobs(config, state);
-  return planned ? workLeft(sql, config, planned, jobs) : null;
-}
-
 /** Every job the spec implies, to the end of the run (null before planning produced the spec). */
 export function plannedJobs(config: Config, state: Pick<RunState, "request" | "spec" | "chunk_plan">): NewJob[] | null {
   if (!state.spec || !state.chunk_plan) return null;
@@ -252,6 +242,6 @@ export function remainingSecondsAt(remaining: RemainingWork, now: number): numbe
  * run's observations per kind and stage, else its priors.
  */
 export function estimateSecondsRemaining(sql: SqlStorage, config: Config, state: Pick<RunState, "request" | "spec" | "chunk_plan">, jobs: JobRow[], now: number): number | null {
-  const remaining = remainingWork(sql, config, state, jobs);
-  return remaining ? remainingSecondsAt(remaining, now) : null;
+  const planned = plannedJobs(config, state);
+  return planned ? remainingSecondsAt(workLeft(sql, config, planned, jobs), now) : null;
 }
