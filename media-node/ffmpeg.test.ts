@@ -161,3 +161,18 @@ describe("critical runs", () => {
     }
   });
 });
+
+describe("an output ffmpeg could not finish writing", () => {
+  // Mounting a small tmpfs needs root (as the faults suite's full disk does); elsewhere this is skipped.
+  it.skipIf(process.getuid?.() !== 0)("fails the run though ffmpeg 5.1 exits 0 when an MP4's +faststart trailer meets a full disk", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "adreel-full-"));
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=300k", "tmpfs", dir]);
+    try {
+      const writing = ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=640x360:r=24:d=3", "-c:v", "libx264", "-preset", "superfast", "-movflags", "+faststart", "-f", "mp4", join(dir, "out.mp4")], { timeoutMs: 60_000 });
+      await expect(writing).rejects.toThrow(/No space left on device/);
+    } finally {
+      execFileSync("umount", ["-l", dir]);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -127,6 +127,14 @@ export interface RunResult {
 
 const STDERR_KEEP = 16 * 1024;
 
+/**
+ * ffmpeg 5.1 exits 0 when writing an output's trailer fails: an MP4 written with +faststart on a
+ * full disk is cut short, its moov never written, and only these lines (printed even at
+ * -loglevel error) say so. Such a run failed; taking it as done would blame the next reader of
+ * the file (a 422 "not a readable video" for our own output) and hide the ENOSPC.
+ */
+const OUTPUT_WRITE_FAILED = /^(Error writing trailer of|Error closing file) /m;
+
 /** The tools media work spawns: ffmpeg, ffprobe, and espeak-ng for the draft voice. */
 export type Tool = "ffmpeg" | "ffprobe" | "espeak-ng";
 
@@ -163,8 +171,8 @@ function spawnRun(tool: Tool, args: string[], options: RunOptions): Promise<RunR
     });
     child.on("close", (code, signal) => {
       clearTimeout(timer);
-      if (code === 0) return resolve({ stdout: Buffer.concat(stdout), stderr });
       const tail = stderr.trim().split("\n").slice(-6).join("\n");
+      if (code === 0 && !OUTPUT_WRITE_FAILED.test(stderr)) return resolve({ stdout: Buffer.concat(stdout), stderr });
       reject(new FfmpegError(tool, code, signal === "SIGKILL" && options.timeoutMs ? `timed out after ${options.timeoutMs} ms; ${tail}` : tail));
     });
     child.stdin.on("error", () => undefined);

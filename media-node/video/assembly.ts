@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { ffmpeg } from "../ffmpeg.ts";
 import { InputError } from "../io.ts";
 import { audioCodecArgs, muxedFacts, type MuxedVideo } from "../audio/mux.ts";
-import { probeChunk } from "./chunk-probe.ts";
+import { probeChunk, probeOutput } from "./chunk-probe.ts";
 import { type Decorations, NO_DECORATIONS, decoratedRanges } from "./decoration.ts";
 import { type FrameRange, type PlanChunk, type PlanJoin, type Span, layoutChunks, mergeRanges, planSeams, readySpans, spanFrames } from "../../lib/stitch-plan.ts";
 import { type FfconcatRange, ffconcatList } from "./ffconcat.ts";
@@ -79,7 +79,7 @@ export async function renderWindow(chunks: readonly WindowChunk[], joins: readon
   if (!span) throw new InputError(`window: output frames [${window.from}, ${window.to}) are not an encode span that these chunks can render (ready now: ${describe(ready)})`);
   const draw = { decorations, width, height, fps };
   await renderSeams([span], graphChunks, draw, outputPath, join(workDir, `window-${window.from}`), reference, { timeoutMs, critical });
-  const rendered = await probeChunk(outputPath, "window encode");
+  const rendered = await probeOutput(outputPath, "window encode");
   if (rendered.frames !== spanFrames(span)) throw new Error(`window encode has ${rendered.frames} frames, planned ${spanFrames(span)}`);
   return {
     frames: rendered.frames,
@@ -167,7 +167,7 @@ export async function assembleFinal(
     ],
     run,
   );
-  const result = await probeChunk(outputPath, "assembled video");
+  const result = await probeOutput(outputPath, "assembled video");
   if (result.frames !== total) throw new Error(`assembled video has ${result.frames} frames, planned ${total}`);
   // Stored while ffprobe reports its streams' lengths: the upload waits for no process.
   const [facts] = await Promise.all([muxedFacts(outputPath, run), store?.()]);

@@ -27,6 +27,19 @@ export async function probeChunk(path: string, label: string): Promise<ChunkProb
   return (await readMp4VideoIndex(path)) ?? probeWithFfprobe(path, label);
 }
 
+/**
+ * Probe a file this service just wrote. One it cannot read is our failure (a 500 the caller
+ * retries), never the client's 422, whatever ffmpeg's exit code said.
+ */
+export async function probeOutput(path: string, label: string): Promise<ChunkProbe> {
+  try {
+    return await probeChunk(path, label);
+  } catch (error) {
+    if (error instanceof InputError) throw new Error(`the ${label} just written is unreadable: ${error.message}`);
+    throw error;
+  }
+}
+
 export async function probeWithFfprobe(path: string, label: string): Promise<ChunkProbe> {
   let raw: RawProbe;
   try {

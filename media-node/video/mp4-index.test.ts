@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ffmpeg, ffprobe } from "../ffmpeg.ts";
-import { probeWithFfprobe } from "./chunk-probe.ts";
+import { InputError } from "../io.ts";
+import { probeOutput, probeWithFfprobe } from "./chunk-probe.ts";
 import { readMp4AudioIsAac, readMp4VideoIndex } from "./mp4-index.ts";
 import { normalizeChunk } from "./normalize.ts";
 import { synthClip } from "../../test/support/synth-media.ts";
@@ -72,5 +73,20 @@ describe("readMp4AudioIsAac", () => {
     const videoOnly = join(dir, "video-only.mp4");
     await ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=160x90:r=24", "-frames:v", "4", "-c:v", "libx264", videoOnly]);
     expect(await readMp4AudioIsAac(videoOnly)).toBeNull();
+  });
+});
+
+describe("probeOutput", () => {
+  it("takes a file this service wrote and cannot read as its own failure, not the client's", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "adreel-probe-output-"));
+    try {
+      const path = join(dir, "cut.mp4");
+      await writeFile(path, Buffer.from("ftyp cut short before its moov"));
+      const probing = probeOutput(path, "normalized chunk");
+      await expect(probing).rejects.toThrow(/the normalized chunk just written is unreadable/);
+      await expect(probing).rejects.not.toBeInstanceOf(InputError);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

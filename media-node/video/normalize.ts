@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { FfmpegError, ffmpeg, ffprobe } from "../ffmpeg.ts";
 import { InputError, fileSize } from "../io.ts";
-import { probeChunk } from "./chunk-probe.ts";
+import { probeOutput } from "./chunk-probe.ts";
 import type { ChunkPreset } from "../../contracts/media.ts";
 import { chunkEncoding, encoderArgs } from "./encoding.ts";
 import { type Decorations, decorationGraph } from "./decoration.ts";
@@ -173,7 +173,7 @@ export async function normalizeChunk(inputPath: string, outputPath: string, last
     { timeoutMs, background },
   ));
   // By construction it is `frames` long; counting the packets proves it for the cost of a demux.
-  const result = await probeChunk(outputPath, "normalized chunk");
+  const result = await probeOutput(outputPath, "normalized chunk");
   if (result.frames !== frames) throw new Error(`normalized chunk has ${result.frames} frames, expected ${frames}`);
   const missing = keyframes.filter((k) => !result.keyframes.includes(k));
   if (missing.length) throw new Error(`normalized chunk lacks forced keyframes ${missing.join(", ")}`);

@@ -2,7 +2,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type RunOptions, ffmpeg } from "../ffmpeg.ts";
 import { InputError, fileSize, mapLimited } from "../io.ts";
-import { type ChunkProbe, probeChunk } from "./chunk-probe.ts";
+import { type ChunkProbe, probeChunk, probeOutput } from "./chunk-probe.ts";
 import { CHUNK_ENCODING, SEAM_ENCODING, type VideoEncoding, encoderArgs } from "./encoding.ts";
 import { type Decorations, NO_DECORATIONS, decoratedRanges, decorationGraph } from "./decoration.ts";
 import { type PlanJoin, type Span, mergeRanges, planSeams, planSinglePass, spanFrames } from "../../lib/stitch-plan.ts";
@@ -82,7 +82,7 @@ export function referenceParameterSets(width: number, height: number, fps: numbe
     hash = ffmpeg(["-f", "lavfi", "-i", `color=black:s=${width}x${height}:r=${fps}`, "-frames:v", "1", ...encoderArgs(CHUNK_ENCODING, fps), "-f", "mp4", path], {
       timeoutMs: 60_000,
     })
-      .then(() => probeChunk(path, "reference encode"))
+      .then(() => probeOutput(path, "reference encode"))
       .then((probe) => probe.parameterSetsHash);
     hash.catch(() => referenceHashes.delete(key));
     referenceHashes.set(key, hash);
@@ -140,7 +140,7 @@ export async function stitchChunks(chunks: readonly StitchChunk[], joins: readon
     await ffmpeg(["-f", "concat", "-safe", "0", "-i", listPath, "-map", "0:v:0", "-c", "copy", ...spliceArgs(fps), "-movflags", "+faststart", "-f", "mp4", outputPath], { timeoutMs });
   }
 
-  const result = await probeChunk(outputPath, "stitched video");
+  const result = await probeOutput(outputPath, "stitched video");
   if (result.frames !== total) throw new Error(`stitched video has ${result.frames} frames, planned ${total}`);
   return {
     frames: result.frames,
@@ -185,10 +185,10 @@ export function checkDecorations(decorations: Decorations, total: number): void 
 export async function renderSeams(spans: readonly Span[], chunks: readonly GraphChunk[], draw: Drawing, path: string, listPrefix: string, reference: string, run: RunOptions): Promise<void> {
   const render = (seamEncoding: VideoEncoding) => renderSpans(spans, chunks, draw, seamEncoding, path, listPrefix, run);
   await render(SEAM_ENCODING);
-  if ((await probeChunk(path, "seam encode")).parameterSetsHash !== reference) {
+  if ((await probeOutput(path, "seam encode")).parameterSetsHash !== reference) {
     // A different x264 build could let the faster preset touch the parameter sets.
     await render(CHUNK_ENCODING);
-    if ((await probeChunk(path, "seam encode")).parameterSetsHash !== reference) throw new Error("seam encode's parameter sets differ from the reference encode");
+    if ((await probeOutput(path, "seam encode")).parameterSetsHash !== reference) throw new Error("seam encode's parameter sets differ from the reference encode");
   }
 }
 
