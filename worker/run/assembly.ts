@@ -198,6 +198,17 @@ export function seamJobs(view: AssemblyView): NewJob[] {
 }
 
 /**
+ * Every chunk normalized: the windows without a job yet (the last chunk's) are left to the
+ * final assembly, which renders them from the chunks it reads anyway, even while another window
+ * job is still running (it waits for that one). A job of their own would cost a queue hop, a
+ * request, the neighbours' downloads and the window's upload before the assembly could start.
+ */
+export function windowsLeftToAssembly(view: AssemblyView): boolean {
+  const chunks = chunksOf(view);
+  return chunks.length > 0 && chunks.every((c) => c.output !== null);
+}
+
+/**
  * Every chunk normalized and every window job done: the final assembly's input, with the
  * windows no job has yet (those the last chunk just made ready) for it to render; else null.
  */

@@ -340,6 +340,23 @@ describe("progressive assembly", () => {
     expect(kinds(ending)).toEqual(["end"]);
   });
 
+  it("the last chunk done while a window job still runs: its own windows wait for that job and go into the assembly, never into jobs of their own", () => {
+    const last = chunkPlan.at(-1)!;
+    const { jobs } = landInOrder(chunkPlan.slice(0, -1));
+    const running = jobs.filter((j) => j.id.startsWith("stitch:"))[0]!;
+    const done = chunk(last, "done");
+    const before = [...jobs.map((j) => (j.id === done.id ? done : j.id === running.id ? { ...running, status: "running" as const, output: null } : j)), music];
+    const decisions = decideAfter(done, view(before, { spec }), PROGRESSIVE);
+    expect(inserted(decisions).filter((j) => j.id.startsWith("stitch:") || j.id === "mux")).toEqual([]);
+    expect(kinds(decisions)).toContain("phase stitching");
+    const after = decideAfter(running, view([...before.filter((j) => j.id !== running.id), running], { spec }), PROGRESSIVE);
+    expect(inserted(after).filter((j) => j.id.startsWith("stitch:"))).toEqual([]);
+    const input = inserted(after).find((j) => j.id === "mux")!.input as AssembleInput;
+    expect(input.windows.map((w) => w.from_frame)).toContain(running.idx);
+    // The end card's frames, over the last chunk, are rendered by the assembly.
+    expect(input.render.some((w) => w.to_frame === spec.total_frames)).toBe(true);
+  });
+
   it("waits for the overlays and, with burned captions, for the voice's timing before any window", () => {
     const first = chunkPlan.slice(0, 2).map((c) => chunk(c, "done"));
     expect(inserted(decideAfter(first[1]!, view([...first, job("overlays", "stitch", "running")], { spec }), PROGRESSIVE))).toEqual([]);

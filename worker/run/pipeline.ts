@@ -9,7 +9,7 @@ import { buildConsistencyContext } from "../references/context.ts";
 import { missingReference, missingReferenceMessage, ReferenceJobInput } from "../references/selection.ts";
 import type { ReferenceOutput } from "../steps/step.ts";
 import type { MusicSource, SoundtrackInput, SoundtrackOutput, VoiceOutput } from "../steps/voice.ts";
-import { type AssemblyView, OVERLAYS_JOB, assembleInput, decorationsReady, isSeamMeasure, seamJobs, windowJobs } from "./assembly.ts";
+import { type AssemblyView, OVERLAYS_JOB, assembleInput, decorationsReady, isSeamMeasure, seamJobs, windowJobs, windowsLeftToAssembly } from "./assembly.ts";
 import { chunkJobs, type NewJob, referenceJobs, soundtrackJobs, soundtrackMixJob, storyboardJobs } from "./dag.ts";
 import type { JobKind, JobRow } from "./jobs.ts";
 
@@ -106,9 +106,11 @@ function assembleWhenReady(run: PipelineView, lastChunkDone = false): Decision[]
     if (seams.length) return [{ kind: "insert", jobs: seams }];
     return run.jobs.filter(isSeamMeasure).every((j) => j.status === "done") ? [{ kind: "end", status: "complete", error: null }] : [];
   }
-  const input = soundtrackDone(run) ? assembleInput(view) : null;
-  // Ready to assemble: the windows still to render (the last chunk's) go into the assembly's own request.
-  const windows = input ? [] : windowJobs(view);
+  const soundtrack = soundtrackDone(run);
+  const input = soundtrack ? assembleInput(view) : null;
+  // Ready to assemble, or once the window jobs running are done: the windows still to render
+  // (the last chunk's) go into the assembly's own request.
+  const windows = soundtrack && windowsLeftToAssembly(view) ? [] : windowJobs(view);
   const seams = seamJobs(view);
   const decisions: Decision[] = windows.length || seams.length ? [{ kind: "insert", jobs: [...windows, ...seams] }] : [];
   if (lastChunkDone) decisions.push({ kind: "phase", phase: "stitching" });
