@@ -248,10 +248,17 @@ export type StitchWindowResponse = z.infer<typeof StitchWindowResponse>;
 // POST /v1/media/videos/assemble — progressive assembly's last step: the chunks and every
 // window rendered for them joined by stream copy, the prepared music muxed in the same pass,
 // into the final MP4.
+/**
+ * The etag storage holds for a piece now (R2's: the MD5 of a single PUT's bytes): media-node
+ * reads a piece it stored itself from its own copy when that copy has these bytes
+ * (media-node/piece-cache.ts), else downloads it.
+ */
+const Etag = z.string().regex(/^"?[0-9A-Za-z-]{1,64}"?$/, "an etag");
+
 export const AssembleRequest = checkSeams(
   StitchFrame.extend({
-    chunks: z.array(StitchedChunk).min(1).max(200),
-    windows: z.array(z.object({ url: Url, from_frame: z.number().int().min(0), to_frame: z.number().int().min(1) })).max(400),
+    chunks: z.array(StitchedChunk.extend({ etag: Etag.optional() })).min(1).max(200),
+    windows: z.array(z.object({ url: Url, etag: Etag.optional(), from_frame: z.number().int().min(0), to_frame: z.number().int().min(1) })).max(400),
     /**
      * Windows not rendered yet (the last chunk's own): rendered in this request, before the
      * concat, each also stored at its output_url (the seam measures read it afterwards). Saves
@@ -259,6 +266,7 @@ export const AssembleRequest = checkSeams(
      */
     render_windows: z.array(z.object({ output_url: Url, from_frame: z.number().int().min(0), to_frame: z.number().int().min(1) })).max(400).default([]),
     audio_url: Url,
+    audio_etag: Etag.optional(),
     output_url: Url,
   }),
 );
@@ -277,5 +285,7 @@ export const AssembleResponse = z.object({
   /** The windows rendered in this request (render_windows): their frames, and the part of encode_seconds they took. */
   rendered_frames: z.number(),
   render_seconds: z.number(),
+  /** Inputs (chunks, windows, the soundtrack) read from media-node's own copies rather than downloaded (media-node/piece-cache.ts). */
+  kept_pieces: z.number().int().min(0).default(0),
 });
 export type AssembleResponse = z.infer<typeof AssembleResponse>;

@@ -1,3 +1,4 @@
+import type { PieceStore } from "./piece-cache.ts";
 import type { ServerLogSettings } from "./request-log.ts";
 
 /** What media-node is started with (main.ts reads it from the environment). */
@@ -16,6 +17,8 @@ export interface MediaNodeConfig {
    * stack's Worker. Empty in production, where every asset URL must be https and public.
    */
   allowedOrigins?: readonly string[];
+  /** Where the routes store the video's pieces and read them back (piece-cache.ts); straight to and from storage when absent. */
+  pieces?: PieceStore;
 }
 
 /** Routes under this prefix are media operations and must be signed with `secret`. */

@@ -1,4 +1,5 @@
 import { parseAllowedOrigins } from "./images/safe-fetch.ts";
+import { PieceCache } from "./piece-cache.ts";
 import { buildServer } from "./server.ts";
 
 // Entry point: `tsx media-node/main.ts`. Configuration comes from the environment.
@@ -17,12 +18,20 @@ try {
   console.error(JSON.stringify({ level: "fatal", time: Date.now(), service: "media-node", event: "server.refused", error: `MEDIA_NODE_ALLOWED_ORIGINS: ${(error as Error).message}` }));
   process.exit(2);
 }
+// The pieces media-node stored, kept for the final assembly (piece-cache.ts); 0 turns it off.
+const pieceCacheMb = Number(process.env.MEDIA_NODE_PIECE_CACHE_MB ?? 256);
+if (!Number.isFinite(pieceCacheMb) || pieceCacheMb < 0) {
+  console.error(JSON.stringify({ level: "fatal", time: Date.now(), service: "media-node", event: "server.refused", error: `MEDIA_NODE_PIECE_CACHE_MB: ${process.env.MEDIA_NODE_PIECE_CACHE_MB} is not a size in MiB` }));
+  process.exit(2);
+}
+const pieces = pieceCacheMb > 0 ? await PieceCache.open(pieceCacheMb * 1024 * 1024) : undefined;
 const app = await buildServer({
   secret,
   tmpDir: process.env.MEDIA_NODE_TMP,
   log: { level: process.env.MEDIA_NODE_LOG_LEVEL || "info" },
   allowedOrigins,
+  pieces,
 });
 // fastify logs the address it listens on.
 await app.listen({ port, host });
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void app.close().then(() => process.exit(0)));
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void app.close().then(() => pieces?.close()).then(() => process.exit(0)));

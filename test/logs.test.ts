@@ -101,6 +101,9 @@ describe("one video's logs", () => {
     // Continuity conditioning (the default) makes no composite: chunks start from stored pictures (docs/SEAMS.md).
     expect(requests.map((r) => r.path)).toEqual(expect.arrayContaining(["/v1/media/chunks/last-frame", "/v1/media/chunks/normalize", "/v1/media/finish/overlays", "/v1/media/videos/seams", "/v1/media/videos/assemble"]));
     expect(events(media, "request.start")).toHaveLength(requests.length);
+    // The assembly read every chunk, window and the soundtrack from media-node's own copies
+    // (piece-cache.ts): the etags the Worker read from R2 are those of the bytes it stored.
+    expect(events(media, "assemble.pieces")).toEqual([expect.objectContaining({ job_id: "mux", kept: expect.toSatisfy((n: number) => n > 2), downloaded: 0 })]);
 
     // media-node prints nothing but records; no record of either service holds a URL's signature.
     expect(mediaOther).toEqual([]);

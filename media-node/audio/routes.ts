@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { MuxRequest, MuxResponse, PrepareMusicRequest, PrepareMusicResponse } from "../../contracts/media.ts";
 import { downloadTo, mapLimited, parse, settleAll, uploadTo, withTempDir } from "../io.ts";
+import { DIRECT_STORE } from "../piece-cache.ts";
 import { MEDIA_PREFIX, type MediaNodeConfig } from "../config.ts";
 import { webvtt } from "../finish/captions.ts";
 import { prepareMusic } from "./music.ts";
@@ -48,7 +49,8 @@ export function registerAudioRoutes(app: FastifyInstance, config: MediaNodeConfi
       const music = soundtrack ?? (await prepareMusic(input, output, options));
       const captions = soundtrack ? webvtt(soundtrack.cues) : null;
       const [, voiceBytes, captionsBytes] = await Promise.all([
-        uploadTo(body.output_url, output, "audio/mp4"),
+        // Kept for the final assembly, which muxes it in (piece-cache.ts).
+        (config.pieces ?? DIRECT_STORE).upload(body.output_url, output, "audio/mp4"),
         voiceover?.voice_url ? uploadTo(voiceover.voice_url, voicePath, "audio/mp4") : null,
         voiceover?.captions_url && captions !== null ? uploadTo(voiceover.captions_url, Buffer.from(captions, "utf8"), "text/vtt; charset=utf-8") : null,
       ]);

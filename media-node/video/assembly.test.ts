@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +8,7 @@ import { AssembleResponse, type SeamSpec, SeamsResponse, StitchWindowResponse } 
 import { ffmpeg, ffprobe } from "../ffmpeg.ts";
 import { TEST_SECRET, type TestOrigin, postSigned, startOrigin } from "../../test/support/origin.ts";
 import { buildServer } from "../server.ts";
+import { PieceCache } from "../piece-cache.ts";
 import { probeChunk } from "./chunk-probe.ts";
 import { type StitchChunk, stitchChunks } from "./stitch.ts";
 import { type AssembledWindow, assembleFinal, renderWindow } from "./assembly.ts";
@@ -137,15 +139,37 @@ describe("progressive assembly", () => {
   });
 });
 
+/** One window rendered over HTTP from the chunks `origin` serves and stored at `path`: the bytes stored. */
+async function windowStored(app: FastifyInstance, origin: TestOrigin, window: { from_frame: number; to_frame: number }, path: string): Promise<Buffer> {
+  const response = await postSigned(app, "/v1/media/videos/stitch/window", {
+    transitions: JOINS,
+    width: W,
+    height: H,
+    fps: FPS,
+    chunks: chunks.map((c, i) => ({ url: origin.url(`/chunk-${i}.mp4?sig=x`), frames: c.frames })),
+    window,
+    output_url: origin.url(`${path}?sig=y`),
+  });
+  expect(response.statusCode, response.body).toBe(200);
+  expect(StitchWindowResponse.parse(response.json()).frames).toBe(window.to_frame - window.from_frame);
+  return origin.uploads.get(path)!.body;
+}
+
+/** Storage serving the normalized chunks and the music, as the Worker's signed URLs do. */
+async function originOfInputs(): Promise<TestOrigin> {
+  const origin = await startOrigin();
+  for (const [i, chunk] of chunks.entries()) origin.serveBytes(`/chunk-${i}.mp4`, await readFile(chunk.path), "video/mp4");
+  origin.serveBytes("/music.m4a", await readFile(music), "audio/mp4");
+  return origin;
+}
+
 describe("POST /v1/media/videos/stitch/window and /v1/media/videos/assemble", () => {
   let app: FastifyInstance;
   let origin: TestOrigin;
 
   beforeAll(async () => {
     app = await buildServer({ secret: TEST_SECRET });
-    origin = await startOrigin();
-    for (const [i, chunk] of chunks.entries()) origin.serveBytes(`/chunk-${i}.mp4`, await readFile(chunk.path), "video/mp4");
-    origin.serveBytes("/music.m4a", await readFile(music), "audio/mp4");
+    origin = await originOfInputs();
   });
 
   afterAll(async () => {
@@ -158,15 +182,7 @@ describe("POST /v1/media/videos/stitch/window and /v1/media/videos/assemble", ()
   it("renders windows over HTTP and assembles the final MP4 with its music", async () => {
     const windows = [];
     for (const window of [{ from_frame: 14, to_frame: 20 }, { from_frame: 32, to_frame: 36 }, { from_frame: 61, to_frame: 66 }]) {
-      const response = await postSigned(app, "/v1/media/videos/stitch/window", {
-        ...frame,
-        chunks: chunks.map((c, i) => ({ url: origin.url(`/chunk-${i}.mp4?sig=x`), frames: c.frames })),
-        window,
-        output_url: origin.url(`/out/window-${window.from_frame}.mp4?sig=y`),
-      });
-      expect(response.statusCode, response.body).toBe(200);
-      expect(StitchWindowResponse.parse(response.json()).frames).toBe(window.to_frame - window.from_frame);
-      const stored = origin.uploads.get(`/out/window-${window.from_frame}.mp4`)!.body;
+      const stored = await windowStored(app, origin, window, `/out/window-${window.from_frame}.mp4`);
       origin.serveBytes(`/window-${window.from_frame}.mp4`, stored, "video/mp4");
       windows.push({ url: origin.url(`/window-${window.from_frame}.mp4?sig=z`), ...window });
     }
@@ -213,14 +229,7 @@ describe("POST /v1/media/videos/stitch/window and /v1/media/videos/assemble", ()
   it("renders the windows the last chunk left itself, from the chunks they read, and assembles the same file", async () => {
     const windows = [];
     for (const window of [{ from_frame: 14, to_frame: 20 }, { from_frame: 32, to_frame: 36 }]) {
-      const response = await postSigned(app, "/v1/media/videos/stitch/window", {
-        ...frame,
-        chunks: chunks.map((c, i) => ({ url: origin.url(`/chunk-${i}.mp4?sig=x`), frames: c.frames })),
-        window,
-        output_url: origin.url(`/out/left-window-${window.from_frame}.mp4?sig=y`),
-      });
-      expect(response.statusCode, response.body).toBe(200);
-      origin.serveBytes(`/left-window-${window.from_frame}.mp4`, origin.uploads.get(`/out/left-window-${window.from_frame}.mp4`)!.body, "video/mp4");
+      origin.serveBytes(`/left-window-${window.from_frame}.mp4`, await windowStored(app, origin, window, `/out/left-window-${window.from_frame}.mp4`), "video/mp4");
       windows.push({ url: origin.url(`/left-window-${window.from_frame}.mp4?sig=z`), ...window });
     }
     const response = await postSigned(app, "/v1/media/videos/assemble", {
@@ -261,5 +270,56 @@ describe("POST /v1/media/videos/stitch/window and /v1/media/videos/assemble", ()
     });
     expect(response.statusCode).toBe(422);
     expect(response.json().error).toMatch(/window: output frames \[14, 20\)/);
+  });
+});
+
+describe("POST /v1/media/videos/assemble on a media-node that keeps the pieces it stored (piece-cache.ts)", () => {
+  let app: FastifyInstance;
+  let origin: TestOrigin;
+  let pieces: PieceCache;
+
+  beforeAll(async () => {
+    pieces = await PieceCache.open(64 * 1024 * 1024);
+    app = await buildServer({ secret: TEST_SECRET, pieces });
+    origin = await originOfInputs();
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await origin.close();
+    await pieces.close();
+  });
+
+  const frame = { transitions: JOINS, width: W, height: H, fps: FPS };
+  const md5 = (bytes: Buffer) => createHash("md5").update(bytes).digest("hex");
+
+  it("reads the windows it rendered from its own copies (storage does not serve them here) and assembles the file a download would", async () => {
+    const windows: { url: string; etag: string; from_frame: number; to_frame: number }[] = [];
+    for (const window of [{ from_frame: 14, to_frame: 20 }, { from_frame: 32, to_frame: 36 }, { from_frame: 61, to_frame: 66 }]) {
+      const etag = md5(await windowStored(app, origin, window, `/kept/window-${window.from_frame}.mp4`));
+      windows.push({ url: origin.url(`/kept/window-${window.from_frame}.mp4?sig=get`), etag, ...window });
+    }
+    const assemble = (output: string, given: { url: string; etag?: string; from_frame: number; to_frame: number }[]) =>
+      postSigned(app, "/v1/media/videos/assemble", {
+        ...frame,
+        chunks: chunks.map((c, i) => ({ url: origin.url(`/chunk-${i}.mp4?sig=x`), frames: c.frames })),
+        windows: given,
+        audio_url: origin.url("/music.m4a?sig=m"),
+        output_url: origin.url(`/out/${output}?sig=f`),
+      });
+    const kept = await assemble("final-kept.mp4", windows);
+    expect(kept.statusCode, kept.body).toBe(200);
+    // The three windows from its copies; the chunks and the music, which it did not store, downloaded.
+    expect(AssembleResponse.parse(kept.json())).toMatchObject({ frames: TOTAL, kept_pieces: 3 });
+    // Storage holding other bytes there now: the copies are not read, and storage's 404 says so.
+    const stale = await assemble("final-stale.mp4", windows.map((w) => ({ ...w, etag: md5(Buffer.from("other bytes")) })));
+    expect(stale.statusCode).toBe(502);
+    expect(stale.json().error).toMatch(/kept\/window-14\.mp4 answered 404/);
+    // Downloaded, the same windows make the same file.
+    for (const w of windows) origin.serveBytes(`/kept/window-${w.from_frame}.mp4`, origin.uploads.get(`/kept/window-${w.from_frame}.mp4`)!.body, "video/mp4");
+    const downloaded = await assemble("final-downloaded.mp4", windows.map(({ etag: _etag, ...w }) => w));
+    expect(downloaded.statusCode, downloaded.body).toBe(200);
+    expect(AssembleResponse.parse(downloaded.json()).kept_pieces).toBe(0);
+    expect(origin.uploads.get("/out/final-kept.mp4")!.body).toEqual(origin.uploads.get("/out/final-downloaded.mp4")!.body);
   });
 });

@@ -23,6 +23,7 @@ import { stitchChunks } from "./stitch.ts";
 import { assembleFinal, renderWindow } from "./assembly.ts";
 import { type Decorations, decoratedRanges } from "./decoration.ts";
 import { chunkFramesUnder, layoutChunks } from "../../lib/stitch-plan.ts";
+import { DIRECT_STORE } from "../piece-cache.ts";
 
 /**
  * Video capabilities of media-node:
@@ -41,6 +42,8 @@ const DOWNLOAD_CONCURRENCY = 4;
 const OVERLAY_MAX_BYTES = 32 * 1024 * 1024;
 
 export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfig): void {
+  // The chunks and windows stored here are kept for the final assembly, which reads them all.
+  const pieces = config.pieces ?? DIRECT_STORE;
   app.post(`${MEDIA_PREFIX}chunks/last-frame`, async (request) => {
     const body = parse(LastFrameRequest, request.body);
     return withTempDir(config.tmpDir, async (dir) => {
@@ -82,7 +85,7 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
       const png = lastFrame ? await readFile(lastFrame) : null;
       const [palette] = await Promise.all([
         png ? paletteOf(png) : [],
-        uploadTo(body.output_url, output, "video/mp4"),
+        pieces.upload(body.output_url, output, "video/mp4"),
         ...(png && body.last_frame_url ? [uploadTo(body.last_frame_url, png, "image/png")] : []),
       ]);
       return NormalizeChunkResponse.parse({
@@ -134,7 +137,7 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
         workDir: dir,
         decorations,
       });
-      await uploadTo(body.output_url, output, "video/mp4");
+      await pieces.upload(body.output_url, output, "video/mp4");
       return StitchWindowResponse.parse({
         frames: result.frames,
         chunks: result.chunks,
@@ -154,42 +157,53 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
       const layout = layoutChunks(body.chunks, body.transitions);
       const reads = body.render_windows.map((w) => chunksAround(layout.starts, body.chunks, w.from_frame, w.to_frame));
       const first = new Set(reads.flat());
+      // Every piece is one this media-node stored moments ago, most likely: read from its copy when storage still holds those bytes.
+      let kept = 0;
+      const fetchPiece = async (url: string, etag: string | undefined, path: string) => {
+        if ((await pieces.download(url, etag, path, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS })).kept) kept++;
+        return path;
+      };
       const download = (indexes: number[]) =>
-        mapLimited(indexes, DOWNLOAD_CONCURRENCY, async (i) => {
-          const path = join(dir, `chunk-${String(i).padStart(3, "0")}.mp4`);
-          await downloadTo(body.chunks[i]!.url, path, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
-          return [i, path] as const;
-        });
+        mapLimited(indexes, DOWNLOAD_CONCURRENCY, async (i) => [i, await fetchPiece(body.chunks[i]!.url, body.chunks[i]!.etag, join(dir, `chunk-${String(i).padStart(3, "0")}.mp4`))] as const);
       const firstFiles = download([...first]);
       const allFiles = firstFiles.then(async (files) => new Map([...files, ...(await download([...body.chunks.keys()].filter((i) => !first.has(i))))]));
       const decorations = downloadDecorations(body, dir);
       const render = body.render_windows.map((w, i) => ({ path: join(dir, `rendered-${String(i).padStart(3, "0")}.mp4`), from: w.from_frame, to: w.to_frame }));
+      // Each window rendered goes up (for the seam measures) while the next renders and the concat runs.
+      const windowUploads: Promise<unknown>[] = [];
       const renderWindows = async () => {
         const results = [];
-        for (const [i, w] of render.entries()) {
-          const files = new Map(await firstFiles);
-          const chunks = body.chunks.map((c, j) => ({ path: reads[i]!.includes(j) ? files.get(j)! : null, frames: c.frames }));
-          results.push(await renderWindow(chunks, body.transitions, w, w.path, { ...size, workDir: dir, decorations: await decorations, critical: true }));
+        try {
+          for (const [i, w] of render.entries()) {
+            const files = new Map(await firstFiles);
+            const chunks = body.chunks.map((c, j) => ({ path: reads[i]!.includes(j) ? files.get(j)! : null, frames: c.frames }));
+            results.push(await renderWindow(chunks, body.transitions, w, w.path, { ...size, workDir: dir, decorations: await decorations, critical: true }));
+            const upload = pieces.upload(body.render_windows[i]!.output_url, w.path, "video/mp4");
+            // Awaited by the store below, or, should the assembly fail first, before the temp dir goes.
+            upload.catch(() => undefined);
+            windowUploads.push(upload);
+          }
+        } catch (error) {
+          // None still reads the temp dir when it is removed.
+          await Promise.allSettled(windowUploads);
+          throw error;
         }
         return results;
       };
       const [rendered, files, windows, drawing] = await settleAll([
         renderWindows(),
         allFiles,
-        mapLimited(body.windows, DOWNLOAD_CONCURRENCY, async (window, i) => {
-          const path = join(dir, `window-${String(i).padStart(3, "0")}.mp4`);
-          await downloadTo(window.url, path, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
-          return { path, from: window.from_frame, to: window.to_frame };
-        }),
+        mapLimited(body.windows, DOWNLOAD_CONCURRENCY, async (window, i) => ({ path: await fetchPiece(window.url, window.etag, join(dir, `window-${String(i).padStart(3, "0")}.mp4`)), from: window.from_frame, to: window.to_frame })),
         decorations,
-        downloadTo(body.audio_url, audio, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS }),
+        fetchPiece(body.audio_url, body.audio_etag, audio),
       ]);
+      const inputs = body.chunks.length + body.windows.length + 1;
+      request.log.info({ event: "assemble.pieces", kept, downloaded: inputs - kept });
       const chunks = body.chunks.map((c, i) => ({ path: files.get(i)!, frames: c.frames }));
       const output = join(dir, "final.mp4");
-      // The windows it rendered (for the seam measures; a few frames each) go up beside the final
-      // MP4: the answer, which the video's end waits for, waits for both.
-      const store = () => settleAll([uploadTo(body.output_url, output, "video/mp4"), ...body.render_windows.map((w, i) => uploadTo(w.output_url, render[i]!.path, "video/mp4"))]);
-      const result = await assembleFinal(chunks, body.transitions, [...windows, ...render], audio, output, { ...size, workDir: dir, decorations: drawing }, store);
+      // The answer, which the video's end waits for, waits for the windows it rendered to be stored too.
+      const store = () => settleAll([uploadTo(body.output_url, output, "video/mp4"), ...windowUploads]);
+      const result = await assembleFinal(chunks, body.transitions, [...windows, ...render], audio, output, { ...size, workDir: dir, decorations: drawing }, store).finally(() => Promise.allSettled(windowUploads));
       const renderSeconds = rendered.reduce((sum, r) => sum + r.encodeSeconds, 0);
       return AssembleResponse.parse({
         frames: result.frames,
@@ -202,6 +216,7 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
         encode_seconds: Math.round((result.encodeSeconds + renderSeconds) * 1000) / 1000,
         rendered_frames: rendered.reduce((sum, r) => sum + r.frames, 0),
         render_seconds: Math.round(renderSeconds * 1000) / 1000,
+        kept_pieces: kept,
       });
     });
   });

@@ -159,6 +159,16 @@ export async function seamsStep(deps: StepDeps, claim: ClaimedJob): Promise<Step
   }
 }
 
+/**
+ * A piece for the assembly: its URL and the etag R2 holds for it now, by which media-node reads
+ * its own copy of what it stored (media-node/piece-cache.ts). Without an etag (the head failed)
+ * media-node downloads it.
+ */
+async function storedPiece(deps: StepDeps, key: string): Promise<{ url: string; etag?: string }> {
+  const [url, head] = await Promise.all([deps.url(key), deps.env.MEDIA.head(key).catch(() => null)]);
+  return head ? { url, etag: head.etag } : { url };
+}
+
 export async function assembleStep(deps: StepDeps, claim: ClaimedJob): Promise<StepOutcome> {
   const spec = claim.video.spec!;
   const input = claim.job.input as AssembleInput;
@@ -166,15 +176,15 @@ export async function assembleStep(deps: StepDeps, claim: ClaimedJob): Promise<S
   const result = await deps.media.call(
     "/v1/media/videos/assemble",
     {
-      chunks: await Promise.all(input.chunks.map(async (c) => ({ frames: c.frames, url: await deps.url(c.key) }))),
-      windows: await Promise.all(input.windows.map(async (w) => ({ from_frame: w.from_frame, to_frame: w.to_frame, url: await deps.url(w.key) }))),
+      chunks: await Promise.all(input.chunks.map(async (c) => ({ frames: c.frames, ...(await storedPiece(deps, c.key)) }))),
+      windows: await Promise.all(input.windows.map(async (w) => ({ from_frame: w.from_frame, to_frame: w.to_frame, ...(await storedPiece(deps, w.key)) }))),
       transitions: input.transitions,
       width: spec.width,
       height: spec.height,
       fps: spec.fps,
       ...(await decorationsFor(deps, input.decorations)),
       render_windows: await Promise.all(input.render.map(async (w) => ({ ...w, output_url: await deps.url(mediaKeys.window(claim.video.video_id, w.from_frame), "put") }))),
-      audio_url: await deps.url(mediaKeys.music(claim.video.video_id)),
+      ...(await storedPiece(deps, mediaKeys.music(claim.video.video_id)).then(({ url, etag }) => ({ audio_url: url, audio_etag: etag }))),
       output_url: await deps.url(key, "put"),
     },
     AssembleResponse,
