@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type PlanChunk, type PlanJoin, type Span, layoutChunks, mergeRanges, planSeams, planSinglePass, spanFrames } from "./stitch-plan.ts";
+import { type PlanChunk, type PlanJoin, type Span, layoutChunks, mergeRanges, planSeams, planSinglePass, readySpans, spanChunks, spanFrames } from "./stitch-plan.ts";
 
 const fade = (frames: number): PlanJoin => ({ type: "fade", frames });
 const cut: PlanJoin = { type: "cut", frames: 0 };
@@ -109,6 +109,26 @@ describe("planSeams with marked (decorated) frames", () => {
       ["copy", 48, 12],
       ["encode", 60, 12],
     ]);
+  });
+
+  it("splits the encoded frames where each chunk starts: a chunk marked whole leaves no window reading three chunks, and the part before the last chunk is ready without it", () => {
+    // Chunk 1 carries a decoration over all of its frames (normalized before it was known): output [10, 40).
+    const chunks = [chunk(20), chunk(20), chunk(20, [0, 8])];
+    const joins = [fade(4), fade(4)];
+    const marked = [{ from: 10, to: 40 }];
+    const spans = planSeams(chunks, joins, marked);
+    expectTiling(spans, 52);
+    expect(spans.map((s) => [s.kind, s.at, spanFrames(s)])).toEqual([
+      ["copy", 0, 10],
+      ["encode", 10, 6],
+      ["encode", 16, 16],
+      ["encode", 32, 8],
+      ["copy", 40, 12],
+    ]);
+    const encoded = spans.filter((s): s is Extract<Span, { kind: "encode" }> => s.kind === "encode");
+    expect(encoded.map(spanChunks)).toEqual([[0], [0, 1], [1, 2]]);
+    // The last chunk not normalized yet: what does not read it is ready, exactly as the whole plan has it.
+    expect(readySpans([chunks[0]!, chunks[1]!, null], [20, 20, 20], joins, marked)).toEqual(encoded.slice(0, 2));
   });
 
   it("merges overlapping and touching ranges", () => {

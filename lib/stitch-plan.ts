@@ -144,7 +144,8 @@ export function planSinglePass(chunks: readonly PlanChunk[], joins: readonly Pla
  * Copy every chunk's own region from its first keyframe on; encode the rest (the overlap
  * windows, plus any frames before B's first keyframe after the overlap, plus chunks that
  * cannot be copied, plus the `marked` frames). Encode spans never start or end inside an
- * overlap: they start where a copyable run ends and stop where a copy starts.
+ * overlap: they start where a copyable run ends or a chunk starts, and stop where a copy or the
+ * next chunk starts.
  */
 export function planSeams(chunks: readonly PlanChunk[], joins: readonly PlanJoin[], marked: readonly FrameRange[] = []): Span[] {
   const layout = layoutChunks(chunks, joins);
@@ -164,12 +165,19 @@ export function planSeams(chunks: readonly PlanChunk[], joins: readonly PlanJoin
   });
   const spans: Span[] = [];
   let at = 0;
+  const encode = (from: number, to: number) => {
+    // Split where each chunk starts: a piece then reads two chunks at most, and is ready as soon
+    // as those are (readySpans), however far the encoded frames run (a chunk under a decoration
+    // it was not drawn with is re-encoded whole, between its two transitions).
+    const cuts = [from, ...layout.starts.filter((s) => s > from && s < to), to];
+    for (let i = 0; i + 1 < cuts.length; i++) spans.push({ kind: "encode", at: cuts[i]!, to: cuts[i + 1]!, pieces: piecesBetween(chunks, joins, layout, cuts[i]!, cuts[i + 1]!) });
+  };
   for (const copy of copies) {
-    if (copy.at > at) spans.push({ kind: "encode", at, to: copy.at, pieces: piecesBetween(chunks, joins, layout, at, copy.at) });
+    if (copy.at > at) encode(at, copy.at);
     spans.push(copy);
     at = copy.at + (copy.to - copy.from);
   }
-  if (at < layout.total) spans.push({ kind: "encode", at, to: layout.total, pieces: piecesBetween(chunks, joins, layout, at, layout.total) });
+  if (at < layout.total) encode(at, layout.total);
   return spans;
 }
 

@@ -115,15 +115,19 @@ describe("progressive assembly", () => {
     expect(Math.min(...psnr)).toBeGreaterThan(30);
   });
 
-  it("renders a window given the chunks it reads and their neighbours, which bound it (what the Worker sends)", async () => {
-    // An end card from the cut c2|c3 to the end: one span over c3 and c4, bounded by c2's copy.
+  it("renders a window given the chunks it reads, split where each chunk starts (the Worker sends their neighbours too)", async () => {
+    // An end card from the cut c2|c3 to the end: c3 (bounded by c2's copy), then from where c4
+    // starts, c3|c4's window and c4 (the frames are split where each chunk starts).
     const endCard = { overlays: [{ path: overlayPng, from: 50, to: TOTAL }], cues: [] };
     const options = async () => ({ width: W, height: H, fps: FPS, workDir: await work("end-card"), decorations: endCard });
     const given = (present: number[]) => chunks.map((c, i) => ({ path: present.includes(i) ? c.path : null, frames: c.frames }));
-    const rendered = await renderWindow(given([2, 3, 4]), JOINS, { from: 50, to: TOTAL }, join(dir, "end-card.mp4"), await options());
-    expect(rendered).toMatchObject({ frames: TOTAL - 50, chunks: [3, 4] });
-    // Without c2 media-node cannot copy it: the span would grow into it, and it says so.
-    await expect(renderWindow(given([3, 4]), JOINS, { from: 50, to: TOTAL }, join(dir, "never-end-card.mp4"), await options())).rejects.toThrow(/are not an encode span/);
+    const c4 = layoutChunks(chunks, JOINS).starts[4]!;
+    expect(await renderWindow(given([2, 3, 4]), JOINS, { from: 50, to: c4 }, join(dir, "end-card-c3.mp4"), await options())).toMatchObject({ frames: c4 - 50, chunks: [3] });
+    expect(await renderWindow(given([2, 3, 4]), JOINS, { from: c4, to: TOTAL }, join(dir, "end-card-c4.mp4"), await options())).toMatchObject({ frames: TOTAL - c4, chunks: [3, 4] });
+    // c3 starts at the cut: its window no longer grows into c2, which it does not need.
+    expect(await renderWindow(given([3]), JOINS, { from: 50, to: c4 }, join(dir, "end-card-c3-alone.mp4"), await options())).toMatchObject({ chunks: [3] });
+    // Without c3 the c4 part cannot be rendered, and media-node says so.
+    await expect(renderWindow(given([4]), JOINS, { from: c4, to: TOTAL }, join(dir, "never-end-card.mp4"), await options())).rejects.toThrow(/are not an encode span/);
   });
 
   it("refuses a window that is not an encode span, and an assembly with a window missing", async () => {
