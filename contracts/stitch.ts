@@ -225,12 +225,19 @@ const FrameWindow = z
   .object({ from_frame: z.number().int().min(0), to_frame: z.number().int().min(1) })
   .refine((w) => w.to_frame > w.from_frame, { message: "to_frame must be after from_frame", path: ["to_frame"] });
 
+/**
+ * The etag storage holds for a piece now (R2's: the MD5 of a single PUT's bytes): media-node
+ * reads a piece it stored itself from its own copy when that copy has these bytes
+ * (media-node/piece-cache.ts), else downloads it.
+ */
+const Etag = z.string().regex(/^"?[0-9A-Za-z-]{1,64}"?$/, "an etag");
+
 // POST /v1/media/videos/stitch/window — progressive assembly: render one encode span of the
 // seam plan (a transition window, or frames under a decoration) as soon as the chunks it reads
 // are normalized. Chunks not normalized yet are given by their frame count alone (url null).
 export const StitchWindowRequest = checkSeams(
   StitchFrame.extend({
-    chunks: z.array(z.object({ url: Url.nullable(), frames: z.number().int().min(1) })).min(1).max(200),
+    chunks: z.array(z.object({ url: Url.nullable(), etag: Etag.optional(), frames: z.number().int().min(1) })).min(1).max(200),
     window: FrameWindow,
     output_url: Url,
   }),
@@ -248,13 +255,6 @@ export type StitchWindowResponse = z.infer<typeof StitchWindowResponse>;
 // POST /v1/media/videos/assemble — progressive assembly's last step: the chunks and every
 // window rendered for them joined by stream copy, the prepared music muxed in the same pass,
 // into the final MP4.
-/**
- * The etag storage holds for a piece now (R2's: the MD5 of a single PUT's bytes): media-node
- * reads a piece it stored itself from its own copy when that copy has these bytes
- * (media-node/piece-cache.ts), else downloads it.
- */
-const Etag = z.string().regex(/^"?[0-9A-Za-z-]{1,64}"?$/, "an etag");
-
 export const AssembleRequest = checkSeams(
   StitchFrame.extend({
     chunks: z.array(StitchedChunk.extend({ etag: Etag.optional() })).min(1).max(200),

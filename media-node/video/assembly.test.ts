@@ -144,13 +144,19 @@ describe("progressive assembly", () => {
 });
 
 /** One window rendered over HTTP from the chunks `origin` serves and stored at `path`: the bytes stored. */
-async function windowStored(app: FastifyInstance, origin: TestOrigin, window: { from_frame: number; to_frame: number }, path: string): Promise<Buffer> {
+async function windowStored(
+  app: FastifyInstance,
+  origin: TestOrigin,
+  window: { from_frame: number; to_frame: number },
+  path: string,
+  given: { url: string; etag?: string; frames: number }[] = chunks.map((c, i) => ({ url: origin.url(`/chunk-${i}.mp4?sig=x`), frames: c.frames })),
+): Promise<Buffer> {
   const response = await postSigned(app, "/v1/media/videos/stitch/window", {
     transitions: JOINS,
     width: W,
     height: H,
     fps: FPS,
-    chunks: chunks.map((c, i) => ({ url: origin.url(`/chunk-${i}.mp4?sig=x`), frames: c.frames })),
+    chunks: given,
     window,
     output_url: origin.url(`${path}?sig=y`),
   });
@@ -297,24 +303,31 @@ describe("POST /v1/media/videos/assemble on a media-node that keeps the pieces i
   const frame = { transitions: JOINS, width: W, height: H, fps: FPS };
   const md5 = (bytes: Buffer) => createHash("md5").update(bytes).digest("hex");
 
-  it("reads the windows it rendered from its own copies (storage does not serve them here) and assembles the file a download would", async () => {
+  it("reads the chunks and windows it stored from its own copies (storage does not serve them here) and assembles the file a download would", async () => {
+    // Stored as the normalize route stores them.
+    const kept = await Promise.all(
+      chunks.map(async (c, i) => {
+        await pieces.upload(origin.url(`/kept/chunk-${i}.mp4?sig=put`), c.path, "video/mp4");
+        return { url: origin.url(`/kept/chunk-${i}.mp4?sig=get`), etag: md5(origin.uploads.get(`/kept/chunk-${i}.mp4`)!.body), frames: c.frames };
+      }),
+    );
     const windows: { url: string; etag: string; from_frame: number; to_frame: number }[] = [];
     for (const window of [{ from_frame: 14, to_frame: 20 }, { from_frame: 32, to_frame: 36 }, { from_frame: 61, to_frame: 66 }]) {
-      const etag = md5(await windowStored(app, origin, window, `/kept/window-${window.from_frame}.mp4`));
+      const etag = md5(await windowStored(app, origin, window, `/kept/window-${window.from_frame}.mp4`, kept));
       windows.push({ url: origin.url(`/kept/window-${window.from_frame}.mp4?sig=get`), etag, ...window });
     }
     const assemble = (output: string, given: { url: string; etag?: string; from_frame: number; to_frame: number }[]) =>
       postSigned(app, "/v1/media/videos/assemble", {
         ...frame,
-        chunks: chunks.map((c, i) => ({ url: origin.url(`/chunk-${i}.mp4?sig=x`), frames: c.frames })),
+        chunks: kept,
         windows: given,
         audio_url: origin.url("/music.m4a?sig=m"),
         output_url: origin.url(`/out/${output}?sig=f`),
       });
-    const kept = await assemble("final-kept.mp4", windows);
-    expect(kept.statusCode, kept.body).toBe(200);
-    // The three windows from its copies; the chunks and the music, which it did not store, downloaded.
-    expect(AssembleResponse.parse(kept.json())).toMatchObject({ frames: TOTAL, kept_pieces: 3 });
+    const assembled = await assemble("final-kept.mp4", windows);
+    expect(assembled.statusCode, assembled.body).toBe(200);
+    // The five chunks and three windows from its copies; the music, which it did not store, downloaded.
+    expect(AssembleResponse.parse(assembled.json())).toMatchObject({ frames: TOTAL, kept_pieces: 8 });
     // Storage holding other bytes there now: the copies are not read, and storage's 404 says so.
     const stale = await assemble("final-stale.mp4", windows.map((w) => ({ ...w, etag: md5(Buffer.from("other bytes")) })));
     expect(stale.statusCode).toBe(502);
@@ -323,7 +336,7 @@ describe("POST /v1/media/videos/assemble on a media-node that keeps the pieces i
     for (const w of windows) origin.serveBytes(`/kept/window-${w.from_frame}.mp4`, origin.uploads.get(`/kept/window-${w.from_frame}.mp4`)!.body, "video/mp4");
     const downloaded = await assemble("final-downloaded.mp4", windows.map(({ etag: _etag, ...w }) => w));
     expect(downloaded.statusCode, downloaded.body).toBe(200);
-    expect(AssembleResponse.parse(downloaded.json()).kept_pieces).toBe(0);
+    expect(AssembleResponse.parse(downloaded.json()).kept_pieces).toBe(5);
     expect(origin.uploads.get("/out/final-kept.mp4")!.body).toEqual(origin.uploads.get("/out/final-downloaded.mp4")!.body);
   });
 });

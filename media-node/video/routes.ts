@@ -23,7 +23,7 @@ import { stitchChunks } from "./stitch.ts";
 import { assembleFinal, renderWindow } from "./assembly.ts";
 import { type Decorations, decoratedRanges } from "./decoration.ts";
 import { chunkFramesUnder, layoutChunks } from "../../lib/stitch-plan.ts";
-import { DIRECT_STORE } from "../piece-cache.ts";
+import { DIRECT_STORE, type PieceStore } from "../piece-cache.ts";
 
 /**
  * Video capabilities of media-node:
@@ -128,7 +128,8 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
   app.post(`${MEDIA_PREFIX}videos/stitch/window`, async (request) => {
     const body = parse(StitchWindowRequest, request.body);
     return withTempDir(config.tmpDir, async (dir) => {
-      const [chunks, decorations] = await settleAll([downloadChunks(body.chunks, dir), downloadDecorations(body, dir)]);
+      // The chunks it reads were normalized here, most likely: read from the copies kept then.
+      const [chunks, decorations] = await settleAll([downloadChunks(body.chunks, dir, pieces), downloadDecorations(body, dir)]);
       const output = join(dir, "window.mp4");
       const result = await renderWindow(chunks, body.transitions, { from: body.window.from_frame, to: body.window.to_frame }, output, {
         width: body.width,
@@ -234,11 +235,11 @@ function chunksAround(starts: readonly number[], chunks: readonly { frames: numb
 }
 
 /** A request's normalized chunks, each downloaded into `dir`; a chunk without a URL (one a window does not read) stays remote: `path` null. */
-function downloadChunks<U extends string | null>(chunks: readonly { url: U; frames: number }[], dir: string): Promise<{ path: U extends string ? string : string | null; frames: number }[]> {
+function downloadChunks<U extends string | null>(chunks: readonly { url: U; etag?: string; frames: number }[], dir: string, pieces: PieceStore = DIRECT_STORE): Promise<{ path: U extends string ? string : string | null; frames: number }[]> {
   return mapLimited(chunks, DOWNLOAD_CONCURRENCY, async (chunk, i) => {
     if (chunk.url === null) return { path: null as U extends string ? string : string | null, frames: chunk.frames };
     const path = join(dir, `chunk-${String(i).padStart(3, "0")}.mp4`);
-    await downloadTo(chunk.url, path, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
+    await pieces.download(chunk.url, chunk.etag, path, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
     return { path, frames: chunk.frames };
   });
 }

@@ -118,7 +118,7 @@ export async function windowStep(deps: StepDeps, claim: ClaimedJob): Promise<Ste
   const result = await deps.media.call(
     "/v1/media/videos/stitch/window",
     {
-      chunks: await Promise.all(chunks.map(async (c) => ({ frames: c.frames, url: c.key === null ? null : await deps.url(c.key) }))),
+      chunks: await Promise.all(chunks.map(async (c) => (c.key === null ? { frames: c.frames, url: null } : { frames: c.frames, ...(await storedPiece(deps, c.key)) }))),
       transitions,
       width: spec.width,
       height: spec.height,
