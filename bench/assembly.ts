@@ -46,7 +46,7 @@ interface AssemblyRun {
 
 /** Where the time after the last chunk's `done` goes (s, frames). */
 interface AfterLast {
-  /** (a) minus media-node's ffmpeg work: queue hops, the Durable Object's decisions, signing, downloads and uploads. */
+  /** (a) minus media-node's ffmpeg work: queue hops, the Durable Object's decisions, signing, the upload, a window job still running. */
   outside: number;
   /** The assemble request's ffmpeg work (encode_seconds): probes, the windows it rendered, the stream-copy concat and mux. */
   ffmpeg: number;
@@ -60,6 +60,8 @@ interface AfterLast {
   drawnInNormalize: number;
   /** Whether the last chunk's own normalize pass drew decorations (it waits for them: worker/run/decorations-wait.ts). */
   lastDecorated: boolean;
+  /** Inputs of the assemble request read from media-node's own copies (media-node/piece-cache.ts), not downloaded. */
+  keptPieces: number;
 }
 
 /** Frames each chunk's normalize pass drew decorations on (its last `done` output's `decorated`), summed. */
@@ -75,10 +77,10 @@ function drawnInNormalize(events: readonly TimedEvent[]): number {
 }
 
 /** What the mux job's output reports (media-node's AssembleResponse, after_all's MuxResponse has none of it). */
-function assemblyReport(output: unknown): { ffmpeg: number; render: number; renderedFrames: number; decoratedFrames: number } {
+function assemblyReport(output: unknown): { ffmpeg: number; render: number; renderedFrames: number; decoratedFrames: number; keptPieces: number } {
   const o = (output ?? {}) as Record<string, unknown>;
   const num = (v: unknown) => (typeof v === "number" ? v : Number.NaN);
-  return { ffmpeg: num(o.encode_seconds), render: num(o.render_seconds), renderedFrames: num(o.rendered_frames), decoratedFrames: num(o.decorated_frames) };
+  return { ffmpeg: num(o.encode_seconds), render: num(o.render_seconds), renderedFrames: num(o.rendered_frames), decoratedFrames: num(o.decorated_frames), keptPieces: num(o.kept_pieces) };
 }
 
 /** The `at` of each job's events by status. */
@@ -164,6 +166,7 @@ function breakdownRow(name: string, runs: AssemblyRun[]): string[] {
     show(med(b((x) => x.drawnInNormalize)), 0),
     show(med(b((x) => x.outside))),
     `${runs.filter((r) => r.breakdown.lastDecorated).length} of ${runs.length}`,
+    show(med(b((x) => x.keptPieces)), 0),
   ];
 }
 
@@ -202,10 +205,10 @@ ${table(
   [row("progressive (`ASSEMBLY=progressive`, default)", progressive), row("stitch after all (`ASSEMBLY=after_all`)", afterAll)],
 )}
 
-Where (a) goes in progressive mode, medians: media-node's ffmpeg work in the assemble request (\`encode_seconds\`: probing the pieces, rendering the windows the last chunk left — with the decorations the normalize passes could not draw, those on a transition's overlap — and the stream-copy concat with the soundtrack), of which the windows and their frames; "the rest" is (a) minus that ffmpeg time: the Durable Object's decisions (the mux job is handed to the consumer that reported the last piece done, no queue hop), signing, downloads and uploads (the event log has no event for the mux job's start, so these are not told apart). The last chunk's normalize pass waits for the decorations when every other chunk is done and they are not known yet (worker/run/decorations-wait.ts), so it draws its end card and captions and the assembly re-encodes only its incoming transition. Stitch-after-all's mux only remuxes the stitched file; its stitch job runs inside (a) and reports no such split.
+Where (a) goes in progressive mode, medians: media-node's ffmpeg work in the assemble request (\`encode_seconds\`: probing the pieces, rendering the windows the last chunk left — with the decorations the normalize passes could not draw, those on a transition's overlap — and the stream-copy concat with the soundtrack), of which the windows and their frames; "the rest" is (a) minus that ffmpeg time: the Durable Object's decisions (the mux job is handed to the consumer that reported the last piece done, no queue hop), signing, the final file's upload, and any window job still running when the last chunk was done, which the assembly waits for (the event log has no event for the mux job's start, so these are not told apart). The assembly downloads none of its inputs that media-node stored itself: it reads them from the copies it kept (media-node/piece-cache.ts; last column, of chunks + windows + the soundtrack). The last chunk's normalize pass waits for the decorations when every other chunk is done and they are not known yet (worker/run/decorations-wait.ts), so it draws its end card and captions and the assembly re-encodes only its incoming transition. Stitch-after-all's mux only remuxes the stitched file; its stitch job runs inside (a) and reports no such split.
 
 ${table(
-  ["mode", "(a) median s", "media-node ffmpeg s", "windows rendered in it s", "frames re-encoded after the last chunk", "decorated frames drawn by the assembly", "decorated frames drawn in the chunks' normalize passes (copied)", "the rest s", "runs whose last chunk drew its decorations in its pass"],
+  ["mode", "(a) median s", "media-node ffmpeg s", "windows rendered in it s", "frames re-encoded after the last chunk", "decorated frames drawn by the assembly", "decorated frames drawn in the chunks' normalize passes (copied)", "the rest s", "runs whose last chunk drew its decorations in its pass", "inputs read from media-node's copies"],
   [breakdownRow("progressive", progressive)],
 )}
 
