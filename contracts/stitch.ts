@@ -135,6 +135,13 @@ export const SeamSpec = z.object({
 });
 export type SeamSpec = z.infer<typeof SeamSpec>;
 
+/**
+ * The etag storage holds for a piece now (R2's: the MD5 of a single PUT's bytes): media-node
+ * reads a piece it stored itself from its own copy when that copy has these bytes
+ * (media-node/piece-cache.ts), else downloads it.
+ */
+const Etag = z.string().regex(/^"?[0-9A-Za-z-]{1,64}"?$/, "an etag");
+
 // POST /v1/media/videos/seams — how each seam of a stitched video looks to a viewer
 // (media-node/video/seams.ts defines every measure). Only the frames around the seams are
 // decoded, at a small size.
@@ -144,7 +151,7 @@ export type SeamSpec = z.infer<typeof SeamSpec>;
  * the final MP4 will be joined from (a chunk's copied frames, a window's encoded ones).
  */
 export const SeamPiece = z
-  .object({ url: Url, from_frame: z.number().int().min(0), to_frame: z.number().int().min(1), file_from_frame: z.number().int().min(0) })
+  .object({ url: Url, etag: Etag.optional(), from_frame: z.number().int().min(0), to_frame: z.number().int().min(1), file_from_frame: z.number().int().min(0) })
   .refine((p) => p.to_frame > p.from_frame, { message: "to_frame must be after from_frame", path: ["to_frame"] });
 export type SeamPiece = z.infer<typeof SeamPiece>;
 
@@ -224,13 +231,6 @@ export type SeamsResponse = z.infer<typeof SeamsResponse>;
 const FrameWindow = z
   .object({ from_frame: z.number().int().min(0), to_frame: z.number().int().min(1) })
   .refine((w) => w.to_frame > w.from_frame, { message: "to_frame must be after from_frame", path: ["to_frame"] });
-
-/**
- * The etag storage holds for a piece now (R2's: the MD5 of a single PUT's bytes): media-node
- * reads a piece it stored itself from its own copy when that copy has these bytes
- * (media-node/piece-cache.ts), else downloads it.
- */
-const Etag = z.string().regex(/^"?[0-9A-Za-z-]{1,64}"?$/, "an etag");
 
 // POST /v1/media/videos/stitch/window — progressive assembly: render one encode span of the
 // seam plan (a transition window, or frames under a decoration) as soon as the chunks it reads

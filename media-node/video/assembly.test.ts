@@ -328,6 +328,15 @@ describe("POST /v1/media/videos/assemble on a media-node that keeps the pieces i
     expect(assembled.statusCode, assembled.body).toBe(200);
     // The five chunks and three windows from its copies; the music, which it did not store, downloaded.
     expect(AssembleResponse.parse(assembled.json())).toMatchObject({ frames: TOTAL, kept_pieces: 8 });
+    // The seam measures read the same pieces from the same copies.
+    const spans = planSeams((await Promise.all(chunks.map((c) => probeChunk(c.path, "chunk")))).map((p) => ({ frames: p.frames, keyframes: p.keyframes, copyable: true })), JOINS);
+    const pieceOf = (source: { chunk: number } | { window: number }) => ("chunk" in source ? kept[source.chunk]! : windows.find((w) => w.from_frame === source.window)!);
+    const measuredPieces = assemblyPieces(spans).map(({ from_frame, to_frame, file_from_frame, ...source }) => ({ from_frame, to_frame, file_from_frame, url: pieceOf(source).url, etag: pieceOf(source).etag }));
+    const starts = layoutChunks(chunks, JOINS).starts;
+    const seams: SeamSpec[] = JOINS.map((join, i) => ({ at_frame: starts[i + 1]!, transition: join, within_beat: false }));
+    const measured = await postSigned(app, "/v1/media/videos/seams", { width: W, height: H, fps: FPS, frames: TOTAL, seams, pieces: measuredPieces, measure: [0, 1] });
+    expect(measured.statusCode, measured.body).toBe(200);
+    expect(SeamsResponse.parse(measured.json()).seams).toHaveLength(2);
     // Storage holding other bytes there now: the copies are not read, and storage's 404 says so.
     const stale = await assemble("final-stale.mp4", windows.map((w) => ({ ...w, etag: md5(Buffer.from("other bytes")) })));
     expect(stale.statusCode).toBe(502);

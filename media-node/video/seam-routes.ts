@@ -4,6 +4,7 @@ import { type SeamPiece, SeamsRequest, SeamsResponse } from "../../contracts/med
 import { mergeRanges } from "../../lib/stitch-plan.ts";
 import { MEDIA_PREFIX, type MediaNodeConfig } from "../config.ts";
 import { InputError, downloadTo, parse, withTempDir } from "../io.ts";
+import { DIRECT_STORE } from "../piece-cache.ts";
 import { decoratedRows } from "./seam-decorations.ts";
 import { analysisSize, decodeFrameRanges } from "./frames.ts";
 import { type FrameSource, fileFrames, measureSeams } from "./seams.ts";
@@ -54,10 +55,12 @@ export function registerSeamRoutes(app: FastifyInstance, config: MediaNodeConfig
         await downloadTo(body.video_url, path, { maxBytes: VIDEO_MAX_BYTES, timeoutMs: VIDEO_TIMEOUT_MS });
         frames = fileFrames(path, body.fps);
       } else {
+        // Each chunk and window was stored by media-node moments ago, most likely: read from the copies it kept.
+        const store = config.pieces ?? DIRECT_STORE;
         const pieces = await Promise.all(
           body.pieces!.map(async (piece, i) => {
             const path = join(dir, `piece-${i}.mp4`);
-            await downloadTo(piece.url, path, { maxBytes: VIDEO_MAX_BYTES, timeoutMs: VIDEO_TIMEOUT_MS });
+            await store.download(piece.url, piece.etag, path, { maxBytes: VIDEO_MAX_BYTES, timeoutMs: VIDEO_TIMEOUT_MS });
             return { ...piece, path };
           }),
         );

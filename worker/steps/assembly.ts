@@ -140,7 +140,7 @@ export async function seamsStep(deps: StepDeps, claim: ClaimedJob): Promise<Step
     const measured = await deps.media.call(
       "/v1/media/videos/seams",
       {
-        pieces: await Promise.all(pieces.map(async ({ key, ...piece }) => ({ ...piece, url: await deps.url(key) }))),
+        pieces: await Promise.all(pieces.map(async ({ key, ...piece }) => ({ ...piece, ...(await storedPiece(deps, key)) }))),
         measure,
         seams,
         width: spec.width,
