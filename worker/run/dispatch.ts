@@ -1,7 +1,8 @@
 import { type JobMessage, type QueueName, queueOf } from "../queue/messages.ts";
 import { ACTIVE_STATUSES, type JobRow, PREDICTION_KINDS } from "./jobs.ts";
 import { chooseDispatch } from "./pipeline.ts";
-import type { HandOff, RunContext } from "./types.ts";
+import { isEnded } from "./run-state.ts";
+import type { HandOff, RunContext, RunRow } from "./types.ts";
 
 /**
  * Sending work: ready jobs go to the queues, at most `maxPredictionsPerVideo` paid ones in
@@ -10,13 +11,16 @@ import type { HandOff, RunContext } from "./types.ts";
 
 /** At most one chosen job is handed off (`handOff`), the first `handOff` takes. */
 export async function dispatch(run: RunContext, handOff?: HandOff): Promise<JobRow | null> {
-  const row = run.row();
-  if (!row || run.ended()) return null;
+  // Asked after nearly every change of a run: the columns it needs, not whole rows with their long JSON texts.
+  const row = run.sql.exec("SELECT video_id, status FROM run WHERE id = 1").toArray()[0] as Pick<RunRow, "video_id" | "status"> | undefined;
+  if (!row || isEnded(row.status)) return null;
   const now = Date.now();
   const ready = run.jobs.list("status = 'ready' AND (not_before IS NULL OR not_before <= ?)", now);
   if (ready.length === 0) return null;
-  const inFlight = run.jobs.inStatus(ACTIVE_STATUSES).filter((j) => PREDICTION_KINDS.includes(j.kind)).length;
-  const chosen = chooseDispatch(ready, run.jobs.list("kind = 'chunk'"), (kind) => PREDICTION_KINDS.includes(kind), run.config.maxPredictionsPerVideo - inFlight);
+  const active = run.sql.exec(`SELECT kind FROM jobs WHERE status IN (${ACTIVE_STATUSES.map(() => "?").join(", ")})`, ...ACTIVE_STATUSES).toArray() as Pick<JobRow, "kind">[];
+  const inFlight = active.filter((j) => PREDICTION_KINDS.includes(j.kind)).length;
+  const chunks = run.sql.exec("SELECT beat, idx FROM jobs WHERE kind = 'chunk'").toArray() as Pick<JobRow, "beat" | "idx">[];
+  const chosen = chooseDispatch(ready, chunks, (kind) => PREDICTION_KINDS.includes(kind), run.config.maxPredictionsPerVideo - inFlight);
   const messages: JobMessage[] = [];
   let handedOff: JobRow | null = null;
   const takes = handOff === undefined ? () => false : typeof handOff === "string" ? (job: JobRow) => job.depends_on === handOff : handOff;

@@ -45,6 +45,17 @@ export interface JobRow {
   created_at: number;
 }
 
+/** Where a job stands, without its input and output texts: what progress and the estimate read on every change. */
+export type JobState = Pick<JobRow, "id" | "kind" | "status" | "attempt" | "depends_on">;
+
+/**
+ * Every job's state, in the job table's order (JobMachine.list's). Read after nearly every
+ * change of a run; the rows' input and output JSON texts are most of their bytes and none of this.
+ */
+export function jobStates(sql: SqlExec): JobState[] {
+  return sql.exec("SELECT id, kind, status, attempt, depends_on FROM jobs ORDER BY created_at, idx").toArray() as JobState[];
+}
+
 /** The job as clients see it (the live socket, the snapshot). */
 export function jobView(job: JobRow): JobView {
   return { id: job.id, kind: job.kind, beat: job.beat, idx: job.idx, status: job.status, attempt: job.attempt, error: job.error, errors: JSON.parse(job.errors) as string[] };

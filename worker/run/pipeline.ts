@@ -299,7 +299,7 @@ export function decideOnPublish(published: JobRow, lastFrame: ChunkLastFrame, ru
  * chunk with more of its beat still behind it goes before one with less (list scheduling by
  * critical path), so the longest beat does not start last.
  */
-export function chooseDispatch(ready: readonly JobRow[], chunks: readonly JobRow[], paid: (kind: JobKind) => boolean, slots: number): JobRow[] {
+export function chooseDispatch(ready: readonly JobRow[], chunks: readonly Pick<JobRow, "beat" | "idx">[], paid: (kind: JobKind) => boolean, slots: number): JobRow[] {
   const rank = (job: JobRow) => (job.kind === "chunk" ? 2 : job.kind === "music" || job.kind === "voice" ? 1 : 0);
   const chainLeft = (job: JobRow) => (job.kind === "chunk" ? chunks.filter((c) => c.beat === job.beat && c.idx >= job.idx).length : 0);
   const ordered = [...ready].sort((a, b) => rank(a) - rank(b) || chainLeft(b) - chainLeft(a));

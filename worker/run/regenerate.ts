@@ -55,7 +55,7 @@ export async function regenerateBeat(run: RunContext, beat: number, prompt: stri
   run.event("regenerate", { beat, prompt: plan.prompt, prompt_changed: prompt !== null, chunk_nums: plan.redo.map((c) => c.chunk_num), status: "processing", phase: "generating_chunks" });
   if (prompt !== null) run.event("spec", { spec: plan.spec, cost_estimate: state!.cost_estimate, chunks: plan.chunkPlan.length });
   run.event("phase", { phase: "generating_chunks", status: "processing" });
-  run.event("progress", { progress, phase: "generating_chunks", ...costFields(run.costs()), estimated_time_remaining: secondsLeft(run, run.state()!) });
+  run.event("progress", { progress, phase: "generating_chunks", ...costFields(run.costs()), estimated_time_remaining: secondsLeft(run, run.row()!.status) });
   await run.syncIndex();
   await run.dispatch();
   return { ok: true, chunks: plan.redo.map((c) => c.chunk_num), prompt: plan.prompt };

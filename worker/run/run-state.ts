@@ -2,7 +2,7 @@ import { type CostEstimate, EndStatus, type GenerateRequest, type Phase, type St
 import type { VideoSpec } from "../../contracts/spec.ts";
 import type { ChunkPlan } from "../chunks/plan.ts";
 import { lastEventId } from "./event-log.ts";
-import { jobView } from "./jobs.ts";
+import { jobStates, jobView } from "./jobs.ts";
 import { costFields, ledgerEntries, ledgerTotals } from "./ledger.ts";
 import { phaseProgress } from "./progress.ts";
 import { estimateSecondsRemaining } from "./timings.ts";
@@ -95,20 +95,22 @@ export async function enterPhase(run: RunContext, phase: Phase): Promise<void> {
 
 /** Progress from the work done in the current phase, announced when it rose. It never moves backwards within a pass. */
 export async function updateProgress(run: RunContext): Promise<void> {
-  const row = run.row();
+  // Asked after nearly every change of a run: the columns it reads, not the row's long JSON texts.
+  const row = run.sql.exec("SELECT status, phase, progress FROM run WHERE id = 1").toArray()[0] as Pick<RunRow, "status" | "phase" | "progress"> | undefined;
   if (!row || isEnded(row.status)) return;
-  const computed = phaseProgress(row.phase, run.jobs.list());
+  const jobs = jobStates(run.sql);
+  const computed = phaseProgress(row.phase, jobs);
   // A retried job does not undo the work that was shown.
   const progress = Math.max(row.progress, Math.min(99, Math.round(computed * 10) / 10));
   if (progress === row.progress) return;
   run.sql.exec("UPDATE run SET progress = ? WHERE id = 1", progress);
-  run.event("progress", { progress, phase: row.phase, ...costFields(run.costs()), estimated_time_remaining: secondsLeft(run, run.state()!) });
+  run.event("progress", { progress, phase: row.phase, ...costFields(run.costs()), estimated_time_remaining: secondsLeft(run, row.status, jobs) });
 }
 
 /** Seconds left: the critical path of the remaining work, timed by observed job durations (timings.ts, eta.ts). */
-export function secondsLeft(run: Pick<RunContext, "sql" | "config" | "jobs">, state: RunState): number | null {
-  if (isEnded(state.status)) return 0;
-  const seconds = estimateSecondsRemaining(run.sql, run.config, state, run.jobs.list(), Date.now());
+export function secondsLeft(run: Pick<RunContext, "sql" | "config">, status: VideoStatus, jobs = jobStates(run.sql)): number | null {
+  if (isEnded(status)) return 0;
+  const seconds = estimateSecondsRemaining(run.sql, run.config, jobs, Date.now());
   return seconds === null ? null : Math.max(1, Math.round(seconds));
 }
 
@@ -137,7 +139,7 @@ export function snapshotOf(run: Pick<RunContext, "sql" | "config" | "jobs">): Sn
     cost_pending_usd: pending,
     cost_by_phase: byPhase,
     cost_ledger: ledger,
-    estimated_time_remaining: secondsLeft(run, state),
+    estimated_time_remaining: secondsLeft(run, state.status, jobs),
     jobs: jobs.map(jobView),
     outputs,
     last_event: lastEventId(run.sql),

@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ingest, newRun, runJob, snapshot, startJob, succeed } from "../../test/support/worker/run-driver.ts";
-import { readState, snapshotOf } from "./run-state.ts";
+import { snapshotOf } from "./run-state.ts";
 import { StatusView } from "./status-view.ts";
 import { estimateSecondsRemaining } from "./timings.ts";
 import type { VideoRun } from "./video-run.ts";
@@ -14,7 +14,7 @@ import type { VideoRun } from "./video-run.ts";
 
 /** The estimate read afresh from the run's storage at `now`, rounded as the API shows it. */
 function freshEstimate(run: VideoRun, now: number): number | null {
-  const seconds = estimateSecondsRemaining(run.run.sql, run.run.config, readState(run.run.sql)!, run.run.jobs.list(), now);
+  const seconds = estimateSecondsRemaining(run.run.sql, run.run.config, run.run.jobs.list(), now);
   return seconds === null ? null : Math.max(1, Math.round(seconds));
 }
 
@@ -36,6 +36,29 @@ describe("the kept status", () => {
       // The clock alone moved it: it fell while the prediction's expected time ran out, then held.
       expect(etas[2]!).toBeLessThan(etas[0]!);
       expect(etas[4]).toBe(etas[3]);
+    });
+  });
+
+  it("keeps a shown estimate only while the clock cannot have moved it: read densely, every answer is the fresh one", async () => {
+    const h = await newRun();
+    await runJob(h, "plan");
+    // One prediction in flight, the others done: the estimate falls exactly as fast as the bound allows, so a hold any longer would show a stale second.
+    const references = (await snapshot(h)).jobs.filter((j) => j.kind === "reference");
+    for (const job of references) await startJob(h, job.id);
+    for (const job of references.slice(1)) {
+      // Predictions that took 40 s: what this run expects of the one still running.
+      await succeed(h, job.id, 40);
+      await ingest(h, job.id);
+    }
+    await runInDurableObject(h.stub, (run: VideoRun) => {
+      const view = new StatusView();
+      const t0 = Date.now();
+      // Every 7 ms for a minute: steps shorter than any hold, across every whole second the estimate passes.
+      const moments = Array.from({ length: 60_000 / 7 }, (_, i) => t0 + 7 * i);
+      const kept = moments.map((now) => view.read(run.run, now)!.estimated_time_remaining);
+      expect(kept).toEqual(moments.map((now) => freshEstimate(run, now)));
+      // The estimate fell second by second, so many holds ended, not just one answer repeated.
+      expect(new Set(kept).size).toBeGreaterThan(20);
     });
   });
 

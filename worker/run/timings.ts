@@ -6,9 +6,9 @@ import type { Log } from "../log.ts";
 import { jobDurations } from "../db/schema.ts";
 import { spokenLines } from "../../contracts/spec.ts";
 import { chunkJobs, type NewJob, referenceJobs, soundtrackJobs, soundtrackMixJob, storyboardJobs } from "./dag.ts";
-import { type DurationEstimates, durationEstimates, type ObservedAttempt, secondsRemaining, type WorkItem } from "./eta.ts";
-import { JobKind, type JobRow, PREDICTION_KINDS } from "./jobs.ts";
-import type { RunState } from "./types.ts";
+import { type DurationEstimates, durationEstimates, jobRemainder, type ObservedAttempt, secondsRemaining, type WorkItem } from "./eta.ts";
+import { JobKind, type JobRow, type JobState, PREDICTION_KINDS } from "./jobs.ts";
+import type { RunRow, RunState } from "./types.ts";
 
 /**
  * How long the run's jobs take: each attempt's stage times in the run's own SQLite
@@ -215,8 +215,28 @@ export function plannedJobs(config: Config, state: Pick<RunState, "request" | "s
   ];
 }
 
+/** The run's texts `plannedJobs` reads, and the jobs they implied, per run storage: kept until a text or the settings change. */
+const plans = new WeakMap<SqlStorage, { texts: string; config: Config; jobs: NewJob[] | null }>();
+
+/**
+ * `plannedJobs` of the run's stored request, spec and chunk plan, parsed again only when one of
+ * those texts (or the settings) changed: most changes of a run are a job's, and the estimate is
+ * read after nearly every one.
+ */
+export function storedPlannedJobs(sql: SqlStorage, config: Config): NewJob[] | null {
+  const row = sql.exec("SELECT request, spec, chunk_plan FROM run WHERE id = 1").toArray()[0] as Pick<RunRow, "request" | "spec" | "chunk_plan"> | undefined;
+  if (!row) return null;
+  const texts = `${row.request}\u0000${row.spec ?? ""}\u0000${row.chunk_plan ?? ""}`;
+  let plan = plans.get(sql);
+  if (plan?.texts !== texts || plan.config !== config) {
+    const state = { request: JSON.parse(row.request), spec: row.spec ? JSON.parse(row.spec) : null, chunk_plan: row.chunk_plan ? JSON.parse(row.chunk_plan) : null };
+    plans.set(sql, (plan = { texts, config, jobs: plannedJobs(config, state) }));
+  }
+  return plan.jobs;
+}
+
 /** The planned jobs as the run's job table and attempts have them now. */
-export function workLeft(sql: SqlStorage, config: Config, planned: readonly NewJob[], jobs: JobRow[]): RemainingWork {
+export function workLeft(sql: SqlStorage, config: Config, planned: readonly NewJob[], jobs: readonly JobState[]): RemainingWork {
   const rows = new Map(jobs.map((job) => [job.id, job]));
   const all = attempts(sql);
   const times = new Map(all.map((a) => [`${a.job_id}#${a.attempt}`, a]));
@@ -237,11 +257,33 @@ export function remainingSecondsAt(remaining: RemainingWork, now: number): numbe
 }
 
 /**
- * Seconds until the run ends (eta.ts), or null before planning produced the spec. The work
- * is the DAG the spec implies, each job where the run's job table has it; durations are this
- * run's observations per kind and stage, else its priors.
+ * For how long after `now` (ms) the clock alone leaves the estimate as shown, `max(1, round(seconds))`
+ * with `seconds` its value at `now`. A job's remainder never grows with time and shrinks at most
+ * one second per second (eta.ts `jobRemainder`), and the estimate adds, maximizes and schedules
+ * remainders, so it never rises and falls at most `n` seconds per second, `n` the jobs whose
+ * remainder still shrinks. Shown as `r`, it stays `r` while at least `r - 0.5`; shown as 1, for good.
+ * A millisecond is kept back, so float rounding cannot decide the boundary.
  */
-export function estimateSecondsRemaining(sql: SqlStorage, config: Config, state: Pick<RunState, "request" | "spec" | "chunk_plan">, jobs: JobRow[], now: number): number | null {
-  const planned = plannedJobs(config, state);
+export function estimateHoldMs(remaining: RemainingWork, now: number, seconds: number): number {
+  const shown = Math.max(1, Math.round(seconds));
+  if (shown === 1) return Number.POSITIVE_INFINITY;
+  const shrinking = remaining.work.filter(({ since, ...item }) => {
+    if (since === null) return false;
+    const elapsed = Math.max(0, (now - since) / 1000);
+    const seconds = remaining.estimates[item.kind];
+    // Piecewise linear with one bend: the same now and much later means constant from now on.
+    return jobRemainder({ status: item.status, elapsed }, seconds) !== jobRemainder({ status: item.status, elapsed: elapsed + 1e9 }, seconds);
+  }).length;
+  if (shrinking === 0) return Number.POSITIVE_INFINITY;
+  return Math.max(0, (1000 * (seconds - (shown - 0.5))) / shrinking - 1);
+}
+
+/**
+ * Seconds until the run ends (eta.ts), or null before planning produced the spec. The work
+ * is the DAG the stored spec implies, each job where `jobs` (the run's job table) has it;
+ * durations are this run's observations per kind and stage, else its priors.
+ */
+export function estimateSecondsRemaining(sql: SqlStorage, config: Config, jobs: readonly JobState[], now: number): number | null {
+  const planned = storedPlannedJobs(sql, config);
   return planned ? remainingSecondsAt(workLeft(sql, config, planned, jobs), now) : null;
 }
