@@ -9,7 +9,7 @@ import { appendEvent } from "./event-log.ts";
 import { failAttempt } from "./failures.ts";
 import { IndexSync } from "./index-sync.ts";
 import { JobMachine, type TransitionObserver } from "./job-machine.ts";
-import { ledgerEntries, ledgerTotals } from "./ledger.ts";
+import { currentTotals } from "./ledger.ts";
 import { cancelAtProvider } from "./predictions.ts";
 import { nextDueAt, nextSettleAt } from "./recovery.ts";
 import { isEnded, readRow, readState } from "./run-state.ts";
@@ -70,7 +70,7 @@ export function runContext(parts: RunParts): RunContext {
     },
     event: (type, data) => appendEvent(sql, parts.sockets(), type, data, run.log),
     sign: (key) => signMediaUrl(run.config.publicBaseUrl, run.config.mediaSigningSecret, key, "get", run.config.mediaUrlTtlSeconds),
-    costs: () => ledgerTotals(ledgerEntries(sql)),
+    costs: () => currentTotals(sql),
     dispatch: (handOff) => dispatch(run, handOff),
     send: (messages, delaySeconds) => sendMessages(run, messages, delaySeconds),
     syncIndex: (extra) => index.sync(readState(sql), run.costs().spent, extra),

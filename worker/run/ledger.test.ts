@@ -17,7 +17,7 @@ import { createAnalyser } from "../references/vision.ts";
 import { openaiServer } from "../../test/support/worker/openai-double.ts";
 import { claim, deliverWebhook, driveToChunks, driveToEnd, elapse, type Harness, jobOf, MODELS, newRun, outputFor, predictionOf, queued, runJob, snapshot, startJob, succeed } from "../../test/support/worker/run-driver.ts";
 import type { ClaimedJob } from "../steps/step.ts";
-import { bookCharge } from "./ledger.ts";
+import { bookCharge, currentTotals, ledgerEntries, ledgerTotals } from "./ledger.ts";
 import type { VideoRun } from "./video-run.ts";
 
 /** The cost ledger: estimates at creation, actuals at the end, failures and cancellations included; max_cost_usd as a hard cap. */
@@ -247,6 +247,28 @@ describe("charges that are not predictions", () => {
     expect(after.cost_ledger.filter((e) => e.prediction_id === charge.id)).toMatchObject([{ job_id: "plan", phase: "planning", model: "gpt-4.1-mini", estimate_usd: 0.00042, actual_usd: 0.00042, usd: 0.00042 }]);
     expect(after.cost_usd).toBeCloseTo(before.cost_usd + 0.00042, 9);
     expect(after.cost_by_phase.planning).toBeCloseTo(0.00042, 9);
+  });
+
+  it("are in the kept totals as soon as they are booked, which equal the ledger summed afresh after every line", async () => {
+    const h = await newRun();
+    await runJob(h, "plan");
+    await startJob(h, "reference:0");
+    await runInDurableObject(h.stub, (_run: VideoRun, state) => {
+      const sql = state.storage.sql;
+      const fresh = () => ledgerTotals(ledgerEntries(sql));
+      const seen = [currentTotals(sql)];
+      expect(seen[0]).toEqual(fresh());
+      const charge = { id: "tokens:plan#2", jobId: "plan", attempt: 1, phase: "planning", detail: "gpt-4.1-mini", usd: 0.00042 };
+      for (const book of [() => bookCharge(sql, charge), () => bookCharge(sql, charge), () => bookCharge(sql, { ...charge, id: "tokens:plan#3", usd: 0.001 })]) {
+        book();
+        seen.push(currentTotals(sql));
+        expect(seen.at(-1)).toEqual(fresh());
+      }
+      // The first line counted at once, its repeat changed nothing, the next counted again.
+      expect(seen.map((t) => t.spent)).toEqual([seen[0]!.spent, usd(seen[0]!.spent + 0.00042), usd(seen[0]!.spent + 0.00042), usd(seen[0]!.spent + 0.00142)]);
+      // The pending estimate of the reference in flight is kept too.
+      expect(seen.at(-1)!.pending).toBe(IMAGE);
+    });
   });
 
   it("include the OpenAI planner's tokens, from the usage its API reported, under planning", async () => {

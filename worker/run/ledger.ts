@@ -151,6 +151,25 @@ export function ledgerTotals(entries: readonly LedgerEntry[]): CostTotals {
   return { spent: round(spent), pending: round(pending), byPhase };
 }
 
+/** The totals of each run's ledger, by the run's storage, with the last line they counted. */
+const totalsSeen = new WeakMap<SqlStorage, { last: number; totals: CostTotals }>();
+
+/**
+ * `ledgerTotals` of the whole ledger, summed again only when a line was added since: lines are
+ * only ever added (INSERT OR IGNORE, never updated or deleted), each with a larger `seq`, so the
+ * last `seq` names the ledger's content. Asked on every progress event and every status refresh.
+ */
+export function currentTotals(sql: SqlStorage): CostTotals {
+  const last = sql.exec("SELECT COALESCE(MAX(seq), 0) AS seq FROM ledger").one().seq as number;
+  const seen = totalsSeen.get(sql);
+  if (seen?.last === last) return seen.totals;
+  // Shared by every caller until the next line: frozen, so none can change another's.
+  const totals = ledgerTotals(ledgerEntries(sql));
+  Object.freeze(totals.byPhase);
+  totalsSeen.set(sql, { last, totals: Object.freeze(totals) });
+  return totals;
+}
+
 /** The cost fields of a live event or an answer: spent so far, and what is still running. */
 export function costFields(totals: CostTotals): { cost_usd: number; cost_pending_usd: number } {
   return { cost_usd: totals.spent, cost_pending_usd: totals.pending };

@@ -1,6 +1,6 @@
 import type { CostEstimate, StatusResponse } from "../../contracts/api.ts";
 import type { Config } from "../config.ts";
-import { ledgerEntries, ledgerTotals } from "./ledger.ts";
+import { currentTotals } from "./ledger.ts";
 import { jobStates } from "./jobs.ts";
 import { isEnded } from "./run-state.ts";
 import { estimateHoldMs, type RemainingWork, remainingSecondsAt, storedPlannedJobs, workLeft } from "./timings.ts";
@@ -74,7 +74,7 @@ export class StatusView {
     // Only the columns shown: the row's request, spec and plan are long JSON texts, parsed only while the estimate needs them.
     this.row = (run.sql.exec("SELECT video_id, status, phase, progress, error, cost_estimate FROM run WHERE id = 1").toArray()[0] as StatusRow | undefined) ?? null;
     if (!this.row) return;
-    this.costs = ledgerTotals(ledgerEntries(run.sql));
+    this.costs = currentTotals(run.sql);
     this.estimate = this.row.cost_estimate ? (JSON.parse(this.row.cost_estimate) as CostEstimate) : null;
     const planned = isEnded(this.row.status) ? null : storedPlannedJobs(run.sql, run.config);
     this.remaining = planned ? workLeft(run.sql, run.config, planned, jobStates(run.sql)) : null;
