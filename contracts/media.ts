@@ -134,11 +134,14 @@ export const NormalizeChunkRequest = z
     last_frame_url: Url.optional(),
     /**
      * No other chunk of the video is still generating: the video's chunk phase ends when the
-     * passes left, this one among them, are done. It runs at normal CPU priority ahead of the
-     * background encodes, and is admitted like a finish (media-node/admission.ts) rather than
-     * refused busy behind them.
+     * passes left, this one among them, are done. It runs as critical work (media-node/ffmpeg.ts),
+     * ahead of windows and seam measures, is admitted like a finish (media-node/admission.ts)
+     * rather than refused busy behind background encodes, and raises the video's passes still
+     * running in the background (`video_id`) to normal priority: the phase waits on them too.
      */
     ends_chunk_phase: z.boolean().default(false),
+    /** The video the chunk is of: which background passes `ends_chunk_phase` raises. */
+    video_id: z.string().min(1).max(100).optional(),
     /**
      * x264's preset for the pass (media-node/video/encoding.ts CHUNK_ENCODING's, `veryfast`, when
      * absent). Only the presets whose parameter sets splice with the stitcher's windows are
@@ -197,6 +200,11 @@ export const LastFrameRequest = z.object({
    * waits on but the preview: it runs at normal priority, after the frames chains wait on.
    */
   chained: z.boolean().default(true),
+  /**
+   * Chunks of the beat still to come after this one, each created from the previous one's frame:
+   * among frames extracted at once, those with more of the chain behind them go first.
+   */
+  chain_after: z.number().int().min(0).max(10_000).default(0),
 });
 export type LastFrameRequest = z.infer<typeof LastFrameRequest>;
 export const LastFrameResponse = z.object({

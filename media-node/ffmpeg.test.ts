@@ -1,13 +1,13 @@
 import { execFileSync } from "node:child_process";
-import { constants } from "node:fs";
-import { mkdtemp, open, rm } from "node:fs/promises";
+import { constants, readFileSync, readdirSync } from "node:fs";
+import { type FileHandle, mkdtemp, open, rm } from "node:fs/promises";
 import type { ServerResponse } from "node:http";
-import { tmpdir } from "node:os";
+import { getPriority, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type TestOrigin, startOrigin } from "../test/support/origin.ts";
 import { ENCODE_SLOTS, PROCESS_SLOTS } from "./capacity.ts";
-import { encodesRunning, ffmpeg, processesRunning, runsWaiting } from "./ffmpeg.ts";
+import { type RunOptions, encodesRunning, ffmpeg, processesRunning, promoteBackground, runsWaiting } from "./ffmpeg.ts";
 
 /**
  * The process slots (capacity.ts) with real ffmpeg runs, each reading its input from a local
@@ -118,26 +118,49 @@ describe("process slots", () => {
   });
 });
 
+/**
+ * Runs that each read raw audio from a FIFO of their own: a run holds its slot until the test
+ * writes and closes its FIFO, and the test sees when it started, because opening a FIFO to write
+ * waits for its reader (and fails at once, non-blocking, while there is none).
+ */
+async function withFifoRuns(name: string, test: (runs: FifoRuns) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), `ffmpeg-${name}-`));
+  const end = async (writer: FileHandle) => {
+    await writer.write(Buffer.alloc(800, 128));
+    await writer.close();
+  };
+  try {
+    await test({
+      fifo: (file) => {
+        const path = join(dir, file);
+        execFileSync("mkfifo", [path]);
+        return path;
+      },
+      reading: (path, options = {}) => ffmpeg(["-f", "u8", "-ar", "8000", "-ac", "1", "-i", path, "-f", "null", "-"], { ...options, timeoutMs: 30_000 }),
+      started: (path) => open(path, "w"),
+      end,
+      release: async (path) => end(await open(path, "w")),
+      notStarted: (path) => expect(open(path, constants.O_WRONLY | constants.O_NONBLOCK)).rejects.toMatchObject({ code: "ENXIO" }),
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+interface FifoRuns {
+  fifo(file: string): string;
+  reading(path: string, options?: RunOptions): Promise<unknown>;
+  /** Waits until the run reading `path` started; the handle ends it (`end`). */
+  started(path: string): Promise<FileHandle>;
+  end(writer: FileHandle): Promise<void>;
+  /** Waits until the run started, then ends it. */
+  release(path: string): Promise<void>;
+  notStarted(path: string): Promise<void>;
+}
+
 describe("critical runs", () => {
-  /**
-   * Each run reads raw audio from a FIFO of its own: it holds its slot until the test writes
-   * and closes it, and the test sees when it started, because opening a FIFO to write waits
-   * for its reader (and fails at once, non-blocking, while there is none).
-   */
-  it("take the first slot that frees ahead of normal and background waiters", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "ffmpeg-critical-"));
-    const fifo = (name: string) => {
-      const path = join(dir, name);
-      execFileSync("mkfifo", [path]);
-      return path;
-    };
-    const reading = (path: string, options: { background?: boolean; critical?: boolean } = {}) => ffmpeg(["-f", "u8", "-ar", "8000", "-ac", "1", "-i", path, "-f", "null", "-"], { ...options, timeoutMs: 30_000 });
-    const release = async (path: string) => {
-      const writer = await open(path, "w");
-      await writer.write(Buffer.alloc(800, 128));
-      await writer.close();
-    };
-    try {
+  it("take the first slot that frees ahead of normal and background waiters", () =>
+    withFifoRuns("critical", async ({ fifo, reading, release, notStarted }) => {
       const busy = Array.from({ length: PROCESS_SLOTS }, (_, i) => fifo(`busy${i}`));
       const held = busy.map((path) => reading(path));
       const normal = fifo("normal");
@@ -151,15 +174,96 @@ describe("critical runs", () => {
       await release(critical);
       await criticalRun;
       // …while the waiters that came before it still wait: nothing reads their FIFOs.
-      for (const path of [normal, background]) await expect(open(path, constants.O_WRONLY | constants.O_NONBLOCK)).rejects.toMatchObject({ code: "ENXIO" });
+      for (const path of [normal, background]) await notStarted(path);
       for (const path of busy.slice(1)) await release(path);
       await release(normal);
       await release(background);
       await Promise.all([...held, ...waiters]);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+    }));
+});
+
+describe("a burst of critical runs", () => {
+  it(`runs ${ENCODE_SLOTS} at once (one per core), higher rank first, though a process slot is free`, () =>
+    withFifoRuns("burst", async ({ fifo, reading, started, end, notStarted }) => {
+      const busy = Array.from({ length: PROCESS_SLOTS }, (_, i) => fifo(`busy${i}`));
+      const held = busy.map((path) => reading(path));
+      expect(processesRunning()).toBe(PROCESS_SLOTS);
+      // The first to arrive ranks lowest: a frame no other chunk waits on in turn.
+      const low = fifo("low");
+      const lowRun = reading(low, { critical: true, rank: 0 });
+      const high = Array.from({ length: ENCODE_SLOTS }, (_, i) => fifo(`high${i}`));
+      const highRuns = high.map((path, i) => reading(path, { critical: true, rank: i + 1 }));
+      expect(runsWaiting()).toBe(ENCODE_SLOTS + 1);
+      for (const path of busy) await end(await started(path));
+      await Promise.all(held);
+      // Every slot freed, yet only one critical run per core started: the higher ranks.
+      expect(processesRunning()).toBe(ENCODE_SLOTS);
+      expect(runsWaiting()).toBe(1);
+      const highWriters = await Promise.all(high.map(started));
+      await notStarted(low);
+      // One of them ending lets the low one in.
+      await end(highWriters[0]!);
+      await highRuns[0];
+      await end(await started(low));
+      await lowRun;
+      for (const writer of highWriters.slice(1)) await end(writer);
+      await Promise.all(highRuns);
+      expect(processesRunning()).toBe(0);
+    }));
+});
+
+describe("promoting a video's background runs", () => {
+  /** Niceness of every thread of this process's ffmpeg children (/proc/<pid>/task/<tid>/stat, field 19). */
+  const childNiceness = () =>
+    readdirSync("/proc")
+      .filter((name) => /^\d+$/.test(name))
+      .flatMap((pid) => {
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+          const [comm, rest] = [stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")), stat.slice(stat.lastIndexOf(")") + 2).split(" ")];
+          if (comm !== "ffmpeg" || Number(rest[1]) !== process.pid) return [];
+          return readdirSync(`/proc/${pid}/task`).map((tid) => Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1]!.split(" ")[16]));
+        } catch {
+          return [];
+        }
+      });
+
+  it.skipIf(process.platform !== "linux")("lets its waiting ones in as normal runs and raises its running ones, every thread, to normal priority; other videos' stay background", () =>
+    withFifoRuns("promote", async ({ fifo, reading, started, end, notStarted }) => {
+      // One background run of video v running, the other slots busy with normal runs.
+      const runningPass = fifo("running-pass");
+      const runningRun = reading(runningPass, { background: true, group: "v" });
+      const runningWriter = await started(runningPass);
+      expect(new Set(childNiceness())).toEqual(new Set([19]));
+      const busy = Array.from({ length: PROCESS_SLOTS - 1 }, (_, i) => fifo(`busy${i}`));
+      const held = busy.map((path) => reading(path));
+      const busyWriters = await Promise.all(busy.map(started));
+      // Waiting: v's background pass, another video's, then a normal run.
+      const waitingPass = fifo("waiting-pass");
+      const other = fifo("other-video");
+      const normal = fifo("normal");
+      const waiters = [reading(waitingPass, { background: true, group: "v" }), reading(other, { background: true, group: "w" }), reading(normal)];
+      expect(runsWaiting()).toBe(3);
+
+      promoteBackground("v");
+      // Every thread of v's running pass is at this process's own niceness now; the normal runs' were already.
+      expect(new Set(childNiceness())).toEqual(new Set([getPriority()]));
+      // A freed slot goes to v's pass, now a normal run that came before the other normal one.
+      await end(busyWriters[0]!);
+      await held[0];
+      const waitingWriter = await started(waitingPass);
+      for (const path of [other, normal]) await notStarted(path);
+      await end(waitingWriter);
+      await waiters[0];
+      // Then the normal run, and only then the other video's background pass.
+      const normalWriter = await started(normal);
+      await notStarted(other);
+      await end(normalWriter);
+      await end(await started(other));
+      for (const writer of [runningWriter, ...busyWriters.slice(1)]) await end(writer);
+      await Promise.all([runningRun, ...held, ...waiters]);
+      expect(processesRunning()).toBe(0);
+    }));
 });
 
 describe("an output ffmpeg could not finish writing", () => {

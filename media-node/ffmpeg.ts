@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { readdirSync } from "node:fs";
 import { getPriority, setPriority } from "node:os";
 import { ENCODE_SLOTS, PROCESS_SLOTS, encodesVideo } from "./capacity.ts";
 
@@ -35,6 +36,14 @@ export interface RunOptions {
    * it do not share the CPU with it equally.
    */
   critical?: boolean;
+  /**
+   * Among critical waiters, a higher rank is let in first (arrival order among equals): a chunk's
+   * last frame ranks by the chunks of its beat still to be created from it in turn, so when every
+   * beat's frame lands at once the longest chain — the one that ends the chunk phase — goes first.
+   */
+  rank?: number;
+  /** The video a background run works for: `promoteBackground` raises it when the video comes to wait on it. */
+  group?: string;
 }
 
 /** Linux niceness of background work: the lowest, so CFS gives each of its threads about 1/70 of a normal thread's share when the cores are contended (and all of an idle core). */
@@ -49,16 +58,32 @@ const SLOT_ORDER: readonly SlotClass[] = ["critical", "normal", "background"];
 interface Waiter {
   slotClass: SlotClass;
   encode: boolean;
+  rank: number;
+  group: string | undefined;
   start: () => void;
 }
 
 let running = 0;
 let encoding = 0;
+let critical = 0;
 /** Runs waiting for a slot, in arrival order. */
 const waiting: Waiter[] = [];
 
-function mayStart(run: { encode: boolean }): boolean {
-  return running < PROCESS_SLOTS && (!run.encode || encoding < ENCODE_SLOTS);
+/**
+ * Critical runs alive at once: one per core. They are short and CPU-bound (a last frame's decode,
+ * a window's encode), so a third beside two only shares the cores with them, and every one of a
+ * burst (each beat's frame at once) finishes late together; one per core, the first in line
+ * finish first.
+ */
+const CRITICAL_SLOTS = ENCODE_SLOTS;
+
+function mayStart(run: { encode: boolean; slotClass: SlotClass }): boolean {
+  return running < PROCESS_SLOTS && (!run.encode || encoding < ENCODE_SLOTS) && (run.slotClass !== "critical" || critical < CRITICAL_SLOTS);
+}
+
+/** Waiters of one class in the order they are let in: higher rank first, then arrival. */
+function inTurn(slotClass: SlotClass): Waiter[] {
+  return waiting.filter((w) => w.slotClass === slotClass).sort((a, b) => b.rank - a.rank);
 }
 
 /**
@@ -68,12 +93,10 @@ function mayStart(run: { encode: boolean }): boolean {
  */
 function admitWaiting(): void {
   for (const slotClass of SLOT_ORDER) {
-    for (let i = 0; i < waiting.length; ) {
-      const waiter = waiting[i]!;
-      if (waiter.slotClass === slotClass && mayStart(waiter)) {
-        waiting.splice(i, 1);
-        waiter.start();
-      } else i++;
+    for (const waiter of inTurn(slotClass)) {
+      if (!mayStart(waiter)) continue;
+      waiting.splice(waiting.indexOf(waiter), 1);
+      waiter.start();
     }
   }
 }
@@ -98,24 +121,30 @@ export function runsWaiting(): number {
  * waits in line (never refused: its request was admitted) and is counted as soon as it is
  * granted a slot, so a newcomer never takes a slot handed to a waiter.
  */
-async function processSlot<T>(slotClass: SlotClass, encode: boolean, work: () => Promise<T>): Promise<T> {
-  await new Promise<void>((start) => {
-    waiting.push({
-      slotClass,
+async function processSlot<T>(asked: SlotClass, encode: boolean, rank: number, group: string | undefined, work: (slotClass: SlotClass) => Promise<T>): Promise<T> {
+  // The class it is let in as: a background waiter may be promoted meanwhile.
+  const slotClass = await new Promise<SlotClass>((start) => {
+    const waiter: Waiter = {
+      slotClass: asked,
       encode,
+      rank,
+      group,
       start: () => {
         running++;
         if (encode) encoding++;
-        start();
+        if (waiter.slotClass === "critical") critical++;
+        start(waiter.slotClass);
       },
-    });
+    };
+    waiting.push(waiter);
     admitWaiting();
   });
   try {
-    return await work();
+    return await work(slotClass);
   } finally {
     running--;
     if (encode) encoding--;
+    if (slotClass === "critical") critical--;
     admitWaiting();
   }
 }
@@ -139,13 +168,47 @@ const OUTPUT_WRITE_FAILED = /^(Error writing trailer of|Error closing file) /m;
 export type Tool = "ffmpeg" | "ffprobe" | "espeak-ng";
 
 export function run(tool: Tool, args: string[], options: RunOptions = {}): Promise<RunResult> {
-  return processSlot(options.critical ? "critical" : options.background ? "background" : "normal", encodesVideo(args), () => spawnRun(tool, args, options));
+  const asked = options.critical ? "critical" : options.background ? "background" : "normal";
+  return processSlot(asked, encodesVideo(args), options.rank ?? 0, options.group, (slotClass) => spawnRun(tool, args, { ...options, background: slotClass === "background" }));
+}
+
+/** Background runs alive, by the group (video) they work for. */
+const backgroundRuns = new Map<string, Set<number>>();
+
+/**
+ * `group` (a video) now waits on its background runs (a chunk phase comes down to its normalize
+ * passes): those waiting for a slot wait as normal runs, ahead of other background work, and those
+ * running are raised to normal priority, every thread (setpriority on a pid moves only the thread
+ * of that id; x264's threads were started at the background niceness).
+ */
+export function promoteBackground(group: string): void {
+  for (const waiter of waiting) if (waiter.group === group && waiter.slotClass === "background") waiter.slotClass = "normal";
+  for (const pid of backgroundRuns.get(group) ?? []) {
+    try {
+      for (const task of readdirSync(`/proc/${pid}/task`)) setPriority(Number(task), getPriority());
+    } catch {
+      // It ended meanwhile, or this is not Linux: it finishes at background priority, only later.
+    }
+  }
+  backgroundRuns.delete(group);
+  admitWaiting();
+}
+
+function trackBackground(group: string | undefined, pid: number | undefined): () => void {
+  if (group === undefined || pid === undefined) return () => undefined;
+  const runs = backgroundRuns.get(group) ?? new Set<number>();
+  backgroundRuns.set(group, runs.add(pid));
+  return () => {
+    runs.delete(pid);
+    if (runs.size === 0 && backgroundRuns.get(group) === runs) backgroundRuns.delete(group);
+  };
 }
 
 function spawnRun(tool: Tool, args: string[], options: RunOptions): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(tool, args, { cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"] });
     const niceness = options.critical ? Math.max(-20, getPriority() - CRITICAL_RAISE) : options.background ? BACKGROUND_NICENESS : null;
+    const untrack = options.background ? trackBackground(options.group, child.pid) : () => undefined;
     if (niceness !== null && child.pid !== undefined) {
       try {
         setPriority(child.pid, niceness);
@@ -167,10 +230,12 @@ function spawnRun(tool: Tool, args: string[], options: RunOptions): Promise<RunR
       : undefined;
     child.on("error", (error) => {
       clearTimeout(timer);
+      untrack();
       reject(new FfmpegError(tool, null, `could not start ${tool}: ${error.message}`));
     });
     child.on("close", (code, signal) => {
       clearTimeout(timer);
+      untrack();
       const tail = stderr.trim().split("\n").slice(-6).join("\n");
       if (code === 0 && !OUTPUT_WRITE_FAILED.test(stderr)) return resolve({ stdout: Buffer.concat(stdout), stderr });
       reject(new FfmpegError(tool, code, signal === "SIGKILL" && options.timeoutMs ? `timed out after ${options.timeoutMs} ms; ${tail}` : tail));

@@ -19,6 +19,7 @@ import { InputError, downloadTo, mapLimited, parse, settleAll, uploadTo, withTem
 import { paletteOf } from "../images/palette.ts";
 import { MEDIA_PREFIX, type MediaNodeConfig } from "../config.ts";
 import { extractLastFrame, normalizeChunk } from "./normalize.ts";
+import { promoteBackground } from "../ffmpeg.ts";
 import { stitchChunks } from "./stitch.ts";
 import { assembleFinal, renderWindow } from "./assembly.ts";
 import { type Decorations, decoratedRanges } from "./decoration.ts";
@@ -53,7 +54,7 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
       // The frame is measured and stored as soon as it is extracted, while the clip's upload
       // (the larger one) may still run: the answer waits for the longer of the two, not their sum.
       const published = async () => {
-        await extractLastFrame(input, lastFrame, { width: body.width, height: body.height, fps: body.fps, frames: body.frames }, body.chained);
+        await extractLastFrame(input, lastFrame, { width: body.width, height: body.height, fps: body.fps, frames: body.frames }, { chained: body.chained, after: body.chain_after });
         const png = await readFile(lastFrame);
         const [palette] = await Promise.all([paletteOf(png), uploadTo(body.last_frame_url, png, "image/png")]);
         return palette;
@@ -65,6 +66,8 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
 
   app.post(`${MEDIA_PREFIX}chunks/normalize`, async (request) => {
     const body = parse(NormalizeChunkRequest, request.body);
+    // The video's chunk phase now waits on every pass of it still running, not on this one alone.
+    if (body.ends_chunk_phase && body.video_id) promoteBackground(body.video_id);
     return withTempDir(config.tmpDir, async (dir) => {
       const input = join(dir, "raw");
       const output = join(dir, "chunk.mp4");
@@ -79,7 +82,7 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
         input,
         output,
         lastFrame,
-        { width: body.width, height: body.height, fps: body.fps, frames: body.frames, keyframes: body.keyframes, background: !body.ends_chunk_phase, preset: body.preset },
+        { width: body.width, height: body.height, fps: body.fps, frames: body.frames, keyframes: body.keyframes, critical: body.ends_chunk_phase, group: body.video_id, preset: body.preset },
         draw,
       );
       const png = lastFrame ? await readFile(lastFrame) : null;

@@ -231,7 +231,10 @@ describe("chunk conditioning on a run", () => {
       const plan = JSON.parse(job.input) as ChunkPlan;
       const request = lastFrames.find((r) => keyOf(r.last_frame_url) === mediaKeys.lastFrame(h.videoId, plan.chunk_num));
       expect(request?.chained, `chunk ${plan.chunk_num}`).toBe(!plan.last_in_beat);
+      // Ranked by the chunks still to be created from it, one after another.
+      expect(request?.chain_after, `chunk ${plan.chunk_num}`).toBe(plan.chunks_in_beat - plan.index_in_beat - 1);
     }
+    expect(new Set(lastFrames.map((r) => r.chain_after)).size).toBeGreaterThan(1);
     expect(chunks.some((j) => (JSON.parse(j.input) as ChunkPlan).last_in_beat && !(JSON.parse(j.input) as ChunkPlan).first_in_beat)).toBe(true);
     expect((JSON.parse(chunks.find((j) => j.idx === Math.max(...chunks.map((c) => c.idx)))!.output) as ChunkOutput).decorated).toBeDefined();
   });

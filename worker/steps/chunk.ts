@@ -108,6 +108,7 @@ export const chunkSteps: JobSteps = {
         raw_url: await deps.url(rawKey, "put"),
         // The beat's last chunk: nothing is created from its frame, so chains' frames go first.
         chained: !chunk.last_in_beat,
+        chain_after: chunk.chunks_in_beat - chunk.index_in_beat - 1,
       },
       LastFrameResponse,
     );
@@ -133,6 +134,7 @@ export const chunkSteps: JobSteps = {
         // where each ends and where the outgoing window begins keeps its re-encoding short.
         keyframes: stitchKeyframes(chunk, spec, claim.cues),
         output_url: await deps.url(key, "put"),
+        video_id: videoId,
         ...(claim.endsPhase ? { ends_chunk_phase: true } : {}),
         // A draft's chunks are encoded faster for larger files; a standard video's at CHUNK_ENCODING's preset.
         ...(claim.video.request.quality === "draft" ? { preset: deps.config.draftChunkPreset } : {}),
