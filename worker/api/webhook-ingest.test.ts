@@ -8,7 +8,7 @@ import type { JobMessage } from "../queue/messages.ts";
 import type { VideoRun } from "../run/video-run.ts";
 import type { ClaimedJob } from "../steps/step.ts";
 import { app } from "../index.ts";
-import { type Harness, driveToChunks, elapse, jobOf, newRun, predictionOf, snapshot, startJob, webhookRequest } from "../../test/support/worker/run-driver.ts";
+import { type Harness, driveToChunks, elapse, jobOf, newRun, predictionOf, publishFrame, rows, snapshot, startJob, succeed, webhookRequest } from "../../test/support/worker/run-driver.ts";
 
 /**
  * A succeeded prediction's ingest run by the webhook that reports it (WEBHOOK_INGEST, on by
@@ -109,5 +109,47 @@ describe("the ingest in the webhook", () => {
     expect(next).toMatchObject({ step: "start", job: { beat: plan.beat_index, idx: (await jobOf(h, chunk)).idx + 1 } });
     // No ingest message ever went out for it.
     expect(ingestsSent(chunk)).toEqual([]);
+  });
+});
+
+describe("a beat's last chunk published without a queue batch", () => {
+  /** A run with a beat's last chunk ingesting (its prediction succeeded) while other chunks still generate: the chunks of a beat before it published, in turn. */
+  async function lastOfBeatIngesting(): Promise<{ h: Harness; chunk: string; frame: ChunkLastFrame }> {
+    const h = await newRun({ request: { duration_s: 30 }, config: { maxPredictionsPerVideo: 32 } });
+    await driveToChunks(h);
+    const chunks = await rows<{ id: string; beat: number; idx: number; input: string }>(h, "SELECT id, beat, idx, input FROM jobs WHERE kind = 'chunk' ORDER BY idx");
+    const beat = chunks.find((c) => !(JSON.parse(c.input) as ChunkPlan).last_in_beat)!.beat;
+    const chain = chunks.filter((c) => c.beat === beat);
+    for (const link of chain.slice(0, -1)) {
+      await startJob(h, link.id);
+      await succeed(h, link.id);
+      await publishFrame(h, link.id);
+    }
+    const last = chain.at(-1)!;
+    const plan = JSON.parse(last.input) as ChunkPlan;
+    expect(plan.last_in_beat).toBe(true);
+    await startJob(h, last.id);
+    await succeed(h, last.id);
+    expect((await jobOf(h, last.id)).status).toBe("ingesting");
+    await recordSends(h);
+    return { h, chunk: last.id, frame: { last_frame_key: mediaKeys.lastFrame(h.videoId, plan.chunk_num), raw_key: mediaKeys.rawChunk(h.videoId, plan.chunk_num), palette: [] } };
+  }
+  const normalizesSent = (jobId: string) => sent.filter((s) => s.message.job_id === jobId && s.message.step === "normalize");
+
+  it("runs its normalize pass in the publishing consumer (the webhook's), not behind the media queue's batch, as background work while other chunks generate", async () => {
+    const { h, chunk, frame } = await lastOfBeatIngesting();
+    const own = (await h.stub.publish(chunk, 1, frame, "own_pass")) as ClaimedJob | null;
+    expect(own).toMatchObject({ step: "normalize", job: { id: chunk }, endsPhase: false });
+    expect((await jobOf(h, chunk)).status).toBe("normalizing");
+    expect(normalizesSent(chunk)).toEqual([]);
+    // Refused busy there, it goes on the media queue after the delay, as any refused pass.
+    await h.stub.deferStep(chunk, 1, "normalize", 1, false);
+    expect(normalizesSent(chunk)).toEqual([{ message: { video_id: h.videoId, job_id: chunk, attempt: 1, step: "normalize" }, delaySeconds: 1 }]);
+  });
+
+  it("published from within a queue batch, its pass goes on the media queue as before", async () => {
+    const { h, chunk, frame } = await lastOfBeatIngesting();
+    expect(await h.stub.publish(chunk, 1, frame, true)).toBeNull();
+    expect(normalizesSent(chunk)).toEqual([{ message: { video_id: h.videoId, job_id: chunk, attempt: 1, step: "normalize" }, delaySeconds: undefined }]);
   });
 });

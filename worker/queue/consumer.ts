@@ -155,7 +155,7 @@ async function handle(batchDeps: StepDeps, message: Message<unknown>): Promise<v
     message.ack();
     return;
   }
-  await runHandedOff(batchDeps, body.video_id, await runStep(batchDeps, run, body, claim, message));
+  await runHandedOff(batchDeps, body.video_id, await runStep(batchDeps, run, body, claim, message, true), true);
 }
 
 /**
@@ -166,17 +166,20 @@ async function handle(batchDeps: StepDeps, message: Message<unknown>): Promise<v
  * assembly in turn). A step that cannot finish goes back on the queue (`handBack`). The webhook
  * route runs a succeeded prediction's ingest this way (api/webhooks.ts).
  */
-export async function runHandedOff(deps: StepDeps, videoId: string, claimed: ClaimedJob | null): Promise<void> {
+export async function runHandedOff(deps: StepDeps, videoId: string, claimed: ClaimedJob | null, inBatch = false): Promise<void> {
   const run = runFor(deps.env, videoId);
   let next = claimed;
   while (next) {
     const handed: JobMessage = { video_id: videoId, job_id: next.job.id, attempt: next.job.attempt, step: next.step ?? "start" };
-    next = await runStep(deps, run, handed, next, handedOff(run, handed));
+    next = await runStep(deps, run, handed, next, handedOff(run, handed), inBatch);
   }
 }
 
-/** Runs a claimed step and reports its outcome; answers the start step handed off to this consumer, if its report earned one. */
-async function runStep(batchDeps: StepDeps, run: RunStub, body: JobMessage, claim: ClaimedJob, message: Delivery): Promise<ClaimedJob | null> {
+/**
+ * Runs a claimed step and reports its outcome; answers the start step handed off to this consumer, if its report earned one.
+ * `inBatch`: it runs within a queue batch, which it holds as long as it runs (the webhook's ingest holds none).
+ */
+async function runStep(batchDeps: StepDeps, run: RunStub, body: JobMessage, claim: ClaimedJob, message: Delivery, inBatch: boolean): Promise<ClaimedJob | null> {
   let videoDeps: StepDeps;
   try {
     videoDeps = forQuality(batchDeps, claim.video.request.quality);
@@ -206,7 +209,7 @@ async function runStep(batchDeps: StepDeps, run: RunStub, body: JobMessage, clai
     if (outcome.kind === "done") next = (await run.jobDone(body.job_id, body.attempt, outcome.output, true)) as ClaimedJob | null;
     else if (outcome.kind === "publish") {
       if (body.step !== "ingest") throw new PermanentError(`${claim.job.kind}: only an ingest step may publish`);
-      next = (await run.publish(body.job_id, body.attempt, outcome.output, true)) as ClaimedJob | null;
+      next = (await run.publish(body.job_id, body.attempt, outcome.output, inBatch ? true : "own_pass")) as ClaimedJob | null;
     } else await createPrediction(deps, claim, outcome);
     deps.log.info("job.step_done", { outcome: outcome.kind, duration_ms: Date.now() - started, ...(next ? { handed_off: next.job.id } : {}) });
     message.ack();

@@ -120,6 +120,11 @@ function claimedJob(run: RunContext, job: JobRow, step: JobStep, state = run.sta
   };
 }
 
+/** A beat's last chunk: no chunk is created from its frame. */
+function lastInBeat(job: JobRow): boolean {
+  return (JSON.parse(job.input) as { last_in_beat?: boolean }).last_in_beat === true;
+}
+
 /** A chunk's statuses before its last frame is published: it is still generating. */
 const GENERATING: readonly JobStatus[] = ["waiting", "ready", "queued", "running", "creating", "predicting", "ingesting"];
 
@@ -239,13 +244,23 @@ function bookTokens(run: RunContext, job: JobRow, output: unknown): void {
 }
 
 /**
+ * What a publishing consumer offers to run itself: `true`, the released dependent's start step,
+ * or the chunk phase's last normalize pass; `"own_pass"` also the normalize pass of a beat's last
+ * chunk (no dependent to hand), from a consumer that holds no queue batch (the webhook's ingest):
+ * on the media queue the pass waited for the batch in flight to end (locally one batch at a time:
+ * 1.75 s behind windows and seam measures in one traced run at 3 s latency), and the phase may end
+ * with it.
+ */
+export type PublishHandOff = boolean | "own_pass";
+
+/**
  * An ingest published what the job's dependents need (a chunk's last frame) ahead of its
  * heavy part: they may start now, and the job's `normalize` step completes it. With `handOff`
  * the publishing consumer offers to run the released dependent's start step itself: when the
  * per-video cap lets it start now it is claimed for that consumer (`handOff`) and answered, in
  * place of a queue message and the claim its consumer would make (issue 16's thin chain).
  */
-export async function publishOutput(run: RunContext, jobId: string, attempt: number, output: unknown, handOff = false): Promise<ClaimedJob | null> {
+export async function publishOutput(run: RunContext, jobId: string, attempt: number, output: unknown, handOff: PublishHandOff = false): Promise<ClaimedJob | null> {
   const job = run.jobs.get(jobId);
   if (!job || run.ended()) return null;
   const stored = JSON.parse(job.output ?? "null") as { prediction?: Prediction } | null;
@@ -257,11 +272,12 @@ export async function publishOutput(run: RunContext, jobId: string, attempt: num
   run.event("job", { job: jobView(published), ...(typeof frameKey === "string" ? { frame_url: await run.sign(frameKey) } : {}) });
   await afterPublish(run, published, output as ChunkLastFrame);
   // The last chunk to publish: the phase now ends with its normalize pass, which the publishing
-  // consumer runs itself rather than queue it behind the media queue's encodes in flight.
-  const tail = handOff && published.kind === "chunk" && endsChunkPhase(run, jobId);
+  // consumer runs itself rather than queue it behind the media queue's encodes in flight; so does
+  // a beat's last chunk's, offered a consumer of its own.
+  const tail = handOff !== false && published.kind === "chunk" && (endsChunkPhase(run, jobId) || (handOff === "own_pass" && lastInBeat(published)));
   if (!tail) await run.send([{ video_id: run.row()!.video_id, job_id: jobId, attempt, step: "normalize" }]);
   await updateProgress(run);
-  const next = await run.dispatch(handOff && !tail ? jobId : undefined);
+  const next = await run.dispatch(handOff !== false && !tail ? jobId : undefined);
   // Every other chunk done and the decorations not known: it waits for them (decorations-wait.ts).
   if (tail && awaitsDecorations(run, published)) {
     await parkNormalize(run, published);

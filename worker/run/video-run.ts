@@ -7,7 +7,7 @@ import type { JobStep } from "../queue/messages.ts";
 import type { PlanJobInput } from "../steps/plan.ts";
 import type { ClaimedJob } from "../steps/step.ts";
 import { deliverCallbacks } from "./callback.ts";
-import { claimJob, handBack, handedIngest, renewStepLease, deferStep, jobDone, publishOutput } from "./consumer-protocol.ts";
+import { type PublishHandOff, claimJob, handBack, handedIngest, renewStepLease, deferStep, jobDone, publishOutput } from "./consumer-protocol.ts";
 import { runContext } from "./context.ts";
 import { eventFrame, eventsSince, replayFrom, type StoredEvent } from "./event-log.ts";
 import { failAttempt } from "./failures.ts";
@@ -153,7 +153,7 @@ export class VideoRun extends DurableObject<Env> {
   }
 
   /** An ingest published what the job's dependents need; its `normalize` step completes it. With `handOff`, the dependent claimed for this consumer, if it may start now. */
-  async publish(jobId: string, attempt: number, output: unknown, handOff = false): Promise<ClaimedJob | null> {
+  async publish(jobId: string, attempt: number, output: unknown, handOff: PublishHandOff = false): Promise<ClaimedJob | null> {
     return publishOutput(this.run, jobId, attempt, output, handOff);
   }
 
