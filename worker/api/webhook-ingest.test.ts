@@ -107,6 +107,8 @@ describe("the ingest in the webhook", () => {
     const next = (await h.stub.publish(chunk, 1, frame, true)) as ClaimedJob | null;
     expect((await jobOf(h, chunk)).status).toBe("normalizing");
     expect(next).toMatchObject({ step: "start", job: { beat: plan.beat_index, idx: (await jobOf(h, chunk)).idx + 1 } });
+    // From within a queue batch its own pass is not handed along: it goes on the media queue.
+    expect(next?.then).toBeUndefined();
     // No ingest message ever went out for it.
     expect(ingestsSent(chunk)).toEqual([]);
   });
@@ -145,6 +147,19 @@ describe("a beat's last chunk published without a queue batch", () => {
     // Refused busy there, it goes on the media queue after the delay, as any refused pass.
     await h.stub.deferStep(chunk, 1, "normalize", 1, false);
     expect(normalizesSent(chunk)).toEqual([{ message: { video_id: h.videoId, job_id: chunk, attempt: 1, step: "normalize" }, delaySeconds: 1 }]);
+  });
+
+  it("a chained chunk published so hands its consumer the next chunk's start, then its own pass", async () => {
+    const { h, chunk } = await chunkPredicting();
+    const prediction = await predictionOf(h, chunk);
+    const finished = h.double.finish(prediction.id, { status: "succeeded", predictTime: 2 });
+    const intake = (await h.stub.onPrediction(chunk, 1, finished, "msg_chained", true)) as unknown as { ingest: ClaimedJob };
+    const plan = intake.ingest.job.input as ChunkPlan;
+    expect(plan.last_in_beat).toBe(false);
+    const frame: ChunkLastFrame = { last_frame_key: mediaKeys.lastFrame(h.videoId, plan.chunk_num), raw_key: mediaKeys.rawChunk(h.videoId, plan.chunk_num), palette: [] };
+    const next = (await h.stub.publish(chunk, 1, frame, "own_pass")) as ClaimedJob | null;
+    expect(next).toMatchObject({ step: "start", job: { beat: plan.beat_index }, then: { step: "normalize", job: { id: chunk }, endsPhase: false } });
+    expect(normalizesSent(chunk)).toEqual([]);
   });
 
   it("published from within a queue batch, its pass goes on the media queue as before", async () => {

@@ -161,17 +161,21 @@ async function handle(batchDeps: StepDeps, message: Message<unknown>): Promise<v
 /**
  * Runs a step claimed for this isolate without a queue message, and each step its report hands
  * over in turn: the next chunk of the beat, as its ingest published the frame it starts from; for
- * the last chunk to publish, its own normalize pass, which ends the phase; or the assembly's next
- * piece, as a chunk or a window it waited for is done (a window's done may hand off the final
- * assembly in turn). A step that cannot finish goes back on the queue (`handBack`). The webhook
- * route runs a succeeded prediction's ingest this way (api/webhooks.ts).
+ * the last chunk to publish, its own normalize pass, which ends the phase (outside a queue batch,
+ * every chunk's pass, after the next chunk's start); or the assembly's next piece, as a chunk or a
+ * window it waited for is done (a window's done may hand off the final assembly in turn). A step
+ * that cannot finish goes back on the queue (`handBack`). The webhook route runs a succeeded
+ * prediction's ingest this way (api/webhooks.ts).
  */
 export async function runHandedOff(deps: StepDeps, videoId: string, claimed: ClaimedJob | null, inBatch = false): Promise<void> {
   const run = runFor(deps.env, videoId);
+  // Steps claimed to run after the one handed with them (`then`), and what it hands over, are done.
+  const after: ClaimedJob[] = [];
   let next = claimed;
   while (next) {
+    if (next.then) after.push(next.then);
     const handed: JobMessage = { video_id: videoId, job_id: next.job.id, attempt: next.job.attempt, step: next.step ?? "start" };
-    next = await runStep(deps, run, handed, next, handedOff(run, handed), inBatch);
+    next = (await runStep(deps, run, handed, next, handedOff(run, handed), inBatch)) ?? after.pop() ?? null;
   }
 }
 

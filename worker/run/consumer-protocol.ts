@@ -245,11 +245,12 @@ function bookTokens(run: RunContext, job: JobRow, output: unknown): void {
 
 /**
  * What a publishing consumer offers to run itself: `true`, the released dependent's start step,
- * or the chunk phase's last normalize pass; `"own_pass"` also the normalize pass of a beat's last
- * chunk (no dependent to hand), from a consumer that holds no queue batch (the webhook's ingest):
- * on the media queue the pass waited for the batch in flight to end (locally one batch at a time:
- * 1.75 s behind windows and seam measures in one traced run at 3 s latency), and the phase may end
- * with it.
+ * or the chunk phase's last normalize pass; `"own_pass"` also the chunk's own normalize pass, from
+ * a consumer that holds no queue batch (the webhook's ingest) — after the dependent's start, which
+ * the chain waits on. On the media queue a pass waited for the batch in flight to end (locally one
+ * batch at a time), behind windows and seam measures of a second or two each: in traced runs at
+ * 3 s latency, 1.75 s for a beat's last chunk's pass and 4 s for a chained one's, which then ended
+ * the phase. Refused busy, the pass goes on the queue as any refused pass (busy-passes.ts).
  */
 export type PublishHandOff = boolean | "own_pass";
 
@@ -275,7 +276,8 @@ export async function publishOutput(run: RunContext, jobId: string, attempt: num
   // consumer runs itself rather than queue it behind the media queue's encodes in flight; so does
   // a beat's last chunk's, offered a consumer of its own.
   const tail = handOff !== false && published.kind === "chunk" && (endsChunkPhase(run, jobId) || (handOff === "own_pass" && lastInBeat(published)));
-  if (!tail) await run.send([{ video_id: run.row()!.video_id, job_id: jobId, attempt, step: "normalize" }]);
+  const ownPass = handOff === "own_pass" && published.kind === "chunk";
+  if (!tail && !ownPass) await run.send([{ video_id: run.row()!.video_id, job_id: jobId, attempt, step: "normalize" }]);
   await updateProgress(run);
   const next = await run.dispatch(handOff !== false && !tail ? jobId : undefined);
   // Every other chunk done and the decorations not known: it waits for them (decorations-wait.ts).
@@ -284,9 +286,10 @@ export async function publishOutput(run: RunContext, jobId: string, attempt: num
     return null;
   }
   if (tail) return claimedJob(run, published, "normalize");
-  if (!next) return null;
+  const pass = ownPass ? claimedJob(run, published, "normalize") : undefined;
+  if (!next) return pass ?? null;
   attemptStarted(run.sql, run.config, next, now);
-  return claimedJob(run, next, "start");
+  return { ...claimedJob(run, next, "start"), ...(pass ? { then: pass } : {}) };
 }
 
 /**

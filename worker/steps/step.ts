@@ -45,6 +45,8 @@ export interface ClaimedJob {
   decorations?: AssemblyDecorations;
   /** For a chunk's `normalize`: no other chunk of the video is still generating, so the chunk phase ends with the normalize passes left, this one among them. */
   endsPhase?: boolean;
+  /** A step claimed for the same consumer to run once this one (and what it hands over in turn) is done: the normalize pass of the chunk whose frame this start step is created from. */
+  then?: ClaimedJob;
 }
 
 /** A reference job's output: what later steps condition on (the image and its measured palette). */
