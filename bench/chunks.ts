@@ -21,7 +21,7 @@ import { chunkJobId } from "../contracts/live.ts";
 import { isMain, numberFlag, refSnapshot, snapshotNote, withStack } from "./bench-stack.ts";
 import { LogFollower } from "./queue-log.ts";
 import { fetchEventLog, jobIntervals, peakOverlap, phaseTimeline } from "./event-log.ts";
-import { type CriticalPath, criticalPath, mediaRequestSeconds } from "./critical-path.ts";
+import { type CriticalPath, criticalPath, mediaRequestSeconds, publishedAt } from "./critical-path.ts";
 import { describeMachine, invocation, loadAverage, machineParagraph } from "./machine.ts";
 import { TreeSampler, type TreeUsage } from "./process-tree.ts";
 import { table, writeSection } from "./results-doc.ts";
@@ -107,7 +107,7 @@ export async function measure(label: string, maxPredictions: number, options: Ch
         .filter((c) => !c.first_in_beat)
         .map((c) => {
           const [previous, next] = [byId.get(chunkJobId(c.chunk_num - 1)), byId.get(chunkJobId(c.chunk_num))];
-          return previous && next ? next.lastStartAt - previous.publishAt : Number.NaN;
+          return previous && next ? next.lastStartAt - publishedAt(previous) : Number.NaN;
         })
         .filter(Number.isFinite);
       const chainOf = (beat: number) => plan.filter((c) => c.beat_index === beat).map((c) => chunkJobId(c.chunk_num));
@@ -125,8 +125,8 @@ export async function measure(label: string, maxPredictions: number, options: Ch
         peakChunksInFlight: peakOverlap(intervals),
         meanChunkSeconds: mean(intervals.map((c) => c.doneAt - c.startAt)),
         meanProviderSeconds: mean(intervals.map((c) => c.ingestAt - c.startAt)),
-        meanFrameSeconds: mean(intervals.map((c) => c.publishAt - c.ingestAt)),
-        meanNormalizeSeconds: mean(intervals.map((c) => c.doneAt - c.publishAt)),
+        meanFrameSeconds: mean(intervals.map((c) => publishedAt(c) - c.ingestAt)),
+        meanNormalizeSeconds: mean(intervals.map((c) => c.doneAt - publishedAt(c))),
         meanHandoffSeconds: handoffs.length ? mean(handoffs) : Number.NaN,
         mediaCpuSeconds: serverCpuSeconds(sampler.usage(phase.startAt, phase.startAt + phase.seconds * 1000)),
         startMessages: chunkTransitions("dispatch") + chunkTransitions("requeue"),
@@ -134,7 +134,8 @@ export async function measure(label: string, maxPredictions: number, options: Ch
         handOffs: chunkTransitions("handOff"),
         startClaims: chunkTransitions("claim"),
         critical,
-        criticalMediaLastFrameSeconds: criticalChain.reduce((sum, id) => sum + (lastFrames.get(id) ?? Number.NaN), 0),
+        // The tail normalized in its ingest made no last-frame request: its frame came with its pass.
+        criticalMediaLastFrameSeconds: criticalChain.reduce((sum, id, k) => sum + (lastFrames.get(id) ?? (k === criticalChain.length - 1 ? 0 : Number.NaN)), 0),
         criticalMediaNormalizeSeconds: normalizes.get(criticalChain.at(-1)!) ?? Number.NaN,
       };
       console.error(`${label} run ${i + 1}: chunk phase ${run.chunkPhaseSeconds.toFixed(1)} s, ${run.chunks} chunks, chains ${chainByBeat.join(",")}, peak in flight ${run.peakChunksInFlight}`);
@@ -246,7 +247,7 @@ Per link of a chain (chunk k's prediction succeeded → chunk k+1's prediction c
 
 ${table(["run", "latency", "last frame s (mean)", "hand-off s (mean)", "queue messages on the chain per chunk (start + ingest)", "starts handed off (links)", "start claims (chunks)"], linkRows)}
 
-- Per link, at 83e8278: the ingest message (queue hop), its claim, publish (the frame), the next chunk's start message (queue hop), its claim, the create's guard (\`beginPrediction\`), the create gate (limiter object), the create, \`predictionCreated\`: 2 queue hops and 5 calls to the video's Durable Object. At 0b5c9b3: the ingest message, its claim, publish — which answers the next chunk claimed (\`handOff\`) — the guard, the gate, the create, \`predictionCreated\`: 1 queue hop and 4 calls. Now (\`WEBHOOK_INGEST\`, on by default): the webhook that reports the prediction succeeded is answered the ingest claimed and runs it itself, then publish, the guard, the gate, the create, \`predictionCreated\`: no queue hop (an ingest counted as a queue message here is one that failed in the webhook and went to the queue). Normalize is off the chain in all: its message goes on the media queue as the frame is published, and the next chunk never waits for it (only the beat's last chunk's normalize ends the phase).
+- Per link, at 83e8278: the ingest message (queue hop), its claim, publish (the frame), the next chunk's start message (queue hop), its claim, the create's guard (\`beginPrediction\`), the create gate (limiter object), the create, \`predictionCreated\`: 2 queue hops and 5 calls to the video's Durable Object. At 0b5c9b3: the ingest message, its claim, publish — which answers the next chunk claimed (\`handOff\`) — the guard, the gate, the create, \`predictionCreated\`: 1 queue hop and 4 calls. Now (\`WEBHOOK_INGEST\`, on by default): the webhook that reports the prediction succeeded is answered the ingest claimed and runs it itself, then publish, the guard, the gate, the create, \`predictionCreated\`: no queue hop (an ingest counted as a queue message here is one that failed in the webhook and went to the queue). Normalize is off the chain in all: its message goes on the media queue as the frame is published, and the next chunk never waits for it (only the beat's last chunk's normalize ends the phase). Since chain4: a pass published by the webhook's ingest runs in that consumer (after the next chunk's create), not behind the media queue's batch in flight; the chunk the phase ends with is normalized in its ingest, its last frame written by that pass (its "last frame" counts 0 s, its pass runs from the ingest); a burst of last frames runs one per core, the longest chain's first; the phase's last passes run as critical work.
 `;
   return `${SECTION}
 

@@ -24,6 +24,12 @@ describe("the chunk phase along the chain that ended it", () => {
     expect(path).toMatchObject({ ids: ["chunk:001"], chunks: 1, providerSeconds: 3, lastFrameSeconds: 0.2, handoffSeconds: 0, tailNormalizeSeconds: 5.8 });
   });
 
+  it("counts no last frame for a tail normalized in its ingest (it published nothing first): its pass runs from the ingest", () => {
+    const intervals = [job("chunk:001", 0, 0, 3_000, 3_200, 5_000), job("chunk:002", 0, 3_300, 6_300, Number.NaN, 7_000)];
+    const path = criticalPath(intervals, () => ["chunk:001", "chunk:002"], { startAt: 0, endAt: 7_000 });
+    expect(path).toMatchObject({ ids: ["chunk:001", "chunk:002"], providerSeconds: 6, lastFrameSeconds: 0.2, handoffSeconds: 0.1, tailNormalizeSeconds: 0.7, afterTailSeconds: 0 });
+  });
+
   it("answers NaN parts when a chunk of that chain has no interval", () => {
     const path = criticalPath([job("chunk:002", 0, 0, 1, 2, 3)], () => ["chunk:001", "chunk:002"], { startAt: 0, endAt: 3 });
     expect(path.chunks).toBe(2);

@@ -22,6 +22,15 @@ export interface CriticalPath {
   afterTailSeconds: number;
 }
 
+/**
+ * When the chunk's last frame was published: the chunk the phase ends with is normalized in its
+ * ingest (worker/steps/chunk.ts), its frame written by that pass, so it publishes nothing first —
+ * its last frame then counts nothing and its pass runs from the ingest.
+ */
+export function publishedAt(interval: JobInterval): number {
+  return Number.isFinite(interval.publishAt) ? interval.publishAt : interval.ingestAt;
+}
+
 /** `chainOf(beat)`: the beat's chunk job ids in chain order. NaN parts when a chunk of the chain lacks an interval. */
 export function criticalPath(intervals: readonly JobInterval[], chainOf: (beat: number) => string[], phase: { startAt: number; endAt: number }): CriticalPath {
   const tail = intervals.reduce((last, i) => (i.doneAt > last.doneAt ? i : last));
@@ -41,9 +50,9 @@ export function criticalPath(intervals: readonly JobInterval[], chainOf: (beat: 
     chunks: links.length,
     firstCreateSeconds: (links[0]!.lastStartAt - phase.startAt) / 1000,
     providerSeconds: sum((i) => i.ingestAt - i.lastStartAt),
-    lastFrameSeconds: sum((i) => i.publishAt - i.ingestAt),
-    handoffSeconds: sum((i, k) => (k + 1 < links.length ? links[k + 1]!.lastStartAt - i.publishAt : 0)),
-    tailNormalizeSeconds: (tail.doneAt - tail.publishAt) / 1000,
+    lastFrameSeconds: sum((i) => publishedAt(i) - i.ingestAt),
+    handoffSeconds: sum((i, k) => (k + 1 < links.length ? links[k + 1]!.lastStartAt - publishedAt(i) : 0)),
+    tailNormalizeSeconds: (tail.doneAt - publishedAt(tail)) / 1000,
     afterTailSeconds: (phase.endAt - tail.doneAt) / 1000,
   };
 }

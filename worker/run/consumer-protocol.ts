@@ -117,7 +117,18 @@ function claimedJob(run: RunContext, job: JobRow, step: JobStep, state = run.sta
     prediction: stored?.prediction ?? null,
     published: stored?.published ?? null,
     ...(job.kind === "chunk" && step === "normalize" ? { cues: burnedCues(run), ...knownDecorations(run), endsPhase: endsChunkPhase(run, job.id) } : {}),
+    ...(job.kind === "chunk" && step === "ingest" && passInIngest(run, job) ? { cues: burnedCues(run), ...knownDecorations(run), endsPhase: true } : {}),
   };
+}
+
+/**
+ * The chunk the phase ends with, its ingest claimed: a beat's last (no chunk waits on its frame),
+ * no other chunk generating, and the decorations its pass draws known (or none drawn: a run
+ * stitching after all). Its ingest runs the normalize pass itself (steps/chunk.ts), the claim
+ * handed what a normalize claim is.
+ */
+function passInIngest(run: Pick<RunContext, "jobs" | "state">, job: JobRow): boolean {
+  return lastInBeat(job) && endsChunkPhase(run, job.id) && (decorationsKnown(run) || run.jobs.get(OVERLAYS_JOB) === null);
 }
 
 /** A beat's last chunk: no chunk is created from its frame. */
@@ -194,7 +205,9 @@ export async function jobDone(run: RunContext, jobId: string, attempt: number, o
   if (run.ended()) return null;
   const now = Date.now();
   const before = run.jobs.get(jobId);
-  const reportedOnMedia = before !== null && queueOf(before.kind, STEP_OF_STATUS[before.status] ?? "start") === "media";
+  // A chunk done from its ingest ran its normalize pass there (passInIngest): media work too.
+  const reportedStep = before?.kind === "chunk" && before.status === "ingesting" ? "normalize" : STEP_OF_STATUS[before?.status ?? "waiting"] ?? "start";
+  const reportedOnMedia = before !== null && queueOf(before.kind, reportedStep) === "media";
   const done = run.jobs.apply("complete", { id: jobId, attempt }, { output }, now);
   if (!done) return null;
   attemptDone(run.sql, jobId, attempt, now);

@@ -44,12 +44,23 @@ function keyOf(url: unknown): string {
 /** What each chunk's last frame is made of when published; by default nothing measurable (no drift is judged). */
 type LastFramePalette = (chunk: ChunkPlan) => PaletteEntry[];
 
-async function runWith(conditioning: Conditioning | undefined, config = {}, lastFrame: LastFramePalette = () => []): Promise<{ h: Harness; started: Started[]; standIn: MediaNodeStandIn }> {
+async function runWith(conditioning: Conditioning | undefined, config = {}, lastFrame: LastFramePalette = () => []): Promise<{ h: Harness; started: Started[]; standIn: MediaNodeStandIn; passedInIngest: string[] }> {
   // 2 s chunks, so beats split into several (with the video model's native 5 s chunks a beat is usually one).
   const h = await newRun({ request: { prompt: "A steel water bottle for trail runners at dawn", duration_s: 30, ...(conditioning ? { conditioning } : {}) }, config: { ...models, maxChunkFrames: 48, ...config } });
   const standIn = new MediaNodeStandIn(h.config.mediaNodeSecret);
   const deps = { ...h.deps, media: mediaNode("http://media-node.test", h.config.mediaNodeSecret, async (input, init) => standIn.handle(new Request(input, init))) };
+  // A pass that writes the chunk's last frame answers its palette as the test makes it up (the stand-in has no pictures).
+  const framing = (chunk: ChunkPlan) => ({
+    ...deps,
+    media: mediaNode("http://media-node.test", h.config.mediaNodeSecret, async (input, init) => {
+      const request = new Request(input, init);
+      const response = await standIn.handle(request);
+      if (!response.ok || !request.url.endsWith("/chunks/normalize")) return response;
+      return Response.json({ ...((await response.json()) as object), palette: lastFrame(chunk) });
+    }),
+  });
   const started: Started[] = [];
+  const passedInIngest: string[] = [];
   // The normalize pass for real; the run's last chunk may be parked until the decorations are known (run/decorations-wait.ts).
   const normalize = async (harness: Harness, jobId: string): Promise<boolean> => {
     const { attempt } = await jobOf(harness, jobId);
@@ -76,14 +87,21 @@ async function runWith(conditioning: Conditioning | undefined, config = {}, last
       // the frame the test makes up: the stand-in has no pictures), then the normalize pass finishes the job.
       const ingesting = await claim(harness, jobId, "ingest");
       const chunk = ingesting.job.input as ChunkPlan;
-      const ingested = await chunkSteps.ingest!(deps, ingesting);
+      const ingested = await chunkSteps.ingest!(framing(chunk), ingesting);
+      if (ingested.kind === "done") {
+        // The chunk the phase ends with: its ingest ran the normalize pass itself (run/consumer-protocol.ts passInIngest).
+        expect(ingesting.endsPhase && chunk.last_in_beat, `chunk ${chunk.chunk_num} done from its ingest`).toBe(true);
+        passedInIngest.push(jobId);
+        await harness.stub.jobDone(jobId, ingesting.job.attempt, ingested.output);
+        return;
+      }
       if (ingested.kind !== "publish") throw new Error(`chunk ingest answered ${ingested.kind}`);
       expect(ingested.output).toEqual({ last_frame_key: mediaKeys.lastFrame(harness.videoId, chunk.chunk_num), raw_key: mediaKeys.rawChunk(harness.videoId, chunk.chunk_num), palette: [] });
       await harness.stub.publish(jobId, ingesting.job.attempt, { ...(ingested.output as ChunkLastFrame), palette: lastFrame(chunk) });
       await normalize(harness, jobId);
     },
   });
-  return { h, started: started.sort((a, b) => a.chunk.chunk_num - b.chunk.chunk_num), standIn };
+  return { h, started: started.sort((a, b) => a.chunk.chunk_num - b.chunk.chunk_num), standIn, passedInIngest };
 }
 
 describe("chunk conditioning on a run", () => {
@@ -189,7 +207,7 @@ describe("chunk conditioning on a run", () => {
   });
 
   it("the normalize pass draws the decorations known by then on the chunk's own frames only, and the chunk records what it drew", async () => {
-    const { h, standIn } = await runWith(undefined);
+    const { h, standIn, passedInIngest } = await runWith(undefined);
     const snap = await snapshot(h);
     expect(snap.status).toBe("complete");
     const fps = snap.spec!.fps;
@@ -227,7 +245,16 @@ describe("chunk conditioning on a run", () => {
     expect(new Set(normalized.map((r) => r.preset))).toEqual(new Set(["superfast"]));
     // Only a frame the next chunk of its beat is created from is extracted as critical work.
     const lastFrames = standIn.requests.filter((r) => r.path === "/v1/media/chunks/last-frame").map((r) => r.body as LastFrameRequest);
-    for (const job of chunks) {
+    // The driver takes chunks one at a time: the last is the phase's end, a beat's last chunk, and
+    // the decorations are known by then, so its ingest normalized it, the frame written in that pass
+    // from the provider's clip (no raw copy read back), and no last frame was extracted for it.
+    const last = chunks.find((j) => j.idx === Math.max(...chunks.map((c) => c.idx)))!;
+    expect(passedInIngest).toEqual([last.id]);
+    const lastPass = normalized.at(-1)!;
+    expect(keyOf(lastPass.output_url)).toBe(mediaKeys.chunk(h.videoId, last.idx));
+    expect(keyOf(lastPass.last_frame_url)).toBe(mediaKeys.lastFrame(h.videoId, last.idx));
+    expect(lastPass.input_url).not.toContain(mediaKeys.rawChunk(h.videoId, last.idx));
+    for (const job of chunks.filter((j) => j.id !== last.id)) {
       const plan = JSON.parse(job.input) as ChunkPlan;
       const request = lastFrames.find((r) => keyOf(r.last_frame_url) === mediaKeys.lastFrame(h.videoId, plan.chunk_num));
       expect(request?.chained, `chunk ${plan.chunk_num}`).toBe(!plan.last_in_beat);
@@ -236,7 +263,9 @@ describe("chunk conditioning on a run", () => {
     }
     expect(new Set(lastFrames.map((r) => r.chain_after)).size).toBeGreaterThan(1);
     expect(chunks.some((j) => (JSON.parse(j.input) as ChunkPlan).last_in_beat && !(JSON.parse(j.input) as ChunkPlan).first_in_beat)).toBe(true);
-    expect((JSON.parse(chunks.find((j) => j.idx === Math.max(...chunks.map((c) => c.idx)))!.output) as ChunkOutput).decorated).toBeDefined();
+    expect(lastFrames.some((r) => keyOf(r.last_frame_url) === mediaKeys.lastFrame(h.videoId, last.idx))).toBe(false);
+    expect(JSON.parse(last.output) as ChunkOutput).toMatchObject({ key: mediaKeys.chunk(h.videoId, last.idx), last_frame_key: mediaKeys.lastFrame(h.videoId, last.idx) });
+    expect((JSON.parse(last.output) as ChunkOutput).decorated).toBeDefined();
   });
 
   it("DRAFT_CHUNK_PRESET picks a draft's x264 preset among those that splice; an unknown value falls back to superfast", () => {

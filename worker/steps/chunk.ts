@@ -1,4 +1,5 @@
-import { CompositeResponse, LastFrameResponse, NormalizeChunkResponse, PaletteTransferResponse, ReframeResponse } from "../../contracts/media.ts";
+import { CompositeResponse, LastFrameResponse, NormalizeChunkResponse, type PaletteEntry, PaletteTransferResponse, ReframeResponse } from "../../contracts/media.ts";
+import { MediaNodeError } from "../media/media-node.ts";
 import { mediaKeys } from "../media/keys.ts";
 import { acceptsEndImage, clipInput } from "../providers/models/clip.ts";
 import type { ChunkLastFrame, ChunkOutput } from "../chunks/output.ts";
@@ -10,7 +11,7 @@ import { composePrompt } from "../planning/prompts.ts";
 import { chunkDecorations, decorationsRevision } from "../chunks/decorations.ts";
 import { decorationsFor } from "./assembly.ts";
 import { estimatePrediction } from "../pricing/estimate.ts";
-import { type ClaimedJob, type JobSteps, type StepDeps, outputUrl } from "./step.ts";
+import { type ClaimedJob, type JobSteps, type StepDeps, type StepOutcome, outputUrl } from "./step.ts";
 
 /**
  * One video chunk (SPEC §7). What it is conditioned on is decided by chunks/conditioning.ts
@@ -90,11 +91,24 @@ export const chunkSteps: JobSteps = {
     // Priced from the input itself: Wan bills per video by the resolution it was asked for.
     return { kind: "predict", model, input, estimateUsd: estimatePrediction(deps.config, model, chunk.frames / spec.fps, input) };
   },
-  /** The last frame first, from the raw clip: chunk k+1 of the beat waits for nothing else. */
+  /**
+   * The last frame first, from the raw clip: chunk k+1 of the beat waits for nothing else. The
+   * chunk the phase ends with (a beat's last, no other chunk generating, the decorations known:
+   * the claim's `endsPhase`) is normalized in this very step instead, its last frame written in the
+   * same pass: publishing the frame first only put a media-node round trip and a report before
+   * the pass the phase waits on. Refused busy, it takes the usual way.
+   */
   async ingest(deps, claim) {
-    const chunk = ChunkPlan.parse(claim.job.input);
+    const chunk = ChunkJobInput.parse(claim.job.input);
     const spec = claim.video.spec!;
     const lastFrameKey = mediaKeys.lastFrame(claim.video.video_id, chunk.chunk_num);
+    if (claim.endsPhase && chunk.last_in_beat) {
+      try {
+        return await normalizePass(deps, claim, chunk, { input_url: outputUrl(claim), last_frame_url: await deps.url(lastFrameKey, "put") }, lastFrameKey, null);
+      } catch (error) {
+        if (!(error instanceof MediaNodeError && error.busyForSeconds !== undefined)) throw error;
+      }
+    }
     const rawKey = mediaKeys.rawChunk(claim.video.video_id, chunk.chunk_num);
     const frame = await deps.media.call(
       "/v1/media/chunks/last-frame",
@@ -116,36 +130,44 @@ export const chunkSteps: JobSteps = {
   },
   /** The normalize pass, off the beat's critical path (it runs on the media queue while the next chunk generates). */
   async normalize(deps, claim) {
-    const chunk = ChunkJobInput.parse(claim.job.input);
-    const spec = claim.video.spec!;
-    const videoId = claim.video.video_id;
-    const key = mediaKeys.chunk(videoId, chunk.chunk_num);
     const published = claim.published as ChunkLastFrame;
-    const drawn = claim.decorations ? chunkDecorations(claim.decorations, chunk, spec.fps) : null;
-    const result = await deps.media.call(
-      "/v1/media/chunks/normalize",
-      {
-        input_url: await deps.url(published.raw_key),
-        width: spec.width,
-        height: spec.height,
-        fps: spec.fps,
-        frames: chunk.frames,
-        // The stitcher copies whole spans between transition windows and overlays: a keyframe
-        // where each ends and where the outgoing window begins keeps its re-encoding short.
-        keyframes: stitchKeyframes(chunk, spec, claim.cues),
-        output_url: await deps.url(key, "put"),
-        video_id: videoId,
-        ...(claim.endsPhase ? { ends_chunk_phase: true } : {}),
-        // A draft's chunks are encoded faster for larger files; a standard video's at CHUNK_ENCODING's preset.
-        ...(claim.video.request.quality === "draft" ? { preset: deps.config.draftChunkPreset } : {}),
-        // Drawn in this pass, which encodes every frame anyway: the stitch then copies them.
-        ...(drawn ? { decorations: { output_from_frame: chunk.video_start_frame, ...(await decorationsFor(deps, drawn)) } } : {}),
-      },
-      NormalizeChunkResponse,
-    );
-    const palette = published.palette;
-    const output: ChunkOutput = { key, last_frame_key: published.last_frame_key, frames: result.frames, palette, reference_drift: referenceDrift(palette, claim.references), keyframes: result.keyframes };
-    if (drawn && result.decorated.length) output.decorated = { frames: result.decorated, revision: decorationsRevision(drawn, spec.fps) };
-    return { kind: "done", output: chunk.reanchor ? { ...output, reanchored_key: mediaKeys.reanchored(videoId, chunk.chunk_num) } : output };
+    return normalizePass(deps, claim, ChunkJobInput.parse(claim.job.input), { input_url: await deps.url(published.raw_key) }, published.last_frame_key, published.palette);
   },
 };
+
+/**
+ * A chunk's normalize pass: the provider's clip (`source.input_url`) conformed, decorated and
+ * stored. `palette` is its last frame's, when published already; else the pass writes the frame
+ * (`source.last_frame_url`) and answers its palette.
+ */
+async function normalizePass(deps: StepDeps, claim: ClaimedJob, chunk: ChunkJobInput, source: { input_url: string; last_frame_url?: string }, lastFrameKey: string, palette: PaletteEntry[] | null): Promise<StepOutcome> {
+  const spec = claim.video.spec!;
+  const videoId = claim.video.video_id;
+  const key = mediaKeys.chunk(videoId, chunk.chunk_num);
+  const drawn = claim.decorations ? chunkDecorations(claim.decorations, chunk, spec.fps) : null;
+  const result = await deps.media.call(
+    "/v1/media/chunks/normalize",
+    {
+      ...source,
+      width: spec.width,
+      height: spec.height,
+      fps: spec.fps,
+      frames: chunk.frames,
+      // The stitcher copies whole spans between transition windows and overlays: a keyframe
+      // where each ends and where the outgoing window begins keeps its re-encoding short.
+      keyframes: stitchKeyframes(chunk, spec, claim.cues),
+      output_url: await deps.url(key, "put"),
+      video_id: videoId,
+      ...(claim.endsPhase ? { ends_chunk_phase: true } : {}),
+      // A draft's chunks are encoded faster for larger files; a standard video's at CHUNK_ENCODING's preset.
+      ...(claim.video.request.quality === "draft" ? { preset: deps.config.draftChunkPreset } : {}),
+      // Drawn in this pass, which encodes every frame anyway: the stitch then copies them.
+      ...(drawn ? { decorations: { output_from_frame: chunk.video_start_frame, ...(await decorationsFor(deps, drawn)) } } : {}),
+    },
+    NormalizeChunkResponse,
+  );
+  const framePalette = palette ?? result.palette;
+  const output: ChunkOutput = { key, last_frame_key: lastFrameKey, frames: result.frames, palette: framePalette, reference_drift: referenceDrift(framePalette, claim.references), keyframes: result.keyframes };
+  if (drawn && result.decorated.length) output.decorated = { frames: result.decorated, revision: decorationsRevision(drawn, spec.fps) };
+  return { kind: "done", output: chunk.reanchor ? { ...output, reanchored_key: mediaKeys.reanchored(videoId, chunk.chunk_num) } : output };
+}
