@@ -142,10 +142,13 @@ const GENERATING: readonly JobStatus[] = ["waiting", "ready", "queued", "running
 /**
  * No other chunk of the video is still generating: what is left of the chunk phase is normalize
  * passes, and the video waits on this one. Read when the step is claimed, so a pass refused busy
- * earlier is flagged on the delivery after the last chunk's frame is published.
+ * earlier is flagged on the delivery after the last chunk's frame is published. A beat's last
+ * chunk being ingested generates nothing another chunk waits on (what is left of it is its pass,
+ * maybe run in that very ingest): two beats ending at once each end the phase.
  */
 function endsChunkPhase(run: Pick<RunContext, "jobs">, jobId: string): boolean {
-  return run.jobs.list(`kind = 'chunk' AND id != ? AND status IN (${GENERATING.map(() => "?").join(", ")})`, jobId, ...GENERATING).length === 0;
+  const generating = run.jobs.list(`kind = 'chunk' AND id != ? AND status IN (${GENERATING.map(() => "?").join(", ")})`, jobId, ...GENERATING);
+  return generating.every((chunk) => chunk.status === "ingesting" && lastInBeat(chunk));
 }
 
 /** Where a job stands while each consumer step works on it. */

@@ -134,6 +134,34 @@ describe("last-frame hand-off", () => {
     for (const id of published) await normalizeChunk(h, id);
     expect((await driveToEnd(h)).status).toBe("complete");
   });
+  it("two beats' last chunks ingested at once: neither waits for the other, each one's pass ends the phase", async () => {
+    const h = await newRun({ request: { duration_s: 30 }, config: { maxPredictionsPerVideo: 32 } });
+    await driveToChunks(h);
+    const lastOfBeat = async (id: string) => (JSON.parse((await rows<{ input: string }>(h, `SELECT input FROM jobs WHERE id = '${id}'`))[0]!.input) as { last_in_beat: boolean }).last_in_beat;
+    const ingesting: string[] = [];
+    for (let round = 0; round < 50; round++) {
+      const queued = (await snapshot(h)).jobs.filter((j) => j.kind === "chunk" && j.status === "queued");
+      if (queued.length === 0) break;
+      for (const job of queued) {
+        await startJob(h, job.id);
+        await succeed(h, job.id);
+        // Every beat's last chunk stays ingesting (its last frame or its pass under way).
+        if (await lastOfBeat(job.id)) ingesting.push(job.id);
+        else await publishFrame(h, job.id);
+      }
+    }
+    expect(ingesting.length).toBeGreaterThan(1);
+    const [first, second] = ingesting;
+    await publishFrame(h, first!);
+    // The other beat's last chunk still being ingested generates nothing this pass waits behind.
+    expect((await claim(h, first!, "normalize")).endsPhase).toBe(true);
+    await publishFrame(h, second!);
+    expect((await claim(h, second!, "normalize")).endsPhase).toBe(true);
+    for (const id of ingesting.slice(2)) await publishFrame(h, id);
+    for (const job of (await snapshot(h)).jobs.filter((j) => j.kind === "chunk" && j.status === "normalizing")) await normalizeChunk(h, job.id);
+    expect((await driveToEnd(h)).status).toBe("complete");
+  });
+
   it("hands the last chunk's normalize pass, which ends the phase, to the consumer that published its frame; a failed one goes back on the queue", async () => {
     const h = await newRun({ request: { duration_s: 30 }, config: { maxPredictionsPerVideo: 32 } });
     await driveToChunks(h);
