@@ -65,20 +65,11 @@ interface Waiter {
 
 let running = 0;
 let encoding = 0;
-let critical = 0;
 /** Runs waiting for a slot, in arrival order. */
 const waiting: Waiter[] = [];
 
-/**
- * Critical runs alive at once: one per core. They are short and CPU-bound (a last frame's decode,
- * a window's encode), so a third beside two only shares the cores with them, and every one of a
- * burst (each beat's frame at once) finishes late together; one per core, the first in line
- * finish first.
- */
-const CRITICAL_SLOTS = ENCODE_SLOTS;
-
-function mayStart(run: { encode: boolean; slotClass: SlotClass }): boolean {
-  return running < PROCESS_SLOTS && (!run.encode || encoding < ENCODE_SLOTS) && (run.slotClass !== "critical" || critical < CRITICAL_SLOTS);
+function mayStart(run: { encode: boolean }): boolean {
+  return running < PROCESS_SLOTS && (!run.encode || encoding < ENCODE_SLOTS);
 }
 
 /** Waiters of one class in the order they are let in: higher rank first, then arrival. */
@@ -132,7 +123,6 @@ async function processSlot<T>(asked: SlotClass, encode: boolean, rank: number, g
       start: () => {
         running++;
         if (encode) encoding++;
-        if (waiter.slotClass === "critical") critical++;
         start(waiter.slotClass);
       },
     };
@@ -144,7 +134,6 @@ async function processSlot<T>(asked: SlotClass, encode: boolean, rank: number, g
   } finally {
     running--;
     if (encode) encoding--;
-    if (slotClass === "critical") critical--;
     admitWaiting();
   }
 }
