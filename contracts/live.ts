@@ -126,7 +126,7 @@ export const JobEvent = z.strictObject({
   output: z.unknown().optional().describe("status done: the job's stored output, as in the snapshot's `outputs`"),
   // Sent with the event so previews appear as work lands, without a request per job.
   preview_url: z.string().nullable().optional().describe("status done: a signed URL of the artefact (chunk MP4, storyboard or reference PNG); null when the job has none"),
-  frame_url: z.string().optional().describe("chunk, status normalizing: a signed URL of the chunk's last frame (PNG), published before the chunk itself is ready; the next chunk of the beat starts from it"),
+  frame_url: z.string().optional().describe("chunk, status normalizing: a signed URL of the chunk's last frame (PNG), published before the chunk itself is ready; the next chunk of the beat starts from it. Status done: the same, for the chunk the phase ended with, normalized in its ingest (its frame comes with its clip)"),
 });
 
 export const JobRetryEvent = z.strictObject({

@@ -303,7 +303,8 @@ function handle(event) {
     const cell = updateChunk(job);
     // A chunk sent back (a new attempt, or restarted from a re-rendered frame) drops its stale frame.
     if (["waiting", "ready", "queued"].includes(job.status)) cell.querySelector("img.frame")?.remove();
-    if (job.status === "normalizing" && event.frame_url) framePreview(cell, event.frame_url);
+    // The frame comes as it is published, or with the clip for the chunk its ingest normalized.
+    if ((job.status === "normalizing" || job.status === "done") && event.frame_url) framePreview(cell, event.frame_url);
     if (job.status === "done" && event.preview_url) preview(cell, event.preview_url);
   }
   if (job?.kind === "stitch" && job.status === "done") showSeams(event.output?.seams, state.spec?.fps);

@@ -204,9 +204,10 @@ describe("the live page", () => {
     expect(grid.cells).toBeGreaterThanOrEqual(3);
     expect(grid.previews).toBe(grid.cells);
     expect(await page.$$eval("#chunks .cell", (cells) => cells.every((c) => (c as HTMLElement).dataset.status === "done"))).toBe(true);
-    // Each chunk's last frame was published before its clip (the next chunk of its beat starts from it)
-    // and shown in the grid; it stays as the cell's still once the clip has come (expectStills, below).
-    const published = frames.filter((f) => f.type === "job" && f.job?.kind === "chunk" && f.job.status === "normalizing");
+    // Each chunk's last frame was published before its clip (the next chunk of its beat starts from it),
+    // but the chunk the phase ended with, normalized in its ingest, whose frame came with its clip;
+    // shown in the grid, it stays as the cell's still once the clip has come (expectStills, below).
+    const published = frames.filter((f) => f.type === "job" && f.job?.kind === "chunk" && (f.job.status === "normalizing" || (f.job.status === "done" && f.frame_url !== undefined)));
     expect(new Set(published.map((f) => f.job!.id)).size).toBe(grid.cells);
     expect(published.every((f) => typeof f.frame_url === "string" && f.frame_url.includes("-last.png"))).toBe(true);
     expect(await page.evaluate(() => (window as unknown as { framesShown: number }).framesShown)).toBeGreaterThan(0);

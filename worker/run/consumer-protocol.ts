@@ -219,7 +219,9 @@ export async function jobDone(run: RunContext, jobId: string, attempt: number, o
   // Each finished artefact is previewable at once (progressive preview of chunks, boards, references).
   const key = (output as { key?: unknown } | null)?.key;
   const preview_url = typeof key === "string" ? await run.sign(key) : null;
-  run.event("job", { job: jobView(done), output, preview_url });
+  // A chunk normalized in its ingest published no frame before: its frame comes with its clip.
+  const frameKey = reportedStep === "normalize" && before?.status === "ingesting" ? (output as { last_frame_key?: unknown } | null)?.last_frame_key : undefined;
+  run.event("job", { job: jobView(done), output, preview_url, ...(typeof frameKey === "string" ? { frame_url: await run.sign(frameKey) } : {}) });
   const next = await advance(run, done, handOff && reportedOnMedia ? isAssemblyStep : undefined);
   await resumeParked(run);
   await run.syncIndex();
