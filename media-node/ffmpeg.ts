@@ -79,7 +79,7 @@ function inTurn(slotClass: SlotClass): Waiter[] {
 
 /**
  * Start every waiter that may start, critical runs first, then normal ones, then background
- * ones, each in arrival order. A waiter that cannot start (an encode while the encode slots are
+ * ones, each by rank, then in arrival order (`inTurn`). A waiter that cannot start (an encode while the encode slots are
  * full) does not hold up a shorter run behind it that can: the extra process slot is for those.
  */
 function admitWaiting(): void {
