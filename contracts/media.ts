@@ -236,6 +236,16 @@ export const VoiceoverMix = z.object({
   captions_url: Url.optional(),
 });
 
+// POST /v1/media/audio/speech — one spoken line's speech measured as the soundtrack mix trims it:
+// the captions' timing, known as soon as every line is stored, before the mix.
+export const SpeechTimingRequest = z.object({ url: Url });
+export type SpeechTimingRequest = z.infer<typeof SpeechTimingRequest>;
+export const SpeechTimingResponse = z.object({
+  /** Seconds of speech once the leading and trailing quiet are trimmed. */
+  speech_s: z.number().positive(),
+});
+export type SpeechTimingResponse = z.infer<typeof SpeechTimingResponse>;
+
 // POST /v1/media/audio/prepare — the soundtrack, prepared while chunks still render: the music
 // bed looped or cut to the exact length and faded, with the voiceover (when given) placed on
 // the beats and the bed ducked under it, loudness-normalized, AAC in .m4a.

@@ -1,17 +1,18 @@
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { MuxRequest, MuxResponse, PrepareMusicRequest, PrepareMusicResponse } from "../../contracts/media.ts";
+import { MuxRequest, MuxResponse, PrepareMusicRequest, PrepareMusicResponse, SpeechTimingRequest, SpeechTimingResponse } from "../../contracts/media.ts";
 import { downloadTo, mapLimited, parse, settleAll, uploadTo, withTempDir } from "../io.ts";
 import { DIRECT_STORE } from "../piece-cache.ts";
 import { MEDIA_PREFIX, type MediaNodeConfig } from "../config.ts";
 import { webvtt } from "../finish/captions.ts";
 import { prepareMusic } from "./music.ts";
-import { prepareSoundtrack } from "./soundtrack.ts";
+import { prepareSoundtrack, trimSpeech } from "./soundtrack.ts";
 import { muxFinal } from "./mux.ts";
 
 /**
  * Audio capabilities of media-node:
  *   POST /v1/media/audio/prepare — generated music (+ voiceover lines) → looped/cut, faded, ducked, mixed, loudness-normalized AAC (.m4a)
+ *   POST /v1/media/audio/speech  — one voiceover line → its seconds of speech, trimmed as the mix trims it (the captions' timing)
  *   POST /v1/media/audio/mux     — stitched video + prepared music → final MP4 (stream copy)
  */
 
@@ -66,6 +67,15 @@ export function registerAudioRoutes(app: FastifyInstance, config: MediaNodeConfi
             ? { phrases: soundtrack.phrases, cues: soundtrack.cues, duck_db: voiceover.duck_db, voice_bytes: voiceBytes, captions_bytes: captionsBytes }
             : null,
       });
+    });
+  });
+
+  app.post(`${MEDIA_PREFIX}audio/speech`, async (request) => {
+    const body = parse(SpeechTimingRequest, request.body);
+    return withTempDir(config.tmpDir, async (dir) => {
+      const input = join(dir, "line");
+      await downloadTo(body.url, input, { maxBytes: PHRASE_MAX_BYTES, timeoutMs: DOWNLOAD_TIMEOUT_MS });
+      return SpeechTimingResponse.parse({ speech_s: await trimSpeech(input, "url", join(dir, "speech.wav")) });
     });
   });
 

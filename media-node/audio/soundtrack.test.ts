@@ -2,7 +2,8 @@ import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PrepareMusicResponse } from "../../contracts/media.ts";
+import { PrepareMusicResponse, SpeechTimingResponse } from "../../contracts/media.ts";
+import { buildCues, placeLines } from "../../lib/voice-cues.ts";
 import { ffmpeg } from "../ffmpeg.ts";
 import { postSigned, useMediaNode } from "../../test/support/origin.ts";
 import { MAX_TEMPO, prepareSoundtrack } from "./soundtrack.ts";
@@ -108,5 +109,54 @@ describe("POST /v1/media/audio/prepare with a voiceover", () => {
     const silent = await postSigned(node.app, "/v1/media/audio/prepare", body({ phrases: [{ ...line(10), url: node.origin.url("/silence.wav") }] }));
     expect(silent.statusCode).toBe(422);
     expect(silent.json().error).toMatch(/^voiceover\.phrases\[0\]\.url has no speech/);
+  });
+});
+
+describe("POST /v1/media/audio/speech", () => {
+  const node = useMediaNode(async (origin) => {
+    origin.serveBytes("/music.wav", await readFile(music), "audio/wav");
+    origin.serveBytes("/a.wav", await readFile(await line("speech-a", 1.2, 0.4)), "audio/wav");
+    origin.serveBytes("/b.wav", await readFile(await line("speech-b", 0.7, 0.2)), "audio/wav");
+    const silence = join(dir, "speech-silence.wav");
+    await ffmpeg(["-f", "lavfi", "-i", "anullsrc=r=22050:cl=mono", "-t", "1", silence]);
+    origin.serveBytes("/silence.wav", await readFile(silence), "audio/wav");
+    origin.serveBytes("/text.wav", Buffer.from("not audio at all"), "audio/wav");
+  });
+
+  it("measures each line's speech as the mix trims it: the lines placed by it time the mix's own cues", async () => {
+    const lines = [
+      { path: "/a.wav", text: "Meet Aurora, the bottle that glows.", at_frame: 12 },
+      { path: "/b.wav", text: "Drink up.", at_frame: 90 },
+    ];
+    const measured: number[] = [];
+    for (const l of lines) {
+      const response = await postSigned(node.app, "/v1/media/audio/speech", { url: node.origin.url(l.path) });
+      expect(response.statusCode, response.body).toBe(200);
+      measured.push(SpeechTimingResponse.parse(response.json()).speech_s);
+    }
+    expect(measured[0]).toBeCloseTo(1.2, 2);
+    expect(measured[1]).toBeCloseTo(0.7, 2);
+    const mix = await postSigned(node.app, "/v1/media/audio/prepare", {
+      music_url: node.origin.url("/music.wav"),
+      frames: 144,
+      fps: 24,
+      voiceover: { phrases: lines.map((l) => ({ url: node.origin.url(l.path), text: l.text, at_frame: l.at_frame })) },
+      output_url: node.origin.url("/out/speech-mix.m4a"),
+    });
+    expect(mix.statusCode, mix.body).toBe(200);
+    const placed = placeLines(lines.map((l, i) => ({ text: l.text, atFrame: l.at_frame, speechS: measured[i]! })), 144, 24);
+    if (!Array.isArray(placed)) throw new Error(placed.error);
+    expect(buildCues(placed)).toEqual(PrepareMusicResponse.parse(mix.json()).voiceover!.cues);
+  });
+
+  it("answers 422 naming the url for a line without speech or not audio", async () => {
+    const silent = await postSigned(node.app, "/v1/media/audio/speech", { url: node.origin.url("/silence.wav") });
+    expect(silent.statusCode).toBe(422);
+    expect(silent.json().error).toMatch(/^url has no speech/);
+    const text = await postSigned(node.app, "/v1/media/audio/speech", { url: node.origin.url("/text.wav") });
+    expect(text.statusCode).toBe(422);
+    expect(text.json().error).toMatch(/^url is not readable audio/);
+    const missing = await postSigned(node.app, "/v1/media/audio/speech", {});
+    expect(missing.statusCode).toBe(422);
   });
 });

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Cue } from "../../contracts/media.ts";
 import { FfmpegError, ffmpeg } from "../ffmpeg.ts";
 import { InputError, fileSize, mapLimited, settleAll } from "../io.ts";
-import { buildCues } from "../finish/captions.ts";
+import { type PlacedLine, buildCues, placeLines } from "../../lib/voice-cues.ts";
 import { PREPARATION_RUN, loudnessMeter, measureLoudness, meteredRun } from "./loudness.ts";
 import { AAC_OUTPUT, MUSIC_SAMPLE_RATE, type MusicOptions, type PreparedMusic, bedChain, exactLength, fitLoudness, limiterChain, measuredOutput, musicLoops } from "./music.ts";
 
@@ -41,12 +41,7 @@ export interface SoundtrackOptions extends MusicOptions {
   workDir: string;
 }
 
-export interface PlacedPhrase {
-  text: string;
-  start_s: number;
-  duration_s: number;
-  tempo: number;
-}
+export type PlacedPhrase = PlacedLine;
 
 export interface PreparedSoundtrack extends PreparedMusic {
   phrases: PlacedPhrase[];
@@ -58,10 +53,7 @@ const VOICE_LUFS = -16;
 const VOICE_OVER_BED_LU = 4;
 /** Speech is trimmed to where it is louder than this. */
 const SILENCE_DB = -50;
-/** At least this much quiet between one line's end and the next line (or the ad's end). */
-const MIN_GAP_S = 0.2;
-/** A line too long for its slot is sped up, but no more than this (beyond it speech sounds hurried). */
-export const MAX_TEMPO = 1.25;
+export { MAX_TEMPO } from "../../lib/voice-cues.ts";
 /** The bed starts going down this long before speech and is fully down DUCK_DOWN_S later. */
 const DUCK_LEAD_S = 0.3;
 const DUCK_DOWN_S = 0.25;
@@ -97,22 +89,22 @@ async function wavSeconds(path: string): Promise<number> {
  * The line's speech only: leading and trailing quiet cut, mono float at the mix rate, measured
  * while written (its length read from the file, not probed).
  */
-async function trimPhrase(phrase: PhraseInput, index: number, outputPath: string): Promise<number> {
+export async function trimSpeech(inputPath: string, field: string, outputPath: string): Promise<number> {
   const trim = `silenceremove=start_periods=1:start_threshold=${SILENCE_DB}dB`;
   let level;
   try {
     level = await measureLoudness(
-      ["-i", phrase.path, "-map", "0:a:0"],
+      ["-i", inputPath, "-map", "0:a:0"],
       `aresample=${MUSIC_SAMPLE_RATE},aformat=sample_fmts=flt:channel_layouts=mono,${trim},areverse,${trim},areverse`,
       ["-c:a", "pcm_f32le", "-f", "wav", outputPath],
       { truePeak: false },
     );
   } catch (error) {
-    if (error instanceof FfmpegError) throw new InputError(`voiceover.phrases[${index}].url is not readable audio: ${error.stderrTail}`);
+    if (error instanceof FfmpegError) throw new InputError(`${field} is not readable audio: ${error.stderrTail}`);
     throw error;
   }
   const seconds = await wavSeconds(outputPath);
-  if (!(seconds > 0) || !(level.integratedLufs > -69)) throw new InputError(`voiceover.phrases[${index}].url has no speech (nothing above ${SILENCE_DB} dBFS long enough to measure)`);
+  if (!(seconds > 0) || !(level.integratedLufs > -69)) throw new InputError(`${field} has no speech (nothing above ${SILENCE_DB} dBFS long enough to measure)`);
   return seconds;
 }
 
@@ -130,26 +122,14 @@ export function duckExpression(spans: readonly { start: number; end: number }[],
 /** Every line trimmed, fitted before the next one and placed on its sample: the voice track at VOICE_LUFS (as `gainDb` applied to `path`). */
 async function placeVoice(inputs: readonly PhraseInput[], samples: number, options: SoundtrackOptions): Promise<{ placed: PlacedPhrase[]; path: string; gainDb: number }> {
   const { frames, fps, workDir } = options;
-  const seconds = frames / fps;
   const trimmed = await mapLimited(inputs, 4, async (phrase, i) => {
     const path = join(workDir, `phrase-${i}.wav`);
-    return { path, seconds: await trimPhrase(phrase, i, path) };
+    return { path, seconds: await trimSpeech(phrase.path, `voiceover.phrases[${i}].url`, path) };
   });
 
   // Fit each line before the next one (or the end), speeding it up a little if it must.
-  const placed: PlacedPhrase[] = inputs.map((phrase, i) => {
-    const start = phrase.atFrame / fps;
-    const limit = (i + 1 < inputs.length ? inputs[i + 1]!.atFrame / fps : seconds) - MIN_GAP_S;
-    const room = limit - start;
-    const length = trimmed[i]!.seconds;
-    const tempo = length > room ? length / room : 1;
-    if (!(room > 0) || tempo > MAX_TEMPO) {
-      throw new InputError(
-        `voiceover.phrases[${i}]: ${length.toFixed(2)} s of speech does not fit the ${Math.max(0, room).toFixed(2)} s before ${i + 1 < inputs.length ? "the next line" : "the end"}, even at ${MAX_TEMPO}x`,
-      );
-    }
-    return { text: phrase.text, start_s: start, duration_s: length / tempo, tempo };
-  });
+  const placed = placeLines(inputs.map((phrase, i) => ({ text: phrase.text, atFrame: phrase.atFrame, speechS: trimmed[i]!.seconds })), frames, fps);
+  if (!Array.isArray(placed)) throw new InputError(`voiceover.phrases[${placed.index}]: ${placed.error}`);
 
   const path = join(workDir, "voice-raw.wav");
   const voiceInputs = trimmed.flatMap((t) => ["-i", t.path]);

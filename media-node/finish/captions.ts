@@ -2,85 +2,9 @@ import type { Cue } from "../../contracts/media.ts";
 import { safeArea, typeSizes } from "./layout.ts";
 
 /**
- * Captions from the placed voice phrases: each phrase becomes one or more cues that start
- * where its speech starts and end where it ends. Long phrases are split for reading: at most
- * CAPTION_LINE_CHARS characters a line (the BBC's subtitle guidelines allow about 37 for
- * 16:9; we keep to fewer so a line also fits a 9:16 frame's safe width at a readable size) and
- * CAPTION_MAX_LINES lines a cue; a phrase longer than that is cut at sentence ends first, then
- * between words, and its time shared out by characters.
- * Two renderings: the WebVTT sidecar, and an ASS script for libass to burn into the picture.
+ * The captions' two renderings, from the cues lib/voice-cues.ts times: the WebVTT sidecar, and
+ * an ASS script for libass to burn into the picture.
  */
-
-export const CAPTION_LINE_CHARS = 32;
-export const CAPTION_MAX_LINES = 2;
-
-export interface PlacedPhrase {
-  text: string;
-  start_s: number;
-  duration_s: number;
-}
-
-/** Words into lines of at most `max` characters (a longer single word gets a line of its own). */
-function wrap(words: readonly string[], max: number): string[] {
-  const lines: string[] = [];
-  for (const word of words) {
-    const last = lines.at(-1);
-    if (last !== undefined && last.length + 1 + word.length <= max) lines[lines.length - 1] = `${last} ${word}`;
-    else lines.push(word);
-  }
-  return lines;
-}
-
-/** One cue's text: one line, or two lines as even as the words allow. */
-function balance(words: readonly string[]): string {
-  const text = words.join(" ");
-  if (text.length <= CAPTION_LINE_CHARS) return text;
-  let best = { split: 1, longest: Number.POSITIVE_INFINITY };
-  for (let split = 1; split < words.length; split++) {
-    const longest = Math.max(words.slice(0, split).join(" ").length, words.slice(split).join(" ").length);
-    if (longest < best.longest) best = { split, longest };
-  }
-  return `${words.slice(0, best.split).join(" ")}\n${words.slice(best.split).join(" ")}`;
-}
-
-/** The phrase's text in pieces that each fit one cue. */
-function pieces(text: string): string[][] {
-  const sentences = text.match(/[^.!?]+[.!?]+|[^.!?]+$/g)?.map((s) => s.trim().split(/\s+/)) ?? [text.split(/\s+/)];
-  const out: string[][] = [];
-  for (const words of sentences) {
-    const last = out.at(-1);
-    if (last && wrap([...last, ...words], CAPTION_LINE_CHARS).length <= CAPTION_MAX_LINES) {
-      last.push(...words);
-      continue;
-    }
-    let rest = words;
-    while (rest.length > 0) {
-      let take = rest.length;
-      while (take > 1 && wrap(rest.slice(0, take), CAPTION_LINE_CHARS).length > CAPTION_MAX_LINES) take--;
-      out.push(rest.slice(0, take));
-      rest = rest.slice(take);
-    }
-  }
-  return out;
-}
-
-const ms = (seconds: number) => Math.round(seconds * 1000) / 1000;
-
-/** Cues in time order; times rounded to the millisecond WebVTT carries. */
-export function buildCues(phrases: readonly PlacedPhrase[]): Cue[] {
-  const cues: Cue[] = [];
-  for (const phrase of [...phrases].sort((a, b) => a.start_s - b.start_s)) {
-    const parts = pieces(phrase.text.trim());
-    const total = parts.reduce((sum, p) => sum + p.join(" ").length, 0);
-    let at = phrase.start_s;
-    for (const part of parts) {
-      const length = (phrase.duration_s * part.join(" ").length) / total;
-      cues.push({ start_s: ms(at), end_s: ms(at + length), text: balance(part) });
-      at += length;
-    }
-  }
-  return cues;
-}
 
 function vttTime(seconds: number): string {
   const total = Math.round(seconds * 1000);

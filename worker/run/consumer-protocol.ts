@@ -6,12 +6,11 @@ import { type JobStep, queueOf } from "../queue/messages.ts";
 import type { Cue } from "../../contracts/media.ts";
 import type { ClaimedJob, ReferenceOutput } from "../steps/step.ts";
 import type { ChunkLastFrame } from "../chunks/output.ts";
-import type { SoundtrackOutput } from "../steps/voice.ts";
 import { type AssemblyDecorations, OVERLAYS_JOB, type OverlaysOutput } from "../steps/assembly.ts";
 import { advance, afterPublish } from "./advance.ts";
 import { isWindow } from "./assembly.ts";
 import { messageStillDue, passRefused, takeWaitingPass } from "./busy-passes.ts";
-import { awaitsDecorations, decorationsKnown, parkNormalize, resumeParked } from "./decorations-wait.ts";
+import { awaitsDecorations, decorationsKnown, parkNormalize, resumeParked, runCues } from "./decorations-wait.ts";
 import { type JobRow, type JobStatus, jobView } from "./jobs.ts";
 import { bookCharge } from "./ledger.ts";
 import { enterPhase, touchRun, updateProgress } from "./run-state.ts";
@@ -172,15 +171,12 @@ export function renewStepLease(run: RunContext, jobId: string, attempt: number, 
 }
 
 /**
- * The cues burned captions will draw, once the soundtrack mix has timed them (usually before the
- * chunks are normalized: the voice and music run from the end of planning): a chunk normalized
- * with keyframes where they end lets the stitch copy again right after each.
+ * The cues burned captions will draw, once the voice is timed (decorations-wait.ts `timedCues`:
+ * usually before the chunks are normalized): a chunk normalized with keyframes where they end
+ * lets the stitch copy again right after each.
  */
 function burnedCues(run: Pick<RunContext, "jobs" | "state">): Cue[] {
-  if (run.state()?.spec?.copy.captions !== "burned") return [];
-  const mix = run.jobs.get("soundtrack");
-  if (mix?.status !== "done" || !mix.output) return [];
-  return (JSON.parse(mix.output) as SoundtrackOutput).voiceover?.cues ?? [];
+  return runCues(run) ?? [];
 }
 
 /**

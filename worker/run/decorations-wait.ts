@@ -1,5 +1,8 @@
-import { spokenLines } from "../../contracts/spec.ts";
+import type { Cue } from "../../contracts/media.ts";
+import { type VideoSpec, spokenLines } from "../../contracts/spec.ts";
+import { buildCues, placeLines } from "../../lib/voice-cues.ts";
 import { OVERLAYS_JOB } from "../steps/assembly.ts";
+import type { SoundtrackOutput, VoiceOutput } from "../steps/voice.ts";
 import type { JobRow } from "./jobs.ts";
 import type { RunContext } from "./types.ts";
 
@@ -40,15 +43,48 @@ function parkedOf(run: RunContext): Map<string, number> {
   return parked;
 }
 
+/** Captions burned into the picture: they need the voice's timing. */
+export function burnsCaptions(spec: Pick<VideoSpec, "copy">): boolean {
+  return spec.copy.captions === "burned" && spokenLines(spec).length > 0;
+}
+
+/**
+ * The cues burned captions draw, once the voice is timed; null before. Timed from each line's
+ * measured speech (its voice job's `speech_s`) as soon as every line is stored, placed by the
+ * code the soundtrack mix places them with (lib/voice-cues.ts), so they are the mix's own cues,
+ * seconds before the mix is done: the chunks normalized meanwhile draw their captions in their
+ * own passes, and no window re-encodes them after the last chunk. Lines stored before they were
+ * measured (a run older than the measure) are timed by the mix. A line that cannot fit is left to
+ * the mix, which fails the video naming it. [] without burned captions.
+ */
+export function timedCues(spec: VideoSpec, jobs: readonly Pick<JobRow, "id" | "kind" | "status" | "output">[]): Cue[] | null {
+  if (!burnsCaptions(spec)) return [];
+  const mix = jobs.find((j) => j.id === "soundtrack");
+  if (mix?.status === "done" && mix.output) return (JSON.parse(mix.output) as SoundtrackOutput).voiceover?.cues ?? [];
+  const voices = jobs.filter((j) => j.kind === "voice");
+  if (voices.length !== spokenLines(spec).length || voices.some((v) => v.status !== "done" || !v.output)) return null;
+  const lines = voices.map((v) => JSON.parse(v.output!) as VoiceOutput).sort((a, b) => a.at_frame - b.at_frame);
+  if (lines.some((l) => l.speech_s === undefined)) return null;
+  const placed = placeLines(lines.map((l) => ({ text: l.text, atFrame: l.at_frame, speechS: l.speech_s! })), spec.total_frames, spec.fps);
+  return Array.isArray(placed) ? buildCues(placed) : null;
+}
+
 /**
  * The decorations a chunk's normalize pass draws are known (consumer-protocol.ts hands them to
- * the claim): the layers rendered and, for burned captions on a voiced ad, the soundtrack mixed.
+ * the claim): the layers rendered and, for burned captions on a voiced ad, the voice timed.
  */
 export function decorationsKnown(run: Pick<RunContext, "jobs" | "state">): boolean {
   const spec = run.state()?.spec;
   if (!spec || run.jobs.get(OVERLAYS_JOB)?.status !== "done") return false;
-  const voiced = spec.copy.captions === "burned" && spokenLines(spec).length > 0;
-  return !voiced || run.jobs.get("soundtrack")?.status === "done";
+  return !burnsCaptions(spec) || runCues(run) !== null;
+}
+
+/** timedCues of the run's jobs. */
+export function runCues(run: Pick<RunContext, "jobs" | "state">): Cue[] | null {
+  const spec = run.state()?.spec;
+  if (!spec) return null;
+  if (!burnsCaptions(spec)) return [];
+  return timedCues(spec, [run.jobs.get("soundtrack"), ...run.jobs.list("kind = 'voice'")].filter((j): j is JobRow => j !== null));
 }
 
 /**

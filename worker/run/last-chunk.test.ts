@@ -30,7 +30,7 @@ async function renderChunks(h: Harness, publishOnly = false): Promise<{ parked: 
 }
 
 /** Up to the chunks, as a run gets there: the copy's layers are rendered beside the storyboard, long before any chunk. */
-async function toChunks(h: Harness, options: { music?: boolean } = {}): Promise<void> {
+async function toChunks(h: Harness, options: { music?: boolean; voice?: boolean } = {}): Promise<void> {
   await driveToChunks(h, options);
   await runJob(h, "overlays");
 }
@@ -45,9 +45,9 @@ async function mixSoundtrack(h: Harness): Promise<void> {
 }
 
 describe("the last chunk", () => {
-  it("waits to be normalized until the voice is timed, and its pass then draws the decorations; no earlier chunk waits", async () => {
+  it("waits to be normalized until the voice is timed (every line's speech measured, the mix not needed), and its pass then draws the decorations; no earlier chunk waits", async () => {
     const h = await newRun();
-    await toChunks(h);
+    await toChunks(h, { voice: false });
     expect((await snapshot(h)).spec!.copy.captions).toBe("burned");
     const { parked, order } = await renderChunks(h);
     // Only the chunk whose normalize came last, with every other chunk done, was parked.
@@ -66,13 +66,16 @@ describe("the last chunk", () => {
     const warnings = await rows<{ data: string }>(h, "SELECT data FROM events WHERE type = 'warning'");
     // (The music, left queued by this test's driver, is re-sent: its message really went nowhere.)
     expect(warnings.filter((w) => w.data.includes("re-sent") && w.data.includes(last))).toEqual([]);
-    await mixSoundtrack(h);
-    expect((await jobOf(h, "soundtrack")).status).toBe("done");
+    // Every line's speech measured: the voice is timed, the music and the mix still to come.
+    for (const id of await queued(h, "voice")) await runJob(h, id);
+    expect((await snapshot(h)).jobs.some((j) => j.id === "soundtrack")).toBe(false);
     const claimed = (await h.stub.claim(last, 1, "normalize")) as ClaimedJob | null;
     expect(claimed).not.toBeNull();
+    await mixSoundtrack(h);
     const end = await snapshot(h);
     const cues = (end.outputs.soundtrack as SoundtrackOutput).voiceover!.cues;
-    // The pass is handed every decoration as known now: the layers and the timed cues.
+    expect(cues.length).toBeGreaterThan(0);
+    // The pass is handed every decoration as known then: the layers and the cues, the mix's own.
     expect(claimed!.decorations).toEqual({ overlays: (end.outputs.overlays as OverlaysOutput).layers, cues });
     expect(claimed!.cues).toEqual(cues);
     await h.stub.jobDone(last, 1, outputFor(h, claimed!));
@@ -123,16 +126,21 @@ describe("the last chunk", () => {
     }
   });
 
-  it("is handed off only to a consumer of the media queue: the soundtrack's report (audio queue) leaves the windows it makes ready queued", async () => {
+  it("is handed off only to a consumer of the media queue: the last voice line's report leaves the windows it makes ready queued", async () => {
     const h = await newRun();
-    await toChunks(h);
+    await toChunks(h, { voice: false });
     expect((await renderChunks(h)).parked).toHaveLength(1);
-    // The voice untimed, no window is planned yet; the music then the mix make them ready.
+    // The voice untimed, no window is planned yet; the last line's speech measured makes them ready.
     expect((await queued(h)).some((id) => id.startsWith("stitch:"))).toBe(false);
-    await runJob(h, "music");
-    const mix = (await h.stub.claim("soundtrack", 1, "start")) as ClaimedJob | null;
-    if (!mix) throw new Error("the soundtrack mix was not queued after the music");
-    expect(await h.stub.jobDone("soundtrack", 1, outputFor(h, mix), true)).toBeNull();
+    const lines = await queued(h, "voice");
+    for (const id of lines.slice(0, -1)) await runJob(h, id);
+    expect((await queued(h)).some((id) => id.startsWith("stitch:"))).toBe(false);
+    const line = lines.at(-1)!;
+    await startJob(h, line);
+    await succeed(h, line);
+    const ingest = (await h.stub.claim(line, 1, "ingest")) as ClaimedJob | null;
+    if (!ingest) throw new Error(`${line}: its ingest was not claimable`);
+    expect(await h.stub.jobDone(line, 1, outputFor(h, ingest), true)).toBeNull();
     const windows = (await snapshot(h)).jobs.filter((j) => j.id.startsWith("stitch:"));
     expect(windows.length).toBeGreaterThan(0);
     expect(windows.every((j) => j.status === "queued")).toBe(true);

@@ -10,6 +10,7 @@ import { missingReference, missingReferenceMessage, ReferenceJobInput } from "..
 import type { ReferenceOutput } from "../steps/step.ts";
 import type { MusicSource, SoundtrackInput, SoundtrackOutput, VoiceOutput } from "../steps/voice.ts";
 import { type AssemblyView, OVERLAYS_JOB, assembleInput, decorationsReady, isSeamMeasure, seamJobs, windowJobs, windowsLeftToAssembly } from "./assembly.ts";
+import { timedCues } from "./decorations-wait.ts";
 import { chunkJobs, type NewJob, referenceJobs, soundtrackJobs, soundtrackMixJob, storyboardJobs } from "./dag.ts";
 import type { JobKind, JobRow } from "./jobs.ts";
 
@@ -82,10 +83,9 @@ function burnsCaptions(run: PipelineView): boolean {
   return run.spec !== null && run.spec.copy.captions === "burned" && spokenLines(run.spec).length > 0;
 }
 
-/** Burned cues as the voice was timed; [] without burned captions or before the mix. */
-function timedCues(run: PipelineView) {
-  const mix = find(run, "soundtrack");
-  return burnsCaptions(run) && mix?.status === "done" ? outputOf<SoundtrackOutput>(mix).voiceover?.cues ?? [] : [];
+/** Burned cues as the voice was timed (decorations-wait.ts: by each line's measured speech, else by the mix); null before; [] without burned captions. */
+function voiceCues(run: PipelineView) {
+  return run.spec === null ? null : timedCues(run.spec, run.jobs);
 }
 
 /**
@@ -96,8 +96,9 @@ function timedCues(run: PipelineView) {
  * when the assembly and every seam measure are done.
  */
 function assembleWhenReady(run: PipelineView, lastChunkDone = false): Decision[] {
-  if (!run.spec || !run.chunkPlan || !decorationsReady(run, !burnsCaptions(run) || soundtrackDone(run))) return [];
-  const view: AssemblyView = { spec: run.spec, chunkPlan: run.chunkPlan, jobs: run.jobs, cues: timedCues(run) };
+  const cues = voiceCues(run);
+  if (!run.spec || !run.chunkPlan || !decorationsReady(run, cues !== null)) return [];
+  const view: AssemblyView = { spec: run.spec, chunkPlan: run.chunkPlan, jobs: run.jobs, cues: cues! };
   const mux = find(run, "mux");
   if (mux) {
     // The windows it rendered are stored now: the seams around them are measured, then the video ends.

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { PrepareMusicResponse } from "../../contracts/media.ts";
+import { PrepareMusicResponse, SpeechTimingResponse } from "../../contracts/media.ts";
 import { FPS, spokenLines } from "../../contracts/spec.ts";
 import { mediaKeys } from "../media/keys.ts";
 import { speechInput } from "../providers/models/speech.ts";
@@ -16,8 +16,12 @@ import { type JobSteps, PermanentError, outputUrl, storeAudioOutput } from "./st
 
 export const VoiceJobInput = z.object({ line: z.number().int().min(0) });
 
-/** A spoken line as stored: what the soundtrack mix places. */
-export const VoiceOutput = z.object({ key: z.string(), text: z.string(), at_frame: z.number().int().min(0), bytes: z.number().int() });
+/**
+ * A spoken line as stored: what the soundtrack mix places, and its seconds of speech as the mix
+ * trims it (`speech_s`), by which the captions are timed before the mix is done
+ * (run/decorations-wait.ts `timedCues`). Absent on lines stored before it was measured.
+ */
+export const VoiceOutput = z.object({ key: z.string(), text: z.string(), at_frame: z.number().int().min(0), bytes: z.number().int(), speech_s: z.number().positive().optional() });
 export type VoiceOutput = z.infer<typeof VoiceOutput>;
 
 /** A voiced ad's music job leaves the model's track as it came, for the mix to fit. */
@@ -47,7 +51,10 @@ export const voiceSteps: JobSteps = {
     const { line: index } = VoiceJobInput.parse(claim.job.input);
     const line = spokenLines(spec)[index]!;
     const stored = await storeAudioOutput(deps, outputUrl(claim), (extension) => mediaKeys.voiceLine(claim.video.video_id, index, extension));
-    return { kind: "done", output: { key: stored.key, text: line.text, at_frame: line.start_frame, bytes: stored.bytes } satisfies VoiceOutput };
+    // Measured now, not in the mix: with every line's speech known the captions are timed, and the
+    // chunks normalized from then on draw them in their own passes instead of windows re-encoding them.
+    const timing = await deps.media.call("/v1/media/audio/speech", { url: await deps.url(stored.key) }, SpeechTimingResponse);
+    return { kind: "done", output: { key: stored.key, text: line.text, at_frame: line.start_frame, bytes: stored.bytes, speech_s: timing.speech_s } satisfies VoiceOutput };
   },
 };
 

@@ -9,6 +9,7 @@ import { type AssembleInput, OVERLAYS_JOB, SEAMS_PREFIX, type SeamMeasureInput, 
 import { type Config, loadConfig } from "../../../worker/config.ts";
 import { copyLayers, spokenLines } from "../../../contracts/spec.ts";
 import { mediaKeys } from "../../../worker/media/keys.ts";
+import { buildCues, placeLines } from "../../../lib/voice-cues.ts";
 import { planVideo } from "../../../worker/planning/plan.ts";
 import { ReplicateDouble } from "./replicate-double.ts";
 import { createPrediction } from "../../../worker/queue/consumer.ts";
@@ -188,6 +189,9 @@ export async function succeed(h: Harness, jobId: string, predictTime = 2): Promi
   return h.double.view(prediction.id);
 }
 
+/** Seconds of speech of every voice line in these tests (media-node's audio/speech measures it). */
+const SPEECH_S = 1;
+
 /** What media-node would have stored for a finished job. */
 export function outputFor(h: Harness, claimed: ClaimedJob): unknown {
   const { job } = claimed;
@@ -217,11 +221,14 @@ export function outputFor(h: Harness, claimed: ClaimedJob): unknown {
       return spokenLines(claimed.video.spec!).length ? { source_key: mediaKeys.musicSource(h.videoId, "wav"), bytes: 1000 } : { key: mediaKeys.music(h.videoId) };
     case "voice": {
       const line = spokenLines(claimed.video.spec!)[job.idx]!;
-      return { key: mediaKeys.voiceLine(h.videoId, job.idx, "mp3"), text: line.text, at_frame: line.start_frame, bytes: 100 };
+      return { key: mediaKeys.voiceLine(h.videoId, job.idx, "mp3"), text: line.text, at_frame: line.start_frame, bytes: 100, speech_s: SPEECH_S };
     }
     case "soundtrack": {
-      const cues = spokenLines(claimed.video.spec!).map((line) => ({ start_s: line.start_frame / 24, end_s: line.start_frame / 24 + 1, text: line.text }));
-      return { key: mediaKeys.music(h.videoId), voice_key: mediaKeys.voice(h.videoId), captions_key: mediaKeys.captions(h.videoId), voiceover: { cues } };
+      // The mix places the lines as media-node does (lib/voice-cues.ts), from the speech each line's voice job measured.
+      const spec = claimed.video.spec!;
+      const placed = placeLines(spokenLines(spec).map((line) => ({ text: line.text, atFrame: line.start_frame, speechS: SPEECH_S })), spec.total_frames, spec.fps);
+      if (!Array.isArray(placed)) throw new Error(`the test's voice lines do not fit: ${placed.error}`);
+      return { key: mediaKeys.music(h.videoId), voice_key: mediaKeys.voice(h.videoId), captions_key: mediaKeys.captions(h.videoId), voiceover: { cues: buildCues(placed) } };
     }
     case "stitch":
       // A progressive assembly's parts (worker/run/assembly.ts), else the one-shot stitch.
@@ -319,7 +326,8 @@ export async function queued(h: Harness, kind?: string): Promise<string[]> {
  * Plan, references, storyboards and voice lines done; the first chunk of every beat queued.
  * Music is left queued unless `music` (then the soundtrack is mixed too).
  */
-export async function driveToChunks(h: Harness, options: { music?: boolean } = {}): Promise<void> {
+/** `voice: false` leaves the voice lines queued: the captions not timed yet when the chunks land. */
+export async function driveToChunks(h: Harness, options: { music?: boolean; voice?: boolean } = {}): Promise<void> {
   await runJob(h, "plan");
   // Jobs beyond the per-video prediction cap are sent in waves, as slots free.
   const waves = async (kind: string) => {
@@ -332,7 +340,7 @@ export async function driveToChunks(h: Harness, options: { music?: boolean } = {
   await waves("reference");
   await waves("storyboard");
   // The voice lines go ahead of chunks (pipeline.ts chooseDispatch); the music too, when it is run.
-  await waves("voice");
+  if (options.voice !== false) await waves("voice");
   if (options.music) {
     await waves("music");
     await waves("soundtrack");
