@@ -62,6 +62,10 @@ interface AfterLast {
   lastDecorated: boolean;
   /** Inputs of the assemble request read from media-node's own copies (media-node/piece-cache.ts), not downloaded. */
   keptPieces: number;
+  /** Windows the chunks' normalize passes rendered after them (worker/chunks/windows.ts), no job of their own, */
+  passWindows: number;
+  /** and whether the last chunk's pass rendered the windows it left (then the assembly renders none). */
+  lastPassWindows: boolean;
 }
 
 /** Frames each chunk's normalize pass drew decorations on (its last `done` output's `decorated`), summed. */
@@ -74,6 +78,17 @@ function drawnInNormalize(events: readonly TimedEvent[]): number {
     drawn.set(job.id, frames.reduce((sum, r) => sum + r.to - r.from, 0));
   }
   return [...drawn.values()].reduce((a, b) => a + b, 0);
+}
+
+/** Windows each chunk's normalize pass rendered (its last `done` output's `windows`), summed. */
+function windowsInPasses(events: readonly TimedEvent[]): number {
+  const rendered = new Map<string, number>();
+  for (const event of events) {
+    const job = event.job as Pick<JobView, "id" | "kind" | "status"> | undefined;
+    if (event.type !== "job" || job?.kind !== "chunk" || job.status !== "done") continue;
+    rendered.set(job.id, ((event.output as { windows?: unknown[] } | undefined)?.windows ?? []).length);
+  }
+  return [...rendered.values()].reduce((a, b) => a + b, 0);
 }
 
 /** What the mux job's output reports (media-node's AssembleResponse, after_all's MuxResponse has none of it). */
@@ -107,11 +122,18 @@ export function assemblyTimes(events: readonly TimedEvent[], muxOutput?: unknown
   const started = (j: { at: Map<string, number> }) => Math.min(...j.at.values());
   const report = assemblyReport(muxOutput);
   const lastId = jobs.find(([, j]) => j.at === last)?.[0];
-  const lastOutput = events.findLast((e) => e.type === "job" && (e.job as Pick<JobView, "id" | "status"> | undefined)?.id === lastId && (e.job as Pick<JobView, "status">).status === "done")?.output as { decorated?: unknown } | undefined;
+  const lastOutput = events.findLast((e) => e.type === "job" && (e.job as Pick<JobView, "id" | "status"> | undefined)?.id === lastId && (e.job as Pick<JobView, "status">).status === "done")?.output as { decorated?: unknown; windows?: unknown[] } | undefined;
   return {
     // The event log has no event for the mux job's start (its first one is its `done`), so the
     // queue hop and the request are told apart only by media-node's own account of its work.
-    breakdown: { outside: (finalStored - lastDone) / 1000 - report.ffmpeg, ...report, drawnInNormalize: drawnInNormalize(events), lastDecorated: lastOutput?.decorated !== undefined },
+    breakdown: {
+      outside: (finalStored - lastDone) / 1000 - report.ffmpeg,
+      ...report,
+      drawnInNormalize: drawnInNormalize(events),
+      lastDecorated: lastOutput?.decorated !== undefined,
+      passWindows: windowsInPasses(events),
+      lastPassWindows: (lastOutput?.windows?.length ?? 0) > 0,
+    },
     fromNormalized: (finalStored - lastDone) / 1000,
     fromSucceeded: (finalStored - (last.get("ingesting") ?? Number.NaN)) / 1000,
     completeAfterFinal: (complete - finalStored) / 1000,
@@ -140,7 +162,7 @@ async function runMode(mode: Mode, runs: number, duration: number): Promise<Asse
         : "no ffmpeg split (a stitch, then a remux)";
       console.error(
         `${mode} ${i + 1}/${runs}: (a) normalized → final ${run.fromNormalized.toFixed(2)} s, (b) prediction succeeded → final ${run.fromSucceeded.toFixed(2)} s, ${run.jobsAfterLast} jobs after the last chunk, ` +
-          `${run.windows} windows, soundtrack done ${show(run.soundtrackLead)} s before the first normalize; ${split}`,
+          `${run.windows} windows, ${run.breakdown.passWindows} in the chunks' passes${run.breakdown.lastPassWindows ? " (the last chunk's among them)" : ""}, soundtrack done ${show(run.soundtrackLead)} s before the first normalize; ${split}`,
       );
     }
     return results;
@@ -167,6 +189,8 @@ function breakdownRow(name: string, runs: AssemblyRun[]): string[] {
     show(med(b((x) => x.outside))),
     `${runs.filter((r) => r.breakdown.lastDecorated).length} of ${runs.length}`,
     show(med(b((x) => x.keptPieces)), 0),
+    show(med(b((x) => x.passWindows)), 0),
+    `${runs.filter((r) => r.breakdown.lastPassWindows).length} of ${runs.length}`,
   ];
 }
 
@@ -205,10 +229,10 @@ ${table(
   [row("progressive (`ASSEMBLY=progressive`, default)", progressive), row("stitch after all (`ASSEMBLY=after_all`)", afterAll)],
 )}
 
-Where (a) goes in progressive mode, medians: media-node's ffmpeg work in the assemble request (\`encode_seconds\`: probing the pieces, rendering the windows the last chunk left — with the decorations the normalize passes could not draw, those on a transition's overlap — and the stream-copy concat with the soundtrack), of which the windows and their frames; "the rest" is (a) minus that ffmpeg time: the Durable Object's decisions (the mux job is handed to the consumer that reported the last piece done, no queue hop), signing, the final file's upload, and any window job still running when the last chunk was done, which the assembly waits for (the event log has no event for the mux job's start, so these are not told apart). The assembly downloads none of its inputs that media-node stored itself: it reads them from the copies it kept (media-node/piece-cache.ts; last column, of chunks + windows + the soundtrack). The last chunk's normalize pass waits for the decorations when every other chunk is done and they are not known yet (worker/run/decorations-wait.ts), so it draws its end card and captions and the assembly re-encodes only its incoming transition. Stitch-after-all's mux only remuxes the stitched file; its stitch job runs inside (a) and reports no such split.
+Where (a) goes in progressive mode, medians: media-node's ffmpeg work in the assemble request (\`encode_seconds\`: probing the pieces, rendering the windows the last chunk left — with the decorations the normalize passes could not draw, those on a transition's overlap — and the stream-copy concat with the soundtrack), of which the windows and their frames; "the rest" is (a) minus that ffmpeg time: the Durable Object's decisions (the mux job is handed to the consumer that reported the last piece done, no queue hop), signing, the final file's upload, and any window job still running when the last chunk was done, which the assembly waits for (the event log has no event for the mux job's start, so these are not told apart). The assembly downloads none of its inputs that media-node stored itself: it reads them from the copies it kept (media-node/piece-cache.ts; last column, of chunks + windows + the soundtrack). The captions are timed from each voice line's measured speech as soon as the lines are stored (worker/run/decorations-wait.ts timedCues), before the first normalize pass; the last chunk's pass still waits for the decorations when every other chunk is done and they are not known yet, so it draws its end card and captions. A chunk's pass also renders the windows it leaves whose other chunks were normalized when it was claimed (worker/chunks/windows.ts): for the last chunk, usually all of them, and then the assembly is only the stream-copy concat with the soundtrack. Stitch-after-all's mux only remuxes the stitched file; its stitch job runs inside (a) and reports no such split.
 
 ${table(
-  ["mode", "(a) median s", "media-node ffmpeg s", "windows rendered in it s", "frames re-encoded after the last chunk", "decorated frames drawn by the assembly", "decorated frames drawn in the chunks' normalize passes (copied)", "the rest s", "runs whose last chunk drew its decorations in its pass", "inputs read from media-node's copies"],
+  ["mode", "(a) median s", "media-node ffmpeg s", "windows rendered in it s", "frames re-encoded after the last chunk", "decorated frames drawn by the assembly", "decorated frames drawn in the chunks' normalize passes (copied)", "the rest s", "runs whose last chunk drew its decorations in its pass", "inputs read from media-node's copies", "windows rendered in the chunks' passes", "runs whose last chunk's pass rendered its windows"],
   [breakdownRow("progressive", progressive)],
 )}
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { copyText } from "./spec.ts";
 import { Dimension, Hex, Url, VideoDimension, VideoFps } from "./media-fields.ts";
-import { Cue, StitchOverlay } from "./stitch.ts";
+import { ChunkWindowRendered, ChunkWindows, Cue, StitchOverlay } from "./stitch.ts";
 
 // Stitching, seams and progressive assembly (media-node/video/) are in their own module.
 export * from "./stitch.ts";
@@ -162,8 +162,11 @@ export const NormalizeChunkRequest = z
         captions: z.object({ cues: z.array(Cue).min(1).max(400) }).nullish(),
       })
       .optional(),
+    /** The windows the chunk leaves, rendered after the pass from its output (the last chunk's: ChunkWindows). */
+    windows: ChunkWindows.optional(),
   })
-  .refine((r) => r.keyframes.every((k) => k < r.frames), { message: "keyframes must be frame indexes below frames", path: ["keyframes"] });
+  .refine((r) => r.keyframes.every((k) => k < r.frames), { message: "keyframes must be frame indexes below frames", path: ["keyframes"] })
+  .refine((r) => !r.windows || r.windows.chunks[r.windows.chunk]?.frames === r.frames, { message: "windows.chunks[windows.chunk] must have the chunk's frames", path: ["windows", "chunks"] });
 export type NormalizeChunkRequest = z.infer<typeof NormalizeChunkRequest>;
 export const NormalizeChunkResponse = z.object({
   frames: z.number(),
@@ -175,6 +178,8 @@ export const NormalizeChunkResponse = z.object({
   palette: z.array(PaletteEntry),
   /** Chunk frames [from, to) that carry a decoration drawn in this pass (`decorations`), merged; [] without. */
   decorated: z.array(z.object({ from: z.number().int(), to: z.number().int() })),
+  /** With `windows`: those rendered (none when more than its URLs), else absent. */
+  windows: z.array(ChunkWindowRendered).optional(),
 });
 export type NormalizeChunkResponse = z.infer<typeof NormalizeChunkResponse>;
 

@@ -243,6 +243,25 @@ export const StitchWindowRequest = checkSeams(
   }),
 );
 export type StitchWindowRequest = z.infer<typeof StitchWindowRequest>;
+/**
+ * With `chunks/normalize`: the windows the chunk leaves once every other chunk is normalized
+ * (the last chunk's), rendered in its own pass from the chunk just normalized and its neighbours'
+ * stored copies: every encode span of the seam plan that reads chunk `chunk` (its own `url` is
+ * ignored), each stored to the next of `output_urls`, in frame order. More spans than URLs: none
+ * is rendered (the final assembly renders them).
+ */
+export const ChunkWindows = checkSeams(
+  StitchFrame.pick({ transitions: true, overlays: true, captions: true }).extend({
+    chunk: z.number().int().min(0),
+    chunks: z.array(z.object({ url: Url.nullable(), etag: Etag.optional(), frames: z.number().int().min(1) })).min(1).max(200),
+    output_urls: z.array(Url).min(1).max(8),
+  }),
+).refine((w) => w.chunk < w.chunks.length, { message: "chunk must be an index of chunks", path: ["chunk"] });
+export type ChunkWindows = z.infer<typeof ChunkWindows>;
+/** A window a chunk's normalize pass rendered: its output frames, and which of `output_urls` holds it. */
+export const ChunkWindowRendered = z.object({ from_frame: z.number().int(), to_frame: z.number().int(), output: z.number().int(), frames: z.number().int(), decorated_frames: z.number() });
+export type ChunkWindowRendered = z.infer<typeof ChunkWindowRendered>;
+
 export const StitchWindowResponse = z.object({
   frames: z.number(),
   /** Indexes of the chunks the window reads. */

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AssembleResponse, type SeamSpec, SeamsResponse, StitchWindowResponse } from "../../contracts/media.ts";
+import { AssembleResponse, NormalizeChunkResponse, type SeamSpec, SeamsResponse, StitchWindowResponse } from "../../contracts/media.ts";
 import { ffmpeg, ffprobe } from "../ffmpeg.ts";
 import { TEST_SECRET, type TestOrigin, postSigned, startOrigin } from "../../test/support/origin.ts";
 import { buildServer } from "../server.ts";
@@ -269,6 +269,48 @@ describe("POST /v1/media/videos/stitch/window and /v1/media/videos/assemble", ()
     const reference = join(dir, "assembled-with-render.mp4");
     await assembleFinal(chunks, JOINS, [...given, last], music, reference, options);
     expect((await framePsnrs(final, reference)).every((v) => v >= 100)).toBe(true);
+  });
+
+  it("normalizes the last chunk and renders the windows it leaves in the same request, as a window job would from that chunk", async () => {
+    const outputs = [0, 1, 2, 3].map((n) => origin.url(`/out/own-${n}.mp4?sig=o`));
+    /** Chunk `i` normalized again, with `windows` (every chunk given unless said). */
+    const normalize = (i: number, windows: Record<string, unknown>, keyframes: number[] = []) =>
+      postSigned(app, "/v1/media/chunks/normalize", {
+        input_url: origin.url(`/chunk-${i}.mp4?sig=x`),
+        width: W,
+        height: H,
+        fps: FPS,
+        frames: chunks[i]!.frames,
+        keyframes,
+        output_url: origin.url(`/out/own-chunk-${i}.mp4?sig=c`),
+        windows: { chunk: i, chunks: chunks.map((c, j) => ({ url: origin.url(`/chunk-${j}.mp4?sig=x`), frames: c.frames })), transitions: JOINS, output_urls: outputs, ...windows },
+      });
+    const last = chunks.length - 1;
+    const { keyframes } = await probeChunk(chunks[last]!.path, "chunk");
+    // Only its neighbours are given; its own URL is not read (the pass's output is).
+    const neighbours = chunks.map((c, i) => ({ url: Math.abs(i - last) <= 2 ? origin.url(`/chunk-${i}.mp4?sig=x`) : null, frames: c.frames }));
+    const response = await normalize(last, { chunks: neighbours }, keyframes.filter((k) => k > 0));
+    expect(response.statusCode, response.body).toBe(200);
+    const result = NormalizeChunkResponse.parse(response.json());
+    expect(result.windows).toEqual([{ from_frame: 61, to_frame: 66, output: 0, frames: 5, decorated_frames: 0 }]);
+    expect(origin.uploads.has("/out/own-1.mp4")).toBe(false);
+    const own = join(dir, "own-window.mp4");
+    await writeFile(own, origin.uploads.get("/out/own-0.mp4")!.body);
+    const normalized = join(dir, "own-chunk.mp4");
+    await writeFile(normalized, origin.uploads.get(`/out/own-chunk-${last}.mp4`)!.body);
+    const reference = join(dir, "own-reference.mp4");
+    await renderWindow(chunks.map((c, i) => (i === last ? { path: normalized, frames: c.frames } : c)), JOINS, { from: 61, to: 66 }, reference, { width: W, height: H, fps: FPS, workDir: await work("own-reference") });
+    expect((await framePsnrs(own, reference)).every((v) => v >= 100)).toBe(true);
+
+    // Chunk 1, normalized here without its forced keyframes, leaves two windows; given one URL, none is rendered and the pass stands.
+    const enough = await normalize(1, {});
+    expect(NormalizeChunkResponse.parse(enough.json()).windows!.map((w) => [w.from_frame, w.to_frame, w.output])).toEqual([[14, 32, 0], [32, 36, 1]]);
+    const tooFew = await normalize(1, { output_urls: [outputs[0]!] });
+    expect(tooFew.statusCode, tooFew.body).toBe(200);
+    expect(NormalizeChunkResponse.parse(tooFew.json()).windows).toEqual([]);
+    const wrong = await normalize(1, { chunk: 7 });
+    expect(wrong.statusCode).toBe(422);
+    expect(wrong.json().error).toMatch(/^windows\.chunk: chunk must be an index of chunks/);
   });
 
   it("answers 422 naming the problem", async () => {

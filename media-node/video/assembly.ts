@@ -57,10 +57,9 @@ function markedFrames(marked: readonly FrameRange[], window: FrameRange): number
   return mergeRanges(marked).reduce((sum, r) => sum + Math.max(0, Math.min(r.to, window.to) - Math.max(r.from, window.from)), 0);
 }
 
-/** Render the encode span covering output frames `window` exactly, from the chunks it reads. */
-export async function renderWindow(chunks: readonly WindowChunk[], joins: readonly PlanJoin[], window: FrameRange, outputPath: string, options: AssemblyOptions): Promise<WindowResult> {
-  const { width, height, fps, workDir, decorations = NO_DECORATIONS, timeoutMs = 5 * 60_000, critical = false } = options;
-  const started = performance.now();
+/** The chunks given probed, and the encode spans they can render now. */
+async function readyPlan(chunks: readonly WindowChunk[], joins: readonly PlanJoin[], options: AssemblyOptions) {
+  const { width, height, fps, workDir, decorations = NO_DECORATIONS } = options;
   const declared = chunks.map((c) => c.frames);
   checkDecorations(decorations, layoutChunks(chunks, joins).total);
   const present = chunks.flatMap((c, index) => (c.path === null ? [] : [{ path: c.path, frames: c.frames, index }]));
@@ -74,19 +73,53 @@ export async function renderWindow(chunks: readonly WindowChunk[], joins: readon
     graphChunks[chunk.index] = { path: chunk.path, probe, seekable: copyable };
   });
   const marked = decoratedRanges(decorations);
-  const ready = readySpans(planChunks, declared, joins, marked);
-  const span = ready.find((s) => s.at === window.from && s.to === window.to);
-  if (!span) throw new InputError(`window: output frames [${window.from}, ${window.to}) are not an encode span that these chunks can render (ready now: ${describe(ready)})`);
+  return { ready: readySpans(planChunks, declared, joins, marked), graphChunks, reference, marked };
+}
+
+/** Render one span of the plan to `outputPath`, its frames checked. */
+async function renderSpan(span: Extract<Span, { kind: "encode" }>, plan: Awaited<ReturnType<typeof readyPlan>>, outputPath: string, options: AssemblyOptions, started: number): Promise<WindowResult> {
+  const { width, height, fps, workDir, decorations = NO_DECORATIONS, timeoutMs = 5 * 60_000, critical = false } = options;
   const draw = { decorations, width, height, fps };
-  await renderSeams([span], graphChunks, draw, outputPath, join(workDir, `window-${window.from}`), reference, { timeoutMs, critical });
+  await renderSeams([span], plan.graphChunks, draw, outputPath, join(workDir, `window-${span.at}`), plan.reference, { timeoutMs, critical });
   const rendered = await probeOutput(outputPath, "window encode");
   if (rendered.frames !== spanFrames(span)) throw new Error(`window encode has ${rendered.frames} frames, planned ${spanFrames(span)}`);
   return {
     frames: rendered.frames,
     chunks: [...new Set(span.pieces.map((p) => p.chunk))],
-    decoratedFrames: markedFrames(marked, window),
+    decoratedFrames: markedFrames(plan.marked, { from: span.at, to: span.to }),
     encodeSeconds: (performance.now() - started) / 1000,
   };
+}
+
+/** Render the encode span covering output frames `window` exactly, from the chunks it reads. */
+export async function renderWindow(chunks: readonly WindowChunk[], joins: readonly PlanJoin[], window: FrameRange, outputPath: string, options: AssemblyOptions): Promise<WindowResult> {
+  const started = performance.now();
+  const plan = await readyPlan(chunks, joins, options);
+  const span = plan.ready.find((s) => s.at === window.from && s.to === window.to);
+  if (!span) throw new InputError(`window: output frames [${window.from}, ${window.to}) are not an encode span that these chunks can render (ready now: ${describe(plan.ready)})`);
+  return renderSpan(span, plan, outputPath, options, started);
+}
+
+/**
+ * Every encode span that reads chunk `index` and that the chunks given can render, each to the
+ * next of `outputPaths`, in frame order: with every other chunk normalized, the windows the last
+ * chunk leaves, rendered in its own normalize pass. Null, rendering none, when they are more
+ * than `outputPaths` (the final assembly renders them then).
+ */
+export async function renderChunkWindows(
+  chunks: readonly WindowChunk[],
+  joins: readonly PlanJoin[],
+  index: number,
+  outputPaths: readonly string[],
+  options: AssemblyOptions,
+): Promise<(WindowResult & FrameRange & { path: string })[] | null> {
+  const started = performance.now();
+  const plan = await readyPlan(chunks, joins, options);
+  const spans = plan.ready.filter((s) => s.pieces.some((p) => p.chunk === index)).sort((a, b) => a.at - b.at);
+  if (spans.length > outputPaths.length) return null;
+  const results = [];
+  for (const [i, span] of spans.entries()) results.push({ ...(await renderSpan(span, plan, outputPaths[i]!, options, started)), from: span.at, to: span.to, path: outputPaths[i]! });
+  return results;
 }
 
 export interface AssembledWindow extends FrameRange {

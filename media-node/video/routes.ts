@@ -1,8 +1,10 @@
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { FastifyInstance } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import sharp from "sharp";
 import {
+  type ChunkWindowRendered,
+  type ChunkWindows,
   AssembleRequest,
   AssembleResponse,
   LastFrameRequest,
@@ -21,7 +23,7 @@ import { MEDIA_PREFIX, type MediaNodeConfig } from "../config.ts";
 import { extractLastFrame, normalizeChunk } from "./normalize.ts";
 import { promoteBackground } from "../ffmpeg.ts";
 import { stitchChunks } from "./stitch.ts";
-import { assembleFinal, renderWindow } from "./assembly.ts";
+import { assembleFinal, renderChunkWindows, renderWindow } from "./assembly.ts";
 import { type Decorations, decoratedRanges } from "./decoration.ts";
 import { chunkFramesUnder, layoutChunks } from "../../lib/stitch-plan.ts";
 import { DIRECT_STORE, type PieceStore } from "../piece-cache.ts";
@@ -78,18 +80,25 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
         given ? downloadDecorations({ ...given, width: body.width, height: body.height, fps: body.fps }, dir) : null,
       ]);
       const draw = given && decorations ? { decorations, at: given.output_from_frame, assPath: join(dir, "captions.ass") } : undefined;
+      // The windows' inputs (the neighbours' kept copies, their decorations) arrive while the pass runs.
+      const windowInputs = body.windows ? chunkWindowInputs(body.windows, body, join(dir, "windows"), pieces) : null;
+      windowInputs?.catch(() => undefined);
       const chunk = await normalizeChunk(
         input,
         output,
         lastFrame,
         { width: body.width, height: body.height, fps: body.fps, frames: body.frames, keyframes: body.keyframes, critical: body.ends_chunk_phase, group: body.video_id, preset: body.preset },
         draw,
-      );
+      ).catch(async (error) => {
+        await windowInputs?.catch(() => undefined);
+        throw error;
+      });
       const png = lastFrame ? await readFile(lastFrame) : null;
-      const [palette] = await Promise.all([
+      const [palette, , windows] = await settleAll([
         png ? paletteOf(png) : [],
         pieces.upload(body.output_url, output, "video/mp4"),
-        ...(png && body.last_frame_url ? [uploadTo(body.last_frame_url, png, "image/png")] : []),
+        body.windows && windowInputs ? renderOwnWindows(body.windows, windowInputs, output, body, pieces, request.log) : null,
+        png && body.last_frame_url ? uploadTo(body.last_frame_url, png, "image/png") : null,
       ]);
       return NormalizeChunkResponse.parse({
         frames: chunk.frames,
@@ -98,6 +107,7 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
         keyframes: chunk.keyframes,
         palette,
         decorated: draw ? chunkFramesUnder(decoratedRanges(draw.decorations), draw.at, chunk.frames) : [],
+        ...(windows ? { windows } : {}),
       });
     });
   });
@@ -259,4 +269,44 @@ async function downloadDecorations(body: Pick<StitchRequest, "overlays" | "capti
   });
   const cues = (body.captions?.cues ?? []).map((cue) => ({ ...cueFrames(cue, body.fps), text: cue.text }));
   return { overlays, cues };
+}
+
+/** A normalize request's `windows`: the neighbours it reads (kept copies when stored here) and the windows' decorations, under `dir`. */
+async function chunkWindowInputs(windows: ChunkWindows, size: { width: number; height: number; fps: number }, dir: string, pieces: PieceStore) {
+  await mkdir(dir, { recursive: true });
+  const others = windows.chunks.map((c, i) => (i === windows.chunk ? { ...c, url: null } : c));
+  const [chunks, decorations] = await settleAll([downloadChunks(others, dir, pieces), downloadDecorations({ ...windows, ...size }, dir)]);
+  return { chunks, decorations, dir };
+}
+
+/**
+ * The windows the chunk just normalized (at `output`) leaves, rendered and stored, as the
+ * response lists them. They are the final file's work moved into the pass; should they fail,
+ * the pass still stands (answered with none rendered, logged) and the assembly renders them.
+ */
+async function renderOwnWindows(
+  windows: ChunkWindows,
+  given: ReturnType<typeof chunkWindowInputs>,
+  output: string,
+  size: { width: number; height: number; fps: number },
+  store: PieceStore,
+  log: FastifyBaseLogger,
+): Promise<ChunkWindowRendered[]> {
+  let rendered;
+  let paths: string[] = [];
+  try {
+    const inputs = await given;
+    const chunks = inputs.chunks.map((c, i) => (i === windows.chunk ? { path: output, frames: c.frames } : c));
+    paths = windows.output_urls.map((_, i) => join(inputs.dir, `own-${i}.mp4`));
+    rendered = await renderChunkWindows(chunks, windows.transitions, windows.chunk, paths, { ...size, workDir: inputs.dir, decorations: inputs.decorations, critical: true });
+  } catch (error) {
+    log.warn({ event: "normalize.windows_unrendered", error: (error as Error).message });
+    return [];
+  }
+  if (rendered === null) {
+    log.warn({ event: "normalize.windows_unrendered", error: `more windows than the ${paths.length} output_urls` });
+    return [];
+  }
+  await settleAll(rendered.map((w, i) => store.upload(windows.output_urls[i]!, w.path, "video/mp4")));
+  return rendered.map((w, i) => ({ from_frame: w.from, to_frame: w.to, output: i, frames: w.frames, decorated_frames: w.decoratedFrames }));
 }

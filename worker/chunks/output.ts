@@ -1,5 +1,5 @@
 import type { PaletteEntry } from "../../contracts/media.ts";
-import type { ChunkDecorated } from "./decorations.ts";
+import type { AssemblyDecorations, ChunkDecorated } from "./decorations.ts";
 
 /** What a chunk job leaves behind: first what its next chunk needs, then the finished clip. */
 
@@ -24,4 +24,8 @@ export interface ChunkOutput {
   keyframes?: number[];
   /** The decorations its normalize pass drew on its own frames (chunks/decorations.ts); absent when it drew none. */
   decorated?: ChunkDecorated;
+  /** The windows its pass rendered after it (chunks/windows.ts), and the decorations they draw. */
+  windows?: { from_frame: number; to_frame: number; key: string }[];
+  windows_drawing?: AssemblyDecorations;
+  windows_read?: { chunk: number; attempt: number }[];
 }

@@ -25,6 +25,8 @@ export const mediaKeys = {
   stitched: (videoId: string) => `videos/${videoId}/stitched.mp4`,
   /** One transition window of progressive assembly, by the output frame it starts at. */
   window: (videoId: string, fromFrame: number) => `videos/${videoId}/windows/${String(fromFrame).padStart(5, "0")}.mp4`,
+  /** The `n`th window a chunk's normalize pass rendered (its output says which frames): its frames are not known when the pass is asked. */
+  chunkWindow: (videoId: string, chunkNum: number, n: number) => `videos/${videoId}/windows/chunk-${String(chunkNum).padStart(3, "0")}-${n}.mp4`,
   final: (videoId: string) => `videos/${videoId}/final.mp4`,
 };
 

@@ -1,12 +1,13 @@
 import { type Cue, type SeamSpec, cueFrames, holdCuesToKeyframes } from "../../contracts/media.ts";
 import type { VideoSpec } from "../../contracts/spec.ts";
 import { type AssemblyPiece, type FrameRange, type PlanChunk, type PlanJoin, type Span, assemblyPieces, planSeams, readySpans } from "../../lib/stitch-plan.ts";
-import { chunkDecorations, decorationPieces, decorationsRevision } from "../chunks/decorations.ts";
+import { chunkDecorations, decorationPieces, decorationsRevision, ownFrames } from "../chunks/decorations.ts";
 import type { ChunkOutput } from "../chunks/output.ts";
 import type { ChunkPlan } from "../chunks/plan.ts";
 import type { NewJob } from "./dag.ts";
 import type { JobRow } from "./jobs.ts";
 import { SEAMS_PREFIX, plannedSeams } from "../references/seam-scores.ts";
+import type { OwnWindowsInput } from "../chunks/windows.ts";
 import { type AssembleInput, type AssemblyDecorations, OVERLAYS_JOB, type OverlaysOutput, type SeamMeasureInput, WINDOW_PREFIX, type WindowInput } from "../steps/assembly.ts";
 
 export { OVERLAYS_JOB, SEAMS_PREFIX, WINDOW_PREFIX };
@@ -128,10 +129,55 @@ function planned(view: AssemblyView): Planned {
   };
 }
 
-/** Windows whose chunks are all normalized and that have no job yet. */
+/**
+ * The windows a chunk's normalize pass renders after it: every encode span that reads the chunk
+ * and whose other chunks are normalized (media-node finds them, from the chunk just normalized
+ * and its neighbours' stored copies). For the last chunk that is usually all it leaves, and the
+ * final assembly has only its stream-copy concat left; for another, those windows need no job of
+ * their own. Null while no neighbour is normalized (no window can be ready). Drawn with the
+ * decorations the run draws once the chunk is done: less the frames the pass itself draws on its
+ * own frames, as its `decorated` will say. A window whose span or decorations the run no longer
+ * plans when it is used is left out (`chunkWindows`), and rendered by a job or the assembly.
+ */
+export function ownWindowsInput(view: AssemblyView, chunk: number): OwnWindowsInput | null {
+  const p = planned(view);
+  const plan = p.chunks[chunk]?.plan;
+  if (!plan || (!p.chunks[chunk - 1]?.output && !p.chunks[chunk + 1]?.output)) return null;
+  const decorations = decorationPieces(p.drawing, [ownFrames(plan)], "outside", view.spec.fps);
+  // A window reads this chunk and at most one neighbour; the chunk past that bounds it.
+  const fetched = (i: number) => i !== chunk && Math.abs(i - chunk) <= 2 && p.chunks[i]!.output !== null;
+  return {
+    chunk,
+    chunks: p.chunks.map((c, i) => ({ frames: c.output?.frames ?? c.plan.frames, key: fetched(i) ? c.output!.key : null })),
+    transitions: p.transitions,
+    decorations,
+    read: p.chunks.flatMap((_, i) => (fetched(i) ? [{ chunk: i, attempt: chunkAttempt(view, i) ?? 0 }] : [])),
+  };
+}
+
+/** The attempt of chunk `chunkNum`'s job: a chunk rendered again is another attempt. */
+const chunkAttempt = (view: AssemblyView, chunkNum: number) => view.jobs.find((j) => j.kind === "chunk" && j.idx === chunkNum)?.attempt;
+
+/** The decorations' identity over output frames `range` alone. */
+const revisionWithin = (decorations: AssemblyDecorations, range: FrameRange, fps: number) => decorationsRevision(decorationPieces(decorations, [range], "inside", fps), fps);
+
+/** The windows chunks' passes rendered that are spans of the plan now, drawn with what the run draws there now. */
+function chunkWindows(view: AssemblyView, p: Planned): { from_frame: number; to_frame: number; key: string }[] {
+  const fps = view.spec.fps;
+  const spans = readySpans(p.known, p.declared, p.transitions, p.marked);
+  const current = (output: ChunkOutput) => (output.windows_read ?? []).every((r) => chunkAttempt(view, r.chunk) === r.attempt);
+  return p.chunks.flatMap(({ output }) =>
+    (output && current(output) ? (output.windows ?? []) : []).filter((w) => {
+      const range = { from: w.from_frame, to: w.to_frame };
+      return spans.some((s) => s.at === w.from_frame && s.to === w.to_frame) && revisionWithin(output!.windows_drawing!, range, fps) === revisionWithin(p.drawing, range, fps);
+    }),
+  );
+}
+
+/** Windows whose chunks are all normalized and that have no job yet, nor were rendered by a chunk's pass. */
 export function windowJobs(view: AssemblyView): NewJob[] {
   const p = planned(view);
-  const existing = new Set(view.jobs.filter(isWindow).map((j) => j.id));
+  const existing = new Set([...view.jobs.filter(isWindow).map((j) => j.id), ...chunkWindows(view, p).map((w) => `${WINDOW_PREFIX}${w.from_frame}`)]);
   return readySpans(p.known, p.declared, p.transitions, p.marked)
     .filter((span) => !existing.has(`${WINDOW_PREFIX}${span.at}`))
     .map((span) => {
@@ -161,6 +207,7 @@ function storedPieces(view: AssemblyView, p: Planned): (AssemblyPiece & { key: s
     p.marked,
   );
   const windows = new Map(view.jobs.filter((j) => isWindow(j) && j.status === "done").map((j) => [j.idx, outputOf<{ key: string }>(j).key]));
+  for (const w of chunkWindows(view, p)) windows.set(w.from_frame, w.key);
   // Windows the assembly rendered itself are stored once it is done.
   const mux = view.jobs.find((j) => j.id === "mux" && j.status === "done" && j.output);
   for (const w of mux ? (outputOf<{ rendered?: { from_frame: number; key: string }[] }>(mux).rendered ?? []) : []) windows.set(w.from_frame, w.key);
@@ -222,7 +269,7 @@ export function assembleInput(view: AssemblyView): AssembleInput | null {
   return {
     assemble: true,
     chunks: p.chunks.map((c) => ({ frames: c.output!.frames, key: c.output!.key })),
-    windows: windows.map((w) => ({ ...(JSON.parse(w.input) as WindowInput).window, key: outputOf<{ key: string }>(w).key })),
+    windows: [...windows.map((w) => ({ ...(JSON.parse(w.input) as WindowInput).window, key: outputOf<{ key: string }>(w).key })), ...chunkWindows(view, p)],
     render: windowJobs(view).map((j) => (j.input as WindowInput).window),
     transitions: p.transitions,
     decorations: p.drawing,

@@ -6,9 +6,10 @@ import { type JobStep, queueOf } from "../queue/messages.ts";
 import type { Cue } from "../../contracts/media.ts";
 import type { ClaimedJob, ReferenceOutput } from "../steps/step.ts";
 import type { ChunkLastFrame } from "../chunks/output.ts";
+import type { OwnWindowsInput } from "../chunks/windows.ts";
 import { type AssemblyDecorations, OVERLAYS_JOB, type OverlaysOutput } from "../steps/assembly.ts";
 import { advance, afterPublish } from "./advance.ts";
-import { isWindow } from "./assembly.ts";
+import { isWindow, ownWindowsInput } from "./assembly.ts";
 import { messageStillDue, passRefused, takeWaitingPass } from "./busy-passes.ts";
 import { awaitsDecorations, decorationsKnown, parkNormalize, resumeParked, runCues } from "./decorations-wait.ts";
 import { type JobRow, type JobStatus, jobView } from "./jobs.ts";
@@ -115,8 +116,8 @@ function claimedJob(run: RunContext, job: JobRow, step: JobStep, state = run.sta
     job: { id: job.id, kind: job.kind, beat: job.beat, idx: job.idx, attempt: job.attempt, input: JSON.parse(job.input), prediction_id: job.prediction_id },
     prediction: stored?.prediction ?? null,
     published: stored?.published ?? null,
-    ...(job.kind === "chunk" && step === "normalize" ? { cues: burnedCues(run), ...knownDecorations(run), endsPhase: endsChunkPhase(run, job.id) } : {}),
-    ...(job.kind === "chunk" && step === "ingest" && passInIngest(run, job) ? { cues: burnedCues(run), ...knownDecorations(run), endsPhase: true } : {}),
+    ...(job.kind === "chunk" && step === "normalize" ? { cues: burnedCues(run), ...knownDecorations(run), ...passWindows(run, job), endsPhase: endsChunkPhase(run, job.id) } : {}),
+    ...(job.kind === "chunk" && step === "ingest" && passInIngest(run, job) ? { cues: burnedCues(run), ...knownDecorations(run), ...passWindows(run, job), endsPhase: true } : {}),
   };
 }
 
@@ -188,6 +189,14 @@ function knownDecorations(run: Pick<RunContext, "jobs" | "state">): { decoration
   const overlays = run.jobs.get(OVERLAYS_JOB);
   if (!decorationsKnown(run) || !overlays?.output) return {};
   return { decorations: { overlays: (JSON.parse(overlays.output) as OverlaysOutput).layers, cues: burnedCues(run) } };
+}
+
+/** For a chunk's pass, the decorations known (progressive assembly): the windows it leaves that it can render (assembly.ts ownWindowsInput). */
+function passWindows(run: Pick<RunContext, "jobs" | "state">, job: JobRow): { windows?: OwnWindowsInput } {
+  const state = run.state();
+  if (!state?.spec || !state.chunk_plan || !run.jobs.get(OVERLAYS_JOB) || !decorationsKnown(run)) return {};
+  const windows = ownWindowsInput({ spec: state.spec, chunkPlan: state.chunk_plan, jobs: run.jobs.list(), cues: burnedCues(run) }, job.idx);
+  return windows ? { windows } : {};
 }
 
 /**

@@ -4,6 +4,12 @@ import { type Harness, driveToChunks, driveToEnd, elapse, jobOf, rows, newRun, n
 import type { ClaimedJob } from "../steps/step.ts";
 import type { SoundtrackOutput } from "../steps/voice.ts";
 import type { AssembleInput, OverlaysOutput } from "../steps/assembly.ts";
+import type { ChunkOutput } from "../chunks/output.ts";
+import { type ChunkPlan, stitchKeyframes } from "../chunks/plan.ts";
+import { chunkDecorations, decorationsRevision } from "../chunks/decorations.ts";
+import { mergeRanges } from "../../lib/stitch-plan.ts";
+import { markedFrames } from "./assembly.ts";
+import { mediaKeys } from "../media/keys.ts";
 
 /**
  * After the last chunk (issue 16): its normalize pass waits for the decorations when they are
@@ -124,6 +130,72 @@ describe("the last chunk", () => {
       await h.stub.jobDone("mux", 1, outputFor(h, next!));
       expect((await driveToEnd(h)).status).toBe("complete");
     }
+  });
+
+  it("renders the windows it leaves in its own pass: its claim hands them over, and the assembly renders none the pass rendered with the decorations drawn there now", async () => {
+    /** Every chunk but the last normalized, their windows and seams done; the last one's pass claimed. */
+    const upToLast = async () => {
+      const h = await newRun();
+      await toChunks(h, { music: true });
+      const { order } = await renderChunks(h, true);
+      // The last one a chunk with a blended transition: a window its pass cannot draw.
+      const plans = await rows<{ id: string; input: string }>(h, "SELECT id, input FROM jobs WHERE kind = 'chunk'");
+      const last = plans.find((c) => ((JSON.parse(c.input) as ChunkPlan).seam_in?.frames ?? 0) > 0)!.id;
+      for (const id of order.filter((id) => id !== last)) expect(await normalizeChunk(h, id)).toBe(true);
+      for (let round = 0; round < 20; round++) {
+        const ids = (await queued(h)).filter((id) => id !== last);
+        if (ids.length === 0) break;
+        for (const id of ids) await runJob(h, id);
+      }
+      const claimed = (await h.stub.claim(last, 1, "normalize")) as ClaimedJob | null;
+      if (!claimed) throw new Error(`${last}: its normalize claim was refused with the decorations known`);
+      return { h, last, claimed };
+    };
+    /** The last chunk done, its pass having drawn the decorations on its own frames (as media-node reports them) and rendered `windows`: the final assembly's input. */
+    const assembleAfter = async (run: Awaited<ReturnType<typeof upToLast>>, windows: Partial<ChunkOutput>) => {
+      const plan = run.claimed.job.input as ChunkPlan;
+      const fps = run.claimed.video.spec!.fps;
+      const drawn = chunkDecorations(run.claimed.decorations!, plan, fps)!;
+      const frames = mergeRanges(markedFrames(drawn, fps)).map((r) => ({ from: r.from - plan.video_start_frame, to: r.to - plan.video_start_frame }));
+      const decorated = { frames, revision: decorationsRevision(drawn, fps) };
+      // Keyframes where the pass forces them, each cue's end among them.
+      const keyframes = [...new Set([0, ...stitchKeyframes(plan, run.claimed.video.spec!, run.claimed.cues)])].sort((a, b) => a - b);
+      const next = (await run.h.stub.jobDone(run.last, 1, { ...(outputFor(run.h, run.claimed) as ChunkOutput), keyframes, decorated, ...windows }, true)) as ClaimedJob | null;
+      expect(next?.job.id).toBe("mux");
+      return { input: next!.job.input as AssembleInput, mux: next! };
+    };
+
+    const plain = await upToLast();
+    const given = plain.claimed.windows!;
+    expect(given.chunk).toBe(plain.claimed.job.idx);
+    // Its neighbours are read from their stored files; the chunk itself is the pass's output.
+    expect(given.chunks[given.chunk]!.key).toBeNull();
+    expect(given.chunks.some((c) => c.key !== null)).toBe(true);
+    // Not rendered in the pass: the assembly renders them.
+    const left = (await assembleAfter(plain, {})).input.render;
+    expect(left.length).toBeGreaterThan(0);
+
+    const rendered = await upToLast();
+    const keys = left.map((_, n) => mediaKeys.chunkWindow(rendered.h.videoId, rendered.claimed.job.idx, n));
+    const windows = left.map((w, n) => ({ ...w, key: keys[n]! }));
+    const { input, mux } = await assembleAfter(rendered, { windows, windows_drawing: rendered.claimed.windows!.decorations, windows_read: rendered.claimed.windows!.read });
+    expect(input.render).toEqual([]);
+    expect(input.windows).toEqual(expect.arrayContaining(windows));
+    await rendered.h.stub.jobDone("mux", 1, outputFor(rendered.h, mux));
+    expect((await driveToEnd(rendered.h)).status).toBe("complete");
+
+    // Drawn with other decorations than the run draws there now (a layer over every frame): unused.
+    const stale = await upToLast();
+    const everywhere = { key: "videos/x/overlays/other.png", from_frame: 0, to_frame: stale.claimed.video.spec!.total_frames };
+    const staleInput = (await assembleAfter(stale, { windows, windows_drawing: { ...stale.claimed.windows!.decorations, overlays: [everywhere] } })).input;
+    expect(staleInput.render).toEqual(left);
+
+    // Rendered from a neighbour that has been rendered again since (another attempt: a regenerated beat): unused.
+    const older = await upToLast();
+    expect(older.claimed.windows!.read.length).toBeGreaterThan(0);
+    const read = older.claimed.windows!.read.map((r) => ({ ...r, attempt: r.attempt + 1 }));
+    const olderInput = (await assembleAfter(older, { windows, windows_drawing: older.claimed.windows!.decorations, windows_read: read })).input;
+    expect(olderInput.render).toEqual(left);
   });
 
   it("is handed off only to a consumer of the media queue: the last voice line's report leaves the windows it makes ready queued", async () => {

@@ -164,7 +164,7 @@ export async function seamsStep(deps: StepDeps, claim: ClaimedJob): Promise<Step
  * its own copy of what it stored (media-node/piece-cache.ts). Without an etag (the head failed)
  * media-node downloads it.
  */
-async function storedPiece(deps: StepDeps, key: string): Promise<{ url: string; etag?: string }> {
+export async function storedPiece(deps: StepDeps, key: string): Promise<{ url: string; etag?: string }> {
   const [url, head] = await Promise.all([deps.url(key), deps.env.MEDIA.head(key).catch(() => null)]);
   return head ? { url, etag: head.etag } : { url };
 }

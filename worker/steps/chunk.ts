@@ -9,7 +9,8 @@ import { ChunkJobInput } from "../chunks/job-input.ts";
 import { ChunkPlan, stitchKeyframes } from "../chunks/plan.ts";
 import { composePrompt } from "../planning/prompts.ts";
 import { chunkDecorations, decorationsRevision } from "../chunks/decorations.ts";
-import { decorationsFor } from "./assembly.ts";
+import { decorationsFor, storedPiece } from "./assembly.ts";
+import { CHUNK_WINDOW_URLS, type OwnWindowsInput } from "../chunks/windows.ts";
 import { estimatePrediction } from "../pricing/estimate.ts";
 import { type ClaimedJob, type JobSteps, type StepDeps, type StepOutcome, outputUrl } from "./step.ts";
 
@@ -145,6 +146,7 @@ async function normalizePass(deps: StepDeps, claim: ClaimedJob, chunk: ChunkJobI
   const videoId = claim.video.video_id;
   const key = mediaKeys.chunk(videoId, chunk.chunk_num);
   const drawn = claim.decorations ? chunkDecorations(claim.decorations, chunk, spec.fps) : null;
+  const windowKeys = Array.from({ length: CHUNK_WINDOW_URLS }, (_, n) => mediaKeys.chunkWindow(videoId, chunk.chunk_num, n));
   const result = await deps.media.call(
     "/v1/media/chunks/normalize",
     {
@@ -163,11 +165,28 @@ async function normalizePass(deps: StepDeps, claim: ClaimedJob, chunk: ChunkJobI
       ...(claim.video.request.quality === "draft" ? { preset: deps.config.draftChunkPreset } : {}),
       // Drawn in this pass, which encodes every frame anyway: the stitch then copies them.
       ...(drawn ? { decorations: { output_from_frame: chunk.video_start_frame, ...(await decorationsFor(deps, drawn)) } } : {}),
+      ...(claim.windows ? { windows: await windowsRequest(deps, claim.windows, windowKeys) } : {}),
     },
     NormalizeChunkResponse,
   );
   const framePalette = palette ?? result.palette;
   const output: ChunkOutput = { key, last_frame_key: lastFrameKey, frames: result.frames, palette: framePalette, reference_drift: referenceDrift(framePalette, claim.references), keyframes: result.keyframes };
   if (drawn && result.decorated.length) output.decorated = { frames: result.decorated, revision: decorationsRevision(drawn, spec.fps) };
+  if (claim.windows && result.windows?.length) {
+    output.windows = result.windows.map((w) => ({ from_frame: w.from_frame, to_frame: w.to_frame, key: windowKeys[w.output]! }));
+    output.windows_drawing = claim.windows.decorations;
+    output.windows_read = claim.windows.read;
+  }
   return { kind: "done", output: chunk.reanchor ? { ...output, reanchored_key: mediaKeys.reanchored(videoId, chunk.chunk_num) } : output };
+}
+
+/** The windows the last chunk leaves, as media-node renders them after its pass: its neighbours' stored copies, the decorations, where each goes. */
+async function windowsRequest(deps: StepDeps, windows: OwnWindowsInput, keys: readonly string[]) {
+  return {
+    chunk: windows.chunk,
+    chunks: await Promise.all(windows.chunks.map(async (c) => (c.key === null ? { frames: c.frames, url: null } : { frames: c.frames, ...(await storedPiece(deps, c.key)) }))),
+    transitions: windows.transitions,
+    ...(await decorationsFor(deps, windows.decorations)),
+    output_urls: await Promise.all(keys.map((key) => deps.url(key, "put"))),
+  };
 }

@@ -6,6 +6,7 @@ import type { JobStep } from "../queue/messages.ts";
 import { firstOutputUrl, type Prediction } from "../../contracts/prediction.ts";
 import type { VideoSpec } from "../../contracts/spec.ts";
 import type { AssemblyDecorations } from "../chunks/decorations.ts";
+import type { OwnWindowsInput } from "../chunks/windows.ts";
 import { type Config, type ProviderSettings, providerFor, type Quality, videoConfig } from "../config.ts";
 import { type Log, workerLog } from "../log.ts";
 import type { MediaNode } from "../media/media-node.ts";
@@ -43,6 +44,8 @@ export interface ClaimedJob {
   cues?: Cue[];
   /** For a chunk's `normalize`: the run's decorations once known (layers rendered; burned cues timed), drawn in the pass on its own frames. */
   decorations?: AssemblyDecorations;
+  /** For the last chunk's `normalize` (every other chunk normalized, progressive assembly): the windows it leaves, rendered in its pass. */
+  windows?: OwnWindowsInput;
   /** For a chunk's `normalize`: no other chunk of the video is still generating, so the chunk phase ends with the normalize passes left, this one among them. */
   endsPhase?: boolean;
   /** A step claimed for the same consumer to run once this one (and what it hands over in turn) is done: the normalize pass of the chunk whose frame this start step is created from. */
