@@ -148,6 +148,8 @@ export async function assembleFinal(
   options: AssemblyOptions,
   /** Stores the file (and the windows rendered) once its frames are checked. */
   store?: () => Promise<unknown>,
+  /** The chunks' probes (probeChunks), when the caller started them already: while the windows it renders were encoding. */
+  chunkProbes?: ReturnType<typeof probeChunks>,
 ): Promise<AssemblyResult> {
   const { width, height, fps, workDir, decorations = NO_DECORATIONS, timeoutMs = 5 * 60_000 } = options;
   // The last step before the user's file: its runs go ahead of the seam measures and any
@@ -155,7 +157,7 @@ export async function assembleFinal(
   const run = { timeoutMs, critical: true };
   const started = performance.now();
   const [probes, reference, windowProbes, audioArgs] = await Promise.all([
-    probeChunks(chunks, width, height, fps),
+    chunkProbes ?? probeChunks(chunks, width, height, fps),
     referenceParameterSets(width, height, fps, workDir),
     Promise.all(windows.map((w, i) => probeChunk(w.path, `windows[${i}]`))),
     audioCodecArgs(audioPath),

@@ -22,7 +22,7 @@ import { paletteOf } from "../images/palette.ts";
 import { MEDIA_PREFIX, type MediaNodeConfig } from "../config.ts";
 import { extractLastFrame, normalizeChunk } from "./normalize.ts";
 import { promoteBackground } from "../ffmpeg.ts";
-import { stitchChunks } from "./stitch.ts";
+import { probeChunks, stitchChunks } from "./stitch.ts";
 import { assembleFinal, renderChunkWindows, renderWindow } from "./assembly.ts";
 import { type Decorations, decoratedRanges } from "./decoration.ts";
 import { chunkFramesUnder, layoutChunks } from "../../lib/stitch-plan.ts";
@@ -204,12 +204,16 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
         }
         return results;
       };
+      // The chunks are probed as they arrive, while the windows render: the concat then starts at once.
+      const chunkProbes = allFiles.then((files) => probeChunks(body.chunks.map((c, i) => ({ path: files.get(i)!, frames: c.frames })), body.width, body.height, body.fps));
+      chunkProbes.catch(() => undefined);
       const [rendered, files, windows, drawing] = await settleAll([
         renderWindows(),
         allFiles,
         mapLimited(body.windows, DOWNLOAD_CONCURRENCY, async (window, i) => ({ path: await fetchPiece(window.url, window.etag, join(dir, `window-${String(i).padStart(3, "0")}.mp4`)), from: window.from_frame, to: window.to_frame })),
         decorations,
         fetchPiece(body.audio_url, body.audio_etag, audio),
+        chunkProbes,
       ]);
       const inputs = body.chunks.length + body.windows.length + 1;
       request.log.info({ event: "assemble.pieces", kept, downloaded: inputs - kept });
@@ -217,7 +221,7 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
       const output = join(dir, "final.mp4");
       // The answer, which the video's end waits for, waits for the windows it rendered to be stored too.
       const store = () => settleAll([uploadTo(body.output_url, output, "video/mp4"), ...windowUploads]);
-      const result = await assembleFinal(chunks, body.transitions, [...windows, ...render], audio, output, { ...size, workDir: dir, decorations: drawing }, store).finally(() => Promise.allSettled(windowUploads));
+      const result = await assembleFinal(chunks, body.transitions, [...windows, ...render], audio, output, { ...size, workDir: dir, decorations: drawing }, store, chunkProbes).finally(() => Promise.allSettled(windowUploads));
       const renderSeconds = rendered.reduce((sum, r) => sum + r.encodeSeconds, 0);
       return AssembleResponse.parse({
         frames: result.frames,
