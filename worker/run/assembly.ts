@@ -134,7 +134,7 @@ function planned(view: AssemblyView): Planned {
  * and whose other chunks are normalized (media-node finds them, from the chunk just normalized
  * and its neighbours' stored copies). For the last chunk that is usually all it leaves, and the
  * final assembly has only its stream-copy concat left; for another, those windows need no job of
- * their own. Null while no neighbour is normalized (no window can be ready). Drawn with the
+ * their own. Null while no neighbour is normalized, or no window reading it would be ready. Drawn with the
  * decorations the run draws once the chunk is done: less the frames the pass itself draws on its
  * own frames, as its `decorated` will say. A window whose span or decorations the run no longer
  * plans when it is used is left out (`chunkWindows`), and rendered by a job or the assembly.
@@ -144,6 +144,11 @@ export function ownWindowsInput(view: AssemblyView, chunk: number): OwnWindowsIn
   const plan = p.chunks[chunk]?.plan;
   if (!plan || (!p.chunks[chunk - 1]?.output && !p.chunks[chunk + 1]?.output)) return null;
   const decorations = decorationPieces(p.drawing, [ownFrames(plan)], "outside", view.spec.fps);
+  // Nothing to render (cuts on both sides, no decoration the pass leaves on its frames): the
+  // pass is not sent its neighbours to probe. Every frame counted a keyframe: whether a span
+  // reads the chunk does not depend on where its keyframes fall, only how far the span runs.
+  const assumed = p.known.map((c, i) => (i === chunk ? { frames: plan.frames, keyframes: Array.from({ length: plan.frames }, (_, f) => f), copyable: true } : c));
+  if (!readySpans(assumed, p.declared, p.transitions, markedFrames(decorations, view.spec.fps)).some((s) => s.pieces.some((piece) => piece.chunk === chunk))) return null;
   // A window reads this chunk and at most one neighbour; the chunk past that bounds it.
   const fetched = (i: number) => i !== chunk && Math.abs(i - chunk) <= 2 && p.chunks[i]!.output !== null;
   return {
