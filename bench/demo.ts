@@ -53,7 +53,7 @@ function runDemo(): Promise<DemoRun> {
       if (code !== 0) return reject(new Error(`npm run demo exited ${code}:\n${stderr.slice(-4000)}`));
       try {
         const up = (name: string) => mark(stderr, new RegExp(`${name} is up \\(([\\d.]+) s\\)`), `"${name} is up"`);
-        const [mediaUpSeconds, draftUpSeconds, workerUpSeconds] = [up("media-node"), up("draft model server"), up("wrangler dev")];
+        const [mediaUpSeconds, draftUpSeconds, workerUpSeconds] = [up("media-node"), up("draft model server"), up("the Worker")];
         resolveRun({
           wallSeconds: mark(stderr, /adreel-demo-wall ([\d.]+)/, "wall time from /usr/bin/time"),
           serversUpSeconds: Math.max(mediaUpSeconds, draftUpSeconds, workerUpSeconds),
@@ -86,7 +86,7 @@ export async function demoBench(runs: number): Promise<string> {
   const rows = timed.map((r, i) => [
     `${i + 1}`,
     r.wallSeconds.toFixed(1),
-    `${r.serversUpSeconds.toFixed(1)} (media-node ${r.mediaUpSeconds.toFixed(1)}, draft ${r.draftUpSeconds.toFixed(1)}, wrangler dev ${r.workerUpSeconds.toFixed(1)})`,
+    `${r.serversUpSeconds.toFixed(1)} (media-node ${r.mediaUpSeconds.toFixed(1)}, draft ${r.draftUpSeconds.toFixed(1)}, the Worker ${r.workerUpSeconds.toFixed(1)})`,
     r.videoSeconds.toFixed(1),
     (r.downloadedAt - r.serversUpSeconds - r.videoSeconds).toFixed(1),
     (r.stoppedAt - r.downloadedAt).toFixed(1),

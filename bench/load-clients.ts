@@ -37,3 +37,13 @@ export function commandLine(pid: number): string {
     return "";
   }
 }
+
+/**
+ * `wrangler dev`'s request proxy among a Worker process tree's workerd processes: the one on the
+ * stack's port (`entry=host:port`) when there are two (the proxy and the Worker's). The stack's
+ * own Worker host (scripts/worker-host.ts) runs one workerd, which listens on that port itself
+ * and is no proxy; a `--ref` run of older code still starts wrangler dev's two.
+ */
+export function isRequestProxy(pid: number, workerdPids: number[], workerUrl: string): boolean {
+  return workerdPids.length > 1 && commandLine(pid).includes(`entry=${new URL(workerUrl).host}\0`);
+}

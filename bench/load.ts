@@ -21,7 +21,7 @@ import { BENCH_LIMITS, draftPredictions, providerStats, isMain, numberFlag, refS
 import { fetchEventLog, jobIntervals, phaseTimeline } from "./event-log.ts";
 import { describeMachine, invocation, loadAverage, machineParagraph } from "./machine.ts";
 import { type ProcStat, processTree, TreeSampler, type TreeUsage } from "./process-tree.ts";
-import { commandLine, pollSteadily, sleep, timedGet } from "./load-clients.ts";
+import { isRequestProxy, pollSteadily, sleep, timedGet } from "./load-clients.ts";
 import { LogFollower } from "./queue-log.ts";
 import { tallyMediaRequests } from "./media-requests.ts";
 import { inspectorUrl, listeningPorts, profileIsolate, profileParagraph, type WorkerProfile } from "./worker-profile.ts";
@@ -221,8 +221,8 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
     { name: "draft", root: pids.draft, select: mediaServerAndChildren, count: (s) => s.comm.startsWith("ff") },
     { name: "worker", root: pids.worker },
     { name: "workerd", root: pids.worker, select: (s) => s.comm.startsWith("workerd"), schedstat: true },
-    // wrangler dev's request proxy: a second workerd, on the stack's port, that every HTTP request passes through to the Worker's.
-    { name: "proxy", root: pids.worker, select: (s) => s.comm.startsWith("workerd") && commandLine(s.pid).includes(`entry=${new URL(stack.workerUrl).host}\0`), schedstat: true },
+    // wrangler dev's request proxy (a --ref run of code from before scripts/worker-host.ts): a second workerd, on the stack's port, that every HTTP request passes through to the Worker's.
+    { name: "proxy", root: pids.worker, select: (s, tree) => s.comm.startsWith("workerd") && isRequestProxy(s.pid, tree.filter((t) => t.comm.startsWith("workerd")).map((t) => t.pid), stack.workerUrl), schedstat: true },
   ]).start();
   const deadline = Date.now() + options.timeoutMin * 60_000;
   const latencies: number[] = [];
@@ -332,10 +332,10 @@ function report(options: LoadOptions, m: Measured, cores: number, code: string |
       [`media-node CPU (utime+stime incl. reaped children) / (wall × ${cores} cores)`, media ? `${pct(media, cores)} % (${media.cpuSeconds.toFixed(0)} CPU s over ${media.wallSeconds.toFixed(0)} s)` : "n/a"],
       ["draft model server peak RSS (server + ffmpeg children, summed)", draft ? `${mib(draft.peakRssBytes)} MiB (up to ${draft.peakProcesses} ffmpeg at once)` : "n/a"],
       [`draft model server CPU (renders) / (wall × ${cores} cores)`, draft ? `${pct(draft, cores)} % (${draft.cpuSeconds.toFixed(0)} CPU s)` : "n/a"],
-      ["workerd peak RSS", workerd ? `${mib(workerd.peakRssBytes)} MiB (all of wrangler dev: ${worker ? mib(worker.peakRssBytes) : "n/a"} MiB)` : "n/a"],
-      [`wrangler dev + workerd CPU / (wall × ${cores} cores)`, worker ? `${pct(worker, cores)} % (${worker.cpuSeconds.toFixed(0)} CPU s)` : "n/a"],
+      ["workerd peak RSS", workerd ? `${mib(workerd.peakRssBytes)} MiB (all of the Worker's process tree: ${worker ? mib(worker.peakRssBytes) : "n/a"} MiB)` : "n/a"],
+      [`the Worker's process tree (its host or wrangler dev, and workerd) CPU / (wall × ${cores} cores)`, worker ? `${pct(worker, cores)} % (${worker.cpuSeconds.toFixed(0)} CPU s)` : "n/a"],
       ["workerd threads: on a core / ready but waiting for one (run-queue wait, /proc schedstat)", workerd?.runSeconds != null && workerd.runqueueWaitSeconds != null ? `${workerd.runSeconds.toFixed(0)} s / ${workerd.runqueueWaitSeconds.toFixed(0)} s (waited ${((100 * workerd.runqueueWaitSeconds) / Math.max(1e-9, workerd.runSeconds + workerd.runqueueWaitSeconds)).toFixed(0)} % of its ready time)` : "n/a"],
-      ["of which wrangler dev's request proxy (the workerd every HTTP request passes through): on a core / waiting", proxy?.runSeconds != null && proxy.runqueueWaitSeconds != null ? `${proxy.runSeconds.toFixed(0)} s / ${proxy.runqueueWaitSeconds.toFixed(0)} s` : "n/a"],
+      ["of which wrangler dev's request proxy (the workerd every HTTP request passes through): on a core / waiting", proxy?.runSeconds != null && proxy.runqueueWaitSeconds != null ? `${proxy.runSeconds.toFixed(0)} s / ${proxy.runqueueWaitSeconds.toFixed(0)} s` : "none: one workerd, requests reach the Worker's directly"],
       [`status latency under load (${options.pollHz} req/s per video, ${m.latencies.length} requests, ${m.pollErrors.length} errors): p50 / p99`, status ? `${status.p50.toFixed(1)} / ${status.p99.toFixed(1)} ms` : "n/a"],
       [`status latency idle, same stack (${idle.count} sequential): p50 / p99`, `${idle.p50.toFixed(1)} / ${idle.p99.toFixed(1)} ms`],
       ["status under load / idle: p50, p99", status ? `${(status.p50 / idle.p50).toFixed(1)}×, ${(status.p99 / idle.p99).toFixed(1)}×` : "n/a"],

@@ -9,7 +9,7 @@
 import type { AdreelClient } from "../cli/client.ts";
 import type { Stack } from "../scripts/stack.ts";
 import { BENCH_LIMITS, isMain, numberFlag, snapshotNote, withStack } from "./bench-stack.ts";
-import { commandLine } from "./load-clients.ts";
+import { isRequestProxy } from "./load-clients.ts";
 import { processTree, schedNanoseconds } from "./process-tree.ts";
 import { invocation, loadAverage, machineParagraph } from "./machine.ts";
 import { table, writeSection } from "./results-doc.ts";
@@ -35,10 +35,10 @@ interface Pairs {
   cpu: Record<"health" | "status", { worker: number; proxy: number }>;
 }
 
-/** wrangler dev's workerd processes: the Worker's, and the request proxy every HTTP request passes through (it listens on the stack's port). */
+/** The Worker's workerd, and wrangler dev's request proxy every HTTP request passed through (none since scripts/worker-host.ts; a --ref run of older code has one). */
 function workerdOf(stack: Stack): { worker: number[]; proxy: number[] } {
   const workerd = processTree(stack.pids().worker ?? -1).filter((s) => s.comm.startsWith("workerd"));
-  const isProxy = (pid: number) => commandLine(pid).includes(`entry=${new URL(stack.workerUrl).host}\0`);
+  const isProxy = (pid: number) => isRequestProxy(pid, workerd.map((s) => s.pid), stack.workerUrl);
   return { worker: workerd.filter((s) => !isProxy(s.pid)).map((s) => s.pid), proxy: workerd.filter((s) => isProxy(s.pid)).map((s) => s.pid) };
 }
 

@@ -7,8 +7,8 @@ import { StackPriority, type StandInPriority } from "./cpu-priority.ts";
 
 /**
  * The local stack: media-node, the draft model server (the model provider, speaking
- * Replicate's API) and `wrangler dev` (Worker, D1, R2, Queues, Durable Objects, all local),
- * each its own process. Used by `npm run demo`, `npm run dev`, the end-to-end tests and the
+ * Replicate's API) and the Worker (scripts/worker-host.ts: the Worker's bundle with D1, R2,
+ * Queues and Durable Objects, all local, in Miniflare's workerd), each its own process. Used by `npm run demo`, `npm run dev`, the end-to-end tests and the
  * benchmarks, so they all run the product the same way.
  */
 
@@ -183,7 +183,7 @@ export interface Stack {
   emulatorToken: string | null;
   secrets: Secrets;
   stateDir: string;
-  /** Stop and start `wrangler dev` only (state is kept on disk): a Worker restart. */
+  /** Stop and start the Worker's process only (state is kept on disk): a Worker restart. */
   restartWorker(): Promise<void>;
   stopMediaNode(): Promise<void>;
   startMediaNode(): Promise<void>;
@@ -379,7 +379,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const vars = {
     PUBLIC_BASE_URL: workerUrl,
     MEDIA_NODE_URL: mediaUrl,
-    // Offline unless told otherwise: wrangler dev also reads .dev.vars, and these outrank it.
+    // Offline unless told otherwise: the Worker also reads .dev.vars, and these outrank it.
     MODEL_PROVIDER: "draft",
     PLANNER: "local",
     ANALYSER: "local",
@@ -398,7 +398,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...options.vars,
   };
   const startWorker = async () => {
-    const args = [WRANGLER, "dev", "--local", "--ip", "127.0.0.1", "--port", String(workerPort), "--persist-to", stateDir, "--inspector-port", String(await freePort()), "--show-interactive-dev-session=false", "--log-level", "log"];
+    const args = [TSX, join(root, "scripts", "worker-host.ts"), "--root", root, "--port", String(workerPort), "--persist-to", stateDir, "--inspector-port", String(await freePort())];
     for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
     const [command, ...commandArgs] = [...priority.workerCommand(), NODE, ...args];
     worker = spawn(command!, commandArgs, {
@@ -410,7 +410,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     worker.stdout!.on("data", keep(workerLog, "[worker] ", kept.worker));
     worker.stderr!.on("data", keep(workerLog, "[worker] ", kept.worker));
     await priority.workerStarted(worker.pid);
-    await ready(`${workerUrl}/health`, worker, 90_000, "wrangler dev", tail(workerLog));
+    await ready(`${workerUrl}/health`, worker, 90_000, "the Worker", tail(workerLog));
   };
 
   try {

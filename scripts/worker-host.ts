@@ -1,0 +1,94 @@
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
+
+/**
+ * The local stack's Worker: the bundle `wrangler deploy` would upload, run by Miniflare in one
+ * workerd process, its bindings (D1, R2, Queues and their consumers' settings, Durable Objects,
+ * vars and `.dev.vars`, static assets, `[dev] enable_containers = false`) read from wrangler.toml
+ * by wrangler itself (`unstable_getMiniflareWorkerOptions`, what Cloudflare's vitest pool uses).
+ *
+ * Why not `wrangler dev`: it runs a second workerd, a request proxy on the public port that
+ * every HTTP request passes through to the Worker's workerd. Under the load bench that proxy
+ * took 17 of the 58 workerd CPU seconds, on two cores shared with media-node's encodes, and a
+ * request queued behind it twice. Here requests reach the Worker's workerd directly.
+ *
+ * Arguments: --root, --port, --persist-to (the state directory, laid out as `wrangler dev
+ * --persist-to` and `wrangler d1 migrations apply --local --persist-to` lay it out: `v3/d1`,
+ * `v3/r2`, ...), --inspector-port, and `--var NAME:VALUE` (repeated), which outrank
+ * wrangler.toml and `.dev.vars` as wrangler dev's `--var` does.
+ */
+
+const { values } = parseArgs({
+  options: {
+    root: { type: "string" },
+    port: { type: "string" },
+    "persist-to": { type: "string" },
+    "inspector-port": { type: "string" },
+    var: { type: "string", multiple: true, default: [] },
+  },
+});
+const root = resolve(values.root ?? process.cwd());
+const port = Number(values.port);
+const persistTo = resolve(root, values["persist-to"] ?? join(".adreel", "state"));
+if (!Number.isInteger(port) || port <= 0) throw new Error("--port is required");
+const vars: Record<string, string> = {};
+for (const entry of values.var) {
+  const at = entry.indexOf(":");
+  if (at <= 0) throw new Error(`--var ${entry}: expected NAME:VALUE`);
+  vars[entry.slice(0, at)] = entry.slice(at + 1);
+}
+
+/** The Worker as `wrangler deploy` bundles it (its esbuild settings, nodejs_compat), into a directory of this process's own. */
+function build(): string {
+  // Inside the project: workerd names modules by their path from the Worker's root (wrangler.toml's folder) and refuses "..".
+  mkdirSync(join(root, ".adreel"), { recursive: true });
+  const outdir = mkdtempSync(join(root, ".adreel", "worker-build-"));
+  process.once("exit", () => rmSync(outdir, { recursive: true, force: true }));
+  const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
+  // `--env=""`: the top level of wrangler.toml (the local configuration); containers are off locally.
+  const built = spawnSync(process.execPath, [wrangler, "deploy", "--dry-run", "--env=", "--containers-rollout=none", "--outdir", outdir], {
+    cwd: root,
+    env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+    encoding: "utf8",
+  });
+  if (built.status !== 0) throw new Error(`building the Worker failed:\n${built.stdout}\n${built.stderr}`);
+  return join(outdir, "index.js");
+}
+
+const scriptPath = build();
+const { workerOptions } = unstable_getMiniflareWorkerOptions(join(root, "wrangler.toml"), "");
+const bindings = { ...(workerOptions.bindings as Record<string, unknown>), ...vars };
+// The bundle is one module that imports only workerd's built-ins: no rules to find others by.
+const { modulesRules: _rules, ...options } = workerOptions;
+
+// The Worker's console lines as it wrote them, one per line (LOG_FORMAT=json): warnings and
+// errors on stderr, the rest on stdout, as wrangler dev printed them.
+const write = (level: string, message: string) => (level === "warn" || level === "error" ? process.stderr : process.stdout).write(`${message}\n`);
+
+// wrangler still describes a Worker in Miniflare 4's option shape (as its own `wrangler dev` does).
+const mf = new Miniflare(convertV4MiniflareOptions({
+  host: "127.0.0.1",
+  port,
+  inspectorPort: values["inspector-port"] ? Number(values["inspector-port"]) : undefined,
+  // Never fetch Cloudflare's request.cf data from the network: Miniflare's fixed stand-in.
+  cf: false,
+  resourcePersistencePath: join(persistTo, "v3"),
+  log: new Log(LogLevel.INFO),
+  // One line per request written by workerd to this process is CPU on the Worker's thread
+  // per request; queue batches are still logged ("QUEUE adreel-jobs 7/10 (2311ms)", bench/queue-log.ts).
+  logRequests: false,
+  handleStructuredLogs: ({ level, message }) => write(level, message),
+  workers: [{ ...options, name: "adreel", modules: true, scriptPath, bindings } as never],
+}));
+await mf.ready;
+process.stdout.write(`adreel Worker ready on http://127.0.0.1:${port}\n`);
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    void mf.dispose().finally(() => process.exit(0));
+  });
+}
