@@ -17,6 +17,7 @@ const BIN = join(ROOT, "node_modules", ".bin");
 const NODE = join(BIN, "node");
 const TSX = join(ROOT, "node_modules", "tsx", "dist", "cli.mjs");
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+const WORKER_HOST = join(ROOT, "scripts", "worker-host.ts");
 export interface Secrets {
   MEDIA_NODE_SECRET: string;
   MEDIA_SIGNING_SECRET: string;
@@ -398,7 +399,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...options.vars,
   };
   const startWorker = async () => {
-    const args = [TSX, join(root, "scripts", "worker-host.ts"), "--root", root, "--port", String(workerPort), "--persist-to", stateDir, "--inspector-port", String(await freePort())];
+    // This tree's host, whatever `root` is: a benchmark's `--ref` runs an older commit's Worker the same way.
+    const args = [TSX, WORKER_HOST, "--root", root, "--port", String(workerPort), "--persist-to", stateDir, "--inspector-port", String(await freePort())];
     for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
     const [command, ...commandArgs] = [...priority.workerCommand(), NODE, ...args];
     worker = spawn(command!, commandArgs, {
