@@ -1,6 +1,7 @@
 import type { Next } from "hono";
 import type { ErrorResponse } from "../../contracts/api.ts";
 import type { AppContext } from "../app.ts";
+import { takeLeased } from "../auth/leases.ts";
 import { type LimitVerdict, limiterFor } from "../auth/limiter.ts";
 
 /** The API's limits: requests per key per minute, generations per key per minute, videos in progress per tenant. */
@@ -31,12 +32,13 @@ const READ_ALONGSIDE = /^\/api\/status\/[^/]+$/;
 
 /**
  * /api/* middleware (after authentication): every request counts against its key's per-minute
- * limit, and a key revoked since this isolate found it active is refused here (auth/keys.ts).
+ * limit, and a key revoked since this isolate found it active is refused here (auth/keys.ts),
+ * within a lease's life (auth/leases.ts: the isolate counts a key's requests a few at a time).
  */
 export async function rateLimit(c: AppContext, next: Next): Promise<Response | void> {
   if (c.req.method === "OPTIONS") return next();
   const limit = c.get("config").rateLimitPerMinute;
-  const taken = limiterFor(c.env, c.get("principal").keyId).take("api", limit, MINUTE_MS);
+  const taken = takeLeased(c.env, c.get("principal").keyId, "api", limit, MINUTE_MS);
   if (c.req.method === "GET" && READ_ALONGSIDE.test(c.req.path)) {
     const answered = next();
     let verdict: LimitVerdict;

@@ -1,8 +1,9 @@
 /**
  * Facts that never change once true (an API key's tenant, a video's owner), remembered by the
  * isolate so a request need not ask D1 again: at most `capacity` of them, the oldest forgotten
- * first. Only what cannot become false may be kept here; what can (a key's revocation) is
- * asked of its single writer on every request.
+ * first. Only what cannot become false may be kept here as a fact; what can (a key's
+ * revocation) is asked of its single writer, on every request or within a lease's life
+ * (leases.ts keeps its leases here: forgetting one only leaves requests unspent).
  */
 export class IsolateMemo<K, V> {
   private readonly entries = new Map<K, V>();
@@ -11,6 +12,10 @@ export class IsolateMemo<K, V> {
 
   get(key: K): V | undefined {
     return this.entries.get(key);
+  }
+
+  delete(key: K): void {
+    this.entries.delete(key);
   }
 
   set(key: K, value: V): void {

@@ -3,6 +3,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { sha256Hex } from "../../contracts/signing.ts";
 import { apiKeys, tenants } from "../db/schema.ts";
 import { IsolateMemo } from "./isolate-memo.ts";
+import { dropLease } from "./leases.ts";
 import { limiterFor } from "./limiter.ts";
 
 /** API keys: shown once at creation, stored only as SHA-256 hashes, each belonging to a tenant. */
@@ -31,16 +32,18 @@ export async function createKey(db: D1Database, tenantId: string, name: string):
 }
 
 /**
- * The key stops authenticating at once: its limiter object, which every /api request asks
- * (limits.ts), refuses it from now on, and only then is D1's row marked, so an isolate that
- * remembers the key (`authenticate`) is refused as surely as one that reads D1 again. False
- * when there is no active key with that id.
+ * The key stops authenticating: its limiter object, which every /api request asks or took
+ * a lease from (limits.ts, leases.ts), refuses it from now on, and only then is D1's row
+ * marked, so an isolate that remembers the key (`authenticate`) is refused as surely as one
+ * that reads D1 again: this isolate at once (its lease is dropped), any other once its lease
+ * ends (`LEASE_MS`). False when there is no active key with that id.
  */
 export async function revokeKey(env: Env, id: string): Promise<boolean> {
   const orm = drizzle(env.DB);
   const active = await orm.select({ id: apiKeys.id }).from(apiKeys).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).limit(1);
   if (!active[0]) return false;
   await limiterFor(env, id).revoke();
+  dropLease(id, "api");
   const result = await orm.update(apiKeys).set({ revokedAt: Date.now() }).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).returning({ id: apiKeys.id });
   return result.length > 0;
 }
@@ -66,7 +69,8 @@ const knownKeys = new IsolateMemo<string, Principal>(10_000);
 /**
  * The principal of an active key, or null. A key once found is remembered (`knownKeys`), so a
  * poller's requests do not each hash it and read D1; whether it has been revoked since is answered by the
- * key's limiter object on the same request (limits.ts `rateLimit`), never by this memory.
+ * key's limiter object, on the same request or within the lease it is served from (limits.ts
+ * `rateLimit`, leases.ts), never by this memory.
  */
 export async function authenticate(db: D1Database, key: string | null | undefined): Promise<Principal | null> {
   if (!key || !key.startsWith(KEY_PREFIX) || key.length > 100) return null;

@@ -18,7 +18,7 @@ describe("RequestLimiter", () => {
     expect((await stub.take("api", 5, MINUTE_MS)).remaining).toBe(3);
     await runInDurableObject(stub, async (_limiter: RequestLimiter, state) => {
       const again = new RequestLimiter(state, env);
-      expect(await again.take("api", 5, MINUTE_MS)).toEqual({ ok: true, retryAfterSeconds: 0, remaining: 2 });
+      expect(await again.take("api", 5, MINUTE_MS)).toMatchObject({ ok: true, retryAfterSeconds: 0, remaining: 2, granted: 1 });
       // Another bucket of the same key is counted apart.
       expect((await again.take("generate", 5, MINUTE_MS)).remaining).toBe(4);
     });
@@ -32,7 +32,7 @@ describe("RequestLimiter", () => {
       for (let i = 0; i < 150; i++) state.storage.sql.exec("INSERT INTO hits (bucket, at) VALUES ('api', ?)", now - 2 * MINUTE_MS + i);
       for (const ago of [30_000, 1_000]) state.storage.sql.exec("INSERT INTO hits (bucket, at) VALUES ('api', ?)", now - ago);
       const again = new RequestLimiter(state, env);
-      expect(await again.take("api", 5, MINUTE_MS)).toEqual({ ok: true, retryAfterSeconds: 0, remaining: 2 });
+      expect(await again.take("api", 5, MINUTE_MS)).toMatchObject({ ok: true, retryAfterSeconds: 0, remaining: 2, granted: 1 });
       expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM hits").one().n).toBe(3);
       expect((await again.take("api", 5, MINUTE_MS)).remaining).toBe(1);
       expect((await again.take("api", 5, MINUTE_MS)).remaining).toBe(0);
@@ -69,9 +69,47 @@ describe("RequestLimiter", () => {
     const stub = limiterFor(env, "key_limiter_revoked");
     expect((await stub.take("api", 5, MINUTE_MS)).ok).toBe(true);
     await stub.revoke();
-    expect(await stub.take("api", 5, MINUTE_MS)).toEqual({ ok: false, retryAfterSeconds: 0, remaining: 0, revoked: true });
+    expect(await stub.take("api", 5, MINUTE_MS)).toMatchObject({ ok: false, retryAfterSeconds: 0, remaining: 0, revoked: true });
+    expect((await stub.take("api", 5, MINUTE_MS, 4, 1000)).ok).toBe(false);
     await runInDurableObject(stub, async (_limiter: RequestLimiter, state) => {
       expect((await new RequestLimiter(state, env).take("generate", 5, MINUTE_MS)).revoked).toBe(true);
+    });
+  });
+
+  it("counts a lease's requests as of the end of its life, grants what is free, and takes back what was not spent", async () => {
+    const stub = limiterFor(env, "key_limiter_lease");
+    await runInDurableObject(stub, async (limiter: RequestLimiter, state) => {
+      const before = Date.now();
+      const lease = await limiter.take("api", 10, MINUTE_MS, 4, 1000);
+      expect(lease).toMatchObject({ ok: true, granted: 4, remaining: 6 });
+      const row = state.storage.sql.exec<{ at: number; n: number }>("SELECT at, n FROM hits WHERE rowid = ?", lease.lease).one();
+      expect(row.n).toBe(4);
+      // Counted as of when its requests may last be spent, so it leaves the window that much later.
+      expect(row.at).toBeGreaterThanOrEqual(before + 1000);
+      // Three of the four were not spent: handed back with the next take, they no longer count.
+      const next = await limiter.take("api", 10, MINUTE_MS, 1, 1000, { lease: lease.lease, n: 3 });
+      expect(next).toMatchObject({ ok: true, granted: 1, remaining: 8 });
+      expect(state.storage.sql.exec<{ n: number }>("SELECT n FROM hits WHERE rowid = ?", lease.lease).one().n).toBe(1);
+      // The same lease handed back again gives back nothing: what is left of it was spent.
+      expect((await limiter.take("api", 10, MINUTE_MS, 1, 1000, { lease: lease.lease, n: 50 })).remaining).toBe(7);
+      // More than is free: what is free; then nothing.
+      expect(await limiter.take("api", 10, MINUTE_MS, 32, 1000)).toMatchObject({ ok: true, granted: 7, remaining: 0 });
+      const refused = await limiter.take("api", 10, MINUTE_MS, 32, 1000);
+      expect(refused).toMatchObject({ ok: false, granted: 0, remaining: 0 });
+      // The oldest counted requests leave the window a minute after the end of their lease.
+      expect(refused.retryAfterSeconds).toBeGreaterThanOrEqual(60);
+      expect(refused.retryAfterSeconds).toBeLessThanOrEqual(61);
+      expect(state.storage.sql.exec<{ total: number }>("SELECT SUM(n) AS total FROM hits").one().total).toBe(10);
+    });
+  });
+
+  it("counts rows written before leases (no n) as one request each", async () => {
+    const stub = limiterFor(env, "key_limiter_old_rows");
+    await runInDurableObject(stub, async (_limiter: RequestLimiter, state) => {
+      state.storage.sql.exec("DROP TABLE hits");
+      state.storage.sql.exec("CREATE TABLE hits (bucket TEXT NOT NULL, at INTEGER NOT NULL)");
+      for (let i = 0; i < 3; i++) state.storage.sql.exec("INSERT INTO hits (bucket, at) VALUES ('api', ?)", Date.now() - 1000);
+      expect(await new RequestLimiter(state, env).take("api", 5, MINUTE_MS, 5)).toMatchObject({ ok: true, granted: 2, remaining: 0 });
     });
   });
 });
