@@ -16,9 +16,9 @@ let snapshot: { root: string; revision: string } | null = null;
 
 /**
  * A copy of the working tree (tracked and untracked files, node_modules linked), taken once
- * per benchmark process. `wrangler dev` rebuilds and reloads the Worker whenever a source file
- * changes, and a reload drops the work in flight (it comes back only after the job lease,
- * 90 s): with other engineers editing the tree, measuring the live tree measures their edits.
+ * per benchmark process. The Worker is bundled from it when its host starts (a restart bundles
+ * again), and media-node and the draft server load their sources as they start: with other
+ * engineers editing the tree, measuring the live tree measures their edits.
  */
 export function sourceSnapshot(): { root: string; revision: string } {
   if (snapshot) return snapshot;

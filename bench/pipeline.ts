@@ -1,10 +1,10 @@
 /**
  * End-to-end draft ad by phase: `tsx bench/pipeline.ts [--runs 3] [--duration 30]`.
  *
- * A 30 s 16:9 ad through the real local stack (wrangler dev, media-node and the draft model
+ * A 30 s 16:9 ad through the real local stack (the Worker, media-node and the draft model
  * server, default settings as `npm run demo` uses), one run after another. Phase durations
  * come from the run's own event log (server timestamps), replayed after each video ends.
- * Server start-up (D1 migrations, media-node and the draft server, wrangler dev up to /health) is reported apart.
+ * Server start-up (D1 migrations, media-node and the draft server, the Worker up to /health) is reported apart.
  */
 import type { Phase } from "../contracts/api.ts";
 import { isMain, numberFlag, snapshotNote, withStack } from "./bench-stack.ts";
@@ -65,7 +65,7 @@ Workload: ${options.runs} runs, one after another, of a ${options.duration} s 16
 
 ${table(["phase", "median s", "share of total (median)", "per run s"], rows)}
 
-- Server start-up, measured once apart from the runs: **${startupSeconds.toFixed(1)} s** (D1 migrations + media-node and the draft server + \`wrangler dev\` until each answers).
+- Server start-up, measured once apart from the runs: **${startupSeconds.toFixed(1)} s** (D1 migrations + media-node and the draft server + the Worker until each answers).
 - Median end to end including start-up, as \`npm run demo\` sees it: ${(startupSeconds + median(clients)).toFixed(1)} s.
 `;
 }

@@ -1,8 +1,8 @@
 /**
- * Queue consumer batches and the runs' job transitions, read from `wrangler dev`'s log ("QUEUE adreel-jobs 7/10 (2311ms)":
+ * Queue consumer batches and the runs' job transitions, read from the Worker's log (Miniflare's) ("QUEUE adreel-jobs 7/10 (2311ms)":
  * acked/total messages and how long the consumer took). Locally, Miniflare's queue broker
  * hands the consumer one batch at a time and waits for it (wrangler.toml's
- * `max_concurrency` is not applied by `wrangler dev`), so the sum of batch times against the
+ * `max_concurrency` is not applied locally), so the sum of batch times against the
  * wall time says how busy that single lane was.
  */
 

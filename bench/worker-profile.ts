@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { table } from "./results-doc.ts";
 
 /**
- * A CPU profile of the Worker's isolate inside `wrangler dev`'s workerd, taken over its
+ * A CPU profile of the Worker's isolate inside its workerd (scripts/worker-host.ts), taken over its
  * inspector (the Chrome DevTools protocol workerd serves for each isolate): which functions
  * the one workerd thread spends its time in while the load runs. The Worker, its Durable
  * Objects and its handlers share that isolate; D1, R2 and the queue broker are isolates of

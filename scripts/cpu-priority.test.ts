@@ -40,7 +40,7 @@ describe.skipIf(!autogroups)("the stack's CPU priorities under autogroup schedul
     const command = new StackPriority("background").workerCommand();
     const may = spawnSync("chrt", ["--rr", "1", "true"]).status === 0;
     expect(command).toEqual(may ? ["chrt", "--rr", "1"] : []);
-    // A child of the command, as workerd is of wrangler dev, reports its own policy.
+    // A child of the command, as workerd is of the Worker's host, reports its own policy.
     const [first, ...rest] = [...command, "sh", "-c", "sh -c 'chrt -p $$'"];
     const policy = spawnSync(first!, rest, { encoding: "utf8" }).stdout;
     expect(policy).toContain(may ? "SCHED_RR" : "SCHED_OTHER");

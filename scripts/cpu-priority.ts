@@ -13,7 +13,7 @@ import { existsSync, writeFileSync } from "node:fs";
  * stopping it stops its ffmpeg children), and with the kernel's autogroup scheduling
  * (`/proc/sys/kernel/sched_autogroup_enabled`, on by default on desktop and many server
  * kernels) CPU time is first shared equally between sessions, niceness counting only inside
- * one. So `wrangler dev`'s session (workerd's) is raised instead (`/proc/<pid>/autogroup`,
+ * one. So the Worker's session (its host's and workerd's, scripts/worker-host.ts) is raised instead (`/proc/<pid>/autogroup`,
  * niceness -10): workerd runs when it is ready, and when it is not — most of the time — the
  * encodes get all it leaves, and on a machine shared with other work they keep an equal
  * session's share of it. Raising needs CAP_SYS_NICE (root); without it the stand-ins' sessions
@@ -24,7 +24,7 @@ import { existsSync, writeFileSync } from "node:fs";
  * busy session on the machine (another stack raised alike, a test run, a build) takes its
  * weighted turn while workerd waits, and each status request queues behind those turns
  * (bench/load.ts measured workerd's threads waiting for a core more than half their ready
- * time). Where the kernel allows it (CAP_SYS_NICE), `wrangler dev` therefore runs under the
+ * time). Where the kernel allows it (CAP_SYS_NICE), the Worker's host therefore runs under the
  * round-robin real-time policy at its lowest priority (`chrt --rr 1`, inherited by workerd and
  * its threads): it takes a core the moment it is ready, and being a server that is idle between
  * requests it leaves the rest; the kernel's real-time throttling
@@ -33,7 +33,7 @@ import { existsSync, writeFileSync } from "node:fs";
 export const STAND_IN_NICENESS = 10;
 export const WORKER_SESSION_NICENESS = -10;
 export const STAND_IN_SESSION_NICENESS = 19;
-/** `wrangler dev`'s scheduling where the kernel allows it: round-robin real time, its lowest priority. */
+/** The Worker's host's scheduling where the kernel allows it: round-robin real time, its lowest priority. */
 export const WORKER_REAL_TIME = ["chrt", "--rr", "1"] as const;
 
 let realTime: boolean | null = null;
@@ -84,7 +84,7 @@ export class StackPriority {
 
   constructor(readonly mode: StandInPriority) {}
 
-  /** What `wrangler dev`'s command line starts with: chrt(1) execs it, so its pid is the server's. */
+  /** What the Worker host's command line starts with: chrt(1) execs it, so its pid is the server's. */
   workerCommand(): string[] {
     return this.mode === "background" && realTimeAllowed() ? [...WORKER_REAL_TIME] : [];
   }

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
@@ -45,8 +45,11 @@ for (const entry of values.var) {
 /** The Worker as `wrangler deploy` bundles it (its esbuild settings, nodejs_compat), into a directory of this process's own. */
 function build(): string {
   // Inside the project: workerd names modules by their path from the Worker's root (wrangler.toml's folder) and refuses "..".
-  mkdirSync(join(root, ".adreel"), { recursive: true });
-  const outdir = mkdtempSync(join(root, ".adreel", "worker-build-"));
+  const builds = join(root, ".adreel", "worker-builds");
+  mkdirSync(builds, { recursive: true });
+  // Builds of hosts that were killed before they could remove theirs (each named by its host's pid).
+  for (const name of readdirSync(builds)) if (!alive(Number(name))) rmSync(join(builds, name), { recursive: true, force: true });
+  const outdir = join(builds, String(process.pid));
   process.once("exit", () => rmSync(outdir, { recursive: true, force: true }));
   const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
   // `--env=""`: the top level of wrangler.toml (the local configuration); containers are off locally.
@@ -57,6 +60,16 @@ function build(): string {
   });
   if (built.status !== 0) throw new Error(`building the Worker failed:\n${built.stdout}\n${built.stderr}`);
   return join(outdir, "index.js");
+}
+
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 const scriptPath = build();

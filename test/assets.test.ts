@@ -10,7 +10,7 @@ import { AdreelClient, ApiError } from "../cli/client.ts";
 import { createDevKey, type Stack, startStack } from "../scripts/stack.ts";
 
 /**
- * Brand assets through the real stack (wrangler dev, media-node and the draft model server):
+ * Brand assets through the real stack (the Worker, media-node and the draft model server):
  * uploads validated by media-node, URL assets admitted at submit time from a web server on
  * 127.0.0.1 (one of the stack's allowed origins: the only http or loopback origins it fetches),
  * refusals naming the field, and a 15 s ad whose references are those very images.

@@ -10,8 +10,8 @@ import { ffmpeg, ffprobe } from "../media-node/ffmpeg.ts";
 import { createDevKey, type Stack, startStack } from "../scripts/stack.ts";
 
 /**
- * The whole product, as a user runs it: `wrangler dev` (Worker, D1, R2, Queues, Durable
- * Objects, all local), media-node and the draft model server, over real HTTP.
+ * The whole product, as a user runs it: the Worker (scripts/worker-host.ts: D1, R2, Queues,
+ * Durable Objects, all local), media-node and the draft model server, over real HTTP.
  */
 
 const PHASES = ["queued", "planning", "generating_references", "storyboarding", "generating_chunks", "stitching", "adding_music", "complete"];

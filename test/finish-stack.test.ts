@@ -15,7 +15,7 @@ import { createDevKey, type Stack, startStack } from "../scripts/stack.ts";
 import { findTemplate, framePng, readWords, speechSpans, trackLevels } from "./support/finish-checks.ts";
 
 /**
- * The ad finish through the whole local stack (wrangler dev, media-node, the draft model
+ * The ad finish through the whole local stack (the Worker, media-node, the draft model
  * server), as `npm run demo` makes an ad: a 15 s ad with an uploaded logo and the CLI's copy
  * overrides ends on that logo with the call to action on screen, and speaks (espeak-ng through
  * the draft speech model); one without a voiceover ends on the brand name in type. Every check

@@ -2,9 +2,9 @@ import { LogRecord } from "../../contracts/log.ts";
 
 /**
  * The structured records among a process's output lines (scripts/stack.ts `lines()`). A line
- * of ours is one JSON record; `wrangler dev` frames the Worker's warnings and errors
- * (`▲ [WARNING] `, `✘ [ERROR] `, ANSI colours), so the record is the JSON object inside the line.
- * Lines that hold no record (wrangler's own request lines, its banner) are returned apart.
+ * of ours is one JSON record; a host may frame the Worker's warnings and errors (`wrangler dev`
+ * did: `▲ [WARNING] `, `✘ [ERROR] `, ANSI colours), so the record is the JSON object inside the line.
+ * Lines that hold no record (Miniflare's queue lines, a banner) are returned apart.
  */
 export function logRecords(lines: readonly string[]): { records: LogRecord[]; other: string[] } {
   const records: LogRecord[] = [];
