@@ -1,6 +1,4 @@
-import { readFileSync } from "node:fs";
-
-/** The load generator's clients: timed requests, a steady poller, and what it reads of the stack's processes. */
+/** The load generator's clients: timed requests and a steady poller. */
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -12,10 +10,16 @@ export async function timedGet(url: string, headers: Record<string, string> = {}
   return performance.now() - t0;
 }
 
-/** A steady poller: one request every 1/hz s, never more than one in flight (a late answer delays the next). */
-export async function pollSteadily(request: () => Promise<number>, hz: number, done: () => boolean, latencies: number[], errors: string[]): Promise<void> {
+/**
+ * A steady poller: one request every 1/hz s, `phaseMs` into each period, never more than one in
+ * flight (a late answer delays the next to the poller's next tick). Pollers of independent
+ * clients are given spread phases: started together, they would send their requests in one
+ * burst per period, and each would wait for the burst's others.
+ */
+export async function pollSteadily(request: () => Promise<number>, hz: number, done: () => boolean, latencies: number[], errors: string[], phaseMs = 0): Promise<void> {
   const period = 1000 / hz;
-  let next = performance.now();
+  let next = performance.now() + phaseMs;
+  if (phaseMs > 0) await sleep(phaseMs);
   while (!done()) {
     try {
       latencies.push(await request());
@@ -23,27 +27,14 @@ export async function pollSteadily(request: () => Promise<number>, hz: number, d
       errors.push((error as Error).message);
     }
     next += period;
-    const wait = next - performance.now();
+    let wait = next - performance.now();
+    // Late: the ticks it missed are skipped and it waits for its next one, keeping its phase.
+    // Restarting the schedule from the late answer put every poller one stall had held up on
+    // the same phase, lining them up into one burst per period from then on.
+    if (wait < 0) {
+      next += Math.ceil(-wait / period) * period;
+      wait = next - performance.now();
+    }
     if (wait > 0) await sleep(wait);
-    else next = performance.now();
   }
-}
-
-/** A process's arguments, NUL-separated ("" once it has exited). */
-export function commandLine(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8");
-  } catch {
-    return "";
-  }
-}
-
-/**
- * `wrangler dev`'s request proxy among a Worker process tree's workerd processes: the one on the
- * stack's port (`entry=host:port`) when there are two (the proxy and the Worker's). The stack's
- * own Worker host (scripts/worker-host.ts) runs one workerd, which listens on that port itself
- * and is no proxy; a `--ref` run of older code still starts wrangler dev's two.
- */
-export function isRequestProxy(pid: number, workerdPids: number[], workerUrl: string): boolean {
-  return workerdPids.length > 1 && commandLine(pid).includes(`entry=${new URL(workerUrl).host}\0`);
 }

@@ -21,7 +21,7 @@ import { BENCH_LIMITS, draftPredictions, providerStats, isMain, numberFlag, refS
 import { fetchEventLog, jobIntervals, phaseTimeline } from "./event-log.ts";
 import { describeMachine, invocation, loadAverage, machineParagraph } from "./machine.ts";
 import { type ProcStat, processTree, TreeSampler, type TreeUsage } from "./process-tree.ts";
-import { isRequestProxy, pollSteadily, sleep, timedGet } from "./load-clients.ts";
+import { pollSteadily, sleep, timedGet } from "./load-clients.ts";
 import { LogFollower } from "./queue-log.ts";
 import { tallyMediaRequests } from "./media-requests.ts";
 import { inspectorUrl, listeningPorts, profileIsolate, profileParagraph, type WorkerProfile } from "./worker-profile.ts";
@@ -144,7 +144,7 @@ ${table(
     : "";
   const priorities = equalPriority
     ? `
-The stand-ins' CPU priority (scripts/stack.ts): \`background\` (the stack's default: media-node and the draft server at niceness 10, \`wrangler dev\`'s session at autogroup niceness -10, or where that is refused the stand-ins' sessions at 19) against \`equal\` (niceness 0, sessions left alone, so each session, workerd's too, gets an equal share of the cores), this code, fresh stacks in this run:
+The stand-ins' CPU priority (scripts/stack.ts): \`background\` (the stack's default: media-node and the draft server at niceness 10, the Worker's session at autogroup niceness -10, or where that is refused the stand-ins' sessions at 19) against \`equal\` (niceness 0, sessions left alone, so each session, workerd's too, gets an equal share of the cores), this code, fresh stacks in this run:
 
 ${table(
   ["draft concurrency", "priority", "videos/min", "status ms p50 / p99", "idle p99 ms", "p99 / idle p99", "workerd waited for a core (% of its ready time)"],
@@ -185,7 +185,7 @@ Against draft concurrency ${concurrencies[0]}, measured in this run: ${results
   return `${SECTION}
 
 ${machineParagraph(invocation(), loadBefore, snapshotNote())}
-Workload: ${options.n} draft ads of ${options.duration} s (16:9, ten prompts in turn) submitted at once to one stack, after a warm-up video, one tenant (own API key) per video; each with one WebSocket viewer (\`AdreelClient.watch\`) and one client polling \`GET /api/status/{id}\` at ${options.pollHz} req/s (never two in flight), i.e. ${options.n * options.pollHz} status req/s in total. The load runs once per draft provider \`concurrency\` (its render slots: ${concurrencies.join(", ")}), each on a fresh stack (its local D1, R2 and Durable Object storage in memory, /dev/shm: bench-stack.ts \`MEMORY_DIR\`; \`wrangler dev\` at round-robin real-time priority where allowed: scripts/cpu-priority.ts), no added latency. Worker defaults (\`MAX_PREDICTIONS_PER_VIDEO\` 8, queue consumer \`max_batch_size\` 10, \`max_concurrency\` 8 in wrangler.toml) except the API limits, raised so the polling is not refused (${Object.entries(BENCH_LIMITS).map(([k, v]) => `${k}=${v}`).join(", ")}; the per-key limiter still runs on every request). /proc sampled every 200 ms: media-node = the server process and its ffmpeg children (tsx's launcher excluded), CPU = utime+stime including reaped children, as % of ${cores} cores; timeout ${options.timeoutMin} min per load.
+Workload: ${options.n} draft ads of ${options.duration} s (16:9, ten prompts in turn) submitted at once to one stack, after a warm-up video, one tenant (own API key) per video; each with one WebSocket viewer (\`AdreelClient.watch\`) and one client polling \`GET /api/status/{id}\` at ${options.pollHz} req/s (never two in flight), i.e. ${options.n * options.pollHz} status req/s in total, the pollers' phases spread evenly over the period (video i polls i/${options.n} of a period after video 0; a poller held up by a slow answer skips to its next tick, keeping its phase). In runs before this (the docs' numbers up to 30fa289) they all polled on one phase, restarted from each late answer, so every stall lined them up again: each request then waited behind the ${options.n - 1} others of its burst (idle polling at 100 req/s, workerd at 7-10 % of a core: p50 15.2 / p99 39.8 ms phase-locked against 1.7 / 15.9 ms spread); the idle baseline is unchanged (sequential requests). The load runs once per draft provider \`concurrency\` (its render slots: ${concurrencies.join(", ")}), each on a fresh stack (its local D1, R2 and Durable Object storage in memory, /dev/shm: bench-stack.ts \`MEMORY_DIR\`; the Worker's host at round-robin real-time priority where allowed: scripts/cpu-priority.ts; the Worker runs in Miniflare's workerd, scripts/worker-host.ts, requests reaching it directly: no request proxy in front of it, as \`wrangler dev\` had until 898fd34; a \`--ref\` of older code runs its Worker the same way, since the stack's start is this code's), no added latency. Worker defaults (\`MAX_PREDICTIONS_PER_VIDEO\` 8, queue consumer \`max_batch_size\` 10, \`max_concurrency\` 8 in wrangler.toml) except the API limits, raised so the polling is not refused (${Object.entries(BENCH_LIMITS).map(([k, v]) => `${k}=${v}`).join(", ")}; the per-key limiter still runs on every request). /proc sampled every 200 ms: media-node = the server process and its ffmpeg children (tsx's launcher excluded), CPU = utime+stime including reaped children, as % of ${cores} cores; timeout ${options.timeoutMin} min per load.
 ${acceptance}${againstRef}${priorities}${compared}
 ${results.map((r) => r.detail).join("\n")}${baselines.map((r) => r.detail).join("\n")}`;
 }
@@ -221,8 +221,6 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
     { name: "draft", root: pids.draft, select: mediaServerAndChildren, count: (s) => s.comm.startsWith("ff") },
     { name: "worker", root: pids.worker },
     { name: "workerd", root: pids.worker, select: (s) => s.comm.startsWith("workerd"), schedstat: true },
-    // wrangler dev's request proxy (a --ref run of code from before scripts/worker-host.ts): a second workerd, on the stack's port, that every HTTP request passes through to the Worker's.
-    { name: "proxy", root: pids.worker, select: (s, tree) => s.comm.startsWith("workerd") && isRequestProxy(s.pid, tree.filter((t) => t.comm.startsWith("workerd")).map((t) => t.pid), stack.workerUrl), schedstat: true },
   ]).start();
   const deadline = Date.now() + options.timeoutMin * 60_000;
   const latencies: number[] = [];
@@ -232,7 +230,7 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
   const health: number[] = [];
   const healthErrors: string[] = [];
   let running = true;
-  const healthPoller = pollSteadily(() => timedGet(`${client.baseUrl}/health`), options.pollHz, () => !running || Date.now() > deadline, health, healthErrors);
+  const healthPoller = pollSteadily(() => timedGet(`${client.baseUrl}/health`), options.pollHz, () => !running || Date.now() > deadline, health, healthErrors, 500 / options.pollHz / options.n);
   const queue = new LogFollower(() => stack.logs().worker);
   queue.poll();
   const follow = setInterval(() => queue.poll(), 1000);
@@ -254,7 +252,8 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
           return { id: `(submission ${i + 1})`, key, submittedAt, endedAt: null, status: "not accepted", phase: "none", progress: 0, error: (error as Error).message };
         }
         let ended = false;
-        const poller = pollSteadily(() => timedStatus(tenant, videoId), options.pollHz, () => ended || Date.now() > deadline, latencies, pollErrors);
+        // Each video's poller a 1/n of the period after the previous one's (as independent dashboards would be).
+        const poller = pollSteadily(() => timedStatus(tenant, videoId), options.pollHz, () => ended || Date.now() > deadline, latencies, pollErrors, (i * 1000) / options.pollHz / options.n);
         try {
           const end = await tenant.watch(
             videoId,
@@ -318,7 +317,7 @@ function report(options: LoadOptions, m: Measured, cores: number, code: string |
   const health = m.health.length ? summarize(m.health) : null;
   const idle = summarize(m.idle);
   const lag = m.eventLag.length ? summarize(m.eventLag) : null;
-  const { media, draft, worker, workerd, proxy, "media-server": mediaServer } = m.usage;
+  const { media, draft, worker, workerd, "media-server": mediaServer } = m.usage;
   const throughput = (complete.length / m.wallSeconds) * 60;
 
   const headline = table(
@@ -333,9 +332,8 @@ function report(options: LoadOptions, m: Measured, cores: number, code: string |
       ["draft model server peak RSS (server + ffmpeg children, summed)", draft ? `${mib(draft.peakRssBytes)} MiB (up to ${draft.peakProcesses} ffmpeg at once)` : "n/a"],
       [`draft model server CPU (renders) / (wall × ${cores} cores)`, draft ? `${pct(draft, cores)} % (${draft.cpuSeconds.toFixed(0)} CPU s)` : "n/a"],
       ["workerd peak RSS", workerd ? `${mib(workerd.peakRssBytes)} MiB (all of the Worker's process tree: ${worker ? mib(worker.peakRssBytes) : "n/a"} MiB)` : "n/a"],
-      [`the Worker's process tree (its host or wrangler dev, and workerd) CPU / (wall × ${cores} cores)`, worker ? `${pct(worker, cores)} % (${worker.cpuSeconds.toFixed(0)} CPU s)` : "n/a"],
+      [`the Worker's process tree (its host and workerd) CPU / (wall × ${cores} cores)`, worker ? `${pct(worker, cores)} % (${worker.cpuSeconds.toFixed(0)} CPU s)` : "n/a"],
       ["workerd threads: on a core / ready but waiting for one (run-queue wait, /proc schedstat)", workerd?.runSeconds != null && workerd.runqueueWaitSeconds != null ? `${workerd.runSeconds.toFixed(0)} s / ${workerd.runqueueWaitSeconds.toFixed(0)} s (waited ${((100 * workerd.runqueueWaitSeconds) / Math.max(1e-9, workerd.runSeconds + workerd.runqueueWaitSeconds)).toFixed(0)} % of its ready time)` : "n/a"],
-      ["of which wrangler dev's request proxy (the workerd every HTTP request passes through): on a core / waiting", proxy?.runSeconds != null && proxy.runqueueWaitSeconds != null ? `${proxy.runSeconds.toFixed(0)} s / ${proxy.runqueueWaitSeconds.toFixed(0)} s` : "none: one workerd, requests reach the Worker's directly"],
       [`status latency under load (${options.pollHz} req/s per video, ${m.latencies.length} requests, ${m.pollErrors.length} errors): p50 / p99`, status ? `${status.p50.toFixed(1)} / ${status.p99.toFixed(1)} ms` : "n/a"],
       [`status latency idle, same stack (${idle.count} sequential): p50 / p99`, `${idle.p50.toFixed(1)} / ${idle.p99.toFixed(1)} ms`],
       ["status under load / idle: p50, p99", status ? `${(status.p50 / idle.p50).toFixed(1)}×, ${(status.p99 / idle.p99).toFixed(1)}×` : "n/a"],
@@ -401,7 +399,7 @@ function report(options: LoadOptions, m: Measured, cores: number, code: string |
   const mediaCpu = media ? (100 * media.cpuSeconds) / (media.wallSeconds * cores) : 0;
   const waitP50 = waits.length ? median(waits) : 0;
   const renderP50 = renders.length ? median(renders) : 0;
-  findings.push(`media-node (normalize/stitch/mux ffmpeg) used ${mediaCpu.toFixed(0)} % of ${cores} cores over the run, the draft model server (renders) ${draft ? pct(draft, cores) : "n/a"} %, wrangler dev + workerd ${worker ? pct(worker, cores) : "n/a"} %; load average at the end ${loadAverage()} (other engineers' jobs share the cores).`);
+  findings.push(`media-node (normalize/stitch/mux ffmpeg) used ${mediaCpu.toFixed(0)} % of ${cores} cores over the run, the draft model server (renders) ${draft ? pct(draft, cores) : "n/a"} %, the Worker (host and workerd) ${worker ? pct(worker, cores) : "n/a"} %; load average at the end ${loadAverage()} (other engineers' jobs share the cores).`);
   findings.push(`The draft provider's ${options.draftConcurrency} render slots were busy ${slotBusy.toFixed(0)} % of the wall time; a prediction waited for a slot ${waitP50.toFixed(1)} s at the median (p99 ${waits.length ? percentile(waits, 99).toFixed(1) : "n/a"} s) against ${renderP50.toFixed(2)} s of rendering.`);
   findings.push(
     queues.length

@@ -9,7 +9,6 @@
 import type { AdreelClient } from "../cli/client.ts";
 import type { Stack } from "../scripts/stack.ts";
 import { BENCH_LIMITS, isMain, numberFlag, refSnapshot, snapshotNote, withStack } from "./bench-stack.ts";
-import { isRequestProxy } from "./load-clients.ts";
 import { processTree, schedNanoseconds } from "./process-tree.ts";
 import { invocation, loadAverage, machineParagraph } from "./machine.ts";
 import { table, writeSection } from "./results-doc.ts";
@@ -31,15 +30,15 @@ async function timed(url: string, headers: Record<string, string>): Promise<numb
 interface Pairs {
   health: number[];
   status: number[];
-  /** CPU the stack's two workerd processes spent on each route's requests, summed (ns): the Worker's (isolate, D1, R2, queues) and wrangler dev's request proxy. */
-  cpu: Record<"health" | "status", { worker: number; proxy: number }>;
+  /** CPU the Worker's workerd (isolate, D1, R2, queues) spent on each route's requests, summed (ns). */
+  cpu: Record<"health" | "status", number>;
 }
 
-/** The Worker's workerd, and wrangler dev's request proxy every HTTP request passed through (none since scripts/worker-host.ts; a --ref run of older code has one). */
-function workerdOf(stack: Stack): { worker: number[]; proxy: number[] } {
-  const workerd = processTree(stack.pids().worker ?? -1).filter((s) => s.comm.startsWith("workerd"));
-  const isProxy = (pid: number) => isRequestProxy(pid, workerd.map((s) => s.pid), stack.workerUrl);
-  return { worker: workerd.filter((s) => !isProxy(s.pid)).map((s) => s.pid), proxy: workerd.filter((s) => isProxy(s.pid)).map((s) => s.pid) };
+/** The Worker's workerd processes (one: scripts/worker-host.ts). */
+function workerdOf(stack: Stack): number[] {
+  return processTree(stack.pids().worker ?? -1)
+    .filter((s) => s.comm.startsWith("workerd"))
+    .map((s) => s.pid);
 }
 
 const onCpuNs = (pids: number[]) => pids.reduce((sum, pid) => sum + schedNanoseconds(pid).runNs, 0);
@@ -51,14 +50,12 @@ const onCpuNs = (pids: number[]) => pids.reduce((sum, pid) => sum + schedNanosec
  * meanwhile: measured idle, that is nothing.
  */
 async function interleaved(client: AdreelClient, workerd: ReturnType<typeof workerdOf>, videoId: string, count: number, until: () => boolean = () => false): Promise<Pairs> {
-  const pairs: Pairs = { health: [], status: [], cpu: { health: { worker: 0, proxy: 0 }, status: { worker: 0, proxy: 0 } } };
+  const pairs: Pairs = { health: [], status: [], cpu: { health: 0, status: 0 } };
   const auth = { authorization: `Bearer ${client.apiKey}` };
   const measured = async (route: "health" | "status", url: string, headers: Record<string, string>) => {
-    const worker = onCpuNs(workerd.worker);
-    const proxy = onCpuNs(workerd.proxy);
+    const before = onCpuNs(workerd);
     pairs[route].push(await timed(url, headers));
-    pairs.cpu[route].worker += onCpuNs(workerd.worker) - worker;
-    pairs.cpu[route].proxy += onCpuNs(workerd.proxy) - proxy;
+    pairs.cpu[route] += onCpuNs(workerd) - before;
   };
   const health = () => measured("health", `${client.baseUrl}/health`, {});
   const status = () => measured("status", `${client.baseUrl}/api/status/${videoId}`, auth);
@@ -100,10 +97,10 @@ function measure(requests: number, root?: string): Promise<{ idle: Pairs; loaded
   });
 }
 
-/** Per route, idle: µs of the Worker's workerd and of wrangler dev's request proxy per request. */
-function cpuPerRequest(pairs: Pairs, route: "health" | "status"): { worker: number; proxy: number; n: number } {
+/** Per route, idle: µs of the Worker's workerd per request. */
+function cpuPerRequest(pairs: Pairs, route: "health" | "status"): { worker: number; n: number } {
   const n = Math.max(1, pairs[route].length);
-  return { worker: pairs.cpu[route].worker / n / 1000, proxy: pairs.cpu[route].proxy / n / 1000, n: pairs[route].length };
+  return { worker: pairs.cpu[route] / n / 1000, n: pairs[route].length };
 }
 
 export async function statusBench(options: { requests: number; ref: string | null }): Promise<string> {
@@ -129,25 +126,25 @@ export async function statusBench(options: { requests: number; ref: string | nul
   const routeName = (route: "health" | "status") => `\`${route === "health" ? "GET /health" : "GET /api/status/{id}"}\``;
   const perRequest = (route: "health" | "status") => {
     const cpu = cpuPerRequest(result.idle, route);
-    return [routeName(route), cpu.n, cpu.worker.toFixed(0), cpu.proxy.toFixed(0)];
+    return [routeName(route), cpu.n, cpu.worker.toFixed(0)];
   };
   const against = (code: string, r: { idle: Pairs; loaded: Pairs }) =>
     (["health", "status"] as const).map((route) => {
       const idle = summarize(r.idle[route]);
       const loaded = summarize(r.loaded[route]);
       const cpu = cpuPerRequest(r.idle, route);
-      return [code, routeName(route), `${idle.p50.toFixed(2)} / ${idle.p99.toFixed(2)}`, `${loaded.p50.toFixed(2)} / ${loaded.p99.toFixed(2)}`, cpu.worker.toFixed(0), cpu.proxy.toFixed(0)];
+      return [code, routeName(route), `${idle.p50.toFixed(2)} / ${idle.p99.toFixed(2)}`, `${loaded.p50.toFixed(2)} / ${loaded.p99.toFixed(2)}`, cpu.worker.toFixed(0)];
     });
   const comparison =
     base && baseResult
-      ? `\nThe same rounds on ${base.revision} (\`--ref ${options.ref}\`), a fresh stack of its own, run first:\n\n${table(["code", "route", "idle p50 / p99 ms", "2 ads generating p50 / p99 ms", "Worker's workerd µs / request, idle", "wrangler dev's request proxy µs / request, idle"], [...against(base.revision, baseResult), ...against("this code", result)])}\n`
+      ? `\nThe same rounds on ${base.revision} (\`--ref ${options.ref}\`), a fresh stack of its own, run first:\n\n${table(["code", "route", "idle p50 / p99 ms", "2 ads generating p50 / p99 ms", "Worker's workerd µs / request, idle"], [...against(base.revision, baseResult), ...against("this code", result)])}\n`
       : "";
   const idleStatus = summarize(result.idle.status);
   const loadedStatus = summarize(result.loaded.status);
   return `${SECTION}
 
 ${machineParagraph(invocation(), loadBefore, snapshotNote())}
-Workload: after ${WARMUP} warm-up rounds, up to ${options.requests} rounds of one \`GET /health\` and one \`GET /api/status/{id}\` (sequential, one connection pool, alternating which goes first), from this process to the stack's Worker on 127.0.0.1 (the stack's local D1, R2 and Durable Object storage in memory: bench-stack.ts \`MEMORY_DIR\`). \`/health\` runs the Worker's config middleware and answers; status also authenticates the API key (D1) and reads the video's Durable Object. The API limits are raised so the benchmark is not refused (${Object.entries(BENCH_LIMITS).map(([k, v]) => `${k}=${v}`).join(", ")}); the per-key limiter still runs on every status request, and its sliding window then holds every request of the last minute. Idle: a finished video, nothing else running in the stack. Under load: two 30 s draft ads generating (16:9 and 9:16); the rounds stop when both have finished, so that row may hold fewer.
+Workload: after ${WARMUP} warm-up rounds, up to ${options.requests} rounds of one \`GET /health\` and one \`GET /api/status/{id}\` (sequential, one connection pool, alternating which goes first), from this process to the stack's Worker on 127.0.0.1 (scripts/worker-host.ts: Miniflare's workerd, no request proxy in front of it as \`wrangler dev\` had until 898fd34; the stack's local D1, R2 and Durable Object storage in memory: bench-stack.ts \`MEMORY_DIR\`). \`/health\` runs the Worker's config middleware and answers; status also authenticates the API key (D1) and reads the video's Durable Object. The API limits are raised so the benchmark is not refused (${Object.entries(BENCH_LIMITS).map(([k, v]) => `${k}=${v}`).join(", ")}); the per-key limiter still runs on every status request, and its sliding window then holds every request of the last minute. Idle: a finished video, nothing else running in the stack. Under load: two 30 s draft ads generating (16:9 and 9:16); the rounds stop when both have finished, so that row may hold fewer.
 
 ${table(["when", "route", "requests", "p50 ms", "p95 ms", "p99 ms", "max ms"], rows)}
 
@@ -157,7 +154,7 @@ ${ratios.map((r) => `| ${r.join(" | ")} |`).join("\n")}
 
 CPU per request, idle (the requests above; on-core time of workerd's threads, /proc schedstat, over the requests / their count):
 
-${table(["route", "requests", "Worker's workerd µs / request", "wrangler dev's request proxy µs / request"], [perRequest("health"), perRequest("status")])}
+${table(["route", "requests", "Worker's workerd µs / request"], [perRequest("health"), perRequest("status")])}
 
 - Status under load / idle: p50 ${(loadedStatus.p50 / idleStatus.p50).toFixed(2)}×, p99 ${(loadedStatus.p99 / idleStatus.p99).toFixed(2)}×.
 ${comparison}`;
