@@ -34,13 +34,29 @@ describe("summarizeProfile", () => {
     // µs before each sample: a 60 ms run of queue work, idle, a 20 ms run of status, idle, then 90 ms of status.
     const samples = [5, 4, 4, 3, 5, 6, 6, 5, 6, 6];
     const deltas = [1000, 1000, 30_000, 30_000, 1000, 1000, 20_000, 1000, 1000, 90_000];
-    const profile = summarizeProfile(nodes, samples, 1, 10, deltas);
+    // Sampled every 50 ms: none of these deltas is a gap.
+    const profile = summarizeProfile(nodes, samples, 1, 10, deltas, 50_000);
     expect(profile.longTasks).toEqual([
       { ms: 90, functions: ["status"] },
       { ms: 60, functions: ["queue", "stringify"] },
     ]);
     expect(profile.longTaskCount).toBe(2);
     expect(profile.longTaskMs).toBe(150);
+    expect(profile.busySeconds).toBeCloseTo(0.17, 5);
+  });
+
+  it("breaks a run where no sample was taken for longer than a few sampling intervals (the isolate ran nothing)", () => {
+    const nodes = [
+      { id: 1, callFrame: frame("(root)"), children: [2, 3] },
+      { id: 2, callFrame: frame("status") },
+      { id: 3, callFrame: frame("jobDone") },
+    ];
+    // Sampled every 1 ms: 60 ms of jobDone, then 300 ms without a sample, then 10 ms of status.
+    const samples = [3, ...Array(60).fill(3), ...Array(11).fill(2)];
+    const deltas = [1000, ...Array(60).fill(1000), 300_000, ...Array(10).fill(1000)];
+    const profile = summarizeProfile(nodes, samples, 1, 10, deltas, 1000);
+    expect(profile.longTasks).toEqual([{ ms: 60, functions: ["jobDone"] }]);
+    expect(profile.busySeconds).toBeCloseTo(0.07, 5);
   });
 });
 

@@ -19,8 +19,14 @@ export interface ProfileEntry {
 export interface WorkerProfile {
   seconds: number;
   samples: number;
-  /** Share of samples in which the isolate was idle (waiting for work). */
+  /** Share of samples in which the isolate was idle (waiting for work). Of samples, not of time: see `busySeconds`. */
   idle: number;
+  /**
+   * Seconds the isolate ran: the time before each sample that was not idle, counting only
+   * deltas within `GAP_INTERVALS` sampling intervals. workerd's profiler takes no sample while
+   * the isolate runs nothing (and few "(idle)" ones), so a long delta is mostly time it was not running.
+   */
+  busySeconds: number;
   top: ProfileEntry[];
   /**
    * Runs of busy samples (nothing idle between them) longer than `LONG_TASK_MS`: while one runs,
@@ -39,6 +45,17 @@ export interface LongTask {
 }
 
 export const LONG_TASK_MS = 50;
+
+/** The sampling interval asked of the profiler (µs). */
+const SAMPLING_INTERVAL_US = 1000;
+
+/**
+ * A delta longer than this many sampling intervals before a sample is a gap, not busy time:
+ * workerd samples the isolate only while it runs, so idle time shows as long deltas (seen: a
+ * median delta of 5 ms and a 90th percentile of 200 ms at a 1 ms interval, idle polling), and
+ * two samples of one request on either side of such a gap were counted as one run of hundreds of ms.
+ */
+const GAP_INTERVALS = 4;
 
 /** V8's frames with no name of their own: they say nothing about which work a task was. */
 const UNNAMED = new Set(["(anonymous)", "(program)", "(garbage collector)", "(root)", "(idle)", "then", "next", "all", "fetch", "values", "raw"]);
@@ -123,11 +140,11 @@ async function profileSession(url: string, seconds: number, top: number): Promis
     void send("Runtime.enable");
     const answered = await Promise.race([send("Profiler.enable").then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), ANSWER_MS))]);
     if (!answered) return null;
-    await send("Profiler.setSamplingInterval", { interval: 1000 });
+    await send("Profiler.setSamplingInterval", { interval: SAMPLING_INTERVAL_US });
     await send("Profiler.start");
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
     const { profile } = (await send("Profiler.stop")) as { profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas?: number[] } };
-    return summarizeProfile(profile.nodes, profile.samples, seconds, top, profile.timeDeltas);
+    return summarizeProfile(profile.nodes, profile.samples, seconds, top, profile.timeDeltas, SAMPLING_INTERVAL_US);
   } finally {
     ws.close();
   }
@@ -137,7 +154,7 @@ async function profileSession(url: string, seconds: number, top: number): Promis
  * Inclusive and self shares per function name (file-less frames keep their V8 names: idle, GC,
  * program), and the long busy runs, timed by `timeDeltas` (µs before each sample, V8's profile format).
  */
-export function summarizeProfile(nodes: ProfileNode[], samples: number[], seconds: number, top: number, timeDeltas: number[] = []): WorkerProfile {
+export function summarizeProfile(nodes: ProfileNode[], samples: number[], seconds: number, top: number, timeDeltas: number[] = [], intervalUs = SAMPLING_INTERVAL_US): WorkerProfile {
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -157,7 +174,8 @@ export function summarizeProfile(nodes: ProfileNode[], samples: number[], second
     }
   }
   const total = Math.max(1, samples.length);
-  const tasks = busyRuns(samples, timeDeltas, (id) => (byId.get(id) ? nameOf(byId.get(id)!) === "(idle)" : true)).filter((r) => r.ms >= LONG_TASK_MS);
+  const runs = busyRuns(samples, timeDeltas, (id) => (byId.get(id) ? nameOf(byId.get(id)!) === "(idle)" : true), GAP_INTERVALS * intervalUs);
+  const tasks = runs.filter((r) => r.ms >= LONG_TASK_MS);
   const stackNames = (id: number) => {
     const names = new Set<string>();
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) names.add(nameOf(byId.get(at)!));
@@ -178,6 +196,7 @@ export function summarizeProfile(nodes: ProfileNode[], samples: number[], second
     seconds,
     samples: samples.length,
     idle: (self.get("(idle)") ?? 0) / total,
+    busySeconds: runs.reduce((sum, r) => sum + r.ms, 0) / 1000,
     top: [...inclusive.entries()]
       .filter(([name]) => name !== "(idle)")
       .sort((a, b) => b[1] - a[1])
@@ -186,19 +205,24 @@ export function summarizeProfile(nodes: ProfileNode[], samples: number[], second
   };
 }
 
-/** Consecutive samples that are not idle, with their wall time: each sample's delta counts towards the run it ends. */
-function busyRuns(samples: number[], timeDeltas: number[], idle: (id: number) => boolean): { ms: number; samples: number[] }[] {
+/**
+ * Consecutive samples that are not idle, with their wall time: each sample's delta counts towards
+ * the run it ends, unless it is longer than `gapUs` (time the isolate ran nothing): then the
+ * sample starts a new run.
+ */
+function busyRuns(samples: number[], timeDeltas: number[], idle: (id: number) => boolean, gapUs: number): { ms: number; samples: number[] }[] {
   const runs: { ms: number; samples: number[] }[] = [];
   let current: { ms: number; samples: number[] } | null = null;
   samples.forEach((id, i) => {
+    const delta = timeDeltas[i] ?? 0;
     if (idle(id)) {
       current = null;
       return;
     }
-    if (!current) {
+    if (!current || delta > gapUs) {
       current = { ms: 0, samples: [] };
       runs.push(current);
-    } else current.ms += (timeDeltas[i] ?? 0) / 1000;
+    } else current.ms += delta / 1000;
     current.samples.push(id);
   });
   return runs;
@@ -210,13 +234,13 @@ export function profileParagraph(profile: WorkerProfile | string, afterSeconds: 
   const long = profile.longTasks.length
     ? `
 
-Busy runs of the isolate of at least ${LONG_TASK_MS} ms (no idle sample within; wall time, so a wait for a core inside one counts): ${profile.longTaskCount}, ${(profile.longTaskMs / 1000).toFixed(1)} s in all; the longest, with the named functions on the stack most often during each:
+Busy runs of the isolate of at least ${LONG_TASK_MS} ms (no idle sample and no gap longer than ${GAP_INTERVALS} sampling intervals within — workerd takes no sample while the isolate runs nothing, so before that rule a run spanned the idle time between two requests; wall time, so a wait for a core inside one counts): ${profile.longTaskCount}, ${(profile.longTaskMs / 1000).toFixed(1)} s in all; the longest, with the named functions on the stack most often during each:
 
 ${table(["ms", "functions"], profile.longTasks.map((t) => [t.ms.toFixed(0), t.functions.map((f) => `\`${f}\``).join(", ")]))}`
     : `
 
 No busy run of the isolate reached ${LONG_TASK_MS} ms.`;
-  return `The Worker's isolate (the Worker, its Durable Objects and handlers; one workerd thread also runs D1, R2 and the queue broker), CPU-profiled over its inspector from ${afterSeconds} s into the load for ${profile.seconds} s (${profile.samples} samples): idle ${(100 * profile.idle).toFixed(0)} % of the samples; the functions on the stack most often (inclusive, self):
+  return `The Worker's isolate (the Worker, its Durable Objects and handlers; one workerd thread also runs D1, R2 and the queue broker), CPU-profiled over its inspector from ${afterSeconds} s into the load for ${profile.seconds} s (${profile.samples} samples): it ran ${profile.busySeconds.toFixed(1)} s of them (the time before each sample that was not idle, deltas within ${GAP_INTERVALS} sampling intervals); idle ${(100 * profile.idle).toFixed(0)} % of the samples, which workerd takes mostly while the isolate runs; the functions on the stack most often (inclusive, self):
 
 ${table(["function", "inclusive", "self"], profile.top.map((e) => [`\`${e.name}\``, `${(100 * e.inclusive).toFixed(1)} %`, `${(100 * e.self).toFixed(1)} %`]))}${long}`;
 }
