@@ -14,6 +14,7 @@
  * With `--equal-priority`, each load also runs on this code with the stand-ins at workerd's CPU
  * priority (`standInPriority: "equal"`), against the stack's default `background`.
  */
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { AdreelClient } from "../cli/client.ts";
 import { createDevKey, type Stack } from "../scripts/stack.ts";
 import type { StandInPriority } from "../scripts/cpu-priority.ts";
@@ -21,7 +22,7 @@ import { BENCH_LIMITS, draftPredictions, providerStats, isMain, numberFlag, refS
 import { fetchEventLog, jobIntervals, phaseTimeline } from "./event-log.ts";
 import { describeMachine, invocation, loadAverage, machineParagraph } from "./machine.ts";
 import { type ProcStat, processTree, TreeSampler, type TreeUsage } from "./process-tree.ts";
-import { pollSteadily, sleep, timedGet } from "./load-clients.ts";
+import { PollerThread, sleep, timedGet } from "./load-clients.ts";
 import { LogFollower } from "./queue-log.ts";
 import { tallyMediaRequests } from "./media-requests.ts";
 import { inspectorUrl, listeningPorts, profileIsolate, profileParagraph, type WorkerProfile } from "./worker-profile.ts";
@@ -185,7 +186,7 @@ Against draft concurrency ${concurrencies[0]}, measured in this run: ${results
   return `${SECTION}
 
 ${machineParagraph(invocation(), loadBefore, snapshotNote())}
-Workload: ${options.n} draft ads of ${options.duration} s (16:9, ten prompts in turn) submitted at once to one stack, after a warm-up video, one tenant (own API key) per video; each with one WebSocket viewer (\`AdreelClient.watch\`) and one client polling \`GET /api/status/{id}\` at ${options.pollHz} req/s (never two in flight), i.e. ${options.n * options.pollHz} status req/s in total, the pollers' phases spread evenly over the period (video i polls i/${options.n} of a period after video 0; a poller held up by a slow answer skips to its next tick, keeping its phase). In runs before this (the docs' numbers up to 30fa289) they all polled on one phase, restarted from each late answer, so every stall lined them up again: each request then waited behind the ${options.n - 1} others of its burst (idle polling at 100 req/s, workerd at 7-10 % of a core: p50 15.2 / p99 39.8 ms phase-locked against 1.7 / 15.9 ms spread); the idle baseline is unchanged (sequential requests). The load runs once per draft provider \`concurrency\` (its render slots: ${concurrencies.join(", ")}), each on a fresh stack (its local D1, R2 and Durable Object storage in memory, /dev/shm: bench-stack.ts \`MEMORY_DIR\`; the Worker's host at round-robin real-time priority where allowed: scripts/cpu-priority.ts; the Worker runs in Miniflare's workerd, scripts/worker-host.ts, requests reaching it directly: no request proxy in front of it, as \`wrangler dev\` had until 898fd34; a \`--ref\` of older code runs its Worker the same way, since the stack's start is this code's), no added latency. Worker defaults (\`MAX_PREDICTIONS_PER_VIDEO\` 8, queue consumer \`max_batch_size\` 10, \`max_concurrency\` 8 in wrangler.toml) except the API limits, raised so the polling is not refused (${Object.entries(BENCH_LIMITS).map(([k, v]) => `${k}=${v}`).join(", ")}; the per-key limiter still runs on every request). /proc sampled every 200 ms: media-node = the server process and its ffmpeg children (tsx's launcher excluded), CPU = utime+stime including reaped children, as % of ${cores} cores; timeout ${options.timeoutMin} min per load.
+Workload: ${options.n} draft ads of ${options.duration} s (16:9, ten prompts in turn) submitted at once to one stack, after a warm-up video, one tenant (own API key) per video; each with one WebSocket viewer (\`AdreelClient.watch\`) and one client polling \`GET /api/status/{id}\` at ${options.pollHz} req/s (never two in flight), i.e. ${options.n * options.pollHz} status req/s in total, the pollers' phases spread evenly over the period (video i polls i/${options.n} of a period after video 0; a poller held up by a slow answer skips to its next tick, keeping its phase), every poller timed in a worker thread of the load generator's own (bench/load-clients.ts \`PollerThread\`: its main thread samples /proc and follows the logs, and a request timed there counted that thread's stalls, p99 73 / max 304 ms of event-loop delay in one run). In runs before this (the docs' numbers up to 30fa289) they all polled on one phase, restarted from each late answer, so every stall lined them up again: each request then waited behind the ${options.n - 1} others of its burst (idle polling at 100 req/s, workerd at 7-10 % of a core: p50 15.2 / p99 39.8 ms phase-locked against 1.7 / 15.9 ms spread); the idle baseline is unchanged (sequential requests). The load runs once per draft provider \`concurrency\` (its render slots: ${concurrencies.join(", ")}), each on a fresh stack (its local D1, R2 and Durable Object storage in memory, /dev/shm: bench-stack.ts \`MEMORY_DIR\`; the Worker's host at round-robin real-time priority where allowed: scripts/cpu-priority.ts; the Worker runs in Miniflare's workerd, scripts/worker-host.ts, requests reaching it directly: no request proxy in front of it, as \`wrangler dev\` had until 898fd34; a \`--ref\` of older code runs its Worker the same way, since the stack's start is this code's), no added latency. Worker defaults (\`MAX_PREDICTIONS_PER_VIDEO\` 8, queue consumer \`max_batch_size\` 10, \`max_concurrency\` 8 in wrangler.toml) except the API limits, raised so the polling is not refused (${Object.entries(BENCH_LIMITS).map(([k, v]) => `${k}=${v}`).join(", ")}; the per-key limiter still runs on every request). /proc sampled every 200 ms: media-node = the server process and its ffmpeg children (tsx's launcher excluded), CPU = utime+stime including reaped children, as % of ${cores} cores; timeout ${options.timeoutMin} min per load.
 ${acceptance}${againstRef}${priorities}${compared}
 ${results.map((r) => r.detail).join("\n")}${baselines.map((r) => r.detail).join("\n")}`;
 }
@@ -229,12 +230,16 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
   // The bare route under the same load, for the ratio: one client, at one video's poll rate.
   const health: number[] = [];
   const healthErrors: string[] = [];
-  let running = true;
-  const healthPoller = pollSteadily(() => timedGet(`${client.baseUrl}/health`), options.pollHz, () => !running || Date.now() > deadline, health, healthErrors, 500 / options.pollHz / options.n);
+  // Every poller is timed in a thread of its own, away from this one's /proc sampling and log following.
+  const pollers = new PollerThread();
+  const stopHealth = pollers.poll(`${client.baseUrl}/health`, {}, options.pollHz, 500 / options.pollHz / options.n);
   const queue = new LogFollower(() => stack.logs().worker);
   queue.poll();
   const follow = setInterval(() => queue.poll(), 1000);
   const cpu0 = process.cpuUsage();
+  // This process's own stalls: a request's measured time includes them (the machine is shared, and this process is not raised as workerd is).
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   const t0 = Date.now();
   const profile = profileWorkerLater(pids.worker);
   let outcomes: VideoOutcome[];
@@ -251,9 +256,8 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
         } catch (error) {
           return { id: `(submission ${i + 1})`, key, submittedAt, endedAt: null, status: "not accepted", phase: "none", progress: 0, error: (error as Error).message };
         }
-        let ended = false;
         // Each video's poller a 1/n of the period after the previous one's (as independent dashboards would be).
-        const poller = pollSteadily(() => timedStatus(tenant, videoId), options.pollHz, () => ended || Date.now() > deadline, latencies, pollErrors, (i * 1000) / options.pollHz / options.n);
+        const stopPolling = pollers.poll(`${stack.workerUrl}/api/status/${videoId}`, { authorization: `Bearer ${key}` }, options.pollHz, (i * 1000) / options.pollHz / options.n);
         try {
           const end = await tenant.watch(
             videoId,
@@ -262,25 +266,28 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
             },
             Math.max(1000, deadline - Date.now()),
           );
-          ended = true;
           return { id: videoId, key, submittedAt, endedAt: Date.now(), status: end.status, phase: end.current_phase, progress: end.progress, error: end.error };
         } catch (error) {
-          ended = true;
           const last = await tenant.status(videoId).catch(() => null);
           return { id: videoId, key, submittedAt, endedAt: null, status: last?.status ?? "unknown", phase: last?.current_phase ?? "unknown", progress: last?.progress ?? 0, error: (error as Error).message };
         } finally {
-          await poller;
+          const polled = await stopPolling();
+          latencies.push(...polled.latencies);
+          pollErrors.push(...polled.errors);
         }
       }),
     );
   } finally {
-    running = false;
     clearInterval(follow);
     queue.poll();
     sampler.stop();
-    await healthPoller;
+    const polled = await stopHealth();
+    health.push(...polled.latencies);
+    healthErrors.push(...polled.errors);
+    await pollers.close();
   }
   const generatorCpu = process.cpuUsage(cpu0);
+  loopDelay.disable();
   const wallSeconds = (Math.max(...outcomes.map((o) => o.endedAt ?? Date.now())) - t0) / 1000;
   // Whatever did not finish is cancelled so the stack winds down before it stops.
   const submitted = outcomes.filter((o) => o.status !== "not accepted");
@@ -304,6 +311,7 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
     predictions,
     queue: { batches: queue.batches.filter((b) => !b.queue.endsWith("-dlq")), lost: queue.lost },
     generatorCpuSeconds: (generatorCpu.user + generatorCpu.system) / 1e6,
+    generatorLoopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
     mediaRequests: tallyMediaRequests(stack.lines().media, t0),
     workerProfile,
   };
@@ -341,6 +349,7 @@ function report(options: LoadOptions, m: Measured, cores: number, code: string |
       ["status / health under load: p50, p99", status && health ? `${(status.p50 / health.p50).toFixed(1)}×, ${(status.p99 / health.p99).toFixed(1)}×` : "n/a"],
       ["live event delivery lag (event `at` → received by the viewer): p50 / p99", lag ? `${lag.p50.toFixed(0)} / ${lag.p99.toFixed(0)} ms (${lag.count} events)` : "n/a"],
       ["this load generator's own CPU / (wall × cores)", `${((100 * m.generatorCpuSeconds) / (m.wallSeconds * cores)).toFixed(0)} % (${m.generatorCpuSeconds.toFixed(0)} CPU s)`],
+      ["this load generator's event-loop delay (a timed request's latency includes it; perf_hooks, 10 ms resolution): p50 / p99 / max", `${m.generatorLoopDelayMs.p50.toFixed(0)} / ${m.generatorLoopDelayMs.p99.toFixed(0)} / ${m.generatorLoopDelayMs.max.toFixed(0)} ms`],
     ],
   );
 
