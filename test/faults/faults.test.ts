@@ -337,11 +337,11 @@ describe("storage faults", () => {
 });
 
 describe("process faults", () => {
-  it("restarting wrangler dev while chunks generate", async () => {
+  it("restarting the Worker while chunks generate", async () => {
     let restartedAt: string | null = null;
     await run({}, [
       {
-        fault: "wrangler dev restarted during generating_chunks",
+        fault: "the Worker restarted during generating_chunks",
         prompt: "Handmade leather boots for city hikers",
         end: "complete",
         note: () => (restartedAt ? `restarted at ${restartedAt}` : "chunk phase never observed"),

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 
 /**
- * Storage outages driven from outside the Worker: `wrangler dev` keeps local D1 and R2 in
+ * Storage outages driven from outside the Worker: the local Worker (Miniflare) keeps D1 and R2 in
  * SQLite files under its persist dir (`v3/d1/miniflare-D1DatabaseObject/<id>.sqlite`,
  * `v3/r2/miniflare-R2BucketObject/<id>.sqlite`, WAL mode). Another process holding a lock on
  * such a file makes workerd's own queries fail with SQLITE_BUSY, the way a store that is

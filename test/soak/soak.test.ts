@@ -99,7 +99,7 @@ it(`${VIDEOS} videos with provider failures, duplicated and reordered webhooks, 
       if (n === restartAfter)
         strikes.push(
           (async () => {
-            events.push(`wrangler dev restarted at ${at()} (after ${n} videos were submitted)`);
+            events.push(`the Worker restarted at ${at()} (after ${n} videos were submitted)`);
             await stack.restartWorker();
           })(),
         );
