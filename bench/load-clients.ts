@@ -1,26 +1,20 @@
-import { Worker } from "node:worker_threads";
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { realTimeAllowed, WORKER_REAL_TIME } from "../scripts/cpu-priority.ts";
+import { CLOCK_TICKS, readStat } from "./process-tree.ts";
 
-/** The load generator's clients: timed requests, and steady pollers in a thread of their own. */
+/** The load generator's clients: timed requests, and steady pollers in a process of their own. */
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function timedGet(url: string, headers: Record<string, string> = {}): Promise<number> {
-  const t0 = performance.now();
-  const response = await fetch(url, { headers, signal: AbortSignal.timeout(30_000) });
-  await response.arrayBuffer();
-  if (!response.ok) throw new Error(`${new URL(url).pathname} answered ${response.status}`);
-  return performance.now() - t0;
-}
-
 /**
- * The pollers' thread (plain JavaScript: a worker thread gets no TypeScript loader). A poller
+ * The pollers' process (plain JavaScript, run with `node -e`). A poller
  * sends one GET every 1/hz s, `phaseMs` into each period, never two in flight; late, it skips the
  * ticks it missed and waits for its next one, keeping its phase. Restarting the schedule from a
  * late answer put every poller one stall had held up on the same phase, lining them up into one
  * burst per period from then on, each request waiting for the burst's others.
  */
-const POLLER_THREAD = `
-const { parentPort } = require("node:worker_threads");
+const POLLER_PROCESS = `
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pollers = new Map();
 async function timed(url, headers) {
@@ -49,8 +43,13 @@ async function poll(p) {
     if (wait > 0 && !p.stopped) await sleep(wait);
   }
 }
-parentPort.on("message", (m) => {
-  if (m.type === "start") {
+process.on("disconnect", () => process.exit(0));
+process.on("message", async (m) => {
+  if (m.type === "sequence") {
+    const latencies = [];
+    for (let i = 0; i < m.count; i++) latencies.push(await timed(m.url, m.headers));
+    process.send({ id: m.id, latencies, errors: [] });
+  } else if (m.type === "start") {
     const p = { ...m, stopped: false, latencies: [], errors: [] };
     pollers.set(m.id, p);
     p.done = poll(p);
@@ -59,7 +58,7 @@ parentPort.on("message", (m) => {
     p.stopped = true;
     p.done.then(() => {
       pollers.delete(m.id);
-      parentPort.postMessage({ id: m.id, latencies: p.latencies, errors: p.errors });
+      process.send({ id: m.id, latencies: p.latencies, errors: p.errors });
     });
   }
 });
@@ -71,34 +70,68 @@ export interface PollResult {
 }
 
 /**
- * Steady pollers timed in a thread of their own: the load generator's main thread also reads
+ * Steady pollers timed in a process of their own: the load generator's main thread also reads
  * /proc for its samplers and follows the servers' logs, and a request timed there counted every
- * stall of that work (its event-loop delay reached p99 73 / max 304 ms in a load run).
+ * stall of that work (its event-loop delay reached p99 73 / max 304 ms in a load run). The
+ * process runs at the Worker's real-time priority where the kernel allows it (as the Worker's
+ * host does, scripts/cpu-priority.ts): a client of adreel runs on a machine of its own, and a
+ * poller here waiting for a core behind the stack's encodes timed its own scheduling, not the
+ * server. The idle baseline is timed by the same process (`sequence`), so both latencies are
+ * the same client's.
  */
-export class PollerThread {
-  private readonly worker = new Worker(POLLER_THREAD, { eval: true });
+export class PollerProcess {
+  private readonly child: ChildProcess;
   private readonly waiting = new Map<string, (result: PollResult) => void>();
   private next = 0;
+  /** Whether the pollers run at real-time priority (CAP_SYS_NICE and chrt), for the report. */
+  readonly realTime = realTimeAllowed();
 
   constructor() {
-    this.worker.on("message", (m: PollResult & { id: string }) => this.waiting.get(m.id)?.({ latencies: m.latencies, errors: m.errors }));
+    const command = [...(this.realTime ? WORKER_REAL_TIME : []), process.execPath, "-e", POLLER_PROCESS];
+    this.child = spawn(command[0]!, command.slice(1), { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    this.child.on("message", (m: PollResult & { id: string }) => this.waiting.get(m.id)?.({ latencies: m.latencies, errors: m.errors }));
+  }
+
+  private ask(message: Record<string, unknown>): Promise<PollResult> {
+    const id = String(this.next++);
+    return new Promise((resolve) => {
+      this.waiting.set(id, (result) => {
+        this.waiting.delete(id);
+        resolve(result);
+      });
+      this.child.send({ ...message, id });
+    });
+  }
+
+  /** The pollers' process's CPU so far (user + system), seconds. */
+  cpuSeconds(): number {
+    const stat = this.child.pid === undefined ? null : readStat(this.child.pid);
+    return stat ? (stat.utime + stat.stime) / CLOCK_TICKS : 0;
+  }
+
+  /** `count` GETs of `url`, one after another: the idle baseline. */
+  async sequence(url: string, headers: Record<string, string>, count: number): Promise<number[]> {
+    const result = await this.ask({ type: "sequence", url, headers, count });
+    return result.latencies;
   }
 
   /** Start polling `url` at `hz` (phase `phaseMs` into each period); the returned function stops it and gives its latencies and errors. */
   poll(url: string, headers: Record<string, string>, hz: number, phaseMs = 0): () => Promise<PollResult> {
     const id = String(this.next++);
-    this.worker.postMessage({ type: "start", id, url, headers, hz, phaseMs });
+    this.child.send({ type: "start", id, url, headers, hz, phaseMs });
     return () =>
       new Promise((resolve) => {
         this.waiting.set(id, (result) => {
           this.waiting.delete(id);
           resolve(result);
         });
-        this.worker.postMessage({ type: "stop", id });
+        this.child.send({ type: "stop", id });
       });
   }
 
   async close(): Promise<void> {
-    await this.worker.terminate();
+    if (this.child.exitCode !== null) return;
+    this.child.disconnect();
+    await once(this.child, "exit");
   }
 }

@@ -17,12 +17,12 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { AdreelClient } from "../cli/client.ts";
 import { createDevKey, type Stack } from "../scripts/stack.ts";
-import type { StandInPriority } from "../scripts/cpu-priority.ts";
+import { realTimeAllowed, type StandInPriority } from "../scripts/cpu-priority.ts";
 import { BENCH_LIMITS, draftPredictions, providerStats, isMain, numberFlag, refSnapshot, snapshotNote, sourceSnapshot, withStack } from "./bench-stack.ts";
 import { fetchEventLog, jobIntervals, phaseTimeline } from "./event-log.ts";
 import { describeMachine, invocation, loadAverage, machineParagraph } from "./machine.ts";
 import { type ProcStat, processTree, TreeSampler, type TreeUsage } from "./process-tree.ts";
-import { PollerThread, sleep, timedGet } from "./load-clients.ts";
+import { PollerProcess, sleep } from "./load-clients.ts";
 import { LogFollower } from "./queue-log.ts";
 import { tallyMediaRequests } from "./media-requests.ts";
 import { inspectorUrl, listeningPorts, profileIsolate, profileParagraph, type WorkerProfile } from "./worker-profile.ts";
@@ -66,7 +66,6 @@ interface VideoOutcome {
   error: string | null;
 }
 
-const timedStatus = (client: AdreelClient, id: string) => timedGet(`${client.baseUrl}/api/status/${id}`, { authorization: `Bearer ${client.apiKey}` });
 
 /** When into the load the Worker's isolate is profiled, and for how long: the chunk phase, with every video started. */
 const PROFILE_AFTER_S = 90;
@@ -101,9 +100,14 @@ async function measureLoad(options: LoadOptions, root?: string): Promise<Measure
     const warm = await client.generate({ prompt: "A warm-up ad for a local coffee roaster", duration_s: 15 });
     const warmEnd = await client.watch(warm.video_id, () => {}, 10 * 60_000);
     if (warmEnd.status !== "complete") throw new Error(`warm-up video ended ${warmEnd.status}: ${warmEnd.error}`);
-    const idle: number[] = [];
-    for (let i = 0; i < 200; i++) idle.push(await timedStatus(client, warm.video_id));
-    return runLoad(stack, client, options, idle);
+    // The pollers' process times the idle baseline too: both latencies are the same client's.
+    const pollers = new PollerProcess();
+    try {
+      const idle = await pollers.sequence(`${client.baseUrl}/api/status/${warm.video_id}`, { authorization: `Bearer ${client.apiKey}` }, 200);
+      return await runLoad(stack, client, options, idle, pollers);
+    } finally {
+      await pollers.close();
+    }
   });
 }
 
@@ -183,10 +187,11 @@ Against draft concurrency ${concurrencies[0]}, measured in this run: ${results
           .join("; ")}.
 `
       : "";
+  const pollerRealTime = realTimeAllowed();
   return `${SECTION}
 
 ${machineParagraph(invocation(), loadBefore, snapshotNote())}
-Workload: ${options.n} draft ads of ${options.duration} s (16:9, ten prompts in turn) submitted at once to one stack, after a warm-up video, one tenant (own API key) per video; each with one WebSocket viewer (\`AdreelClient.watch\`) and one client polling \`GET /api/status/{id}\` at ${options.pollHz} req/s (never two in flight), i.e. ${options.n * options.pollHz} status req/s in total, the pollers' phases spread evenly over the period (video i polls i/${options.n} of a period after video 0; a poller held up by a slow answer skips to its next tick, keeping its phase), every poller timed in a worker thread of the load generator's own (bench/load-clients.ts \`PollerThread\`: its main thread samples /proc and follows the logs, and a request timed there counted that thread's stalls, p99 73 / max 304 ms of event-loop delay in one run). In runs before this (the docs' numbers up to 30fa289) they all polled on one phase, restarted from each late answer, so every stall lined them up again: each request then waited behind the ${options.n - 1} others of its burst (idle polling at 100 req/s, workerd at 7-10 % of a core: p50 15.2 / p99 39.8 ms phase-locked against 1.7 / 15.9 ms spread); the idle baseline is unchanged (sequential requests). The load runs once per draft provider \`concurrency\` (its render slots: ${concurrencies.join(", ")}), each on a fresh stack (its local D1, R2 and Durable Object storage in memory, /dev/shm: bench-stack.ts \`MEMORY_DIR\`; the Worker's host at round-robin real-time priority where allowed: scripts/cpu-priority.ts; the Worker runs in Miniflare's workerd, scripts/worker-host.ts, requests reaching it directly: no request proxy in front of it, as \`wrangler dev\` had until 898fd34; a \`--ref\` of older code runs its Worker the same way, since the stack's start is this code's), no added latency. Worker defaults (\`MAX_PREDICTIONS_PER_VIDEO\` 8, queue consumer \`max_batch_size\` 10, \`max_concurrency\` 8 in wrangler.toml) except the API limits, raised so the polling is not refused (${Object.entries(BENCH_LIMITS).map(([k, v]) => `${k}=${v}`).join(", ")}; the per-key limiter still runs on every request). /proc sampled every 200 ms: media-node = the server process and its ffmpeg children (tsx's launcher excluded), CPU = utime+stime including reaped children, as % of ${cores} cores; timeout ${options.timeoutMin} min per load.
+Workload: ${options.n} draft ads of ${options.duration} s (16:9, ten prompts in turn) submitted at once to one stack, after a warm-up video, one tenant (own API key) per video; each with one WebSocket viewer (\`AdreelClient.watch\`) and one client polling \`GET /api/status/{id}\` at ${options.pollHz} req/s (never two in flight), i.e. ${options.n * options.pollHz} status req/s in total, the pollers' phases spread evenly over the period (video i polls i/${options.n} of a period after video 0; a poller held up by a slow answer skips to its next tick, keeping its phase), every poller timed in a process of the load generator's own (bench/load-clients.ts \`PollerProcess\`: the generator's main thread samples /proc and follows the logs, and a request timed there counted that thread's stalls, p99 73 / max 304 ms of event-loop delay in one run), which also times the idle baseline, at the Worker's round-robin real-time priority where allowed (${pollerRealTime ? "here: allowed" : "here: not allowed, normal priority"}): a client of adreel runs on a machine of its own, and a poller waiting here for a core behind the stack's encodes timed its own scheduling (in runs up to 2ccce4e the pollers ran at normal priority, in a thread of the generator until 907185a, and the idle baseline was timed by the generator's main thread). In runs before this (the docs' numbers up to 30fa289) they all polled on one phase, restarted from each late answer, so every stall lined them up again: each request then waited behind the ${options.n - 1} others of its burst (idle polling at 100 req/s, workerd at 7-10 % of a core: p50 15.2 / p99 39.8 ms phase-locked against 1.7 / 15.9 ms spread); the idle baseline is unchanged (sequential requests). The load runs once per draft provider \`concurrency\` (its render slots: ${concurrencies.join(", ")}), each on a fresh stack (its local D1, R2 and Durable Object storage in memory, /dev/shm: bench-stack.ts \`MEMORY_DIR\`; the Worker's host at round-robin real-time priority where allowed: scripts/cpu-priority.ts; the Worker runs in Miniflare's workerd, scripts/worker-host.ts, requests reaching it directly: no request proxy in front of it, as \`wrangler dev\` had until 898fd34; a \`--ref\` of older code runs its Worker the same way, since the stack's start is this code's), no added latency. Worker defaults (\`MAX_PREDICTIONS_PER_VIDEO\` 8, queue consumer \`max_batch_size\` 10, \`max_concurrency\` 8 in wrangler.toml) except the API limits, raised so the polling is not refused (${Object.entries(BENCH_LIMITS).map(([k, v]) => `${k}=${v}`).join(", ")}; the per-key limiter still runs on every request). /proc sampled every 200 ms: media-node = the server process and its ffmpeg children (tsx's launcher excluded), CPU = utime+stime including reaped children, as % of ${cores} cores; timeout ${options.timeoutMin} min per load.
 ${acceptance}${againstRef}${priorities}${compared}
 ${results.map((r) => r.detail).join("\n")}${baselines.map((r) => r.detail).join("\n")}`;
 }
@@ -211,7 +216,7 @@ interface Report {
 
 type Measured = Awaited<ReturnType<typeof runLoad>>;
 
-async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions, idle: number[]) {
+async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions, idle: number[], pollers: PollerProcess) {
   const pids = stack.pids();
   if (!pids.media || !pids.worker || !pids.draft) throw new Error("the stack's servers are not running");
   const keys = await Promise.all(Array.from({ length: options.n }, (_, i) => createDevKey(stack, `load-${i + 1}`)));
@@ -230,13 +235,13 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
   // The bare route under the same load, for the ratio: one client, at one video's poll rate.
   const health: number[] = [];
   const healthErrors: string[] = [];
-  // Every poller is timed in a thread of its own, away from this one's /proc sampling and log following.
-  const pollers = new PollerThread();
+  // Every poller is timed in a process of its own, away from this one's /proc sampling and log following.
   const stopHealth = pollers.poll(`${client.baseUrl}/health`, {}, options.pollHz, 500 / options.pollHz / options.n);
   const queue = new LogFollower(() => stack.logs().worker);
   queue.poll();
   const follow = setInterval(() => queue.poll(), 1000);
   const cpu0 = process.cpuUsage();
+  const pollerCpu0 = pollers.cpuSeconds();
   // This process's own stalls: a request's measured time includes them (the machine is shared, and this process is not raised as workerd is).
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
@@ -284,9 +289,9 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
     const polled = await stopHealth();
     health.push(...polled.latencies);
     healthErrors.push(...polled.errors);
-    await pollers.close();
   }
   const generatorCpu = process.cpuUsage(cpu0);
+  const pollerCpuSeconds = pollers.cpuSeconds() - pollerCpu0;
   loopDelay.disable();
   const wallSeconds = (Math.max(...outcomes.map((o) => o.endedAt ?? Date.now())) - t0) / 1000;
   // Whatever did not finish is cancelled so the stack winds down before it stops.
@@ -310,7 +315,7 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
     logs,
     predictions,
     queue: { batches: queue.batches.filter((b) => !b.queue.endsWith("-dlq")), lost: queue.lost },
-    generatorCpuSeconds: (generatorCpu.user + generatorCpu.system) / 1e6,
+    generatorCpuSeconds: (generatorCpu.user + generatorCpu.system) / 1e6 + pollerCpuSeconds,
     generatorLoopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
     mediaRequests: tallyMediaRequests(stack.lines().media, t0),
     workerProfile,
@@ -348,7 +353,7 @@ function report(options: LoadOptions, m: Measured, cores: number, code: string |
       [`bare \`GET /health\` under the same load (${options.pollHz} req/s, ${m.health.length} requests, ${m.healthErrors.length} errors): p50 / p99`, health ? `${health.p50.toFixed(1)} / ${health.p99.toFixed(1)} ms` : "n/a"],
       ["status / health under load: p50, p99", status && health ? `${(status.p50 / health.p50).toFixed(1)}×, ${(status.p99 / health.p99).toFixed(1)}×` : "n/a"],
       ["live event delivery lag (event `at` → received by the viewer): p50 / p99", lag ? `${lag.p50.toFixed(0)} / ${lag.p99.toFixed(0)} ms (${lag.count} events)` : "n/a"],
-      ["this load generator's own CPU / (wall × cores)", `${((100 * m.generatorCpuSeconds) / (m.wallSeconds * cores)).toFixed(0)} % (${m.generatorCpuSeconds.toFixed(0)} CPU s)`],
+      ["this load generator's own CPU, its pollers' process included / (wall × cores)", `${((100 * m.generatorCpuSeconds) / (m.wallSeconds * cores)).toFixed(0)} % (${m.generatorCpuSeconds.toFixed(0)} CPU s)`],
       ["this load generator's event-loop delay (a timed request's latency includes it; perf_hooks, 10 ms resolution): p50 / p99 / max", `${m.generatorLoopDelayMs.p50.toFixed(0)} / ${m.generatorLoopDelayMs.p99.toFixed(0)} / ${m.generatorLoopDelayMs.max.toFixed(0)} ms`],
     ],
   );

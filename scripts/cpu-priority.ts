@@ -39,7 +39,7 @@ export const WORKER_REAL_TIME = ["chrt", "--rr", "1"] as const;
 let realTime: boolean | null = null;
 
 /** Whether this process may start one under WORKER_REAL_TIME (CAP_SYS_NICE, chrt installed): tried once. */
-function realTimeAllowed(): boolean {
+export function realTimeAllowed(): boolean {
   realTime ??= spawnSync(WORKER_REAL_TIME[0], [...WORKER_REAL_TIME.slice(1), "true"], { stdio: "ignore" }).status === 0;
   return realTime;
 }
