@@ -75,6 +75,16 @@ export function describeJob(job: Pick<JobRow, "kind" | "input" | "beat" | "idx">
   return `${job.kind} step`;
 }
 
+/** Triggers moving \`work_revision\` on every insert and delete of each table, and every update of the columns given. */
+function workTriggers(columns: Record<string, string>): string[] {
+  const bump = "BEGIN UPDATE work_revision SET n = n + 1 WHERE id = 1; END";
+  return Object.entries(columns).flatMap(([table, read]) => [
+    `CREATE TRIGGER IF NOT EXISTS ${table}_work_insert AFTER INSERT ON ${table} ${bump}`,
+    `CREATE TRIGGER IF NOT EXISTS ${table}_work_delete AFTER DELETE ON ${table} ${bump}`,
+    `CREATE TRIGGER IF NOT EXISTS ${table}_work_update AFTER UPDATE OF ${read} ON ${table} ${bump}`,
+  ]);
+}
+
 export const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS run (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -192,6 +202,23 @@ export const SCHEMA = [
     samples INTEGER NOT NULL,
     source TEXT NOT NULL
   )`,
+  /**
+   * A counter every write the time-remaining estimate reads moves (timings.ts `currentWork`):
+   * a job's status, attempt or place in the DAG, an attempt's times, the priors, the run's plan.
+   * Kept by triggers, so no writer can forget it; a lease renewal, an event or a ledger line,
+   * most of a run's writes, leave it as it is.
+   */
+  `CREATE TABLE IF NOT EXISTS work_revision (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n INTEGER NOT NULL
+  )`,
+  `INSERT OR IGNORE INTO work_revision (id, n) VALUES (1, 0)`,
+  ...workTriggers({
+    jobs: "kind, status, attempt, depends_on, idx, created_at",
+    attempts: "job_id, attempt, kind, model, started_at, predicting_at, predicted_at, provider_seconds, done_at",
+    duration_priors: "kind, model, start_seconds, provider_seconds, ingest_seconds",
+    run: "request, spec, chunk_plan",
+  }),
 ];
 
 /** Columns added to `jobs` after the first release: runs stored before them gain them on load. */

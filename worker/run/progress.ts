@@ -36,7 +36,7 @@ export const PHASE_OF_KIND: Record<JobKind, Phase> = {
 // A job that failed for good and did not end the video (a reference the run goes on without) is settled, like a done one.
 const PARTIAL: Partial<Record<JobStatus, number>> = { predicting: 0.4, ingesting: 0.8, normalizing: 0.9, done: 1, failed: 1 };
 
-export function phaseProgress(phase: Phase, jobs: { kind: JobKind; status: JobStatus }[]): number {
+export function phaseProgress(phase: Phase, jobs: readonly { kind: JobKind; status: JobStatus }[]): number {
   const [from, to] = PHASE_SPANS[phase];
   const mine = jobs.filter((job) => PHASE_OF_KIND[job.kind] === phase);
   if (mine.length === 0) return from;

@@ -2,10 +2,10 @@ import { type CostEstimate, EndStatus, type GenerateRequest, type Phase, type St
 import type { VideoSpec } from "../../contracts/spec.ts";
 import type { ChunkPlan } from "../chunks/plan.ts";
 import { lastEventId } from "./event-log.ts";
-import { jobStates, jobView } from "./jobs.ts";
+import { jobView } from "./jobs.ts";
 import { costFields, ledgerEntries, ledgerTotals } from "./ledger.ts";
 import { phaseProgress } from "./progress.ts";
-import { estimateSecondsRemaining } from "./timings.ts";
+import { currentWork, remainingSecondsAt } from "./timings.ts";
 import { END_EVENT, VIDEO_TRANSITIONS, videoGuard, videoTransition } from "./video-machine.ts";
 import type { RunContext, RunRow, RunState, Snapshot, StartInput } from "./types.ts";
 
@@ -98,20 +98,19 @@ export async function updateProgress(run: RunContext): Promise<void> {
   // Asked after nearly every change of a run: the columns it reads, not the row's long JSON texts.
   const row = run.sql.exec("SELECT status, phase, progress FROM run WHERE id = 1").toArray()[0] as Pick<RunRow, "status" | "phase" | "progress"> | undefined;
   if (!row || isEnded(row.status)) return;
-  const jobs = jobStates(run.sql);
-  const computed = phaseProgress(row.phase, jobs);
+  const computed = phaseProgress(row.phase, currentWork(run.sql, run.config).jobs);
   // A retried job does not undo the work that was shown.
   const progress = Math.max(row.progress, Math.min(99, Math.round(computed * 10) / 10));
   if (progress === row.progress) return;
   run.sql.exec("UPDATE run SET progress = ? WHERE id = 1", progress);
-  run.event("progress", { progress, phase: row.phase, ...costFields(run.costs()), estimated_time_remaining: secondsLeft(run, row.status, jobs) });
+  run.event("progress", { progress, phase: row.phase, ...costFields(run.costs()), estimated_time_remaining: secondsLeft(run, row.status) });
 }
 
 /** Seconds left: the critical path of the remaining work, timed by observed job durations (timings.ts, eta.ts). */
-export function secondsLeft(run: Pick<RunContext, "sql" | "config">, status: VideoStatus, jobs = jobStates(run.sql)): number | null {
+export function secondsLeft(run: Pick<RunContext, "sql" | "config">, status: VideoStatus): number | null {
   if (isEnded(status)) return 0;
-  const seconds = estimateSecondsRemaining(run.sql, run.config, jobs, Date.now());
-  return seconds === null ? null : Math.max(1, Math.round(seconds));
+  const { remaining } = currentWork(run.sql, run.config);
+  return remaining ? Math.max(1, Math.round(remainingSecondsAt(remaining, Date.now()))) : null;
 }
 
 /** The video's end, written; false when it had ended already. */
@@ -139,7 +138,7 @@ export function snapshotOf(run: Pick<RunContext, "sql" | "config" | "jobs">): Sn
     cost_pending_usd: pending,
     cost_by_phase: byPhase,
     cost_ledger: ledger,
-    estimated_time_remaining: secondsLeft(run, state.status, jobs),
+    estimated_time_remaining: secondsLeft(run, state.status),
     jobs: jobs.map(jobView),
     outputs,
     last_event: lastEventId(run.sql),

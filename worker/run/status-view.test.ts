@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { ingest, newRun, runJob, snapshot, startJob, succeed } from "../../test/support/worker/run-driver.ts";
 import { snapshotOf } from "./run-state.ts";
 import { StatusView } from "./status-view.ts";
-import { estimateSecondsRemaining } from "./timings.ts";
+import { jobStates } from "./jobs.ts";
+import { type CurrentWork, currentWork, estimateSecondsRemaining, storedPlannedJobs, workLeft } from "./timings.ts";
 import type { VideoRun } from "./video-run.ts";
 
 /**
@@ -104,5 +105,60 @@ describe("the kept status", () => {
     expect(new Set(seen.map((s) => JSON.stringify(s))).size).toBeGreaterThan(references.length);
     const end = await runInDurableObject(h.stub, (run: VideoRun) => view.read(run.run)!);
     expect(end.cost_usd).toBeGreaterThan(0);
+  });
+});
+
+/** What `currentWork` keeps, read afresh from the run's storage. */
+function freshWork(run: VideoRun) {
+  const { sql, config } = run.run;
+  const jobs = jobStates(sql);
+  const planned = storedPlannedJobs(sql, config);
+  return { jobs, remaining: planned ? workLeft(sql, config, planned, jobs) : null };
+}
+
+describe("the kept remaining work", () => {
+  it("equals a fresh read after every change, and is read again only when what it is made of was written", async () => {
+    const h = await newRun();
+    let last: CurrentWork | null = null;
+    /** The kept work equals a fresh read; `recomputed`: whether the change just made had to be seen. */
+    const check = (recomputed: boolean) =>
+      runInDurableObject(h.stub, (run: VideoRun) => {
+        const kept = currentWork(run.run.sql, run.run.config);
+        const { revision: _revision, ...work } = kept;
+        expect(work).toEqual(freshWork(run));
+        if (last) expect(kept === last).toBe(!recomputed);
+        last = kept;
+      });
+    await check(true);
+    await runJob(h, "plan");
+    await check(true);
+    const references = (await snapshot(h)).jobs.filter((j) => j.kind === "reference");
+    for (const reference of references) {
+      await startJob(h, reference.id);
+      await check(true);
+      // A lease renewed, an event told, a poll time moved: none is what the estimate reads.
+      await runInDurableObject(h.stub, (run: VideoRun) => {
+        run.run.jobs.renewLease(reference.id, Date.now() + 60_000);
+        run.run.jobs.pollAt(reference.id, Date.now() + 5_000);
+        run.run.event("warning", { message: "a note", job_id: reference.id });
+      });
+      await check(false);
+      await succeed(h, reference.id, 30);
+      await check(true);
+      await ingest(h, reference.id);
+      await check(true);
+    }
+    // Writes from outside the run's modules are seen too (the triggers keep the revision), and so are new settings.
+    await runInDurableObject(h.stub, (_run: VideoRun, state) => state.storage.sql.exec("UPDATE attempts SET started_at = started_at - 5000"));
+    await check(true);
+    await runInDurableObject(h.stub, (_run: VideoRun, state) => state.storage.sql.exec("UPDATE jobs SET status = 'ready' WHERE kind = 'storyboard'"));
+    await check(true);
+    await runInDurableObject(h.stub, (_run: VideoRun, state) => state.storage.sql.exec("UPDATE duration_priors SET provider_seconds = provider_seconds + 1"));
+    await check(true);
+    await runInDurableObject(h.stub, (run: VideoRun) => {
+      run.config = { ...run.config, maxPredictionsPerVideo: run.config.maxPredictionsPerVideo + 1 };
+    });
+    await check(true);
+    await check(false);
   });
 });

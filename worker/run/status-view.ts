@@ -1,9 +1,8 @@
 import type { CostEstimate, StatusResponse } from "../../contracts/api.ts";
 import type { Config } from "../config.ts";
 import { currentTotals } from "./ledger.ts";
-import { jobStates } from "./jobs.ts";
 import { isEnded } from "./run-state.ts";
-import { estimateHoldMs, type RemainingWork, remainingSecondsAt, storedPlannedJobs, workLeft } from "./timings.ts";
+import { currentWork, estimateHoldMs, type RemainingWork, remainingSecondsAt } from "./timings.ts";
 import type { RunContext, RunRow } from "./types.ts";
 
 type StatusRow = Pick<RunRow, "video_id" | "status" | "phase" | "progress" | "error" | "cost_estimate">;
@@ -14,7 +13,8 @@ type StatusRow = Pick<RunRow, "video_id" | "status" | "phase" | "progress" | "er
  * CPU), while the run changes a few times a second at most. The row's fields, the ledger's
  * totals and the remaining work the estimate walks are read again only when the object's
  * storage changed since (SQLite's `total_changes()` on the object's one connection, which
- * every write moves) or the video's settings did; between changes the clock alone ages the
+ * every write moves) or the video's settings did, the remaining work only when what it is made
+ * of did (timings.ts `currentWork`); between changes the clock alone ages the
  * jobs in flight, so the answer is the one `snapshotOf` would give at the same moment.
  */
 export class StatusView {
@@ -76,7 +76,6 @@ export class StatusView {
     if (!this.row) return;
     this.costs = currentTotals(run.sql);
     this.estimate = this.row.cost_estimate ? (JSON.parse(this.row.cost_estimate) as CostEstimate) : null;
-    const planned = isEnded(this.row.status) ? null : storedPlannedJobs(run.sql, run.config);
-    this.remaining = planned ? workLeft(run.sql, run.config, planned, jobStates(run.sql)) : null;
+    this.remaining = isEnded(this.row.status) ? null : currentWork(run.sql, run.config).remaining;
   }
 }

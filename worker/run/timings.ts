@@ -7,7 +7,7 @@ import { jobDurations } from "../db/schema.ts";
 import { spokenLines } from "../../contracts/spec.ts";
 import { chunkJobs, type NewJob, referenceJobs, soundtrackJobs, soundtrackMixJob, storyboardJobs } from "./dag.ts";
 import { type DurationEstimates, durationEstimates, jobRemainder, type ObservedAttempt, secondsRemaining, type WorkItem } from "./eta.ts";
-import { JobKind, type JobRow, type JobState, PREDICTION_KINDS } from "./jobs.ts";
+import { JobKind, type JobRow, type JobState, jobStates, PREDICTION_KINDS } from "./jobs.ts";
 import type { RunRow, RunState } from "./types.ts";
 
 /**
@@ -248,6 +248,33 @@ export function workLeft(sql: SqlStorage, config: Config, planned: readonly NewJ
     return { id: row.id, kind: row.kind, dependsOn: row.depends_on, status: row.status, since: since ?? null };
   });
   return { work, estimates: durationEstimates(priorsOf(sql, config), all.map(stagesOf)), maxPredictions: config.maxPredictionsPerVideo };
+}
+
+/** Where the run's jobs stand and its remaining work (null before planning produced the spec), as of `revision`. */
+export interface CurrentWork {
+  revision: number;
+  jobs: readonly JobState[];
+  remaining: RemainingWork | null;
+}
+
+/** The last `currentWork` of each run storage, with the settings it was computed under. */
+const works = new WeakMap<SqlStorage, { config: Config; work: CurrentWork }>();
+
+/**
+ * The job states and the remaining work `workLeft` reads from the run's storage, read again only
+ * when something they are made of was written (the `work_revision` triggers, jobs.ts) or the
+ * settings changed: every status poll and every job event asks for them, while most of a run's
+ * writes (leases, events, ledger lines) change neither. Shared by every caller: frozen.
+ */
+export function currentWork(sql: SqlStorage, config: Config): CurrentWork {
+  const revision = sql.exec("SELECT n FROM work_revision WHERE id = 1").one().n as number;
+  const kept = works.get(sql);
+  if (kept?.work.revision === revision && kept.config === config) return kept.work;
+  const jobs = Object.freeze(jobStates(sql).map((job) => Object.freeze(job)));
+  const planned = storedPlannedJobs(sql, config);
+  const work: CurrentWork = Object.freeze({ revision, jobs, remaining: planned ? Object.freeze(workLeft(sql, config, planned, jobs)) : null });
+  works.set(sql, { config, work });
+  return work;
 }
 
 /** Seconds until the run ends at `now` (eta.ts), from its remaining work. */
