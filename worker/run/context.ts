@@ -7,7 +7,7 @@ import { dispatch, sendMessages } from "./dispatch.ts";
 import { endVideo } from "./ending.ts";
 import { appendEvent } from "./event-log.ts";
 import { failAttempt } from "./failures.ts";
-import { IndexSync } from "./index-sync.ts";
+import { IndexSync, indexedRun } from "./index-sync.ts";
 import { JobMachine, type TransitionObserver } from "./job-machine.ts";
 import { currentTotals } from "./ledger.ts";
 import { cancelAtProvider } from "./predictions.ts";
@@ -73,7 +73,7 @@ export function runContext(parts: RunParts): RunContext {
     costs: () => currentTotals(sql),
     dispatch: (handOff) => dispatch(run, handOff),
     send: (messages, delaySeconds) => sendMessages(run, messages, delaySeconds),
-    syncIndex: (extra) => index.sync(readState(sql), run.costs().spent, extra),
+    syncIndex: (extra) => index.sync(indexedRun(sql), run.costs().spent, extra),
     fail: (jobId, attempt, reason, retryable, step) => failAttempt(run, jobId, attempt, reason, retryable, step),
     finish: (status, error) => endVideo(run, status, error),
     cancelAtProvider: (targets) => cancelAtProvider(run, targets),
@@ -81,7 +81,8 @@ export function runContext(parts: RunParts): RunContext {
     async scheduleAlarm() {
       const now = Date.now();
       const afterEnd = earliest(nextCallbackAt(sql), index.retryAt());
-      const row = readRow(sql);
+      // The columns it reads, not the row's long JSON texts: asked on every dispatch and claim.
+      const row = sql.exec("SELECT status, completed_at FROM run WHERE id = 1").toArray()[0] as Pick<RunRow, "status" | "completed_at"> | undefined;
       const at = !row || isEnded(row.status) ? earliest(afterEnd, nextSettleAt(sql, row?.completed_at ?? now, now)) : nextDueAt(sql, afterEnd, now);
       if (at === null) {
         await storage.deleteAlarm();
