@@ -113,7 +113,18 @@ interface Planned {
   declared: number[];
 }
 
+/** Each view's plan: one decision asks for the windows, the seams and the assembly's input of the same view. */
+const plans = new WeakMap<AssemblyView, Planned>();
+
 function planned(view: AssemblyView): Planned {
+  const kept = plans.get(view);
+  if (kept) return kept;
+  const plan = planAnew(view);
+  plans.set(view, plan);
+  return plan;
+}
+
+function planAnew(view: AssemblyView): Planned {
   const chunks = chunksOf(view);
   const decorations = decorationsOf(view, chunks);
   const drawing = decorationPieces(decorations, predrawn(view, chunks, decorations), "outside", view.spec.fps);
@@ -256,7 +267,7 @@ export function seamJobs(view: AssemblyView): NewJob[] {
  * request, the neighbours' downloads and the window's upload before the assembly could start.
  */
 export function windowsLeftToAssembly(view: AssemblyView): boolean {
-  const chunks = chunksOf(view);
+  const { chunks } = planned(view);
   return chunks.length > 0 && chunks.every((c) => c.output !== null);
 }
 
