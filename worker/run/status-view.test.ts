@@ -97,6 +97,14 @@ describe("the kept status", () => {
     for (const reference of references) {
       await startJob(h, reference.id);
       await matchesFresh();
+      // A write that changes nothing shown (the kept answer stays), then one that does (a progress event's row update).
+      await runInDurableObject(h.stub, (run: VideoRun) => {
+        run.run.jobs.renewLease(reference.id, Date.now() + 60_000);
+        run.run.event("warning", { message: "a note", job_id: reference.id });
+      });
+      await matchesFresh();
+      await runInDurableObject(h.stub, (_run: VideoRun, state) => state.storage.sql.exec("UPDATE run SET progress = progress + 0.5"));
+      await matchesFresh();
       await succeed(h, reference.id);
       await ingest(h, reference.id);
       await matchesFresh();

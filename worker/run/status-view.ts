@@ -6,6 +6,7 @@ import { currentWork, estimateHoldMs, type RemainingWork, remainingSecondsAt } f
 import type { RunContext, RunRow } from "./types.ts";
 
 type StatusRow = Pick<RunRow, "video_id" | "status" | "phase" | "progress" | "error" | "cost_estimate">;
+const SHOWN: readonly (keyof StatusRow)[] = ["video_id", "status", "phase", "progress", "error", "cost_estimate"];
 
 /**
  * What `GET /api/status/{id}` shows, kept between the run's changes: a status poller asks
@@ -68,14 +69,20 @@ export class StatusView {
 
   private refresh(run: Pick<RunContext, "sql" | "config">, changes: number): void {
     this.changes = changes;
-    this.sent = null;
-    this.held = null;
-    this.config = run.config;
     // Only the columns shown: the row's request, spec and plan are long JSON texts, parsed only while the estimate needs them.
-    this.row = (run.sql.exec("SELECT video_id, status, phase, progress, error, cost_estimate FROM run WHERE id = 1").toArray()[0] as StatusRow | undefined) ?? null;
-    if (!this.row) return;
-    this.costs = currentTotals(run.sql);
-    this.estimate = this.row.cost_estimate ? (JSON.parse(this.row.cost_estimate) as CostEstimate) : null;
-    this.remaining = isEnded(this.row.status) ? null : currentWork(run.sql, run.config).remaining;
+    const row = (run.sql.exec("SELECT video_id, status, phase, progress, error, cost_estimate FROM run WHERE id = 1").toArray()[0] as StatusRow | undefined) ?? null;
+    const costs = row ? currentTotals(run.sql) : { spent: 0, pending: 0 };
+    const remaining = row && !isEnded(row.status) ? currentWork(run.sql, run.config).remaining : null;
+    // Most writes (a lease renewed, an event told, a poll time moved) change nothing an answer
+    // shows: the estimate held and the JSON sent stay. The totals and the remaining work are
+    // kept objects (currentTotals, currentWork), the same until what they are made of changes.
+    if (remaining !== this.remaining || run.config !== this.config) this.held = null;
+    const shown = row !== null && this.row !== null && SHOWN.every((field) => row[field] === this.row![field]) && costs === this.costs;
+    if (!shown) this.sent = null;
+    if (row?.cost_estimate !== this.row?.cost_estimate) this.estimate = row?.cost_estimate ? (JSON.parse(row.cost_estimate) as CostEstimate) : null;
+    this.config = run.config;
+    this.row = row;
+    this.costs = costs;
+    this.remaining = remaining;
   }
 }
