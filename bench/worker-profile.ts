@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { table } from "./results-doc.ts";
 
 /**
@@ -101,6 +101,8 @@ interface ProfileNode {
   children?: number[];
 }
 
+let profilesWritten = 0;
+
 /** How long workerd gets to answer the profiler's first command before the session is opened again. */
 const ANSWER_MS = 10_000;
 
@@ -144,6 +146,8 @@ async function profileSession(url: string, seconds: number, top: number): Promis
     await send("Profiler.start");
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
     const { profile } = (await send("Profiler.stop")) as { profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas?: number[] } };
+    // The raw profile too, for reading it by line (one file per profile taken: `<path>.1`, `<path>.2`, …).
+    if (process.env.WORKER_PROFILE_OUT) writeFileSync(`${process.env.WORKER_PROFILE_OUT}.${++profilesWritten}`, JSON.stringify(profile));
     return summarizeProfile(profile.nodes, profile.samples, seconds, top, profile.timeDeltas, SAMPLING_INTERVAL_US);
   } finally {
     ws.close();
