@@ -12,6 +12,7 @@ import { cueFrames } from "../../contracts/media.ts";
 import { loadConfig } from "../config.ts";
 import { planVideo } from "../planning/plan.ts";
 import type { JobKind, JobRow } from "./jobs.ts";
+import { type AssemblyView, assembleInput, seamJobs, windowJobs, windowsLeftToAssembly } from "./assembly.ts";
 import { chooseDispatch, decideAfter, decideOnPublish, type PipelineSettings, type PipelineView, type PlanOutput } from "./pipeline.ts";
 import { planRegeneration } from "./regenerate.ts";
 import type { RunState } from "./types.ts";
@@ -301,6 +302,25 @@ describe("progressive assembly", () => {
     const measured = jobs.filter((j) => j.id.startsWith("seams:")).flatMap((j) => (JSON.parse(j.input) as SeamMeasureInput).measure);
     expect(measured.sort((a, b) => a - b)).toEqual(plannedSeams(chunkPlan).map((_, i) => i));
     expect(kinds(steps.at(-1)!.decisions)).toContain("phase stitching");
+  });
+
+  it("plans a view once: what one view is asked, in any order, equals what fresh views of the same run answer, at every stage", () => {
+    const { jobs } = landInOrder(chunkPlan);
+    const windows = jobs.filter((j) => j.id.startsWith("stitch:"));
+    // Every stage of the run: the first k chunks done, with the windows they made done or not yet made.
+    const stages = Array.from({ length: chunkPlan.length + 1 }, (_, k) => [[], windows].map((made) => [overlays, ...chunkPlan.map((c) => chunk(c, c.chunk_num < k ? "done" : "predicting")), ...made])).flat();
+    const fresh = (state: JobRow[]): AssemblyView => ({ spec, chunkPlan, jobs: state, cues: [] });
+    // A fresh view per question, stage after stage; then one view per stage for all four, in the other order, last stage first.
+    const apart = stages.map((state) => ({ windows: windowJobs(fresh(state)), seams: seamJobs(fresh(state)), left: windowsLeftToAssembly(fresh(state)), input: assembleInput(fresh(state)) }));
+    const together = [...stages].reverse().map((state) => {
+      const view = fresh(state);
+      const input = assembleInput(view);
+      const left = windowsLeftToAssembly(view);
+      const seams = seamJobs(view);
+      return { windows: windowJobs(view), seams, left, input };
+    });
+    expect(together.reverse()).toEqual(apart);
+    expect(apart.some((a) => a.windows.length > 0) && apart.some((a) => a.input !== null)).toBe(true);
   });
 
   it("keeps a run's assembly when ASSEMBLY changes mid-run: a run with the overlays job never stitches after all, one without never assembles", () => {
