@@ -305,22 +305,12 @@ describe("progressive assembly", () => {
   });
 
   it("plans a view once: what one view is asked, in any order, equals what fresh views of the same run answer, at every stage", () => {
-    const { jobs } = landInOrder(chunkPlan);
-    const windows = jobs.filter((j) => j.id.startsWith("stitch:"));
-    // Every stage of the run: the first k chunks done, with the windows they made done or not yet made.
+    const windows = landInOrder(chunkPlan).jobs.filter((j) => j.id.startsWith("stitch:"));
     const stages = Array.from({ length: chunkPlan.length + 1 }, (_, k) => [[], windows].map((made) => [overlays, ...chunkPlan.map((c) => chunk(c, c.chunk_num < k ? "done" : "predicting")), ...made])).flat();
-    const fresh = (state: JobRow[]): AssemblyView => ({ spec, chunkPlan, jobs: state, cues: [] });
-    // A fresh view per question, stage after stage; then one view per stage for all four, in the other order, last stage first.
-    const apart = stages.map((state) => ({ windows: windowJobs(fresh(state)), seams: seamJobs(fresh(state)), left: windowsLeftToAssembly(fresh(state)), input: assembleInput(fresh(state)) }));
-    const together = [...stages].reverse().map((state) => {
-      const view = fresh(state);
-      const input = assembleInput(view);
-      const left = windowsLeftToAssembly(view);
-      const seams = seamJobs(view);
-      return { windows: windowJobs(view), seams, left, input };
-    });
-    expect(together.reverse()).toEqual(apart);
-    expect(apart.some((a) => a.windows.length > 0) && apart.some((a) => a.input !== null)).toBe(true);
+    const fresh = (state: JobRow[]): AssemblyView => ({ spec, chunkPlan, jobs: state, cues: [] }); // stages: the first k chunks done, their windows made or not; one fresh view per question, or one per stage, last stage first
+    const apart = stages.map((s) => ({ input: assembleInput(fresh(s)), left: windowsLeftToAssembly(fresh(s)), seams: seamJobs(fresh(s)), windows: windowJobs(fresh(s)) }));
+    const together = [...stages].reverse().map((s, _, __, view = fresh(s)) => ({ input: assembleInput(view), left: windowsLeftToAssembly(view), seams: seamJobs(view), windows: windowJobs(view) }));
+    expect([together.reverse(), apart.some((a) => a.windows.length > 0) && apart.some((a) => a.input !== null)]).toEqual([apart, true]);
   });
 
   it("keeps a run's assembly when ASSEMBLY changes mid-run: a run with the overlays job never stitches after all, one without never assembles", () => {
