@@ -5,7 +5,7 @@ import { lastEventId } from "./event-log.ts";
 import { jobView } from "./jobs.ts";
 import { costFields, ledgerEntries, ledgerTotals } from "./ledger.ts";
 import { phaseProgress } from "./progress.ts";
-import { currentWork, remainingSecondsAt } from "./timings.ts";
+import { currentJobs, currentWork, remainingSecondsAt } from "./timings.ts";
 import { END_EVENT, VIDEO_TRANSITIONS, videoGuard, videoTransition } from "./video-machine.ts";
 import type { RunContext, RunRow, RunState, Snapshot, StartInput } from "./types.ts";
 
@@ -98,7 +98,7 @@ export async function updateProgress(run: RunContext): Promise<void> {
   // Asked after nearly every change of a run: the columns it reads, not the row's long JSON texts.
   const row = run.sql.exec("SELECT status, phase, progress FROM run WHERE id = 1").toArray()[0] as Pick<RunRow, "status" | "phase" | "progress"> | undefined;
   if (!row || isEnded(row.status)) return;
-  const computed = phaseProgress(row.phase, currentWork(run.sql, run.config).jobs);
+  const computed = phaseProgress(row.phase, currentJobs(run.sql, run.config));
   // A retried job does not undo the work that was shown.
   const progress = Math.max(row.progress, Math.min(99, Math.round(computed * 10) / 10));
   if (progress === row.progress) return;

@@ -257,24 +257,43 @@ export interface CurrentWork {
   remaining: RemainingWork | null;
 }
 
-/** The last `currentWork` of each run storage, with the settings it was computed under. */
-const works = new WeakMap<SqlStorage, { config: Config; work: CurrentWork }>();
+/** What each run storage's `work_revision` last read as, with its job states and, once asked for, its remaining work. */
+interface Kept {
+  revision: number;
+  config: Config;
+  jobs: readonly JobState[];
+  remaining?: RemainingWork | null;
+}
+const kept = new WeakMap<SqlStorage, Kept>();
+
+function keptWork(sql: SqlStorage, config: Config): Kept {
+  const revision = sql.exec("SELECT n FROM work_revision WHERE id = 1").one().n as number;
+  const last = kept.get(sql);
+  if (last?.revision === revision && last.config === config) return last;
+  const fresh: Kept = { revision, config, jobs: Object.freeze(jobStates(sql).map((job) => Object.freeze(job))) };
+  kept.set(sql, fresh);
+  return fresh;
+}
+
+/** The job states of `currentWork` alone: progress reads them after every job event, and needs the remaining work only when it rose. */
+export function currentJobs(sql: SqlStorage, config: Config): readonly JobState[] {
+  return keptWork(sql, config).jobs;
+}
 
 /**
  * The job states and the remaining work `workLeft` reads from the run's storage, read again only
  * when something they are made of was written (the `work_revision` triggers, jobs.ts) or the
  * settings changed: every status poll and every job event asks for them, while most of a run's
- * writes (leases, events, ledger lines) change neither. Shared by every caller: frozen.
+ * writes (leases, events, ledger lines) change neither. The remaining work is walked when first
+ * asked for at a revision. Shared by every caller: frozen.
  */
 export function currentWork(sql: SqlStorage, config: Config): CurrentWork {
-  const revision = sql.exec("SELECT n FROM work_revision WHERE id = 1").one().n as number;
-  const kept = works.get(sql);
-  if (kept?.work.revision === revision && kept.config === config) return kept.work;
-  const jobs = Object.freeze(jobStates(sql).map((job) => Object.freeze(job)));
-  const planned = storedPlannedJobs(sql, config);
-  const work: CurrentWork = Object.freeze({ revision, jobs, remaining: planned ? Object.freeze(workLeft(sql, config, planned, jobs)) : null });
-  works.set(sql, { config, work });
-  return work;
+  const work = keptWork(sql, config);
+  if (work.remaining === undefined) {
+    const planned = storedPlannedJobs(sql, config);
+    work.remaining = planned ? Object.freeze(workLeft(sql, config, planned, work.jobs)) : null;
+  }
+  return { revision: work.revision, jobs: work.jobs, remaining: work.remaining };
 }
 
 /** Seconds until the run ends at `now` (eta.ts), from its remaining work. */
