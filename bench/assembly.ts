@@ -66,6 +66,16 @@ interface AfterLast {
   passWindows: number;
   /** and whether the last chunk's pass rendered the windows it left (then the assembly renders none). */
   lastPassWindows: boolean;
+  /** The last chunk's pass, from its `normalizing` (or, normalized in its ingest, its `ingesting`) to its `done` (s). */
+  lastPass: number;
+  /**
+   * A neighbour (the chunk before or after) still normalizing when the last chunk's pass
+   * started, so that pass could not render a window between them (when the seam or a decoration
+   * calls for one): that neighbour, and how long before the last chunk's `done` its own `done`
+   * came (s) — what a pass waiting for it would have had to render that window in without
+   * delaying its `done`.
+   */
+  neighbourInFlight: { chunk: number; doneBefore: number } | null;
 }
 
 /** Frames each chunk's normalize pass drew decorations on (its last `done` output's `decorated`), summed. */
@@ -99,22 +109,36 @@ function assemblyReport(output: unknown): { ffmpeg: number; render: number; rend
 }
 
 /** The `at` of each job's events by status. */
-function jobTimes(events: readonly TimedEvent[]): Map<string, { kind: string; at: Map<string, number> }> {
-  const times = new Map<string, { kind: string; at: Map<string, number> }>();
+function jobTimes(events: readonly TimedEvent[]): Map<string, { kind: string; idx: number; at: Map<string, number> }> {
+  const times = new Map<string, { kind: string; idx: number; at: Map<string, number> }>();
   for (const event of events) {
-    const job = event.job as Pick<JobView, "id" | "kind" | "status"> | undefined;
+    const job = event.job as Pick<JobView, "id" | "kind" | "idx" | "status"> | undefined;
     if (event.type !== "job" || !job) continue;
-    const entry = times.get(job.id) ?? { kind: job.kind, at: new Map<string, number>() };
+    const entry = times.get(job.id) ?? { kind: job.kind, idx: job.idx, at: new Map<string, number>() };
     if (!entry.at.has(job.status)) entry.at.set(job.status, event.at);
     times.set(job.id, entry);
   }
   return times;
 }
 
+/** When chunk job `at`'s normalize pass started: its `normalizing`, or its `ingesting` when the pass ran in its ingest (no `normalizing` event). */
+const passStart = (at: Map<string, number>) => at.get("normalizing") ?? at.get("ingesting") ?? Number.NaN;
+
+/** The chunk before or after the last one whose pass was running when the last chunk's pass started (AfterLast.neighbourInFlight). */
+function neighbourInFlight(chunkJobs: readonly { idx: number; at: Map<string, number> }[], last: { idx: number; at: Map<string, number> }): AfterLast["neighbourInFlight"] {
+  const start = passStart(last.at);
+  const lastDone = last.at.get("done") ?? Number.NaN;
+  const running = chunkJobs.filter((c) => Math.abs(c.idx - last.idx) === 1 && passStart(c.at) <= start && start < (c.at.get("done") ?? Number.NaN));
+  const latest = running.sort((a, b) => b.at.get("done")! - a.at.get("done")!)[0];
+  return latest ? { chunk: latest.idx, doneBefore: (lastDone - latest.at.get("done")!) / 1000 } : null;
+}
+
 export function assemblyTimes(events: readonly TimedEvent[], muxOutput?: unknown): Omit<AssemblyRun, "total"> {
   const jobs = [...jobTimes(events).entries()];
-  const chunks = jobs.filter(([, j]) => j.kind === "chunk").map(([, j]) => j.at);
-  const last = chunks.reduce((a, b) => ((b.get("done") ?? Number.NaN) > (a.get("done") ?? Number.NaN) ? b : a));
+  const chunkJobs = jobs.filter(([, j]) => j.kind === "chunk").map(([, j]) => j);
+  const chunks = chunkJobs.map((j) => j.at);
+  const lastJob = chunkJobs.reduce((a, b) => ((b.at.get("done") ?? Number.NaN) > (a.at.get("done") ?? Number.NaN) ? b : a));
+  const last = lastJob.at;
   const lastDone = last.get("done") ?? Number.NaN;
   const finalStored = jobs.find(([id]) => id === "mux")?.[1].at.get("done") ?? Number.NaN;
   const complete = events.find((e) => e.type === "complete")?.at ?? Number.NaN;
@@ -133,6 +157,8 @@ export function assemblyTimes(events: readonly TimedEvent[], muxOutput?: unknown
       lastDecorated: lastOutput?.decorated !== undefined,
       passWindows: windowsInPasses(events),
       lastPassWindows: (lastOutput?.windows?.length ?? 0) > 0,
+      lastPass: (lastDone - passStart(last)) / 1000,
+      neighbourInFlight: neighbourInFlight(chunkJobs, lastJob),
     },
     fromNormalized: (finalStored - lastDone) / 1000,
     fromSucceeded: (finalStored - (last.get("ingesting") ?? Number.NaN)) / 1000,
@@ -160,9 +186,12 @@ async function runMode(mode: Mode, runs: number, duration: number): Promise<Asse
       const split = Number.isFinite(run.breakdown.ffmpeg)
         ? `media-node ffmpeg ${run.breakdown.ffmpeg.toFixed(2)} s (windows ${show(run.breakdown.render)} s for ${show(run.breakdown.renderedFrames, 0)} frames), the rest ${run.breakdown.outside.toFixed(2)} s`
         : "no ffmpeg split (a stitch, then a remux)";
+      const inFlight = run.breakdown.neighbourInFlight;
+      const neighbour = inFlight ? `, chunk ${inFlight.chunk} still normalizing when it started (done ${inFlight.doneBefore.toFixed(2)} s before it)` : ", no neighbour normalizing when it started";
       console.error(
         `${mode} ${i + 1}/${runs}: (a) normalized → final ${run.fromNormalized.toFixed(2)} s, (b) prediction succeeded → final ${run.fromSucceeded.toFixed(2)} s, ${run.jobsAfterLast} jobs after the last chunk, ` +
-          `${run.windows} windows, ${run.breakdown.passWindows} in the chunks' passes${run.breakdown.lastPassWindows ? " (the last chunk's among them)" : ""}, soundtrack done ${show(run.soundtrackLead)} s before the first normalize; ${split}`,
+          `${run.windows} windows, ${run.breakdown.passWindows} in the chunks' passes${run.breakdown.lastPassWindows ? " (the last chunk's among them)" : ""}, soundtrack done ${show(run.soundtrackLead)} s before the first normalize; ${split}; ` +
+          `the last chunk's pass ${show(run.breakdown.lastPass)} s${neighbour}`,
       );
     }
     return results;
