@@ -70,6 +70,34 @@ afterAll(async () => {
 });
 
 describe("progressive assembly", () => {
+  it("times the final file's store apart from its ffmpeg work: the store starts once the concat is written and is counted in full", async () => {
+    const { windows } = await progressive(false);
+    const output = join(dir, "stored.mp4");
+    // The store is held open until the test lets it go, a while after it was called with the file written.
+    let called!: () => void;
+    const calledNow = new Promise<void>((resolve) => (called = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let framesWhenStored = 0;
+    const store = async () => {
+      framesWhenStored = (await probeChunk(output, "stored")).frames;
+      called();
+      await released;
+    };
+    const assembling = assembleFinal(chunks, JOINS, windows, music, output, { width: W, height: H, fps: FPS, workDir: await work("assemble-stored") }, store);
+    await calledNow;
+    const heldFrom = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const held = (performance.now() - heldFrom) / 1000;
+    release();
+    const result = await assembling;
+    expect(framesWhenStored).toBe(TOTAL);
+    // By order alone, not by how long anything took: the concat ended before the store was
+    // called, and the store ended after it was let go.
+    expect(held).toBeGreaterThan(0);
+    expect(result.storeSeconds).toBeGreaterThanOrEqual(held);
+  });
+
   it("renders each window once, as soon as its chunks land, and assembles the same video as the one-shot stitch", async () => {
     const { windows, readyAfter } = await progressive(false);
     // Windows: c0|c1 fade at [14, 20), c1|c2 dissolve at [32, 36), c3|c4 wipe at [61, 66); the cut c2|c3 is a
@@ -79,6 +107,8 @@ describe("progressive assembly", () => {
     const result = await assembleFinal(chunks, JOINS, windows, music, output, { width: W, height: H, fps: FPS, workDir: await work("assemble") });
     expect(result.frames).toBe(TOTAL);
     expect(result.windows).toBe(3);
+    // Nothing to store: no upload time.
+    expect(result.storeSeconds).toBe(0);
     const probe = await ffprobe(output, true);
     const video = probe.streams.find((s) => s.codec_type === "video");
     expect(video).toMatchObject({ codec_name: "h264", r_frame_rate: "24/1", nb_read_frames: String(TOTAL) });
@@ -206,6 +236,8 @@ describe("POST /v1/media/videos/stitch/window and /v1/media/videos/assemble", ()
     expect(response.statusCode, response.body).toBe(200);
     const result = AssembleResponse.parse(response.json());
     expect(result.frames).toBe(TOTAL);
+    // The upload is reported apart from the ffmpeg work (not left to the schema's default).
+    expect(response.json()).toHaveProperty("store_seconds", expect.any(Number));
     const stored = join(dir, "uploaded-final.mp4");
     await writeFile(stored, origin.uploads.get("/out/final.mp4")!.body);
     expect((await ffprobe(stored, true)).streams.map((s) => s.codec_type).sort()).toEqual(["audio", "video"]);
