@@ -52,6 +52,8 @@ interface AfterLast {
   ffmpeg: number;
   /** The final file's upload after the concat (store_seconds), beside its last ffprobe: part of "outside". */
   store: number;
+  /** Of the ffmpeg work, the stream-copy concat with the soundtrack (concat_seconds); the rest of it less the windows is the probes and the final file's facts. */
+  concat: number;
   /** Of which the windows rendered in the request (render_seconds), */
   render: number;
   /** and those windows' frames: what the last chunk left to re-encode. */
@@ -104,10 +106,10 @@ function windowsInPasses(events: readonly TimedEvent[]): number {
 }
 
 /** What the mux job's output reports (media-node's AssembleResponse, after_all's MuxResponse has none of it). */
-function assemblyReport(output: unknown): { ffmpeg: number; store: number; render: number; renderedFrames: number; decoratedFrames: number; keptPieces: number } {
+function assemblyReport(output: unknown): { ffmpeg: number; store: number; concat: number; render: number; renderedFrames: number; decoratedFrames: number; keptPieces: number } {
   const o = (output ?? {}) as Record<string, unknown>;
   const num = (v: unknown) => (typeof v === "number" ? v : Number.NaN);
-  return { ffmpeg: num(o.encode_seconds), store: num(o.store_seconds), render: num(o.render_seconds), renderedFrames: num(o.rendered_frames), decoratedFrames: num(o.decorated_frames), keptPieces: num(o.kept_pieces) };
+  return { ffmpeg: num(o.encode_seconds), store: num(o.store_seconds), concat: num(o.concat_seconds), render: num(o.render_seconds), renderedFrames: num(o.rendered_frames), decoratedFrames: num(o.decorated_frames), keptPieces: num(o.kept_pieces) };
 }
 
 /** The `at` of each job's events by status. */
@@ -186,7 +188,7 @@ async function runMode(mode: Mode, runs: number, duration: number): Promise<Asse
       results.push(run);
       // after_all's mux reports no ffmpeg split (a MuxResponse): its line says so instead of NaN.
       const split = Number.isFinite(run.breakdown.ffmpeg)
-        ? `media-node ffmpeg ${run.breakdown.ffmpeg.toFixed(2)} s (windows ${show(run.breakdown.render)} s for ${show(run.breakdown.renderedFrames, 0)} frames), the rest ${run.breakdown.outside.toFixed(2)} s (the final file's upload ${show(run.breakdown.store)} s)`
+        ? `media-node ffmpeg ${run.breakdown.ffmpeg.toFixed(2)} s (windows ${show(run.breakdown.render)} s for ${show(run.breakdown.renderedFrames, 0)} frames, the concat ${show(run.breakdown.concat)} s), the rest ${run.breakdown.outside.toFixed(2)} s (the final file's upload ${show(run.breakdown.store)} s)`
         : "no ffmpeg split (a stitch, then a remux)";
       const inFlight = run.breakdown.neighbourInFlight;
       const neighbour = inFlight ? `, chunk ${inFlight.chunk} still normalizing when it started (done ${inFlight.doneBefore.toFixed(2)} s before it)` : ", no neighbour normalizing when it started";

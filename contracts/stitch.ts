@@ -304,6 +304,8 @@ export const AssembleResponse = z.object({
   /** The windows rendered in this request (render_windows): their frames, and the part of encode_seconds they took. */
   rendered_frames: z.number(),
   render_seconds: z.number(),
+  /** Of encode_seconds, the stream-copy concat with the music (its ffmpeg process, from asking for a slot to its exit); encode_seconds less this and render_seconds is the probes and the final file's facts. */
+  concat_seconds: z.number().min(0).default(0),
   /** Wall time of storing the final file (its upload to output_url, with the windows' rendered here still going up) after the concat, beside the ffprobe of its facts: not in encode_seconds. */
   store_seconds: z.number().min(0).default(0),
   /** Inputs (chunks, windows, the soundtrack) read from media-node's own copies rather than downloaded (media-node/piece-cache.ts). */

@@ -107,8 +107,10 @@ describe("progressive assembly", () => {
     const result = await assembleFinal(chunks, JOINS, windows, music, output, { width: W, height: H, fps: FPS, workDir: await work("assemble") });
     expect(result.frames).toBe(TOTAL);
     expect(result.windows).toBe(3);
-    // Nothing to store: no upload time.
+    // Nothing to store: no upload time. The concat is a part of the ffmpeg work.
     expect(result.storeSeconds).toBe(0);
+    expect(result.concatSeconds).toBeGreaterThan(0);
+    expect(result.concatSeconds).toBeLessThanOrEqual(result.encodeSeconds);
     const probe = await ffprobe(output, true);
     const video = probe.streams.find((s) => s.codec_type === "video");
     expect(video).toMatchObject({ codec_name: "h264", r_frame_rate: "24/1", nb_read_frames: String(TOTAL) });
@@ -238,6 +240,7 @@ describe("POST /v1/media/videos/stitch/window and /v1/media/videos/assemble", ()
     expect(result.frames).toBe(TOTAL);
     // The upload is reported apart from the ffmpeg work (not left to the schema's default).
     expect(response.json()).toHaveProperty("store_seconds", expect.any(Number));
+    expect(response.json()).toHaveProperty("concat_seconds", expect.any(Number));
     const stored = join(dir, "uploaded-final.mp4");
     await writeFile(stored, origin.uploads.get("/out/final.mp4")!.body);
     expect((await ffprobe(stored, true)).streams.map((s) => s.codec_type).sort()).toEqual(["audio", "video"]);

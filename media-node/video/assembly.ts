@@ -133,6 +133,8 @@ export interface AssemblyResult extends MuxedVideo {
   windows: number;
   /** Wall time of the ffmpeg work: the probes, the concat and the final file's facts; not its upload. */
   encodeSeconds: number;
+  /** Of which the stream-copy concat with the music: its ffmpeg process, from asking for a slot to its exit. */
+  concatSeconds: number;
   /** Wall time from the concat's end to the file stored (`store`), beside its facts' ffprobe: 0 without `store`. */
   storeSeconds: number;
 }
@@ -191,6 +193,7 @@ export async function assembleFinal(
   if (unused.size > 0) throw new InputError(`windows[${[...unused][0]}] is not an encode span of the plan (it encodes ${describe(spans)})`);
   const listPath = join(workDir, "assembly.ffconcat");
   await writeFile(listPath, ffconcatList(ranges, fps));
+  const concatStart = performance.now();
   await ffmpeg(
     [
       "-f", "concat", "-safe", "0", "-i", listPath,
@@ -205,6 +208,7 @@ export async function assembleFinal(
     ],
     run,
   );
+  const concatSeconds = (performance.now() - concatStart) / 1000;
   const result = await probeOutput(outputPath, "assembled video");
   if (result.frames !== total) throw new Error(`assembled video has ${result.frames} frames, planned ${total}`);
   // Stored while ffprobe reports its streams' lengths: the upload waits for no process. Each is
@@ -217,6 +221,7 @@ export async function assembleFinal(
   ]);
   return { ...facts, frames: result.frames, copiedFrames, decoratedFrames: mergeRanges(marked).reduce((sum, r) => sum + r.to - r.from, 0), windows: windows.length,
     encodeSeconds: (encodeEnd - started) / 1000,
+    concatSeconds,
     storeSeconds: (storeEnd - concatEnd) / 1000,
   };
 }

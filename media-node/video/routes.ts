@@ -234,6 +234,7 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
         encode_seconds: Math.round((result.encodeSeconds + renderSeconds) * 1000) / 1000,
         rendered_frames: rendered.reduce((sum, r) => sum + r.frames, 0),
         render_seconds: Math.round(renderSeconds * 1000) / 1000,
+        concat_seconds: Math.round(result.concatSeconds * 1000) / 1000,
         store_seconds: Math.round(result.storeSeconds * 1000) / 1000,
         kept_pieces: kept,
       });
