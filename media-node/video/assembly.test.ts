@@ -115,6 +115,10 @@ describe("progressive assembly", () => {
     const video = probe.streams.find((s) => s.codec_type === "video");
     expect(video).toMatchObject({ codec_name: "h264", r_frame_rate: "24/1", nb_read_frames: String(TOTAL) });
     expect(probe.streams.find((s) => s.codec_type === "audio")?.codec_name).toBe("aac");
+    // The lengths read from the MP4's index are ffprobe's, to the movie timescale's millisecond.
+    expect(Math.abs(result.durationS - Number(probe.format.duration))).toBeLessThanOrEqual(0.001);
+    expect(Math.abs(result.audioDurationS - Number(probe.streams.find((s) => s.codec_type === "audio")?.duration))).toBeLessThanOrEqual(0.001);
+    expect(result.videoDurationS).toBeCloseTo(Number(video?.duration), 6);
     // The music is cut to the picture.
     expect(result.audioDurationS).toBeLessThanOrEqual(TOTAL / FPS + 0.03);
     expect(result.videoDurationS).toBeCloseTo(TOTAL / FPS, 3);

@@ -1,9 +1,10 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ffmpeg } from "../ffmpeg.ts";
-import { InputError } from "../io.ts";
+import { InputError, fileSize } from "../io.ts";
 import { audioCodecArgs, muxedFacts, type MuxedVideo } from "../audio/mux.ts";
 import { probeChunk, probeOutput } from "./chunk-probe.ts";
+import { readMp4Durations } from "./mp4-index.ts";
 import { type Decorations, NO_DECORATIONS, decoratedRanges } from "./decoration.ts";
 import { type FrameRange, type PlanChunk, type PlanJoin, type Span, layoutChunks, mergeRanges, planSeams, readySpans, spanFrames } from "../../lib/stitch-plan.ts";
 import { type FfconcatRange, ffconcatList } from "./ffconcat.ts";
@@ -211,15 +212,20 @@ export async function assembleFinal(
   const concatSeconds = (performance.now() - concatStart) / 1000;
   const result = await probeOutput(outputPath, "assembled video");
   if (result.frames !== total) throw new Error(`assembled video has ${result.frames} frames, planned ${total}`);
-  // Stored while ffprobe reports its streams' lengths: the upload waits for no process. Each is
-  // timed on its own: under load the upload, through the local stack's busy Worker, can outlast
-  // the ffprobe, and counted as ffmpeg work it hid where the assembly's time goes.
+  // Stored while its lengths are read: from its MP4 index (the video's is its frames, checked
+  // above), an ffprobe process only for a file that index does not describe. Each is timed on its
+  // own: under load the upload, through the local stack's busy Worker, can outlast the facts, and
+  // counted as ffmpeg work it hid where the assembly's time goes.
   const concatEnd = performance.now();
-  const [[facts, encodeEnd], storeEnd] = await Promise.all([
-    muxedFacts(outputPath, run).then((f) => [f, performance.now()] as const),
+  const facts = async (): Promise<MuxedVideo> => {
+    const read = await readMp4Durations(outputPath);
+    return read ? { ...read, videoDurationS: result.frames / fps, bytes: await fileSize(outputPath) } : muxedFacts(outputPath, run);
+  };
+  const [[muxed, encodeEnd], storeEnd] = await Promise.all([
+    facts().then((f) => [f, performance.now()] as const),
     store ? store().then(() => performance.now()) : concatEnd,
   ]);
-  return { ...facts, frames: result.frames, copiedFrames, decoratedFrames: mergeRanges(marked).reduce((sum, r) => sum + r.to - r.from, 0), windows: windows.length,
+  return { ...muxed, frames: result.frames, copiedFrames, decoratedFrames: mergeRanges(marked).reduce((sum, r) => sum + r.to - r.from, 0), windows: windows.length,
     encodeSeconds: (encodeEnd - started) / 1000,
     concatSeconds,
     storeSeconds: (storeEnd - concatEnd) / 1000,

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ffmpeg, ffprobe } from "../ffmpeg.ts";
 import { InputError } from "../io.ts";
 import { probeOutput, probeWithFfprobe } from "./chunk-probe.ts";
-import { readMp4AudioIsAac, readMp4VideoIndex } from "./mp4-index.ts";
+import { readMp4AudioIsAac, readMp4Durations, readMp4VideoIndex } from "./mp4-index.ts";
 import { normalizeChunk } from "./normalize.ts";
 import { synthClip } from "../../test/support/synth-media.ts";
 
@@ -88,5 +88,24 @@ describe("probeOutput", () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("readMp4Durations", () => {
+  it("reads the file's and its audio's lengths as ffprobe reports them, and declines a file with no audio", async () => {
+    // AAC's priming cut by an edit list, and music longer than the picture cut by -t.
+    const muxed = join(dir, "muxed.mp4");
+    await ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=160x90:r=24", "-f", "lavfi", "-i", "sine=frequency=440:duration=5", "-c:v", "libx264", "-bf", "0", "-c:a", "aac", "-t", (71 / 24).toFixed(6), "-movflags", "+faststart", muxed]);
+    const probe = await ffprobe(muxed, false);
+    const read = await readMp4Durations(muxed);
+    expect(read).not.toBeNull();
+    expect(Math.abs(read!.durationS - Number(probe.format.duration))).toBeLessThanOrEqual(0.001);
+    expect(Math.abs(read!.audioDurationS - Number(probe.streams.find((s) => s.codec_type === "audio")?.duration))).toBeLessThanOrEqual(0.001);
+    const silent = join(dir, "silent.mp4");
+    await ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=160x90:r=24", "-frames:v", "24", "-c:v", "libx264", silent]);
+    expect(await readMp4Durations(silent)).toBeNull();
+    const text = join(dir, "not-mp4.mp4");
+    await writeFile(text, "not an mp4");
+    expect(await readMp4Durations(text)).toBeNull();
   });
 });

@@ -194,3 +194,42 @@ function videoTrack(buf: Buffer, trak: Box): Mp4VideoIndex | null {
   const hash = createHash("sha256").update(buf.subarray(avcC.start, avcC.end)).digest("hex");
   return { codec: "h264", width, height, fps: timescale / firstDelta, frames, keyframes, parameterSetsHash: `SHA256:${hash}` };
 }
+
+/**
+ * Seconds of the file (its movie header) and of its first audio track as played: its edit
+ * list's length where it has one (an AAC track's priming samples are cut there), else its
+ * media's. What ffprobe reports as the format's and the audio stream's durations, to the movie
+ * timescale's precision (ms in ffmpeg's files), without its process on the final assembly's
+ * path. Null when there is no audio track or its boxes are not understood (the caller probes).
+ */
+export async function readMp4Durations(filePath: string): Promise<{ durationS: number; audioDurationS: number } | null> {
+  const track = await firstTrack(filePath, "soun");
+  if (!track) return null;
+  const { buf, trak } = track;
+  const mvhd = child(buf, [...boxes(buf, 0, buf.length)][0]!, "mvhd");
+  if (!mvhd) return null;
+  const v1 = buf.readUInt8(mvhd.start) === 1;
+  const movieScale = buf.readUInt32BE(mvhd.start + (v1 ? 20 : 12));
+  const movieDuration = v1 ? Number(buf.readBigUInt64BE(mvhd.start + 24)) : buf.readUInt32BE(mvhd.start + 16);
+  if (movieScale === 0) return null;
+  let audio: number;
+  const elst = path(buf, trak, "edts", "elst");
+  if (elst) {
+    const version = buf.readUInt8(elst.start);
+    const entries = buf.readUInt32BE(elst.start + 4);
+    let total = 0;
+    for (let i = 0; i < entries; i++) {
+      const at = elst.start + 8 + i * (version === 1 ? 20 : 12);
+      total += version === 1 ? Number(buf.readBigUInt64BE(at)) : buf.readUInt32BE(at);
+    }
+    audio = total / movieScale;
+  } else {
+    const mdhd = path(buf, trak, "mdia", "mdhd");
+    if (!mdhd) return null;
+    const m1 = buf.readUInt8(mdhd.start) === 1;
+    const scale = buf.readUInt32BE(mdhd.start + (m1 ? 20 : 12));
+    if (scale === 0) return null;
+    audio = (m1 ? Number(buf.readBigUInt64BE(mdhd.start + 24)) : buf.readUInt32BE(mdhd.start + 16)) / scale;
+  }
+  return { durationS: movieDuration / movieScale, audioDurationS: audio };
+}
