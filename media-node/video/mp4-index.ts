@@ -165,7 +165,7 @@ function videoTrack(buf: Buffer, trak: Box): Mp4VideoIndex | null {
   const mdhd = path(buf, trak, "mdia", "mdhd");
   const stbl = path(buf, trak, "mdia", "minf", "stbl");
   if (!mdhd || !stbl) return null;
-  const timescale = buf.readUInt8(mdhd.start) === 1 ? buf.readUInt32BE(mdhd.start + 20) : buf.readUInt32BE(mdhd.start + 12);
+  const { timescale } = timing(buf, mdhd);
 
   const stsd = child(buf, stbl, "stsd");
   const entry = stsd && [...boxes(buf, stsd.start + 8, stsd.end)][0];
@@ -208,10 +208,8 @@ export async function readMp4Durations(filePath: string): Promise<{ durationS: n
   const { buf, trak } = track;
   const mvhd = child(buf, [...boxes(buf, 0, buf.length)][0]!, "mvhd");
   if (!mvhd) return null;
-  const v1 = buf.readUInt8(mvhd.start) === 1;
-  const movieScale = buf.readUInt32BE(mvhd.start + (v1 ? 20 : 12));
-  const movieDuration = v1 ? Number(buf.readBigUInt64BE(mvhd.start + 24)) : buf.readUInt32BE(mvhd.start + 16);
-  if (movieScale === 0) return null;
+  const movie = timing(buf, mvhd);
+  if (movie.timescale === 0) return null;
   let audio: number;
   const elst = path(buf, trak, "edts", "elst");
   if (elst) {
@@ -222,14 +220,21 @@ export async function readMp4Durations(filePath: string): Promise<{ durationS: n
       const at = elst.start + 8 + i * (version === 1 ? 20 : 12);
       total += version === 1 ? Number(buf.readBigUInt64BE(at)) : buf.readUInt32BE(at);
     }
-    audio = total / movieScale;
+    audio = total / movie.timescale;
   } else {
     const mdhd = path(buf, trak, "mdia", "mdhd");
-    if (!mdhd) return null;
-    const m1 = buf.readUInt8(mdhd.start) === 1;
-    const scale = buf.readUInt32BE(mdhd.start + (m1 ? 20 : 12));
-    if (scale === 0) return null;
-    audio = (m1 ? Number(buf.readBigUInt64BE(mdhd.start + 24)) : buf.readUInt32BE(mdhd.start + 16)) / scale;
+    const media = mdhd && timing(buf, mdhd);
+    if (!media || media.timescale === 0) return null;
+    audio = media.duration / media.timescale;
   }
-  return { durationS: movieDuration / movieScale, audioDurationS: audio };
+  return { durationS: movie.duration / movie.timescale, audioDurationS: audio };
+}
+
+/** A movie or media header's (mvhd, mdhd: the same layout up to here) timescale and duration, in either version. */
+function timing(buf: Buffer, header: Box): { timescale: number; duration: number } {
+  const v1 = buf.readUInt8(header.start) === 1;
+  return {
+    timescale: buf.readUInt32BE(header.start + (v1 ? 20 : 12)),
+    duration: v1 ? Number(buf.readBigUInt64BE(header.start + 24)) : buf.readUInt32BE(header.start + 16),
+  };
 }
