@@ -111,6 +111,8 @@ interface Planned {
   marked: FrameRange[];
   known: (PlanChunk | null)[];
   declared: number[];
+  /** chunkWindows of the view, once asked for (the window jobs, the stored pieces and the assembly's input each ask). */
+  chunkWindows?: { from_frame: number; to_frame: number; key: string }[];
 }
 
 /** Each view's plan: one decision asks for the windows, the seams and the assembly's input of the same view. */
@@ -179,6 +181,11 @@ const revisionWithin = (decorations: AssemblyDecorations, range: FrameRange, fps
 
 /** The windows chunks' passes rendered that are spans of the plan now, drawn with what the run draws there now. */
 function chunkWindows(view: AssemblyView, p: Planned): { from_frame: number; to_frame: number; key: string }[] {
+  p.chunkWindows ??= chunkWindowsAnew(view, p);
+  return p.chunkWindows;
+}
+
+function chunkWindowsAnew(view: AssemblyView, p: Planned): { from_frame: number; to_frame: number; key: string }[] {
   const fps = view.spec.fps;
   const spans = readySpans(p.known, p.declared, p.transitions, p.marked);
   const current = (output: ChunkOutput) => (output.windows_read ?? []).every((r) => chunkAttempt(view, r.chunk) === r.attempt);
