@@ -220,6 +220,22 @@ export const LastFrameResponse = z.object({
 export type LastFrameResponse = z.infer<typeof LastFrameResponse>;
 
 
+/**
+ * Where a line's speech is in its audio, as `audio/speech` found it: the line decoded, resampled
+ * to 48 kHz mono float (the mix's format), its leading and trailing quiet cut. The mix cuts the
+ * speech out there instead of finding it again (one trim per line, in the route that times the
+ * captions). It holds for the bytes it was measured on only, named by their digest.
+ */
+export const SpeechSpan = z.object({
+  /** SHA-256 (hex) of the audio file measured. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be a lowercase hex SHA-256"),
+  /** The first sample of speech, counted from the first decoded sample at 48 kHz. */
+  start_sample: z.number().int().min(0),
+  /** Samples of speech from there (48 kHz): seconds of speech × 48 000. */
+  samples: z.number().int().min(1),
+});
+export type SpeechSpan = z.infer<typeof SpeechSpan>;
+
 /** One spoken line of the voiceover: its speech (any audio file) and where its speech starts. */
 export const VoicePhrase = z.object({
   /** The line as rendered by the voice model (draft: espeak-ng WAV; real: the TTS model's output). */
@@ -228,6 +244,8 @@ export const VoicePhrase = z.object({
   text: copyText(200),
   /** The script line's `start_frame`: the first sample of speech lands exactly here. */
   at_frame: z.number().int().min(0),
+  /** Where its speech is, as `audio/speech` answered for this file (absent: the mix finds it). A span measured on other bytes is a 422. */
+  speech: SpeechSpan.optional(),
 });
 export type VoicePhrase = z.infer<typeof VoicePhrase>;
 
@@ -248,6 +266,8 @@ export type SpeechTimingRequest = z.infer<typeof SpeechTimingRequest>;
 export const SpeechTimingResponse = z.object({
   /** Seconds of speech once the leading and trailing quiet are trimmed. */
   speech_s: z.number().positive(),
+  /** Where that speech is: handed back to `audio/prepare` with the line, so the mix does not trim it again. */
+  span: SpeechSpan,
 });
 export type SpeechTimingResponse = z.infer<typeof SpeechTimingResponse>;
 

@@ -5,14 +5,14 @@ import { downloadTo, mapLimited, parse, settleAll, uploadTo, withTempDir } from 
 import { DIRECT_STORE } from "../piece-cache.ts";
 import { MEDIA_PREFIX, type MediaNodeConfig } from "../config.ts";
 import { webvtt } from "../finish/captions.ts";
-import { prepareMusic } from "./music.ts";
-import { prepareSoundtrack, trimSpeech } from "./soundtrack.ts";
+import { MUSIC_SAMPLE_RATE, prepareMusic } from "./music.ts";
+import { findSpeech, prepareSoundtrack } from "./soundtrack.ts";
 import { muxFinal } from "./mux.ts";
 
 /**
  * Audio capabilities of media-node:
  *   POST /v1/media/audio/prepare — generated music (+ voiceover lines) → looped/cut, faded, ducked, mixed, loudness-normalized AAC (.m4a)
- *   POST /v1/media/audio/speech  — one voiceover line → its seconds of speech, trimmed as the mix trims it (the captions' timing)
+ *   POST /v1/media/audio/speech  — one voiceover line → its seconds of speech and where they are (the captions' timing; the mix cuts the speech there)
  *   POST /v1/media/audio/mux     — stitched video + prepared music → final MP4 (stream copy)
  */
 
@@ -32,7 +32,7 @@ export function registerAudioRoutes(app: FastifyInstance, config: MediaNodeConfi
       const downloads = mapLimited(voiceover?.phrases ?? [], 4, async (phrase, i) => {
         const path = join(dir, `line-${i}`);
         await downloadTo(phrase.url, path, { maxBytes: PHRASE_MAX_BYTES, timeoutMs: DOWNLOAD_TIMEOUT_MS });
-        return { path, text: phrase.text, atFrame: phrase.at_frame };
+        return { path, text: phrase.text, atFrame: phrase.at_frame, ...(phrase.speech ? { speech: phrase.speech } : {}) };
       });
       const [, phrases] = await settleAll([downloadTo(body.music_url, input, { maxBytes: MUSIC_MAX_BYTES, timeoutMs: DOWNLOAD_TIMEOUT_MS }), downloads]);
       const options = {
@@ -75,7 +75,8 @@ export function registerAudioRoutes(app: FastifyInstance, config: MediaNodeConfi
     return withTempDir(config.tmpDir, async (dir) => {
       const input = join(dir, "line");
       await downloadTo(body.url, input, { maxBytes: PHRASE_MAX_BYTES, timeoutMs: DOWNLOAD_TIMEOUT_MS });
-      return SpeechTimingResponse.parse({ speech_s: await trimSpeech(input, "url", join(dir, "speech.wav")) });
+      const span = await findSpeech(input, "url", join(dir, "line"));
+      return SpeechTimingResponse.parse({ speech_s: span.samples / MUSIC_SAMPLE_RATE, span });
     });
   });
 

@@ -1,8 +1,9 @@
+import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PrepareMusicResponse, SpeechTimingResponse } from "../../contracts/media.ts";
+import { PrepareMusicResponse, type SpeechSpan, SpeechTimingResponse } from "../../contracts/media.ts";
 import { buildCues, placeLines } from "../../lib/voice-cues.ts";
 import { ffmpeg } from "../ffmpeg.ts";
 import { postSigned, useMediaNode } from "../../test/support/origin.ts";
@@ -147,6 +148,55 @@ describe("POST /v1/media/audio/speech", () => {
     const placed = placeLines(lines.map((l, i) => ({ text: l.text, atFrame: l.at_frame, speechS: measured[i]! })), 144, 24);
     if (!Array.isArray(placed)) throw new Error(placed.error);
     expect(buildCues(placed)).toEqual(PrepareMusicResponse.parse(mix.json()).voiceover!.cues);
+  });
+
+  it("answers where the speech is: the very samples the silence trim keeps, at 48 kHz mono float", async () => {
+    for (const name of ["speech-a", "speech-b"]) {
+      const path = join(dir, `${name}.wav`);
+      const response = await postSigned(node.app, "/v1/media/audio/speech", { url: node.origin.url(`/${name === "speech-a" ? "a" : "b"}.wav`) });
+      const { speech_s, span } = SpeechTimingResponse.parse(response.json());
+      expect(span.sha256).toBe(createHash("sha256").update(await readFile(path)).digest("hex"));
+      expect(speech_s).toBe(span.samples / 48_000);
+      // The line trimmed as the mix trimmed it before it was handed the span, and the span cut out of it.
+      const format = "aresample=48000,aformat=sample_fmts=flt:channel_layouts=mono";
+      const trim = "silenceremove=start_periods=1:start_threshold=-50dB";
+      const trimmed = join(dir, `${name}-trimmed.wav`);
+      const cut = join(dir, `${name}-cut.wav`);
+      await ffmpeg(["-i", path, "-af", `${format},${trim},areverse,${trim},areverse`, "-c:a", "pcm_f32le", trimmed]);
+      await ffmpeg(["-i", path, "-af", `${format},atrim=start_sample=${span.start_sample}:end_sample=${span.start_sample + span.samples},asetpts=N/SR/TB`, "-c:a", "pcm_f32le", cut]);
+      expect(span.start_sample).toBeGreaterThan(0);
+      expect((await readFile(cut)).equals(await readFile(trimmed))).toBe(true);
+    }
+  });
+
+  it("mixes lines handed their spans exactly as lines it trims itself, and refuses a span measured on other audio", async () => {
+    const lines = [
+      { path: "/a.wav", text: "Meet Aurora, the bottle that glows.", at_frame: 12 },
+      { path: "/b.wav", text: "Drink up.", at_frame: 90 },
+    ];
+    const spans: SpeechSpan[] = [];
+    for (const l of lines) spans.push(SpeechTimingResponse.parse((await postSigned(node.app, "/v1/media/audio/speech", { url: node.origin.url(l.path) })).json()).span);
+    const mix = (name: string, speech: (i: number) => object) =>
+      postSigned(node.app, "/v1/media/audio/prepare", {
+        music_url: node.origin.url("/music.wav"),
+        frames: 144,
+        fps: 24,
+        voiceover: { phrases: lines.map((l, i) => ({ url: node.origin.url(l.path), text: l.text, at_frame: l.at_frame, ...speech(i) })), voice_url: node.origin.url(`/out/${name}-voice.m4a`) },
+        output_url: node.origin.url(`/out/${name}.m4a`),
+      });
+    const trimmedHere = await mix("trimmed-here", () => ({}));
+    const handed = await mix("handed", (i) => ({ speech: spans[i] }));
+    expect(handed.statusCode, handed.body).toBe(200);
+    expect(handed.json()).toEqual(trimmedHere.json());
+    expect(node.origin.uploads.get("/out/handed.m4a")!.body.equals(node.origin.uploads.get("/out/trimmed-here.m4a")!.body)).toBe(true);
+    expect(node.origin.uploads.get("/out/handed-voice.m4a")!.body.equals(node.origin.uploads.get("/out/trimmed-here-voice.m4a")!.body)).toBe(true);
+
+    const swapped = await mix("swapped", (i) => ({ speech: spans[1 - i] }));
+    expect(swapped.statusCode).toBe(422);
+    expect(swapped.json().error).toBe("voiceover.phrases[0].speech was measured on other audio than voiceover.phrases[0].url holds (its sha256 differs)");
+    const malformed = await mix("malformed", (i) => ({ speech: { ...spans[i]!, samples: 0 } }));
+    expect(malformed.statusCode).toBe(422);
+    expect(malformed.json().error).toBe("voiceover.phrases.0.speech.samples: Too small: expected number to be >=1");
   });
 
   it("answers 422 naming the url for a line without speech or not audio", async () => {

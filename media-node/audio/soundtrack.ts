@@ -1,6 +1,9 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
-import type { Cue } from "../../contracts/media.ts";
+import { pipeline } from "node:stream/promises";
+import type { Cue, SpeechSpan } from "../../contracts/media.ts";
 import { FfmpegError, ffmpeg } from "../ffmpeg.ts";
 import { InputError, fileSize, mapLimited, settleAll } from "../io.ts";
 import { type PlacedLine, buildCues, placeLines } from "../../lib/voice-cues.ts";
@@ -12,9 +15,11 @@ import { AAC_OUTPUT, MUSIC_SAMPLE_RATE, type MusicOptions, type PreparedMusic, b
  * the music bed under it, ducked while anyone speaks, the mix at the loudness target.
  * It needs only the spec's timing and the audio files, not the video, so it runs while the
  * chunks render (and must be done before they are normalized: their captions are its cues),
- * and the final mux stays a stream copy. Few runs, each measuring what it writes: a line is
- * trimmed and measured in one run, the voice placed and measured in one, the mix written and
- * measured in one; only the limiter's corrections measure without writing.
+ * and the final mux stays a stream copy. Few runs, each measuring what it writes: a line's speech
+ * is found (trimmed of its quiet) and measured in one run, in audio/speech when the line is
+ * stored, which answers where it is (a SpeechSpan), so the mix only cuts it out; the voice placed
+ * and measured in one, the mix written and measured in one; only the limiter's corrections
+ * measure without writing.
  *
  * Ducking is a gain envelope computed from the known phrase times rather than a sidechain
  * compressor: we placed every phrase, so the envelope can start lowering the music before the
@@ -32,6 +37,8 @@ export interface PhraseInput {
   path: string;
   text: string;
   atFrame: number;
+  /** Where its speech is, as audio/speech found it in these bytes (absent: found here). */
+  speech?: SpeechSpan;
 }
 
 export interface SoundtrackOptions extends MusicOptions {
@@ -61,14 +68,14 @@ const DUCK_DOWN_S = 0.25;
 const DUCK_HOLD_S = 0.15;
 const DUCK_UP_S = 0.4;
 
-/** Bytes of one sample of the trimmed lines and the placed voice (mono float). */
-const VOICE_SAMPLE_BYTES = 4;
+/** A line's audio as the voice is mixed from it: mono float at the mix rate. A SpeechSpan counts samples of this. */
+const SPEECH_FORMAT = `aresample=${MUSIC_SAMPLE_RATE},aformat=sample_fmts=flt:channel_layouts=mono`;
+/** Bytes of one sample of SPEECH_FORMAT written as WAV (pcm_f32le). */
+const SPEECH_SAMPLE_BYTES = 4;
+const SPEECH_WAV = ["-c:a", "pcm_f32le", "-f", "wav"];
 
-/**
- * Seconds of audio in a WAV file of mono float samples, from its `data` chunk's size: the length
- * of what a run just wrote, without another process to probe it.
- */
-async function wavSeconds(path: string): Promise<number> {
+/** Where a WAV file's samples are: its `data` chunk, found from the header (the length of what a run just wrote, without another process to probe it). */
+async function wavData(path: string): Promise<{ offset: number; bytes: number }> {
   const file = await open(path, "r");
   try {
     const head = Buffer.alloc(4096);
@@ -76,7 +83,7 @@ async function wavSeconds(path: string): Promise<number> {
     if (head.toString("latin1", 0, 4) !== "RIFF" || head.toString("latin1", 8, 12) !== "WAVE") throw new Error(`${path} is not a WAV file`);
     for (let at = 12; at + 8 <= bytesRead; ) {
       const size = head.readUInt32LE(at + 4);
-      if (head.toString("latin1", at, at + 4) === "data") return size / VOICE_SAMPLE_BYTES / MUSIC_SAMPLE_RATE;
+      if (head.toString("latin1", at, at + 4) === "data") return { offset: at + 8, bytes: size };
       at += 8 + size + (size % 2);
     }
     throw new Error(`${path} has no data chunk in its first ${bytesRead} bytes`);
@@ -85,27 +92,68 @@ async function wavSeconds(path: string): Promise<number> {
   }
 }
 
-/**
- * The line's speech only: leading and trailing quiet cut, mono float at the mix rate, measured
- * while written (its length read from the file, not probed).
- */
-export async function trimSpeech(inputPath: string, field: string, outputPath: string): Promise<number> {
-  const trim = `silenceremove=start_periods=1:start_threshold=${SILENCE_DB}dB`;
-  let level;
+/** Whether `length` bytes of file `a` from `aAt` are those of file `b` from `bAt` (read a block at a time: a line may be long). */
+async function sameBytes(a: string, aAt: number, b: string, bAt: number, length: number): Promise<boolean> {
+  const [fa, fb] = await Promise.all([open(a, "r"), open(b, "r")]);
   try {
-    level = await measureLoudness(
-      ["-i", inputPath, "-map", "0:a:0"],
-      `aresample=${MUSIC_SAMPLE_RATE},aformat=sample_fmts=flt:channel_layouts=mono,${trim},areverse,${trim},areverse`,
-      ["-c:a", "pcm_f32le", "-f", "wav", outputPath],
-      { truePeak: false },
-    );
+    const block = 1 << 20;
+    const [ba, bb] = [Buffer.alloc(block), Buffer.alloc(block)];
+    for (let done = 0; done < length; done += block) {
+      const size = Math.min(block, length - done);
+      const [ra, rb] = await Promise.all([fa.read(ba, 0, size, aAt + done), fb.read(bb, 0, size, bAt + done)]);
+      if (ra.bytesRead !== size || rb.bytesRead !== size || !ba.subarray(0, size).equals(bb.subarray(0, size))) return false;
+    }
+    return true;
+  } finally {
+    await Promise.all([fa.close(), fb.close()]);
+  }
+}
+
+/** The digest a SpeechSpan names the bytes it holds for by. */
+export async function fileSha256(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  await pipeline(createReadStream(path), hash);
+  return hash.digest("hex");
+}
+
+/**
+ * Where the line's speech is (leading and trailing quiet cut), in one run: the line in
+ * SPEECH_FORMAT is written whole, with its leading quiet cut, and with both cut (measured as
+ * written). The three lengths give the span; the cut must be those very samples of the whole,
+ * checked here, since the mix cuts the span out of the line instead of trimming it again.
+ * `prefix` names the run's files; `field` the input in errors.
+ */
+export async function findSpeech(inputPath: string, field: string, prefix: string): Promise<SpeechSpan> {
+  const trim = `silenceremove=start_periods=1:start_threshold=${SILENCE_DB}dB`;
+  const [whole, lead, speech] = ["whole", "lead", "speech"].map((part) => `${prefix}-${part}.wav`) as [string, string, string];
+  let level;
+  let sha256;
+  try {
+    [level, sha256] = await Promise.all([
+      meteredRun(
+        [
+          "-i", inputPath,
+          "-filter_complex", `[0:a:0]${SPEECH_FORMAT},asplit=2[whole][a];[a]${trim},asplit=2[lead][b];[b]areverse,${trim},areverse,${loudnessMeter(false)}[speech]`,
+          "-map", "[whole]", ...SPEECH_WAV, whole,
+          "-map", "[lead]", ...SPEECH_WAV, lead,
+          "-map", "[speech]", ...SPEECH_WAV, speech,
+        ],
+        false,
+      ),
+      fileSha256(inputPath),
+    ]);
   } catch (error) {
     if (error instanceof FfmpegError) throw new InputError(`${field} is not readable audio: ${error.stderrTail}`);
     throw error;
   }
-  const seconds = await wavSeconds(outputPath);
-  if (!(seconds > 0) || !(level.integratedLufs > -69)) throw new InputError(`${field} has no speech (nothing above ${SILENCE_DB} dBFS long enough to measure)`);
-  return seconds;
+  const [w, l, s] = await Promise.all([wavData(whole), wavData(lead), wavData(speech)]);
+  const samples = s.bytes / SPEECH_SAMPLE_BYTES;
+  if (!(samples > 0) || !(level.integratedLufs > -69)) throw new InputError(`${field} has no speech (nothing above ${SILENCE_DB} dBFS long enough to measure)`);
+  const start = (w.bytes - l.bytes) / SPEECH_SAMPLE_BYTES;
+  if (!(await sameBytes(whole, w.offset + start * SPEECH_SAMPLE_BYTES, speech, s.offset, s.bytes))) {
+    throw new Error(`${field}: the trimmed speech is not samples ${start}..${start + samples} of the line (ffmpeg's silenceremove changed what it keeps)`);
+  }
+  return { sha256, start_sample: start, samples };
 }
 
 /** The music bed's gain over time: 1 where nobody speaks, −duckDb under speech, smooth ramps between. */
@@ -119,21 +167,32 @@ export function duckExpression(spans: readonly { start: number; end: number }[],
   return `pow(10,-${duckDb}*(${depth})/20)`;
 }
 
-/** Every line trimmed, fitted before the next one and placed on its sample: the voice track at VOICE_LUFS (as `gainDb` applied to `path`). */
+/**
+ * Every line's speech cut out of it (where audio/speech found it, or found now), fitted before
+ * the next one and placed on its sample: the voice track at VOICE_LUFS (as `gainDb` applied to
+ * `path`), in one run that reads the lines as downloaded.
+ */
 async function placeVoice(inputs: readonly PhraseInput[], samples: number, options: SoundtrackOptions): Promise<{ placed: PlacedPhrase[]; path: string; gainDb: number }> {
   const { frames, fps, workDir } = options;
-  const trimmed = await mapLimited(inputs, 4, async (phrase, i) => {
-    const path = join(workDir, `phrase-${i}.wav`);
-    return { path, seconds: await trimSpeech(phrase.path, `voiceover.phrases[${i}].url`, path) };
+  const spans = await mapLimited(inputs, 4, async (phrase, i) => {
+    if (!phrase.speech) return findSpeech(phrase.path, `voiceover.phrases[${i}].url`, join(workDir, `phrase-${i}`));
+    if ((await fileSha256(phrase.path)) !== phrase.speech.sha256) {
+      throw new InputError(`voiceover.phrases[${i}].speech was measured on other audio than voiceover.phrases[${i}].url holds (its sha256 differs)`);
+    }
+    return phrase.speech;
   });
 
   // Fit each line before the next one (or the end), speeding it up a little if it must.
-  const placed = placeLines(inputs.map((phrase, i) => ({ text: phrase.text, atFrame: phrase.atFrame, speechS: trimmed[i]!.seconds })), frames, fps);
+  const placed = placeLines(inputs.map((phrase, i) => ({ text: phrase.text, atFrame: phrase.atFrame, speechS: spans[i]!.samples / MUSIC_SAMPLE_RATE })), frames, fps);
   if (!Array.isArray(placed)) throw new InputError(`voiceover.phrases[${placed.index}]: ${placed.error}`);
 
   const path = join(workDir, "voice-raw.wav");
-  const voiceInputs = trimmed.flatMap((t) => ["-i", t.path]);
-  const voiceFilters = placed.map((p, i) => `[${i}:a]${p.tempo > 1 ? `atempo=${p.tempo.toFixed(5)},` : ""}adelay=delays=${Math.round(p.start_s * MUSIC_SAMPLE_RATE)}S:all=1[p${i}]`);
+  const voiceInputs = inputs.flatMap((phrase) => ["-i", phrase.path]);
+  // asetpts: the cut starts at 0 like the trimmed file the voice was once mixed from (the same samples: soundtrack.test).
+  const voiceFilters = placed.map(({ tempo, start_s }, i) => {
+    const { start_sample: from, samples: length } = spans[i]!;
+    return `[${i}:a:0]${SPEECH_FORMAT},atrim=start_sample=${from}:end_sample=${from + length},asetpts=N/SR/TB,${tempo > 1 ? `atempo=${tempo.toFixed(5)},` : ""}adelay=delays=${Math.round(start_s * MUSIC_SAMPLE_RATE)}S:all=1[p${i}]`;
+  });
   const voiceMix = placed.length > 1 ? `${placed.map((_, i) => `[p${i}]`).join("")}amix=inputs=${placed.length}:normalize=0:duration=longest` : "[p0]anull";
   const level = await meteredRun(
     [...voiceInputs, "-filter_complex", `${voiceFilters.join(";")};${voiceMix},${exactLength(samples)},${loudnessMeter(false)}[voice]`, "-map", "[voice]", "-c:a", "pcm_f32le", "-f", "wav", path],

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { PrepareMusicResponse, SpeechTimingResponse } from "../../contracts/media.ts";
+import { PrepareMusicResponse, SpeechSpan, SpeechTimingResponse } from "../../contracts/media.ts";
 import { FPS, spokenLines } from "../../contracts/spec.ts";
 import { mediaKeys } from "../media/keys.ts";
 import { speechInput } from "../providers/models/speech.ts";
@@ -17,11 +17,20 @@ import { type JobSteps, PermanentError, outputUrl, storeAudioOutput } from "./st
 export const VoiceJobInput = z.object({ line: z.number().int().min(0) });
 
 /**
- * A spoken line as stored: what the soundtrack mix places, and its seconds of speech as the mix
+ * A spoken line as stored: what the soundtrack mix places, its seconds of speech as the mix
  * trims it (`speech_s`), by which the captions are timed before the mix is done
- * (run/decorations-wait.ts `timedCues`). Absent on lines stored before it was measured.
+ * (run/decorations-wait.ts `timedCues`), and where that speech is in the stored file (`span`),
+ * handed to the mix so it does not trim the line again. Absent on lines stored before they were
+ * measured (`speech_s`) or before the span was kept (`span`): the mix trims those itself.
  */
-export const VoiceOutput = z.object({ key: z.string(), text: z.string(), at_frame: z.number().int().min(0), bytes: z.number().int(), speech_s: z.number().positive().optional() });
+export const VoiceOutput = z.object({
+  key: z.string(),
+  text: z.string(),
+  at_frame: z.number().int().min(0),
+  bytes: z.number().int(),
+  speech_s: z.number().positive().optional(),
+  span: SpeechSpan.optional(),
+});
 export type VoiceOutput = z.infer<typeof VoiceOutput>;
 
 /** A voiced ad's music job leaves the model's track as it came, for the mix to fit. */
@@ -54,7 +63,7 @@ export const voiceSteps: JobSteps = {
     // Measured now, not in the mix: with every line's speech known the captions are timed, and the
     // chunks normalized from then on draw them in their own passes instead of windows re-encoding them.
     const timing = await deps.media.call("/v1/media/audio/speech", { url: await deps.url(stored.key) }, SpeechTimingResponse);
-    return { kind: "done", output: { key: stored.key, text: line.text, at_frame: line.start_frame, bytes: stored.bytes, speech_s: timing.speech_s } satisfies VoiceOutput };
+    return { kind: "done", output: { key: stored.key, text: line.text, at_frame: line.start_frame, bytes: stored.bytes, speech_s: timing.speech_s, span: timing.span } satisfies VoiceOutput };
   },
 };
 
@@ -73,7 +82,7 @@ export const soundtrackSteps: JobSteps = {
         frames: spec.total_frames,
         fps: spec.fps,
         voiceover: {
-          phrases: await Promise.all(phrases.map(async (p) => ({ url: await deps.url(p.key), text: p.text, at_frame: p.at_frame }))),
+          phrases: await Promise.all(phrases.map(async (p) => ({ url: await deps.url(p.key), text: p.text, at_frame: p.at_frame, ...(p.span ? { speech: p.span } : {}) }))),
           voice_url: await deps.url(voiceKey, "put"),
           ...(captionsKey ? { captions_url: await deps.url(captionsKey, "put") } : {}),
         },

@@ -221,7 +221,7 @@ export function outputFor(h: Harness, claimed: ClaimedJob): unknown {
       return spokenLines(claimed.video.spec!).length ? { source_key: mediaKeys.musicSource(h.videoId, "wav"), bytes: 1000 } : { key: mediaKeys.music(h.videoId) };
     case "voice": {
       const line = spokenLines(claimed.video.spec!)[job.idx]!;
-      return { key: mediaKeys.voiceLine(h.videoId, job.idx, "mp3"), text: line.text, at_frame: line.start_frame, bytes: 100, speech_s: SPEECH_S };
+      return { key: mediaKeys.voiceLine(h.videoId, job.idx, "mp3"), text: line.text, at_frame: line.start_frame, bytes: 100, speech_s: SPEECH_S, span: { sha256: "5e".repeat(32), start_sample: 0, samples: SPEECH_S * 48_000 } };
     }
     case "soundtrack": {
       // The mix places the lines as media-node does (lib/voice-cues.ts), from the speech each line's voice job measured.
