@@ -127,7 +127,7 @@ function claimedJob(run: RunContext, job: JobRow, step: JobStep, state = run.sta
  * stitching after all). Its ingest runs the normalize pass itself (steps/chunk.ts), the claim
  * handed what a normalize claim is.
  */
-function passInIngest(run: Pick<RunContext, "jobs" | "state">, job: JobRow): boolean {
+function passInIngest(run: Pick<RunContext, "jobs" | "state" | "sql">, job: JobRow): boolean {
   return lastInBeat(job) && endsChunkPhase(run, job.id) && (decorationsKnown(run) || run.jobs.get(OVERLAYS_JOB) === null);
 }
 
@@ -176,8 +176,9 @@ export function renewStepLease(run: RunContext, jobId: string, attempt: number, 
  * usually before the chunks are normalized): a chunk normalized with keyframes where they end
  * lets the stitch copy again right after each.
  */
-function burnedCues(run: Pick<RunContext, "jobs" | "state">): Cue[] {
-  return runCues(run) ?? [];
+function burnedCues(run: Pick<RunContext, "jobs" | "state" | "sql">): Cue[] {
+  // A copy of the kept (frozen) list: the claim's payload is the caller's to change.
+  return [...(runCues(run) ?? [])];
 }
 
 /**
@@ -185,14 +186,14 @@ function burnedCues(run: Pick<RunContext, "jobs" | "state">): Cue[] {
  * the layers rendered and, when captions are burned, the voice timed. Before that the chunk is
  * normalized plain and its decorated frames are drawn by the stitch, as without the pass.
  */
-function knownDecorations(run: Pick<RunContext, "jobs" | "state">): { decorations?: AssemblyDecorations } {
+function knownDecorations(run: Pick<RunContext, "jobs" | "state" | "sql">): { decorations?: AssemblyDecorations } {
   const overlays = run.jobs.get(OVERLAYS_JOB);
   if (!decorationsKnown(run) || !overlays?.output) return {};
   return { decorations: { overlays: (JSON.parse(overlays.output) as OverlaysOutput).layers, cues: burnedCues(run) } };
 }
 
 /** For a chunk's pass, the decorations known (progressive assembly): the windows it leaves that it can render (assembly.ts ownWindowsInput). */
-function passWindows(run: Pick<RunContext, "jobs" | "state">, job: JobRow): { windows?: OwnWindowsInput } {
+function passWindows(run: Pick<RunContext, "jobs" | "state" | "sql">, job: JobRow): { windows?: OwnWindowsInput } {
   const state = run.state();
   if (!state?.spec || !state.chunk_plan || !run.jobs.get(OVERLAYS_JOB) || !decorationsKnown(run)) return {};
   const windows = ownWindowsInput({ spec: state.spec, chunkPlan: state.chunk_plan, jobs: run.jobs.list(), cues: burnedCues(run) }, job.idx);

@@ -4,6 +4,7 @@ import { buildCues, placeLines } from "../../lib/voice-cues.ts";
 import { OVERLAYS_JOB } from "../steps/assembly.ts";
 import type { SoundtrackOutput, VoiceOutput } from "../steps/voice.ts";
 import type { JobRow } from "./jobs.ts";
+import { workRevision } from "./timings.ts";
 import type { RunContext } from "./types.ts";
 
 /**
@@ -73,18 +74,31 @@ export function timedCues(spec: VideoSpec, jobs: readonly Pick<JobRow, "id" | "k
  * The decorations a chunk's normalize pass draws are known (consumer-protocol.ts hands them to
  * the claim): the layers rendered and, for burned captions on a voiced ad, the voice timed.
  */
-export function decorationsKnown(run: Pick<RunContext, "jobs" | "state">): boolean {
+export function decorationsKnown(run: Pick<RunContext, "jobs" | "state" | "sql">): boolean {
   const spec = run.state()?.spec;
   if (!spec || run.jobs.get(OVERLAYS_JOB)?.status !== "done") return false;
   return !burnsCaptions(spec) || runCues(run) !== null;
 }
 
-/** timedCues of the run's jobs. */
-export function runCues(run: Pick<RunContext, "jobs" | "state">): Cue[] | null {
+/** runCues as last worked out in each run's storage, at its `work_revision`. */
+const keptCues = new WeakMap<SqlStorage, { revision: number; cues: readonly Cue[] | null }>();
+
+/**
+ * timedCues of the run's jobs, worked out again only when the revision moved: every chunk's claim
+ * and every job's done asks (whether the decorations are known), and each time would parse every
+ * voice line's output and place the lines again. What it reads moves the revision: the spec (the
+ * run's row), a job's status, and a job's output, which is written only with its status
+ * (job-machine.ts). Shared by every caller: frozen.
+ */
+export function runCues(run: Pick<RunContext, "jobs" | "state" | "sql">): readonly Cue[] | null {
+  const revision = workRevision(run.sql);
+  const kept = keptCues.get(run.sql);
+  if (kept?.revision === revision) return kept.cues;
   const spec = run.state()?.spec;
-  if (!spec) return null;
-  if (!burnsCaptions(spec)) return [];
-  return timedCues(spec, [run.jobs.get("soundtrack"), ...run.jobs.list("kind = 'voice'")].filter((j): j is JobRow => j !== null));
+  const timed = !spec ? null : !burnsCaptions(spec) ? [] : timedCues(spec, [run.jobs.get("soundtrack"), ...run.jobs.list("kind = 'voice'")].filter((j): j is JobRow => j !== null));
+  const cues = timed && Object.freeze(timed.map((cue) => Object.freeze(cue)));
+  keptCues.set(run.sql, { revision, cues });
+  return cues;
 }
 
 /**
@@ -92,7 +106,7 @@ export function runCues(run: Pick<RunContext, "jobs" | "state">): Cue[] | null {
  * decorations it would draw are not known yet. A run stitching after all (no overlays job) never
  * parks: its stitch draws every decoration.
  */
-export function awaitsDecorations(run: Pick<RunContext, "jobs" | "state">, job: JobRow): boolean {
+export function awaitsDecorations(run: Pick<RunContext, "jobs" | "state" | "sql">, job: JobRow): boolean {
   if (job.kind !== "chunk" || !run.jobs.get(OVERLAYS_JOB) || decorationsKnown(run)) return false;
   return run.jobs.list("kind = 'chunk'").every((c) => c.id === job.id || c.status === "done");
 }

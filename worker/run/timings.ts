@@ -266,8 +266,13 @@ interface Kept {
 }
 const kept = new WeakMap<SqlStorage, Kept>();
 
+/** The run storage's `work_revision` (jobs.ts): moves with every write of a job's status, attempt or place, an attempt's times, the priors or the run's plan. */
+export function workRevision(sql: SqlStorage): number {
+  return sql.exec("SELECT n FROM work_revision WHERE id = 1").one().n as number;
+}
+
 function keptWork(sql: SqlStorage, config: Config): Kept {
-  const revision = sql.exec("SELECT n FROM work_revision WHERE id = 1").one().n as number;
+  const revision = workRevision(sql);
   const last = kept.get(sql);
   if (last?.revision === revision && last.config === config) return last;
   const fresh: Kept = { revision, config, jobs: Object.freeze(jobStates(sql).map((job) => Object.freeze(job))) };
