@@ -85,6 +85,8 @@ describe("prepareMusic", () => {
     const probe = await ffprobe(out);
     expect(probe.streams).toHaveLength(1);
     expect(probe.streams[0]).toMatchObject({ codec_name: "aac", sample_rate: "48000", channels: 2 });
+    // The length read from its MP4 index is the one ffprobe reports.
+    expect(music.durationS).toBe(Number(probe.streams[0]!.duration));
 
     const samples = await samplesOf(out);
     expect(Math.abs(samples.length / 48000 - 5)).toBeLessThan(ONE_FRAME);
@@ -98,9 +100,11 @@ describe("prepareMusic", () => {
   });
 
   it("cuts a long mp3 without looping", async () => {
-    const music = await prepareMusic(longMp3, join(dir, "long.m4a"), { ...defaults, frames: 72, fadeInS: 0, fadeOutS: 0.5 });
+    // 73 frames: 3.041666 s, not a whole millisecond.
+    const music = await prepareMusic(longMp3, join(dir, "long.m4a"), { ...defaults, frames: 73, fadeInS: 0, fadeOutS: 0.5 });
     expect(music.loops).toBe(1);
-    expect(Math.abs(music.durationS - 3)).toBeLessThan(ONE_FRAME);
+    expect(Math.abs(music.durationS - 73 / FPS)).toBeLessThan(ONE_FRAME);
+    expect(music.durationS).toBe(Number((await ffprobe(join(dir, "long.m4a"))).streams[0]!.duration));
     expect(Math.abs(music.integratedLufs + 14)).toBeLessThanOrEqual(1);
   });
 

@@ -1,5 +1,6 @@
 import { FfmpegError, ffmpeg, ffprobe } from "../ffmpeg.ts";
 import { InputError, fileSize } from "../io.ts";
+import { readMp4Durations } from "../video/mp4-index.ts";
 import { type LoudnessMeasurement, PREPARATION_RUN, measureLoudness } from "./loudness.ts";
 
 /**
@@ -102,15 +103,27 @@ export async function prepareMusic(inputPath: string, outputPath: string, option
 
 /** The prepared file as measured (EBU R128 on the encoded AAC, its real length and size). */
 export async function measuredOutput(outputPath: string, normalization: PreparedMusic["normalization"], loops: number): Promise<PreparedMusic> {
-  const [loudness, probe] = await Promise.all([measureLoudness(["-i", outputPath]), ffprobe(outputPath, false, PREPARATION_RUN)]);
+  const [loudness, durationS] = await Promise.all([measureLoudness(["-i", outputPath]), playedSeconds(outputPath)]);
   return {
-    durationS: Number(probe.streams[0]?.duration ?? probe.format.duration),
+    durationS,
     bytes: await fileSize(outputPath),
     integratedLufs: loudness.integratedLufs,
     truePeakDb: loudness.truePeakDb,
     normalization,
     loops,
   };
+}
+
+/**
+ * Seconds the prepared file's audio plays: read from the MP4 index ffmpeg just wrote (its edit
+ * list, which cuts the AAC priming: what ffprobe reports as the stream's duration) without a
+ * process on every soundtrack; probed only when the index is not understood.
+ */
+async function playedSeconds(outputPath: string): Promise<number> {
+  const read = await readMp4Durations(outputPath);
+  if (read) return read.audioDurationS;
+  const probe = await ffprobe(outputPath, false, PREPARATION_RUN);
+  return Number(probe.streams[0]?.duration ?? probe.format.duration);
 }
 
 /** Checks the music is readable audio that fits the fades; how many plays fill the ad (1 = cut, no loop). */
