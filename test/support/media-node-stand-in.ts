@@ -9,11 +9,14 @@ import {
   NormalizeChunkResponse,
   PaletteTransferRequest,
   PaletteTransferResponse,
+  PrepareMusicRequest,
+  type PrepareMusicResponse,
   ReframeRequest,
   ReframeResponse,
   cueFrames,
 } from "../../contracts/media.ts";
 import { chunkFramesUnder } from "../../lib/stitch-plan.ts";
+import { buildCues, placeLines } from "../../lib/voice-cues.ts";
 import { verifyRequest } from "../../contracts/signing.ts";
 
 /**
@@ -30,7 +33,7 @@ async function until(condition: () => boolean): Promise<void> {
  * media-node's HTTP surface as the Worker's tests need it inside workerd, where the real
  * media-node (Node, ffmpeg, sharp) cannot run: the same signature check (contracts/signing.ts,
  * 401 `missing or invalid request signature`), `GET /health`, and the routes the chunk step
- * calls (composite, reframe, palette-transfer, chunks/last-frame, chunks/normalize) with their contracts (a body that fails the request schema is a 422
+ * calls (composite, reframe, palette-transfer, chunks/last-frame, chunks/normalize) and the soundtrack's mix (audio/prepare) with their contracts (a body that fails the request schema is a 422
  * naming the field, like media-node's `parse`), and the ids media-node's request log reads from the
  * `x-adreel-*` headers (contracts/log.ts). Nothing renders: a request is answered with what
  * media-node's contract says it answers (for reframe, the crop its rounding cuts; a palette
@@ -46,6 +49,7 @@ const SCHEMAS = {
   "/v1/media/images/palette-transfer": PaletteTransferRequest,
   "/v1/media/chunks/normalize": NormalizeChunkRequest,
   "/v1/media/chunks/last-frame": LastFrameRequest,
+  "/v1/media/audio/prepare": PrepareMusicRequest,
 } as const;
 type Route = keyof typeof SCHEMAS;
 
@@ -56,6 +60,7 @@ function answer(path: Route, body: unknown): { ok: true; response: unknown } | {
     return { ok: false, error: `${issue?.path.join(".") || "body"}: ${issue?.message}` };
   }
   const request = parsed.data;
+  if ("music_url" in request) return soundtrack(request);
   if ("layers" in request) return { ok: true, response: { width: request.width, height: request.height, bytes: request.width * request.height } satisfies z.infer<typeof CompositeResponse> };
   if ("keyframes" in request) {
     const keyframes = [...new Set([0, ...request.keyframes])].sort((a, b) => a - b);
@@ -70,6 +75,22 @@ function answer(path: Route, body: unknown): { ok: true; response: unknown } | {
   const height = Math.round(request.height / request.zoom);
   const crop = { left: Math.round(request.width / 2 + request.dx * request.width - width / 2), top: Math.round(request.height / 2 + request.dy * request.height - height / 2), width, height };
   return { ok: true, response: { width: request.width, height: request.height, bytes: request.width * request.height, crop } satisfies z.infer<typeof ReframeResponse> };
+}
+
+/**
+ * A soundtrack as media-node's mix answers it, at the targets asked for. The stand-in has no
+ * audio to hear, so it places only lines handed their speech (`speech`, what audio/speech
+ * answered): a line without is a 422 here, where media-node would find it itself.
+ */
+function soundtrack(request: PrepareMusicRequest): { ok: true; response: PrepareMusicResponse } | { ok: false; error: string } {
+  const measured = { duration_s: request.frames / request.fps, bytes: 0, integrated_lufs: request.loudness_lufs, true_peak_db: request.true_peak_db, normalization: "linear" as const, loops: 1 };
+  const voiceover = request.voiceover;
+  if (!voiceover) return { ok: true, response: { ...measured, voiceover: null } };
+  const unheard = voiceover.phrases.findIndex((p) => !p.speech);
+  if (unheard >= 0) return { ok: false, error: `voiceover.phrases[${unheard}]: the stand-in places only lines handed their speech` };
+  const placed = placeLines(voiceover.phrases.map((p) => ({ text: p.text, atFrame: p.at_frame, speechS: p.speech!.samples / 48_000 })), request.frames, request.fps);
+  if (!Array.isArray(placed)) return { ok: false, error: `voiceover.phrases[${placed.index}]: ${placed.error}` };
+  return { ok: true, response: { ...measured, voiceover: { phrases: placed, cues: buildCues(placed), duck_db: voiceover.duck_db, voice_bytes: voiceover.voice_url ? 0 : null, captions_bytes: voiceover.captions_url ? 0 : null } } };
 }
 
 export class MediaNodeStandIn {
