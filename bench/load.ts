@@ -21,10 +21,11 @@ import { realTimeAllowed, type StandInPriority } from "../scripts/cpu-priority.t
 import { BENCH_LIMITS, draftPredictions, providerStats, isMain, numberFlag, refSnapshot, snapshotNote, sourceSnapshot, withStack } from "./bench-stack.ts";
 import { fetchEventLog, jobIntervals, phaseTimeline } from "./event-log.ts";
 import { describeMachine, invocation, loadAverage, machineParagraph } from "./machine.ts";
-import { type ProcStat, processTree, TreeSampler, type TreeUsage } from "./process-tree.ts";
+import { type ProcessShare, type ProcStat, processTree, TreeSampler, type TreeUsage } from "./process-tree.ts";
 import { PollerProcess, sleep } from "./load-clients.ts";
 import { LogFollower } from "./queue-log.ts";
 import { tallyMediaRequests } from "./media-requests.ts";
+import { mediaRunOfProcess } from "./media-runs.ts";
 import { inspectorUrl, listeningPorts, profileIsolate, profileParagraph, type WorkerProfile } from "./worker-profile.ts";
 import { table, writeSection } from "./results-doc.ts";
 import { median, percentile, summarize } from "./stats.ts";
@@ -92,6 +93,23 @@ function mediaServerAndChildren(stat: ProcStat, tree: ProcStat[]): boolean {
 }
 
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+/** A sample's processes by route: "2× chunks/normalize: chunk 290 (one up to 150), 1× server 190" (MiB). */
+const sharesText = (shares: readonly ProcessShare[]) => shares.map((s) => `${s.processes}× ${s.name} ${mib(s.rssBytes)}${s.processes > 1 ? ` (one up to ${mib(s.maxProcessRssBytes)})` : ""}`).join(", ") + " MiB";
+
+/** Where media-node's memory was at its highest samples, and each route's most over the run (`mediaRunOf`). */
+function mediaMemoryParagraph(media: TreeUsage | undefined, t0: number): string {
+  if (!media?.topSamples || !media.peakByName) return "";
+  const top = media.topSamples.map((s, i) => [i + 1, `${((s.at - t0) / 1000).toFixed(0)} s`, mib(s.rssBytes), sharesText(s.shares)]);
+  const byRoute = media.peakByName.map((p) => [p.name, mib(p.rssBytes), mib(p.processRssBytes), (p.samples * 0.2).toFixed(0)]);
+  return `media-node's memory by the route each process works for (named from its command line: bench/media-runs.ts), its ${media.topSamples.length} highest samples (at least 1 s apart; seconds from the first submit):
+
+${table(["sample", "at", "MiB", "processes (MiB)"], top)}
+
+Each route's most over the run (of its processes summed at one sample, and of one process; "alive" counts 200 ms samples):
+
+${table(["route", "most summed MiB", "most of one process MiB", "alive ≈ s"], byRoute)}
+`;
+}
 const pct = (usage: TreeUsage | undefined, cores: number) => (usage ? ((100 * usage.cpuSeconds) / (usage.wallSeconds * cores)).toFixed(0) : "n/a");
 
 async function measureLoad(options: LoadOptions, root?: string): Promise<Measured> {
@@ -221,7 +239,8 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
   if (!pids.media || !pids.worker || !pids.draft) throw new Error("the stack's servers are not running");
   const keys = await Promise.all(Array.from({ length: options.n }, (_, i) => createDevKey(stack, `load-${i + 1}`)));
   const sampler = new TreeSampler([
-    { name: "media", root: pids.media, select: mediaServerAndChildren, count: (s) => s.comm.startsWith("ff"), breakdown: true },
+    // Each process named by the route it works for (its command line), so the peak can be attributed.
+    { name: "media", root: pids.media, select: mediaServerAndChildren, count: (s) => s.comm.startsWith("ff"), breakdown: mediaRunOfProcess },
     // The server process alone (no children): what its own buffers, sharp and the JS heap hold.
     { name: "media-server", root: pids.media, select: (s, tree) => mediaServerAndChildren(s, tree) && !s.comm.startsWith("ff") && !s.comm.startsWith("espeak") },
     { name: "draft", root: pids.draft, select: mediaServerAndChildren, count: (s) => s.comm.startsWith("ff") },
@@ -340,7 +359,7 @@ function report(options: LoadOptions, m: Measured, cores: number, code: string |
       ["wall time, first submit → last complete", `${m.wallSeconds.toFixed(1)} s`],
       ["throughput", `${throughput.toFixed(2)} videos/min`],
       ["per-video time, submit → complete: p50 / p99 / max", perVideo.length ? `${percentile(perVideo, 50).toFixed(1)} / ${percentile(perVideo, 99).toFixed(1)} / ${Math.max(...perVideo).toFixed(1)} s` : "n/a"],
-      ["media-node peak RSS (server + ffmpeg children, summed)", media ? `${mib(media.peakRssBytes)} MiB (mean ${mib(media.meanRssBytes)} MiB; up to ${media.peakProcesses} ffmpeg/ffprobe at once; the server process alone: peak ${mediaServer ? mib(mediaServer.peakRssBytes) : "n/a"} MiB; at the peak: ${media.atPeak?.map((s) => `${s.processes}× ${s.comm} ${mib(s.rssBytes)}`).join(", ") ?? "n/a"} MiB)` : "n/a"],
+      ["media-node peak RSS (server + ffmpeg children, summed)", media ? `${mib(media.peakRssBytes)} MiB (mean ${mib(media.meanRssBytes)} MiB; up to ${media.peakProcesses} ffmpeg/ffprobe at once; the server process alone: peak ${mediaServer ? mib(mediaServer.peakRssBytes) : "n/a"} MiB; at the peak: ${media.atPeak ? sharesText(media.atPeak) : "n/a"})` : "n/a"],
       [`media-node CPU (utime+stime incl. reaped children) / (wall × ${cores} cores)`, media ? `${pct(media, cores)} % (${media.cpuSeconds.toFixed(0)} CPU s over ${media.wallSeconds.toFixed(0)} s)` : "n/a"],
       ["draft model server peak RSS (server + ffmpeg children, summed)", draft ? `${mib(draft.peakRssBytes)} MiB (up to ${draft.peakProcesses} ffmpeg at once)` : "n/a"],
       [`draft model server CPU (renders) / (wall × ${cores} cores)`, draft ? `${pct(draft, cores)} % (${draft.cpuSeconds.toFixed(0)} CPU s)` : "n/a"],
@@ -450,6 +469,7 @@ media-node's requests during the load, from its request log (2xx time is the rou
 
 ${table(["route", "requests", "busy (503)", "2xx", "repeated", "2xx s total", "2xx s mean"], m.mediaRequests.map((r) => [`\`${r.path}\``, r.requests, r.busy, r.ok, r.repeated, r.okSeconds.toFixed(0), r.ok ? (r.okSeconds / r.ok).toFixed(2) : "n/a"]))}
 
+${mediaMemoryParagraph(media, m.t0)}
 ${profileParagraph(m.workerProfile, PROFILE_AFTER_S)}
 
 Draft provider, predictions created during the run:

@@ -38,6 +38,15 @@ export function parseStat(text: string): ProcStat {
   };
 }
 
+/** The argument vector of `pid` (`/proc/<pid>/cmdline`); empty when it is gone or a kernel thread. */
+export function readCmdline(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((arg, i, all) => arg !== "" || i < all.length - 1);
+  } catch {
+    return [];
+  }
+}
+
 export function readStat(pid: number): ProcStat | null {
   try {
     return parseStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
@@ -144,8 +153,25 @@ export interface TreeUsage {
    */
   runqueueWaitSeconds: number | null;
   runSeconds: number | null;
-  /** The processes of the peak sample by command name (watches with `breakdown`). */
+  /** The processes of the peak sample by name (watches with `breakdown`). */
   atPeak: ProcessShare[] | null;
+  /** The highest samples, highest first, each with its processes by name (watches with `breakdown`; `TOP_SAMPLES` of them, at least a second apart). */
+  topSamples: { at: number; rssBytes: number; shares: ProcessShare[] }[] | null;
+  /** Per name, the most its processes held together at one sample and the most one of them held (watches with `breakdown`), largest first. */
+  peakByName: NamePeak[] | null;
+}
+
+/** How many of the highest samples `TreeUsage.topSamples` keeps. */
+export const TOP_SAMPLES = 5;
+
+export interface NamePeak {
+  name: string;
+  /** Most RSS of this name's processes summed at one sample. */
+  rssBytes: number;
+  /** Most RSS of one process of this name at one sample. */
+  processRssBytes: number;
+  /** Samples in which a process of this name was alive. */
+  samples: number;
 }
 
 export interface TreeWatch {
@@ -157,15 +183,21 @@ export interface TreeWatch {
   count?: (stat: ProcStat) => boolean;
   /** Also sum the selected processes' run-queue wait (a long-lived server: reaped children's threads are lost). */
   schedstat?: boolean;
-  /** Keep which processes made up the peak sample (`TreeUsage.atPeak`). */
-  breakdown?: boolean;
+  /**
+   * Keep which processes made up each sample (`TreeUsage.atPeak`, `topSamples`, `peakByName`),
+   * named by command name (`true`) or by this function (e.g. what work a child does, from its
+   * command line: `readCmdline`).
+   */
+  breakdown?: boolean | ((stat: ProcStat) => string);
 }
 
-/** The selected processes of one command name at one sample. */
+/** The selected processes of one name at one sample. */
 export interface ProcessShare {
-  comm: string;
+  name: string;
   processes: number;
   rssBytes: number;
+  /** The largest of them. */
+  maxProcessRssBytes: number;
 }
 
 interface Sample {
@@ -181,16 +213,44 @@ interface Sample {
   shares?: ProcessShare[];
 }
 
-/** What the processes of a sample hold, by command name, largest first. */
-export function sharesOf(stats: readonly ProcStat[]): ProcessShare[] {
-  const byComm = new Map<string, ProcessShare>();
+/** What the processes of a sample hold, by name (default: command name), largest first. */
+export function sharesOf(stats: readonly ProcStat[], nameOf: (stat: ProcStat) => string = (s) => s.comm): ProcessShare[] {
+  const byName = new Map<string, ProcessShare>();
   for (const s of stats) {
-    const share = byComm.get(s.comm) ?? { comm: s.comm, processes: 0, rssBytes: 0 };
+    const name = nameOf(s);
+    const share = byName.get(name) ?? { name, processes: 0, rssBytes: 0, maxProcessRssBytes: 0 };
+    const bytes = rssBytes([s]);
     share.processes++;
-    share.rssBytes += rssBytes([s]);
-    byComm.set(s.comm, share);
+    share.rssBytes += bytes;
+    share.maxProcessRssBytes = Math.max(share.maxProcessRssBytes, bytes);
+    byName.set(name, share);
   }
-  return [...byComm.values()].sort((a, b) => b.rssBytes - a.rssBytes);
+  return [...byName.values()].sort((a, b) => b.rssBytes - a.rssBytes);
+}
+
+/** The `count` highest samples, highest first, none within `apartMs` of a higher one kept (one burst is one entry). */
+export function highestSamples<S extends { at: number; rss: number }>(samples: readonly S[], count: number, apartMs: number): S[] {
+  const kept: S[] = [];
+  for (const s of [...samples].sort((a, b) => b.rss - a.rss)) {
+    if (kept.length >= count) break;
+    if (kept.every((k) => Math.abs(k.at - s.at) >= apartMs)) kept.push(s);
+  }
+  return kept;
+}
+
+/** Per name, the most held at one sample, summed and by one process, over all samples, largest first. */
+export function peaksByName(samples: readonly (readonly ProcessShare[])[]): NamePeak[] {
+  const peaks = new Map<string, NamePeak>();
+  for (const shares of samples) {
+    for (const share of shares) {
+      const peak = peaks.get(share.name) ?? { name: share.name, rssBytes: 0, processRssBytes: 0, samples: 0 };
+      peak.rssBytes = Math.max(peak.rssBytes, share.rssBytes);
+      peak.processRssBytes = Math.max(peak.processRssBytes, share.maxProcessRssBytes);
+      peak.samples++;
+      peaks.set(share.name, peak);
+    }
+  }
+  return [...peaks.values()].sort((a, b) => b.rssBytes - a.rssBytes);
 }
 
 /** Samples each watched tree every `intervalMs` until `stop()`; usage over any window of that time. */
@@ -225,7 +285,7 @@ export class TreeSampler {
         count: watch.count ? counted.filter(watch.count).length : counted.length,
         ticks: Math.max(cpuTicks(tree), samples.at(-1)?.ticks ?? 0),
         ...(watch.schedstat ? { waitNs: sched.reduce((sum, t) => sum + t.waitNs, 0), runNs: sched.reduce((sum, t) => sum + t.runNs, 0) } : {}),
-        ...(watch.breakdown ? { shares: sharesOf(counted) } : {}),
+        ...(watch.breakdown ? { shares: sharesOf(counted, typeof watch.breakdown === "function" ? watch.breakdown : undefined) } : {}),
       });
       this.series.set(watch.name, samples);
     }
@@ -250,6 +310,8 @@ export class TreeSampler {
         samples: inside.length,
         peakRssBytes: peak.rss,
         atPeak: peak.shares ?? null,
+        topSamples: peak.shares ? highestSamples(inside, TOP_SAMPLES, 1000).map((s) => ({ at: s.at, rssBytes: s.rss, shares: s.shares ?? [] })) : null,
+        peakByName: peak.shares ? peaksByName(inside.map((s) => s.shares ?? [])) : null,
         meanRssBytes: inside.reduce((sum, s) => sum + s.rss, 0) / inside.length,
         peakProcesses: Math.max(...inside.map((s) => s.count)),
         cpuSeconds: (last.ticks - first.ticks) / CLOCK_TICKS,
