@@ -10,10 +10,14 @@ export function mediaRunOf(comm: string, argv: readonly string[]): string {
   if (comm.startsWith("node")) return "server";
   if (comm.startsWith("ffprobe")) return "ffprobe";
   if (comm.startsWith("espeak")) return "espeak-ng (voice)";
+  // Not a media tool: e.g. esbuild's service, which tsx runs beside the server in development.
+  if (!comm.startsWith("ffmpeg")) return comm;
+  // A process past its exit (or not yet exec'd) has no command line to read.
+  if (argv.length === 0) return "ffmpeg (no command line: exiting)";
   const names = new Set(argv.map((arg) => basename(arg)));
   const has = (test: RegExp) => [...names].some((name) => test.test(name));
   const encodes = argv.includes("libx264");
-  if (names.has("chunk.mp4")) return "chunks/normalize: chunk";
+  if (names.has("chunk.mp4")) return argv.some((arg) => arg.includes("captions.ass") || /overlay-\d+\.png/.test(arg)) ? "chunks/normalize: chunk, decorated" : "chunks/normalize: chunk";
   if (has(/^own-\d+\.mp4$/)) return "chunks/normalize: windows";
   if (names.has("last.png")) return "chunks/last-frame";
   if (names.has("window.mp4")) return "videos/stitch/window";

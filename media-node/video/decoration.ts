@@ -7,8 +7,8 @@ import { dirname } from "node:path";
  * What the stitch draws over the footage: overlay layers (full-frame RGBA PNGs: the headline,
  * the end card) and burned captions (libass), each on a range of output frames. The frames
  * they cover are encoded (stitch-plan.ts `marked`); this module turns the decorations that
- * fall in one ffmpeg batch of encode spans into inputs and filters on that batch's stream,
- * whose frame n is its n-th encoded frame.
+ * fall in one ffmpeg batch of encode spans into filters on that batch's stream, whose frame n
+ * is its n-th encoded frame.
  */
 
 export interface OverlayLayer {
@@ -46,7 +46,6 @@ function batchRanges(range: FrameRange, spans: readonly FrameRange[], starts: re
 }
 
 export interface DecorationGraph {
-  inputArgs: string[];
   filters: string[];
   output: string;
   /** The ASS script to write at `assPath` before running ffmpeg, when captions fall in this batch. */
@@ -54,30 +53,33 @@ export interface DecorationGraph {
 }
 
 /**
- * Filters drawing the decorations on `[input]`. Overlay inputs are numbered from `firstInput`;
- * each layer is converted to Y'CbCr with the BT.709 matrix our video is encoded with (the
- * overlay filter's own conversion would use BT.601 and shift the brand's colours).
+ * Filters drawing the decorations on `[input]`. Each layer is converted to Y'CbCr with the BT.709
+ * matrix our video is encoded with (the overlay filter's own conversion would use BT.601 and shift
+ * the brand's colours).
+ *
+ * A layer's PNG is read by the graph itself (a `movie` source), not as an ffmpeg input: ffmpeg
+ * 5.1 reads an input only when a filter's request for it failed, and a chunk's normalize pass
+ * whose `[last]` branch pulls the clip through a `select` never asked for the overlay's input
+ * until the clip ended, so every decoded frame waited at the overlay: 200 MiB against 122 MiB
+ * without the `[last]` output for a 132-frame chunk (/usr/bin/time, ffmpeg 5.1), the very same
+ * bytes written either way.
  */
 export function decorationGraph(
   decorations: Decorations,
   spans: readonly FrameRange[],
   starts: readonly number[],
   input: string,
-  firstInput: number,
   size: { width: number; height: number; fps: number },
   assPath: string,
 ): DecorationGraph {
-  const inputArgs: string[] = [];
   const filters: string[] = [];
   let current = input;
-  let index = firstInput;
   decorations.overlays.forEach((layer, i) => {
     const ranges = batchRanges(layer, spans, starts);
     if (ranges.length === 0) return;
-    inputArgs.push("-i", layer.path);
     const converted = `ov${i}`;
     const next = `${input}o${i}`;
-    filters.push(`[${index++}:v:0]format=rgba,scale=out_color_matrix=bt709:out_range=tv,format=yuva420p[${converted}]`);
+    filters.push(`movie=filename='${layer.path}',format=rgba,scale=out_color_matrix=bt709:out_range=tv,format=yuva420p[${converted}]`);
     const enable = ranges.map((r) => `between(n,${r.from},${r.to - 1})`).join("+");
     filters.push(`[${current}][${converted}]overlay=x=0:y=0:format=yuv420:eof_action=repeat:enable='${enable}'[${next}]`);
     current = next;
@@ -91,5 +93,5 @@ export function decorationGraph(
     filters.push(`[${current}]ass=filename='${assPath}':fontsdir='${dirname(FONT_FILES.regular)}'[${next}]`);
     current = next;
   }
-  return { inputArgs, filters, output: current, ass };
+  return { filters, output: current, ass };
 }

@@ -101,13 +101,12 @@ export function normalizeGraph({ width, height, fps, frames }: NormalizeOptions,
 /**
  * The normalize graph with the decorations drawn on `[chunk]` after the split, so the last frame
  * stays the footage the next chunk is conditioned on. Frame n of the chunk is numbered n from 0
- * at 1/fps (setpts=N), as in a stitch batch: the same filters draw the same pixels. Overlay
- * layers are inputs 1.. after the clip.
+ * at 1/fps (setpts=N), as in a stitch batch: the same filters draw the same pixels.
  */
-function decoratedNormalizeGraph(options: NormalizeOptions, last: boolean, draw: ChunkDecorations): { graph: string; inputArgs: string[]; ass: string | null } {
+function decoratedNormalizeGraph(options: NormalizeOptions, last: boolean, draw: ChunkDecorations): { graph: string; ass: string | null } {
   const { width, height, fps, frames } = options;
-  const drawn = decorationGraph(draw.decorations, [{ from: draw.at, to: draw.at + frames }], [0], "plain", 1, { width, height, fps }, draw.assPath);
-  return { graph: [normalizeGraph(options, { chunk: true, last }, "plain"), ...drawn.filters, `[${drawn.output}]null[chunk]`].join(";"), inputArgs: drawn.inputArgs, ass: drawn.ass };
+  const drawn = decorationGraph(draw.decorations, [{ from: draw.at, to: draw.at + frames }], [0], "plain", { width, height, fps }, draw.assPath);
+  return { graph: [normalizeGraph(options, { chunk: true, last }, "plain"), ...drawn.filters, `[${drawn.output}]null[chunk]`].join(";"), ass: drawn.ass };
 }
 
 async function probeInput(inputPath: string): Promise<void> {
@@ -178,7 +177,6 @@ export async function normalizeChunk(inputPath: string, outputPath: string, last
   await fromReadableInput(inputPath, () => ffmpeg(
     [
       "-i", inputPath,
-      ...(decorated?.inputArgs ?? []),
       "-filter_complex", decorated?.graph ?? normalizeGraph(options, { chunk: true, last }),
       "-map", "[chunk]", "-an", "-sn", "-dn",
       ...encoderArgs(chunkEncoding(preset), fps, keyframes),

@@ -209,12 +209,11 @@ async function renderSpans(spans: readonly Span[], chunks: readonly GraphChunk[]
   const graph = spanGraph(spans, chunks, fps, (lane) => `${listPrefix}-lane-${lane}.ffconcat`);
   const ranges = spans.filter((s) => s.kind === "encode").map((s) => ({ from: s.at, to: s.to }));
   const assPath = `${listPrefix}-captions.ass`;
-  const decor = decorationGraph(draw.decorations, ranges, graph.spanStarts, graph.output, graph.inputArgs.filter((a) => a === "-i").length, draw, assPath);
+  const decor = decorationGraph(draw.decorations, ranges, graph.spanStarts, graph.output, draw, assPath);
   await Promise.all([...graph.lists.map((list) => writeFile(list.path, list.content)), decor.ass === null ? null : writeFile(assPath, decor.ass)]);
   await ffmpeg(
     [
       ...graph.inputArgs,
-      ...decor.inputArgs,
       "-filter_complex", [graph.filterGraph, ...decor.filters].join(";"),
       "-map", `[${decor.output}]`, "-an",
       ...encoderArgs(encoding, fps, graph.spanStarts),
