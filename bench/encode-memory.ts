@@ -20,6 +20,7 @@ import { createDevKey } from "../scripts/stack.ts";
 import { isMain, numberFlag, sourceSnapshot, withStack } from "./bench-stack.ts";
 import { loadAverage } from "./machine.ts";
 import { mediaRunOf } from "./media-runs.ts";
+import { CLOCK_TICKS, processTree, TreeSampler } from "./process-tree.ts";
 import { table } from "./results-doc.ts";
 import { median } from "./stats.ts";
 
@@ -84,7 +85,14 @@ if (isMain(import.meta.url)) {
     chmodSync(join(bin, tool), 0o755);
   }
   try {
-    await withStack({ mediaEnv: { PATH: `${bin}:${process.env.PATH}` }, stateInMemory: true }, async ({ stack }) => {
+    // `--media-env NAME=VALUE,…`: more of media-node's environment, to compare a setting in the same bench.
+    const envFlag = process.argv.indexOf("--media-env");
+    const mediaEnv = Object.fromEntries((envFlag > 0 ? process.argv[envFlag + 1]!.split(",") : []).map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]));
+    let serverPeakMib = 0;
+    let serverCpuSeconds = 0;
+    await withStack({ mediaEnv: { PATH: `${bin}:${process.env.PATH}`, ...mediaEnv }, stateInMemory: true }, async ({ stack }) => {
+      // The server process alone (tsx's launcher is the tree's root; the wrappers' children are not the server).
+      const sampler = new TreeSampler([{ name: "server", root: stack.pids().media!, select: (s, tree) => s !== tree[0] && s.comm.startsWith("node") && s.ppid === tree[0]!.pid }]).start();
       const videos = await Promise.all(
         Array.from({ length: n }, async (_, i) => {
           const client = new AdreelClient(stack.workerUrl, await createDevKey(stack, `encode-memory-${i + 1}`));
@@ -92,11 +100,16 @@ if (isMain(import.meta.url)) {
           return client.watch(video_id, () => undefined, 15 * 60_000);
         }),
       );
+      sampler.stop();
+      // Its own CPU (its children's is theirs, counted above).
+      const server = processTree(stack.pids().media!).find((s, _, tree) => s !== tree[0] && s.comm.startsWith("node") && s.ppid === tree[0]!.pid);
+      serverCpuSeconds = server ? (server.utime + server.stime) / CLOCK_TICKS : Number.NaN;
+      serverPeakMib = (sampler.usage().server?.peakRssBytes ?? 0) / 2 ** 20;
       const failed = videos.filter((v) => v.status !== "complete");
       if (failed.length) throw new Error(`${failed.length} video(s) did not complete: ${failed.map((v) => v.error).join("; ")}`);
     });
     const runs = readRuns(logDir);
-    console.log(`${n} draft ads of ${duration} s at once, code ${sourceSnapshot().revision}, load average at the end ${loadAverage()}; ${runs.length} runs of ffmpeg/ffprobe:\n`);
+    console.log(`${n} draft ads of ${duration} s at once, code ${sourceSnapshot().revision}, load average at the end ${loadAverage()}; ${runs.length} runs of ffmpeg/ffprobe; the server process's peak RSS ${serverPeakMib.toFixed(0)} MiB (sampled every 200 ms), its own CPU ${serverCpuSeconds.toFixed(1)} s${envFlag > 0 ? ` with ${process.argv[envFlag + 1]}` : ""}:\n`);
     console.log(routeTable(runs));
     // Every run with its arguments, for reading what the largest ones were made of.
     const out = process.argv.indexOf("--runs-out");
