@@ -22,8 +22,10 @@ COPY tsconfig.json ./
 
 # MALLOC_ARENA_MAX: glibc's malloc arenas, one per allocating thread (libuv's pool runs sharp),
 # keep their fragments resident; two bound them (media-node/capacity.ts).
+# NODE_OPTIONS: V8's young generation at 4 MiB semi-spaces, not 16 (media-node/capacity.ts).
 ENV NODE_ENV=production \
     MALLOC_ARENA_MAX=2 \
+    NODE_OPTIONS=--max-semi-space-size=4 \
     MEDIA_NODE_HOST=0.0.0.0 \
     MEDIA_NODE_PORT=8788 \
     MEDIA_NODE_TMP=/tmp

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { StackPriority, type StandInPriority } from "./cpu-priority.ts";
+import { MEDIA_NODE_OPTIONS } from "../media-node/capacity.ts";
 
 /**
  * The local stack: media-node, the draft model server (the model provider, speaking
@@ -336,6 +337,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       // As in the Dockerfile: glibc gives each thread that allocates (libuv's pool runs sharp's
       // work) an arena of its own, and their fragments stay resident (capacity.ts).
       MALLOC_ARENA_MAX: "2",
+      // As in the Dockerfile: V8's young generation kept small (capacity.ts), beside any options of the caller's.
+      NODE_OPTIONS: [process.env.NODE_OPTIONS, MEDIA_NODE_OPTIONS].filter(Boolean).join(" "),
       ...options.mediaEnv,
     };
     media = await spawnServer("media-node/main.ts", env, mediaLog, "[media] ", kept.media);
