@@ -240,7 +240,8 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
   const keys = await Promise.all(Array.from({ length: options.n }, (_, i) => createDevKey(stack, `load-${i + 1}`)));
   const sampler = new TreeSampler([
     // Each process named by the route it works for (its command line), so the peak can be attributed.
-    { name: "media", root: pids.media, select: mediaServerAndChildren, count: (s) => s.comm.startsWith("ff"), breakdown: mediaRunOfProcess },
+    // A node process below the server is a child forked but not yet exec'd: its RSS is the server's pages, shared copy-on-write, counted again for that instant.
+    { name: "media", root: pids.media, select: mediaServerAndChildren, count: (s) => s.comm.startsWith("ff"), breakdown: (s) => (s.comm.startsWith("node") && s.pid !== pids.media && s.ppid !== pids.media ? "server's fork before its exec" : mediaRunOfProcess(s)) },
     // The server process alone (no children): what its own buffers, sharp and the JS heap hold.
     { name: "media-server", root: pids.media, select: (s, tree) => mediaServerAndChildren(s, tree) && !s.comm.startsWith("ff") && !s.comm.startsWith("espeak") },
     { name: "draft", root: pids.draft, select: mediaServerAndChildren, count: (s) => s.comm.startsWith("ff") },
