@@ -2,13 +2,14 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import type { ErrorResponse } from "../contracts/api.ts";
 import type { Principal } from "./auth/keys.ts";
+import type { TimedPart } from "./api/server-timing.ts";
 import type { Config } from "./config.ts";
 
 /** A video's run, as the Worker reaches it. */
 export type VideoRunStub = ReturnType<Env["VIDEO_RUN"]["get"]>;
 
-/** `run` is set on routes about one of the caller's videos (api/router.ts `ownVideo`). */
-export type AppEnv = { Bindings: Env; Variables: { principal: Principal; config: Config; run: VideoRunStub } };
+/** `run` is set on routes about one of the caller's videos (api/router.ts `ownVideo`); `timedParts` holds the Server-Timing parts (api/server-timing.ts). */
+export type AppEnv = { Bindings: Env; Variables: { principal: Principal; config: Config; run: VideoRunStub; timedParts: Map<TimedPart, number> } };
 export type AppContext = Context<AppEnv>;
 
 /** 422 naming the first offending field, in one shape for every route. */

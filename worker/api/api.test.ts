@@ -127,3 +127,37 @@ describe("auth and ownership", () => {
     expect((await call("/api/video/not-a-uuid")).status).toBe(404);
   });
 });
+
+describe("Server-Timing", () => {
+  /** The header's entries: name → duration (ms). */
+  function timings(response: Response): Map<string, number> {
+    const header = response.headers.get("server-timing") ?? "";
+    return new Map(
+      header
+        .split(",")
+        .filter((entry) => entry.trim())
+        .map((entry) => {
+          const match = /^\s*([a-z]+);dur=(\d+(?:\.\d+)?)\s*$/.exec(entry);
+          if (!match) throw new Error(`malformed Server-Timing entry "${entry}" in "${header}"`);
+          return [match[1]!, Number(match[2])];
+        }),
+    );
+  }
+
+  it("gives the Worker's time on a status answer and the run's part of it", async () => {
+    const created = await call("/api/generate", { method: "POST", body: JSON.stringify({ prompt: "a cosy bakery's new sourdough" }) });
+    const { video_id } = (await created.json()) as { video_id: string };
+    const status = await call(`/api/status/${video_id}`);
+    expect(status.status).toBe(200);
+    const parts = timings(status);
+    expect([...parts.keys()]).toEqual(["app", "run"]);
+    expect(parts.get("run")!).toBeLessThanOrEqual(parts.get("app")!);
+    await call(`/api/video/${video_id}/cancel`, { method: "POST" });
+  });
+
+  it("gives the Worker's time alone where no part is timed: /health, an unknown video, a refused key", async () => {
+    for (const response of [await call("/health", { key: null }), await call("/api/status/00000000-0000-4000-8000-000000000000"), await call("/api/videos", { key: "adr_wrong" })]) {
+      expect([...timings(response).keys()]).toEqual(["app"]);
+    }
+  });
+});

@@ -9,6 +9,7 @@ import { keysApi } from "./keys.ts";
 import { rateLimit, unauthorized } from "./limits.ts";
 import { mediaApi } from "./media.ts";
 import { serveMeta } from "./meta.ts";
+import { serverTiming } from "./server-timing.ts";
 import { router } from "./router.ts";
 import { videosApi } from "./videos.ts";
 import { webhooksApi } from "./webhooks.ts";
@@ -25,6 +26,8 @@ export const app = router();
  * change while it lives, and every request needs them. Handlers only read them.
  */
 const settings = new WeakMap<Env, ReturnType<typeof loadConfig>>();
+
+app.use("*", serverTiming);
 
 app.use("*", async (c, next) => {
   let config = settings.get(c.env);

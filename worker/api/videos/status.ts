@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { StatusResponse } from "../../../contracts/api.ts";
+import { timedPart } from "../server-timing.ts";
 import { API_KEY, apiResponses, jsonResponse, ownVideo, type RouteContext, UNKNOWN_VIDEO, VideoPath, videoNotFound } from "../router.ts";
 
 export const statusRoute = createRoute({
@@ -19,6 +20,7 @@ export const statusRoute = createRoute({
 export async function status(c: RouteContext<typeof statusRoute>): Promise<Response> {
   const { id } = c.req.valid("param");
   // The run's own JSON of a StatusResponse (status-view.ts), sent as it is.
-  const status = await c.get("run").status();
+  const run = c.get("run");
+  const status = await timedPart(c, "run", () => run.status());
   return status === null ? videoNotFound(c, id) : c.body(status, 200, { "content-type": "application/json" });
 }
