@@ -21,8 +21,18 @@ async function timed(url, headers) {
   const t0 = performance.now();
   const response = await fetch(url, { headers, signal: AbortSignal.timeout(30000) });
   await response.arrayBuffer();
+  const ms = performance.now() - t0;
   if (!response.ok) throw new Error(new URL(url).pathname + " answered " + response.status);
-  return performance.now() - t0;
+  const parts = {};
+  for (const entry of (response.headers.get("server-timing") || "").split(",")) {
+    const match = /^\s*([a-z]+);dur=([0-9.]+)\s*$/.exec(entry);
+    if (match) parts[match[1]] = Number(match[2]);
+  }
+  return { ms, app: parts.app ?? null, run: parts.run ?? null };
+}
+function record(into, t) {
+  into.latencies.push(t.ms);
+  into.server.push({ app: t.app, run: t.run });
 }
 async function poll(p) {
   const period = 1000 / p.hz;
@@ -30,7 +40,7 @@ async function poll(p) {
   if (p.phaseMs > 0) await sleep(p.phaseMs);
   while (!p.stopped) {
     try {
-      p.latencies.push(await timed(p.url, p.headers));
+      record(p, await timed(p.url, p.headers));
     } catch (error) {
       p.errors.push(error.message);
     }
@@ -46,11 +56,11 @@ async function poll(p) {
 process.on("disconnect", () => process.exit(0));
 process.on("message", async (m) => {
   if (m.type === "sequence") {
-    const latencies = [];
-    for (let i = 0; i < m.count; i++) latencies.push(await timed(m.url, m.headers));
-    process.send({ id: m.id, latencies, errors: [] });
+    const result = { latencies: [], server: [], errors: [] };
+    for (let i = 0; i < m.count; i++) record(result, await timed(m.url, m.headers));
+    process.send({ id: m.id, ...result });
   } else if (m.type === "start") {
-    const p = { ...m, stopped: false, latencies: [], errors: [] };
+    const p = { ...m, stopped: false, latencies: [], server: [], errors: [] };
     pollers.set(m.id, p);
     p.done = poll(p);
   } else {
@@ -58,14 +68,27 @@ process.on("message", async (m) => {
     p.stopped = true;
     p.done.then(() => {
       pollers.delete(m.id);
-      process.send({ id: m.id, latencies: p.latencies, errors: p.errors });
+      process.send({ id: m.id, latencies: p.latencies, server: p.server, errors: p.errors });
     });
   }
 });
 `;
 
+/**
+ * The Worker's own account of one answer (its `Server-Timing`, worker/api/server-timing.ts):
+ * `app` from its first middleware to its answer, `run` the video's Durable Object call within
+ * it; null where the answer did not carry it (older code, a `--ref`).
+ */
+export interface ServerTiming {
+  app: number | null;
+  run: number | null;
+}
+
 export interface PollResult {
+  /** Each answer's latency as this client saw it, ms. */
   latencies: number[];
+  /** The same answers' Server-Timing, in the same order. */
+  server: ServerTiming[];
   errors: string[];
 }
 
@@ -89,7 +112,7 @@ export class PollerProcess {
   constructor() {
     const command = [...(this.realTime ? WORKER_REAL_TIME : []), process.execPath, "-e", POLLER_PROCESS];
     this.child = spawn(command[0]!, command.slice(1), { stdio: ["ignore", "inherit", "inherit", "ipc"] });
-    this.child.on("message", (m: PollResult & { id: string }) => this.waiting.get(m.id)?.({ latencies: m.latencies, errors: m.errors }));
+    this.child.on("message", (m: PollResult & { id: string }) => this.waiting.get(m.id)?.({ latencies: m.latencies, server: m.server, errors: m.errors }));
   }
 
   private ask(message: Record<string, unknown>): Promise<PollResult> {
@@ -110,9 +133,8 @@ export class PollerProcess {
   }
 
   /** `count` GETs of `url`, one after another: the idle baseline. */
-  async sequence(url: string, headers: Record<string, string>, count: number): Promise<number[]> {
-    const result = await this.ask({ type: "sequence", url, headers, count });
-    return result.latencies;
+  sequence(url: string, headers: Record<string, string>, count: number): Promise<PollResult> {
+    return this.ask({ type: "sequence", url, headers, count });
   }
 
   /** Start polling `url` at `hz` (phase `phaseMs` into each period); the returned function stops it and gives its latencies and errors. */

@@ -22,13 +22,13 @@ import { BENCH_LIMITS, draftPredictions, providerStats, isMain, numberFlag, refS
 import { fetchEventLog, jobIntervals, phaseTimeline } from "./event-log.ts";
 import { describeMachine, invocation, loadAverage, machineParagraph } from "./machine.ts";
 import { type ProcessShare, type ProcStat, processTree, TreeSampler, type TreeUsage } from "./process-tree.ts";
-import { PollerProcess, sleep } from "./load-clients.ts";
+import { PollerProcess, type PollResult, sleep } from "./load-clients.ts";
 import { LogFollower } from "./queue-log.ts";
 import { tallyMediaRequests } from "./media-requests.ts";
 import { mediaRunOfProcess } from "./media-runs.ts";
-import { inspectorUrl, listeningPorts, profileIsolate, profileParagraph, type WorkerProfile } from "./worker-profile.ts";
+import { type IsolateProfile, inspectorUrl, listeningPorts, profileIsolate, profileParagraph, STACK_ISOLATES } from "./worker-profile.ts";
 import { table, writeSection } from "./results-doc.ts";
-import { median, percentile, summarize } from "./stats.ts";
+import { type LatencySummary, median, percentile, summarize } from "./stats.ts";
 
 export const SECTION = "## Load: concurrent draft ads (bench/load.ts)";
 
@@ -68,23 +68,36 @@ interface VideoOutcome {
 }
 
 
-/** When into the load the Worker's isolate is profiled, and for how long: the chunk phase, with every video started. */
-const PROFILE_AFTER_S = 90;
+/**
+ * When into the load the stack's isolates are profiled, and for how long: the chunk phase, with
+ * every video started (a load of 20 took 84 s in all at 9965f49; a profile from 90 s in found it over).
+ */
+const PROFILE_AFTER_S = 20;
 const PROFILE_FOR_S = 30;
+/** Busy runs this long are reported: the status tail under load was ~20 ms at 9965f49. */
+const PROFILE_LONG_RUN_MS = 10;
 
-/** A CPU profile of the Worker's isolate (worker-profile.ts) from PROFILE_AFTER_S into the load; null if it cannot be taken. */
-async function profileWorkerLater(wranglerPid: number): Promise<WorkerProfile | string> {
+/** CPU profiles of the stack's isolates (worker-profile.ts), at once, from PROFILE_AFTER_S into the load; a reason for each that cannot be taken. */
+async function profileWorkerLater(workerPid: number): Promise<IsolateProfile[]> {
   await sleep(PROFILE_AFTER_S * 1000);
+  let ports: number[];
   try {
-    const workerd = processTree(wranglerPid).filter((s) => s.comm.startsWith("workerd"));
-    const url = await inspectorUrl(
-      workerd.flatMap((s) => listeningPorts(s.pid)),
-      "core:user:adreel",
-    );
-    return url ? await profileIsolate(url, PROFILE_FOR_S) : "no inspector of the Worker's isolate was found";
+    ports = processTree(workerPid)
+      .filter((s) => s.comm.startsWith("workerd"))
+      .flatMap((s) => listeningPorts(s.pid));
   } catch (error) {
-    return `the profile failed: ${(error as Error).message}`;
+    return [{ isolate: "workerd", profile: `its inspector was not found: ${(error as Error).message}` }];
   }
+  return Promise.all(
+    STACK_ISOLATES.map(async (isolate) => {
+      try {
+        const url = await inspectorUrl(ports, isolate);
+        return { isolate, profile: url ? await profileIsolate(url, PROFILE_FOR_S, 25, 3, PROFILE_LONG_RUN_MS) : "no inspector target" };
+      } catch (error) {
+        return { isolate, profile: `the profile failed: ${(error as Error).message}` };
+      }
+    }),
+  );
 }
 
 /** media-node runs under tsx's launcher (a node process whose only child is the server): the launcher is not the server. */
@@ -209,7 +222,7 @@ Against draft concurrency ${concurrencies[0]}, measured in this run: ${results
   return `${SECTION}
 
 ${machineParagraph(invocation(), loadBefore, snapshotNote())}
-Workload: ${options.n} draft ads of ${options.duration} s (16:9, ten prompts in turn) submitted at once to one stack, after a warm-up video, one tenant (own API key) per video; each with one WebSocket viewer (\`AdreelClient.watch\`) and one client polling \`GET /api/status/{id}\` at ${options.pollHz} req/s (never two in flight), i.e. ${options.n * options.pollHz} status req/s in total, the pollers' phases spread evenly over the period (video i polls i/${options.n} of a period after video 0; a poller held up by a slow answer skips to its next tick, keeping its phase), every poller timed in a process of the load generator's own (bench/load-clients.ts \`PollerProcess\`: the generator's main thread samples /proc and follows the logs, and a request timed there counted that thread's stalls, p99 73 / max 304 ms of event-loop delay in one run), which also times the idle baseline, at the Worker's round-robin real-time priority where allowed (${pollerRealTime ? "here: allowed" : "here: not allowed, normal priority"}): a client of adreel runs on a machine of its own, and a poller waiting here for a core behind the stack's encodes timed its own scheduling (in runs up to 2ccce4e the pollers ran at normal priority, in a thread of the generator until 907185a, and the idle baseline was timed by the generator's main thread). In runs before this (the docs' numbers up to 30fa289) they all polled on one phase, restarted from each late answer, so every stall lined them up again: each request then waited behind the ${options.n - 1} others of its burst (idle polling at 100 req/s, workerd at 7-10 % of a core: p50 15.2 / p99 39.8 ms phase-locked against 1.7 / 15.9 ms spread); the idle baseline is unchanged (sequential requests). The load runs once per draft provider \`concurrency\` (its render slots: ${concurrencies.join(", ")}), each on a fresh stack (its local D1, R2 and Durable Object storage in memory, /dev/shm: bench-stack.ts \`MEMORY_DIR\`; the Worker's host at round-robin real-time priority where allowed: scripts/cpu-priority.ts; the Worker runs in Miniflare's workerd, scripts/worker-host.ts, requests reaching it directly: no request proxy in front of it, as \`wrangler dev\` had until 898fd34; a \`--ref\` of older code runs its Worker the same way, since the stack's start is this code's), no added latency. Worker defaults (\`MAX_PREDICTIONS_PER_VIDEO\` 8, queue consumer \`max_batch_size\` 10, \`max_concurrency\` 8 in wrangler.toml) except the API limits, raised so the polling is not refused (${Object.entries(BENCH_LIMITS).map(([k, v]) => `${k}=${v}`).join(", ")}; the per-key limiter still runs on every request). /proc sampled every 200 ms: media-node = the server process and its ffmpeg children (tsx's launcher excluded), CPU = utime+stime including reaped children, as % of ${cores} cores; timeout ${options.timeoutMin} min per load.
+Workload: ${options.n} draft ads of ${options.duration} s (16:9, ten prompts in turn) submitted at once to one stack, after a warm-up video, one tenant (own API key) per video; each with one WebSocket viewer (\`AdreelClient.watch\`) and one client polling \`GET /api/status/{id}\` at ${options.pollHz} req/s (never two in flight), i.e. ${options.n * options.pollHz} status req/s in total, the pollers' phases spread evenly over the period (video i polls i/${options.n} of a period after video 0; a poller held up by a slow answer skips to its next tick, keeping its phase), every poller timed in a process of the load generator's own (bench/load-clients.ts \`PollerProcess\`: the generator's main thread samples /proc and follows the logs, and a request timed there counted that thread's stalls, p99 73 / max 304 ms of event-loop delay in one run), which also times the idle baseline, at the Worker's round-robin real-time priority where allowed (${pollerRealTime ? "here: allowed" : "here: not allowed, normal priority"}): a client of adreel runs on a machine of its own, and a poller waiting here for a core behind the stack's encodes timed its own scheduling (in runs up to 2ccce4e the pollers ran at normal priority, in a thread of the generator until 907185a, and the idle baseline was timed by the generator's main thread). Each answer's \`Server-Timing\` (worker/api/server-timing.ts, from ac77109) is kept beside the latency the poller saw: \`app\`, the Worker's own time from its first middleware to its answer (workerd's clock: whole milliseconds), and on status \`run\`, the Durable Object call within it; the latency minus \`app\` is the time the request spent outside the Worker's code (in flight, parsed and passed on by Miniflare's entry and assets router isolates, and waiting for workerd's one thread while it ran other work). In runs before this (the docs' numbers up to 30fa289) they all polled on one phase, restarted from each late answer, so every stall lined them up again: each request then waited behind the ${options.n - 1} others of its burst (idle polling at 100 req/s, workerd at 7-10 % of a core: p50 15.2 / p99 39.8 ms phase-locked against 1.7 / 15.9 ms spread); the idle baseline is unchanged (sequential requests). The load runs once per draft provider \`concurrency\` (its render slots: ${concurrencies.join(", ")}), each on a fresh stack (its local D1, R2 and Durable Object storage in memory, /dev/shm: bench-stack.ts \`MEMORY_DIR\`; the Worker's host at round-robin real-time priority where allowed: scripts/cpu-priority.ts; the Worker runs in Miniflare's workerd, scripts/worker-host.ts, requests reaching it directly: no request proxy in front of it, as \`wrangler dev\` had until 898fd34; a \`--ref\` of older code runs its Worker the same way, since the stack's start is this code's), no added latency. Worker defaults (\`MAX_PREDICTIONS_PER_VIDEO\` 8, queue consumer \`max_batch_size\` 10, \`max_concurrency\` 8 in wrangler.toml) except the API limits, raised so the polling is not refused (${Object.entries(BENCH_LIMITS).map(([k, v]) => `${k}=${v}`).join(", ")}; the per-key limiter still runs on every request). /proc sampled every 200 ms: media-node = the server process and its ffmpeg children (tsx's launcher excluded), CPU = utime+stime including reaped children, as % of ${cores} cores; timeout ${options.timeoutMin} min per load.
 ${acceptance}${againstRef}${priorities}${compared}
 ${results.map((r) => r.detail).join("\n")}${baselines.map((r) => r.detail).join("\n")}`;
 }
@@ -234,7 +247,7 @@ interface Report {
 
 type Measured = Awaited<ReturnType<typeof runLoad>>;
 
-async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions, idle: number[], pollers: PollerProcess) {
+async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions, idle: PollResult, pollers: PollerProcess) {
   const pids = stack.pids();
   if (!pids.media || !pids.worker || !pids.draft) throw new Error("the stack's servers are not running");
   const keys = await Promise.all(Array.from({ length: options.n }, (_, i) => createDevKey(stack, `load-${i + 1}`)));
@@ -250,10 +263,12 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
   ]).start();
   const deadline = Date.now() + options.timeoutMin * 60_000;
   const latencies: number[] = [];
+  const statusServer: PollResult["server"] = [];
   const pollErrors: string[] = [];
   const eventLag: number[] = [];
   // The bare route under the same load, for the ratio: one client, at one video's poll rate.
   const health: number[] = [];
+  const healthServer: PollResult["server"] = [];
   const healthErrors: string[] = [];
   // Every poller is timed in a process of its own, away from this one's /proc sampling and log following.
   const stopHealth = pollers.poll(`${client.baseUrl}/health`, {}, options.pollHz, 500 / options.pollHz / options.n);
@@ -298,6 +313,7 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
         } finally {
           const polled = await stopPolling();
           latencies.push(...polled.latencies);
+          statusServer.push(...polled.server);
           pollErrors.push(...polled.errors);
         }
       }),
@@ -308,6 +324,7 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
     sampler.stop();
     const polled = await stopHealth();
     health.push(...polled.latencies);
+    healthServer.push(...polled.server);
     healthErrors.push(...polled.errors);
   }
   const generatorCpu = process.cpuUsage(cpu0);
@@ -326,7 +343,9 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
     wallSeconds,
     t0,
     latencies,
+    statusServer,
     health,
+    healthServer,
     healthErrors,
     pollErrors,
     eventLag,
@@ -342,13 +361,59 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
   };
 }
 
+/**
+ * A client's latencies split by the Worker's own account of each answer (its Server-Timing):
+ * `app` is the Worker's time from its first middleware to the answer, `run` the Durable Object
+ * call within it, `outside` the rest of what the client waited (the request and answer in
+ * flight, and waiting for workerd's thread before the Worker ran and after it answered). The
+ * slow answers (above `slowMs`) are told apart by which half they spent most in.
+ */
+interface ServerSplit {
+  app: LatencySummary | null;
+  run: LatencySummary | null;
+  outside: LatencySummary | null;
+  slowMs: number;
+  slow: number;
+  /** Slow answers whose `app` was at least half their latency: the Worker was at them. */
+  slowInWorker: number;
+}
+
+export function serverSplit(polls: PollResult, slowMs: number): ServerSplit {
+  const timed = polls.latencies.map((ms, i) => ({ ms, ...polls.server[i] })).filter((t): t is { ms: number; app: number; run: number | null } => typeof t.app === "number");
+  const of = (values: number[]) => (values.length ? summarize(values) : null);
+  const slow = timed.filter((t) => t.ms > slowMs);
+  return {
+    app: of(timed.map((t) => t.app)),
+    run: of(timed.flatMap((t) => (t.run === null ? [] : [t.run]))),
+    outside: of(timed.map((t) => Math.max(0, t.ms - t.app))),
+    slowMs,
+    slow: slow.length,
+    slowInWorker: slow.filter((t) => t.app >= t.ms / 2).length,
+  };
+}
+
+function splitRows(what: string, split: ServerSplit): string[][] {
+  const ms = (s: LatencySummary | null) => (s ? `${s.p50.toFixed(1)} / ${s.p99.toFixed(1)} / ${s.max.toFixed(1)} ms (${s.count})` : "n/a (no Server-Timing)");
+  const rows = [
+    [`${what}: the Worker's own time (Server-Timing \`app\`): p50 / p99 / max`, ms(split.app)],
+    [`${what}: the rest (client latency − \`app\`: in flight, waiting for workerd's thread): p50 / p99 / max`, ms(split.outside)],
+  ];
+  if (split.run) rows.push([`${what}: the Durable Object call within \`app\` (\`run\`): p50 / p99 / max`, ms(split.run)]);
+  rows.push([`${what}: answers slower than 3× the idle p99 (${split.slowMs.toFixed(1)} ms) / of them, \`app\` at least half the latency`, split.app ? `${split.slow} / ${split.slowInWorker}` : "n/a"]);
+  return rows;
+}
+
 /** `code`: the ref whose code ran, when not this working tree. */
 function report(options: LoadOptions, m: Measured, cores: number, code: string | null = null): Report {
   const complete = m.outcomes.filter((o) => o.status === "complete" && o.endedAt !== null);
   const perVideo = complete.map((o) => (o.endedAt! - o.submittedAt) / 1000);
   const status = m.latencies.length ? summarize(m.latencies) : null;
   const health = m.health.length ? summarize(m.health) : null;
-  const idle = summarize(m.idle);
+  const idle = summarize(m.idle.latencies);
+  const split = (latencies: number[], server: PollResult["server"]) => serverSplit({ latencies, server, errors: [] }, 3 * idle.p99);
+  const statusSplit = split(m.latencies, m.statusServer);
+  const idleSplit = split(m.idle.latencies, m.idle.server);
+  const healthSplit = split(m.health, m.healthServer);
   const lag = m.eventLag.length ? summarize(m.eventLag) : null;
   const { media, draft, worker, workerd, "media-server": mediaServer } = m.usage;
   const throughput = (complete.length / m.wallSeconds) * 60;
@@ -372,6 +437,9 @@ function report(options: LoadOptions, m: Measured, cores: number, code: string |
       ["status under load / idle: p50, p99", status ? `${(status.p50 / idle.p50).toFixed(1)}×, ${(status.p99 / idle.p99).toFixed(1)}×` : "n/a"],
       [`bare \`GET /health\` under the same load (${options.pollHz} req/s, ${m.health.length} requests, ${m.healthErrors.length} errors): p50 / p99`, health ? `${health.p50.toFixed(1)} / ${health.p99.toFixed(1)} ms` : "n/a"],
       ["status / health under load: p50, p99", status && health ? `${(status.p50 / health.p50).toFixed(1)}×, ${(status.p99 / health.p99).toFixed(1)}×` : "n/a"],
+      ...splitRows("status under load", statusSplit),
+      ...splitRows("status idle", idleSplit),
+      ...splitRows("`/health` under load", healthSplit),
       ["live event delivery lag (event `at` → received by the viewer): p50 / p99", lag ? `${lag.p50.toFixed(0)} / ${lag.p99.toFixed(0)} ms (${lag.count} events)` : "n/a"],
       ["this load generator's own CPU, its pollers' process included / (wall × cores)", `${((100 * m.generatorCpuSeconds) / (m.wallSeconds * cores)).toFixed(0)} % (${m.generatorCpuSeconds.toFixed(0)} CPU s)`],
       ["this load generator's event-loop delay (a timed request's latency includes it; perf_hooks, 10 ms resolution): p50 / p99 / max", `${m.generatorLoopDelayMs.p50.toFixed(0)} / ${m.generatorLoopDelayMs.p99.toFixed(0)} / ${m.generatorLoopDelayMs.max.toFixed(0)} ms`],

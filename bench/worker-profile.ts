@@ -34,7 +34,9 @@ export interface WorkerProfile {
    * stack most often during it. Wall time, so a run includes the thread's waits for a core.
    */
   longTasks: LongTask[];
-  /** Busy runs of at least LONG_TASK_MS, and their summed time (ms). */
+  /** What counts as a long run here (ms): `LONG_TASK_MS` unless asked otherwise. */
+  longTaskThresholdMs: number;
+  /** Busy runs of at least `longTaskThresholdMs`, and their summed time (ms). */
   longTaskCount: number;
   longTaskMs: number;
 }
@@ -111,15 +113,15 @@ const ANSWER_MS = 10_000;
  * workerd sometimes leaves a new session's first commands unanswered (seen on the first
  * connection to a busy isolate); such a session is closed and opened again, a few times.
  */
-export async function profileIsolate(url: string, seconds: number, top = 25, tries = 3): Promise<WorkerProfile> {
+export async function profileIsolate(url: string, seconds: number, top = 25, tries = 3, longTaskMs = LONG_TASK_MS): Promise<WorkerProfile> {
   for (let attempt = 1; ; attempt++) {
-    const profile = await profileSession(url, seconds, top);
+    const profile = await profileSession(url, seconds, top, longTaskMs);
     if (profile) return profile;
     if (attempt >= tries) throw new Error(`workerd's inspector did not answer in ${tries} sessions`);
   }
 }
 
-async function profileSession(url: string, seconds: number, top: number): Promise<WorkerProfile | null> {
+async function profileSession(url: string, seconds: number, top: number, longTaskMs: number): Promise<WorkerProfile | null> {
   const ws = new WebSocket(url);
   let next = 0;
   const pending = new Map<number, (result: unknown) => void>();
@@ -148,7 +150,7 @@ async function profileSession(url: string, seconds: number, top: number): Promis
     const { profile } = (await send("Profiler.stop")) as { profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas?: number[] } };
     // The raw profile too, for reading it by line (one file per profile taken: `<path>.1`, `<path>.2`, …).
     if (process.env.WORKER_PROFILE_OUT) writeFileSync(`${process.env.WORKER_PROFILE_OUT}.${++profilesWritten}`, JSON.stringify(profile));
-    return summarizeProfile(profile.nodes, profile.samples, seconds, top, profile.timeDeltas, SAMPLING_INTERVAL_US);
+    return summarizeProfile(profile.nodes, profile.samples, seconds, top, profile.timeDeltas, SAMPLING_INTERVAL_US, longTaskMs);
   } finally {
     ws.close();
   }
@@ -158,7 +160,7 @@ async function profileSession(url: string, seconds: number, top: number): Promis
  * Inclusive and self shares per function name (file-less frames keep their V8 names: idle, GC,
  * program), and the long busy runs, timed by `timeDeltas` (µs before each sample, V8's profile format).
  */
-export function summarizeProfile(nodes: ProfileNode[], samples: number[], seconds: number, top: number, timeDeltas: number[] = [], intervalUs = SAMPLING_INTERVAL_US): WorkerProfile {
+export function summarizeProfile(nodes: ProfileNode[], samples: number[], seconds: number, top: number, timeDeltas: number[] = [], intervalUs = SAMPLING_INTERVAL_US, longTaskMs = LONG_TASK_MS): WorkerProfile {
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -179,7 +181,7 @@ export function summarizeProfile(nodes: ProfileNode[], samples: number[], second
   }
   const total = Math.max(1, samples.length);
   const runs = busyRuns(samples, timeDeltas, (id) => (byId.get(id) ? nameOf(byId.get(id)!) === "(idle)" : true), GAP_INTERVALS * intervalUs);
-  const tasks = runs.filter((r) => r.ms >= LONG_TASK_MS);
+  const tasks = runs.filter((r) => r.ms >= longTaskMs);
   const stackNames = (id: number) => {
     const names = new Set<string>();
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) names.add(nameOf(byId.get(at)!));
@@ -195,6 +197,7 @@ export function summarizeProfile(nodes: ProfileNode[], samples: number[], second
     });
   return {
     longTasks,
+    longTaskThresholdMs: longTaskMs,
     longTaskCount: tasks.length,
     longTaskMs: tasks.reduce((sum, t) => sum + t.ms, 0),
     seconds,
@@ -232,19 +235,39 @@ function busyRuns(samples: number[], timeDeltas: number[], idle: (id: number) =>
   return runs;
 }
 
-/** The profile as a paragraph of a results section; `afterSeconds`: when into the load it was taken. */
-export function profileParagraph(profile: WorkerProfile | string, afterSeconds: number): string {
-  if (typeof profile === "string") return `The Worker's isolate could not be profiled: ${profile}.`;
-  const long = profile.longTasks.length
-    ? `
+/**
+ * The isolates of the stack's workerd that the load bench profiles at once: the Worker's own
+ * (the Worker, its Durable Objects and handlers), and Miniflare's which share its thread — the
+ * entry every request passes first, the static assets' router that passes requests on, D1, R2
+ * and the queue broker. One of them busy is every request's wait.
+ */
+export const STACK_ISOLATES = ["core:user:adreel", "core:entry", "assets:router:adreel", "d1:db", "r2:bucket", "queues:queue"] as const;
 
-Busy runs of the isolate of at least ${LONG_TASK_MS} ms (no idle sample and no gap longer than ${GAP_INTERVALS} sampling intervals within — workerd takes no sample while the isolate runs nothing, so before that rule a run spanned the idle time between two requests; wall time, so a wait for a core inside one counts): ${profile.longTaskCount}, ${(profile.longTaskMs / 1000).toFixed(1)} s in all; the longest, with the named functions on the stack most often during each:
+export interface IsolateProfile {
+  isolate: string;
+  profile: WorkerProfile | string;
+}
 
-${table(["ms", "functions"], profile.longTasks.map((t) => [t.ms.toFixed(0), t.functions.map((f) => `\`${f}\``).join(", ")]))}`
-    : `
+/** The profiles as a paragraph of a results section; `afterSeconds`: when into the load they were taken. */
+export function profileParagraph(profiles: IsolateProfile[], afterSeconds: number): string {
+  const taken = profiles.filter((p): p is { isolate: string; profile: WorkerProfile } => typeof p.profile !== "string");
+  const failed = profiles.filter((p) => typeof p.profile === "string").map((p) => `\`${p.isolate}\`: ${p.profile}`);
+  if (taken.length === 0) return `The stack's isolates could not be profiled: ${failed.join("; ") || "none was asked"}.`;
+  const first = taken[0]!.profile;
+  const overview = table(
+    ["isolate", "samples", "ran s", `busy runs ≥ ${first.longTaskThresholdMs} ms: count, s in all`, "longest ms", "its functions"],
+    taken.map(({ isolate, profile }) => [`\`${isolate}\``, profile.samples, profile.busySeconds.toFixed(1), `${profile.longTaskCount}, ${(profile.longTaskMs / 1000).toFixed(1)}`, profile.longTasks[0]?.ms.toFixed(0) ?? "–", profile.longTasks[0]?.functions.map((f) => `\`${f}\``).join(", ") ?? ""]),
+  );
+  const detail = taken
+    .filter(({ profile }) => profile.longTasks.length || profile.top.length)
+    .map(({ isolate, profile }) => {
+      const long = profile.longTasks.length ? `\n\nIts longest busy runs:\n\n${table(["ms", "functions"], profile.longTasks.slice(0, 5).map((t) => [t.ms.toFixed(0), t.functions.map((f) => `\`${f}\``).join(", ")]))}` : "";
+      return `\`${isolate}\`, the functions on the stack most often (inclusive, self; idle ${(100 * profile.idle).toFixed(0)} % of its samples):\n\n${table(["function", "inclusive", "self"], profile.top.slice(0, 10).map((e) => [`\`${e.name}\``, `${(100 * e.inclusive).toFixed(1)} %`, `${(100 * e.self).toFixed(1)} %`]))}${long}`;
+    })
+    .join("\n\n");
+  return `The stack's workerd isolates, CPU-profiled at once over its inspector from ${afterSeconds} s into the load for ${first.seconds} s (worker-profile.ts \`STACK_ISOLATES\`; they share workerd's one thread, so any one's busy run is every request's wait). "Ran" is the time before each sample that was not idle (deltas within ${GAP_INTERVALS} sampling intervals: workerd samples an isolate only while it runs); a busy run has no idle sample and no longer gap within (wall time, so a wait for a core inside one counts)${failed.length ? `; not profiled: ${failed.join("; ")}` : ""}:
 
-No busy run of the isolate reached ${LONG_TASK_MS} ms.`;
-  return `The Worker's isolate (the Worker, its Durable Objects and handlers; one workerd thread also runs D1, R2 and the queue broker), CPU-profiled over its inspector from ${afterSeconds} s into the load for ${profile.seconds} s (${profile.samples} samples): it ran ${profile.busySeconds.toFixed(1)} s of them (the time before each sample that was not idle, deltas within ${GAP_INTERVALS} sampling intervals); idle ${(100 * profile.idle).toFixed(0)} % of the samples, which workerd takes mostly while the isolate runs; the functions on the stack most often (inclusive, self):
+${overview}
 
-${table(["function", "inclusive", "self"], profile.top.map((e) => [`\`${e.name}\``, `${(100 * e.inclusive).toFixed(1)} %`, `${(100 * e.self).toFixed(1)} %`]))}${long}`;
+${detail}`;
 }
