@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { realTimeAllowed, WORKER_REAL_TIME } from "../scripts/cpu-priority.ts";
-import { CLOCK_TICKS, readStat } from "./process-tree.ts";
+import { CLOCK_TICKS, readStat, schedNanoseconds } from "./process-tree.ts";
 
 /** The load generator's clients: timed requests, and steady pollers in a process of their own. */
 
@@ -132,6 +132,11 @@ export class PollerProcess {
     return stat ? (stat.utime + stat.stime) / CLOCK_TICKS : 0;
   }
 
+  /** The pollers' process's threads: on a core and ready but waiting for one (ns so far, /proc schedstat). */
+  sched(): { runNs: number; waitNs: number } {
+    return this.child.pid === undefined ? { runNs: 0, waitNs: 0 } : schedNanoseconds(this.child.pid);
+  }
+
   /** `count` GETs of `url`, one after another: the idle baseline. */
   sequence(url: string, headers: Record<string, string>, count: number): Promise<PollResult> {
     return this.ask({ type: "sequence", url, headers, count });
@@ -149,6 +154,43 @@ export class PollerProcess {
         });
         this.child.send({ type: "stop", id });
       });
+  }
+
+  async close(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    this.child.disconnect();
+    await once(this.child, "exit");
+  }
+}
+
+/** A bare HTTP server (plain JavaScript, run with `node -e`): every GET answered at once with a small JSON body. */
+const BARE_SERVER = `
+const server = require("node:http").createServer((req, res) => {
+  req.resume();
+  res.writeHead(200, { "content-type": "application/json" });
+  res.end('{"ok":true}');
+});
+server.listen(0, "127.0.0.1", () => process.send({ port: server.address().port }));
+process.on("disconnect", () => process.exit(0));
+`;
+
+/**
+ * The control for the pollers' latencies: a server that does nothing, in a process of its own at
+ * the Worker's priority, polled beside the stack under the same load. What its answers wait
+ * (the machine's scheduling, loopback, the pollers' own process) is no part of the Worker's
+ * thread; what status waits beyond it is.
+ */
+export class BareServer {
+  private readonly child: ChildProcess;
+  readonly url: Promise<string>;
+
+  constructor() {
+    const command = [...(realTimeAllowed() ? WORKER_REAL_TIME : []), process.execPath, "-e", BARE_SERVER];
+    this.child = spawn(command[0]!, command.slice(1), { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    this.url = new Promise((resolve, reject) => {
+      this.child.once("message", (m: { port: number }) => resolve(`http://127.0.0.1:${m.port}/`));
+      this.child.once("exit", (code) => reject(new Error(`the bare server exited (${code}) before it listened`)));
+    });
   }
 
   async close(): Promise<void> {

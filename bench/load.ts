@@ -14,6 +14,7 @@
  * With `--equal-priority`, each load also runs on this code with the stand-ins at workerd's CPU
  * priority (`standInPriority: "equal"`), against the stack's default `background`.
  */
+import { readFileSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { AdreelClient } from "../cli/client.ts";
 import { createDevKey, type Stack } from "../scripts/stack.ts";
@@ -22,7 +23,7 @@ import { BENCH_LIMITS, draftPredictions, providerStats, isMain, numberFlag, refS
 import { fetchEventLog, jobIntervals, phaseTimeline } from "./event-log.ts";
 import { describeMachine, invocation, loadAverage, machineParagraph } from "./machine.ts";
 import { type ProcessShare, type ProcStat, processTree, TreeSampler, type TreeUsage } from "./process-tree.ts";
-import { PollerProcess, type PollResult, sleep } from "./load-clients.ts";
+import { BareServer, PollerProcess, type PollResult, sleep } from "./load-clients.ts";
 import { LogFollower } from "./queue-log.ts";
 import { tallyMediaRequests } from "./media-requests.ts";
 import { mediaRunOfProcess } from "./media-runs.ts";
@@ -100,6 +101,26 @@ async function profileWorkerLater(workerPid: number): Promise<IsolateProfile[]> 
   );
 }
 
+/**
+ * Bytes the Worker's workerd read and wrote through system calls so far (/proc/<pid>/io rchar,
+ * wchar: sockets and files alike): each media byte through its /media route is read from a
+ * socket, written to R2's files, and so on.
+ */
+function workerdIo(workerPid: number): { read: number; written: number } {
+  let read = 0;
+  let written = 0;
+  for (const s of processTree(workerPid).filter((p) => p.comm.startsWith("workerd"))) {
+    try {
+      const io = readFileSync(`/proc/${s.pid}/io`, "utf8");
+      read += Number(/^rchar:\s*(\d+)/m.exec(io)?.[1] ?? 0);
+      written += Number(/^wchar:\s*(\d+)/m.exec(io)?.[1] ?? 0);
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return { read, written };
+}
+
 /** media-node runs under tsx's launcher (a node process whose only child is the server): the launcher is not the server. */
 function mediaServerAndChildren(stat: ProcStat, tree: ProcStat[]): boolean {
   return stat !== tree[0] || !tree.some((s) => s.ppid === stat.pid && s.comm.startsWith("node"));
@@ -133,11 +154,12 @@ async function measureLoad(options: LoadOptions, root?: string): Promise<Measure
     if (warmEnd.status !== "complete") throw new Error(`warm-up video ended ${warmEnd.status}: ${warmEnd.error}`);
     // The pollers' process times the idle baseline too: both latencies are the same client's.
     const pollers = new PollerProcess();
+    const bare = new BareServer();
     try {
       const idle = await pollers.sequence(`${client.baseUrl}/api/status/${warm.video_id}`, { authorization: `Bearer ${client.apiKey}` }, 200);
-      return await runLoad(stack, client, options, idle, pollers);
+      return await runLoad(stack, client, options, idle, pollers, await bare.url);
     } finally {
-      await pollers.close();
+      await Promise.all([pollers.close(), bare.close()]);
     }
   });
 }
@@ -247,7 +269,7 @@ interface Report {
 
 type Measured = Awaited<ReturnType<typeof runLoad>>;
 
-async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions, idle: PollResult, pollers: PollerProcess) {
+async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions, idle: PollResult, pollers: PollerProcess, bareUrl: string) {
   const pids = stack.pids();
   if (!pids.media || !pids.worker || !pids.draft) throw new Error("the stack's servers are not running");
   const keys = await Promise.all(Array.from({ length: options.n }, (_, i) => createDevKey(stack, `load-${i + 1}`)));
@@ -270,8 +292,14 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
   const health: number[] = [];
   const healthServer: PollResult["server"] = [];
   const healthErrors: string[] = [];
+  const bareLatencies: number[] = [];
+  const bareErrors: string[] = [];
   // Every poller is timed in a process of its own, away from this one's /proc sampling and log following.
   const stopHealth = pollers.poll(`${client.baseUrl}/health`, {}, options.pollHz, 500 / options.pollHz / options.n);
+  // The control: a server with no work of its own, polled at the same rate on another phase.
+  const stopBare = pollers.poll(bareUrl, {}, options.pollHz, 750 / options.pollHz / options.n);
+  const pollerSched0 = pollers.sched();
+  const workerdIo0 = workerdIo(pids.worker);
   const queue = new LogFollower(() => stack.logs().worker);
   queue.poll();
   const follow = setInterval(() => queue.poll(), 1000);
@@ -322,6 +350,9 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
     clearInterval(follow);
     queue.poll();
     sampler.stop();
+    const bare = await stopBare();
+    bareLatencies.push(...bare.latencies);
+    bareErrors.push(...bare.errors);
     const polled = await stopHealth();
     health.push(...polled.latencies);
     healthServer.push(...polled.server);
@@ -329,6 +360,8 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
   }
   const generatorCpu = process.cpuUsage(cpu0);
   const pollerCpuSeconds = pollers.cpuSeconds() - pollerCpu0;
+  const pollerSched = pollers.sched();
+  const workerdIo1 = workerdIo(pids.worker);
   loopDelay.disable();
   const wallSeconds = (Math.max(...outcomes.map((o) => o.endedAt ?? Date.now())) - t0) / 1000;
   // Whatever did not finish is cancelled so the stack winds down before it stops.
@@ -347,6 +380,9 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
     health,
     healthServer,
     healthErrors,
+    bare: { latencies: bareLatencies, errors: bareErrors },
+    workerdIo: { read: workerdIo1.read - workerdIo0.read, written: workerdIo1.written - workerdIo0.written },
+    pollerWait: { runNs: pollerSched.runNs - pollerSched0.runNs, waitNs: pollerSched.waitNs - pollerSched0.waitNs },
     pollErrors,
     eventLag,
     idle,
@@ -409,6 +445,7 @@ function report(options: LoadOptions, m: Measured, cores: number, code: string |
   const perVideo = complete.map((o) => (o.endedAt! - o.submittedAt) / 1000);
   const status = m.latencies.length ? summarize(m.latencies) : null;
   const health = m.health.length ? summarize(m.health) : null;
+  const bare = m.bare.latencies.length ? summarize(m.bare.latencies) : null;
   const idle = summarize(m.idle.latencies);
   const split = (latencies: number[], server: PollResult["server"]) => serverSplit({ latencies, server, errors: [] }, 3 * idle.p99);
   const statusSplit = split(m.latencies, m.statusServer);
@@ -437,6 +474,9 @@ function report(options: LoadOptions, m: Measured, cores: number, code: string |
       ["status under load / idle: p50, p99", status ? `${(status.p50 / idle.p50).toFixed(1)}×, ${(status.p99 / idle.p99).toFixed(1)}×` : "n/a"],
       [`bare \`GET /health\` under the same load (${options.pollHz} req/s, ${m.health.length} requests, ${m.healthErrors.length} errors): p50 / p99`, health ? `${health.p50.toFixed(1)} / ${health.p99.toFixed(1)} ms` : "n/a"],
       ["status / health under load: p50, p99", status && health ? `${(status.p50 / health.p50).toFixed(1)}×, ${(status.p99 / health.p99).toFixed(1)}×` : "n/a"],
+      [`control: a bare HTTP server (bench/load-clients.ts \`BareServer\`, its own process at the Worker's priority) polled by the same process under the same load (${options.pollHz} req/s, ${m.bare.latencies.length} requests, ${m.bare.errors.length} errors): p50 / p99 / max`, bare ? `${bare.p50.toFixed(1)} / ${bare.p99.toFixed(1)} / ${bare.max.toFixed(1)} ms` : "n/a"],
+      ["the Worker's workerd: bytes read / written through system calls over the load (/proc io rchar / wchar: sockets and files)", `${mib(m.workerdIo.read)} / ${mib(m.workerdIo.written)} MiB`],
+      ["the pollers' process: on a core / ready but waiting for one, over the load (/proc schedstat)", `${(m.pollerWait.runNs / 1e9).toFixed(1)} s / ${(m.pollerWait.waitNs / 1e9).toFixed(2)} s (waited ${((100 * m.pollerWait.waitNs) / Math.max(1, m.pollerWait.runNs + m.pollerWait.waitNs)).toFixed(0)} % of its ready time)`],
       ...splitRows("status under load", statusSplit),
       ...splitRows("status idle", idleSplit),
       ...splitRows("`/health` under load", healthSplit),
