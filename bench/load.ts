@@ -1,6 +1,6 @@
 /**
  * Load: N draft ads at once through one local stack:
- * `tsx bench/load.ts [--n 20] [--duration 15] [--poll-hz 5] [--draft-concurrency 2,4] [--timeout-min 30] [--ref main] [--equal-priority]`.
+ * `tsx bench/load.ts [--n 20] [--duration 15] [--poll-hz 5] [--draft-concurrency 2,4] [--timeout-min 30] [--ref main] [--equal-priority] [--profile]`.
  *
  * Every video has one WebSocket viewer and one client polling its status at a steady rate,
  * as a dashboard would. Measured: wall time until all are complete, throughput, per-video
@@ -54,6 +54,12 @@ export interface LoadOptions {
   timeoutMin: number;
   /** Default: the stack's (`background`). */
   standInPriority?: StandInPriority;
+  /**
+   * Profile the stack's isolates during the load (`--profile`). Off by default: V8's profiler
+   * interrupts workerd's one thread at every sample (six isolates at 1 ms each) and stopping it
+   * held the thread 67 ms in one run (perf), so a profiled load's latencies are not the stack's.
+   */
+  profile?: boolean;
 }
 
 interface VideoOutcome {
@@ -309,7 +315,7 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
   const t0 = Date.now();
-  const profile = profileWorkerLater(pids.worker);
+  const profile = options.profile ? profileWorkerLater(pids.worker) : Promise.resolve(null);
   let outcomes: VideoOutcome[];
   try {
     outcomes = await Promise.all(
@@ -579,7 +585,7 @@ media-node's requests during the load, from its request log (2xx time is the rou
 ${table(["route", "requests", "busy (503)", "2xx", "repeated", "2xx s total", "2xx s mean"], m.mediaRequests.map((r) => [`\`${r.path}\``, r.requests, r.busy, r.ok, r.repeated, r.okSeconds.toFixed(0), r.ok ? (r.okSeconds / r.ok).toFixed(2) : "n/a"]))}
 
 ${mediaMemoryParagraph(media, m.t0)}
-${profileParagraph(m.workerProfile, PROFILE_AFTER_S)}
+${m.workerProfile ? profileParagraph(m.workerProfile, PROFILE_AFTER_S) : "The stack's isolates were not profiled in this run (`--profile` profiles them; the profiler perturbs the latencies it would explain)."}
 
 Draft provider, predictions created during the run:
 
@@ -600,7 +606,7 @@ if (isMain(import.meta.url)) {
   const flag = process.argv.indexOf("--draft-concurrency");
   const concurrencies = (flag > 0 ? process.argv[flag + 1]! : "2,4").split(",").map(Number);
   if (concurrencies.some((c) => !Number.isInteger(c) || c < 1)) throw new Error("--draft-concurrency takes positive integers, e.g. 2,4");
-  const options = { n: numberFlag("n", 20), duration: duration as 15 | 30 | 60, pollHz: numberFlag("poll-hz", 5), timeoutMin: numberFlag("timeout-min", 30) };
+  const options = { n: numberFlag("n", 20), duration: duration as 15 | 30 | 60, pollHz: numberFlag("poll-hz", 5), timeoutMin: numberFlag("timeout-min", 30), profile: process.argv.includes("--profile") };
   const refFlag = process.argv.indexOf("--ref");
   const section = await loadBench(options, concurrencies, refFlag > 0 ? process.argv[refFlag + 1]! : null, process.argv.includes("--equal-priority"));
   console.log(section);
