@@ -56,7 +56,7 @@ export interface LoadOptions {
   standInPriority?: StandInPriority;
   /**
    * Profile the stack's isolates during the load (`--profile`). Off by default: V8's profiler
-   * interrupts workerd's one thread at every sample (six isolates at 1 ms each) and stopping it
+   * interrupts workerd's one thread at every sample (each profiled isolate at 1 ms) and stopping it
    * held the thread 67 ms in one run (perf), so a profiled load's latencies are not the stack's.
    */
   profile?: boolean;

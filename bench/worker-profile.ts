@@ -238,10 +238,11 @@ function busyRuns(samples: number[], timeDeltas: number[], idle: (id: number) =>
 /**
  * The isolates of the stack's workerd that the load bench profiles at once: the Worker's own
  * (the Worker, its Durable Objects and handlers), and Miniflare's which share its thread — the
- * entry every request passes first, the static assets' router that passes requests on, D1, R2
- * and the queue broker. One of them busy is every request's wait.
+ * static assets' router every request passes first, D1, R2 and the queue broker. One of them
+ * busy is every request's wait. (Miniflare's entry Worker, `core:entry`, no longer sees the
+ * stack's requests: scripts/worker-host.ts serves them on the Worker's direct socket.)
  */
-export const STACK_ISOLATES = ["core:user:adreel", "core:entry", "assets:router:adreel", "d1:db", "r2:bucket", "queues:queue"] as const;
+export const STACK_ISOLATES = ["core:user:adreel", "assets:router:adreel", "d1:db", "r2:bucket", "queues:queue"] as const;
 
 export interface IsolateProfile {
   isolate: string;

@@ -14,7 +14,9 @@ import { unstable_getMiniflareWorkerOptions } from "wrangler";
  * Why not `wrangler dev`: it runs a second workerd, a request proxy on the public port that
  * every HTTP request passes through to the Worker's workerd. Under the load bench that proxy
  * took 17 of the 58 workerd CPU seconds, on two cores shared with media-node's encodes, and a
- * request queued behind it twice. Here requests reach the Worker's workerd directly.
+ * request queued behind it twice. Here requests reach the Worker's workerd directly, on a socket
+ * of the Worker's own (Miniflare's `unsafeDirectSockets`): the static assets' router, then the
+ * Worker, as on Cloudflare, without Miniflare's entry Worker in front (see `workers` below).
  *
  * Arguments: --root, --port, --persist-to (the state directory, laid out as `wrangler dev
  * --persist-to` and `wrangler d1 migrations apply --local --persist-to` lay it out: `v3/d1`,
@@ -85,7 +87,9 @@ const write = (level: string, message: string) => (level === "warn" || level ===
 // wrangler still describes a Worker in Miniflare 4's option shape (as its own `wrangler dev` does).
 const mf = new Miniflare(convertV4MiniflareOptions({
   host: "127.0.0.1",
-  port,
+  // Miniflare's own entry socket (its `core:entry` Worker), on a port of its own choosing: the
+  // stack's port is the Worker's direct socket below.
+  port: 0,
   inspectorPort: values["inspector-port"] ? Number(values["inspector-port"]) : undefined,
   // Never fetch Cloudflare's request.cf data from the network: Miniflare's fixed stand-in.
   cf: false,
@@ -95,7 +99,14 @@ const mf = new Miniflare(convertV4MiniflareOptions({
   // per request; queue batches are still logged ("QUEUE adreel-jobs 7/10 (2311ms)", bench/queue-log.ts).
   logRequests: false,
   handleStructuredLogs: ({ level, message }) => write(level, message),
-  workers: [{ ...options, name: "adreel", modules: true, scriptPath, bindings } as never],
+  // Requests on the stack's port reach the Worker as they do on Cloudflare: through the static
+  // assets' router (wrangler.toml's run_worker_first) and nothing else. Through Miniflare's entry
+  // Worker, every request also ran a Worker of Miniflare's own on the same thread, rebuilding
+  // its Request and Response (and gzipping JSON answers, which Cloudflare's front line does off
+  // the Worker's thread); under the load bench the entry's objects were part of the garbage
+  // whose collection held workerd's thread longest (perf: Headers, Request and Response
+  // destructors in 212 of 356 GC samples).
+  workers: [{ ...options, name: "adreel", modules: true, scriptPath, bindings, unsafeDirectSockets: [{ host: "127.0.0.1", port }] } as never],
 }));
 await mf.ready;
 process.stdout.write(`adreel Worker ready on http://127.0.0.1:${port}\n`);
