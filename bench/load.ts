@@ -14,7 +14,6 @@
  * With `--equal-priority`, each load also runs on this code with the stand-ins at workerd's CPU
  * priority (`standInPriority: "equal"`), against the stack's default `background`.
  */
-import { readFileSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { AdreelClient } from "../cli/client.ts";
 import { createDevKey, type Stack } from "../scripts/stack.ts";
@@ -22,14 +21,17 @@ import { realTimeAllowed, type StandInPriority } from "../scripts/cpu-priority.t
 import { BENCH_LIMITS, draftPredictions, providerStats, isMain, numberFlag, refSnapshot, snapshotNote, sourceSnapshot, withStack } from "./bench-stack.ts";
 import { fetchEventLog, jobIntervals, phaseTimeline } from "./event-log.ts";
 import { describeMachine, invocation, loadAverage, machineParagraph } from "./machine.ts";
-import { type ProcessShare, type ProcStat, processTree, TreeSampler, type TreeUsage } from "./process-tree.ts";
+import { TreeSampler, type TreeUsage } from "./process-tree.ts";
 import { BareServer, PollerProcess, type PollResult, sleep } from "./load-clients.ts";
 import { LogFollower } from "./queue-log.ts";
 import { tallyMediaRequests } from "./media-requests.ts";
 import { mediaRunOfProcess } from "./media-runs.ts";
-import { type IsolateProfile, inspectorUrl, listeningPorts, profileIsolate, profileParagraph, STACK_ISOLATES } from "./worker-profile.ts";
+import { profileParagraph } from "./worker-profile.ts";
+import { PROFILE_AFTER_S, profileWorkerLater, workerdIo } from "./load-worker.ts";
+import { mediaMemoryParagraph, mediaServerAndChildren, mib, sharesText } from "./load-memory.ts";
+import { serverSplit, splitRows } from "./load-split.ts";
 import { table, writeSection } from "./results-doc.ts";
-import { type LatencySummary, median, percentile, summarize } from "./stats.ts";
+import { median, percentile, summarize } from "./stats.ts";
 
 export const SECTION = "## Load: concurrent draft ads (bench/load.ts)";
 
@@ -74,82 +76,6 @@ interface VideoOutcome {
   error: string | null;
 }
 
-
-/**
- * When into the load the stack's isolates are profiled, and for how long: the chunk phase, with
- * every video started (a load of 20 took 84 s in all at 9965f49; a profile from 90 s in found it over).
- */
-const PROFILE_AFTER_S = 20;
-const PROFILE_FOR_S = 30;
-/** Busy runs this long are reported: the status tail under load was ~20 ms at 9965f49. */
-const PROFILE_LONG_RUN_MS = 10;
-
-/** CPU profiles of the stack's isolates (worker-profile.ts), at once, from PROFILE_AFTER_S into the load; a reason for each that cannot be taken. */
-async function profileWorkerLater(workerPid: number): Promise<IsolateProfile[]> {
-  await sleep(PROFILE_AFTER_S * 1000);
-  let ports: number[];
-  try {
-    ports = processTree(workerPid)
-      .filter((s) => s.comm.startsWith("workerd"))
-      .flatMap((s) => listeningPorts(s.pid));
-  } catch (error) {
-    return [{ isolate: "workerd", profile: `its inspector was not found: ${(error as Error).message}` }];
-  }
-  return Promise.all(
-    STACK_ISOLATES.map(async (isolate) => {
-      try {
-        const url = await inspectorUrl(ports, isolate);
-        return { isolate, profile: url ? await profileIsolate(url, PROFILE_FOR_S, 25, 3, PROFILE_LONG_RUN_MS) : "no inspector target" };
-      } catch (error) {
-        return { isolate, profile: `the profile failed: ${(error as Error).message}` };
-      }
-    }),
-  );
-}
-
-/**
- * Bytes the Worker's workerd read and wrote through system calls so far (/proc/<pid>/io rchar,
- * wchar: sockets and files alike): each media byte through its /media route is read from a
- * socket, written to R2's files, and so on.
- */
-function workerdIo(workerPid: number): { read: number; written: number } {
-  let read = 0;
-  let written = 0;
-  for (const s of processTree(workerPid).filter((p) => p.comm.startsWith("workerd"))) {
-    try {
-      const io = readFileSync(`/proc/${s.pid}/io`, "utf8");
-      read += Number(/^rchar:\s*(\d+)/m.exec(io)?.[1] ?? 0);
-      written += Number(/^wchar:\s*(\d+)/m.exec(io)?.[1] ?? 0);
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return { read, written };
-}
-
-/** media-node runs under tsx's launcher (a node process whose only child is the server): the launcher is not the server. */
-function mediaServerAndChildren(stat: ProcStat, tree: ProcStat[]): boolean {
-  return stat !== tree[0] || !tree.some((s) => s.ppid === stat.pid && s.comm.startsWith("node"));
-}
-
-const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
-/** A sample's processes by route: "2× chunks/normalize: chunk 290 (one up to 150), 1× server 190" (MiB). */
-const sharesText = (shares: readonly ProcessShare[]) => shares.map((s) => `${s.processes}× ${s.name} ${mib(s.rssBytes)}${s.processes > 1 ? ` (one up to ${mib(s.maxProcessRssBytes)})` : ""}`).join(", ") + " MiB";
-
-/** Where media-node's memory was at its highest samples, and each route's most over the run (`mediaRunOf`). */
-function mediaMemoryParagraph(media: TreeUsage | undefined, t0: number): string {
-  if (!media?.topSamples || !media.peakByName) return "";
-  const top = media.topSamples.map((s, i) => [i + 1, `${((s.at - t0) / 1000).toFixed(0)} s`, mib(s.rssBytes), sharesText(s.shares)]);
-  const byRoute = media.peakByName.map((p) => [p.name, mib(p.rssBytes), mib(p.processRssBytes), (p.samples * 0.2).toFixed(0)]);
-  return `media-node's memory by the route each process works for (named from its command line: bench/media-runs.ts), its ${media.topSamples.length} highest samples (at least 1 s apart; seconds from the first submit):
-
-${table(["sample", "at", "MiB", "processes (MiB)"], top)}
-
-Each route's most over the run (of its processes summed at one sample, and of one process; "alive" counts 200 ms samples):
-
-${table(["route", "most summed MiB", "most of one process MiB", "alive ≈ s"], byRoute)}
-`;
-}
 const pct = (usage: TreeUsage | undefined, cores: number) => (usage ? ((100 * usage.cpuSeconds) / (usage.wallSeconds * cores)).toFixed(0) : "n/a");
 
 async function measureLoad(options: LoadOptions, root?: string): Promise<Measured> {
@@ -401,48 +327,6 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
     mediaRequests: tallyMediaRequests(stack.lines().media, t0),
     workerProfile,
   };
-}
-
-/**
- * A client's latencies split by the Worker's own account of each answer (its Server-Timing):
- * `app` is the Worker's time from its first middleware to the answer, `run` the Durable Object
- * call within it, `outside` the rest of what the client waited (the request and answer in
- * flight, and waiting for workerd's thread before the Worker ran and after it answered). The
- * slow answers (above `slowMs`) are told apart by which half they spent most in.
- */
-interface ServerSplit {
-  app: LatencySummary | null;
-  run: LatencySummary | null;
-  outside: LatencySummary | null;
-  slowMs: number;
-  slow: number;
-  /** Slow answers whose `app` was at least half their latency: the Worker was at them. */
-  slowInWorker: number;
-}
-
-export function serverSplit(polls: PollResult, slowMs: number): ServerSplit {
-  const timed = polls.latencies.map((ms, i) => ({ ms, ...polls.server[i] })).filter((t): t is { ms: number; app: number; run: number | null } => typeof t.app === "number");
-  const of = (values: number[]) => (values.length ? summarize(values) : null);
-  const slow = timed.filter((t) => t.ms > slowMs);
-  return {
-    app: of(timed.map((t) => t.app)),
-    run: of(timed.flatMap((t) => (t.run === null ? [] : [t.run]))),
-    outside: of(timed.map((t) => Math.max(0, t.ms - t.app))),
-    slowMs,
-    slow: slow.length,
-    slowInWorker: slow.filter((t) => t.app >= t.ms / 2).length,
-  };
-}
-
-function splitRows(what: string, split: ServerSplit): string[][] {
-  const ms = (s: LatencySummary | null) => (s ? `${s.p50.toFixed(1)} / ${s.p99.toFixed(1)} / ${s.max.toFixed(1)} ms (${s.count})` : "n/a (no Server-Timing)");
-  const rows = [
-    [`${what}: the Worker's own time (Server-Timing \`app\`): p50 / p99 / max`, ms(split.app)],
-    [`${what}: the rest (client latency − \`app\`: in flight, waiting for workerd's thread): p50 / p99 / max`, ms(split.outside)],
-  ];
-  if (split.run) rows.push([`${what}: the Durable Object call within \`app\` (\`run\`): p50 / p99 / max`, ms(split.run)]);
-  rows.push([`${what}: answers slower than 3× the idle p99 (${split.slowMs.toFixed(1)} ms) / of them, \`app\` at least half the latency`, split.app ? `${split.slow} / ${split.slowInWorker}` : "n/a"]);
-  return rows;
 }
 
 /** `code`: the ref whose code ran, when not this working tree. */

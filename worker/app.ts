@@ -2,11 +2,13 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import type { ErrorResponse } from "../contracts/api.ts";
 import type { Principal } from "./auth/keys.ts";
-import type { TimedPart } from "./api/server-timing.ts";
 import type { Config } from "./config.ts";
 
 /** A video's run, as the Worker reaches it. */
 export type VideoRunStub = ReturnType<Env["VIDEO_RUN"]["get"]>;
+
+/** A named part of a request's Server-Timing (a token, as the header's grammar needs): `run`, the video's Durable Object call. */
+export type TimedPart = "run";
 
 /** `run` is set on routes about one of the caller's videos (api/router.ts `ownVideo`); `timedParts` holds the Server-Timing parts (api/server-timing.ts). */
 export type AppEnv = { Bindings: Env; Variables: { principal: Principal; config: Config; run: VideoRunStub; timedParts: Map<TimedPart, number> } };

@@ -13,7 +13,6 @@ import { errorResponse, jsonResponse, router, serve } from "./router.ts";
 
 const MAX_UPLOAD = 1024 * 1024 * 1024;
 
-
 function keyOf(c: AppContext): string | null {
   const path = new URL(c.req.url).pathname.slice("/media/".length);
   let key: string;

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import type { AppContext, AppEnv } from "../app.ts";
+import type { AppContext, AppEnv, TimedPart } from "../app.ts";
 
 /**
  * `Server-Timing` on the Worker's answers: `app` is the Worker's own time on the request, from
@@ -8,9 +8,6 @@ import type { AppContext, AppEnv } from "../app.ts";
  * waited before or after the Worker ran (its thread busy with other work, the network); a slow
  * `app` did the work — the load bench tells the two apart with it.
  */
-
-/** Names one part of the request (a token, as the header's grammar needs). */
-export type TimedPart = "run";
 
 export const serverTiming: MiddlewareHandler<AppEnv> = async (c, next) => {
   const started = performance.now();

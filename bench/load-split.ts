@@ -1,0 +1,44 @@
+import type { PollResult } from "./load-clients.ts";
+import { type LatencySummary, summarize } from "./stats.ts";
+
+/**
+ * A client's latencies split by the Worker's own account of each answer (its Server-Timing):
+ * `app` is the Worker's time from its first middleware to the answer, `run` the Durable Object
+ * call within it, `outside` the rest of what the client waited (the request and answer in
+ * flight, and waiting for workerd's thread before the Worker ran and after it answered). The
+ * slow answers (above `slowMs`) are told apart by which half they spent most in.
+ */
+export interface ServerSplit {
+  app: LatencySummary | null;
+  run: LatencySummary | null;
+  outside: LatencySummary | null;
+  slowMs: number;
+  slow: number;
+  /** Slow answers whose `app` was at least half their latency: the Worker was at them. */
+  slowInWorker: number;
+}
+
+export function serverSplit(polls: PollResult, slowMs: number): ServerSplit {
+  const timed = polls.latencies.map((ms, i) => ({ ms, ...polls.server[i] })).filter((t): t is { ms: number; app: number; run: number | null } => typeof t.app === "number");
+  const of = (values: number[]) => (values.length ? summarize(values) : null);
+  const slow = timed.filter((t) => t.ms > slowMs);
+  return {
+    app: of(timed.map((t) => t.app)),
+    run: of(timed.flatMap((t) => (t.run === null ? [] : [t.run]))),
+    outside: of(timed.map((t) => Math.max(0, t.ms - t.app))),
+    slowMs,
+    slow: slow.length,
+    slowInWorker: slow.filter((t) => t.app >= t.ms / 2).length,
+  };
+}
+
+export function splitRows(what: string, split: ServerSplit): string[][] {
+  const ms = (s: LatencySummary | null) => (s ? `${s.p50.toFixed(1)} / ${s.p99.toFixed(1)} / ${s.max.toFixed(1)} ms (${s.count})` : "n/a (no Server-Timing)");
+  const rows = [
+    [`${what}: the Worker's own time (Server-Timing \`app\`): p50 / p99 / max`, ms(split.app)],
+    [`${what}: the rest (client latency − \`app\`: in flight, waiting for workerd's thread): p50 / p99 / max`, ms(split.outside)],
+  ];
+  if (split.run) rows.push([`${what}: the Durable Object call within \`app\` (\`run\`): p50 / p99 / max`, ms(split.run)]);
+  rows.push([`${what}: answers slower than 3× the idle p99 (${split.slowMs.toFixed(1)} ms) / of them, \`app\` at least half the latency`, split.app ? `${split.slow} / ${split.slowInWorker}` : "n/a"]);
+  return rows;
+}
