@@ -28,15 +28,20 @@ import { availableParallelism } from "node:os";
  * load of 12 requests at once, ten rounds, peaked at 264–293 MiB against 315–368 MiB with
  * glibc's default (three runs each on this machine, Node 22, sharp 0.35).
  *
- * And with `NODE_OPTIONS=--max-semi-space-size=4` (MEDIA_NODE_OPTIONS; also set by what starts
- * it): V8's young generation grows to 16 MiB semi-spaces by default, kept whether full or not,
+ * And with `NODE_OPTIONS=--max-semi-space-size=4` (MEDIA_NODE_PROCESS_ENV, also set by what
+ * starts it): V8's young generation grows to 16 MiB semi-spaces by default, kept whether full or not,
  * while the server's garbage is short-lived request buffers and parsed JSON. Six draft ads at
  * once (bench/encode-memory.ts --n 6, one run at a time, 2026-12-06): the server's peak RSS
  * 166 MiB with it alone and 162, 164 with it and MALLOC_MMAP_THRESHOLD_=131072, against 186, 197,
  * 203 MiB without it (and 179, 180, 198 with the mmap threshold alone, so not kept), its own CPU
  * 3.5-3.7 s against 3.8 s.
  */
-export const MEDIA_NODE_OPTIONS = "--max-semi-space-size=4";
+/**
+ * The environment media-node's process starts with, for the two settings above: what starts it
+ * sets these (scripts/stack.ts; the Dockerfile's ENV, which scripts/deploy/dockerfile.test.ts
+ * checks against this).
+ */
+export const MEDIA_NODE_PROCESS_ENV = { MALLOC_ARENA_MAX: "2", NODE_OPTIONS: "--max-semi-space-size=4" } as const;
 export const ENCODE_SLOTS = slotCount("MEDIA_NODE_ENCODE_SLOTS", process.env.MEDIA_NODE_ENCODE_SLOTS, availableParallelism());
 
 export const PROCESS_SLOTS = ENCODE_SLOTS + 1;

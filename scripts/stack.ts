@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { StackPriority, type StandInPriority } from "./cpu-priority.ts";
-import { MEDIA_NODE_OPTIONS } from "../media-node/capacity.ts";
+import { MEDIA_NODE_PROCESS_ENV } from "../media-node/capacity.ts";
 
 /**
  * The local stack: media-node, the draft model server (the model provider, speaking
@@ -334,11 +334,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       MEDIA_NODE_SECRET: secrets.MEDIA_NODE_SECRET,
       // Uploads reach media-node as the Worker's signed /media URLs (http, 127.0.0.1).
       MEDIA_NODE_ALLOWED_ORIGINS: [workerUrl, ...(options.assetOrigins ?? [])].join(","),
-      // As in the Dockerfile: glibc gives each thread that allocates (libuv's pool runs sharp's
-      // work) an arena of its own, and their fragments stay resident (capacity.ts).
-      MALLOC_ARENA_MAX: "2",
-      // As in the Dockerfile: V8's young generation kept small (capacity.ts), beside any options of the caller's.
-      NODE_OPTIONS: [process.env.NODE_OPTIONS, MEDIA_NODE_OPTIONS].filter(Boolean).join(" "),
+      // As in the Dockerfile: glibc's arenas bounded, V8's young generation kept small
+      // (capacity.ts), the latter beside any Node options of the caller's.
+      ...MEDIA_NODE_PROCESS_ENV,
+      NODE_OPTIONS: [process.env.NODE_OPTIONS, MEDIA_NODE_PROCESS_ENV.NODE_OPTIONS].filter(Boolean).join(" "),
       ...options.mediaEnv,
     };
     media = await spawnServer("media-node/main.ts", env, mediaLog, "[media] ", kept.media);

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { MEDIA_NODE_PROCESS_ENV } from "../../media-node/capacity.ts";
 import { MEDIA_NODE_CONTAINER } from "../../worker/media/container-shape.ts";
 
 /**
@@ -77,6 +78,11 @@ describe("Dockerfile (media-node image)", () => {
     expect(env).toMatch(/MEDIA_NODE_HOST=0\.0\.0\.0/);
     expect(env).toContain(`MEDIA_NODE_PORT=${MEDIA_NODE_CONTAINER.port}`);
     expect(all("EXPOSE")[0]?.args).toBe(String(MEDIA_NODE_CONTAINER.port));
+  });
+
+  it("starts media-node with the process environment the local stack gives it (its memory bounds: media-node/capacity.ts)", () => {
+    const env = all("ENV").flatMap((i) => i.args.split(/\s+/));
+    for (const [name, value] of Object.entries(MEDIA_NODE_PROCESS_ENV)) expect(env).toContain(`${name}=${value}`);
   });
 
   it("allows no brand-asset origin beyond the public https policy", () => {
