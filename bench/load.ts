@@ -27,7 +27,7 @@ import { LogFollower } from "./queue-log.ts";
 import { tallyMediaRequests } from "./media-requests.ts";
 import { mediaRunOfProcess } from "./media-runs.ts";
 import { profileParagraph } from "./worker-profile.ts";
-import { PROFILE_AFTER_S, profileWorkerLater, workerdIo } from "./load-worker.ts";
+import { hostRows, ioSince, PROFILE_AFTER_S, pct, profileWorkerLater, stackIo } from "./load-worker.ts";
 import { mediaMemoryParagraph, mediaServerAndChildren, mib, sharesText } from "./load-memory.ts";
 import { serverSplit, splitRows } from "./load-split.ts";
 import { table, writeSection } from "./results-doc.ts";
@@ -76,7 +76,6 @@ interface VideoOutcome {
   error: string | null;
 }
 
-const pct = (usage: TreeUsage | undefined, cores: number) => (usage ? ((100 * usage.cpuSeconds) / (usage.wallSeconds * cores)).toFixed(0) : "n/a");
 
 async function measureLoad(options: LoadOptions, root?: string): Promise<Measured> {
   return withStack({ draft: { concurrency: options.draftConcurrency }, root, keepLines: true, standInPriority: options.standInPriority, stateInMemory: true }, async ({ stack, client }) => {
@@ -176,7 +175,7 @@ Against draft concurrency ${concurrencies[0]}, measured in this run: ${results
   return `${SECTION}
 
 ${machineParagraph(invocation(), loadBefore, snapshotNote())}
-Workload: ${options.n} draft ads of ${options.duration} s (16:9, ten prompts in turn) submitted at once to one stack, after a warm-up video, one tenant (own API key) per video; each with one WebSocket viewer (\`AdreelClient.watch\`) and one client polling \`GET /api/status/{id}\` at ${options.pollHz} req/s (never two in flight), i.e. ${options.n * options.pollHz} status req/s in total, the pollers' phases spread evenly over the period (video i polls i/${options.n} of a period after video 0; a poller held up by a slow answer skips to its next tick, keeping its phase), every poller timed in a process of the load generator's own (bench/load-clients.ts \`PollerProcess\`: the generator's main thread samples /proc and follows the logs, and a request timed there counted that thread's stalls, p99 73 / max 304 ms of event-loop delay in one run), which also times the idle baseline, at the Worker's round-robin real-time priority where allowed (${pollerRealTime ? "here: allowed" : "here: not allowed, normal priority"}): a client of adreel runs on a machine of its own, and a poller waiting here for a core behind the stack's encodes timed its own scheduling (in runs up to 2ccce4e the pollers ran at normal priority, in a thread of the generator until 907185a, and the idle baseline was timed by the generator's main thread). Each answer's \`Server-Timing\` (worker/api/server-timing.ts, from ac77109) is kept beside the latency the poller saw: \`app\`, the Worker's own time from its first middleware to its answer (workerd's clock: whole milliseconds), and on status \`run\`, the Durable Object call within it; the latency minus \`app\` is the time the request spent outside the Worker's code (in flight, parsed and passed on by Miniflare's entry and assets router isolates, and waiting for workerd's one thread while it ran other work). In runs before this (the docs' numbers up to 30fa289) they all polled on one phase, restarted from each late answer, so every stall lined them up again: each request then waited behind the ${options.n - 1} others of its burst (idle polling at 100 req/s, workerd at 7-10 % of a core: p50 15.2 / p99 39.8 ms phase-locked against 1.7 / 15.9 ms spread); the idle baseline is unchanged (sequential requests). The load runs once per draft provider \`concurrency\` (its render slots: ${concurrencies.join(", ")}), each on a fresh stack (its local D1, R2 and Durable Object storage in memory, /dev/shm: bench-stack.ts \`MEMORY_DIR\`; the Worker's host at round-robin real-time priority where allowed: scripts/cpu-priority.ts; the Worker runs in Miniflare's workerd, scripts/worker-host.ts, requests reaching it directly: no request proxy in front of it, as \`wrangler dev\` had until 898fd34; a \`--ref\` of older code runs its Worker the same way, since the stack's start is this code's), no added latency. Worker defaults (\`MAX_PREDICTIONS_PER_VIDEO\` 8, queue consumer \`max_batch_size\` 10, \`max_concurrency\` 8 in wrangler.toml) except the API limits, raised so the polling is not refused (${Object.entries(BENCH_LIMITS).map(([k, v]) => `${k}=${v}`).join(", ")}; the per-key limiter still runs on every request). /proc sampled every 200 ms: media-node = the server process and its ffmpeg children (tsx's launcher excluded), CPU = utime+stime including reaped children, as % of ${cores} cores; timeout ${options.timeoutMin} min per load.
+Workload: ${options.n} draft ads of ${options.duration} s (16:9, ten prompts in turn) submitted at once to one stack, after a warm-up video, one tenant (own API key) per video; each with one WebSocket viewer (\`AdreelClient.watch\`) and one client polling \`GET /api/status/{id}\` at ${options.pollHz} req/s (never two in flight), i.e. ${options.n * options.pollHz} status req/s in total, the pollers' phases spread evenly over the period (video i polls i/${options.n} of a period after video 0; a poller held up by a slow answer skips to its next tick, keeping its phase), every poller timed in a process of the load generator's own (bench/load-clients.ts \`PollerProcess\`: the generator's main thread samples /proc and follows the logs, and a request timed there counted that thread's stalls, p99 73 / max 304 ms of event-loop delay in one run), which also times the idle baseline, at the Worker's round-robin real-time priority where allowed (${pollerRealTime ? "here: allowed" : "here: not allowed, normal priority"}): a client of adreel runs on a machine of its own, and a poller waiting here for a core behind the stack's encodes timed its own scheduling (in runs up to 2ccce4e the pollers ran at normal priority, in a thread of the generator until 907185a, and the idle baseline was timed by the generator's main thread). Each answer's \`Server-Timing\` (worker/api/server-timing.ts, from ac77109) is kept beside the latency the poller saw: \`app\`, the Worker's own time from its first middleware to its answer (workerd's clock: whole milliseconds), and on status \`run\`, the Durable Object call within it; the latency minus \`app\` is the time the request spent outside the Worker's code (in flight, parsed and passed on by Miniflare's entry and assets router isolates, and waiting for workerd's one thread while it ran other work). In runs before this (the docs' numbers up to 30fa289) they all polled on one phase, restarted from each late answer, so every stall lined them up again: each request then waited behind the ${options.n - 1} others of its burst (idle polling at 100 req/s, workerd at 7-10 % of a core: p50 15.2 / p99 39.8 ms phase-locked against 1.7 / 15.9 ms spread); the idle baseline is unchanged (sequential requests). The load runs once per draft provider \`concurrency\` (its render slots: ${concurrencies.join(", ")}), each on a fresh stack (its local D1, R2 and Durable Object storage in memory, /dev/shm: bench-stack.ts \`MEMORY_DIR\`; the Worker's host at round-robin real-time priority where allowed: scripts/cpu-priority.ts; the Worker runs in Miniflare's workerd, scripts/worker-host.ts, requests reaching it directly: no request proxy in front of it, as \`wrangler dev\` had until 898fd34; its R2 bucket and D1 database in a second workerd, the storage host, scripts/storage-host.ts, whose R2 S3 API media-node and the draft server read and write through presigned URLs, as production's do with R2, where until 7427375 every media byte went through the Worker's \`/media\` route and R2's simulation on the Worker's thread; a \`--ref\` of older code runs its Worker the same way, since the stack's start is this code's), no added latency. Worker defaults (\`MAX_PREDICTIONS_PER_VIDEO\` 8, queue consumer \`max_batch_size\` 10, \`max_concurrency\` 8 in wrangler.toml) except the API limits, raised so the polling is not refused (${Object.entries(BENCH_LIMITS).map(([k, v]) => `${k}=${v}`).join(", ")}; the per-key limiter still runs on every request). /proc sampled every 200 ms: media-node = the server process and its ffmpeg children (tsx's launcher excluded), CPU = utime+stime including reaped children, as % of ${cores} cores; timeout ${options.timeoutMin} min per load.
 ${acceptance}${againstRef}${priorities}${compared}
 ${results.map((r) => r.detail).join("\n")}${baselines.map((r) => r.detail).join("\n")}`;
 }
@@ -203,7 +202,8 @@ type Measured = Awaited<ReturnType<typeof runLoad>>;
 
 async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions, idle: PollResult, pollers: PollerProcess, bareUrl: string) {
   const pids = stack.pids();
-  if (!pids.media || !pids.worker || !pids.draft) throw new Error("the stack's servers are not running");
+  if (!pids.media || !pids.worker || !pids.draft || !pids.storage) throw new Error("the stack's servers are not running");
+  const hosts = { worker: pids.worker, storage: pids.storage };
   const keys = await Promise.all(Array.from({ length: options.n }, (_, i) => createDevKey(stack, `load-${i + 1}`)));
   const sampler = new TreeSampler([
     // Each process named by the route it works for (its command line), so the peak can be attributed.
@@ -214,6 +214,7 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
     { name: "draft", root: pids.draft, select: mediaServerAndChildren, count: (s) => s.comm.startsWith("ff") },
     { name: "worker", root: pids.worker },
     { name: "workerd", root: pids.worker, select: (s) => s.comm.startsWith("workerd"), schedstat: true },
+    { name: "storage", root: pids.storage },
   ]).start();
   const deadline = Date.now() + options.timeoutMin * 60_000;
   const latencies: number[] = [];
@@ -231,7 +232,7 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
   // The control: a server with no work of its own, polled at the same rate on another phase.
   const stopBare = pollers.poll(bareUrl, {}, options.pollHz, 750 / options.pollHz / options.n);
   const pollerSched0 = pollers.sched();
-  const workerdIo0 = workerdIo(pids.worker);
+  const io0 = stackIo(hosts);
   const queue = new LogFollower(() => stack.logs().worker);
   queue.poll();
   const follow = setInterval(() => queue.poll(), 1000);
@@ -293,7 +294,7 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
   const generatorCpu = process.cpuUsage(cpu0);
   const pollerCpuSeconds = pollers.cpuSeconds() - pollerCpu0;
   const pollerSched = pollers.sched();
-  const workerdIo1 = workerdIo(pids.worker);
+  const io1 = stackIo(hosts);
   loopDelay.disable();
   const wallSeconds = (Math.max(...outcomes.map((o) => o.endedAt ?? Date.now())) - t0) / 1000;
   // Whatever did not finish is cancelled so the stack winds down before it stops.
@@ -313,7 +314,7 @@ async function runLoad(stack: Stack, client: AdreelClient, options: LoadOptions,
     healthServer,
     healthErrors,
     bare: { latencies: bareLatencies, errors: bareErrors },
-    workerdIo: { read: workerdIo1.read - workerdIo0.read, written: workerdIo1.written - workerdIo0.written },
+    io: { worker: ioSince(io0.worker, io1.worker), storage: ioSince(io0.storage, io1.storage) },
     pollerWait: { runNs: pollerSched.runNs - pollerSched0.runNs, waitNs: pollerSched.waitNs - pollerSched0.waitNs },
     pollErrors,
     eventLag,
@@ -356,16 +357,13 @@ function report(options: LoadOptions, m: Measured, cores: number, code: string |
       [`media-node CPU (utime+stime incl. reaped children) / (wall × ${cores} cores)`, media ? `${pct(media, cores)} % (${media.cpuSeconds.toFixed(0)} CPU s over ${media.wallSeconds.toFixed(0)} s)` : "n/a"],
       ["draft model server peak RSS (server + ffmpeg children, summed)", draft ? `${mib(draft.peakRssBytes)} MiB (up to ${draft.peakProcesses} ffmpeg at once)` : "n/a"],
       [`draft model server CPU (renders) / (wall × ${cores} cores)`, draft ? `${pct(draft, cores)} % (${draft.cpuSeconds.toFixed(0)} CPU s)` : "n/a"],
-      ["workerd peak RSS", workerd ? `${mib(workerd.peakRssBytes)} MiB (all of the Worker's process tree: ${worker ? mib(worker.peakRssBytes) : "n/a"} MiB)` : "n/a"],
-      [`the Worker's process tree (its host and workerd) CPU / (wall × ${cores} cores)`, worker ? `${pct(worker, cores)} % (${worker.cpuSeconds.toFixed(0)} CPU s)` : "n/a"],
-      ["workerd threads: on a core / ready but waiting for one (run-queue wait, /proc schedstat)", workerd?.runSeconds != null && workerd.runqueueWaitSeconds != null ? `${workerd.runSeconds.toFixed(0)} s / ${workerd.runqueueWaitSeconds.toFixed(0)} s (waited ${((100 * workerd.runqueueWaitSeconds) / Math.max(1e-9, workerd.runSeconds + workerd.runqueueWaitSeconds)).toFixed(0)} % of its ready time)` : "n/a"],
+      ...hostRows(m.usage, m.io, cores),
       [`status latency under load (${options.pollHz} req/s per video, ${m.latencies.length} requests, ${m.pollErrors.length} errors): p50 / p99`, status ? `${status.p50.toFixed(1)} / ${status.p99.toFixed(1)} ms` : "n/a"],
       [`status latency idle, same stack (${idle.count} sequential): p50 / p99`, `${idle.p50.toFixed(1)} / ${idle.p99.toFixed(1)} ms`],
       ["status under load / idle: p50, p99", status ? `${(status.p50 / idle.p50).toFixed(1)}×, ${(status.p99 / idle.p99).toFixed(1)}×` : "n/a"],
       [`bare \`GET /health\` under the same load (${options.pollHz} req/s, ${m.health.length} requests, ${m.healthErrors.length} errors): p50 / p99`, health ? `${health.p50.toFixed(1)} / ${health.p99.toFixed(1)} ms` : "n/a"],
       ["status / health under load: p50, p99", status && health ? `${(status.p50 / health.p50).toFixed(1)}×, ${(status.p99 / health.p99).toFixed(1)}×` : "n/a"],
       [`control: a bare HTTP server (bench/load-clients.ts \`BareServer\`, its own process at the Worker's priority) polled by the same process under the same load (${options.pollHz} req/s, ${m.bare.latencies.length} requests, ${m.bare.errors.length} errors): p50 / p99 / max`, bare ? `${bare.p50.toFixed(1)} / ${bare.p99.toFixed(1)} / ${bare.max.toFixed(1)} ms` : "n/a"],
-      ["the Worker's workerd: bytes read / written through system calls over the load (/proc io rchar / wchar: sockets and files)", `${mib(m.workerdIo.read)} / ${mib(m.workerdIo.written)} MiB`],
       ["the pollers' process: on a core / ready but waiting for one, over the load (/proc schedstat)", `${(m.pollerWait.runNs / 1e9).toFixed(1)} s / ${(m.pollerWait.waitNs / 1e9).toFixed(2)} s (waited ${((100 * m.pollerWait.waitNs) / Math.max(1, m.pollerWait.runNs + m.pollerWait.waitNs)).toFixed(0)} % of its ready time)`],
       ...splitRows("status under load", statusSplit),
       ...splitRows("status idle", idleSplit),

@@ -12,7 +12,7 @@ const DEFAULT_PROMPT = "Launch of Aurora, a sleek matte-black smart water bottle
 const prompt = process.argv.slice(2).join(" ").trim() || DEFAULT_PROMPT;
 const started = Date.now();
 console.error(`adreel demo: "${prompt}"`);
-console.error("starting the local stack (the Worker, media-node and the draft model server)...");
+console.error("starting the local stack (the Worker, its storage, media-node and the draft model server)...");
 const since = () => ((Date.now() - started) / 1000).toFixed(1);
 const stack = await startStack({ verbose: process.env.ADREEL_VERBOSE === "1", onProgress: (message) => console.error(`  ${message}`) });
 const marks = [`servers up ${since()} s`];

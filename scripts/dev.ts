@@ -1,4 +1,5 @@
-import { createDevKey, devVars, providerSettings, startStack } from "./stack.ts";
+import { devVars, providerSettings } from "./local-settings.ts";
+import { createDevKey, ROOT, startStack } from "./stack.ts";
 
 /** `npm run dev`: the local stack on fixed ports, kept running for API use until Ctrl-C. */
 
@@ -7,7 +8,7 @@ const mediaPort = Number(process.env.MEDIA_NODE_PORT ?? 8788);
 const draftPort = Number(process.env.DRAFT_PORT ?? 8789);
 // Provider and OpenAI settings from the environment or .dev.vars (README "Running with Replicate");
 // DRAFT_EMULATE=replicate runs against the Replicate emulator instead.
-const provider = providerSettings(process.env, devVars());
+const provider = providerSettings(process.env, devVars(ROOT));
 const emulator = process.env.DRAFT_EMULATE === "replicate";
 const stack = await startStack({ workerPort, mediaPort, draftPort, provider, emulator, verbose: process.env.ADREEL_VERBOSE === "1", onProgress: (message) => console.error(`  ${message}`) });
 const key = await createDevKey(stack);
@@ -17,6 +18,7 @@ console.log(`adreel is running.
   API (Worker):        ${stack.workerUrl}
   media-node:          ${stack.mediaUrl}
   draft model server:  ${stack.draftUrl}
+  storage (R2's S3):   ${stack.storageUrl}/cdn-cgi/local/r2/s3
   model provider:      ${emulator ? `Replicate emulator at ${stack.emulatorUrl}` : provider.MODEL_PROVIDER === "replicate" ? `replicate at ${provider.PROVIDER_BASE_URL ?? "https://api.replicate.com"}` : "draft (local)"}
   development API key: ${key}
 

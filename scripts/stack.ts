@@ -4,12 +4,14 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { StackPriority, type StandInPriority } from "./cpu-priority.ts";
+import { localSecrets, type Secrets, secret } from "./local-settings.ts";
 import { MEDIA_NODE_PROCESS_ENV } from "../media-node/capacity.ts";
 
 /**
  * The local stack: media-node, the draft model server (the model provider, speaking
- * Replicate's API) and the Worker (scripts/worker-host.ts: the Worker's bundle with D1, R2,
- * Queues and Durable Objects, all local, in Miniflare's workerd), each its own process. Used by `npm run demo`, `npm run dev`, the end-to-end tests and the
+ * Replicate's API), the Worker (scripts/worker-host.ts: the Worker's bundle with its Queues and
+ * Durable Objects in Miniflare's workerd) and its storage (scripts/storage-host.ts: R2, with
+ * R2's S3 API, and D1, in a workerd of their own), each its own process. Used by `npm run demo`, `npm run dev`, the end-to-end tests and the
  * benchmarks, so they all run the product the same way.
  */
 
@@ -19,50 +21,9 @@ const NODE = join(BIN, "node");
 const TSX = join(ROOT, "node_modules", "tsx", "dist", "cli.mjs");
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 const WORKER_HOST = join(ROOT, "scripts", "worker-host.ts");
-export interface Secrets {
-  MEDIA_NODE_SECRET: string;
-  MEDIA_SIGNING_SECRET: string;
-  WEBHOOK_SECRET: string;
-  DRAFT_PROVIDER_TOKEN: string;
-  ADMIN_TOKEN: string;
-  /** Signs `callback_url` notifications (Standard Webhooks, `whsec_`). */
-  CALLBACK_SECRET: string;
-}
-
-function secret(bytes = 24): string {
-  return randomBytes(bytes).toString("hex");
-}
-
-/** `.dev.vars` (git-ignored) as name → value. */
-export function devVars(root = ROOT): Record<string, string> {
-  const path = join(root, ".dev.vars");
-  const existing: Record<string, string> = {};
-  if (existsSync(path)) {
-    for (const line of readFileSync(path, "utf8").split("\n")) {
-      const match = /^([A-Z0-9_]+)\s*=\s*"?([^"]*)"?\s*$/.exec(line.trim());
-      if (match) existing[match[1]!] = match[2]!;
-    }
-  }
-  return existing;
-}
-
-/** Local secrets live in `.dev.vars` (git-ignored), created on first use. */
-export function localSecrets(root = ROOT): Secrets {
-  const path = join(root, ".dev.vars");
-  const existing = devVars(root);
-  const secrets: Secrets = {
-    MEDIA_NODE_SECRET: existing.MEDIA_NODE_SECRET || secret(),
-    MEDIA_SIGNING_SECRET: existing.MEDIA_SIGNING_SECRET || secret(),
-    WEBHOOK_SECRET: existing.WEBHOOK_SECRET || `whsec_${randomBytes(32).toString("base64")}`,
-    DRAFT_PROVIDER_TOKEN: existing.DRAFT_PROVIDER_TOKEN || `r8_draft_${secret(12)}`,
-    ADMIN_TOKEN: existing.ADMIN_TOKEN || secret(),
-    CALLBACK_SECRET: existing.CALLBACK_SECRET || `whsec_${randomBytes(32).toString("base64")}`,
-  };
-  const merged = { ...existing, ...secrets };
-  writeFileSync(path, `${Object.entries(merged).map(([k, v]) => `${k}="${v}"`).join("\n")}\n`, { mode: 0o600 });
-  return secrets;
-}
-
+const STORAGE_HOST = join(ROOT, "scripts", "storage-host.ts");
+/** wrangler.toml's R2 bucket (`[[r2_buckets]]` MEDIA), whose S3 API the storage host serves. */
+export const MEDIA_BUCKET = "adreel-media";
 export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
@@ -97,42 +58,6 @@ async function waitFor(url: string, child: ChildProcess, timeoutMs: number, name
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`${name} did not come up at ${url} within ${timeoutMs} ms:\n${logs()}`);
-}
-
-/**
- * Provider and language-model settings `npm run dev` takes from the environment, else from
- * `.dev.vars`, so the local stack can run against Replicate and OpenAI (through a tunnel for
- * webhooks) or any compatible server. Unset, the stack is draft + local, offline.
- */
-export const PROVIDER_SETTINGS = [
-  "MODEL_PROVIDER",
-  "PROVIDER_BASE_URL",
-  "REPLICATE_API_TOKEN",
-  "WEBHOOK_SECRET",
-  "PUBLIC_BASE_URL",
-  "MODEL_PRESET",
-  "IMAGE_MODEL",
-  "IMAGE_MODEL_FALLBACKS",
-  "VIDEO_MODEL",
-  "VIDEO_RESOLUTION",
-  "MUSIC_MODEL",
-  "SPEECH_MODEL",
-  "PLANNER",
-  "ANALYSER",
-  "OPENAI_API_KEY",
-  "OPENAI_BASE_URL",
-  "OPENAI_PLANNER_MODEL",
-  "OPENAI_VISION_MODEL",
-] as const;
-
-/** Each provider setting that is set, from `source` first (the environment), then `.dev.vars`. */
-export function providerSettings(source: Record<string, string | undefined>, dotDevVars: Record<string, string>): Record<string, string> {
-  const settings: Record<string, string> = {};
-  for (const name of PROVIDER_SETTINGS) {
-    const value = source[name] || dotDevVars[name];
-    if (value) settings[name] = value;
-  }
-  return settings;
 }
 
 export interface StackOptions {
@@ -179,6 +104,8 @@ export interface Stack {
   mediaUrl: string;
   /** The draft model server: the Worker's draft provider (`DRAFT_PROVIDER_URL`). */
   draftUrl: string;
+  /** The storage host: R2's S3 API at `${storageUrl}/cdn-cgi/local/r2/s3/<bucket>/<key>`. */
+  storageUrl: string;
   /** The Replicate emulator, when started (`emulator: true`): the Worker's `PROVIDER_BASE_URL`. */
   emulatorUrl: string | null;
   /** Its token (the Worker's `REPLICATE_API_TOKEN`), to read its request log. */
@@ -189,11 +116,11 @@ export interface Stack {
   restartWorker(): Promise<void>;
   stopMediaNode(): Promise<void>;
   startMediaNode(): Promise<void>;
-  logs(): { worker: string; media: string; draft: string; emulator: string };
+  logs(): { worker: string; storage: string; media: string; draft: string; emulator: string };
   /** Every whole line each server printed since the stack started (with `keepLines`; empty otherwise). */
   lines(): { worker: string[]; media: string[]; draft: string[]; emulator: string[] };
   /** Pids of the spawned server processes (each leads its own process group), null when not running; benchmarks sample their trees in /proc. */
-  pids(): { worker: number | null; media: number | null; draft: number | null };
+  pids(): { worker: number | null; storage: number | null; media: number | null; draft: number | null };
   stop(): Promise<void>;
 }
 
@@ -252,6 +179,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const workerPort = options.workerPort ?? (await freePort());
   const mediaPort = options.mediaPort ?? (await freePort());
   const draftPort = options.draftPort ?? (await freePort());
+  const storageUrl = `http://127.0.0.1:${await freePort()}`;
   const stateDir = options.stateDir ?? join(root, ".adreel", "state");
   mkdirSync(stateDir, { recursive: true });
   const workerUrl = `http://127.0.0.1:${workerPort}`;
@@ -271,10 +199,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const webhookSecret = provider.WEBHOOK_SECRET ?? secrets.WEBHOOK_SECRET;
   const draftWebhookSecret = replicate ? secrets.WEBHOOK_SECRET : webhookSecret;
   const workerLog: string[] = [];
+  const storageLog: string[] = [];
   const emulatorLog: string[] = [];
   const mediaLog: string[] = [];
   const draftLog: string[] = [];
-  const kept = { worker: new LineKeeper(), media: new LineKeeper(), draft: new LineKeeper(), emulator: new LineKeeper() };
+  const kept = { worker: new LineKeeper(), storage: new LineKeeper(), media: new LineKeeper(), draft: new LineKeeper(), emulator: new LineKeeper() };
   const keep = (buffer: string[], prefix: string, lines: LineKeeper) => {
     const whole = options.keepLines ? lines.stream() : null;
     return (chunk: Buffer) => {
@@ -332,8 +261,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       MEDIA_NODE_PORT: String(mediaPort),
       MEDIA_NODE_HOST: "127.0.0.1",
       MEDIA_NODE_SECRET: secrets.MEDIA_NODE_SECRET,
-      // Uploads reach media-node as the Worker's signed /media URLs (http, 127.0.0.1).
-      MEDIA_NODE_ALLOWED_ORIGINS: [workerUrl, ...(options.assetOrigins ?? [])].join(","),
+      // Media reaches media-node as presigned URLs of the storage host's S3 API, or the Worker's
+      // signed /media URLs (a real provider's stack, below), both on http and 127.0.0.1.
+      MEDIA_NODE_ALLOWED_ORIGINS: [workerUrl, storageUrl, ...(options.assetOrigins ?? [])].join(","),
       // As in the Dockerfile: glibc's arenas bounded, V8's young generation kept small
       // (capacity.ts), the latter beside any Node options of the caller's.
       ...MEDIA_NODE_PROCESS_ENV,
@@ -378,6 +308,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await ready(`${emulatorUrl}/v1/predictions`, emulator, 30_000, "Replicate emulator", tail(emulatorLog));
   };
 
+  // The storage host's S3 credentials: new for each stack, known only to it and the Worker.
+  const s3Credentials = { R2_ACCESS_KEY_ID: `adreel${secret(8)}`, R2_SECRET_ACCESS_KEY: secret() };
   let worker: ChildProcess | null = null;
   const vars = {
     PUBLIC_BASE_URL: workerUrl,
@@ -398,32 +330,53 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     RATE_LIMIT_PER_MINUTE: "6000",
     GENERATE_RATE_LIMIT_PER_MINUTE: "600",
     MAX_CONCURRENT_VIDEOS: "100",
+    // Production's media path (worker/media/media-urls.ts): media-node and the model server get
+    // presigned URLs of R2's S3 API (the storage host's), so media bytes never reach the Worker's
+    // process. Not with a real provider: Replicate cannot reach 127.0.0.1, so it gets the Worker's
+    // /media URLs, through the tunnel PUBLIC_BASE_URL names.
+    ...(replicate && !options.emulator ? {} : { R2_ACCOUNT_ID: "local", ...s3Credentials, R2_BUCKET: MEDIA_BUCKET, R2_S3_ENDPOINT: `${storageUrl}/cdn-cgi/local/r2/s3` }),
     ...options.vars,
+  };
+  /** One of the stack's workerd hosts, in its own process group, at the Worker's CPU priority (cpu-priority.ts). */
+  const spawnHost = async (args: string[], env: Record<string, string>, log: string[], prefix: string, lines: LineKeeper): Promise<ChildProcess> => {
+    const [command, ...commandArgs] = [...priority.workerCommand(), NODE, ...args];
+    const child = spawn(command!, commandArgs, {
+      cwd: root,
+      detached: true,
+      env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout!.on("data", keep(log, prefix, lines));
+    child.stderr!.on("data", keep(log, prefix, lines));
+    await priority.workerStarted(child.pid);
+    return child;
+  };
+  let storage: ChildProcess | null = null;
+  /**
+   * After the migrations (from then on it serves D1) and before the Worker, so that it is the
+   * instance Miniflare elects to serve both hosts' storage (scripts/shared-storage.ts).
+   */
+  const startStorage = async () => {
+    storage = await spawnHost([TSX, STORAGE_HOST, "--port", new URL(storageUrl).port, "--persist-to", stateDir, "--bucket", MEDIA_BUCKET], s3Credentials, storageLog, "[storage] ", kept.storage);
+    // Its one Worker answers 404 to anything outside the S3 endpoint.
+    await ready(`${storageUrl}/`, storage, 60_000, "the storage host", tail(storageLog));
   };
   const startWorker = async () => {
     // This tree's host, whatever `root` is: a benchmark's `--ref` runs an older commit's Worker the same way.
     const args = [TSX, WORKER_HOST, "--root", root, "--port", String(workerPort), "--persist-to", stateDir, "--inspector-port", String(await freePort())];
     for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
-    const [command, ...commandArgs] = [...priority.workerCommand(), NODE, ...args];
-    worker = spawn(command!, commandArgs, {
-      cwd: root,
-      detached: true,
-      env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    worker.stdout!.on("data", keep(workerLog, "[worker] ", kept.worker));
-    worker.stderr!.on("data", keep(workerLog, "[worker] ", kept.worker));
-    await priority.workerStarted(worker.pid);
+    worker = await spawnHost(args, {}, workerLog, "[worker] ", kept.worker);
     await ready(`${workerUrl}/health`, worker, 90_000, "the Worker", tail(workerLog));
   };
 
   try {
-    // All at once: the Worker needs only its D1 schema to start, not the other servers.
+    // All at once: the Worker needs only its D1 schema and its storage to start, not the other servers.
     // allSettled: a failure of one must not leave the others running unseen.
-    const started = await Promise.allSettled([startMediaNode(), startDraft(), startEmulator(), migrate().then(startWorker)]);
+    const started = await Promise.allSettled([startMediaNode(), startDraft(), startEmulator(), migrate().then(startStorage).then(startWorker)]);
     for (const result of started) if (result.status === "rejected") throw result.reason;
   } catch (error) {
     await Promise.all([stopChild(worker), stopChild(media), stopChild(draft), stopChild(emulator)]);
+    await stopChild(storage);
     throw error;
   }
 
@@ -431,6 +384,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     workerUrl,
     mediaUrl,
     draftUrl,
+    storageUrl,
     emulatorUrl,
     emulatorToken: emulatorUrl ? emulatorToken : null,
     secrets,
@@ -443,11 +397,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await stopChild(media);
     },
     startMediaNode,
-    logs: () => ({ worker: tail(workerLog)(), media: tail(mediaLog)(), draft: tail(draftLog)(), emulator: tail(emulatorLog)() }),
+    logs: () => ({ worker: tail(workerLog)(), storage: tail(storageLog)(), media: tail(mediaLog)(), draft: tail(draftLog)(), emulator: tail(emulatorLog)() }),
     lines: () => ({ worker: [...kept.worker.lines], media: [...kept.media.lines], draft: [...kept.draft.lines], emulator: [...kept.emulator.lines] }),
-    pids: () => ({ worker: livePid(worker), media: livePid(media), draft: livePid(draft) }),
+    pids: () => ({ worker: livePid(worker), storage: livePid(storage), media: livePid(media), draft: livePid(draft) }),
     async stop() {
       await Promise.all([stopChild(worker), stopChild(media), stopChild(draft), stopChild(emulator)]);
+      // Last: the Worker's storage calls go to it.
+      await stopChild(storage);
     },
   };
 }

@@ -4,12 +4,15 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { servesStorage, withSharedStorage } from "./shared-storage.ts";
 
 /**
  * The local stack's Worker: the bundle `wrangler deploy` would upload, run by Miniflare in one
  * workerd process, its bindings (D1, R2, Queues and their consumers' settings, Durable Objects,
  * vars and `.dev.vars`, static assets, `[dev] enable_containers = false`) read from wrangler.toml
  * by wrangler itself (`unstable_getMiniflareWorkerOptions`, what Cloudflare's vitest pool uses).
+ * Its D1 and R2 bindings are served by the storage host (scripts/storage-host.ts), which the
+ * stack starts first on the same state directory.
  *
  * Why not `wrangler dev`: it runs a second workerd, a request proxy on the public port that
  * every HTTP request passes through to the Worker's workerd. Under the load bench that proxy
@@ -20,7 +23,8 @@ import { unstable_getMiniflareWorkerOptions } from "wrangler";
  *
  * Arguments: --root, --port, --persist-to (the state directory, laid out as `wrangler dev
  * --persist-to` and `wrangler d1 migrations apply --local --persist-to` lay it out: `v3/d1`,
- * `v3/r2`, ...), --inspector-port, and `--var NAME:VALUE` (repeated), which outrank
+ * `v3/r2`, ...; its R2 bucket and D1 database are served by the storage host started on it
+ * first, scripts/storage-host.ts), --inspector-port, and `--var NAME:VALUE` (repeated), which outrank
  * wrangler.toml and `.dev.vars` as wrangler dev's `--var` does.
  */
 
@@ -85,7 +89,7 @@ const { modulesRules: _rules, ...options } = workerOptions;
 const write = (level: string, message: string) => (level === "warn" || level === "error" ? process.stderr : process.stdout).write(`${message}\n`);
 
 // wrangler still describes a Worker in Miniflare 4's option shape (as its own `wrangler dev` does).
-const mf = new Miniflare(convertV4MiniflareOptions({
+const mf = new Miniflare(withSharedStorage(convertV4MiniflareOptions({
   host: "127.0.0.1",
   // Miniflare's own entry socket (its `core:entry` Worker), on a port of its own choosing: the
   // stack's port is the Worker's direct socket below.
@@ -93,7 +97,6 @@ const mf = new Miniflare(convertV4MiniflareOptions({
   inspectorPort: values["inspector-port"] ? Number(values["inspector-port"]) : undefined,
   // Never fetch Cloudflare's request.cf data from the network: Miniflare's fixed stand-in.
   cf: false,
-  resourcePersistencePath: join(persistTo, "v3"),
   log: new Log(LogLevel.INFO),
   // One line per request written by workerd to this process is CPU on the Worker's thread
   // per request; queue batches are still logged ("QUEUE adreel-jobs 7/10 (2311ms)", bench/queue-log.ts).
@@ -107,8 +110,17 @@ const mf = new Miniflare(convertV4MiniflareOptions({
   // whose collection held workerd's thread longest (perf: Headers, Request and Response
   // destructors in 212 of 356 GC samples).
   workers: [{ ...options, name: "adreel", modules: true, scriptPath, bindings, unsafeDirectSockets: [{ host: "127.0.0.1", port }] } as never],
-}));
+  // R2 and D1 are served by the stack's storage host (scripts/storage-host.ts), a workerd of
+  // their own; this process keeps the Worker, its Durable Objects and the queues.
+}), persistTo));
 await mf.ready;
+// Still correct if it is (one process serves the storage, whichever), but every media byte then
+// runs on the Worker's thread again: said, so a slow stack is not a mystery.
+try {
+  if (servesStorage(persistTo, "adreel")) write("warn", "this Worker's process serves the stack's R2 and D1 itself: start scripts/storage-host.ts on the same state directory first");
+} catch (error) {
+  write("warn", `could not tell which process serves the stack's R2 and D1: ${(error as Error).message}`);
+}
 process.stdout.write(`adreel Worker ready on http://127.0.0.1:${port}\n`);
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
@@ -7,11 +7,15 @@ import { isEndStatus, type StatusResponse } from "../contracts/api.ts";
 import { fetchEventLog, phaseTimeline } from "../bench/event-log.ts";
 import { AdreelClient } from "../cli/client.ts";
 import { ffmpeg, ffprobe } from "../media-node/ffmpeg.ts";
-import { createDevKey, type Stack, startStack } from "../scripts/stack.ts";
+import { processTree } from "../bench/process-tree.ts";
+import { servesStorage } from "../scripts/shared-storage.ts";
+import { presignR2Url } from "../worker/media/presigned-url.ts";
+import { createDevKey, MEDIA_BUCKET, type Stack, startStack } from "../scripts/stack.ts";
 
 /**
- * The whole product, as a user runs it: the Worker (scripts/worker-host.ts: D1, R2, Queues,
- * Durable Objects, all local), media-node and the draft model server, over real HTTP.
+ * The whole product, as a user runs it: the Worker (scripts/worker-host.ts: Queues and Durable
+ * Objects), its storage (scripts/storage-host.ts: R2 with R2's S3 API, and D1), media-node and
+ * the draft model server, all local, over real HTTP.
  */
 
 const PHASES = ["queued", "planning", "generating_references", "storyboarding", "generating_chunks", "stitching", "adding_music", "complete"];
@@ -146,6 +150,42 @@ describe("a draft ad end to end", () => {
     const meta = await sharp(board).metadata();
     expect([meta.width, meta.height]).toEqual([1024, 576]);
   }, 300_000);
+
+  it("keeps R2 and D1 out of the Worker's process, in the storage host's, whose S3 API refuses unsigned requests", async () => {
+    // An upload through the Worker: its R2 binding and D1 at work, whatever ran before.
+    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: "#336699" } }).png().toBuffer();
+    const uploaded = await fetch(`${stack.workerUrl}/api/assets`, { method: "POST", headers: { authorization: `Bearer ${client.apiKey}`, "content-type": "image/png" }, body: new Uint8Array(png) });
+    expect(uploaded.status).toBe(201);
+    // The SQLite files each process tree holds open (/proc).
+    const openFiles = (pid: number | null, plugin: "d1" | "r2") =>
+      processTree(pid!).flatMap((p) => {
+        try {
+          return readdirSync(`/proc/${p.pid}/fd`).map((fd) => {
+            try {
+              return readlinkSync(`/proc/${p.pid}/fd/${fd}`);
+            } catch {
+              return "";
+            }
+          });
+        } catch {
+          return [];
+        }
+      }).filter((path) => path.includes(`/v3/${plugin}/`) && /[0-9a-f]{64}\.sqlite$/.test(path));
+    const { worker, storage } = stack.pids();
+    for (const plugin of ["d1", "r2"] as const) {
+      expect(openFiles(storage, plugin), plugin).toHaveLength(1);
+      expect(openFiles(worker, plugin), plugin).toEqual([]);
+    }
+    expect(servesStorage(stack.stateDir, "adreel-storage")).toBe(true);
+    expect(servesStorage(stack.stateDir, "adreel")).toBe(false);
+    // As R2 answers (Miniflare's S3 endpoint is Cloudflare's own rendering of it): no signature is a 400 naming Authorization, another key pair's a 401.
+    const unsigned = await fetch(`${stack.storageUrl}/cdn-cgi/local/r2/s3/${MEDIA_BUCKET}/videos/any.mp4`);
+    expect(unsigned.status).toBe(400);
+    expect(await unsigned.text()).toContain("<Code>InvalidArgument</Code>");
+    const stranger = { accountId: "local", accessKeyId: "someone-else", secretAccessKey: "not-the-stack's", bucket: MEDIA_BUCKET, endpoint: `${stack.storageUrl}/cdn-cgi/local/r2/s3` };
+    const forged = await fetch(await presignR2Url(stranger, "videos/any.mp4", "get", 60));
+    expect(forged.status).toBe(401);
+  });
 
   it("survives a Worker restart in the middle of the chunk phase", async () => {
     const { video_id } = await client.generate({ prompt: "Handmade leather boots for city hikers", duration_s: 15 });

@@ -13,7 +13,7 @@ import { fetchEventLog } from "../bench/event-log.ts";
 import { fetchMadeAd, type MadeAd } from "../bench/made-ad.ts";
 import { type AdFrames, decodeAd, doubleExposures, withinBeatJumps } from "../bench/seam-analysis.ts";
 import { lumaOf, meanAbsoluteDifference } from "../media-node/video/frame-metrics.ts";
-import { createDevKey, type Stack, startStack } from "../scripts/stack.ts";
+import { createDevKey, MEDIA_BUCKET, type Stack, startStack } from "../scripts/stack.ts";
 import { mediaKeys } from "../worker/media/keys.ts";
 
 /**
@@ -64,7 +64,12 @@ async function chunkPredictions(ad: MadeAd, all: readonly Prediction[]): Promise
 }
 
 /** The R2 key a signed media URL points at. */
-const keyOf = (url: unknown) => decodeURIComponent(new URL(String(url)).pathname.slice("/media/".length));
+/** The media key a service URL names: a presigned R2 URL's (`…/<bucket>/<key>`, the local stack's) or the Worker's `/media/<key>` route's. */
+const keyOf = (url: unknown) => {
+  const path = new URL(String(url)).pathname;
+  const bucket = path.indexOf(`/${MEDIA_BUCKET}/`);
+  return decodeURIComponent(bucket >= 0 ? path.slice(bucket + MEDIA_BUCKET.length + 2) : path.slice("/media/".length));
+};
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "adreel-seams-"));

@@ -3,8 +3,9 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 
 /**
- * Storage outages driven from outside the Worker: the local Worker (Miniflare) keeps D1 and R2 in
- * SQLite files under its persist dir (`v3/d1/miniflare-D1DatabaseObject/<id>.sqlite`,
+ * Storage outages driven from outside the Worker: the local stack's storage host
+ * (scripts/storage-host.ts, Miniflare's workerd serving the Worker's bindings) keeps D1 and R2 in
+ * SQLite files under the persist dir (`v3/d1/miniflare-D1DatabaseObject/<id>.sqlite`,
  * `v3/r2/miniflare-R2BucketObject/<id>.sqlite`, WAL mode). Another process holding a lock on
  * such a file makes workerd's own queries fail with SQLITE_BUSY, the way a store that is
  * briefly unavailable fails: an exclusive lock refuses reads and writes (D1 down), an

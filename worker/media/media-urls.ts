@@ -7,9 +7,11 @@ import { type MediaAccess, signMediaUrl } from "./signed-url.ts";
  *
  * - `client` (API responses, the live page, downloads): always the Worker's own `/media`
  *   route, signed and expiring; it serves ranges and never exposes storage credentials.
- * - `service` (media-node, and model providers such as Replicate): in production, where R2's
- *   S3 credentials are configured, a presigned R2 URL, so their bytes go straight to and from R2 and never pass
- *   through the Worker; locally and in tests (no credentials) the same `/media` route.
+ * - `service` (media-node, and model providers such as Replicate): where R2's S3 credentials
+ *   are configured (production; the local stack, whose storage host serves R2's S3 API,
+ *   scripts/storage-host.ts), a presigned R2 URL, so their bytes go straight to and from R2 and
+ *   never pass through the Worker; without them (a local run against real Replicate, which
+ *   cannot reach the local S3 API; Worker tests) the same `/media` route.
  *
  * A presigned URL lives `presignedUrlTtlSeconds` at most (1 h by default): long enough for an
  * encode or a prediction to start and read its inputs, short enough that a leaked URL soon

@@ -1,0 +1,48 @@
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { servesStorage, withSharedStorage } from "./shared-storage.ts";
+
+/** The registry as Miniflare writes it (a JSON file per Worker and per storage candidate), read back by the election rule. */
+
+let dir: string;
+const registry = () => join(dir, "dev-registry");
+const write = (name: string, entry: object) => writeFileSync(join(registry(), name), JSON.stringify(entry));
+const tick = () => new Promise((r) => setTimeout(r, 20));
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "adreel-shared-storage-"));
+  mkdirSync(join(dir, "v3"), { recursive: true });
+  mkdirSync(registry());
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("servesStorage", () => {
+  it("names the candidate registered first for this state directory, whatever its name", async () => {
+    const scope = realpathSync(join(dir, "v3"));
+    // Registered first, though its name sorts last.
+    write("__miniflare_storage_candidate__-ffff", { debugPortAddress: "127.0.0.1:1001", storageScope: scope });
+    await tick();
+    write("__miniflare_storage_candidate__-0000", { debugPortAddress: "127.0.0.1:1002", storageScope: scope });
+    write("adreel-storage", { debugPortAddress: "127.0.0.1:1001" });
+    write("adreel", { debugPortAddress: "127.0.0.1:1002" });
+    expect(servesStorage(dir, "adreel-storage")).toBe(true);
+    expect(servesStorage(dir, "adreel")).toBe(false);
+  });
+
+  it("ignores candidates of another state directory", async () => {
+    write("__miniflare_storage_candidate__-aaaa", { debugPortAddress: "127.0.0.1:1003", storageScope: "/elsewhere/v3" });
+    await tick();
+    write("__miniflare_storage_candidate__-bbbb", { debugPortAddress: "127.0.0.1:1002", storageScope: realpathSync(join(dir, "v3")) });
+    write("adreel", { debugPortAddress: "127.0.0.1:1002" });
+    expect(servesStorage(dir, "adreel")).toBe(true);
+  });
+});
+
+describe("withSharedStorage", () => {
+  it("turns shared storage on over options converted from Miniflare 4's shape, which drops it", () => {
+    const options = withSharedStorage({ workers: [] } as never, dir);
+    expect(options).toMatchObject({ unsafeEnableSharedStorage: true, enableDevRegistry: true, resourcePersistencePath: join(dir, "v3"), isolatedResourcePersistencePath: join(dir, "v3"), unsafeDevRegistryPath: registry() });
+  });
+});
