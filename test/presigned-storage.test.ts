@@ -1,3 +1,4 @@
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -11,6 +12,7 @@ import { buildServer } from "../media-node/server.ts";
 import { mediaKeys } from "../worker/media/keys.ts";
 import { MediaNodeError, mediaNode } from "../worker/media/media-node.ts";
 import { presignR2Url, type R2Credentials } from "../worker/media/presigned-url.ts";
+import { freePort, MEDIA_BUCKET, ROOT } from "../scripts/stack.ts";
 
 /**
  * Media bytes that skip the Worker: real media-node reads its input from and writes its output
@@ -18,8 +20,12 @@ import { presignR2Url, type R2Credentials } from "../worker/media/presigned-url.
  * local S3-compatible server. @20minutes/s3rver (npm) checks SigV4 query signatures, their
  * scope and their expiry the way S3 does, so a URL for another key, another method or past its
  * expiry is refused. What this cannot show: R2 itself, nor the Worker reading the object
- * through its R2 binding (locally the binding is miniflare's own store, not an S3 server), so
- * the object is read back through a presigned GET instead.
+ * through its R2 binding, so the object is read back through a presigned GET instead (the local
+ * stack's storage host, below and in test/e2e.test.ts, is where the binding and the S3 API meet).
+ *
+ * The signatures are also checked against the local stack's storage host (scripts/storage-host.ts:
+ * Miniflare's rendering of R2's S3 API, which signs the path as it receives it), with keys that
+ * need encoding: the presigner once signed the decoded key, which both stores refused.
  */
 
 const SECRET = "presigned-storage-test-secret";
@@ -108,5 +114,56 @@ describe("media-node and presigned S3 URLs", () => {
     expect((error as MediaNodeError).message).toMatch(/storing output at http:\/\/127\.0\.0\.1:\d+\/adreel-media\/videos\/vid-presigned\/out\.png answered 403/);
     // The URL's signature is never echoed back.
     expect((error as MediaNodeError).message).not.toMatch(/X-Amz-Signature/);
+  });
+});
+
+/** Keys a signature must survive: a space, `+`, a non-ASCII letter, and the characters `encodeURIComponent` leaves bare. */
+const AWKWARD_KEYS = ["assets/dev/a b.png", "assets/dev/plus+tilde~.png", "assets/dev/çødé.png", "assets/dev/paren(1)*!'.png"];
+
+describe("keys that need encoding", () => {
+  let storage: ChildProcess;
+  let storageDir: string;
+  let local: R2Credentials;
+
+  beforeAll(async () => {
+    storageDir = mkdtempSync(join(tmpdir(), "adreel-storage-host-"));
+    const port = await freePort();
+    local = { accountId: "local", accessKeyId: "storage-test", secretAccessKey: "storage-test-secret", bucket: MEDIA_BUCKET, endpoint: `http://127.0.0.1:${port}/cdn-cgi/local/r2/s3` };
+    storage = spawn(join(ROOT, "node_modules", ".bin", "node"), [join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), join(ROOT, "scripts", "storage-host.ts"), "--port", String(port), "--persist-to", storageDir, "--bucket", MEDIA_BUCKET], {
+      env: { ...process.env, R2_ACCESS_KEY_ID: local.accessKeyId, R2_SECRET_ACCESS_KEY: local.secretAccessKey },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    await new Promise<void>((resolve, reject) => {
+      storage.stdout!.on("data", (chunk: Buffer) => chunk.toString().includes("ready") && resolve());
+      storage.once("exit", (code) => reject(new Error(`the storage host exited with ${code}`)));
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    if (storage && storage.exitCode === null) await new Promise((resolve) => storage.once("exit", resolve).kill("SIGTERM"));
+    rmSync(storageDir, { recursive: true, force: true });
+  });
+
+  for (const store of ["s3rver", "storage host"] as const) {
+    it(`round-trips each through presigned URLs: ${store}`, async () => {
+      const creds = store === "s3rver" ? credentials : local;
+      for (const key of AWKWARD_KEYS) {
+        const body = `bytes of ${key}`;
+        const stored = await fetch(await presignR2Url(creds, key, "put", 60), { method: "PUT", body, headers: { "content-type": "image/png" } });
+        expect(stored.status, `${key}: ${await stored.clone().text()}`).toBe(200);
+        const read = await fetch(await presignR2Url(creds, key, "get", 60));
+        expect(read.status, key).toBe(200);
+        expect(await read.text()).toBe(body);
+      }
+    });
+  }
+
+  it("refuses on the storage host what R2 refuses: another method, an expired URL, no signature", async () => {
+    const key = "assets/dev/refused.png";
+    expect((await fetch(await presignR2Url(local, key, "get", 60), { method: "PUT", body: "x" })).status).toBe(403);
+    const expired = await fetch(await presignR2Url(local, key, "put", 60, { now: Date.now() - 120_000 }), { method: "PUT", body: "x" });
+    expect(expired.status).toBe(403);
+    expect((await fetch(`${local.endpoint}/${MEDIA_BUCKET}/${key}`)).status).toBe(400);
+    expect((await fetch(await presignR2Url(local, key, "get", 60))).status).toBe(404);
   });
 });

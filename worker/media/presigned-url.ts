@@ -1,5 +1,4 @@
 import { AwsV4Signer } from "aws4fetch";
-import { encodeKey } from "./signed-url.ts";
 
 /**
  * Presigned R2 URLs: S3 Signature Version 4 in the query string (AWS S3 API reference,
@@ -43,12 +42,25 @@ export async function presignR2Url(credentials: R2Credentials, key: string, acce
   if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_PRESIGNED_TTL_SECONDS) {
     throw new RangeError(`presigned URL lifetime must be 1..${MAX_PRESIGNED_TTL_SECONDS} s, not ${ttlSeconds}`);
   }
-  const url = new URL(`${r2Endpoint(credentials)}/${encodeKey(credentials.bucket)}/${encodeKey(key)}`);
+  const url = new URL(`${r2Endpoint(credentials)}/${uriEncodePath(credentials.bucket)}/${uriEncodePath(key)}`);
   url.searchParams.set("X-Amz-Expires", String(ttlSeconds));
   return presignUrl(url, access === "get" ? "GET" : "PUT", credentials, options);
 }
 
-/** SigV4 query signing of `url` as it stands (its path already percent-encoded once). */
+/**
+ * A key as a path, each segment encoded as SigV4's canonical request encodes it (AWS "Create a
+ * canonical request": every byte but A-Z, a-z, 0-9, `-._~` as %XX; S3 encodes once). Sent this
+ * way, the path a server reads is the canonical path whether it re-encodes the decoded key, as S3
+ * does, or signs the path as received; `encodeURIComponent` alone leaves `!'()*` bare.
+ */
+function uriEncodePath(key: string): string {
+  return key
+    .split("/")
+    .map((segment) => encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
+    .join("/");
+}
+
+/** SigV4 query signing of `url` as it stands (its path percent-encoded once, as `uriEncodePath` does). */
 export async function presignUrl(url: URL, method: "GET" | "PUT", credentials: Pick<R2Credentials, "accessKeyId" | "secretAccessKey">, options: PresignOptions = {}): Promise<string> {
   const signer = new AwsV4Signer({
     url: url.toString(),
@@ -59,8 +71,9 @@ export async function presignUrl(url: URL, method: "GET" | "PUT", credentials: P
     region: options.region ?? "auto",
     signQuery: true,
     datetime: amzDate(options.now ?? Date.now()),
-    // S3 signs the path exactly as sent: encoded once, never twice.
-    singleEncode: true,
+    // For the service s3, aws4fetch decodes the path and encodes it once again: the canonical
+    // path is the one sent. (`singleEncode` would skip that encoding and sign the decoded key:
+    // a key with a space or a non-ASCII letter got a signature R2 refuses.)
   });
   return (await signer.sign()).url.toString();
 }
