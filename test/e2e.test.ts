@@ -178,7 +178,7 @@ describe("a draft ad end to end", () => {
     }
     expect(servesStorage(stack.stateDir, "adreel-storage")).toBe(true);
     expect(servesStorage(stack.stateDir, "adreel")).toBe(false);
-    // As R2 answers (Miniflare's S3 endpoint is Cloudflare's own rendering of it): no signature is a 400 naming Authorization, another key pair's a 401.
+    // Miniflare's S3 endpoint (Cloudflare's local rendering of R2's): no signature is a 400 naming Authorization, an unknown key pair a 401.
     const unsigned = await fetch(`${stack.storageUrl}/cdn-cgi/local/r2/s3/${MEDIA_BUCKET}/videos/any.mp4`);
     expect(unsigned.status).toBe(400);
     expect(await unsigned.text()).toContain("<Code>InvalidArgument</Code>");
