@@ -1,8 +1,10 @@
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { servesStorage, withSharedStorage } from "./shared-storage.ts";
+import { freePort } from "./stack.ts";
+import { servesStorage, withdrawDeadEntries, withSharedStorage } from "./shared-storage.ts";
 
 /** The registry as Miniflare writes it (a JSON file per Worker and per storage candidate), read back by the election rule. */
 
@@ -44,5 +46,25 @@ describe("withSharedStorage", () => {
   it("turns shared storage on over options converted from Miniflare 4's shape, which drops it", () => {
     const options = withSharedStorage({ workers: [] } as never, dir);
     expect(options).toMatchObject({ unsafeEnableSharedStorage: true, enableDevRegistry: true, resourcePersistencePath: join(dir, "v3"), isolatedResourcePersistencePath: join(dir, "v3"), unsafeDevRegistryPath: registry() });
+  });
+});
+
+describe("withdrawDeadEntries", () => {
+  it("withdraws the entries whose debug port refuses connections and keeps the live ones", async () => {
+    const live = createServer().listen(0, "127.0.0.1");
+    await new Promise((r) => live.once("listening", r));
+    try {
+      const liveAddress = `127.0.0.1:${(live.address() as AddressInfo).port}`;
+      const deadAddress = `127.0.0.1:${await freePort()}`;
+      const scope = realpathSync(join(dir, "v3"));
+      write("__miniflare_storage_candidate__-dead", { debugPortAddress: deadAddress, storageScope: scope });
+      write("adreel-storage", { debugPortAddress: deadAddress });
+      write("__miniflare_storage_candidate__-live", { debugPortAddress: liveAddress, storageScope: scope });
+      write("adreel", { debugPortAddress: liveAddress });
+      expect((await withdrawDeadEntries(dir)).sort()).toEqual(["__miniflare_storage_candidate__-dead", "adreel-storage"]);
+      expect(readdirSync(registry()).sort()).toEqual(["__miniflare_storage_candidate__-live", "adreel"]);
+    } finally {
+      live.close();
+    }
   });
 });

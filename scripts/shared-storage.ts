@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync, unlinkSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import type { MiniflareOptions } from "miniflare";
 
@@ -44,4 +45,52 @@ export function servesStorage(persistTo: string, workerName: string): boolean {
     .filter((candidate) => candidate.storageScope === scope)
     .sort((a, b) => a.created - b.created || a.name.localeCompare(b.name));
   return owner !== undefined && owner.debugPortAddress === read(workerName).debugPortAddress;
+}
+
+/**
+ * Withdraws the dev registry's entries of processes that are gone (their workerd's debug port
+ * refuses connections), as Miniflare would only once an entry is 10 s old (90 s for a Worker's
+ * name): after a crash (kill -9, the OOM killer) it keeps electing the dead instance, so a stack
+ * restarted within that time on the same state directory had its D1 and R2 calls fail ("Network
+ * connection lost", then 503s) for its first seconds, though it said it was up. An entry whose
+ * port answers, or does not answer in time, is kept: it may be another live stack's.
+ * Returns the names withdrawn.
+ */
+export async function withdrawDeadEntries(persistTo: string): Promise<string[]> {
+  const registry = join(persistTo, "dev-registry");
+  if (!existsSync(registry)) return [];
+  const withdrawn: string[] = [];
+  await Promise.all(
+    readdirSync(registry).map(async (name) => {
+      let address: string | undefined;
+      try {
+        address = (JSON.parse(readFileSync(join(registry, name), "utf8")) as { debugPortAddress?: string }).debugPortAddress;
+      } catch {
+        return;
+      }
+      if (!address || !(await refused(address))) return;
+      try {
+        unlinkSync(join(registry, name));
+        withdrawn.push(name);
+      } catch {
+        // Withdrawn meanwhile (by Miniflare, or another host starting).
+      }
+    }),
+  );
+  return withdrawn;
+}
+
+/** Whether `host:port` refuses a TCP connection (nothing listens there). */
+function refused(address: string): Promise<boolean> {
+  const separator = address.lastIndexOf(":");
+  return new Promise((resolve) => {
+    const socket = connect({ host: address.slice(0, separator), port: Number(address.slice(separator + 1)), timeout: 1000 });
+    const settle = (result: boolean) => {
+      socket.destroy();
+      resolve(result);
+    };
+    socket.once("connect", () => settle(false));
+    socket.once("timeout", () => settle(false));
+    socket.once("error", (error: NodeJS.ErrnoException) => settle(error.code === "ECONNREFUSED"));
+  });
 }

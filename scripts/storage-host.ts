@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
-import { withSharedStorage } from "./shared-storage.ts";
+import { withdrawDeadEntries, withSharedStorage } from "./shared-storage.ts";
 
 /**
  * The local stack's storage: the R2 bucket and the D1 database of a state directory, in a
@@ -42,6 +42,9 @@ const accessKeyId = process.env.R2_ACCESS_KEY_ID;
 const secretAccessKey = process.env.R2_SECRET_ACCESS_KEY;
 if (!accessKeyId || !secretAccessKey) throw new Error("R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY are required in the environment");
 
+const persistTo = resolve(values["persist-to"]);
+// A crashed predecessor's entries would still be elected for 10 s (shared-storage.ts).
+await withdrawDeadEntries(persistTo);
 const mf = new Miniflare(withSharedStorage(convertV4MiniflareOptions({
   host: "127.0.0.1",
   port,
@@ -56,7 +59,7 @@ const mf = new Miniflare(withSharedStorage(convertV4MiniflareOptions({
     script: `export default { fetch() { return new Response("not found", { status: 404 }); } };`,
     r2Buckets: { MEDIA: { id: values.bucket, s3Credentials: { accessKeyId, secretAccessKey } } },
   }],
-}), resolve(values["persist-to"])));
+}), persistTo));
 await mf.ready;
 process.stdout.write(`adreel storage ready on http://127.0.0.1:${port}\n`);
 

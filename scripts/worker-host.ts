@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
-import { servesStorage, withSharedStorage } from "./shared-storage.ts";
+import { servesStorage, withdrawDeadEntries, withSharedStorage } from "./shared-storage.ts";
 
 /**
  * The local stack's Worker: the bundle `wrangler deploy` would upload, run by Miniflare in one
@@ -88,6 +88,9 @@ const { modulesRules: _rules, ...options } = workerOptions;
 // errors on stderr, the rest on stdout, as wrangler dev printed them.
 const write = (level: string, message: string) => (level === "warn" || level === "error" ? process.stderr : process.stdout).write(`${message}\n`);
 
+// A predecessor killed in a restart (the stack's SIGKILL after 5 s) would keep its name in the
+// dev registry for 90 s, and the check below would read its entry for this Worker's.
+await withdrawDeadEntries(persistTo);
 // wrangler still describes a Worker in Miniflare 4's option shape (as its own `wrangler dev` does).
 const mf = new Miniflare(withSharedStorage(convertV4MiniflareOptions({
   host: "127.0.0.1",
