@@ -96,6 +96,13 @@ export interface StackOptions {
   standInPriority?: StandInPriority;
   /** Told what start-up is doing and waiting for (the demo prints it). */
   onProgress?: (message: string) => void;
+  /**
+   * Told when one of the stack's servers exits after start-up without being stopped (a crash),
+   * with its last output; default: written to stderr. Nothing else notices: the storage host's
+   * death, say, fails the Worker's D1 and R2 calls for 10 s, after which Miniflare silently serves
+   * them from the Worker's own process while every presigned URL is refused.
+   */
+  onServerExit?: (server: string, how: string, lastOutput: string) => void;
   root?: string;
 }
 
@@ -150,8 +157,12 @@ function livePid(child: ChildProcess | null): number | null {
   return child && child.exitCode === null && child.signalCode === null ? (child.pid ?? null) : null;
 }
 
+/** Servers stopped on purpose (stopChild): any other exit of a server is a crash, and reported. */
+const stopped = new WeakSet<ChildProcess>();
+
 function stopChild(child: ChildProcess | null): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  stopped.add(child);
   return new Promise((resolveStop) => {
     const timer = setTimeout(() => {
       try {
@@ -232,6 +243,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (code !== 0) throw new Error(`applying D1 migrations failed:\n${migrateLog.join("")}`);
     writeFileSync(stamp, applied);
   };
+  /** Set once every server is up: an exit during start-up is already the start's error. */
+  let running = false;
+  const onServerExit = options.onServerExit ?? ((server, how, lastOutput) => process.stderr.write(`adreel stack: ${server} exited (${how}) while the stack was running; its last output:\n${lastOutput}\n`));
+  const reportCrash = (child: ChildProcess, server: string, log: string[]) =>
+    child.once("exit", (code, signal) => {
+      if (running && !stopped.has(child)) onServerExit(server, signal ?? `code ${code}`, tail(log, 4000)());
+    });
   const t0 = performance.now();
   const say = (message: string) => options.onProgress?.(`${message} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   /** Wait for a server, saying what for. */
@@ -271,6 +289,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...options.mediaEnv,
     };
     media = await spawnServer("media-node/main.ts", env, mediaLog, "[media] ", kept.media);
+    reportCrash(media, "media-node", mediaLog);
     await ready(`${mediaUrl}/health`, media, 30_000, "media-node", tail(mediaLog));
   };
 
@@ -287,6 +306,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       DRAFT_CONCURRENCY: String(options.draft?.concurrency ?? 2),
     };
     draft = await spawnServer("draft/main.ts", env, draftLog, "[draft] ", kept.draft);
+    reportCrash(draft, "the draft model server", draftLog);
     // The draft server speaks only Replicate's API: an unauthenticated list answers 401 once it listens.
     await ready(`${draftUrl}/v1/predictions`, draft, 30_000, "draft model server", tail(draftLog));
   };
@@ -305,6 +325,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       DRAFT_CONCURRENCY: String(options.draft?.concurrency ?? 2),
     };
     emulator = await spawnServer("draft/main.ts", env, emulatorLog, "[emulator] ", kept.emulator);
+    reportCrash(emulator, "the Replicate emulator", emulatorLog);
     await ready(`${emulatorUrl}/v1/predictions`, emulator, 30_000, "Replicate emulator", tail(emulatorLog));
   };
 
@@ -358,6 +379,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
    */
   const startStorage = async () => {
     storage = await spawnHost([TSX, STORAGE_HOST, "--port", new URL(storageUrl).port, "--persist-to", stateDir, "--bucket", MEDIA_BUCKET], s3Credentials, storageLog, "[storage] ", kept.storage);
+    reportCrash(storage, "the storage host", storageLog);
     // Its one Worker answers 404 to anything outside the S3 endpoint.
     await ready(`${storageUrl}/`, storage, 60_000, "the storage host", tail(storageLog));
   };
@@ -366,6 +388,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const args = [TSX, WORKER_HOST, "--root", root, "--port", String(workerPort), "--persist-to", stateDir, "--inspector-port", String(await freePort())];
     for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
     worker = await spawnHost(args, {}, workerLog, "[worker] ", kept.worker);
+    reportCrash(worker, "the Worker", workerLog);
     await ready(`${workerUrl}/health`, worker, 90_000, "the Worker", tail(workerLog));
   };
 
@@ -374,6 +397,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // allSettled: a failure of one must not leave the others running unseen.
     const started = await Promise.allSettled([startMediaNode(), startDraft(), startEmulator(), migrate().then(startStorage).then(startWorker)]);
     for (const result of started) if (result.status === "rejected") throw result.reason;
+    running = true;
   } catch (error) {
     await Promise.all([stopChild(worker), stopChild(media), stopChild(draft), stopChild(emulator)]);
     await stopChild(storage);
@@ -401,6 +425,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     lines: () => ({ worker: [...kept.worker.lines], media: [...kept.media.lines], draft: [...kept.draft.lines], emulator: [...kept.emulator.lines] }),
     pids: () => ({ worker: livePid(worker), storage: livePid(storage), media: livePid(media), draft: livePid(draft) }),
     async stop() {
+      running = false;
       await Promise.all([stopChild(worker), stopChild(media), stopChild(draft), stopChild(emulator)]);
       // Last: the Worker's storage calls go to it.
       await stopChild(storage);

@@ -1,0 +1,34 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Stack, startStack } from "./stack.ts";
+
+/** The local stack's own behaviour when one of its servers goes away (the product's runs are test/e2e.test.ts's). */
+
+let dir: string;
+let stack: Stack;
+const exits: { server: string; how: string; lastOutput: string }[] = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "adreel-stack-"));
+  stack = await startStack({ stateDir: dir, onServerExit: (server, how, lastOutput) => exits.push({ server, how, lastOutput }) });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("a server that exits while the stack runs", () => {
+  it("is reported when it crashes, and not when the stack restarts it", async () => {
+    await stack.restartWorker();
+    await stack.stopMediaNode();
+    await stack.startMediaNode();
+    expect(exits).toEqual([]);
+    process.kill(-stack.pids().storage!, "SIGKILL");
+    const deadline = Date.now() + 30_000;
+    while (exits.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(exits).toEqual([{ server: "the storage host", how: "SIGKILL", lastOutput: expect.stringContaining("adreel storage ready") }]);
+  });
+});
