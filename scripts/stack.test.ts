@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { processTree } from "../bench/process-tree.ts";
 import { type Stack, startStack } from "./stack.ts";
 
 /** The local stack's own behaviour when one of its servers goes away (the product's runs are test/e2e.test.ts's). */
@@ -12,12 +13,26 @@ const exits: { server: string; how: string; lastOutput: string }[] = [];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "adreel-stack-"));
-  stack = await startStack({ stateDir: dir, onServerExit: (server, how, lastOutput) => exits.push({ server, how, lastOutput }) });
+  stack = await startStack({ stateDir: dir, provider: { OPENAI_API_KEY: "sk-stack-test-openai-key" }, onServerExit: (server, how, lastOutput) => exits.push({ server, how, lastOutput }) });
 });
 
 afterAll(async () => {
   await stack?.stop();
   rmSync(dir, { recursive: true, force: true });
+});
+
+describe("the stack's secrets", () => {
+  it("stay off its processes' command lines, which every user can read (/proc/<pid>/cmdline)", () => {
+    const secrets = [...Object.values(stack.secrets), "sk-stack-test-openai-key"];
+    const pids = Object.values(stack.pids()).filter((pid): pid is number => pid !== null);
+    const commandLines = pids.flatMap((pid) => processTree(pid)).map((p) => readFileSync(`/proc/${p.pid}/cmdline`, "utf8").replaceAll("\0", " "));
+    expect(commandLines.length).toBeGreaterThanOrEqual(4);
+    for (const line of commandLines) {
+      // R2's S3 key pair is made for each stack and not in Stack: its name is enough.
+      expect(line).not.toMatch(/R2_SECRET_ACCESS_KEY|OPENAI_API_KEY/);
+      for (const secret of secrets) expect(line).not.toContain(secret);
+    }
+  });
 });
 
 describe("a server that exits while the stack runs", () => {

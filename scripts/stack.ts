@@ -386,8 +386,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const startWorker = async () => {
     // This tree's host, whatever `root` is: a benchmark's `--ref` runs an older commit's Worker the same way.
     const args = [TSX, WORKER_HOST, "--root", root, "--port", String(workerPort), "--persist-to", stateDir, "--inspector-port", String(await freePort())];
-    for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
-    worker = await spawnHost(args, {}, workerLog, "[worker] ", kept.worker);
+    // In its environment, not as --var arguments: they hold secrets, and a command line is readable by every user.
+    worker = await spawnHost(args, { ADREEL_WORKER_VARS: JSON.stringify(vars) }, workerLog, "[worker] ", kept.worker);
     reportCrash(worker, "the Worker", workerLog);
     await ready(`${workerUrl}/health`, worker, 90_000, "the Worker", tail(workerLog));
   };

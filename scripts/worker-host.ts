@@ -25,7 +25,10 @@ import { servesStorage, withdrawDeadEntries, withSharedStorage } from "./shared-
  * --persist-to` and `wrangler d1 migrations apply --local --persist-to` lay it out: `v3/d1`,
  * `v3/r2`, ...; its R2 bucket and D1 database are served by the storage host started on it
  * first, scripts/storage-host.ts), --inspector-port, and `--var NAME:VALUE` (repeated), which outrank
- * wrangler.toml and `.dev.vars` as wrangler dev's `--var` does.
+ * wrangler.toml and `.dev.vars` as wrangler dev's `--var` does. The same vars can come as a JSON
+ * object in the environment, `ADREEL_WORKER_VARS` (`--var` outranks it): the stack passes them
+ * there, since they hold secrets (R2's S3 key pair, a provider's token) and any user on the
+ * machine can read a process's command line (/proc/<pid>/cmdline), not its environment.
  */
 
 const { values } = parseArgs({
@@ -42,6 +45,11 @@ const port = Number(values.port);
 const persistTo = resolve(root, values["persist-to"] ?? join(".adreel", "state"));
 if (!Number.isInteger(port) || port <= 0) throw new Error("--port is required");
 const vars: Record<string, string> = {};
+if (process.env.ADREEL_WORKER_VARS) {
+  const fromEnvironment = JSON.parse(process.env.ADREEL_WORKER_VARS) as unknown;
+  if (typeof fromEnvironment !== "object" || fromEnvironment === null || Object.values(fromEnvironment).some((v) => typeof v !== "string")) throw new Error("ADREEL_WORKER_VARS: expected a JSON object of strings");
+  Object.assign(vars, fromEnvironment);
+}
 for (const entry of values.var) {
   const at = entry.indexOf(":");
   if (at <= 0) throw new Error(`--var ${entry}: expected NAME:VALUE`);
