@@ -178,7 +178,10 @@ describe("a draft ad end to end", () => {
     }
     expect(servesStorage(stack.stateDir, "adreel-storage")).toBe(true);
     expect(servesStorage(stack.stateDir, "adreel")).toBe(false);
-    // Miniflare's S3 endpoint (Cloudflare's local rendering of R2's): no signature is a 400 naming Authorization, an unknown key pair a 401.
+    // Miniflare's S3 endpoint refuses both. Its statuses are its own: R2's error codes
+    // (developers.cloudflare.com/r2/api/error-codes, updated 2026-11-10) give missing or invalid
+    // credentials as 401 Unauthorized (10002) and do not document the 400 InvalidArgument
+    // "Authorization" Miniflare answers to a request with no signature at all.
     const unsigned = await fetch(`${stack.storageUrl}/cdn-cgi/local/r2/s3/${MEDIA_BUCKET}/videos/any.mp4`);
     expect(unsigned.status).toBe(400);
     expect(await unsigned.text()).toContain("<Code>InvalidArgument</Code>");

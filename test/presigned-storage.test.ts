@@ -158,6 +158,10 @@ describe("keys that need encoding", () => {
     });
   }
 
+  // R2 refuses each too, with its own statuses for two of them (developers.cloudflare.com/r2/api/error-codes,
+  // updated 2026-11-10): an expired URL is 400 ExpiredRequest (10018), where Miniflare answers 403, and
+  // missing credentials 401 Unauthorized (10002), where Miniflare answers 400 InvalidArgument. adreel
+  // reads no status from them: media-node's downloadTo and uploadTo fail alike on any refusal.
   it("refuses on the storage host what R2 refuses: another method, an expired URL, no signature", async () => {
     const key = "assets/dev/refused.png";
     expect((await fetch(await presignR2Url(local, key, "get", 60), { method: "PUT", body: "x" })).status).toBe(403);
