@@ -121,7 +121,7 @@ export async function withStack<T>(options: Omit<StackOptions, "stateDir"> & { s
   } catch (error) {
     if (stack) {
       const logs = stack.logs();
-      console.error(`--- worker log (tail) ---\n${logs.worker.slice(-3000)}\n--- media-node log (tail) ---\n${logs.media.slice(-3000)}\n--- draft log (tail) ---\n${logs.draft.slice(-3000)}`);
+      console.error(`--- worker log (tail) ---\n${logs.worker.slice(-3000)}\n--- media-node log (tail) ---\n${logs.media.slice(-3000)}\n--- draft log (tail) ---\n${logs.draft.slice(-3000)}\n--- storage host log (tail) ---\n${logs.storage.slice(-3000)}`);
     }
     throw error;
   } finally {

@@ -125,7 +125,7 @@ export interface Stack {
   startMediaNode(): Promise<void>;
   logs(): { worker: string; storage: string; media: string; draft: string; emulator: string };
   /** Every whole line each server printed since the stack started (with `keepLines`; empty otherwise). */
-  lines(): { worker: string[]; media: string[]; draft: string[]; emulator: string[] };
+  lines(): { worker: string[]; storage: string[]; media: string[]; draft: string[]; emulator: string[] };
   /** Pids of the spawned server processes (each leads its own process group), null when not running; benchmarks sample their trees in /proc. */
   pids(): { worker: number | null; storage: number | null; media: number | null; draft: number | null };
   stop(): Promise<void>;
@@ -422,7 +422,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     startMediaNode,
     logs: () => ({ worker: tail(workerLog)(), storage: tail(storageLog)(), media: tail(mediaLog)(), draft: tail(draftLog)(), emulator: tail(emulatorLog)() }),
-    lines: () => ({ worker: [...kept.worker.lines], media: [...kept.media.lines], draft: [...kept.draft.lines], emulator: [...kept.emulator.lines] }),
+    lines: () => ({ worker: [...kept.worker.lines], storage: [...kept.storage.lines], media: [...kept.media.lines], draft: [...kept.draft.lines], emulator: [...kept.emulator.lines] }),
     pids: () => ({ worker: livePid(worker), storage: livePid(storage), media: livePid(media), draft: livePid(draft) }),
     async stop() {
       running = false;
