@@ -382,6 +382,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     reportCrash(storage, "the storage host", storageLog);
     // Its one Worker answers 404 to anything outside the S3 endpoint.
     await ready(`${storageUrl}/`, storage, 60_000, "the storage host", tail(storageLog));
+    // workerd answers before Miniflare has registered the host as a storage candidate (the election
+    // is by registration time); the host prints its ready line after. A Worker registered first
+    // would be elected and serve the storage itself.
+    const deadline = Date.now() + 30_000;
+    while (!storageLog.join("").includes("adreel storage ready")) {
+      if (storage.exitCode !== null || Date.now() > deadline) throw new Error(`the storage host answered but did not say it was ready:\n${tail(storageLog)()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   };
   const startWorker = async () => {
     // This tree's host, whatever `root` is: a benchmark's `--ref` runs an older commit's Worker the same way.
