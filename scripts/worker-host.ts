@@ -126,12 +126,22 @@ const mf = new Miniflare(withSharedStorage(convertV4MiniflareOptions({
 }), persistTo));
 await mf.ready;
 // Still correct if it is (one process serves the storage, whichever), but every media byte then
-// runs on the Worker's thread again: said, so a slow stack is not a mystery.
-try {
-  if (servesStorage(persistTo, "adreel")) write("warn", "this Worker's process serves the stack's R2 and D1 itself: start scripts/storage-host.ts on the same state directory first");
-} catch (error) {
-  write("warn", `could not tell which process serves the stack's R2 and D1: ${(error as Error).message}`);
-}
+// runs on the Worker's thread again: said, so a slow stack is not a mystery. Checked again while
+// it runs: Miniflare drops a storage candidate whose heartbeat is 10 s late (the storage host's
+// event loop stalled, the machine suspended), and the one re-registered after it is the newest,
+// so this process stays the owner for good.
+let ownsStorage = false;
+const checkOwner = () => {
+  try {
+    const owns = servesStorage(persistTo, "adreel");
+    if (owns && !ownsStorage) write("warn", "this Worker's process serves the stack's R2 and D1 itself: start scripts/storage-host.ts on the same state directory first (or, if it was running, restart the stack)");
+    ownsStorage = owns;
+  } catch (error) {
+    write("warn", `could not tell which process serves the stack's R2 and D1: ${(error as Error).message}`);
+  }
+};
+checkOwner();
+setInterval(checkOwner, 5_000).unref();
 process.stdout.write(`adreel Worker ready on http://127.0.0.1:${port}\n`);
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
