@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -12,7 +11,8 @@ import { buildServer } from "../media-node/server.ts";
 import { mediaKeys } from "../worker/media/keys.ts";
 import { MediaNodeError, mediaNode } from "../worker/media/media-node.ts";
 import { presignR2Url, type R2Credentials } from "../worker/media/presigned-url.ts";
-import { freePort, MEDIA_BUCKET, ROOT } from "../scripts/stack.ts";
+import { MEDIA_BUCKET } from "../scripts/stack.ts";
+import { startStorageHost, type TestStorageHost } from "./support/storage-host.ts";
 
 /**
  * Media bytes that skip the Worker: real media-node reads its input from and writes its output
@@ -121,26 +121,18 @@ describe("media-node and presigned S3 URLs", () => {
 const AWKWARD_KEYS = ["assets/dev/a b.png", "assets/dev/plus+tilde~.png", "assets/dev/çødé.png", "assets/dev/paren(1)*!'.png"];
 
 describe("keys that need encoding", () => {
-  let storage: ChildProcess;
+  let storage: TestStorageHost | undefined;
   let storageDir: string;
   let local: R2Credentials;
 
   beforeAll(async () => {
     storageDir = mkdtempSync(join(tmpdir(), "adreel-storage-host-"));
-    const port = await freePort();
-    local = { accountId: "local", accessKeyId: "storage-test", secretAccessKey: "storage-test-secret", bucket: MEDIA_BUCKET, endpoint: `http://127.0.0.1:${port}/cdn-cgi/local/r2/s3` };
-    storage = spawn(join(ROOT, "node_modules", ".bin", "node"), [join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), join(ROOT, "scripts", "storage-host.ts"), "--port", String(port), "--persist-to", storageDir, "--bucket", MEDIA_BUCKET], {
-      env: { ...process.env, R2_ACCESS_KEY_ID: local.accessKeyId, R2_SECRET_ACCESS_KEY: local.secretAccessKey },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    await new Promise<void>((resolve, reject) => {
-      storage.stdout!.on("data", (chunk: Buffer) => chunk.toString().includes("ready") && resolve());
-      storage.once("exit", (code) => reject(new Error(`the storage host exited with ${code}`)));
-    });
+    storage = await startStorageHost(storageDir, { accessKeyId: "storage-test", secretAccessKey: "storage-test-secret" });
+    local = storage.credentials;
   }, 60_000);
 
   afterAll(async () => {
-    if (storage && storage.exitCode === null) await new Promise((resolve) => storage.once("exit", resolve).kill("SIGTERM"));
+    await storage?.stop();
     rmSync(storageDir, { recursive: true, force: true });
   });
 
