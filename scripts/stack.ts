@@ -205,6 +205,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ? { MODEL_PROVIDER: "replicate", PROVIDER_BASE_URL: emulatorUrl!, REPLICATE_API_TOKEN: emulatorToken, WEBHOOK_SECRET: `whsec_${randomBytes(32).toString("base64")}` }
     : (options.provider ?? {});
   const replicate = provider.MODEL_PROVIDER === "replicate";
+  // R2's S3 API on the storage host: the media path of every stack but a real provider's (vars below).
+  const s3Endpoint = replicate && !options.emulator ? null : `${storageUrl}/cdn-cgi/local/r2/s3`;
   // The real provider's secret is WEBHOOK_SECRET; the draft server signs with its own
   // (DRAFT_WEBHOOK_SECRET), which in draft mode is the one WEBHOOK_SECRET names.
   const webhookSecret = provider.WEBHOOK_SECRET ?? secrets.WEBHOOK_SECRET;
@@ -280,8 +282,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       MEDIA_NODE_HOST: "127.0.0.1",
       MEDIA_NODE_SECRET: secrets.MEDIA_NODE_SECRET,
       // Media reaches media-node as presigned URLs of the storage host's S3 API, or the Worker's
-      // signed /media URLs (a real provider's stack, below), both on http and 127.0.0.1.
-      MEDIA_NODE_ALLOWED_ORIGINS: [workerUrl, storageUrl, ...(options.assetOrigins ?? [])].join(","),
+      // signed /media URLs (a real provider's stack, below), both on http and 127.0.0.1: those
+      // folders only (the storage port also serves every object unsigned, under /cdn-cgi/local/r2/public/).
+      MEDIA_NODE_ALLOWED_ORIGINS: [`${workerUrl}/media/`, ...(s3Endpoint ? [`${s3Endpoint}/`] : []), ...(options.assetOrigins ?? [])].join(","),
       // As in the Dockerfile: glibc's arenas bounded, V8's young generation kept small
       // (capacity.ts), the latter beside any Node options of the caller's.
       ...MEDIA_NODE_PROCESS_ENV,
@@ -355,7 +358,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // presigned URLs of R2's S3 API (the storage host's), so media bytes never reach the Worker's
     // process. Not with a real provider: Replicate cannot reach 127.0.0.1, so it gets the Worker's
     // /media URLs, through the tunnel PUBLIC_BASE_URL names.
-    ...(replicate && !options.emulator ? {} : { R2_ACCOUNT_ID: "local", ...s3Credentials, R2_BUCKET: MEDIA_BUCKET, R2_S3_ENDPOINT: `${storageUrl}/cdn-cgi/local/r2/s3` }),
+    ...(s3Endpoint ? { R2_ACCOUNT_ID: "local", ...s3Credentials, R2_BUCKET: MEDIA_BUCKET, R2_S3_ENDPOINT: s3Endpoint } : {}),
     ...options.vars,
   };
   /** One of the stack's workerd hosts, in its own process group, at the Worker's CPU priority (cpu-priority.ts). */

@@ -7,7 +7,8 @@ import sharp, { type Sharp } from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AssetUploadResponse, isEndStatus, type StatusResponse, VideoResponse } from "../contracts/api.ts";
 import { AdreelClient, ApiError } from "../cli/client.ts";
-import { createDevKey, type Stack, startStack } from "../scripts/stack.ts";
+import { createDevKey, MEDIA_BUCKET, type Stack, startStack } from "../scripts/stack.ts";
+import { mediaKeys } from "../worker/media/keys.ts";
 
 /**
  * Brand assets through the real stack (the Worker, media-node and the draft model server):
@@ -124,6 +125,16 @@ describe("brand assets end to end", () => {
     expect((await client.list()).videos.length).toBe(before);
   });
 
+  it("refuses a brand asset at the stack's storage port outside R2's S3 API: its unsigned public route serves any tenant's object", async () => {
+    const logo = AssetUploadResponse.parse(await (await upload(new Uint8Array(served.get("/product.png")!.body), "image/png")).json());
+    // Miniflare serves every local bucket's objects, unsigned, under /cdn-cgi/local/r2/public/ on the same port as the S3 API.
+    const unsigned = `${stack.storageUrl}/cdn-cgi/local/r2/public/${MEDIA_BUCKET}/${mediaKeys.asset("assets", logo.asset_id)}`;
+    expect((await fetch(unsigned)).status).toBe(200);
+    const refused = await refusal({ prompt: "A teal water bottle", duration_s: 15, brand_assets: { logo: unsigned } });
+    expect(refused.status).toBe(422);
+    expect(refused.body).toMatchObject({ field: "brand_assets.logo", error: "brand_assets.logo: URL must use https (got http:)" });
+  });
+
   it("keeps production's fetch policy: loopback in any spelling, plain http, file: and media-node itself are 422s naming the asset", async () => {
     const before = (await client.list()).videos.length;
     const media = new URL(stack.mediaUrl);
@@ -138,8 +149,8 @@ describe("brand assets end to end", () => {
       [`https://[::1]:${media.port}/a.png`, /resolves to a loopback address \(::1\)/],
       [`https://0.0.0.0:${media.port}/a.png`, /resolves to an unspecified address \(0\.0\.0\.0\)/],
       [`http://localhost:${new URL(originUrl).port}/product.png`, /must use https \(got http:\)/],
-      // The Worker's own origin is allowed (uploads travel as its /media URLs), yet what it serves there is no image.
-      [`${stack.workerUrl}/health`, /not a PNG, JPEG or WebP image/],
+      // The Worker's own origin is allowed in its /media/ folder only (a real provider's stack sends uploads as its /media URLs).
+      [`${stack.workerUrl}/health`, /must use https \(got http:\)/],
       ["file:///etc/passwd", /must be an https: URL or asset:<id>/],
     ];
     for (const [url, reason] of refused) {

@@ -100,6 +100,8 @@ describe("safeFetchImage", () => {
     origin = await startOrigin();
     png = await sharp({ create: { width: 128, height: 96, channels: 3, background: "#C81E28" } }).png().toBuffer();
     origin.serveBytes("/logo.png", png, "image/png");
+    origin.serveBytes("/signed/logo.png", png, "image/png");
+    origin.serve("/signed/to-logo", (_req, res) => res.writeHead(302, { location: "/logo.png" }).end());
     origin.serveBytes("/readme.png", Buffer.from("This is a text file that claims to be a PNG.\n".repeat(20)), "image/png");
     // Redirect targets are loopback names this test controls: were the policy broken, they would reach this origin and nothing else.
     origin.serve("/to-internal", (_req, res) => res.writeHead(302, { location: `https://internal.example:${origin.port}/secret.png` }).end());
@@ -154,6 +156,16 @@ describe("safeFetchImage", () => {
     expect(await refusal(safeFetchImage(origin.url("/logo.png"), strict({ allowedOrigins: [`http://127.0.0.1:${closedPort}`] })))).toBe("source_url must use https (got http:)");
     expect(await refusal(safeFetchImage(`http://localhost:${origin.port}/logo.png`, viaOrigin()))).toBe("source_url must use https (got http:)");
     expect(await refusal(safeFetchImage(`https://127.0.0.1:${origin.port}/logo.png`, viaOrigin()))).toBe("source_url resolves to a loopback address (127.0.0.1)");
+  });
+
+  it("allows an origin's folder and nothing beside it: not its siblings, not a path climbing out, not a redirect out", async () => {
+    // The local stack's storage port serves R2's S3 API (signed) in one folder and every object unsigned in another.
+    const folder = strict({ allowedOrigins: parseAllowedOrigins(origin.url("/signed/")) });
+    expect((await safeFetchImage(origin.url("/signed/logo.png"), folder)).format).toBe("png");
+    expect(await refusal(safeFetchImage(origin.url("/logo.png"), folder))).toBe("source_url must use https (got http:)");
+    expect(await refusal(safeFetchImage(origin.url("/signed/../logo.png"), folder))).toBe("source_url must use https (got http:)");
+    expect(await refusal(safeFetchImage(origin.url("/signed/%2e%2e/logo.png"), folder))).toBe("source_url must use https (got http:)");
+    expect(await refusal(safeFetchImage(origin.url("/signed/to-logo"), folder))).toBe("source_url redirect 1 must use https (got http:)");
   });
 
   it("refuses loopback and unspecified addresses in every spelling before connecting", async () => {
@@ -243,10 +255,13 @@ describe("parseAllowedOrigins", () => {
   it("reads origins separated by commas or spaces, as URL.origin spells them", () => {
     expect(parseAllowedOrigins(undefined)).toEqual([]);
     expect(parseAllowedOrigins("http://127.0.0.1:8787, https://Assets.Example:443/ http://localhost:9000")).toEqual(["http://127.0.0.1:8787", "https://assets.example", "http://localhost:9000"]);
+    expect(parseAllowedOrigins("http://127.0.0.1:8788/cdn-cgi/local/r2/s3/")).toEqual(["http://127.0.0.1:8788/cdn-cgi/local/r2/s3/"]);
   });
 
   it("refuses anything that is not exactly an origin", () => {
+    // A path is a folder or nothing: "/media" would also allow "/media-public".
     expect(() => parseAllowedOrigins("http://127.0.0.1:8787/media")).toThrow(/must be scheme:\/\/host\[:port\]/);
+    expect(() => parseAllowedOrigins("http://127.0.0.1:8787/media/?x=1")).toThrow(/must be scheme/);
     expect(() => parseAllowedOrigins("http://user:pw@127.0.0.1")).toThrow(/must be scheme/);
     expect(() => parseAllowedOrigins("file:///etc")).toThrow(/must be scheme/);
     expect(() => parseAllowedOrigins("127.0.0.1:8787")).toThrow(/must be scheme|is not a URL/);

@@ -39,12 +39,14 @@ export interface SafeFetchOptions {
   maxBytes: number;
   timeoutMs: number;
   /**
-   * Origins the deployment serves itself (`scheme://host[:port]`, compared as `URL.origin`
-   * spells them), e.g. the local stack's Worker, whose signed `/media` URLs carry uploads on
-   * plain http from 127.0.0.1. A hop to one of these is fetched without the scheme and
-   * address checks; any other hop — a redirect away from them included — gets the full
-   * policy. There is no broader switch: a relaxed policy that let every private address
-   * through is exactly what an attacker needs.
+   * Places the deployment serves itself: an origin (`scheme://host[:port]`, compared as
+   * `URL.origin` spells them) or an origin and a folder (`scheme://host[:port]/path/`: the
+   * URL's normalized path must start with it). E.g. the local stack's R2 S3 API, whose
+   * presigned URLs carry uploads on plain http from 127.0.0.1 (only its S3 folder: the same
+   * port serves every object unsigned under another), and the Worker's signed `/media` URLs.
+   * A hop to one of these is fetched without the scheme and address checks; any other hop — a
+   * redirect away from them included — gets the full policy. There is no broader switch: a
+   * relaxed policy that let every private address through is exactly what an attacker needs.
    */
   allowedOrigins?: readonly string[];
   /** DNS resolution; defaults to node:dns `lookup`. Injectable so tests can fake public names. */
@@ -52,9 +54,9 @@ export interface SafeFetchOptions {
 }
 
 /**
- * The allowlist from its configured form: origins separated by commas or spaces. Anything that
- * is not exactly an origin (a path, a query, credentials, another scheme) is refused, so a typo
- * cannot widen it.
+ * The allowlist from its configured form: origins, or origins with a folder, separated by commas
+ * or spaces. Anything else (a path not ending in `/`, which would also allow its siblings — `/media`
+ * `/media-public` —, a query, credentials, another scheme) is refused, so a typo cannot widen it.
  */
 export function parseAllowedOrigins(text: string | undefined): string[] {
   const entries = (text ?? "").split(/[\s,]+/).filter(Boolean);
@@ -65,9 +67,9 @@ export function parseAllowedOrigins(text: string | undefined): string[] {
     } catch {
       throw new Error(`allowed origin ${JSON.stringify(entry)} is not a URL`);
     }
-    const bare = url.pathname === "/" && !url.search && !url.hash && !url.username && !url.password;
-    if (!["http:", "https:"].includes(url.protocol) || !bare) throw new Error(`allowed origin ${JSON.stringify(entry)} must be scheme://host[:port] (http or https), nothing more`);
-    return url.origin;
+    const bare = url.pathname.endsWith("/") && !url.search && !url.hash && !url.username && !url.password;
+    if (!["http:", "https:"].includes(url.protocol) || !bare) throw new Error(`allowed origin ${JSON.stringify(entry)} must be scheme://host[:port] or scheme://host[:port]/folder/ (http or https), nothing more`);
+    return url.pathname === "/" ? url.origin : `${url.origin}${url.pathname}`;
   });
 }
 
@@ -105,7 +107,12 @@ function checkScheme(url: URL, hop: number): void {
 }
 
 function isAllowedOrigin(url: URL, options: SafeFetchOptions): boolean {
-  return (url.protocol === "https:" || url.protocol === "http:") && (options.allowedOrigins?.includes(url.origin) ?? false);
+  if (url.protocol !== "https:" && url.protocol !== "http:") return false;
+  // `url.pathname` is normalized (dot segments, %2e included, resolved), so a prefix cannot be climbed out of.
+  return (options.allowedOrigins ?? []).some((allowed) => {
+    const place = new URL(allowed);
+    return place.origin === url.origin && url.pathname.startsWith(place.pathname);
+  });
 }
 
 /** A DNS lookup cannot be cancelled, but we can stop waiting for it. */
