@@ -113,7 +113,8 @@ export async function withStack<T>(options: Omit<StackOptions, "stateDir"> & { s
   const t0 = performance.now();
   let stack: Stack | null = null;
   try {
-    stack = await startStack({ ...stackOptions, vars: { ...BENCH_LIMITS, ...options.vars }, root: options.root ?? sourceSnapshot().root, stateDir: join(dir, "state") });
+    // A root given is a `--ref`'s older code: its media-node may take origins only.
+    stack = await startStack({ ...stackOptions, vars: { ...BENCH_LIMITS, ...options.vars }, root: options.root ?? sourceSnapshot().root, originsOnly: options.root !== undefined, stateDir: join(dir, "state") });
     live.add(stack);
     const startupSeconds = (performance.now() - t0) / 1000;
     const client = new AdreelClient(stack.workerUrl, await createDevKey(stack));

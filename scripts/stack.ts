@@ -74,6 +74,8 @@ export interface StackOptions {
    * Worker and these, nothing else: every other asset URL gets production's policy.
    */
   assetOrigins?: string[];
+  /** media-node is older code (a bench's `--ref`) whose allowed origins are origins only (before 7d422cb): the stack's places by their origin. */
+  originsOnly?: boolean;
   /** Extra media-node environment, e.g. MEDIA_NODE_TMP for a dedicated temp dir. */
   mediaEnv?: Record<string, string>;
   /** Extra Worker vars, e.g. shorter deadlines for fault tests. */
@@ -284,7 +286,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       // Media reaches media-node as presigned URLs of the storage host's S3 API, or the Worker's
       // signed /media URLs (a real provider's stack, below), both on http and 127.0.0.1: those
       // folders only (the storage port also serves every object unsigned, under /cdn-cgi/local/r2/public/).
-      MEDIA_NODE_ALLOWED_ORIGINS: [`${workerUrl}/media/`, ...(s3Endpoint ? [`${s3Endpoint}/`] : []), ...(options.assetOrigins ?? [])].join(","),
+      MEDIA_NODE_ALLOWED_ORIGINS: [`${workerUrl}/media/`, ...(s3Endpoint ? [`${s3Endpoint}/`] : []), ...(options.assetOrigins ?? [])]
+        .map((place) => (options.originsOnly ? new URL(place).origin : place))
+        .join(","),
       // As in the Dockerfile: glibc's arenas bounded, V8's young generation kept small
       // (capacity.ts), the latter beside any Node options of the caller's.
       ...MEDIA_NODE_PROCESS_ENV,
