@@ -4,6 +4,7 @@ import type { ErrorResponse } from "../../contracts/api.ts";
 import { authenticate } from "../auth/keys.ts";
 import { loadConfig } from "../config.ts";
 import { workerLog } from "../log.ts";
+import { StorageUnavailable } from "../media/bucket.ts";
 import { crossOrigin } from "./cors.ts";
 import { keysApi } from "./keys.ts";
 import { rateLimit, unauthorized } from "./limits.ts";
@@ -56,7 +57,7 @@ app.route("/webhooks", webhooksApi);
 app.route("/media", mediaApi);
 app.route("/admin/keys", keysApi);
 
-/** What a 503 for a failed D1 query tells the caller to wait. */
+/** What a 503 for a failed D1 query or R2 call tells the caller to wait. */
 const DATABASE_RETRY_AFTER_SECONDS = 2;
 
 app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` } satisfies ErrorResponse, 404));
@@ -71,6 +72,12 @@ app.onError((error, c) => {
     workerLog(config.log).warn("request.unavailable", { method: c.req.method, path, error: error.cause ?? error });
     c.header("retry-after", String(DATABASE_RETRY_AFTER_SECONDS));
     return c.json({ error: "the database is unavailable right now; try again shortly" } satisfies ErrorResponse, 503);
+  }
+  // So is R2 failing a read or write the request needs (media/bucket.ts).
+  if (error instanceof StorageUnavailable) {
+    workerLog(config.log).warn("request.unavailable", { method: c.req.method, path, error: error.cause ?? error });
+    c.header("retry-after", String(DATABASE_RETRY_AFTER_SECONDS));
+    return c.json({ error: "media storage is unavailable right now; try again shortly" } satisfies ErrorResponse, 503);
   }
   workerLog(config.log).error("request.failed", { method: c.req.method, path, error, stack: error.stack });
   return c.json({ error: "internal error", detail: error.message }, 500);

@@ -3,6 +3,7 @@ import { ASSET_REF_PATTERN, type BrandAssets } from "../../contracts/api.ts";
 import { IngestImageResponse } from "../../contracts/media.ts";
 import type { Config } from "../config.ts";
 import { type Log, workerLog } from "../log.ts";
+import { fromBucket } from "../media/bucket.ts";
 import { mediaKeys } from "../media/keys.ts";
 import { type MediaNode, MediaNodeError } from "../media/media-node.ts";
 import { connectMediaNode } from "../media/media-node-transport.ts";
@@ -89,7 +90,7 @@ export async function ingestAsset(store: AssetStore, tenantId: string, assetId: 
     return { ok: false, kind: "unavailable", reason: (error as Error).message };
   }
   const record: AssetRecord = { asset_id: assetId, source, width: result.width, height: result.height, format: result.format, bytes: result.bytes, created_at: Date.now() };
-  await store.bucket.put(assetRecordKey(tenantId, assetId), JSON.stringify(record), { httpMetadata: { contentType: "application/json" } });
+  await fromBucket("put", () => store.bucket.put(assetRecordKey(tenantId, assetId), JSON.stringify(record), { httpMetadata: { contentType: "application/json" } }));
   return { ok: true, record };
 }
 
@@ -100,7 +101,7 @@ export function assetIdOf(ref: string): string | null {
 
 /** The tenant's asset record, or null when the tenant has no such asset (another tenant's id included). */
 export async function findAsset(bucket: R2Bucket, tenantId: string, assetId: string): Promise<AssetRecord | null> {
-  const [image, recorded] = await Promise.all([bucket.head(mediaKeys.asset(tenantId, assetId)), bucket.get(assetRecordKey(tenantId, assetId))]);
+  const [image, recorded] = await fromBucket("head", () => Promise.all([bucket.head(mediaKeys.asset(tenantId, assetId)), bucket.get(assetRecordKey(tenantId, assetId))]));
   if (!image) return null;
   const parsed = recorded ? AssetRecord.safeParse(await recorded.json().catch(() => null)) : null;
   // An image without a readable record is still the tenant's asset; describe it from R2.
@@ -108,7 +109,7 @@ export async function findAsset(bucket: R2Bucket, tenantId: string, assetId: str
 }
 
 async function removeAsset(bucket: R2Bucket, tenantId: string, assetId: string): Promise<void> {
-  await bucket.delete([mediaKeys.asset(tenantId, assetId), assetRecordKey(tenantId, assetId)]);
+  await fromBucket("delete", () => bucket.delete([mediaKeys.asset(tenantId, assetId), assetRecordKey(tenantId, assetId)]));
 }
 
 interface BrandAssetEntry {

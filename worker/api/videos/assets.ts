@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AssetUploadResponse, type ErrorResponse } from "../../../contracts/api.ts";
 import type { AppContext } from "../../app.ts";
+import { fromBucket } from "../../media/bucket.ts";
 import { MAX_ASSET_BYTES, assetStore, ingestAsset, uploadStagingKey } from "../../references/assets.ts";
 import { API_KEY, apiResponses, errorResponse, jsonResponse } from "../router.ts";
 
@@ -129,7 +130,7 @@ export async function uploadAsset(c: AppContext): Promise<Response> {
   const store = assetStore(c.env, c.get("config"));
   const assetId = crypto.randomUUID();
   const staging = uploadStagingKey(tenantId, assetId);
-  await c.env.MEDIA.put(staging, bytes, { httpMetadata: { contentType: "application/octet-stream" } });
+  await fromBucket("put", () => c.env.MEDIA.put(staging, bytes, { httpMetadata: { contentType: "application/octet-stream" } }));
   try {
     const outcome = await ingestAsset(store, tenantId, assetId, await store.sign(staging, "get", STAGING_URL_TTL_SECONDS), "upload");
     if (!outcome.ok) {
@@ -143,6 +144,7 @@ export async function uploadAsset(c: AppContext): Promise<Response> {
       201,
     );
   } finally {
-    await c.env.MEDIA.delete(staging);
+    // The answer stands whether or not the staged copy goes: one left behind is only logged.
+    await c.env.MEDIA.delete(staging).catch((error: unknown) => store.log.warn("asset.staging_left", { tenant_id: tenantId, key: staging, error }));
   }
 }
