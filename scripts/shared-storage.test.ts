@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { freePort } from "./stack.ts";
-import { servesStorage, withdrawDeadEntries, withSharedStorage } from "./shared-storage.ts";
+import { servesStorage, storageRegistered, withdrawDeadEntries, withSharedStorage } from "./shared-storage.ts";
 
 /** The registry as Miniflare writes it (a JSON file per Worker and per storage candidate), read back by the election rule. */
 
@@ -65,6 +65,25 @@ describe("withdrawDeadEntries", () => {
       expect(readdirSync(registry()).sort()).toEqual(["__miniflare_storage_candidate__-live", "adreel"]);
     } finally {
       live.close();
+    }
+  });
+});
+
+describe("storageRegistered", () => {
+  it("waits for a candidate of this state directory whose workerd listens; a dead one or another directory's does not count", async () => {
+    const scope = realpathSync(join(dir, "v3"));
+    write("__miniflare_storage_candidate__-dead", { debugPortAddress: `127.0.0.1:${await freePort()}`, storageScope: scope });
+    const server = createServer().listen(0, "127.0.0.1");
+    await new Promise((resolve) => server.once("listening", resolve));
+    try {
+      const live = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+      write("__miniflare_storage_candidate__-elsewhere", { debugPortAddress: live, storageScope: "/elsewhere/v3" });
+      await expect(storageRegistered(dir, 300)).rejects.toThrow(/no storage host registered/);
+      const waiting = storageRegistered(dir, 10_000);
+      write("__miniflare_storage_candidate__-live", { debugPortAddress: live, storageScope: scope });
+      await expect(waiting).resolves.toBeUndefined();
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });

@@ -36,15 +36,42 @@ export function withSharedStorage(options: MiniflareOptions, persistTo: string):
  * warns on this, never fails by it.
  */
 export function servesStorage(persistTo: string, workerName: string): boolean {
+  const [owner] = storageCandidates(persistTo);
+  return owner !== undefined && owner.debugPortAddress === readEntry(persistTo, workerName).debugPortAddress;
+}
+
+interface RegistryEntry {
+  storageScope?: string;
+  debugPortAddress?: string;
+}
+
+const readEntry = (persistTo: string, name: string) => JSON.parse(readFileSync(join(persistTo, "dev-registry", name), "utf8")) as RegistryEntry;
+
+/** The storage candidates registered for `persistTo`, in Miniflare's election order (the first serves). */
+function storageCandidates(persistTo: string): (RegistryEntry & { name: string })[] {
   const registry = join(persistTo, "dev-registry");
-  const read = (name: string) => JSON.parse(readFileSync(join(registry, name), "utf8")) as { storageScope?: string; debugPortAddress?: string };
+  if (!existsSync(registry)) return [];
   const scope = realpathSync(join(persistTo, "v3"));
-  const [owner] = readdirSync(registry)
+  return readdirSync(registry)
     .filter((name) => name.startsWith("__miniflare_storage_candidate__"))
-    .map((name) => ({ name, created: statSync(join(registry, name)).birthtimeMs, ...read(name) }))
+    .map((name) => ({ name, created: statSync(join(registry, name)).birthtimeMs, ...readEntry(persistTo, name) }))
     .filter((candidate) => candidate.storageScope === scope)
     .sort((a, b) => a.created - b.created || a.name.localeCompare(b.name));
-  return owner !== undefined && owner.debugPortAddress === read(workerName).debugPortAddress;
+}
+
+/**
+ * Waits until some instance is registered to serve `persistTo`'s storage and its workerd
+ * listens. The Worker's host waits so before starting Miniflare: the stack starts it beside the
+ * storage host, so the Worker's bundle builds while the storage host starts, and the storage
+ * host, registered first, is still the one elected.
+ */
+export async function storageRegistered(persistTo: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const candidate of storageCandidates(persistTo)) if (candidate.debugPortAddress && !(await refused(candidate.debugPortAddress))) return;
+    if (Date.now() > deadline) throw new Error(`no storage host registered for ${persistTo} within ${timeoutMs} ms (scripts/storage-host.ts)`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /**

@@ -381,7 +381,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   let storage: ChildProcess | null = null;
   /**
-   * After the migrations (from then on it serves D1) and before the Worker, so that it is the
+   * After the migrations (from then on it serves D1), beside the Worker's host, which builds the
+   * bundle meanwhile and starts the Worker only once this host is registered, so that this is the
    * instance Miniflare elects to serve both hosts' storage (scripts/shared-storage.ts).
    */
   const startStorage = async () => {
@@ -408,9 +409,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 
   try {
-    // All at once: the Worker needs only its D1 schema and its storage to start, not the other servers.
+    // All at once: the Worker needs only its D1 schema and its storage (which it waits for) to start, not the other servers.
     // allSettled: a failure of one must not leave the others running unseen.
-    const started = await Promise.allSettled([startMediaNode(), startDraft(), startEmulator(), migrate().then(startStorage).then(startWorker)]);
+    const started = await Promise.allSettled([startMediaNode(), startDraft(), startEmulator(), migrate().then(() => Promise.all([startStorage(), startWorker()]))]);
     for (const result of started) if (result.status === "rejected") throw result.reason;
     running = true;
   } catch (error) {

@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
-import { servesStorage, withdrawDeadEntries, withSharedStorage } from "./shared-storage.ts";
+import { servesStorage, storageRegistered, withdrawDeadEntries, withSharedStorage } from "./shared-storage.ts";
 
 /**
  * The local stack's Worker: the bundle `wrangler deploy` would upload, run by Miniflare in one
@@ -12,7 +12,8 @@ import { servesStorage, withdrawDeadEntries, withSharedStorage } from "./shared-
  * vars and `.dev.vars`, static assets, `[dev] enable_containers = false`) read from wrangler.toml
  * by wrangler itself (`unstable_getMiniflareWorkerOptions`, what Cloudflare's vitest pool uses).
  * Its D1 and R2 bindings are served by the storage host (scripts/storage-host.ts), which the
- * stack starts first on the same state directory.
+ * stack starts beside it on the same state directory; this host waits for it to register before
+ * starting the Worker.
  *
  * Why not `wrangler dev`: it runs a second workerd, a request proxy on the public port that
  * every HTTP request passes through to the Worker's workerd. Under the load bench that proxy
@@ -99,6 +100,9 @@ const write = (level: string, message: string) => (level === "warn" || level ===
 // A predecessor killed in a restart (the stack's SIGKILL after 5 s) would keep its name in the
 // dev registry for 90 s, and the check below would read its entry for this Worker's.
 await withdrawDeadEntries(persistTo);
+// The storage host starts beside this one, while the bundle above builds; it must be registered
+// first to be the one elected (shared-storage.ts).
+await storageRegistered(persistTo, 60_000);
 // wrangler still describes a Worker in Miniflare 4's option shape (as its own `wrangler dev` does).
 const mf = new Miniflare(withSharedStorage(convertV4MiniflareOptions({
   host: "127.0.0.1",
