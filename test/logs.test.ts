@@ -40,6 +40,14 @@ function story(videoId: string) {
   return { worker: worker.filter((r) => r.video_id === videoId), media: media.records.filter((r) => r.video_id === videoId), mediaOther: media.other, allWorker: worker };
 }
 
+const events = (records: LogRecord[], event: string) => records.filter((r) => r.event === event);
+
+/** Steps claimed whose end (done, or deferred while media-node was busy) has not been logged. */
+function unended(worker: LogRecord[]): LogRecord[] {
+  const ends = [...events(worker, "job.step_done"), ...events(worker, "job.step_deferred")];
+  return events(worker, "job.claimed").filter((claimed) => !ends.some((r) => r.job_id === claimed.job_id && r.attempt === claimed.attempt && r.step === claimed.step));
+}
+
 /**
  * The processes' output reaches this one through pipes after the API has answered: wait until
  * the line that closes the story (the video's end) has arrived. Only the arrival is waited for.
@@ -48,13 +56,14 @@ async function storyOf(videoId: string): Promise<ReturnType<typeof story>> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     const found = story(videoId);
-    if (found.worker.some((r) => r.event === "video.ended") && found.media.some((r) => r.event === "request.end" && r.path === "/v1/media/videos/assemble")) return found;
-    if (Date.now() > deadline) throw new Error(`the end of video ${videoId} never reached the logs:\n${stack.logs().worker.slice(-3000)}`);
+    // A consumer logs its step's end after the call that finished the job, which may have ended the video: wait for those lines too.
+    if (found.worker.some((r) => r.event === "video.ended") && found.media.some((r) => r.event === "request.end" && r.path === "/v1/media/videos/assemble") && unended(found.worker).length === 0) return found;
+    if (Date.now() > deadline) throw new Error(`the end of video ${videoId} never reached the logs (steps claimed and never ended: ${unended(found.worker).map((r) => `${r.job_id} ${r.step}`).join(", ") || "none"}):\n${stack.logs().worker.slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
-const events = (records: LogRecord[], event: string) => records.filter((r) => r.event === event);
+
 
 describe("one video's logs", () => {
   it("tell its whole story across the Worker and media-node, selected by its video_id", async () => {
