@@ -5,7 +5,7 @@ import type { MiniflareOptions } from "miniflare";
 
 /**
  * Miniflare options as both of the local stack's workerd hosts take them, so that the storage
- * host (scripts/storage-host.ts, started first, hence the owner Miniflare elects) serves the
+ * host (scripts/storage-host.ts, registered first, hence the owner Miniflare elects) serves the
  * Worker's R2 bucket and D1 database: the same persistence directory, laid out as `wrangler d1
  * migrations apply --local --persist-to` lays it out (`v3/d1`, `v3/r2`, ...), and the same dev
  * registry (where instances find one another and elect the owner), kept in the state directory
