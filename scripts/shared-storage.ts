@@ -3,6 +3,9 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import type { MiniflareOptions } from "miniflare";
 
+/** The dev registry of a state directory's instances. */
+const registryOf = (persistTo: string) => join(persistTo, "dev-registry");
+
 /**
  * Miniflare options as both of the local stack's workerd hosts take them, so that the storage
  * host (scripts/storage-host.ts, registered first, hence the owner Miniflare elects) serves the
@@ -24,7 +27,7 @@ export function withSharedStorage(options: MiniflareOptions, persistTo: string):
     isolatedResourcePersistencePath: v3,
     unsafeEnableSharedStorage: true,
     enableDevRegistry: true,
-    unsafeDevRegistryPath: join(persistTo, "dev-registry"),
+    unsafeDevRegistryPath: registryOf(persistTo),
   };
 }
 
@@ -45,11 +48,11 @@ interface RegistryEntry {
   debugPortAddress?: string;
 }
 
-const readEntry = (persistTo: string, name: string) => JSON.parse(readFileSync(join(persistTo, "dev-registry", name), "utf8")) as RegistryEntry;
+const readEntry = (persistTo: string, name: string) => JSON.parse(readFileSync(join(registryOf(persistTo), name), "utf8")) as RegistryEntry;
 
 /** The storage candidates registered for `persistTo`, in Miniflare's election order (the first serves). */
 function storageCandidates(persistTo: string): (RegistryEntry & { name: string })[] {
-  const registry = join(persistTo, "dev-registry");
+  const registry = registryOf(persistTo);
   if (!existsSync(registry)) return [];
   const scope = realpathSync(join(persistTo, "v3"));
   return readdirSync(registry)
@@ -84,7 +87,7 @@ export async function storageRegistered(persistTo: string, timeoutMs: number): P
  * Returns the names withdrawn.
  */
 export async function withdrawDeadEntries(persistTo: string): Promise<string[]> {
-  const registry = join(persistTo, "dev-registry");
+  const registry = registryOf(persistTo);
   if (!existsSync(registry)) return [];
   const withdrawn: string[] = [];
   await Promise.all(

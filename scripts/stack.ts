@@ -263,16 +263,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     say(`${name} is up`);
   };
 
-  /**
-   * A Node server of ours (`tsx <entry>`) in its own process group, its output kept in `log` (and
-   * `lines`), below the Worker's CPU priority unless `standInPriority` is `equal` (cpu-priority.ts).
-   */
-  const priority = new StackPriority(options.standInPriority ?? "background");
-  const spawnServer = async (entry: string, env: Record<string, string | undefined>, log: string[], prefix: string, lines: LineKeeper): Promise<ChildProcess> => {
-    const [command, ...args] = [...priority.standInCommand(), NODE, TSX, join(root, entry)];
-    const child = spawn(command!, args, { cwd: root, detached: true, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  /** `command` in its own process group (stopping it stops its children), its output kept in `log` (and `lines`). */
+  const spawnKept = (command: string[], env: Record<string, string | undefined>, log: string[], prefix: string, lines: LineKeeper): ChildProcess => {
+    const child = spawn(command[0]!, command.slice(1), { cwd: root, detached: true, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout!.on("data", keep(log, prefix, lines));
     child.stderr!.on("data", keep(log, prefix, lines));
+    return child;
+  };
+  /** A Node server of ours (`tsx <entry>`), below the Worker's CPU priority unless `standInPriority` is `equal` (cpu-priority.ts). */
+  const priority = new StackPriority(options.standInPriority ?? "background");
+  const spawnServer = async (entry: string, env: Record<string, string | undefined>, log: string[], prefix: string, lines: LineKeeper): Promise<ChildProcess> => {
+    const child = spawnKept([...priority.standInCommand(), NODE, TSX, join(root, entry)], env, log, prefix, lines);
     await priority.standInStarted(child.pid);
     return child;
   };
@@ -365,17 +366,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...(s3Endpoint ? { R2_ACCOUNT_ID: "local", ...s3Credentials, R2_BUCKET: MEDIA_BUCKET, R2_S3_ENDPOINT: s3Endpoint } : {}),
     ...options.vars,
   };
-  /** One of the stack's workerd hosts, in its own process group, at the Worker's CPU priority (cpu-priority.ts). */
+  /** One of the stack's workerd hosts, at the Worker's CPU priority (cpu-priority.ts). */
   const spawnHost = async (args: string[], env: Record<string, string>, log: string[], prefix: string, lines: LineKeeper): Promise<ChildProcess> => {
-    const [command, ...commandArgs] = [...priority.workerCommand(), NODE, ...args];
-    const child = spawn(command!, commandArgs, {
-      cwd: root,
-      detached: true,
-      env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    child.stdout!.on("data", keep(log, prefix, lines));
-    child.stderr!.on("data", keep(log, prefix, lines));
+    const child = spawnKept([...priority.workerCommand(), NODE, ...args], { CI: "true", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", ...env }, log, prefix, lines);
     await priority.workerStarted(child.pid);
     return child;
   };
@@ -388,16 +381,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const startStorage = async () => {
     storage = await spawnHost([TSX, STORAGE_HOST, "--port", new URL(storageUrl).port, "--persist-to", stateDir, "--bucket", MEDIA_BUCKET], s3Credentials, storageLog, "[storage] ", kept.storage);
     reportCrash(storage, "the storage host", storageLog);
-    // Its one Worker answers 404 to anything outside the S3 endpoint.
+    // Its one Worker answers 404 to anything outside the S3 endpoint. (The Worker's host waits for
+    // its registration itself: workerd answers before Miniflare registers the candidate.)
     await ready(`${storageUrl}/`, storage, 60_000, "the storage host", tail(storageLog));
-    // workerd answers before Miniflare has registered the host as a storage candidate (the election
-    // is by registration time); the host prints its ready line after. A Worker registered first
-    // would be elected and serve the storage itself.
-    const deadline = Date.now() + 30_000;
-    while (!storageLog.join("").includes("adreel storage ready")) {
-      if (storage.exitCode !== null || Date.now() > deadline) throw new Error(`the storage host answered but did not say it was ready:\n${tail(storageLog)()}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
   };
   const startWorker = async () => {
     // This tree's host, whatever `root` is: a benchmark's `--ref` runs an older commit's Worker the same way.

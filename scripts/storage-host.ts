@@ -18,8 +18,7 @@ import { withdrawDeadEntries, withSharedStorage } from "./shared-storage.ts";
  * the same persistence directory and dev registry serves its R2 and D1 bindings from one owner,
  * the instance registered first; the Worker's host (scripts/worker-host.ts) starts its Worker
  * only once this host is registered, so this host is that owner, and the Worker reaches the
- * bucket and the database through it. This
- * host also serves R2's S3 API for the bucket (Miniflare's local S3 endpoint,
+ * bucket and the database through it. This host also serves R2's S3 API for the bucket (Miniflare's local S3 endpoint,
  * `/cdn-cgi/local/r2/s3/<bucket>/<key>`, path-style, SigV4 with the credentials given here):
  * the Worker hands media-node and the draft server presigned URLs to it, production's path
  * (worker/media/media-urls.ts), so their bytes never reach the Worker's process.

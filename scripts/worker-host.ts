@@ -24,8 +24,8 @@ import { servesStorage, storageRegistered, withdrawDeadEntries, withSharedStorag
  *
  * Arguments: --root, --port, --persist-to (the state directory, laid out as `wrangler dev
  * --persist-to` and `wrangler d1 migrations apply --local --persist-to` lay it out: `v3/d1`,
- * `v3/r2`, ...; its R2 bucket and D1 database are served by the storage host started on it
- * first, scripts/storage-host.ts), --inspector-port, and `--var NAME:VALUE` (repeated), which outrank
+ * `v3/r2`, ...; its R2 bucket and D1 database are served by the storage host started on it,
+ * scripts/storage-host.ts), --inspector-port, and `--var NAME:VALUE` (repeated), which outrank
  * wrangler.toml and `.dev.vars` as wrangler dev's `--var` does. The same vars can come as a JSON
  * object in the environment, `ADREEL_WORKER_VARS` (`--var` outranks it): the stack passes them
  * there, since they hold secrets (R2's S3 key pair, a provider's token) and any user on the
@@ -134,15 +134,17 @@ await mf.ready;
 // it runs: Miniflare drops a storage candidate whose heartbeat is 10 s late (the storage host's
 // event loop stalled, the machine suspended), and the one re-registered after it is the newest,
 // so this process stays the owner for good.
-let ownsStorage = false;
+// Each warning once per change, not every 5 s.
+let said = "";
 const checkOwner = () => {
+  let warning = "";
   try {
-    const owns = servesStorage(persistTo, "adreel");
-    if (owns && !ownsStorage) write("warn", "this Worker's process serves the stack's R2 and D1 itself: start scripts/storage-host.ts on the same state directory first (or, if it was running, restart the stack)");
-    ownsStorage = owns;
+    if (servesStorage(persistTo, "adreel")) warning = "this Worker's process serves the stack's R2 and D1 itself: start scripts/storage-host.ts on the same state directory first (or, if it was running, restart the stack)";
   } catch (error) {
-    write("warn", `could not tell which process serves the stack's R2 and D1: ${(error as Error).message}`);
+    warning = `could not tell which process serves the stack's R2 and D1: ${(error as Error).message}`;
   }
+  if (warning && warning !== said) write("warn", warning);
+  said = warning;
 };
 checkOwner();
 setInterval(checkOwner, 5_000).unref();
