@@ -79,11 +79,26 @@ export type PaletteTransferResponse = z.infer<typeof PaletteTransferResponse>;
 // POST /v1/images/ingest — fetch an untrusted image, validate by decoding, store as PNG.
 export const IngestImageRequest = z.object({
   source_url: Url,
+  /**
+   * `source_url` is the Worker's own storage holding a client's bytes it staged there (an
+   * upload), not a URL a client gave. The fetch policy is the same; what changes is whose fault
+   * a failed fetch is: our storage's (503 with Retry-After, try again), not the client's (422).
+   * Only the Worker knows which URLs it minted, so only it may say so.
+   */
+  staged: z.boolean().default(false),
   output_url: Url,
   max_bytes: z.number().int().positive().default(15 * 1024 * 1024),
   max_pixels: z.number().int().positive().default(40_000_000),
 });
 export type IngestImageRequest = z.infer<typeof IngestImageRequest>;
+/**
+ * Marks media-node's 503 for our storage failing a staged source, as opposed to a busy instance:
+ * another instance would read the same storage, so the container pool passes it on at once
+ * rather than trying the others (worker/media/container-pool.ts).
+ */
+export const STORAGE_UNAVAILABLE_HEADER = "x-media-node-storage-unavailable";
+/** That 503's Retry-After: as the Worker's own answer to R2 failing. */
+export const STORAGE_RETRY_AFTER_SECONDS = 2;
 export const IngestImageResponse = z.object({
   width: z.number(),
   height: z.number(),

@@ -37,6 +37,22 @@ export function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S>
   throw new InputError(`${field}: ${issue?.message ?? "invalid"}`);
 }
 
+/**
+ * A failure of the deployment's own storage, where a retry can help: a 503 with Retry-After, as
+ * media-node's busy answer is, so the Worker retries (or reports its own failure) and never
+ * passes it on as a fault of the input.
+ */
+export class StorageUnavailableError extends Error {
+  readonly statusCode = 503;
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+    this.name = "StorageUnavailableError";
+  }
+}
+
 export class UpstreamError extends Error {
   readonly statusCode = 502;
   constructor(message: string) {

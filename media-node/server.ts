@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import sharp from "sharp";
+import { STORAGE_UNAVAILABLE_HEADER } from "../contracts/media.ts";
 import { verifyRequest } from "../contracts/signing.ts";
 import { FfmpegError } from "./ffmpeg.ts";
 import { registerAudioRoutes } from "./audio/routes.ts";
@@ -7,7 +8,7 @@ import { registerFinishRoutes } from "./finish/routes.ts";
 import { registerImageRoutes } from "./images/routes.ts";
 import { registerSeamRoutes } from "./video/seam-routes.ts";
 import { registerVideoRoutes } from "./video/routes.ts";
-import { InputError, UpstreamError, jsonBody } from "./io.ts";
+import { InputError, StorageUnavailableError, UpstreamError, jsonBody } from "./io.ts";
 import { StitchPlanError } from "../lib/stitch-plan.ts";
 import { MEDIA_PREFIX, type MediaNodeConfig } from "./config.ts";
 import { BUSY_RETRY_AFTER_SECONDS, EncodeSlots, HEAVY_ROUTES, admittedAsFinish } from "./admission.ts";
@@ -62,6 +63,7 @@ export async function buildServer(config: MediaNodeConfig): Promise<FastifyInsta
     // The reason, beside the request's end line that carries the status; a stack only for a failure none of our errors names.
     if (status < 500) request.log.warn({ event: "request.refused", status, error: message });
     else request.log.error({ event: "request.failed", status, error: message, stack: named(error) ? undefined : (error as Error).stack });
+    if (error instanceof StorageUnavailableError) reply.header("retry-after", String(error.retryAfterSeconds)).header(STORAGE_UNAVAILABLE_HEADER, "1");
     return reply.code(status).send({ error: message });
   });
 
@@ -76,13 +78,14 @@ export async function buildServer(config: MediaNodeConfig): Promise<FastifyInsta
 }
 
 function named(error: unknown): boolean {
-  return error instanceof InputError || error instanceof StitchPlanError || error instanceof UpstreamError || error instanceof FfmpegError;
+  return error instanceof InputError || error instanceof StitchPlanError || error instanceof UpstreamError || error instanceof FfmpegError || error instanceof StorageUnavailableError;
 }
 
-/** The answer's status for an error: the input's fault (4xx), an upstream's (502), or ours (500). */
+/** The answer's status for an error: the input's fault (4xx), an upstream's (502), our storage's for now (503), or ours (500). */
 function statusOf(error: unknown): number {
   if (error instanceof InputError || error instanceof StitchPlanError) return 422;
   if (error instanceof UpstreamError) return 502;
+  if (error instanceof StorageUnavailableError) return 503;
   if (error instanceof FfmpegError) return 500;
   const status = (error as { statusCode?: number }).statusCode;
   return status && status >= 400 && status < 500 ? status : 500;

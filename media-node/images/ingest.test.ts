@@ -1,7 +1,8 @@
 import sharp from "sharp";
 import type { FastifyInstance } from "fastify";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { IngestImageResponse } from "../../contracts/media.ts";
+import { IngestImageResponse, STORAGE_UNAVAILABLE_HEADER } from "../../contracts/media.ts";
+import { signRequest } from "../../contracts/signing.ts";
 import { buildServer } from "../server.ts";
 import { postSigned, startOrigin, TEST_SECRET, type TestOrigin } from "../../test/support/origin.ts";
 
@@ -138,5 +139,97 @@ describe("POST /v1/media/images/ingest", () => {
     const response = await app.inject({ method: "POST", url: ROUTE, payload: body, headers: { "content-type": "application/json" } });
     expect(response.statusCode).toBe(401);
     expect(origin.uploads.size).toBe(0);
+  });
+});
+
+/**
+ * An upload the Worker staged in our own storage (`staged: true`) whose storage fails is our
+ * outage, not the client's bad file: 503 with Retry-After, which the Worker retries or reports as
+ * its own. The same failure at a client's URL stays a 422 naming source_url. Real media-node over
+ * HTTP; the storage is a real server on 127.0.0.1 that fails the ways storage does.
+ */
+describe("POST /v1/media/images/ingest of a staged source when our storage fails", () => {
+  let app: FastifyInstance;
+  let strictApp: FastifyInstance;
+  let mediaNodeUrl: string;
+  let strictUrl: string;
+  let storage: TestOrigin;
+  /** A port nothing listens on any more: connection refused. */
+  let deadPort: number;
+
+  beforeAll(async () => {
+    storage = await startOrigin();
+    storage.serve("/staged/500.bin", (_req, res) => void res.writeHead(500, { "content-type": "application/xml" }).end("<Error><Code>InternalError</Code></Error>"));
+    // An expired or refused presigned URL: S3's 403 (R2 answers 400 ExpiredRequest or 401).
+    storage.serve("/staged/expired.bin", (_req, res) => void res.writeHead(403, { "content-type": "application/xml" }).end("<Error><Code>AccessDenied</Code></Error>"));
+    storage.serve("/staged/hangup.bin", (req) => void req.socket.destroy());
+    storage.serveBytes("/staged/good.bin", await base(320, 200).png().toBuffer());
+    storage.serveBytes("/staged/notes.bin", Buffer.from("meeting notes, definitely not pixels\n".repeat(10)));
+    const closed = await startOrigin();
+    deadPort = closed.port;
+    await closed.close();
+    // The refused port is allowed too, so the policy lets its fetch be tried.
+    app = await buildServer({ secret: TEST_SECRET, allowedOrigins: [storage.url("/staged/"), `http://127.0.0.1:${deadPort}/staged/`] });
+    strictApp = await buildServer({ secret: TEST_SECRET });
+    mediaNodeUrl = await app.listen({ host: "127.0.0.1", port: 0 });
+    strictUrl = await strictApp.listen({ host: "127.0.0.1", port: 0 });
+  });
+  afterAll(async () => {
+    await app.close();
+    await strictApp.close();
+    await storage.close();
+  });
+
+  async function ingest(source: string, staged: boolean, base = mediaNodeUrl): Promise<Response> {
+    const body = JSON.stringify({ source_url: source, staged, output_url: storage.url("/store/asset.png") });
+    return fetch(`${base}${ROUTE}`, { method: "POST", body, headers: { "content-type": "application/json", ...(await signRequest(TEST_SECRET, "POST", ROUTE, body)) } });
+  }
+
+  const failures = () => [
+    { name: "a 500", url: storage.url("/staged/500.bin"), reason: "source_url answered 500" },
+    { name: "a refused presign (403)", url: storage.url("/staged/expired.bin"), reason: "source_url answered 403" },
+    { name: "a closed connection", url: storage.url("/staged/hangup.bin"), reason: "source_url could not be fetched (ECONNRESET)" },
+    { name: "a refused connection", url: `http://127.0.0.1:${deadPort}/staged/gone.bin`, reason: "source_url could not be fetched (ECONNREFUSED)" },
+  ];
+
+  it("answers 503 with Retry-After for a staged source, whatever way the storage fails", async () => {
+    for (const failure of failures()) {
+      const response = await ingest(failure.url, true);
+      expect(response.status, `${failure.name}: ${await response.clone().text()}`).toBe(503);
+      expect(response.headers.get("retry-after"), failure.name).toBe("2");
+      // Not a busy answer: the Worker's container pool must not try the other instances with it.
+      expect(response.headers.get(STORAGE_UNAVAILABLE_HEADER), failure.name).toBe("1");
+      expect(((await response.json()) as { error: string }).error).toBe(`our storage did not hand back the staged source: ${failure.reason}`);
+    }
+    expect(storage.uploads.size).toBe(0);
+  });
+
+  it("keeps a client's URL that fails the same ways a 422 naming source_url", async () => {
+    for (const failure of failures()) {
+      const response = await ingest(failure.url, false);
+      expect(response.status, failure.name).toBe(422);
+      expect(response.headers.get("retry-after")).toBeNull();
+      expect(response.headers.get(STORAGE_UNAVAILABLE_HEADER)).toBeNull();
+      expect(((await response.json()) as { error: string }).error).toBe(failure.reason);
+    }
+  });
+
+  it("still judges the staged bytes as the client's: an image is stored, anything else is a 422", async () => {
+    const stored = await ingest(storage.url("/staged/good.bin"), true);
+    expect(stored.status).toBe(200);
+    expect(await stored.json()).toMatchObject({ width: 320, height: 200, format: "png" });
+    expect(storage.uploads.has("/store/asset.png")).toBe(true);
+    storage.uploads.clear();
+    const refused = await ingest(storage.url("/staged/notes.bin"), true);
+    expect(refused.status).toBe(422);
+    expect(((await refused.json()) as { error: string }).error).toBe("not a PNG, JPEG or WebP image");
+  });
+
+  it("applies its fetch policy to a staged source all the same", async () => {
+    // Production's policy (no allowed origins): plain http on a loopback address is refused, staged or not.
+    const response = await ingest(storage.url("/staged/good.bin"), true, strictUrl);
+    expect(response.status).toBe(422);
+    expect(((await response.json()) as { error: string }).error).toBe("source_url must use https (got http:)");
+    expect(storage.uploads.size).toBe(0);
   });
 });

@@ -12,16 +12,17 @@ import {
   PaletteTransferResponse,
   ReframeRequest,
   ReframeResponse,
+  STORAGE_RETRY_AFTER_SECONDS,
 } from "../../contracts/media.ts";
 import { symmetricPaletteDistance } from "../../lib/color.ts";
-import { InputError, downloadTo, parse, settleAll, uploadTo, withTempDir } from "../io.ts";
+import { InputError, StorageUnavailableError, downloadTo, parse, settleAll, uploadTo, withTempDir } from "../io.ts";
 import { MEDIA_PREFIX, type MediaNodeConfig } from "../config.ts";
 import { compositeLayers } from "./composite.ts";
 import { normalizeImage } from "./ingest.ts";
 import { analyzeImage, paletteOf } from "./palette.ts";
 import { transferPalette } from "./palette-transfer.ts";
 import { reframe } from "./reframe.ts";
-import { safeFetchImage } from "./safe-fetch.ts";
+import { SourceUnreachable, safeFetchImage } from "./safe-fetch.ts";
 
 /**
  * Image capabilities of media-node:
@@ -32,7 +33,8 @@ import { safeFetchImage } from "./safe-fetch.ts";
  *   POST /v1/media/images/palette-transfer — a picture recoloured toward another's palette, pixel for pixel (drift correction)
  *
  * Inputs of composite and analyze are URLs the Worker signed (our own storage), fetched with
- * io.ts `downloadTo`. Only ingest takes URLs from clients, and only it uses `safeFetchImage`.
+ * io.ts `downloadTo`. Only ingest takes URLs from clients, and only it uses `safeFetchImage`: also
+ * for an upload the Worker staged in our storage (`staged`), whose bytes are still the client's.
  */
 
 /** Signed inputs we generated ourselves: generous, but bounded. */
@@ -72,11 +74,15 @@ export function registerImageRoutes(app: FastifyInstance, config: MediaNodeConfi
     const body = parse(IngestImageRequest, request.body);
     if (body.max_bytes > INGEST_MAX_BYTES_CEILING) throw new InputError(`max_bytes: ${body.max_bytes} is over media-node's ${INGEST_MAX_BYTES_CEILING} byte ceiling`);
     if (body.max_pixels > INGEST_MAX_PIXELS_CEILING) throw new InputError(`max_pixels: ${body.max_pixels} is over media-node's ${INGEST_MAX_PIXELS_CEILING} pixel ceiling`);
-    // One policy everywhere: https and public addresses only, plus the origins this deployment serves itself.
+    // One policy everywhere, staged copies included: https and public addresses only, plus the origins this deployment serves itself.
     const fetched = await safeFetchImage(body.source_url, {
       allowedOrigins: config.allowedOrigins ?? [],
       maxBytes: body.max_bytes,
       timeoutMs: INGEST_TIMEOUT_MS,
+    }).catch((error: unknown) => {
+      // Our storage failing to hand back what the Worker staged is not the client's file's fault.
+      if (body.staged && error instanceof SourceUnreachable) throw new StorageUnavailableError(`our storage did not hand back the staged source: ${error.message}`, STORAGE_RETRY_AFTER_SECONDS);
+      throw error;
     });
     const image = await normalizeImage(fetched.body, fetched.format, body.max_pixels);
     const bytes = await uploadTo(body.output_url, image.png, "image/png");

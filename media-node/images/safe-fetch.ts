@@ -31,6 +31,19 @@ import { type AddressRefusal, refuseAddress } from "./address-policy.ts";
  *   (Decoding and dimension checks happen afterwards, in ingest.ts.)
  */
 
+/**
+ * The source could not be read at all (it did not resolve, refused or dropped the connection,
+ * answered other than 2xx, or missed the deadline), as opposed to being refused by the policy
+ * or for what it sent. For a client's URL it is the client's to fix (a 422, as any InputError);
+ * for a copy the Worker staged in our own storage it is our storage failing (routes.ts).
+ */
+export class SourceUnreachable extends InputError {
+  constructor(message: string) {
+    super(message);
+    this.name = "SourceUnreachable";
+  }
+}
+
 export type ImageFormat = "png" | "jpeg" | "webp";
 
 export type ResolveAll = (hostname: string, options: { all: true }) => Promise<LookupAddress[]>;
@@ -149,9 +162,9 @@ async function checkedAddress(url: URL, hop: number, options: SafeFetchOptions, 
       addresses = await beforeDeadline(options.lookup ? options.lookup(host, { all: true }) : dnsLookup(host, { all: true }), signal);
     } catch (error) {
       if (signal.aborted) throw error;
-      throw new InputError(`${hopName(hop)} host ${host} does not resolve (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      throw new SourceUnreachable(`${hopName(hop)} host ${host} does not resolve (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
     }
-    if (addresses.length === 0) throw new InputError(`${hopName(hop)} host ${host} does not resolve`);
+    if (addresses.length === 0) throw new SourceUnreachable(`${hopName(hop)} host ${host} does not resolve`);
   }
   const refused = trusted ? null : firstRefusal(addresses);
   if (refused) {
@@ -188,16 +201,16 @@ function requestPinned(url: URL, pinned: LookupAddress, signal: AbortSignal): Pr
 }
 
 /**
- * Every failure to get the image is about the URL the client gave (its host refused the
- * connection, its certificate is wrong, it hung up): a 422 with the reason, never a 5xx that
- * would blame media-node and invite a retry that cannot help.
+ * Every failure to get the image is about the URL given (its host refused the connection, its
+ * certificate is wrong, it hung up): SourceUnreachable with the reason, a 422 for a client's
+ * URL, never a 5xx that would blame media-node and invite a retry that cannot help.
  */
 function describeFailure(error: unknown, hop: number, timeoutMs: number, signal: AbortSignal): Error {
   if (error instanceof InputError) return error;
   // Whatever the socket reported (AbortError, "aborted", ECONNRESET), the cause was the deadline.
-  if (signal.aborted) return new InputError(`source_url did not deliver within ${timeoutMs / 1000} s`);
+  if (signal.aborted) return new SourceUnreachable(`source_url did not deliver within ${timeoutMs / 1000} s`);
   const { code, message } = error as NodeJS.ErrnoException;
-  return new InputError(`${hopName(hop)} could not be fetched (${code ?? message})`);
+  return new SourceUnreachable(`${hopName(hop)} could not be fetched (${code ?? message})`);
 }
 
 async function readCapped(response: IncomingMessage, maxBytes: number): Promise<{ body: Buffer; format: ImageFormat }> {
@@ -264,7 +277,7 @@ export async function safeFetchImage(url: string, options: SafeFetchOptions): Pr
     }
     if (status < 200 || status >= 300) {
       response.destroy();
-      throw new InputError(`${hopName(hop)} answered ${status}`);
+      throw new SourceUnreachable(`${hopName(hop)} answered ${status}`);
     }
     try {
       const { body, format } = await readCapped(response, options.maxBytes);
