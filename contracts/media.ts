@@ -99,6 +99,12 @@ export type IngestImageRequest = z.infer<typeof IngestImageRequest>;
 export const STORAGE_UNAVAILABLE_HEADER = "x-media-node-storage-unavailable";
 /** That 503's Retry-After: as the Worker's own answer to R2 failing. */
 export const STORAGE_RETRY_AFTER_SECONDS = 2;
+/**
+ * What ingest accepts beyond the schema: the fetched file is held in memory and decoded whole, so
+ * neither caller-given limit may be raised without bound; below `minSide` an image is an icon,
+ * not a usable reference.
+ */
+export const INGEST_LIMITS = { maxBytesCeiling: 64 * 1024 * 1024, maxPixelsCeiling: 100_000_000, minSide: 64 } as const;
 export const IngestImageResponse = z.object({
   width: z.number(),
   height: z.number(),

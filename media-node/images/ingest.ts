@@ -1,4 +1,5 @@
 import sharp, { type Metadata } from "sharp";
+import { INGEST_LIMITS } from "../../contracts/media.ts";
 import { InputError } from "../io.ts";
 import type { ImageFormat } from "./safe-fetch.ts";
 
@@ -10,7 +11,7 @@ import type { ImageFormat } from "./safe-fetch.ts";
  */
 
 /** Smallest side a brand asset may have: below this it is an icon, not a usable reference. */
-export const MIN_SIDE = 64;
+const MIN_SIDE = INGEST_LIMITS.minSide;
 
 export interface IngestedImage {
   png: Buffer;

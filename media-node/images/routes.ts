@@ -7,6 +7,7 @@ import {
   CompositeRequest,
   CompositeResponse,
   IngestImageRequest,
+  INGEST_LIMITS,
   IngestImageResponse,
   PaletteTransferRequest,
   PaletteTransferResponse,
@@ -42,12 +43,9 @@ const TRUSTED_INPUT_MAX_BYTES = 64 * 1024 * 1024;
 const TRUSTED_INPUT_TIMEOUT_MS = 60_000;
 /** Untrusted fetch deadline, all redirects and the body included. */
 export const INGEST_TIMEOUT_MS = 15_000;
-/**
- * Ceilings on what a request may ask for: the fetched file is held in memory and decoded
- * whole, so neither limit may be raised without bound by the caller.
- */
-export const INGEST_MAX_BYTES_CEILING = 64 * 1024 * 1024;
-export const INGEST_MAX_PIXELS_CEILING = 100_000_000;
+/** Ceilings on what a request may ask for (the contract's, which the Worker's stand-in enforces too). */
+const INGEST_MAX_BYTES_CEILING = INGEST_LIMITS.maxBytesCeiling;
+const INGEST_MAX_PIXELS_CEILING = INGEST_LIMITS.maxPixelsCeiling;
 
 async function fetchTrusted(url: string, dir: string, name: string): Promise<Buffer> {
   const path = join(dir, name);

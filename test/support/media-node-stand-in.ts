@@ -3,6 +3,9 @@ import { contextFromHeaders, type LogContext } from "../../contracts/log.ts";
 import {
   CompositeRequest,
   CompositeResponse,
+  INGEST_LIMITS,
+  IngestImageRequest,
+  type IngestImageResponse,
   LastFrameRequest,
   LastFrameResponse,
   NormalizeChunkRequest,
@@ -13,6 +16,8 @@ import {
   type PrepareMusicResponse,
   ReframeRequest,
   ReframeResponse,
+  STORAGE_RETRY_AFTER_SECONDS,
+  STORAGE_UNAVAILABLE_HEADER,
   cueFrames,
 } from "../../contracts/media.ts";
 import { chunkFramesUnder } from "../../lib/stitch-plan.ts";
@@ -33,7 +38,7 @@ async function until(condition: () => boolean): Promise<void> {
  * media-node's HTTP surface as the Worker's tests need it inside workerd, where the real
  * media-node (Node, ffmpeg, sharp) cannot run: the same signature check (contracts/signing.ts,
  * 401 `missing or invalid request signature`), `GET /health`, and the routes the chunk step
- * calls (composite, reframe, palette-transfer, chunks/last-frame, chunks/normalize) and the soundtrack's mix (audio/prepare) with their contracts (a body that fails the request schema is a 422
+ * calls (composite, reframe, palette-transfer, chunks/last-frame, chunks/normalize), the soundtrack's mix (audio/prepare) and brand-asset ingest (below) with their contracts (a body that fails the request schema is a 422
  * naming the field, like media-node's `parse`), and the ids media-node's request log reads from the
  * `x-adreel-*` headers (contracts/log.ts). Nothing renders: a request is answered with what
  * media-node's contract says it answers (for reframe, the crop its rounding cuts; a palette
@@ -93,6 +98,68 @@ function soundtrack(request: PrepareMusicRequest): { ok: true; response: Prepare
   return { ok: true, response: { ...measured, voiceover: { phrases: placed, cues: buildCues(placed), duck_db: voiceover.duck_db, voice_bytes: voiceover.voice_url ? 0 : null, captions_bytes: voiceover.captions_url ? 0 : null } } };
 }
 
+const INGEST_ROUTE = "/v1/media/images/ingest";
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** How the stand-in reaches URLs (a source's GET, an output's PUT); in workerd, the Worker's own `/media` route. */
+export type StandInStorage = (request: Request) => Promise<Response>;
+
+/** A media-node answer: its status, body and headers. */
+type Answer = { status: number; body: unknown; headers?: Record<string, string> };
+const refused = (error: string): Answer => ({ status: 422, body: { error } });
+
+/**
+ * Brand-asset ingest as media-node answers it (media-node/images/routes.ts): the contract and its
+ * ceilings; the fetch policy, in the stand-in's reach: only `allowedOrigins` (a folder each, as
+ * media-node's), every other source refused — plain http as media-node words it, https because
+ * the stand-in cannot resolve names to judge them; a source that cannot be read is the client's
+ * 422 naming source_url, or, `staged` (our storage holding the client's upload), our storage's
+ * 503 with Retry-After; the byte limit; then the image. The stand-in cannot decode: it measures a
+ * PNG by its header (the checks media-node makes on sizes, the same) and refuses JPEG and WebP,
+ * which media-node would decode; what it stores at output_url is the PNG as read, not re-encoded.
+ */
+async function ingest(body: unknown, storage: StandInStorage | undefined, allowedOrigins: readonly string[]): Promise<Answer> {
+  const parsed = IngestImageRequest.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return refused(`${issue?.path.join(".") || "body"}: ${issue?.message}`);
+  }
+  const request = parsed.data;
+  if (request.max_bytes > INGEST_LIMITS.maxBytesCeiling) return refused(`max_bytes: ${request.max_bytes} is over media-node's ${INGEST_LIMITS.maxBytesCeiling} byte ceiling`);
+  if (request.max_pixels > INGEST_LIMITS.maxPixelsCeiling) return refused(`max_pixels: ${request.max_pixels} is over media-node's ${INGEST_LIMITS.maxPixelsCeiling} pixel ceiling`);
+  const source = new URL(request.source_url);
+  const allowed = allowedOrigins.some((place) => source.origin === new URL(place).origin && source.pathname.startsWith(new URL(place).pathname));
+  if (!allowed) return refused(source.protocol === "https:" ? "source_url: the stand-in reaches only its allowed origins" : `source_url must use https (got ${source.protocol})`);
+  if (!storage) throw new Error("the media-node stand-in was asked to ingest without a storage to read from");
+  const unreachable = (reason: string): Answer =>
+    request.staged
+      ? { status: 503, body: { error: `our storage did not hand back the staged source: ${reason}` }, headers: { "retry-after": String(STORAGE_RETRY_AFTER_SECONDS), [STORAGE_UNAVAILABLE_HEADER]: "1" } }
+      : refused(reason);
+  let response: Response;
+  try {
+    response = await storage(new Request(request.source_url));
+  } catch (error) {
+    return unreachable(`source_url could not be fetched (${(error as Error).message})`);
+  }
+  if (!response.ok) {
+    await response.body?.cancel();
+    return unreachable(`source_url answered ${response.status}`);
+  }
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  if (bytes.length > request.max_bytes) return refused(`image is ${bytes.length} bytes, over the ${request.max_bytes} byte limit`);
+  if (!PNG_SIGNATURE.every((b, i) => bytes[i] === b)) return refused("not a PNG, JPEG or WebP image (the stand-in reads PNG only)");
+  if (bytes.length < 24) return refused("PNG image could not be decoded: no header");
+  const header = new DataView(bytes.buffer, bytes.byteOffset);
+  const width = header.getUint32(16);
+  const height = header.getUint32(20);
+  const { minSide } = INGEST_LIMITS;
+  if (width < minSide || height < minSide) return refused(`image is ${width}x${height}, under the ${minSide}x${minSide} minimum`);
+  if (width * height > request.max_pixels) return refused(`image is ${width}x${height} (${width * height} pixels), over the ${request.max_pixels} pixel limit`);
+  const stored = await storage(new Request(request.output_url, { method: "PUT", body: bytes, headers: { "content-type": "image/png", "content-length": String(bytes.length) } }));
+  if (!stored.ok) return { status: 502, body: { error: `storing output answered ${stored.status}` } };
+  return { status: 200, body: { width, height, format: "png", bytes: bytes.length } satisfies z.infer<typeof IngestImageResponse> };
+}
+
 export class MediaNodeStandIn {
   /** Requests being worked on right now, and the most there ever were at once. */
   active = 0;
@@ -103,7 +170,11 @@ export class MediaNodeStandIn {
   readonly requests: { path: string; body: unknown }[] = [];
   holding = false;
 
-  constructor(private readonly secret: string) {}
+  constructor(
+    private readonly secret: string,
+    /** For ingest: how sources are read and outputs written, and the places media-node is configured to allow. */
+    private readonly ingestFrom: { storage: StandInStorage; allowedOrigins: readonly string[] } | undefined = undefined,
+  ) {}
 
   /** Resolves once `count` composites are being worked on at the same time. */
   whenActive(count: number): Promise<void> {
@@ -123,8 +194,13 @@ export class MediaNodeStandIn {
     if (!(await verifyRequest(this.secret, request.method, `${url.pathname}${url.search}`, body, request.headers))) {
       return Response.json({ error: "missing or invalid request signature" }, { status: 401 });
     }
-    if (!(url.pathname in SCHEMAS)) return Response.json({ error: `Route POST:${url.pathname} not found` }, { status: 404 });
+    if (url.pathname !== INGEST_ROUTE && !(url.pathname in SCHEMAS)) return Response.json({ error: `Route POST:${url.pathname} not found` }, { status: 404 });
     const payload = JSON.parse(body) as unknown;
+    if (url.pathname === INGEST_ROUTE) {
+      if (IngestImageRequest.safeParse(payload).success) this.requests.push({ path: url.pathname, body: payload });
+      const answered = await ingest(payload, this.ingestFrom?.storage, this.ingestFrom?.allowedOrigins ?? []);
+      return Response.json(answered.body, { status: answered.status, headers: answered.headers });
+    }
     const result = answer(url.pathname as Route, payload);
     if (!result.ok) return Response.json({ error: result.error }, { status: 422 });
     this.requests.push({ path: url.pathname, body: payload });

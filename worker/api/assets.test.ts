@@ -1,10 +1,15 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { GenerateRequest } from "../../contracts/api.ts";
+import { MediaNodeStandIn } from "../../test/support/media-node-stand-in.ts";
+import { containerMediaNode } from "../../test/support/workerd/container-runtime.ts";
 import { createKey } from "../auth/keys.ts";
+import { loadConfig } from "../config.ts";
 import { mediaKeys } from "../media/keys.ts";
 import { type AssetRecord, assetRecordKey } from "../references/assets.ts";
 import type { Snapshot } from "../run/types.ts";
+import { app } from "./routes.ts";
 
 /**
  * Upload and admission rules that hold whatever media-node says. In the Worker project
@@ -130,5 +135,106 @@ describe("brand assets at POST /api/generate", () => {
     const snapshot = (await env.VIDEO_RUN.get(env.VIDEO_RUN.idFromName(video_id)).snapshot()) as unknown as Snapshot;
     expect(snapshot.request.brand_assets).toEqual({ product_images: [`asset:${product}`], character_images: [], logo: `asset:${logo}` } satisfies GenerateRequest["brand_assets"]);
     await call(`/api/video/${video_id}/cancel`, { method: "POST" });
+  });
+});
+
+/**
+ * An upload is staged in our R2 and media-node reads it back from our own storage (the Worker's
+ * `/media` route here; a presigned R2 URL where R2's S3 API is configured). When our storage
+ * fails that read, the fault is ours: the client gets a 503 with Retry-After, never a 422 about
+ * its file. media-node is the strict stand-in, reached through the container pool (MEDIA_NODE_URL
+ * unset), and it reads sources and writes outputs through this same Worker and bucket.
+ */
+describe("POST /api/assets when our storage cannot hand back the staged upload", () => {
+  const config = loadConfig(env);
+  const STAGING_TENANT = "assets-staging";
+  let stagingKey: string;
+  beforeAll(async () => {
+    stagingKey = (await createKey(env.DB, STAGING_TENANT, "test")).key;
+  });
+  const readFailure = () => Promise.reject(new Error("get: We encountered an internal error. Please try again. (10001)"));
+  /** R2 taking writes and deletes but failing every read, as R2's binding fails (a rejected promise; see storage-outage.test.ts). */
+  const readsFail = {
+    put: (...args: Parameters<R2Bucket["put"]>) => env.MEDIA.put(...args),
+    delete: (...args: Parameters<R2Bucket["delete"]>) => env.MEDIA.delete(...args),
+    list: (...args: Parameters<R2Bucket["list"]>) => env.MEDIA.list(...args),
+    get: readFailure,
+    head: readFailure,
+  } as unknown as R2Bucket;
+
+  async function serve(request: Request, bucket: R2Bucket): Promise<Response> {
+    const ctx = createExecutionContext();
+    const response = await app.fetch(request, { ...env, MEDIA_NODE_URL: "", MEDIA: bucket } as Env, ctx);
+    await waitOnExecutionContext(ctx);
+    return response;
+  }
+
+  /** The stand-in reads and writes through the Worker with `bucket`; it allows the Worker's /media folder, as the local stack's media-node does. */
+  function standIn(bucket: R2Bucket, allowedOrigins = [`${config.publicBaseUrl}/media/`]): MediaNodeStandIn {
+    const server = new MediaNodeStandIn(config.mediaNodeSecret, { storage: (request) => serve(request, bucket), allowedOrigins });
+    containerMediaNode.current = server;
+    return server;
+  }
+
+  /** A PNG as far as its header goes (signature, IHDR with the size): all the stand-in reads. */
+  function pngHeader(width: number, height: number): Uint8Array {
+    const bytes = new Uint8Array(33);
+    bytes.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
+    new DataView(bytes.buffer).setUint32(16, width);
+    new DataView(bytes.buffer).setUint32(20, height);
+    return bytes;
+  }
+
+  const upload = (bucket: R2Bucket, body: Uint8Array) =>
+    serve(new Request("http://adreel.test/api/assets", { method: "POST", body, headers: { authorization: `Bearer ${stagingKey}`, "content-type": "image/png" } }), bucket);
+
+  it("answers 503 with Retry-After, blaming no file, and leaves nothing behind", async () => {
+    const server = standIn(readsFail);
+    const response = await upload(readsFail, pngHeader(320, 200));
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("2");
+    expect(await response.json()).toEqual({ error: "the image cannot be validated right now; try again" });
+    // media-node was told the source is ours, and its answer, our storage's outage, was not taken
+    // for a busy instance: the pool passed it on instead of asking the other instances.
+    expect(server.requests.map((r) => r.body)).toEqual([expect.objectContaining({ staged: true, source_url: expect.stringContaining(`/media/uploads/${STAGING_TENANT}/`) })]);
+    expect((await env.MEDIA.list({ prefix: `uploads/${STAGING_TENANT}/` })).objects).toHaveLength(0);
+    expect((await env.MEDIA.list({ prefix: `assets/${STAGING_TENANT}/` })).objects).toHaveLength(0);
+  });
+
+  it("stores the upload once the storage reads again, and still refuses a bad file with 422", async () => {
+    const server = standIn(env.MEDIA);
+    const stored = await upload(env.MEDIA, pngHeader(320, 200));
+    expect(stored.status).toBe(201);
+    const { asset_id } = (await stored.json()) as { asset_id: string };
+    expect(server.requests.map((r) => r.body)).toEqual([expect.objectContaining({ staged: true })]);
+    expect(await env.MEDIA.head(mediaKeys.asset(STAGING_TENANT, asset_id))).not.toBeNull();
+    const icon = await upload(env.MEDIA, pngHeader(16, 16));
+    expect(icon.status).toBe(422);
+    expect(await icon.json()).toEqual({ field: "file", error: "file: image is 16x16, under the 64x64 minimum" });
+  });
+
+  it("answers 500, not a 422 about the file, when media-node's policy refuses the staging URL we gave it", async () => {
+    // A media-node configured without our storage among its allowed origins: a deployment fault of ours.
+    standIn(env.MEDIA, []);
+    const response = await upload(env.MEDIA, pngHeader(320, 200));
+    expect(response.status).toBe(500);
+    expect(await response.json()).toEqual({ error: "the image could not be checked: an error of ours, not of the file" });
+    expect((await env.MEDIA.list({ prefix: `uploads/${STAGING_TENANT}/` })).objects).toHaveLength(0);
+  });
+
+  it("keeps a client's brand-asset URL that cannot be fetched a 422 naming its field", async () => {
+    const server = standIn(env.MEDIA);
+    // One of our own URLs, but given by the client (and unsigned): its failure is the client's.
+    const response = await serve(
+      new Request("http://adreel.test/api/generate", {
+        method: "POST",
+        headers: { authorization: `Bearer ${stagingKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ prompt: "a running shoe", brand_assets: { product_images: [`${config.publicBaseUrl}/media/somewhere.png`] } }),
+      }),
+      env.MEDIA,
+    );
+    expect(response.status).toBe(422);
+    expect(await response.json()).toMatchObject({ field: "brand_assets.product_images.0", error: expect.stringMatching(/URL answered 401/) });
+    expect(server.requests.map((r) => r.body)).toEqual([expect.objectContaining({ staged: false })]);
   });
 });

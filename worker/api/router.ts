@@ -104,6 +104,11 @@ export function tooManyResponse(description: string) {
   return { ...errorResponse(description), headers: RETRY_AFTER };
 }
 
+/** 503 with `Retry-After`: an outage of ours (not the request's fault) the caller may try again after. */
+export function unavailableResponse(description: string) {
+  return { ...errorResponse(description), headers: RETRY_AFTER };
+}
+
 export const UNAUTHORIZED = errorResponse("No API key, or a revoked or unknown one.");
 export const UNKNOWN_VIDEO = errorResponse("No such video for this tenant (another tenant's video is equally unknown).");
 

@@ -1,3 +1,5 @@
+import { STORAGE_UNAVAILABLE_HEADER } from "../../contracts/media.ts";
+
 /**
  * Spreading media-node requests over the container instances. Each request starts at a random
  * instance and, while an instance answers 503 (full, or no container could be started), moves
@@ -31,7 +33,8 @@ export function containerFetcher(namespace: ContainerNamespace, instances: numbe
     for (const index of visitOrder(instances, random)) {
       const stub = namespace.get(namespace.idFromName(instanceName(index)));
       const response = await stub.fetch(new Request(input, init));
-      if (response.status !== 503 && response.status !== 429) return response;
+      // Our storage failing media-node fails every instance alike: that answer is passed on as it is.
+      if ((response.status !== 503 && response.status !== 429) || response.headers.has(STORAGE_UNAVAILABLE_HEADER)) return response;
       await response.body?.cancel();
       refused = response;
     }

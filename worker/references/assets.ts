@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ASSET_REF_PATTERN, type BrandAssets } from "../../contracts/api.ts";
-import { IngestImageResponse } from "../../contracts/media.ts";
+import { IngestImageRequest, IngestImageResponse } from "../../contracts/media.ts";
 import type { Config } from "../config.ts";
 import { type Log, workerLog } from "../log.ts";
 import { fromBucket } from "../media/bucket.ts";
@@ -62,34 +62,56 @@ export function assetStore(env: Env, config: Config): AssetStore {
   };
 }
 
-/** `refused`: the image itself is unacceptable (422). `unavailable`: we could not find out (503). */
-export type IngestOutcome = { ok: true; record: AssetRecord } | { ok: false; kind: "refused" | "unavailable"; reason: string };
-
-/** media-node's own reason, without the call prefix, phrased for the client's field. */
-function refusalReason(error: MediaNodeError): string {
-  return error.message.replace(/^media-node \S+ answered \d+: /, "").replace(/^source_url\b/, "URL");
-}
+/**
+ * Where media-node reads the image from: a URL the client gave, or our own storage's copy of an
+ * upload the Worker staged there (`staged`: then a failure to read it is ours, not the client's).
+ */
+export type IngestSource = { url: string; staged: boolean };
 
 /**
- * Have media-node fetch `sourceUrl`, validate it and write the PNG as tenant asset
- * `assetId`; then record where it came from. `source` is what the record remembers (the
- * client's URL, or `upload` when `sourceUrl` is our own staging URL).
+ * `refused`: the image itself is unacceptable (422). `unavailable`: we could not find out (503,
+ * after `retryAfterSeconds` when media-node said). `failed`: media-node refused the staging URL
+ * we gave it (a deployment fault of ours, not the client's file, and no retry mends it).
  */
-export async function ingestAsset(store: AssetStore, tenantId: string, assetId: string, sourceUrl: string, source: string): Promise<IngestOutcome> {
+export type IngestOutcome =
+  | { ok: true; record: AssetRecord }
+  | { ok: false; kind: "refused"; reason: string }
+  | { ok: false; kind: "failed"; reason: string }
+  | { ok: false; kind: "unavailable"; reason: string; retryAfterSeconds?: number };
+
+/** media-node's own reason, without the call prefix. */
+function mediaNodeReason(error: MediaNodeError): string {
+  return error.message.replace(/^media-node \S+ answered \d+: /, "");
+}
+
+/** A refusal naming a field of the request the Worker built (its URLs, its limits) rather than the image read. */
+const NAMES_REQUEST_FIELD = /^(?:source_url|output_url|max_bytes|max_pixels|staged|body)\b/;
+
+/**
+ * Have media-node fetch `source`, validate it and write the PNG as tenant asset `assetId`;
+ * then record where it came from: the client's URL, or `upload` for a staged copy.
+ */
+export async function ingestAsset(store: AssetStore, tenantId: string, assetId: string, source: IngestSource): Promise<IngestOutcome> {
   const key = mediaKeys.asset(tenantId, assetId);
   let result: z.infer<typeof IngestImageResponse>;
   try {
     result = await store.media.call(
       "/v1/media/images/ingest",
-      { source_url: sourceUrl, output_url: await store.sign(key, "put", INGEST_URL_TTL_SECONDS), max_bytes: MAX_ASSET_BYTES },
+      { source_url: source.url, staged: source.staged, output_url: await store.sign(key, "put", INGEST_URL_TTL_SECONDS), max_bytes: MAX_ASSET_BYTES } satisfies z.input<typeof IngestImageRequest>,
       IngestImageResponse,
       INGEST_CALL_TIMEOUT_MS,
     );
   } catch (error) {
-    if (error instanceof MediaNodeError && (error.status === 422 || error.status === 400)) return { ok: false, kind: "refused", reason: refusalReason(error) };
-    return { ok: false, kind: "unavailable", reason: (error as Error).message };
+    if (error instanceof MediaNodeError && (error.status === 422 || error.status === 400)) {
+      const reason = mediaNodeReason(error);
+      // A staged copy's bytes are still the client's to answer for; the request we built around them is not.
+      if (source.staged && NAMES_REQUEST_FIELD.test(reason)) return { ok: false, kind: "failed", reason: error.message };
+      // Phrased for the client's field.
+      return { ok: false, kind: "refused", reason: reason.replace(/^source_url\b/, "URL") };
+    }
+    return { ok: false, kind: "unavailable", reason: (error as Error).message, ...(error instanceof MediaNodeError && error.busyForSeconds ? { retryAfterSeconds: error.busyForSeconds } : {}) };
   }
-  const record: AssetRecord = { asset_id: assetId, source, width: result.width, height: result.height, format: result.format, bytes: result.bytes, created_at: Date.now() };
+  const record: AssetRecord = { asset_id: assetId, source: source.staged ? "upload" : source.url, width: result.width, height: result.height, format: result.format, bytes: result.bytes, created_at: Date.now() };
   await fromBucket("put", () => store.bucket.put(assetRecordKey(tenantId, assetId), JSON.stringify(record), { httpMetadata: { contentType: "application/json" } }));
   return { ok: true, record };
 }
@@ -154,7 +176,7 @@ export async function admitBrandAssets(store: AssetStore, tenantId: string, asse
   const worker = async () => {
     while (!failed && next < urls.length) {
       const url = urls[next++]!;
-      const outcome = await ingestAsset(store, tenantId, crypto.randomUUID(), url, url);
+      const outcome = await ingestAsset(store, tenantId, crypto.randomUUID(), { url, staged: false });
       outcomes.set(url, outcome);
       // One refusal already decides the answer: do not fetch the rest.
       if (!outcome.ok) failed = true;

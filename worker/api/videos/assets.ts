@@ -3,7 +3,7 @@ import { AssetUploadResponse, type ErrorResponse } from "../../../contracts/api.
 import type { AppContext } from "../../app.ts";
 import { fromBucket } from "../../media/bucket.ts";
 import { MAX_ASSET_BYTES, assetStore, ingestAsset, uploadStagingKey } from "../../references/assets.ts";
-import { API_KEY, apiResponses, errorResponse, jsonResponse } from "../router.ts";
+import { API_KEY, apiResponses, errorResponse, jsonResponse, unavailableResponse } from "../router.ts";
 
 /**
  * POST /api/assets — upload a brand image; answers `{asset_id, ref, width, height, format,
@@ -14,7 +14,9 @@ import { API_KEY, apiResponses, errorResponse, jsonResponse } from "../router.ts
  * cannot decode images, so it stages the bytes in R2 and has media-node ingest them from a
  * short-lived signed URL, exactly as it does a brand-asset URL: decoded, size-checked,
  * re-encoded to PNG (metadata dropped) and written to the tenant's asset key. A file that
- * is not a valid image is a 422 with media-node's reason; the staged bytes are always deleted.
+ * is not a valid image is a 422 with media-node's reason; our storage failing to hand media-node
+ * the staged bytes (the request marks them `staged`) is a 503 with Retry-After, never a 422 about
+ * the file. The staged bytes are always deleted.
  */
 
 const IMAGE_TYPES = ["image/png", "image/jpeg", "image/webp"];
@@ -22,6 +24,8 @@ const RAW_TYPES = new Set(IMAGE_TYPES);
 /** Room for multipart boundaries and part headers around a full-size file. */
 const MULTIPART_OVERHEAD = 64 * 1024;
 const STAGING_URL_TTL_SECONDS = 10 * 60;
+/** The wait a 503 names when media-node named none (it was unreachable): as for the storage's own outages. */
+const UNAVAILABLE_RETRY_AFTER_SECONDS = 2;
 
 function fail(c: AppContext, status: 413 | 415 | 422 | 503, message: string): Response {
   return c.json({ error: `file: ${message}`, field: "file" } satisfies ErrorResponse, status);
@@ -117,7 +121,8 @@ export const uploadAssetRoute = createRoute({
     413: errorResponse("Larger than 15 MB."),
     415: errorResponse("Neither an image content type nor multipart/form-data."),
     422: errorResponse("Empty, not a valid image, or no `file` field; `field` names it."),
-    503: errorResponse("The image cannot be checked right now; try again."),
+    500: errorResponse("The image could not be checked, through a fault of ours, not of the file."),
+    503: unavailableResponse("The image cannot be checked right now (media-node or our storage is unavailable); try again after `Retry-After` seconds."),
   }),
 });
 
@@ -132,10 +137,16 @@ export async function uploadAsset(c: AppContext): Promise<Response> {
   const staging = uploadStagingKey(tenantId, assetId);
   await fromBucket("put", () => c.env.MEDIA.put(staging, bytes, { httpMetadata: { contentType: "application/octet-stream" } }));
   try {
-    const outcome = await ingestAsset(store, tenantId, assetId, await store.sign(staging, "get", STAGING_URL_TTL_SECONDS), "upload");
+    const outcome = await ingestAsset(store, tenantId, assetId, { url: await store.sign(staging, "get", STAGING_URL_TTL_SECONDS), staged: true });
     if (!outcome.ok) {
       if (outcome.kind === "refused") return fail(c, 422, outcome.reason);
+      if (outcome.kind === "failed") {
+        store.log.error("asset.staging_refused", { tenant_id: tenantId, key: staging, error: outcome.reason });
+        return c.json({ error: "the image could not be checked: an error of ours, not of the file" } satisfies ErrorResponse, 500);
+      }
+      // media-node unreachable or busy, or our storage failing to hand it the staged copy: the client may simply try again.
       store.log.warn("asset.unavailable", { tenant_id: tenantId, field: "file", error: outcome.reason });
+      c.header("retry-after", String(outcome.retryAfterSeconds ?? UNAVAILABLE_RETRY_AFTER_SECONDS));
       return c.json({ error: "the image cannot be validated right now; try again" } satisfies ErrorResponse, 503);
     }
     const { record } = outcome;
