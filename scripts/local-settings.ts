@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-/** The local stack's settings: its secrets (`.dev.vars`) and the provider settings `npm run dev` passes on. */
+/** The local stack's settings: its secrets (`.dev.vars`), the provider settings `npm run dev` passes on, and what it reads of wrangler.toml. */
 
 export interface Secrets {
   MEDIA_NODE_SECRET: string;
@@ -82,4 +82,31 @@ export function providerSettings(source: Record<string, string | undefined>, dot
     if (value) settings[name] = value;
   }
   return settings;
+}
+
+/**
+ * The bucket wrangler.toml's top-level `[[r2_buckets]]` table binds to `binding`: the one place its
+ * name is written. Read by hand rather than with wrangler's reader (`unstable_readConfig`, as
+ * scripts/deploy/plan.ts does), whose import takes about 0.7 s of CPU in every process that starts
+ * a stack, the demo's included. It reads only such tables' `key = "value"` lines (environments'
+ * tables are not top-level) and throws unless exactly one names the binding with a bucket, so a
+ * form it does not read fails loudly; local-settings.test.ts holds it to wrangler's reading of the
+ * real file.
+ */
+export function wranglerBucket(root: string, binding: string): string {
+  const tables: Record<string, string>[] = [];
+  let table: Record<string, string> | null = null;
+  for (const raw of readFileSync(join(root, "wrangler.toml"), "utf8").split("\n")) {
+    const line = raw.trim();
+    if (line.startsWith("[")) {
+      table = line === "[[r2_buckets]]" ? {} : null;
+      if (table) tables.push(table);
+      continue;
+    }
+    const pair = table && /^([A-Za-z0-9_]+)\s*=\s*"([^"]*)"\s*(?:#.*)?$/.exec(line);
+    if (pair) table![pair[1]!] = pair[2]!;
+  }
+  const bound = tables.filter((t) => t.binding === binding);
+  if (bound.length !== 1 || !bound[0]!.bucket_name) throw new Error(`wrangler.toml: expected one top-level [[r2_buckets]] table with binding = "${binding}" and a bucket_name, found ${bound.length}`);
+  return bound[0]!.bucket_name;
 }

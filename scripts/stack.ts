@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { StackPriority, type StandInPriority } from "./cpu-priority.ts";
-import { localSecrets, type Secrets, secret } from "./local-settings.ts";
+import { localSecrets, type Secrets, secret, wranglerBucket } from "./local-settings.ts";
 import { MEDIA_NODE_PROCESS_ENV } from "../media-node/capacity.ts";
 
 /**
@@ -23,7 +23,7 @@ const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 const WORKER_HOST = join(ROOT, "scripts", "worker-host.ts");
 const STORAGE_HOST = join(ROOT, "scripts", "storage-host.ts");
 /** wrangler.toml's R2 bucket (`[[r2_buckets]]` MEDIA), whose S3 API the storage host serves. */
-export const MEDIA_BUCKET = "adreel-media";
+export const MEDIA_BUCKET = wranglerBucket(ROOT, "MEDIA");
 export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
