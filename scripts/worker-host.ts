@@ -19,8 +19,9 @@ import { servesStorage, storageRegistered, withdrawDeadEntries, withSharedStorag
  * every HTTP request passes through to the Worker's workerd. Under the load bench that proxy
  * took 17 of the 58 workerd CPU seconds, on two cores shared with media-node's encodes, and a
  * request queued behind it twice. Here requests reach the Worker's workerd directly, on a socket
- * of the Worker's own (Miniflare's `unsafeDirectSockets`): the static assets' router, then the
- * Worker, as on Cloudflare, without Miniflare's entry Worker in front (see `workers` below).
+ * of the Worker's own (Miniflare's `unsafeDirectSockets`), served by the Worker's `LocalFront`
+ * entrypoint (worker/api/local-front.ts): the static assets' routing, then the Worker, without
+ * Miniflare's entry Worker or its assets' router in front (see `workers` below).
  *
  * Arguments: --root, --port, --persist-to (the state directory, laid out as `wrangler dev
  * --persist-to` and `wrangler d1 migrations apply --local --persist-to` lay it out: `v3/d1`,
@@ -117,14 +118,16 @@ const mf = new Miniflare(withSharedStorage(convertV4MiniflareOptions({
   // per request; queue batches are still logged ("QUEUE adreel-jobs 7/10 (2311ms)", bench/queue-log.ts).
   logRequests: false,
   handleStructuredLogs: ({ level, message }) => write(level, message),
-  // Requests on the stack's port reach the Worker as they do on Cloudflare: through the static
-  // assets' router (wrangler.toml's run_worker_first) and nothing else. Through Miniflare's entry
+  // Requests on the stack's port reach the Worker's `LocalFront` entrypoint, which applies
+  // wrangler.toml's run_worker_first itself (worker/api/local-front.ts). Through Miniflare's entry
   // Worker, every request also ran a Worker of Miniflare's own on the same thread, rebuilding
   // its Request and Response (and gzipping JSON answers, which Cloudflare's front line does off
   // the Worker's thread); under the load bench the entry's objects were part of the garbage
   // whose collection held workerd's thread longest (perf: Headers, Request and Response
-  // destructors in 212 of 356 GC samples).
-  workers: [{ ...options, name: "adreel", modules: true, scriptPath, bindings, unsafeDirectSockets: [{ host: "127.0.0.1", port }] } as never],
+  // destructors in 212 of 356 GC samples). The default entrypoint of a Worker with static
+  // assets is, in Miniflare, an RPC proxy and the assets' router, two more isolates on the same
+  // thread: 39 % of its JavaScript samples under the load bench (local-front.ts).
+  workers: [{ ...options, name: "adreel", modules: true, scriptPath, bindings, unsafeDirectSockets: [{ host: "127.0.0.1", port, entrypoint: "LocalFront" }] } as never],
   // R2 and D1 are served by the stack's storage host (scripts/storage-host.ts), a workerd of
   // their own; this process keeps the Worker, its Durable Objects and the queues.
 }), persistTo));

@@ -5,6 +5,7 @@ export { app };
 export { VideoRun } from "./run/video-run.ts";
 export { RequestLimiter } from "./auth/limiter.ts";
 export { MediaNodeContainer } from "./media/container.ts";
+export { LocalFront } from "./api/local-front.ts";
 
 export default {
   fetch: app.fetch,
