@@ -221,9 +221,9 @@ export const LastFrameRequest = z.object({
    */
   raw_url: Url.optional(),
   /**
-   * The next chunk of the beat is created from this frame (the default): its extraction is
-   * critical work, ahead of every other run. False for a beat's last chunk, whose frame nothing
-   * waits on but the preview: it runs at normal priority, after the frames chains wait on.
+   * The next chunk of the beat is created from this frame (the default). False for a beat's last
+   * chunk, from whose frame nothing is created: its extraction still runs as critical work (the
+   * chunk's normalize pass waits on this answer), but after every frame a chain waits on.
    */
   chained: z.boolean().default(true),
   /**

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type TestOrigin, startOrigin } from "../test/support/origin.ts";
 import { ENCODE_SLOTS, PROCESS_SLOTS } from "./capacity.ts";
 import { type RunOptions, encodesRunning, ffmpeg, processesRunning, promoteBackground, runsWaiting } from "./ffmpeg.ts";
+import { extractLastFrame } from "./video/normalize.ts";
 
 /**
  * The process slots (capacity.ts) with real ffmpeg runs, each reading its input from a local
@@ -203,6 +204,40 @@ describe("a burst of critical runs", () => {
       for (const writer of rankedWriters) await end(writer);
       await Promise.all([...held, ...runs]);
       expect(processesRunning()).toBe(0);
+    }));
+});
+
+describe("a beat's last frame", () => {
+  it("is let in ahead of normal waiters, though no chunk is created from it: its chunk's normalize pass waits on it", () =>
+    withFifoRuns("unchained", async ({ fifo, reading, started, end, release, notStarted }) => {
+      // A short clip as a stream (MPEG-TS reads without seeking, so it can come through a FIFO).
+      const clipDir = await mkdtemp(join(tmpdir(), "unchained-clip-"));
+      const clip = join(clipDir, "clip.ts");
+      execFileSync("ffmpeg", ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=64x36:rate=8:duration=1", "-c:v", "libx264", "-f", "mpegts", clip]);
+      try {
+        const busy = Array.from({ length: PROCESS_SLOTS }, (_, i) => fifo(`busy${i}`));
+        const held = busy.map((path) => reading(path));
+        const busyWriters = await Promise.all(busy.map(started));
+        // A normal run asks first, then the last frame of a beat's last chunk.
+        const normal = fifo("normal");
+        const normalRun = reading(normal);
+        const input = fifo("last-chunk.ts");
+        const frame = extractLastFrame(input, join(clipDir, "last.png"), { width: 64, height: 36, fps: 8, frames: 8 }, { chained: false });
+        expect(runsWaiting()).toBe(2);
+        await end(busyWriters[0]!);
+        await held[0];
+        // The freed slot went to the frame: its ffmpeg opened its FIFO, the normal run's is unread.
+        const writer = await started(input);
+        await notStarted(normal);
+        await writer.write(readFileSync(clip));
+        await writer.close();
+        await frame;
+        for (const w of busyWriters.slice(1)) await end(w);
+        await release(normal);
+        await Promise.all([...held, normalRun]);
+      } finally {
+        await rm(clipDir, { recursive: true, force: true });
+      }
     }));
 });
 
