@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
@@ -89,6 +89,9 @@ function alive(pid: number): boolean {
 }
 
 const scriptPath = build();
+// A bench's `--ref` builds older code with this host: before 8c72ff7 the Worker had no
+// `LocalFront`, and its port served the default entrypoint (Miniflare's assets router first).
+const front = /export\s*\{[^}]*\bLocalFront\b/.test(readFileSync(scriptPath, "utf8")) ? "LocalFront" : undefined;
 const { workerOptions } = unstable_getMiniflareWorkerOptions(join(root, "wrangler.toml"), "");
 const bindings = { ...(workerOptions.bindings as Record<string, unknown>), ...vars };
 // The bundle is one module that imports only workerd's built-ins: no rules to find others by.
@@ -127,7 +130,7 @@ const mf = new Miniflare(withSharedStorage(convertV4MiniflareOptions({
   // destructors in 212 of 356 GC samples). The default entrypoint of a Worker with static
   // assets is, in Miniflare, an RPC proxy and the assets' router, two more isolates on the same
   // thread: 39 % of its JavaScript samples under the load bench (local-front.ts).
-  workers: [{ ...options, name: "adreel", modules: true, scriptPath, bindings, unsafeDirectSockets: [{ host: "127.0.0.1", port, entrypoint: "LocalFront" }] } as never],
+  workers: [{ ...options, name: "adreel", modules: true, scriptPath, bindings, unsafeDirectSockets: [{ host: "127.0.0.1", port, entrypoint: front }] } as never],
   // R2 and D1 are served by the stack's storage host (scripts/storage-host.ts), a workerd of
   // their own; this process keeps the Worker, its Durable Objects and the queues.
 }), persistTo));
