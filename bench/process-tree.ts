@@ -257,11 +257,16 @@ export function peaksByName(samples: readonly (readonly ProcessShare[])[]): Name
 export class TreeSampler {
   private timer: NodeJS.Timeout | null = null;
   private readonly series = new Map<string, Sample[]>();
+  private readonly watches: TreeWatch[];
+  private readonly intervalMs: number;
 
   constructor(
-    private readonly watches: TreeWatch[],
-    private readonly intervalMs = 200,
-  ) {}
+    watches: TreeWatch[],
+    intervalMs: number = 200,
+  ) {
+    this.watches = watches;
+    this.intervalMs = intervalMs;
+  }
 
   start(): this {
     this.sample();

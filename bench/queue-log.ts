@@ -55,11 +55,16 @@ export class LogFollower {
   readonly batches: QueueBatch[] = [];
   readonly transitions: JobTransitionLine[] = [];
 
+  private readonly read: () => string;
+  private readonly anchorChars: number;
   /** `anchorChars` must stay well below the tail's length, or the anchor never fits in the next tail. */
   constructor(
-    private readonly read: () => string,
-    private readonly anchorChars = 1000,
-  ) {}
+    read: () => string,
+    anchorChars: number = 1000,
+  ) {
+    this.read = read;
+    this.anchorChars = anchorChars;
+  }
 
   poll(): void {
     const text = this.read();

@@ -7,11 +7,15 @@ import type { LiveMessage } from "../contracts/live.ts";
 /** A small client for adreel's HTTP and WebSocket API, shared by the CLI, the demo and the tests. */
 
 export class ApiError extends Error {
+  readonly status: number;
+  readonly body: unknown;
   constructor(
-    readonly status: number,
-    readonly body: unknown,
+    status: number,
+    body: unknown,
   ) {
     super(`adreel answered ${status}: ${typeof body === "object" && body && "error" in body ? String((body as { error: unknown }).error) : JSON.stringify(body)}`);
+    this.status = status;
+    this.body = body;
   }
 }
 
@@ -19,10 +23,15 @@ export class ApiError extends Error {
 const READ_RETRY_MS = 60_000;
 
 export class AdreelClient {
+  readonly baseUrl: string;
+  readonly apiKey: string;
   constructor(
-    readonly baseUrl: string,
-    readonly apiKey: string,
-  ) {}
+    baseUrl: string,
+    apiKey: string,
+  ) {
+    this.baseUrl = baseUrl;
+    this.apiKey = apiKey;
+  }
 
   async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
     const send = () =>

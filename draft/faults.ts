@@ -31,8 +31,11 @@ export class FaultInjector {
   private answers = 0;
   private hangs = 0;
   private recentCreates: number[] = [];
+  private readonly knobs: () => DraftKnobs;
 
-  constructor(private readonly knobs: () => DraftKnobs) {}
+  constructor(knobs: () => DraftKnobs) {
+    this.knobs = knobs;
+  }
 
   /** Start the decision sequences again (after the seed or rates change). */
   reset(): void {

@@ -79,7 +79,9 @@ const BASS = wavetable([1, 0.35, 0.15]);
 class Track {
   readonly left: Float32Array;
   readonly right: Float32Array;
-  constructor(readonly length: number) {
+  readonly length: number;
+  constructor(length: number) {
+    this.length = length;
     this.left = new Float32Array(length);
     this.right = new Float32Array(length);
   }

@@ -33,12 +33,19 @@ export class WebhookDispatcher {
   /** shuffle mode: messages held per prediction until it completes. */
   private readonly held = new Map<string, Message[]>();
   private readonly closing = new AbortController();
+  private readonly secret: string;
+  private readonly options: () => DeliveryOptions;
+  private readonly onGiveUp: (message: string) => void;
 
   constructor(
-    private readonly secret: string,
-    private readonly options: () => DeliveryOptions,
-    private readonly onGiveUp: (message: string) => void = () => undefined,
-  ) {}
+    secret: string,
+    options: () => DeliveryOptions,
+    onGiveUp: (message: string) => void = () => undefined,
+  ) {
+    this.secret = secret;
+    this.options = options;
+    this.onGiveUp = onGiveUp;
+  }
 
   /** Called for every lifecycle event of every prediction; never throws, never waits. */
   notify(target: WebhookTarget | undefined, event: WebhookEvent, snapshot: Prediction): void {

@@ -47,8 +47,10 @@ export const BUSY_RETRY_AFTER_SECONDS = 1;
 
 export class EncodeSlots {
   private used = 0;
+  readonly limit: number;
 
-  constructor(readonly limit: number = ENCODE_SLOTS) {
+  constructor(limit: number = ENCODE_SLOTS) {
+    this.limit = limit;
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`encode slots must be a whole number of at least 1, got ${limit}`);
   }
 

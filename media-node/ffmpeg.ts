@@ -6,12 +6,18 @@ import { ENCODE_SLOTS, PROCESS_SLOTS, encodesVideo } from "./capacity.ts";
 /** ffmpeg and ffprobe, spawned with argument arrays (never a shell string). */
 
 export class FfmpegError extends Error {
+  readonly tool: string;
+  readonly code: number | null;
+  readonly stderrTail: string;
   constructor(
-    readonly tool: string,
-    readonly code: number | null,
-    readonly stderrTail: string,
+    tool: string,
+    code: number | null,
+    stderrTail: string,
   ) {
     super(`${tool} failed (exit ${code ?? "signal"}): ${stderrTail}`);
+    this.tool = tool;
+    this.code = code;
+    this.stderrTail = stderrTail;
     this.name = "FfmpegError";
   }
 }

@@ -44,11 +44,10 @@ export function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S>
  */
 export class StorageUnavailableError extends Error {
   readonly statusCode = 503;
-  constructor(
-    message: string,
-    readonly retryAfterSeconds: number,
-  ) {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number) {
     super(message);
+    this.retryAfterSeconds = retryAfterSeconds;
     this.name = "StorageUnavailableError";
   }
 }

@@ -41,11 +41,16 @@ export class PieceCache implements PieceStore {
   private readonly entries = new Map<string, { path: string; bytes: number; md5: string }>();
   private bytes = 0;
   private serial = 0;
+  readonly dir: string;
+  readonly maxBytes: number;
 
   private constructor(
-    readonly dir: string,
-    readonly maxBytes: number,
-  ) {}
+    dir: string,
+    maxBytes: number,
+  ) {
+    this.dir = dir;
+    this.maxBytes = maxBytes;
+  }
 
   /** A cache in a fresh directory under `root` (the OS temp dir by default), holding at most `maxBytes`. */
   static async open(maxBytes: number, root = tmpdir()): Promise<PieceCache> {

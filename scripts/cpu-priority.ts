@@ -81,8 +81,11 @@ export async function setSessionNiceness(pid: number, niceness: number): Promise
 export class StackPriority {
   private readonly standIns: number[] = [];
   private lowerStandIns = false;
+  readonly mode: StandInPriority;
 
-  constructor(readonly mode: StandInPriority) {}
+  constructor(mode: StandInPriority) {
+    this.mode = mode;
+  }
 
   /** What the Worker host's command line starts with: chrt(1) execs it, so its pid is the server's. */
   workerCommand(): string[] {

@@ -169,12 +169,14 @@ export class MediaNodeStandIn {
   readonly contexts: LogContext[] = [];
   readonly requests: { path: string; body: unknown }[] = [];
   holding = false;
+  private readonly secret: string;
+  /** For ingest: how sources are read and outputs written, and the places media-node is configured to allow. */
+  private readonly ingestFrom: { storage: StandInStorage; allowedOrigins: readonly string[] } | undefined;
 
-  constructor(
-    private readonly secret: string,
-    /** For ingest: how sources are read and outputs written, and the places media-node is configured to allow. */
-    private readonly ingestFrom: { storage: StandInStorage; allowedOrigins: readonly string[] } | undefined = undefined,
-  ) {}
+  constructor(secret: string, ingestFrom: { storage: StandInStorage; allowedOrigins: readonly string[] } | undefined = undefined) {
+    this.secret = secret;
+    this.ingestFrom = ingestFrom;
+  }
 
   /** Resolves once `count` composites are being worked on at the same time. */
   whenActive(count: number): Promise<void> {

@@ -7,8 +7,11 @@
  */
 export class IsolateMemo<K, V> {
   private readonly entries = new Map<K, V>();
+  private readonly capacity: number;
 
-  constructor(private readonly capacity: number) {}
+  constructor(capacity: number) {
+    this.capacity = capacity;
+  }
 
   get(key: K): V | undefined {
     return this.entries.get(key);

@@ -8,14 +8,15 @@ import { signRequest } from "../../contracts/signing.ts";
  */
 
 export class MediaNodeError extends Error {
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-    readonly status?: number,
-    /** Set when media-node (or the container pool) was too busy to start the work: try again after this many seconds. */
-    readonly busyForSeconds?: number,
-  ) {
+  readonly retryable: boolean;
+  readonly status?: number;
+  /** Set when media-node (or the container pool) was too busy to start the work: try again after this many seconds. */
+  readonly busyForSeconds?: number;
+  constructor(message: string, retryable: boolean, status?: number, busyForSeconds?: number) {
     super(message);
+    this.retryable = retryable;
+    this.status = status;
+    this.busyForSeconds = busyForSeconds;
     this.name = "MediaNodeError";
   }
 }

@@ -76,8 +76,10 @@ type Reading = { ok: true; plan: CreativePlan } | { ok: false; errors: string[] 
 export class OpenAIPlanner implements Planner {
   private readonly model: string;
   private readonly timeoutMs: number;
+  private readonly options: OpenAIPlannerOptions;
 
-  constructor(private readonly options: OpenAIPlannerOptions) {
+  constructor(options: OpenAIPlannerOptions) {
+    this.options = options;
     if (!options.apiKey) throw new Error("the openai planner needs an API key");
     this.model = options.model ?? "gpt-4.1-mini";
     this.timeoutMs = options.timeoutMs ?? 30_000;

@@ -9,15 +9,16 @@ import { inputProblems } from "./models/validation.ts";
  */
 
 export class ProviderError extends Error {
-  constructor(
-    message: string,
-    /** True when trying again later may succeed (5xx, 429, network). */
-    readonly retryable: boolean,
-    /** Seconds the provider asked us to wait (429 Retry-After). */
-    readonly retryAfterSeconds?: number,
-    readonly status?: number,
-  ) {
+  /** True when trying again later may succeed (5xx, 429, network). */
+  readonly retryable: boolean;
+  /** Seconds the provider asked us to wait (429 Retry-After). */
+  readonly retryAfterSeconds?: number;
+  readonly status?: number;
+  constructor(message: string, retryable: boolean, retryAfterSeconds?: number, status?: number) {
     super(message);
+    this.retryable = retryable;
+    this.retryAfterSeconds = retryAfterSeconds;
+    this.status = status;
     this.name = "ProviderError";
   }
 

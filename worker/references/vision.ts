@@ -130,8 +130,10 @@ export class OpenAIVisionAnalyser implements Analyser {
   private readonly maxAttempts: number;
   private readonly backoffMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly options: OpenAIVisionOptions;
 
-  constructor(private readonly options: OpenAIVisionOptions) {
+  constructor(options: OpenAIVisionOptions) {
+    this.options = options;
     if (!options.apiKey) throw new Error("the openai analyser needs an API key");
     this.model = options.model ?? "gpt-4.1-mini";
     this.timeoutMs = options.timeoutMs ?? 30_000;

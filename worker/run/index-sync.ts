@@ -41,12 +41,19 @@ export class IndexSync {
   private written = "";
   /** Since when the row is behind (`index_behind`, written only here), once read: null when it is current. */
   private behind: number | null | undefined = undefined;
+  private readonly db: D1Database;
+  private readonly sql: SqlStorage;
+  private readonly log: () => Log;
 
   constructor(
-    private readonly db: D1Database,
-    private readonly sql: SqlStorage,
-    private readonly log: () => Log,
-  ) {}
+    db: D1Database,
+    sql: SqlStorage,
+    log: () => Log,
+  ) {
+    this.db = db;
+    this.sql = sql;
+    this.log = log;
+  }
 
   /** When the alarm must write the row again (its last write failed), or null when it is current. */
   retryAt(): number | null {

@@ -175,10 +175,15 @@ export type TransitionObserver = <E extends JobEvent>(event: E, before: JobRow, 
  * lease or a poll time (which changes no status).
  */
 export class JobMachine {
+  private readonly sql: SqlExec;
+  private readonly observe: TransitionObserver;
   constructor(
-    private readonly sql: SqlExec,
-    private readonly observe: TransitionObserver = () => {},
-  ) {}
+    sql: SqlExec,
+    observe: TransitionObserver = () => {},
+  ) {
+    this.sql = sql;
+    this.observe = observe;
+  }
 
   get(id: string): JobRow | null {
     return (this.sql.exec("SELECT * FROM jobs WHERE id = ?", id).toArray()[0] as JobRow | undefined) ?? null;

@@ -18,11 +18,16 @@ export class ContainerRuntimeStandIn {
   running = false;
   starts: { env?: Record<string, string>; enableInternet?: boolean }[] = [];
   private stopped: (() => void) | undefined;
+  private readonly name: string;
+  private readonly server: () => MediaNodeStandIn;
 
   constructor(
-    private readonly name: string,
-    private readonly server: () => MediaNodeStandIn,
-  ) {}
+    name: string,
+    server: () => MediaNodeStandIn,
+  ) {
+    this.name = name;
+    this.server = server;
+  }
 
   start(options: { env?: Record<string, string>; enableInternet?: boolean } = {}): void {
     if (this.running) throw new Error("start() called on a running container");
