@@ -3,7 +3,7 @@ import { table } from "./results-doc.ts";
 
 /** media-node's memory in the load bench: which processes are its own, and where its highest samples were. */
 
-/** media-node runs under tsx's launcher (a node process whose only child is the server): the launcher is not the server. */
+/** media-node ran under tsx's launcher (a node process whose only child is the server) in a `--ref` older than plain-node servers: the launcher is not the server. */
 export function mediaServerAndChildren(stat: ProcStat, tree: ProcStat[]): boolean {
   return stat !== tree[0] || !tree.some((s) => s.ppid === stat.pid && s.comm.startsWith("node"));
 }

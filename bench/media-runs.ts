@@ -10,7 +10,7 @@ export function mediaRunOf(comm: string, argv: readonly string[]): string {
   if (comm.startsWith("node")) return "server";
   if (comm.startsWith("ffprobe")) return "ffprobe";
   if (comm.startsWith("espeak")) return "espeak-ng (voice)";
-  // Not a media tool: e.g. esbuild's service, which tsx runs beside the server in development.
+  // Not a media tool: e.g. esbuild's service, which tsx ran beside the server (a --ref's older code).
   if (!comm.startsWith("ffmpeg")) return comm;
   // A process past its exit (or not yet exec'd) has no command line to read.
   if (argv.length === 0) return "ffmpeg (no command line: exiting)";

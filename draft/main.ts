@@ -1,6 +1,6 @@
 import { buildDraftServer } from "./server.ts";
 
-// Entry point: `tsx draft/main.ts` (`npm run draft`). Configuration comes from the environment.
+// Entry point: `node draft/main.ts` (`npm run draft`; Node 22 strips the types). Configuration comes from the environment.
 const port = Number(process.env.DRAFT_PORT ?? 8789);
 const host = process.env.DRAFT_HOST ?? "127.0.0.1";
 const token = process.env.DRAFT_PROVIDER_TOKEN;

@@ -2,7 +2,7 @@ import { parseAllowedOrigins } from "./images/safe-fetch.ts";
 import { PieceCache } from "./piece-cache.ts";
 import { buildServer } from "./server.ts";
 
-// Entry point: `tsx media-node/main.ts`. Configuration comes from the environment.
+// Entry point: `node media-node/main.ts` (`npm run media-node`; Node 22 strips the types). Configuration comes from the environment.
 const port = Number(process.env.MEDIA_NODE_PORT ?? 8788);
 const host = process.env.MEDIA_NODE_HOST ?? "127.0.0.1";
 const secret = process.env.MEDIA_NODE_SECRET;

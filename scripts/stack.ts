@@ -19,6 +19,16 @@ export const ROOT = resolve(import.meta.dirname, "..");
 const BIN = join(ROOT, "node_modules", ".bin");
 const NODE = join(BIN, "node");
 const TSX = join(ROOT, "node_modules", "tsx", "dist", "cli.mjs");
+
+/**
+ * How Node runs a checkout's TypeScript servers: as they are, Node 22 stripping the types as it
+ * loads them (tsconfig.json's `erasableSyntaxOnly` keeps the code to syntax it can strip), as the
+ * media-node image runs (Dockerfile). A bench's `--ref` older than that still needs tsx, whose
+ * launcher starts a second node and an esbuild service beside every server.
+ */
+function typeScriptLoader(root: string): string[] {
+  return /"erasableSyntaxOnly"\s*:\s*true/.test(readFileSync(join(root, "tsconfig.json"), "utf8")) ? [] : [TSX];
+}
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 const WORKER_HOST = join(ROOT, "scripts", "worker-host.ts");
 const STORAGE_HOST = join(ROOT, "scripts", "storage-host.ts");
@@ -270,10 +280,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     child.stderr!.on("data", keep(log, prefix, lines));
     return child;
   };
-  /** A Node server of ours (`tsx <entry>`), below the Worker's CPU priority unless `standInPriority` is `equal` (cpu-priority.ts). */
+  /** A Node server of ours (`node <entry>`), below the Worker's CPU priority unless `standInPriority` is `equal` (cpu-priority.ts). */
   const priority = new StackPriority(options.standInPriority ?? "background");
+  const loader = typeScriptLoader(root);
   const spawnServer = async (entry: string, env: Record<string, string | undefined>, log: string[], prefix: string, lines: LineKeeper): Promise<ChildProcess> => {
-    const child = spawnKept([...priority.standInCommand(), NODE, TSX, join(root, entry)], env, log, prefix, lines);
+    const child = spawnKept([...priority.standInCommand(), NODE, ...loader, join(root, entry)], env, log, prefix, lines);
     await priority.standInStarted(child.pid);
     return child;
   };
@@ -379,7 +390,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
    * instance Miniflare elects to serve both hosts' storage (scripts/shared-storage.ts).
    */
   const startStorage = async () => {
-    storage = await spawnHost([TSX, STORAGE_HOST, "--port", new URL(storageUrl).port, "--persist-to", stateDir, "--bucket", MEDIA_BUCKET], s3Credentials, storageLog, "[storage] ", kept.storage);
+    storage = await spawnHost([STORAGE_HOST, "--port", new URL(storageUrl).port, "--persist-to", stateDir, "--bucket", MEDIA_BUCKET], s3Credentials, storageLog, "[storage] ", kept.storage);
     reportCrash(storage, "the storage host", storageLog);
     // Its one Worker answers 404 to anything outside the S3 endpoint. (The Worker's host waits for
     // its registration itself: workerd answers before Miniflare registers the candidate.)
@@ -387,7 +398,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   const startWorker = async () => {
     // This tree's host, whatever `root` is: a benchmark's `--ref` runs an older commit's Worker the same way.
-    const args = [TSX, WORKER_HOST, "--root", root, "--port", String(workerPort), "--persist-to", stateDir, "--inspector-port", String(await freePort())];
+    const args = [WORKER_HOST, "--root", root, "--port", String(workerPort), "--persist-to", stateDir, "--inspector-port", String(await freePort())];
     // In its environment, not as --var arguments: they hold secrets, and a command line is readable by every user.
     worker = await spawnHost(args, { ADREEL_WORKER_VARS: JSON.stringify(vars) }, workerLog, "[worker] ", kept.worker);
     reportCrash(worker, "the Worker", workerLog);

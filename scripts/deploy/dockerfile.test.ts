@@ -85,6 +85,14 @@ describe("Dockerfile (media-node image)", () => {
     for (const [name, value] of Object.entries(MEDIA_NODE_PROCESS_ENV)) expect(env).toContain(`${name}=${value}`);
   });
 
+  it("runs media-node's TypeScript on node itself, without tsx (a production dependency no more) or its esbuild service", () => {
+    expect(all("CMD").at(-1)?.args).toBe('["node", "media-node/main.ts"]');
+    const manifest = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+    expect(Object.keys(manifest.dependencies)).not.toContain("tsx");
+    // What lets node run it: only syntax its type stripping erases (checked by `npm run typecheck`).
+    expect(readFileSync(join(ROOT, "tsconfig.json"), "utf8")).toMatch(/"erasableSyntaxOnly":\s*true/);
+  });
+
   it("allows no brand-asset origin beyond the public https policy", () => {
     // Production fetches brand assets over https from public addresses only; the allowlist is the local stack's.
     expect(all("ENV").map((i) => i.args).join(" ")).not.toContain("MEDIA_NODE_ALLOWED_ORIGINS");
