@@ -1,3 +1,4 @@
+import { liveReload } from "./live-reload.ts";
 import { devVars, providerSettings } from "./local-settings.ts";
 import { createDevKey, ROOT, startStack } from "./stack.ts";
 
@@ -24,10 +25,29 @@ console.log(`adreel is running.
 
   export ADREEL_URL=${stack.workerUrl} ADREEL_API_KEY=${key}
   curl -s -X POST $ADREEL_URL/api/generate -H "authorization: Bearer $ADREEL_API_KEY" -H 'content-type: application/json' -d '{"prompt":"a cozy coffee shop ad"}'
-Press Ctrl-C to stop.`);
+${process.env.ADREEL_LIVE_RELOAD === "0" ? "" : "Saving a source file restarts the server that runs it (ADREEL_LIVE_RELOAD=0: off).\n"}Press Ctrl-C to stop.`);
+const reload =
+  process.env.ADREEL_LIVE_RELOAD === "0"
+    ? null
+    : liveReload(ROOT, async (server, because) => {
+        const t0 = performance.now();
+        console.error(`  ${because} changed: restarting ${server}`);
+        try {
+          if (server === "worker") await stack.restartWorker();
+          else {
+            await stack.stopMediaNode();
+            await stack.startMediaNode();
+          }
+          console.error(`  ${server} is up again (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+        } catch (error) {
+          // A change that does not build or start is the developer's to fix: the next save tries again.
+          console.error(`  ${server} did not start: ${(error as Error).message}`);
+        }
+      });
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     console.log("stopping...");
+    reload?.close();
     void stack.stop().then(() => process.exit(0));
   });
 }
