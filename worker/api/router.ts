@@ -99,15 +99,16 @@ export function errorResponse(description: string) {
 
 const RETRY_AFTER = { "retry-after": { description: "Seconds to wait.", schema: { type: "string" as const } } };
 
-/** 429 with `Retry-After`: which limits a route can answer it for is in `description`. */
-export function tooManyResponse(description: string) {
+/**
+ * An error answer with `Retry-After`: a 429 (which limits a route answers it for is in
+ * `description`) or a 503 (an outage of ours, not the request's fault).
+ */
+export function retryAfterResponse(description: string) {
   return { ...errorResponse(description), headers: RETRY_AFTER };
 }
 
-/** 503 with `Retry-After`: an outage of ours (not the request's fault) the caller may try again after. */
-export function unavailableResponse(description: string) {
-  return { ...errorResponse(description), headers: RETRY_AFTER };
-}
+/** What a 503 for an outage of ours (D1, R2, media-node unreachable) tells the caller to wait. */
+export const OUTAGE_RETRY_AFTER_SECONDS = 2;
 
 export const UNAUTHORIZED = errorResponse("No API key, or a revoked or unknown one.");
 export const UNKNOWN_VIDEO = errorResponse("No such video for this tenant (another tenant's video is equally unknown).");
@@ -116,7 +117,7 @@ export const UNKNOWN_VIDEO = errorResponse("No such video for this tenant (anoth
 export function apiResponses<R extends Record<number, unknown>>(responses: R) {
   return {
     401: UNAUTHORIZED,
-    429: tooManyResponse("Too many requests: the key's per-minute request limit (`limit: rate_limit`). Wait `retry_after_seconds` (also the `Retry-After` header)."),
+    429: retryAfterResponse("Too many requests: the key's per-minute request limit (`limit: rate_limit`). Wait `retry_after_seconds` (also the `Retry-After` header)."),
     ...responses,
   };
 }

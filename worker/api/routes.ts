@@ -11,7 +11,7 @@ import { rateLimit, unauthorized } from "./limits.ts";
 import { mediaApi } from "./media.ts";
 import { serveMeta } from "./meta.ts";
 import { serverTiming } from "./server-timing.ts";
-import { router } from "./router.ts";
+import { OUTAGE_RETRY_AFTER_SECONDS, router } from "./router.ts";
 import { videosApi } from "./videos.ts";
 import { webhooksApi } from "./webhooks.ts";
 
@@ -57,9 +57,6 @@ app.route("/webhooks", webhooksApi);
 app.route("/media", mediaApi);
 app.route("/admin/keys", keysApi);
 
-/** What a 503 for a failed D1 query or R2 call tells the caller to wait. */
-const DATABASE_RETRY_AFTER_SECONDS = 2;
-
 app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` } satisfies ErrorResponse, 404));
 app.onError((error, c) => {
   // What the router itself refuses (an unreadable body, say) is the client's problem, said in the API's error shape.
@@ -70,13 +67,13 @@ app.onError((error, c) => {
   // shortly, and the video runs themselves (in their Durable Objects) go on without it.
   if (error instanceof DrizzleQueryError) {
     workerLog(config.log).warn("request.unavailable", { method: c.req.method, path, error: error.cause ?? error });
-    c.header("retry-after", String(DATABASE_RETRY_AFTER_SECONDS));
+    c.header("retry-after", String(OUTAGE_RETRY_AFTER_SECONDS));
     return c.json({ error: "the database is unavailable right now; try again shortly" } satisfies ErrorResponse, 503);
   }
   // So is R2 failing a read or write the request needs (media/bucket.ts).
   if (error instanceof StorageUnavailable) {
     workerLog(config.log).warn("request.unavailable", { method: c.req.method, path, error: error.cause ?? error });
-    c.header("retry-after", String(DATABASE_RETRY_AFTER_SECONDS));
+    c.header("retry-after", String(OUTAGE_RETRY_AFTER_SECONDS));
     return c.json({ error: "media storage is unavailable right now; try again shortly" } satisfies ErrorResponse, 503);
   }
   workerLog(config.log).error("request.failed", { method: c.req.method, path, error, stack: error.stack });

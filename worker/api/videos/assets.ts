@@ -3,7 +3,7 @@ import { AssetUploadResponse, type ErrorResponse } from "../../../contracts/api.
 import type { AppContext } from "../../app.ts";
 import { fromBucket } from "../../media/bucket.ts";
 import { MAX_ASSET_BYTES, assetStore, ingestAsset, uploadStagingKey } from "../../references/assets.ts";
-import { API_KEY, apiResponses, errorResponse, jsonResponse, unavailableResponse } from "../router.ts";
+import { API_KEY, apiResponses, errorResponse, jsonResponse, OUTAGE_RETRY_AFTER_SECONDS, retryAfterResponse } from "../router.ts";
 
 /**
  * POST /api/assets — upload a brand image; answers `{asset_id, ref, width, height, format,
@@ -24,8 +24,6 @@ const RAW_TYPES = new Set(IMAGE_TYPES);
 /** Room for multipart boundaries and part headers around a full-size file. */
 const MULTIPART_OVERHEAD = 64 * 1024;
 const STAGING_URL_TTL_SECONDS = 10 * 60;
-/** The wait a 503 names when media-node named none (it was unreachable): as for the storage's own outages. */
-const UNAVAILABLE_RETRY_AFTER_SECONDS = 2;
 
 function fail(c: AppContext, status: 413 | 415 | 422 | 503, message: string): Response {
   return c.json({ error: `file: ${message}`, field: "file" } satisfies ErrorResponse, status);
@@ -122,7 +120,7 @@ export const uploadAssetRoute = createRoute({
     415: errorResponse("Neither an image content type nor multipart/form-data."),
     422: errorResponse("Empty, not a valid image, or no `file` field; `field` names it."),
     500: errorResponse("The image could not be checked, through a fault of ours, not of the file."),
-    503: unavailableResponse("The image cannot be checked right now (media-node or our storage is unavailable); try again after `Retry-After` seconds."),
+    503: retryAfterResponse("The image cannot be checked right now (media-node or our storage is unavailable); try again after `Retry-After` seconds."),
   }),
 });
 
@@ -146,7 +144,7 @@ export async function uploadAsset(c: AppContext): Promise<Response> {
       }
       // media-node unreachable or busy, or our storage failing to hand it the staged copy: the client may simply try again.
       store.log.warn("asset.unavailable", { tenant_id: tenantId, field: "file", error: outcome.reason });
-      c.header("retry-after", String(outcome.retryAfterSeconds ?? UNAVAILABLE_RETRY_AFTER_SECONDS));
+      c.header("retry-after", String(outcome.retryAfterSeconds ?? OUTAGE_RETRY_AFTER_SECONDS));
       return c.json({ error: "the image cannot be validated right now; try again" } satisfies ErrorResponse, 503);
     }
     const { record } = outcome;

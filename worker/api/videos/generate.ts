@@ -10,7 +10,7 @@ import { planVideo } from "../../planning/plan.ts";
 import { speechVoiceProblem } from "../../providers/models/speech.ts";
 import { admitBrandAssets, assetStore } from "../../references/assets.ts";
 import { generateLimit, tooManyVideos, underConcurrencyCap } from "../limits.ts";
-import { API_KEY, apiResponses, errorResponse, jsonBodyWithin, type RouteContext, tooManyResponse } from "../router.ts";
+import { API_KEY, apiResponses, errorResponse, jsonBodyWithin, type RouteContext, retryAfterResponse } from "../router.ts";
 
 /** POST /api/generate — validate, estimate, admit, and hand the video to its Durable Object. */
 
@@ -42,7 +42,7 @@ export const generateRoute = createRoute({
     200: { description: "Started (or planned only, for `dry_run`).", content: { "application/json": { schema: z.union([GenerateResponse, DryRunResponse]) } } },
     400: errorResponse("The body could not be read."),
     413: errorResponse("The body is larger than 64 KiB."),
-    429: tooManyResponse(
+    429: retryAfterResponse(
       "Too many requests (`limit: rate_limit`), too many generate requests (`limit: generate_rate_limit`), or too many of the tenant's videos queued or processing at once (`limit: concurrent_videos`). Wait `retry_after_seconds` (also the `Retry-After` header).",
     ),
     422: errorResponse(

@@ -3,7 +3,7 @@ import { type ErrorResponse, RegenerateBeatRequest, RegenerateBeatResponse, type
 import type { LiveSnapshot } from "../../../contracts/live.ts";
 import { type AppContext, invalid } from "../../app.ts";
 import { tooManyVideos, underConcurrencyCap } from "../limits.ts";
-import { API_KEY, apiResponses, errorResponse, jsonBodyWithin, jsonResponse, ownVideo, type RouteContext, tooManyResponse, UNKNOWN_VIDEO, VideoPath } from "../router.ts";
+import { API_KEY, apiResponses, errorResponse, jsonBodyWithin, jsonResponse, ownVideo, type RouteContext, retryAfterResponse, UNKNOWN_VIDEO, VideoPath } from "../router.ts";
 
 /** POST /api/video/{id}/beats/{n}/regenerate — re-render one beat of a complete video. */
 
@@ -39,7 +39,7 @@ export const regenerateRoute = createRoute({
     409: errorResponse("The video is not complete."),
     413: errorResponse("The body is larger than 16 KiB."),
     422: errorResponse("No such beat, or an unusable prompt; `field` names it."),
-    429: tooManyResponse(
+    429: retryAfterResponse(
       "Too many requests (`limit: rate_limit`) or too many of the tenant's videos in progress (`limit: concurrent_videos`). Wait `retry_after_seconds` (also the `Retry-After` header).",
     ),
   }),

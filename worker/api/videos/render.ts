@@ -5,7 +5,7 @@ import { sha256Hex } from "../../../contracts/signing.ts";
 import { type Config, providerFor, videoConfig } from "../../config.ts";
 import { priceSpec } from "../../planning/plan.ts";
 import { generateLimit, tooManyVideos } from "../limits.ts";
-import { API_KEY, apiResponses, errorResponse, jsonBodyWithin, jsonResponse, ownVideo, type RouteContext, tooManyResponse, UNKNOWN_VIDEO, VideoPath, videoNotFound } from "../router.ts";
+import { API_KEY, apiResponses, errorResponse, jsonBodyWithin, jsonResponse, ownVideo, type RouteContext, retryAfterResponse, UNKNOWN_VIDEO, VideoPath, videoNotFound } from "../router.ts";
 import { IdempotencyHeaders, idempotencyKeyOf, insertVideo, keyedVideo, overCostCap, startRefusal, startVideo } from "./generate.ts";
 
 /** POST /api/video/{id}/render — a finished draft, rendered for real from the same spec. */
@@ -39,7 +39,7 @@ export const renderRoute = createRoute({
     409: errorResponse("The video is not a complete draft (still running, failed or cancelled, or already a standard video)."),
     413: errorResponse("The body is larger than 16 KiB."),
     422: errorResponse("A field is invalid (`quality` other than `standard`, an unknown field, a bad `callback_url`), `max_cost_usd` is below the estimate, or the Idempotency-Key was used with another request; `field` names it."),
-    429: tooManyResponse(
+    429: retryAfterResponse(
       "Too many requests (`limit: rate_limit`), too many generate or render requests (`limit: generate_rate_limit`), or too many of the tenant's videos queued or processing (`limit: concurrent_videos`). Wait `retry_after_seconds`.",
     ),
     503: errorResponse("The deployment's model configuration has problems (`issues` lists them, as `GET /health` does), or the video could not be started; nothing was created that will run."),
