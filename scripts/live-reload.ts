@@ -42,19 +42,16 @@ export interface LiveReload {
 export function liveReload(root: string, restart: (server: Server, because: string) => Promise<void>, quietMs = 200): LiveReload {
   const pending = new Map<Server, string>();
   let timer: NodeJS.Timeout | null = null;
-  let running: Promise<void> | null = null;
+  let restarting = false;
   const flush = async () => {
     timer = null;
-    if (running) return;
     const due = [...pending];
     pending.clear();
-    running = (async () => {
-      for (const [server, because] of due) await restart(server, because);
-    })();
+    restarting = true;
     try {
-      await running;
+      for (const [server, because] of due) await restart(server, because);
     } finally {
-      running = null;
+      restarting = false;
       if (pending.size) schedule();
     }
   };
@@ -65,7 +62,7 @@ export function liveReload(root: string, restart: (server: Server, because: stri
   const watchers: FSWatcher[] = [];
   const changed = (path: string) => {
     for (const server of serversFor(path)) if (!pending.has(server)) pending.set(server, path);
-    if (pending.size && !running) schedule();
+    if (pending.size && !restarting) schedule();
   };
   for (const folder of Object.keys(RUN_BY)) {
     watchers.push(watch(join(root, folder), { recursive: true }, (_event, file) => file && changed(join(folder, file.toString()))));

@@ -94,7 +94,7 @@ export async function withdrawDeadEntries(persistTo: string): Promise<string[]> 
     readdirSync(registry).map(async (name) => {
       let address: string | undefined;
       try {
-        address = (JSON.parse(readFileSync(join(registry, name), "utf8")) as { debugPortAddress?: string }).debugPortAddress;
+        address = readEntry(persistTo, name).debugPortAddress;
       } catch {
         return;
       }

@@ -19,6 +19,11 @@ export const ROOT = resolve(import.meta.dirname, "..");
 const BIN = join(ROOT, "node_modules", ".bin");
 const NODE = join(BIN, "node");
 const TSX = join(ROOT, "node_modules", "tsx", "dist", "cli.mjs");
+const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+const WORKER_HOST = join(ROOT, "scripts", "worker-host.ts");
+const STORAGE_HOST = join(ROOT, "scripts", "storage-host.ts");
+/** wrangler.toml's R2 bucket (`[[r2_buckets]]` MEDIA), whose S3 API the storage host serves. */
+export const MEDIA_BUCKET = wranglerBucket(ROOT, "MEDIA");
 
 /**
  * How Node runs a checkout's TypeScript servers: as they are, Node 22 stripping the types as it
@@ -29,11 +34,7 @@ const TSX = join(ROOT, "node_modules", "tsx", "dist", "cli.mjs");
 function typeScriptLoader(root: string): string[] {
   return /"erasableSyntaxOnly"\s*:\s*true/.test(readFileSync(join(root, "tsconfig.json"), "utf8")) ? [] : [TSX];
 }
-const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
-const WORKER_HOST = join(ROOT, "scripts", "worker-host.ts");
-const STORAGE_HOST = join(ROOT, "scripts", "storage-host.ts");
-/** wrangler.toml's R2 bucket (`[[r2_buckets]]` MEDIA), whose S3 API the storage host serves. */
-export const MEDIA_BUCKET = wranglerBucket(ROOT, "MEDIA");
+
 export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
