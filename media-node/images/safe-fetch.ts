@@ -5,6 +5,7 @@ import { request as httpsRequest } from "node:https";
 import { isIP } from "node:net";
 import { InputError, redact } from "../io.ts";
 import { type AddressRefusal, refuseAddress } from "./address-policy.ts";
+import { inAllowedPlace } from "./allowed-places.ts";
 
 /**
  * Fetching an image from a URL a client gave us (brand assets). The URL is untrusted: it may
@@ -117,15 +118,6 @@ function hopName(hop: number): string {
 function checkScheme(url: URL, hop: number): void {
   if (url.protocol === "https:") return;
   throw new InputError(`${hopName(hop)} must use https (got ${url.protocol})`);
-}
-
-function isAllowedOrigin(url: URL, options: SafeFetchOptions): boolean {
-  if (url.protocol !== "https:" && url.protocol !== "http:") return false;
-  // `url.pathname` is normalized (dot segments, %2e included, resolved), so a prefix cannot be climbed out of.
-  return (options.allowedOrigins ?? []).some((allowed) => {
-    const place = new URL(allowed);
-    return place.origin === url.origin && url.pathname.startsWith(place.pathname);
-  });
 }
 
 /** A DNS lookup cannot be cancelled, but we can stop waiting for it. */
@@ -251,7 +243,7 @@ export async function safeFetchImage(url: string, options: SafeFetchOptions): Pr
   }
   const signal = AbortSignal.timeout(options.timeoutMs);
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    const trusted = isAllowedOrigin(current, options);
+    const trusted = inAllowedPlace(current, options.allowedOrigins ?? []);
     if (!trusted) checkScheme(current, hop);
     if (current.username || current.password) throw new InputError(`${hopName(hop)} must not carry credentials`);
     let response: IncomingMessage;

@@ -21,6 +21,7 @@ import {
   cueFrames,
 } from "../../contracts/media.ts";
 import { chunkFramesUnder } from "../../lib/stitch-plan.ts";
+import { inAllowedPlace } from "../../media-node/images/allowed-places.ts";
 import { buildCues, placeLines } from "../../lib/voice-cues.ts";
 import { verifyRequest } from "../../contracts/signing.ts";
 
@@ -128,8 +129,7 @@ async function ingest(body: unknown, storage: StandInStorage | undefined, allowe
   if (request.max_bytes > INGEST_LIMITS.maxBytesCeiling) return refused(`max_bytes: ${request.max_bytes} is over media-node's ${INGEST_LIMITS.maxBytesCeiling} byte ceiling`);
   if (request.max_pixels > INGEST_LIMITS.maxPixelsCeiling) return refused(`max_pixels: ${request.max_pixels} is over media-node's ${INGEST_LIMITS.maxPixelsCeiling} pixel ceiling`);
   const source = new URL(request.source_url);
-  const allowed = allowedOrigins.some((place) => source.origin === new URL(place).origin && source.pathname.startsWith(new URL(place).pathname));
-  if (!allowed) return refused(source.protocol === "https:" ? "source_url: the stand-in reaches only its allowed origins" : `source_url must use https (got ${source.protocol})`);
+  if (!inAllowedPlace(source, allowedOrigins)) return refused(source.protocol === "https:" ? "source_url: the stand-in reaches only its allowed origins" : `source_url must use https (got ${source.protocol})`);
   if (!storage) throw new Error("the media-node stand-in was asked to ingest without a storage to read from");
   const unreachable = (reason: string): Answer =>
     request.staged
