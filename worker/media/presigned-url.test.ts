@@ -29,6 +29,23 @@ describe("SigV4 query presigning", () => {
     expect(`${signed.origin}${signed.pathname}`).toBe(`${expected.origin}${expected.pathname}`);
   });
 
+  it("signs with the day's own key when keys of other days, regions and secrets were made before it (signing keys are kept between URLs)", async () => {
+    const example = new URL("https://examplebucket.s3.amazonaws.com/test.txt?X-Amz-Expires=86400");
+    const DAY_MS = 24 * 3600 * 1000;
+    // Keys of the day before, the day after, another region and another secret, made first.
+    await presignUrl(example, "GET", AWS_EXAMPLE, { region: "us-east-1", now: AWS_EXAMPLE.now - DAY_MS });
+    await presignUrl(example, "GET", AWS_EXAMPLE, { region: "us-east-1", now: AWS_EXAMPLE.now + DAY_MS });
+    await presignUrl(example, "GET", AWS_EXAMPLE, { region: "auto", now: AWS_EXAMPLE.now });
+    await presignUrl(example, "GET", { ...AWS_EXAMPLE, secretAccessKey: "another secret" }, { region: "us-east-1", now: AWS_EXAMPLE.now });
+    for (let i = 0; i < 2; i++) {
+      const signed = new URL(await presignUrl(example, "GET", AWS_EXAMPLE, { region: "us-east-1", now: AWS_EXAMPLE.now }));
+      expect(signed.searchParams.get("X-Amz-Signature")).toBe(AWS_EXAMPLE.signature);
+    }
+    // Another secret on the example's day (its key made above): not the example's signature.
+    const other = new URL(await presignUrl(example, "GET", { ...AWS_EXAMPLE, secretAccessKey: "another secret" }, { region: "us-east-1", now: AWS_EXAMPLE.now }));
+    expect(other.searchParams.get("X-Amz-Signature")).not.toBe(AWS_EXAMPLE.signature);
+  });
+
   it("changes the signature with the method, the key, the time and the secret", async () => {
     const base = async (over: { key?: string; access?: "get" | "put"; now?: number; secret?: string }) =>
       new URL(await presignR2Url({ ...R2, secretAccessKey: over.secret ?? R2.secretAccessKey }, over.key ?? "videos/v/final.mp4", over.access ?? "get", 3600, { now: over.now ?? AWS_EXAMPLE.now })).searchParams.get("X-Amz-Signature");

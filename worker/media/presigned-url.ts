@@ -60,6 +60,17 @@ function uriEncodePath(key: string): string {
     .join("/");
 }
 
+/**
+ * SigV4's signing keys (HMAC chains of the secret, the day, the region and the service), kept
+ * between URLs: aws4fetch caches one per signer, and a signer signs one URL, so every URL paid
+ * four more HMACs (each a key import and a sign) for the same key. A step presigns several URLs
+ * (its inputs, the references, its output), and they were among the longest uninterrupted
+ * stretches of the Worker's thread under load. Keyed as aws4fetch keys it (secret, day, region,
+ * service); a new day's key joins the old ones, and the map is emptied when it grows past a few.
+ */
+const signingKeys = new Map<string, ArrayBuffer>();
+const SIGNING_KEYS_KEPT = 16;
+
 /** SigV4 query signing of `url` as it stands (its path percent-encoded once, as `uriEncodePath` does). */
 export async function presignUrl(url: URL, method: "GET" | "PUT", credentials: Pick<R2Credentials, "accessKeyId" | "secretAccessKey">, options: PresignOptions = {}): Promise<string> {
   const signer = new AwsV4Signer({
@@ -71,9 +82,11 @@ export async function presignUrl(url: URL, method: "GET" | "PUT", credentials: P
     region: options.region ?? "auto",
     signQuery: true,
     datetime: amzDate(options.now ?? Date.now()),
+    cache: signingKeys,
     // For the service s3, aws4fetch decodes the path and encodes it once again: the canonical
     // path is the one sent. (`singleEncode` would skip that encoding and sign the decoded key:
     // a key with a space or a non-ASCII letter got a signature R2 refuses.)
   });
+  if (signingKeys.size > SIGNING_KEYS_KEPT) signingKeys.clear();
   return (await signer.sign()).url.toString();
 }
