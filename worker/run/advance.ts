@@ -2,7 +2,8 @@ import type { ChunkLastFrame } from "../chunks/output.ts";
 import { decideAfter, decideOnPublish, type Decision } from "./pipeline.ts";
 import type { HandOff } from "./types.ts";
 import type { JobRow } from "./jobs.ts";
-import { enterPhase, readState, storeConsistencyContext, storePlan, updateProgress } from "./run-state.ts";
+import { readState } from "./run-row.ts";
+import { enterPhase, storeConsistencyContext, storePlan, updateProgress } from "./run-state.ts";
 import { loadDurationPriors } from "./timings.ts";
 import type { RunContext } from "./types.ts";
 

@@ -12,7 +12,8 @@ import { JobMachine, type TransitionObserver } from "./job-machine.ts";
 import { currentTotals } from "./ledger.ts";
 import { cancelAtProvider } from "./predictions.ts";
 import { nextDueAt, nextSettleAt } from "./recovery.ts";
-import { isEnded, readRow, readState } from "./run-state.ts";
+import { readRow, readState } from "./run-row.ts";
+import { isEnded } from "./run-state.ts";
 import type { RunContext, RunRow } from "./types.ts";
 
 /** What a run is built from: its Durable Object's storage and sockets, and the outside world. */

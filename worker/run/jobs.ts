@@ -85,6 +85,9 @@ function workTriggers(columns: Record<string, string>): string[] {
   ]);
 }
 
+/** The run row's long JSON texts: written a few times a run, read on nearly every step (`run_texts`). */
+export const RUN_TEXTS = ["request", "spec", "chunk_plan", "cost_estimate", "consistency_context"] as const;
+
 export const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS run (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -219,6 +222,20 @@ export const SCHEMA = [
     duration_priors: "kind, model, start_seconds, provider_seconds, ingest_seconds",
     run: "request, spec, chunk_plan",
   }),
+  /**
+   * A token every write of the run's long JSON texts changes (run-state.ts `readRow` keeps them
+   * parsed between changes: the row is read on nearly every step, and its texts are most of its
+   * bytes). Random rather than counted, so a run stored again from nothing never meets a token
+   * of the one before. Kept by triggers, so no writer can forget it.
+   */
+  `CREATE TABLE IF NOT EXISTS run_texts (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    token INTEGER NOT NULL
+  )`,
+  `INSERT OR IGNORE INTO run_texts (id, token) VALUES (1, random())`,
+  ...["INSERT", "DELETE", `UPDATE OF ${RUN_TEXTS.join(", ")}`].map(
+    (event) => `CREATE TRIGGER IF NOT EXISTS run_texts_${event.split(" ")[0]!.toLowerCase()} AFTER ${event} ON run BEGIN UPDATE run_texts SET token = random() WHERE id = 1; END`,
+  ),
 ];
 
 /** Columns added to `jobs` after the first release: runs stored before them gain them on load. */

@@ -1,13 +1,14 @@
-import { type CostEstimate, EndStatus, type GenerateRequest, type Phase, type StatusResponse, type VideoStatus } from "../../contracts/api.ts";
+import { type CostEstimate, EndStatus, type Phase, type VideoStatus } from "../../contracts/api.ts";
 import type { VideoSpec } from "../../contracts/spec.ts";
 import type { ChunkPlan } from "../chunks/plan.ts";
 import { lastEventId } from "./event-log.ts";
 import { jobView } from "./jobs.ts";
+import { readRow, readState } from "./run-row.ts";
 import { costFields, ledgerEntries, ledgerTotals } from "./ledger.ts";
 import { phaseProgress } from "./progress.ts";
 import { currentJobs, currentWork, remainingSecondsAt } from "./timings.ts";
 import { END_EVENT, VIDEO_TRANSITIONS, videoGuard, videoTransition } from "./video-machine.ts";
-import type { RunContext, RunRow, RunState, Snapshot, StartInput } from "./types.ts";
+import type { RunContext, RunRow, Snapshot, StartInput } from "./types.ts";
 
 /**
  * The run's own row: the video's status, phase, progress, spec and error. Its status moves
@@ -21,23 +22,6 @@ export function isEnded(status: VideoStatus): boolean {
   return ENDED.includes(status);
 }
 
-export function readRow(sql: SqlStorage): RunRow | null {
-  return (sql.exec("SELECT * FROM run WHERE id = 1").toArray()[0] as unknown as RunRow | undefined) ?? null;
-}
-
-export function readState(sql: SqlStorage): RunState | null {
-  const row = readRow(sql);
-  if (!row) return null;
-  // The row's bookkeeping columns stay inside: the snapshot a client sees is exactly the contract's.
-  const { id: _id, last_progress_at: _lastProgress, ...columns } = row as RunRow & { id?: number };
-  return {
-    ...columns,
-    request: JSON.parse(row.request) as GenerateRequest,
-    spec: row.spec ? (JSON.parse(row.spec) as VideoSpec) : null,
-    chunk_plan: row.chunk_plan ? (JSON.parse(row.chunk_plan) as ChunkPlan[]) : null,
-    cost_estimate: row.cost_estimate ? (JSON.parse(row.cost_estimate) as CostEstimate) : null,
-  };
-}
 
 /** The run's row, queued. False when the run exists already (a retried start changes nothing). */
 export function createRun(sql: SqlStorage, input: StartInput, now = Date.now()): boolean {

@@ -8,6 +8,7 @@ import { spokenLines } from "../../contracts/spec.ts";
 import { chunkJobs, type NewJob, referenceJobs, soundtrackJobs, soundtrackMixJob, storyboardJobs } from "./dag.ts";
 import { type DurationEstimates, durationEstimates, jobRemainder, type ObservedAttempt, secondsRemaining, type WorkItem } from "./eta.ts";
 import { JobKind, type JobRow, type JobState, jobStates, PREDICTION_KINDS } from "./jobs.ts";
+import { readRow } from "./run-row.ts";
 import type { RunRow, RunState } from "./types.ts";
 
 /**
@@ -216,7 +217,7 @@ export function plannedJobs(config: Config, state: Pick<RunState, "request" | "s
 }
 
 /** The run's texts `plannedJobs` reads, and the jobs they implied, per run storage: kept until a text or the settings change. */
-const plans = new WeakMap<SqlStorage, { texts: string; config: Config; jobs: NewJob[] | null }>();
+const plans = new WeakMap<SqlStorage, { texts: Pick<RunRow, "request" | "spec" | "chunk_plan">; config: Config; jobs: NewJob[] | null }>();
 
 /**
  * `plannedJobs` of the run's stored request, spec and chunk plan, parsed again only when one of
@@ -224,11 +225,12 @@ const plans = new WeakMap<SqlStorage, { texts: string; config: Config; jobs: New
  * read after nearly every one.
  */
 export function storedPlannedJobs(sql: SqlStorage, config: Config): NewJob[] | null {
-  const row = sql.exec("SELECT request, spec, chunk_plan FROM run WHERE id = 1").toArray()[0] as Pick<RunRow, "request" | "spec" | "chunk_plan"> | undefined;
+  // The texts as run-state.ts keeps them: the same strings until one is written.
+  const row = readRow(sql);
   if (!row) return null;
-  const texts = `${row.request}\u0000${row.spec ?? ""}\u0000${row.chunk_plan ?? ""}`;
+  const texts = { request: row.request, spec: row.spec, chunk_plan: row.chunk_plan };
   let plan = plans.get(sql);
-  if (plan?.texts !== texts || plan.config !== config) {
+  if (!plan || plan.texts.request !== texts.request || plan.texts.spec !== texts.spec || plan.texts.chunk_plan !== texts.chunk_plan || plan.config !== config) {
     const state = { request: JSON.parse(row.request), spec: row.spec ? JSON.parse(row.spec) : null, chunk_plan: row.chunk_plan ? JSON.parse(row.chunk_plan) : null };
     plans.set(sql, (plan = { texts, config, jobs: plannedJobs(config, state) }));
   }

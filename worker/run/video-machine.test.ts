@@ -2,7 +2,8 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { GenerateRequest, VideoStatus } from "../../contracts/api.ts";
 import { runOf } from "../../test/support/worker/run-driver.ts";
-import { createRun, endRun, readRow, reopenRun } from "./run-state.ts";
+import { readRow } from "./run-row.ts";
+import { createRun, endRun, reopenRun } from "./run-state.ts";
 import { VIDEO_TRANSITIONS, type VideoEvent, videoTransition } from "./video-machine.ts";
 import type { VideoRun } from "./video-run.ts";
 

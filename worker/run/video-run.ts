@@ -15,7 +15,8 @@ import { migrate } from "./jobs.ts";
 import { beginPrediction, createAborted, deferCreate, predictionCreated, predictionUpdate } from "./predictions.ts";
 import { pollOverdue, recoverLost, settleAfterEnd } from "./recovery.ts";
 import { regenerateBeat } from "./regenerate.ts";
-import { createRun, readState, snapshotOf } from "./run-state.ts";
+import { readState } from "./run-row.ts";
+import { createRun, snapshotOf } from "./run-state.ts";
 import { StatusView } from "./status-view.ts";
 import type { PredictionGate, RunContext, Snapshot, StartInput } from "./types.ts";
 
