@@ -10,12 +10,30 @@ export * from "./stitch.ts";
  * media-node's HTTP API. Every request is signed (contracts/signing.ts `signRequest`).
  * Inputs arrive as URLs (signed Worker media URLs or provider output URLs); outputs are
  * written with HTTP PUT to signed Worker media URLs, so media-node keeps no state.
- * Errors answer `{ error: string }` with 4xx for bad input and 5xx for processing failures
- * (ffmpeg's own message included).
+ * Errors answer MediaError: 4xx for bad input, 5xx for processing failures (ffmpeg's own
+ * message included).
  */
 
+/**
+ * media-node's error answer. `error` is for people (it usually begins with the field, but its
+ * wording may change); `field` is for programs: what a refusal (4xx) is about, whenever media-node
+ * knows. It is a path into the request body, dot-separated as zod spells an issue's path
+ * (`width`, `layers.0.weight`, `voiceover.phrases.1.url`; `body` for the body as a whole): the
+ * field a schema mismatch is at, the URL field whose fetch failed or was refused, the input whose
+ * content was refused (`input_url`, `chunks.2`). Ingest names the image it read `image`
+ * (INGEST_IMAGE_FIELD), not `source_url`: for a staged upload the URL is the Worker's and the
+ * bytes are the client's, and the Worker tells the two apart by it (worker/references/assets.ts).
+ * Absent on refusals about no request field (a bad signature, an unknown route) and on 5xx.
+ */
+export const MediaError = z.object({ error: z.string(), field: z.string().min(1).optional() });
+export type MediaError = z.infer<typeof MediaError>;
 
-export const MediaError = z.object({ error: z.string() });
+/** A body that fails its route's contract: the first issue, named by its path (see MediaError). */
+export function contractRefusal(error: z.ZodError): MediaError & { field: string } {
+  const issue = error.issues[0];
+  const field = issue?.path.length ? issue.path.join(".") : "body";
+  return { error: `${field}: ${issue?.message ?? "invalid"}`, field };
+}
 
 // POST /v1/images/composite — weighted blend of layers (SPEC §7.2: 70/30).
 export const CompositeRequest = z.object({
@@ -91,6 +109,8 @@ export const IngestImageRequest = z.object({
   max_pixels: z.number().int().positive().default(40_000_000),
 });
 export type IngestImageRequest = z.infer<typeof IngestImageRequest>;
+/** The `field` of ingest's refusals of the image itself (its bytes, format, size), whoever's URL it came from. */
+export const INGEST_IMAGE_FIELD = "image";
 /**
  * Marks media-node's 503 for our storage failing a staged source, as opposed to a busy instance:
  * another instance would read the same storage, so the container pool passes it on at once

@@ -24,8 +24,11 @@ import type { TransitionType } from "../contracts/spec.ts";
  */
 export class StitchPlanError extends Error {
   readonly statusCode = 422;
-  constructor(message: string) {
+  /** The request field at fault (contracts/media.ts MediaError `field`): `chunks.2`, `transitions`. */
+  readonly field: string;
+  constructor(message: string, field: string) {
     super(message);
+    this.field = field;
     this.name = "StitchPlanError";
   }
 }
@@ -102,10 +105,10 @@ export interface Layout {
 
 /** Check the joins fit the chunks and place the chunks on the output timeline. */
 export function layoutChunks(chunks: readonly Pick<PlanChunk, "frames">[], joins: readonly PlanJoin[]): Layout {
-  if (chunks.length === 0) throw new StitchPlanError("chunks: at least one chunk is needed");
-  if (joins.length !== chunks.length - 1) throw new StitchPlanError(`transitions: expected ${chunks.length - 1} entries, got ${joins.length}`);
+  if (chunks.length === 0) throw new StitchPlanError("chunks: at least one chunk is needed", "chunks");
+  if (joins.length !== chunks.length - 1) throw new StitchPlanError(`transitions: expected ${chunks.length - 1} entries, got ${joins.length}`, "transitions");
   joins.forEach((join, i) => {
-    if ((join.type === "cut") !== (join.frames === 0)) throw new StitchPlanError(`transitions[${i}]: a cut has 0 overlap frames and a ${join.type} needs at least 1`);
+    if ((join.type === "cut") !== (join.frames === 0)) throw new StitchPlanError(`transitions[${i}]: a cut has 0 overlap frames and a ${join.type} needs at least 1`, `transitions.${i}`);
   });
   const starts: number[] = [];
   let at = 0;
@@ -113,7 +116,7 @@ export function layoutChunks(chunks: readonly Pick<PlanChunk, "frames">[], joins
     const overlapIn = i > 0 ? joins[i - 1]!.frames : 0;
     const overlapOut = i < joins.length ? joins[i]!.frames : 0;
     if (chunk.frames < overlapIn + overlapOut) {
-      throw new StitchPlanError(`chunks[${i}] has ${chunk.frames} frames, fewer than its transitions overlap (${overlapIn} in + ${overlapOut} out)`);
+      throw new StitchPlanError(`chunks[${i}] has ${chunk.frames} frames, fewer than its transitions overlap (${overlapIn} in + ${overlapOut} out)`, `chunks.${i}`);
     }
     starts.push(at);
     at += chunk.frames - overlapOut;

@@ -5,14 +5,35 @@ import { join } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { z } from "zod";
+import { contractRefusal } from "../contracts/media.ts";
 
 /** Moving bytes in and out of media-node: inputs come from URLs, outputs go to signed PUT URLs. */
 
+/**
+ * A refusal of the request's input: a 422 whose answer names `field` (contracts/media.ts
+ * MediaError) when it is known here or set later by `concerning`.
+ */
 export class InputError extends Error {
   readonly statusCode = 422;
-  constructor(message: string) {
+  field: string | undefined;
+  constructor(message: string, field?: string) {
     super(message);
+    this.field = field;
     this.name = "InputError";
+  }
+}
+
+/**
+ * `work` on the input at `field`: a refusal it throws that names no field is about that input.
+ * For helpers that judge a file without knowing which request field it came from (a probe, a
+ * decode); a refusal that names its own field keeps it.
+ */
+export async function concerning<T>(field: string, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (error instanceof InputError) error.field ??= field;
+    throw error;
   }
 }
 
@@ -24,7 +45,7 @@ export function jsonBody(_request: unknown, body: string | Buffer, done: (error:
   try {
     done(null, body === "" ? {} : JSON.parse(body.toString()));
   } catch {
-    done(new InputError("request body is not valid JSON"), undefined);
+    done(new InputError("request body is not valid JSON", "body"), undefined);
   }
 }
 
@@ -32,9 +53,8 @@ export function jsonBody(_request: unknown, body: string | Buffer, done: (error:
 export function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   const result = schema.safeParse(body);
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const field = issue?.path.length ? issue.path.join(".") : "body";
-  throw new InputError(`${field}: ${issue?.message ?? "invalid"}`);
+  const refusal = contractRefusal(result.error);
+  throw new InputError(refusal.error, refusal.field);
 }
 
 /**

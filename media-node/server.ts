@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import sharp from "sharp";
-import { STORAGE_UNAVAILABLE_HEADER } from "../contracts/media.ts";
+import { type MediaError, STORAGE_UNAVAILABLE_HEADER } from "../contracts/media.ts";
 import { verifyRequest } from "../contracts/signing.ts";
 import { FfmpegError } from "./ffmpeg.ts";
 import { registerAudioRoutes } from "./audio/routes.ts";
@@ -38,7 +38,7 @@ export async function buildServer(config: MediaNodeConfig): Promise<FastifyInsta
     const raw = (request as { rawBody?: string }).rawBody ?? "";
     const headers = { get: (name: string) => (request.headers[name] as string | undefined) ?? null };
     if (!(await verifyRequest(config.secret, request.method, request.url, raw, headers))) {
-      return reply.code(401).send({ error: "missing or invalid request signature" });
+      return reply.code(401).send({ error: "missing or invalid request signature" } satisfies MediaError);
     }
     const route = request.url.split("?")[0]!;
     if (!HEAVY_ROUTES.has(route)) return;
@@ -49,7 +49,7 @@ export async function buildServer(config: MediaNodeConfig): Promise<FastifyInsta
       return reply
         .code(503)
         .header("retry-after", String(BUSY_RETRY_AFTER_SECONDS))
-        .send({ error: `media-node is busy: all ${limit} encode slots ${finishing ? "a finish may take " : ""}are in use` });
+        .send({ error: `media-node is busy: all ${limit} encode slots ${finishing ? "a finish may take " : ""}are in use` } satisfies MediaError);
     }
     holding.add(request.id);
   });
@@ -60,12 +60,14 @@ export async function buildServer(config: MediaNodeConfig): Promise<FastifyInsta
   app.setErrorHandler((error, request, reply) => {
     const status = statusOf(error);
     const message = (error as Error).message;
+    const field = status < 500 ? fieldOf(error) : undefined;
     // The reason, beside the request's end line that carries the status; a stack only for a failure none of our errors names.
-    if (status < 500) request.log.warn({ event: "request.refused", status, error: message });
+    if (status < 500) request.log.warn({ event: "request.refused", status, error: message, field });
     else request.log.error({ event: "request.failed", status, error: message, stack: named(error) ? undefined : (error as Error).stack });
     if (error instanceof StorageUnavailableError) reply.header("retry-after", String(error.retryAfterSeconds)).header(STORAGE_UNAVAILABLE_HEADER, "1");
-    return reply.code(status).send({ error: message });
+    return reply.code(status).send({ error: message, ...(field ? { field } : {}) } satisfies MediaError);
   });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `Route ${request.method}:${request.url.split("?")[0]} not found` } satisfies MediaError));
 
   app.get("/health", async () => ({ ok: true }));
 
@@ -79,6 +81,14 @@ export async function buildServer(config: MediaNodeConfig): Promise<FastifyInsta
 
 function named(error: unknown): boolean {
   return error instanceof InputError || error instanceof StitchPlanError || error instanceof UpstreamError || error instanceof FfmpegError || error instanceof StorageUnavailableError;
+}
+
+/** The request field a refusal is about (contracts/media.ts MediaError), when it is known. */
+function fieldOf(error: unknown): string | undefined {
+  if (error instanceof InputError || error instanceof StitchPlanError) return error.field;
+  // fastify's own refusal of a body over bodyLimit, before any of ours could see it.
+  if ((error as { code?: string }).code === "FST_ERR_CTP_BODY_TOO_LARGE") return "body";
+  return undefined;
 }
 
 /** The answer's status for an error: the input's fault (4xx), an upstream's (502), our storage's for now (503), or ours (500). */

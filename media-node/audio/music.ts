@@ -1,5 +1,5 @@
 import { FfmpegError, ffmpeg, ffprobe } from "../ffmpeg.ts";
-import { InputError, fileSize } from "../io.ts";
+import { InputError, concerning, fileSize } from "../io.ts";
 import { readMp4Durations } from "../video/mp4-index.ts";
 import { type LoudnessMeasurement, PREPARATION_RUN, measureLoudness } from "./loudness.ts";
 
@@ -96,7 +96,7 @@ export async function prepareMusic(inputPath: string, outputPath: string, option
   const input = ["-stream_loop", "-1", "-i", inputPath, "-map", "0:a:0", "-vn"];
   const chain = bedChain(samples, options);
   const level = await measureLoudness(input, chain);
-  const fit = await fitLoudness(input, chain, level, samples, { loudnessLufs, truePeakDb, what: "music_url" });
+  const fit = await concerning("music_url", fitLoudness(input, chain, level, samples, { loudnessLufs, truePeakDb, what: "music_url" }));
   await ffmpeg([...input, "-af", `${chain},${fit.filter}`, ...AAC_OUTPUT, outputPath], PREPARATION_RUN);
   return measuredOutput(outputPath, fit.normalization, loops);
 }
@@ -129,15 +129,15 @@ async function playedSeconds(outputPath: string): Promise<number> {
 /** Checks the music is readable audio that fits the fades; how many plays fill the ad (1 = cut, no loop). */
 export async function musicLoops(inputPath: string, { frames, fps, fadeInS, fadeOutS }: MusicOptions): Promise<number> {
   const seconds = frames / fps;
-  if (fadeInS + fadeOutS > seconds) throw new InputError(`fade_in_s + fade_out_s exceed the ${seconds.toFixed(3)} s length`);
+  if (fadeInS + fadeOutS > seconds) throw new InputError(`fade_in_s + fade_out_s exceed the ${seconds.toFixed(3)} s length`, "fade_out_s");
   let sourceSeconds: number;
   try {
     const probe = await ffprobe(inputPath, false, PREPARATION_RUN);
     const audio = probe.streams.find((s) => s.codec_type === "audio");
-    if (!audio) throw new InputError("music_url has no audio stream");
+    if (!audio) throw new InputError("music_url has no audio stream", "music_url");
     sourceSeconds = Number(audio.duration ?? probe.format.duration ?? Number.NaN);
   } catch (error) {
-    if (error instanceof FfmpegError) throw new InputError(`music_url is not readable audio: ${error.stderrTail}`);
+    if (error instanceof FfmpegError) throw new InputError(`music_url is not readable audio: ${error.stderrTail}`, "music_url");
     throw error;
   }
   return Number.isFinite(sourceSeconds) && sourceSeconds > 0 ? Math.ceil(seconds / sourceSeconds - 1e-6) : 1;

@@ -102,6 +102,6 @@ describe("POST /v1/media/audio/mux", () => {
       output_url: origin.url("/out/y.mp4"),
     });
     expect(response.statusCode).toBe(422);
-    expect(response.json().error).toBe("video_url has no video stream");
+    expect(response.json()).toEqual({ error: "video_url has no video stream", field: "video_url" });
   });
 });

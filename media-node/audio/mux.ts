@@ -15,13 +15,14 @@ export interface MuxedVideo {
   bytes: number;
 }
 
+/** `label` is the request field the file came from (`video_url`, `audio_url`), which a refusal names. */
 async function probeInput(path: string, label: string, kind: "video" | "audio"): Promise<ProbeResult> {
   try {
     const probe = await ffprobe(path);
-    if (!probe.streams.some((s) => s.codec_type === kind)) throw new InputError(`${label} has no ${kind} stream`);
+    if (!probe.streams.some((s) => s.codec_type === kind)) throw new InputError(`${label} has no ${kind} stream`, label);
     return probe;
   } catch (error) {
-    if (error instanceof FfmpegError) throw new InputError(`${label} is not a readable media file: ${error.stderrTail}`);
+    if (error instanceof FfmpegError) throw new InputError(`${label} is not a readable media file: ${error.stderrTail}`, label);
     throw error;
   }
 }
@@ -66,7 +67,7 @@ export async function muxedFacts(outputPath: string, run: RunOptions = {}): Prom
 
 export async function muxFinal(videoPath: string, audioPath: string, outputPath: string): Promise<MuxedVideo> {
   const [video, audioArgs] = await Promise.all([videoFacts(videoPath), audioCodecArgs(audioPath)]);
-  if (video.codec !== "h264") throw new InputError(`video_url is ${video.codec}, expected h264`);
+  if (video.codec !== "h264") throw new InputError(`video_url is ${video.codec}, expected h264`, "video_url");
   const videoSeconds = video.seconds;
   await ffmpeg(
     [

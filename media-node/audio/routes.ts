@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { MuxRequest, MuxResponse, PrepareMusicRequest, PrepareMusicResponse, SpeechTimingRequest, SpeechTimingResponse } from "../../contracts/media.ts";
-import { downloadTo, mapLimited, parse, settleAll, uploadTo, withTempDir } from "../io.ts";
+import { concerning, downloadTo, mapLimited, parse, settleAll, uploadTo, withTempDir } from "../io.ts";
 import { DIRECT_STORE } from "../piece-cache.ts";
 import { MEDIA_PREFIX, type MediaNodeConfig } from "../config.ts";
 import { webvtt } from "../finish/captions.ts";
@@ -31,10 +31,10 @@ export function registerAudioRoutes(app: FastifyInstance, config: MediaNodeConfi
       const voiceover = body.voiceover;
       const downloads = mapLimited(voiceover?.phrases ?? [], 4, async (phrase, i) => {
         const path = join(dir, `line-${i}`);
-        await downloadTo(phrase.url, path, { maxBytes: PHRASE_MAX_BYTES, timeoutMs: DOWNLOAD_TIMEOUT_MS });
+        await concerning(`voiceover.phrases.${i}.url`, downloadTo(phrase.url, path, { maxBytes: PHRASE_MAX_BYTES, timeoutMs: DOWNLOAD_TIMEOUT_MS }));
         return { path, text: phrase.text, atFrame: phrase.at_frame, ...(phrase.speech ? { speech: phrase.speech } : {}) };
       });
-      const [, phrases] = await settleAll([downloadTo(body.music_url, input, { maxBytes: MUSIC_MAX_BYTES, timeoutMs: DOWNLOAD_TIMEOUT_MS }), downloads]);
+      const [, phrases] = await settleAll([concerning("music_url", downloadTo(body.music_url, input, { maxBytes: MUSIC_MAX_BYTES, timeoutMs: DOWNLOAD_TIMEOUT_MS })), downloads]);
       const options = {
         frames: body.frames,
         fps: body.fps,
@@ -74,7 +74,7 @@ export function registerAudioRoutes(app: FastifyInstance, config: MediaNodeConfi
     const body = parse(SpeechTimingRequest, request.body);
     return withTempDir(config.tmpDir, async (dir) => {
       const input = join(dir, "line");
-      await downloadTo(body.url, input, { maxBytes: PHRASE_MAX_BYTES, timeoutMs: DOWNLOAD_TIMEOUT_MS });
+      await concerning("url", downloadTo(body.url, input, { maxBytes: PHRASE_MAX_BYTES, timeoutMs: DOWNLOAD_TIMEOUT_MS }));
       const span = await findSpeech(input, "url", join(dir, "line"));
       return SpeechTimingResponse.parse({ speech_s: span.samples / MUSIC_SAMPLE_RATE, span });
     });
@@ -87,8 +87,8 @@ export function registerAudioRoutes(app: FastifyInstance, config: MediaNodeConfi
       const audio = join(dir, "music.m4a");
       const output = join(dir, "final.mp4");
       await settleAll([
-        downloadTo(body.video_url, video, { maxBytes: VIDEO_MAX_BYTES, timeoutMs: DOWNLOAD_TIMEOUT_MS }),
-        downloadTo(body.audio_url, audio, { maxBytes: MUSIC_MAX_BYTES, timeoutMs: DOWNLOAD_TIMEOUT_MS }),
+        concerning("video_url", downloadTo(body.video_url, video, { maxBytes: VIDEO_MAX_BYTES, timeoutMs: DOWNLOAD_TIMEOUT_MS })),
+        concerning("audio_url", downloadTo(body.audio_url, audio, { maxBytes: MUSIC_MAX_BYTES, timeoutMs: DOWNLOAD_TIMEOUT_MS })),
       ]);
       const muxed = await muxFinal(video, audio, output);
       await uploadTo(body.output_url, output, "video/mp4");

@@ -68,7 +68,8 @@ describe("prepareSoundtrack", () => {
     const tooLong = [{ ...tight[0]!, path: await line("longer", 3.0) }, tight[1]!];
     await expect(prepareSoundtrack(music, tooLong, join(dir, "x.m4a"), { ...OPTIONS, workDir: await workDir("too-long") })).rejects.toMatchObject({
       statusCode: 422,
-      message: `voiceover.phrases[0]: 3.00 s of speech does not fit the 2.05 s before the next line, even at ${MAX_TEMPO}x`,
+      field: "voiceover.phrases.0",
+      message: `voiceover.phrases.0: 3.00 s of speech does not fit the 2.05 s before the next line, even at ${MAX_TEMPO}x`,
     });
   });
 });
@@ -109,7 +110,7 @@ describe("POST /v1/media/audio/prepare with a voiceover", () => {
     expect(late.json().error).toBe("voiceover.phrases.0.at_frame: must be within the 144 frames");
     const silent = await postSigned(node.app, "/v1/media/audio/prepare", body({ phrases: [{ ...line(10), url: node.origin.url("/silence.wav") }] }));
     expect(silent.statusCode).toBe(422);
-    expect(silent.json().error).toMatch(/^voiceover\.phrases\[0\]\.url has no speech/);
+    expect(silent.json()).toMatchObject({ field: "voiceover.phrases.0.url", error: expect.stringMatching(/^voiceover\.phrases\.0\.url has no speech/) });
   });
 });
 
@@ -193,7 +194,7 @@ describe("POST /v1/media/audio/speech", () => {
 
     const swapped = await mix("swapped", (i) => ({ speech: spans[1 - i] }));
     expect(swapped.statusCode).toBe(422);
-    expect(swapped.json().error).toBe("voiceover.phrases[0].speech was measured on other audio than voiceover.phrases[0].url holds (its sha256 differs)");
+    expect(swapped.json()).toEqual({ field: "voiceover.phrases.0.speech", error: "voiceover.phrases.0.speech was measured on other audio than voiceover.phrases.0.url holds (its sha256 differs)" });
     const malformed = await mix("malformed", (i) => ({ speech: { ...spans[i]!, samples: 0 } }));
     expect(malformed.statusCode).toBe(422);
     expect(malformed.json().error).toBe("voiceover.phrases.0.speech.samples: Too small: expected number to be >=1");

@@ -143,12 +143,12 @@ export async function findSpeech(inputPath: string, field: string, prefix: strin
       fileSha256(inputPath),
     ]);
   } catch (error) {
-    if (error instanceof FfmpegError) throw new InputError(`${field} is not readable audio: ${error.stderrTail}`);
+    if (error instanceof FfmpegError) throw new InputError(`${field} is not readable audio: ${error.stderrTail}`, field);
     throw error;
   }
   const [w, l, s] = await Promise.all([wavData(whole), wavData(lead), wavData(speech)]);
   const samples = s.bytes / SPEECH_SAMPLE_BYTES;
-  if (!(samples > 0) || !(level.integratedLufs > -69)) throw new InputError(`${field} has no speech (nothing above ${SILENCE_DB} dBFS long enough to measure)`);
+  if (!(samples > 0) || !(level.integratedLufs > -69)) throw new InputError(`${field} has no speech (nothing above ${SILENCE_DB} dBFS long enough to measure)`, field);
   const start = (w.bytes - l.bytes) / SPEECH_SAMPLE_BYTES;
   if (!(await sameBytes(whole, w.offset + start * SPEECH_SAMPLE_BYTES, speech, s.offset, s.bytes))) {
     throw new Error(`${field}: the trimmed speech is not samples ${start}..${start + samples} of the line (ffmpeg's silenceremove changed what it keeps)`);
@@ -175,16 +175,16 @@ export function duckExpression(spans: readonly { start: number; end: number }[],
 async function placeVoice(inputs: readonly PhraseInput[], samples: number, options: SoundtrackOptions): Promise<{ placed: PlacedPhrase[]; path: string; gainDb: number }> {
   const { frames, fps, workDir } = options;
   const spans = await mapLimited(inputs, 4, async (phrase, i) => {
-    if (!phrase.speech) return findSpeech(phrase.path, `voiceover.phrases[${i}].url`, join(workDir, `phrase-${i}`));
+    if (!phrase.speech) return findSpeech(phrase.path, `voiceover.phrases.${i}.url`, join(workDir, `phrase-${i}`));
     if ((await fileSha256(phrase.path)) !== phrase.speech.sha256) {
-      throw new InputError(`voiceover.phrases[${i}].speech was measured on other audio than voiceover.phrases[${i}].url holds (its sha256 differs)`);
+      throw new InputError(`voiceover.phrases.${i}.speech was measured on other audio than voiceover.phrases.${i}.url holds (its sha256 differs)`, `voiceover.phrases.${i}.speech`);
     }
     return phrase.speech;
   });
 
   // Fit each line before the next one (or the end), speeding it up a little if it must.
   const placed = placeLines(inputs.map((phrase, i) => ({ text: phrase.text, atFrame: phrase.atFrame, speechS: spans[i]!.samples / MUSIC_SAMPLE_RATE })), frames, fps);
-  if (!Array.isArray(placed)) throw new InputError(`voiceover.phrases[${placed.index}]: ${placed.error}`);
+  if (!Array.isArray(placed)) throw new InputError(`voiceover.phrases.${placed.index}: ${placed.error}`, `voiceover.phrases.${placed.index}`);
 
   const path = join(workDir, "voice-raw.wav");
   const voiceInputs = inputs.flatMap((phrase) => ["-i", phrase.path]);
@@ -218,7 +218,7 @@ export async function prepareSoundtrack(musicPath: string, inputs: readonly Phra
   const { placed, path: voiceRaw, gainDb: voiceGain } = voice;
 
   // The bed, faded and at its level under the voice, then ducked; the mix measured as written.
-  if (!(bedLevel.integratedLufs > -69)) throw new InputError("music_url is silent");
+  if (!(bedLevel.integratedLufs > -69)) throw new InputError("music_url is silent", "music_url");
   const bedGain = VOICE_LUFS - VOICE_OVER_BED_LU - bedLevel.integratedLufs;
   const duck = duckExpression(placed.map((p) => ({ start: p.start_s, end: p.start_s + p.duration_s })), duckDb);
   const mixRaw = join(workDir, "mix-raw.wav");

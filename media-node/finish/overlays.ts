@@ -84,9 +84,9 @@ async function logoMark(file: Buffer, maxWidth: number, maxHeight: number): Prom
   try {
     meta = await sharp(file, { limitInputPixels: LOGO_MAX_PIXELS }).metadata();
   } catch (error) {
-    throw new InputError(`end_card.logo_url is not a readable image: ${(error as Error).message}`);
+    throw new InputError(`end_card.logo_url is not a readable image: ${(error as Error).message}`, "end_card.logo_url");
   }
-  if (!meta.width || !meta.height) throw new InputError("end_card.logo_url is not a readable image");
+  if (!meta.width || !meta.height) throw new InputError("end_card.logo_url is not a readable image", "end_card.logo_url");
   const scale = Math.min(maxWidth / meta.width, maxHeight / meta.height, MAX_LOGO_UPSCALE);
   const width = Math.max(1, Math.round(meta.width * scale));
   const height = Math.max(1, Math.round(meta.height * scale));

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { RenderOverlaysRequest, RenderOverlaysResponse } from "../../contracts/media.ts";
-import { downloadTo, parse, uploadTo, withTempDir } from "../io.ts";
+import { concerning, downloadTo, parse, uploadTo, withTempDir } from "../io.ts";
 import { MEDIA_PREFIX, type MediaNodeConfig } from "../config.ts";
 import { safeArea } from "./layout.ts";
 import { renderEndCard, renderHeadline } from "./overlays.ts";
@@ -24,7 +24,7 @@ export function registerFinishRoutes(app: FastifyInstance, config: MediaNodeConf
       let logo: Buffer | null = null;
       if (end_card.logo_url) {
         const path = join(dir, "logo");
-        await downloadTo(end_card.logo_url, path, { maxBytes: LOGO_MAX_BYTES, timeoutMs: LOGO_TIMEOUT_MS });
+        await concerning("end_card.logo_url", downloadTo(end_card.logo_url, path, { maxBytes: LOGO_MAX_BYTES, timeoutMs: LOGO_TIMEOUT_MS }));
         logo = await readFile(path);
       }
       const [headlineLayer, card] = await Promise.all([

@@ -85,7 +85,7 @@ describe("compositeLayers", () => {
     }
   });
 
-  it("names the layer that cannot be decoded", async () => {
+  it("names the layer whose image cannot be decoded", async () => {
     await expect(
       compositeLayers(
         [
@@ -95,7 +95,7 @@ describe("compositeLayers", () => {
         32,
         32,
       ),
-    ).rejects.toThrow(/^layers\.1: image could not be decoded/);
+    ).rejects.toMatchObject({ field: "layers.1.url", message: expect.stringMatching(/^layers\.1\.url: image could not be decoded/) });
   });
 });
 

@@ -29,15 +29,15 @@ const ENCODE = Uint8Array.from({ length: ENCODE_STEPS + 1 }, (_, i) => Math.roun
 
 /** Weights scaled to sum to 1; refuses negative or all-zero weights. */
 export function normalizeWeights(weights: readonly number[]): number[] {
-  if (weights.some((w) => !(w >= 0))) throw new InputError("layers: weights must be non-negative");
+  if (weights.some((w) => !(w >= 0))) throw new InputError("layers: weights must be non-negative", "layers");
   const total = weights.reduce((sum, w) => sum + w, 0);
-  if (total <= 0) throw new InputError("layers: weights sum to 0, nothing to blend");
+  if (total <= 0) throw new InputError("layers: weights sum to 0, nothing to blend", "layers");
   return weights.map((w) => w / total);
 }
 
 /** Blend layers (each resized to cover width×height, centred) into one PNG. */
 export async function compositeLayers(layers: readonly CompositeLayer[], width: number, height: number): Promise<Buffer> {
-  if (layers.length === 0) throw new InputError("layers: at least one layer is required");
+  if (layers.length === 0) throw new InputError("layers: at least one layer is required", "layers");
   const weights = normalizeWeights(layers.map((l) => l.weight));
   const pixels = width * height * 3;
   const mix = new Float32Array(pixels);
@@ -56,7 +56,7 @@ export async function compositeLayers(layers: readonly CompositeLayer[], width: 
           .raw()
           .toBuffer();
       } catch (error) {
-        throw new InputError(`layers.${index}: image could not be decoded: ${(error as Error).message}`);
+        throw new InputError(`layers.${index}.url: image could not be decoded: ${(error as Error).message}`, `layers.${index}.url`);
       }
       // Each layer adds into `mix`; JS is single-threaded, so the awaits above interleave only
       // decoding, never these loops.

@@ -54,25 +54,25 @@ describe("POST /v1/media/images/ingest", () => {
   const ingest = (source: string, extra: Record<string, unknown> = {}, server = app) =>
     postSigned(server, ROUTE, { source_url: source, output_url: origin.url("/store/asset.png?X-Sig=secret"), ...extra });
 
-  async function expectRefused(source: string, reason: string | RegExp, extra: Record<string, unknown> = {}, server = app) {
+  /** A 422 naming `field`: the source URL (`source_url`), the image it held (`image`), or the request's own (`max_bytes`). */
+  async function expectRefused(source: string, reason: string | RegExp, field: string, extra: Record<string, unknown> = {}, server = app) {
     const response = await ingest(source, extra, server);
     expect(response.statusCode, response.body).toBe(422);
-    if (typeof reason === "string") expect(response.json().error).toBe(reason);
-    else expect(response.json().error).toMatch(reason);
+    expect(response.json()).toEqual({ error: typeof reason === "string" ? reason : expect.stringMatching(reason), field });
     expect(origin.uploads.size, "nothing may be stored for a refused asset").toBe(0);
   }
 
   it("is production's policy without allowed origins: http, file: and loopback sources are refused", async () => {
-    await expectRefused(origin.url("/brand.png"), "source_url must use https (got http:)", {}, strictApp);
-    await expectRefused("file:///etc/passwd", "source_url must use https (got file:)", {}, strictApp);
-    await expectRefused(`https://127.0.0.1:${origin.port}/brand.png`, "source_url resolves to a loopback address (127.0.0.1)", {}, strictApp);
-    await expectRefused(`https://[::1]:${origin.port}/brand.png`, "source_url resolves to a loopback address (::1)", {}, strictApp);
+    await expectRefused(origin.url("/brand.png"), "source_url must use https (got http:)", "source_url", {}, strictApp);
+    await expectRefused("file:///etc/passwd", "source_url must use https (got file:)", "source_url", {}, strictApp);
+    await expectRefused(`https://127.0.0.1:${origin.port}/brand.png`, "source_url resolves to a loopback address (127.0.0.1)", "source_url", {}, strictApp);
+    await expectRefused(`https://[::1]:${origin.port}/brand.png`, "source_url resolves to a loopback address (::1)", "source_url", {}, strictApp);
   });
 
   it("allows exactly its allowed origins: the same host on https, or another spelling, is refused", async () => {
-    await expectRefused(`https://127.0.0.1:${origin.port}/brand.png`, "source_url resolves to a loopback address (127.0.0.1)");
-    await expectRefused(`http://localhost:${origin.port}/brand.png`, "source_url must use https (got http:)");
-    await expectRefused(`https://127.1:${origin.port}/brand.png`, "source_url resolves to a loopback address (127.0.0.1)");
+    await expectRefused(`https://127.0.0.1:${origin.port}/brand.png`, "source_url resolves to a loopback address (127.0.0.1)", "source_url");
+    await expectRefused(`http://localhost:${origin.port}/brand.png`, "source_url must use https (got http:)", "source_url");
+    await expectRefused(`https://127.1:${origin.port}/brand.png`, "source_url resolves to a loopback address (127.0.0.1)", "source_url");
   });
 
   it("stores a PNG source re-encoded as PNG", async () => {
@@ -109,29 +109,29 @@ describe("POST /v1/media/images/ingest", () => {
   });
 
   it("refuses a text file named .png", async () => {
-    await expectRefused(origin.url("/notes.png"), "not a PNG, JPEG or WebP image");
+    await expectRefused(origin.url("/notes.png"), "not a PNG, JPEG or WebP image", "image");
   });
 
   it("refuses other image formats", async () => {
-    await expectRefused(origin.url("/anim.gif"), "not a PNG, JPEG or WebP image");
+    await expectRefused(origin.url("/anim.gif"), "not a PNG, JPEG or WebP image", "image");
   });
 
   it("refuses images under 64x64 and over max_pixels", async () => {
-    await expectRefused(origin.url("/icon.png"), "image is 32x32, under the 64x64 minimum");
-    await expectRefused(origin.url("/brand.png"), "image is 320x200 (64000 pixels), over the 50000 pixel limit", { max_pixels: 50_000 });
+    await expectRefused(origin.url("/icon.png"), "image is 32x32, under the 64x64 minimum", "image");
+    await expectRefused(origin.url("/brand.png"), "image is 320x200 (64000 pixels), over the 50000 pixel limit", "image", { max_pixels: 50_000 });
   });
 
   it("refuses a truncated image instead of storing a grey-padded one", async () => {
-    await expectRefused(origin.url("/truncated.png"), /^PNG image could not be decoded/);
+    await expectRefused(origin.url("/truncated.png"), /^PNG image could not be decoded/, "image");
   });
 
   it("refuses a 40 MB body at the byte limit", async () => {
-    await expectRefused(origin.url("/huge.png"), /^image is over the 15728640 byte limit/);
+    await expectRefused(origin.url("/huge.png"), /^image is over the 15728640 byte limit/, "image");
   });
 
   it("refuses limits above media-node's ceilings", async () => {
-    await expectRefused(origin.url("/brand.png"), /^max_bytes: .* ceiling$/, { max_bytes: 1024 * 1024 * 1024 });
-    await expectRefused(origin.url("/brand.png"), /^max_pixels: .* ceiling$/, { max_pixels: 500_000_000 });
+    await expectRefused(origin.url("/brand.png"), /^max_bytes: .* ceiling$/, "max_bytes", { max_bytes: 1024 * 1024 * 1024 });
+    await expectRefused(origin.url("/brand.png"), /^max_pixels: .* ceiling$/, "max_pixels", { max_pixels: 500_000_000 });
   });
 
   it("refuses an unsigned request with 401", async () => {
@@ -199,7 +199,8 @@ describe("POST /v1/media/images/ingest of a staged source when our storage fails
       expect(response.headers.get("retry-after"), failure.name).toBe("2");
       // Not a busy answer: the Worker's container pool must not try the other instances with it.
       expect(response.headers.get(STORAGE_UNAVAILABLE_HEADER), failure.name).toBe("1");
-      expect(((await response.json()) as { error: string }).error).toBe(`our storage did not hand back the staged source: ${failure.reason}`);
+      // A failure of ours names no field of the request: nothing in it is at fault.
+      expect(await response.json()).toEqual({ error: `our storage did not hand back the staged source: ${failure.reason}` });
     }
     expect(storage.uploads.size).toBe(0);
   });
@@ -210,7 +211,7 @@ describe("POST /v1/media/images/ingest of a staged source when our storage fails
       expect(response.status, failure.name).toBe(422);
       expect(response.headers.get("retry-after")).toBeNull();
       expect(response.headers.get(STORAGE_UNAVAILABLE_HEADER)).toBeNull();
-      expect(((await response.json()) as { error: string }).error).toBe(failure.reason);
+      expect(await response.json()).toEqual({ error: failure.reason, field: "source_url" });
     }
   });
 
@@ -222,14 +223,40 @@ describe("POST /v1/media/images/ingest of a staged source when our storage fails
     storage.uploads.clear();
     const refused = await ingest(storage.url("/staged/notes.bin"), true);
     expect(refused.status).toBe(422);
-    expect(((await refused.json()) as { error: string }).error).toBe("not a PNG, JPEG or WebP image");
+    // Named as the image, not as source_url: the Worker's URL, the client's bytes.
+    expect(await refused.json()).toEqual({ error: "not a PNG, JPEG or WebP image", field: "image" });
   });
 
   it("applies its fetch policy to a staged source all the same", async () => {
     // Production's policy (no allowed origins): plain http on a loopback address is refused, staged or not.
     const response = await ingest(storage.url("/staged/good.bin"), true, strictUrl);
     expect(response.status).toBe(422);
-    expect(((await response.json()) as { error: string }).error).toBe("source_url must use https (got http:)");
+    expect(await response.json()).toEqual({ error: "source_url must use https (got http:)", field: "source_url" });
     expect(storage.uploads.size).toBe(0);
+  });
+
+  it("names the field of a body that does not fit the contract, or is not JSON at all", async () => {
+    const post = async (body: string) =>
+      fetch(`${mediaNodeUrl}${ROUTE}`, { method: "POST", body, headers: { "content-type": "application/json", ...(await signRequest(TEST_SECRET, "POST", ROUTE, body)) } });
+    const missing = await post(JSON.stringify({ output_url: storage.url("/store/asset.png") }));
+    expect(missing.status).toBe(422);
+    expect(await missing.json()).toEqual({ error: expect.stringMatching(/^source_url: /), field: "source_url" });
+    const negative = await post(JSON.stringify({ source_url: storage.url("/staged/good.bin"), output_url: storage.url("/store/asset.png"), max_bytes: -1 }));
+    expect(await negative.json()).toEqual({ error: expect.stringMatching(/^max_bytes: /), field: "max_bytes" });
+    const garbled = await post("{not json");
+    expect(garbled.status).toBe(422);
+    expect(await garbled.json()).toEqual({ error: "request body is not valid JSON", field: "body" });
+    expect(storage.uploads.size).toBe(0);
+  });
+
+  it("names no field where the refusal is about none: a bad signature, an unknown route", async () => {
+    const body = JSON.stringify({ source_url: storage.url("/staged/good.bin"), output_url: storage.url("/store/asset.png") });
+    const unsigned = await fetch(`${mediaNodeUrl}${ROUTE}`, { method: "POST", body, headers: { "content-type": "application/json" } });
+    expect(unsigned.status).toBe(401);
+    expect(await unsigned.json()).toEqual({ error: "missing or invalid request signature" });
+    const route = "/v1/media/images/nothing-here";
+    const unknown = await fetch(`${mediaNodeUrl}${route}`, { method: "POST", body, headers: { "content-type": "application/json", ...(await signRequest(TEST_SECRET, "POST", route, body)) } });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toEqual({ error: `Route POST:${route} not found` });
   });
 });

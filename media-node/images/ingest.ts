@@ -1,5 +1,5 @@
 import sharp, { type Metadata } from "sharp";
-import { INGEST_LIMITS } from "../../contracts/media.ts";
+import { INGEST_IMAGE_FIELD, INGEST_LIMITS } from "../../contracts/media.ts";
 import { InputError } from "../io.ts";
 import type { ImageFormat } from "./safe-fetch.ts";
 
@@ -27,22 +27,22 @@ export async function normalizeImage(bytes: Buffer, sniffed: ImageFormat, maxPix
   try {
     meta = await sharp(bytes).metadata();
   } catch (error) {
-    throw new InputError(`not a PNG, JPEG or WebP image (${(error as Error).message})`);
+    throw new InputError(`not a PNG, JPEG or WebP image (${(error as Error).message})`, INGEST_IMAGE_FIELD);
   }
   if (meta.format !== "png" && meta.format !== "jpeg" && meta.format !== "webp") {
-    throw new InputError(`not a PNG, JPEG or WebP image (decoded as ${meta.format})`);
+    throw new InputError(`not a PNG, JPEG or WebP image (decoded as ${meta.format})`, INGEST_IMAGE_FIELD);
   }
   // The signature and the decoder must agree: a file that is "both" is a polyglot.
   if (meta.format !== sniffed) {
-    throw new InputError(`not a PNG, JPEG or WebP image (signature says ${FORMAT_NAMES[sniffed]}, decoder says ${meta.format})`);
+    throw new InputError(`not a PNG, JPEG or WebP image (signature says ${FORMAT_NAMES[sniffed]}, decoder says ${meta.format})`, INGEST_IMAGE_FIELD);
   }
   const width = meta.autoOrient?.width ?? meta.width;
   const height = meta.autoOrient?.height ?? meta.height;
   if (width < MIN_SIDE || height < MIN_SIDE) {
-    throw new InputError(`image is ${width}x${height}, under the ${MIN_SIDE}x${MIN_SIDE} minimum`);
+    throw new InputError(`image is ${width}x${height}, under the ${MIN_SIDE}x${MIN_SIDE} minimum`, INGEST_IMAGE_FIELD);
   }
   if (width * height > maxPixels) {
-    throw new InputError(`image is ${width}x${height} (${width * height} pixels), over the ${maxPixels} pixel limit`);
+    throw new InputError(`image is ${width}x${height} (${width * height} pixels), over the ${maxPixels} pixel limit`, INGEST_IMAGE_FIELD);
   }
   let png: Buffer;
   try {
@@ -53,7 +53,7 @@ export async function normalizeImage(bytes: Buffer, sniffed: ImageFormat, maxPix
       .png({ compressionLevel: 6 })
       .toBuffer();
   } catch (error) {
-    throw new InputError(`${FORMAT_NAMES[sniffed]} image could not be decoded: ${(error as Error).message}`);
+    throw new InputError(`${FORMAT_NAMES[sniffed]} image could not be decoded: ${(error as Error).message}`, INGEST_IMAGE_FIELD);
   }
   return { png, width, height, format: sniffed };
 }

@@ -29,7 +29,7 @@ async function labPixels(image: Buffer, field: string, size?: { width: number; h
     for (let i = 0; i < data.length; i += 3) labs.set(srgbToLab([data[i]!, data[i + 1]!, data[i + 2]!]), i);
     return { labs, width: info.width, height: info.height };
   } catch (error) {
-    throw new InputError(`${field}: image could not be decoded: ${(error as Error).message}`);
+    throw new InputError(`${field}: image could not be decoded: ${(error as Error).message}`, field);
   }
 }
 

@@ -20,18 +20,18 @@ export interface Reframed {
 }
 
 export async function reframe(image: Buffer, view: View, width: number, height: number): Promise<Reframed> {
-  if (!(view.zoom >= 1)) throw new InputError("zoom: must be at least 1 (a view inside the picture)");
+  if (!(view.zoom >= 1)) throw new InputError("zoom: must be at least 1 (a view inside the picture)", "zoom");
   let fitted: Buffer;
   try {
     fitted = await sharp(image, { autoOrient: true }).resize(width, height, { fit: "cover", position: "centre" }).removeAlpha().toColourspace("srgb").raw().toBuffer();
   } catch (error) {
-    throw new InputError(`source_url: image could not be decoded: ${(error as Error).message}`);
+    throw new InputError(`source_url: image could not be decoded: ${(error as Error).message}`, "source_url");
   }
   const cropWidth = Math.max(1, Math.round(width / view.zoom));
   const cropHeight = Math.max(1, Math.round(height / view.zoom));
   const left = Math.round(width / 2 + view.dx * width - cropWidth / 2);
   const top = Math.round(height / 2 + view.dy * height - cropHeight / 2);
-  if (left < 0 || top < 0 || left + cropWidth > width || top + cropHeight > height) throw new InputError("the view reaches outside the picture");
+  if (left < 0 || top < 0 || left + cropWidth > width || top + cropHeight > height) throw new InputError("the view reaches outside the picture", "dx");
   const crop = { left, top, width: cropWidth, height: cropHeight };
   const png = await sharp(fitted, { raw: { width, height, channels: 3 } }).extract(crop).resize(width, height, { fit: "fill", kernel: "lanczos3" }).png({ compressionLevel: 6 }).toBuffer();
   return { png, crop };

@@ -16,7 +16,7 @@ import {
   STORAGE_RETRY_AFTER_SECONDS,
 } from "../../contracts/media.ts";
 import { symmetricPaletteDistance } from "../../lib/color.ts";
-import { InputError, StorageUnavailableError, downloadTo, parse, settleAll, uploadTo, withTempDir } from "../io.ts";
+import { InputError, StorageUnavailableError, concerning, downloadTo, parse, settleAll, uploadTo, withTempDir } from "../io.ts";
 import { MEDIA_PREFIX, type MediaNodeConfig } from "../config.ts";
 import { compositeLayers } from "./composite.ts";
 import { normalizeImage } from "./ingest.ts";
@@ -47,9 +47,10 @@ export const INGEST_TIMEOUT_MS = 15_000;
 const INGEST_MAX_BYTES_CEILING = INGEST_LIMITS.maxBytesCeiling;
 const INGEST_MAX_PIXELS_CEILING = INGEST_LIMITS.maxPixelsCeiling;
 
-async function fetchTrusted(url: string, dir: string, name: string): Promise<Buffer> {
+/** The bytes at `url`, the request's field `field` (which a refusal of the download names). */
+async function fetchTrusted(field: string, url: string, dir: string, name: string): Promise<Buffer> {
   const path = join(dir, name);
-  await downloadTo(url, path, { maxBytes: TRUSTED_INPUT_MAX_BYTES, timeoutMs: TRUSTED_INPUT_TIMEOUT_MS });
+  await concerning(field, downloadTo(url, path, { maxBytes: TRUSTED_INPUT_MAX_BYTES, timeoutMs: TRUSTED_INPUT_TIMEOUT_MS }));
   return readFile(path);
 }
 
@@ -57,7 +58,7 @@ export function registerImageRoutes(app: FastifyInstance, config: MediaNodeConfi
   app.post(`${MEDIA_PREFIX}images/composite`, async (request) => {
     const body = parse(CompositeRequest, request.body);
     return withTempDir(config.tmpDir, async (dir) => {
-      const images = await settleAll(body.layers.map((layer, i) => fetchTrusted(layer.url, dir, `layer-${i}`)));
+      const images = await settleAll(body.layers.map((layer, i) => fetchTrusted(`layers.${i}.url`, layer.url, dir, `layer-${i}`)));
       const png = await compositeLayers(
         body.layers.map((layer, i) => ({ image: images[i]!, weight: layer.weight })),
         body.width,
@@ -70,8 +71,8 @@ export function registerImageRoutes(app: FastifyInstance, config: MediaNodeConfi
 
   app.post(`${MEDIA_PREFIX}images/ingest`, async (request) => {
     const body = parse(IngestImageRequest, request.body);
-    if (body.max_bytes > INGEST_MAX_BYTES_CEILING) throw new InputError(`max_bytes: ${body.max_bytes} is over media-node's ${INGEST_MAX_BYTES_CEILING} byte ceiling`);
-    if (body.max_pixels > INGEST_MAX_PIXELS_CEILING) throw new InputError(`max_pixels: ${body.max_pixels} is over media-node's ${INGEST_MAX_PIXELS_CEILING} pixel ceiling`);
+    if (body.max_bytes > INGEST_MAX_BYTES_CEILING) throw new InputError(`max_bytes: ${body.max_bytes} is over media-node's ${INGEST_MAX_BYTES_CEILING} byte ceiling`, "max_bytes");
+    if (body.max_pixels > INGEST_MAX_PIXELS_CEILING) throw new InputError(`max_pixels: ${body.max_pixels} is over media-node's ${INGEST_MAX_PIXELS_CEILING} pixel ceiling`, "max_pixels");
     // One policy everywhere, staged copies included: https and public addresses only, plus the origins this deployment serves itself.
     const fetched = await safeFetchImage(body.source_url, {
       allowedOrigins: config.allowedOrigins ?? [],
@@ -90,13 +91,13 @@ export function registerImageRoutes(app: FastifyInstance, config: MediaNodeConfi
 
   app.post(`${MEDIA_PREFIX}images/analyze`, async (request) => {
     const body = parse(AnalyzeImageRequest, request.body);
-    return withTempDir(config.tmpDir, async (dir) => AnalyzeImageResponse.parse(await analyzeImage(await fetchTrusted(body.url, dir, "image"))));
+    return withTempDir(config.tmpDir, async (dir) => AnalyzeImageResponse.parse(await concerning("url", analyzeImage(await fetchTrusted("url", body.url, dir, "image")))));
   });
 
   app.post(`${MEDIA_PREFIX}images/reframe`, async (request) => {
     const body = parse(ReframeRequest, request.body);
     return withTempDir(config.tmpDir, async (dir) => {
-      const view = await reframe(await fetchTrusted(body.source_url, dir, "source"), body, body.width, body.height);
+      const view = await reframe(await fetchTrusted("source_url", body.source_url, dir, "source"), body, body.width, body.height);
       const bytes = await uploadTo(body.output_url, view.png, "image/png");
       return ReframeResponse.parse({ width: body.width, height: body.height, bytes, crop: view.crop });
     });
@@ -105,7 +106,7 @@ export function registerImageRoutes(app: FastifyInstance, config: MediaNodeConfi
   app.post(`${MEDIA_PREFIX}images/palette-transfer`, async (request) => {
     const body = parse(PaletteTransferRequest, request.body);
     return withTempDir(config.tmpDir, async (dir) => {
-      const [source, target] = await Promise.all([fetchTrusted(body.source_url, dir, "source"), fetchTrusted(body.target_url, dir, "target")]);
+      const [source, target] = await Promise.all([fetchTrusted("source_url", body.source_url, dir, "source"), fetchTrusted("target_url", body.target_url, dir, "target")]);
       const result = await transferPalette(source, target, body.strength);
       const [before, after, goal, bytes] = await Promise.all([paletteOf(source), paletteOf(result.png), paletteOf(target), uploadTo(body.output_url, result.png, "image/png")]);
       const round = (v: number) => Math.round(v * 100) / 100;

@@ -3,6 +3,7 @@ import { lookup as dnsLookup } from "node:dns/promises";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { isIP } from "node:net";
+import { INGEST_IMAGE_FIELD } from "../../contracts/media.ts";
 import { InputError, redact } from "../io.ts";
 import { type AddressRefusal, refuseAddress } from "./address-policy.ts";
 import { inAllowedPlace } from "./allowed-places.ts";
@@ -32,6 +33,9 @@ import { inAllowedPlace } from "./allowed-places.ts";
  *   (Decoding and dimension checks happen afterwards, in ingest.ts.)
  */
 
+/** The request field every hop's refusal names (MediaError `field`); what the hops delivered is INGEST_IMAGE_FIELD. */
+const SOURCE_FIELD = "source_url";
+
 /**
  * The source could not be read at all (it did not resolve, refused or dropped the connection,
  * answered other than 2xx, or missed the deadline), as opposed to being refused by the policy
@@ -40,7 +44,7 @@ import { inAllowedPlace } from "./allowed-places.ts";
  */
 export class SourceUnreachable extends InputError {
   constructor(message: string) {
-    super(message);
+    super(message, SOURCE_FIELD);
     this.name = "SourceUnreachable";
   }
 }
@@ -112,12 +116,12 @@ export function sniffImageFormat(head: Uint8Array): ImageFormat | null {
 const SIGNATURE_BYTES = 12;
 
 function hopName(hop: number): string {
-  return hop === 0 ? "source_url" : `source_url redirect ${hop}`;
+  return hop === 0 ? SOURCE_FIELD : `${SOURCE_FIELD} redirect ${hop}`;
 }
 
 function checkScheme(url: URL, hop: number): void {
   if (url.protocol === "https:") return;
-  throw new InputError(`${hopName(hop)} must use https (got ${url.protocol})`);
+  throw new InputError(`${hopName(hop)} must use https (got ${url.protocol})`, SOURCE_FIELD);
 }
 
 /** A DNS lookup cannot be cancelled, but we can stop waiting for it. */
@@ -161,7 +165,7 @@ async function checkedAddress(url: URL, hop: number, options: SafeFetchOptions, 
   const refused = trusted ? null : firstRefusal(addresses);
   if (refused) {
     const article = /^(?:[aeio]|un(?!i))/.test(refused.refusal) ? "an" : "a"; // "an unspecified", "a unique-local"
-    throw new InputError(`${hopName(hop)} resolves to ${article} ${refused.refusal} address (${refused.address})`);
+    throw new InputError(`${hopName(hop)} resolves to ${article} ${refused.refusal} address (${refused.address})`, SOURCE_FIELD);
   }
   return addresses[0]!;
 }
@@ -209,7 +213,7 @@ async function readCapped(response: IncomingMessage, maxBytes: number): Promise<
   const declared = response.headers["content-length"];
   if (declared !== undefined && /^\d+$/.test(declared) && Number(declared) > maxBytes) {
     response.destroy();
-    throw new InputError(`image is ${declared} bytes, over the ${maxBytes} byte limit`);
+    throw new InputError(`image is ${declared} bytes, over the ${maxBytes} byte limit`, INGEST_IMAGE_FIELD);
   }
   const chunks: Buffer[] = [];
   let seen = 0;
@@ -217,11 +221,11 @@ async function readCapped(response: IncomingMessage, maxBytes: number): Promise<
   try {
     for await (const chunk of response as AsyncIterable<Buffer>) {
       seen += chunk.length;
-      if (seen > maxBytes) throw new InputError(`image is over the ${maxBytes} byte limit (stopped reading at ${seen} bytes)`);
+      if (seen > maxBytes) throw new InputError(`image is over the ${maxBytes} byte limit (stopped reading at ${seen} bytes)`, INGEST_IMAGE_FIELD);
       chunks.push(chunk);
       if (format === null && seen >= SIGNATURE_BYTES) {
         format = sniffImageFormat(Buffer.concat(chunks).subarray(0, SIGNATURE_BYTES));
-        if (format === null) throw new InputError("not a PNG, JPEG or WebP image");
+        if (format === null) throw new InputError("not a PNG, JPEG or WebP image", INGEST_IMAGE_FIELD);
       }
     }
   } finally {
@@ -230,7 +234,7 @@ async function readCapped(response: IncomingMessage, maxBytes: number): Promise<
   }
   const body = Buffer.concat(chunks);
   format ??= sniffImageFormat(body);
-  if (format === null) throw new InputError("not a PNG, JPEG or WebP image");
+  if (format === null) throw new InputError("not a PNG, JPEG or WebP image", INGEST_IMAGE_FIELD);
   return { body, format };
 }
 
@@ -239,13 +243,13 @@ export async function safeFetchImage(url: string, options: SafeFetchOptions): Pr
   try {
     current = new URL(url);
   } catch {
-    throw new InputError("source_url is not a valid URL");
+    throw new InputError("source_url is not a valid URL", SOURCE_FIELD);
   }
   const signal = AbortSignal.timeout(options.timeoutMs);
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const trusted = inAllowedPlace(current, options.allowedOrigins ?? []);
     if (!trusted) checkScheme(current, hop);
-    if (current.username || current.password) throw new InputError(`${hopName(hop)} must not carry credentials`);
+    if (current.username || current.password) throw new InputError(`${hopName(hop)} must not carry credentials`, SOURCE_FIELD);
     let response: IncomingMessage;
     try {
       const pinned = await checkedAddress(current, hop, options, trusted, signal);
@@ -258,12 +262,12 @@ export async function safeFetchImage(url: string, options: SafeFetchOptions): Pr
     if (REDIRECT_STATUSES.has(status)) {
       response.destroy();
       const location = response.headers.location;
-      if (!location) throw new InputError(`${hopName(hop)} answered ${status} without a Location`);
-      if (hop === MAX_REDIRECTS) throw new InputError(`source_url redirected more than ${MAX_REDIRECTS} times`);
+      if (!location) throw new InputError(`${hopName(hop)} answered ${status} without a Location`, SOURCE_FIELD);
+      if (hop === MAX_REDIRECTS) throw new InputError(`source_url redirected more than ${MAX_REDIRECTS} times`, SOURCE_FIELD);
       try {
         current = new URL(location, current);
       } catch {
-        throw new InputError(`${hopName(hop)} redirected to an invalid URL`);
+        throw new InputError(`${hopName(hop)} redirected to an invalid URL`, SOURCE_FIELD);
       }
       continue;
     }
@@ -278,5 +282,5 @@ export async function safeFetchImage(url: string, options: SafeFetchOptions): Pr
       throw describeFailure(error, hop, options.timeoutMs, signal);
     }
   }
-  throw new InputError(`source_url redirected more than ${MAX_REDIRECTS} times`);
+  throw new InputError(`source_url redirected more than ${MAX_REDIRECTS} times`, SOURCE_FIELD);
 }

@@ -272,7 +272,7 @@ describe("POST /v1/media/videos/stitch/window and /v1/media/videos/assemble", ()
     }
     const missing = await postSigned(app, "/v1/media/videos/seams", { ...measure, pieces: pieces.filter((p) => p.from_frame !== 14), measure: [0] });
     expect(missing.statusCode).toBe(422);
-    expect(missing.json().error).toMatch(/no piece holds output frame 14/);
+    expect(missing.json()).toEqual({ error: expect.stringMatching(/no piece holds output frame 14/), field: "pieces" });
   });
 
   it("renders the windows the last chunk left itself, from the chunks they read, and assembles the same file", async () => {
@@ -360,7 +360,7 @@ describe("POST /v1/media/videos/stitch/window and /v1/media/videos/assemble", ()
       output_url: origin.url("/out/w.mp4?sig=y"),
     });
     expect(response.statusCode).toBe(422);
-    expect(response.json().error).toMatch(/window: output frames \[14, 20\)/);
+    expect(response.json()).toEqual({ error: expect.stringMatching(/window: output frames \[14, 20\)/), field: "window" });
   });
 });
 

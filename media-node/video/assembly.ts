@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ffmpeg } from "../ffmpeg.ts";
-import { InputError, fileSize } from "../io.ts";
+import { InputError, concerning, fileSize } from "../io.ts";
 import { audioCodecArgs, muxedFacts, type MuxedVideo } from "../audio/mux.ts";
 import { probeChunk, probeOutput } from "./chunk-probe.ts";
 import { readMp4Durations } from "./mp4-index.ts";
@@ -97,6 +97,7 @@ export async function renderWindow(chunks: readonly WindowChunk[], joins: readon
   const started = performance.now();
   const plan = await readyPlan(chunks, joins, options);
   const span = plan.ready.find((s) => s.at === window.from && s.to === window.to);
+  // The caller names the field (io.ts concerning): stitch/window's `window`, or assemble's `render_windows.<i>`.
   if (!span) throw new InputError(`window: output frames [${window.from}, ${window.to}) are not an encode span that these chunks can render (ready now: ${describe(plan.ready)})`);
   return renderSpan(span, plan, outputPath, options, started);
 }
@@ -165,7 +166,7 @@ export async function assembleFinal(
   const [probes, reference, windowProbes, audioArgs] = await Promise.all([
     chunkProbes ?? probeChunks(chunks, width, height, fps),
     referenceParameterSets(width, height, fps, workDir),
-    Promise.all(windows.map((w, i) => probeChunk(w.path, `windows[${i}]`))),
+    Promise.all(windows.map((w, i) => concerning(`windows.${i}`, probeChunk(w.path, `windows[${i}]`)))),
     audioCodecArgs(audioPath),
   ]);
   const marked = decoratedRanges(decorations);
@@ -184,14 +185,14 @@ export async function assembleFinal(
       return { path: chunks[span.chunk]!.path, from: span.from, to: span.to, fileFrames: probes[span.chunk]!.frames };
     }
     const i = windows.findIndex((w) => w.from === span.at && w.to === span.to);
-    if (i < 0) throw new InputError(`windows: none renders output frames [${span.at}, ${span.to}) (the plan encodes ${describe(spans)})`);
+    if (i < 0) throw new InputError(`windows: none renders output frames [${span.at}, ${span.to}) (the plan encodes ${describe(spans)})`, "windows");
     const probe = windowProbes[i]!;
-    if (probe.frames !== spanFrames(span)) throw new InputError(`windows[${i}] has ${probe.frames} frames, [${span.at}, ${span.to}) needs ${spanFrames(span)}`);
-    if (!spliceable(probe, reference)) throw new InputError(`windows[${i}] is not in the chunks' encoding and cannot be spliced`);
+    if (probe.frames !== spanFrames(span)) throw new InputError(`windows[${i}] has ${probe.frames} frames, [${span.at}, ${span.to}) needs ${spanFrames(span)}`, `windows.${i}`);
+    if (!spliceable(probe, reference)) throw new InputError(`windows[${i}] is not in the chunks' encoding and cannot be spliced`, `windows.${i}`);
     unused.delete(i);
     return { path: windows[i]!.path, from: 0, to: probe.frames, fileFrames: probe.frames };
   });
-  if (unused.size > 0) throw new InputError(`windows[${[...unused][0]}] is not an encode span of the plan (it encodes ${describe(spans)})`);
+  if (unused.size > 0) throw new InputError(`windows[${[...unused][0]}] is not an encode span of the plan (it encodes ${describe(spans)})`, `windows.${[...unused][0]}`);
   const listPath = join(workDir, "assembly.ffconcat");
   await writeFile(listPath, ffconcatList(ranges, fps));
   const concatStart = performance.now();

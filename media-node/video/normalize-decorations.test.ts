@@ -199,6 +199,7 @@ describe("POST /v1/media/chunks/normalize with decorations", () => {
   it("answers 422 for an overlay of the wrong size", async () => {
     const response = await postSigned(node.app, "/v1/media/chunks/normalize", body({ output_from_frame: 18, overlays: [{ url: node.origin.url("/small.png"), from_frame: 0, to_frame: 5 }] }));
     expect(response.statusCode).toBe(422);
-    expect(response.json().error).toBe(`overlays[0] is 16x16, expected ${W}x${H}`);
+    // Named where the overlay sits in a normalize request: under decorations.
+    expect(response.json()).toEqual({ error: `overlays[0] is 16x16, expected ${W}x${H}`, field: "decorations.overlays.0" });
   });
 });

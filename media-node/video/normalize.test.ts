@@ -260,13 +260,13 @@ describe("POST /v1/media/chunks/normalize", () => {
   it("answers 422 naming the problem for bad input", async () => {
     const notVideo = await postSigned(app, "/v1/media/chunks/normalize", request("/notes.txt"));
     expect(notVideo.statusCode).toBe(422);
-    expect(notVideo.json().error).toMatch(/input_url/);
+    expect(notVideo.json()).toEqual({ error: expect.stringMatching(/input_url/), field: "input_url" });
     const badKeyframe = await postSigned(app, "/v1/media/chunks/normalize", request("/raw.mp4", { keyframes: [20] }));
     expect(badKeyframe.statusCode).toBe(422);
-    expect(badKeyframe.json().error).toMatch(/keyframes/);
+    expect(badKeyframe.json()).toEqual({ error: expect.stringMatching(/keyframes/), field: "keyframes" });
     const odd = await postSigned(app, "/v1/media/chunks/normalize", request("/raw.mp4", { width: 321 }));
     expect(odd.statusCode).toBe(422);
-    expect(odd.json().error).toMatch(/width/);
+    expect(odd.json()).toEqual({ error: expect.stringMatching(/width/), field: "width" });
   });
 
   it("refuses unsigned requests", async () => {

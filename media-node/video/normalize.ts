@@ -112,9 +112,9 @@ function decoratedNormalizeGraph(options: NormalizeOptions, last: boolean, draw:
 async function probeInput(inputPath: string): Promise<void> {
   try {
     const probe = await ffprobe(inputPath);
-    if (!probe.streams.some((s) => s.codec_type === "video")) throw new InputError("input_url has no video stream");
+    if (!probe.streams.some((s) => s.codec_type === "video")) throw new InputError("input_url has no video stream", "input_url");
   } catch (error) {
-    if (error instanceof FfmpegError) throw new InputError(`input_url is not a readable video: ${error.stderrTail}`);
+    if (error instanceof FfmpegError) throw new InputError(`input_url is not a readable video: ${error.stderrTail}`, "input_url");
     throw error;
   }
 }
@@ -174,7 +174,7 @@ async function fromReadableInput<T>(inputPath: string, work: () => Promise<T>): 
 export async function normalizeChunk(inputPath: string, outputPath: string, lastFramePath: string | null, options: NormalizeOptions, draw?: ChunkDecorations): Promise<NormalizedChunk> {
   const { fps, frames, keyframes = [], timeoutMs = 5 * 60_000, critical = false, background = !critical, preset, group } = options;
   for (const k of keyframes) {
-    if (!Number.isInteger(k) || k < 0 || k >= frames) throw new InputError(`keyframes: ${k} is not a frame index below ${frames}`);
+    if (!Number.isInteger(k) || k < 0 || k >= frames) throw new InputError(`keyframes: ${k} is not a frame index below ${frames}`, "keyframes");
   }
   const last = lastFramePath !== null;
   const decorated = draw ? decoratedNormalizeGraph(options, last, draw) : null;

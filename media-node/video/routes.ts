@@ -17,7 +17,7 @@ import {
   StitchWindowResponse,
   cueFrames,
 } from "../../contracts/media.ts";
-import { InputError, downloadTo, mapLimited, parse, settleAll, uploadTo, withTempDir } from "../io.ts";
+import { InputError, concerning, downloadTo, mapLimited, parse, settleAll, uploadTo, withTempDir } from "../io.ts";
 import { paletteOf } from "../images/palette.ts";
 import { MEDIA_PREFIX, type MediaNodeConfig } from "../config.ts";
 import { extractLastFrame, normalizeChunk } from "./normalize.ts";
@@ -52,7 +52,7 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
     return withTempDir(config.tmpDir, async (dir) => {
       const input = join(dir, "raw");
       const lastFrame = join(dir, "last.png");
-      await downloadTo(body.input_url, input, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
+      await concerning("input_url", downloadTo(body.input_url, input, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS }));
       // The frame is measured and stored as soon as it is extracted, while the clip's upload
       // (the larger one) may still run: the answer waits for the longer of the two, not their sum.
       const published = async () => {
@@ -76,8 +76,8 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
       const lastFrame = body.last_frame_url ? join(dir, "last.png") : null;
       const given = body.decorations;
       const [, decorations] = await settleAll([
-        downloadTo(body.input_url, input, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS }),
-        given ? downloadDecorations({ ...given, width: body.width, height: body.height, fps: body.fps }, dir) : null,
+        concerning("input_url", downloadTo(body.input_url, input, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS })),
+        given ? downloadDecorations({ ...given, width: body.width, height: body.height, fps: body.fps }, dir, "decorations.") : null,
       ]);
       const draw = given && decorations ? { decorations, at: given.output_from_frame, assPath: join(dir, "captions.ass") } : undefined;
       // The windows' inputs (the neighbours' kept copies, their decorations) arrive while the pass runs.
@@ -144,13 +144,8 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
       // The chunks it reads were normalized here, most likely: read from the copies kept then.
       const [chunks, decorations] = await settleAll([downloadChunks(body.chunks, dir, pieces), downloadDecorations(body, dir)]);
       const output = join(dir, "window.mp4");
-      const result = await renderWindow(chunks, body.transitions, { from: body.window.from_frame, to: body.window.to_frame }, output, {
-        width: body.width,
-        height: body.height,
-        fps: body.fps,
-        workDir: dir,
-        decorations,
-      });
+      const window = { from: body.window.from_frame, to: body.window.to_frame };
+      const result = await concerning("window", renderWindow(chunks, body.transitions, window, output, { width: body.width, height: body.height, fps: body.fps, workDir: dir, decorations }));
       await pieces.upload(body.output_url, output, "video/mp4");
       return StitchWindowResponse.parse({
         frames: result.frames,
@@ -173,12 +168,12 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
       const first = new Set(reads.flat());
       // Every piece is one this media-node stored moments ago, most likely: read from its copy when storage still holds those bytes.
       let kept = 0;
-      const fetchPiece = async (url: string, etag: string | undefined, path: string) => {
-        if ((await pieces.download(url, etag, path, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS })).kept) kept++;
+      const fetchPiece = async (field: string, url: string, etag: string | undefined, path: string) => {
+        if ((await concerning(field, pieces.download(url, etag, path, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS }))).kept) kept++;
         return path;
       };
       const download = (indexes: number[]) =>
-        mapLimited(indexes, DOWNLOAD_CONCURRENCY, async (i) => [i, await fetchPiece(body.chunks[i]!.url, body.chunks[i]!.etag, join(dir, `chunk-${String(i).padStart(3, "0")}.mp4`))] as const);
+        mapLimited(indexes, DOWNLOAD_CONCURRENCY, async (i) => [i, await fetchPiece(`chunks.${i}`, body.chunks[i]!.url, body.chunks[i]!.etag, join(dir, `chunk-${String(i).padStart(3, "0")}.mp4`))] as const);
       const firstFiles = download([...first]);
       const allFiles = firstFiles.then(async (files) => new Map([...files, ...(await download([...body.chunks.keys()].filter((i) => !first.has(i))))]));
       const decorations = downloadDecorations(body, dir);
@@ -191,7 +186,7 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
           for (const [i, w] of render.entries()) {
             const files = new Map(await firstFiles);
             const chunks = body.chunks.map((c, j) => ({ path: reads[i]!.includes(j) ? files.get(j)! : null, frames: c.frames }));
-            results.push(await renderWindow(chunks, body.transitions, w, w.path, { ...size, workDir: dir, decorations: await decorations, critical: true }));
+            results.push(await concerning(`render_windows.${i}`, renderWindow(chunks, body.transitions, w, w.path, { ...size, workDir: dir, decorations: await decorations, critical: true })));
             const upload = pieces.upload(body.render_windows[i]!.output_url, w.path, "video/mp4");
             // Awaited by the store below, or, should the assembly fail first, before the temp dir goes.
             upload.catch(() => undefined);
@@ -210,9 +205,9 @@ export function registerVideoRoutes(app: FastifyInstance, config: MediaNodeConfi
       const [rendered, files, windows, drawing] = await settleAll([
         renderWindows(),
         allFiles,
-        mapLimited(body.windows, DOWNLOAD_CONCURRENCY, async (window, i) => ({ path: await fetchPiece(window.url, window.etag, join(dir, `window-${String(i).padStart(3, "0")}.mp4`)), from: window.from_frame, to: window.to_frame })),
+        mapLimited(body.windows, DOWNLOAD_CONCURRENCY, async (window, i) => ({ path: await fetchPiece(`windows.${i}`, window.url, window.etag, join(dir, `window-${String(i).padStart(3, "0")}.mp4`)), from: window.from_frame, to: window.to_frame })),
         decorations,
-        fetchPiece(body.audio_url, body.audio_etag, audio),
+        fetchPiece("audio_url", body.audio_url, body.audio_etag, audio),
         chunkProbes,
       ]);
       const inputs = body.chunks.length + body.windows.length + 1;
@@ -253,24 +248,31 @@ function chunksAround(starts: readonly number[], chunks: readonly { frames: numb
   return [...new Set([read[0]! - 1, ...read, read.at(-1)! + 1])].filter((i) => i >= 0 && i < chunks.length);
 }
 
-/** A request's normalized chunks, each downloaded into `dir`; a chunk without a URL (one a window does not read) stays remote: `path` null. */
-function downloadChunks<U extends string | null>(chunks: readonly { url: U; etag?: string; frames: number }[], dir: string, pieces: PieceStore = DIRECT_STORE): Promise<{ path: U extends string ? string : string | null; frames: number }[]> {
+/**
+ * A request's normalized chunks, each downloaded into `dir`; a chunk without a URL (one a window
+ * does not read) stays remote: `path` null. `at` is where the list sits in the request (`windows.`), for a refusal's field.
+ */
+function downloadChunks<U extends string | null>(chunks: readonly { url: U; etag?: string; frames: number }[], dir: string, pieces: PieceStore = DIRECT_STORE, at = ""): Promise<{ path: U extends string ? string : string | null; frames: number }[]> {
   return mapLimited(chunks, DOWNLOAD_CONCURRENCY, async (chunk, i) => {
     if (chunk.url === null) return { path: null as U extends string ? string : string | null, frames: chunk.frames };
     const path = join(dir, `chunk-${String(i).padStart(3, "0")}.mp4`);
-    await pieces.download(chunk.url, chunk.etag, path, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
+    await concerning(`${at}chunks.${i}`, pieces.download(chunk.url, chunk.etag, path, { maxBytes: VIDEO_INPUT_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS }));
     return { path, frames: chunk.frames };
   });
 }
 
-/** The overlay layers (checked PNGs at the video's size) and burned cues of a stitch request, in frames. */
-async function downloadDecorations(body: Pick<StitchRequest, "overlays" | "captions" | "width" | "height" | "fps">, dir: string): Promise<Decorations> {
+/**
+ * The overlay layers (checked PNGs at the video's size) and burned cues of a stitch request, in
+ * frames. `at` is where they sit in the request (`decorations.`, `windows.`), for a refusal's field.
+ */
+async function downloadDecorations(body: Pick<StitchRequest, "overlays" | "captions" | "width" | "height" | "fps">, dir: string, at = ""): Promise<Decorations> {
   const overlays = await mapLimited(body.overlays, DOWNLOAD_CONCURRENCY, async (overlay, i) => {
     const path = join(dir, `overlay-${String(i).padStart(2, "0")}.png`);
-    await downloadTo(overlay.url, path, { maxBytes: OVERLAY_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS });
+    const field = `${at}overlays.${i}`;
+    await concerning(field, downloadTo(overlay.url, path, { maxBytes: OVERLAY_MAX_BYTES, timeoutMs: VIDEO_INPUT_TIMEOUT_MS }));
     const meta = await sharp(path, { limitInputPixels: body.width * body.height }).metadata().catch(() => null);
-    if (!meta || meta.format !== "png") throw new InputError(`overlays[${i}] is not a PNG`);
-    if (meta.width !== body.width || meta.height !== body.height) throw new InputError(`overlays[${i}] is ${meta.width}x${meta.height}, expected ${body.width}x${body.height}`);
+    if (!meta || meta.format !== "png") throw new InputError(`overlays[${i}] is not a PNG`, field);
+    if (meta.width !== body.width || meta.height !== body.height) throw new InputError(`overlays[${i}] is ${meta.width}x${meta.height}, expected ${body.width}x${body.height}`, field);
     return { path, from: overlay.from_frame, to: overlay.to_frame };
   });
   const cues = (body.captions?.cues ?? []).map((cue) => ({ ...cueFrames(cue, body.fps), text: cue.text }));
@@ -281,7 +283,7 @@ async function downloadDecorations(body: Pick<StitchRequest, "overlays" | "capti
 async function chunkWindowInputs(windows: ChunkWindows, size: { width: number; height: number; fps: number }, dir: string, pieces: PieceStore) {
   await mkdir(dir, { recursive: true });
   const others = windows.chunks.map((c, i) => (i === windows.chunk ? { ...c, url: null } : c));
-  const [chunks, decorations] = await settleAll([downloadChunks(others, dir, pieces), downloadDecorations({ ...windows, ...size }, dir)]);
+  const [chunks, decorations] = await settleAll([downloadChunks(others, dir, pieces, "windows."), downloadDecorations({ ...windows, ...size }, dir, "windows.")]);
   return { chunks, decorations, dir };
 }
 

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import sharp from "sharp";
 import { type SeamsRequest, cueFrames } from "../../contracts/media.ts";
 import { CAPTION_BAND, safeArea } from "../finish/layout.ts";
-import { downloadTo } from "../io.ts";
+import { concerning, downloadTo } from "../io.ts";
 import type { AnalysisSize } from "./frames.ts";
 
 /**
@@ -52,7 +52,7 @@ export async function decoratedRows(decorations: SeamsRequest["decorations"], re
   const overlays = await Promise.all(
     decorations.overlays.map(async (overlay, i) => {
       const path = join(dir, `overlay-${i}.png`);
-      await downloadTo(overlay.url, path, { maxBytes: OVERLAY_MAX_BYTES });
+      await concerning(`decorations.overlays.${i}`, downloadTo(overlay.url, path, { maxBytes: OVERLAY_MAX_BYTES }));
       const opaque = await overlayRows(path, width, height);
       const rows = analysisRows(opaque.top, opaque.bottom, height, size);
       return rows ? [{ from_frame: overlay.from_frame, to_frame: overlay.to_frame, ...rows }] : [];

@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { type SeamPiece, SeamsRequest, SeamsResponse } from "../../contracts/media.ts";
 import { mergeRanges } from "../../lib/stitch-plan.ts";
 import { MEDIA_PREFIX, type MediaNodeConfig } from "../config.ts";
-import { InputError, downloadTo, parse, withTempDir } from "../io.ts";
+import { InputError, concerning, downloadTo, parse, withTempDir } from "../io.ts";
 import { DIRECT_STORE } from "../piece-cache.ts";
 import { decoratedRows } from "./seam-decorations.ts";
 import { analysisSize, decodeFrameRanges } from "./frames.ts";
@@ -27,17 +27,17 @@ function pieceFrames(pieces: readonly (SeamPiece & { path: string })[], fps: num
     for (const range of wanted) {
       for (let n = range.from; n < range.to; ) {
         const piece = pieces.find((p) => p.from_frame <= n && n < p.to_frame);
-        if (!piece) throw new InputError(`pieces: no piece holds output frame ${n}, which a measured seam reads`);
+        if (!piece) throw new InputError(`pieces: no piece holds output frame ${n}, which a measured seam reads`, "pieces");
         n = piece.to_frame;
       }
     }
     const decoded = await Promise.all(
-      pieces.map(async (piece) => {
+      pieces.map(async (piece, i) => {
         const local = wanted
           .map((r) => ({ from: Math.max(r.from, piece.from_frame), to: Math.min(r.to, piece.to_frame) }))
           .filter((r) => r.to > r.from)
           .map((r) => ({ from: r.from - piece.from_frame + piece.file_from_frame, to: r.to - piece.from_frame + piece.file_from_frame }));
-        const frames = await decodeFrameRanges(piece.path, local, fps, size);
+        const frames = await concerning(`pieces.${i}`, decodeFrameRanges(piece.path, local, fps, size));
         return [...frames].map(([n, rgb]) => [n - piece.file_from_frame + piece.from_frame, rgb] as const);
       }),
     );
@@ -52,15 +52,16 @@ export function registerSeamRoutes(app: FastifyInstance, config: MediaNodeConfig
       let frames: FrameSource;
       if (body.video_url !== undefined) {
         const path = join(dir, "video.mp4");
-        await downloadTo(body.video_url, path, { maxBytes: VIDEO_MAX_BYTES, timeoutMs: VIDEO_TIMEOUT_MS });
-        frames = fileFrames(path, body.fps);
+        await concerning("video_url", downloadTo(body.video_url, path, { maxBytes: VIDEO_MAX_BYTES, timeoutMs: VIDEO_TIMEOUT_MS }));
+        const whole = fileFrames(path, body.fps);
+        frames = (ranges, size) => concerning("video_url", whole(ranges, size));
       } else {
         // Each chunk and window was stored by media-node moments ago, most likely: read from the copies it kept.
         const store = config.pieces ?? DIRECT_STORE;
         const pieces = await Promise.all(
           body.pieces!.map(async (piece, i) => {
             const path = join(dir, `piece-${i}.mp4`);
-            await store.download(piece.url, piece.etag, path, { maxBytes: VIDEO_MAX_BYTES, timeoutMs: VIDEO_TIMEOUT_MS });
+            await concerning(`pieces.${i}`, store.download(piece.url, piece.etag, path, { maxBytes: VIDEO_MAX_BYTES, timeoutMs: VIDEO_TIMEOUT_MS }));
             return { ...piece, path };
           }),
         );

@@ -133,6 +133,7 @@ describe("stitching with overlays and burned captions", () => {
     const late = { overlays: [{ path: overlayA, from: 60, to: 67 }], cues: [] };
     await expect(stitchChunks(chunks, JOINS, join(dir, "late.mp4"), { width: W, height: H, fps: FPS, method: "seams", workDir, decorations: late })).rejects.toMatchObject({
       statusCode: 422,
+      field: "overlays.0",
       message: "overlays[0] ends at frame 67, after the video's 66 frames",
     });
   });
@@ -171,7 +172,7 @@ describe("POST /v1/media/videos/stitch with overlays and captions", () => {
   it("answers 422 for an overlay of the wrong size and a cue that is not text", async () => {
     const small = await postSigned(node.app, "/v1/media/videos/stitch", body({ overlays: [{ url: node.origin.url("/small.png"), from_frame: 0, to_frame: 5 }] }));
     expect(small.statusCode).toBe(422);
-    expect(small.json().error).toBe(`overlays[0] is 16x16, expected ${W}x${H}`);
+    expect(small.json()).toEqual({ error: `overlays[0] is 16x16, expected ${W}x${H}`, field: "overlays.0" });
     const backwards = await postSigned(node.app, "/v1/media/videos/stitch", body({ overlays: [{ url: node.origin.url("/overlay.png"), from_frame: 9, to_frame: 3 }] }));
     expect(backwards.statusCode).toBe(422);
     expect(backwards.json().error).toBe("overlays.0.to_frame: to_frame must be after from_frame");

@@ -181,6 +181,6 @@ describe("POST /v1/media/videos/stitch", () => {
     expect(missing.statusCode).toBe(422);
     const wrongSize = await postSigned(app, "/v1/media/videos/stitch", body({ width: 640, height: 360 }));
     expect(wrongSize.statusCode).toBe(422);
-    expect(wrongSize.json().error).toBe("chunks[0] is 320x180, expected 640x360");
+    expect(wrongSize.json()).toEqual({ error: "chunks[0] is 320x180, expected 640x360", field: "chunks.0" });
   });
 });

@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type RunOptions, ffmpeg } from "../ffmpeg.ts";
-import { InputError, fileSize, mapLimited } from "../io.ts";
+import { InputError, concerning, fileSize, mapLimited } from "../io.ts";
 import { type ChunkProbe, probeChunk, probeOutput } from "./chunk-probe.ts";
 import { CHUNK_ENCODING, SEAM_ENCODING, type VideoEncoding, encoderArgs } from "./encoding.ts";
 import { type Decorations, NO_DECORATIONS, decoratedRanges, decorationGraph } from "./decoration.ts";
@@ -159,22 +159,23 @@ export function spliceArgs(fps: number): string[] {
 
 /** Probe every chunk and hold it to the request's size, rate and frame count. */
 export async function probeChunks(chunks: readonly StitchChunk[], width: number, height: number, fps: number): Promise<ChunkProbe[]> {
-  const probes = await mapLimited(chunks, 4, (chunk, i) => probeChunk(chunk.path, `chunks[${chunk.index ?? i}]`));
+  const probes = await mapLimited(chunks, 4, (chunk, i) => concerning(`chunks.${chunk.index ?? i}`, probeChunk(chunk.path, `chunks[${chunk.index ?? i}]`)));
   probes.forEach((probe, i) => {
     const { frames: declared, index = i } = chunks[i]!;
-    if (probe.width !== width || probe.height !== height) throw new InputError(`chunks[${index}] is ${probe.width}x${probe.height}, expected ${width}x${height}`);
-    if (Math.abs(probe.fps - fps) > 1e-6) throw new InputError(`chunks[${index}] runs at ${probe.fps} fps, expected ${fps}`);
-    if (probe.frames !== declared) throw new InputError(`chunks[${index}] has ${probe.frames} frames, the request says ${declared}`);
+    const field = `chunks.${index}`;
+    if (probe.width !== width || probe.height !== height) throw new InputError(`chunks[${index}] is ${probe.width}x${probe.height}, expected ${width}x${height}`, field);
+    if (Math.abs(probe.fps - fps) > 1e-6) throw new InputError(`chunks[${index}] runs at ${probe.fps} fps, expected ${fps}`, field);
+    if (probe.frames !== declared) throw new InputError(`chunks[${index}] has ${probe.frames} frames, the request says ${declared}`, field);
   });
   return probes;
 }
 
 export function checkDecorations(decorations: Decorations, total: number): void {
   decorations.overlays.forEach((o, i) => {
-    if (o.to > total) throw new InputError(`overlays[${i}] ends at frame ${o.to}, after the video's ${total} frames`);
+    if (o.to > total) throw new InputError(`overlays[${i}] ends at frame ${o.to}, after the video's ${total} frames`, `overlays.${i}`);
   });
   decorations.cues.forEach((c, i) => {
-    if (c.to > total) throw new InputError(`captions.cues[${i}] ends at frame ${c.to}, after the video's ${total} frames`);
+    if (c.to > total) throw new InputError(`captions.cues[${i}] ends at frame ${c.to}, after the video's ${total} frames`, `captions.cues.${i}`);
   });
 }
 
