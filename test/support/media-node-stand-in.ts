@@ -3,11 +3,13 @@ import { contextFromHeaders, type LogContext } from "../../contracts/log.ts";
 import {
   CompositeRequest,
   CompositeResponse,
+  INGEST_IMAGE_FIELD,
   INGEST_LIMITS,
   IngestImageRequest,
   type IngestImageResponse,
   LastFrameRequest,
   LastFrameResponse,
+  type MediaError,
   NormalizeChunkRequest,
   NormalizeChunkResponse,
   PaletteTransferRequest,
@@ -18,6 +20,7 @@ import {
   ReframeResponse,
   STORAGE_RETRY_AFTER_SECONDS,
   STORAGE_UNAVAILABLE_HEADER,
+  contractRefusal,
   cueFrames,
 } from "../../contracts/media.ts";
 import { chunkFramesUnder } from "../../lib/stitch-plan.ts";
@@ -40,7 +43,8 @@ async function until(condition: () => boolean): Promise<void> {
  * media-node (Node, ffmpeg, sharp) cannot run: the same signature check (contracts/signing.ts,
  * 401 `missing or invalid request signature`), `GET /health`, and the routes the chunk step
  * calls (composite, reframe, palette-transfer, chunks/last-frame, chunks/normalize), the soundtrack's mix (audio/prepare) and brand-asset ingest (below) with their contracts (a body that fails the request schema is a 422
- * naming the field, like media-node's `parse`), and the ids media-node's request log reads from the
+ * naming the field, like media-node's `parse`; every error answer is contracts/media.ts MediaError, its `field` set where
+ * media-node sets it: test/media-node-stand-in.test.ts holds the two to the same answers), and the ids media-node's request log reads from the
  * `x-adreel-*` headers (contracts/log.ts). Nothing renders: a request is answered with what
  * media-node's contract says it answers (for reframe, the crop its rounding cuts; a palette
  * transfer's size and palette distances, and a normalized chunk's bytes, depend on pictures the
@@ -59,12 +63,9 @@ const SCHEMAS = {
 } as const;
 type Route = keyof typeof SCHEMAS;
 
-function answer(path: Route, body: unknown): { ok: true; response: unknown } | { ok: false; error: string } {
+function answer(path: Route, body: unknown): { ok: true; response: unknown } | { ok: false; refusal: MediaError } {
   const parsed = SCHEMAS[path].safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return { ok: false, error: `${issue?.path.join(".") || "body"}: ${issue?.message}` };
-  }
+  if (!parsed.success) return { ok: false, refusal: contractRefusal(parsed.error) };
   const request = parsed.data;
   if ("music_url" in request) return soundtrack(request);
   if ("layers" in request) return { ok: true, response: { width: request.width, height: request.height, bytes: request.width * request.height } satisfies z.infer<typeof CompositeResponse> };
@@ -88,14 +89,14 @@ function answer(path: Route, body: unknown): { ok: true; response: unknown } | {
  * audio to hear, so it places only lines handed their speech (`speech`, what audio/speech
  * answered): a line without is a 422 here, where media-node would find it itself.
  */
-function soundtrack(request: PrepareMusicRequest): { ok: true; response: PrepareMusicResponse } | { ok: false; error: string } {
+function soundtrack(request: PrepareMusicRequest): { ok: true; response: PrepareMusicResponse } | { ok: false; refusal: MediaError } {
   const measured = { duration_s: request.frames / request.fps, bytes: 0, integrated_lufs: request.loudness_lufs, true_peak_db: request.true_peak_db, normalization: "linear" as const, loops: 1 };
   const voiceover = request.voiceover;
   if (!voiceover) return { ok: true, response: { ...measured, voiceover: null } };
   const unheard = voiceover.phrases.findIndex((p) => !p.speech);
-  if (unheard >= 0) return { ok: false, error: `voiceover.phrases[${unheard}]: the stand-in places only lines handed their speech` };
+  if (unheard >= 0) return { ok: false, refusal: { error: `voiceover.phrases.${unheard}.url: the stand-in places only lines handed their speech`, field: `voiceover.phrases.${unheard}.url` } };
   const placed = placeLines(voiceover.phrases.map((p) => ({ text: p.text, atFrame: p.at_frame, speechS: p.speech!.samples / 48_000 })), request.frames, request.fps);
-  if (!Array.isArray(placed)) return { ok: false, error: `voiceover.phrases[${placed.index}]: ${placed.error}` };
+  if (!Array.isArray(placed)) return { ok: false, refusal: { error: `voiceover.phrases.${placed.index}: ${placed.error}`, field: `voiceover.phrases.${placed.index}` } };
   return { ok: true, response: { ...measured, voiceover: { phrases: placed, cues: buildCues(placed), duck_db: voiceover.duck_db, voice_bytes: voiceover.voice_url ? 0 : null, captions_bytes: voiceover.captions_url ? 0 : null } } };
 }
 
@@ -107,7 +108,10 @@ export type StandInStorage = (request: Request) => Promise<Response>;
 
 /** A media-node answer: its status, body and headers. */
 type Answer = { status: number; body: unknown; headers?: Record<string, string> };
-const refused = (error: string): Answer => ({ status: 422, body: { error } });
+const refused = (refusal: MediaError): Answer => ({ status: 422, body: refusal });
+/** Refusals of the source URL and of the image it held, named as media-node names them (media-node/images/safe-fetch.ts). */
+const refusedSource = (error: string) => refused({ error, field: "source_url" satisfies keyof IngestImageRequest });
+const refusedImage = (error: string) => refused({ error, field: INGEST_IMAGE_FIELD });
 
 /**
  * Brand-asset ingest as media-node answers it (media-node/images/routes.ts): the contract and its
@@ -121,20 +125,17 @@ const refused = (error: string): Answer => ({ status: 422, body: { error } });
  */
 async function ingest(body: unknown, storage: StandInStorage | undefined, allowedOrigins: readonly string[]): Promise<Answer> {
   const parsed = IngestImageRequest.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return refused(`${issue?.path.join(".") || "body"}: ${issue?.message}`);
-  }
+  if (!parsed.success) return refused(contractRefusal(parsed.error));
   const request = parsed.data;
-  if (request.max_bytes > INGEST_LIMITS.maxBytesCeiling) return refused(`max_bytes: ${request.max_bytes} is over media-node's ${INGEST_LIMITS.maxBytesCeiling} byte ceiling`);
-  if (request.max_pixels > INGEST_LIMITS.maxPixelsCeiling) return refused(`max_pixels: ${request.max_pixels} is over media-node's ${INGEST_LIMITS.maxPixelsCeiling} pixel ceiling`);
+  if (request.max_bytes > INGEST_LIMITS.maxBytesCeiling) return refused({ error: `max_bytes: ${request.max_bytes} is over media-node's ${INGEST_LIMITS.maxBytesCeiling} byte ceiling`, field: "max_bytes" });
+  if (request.max_pixels > INGEST_LIMITS.maxPixelsCeiling) return refused({ error: `max_pixels: ${request.max_pixels} is over media-node's ${INGEST_LIMITS.maxPixelsCeiling} pixel ceiling`, field: "max_pixels" });
   const source = new URL(request.source_url);
-  if (!inAllowedPlace(source, allowedOrigins)) return refused(source.protocol === "https:" ? "source_url: the stand-in reaches only its allowed origins" : `source_url must use https (got ${source.protocol})`);
+  if (!inAllowedPlace(source, allowedOrigins)) return refusedSource(source.protocol === "https:" ? "source_url: the stand-in reaches only its allowed origins" : `source_url must use https (got ${source.protocol})`);
   if (!storage) throw new Error("the media-node stand-in was asked to ingest without a storage to read from");
   const unreachable = (reason: string): Answer =>
     request.staged
-      ? { status: 503, body: { error: `our storage did not hand back the staged source: ${reason}` }, headers: { "retry-after": String(STORAGE_RETRY_AFTER_SECONDS), [STORAGE_UNAVAILABLE_HEADER]: "1" } }
-      : refused(reason);
+      ? { status: 503, body: { error: `our storage did not hand back the staged source: ${reason}` } satisfies MediaError, headers: { "retry-after": String(STORAGE_RETRY_AFTER_SECONDS), [STORAGE_UNAVAILABLE_HEADER]: "1" } }
+      : refusedSource(reason);
   let response: Response;
   try {
     response = await storage(new Request(request.source_url));
@@ -146,17 +147,17 @@ async function ingest(body: unknown, storage: StandInStorage | undefined, allowe
     return unreachable(`source_url answered ${response.status}`);
   }
   const bytes = new Uint8Array(await response.arrayBuffer());
-  if (bytes.length > request.max_bytes) return refused(`image is ${bytes.length} bytes, over the ${request.max_bytes} byte limit`);
-  if (!PNG_SIGNATURE.every((b, i) => bytes[i] === b)) return refused("not a PNG, JPEG or WebP image (the stand-in reads PNG only)");
-  if (bytes.length < 24) return refused("PNG image could not be decoded: no header");
+  if (bytes.length > request.max_bytes) return refusedImage(`image is ${bytes.length} bytes, over the ${request.max_bytes} byte limit`);
+  if (!PNG_SIGNATURE.every((b, i) => bytes[i] === b)) return refusedImage("not a PNG, JPEG or WebP image (the stand-in reads PNG only)");
+  if (bytes.length < 24) return refusedImage("PNG image could not be decoded: no header");
   const header = new DataView(bytes.buffer, bytes.byteOffset);
   const width = header.getUint32(16);
   const height = header.getUint32(20);
   const { minSide } = INGEST_LIMITS;
-  if (width < minSide || height < minSide) return refused(`image is ${width}x${height}, under the ${minSide}x${minSide} minimum`);
-  if (width * height > request.max_pixels) return refused(`image is ${width}x${height} (${width * height} pixels), over the ${request.max_pixels} pixel limit`);
+  if (width < minSide || height < minSide) return refusedImage(`image is ${width}x${height}, under the ${minSide}x${minSide} minimum`);
+  if (width * height > request.max_pixels) return refusedImage(`image is ${width}x${height} (${width * height} pixels), over the ${request.max_pixels} pixel limit`);
   const stored = await storage(new Request(request.output_url, { method: "PUT", body: bytes, headers: { "content-type": "image/png", "content-length": String(bytes.length) } }));
-  if (!stored.ok) return { status: 502, body: { error: `storing output answered ${stored.status}` } };
+  if (!stored.ok) return { status: 502, body: { error: `storing output answered ${stored.status}` } satisfies MediaError };
   return { status: 200, body: { width, height, format: "png", bytes: bytes.length } satisfies z.infer<typeof IngestImageResponse> };
 }
 
@@ -191,20 +192,26 @@ export class MediaNodeStandIn {
   async handle(request: Request, servedBy = "url"): Promise<Response> {
     const url = new URL(request.url);
     if (request.method === "GET" && url.pathname === "/health") return Response.json({ ok: true });
-    if (!url.pathname.startsWith("/v1/media/")) return Response.json({ error: `Route ${request.method}:${url.pathname} not found` }, { status: 404 });
+    const notFound = () => Response.json({ error: `Route ${request.method}:${url.pathname} not found` } satisfies MediaError, { status: 404 });
+    if (!url.pathname.startsWith("/v1/media/")) return notFound();
     const body = await request.text();
     if (!(await verifyRequest(this.secret, request.method, `${url.pathname}${url.search}`, body, request.headers))) {
-      return Response.json({ error: "missing or invalid request signature" }, { status: 401 });
+      return Response.json({ error: "missing or invalid request signature" } satisfies MediaError, { status: 401 });
     }
-    if (url.pathname !== INGEST_ROUTE && !(url.pathname in SCHEMAS)) return Response.json({ error: `Route POST:${url.pathname} not found` }, { status: 404 });
-    const payload = JSON.parse(body) as unknown;
+    if (url.pathname !== INGEST_ROUTE && !(url.pathname in SCHEMAS)) return notFound();
+    let payload: unknown;
+    try {
+      payload = body === "" ? {} : JSON.parse(body);
+    } catch {
+      return Response.json({ error: "request body is not valid JSON", field: "body" } satisfies MediaError, { status: 422 });
+    }
     if (url.pathname === INGEST_ROUTE) {
       if (IngestImageRequest.safeParse(payload).success) this.requests.push({ path: url.pathname, body: payload });
       const answered = await ingest(payload, this.ingestFrom?.storage, this.ingestFrom?.allowedOrigins ?? []);
       return Response.json(answered.body, { status: answered.status, headers: answered.headers });
     }
     const result = answer(url.pathname as Route, payload);
-    if (!result.ok) return Response.json({ error: result.error }, { status: 422 });
+    if (!result.ok) return Response.json(result.refusal, { status: 422 });
     this.requests.push({ path: url.pathname, body: payload });
     this.active++;
     this.peak = Math.max(this.peak, this.active);
