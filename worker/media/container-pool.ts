@@ -1,4 +1,4 @@
-import { STORAGE_UNAVAILABLE_HEADER } from "../../contracts/media.ts";
+import { type MediaError, STORAGE_UNAVAILABLE_HEADER } from "../../contracts/media.ts";
 
 /**
  * Spreading media-node requests over the container instances. Each request starts at a random
@@ -39,6 +39,6 @@ export function containerFetcher(namespace: ContainerNamespace, instances: numbe
       refused = response;
     }
     // Every instance refused: report it as one busy answer naming the pool.
-    return Response.json({ error: `all ${instances} media-node instances are busy or starting` }, { status: 503, headers: { "retry-after": refused?.headers.get("retry-after") ?? "2" } });
+    return Response.json({ error: `all ${instances} media-node instances are busy or starting` } satisfies MediaError, { status: 503, headers: { "retry-after": refused?.headers.get("retry-after") ?? "2" } });
   };
 }

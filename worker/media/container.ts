@@ -1,4 +1,5 @@
 import { Container } from "@cloudflare/containers";
+import type { MediaError } from "../../contracts/media.ts";
 import { MEDIA_NODE_CONTAINER } from "./container-shape.ts";
 
 /**
@@ -33,7 +34,7 @@ export class MediaNodeContainer extends Container<Env> {
   override async fetch(request: Request): Promise<Response> {
     if (this.admitted >= MEDIA_NODE_CONTAINER.slotsPerInstance) {
       return Response.json(
-        { error: `media-node instance is busy (${this.admitted} of ${MEDIA_NODE_CONTAINER.slotsPerInstance} slots in use)` },
+        { error: `media-node instance is busy (${this.admitted} of ${MEDIA_NODE_CONTAINER.slotsPerInstance} slots in use)` } satisfies MediaError,
         { status: 503, headers: { [MEDIA_NODE_BUSY_HEADER]: "1", "retry-after": "2" } },
       );
     }

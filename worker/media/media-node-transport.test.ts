@@ -6,7 +6,7 @@ import { MediaNodeStandIn } from "../../test/support/media-node-stand-in.ts";
 import { loadConfig } from "../config.ts";
 import { MEDIA_NODE_CONTAINER } from "./container-shape.ts";
 import { instanceName } from "./container-pool.ts";
-import { type MediaNode, MediaNodeError } from "./media-node.ts";
+import { type MediaNode, MediaNodeError, mediaNode } from "./media-node.ts";
 import { connectMediaNode } from "./media-node-transport.ts";
 
 /**
@@ -56,6 +56,11 @@ describe.each(Object.keys(transports))("media-node over %s", (kind) => {
     expect(error.status).toBe(422);
     expect(error.retryable).toBe(false);
     expect(error.message).toMatch(/width/);
+    // The field as media-node's answer names it, and its own words without this call's prefix.
+    expect(error.field).toBe("width");
+    expect(error.reason).toMatch(/^width: /);
+    const deep = await failure(connect().call("/v1/media/images/composite", { ...composite(96), layers: [{ url: "https://media.test/in.png", weight: 2 }] }, CompositeResponse));
+    expect(deep.field).toBe("layers.0.weight");
   });
 
   it("names the video, job, attempt and step it calls for, in the headers media-node logs them from", async () => {
@@ -69,6 +74,31 @@ describe.each(Object.keys(transports))("media-node over %s", (kind) => {
     const error = await failure(connect("another-secret").call("/v1/media/images/composite", composite(96), CompositeResponse));
     expect(error.status).toBe(401);
     expect(error.message).toMatch(/missing or invalid request signature/);
+  });
+});
+
+describe("media-node answers outside its error contract", () => {
+  const answering = (response: () => Response) => mediaNode("http://media-node.test", config.mediaNodeSecret, async () => response());
+
+  it("keeps a proxy's HTML 502 a retryable error, naming no field", async () => {
+    const page = "<html><body><h1>502 Bad Gateway</h1></body></html>";
+    const error = await failure(answering(() => new Response(page, { status: 502, headers: { "content-type": "text/html" } })).call("/v1/media/images/composite", composite(96), CompositeResponse));
+    expect(error.status).toBe(502);
+    expect(error.retryable).toBe(true);
+    expect(error.field).toBeUndefined();
+    expect(error.reason).toBe(page);
+  });
+
+  it("reads a JSON body that is not the error contract as text, naming no field", async () => {
+    const body = JSON.stringify({ message: "Internal Server Error", field: 7 });
+    const error = await failure(answering(() => new Response(body, { status: 500, headers: { "content-type": "application/json" } })).call("/v1/media/images/composite", composite(96), CompositeResponse));
+    expect([error.status, error.retryable, error.field, error.reason]).toEqual([500, true, undefined, body]);
+  });
+
+  it("takes a 200 that is not JSON for a retryable failure, not a crash", async () => {
+    const error = await failure(answering(() => new Response("<html>ok</html>", { status: 200 })).call("/v1/media/images/composite", composite(96), CompositeResponse));
+    expect(error.retryable).toBe(true);
+    expect(error.message).toMatch(/answered an unexpected body/);
   });
 });
 

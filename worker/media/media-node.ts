@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { contextHeaders, type LogContext } from "../../contracts/log.ts";
+import { MediaError } from "../../contracts/media.ts";
 import { signRequest } from "../../contracts/signing.ts";
 
 /**
@@ -12,11 +13,17 @@ export class MediaNodeError extends Error {
   readonly status?: number;
   /** Set when media-node (or the container pool) was too busy to start the work: try again after this many seconds. */
   readonly busyForSeconds?: number;
-  constructor(message: string, retryable: boolean, status?: number, busyForSeconds?: number) {
+  /** media-node's own words (its answer's `error`, or the start of a body that is not its error contract), without this call's prefix. */
+  readonly reason: string;
+  /** The request field a refusal is about, as media-node's answer names it (contracts/media.ts MediaError); undefined when it names none. */
+  readonly field?: string;
+  constructor(message: string, retryable: boolean, status?: number, busyForSeconds?: number, answer?: { reason: string; field?: string }) {
     super(message);
     this.retryable = retryable;
     this.status = status;
     this.busyForSeconds = busyForSeconds;
+    this.reason = answer?.reason ?? message;
+    this.field = answer?.field;
     this.name = "MediaNodeError";
   }
 }
@@ -46,20 +53,28 @@ export function mediaNode(baseUrl: string, secret: string, fetcher: typeof fetch
       }
       const text = await res.text();
       if (!res.ok) {
-        let message = text.slice(0, 500);
-        try {
-          message = (JSON.parse(text) as { error?: string }).error ?? message;
-        } catch {
-          // Keep raw text.
-        }
+        // A body outside the error contract (a proxy's HTML 502, a truncated answer) is still an answer with a status: its start is the reason.
+        const answer = MediaError.safeParse(jsonOrNull(text));
+        const reason = answer.success ? answer.data.error : text.slice(0, 500);
         // 422 means the input itself is bad: trying again cannot help.
-        throw new MediaNodeError(`media-node ${path} answered ${res.status}: ${message}`, res.status !== 422 && res.status !== 400, res.status, busyFor(res));
+        throw new MediaNodeError(`media-node ${path} answered ${res.status}: ${reason}`, res.status !== 422 && res.status !== 400, res.status, busyFor(res), {
+          reason,
+          field: answer.success ? answer.data.field : undefined,
+        });
       }
-      const parsed = response.safeParse(JSON.parse(text));
+      const parsed = response.safeParse(jsonOrNull(text));
       if (!parsed.success) throw new MediaNodeError(`media-node ${path} answered an unexpected body`, true);
       return parsed.data;
     },
   };
+}
+
+function jsonOrNull(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
 }
 
 /** A busy answer's wait: 503 or 429 with Retry-After in seconds (at least 1); otherwise undefined. */
