@@ -2,6 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { GenerateRequest } from "../../contracts/api.ts";
+import { INGEST_IMAGE_FIELD, MediaError } from "../../contracts/media.ts";
 import { MediaNodeStandIn } from "../../test/support/media-node-stand-in.ts";
 import { containerMediaNode } from "../../test/support/workerd/container-runtime.ts";
 import { createKey } from "../auth/keys.ts";
@@ -219,6 +220,38 @@ describe("POST /api/assets when our storage cannot hand back the staged upload",
     const response = await upload(env.MEDIA, pngHeader(320, 200));
     expect(response.status).toBe(500);
     expect(await response.json()).toEqual({ error: "the image could not be checked: an error of ours, not of the file" });
+    expect((await env.MEDIA.list({ prefix: `uploads/${STAGING_TENANT}/` })).objects).toHaveLength(0);
+  });
+
+  /**
+   * The strict stand-in with media-node's refusals worded otherwise, status and `field` as media-node
+   * answers them: the image's refusal now begins with the URL it was read from, the URL's own
+   * refusal with no field at all. The Worker must decide by `field`, never by the words.
+   */
+  class RewordedMediaNode extends MediaNodeStandIn {
+    override async handle(request: Request, servedBy?: string): Promise<Response> {
+      const answer = await super.handle(request, servedBy);
+      if (answer.status !== 422) return answer;
+      const refusal = MediaError.parse(await answer.json());
+      const error = refusal.field === INGEST_IMAGE_FIELD ? `source_url held an image that cannot be used: ${refusal.error}` : `refused before a byte was read (${refusal.error})`;
+      return Response.json({ ...refusal, error } satisfies MediaError, { status: 422 });
+    }
+  }
+
+  it("decides whose fault a refusal is by media-node's field, not by how its message begins", async () => {
+    const reworded = (allowedOrigins: string[]) => {
+      containerMediaNode.current = new RewordedMediaNode(config.mediaNodeSecret, { storage: (request) => serve(request, env.MEDIA), allowedOrigins });
+    };
+    // Our staging URL refused (field source_url), in words that begin with no field: still ours.
+    reworded([]);
+    const ours = await upload(env.MEDIA, pngHeader(320, 200));
+    expect(ours.status).toBe(500);
+    expect(await ours.json()).toEqual({ error: "the image could not be checked: an error of ours, not of the file" });
+    // The image refused (field image), in words that begin with source_url: still the client's file.
+    reworded([`${config.publicBaseUrl}/media/`]);
+    const icon = await upload(env.MEDIA, pngHeader(16, 16));
+    expect(icon.status).toBe(422);
+    expect(await icon.json()).toEqual({ field: "file", error: "file: source_url held an image that cannot be used: image is 16x16, under the 64x64 minimum" });
     expect((await env.MEDIA.list({ prefix: `uploads/${STAGING_TENANT}/` })).objects).toHaveLength(0);
   });
 

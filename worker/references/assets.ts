@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ASSET_REF_PATTERN, type BrandAssets } from "../../contracts/api.ts";
-import { IngestImageRequest, IngestImageResponse } from "../../contracts/media.ts";
+import { INGEST_IMAGE_FIELD, IngestImageRequest, IngestImageResponse } from "../../contracts/media.ts";
 import type { Config } from "../config.ts";
 import { type Log, workerLog } from "../log.ts";
 import { fromBucket } from "../media/bucket.ts";
@@ -69,9 +69,10 @@ export function assetStore(env: Env, config: Config): AssetStore {
 export type IngestSource = { url: string; staged: boolean };
 
 /**
- * `refused`: the image itself is unacceptable (422). `unavailable`: we could not find out (503,
- * after `retryAfterSeconds` when media-node said). `failed`: media-node refused the staging URL
- * we gave it (a deployment fault of ours, not the client's file, and no retry mends it).
+ * `refused`: the image itself is unacceptable, or the URL the client gave (422). `unavailable`:
+ * we could not find out (503, after `retryAfterSeconds` when media-node said). `failed`:
+ * media-node refused the request we built around it (the staging URL, the output URL, our
+ * limits): a deployment fault of ours, not the client's, and no retry mends it.
  */
 export type IngestOutcome =
   | { ok: true; record: AssetRecord }
@@ -79,13 +80,15 @@ export type IngestOutcome =
   | { ok: false; kind: "failed"; reason: string }
   | { ok: false; kind: "unavailable"; reason: string; retryAfterSeconds?: number };
 
-/** media-node's own reason, without the call prefix. */
-function mediaNodeReason(error: MediaNodeError): string {
-  return error.message.replace(/^media-node \S+ answered \d+: /, "");
+/**
+ * The fields of an ingest refusal that are the client's to answer for: the image read, whoever's
+ * URL it came from, and for a URL the client gave, that URL. Any other field (the request's
+ * own: `output_url`, `max_bytes`, a staged `source_url`, `body`) or none at all is a refusal of the
+ * request the Worker built. Decided by media-node's `field`, never by how its message is worded.
+ */
+function clientsFields(source: IngestSource): readonly string[] {
+  return source.staged ? [INGEST_IMAGE_FIELD] : [INGEST_IMAGE_FIELD, "source_url" satisfies keyof IngestImageRequest];
 }
-
-/** A refusal naming a field of the request the Worker built (its URLs, its limits) rather than the image read. */
-const NAMES_REQUEST_FIELD = /^(?:source_url|output_url|max_bytes|max_pixels|staged|body)\b/;
 
 /**
  * Have media-node fetch `source`, validate it and write the PNG as tenant asset `assetId`;
@@ -103,11 +106,10 @@ export async function ingestAsset(store: AssetStore, tenantId: string, assetId: 
     );
   } catch (error) {
     if (error instanceof MediaNodeError && (error.status === 422 || error.status === 400)) {
-      const reason = mediaNodeReason(error);
       // A staged copy's bytes are still the client's to answer for; the request we built around them is not.
-      if (source.staged && NAMES_REQUEST_FIELD.test(reason)) return { ok: false, kind: "failed", reason: error.message };
-      // Phrased for the client's field.
-      return { ok: false, kind: "refused", reason: reason.replace(/^source_url\b/, "URL") };
+      if (error.field === undefined || !clientsFields(source).includes(error.field)) return { ok: false, kind: "failed", reason: error.message };
+      // The client knows its URL as a URL, not as our request's source_url.
+      return { ok: false, kind: "refused", reason: error.field === "source_url" ? error.reason.replace(/^source_url\b/, "URL") : error.reason };
     }
     return { ok: false, kind: "unavailable", reason: (error as Error).message, ...(error instanceof MediaNodeError && error.busyForSeconds ? { retryAfterSeconds: error.busyForSeconds } : {}) };
   }
@@ -150,14 +152,15 @@ function entriesOf(assets: BrandAssets): BrandAssetEntry[] {
 
 export type Admission =
   | { ok: true; brandAssets: BrandAssets; created: AssetRecord[] }
-  | { ok: false; status: 422 | 503; field: string; message: string };
+  | { ok: false; status: 422 | 500 | 503; field: string; message: string };
 
 /**
  * Admission of a request's brand assets (before any video exists): every `asset:<id>` must
  * be one of the tenant's assets, and every URL is ingested now as a new tenant asset, a few
  * at a time. The answer rewrites every entry to its `asset:<id>`. On any failure the assets
  * this call created are removed again, and the first failing field (in request order) is
- * named: a refusal is the client's to fix (422), an unreachable media-node is not (503).
+ * named: a refusal is the client's to fix (422), a refusal of the request we built is our fault
+ * (500), an unreachable media-node is nobody's to fix but time's (503).
  */
 export async function admitBrandAssets(store: AssetStore, tenantId: string, assets: BrandAssets, concurrency = ADMISSION_CONCURRENCY): Promise<Admission> {
   const entries = entriesOf(assets);
@@ -193,6 +196,11 @@ export async function admitBrandAssets(store: AssetStore, tenantId: string, asse
     await Promise.all(created.map((r) => removeAsset(store.bucket, tenantId, r.asset_id)));
     const refused = failures.find((f) => f.kind === "refused");
     if (refused) return { ok: false, status: 422, field: refused.field, message: refused.reason };
+    const ours = failures.find((f) => f.kind === "failed");
+    if (ours) {
+      store.log.error("asset.ingest_refused", { tenant_id: tenantId, field: ours.field, error: ours.reason });
+      return { ok: false, status: 500, field: ours.field, message: "brand assets could not be checked: an error of ours, not of the assets" };
+    }
     const first = failures[0]!;
     store.log.warn("asset.unavailable", { tenant_id: tenantId, field: first.field, error: first.reason });
     return { ok: false, status: 503, field: first.field, message: "brand assets cannot be validated right now (media-node is unavailable); try again" };

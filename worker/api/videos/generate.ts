@@ -48,6 +48,7 @@ export const generateRoute = createRoute({
     422: errorResponse(
       "A field is invalid, the body is not JSON, `max_cost_usd` is below the estimate, a brand asset cannot be used (not an image, too large, not fetchable), the Idempotency-Key was used with another body, or `quality: \"draft\"` on a deployment without a draft provider (`issues` names `DRAFT_PROVIDER_URL`). `field` names it.",
     ),
+    500: errorResponse("A brand asset could not be checked through a fault of ours (media-node refused the request we built, not the asset); `field` names it."),
     503: errorResponse(
       "The video could not be started, or its brand assets cannot be checked right now; nothing was created that will run. Try again. Or `quality: \"standard\"` while the deployment's model configuration has problems (`field: quality`, `issues` lists each setting and its problem, as `GET /health` does): the operator's to fix.",
     ),
@@ -130,7 +131,7 @@ export async function generate(c: RouteContext<typeof generateRoute>): Promise<R
     const admission = await admitBrandAssets(assetStore(c.env, config), principal.tenantId, request.brand_assets);
     if (!admission.ok) {
       if (admission.status === 422) return invalid(c, { field: admission.field, message: admission.message });
-      return c.json({ error: admission.message, field: admission.field } satisfies ErrorResponse, 503);
+      return c.json({ error: admission.message, field: admission.field } satisfies ErrorResponse, admission.status);
     }
     request.brand_assets = admission.brandAssets;
   }
