@@ -58,7 +58,6 @@ export function durationEstimates(priors: DurationEstimates, observed: ObservedA
 
 /** Seconds a job still needs. */
 export function jobRemainder(item: Pick<WorkItem, "status" | "elapsed">, seconds: JobSeconds): number {
-  const left = (expected: number) => Math.max(0, expected - Math.max(0, item.elapsed));
   switch (item.status) {
     case "done":
     case "failed":
@@ -66,59 +65,72 @@ export function jobRemainder(item: Pick<WorkItem, "status" | "elapsed">, seconds
       return 0;
     case "running":
     case "creating":
-      return left(seconds.start) + seconds.provider + seconds.ingest;
+      return left(seconds.start, item.elapsed) + seconds.provider + seconds.ingest;
     case "predicting":
-      return left(seconds.provider) + seconds.ingest;
+      return left(seconds.provider, item.elapsed) + seconds.ingest;
     case "ingesting":
     case "normalizing": // the chain goes on from its published frame; the job itself still ends its ingest
-      return left(seconds.ingest);
+      return left(seconds.ingest, item.elapsed);
     default: // planned, waiting, ready, queued: all of it
       return seconds.start + seconds.provider + seconds.ingest;
   }
+}
+
+/** What is left of a stage expected to take `expected` seconds, `elapsed` into it (never less than nothing). */
+function left(expected: number, elapsed: number): number {
+  return Math.max(0, expected - Math.max(0, elapsed));
 }
 
 /**
  * Seconds until every job of one phase is done: the longer of its longest dependency chain
  * and its jobs spread over `slots` parallel slots (jobs in flight keep theirs until they end).
  */
-export function phaseSeconds(items: WorkItem[], seconds: JobSeconds, slots: number): number {
-  const remainder = new Map(items.map((item) => [item.id, jobRemainder(item, seconds)]));
-  const byId = new Map(items.map((item) => [item.id, item]));
-  const finish = new Map<string, number>();
-  const chainEnd = (item: WorkItem, depth = 0): number => {
-    const known = finish.get(item.id);
+export function phaseSeconds(items: readonly WorkItem[], seconds: JobSeconds, slots: number): number {
+  // Asked for every phase each time a status poll's estimate moves (status-view.ts): arrays by
+  // position, not maps by id, and a phase without jobs answered at once.
+  const n = items.length;
+  if (n === 0) return 0;
+  const remainder = items.map((item) => jobRemainder(item, seconds));
+  const position = items.some((item) => item.dependsOn !== null) ? new Map(items.map((item, i) => [item.id, i])) : null;
+  const finish: (number | undefined)[] = new Array(n);
+  const chainEnd = (i: number, depth = 0): number => {
+    const known = finish[i];
     if (known !== undefined) return known;
-    const before = item.dependsOn ? byId.get(item.dependsOn) : undefined;
-    const end = remainder.get(item.id)! + (before && depth < items.length ? chainEnd(before, depth + 1) : 0);
-    finish.set(item.id, end);
+    const dependsOn = items[i]!.dependsOn;
+    const before = dependsOn === null ? undefined : position?.get(dependsOn);
+    const end = remainder[i]! + (before !== undefined && depth < n ? chainEnd(before, depth + 1) : 0);
+    finish[i] = end;
     return end;
   };
   let longest = 0;
-  for (const item of items) longest = Math.max(longest, chainEnd(item));
+  for (let i = 0; i < n; i++) longest = Math.max(longest, chainEnd(i));
   if (!Number.isFinite(slots)) return longest;
 
   // Slots: each in-flight job frees its slot when it ends, the others are free now; each
   // job not started takes the slot that frees first.
-  const free = items.filter((item) => HOLDING.includes(item.status)).map((item) => remainder.get(item.id)!);
+  const free: number[] = [];
+  for (let i = 0; i < n; i++) if (HOLDING.includes(items[i]!.status)) free.push(remainder[i]!);
   while (free.length < Math.max(1, slots)) free.push(0);
   let spread = Math.max(...free);
-  for (const item of items) {
-    if (HOLDING.includes(item.status) || ENDED.includes(item.status)) continue;
+  for (let i = 0; i < n; i++) {
+    const status = items[i]!.status;
+    if (HOLDING.includes(status) || ENDED.includes(status)) continue;
     free.sort((a, b) => a - b);
-    free[0] = free[0]! + remainder.get(item.id)!;
+    free[0] = free[0]! + remainder[i]!;
     spread = Math.max(spread, free[0]!);
   }
   return Math.max(longest, spread);
 }
 
 /** Seconds until the run ends, over the whole critical path. */
-export function secondsRemaining(work: WorkItem[], estimates: DurationEstimates, maxPredictions: number): number {
-  const phase = (kind: JobKind) =>
-    phaseSeconds(
-      work.filter((item) => item.kind === kind),
-      estimates[kind],
-      PREDICTION_KINDS.includes(kind) ? maxPredictions : Number.POSITIVE_INFINITY,
-    );
+export function secondsRemaining(work: readonly WorkItem[], estimates: DurationEstimates, maxPredictions: number): number {
+  const byKind = new Map<JobKind, WorkItem[]>();
+  for (const item of work) {
+    const same = byKind.get(item.kind);
+    if (same) same.push(item);
+    else byKind.set(item.kind, [item]);
+  }
+  const phase = (kind: JobKind) => phaseSeconds(byKind.get(kind) ?? [], estimates[kind], PREDICTION_KINDS.includes(kind) ? maxPredictions : Number.POSITIVE_INFINITY);
   const main = phase("reference") + phase("storyboard") + phase("chunk") + phase("stitch");
   // The soundtrack mixes the music with every voice line, alongside the main path.
   const soundtrack = Math.max(phase("music"), phase("voice")) + phase("soundtrack");

@@ -305,7 +305,7 @@ export function currentWork(sql: SqlStorage, config: Config): CurrentWork {
 
 /** Seconds until the run ends at `now` (eta.ts), from its remaining work. */
 export function remainingSecondsAt(remaining: RemainingWork, now: number): number {
-  const work: WorkItem[] = remaining.work.map(({ since, ...item }) => ({ ...item, elapsed: since ? Math.max(0, (now - since) / 1000) : 0 }));
+  const work: WorkItem[] = remaining.work.map((item) => ({ id: item.id, kind: item.kind, dependsOn: item.dependsOn, status: item.status, elapsed: item.since ? Math.max(0, (now - item.since) / 1000) : 0 }));
   return secondsRemaining(work, remaining.estimates, remaining.maxPredictions);
 }
 
@@ -320,13 +320,14 @@ export function remainingSecondsAt(remaining: RemainingWork, now: number): numbe
 export function estimateHoldMs(remaining: RemainingWork, now: number, seconds: number): number {
   const shown = Math.max(1, Math.round(seconds));
   if (shown === 1) return Number.POSITIVE_INFINITY;
-  const shrinking = remaining.work.filter(({ since, ...item }) => {
-    if (since === null) return false;
-    const elapsed = Math.max(0, (now - since) / 1000);
+  let shrinking = 0;
+  for (const item of remaining.work) {
+    if (item.since === null) continue;
+    const elapsed = Math.max(0, (now - item.since) / 1000);
     const seconds = remaining.estimates[item.kind];
     // Piecewise linear with one bend: the same now and much later means constant from now on.
-    return jobRemainder({ status: item.status, elapsed }, seconds) !== jobRemainder({ status: item.status, elapsed: elapsed + 1e9 }, seconds);
-  }).length;
+    if (jobRemainder({ status: item.status, elapsed }, seconds) !== jobRemainder({ status: item.status, elapsed: elapsed + 1e9 }, seconds)) shrinking++;
+  }
   if (shrinking === 0) return Number.POSITIVE_INFINITY;
   return Math.max(0, (1000 * (seconds - (shown - 0.5))) / shrinking - 1);
 }
