@@ -85,6 +85,9 @@ function workTriggers(columns: Record<string, string>): string[] {
   ]);
 }
 
+/** A random integer JavaScript holds exactly (SQLite's `random()` is 64 bits; a number keeps 53). */
+const RANDOM_TOKEN = "(random() & 9007199254740991)";
+
 /** The run row's long JSON texts: written a few times a run, read on nearly every step (`run_texts`). */
 export const RUN_TEXTS = ["request", "spec", "chunk_plan", "cost_estimate", "consistency_context"] as const;
 
@@ -232,9 +235,9 @@ export const SCHEMA = [
     id INTEGER PRIMARY KEY CHECK (id = 1),
     token INTEGER NOT NULL
   )`,
-  `INSERT OR IGNORE INTO run_texts (id, token) VALUES (1, random())`,
+  `INSERT OR IGNORE INTO run_texts (id, token) VALUES (1, ${RANDOM_TOKEN})`,
   ...["INSERT", "DELETE", `UPDATE OF ${RUN_TEXTS.join(", ")}`].map(
-    (event) => `CREATE TRIGGER IF NOT EXISTS run_texts_${event.split(" ")[0]!.toLowerCase()} AFTER ${event} ON run BEGIN UPDATE run_texts SET token = random() WHERE id = 1; END`,
+    (event) => `CREATE TRIGGER IF NOT EXISTS run_texts_${event.split(" ")[0]!.toLowerCase()} AFTER ${event} ON run BEGIN UPDATE run_texts SET token = ${RANDOM_TOKEN} WHERE id = 1; END`,
   ),
 ];
 

@@ -26,6 +26,8 @@ describe("the run's kept texts", () => {
       expect(before.spec).not.toBeNull();
       // Kept: the same parse while nothing changed.
       expect(readState(sql)!.spec).toBe(before.spec);
+      // The token is an integer a JavaScript number holds exactly, so two tokens never read as one.
+      expect(Number.isSafeInteger(sql.exec("SELECT token FROM run_texts").one().token)).toBe(true);
 
       // A statement that is none of run-state.ts's own.
       const spec = { ...before.spec!, title: "Another title" };
