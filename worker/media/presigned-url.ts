@@ -1,8 +1,6 @@
-import { AwsV4Signer } from "aws4fetch";
-
 /**
  * Presigned R2 URLs: S3 Signature Version 4 in the query string (AWS S3 API reference,
- * "Authenticating Requests: Using Query Parameters"), signed with aws4fetch over WebCrypto.
+ * "Authenticating Requests: Using Query Parameters"), signed over WebCrypto.
  * R2 serves the S3 API at `https://<account id>.r2.cloudflarestorage.com`, path-style
  * (`/<bucket>/<key>`), with the region `auto`, and accepts expiries from 1 s to 7 days
  * (Cloudflare R2 docs "Presigned URLs", read 2026-12-04). A URL names one key and one method
@@ -54,39 +52,87 @@ export async function presignR2Url(credentials: R2Credentials, key: string, acce
  * does, or signs the path as received; `encodeURIComponent` alone leaves `!'()*` bare.
  */
 function uriEncodePath(key: string): string {
-  return key
-    .split("/")
-    .map((segment) => encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
-    .join("/");
+  return key.split("/").map(uriEncode).join("/");
 }
-
-/**
- * SigV4's signing keys (HMAC chains of the secret, the day, the region and the service), kept
- * between URLs: aws4fetch caches one per signer, and a signer signs one URL, so every URL paid
- * four more HMACs (each a key import and a sign) for the same key. A step presigns several URLs
- * (its inputs, the references, its output), and they were among the longest uninterrupted
- * stretches of the Worker's thread under load. Keyed as aws4fetch keys it (secret, day, region,
- * service); a new day's key joins the old ones, and the map is emptied when it grows past a few.
- */
-const signingKeys = new Map<string, ArrayBuffer>();
-const SIGNING_KEYS_KEPT = 16;
 
 /** SigV4 query signing of `url` as it stands (its path percent-encoded once, as `uriEncodePath` does). */
 export async function presignUrl(url: URL, method: "GET" | "PUT", credentials: Pick<R2Credentials, "accessKeyId" | "secretAccessKey">, options: PresignOptions = {}): Promise<string> {
-  const signer = new AwsV4Signer({
-    url: url.toString(),
-    method,
-    accessKeyId: credentials.accessKeyId,
-    secretAccessKey: credentials.secretAccessKey,
-    service: "s3",
-    region: options.region ?? "auto",
-    signQuery: true,
-    datetime: amzDate(options.now ?? Date.now()),
-    cache: signingKeys,
-    // For the service s3, aws4fetch decodes the path and encodes it once again: the canonical
-    // path is the one sent. (`singleEncode` would skip that encoding and sign the decoded key:
-    // a key with a space or a non-ASCII letter got a signature R2 refuses.)
-  });
-  if (signingKeys.size > SIGNING_KEYS_KEPT) signingKeys.clear();
-  return (await signer.sign()).url.toString();
+  const datetime = amzDate(options.now ?? Date.now());
+  const date = datetime.slice(0, 8);
+  const region = options.region ?? "auto";
+  const scope = `${date}/${region}/s3/aws4_request`;
+  const signed = new URL(url);
+  const query = signed.searchParams;
+  query.set("X-Amz-Algorithm", ALGORITHM);
+  query.set("X-Amz-Credential", `${credentials.accessKeyId}/${scope}`);
+  query.set("X-Amz-Date", datetime);
+  query.set("X-Amz-SignedHeaders", "host");
+  query.delete("X-Amz-Signature");
+  // AWS "Create a canonical request": the path as sent, each segment encoded once (S3 encodes
+  // once; decoded and encoded again, as the service does with what it receives); the query's
+  // names and values encoded, sorted by name; the host the only header signed; the payload
+  // unsigned, as a presigned URL's always is.
+  const canonicalPath = signed.pathname
+    .split("/")
+    .map((segment) => uriEncode(decodeURIComponent(segment)))
+    .join("/");
+  const canonicalQuery = [...query]
+    .map(([name, value]) => [uriEncode(name), uriEncode(value)] as const)
+    .sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0))
+    .map(([name, value]) => `${name}=${value}`)
+    .join("&");
+  const canonicalRequest = `${method}\n${canonicalPath}\n${canonicalQuery}\nhost:${signed.host}\n\nhost\nUNSIGNED-PAYLOAD`;
+  const stringToSign = `${ALGORITHM}\n${datetime}\n${scope}\n${hex(await crypto.subtle.digest("SHA-256", UTF8.encode(canonicalRequest)))}`;
+  const key = await signingKey(credentials.secretAccessKey, date, region);
+  query.set("X-Amz-Signature", hex(await crypto.subtle.sign("HMAC", key, UTF8.encode(stringToSign))));
+  return signed.toString();
+}
+
+const ALGORITHM = "AWS4-HMAC-SHA256";
+const UTF8 = new TextEncoder();
+
+/** Every byte but A-Z, a-z, 0-9, `-._~` as %XX (AWS "Create a canonical request": URI-encode). */
+function uriEncode(text: string): string {
+  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
+
+function hex(buffer: ArrayBuffer): string {
+  let out = "";
+  for (const byte of new Uint8Array(buffer)) out += HEX[byte];
+  return out;
+}
+
+/**
+ * SigV4's signing key (AWS "Calculate the signature": HMAC chains of the secret, the day, the
+ * region and the service), kept between URLs as a WebCrypto key: a step presigns several URLs
+ * (its inputs, the references, its output), all with the same key, and presigning was among the
+ * longest uninterrupted stretches of the Worker's thread under load, where aws4fetch, which
+ * signed them until then, built it again per URL (a signer signs one URL) and allocated a hex
+ * string per byte. A new day's key joins the old ones; the map is emptied past a few.
+ */
+const signingKeys = new Map<string, Promise<CryptoKey>>();
+const SIGNING_KEYS_KEPT = 16;
+
+function signingKey(secret: string, date: string, region: string): Promise<CryptoKey> {
+  const name = `${secret}\u0000${date}\u0000${region}`;
+  let key = signingKeys.get(name);
+  if (!key) {
+    if (signingKeys.size >= SIGNING_KEYS_KEPT) signingKeys.clear();
+    key = (async () => {
+      let chain: ArrayBuffer = UTF8.encode(`AWS4${secret}`).buffer as ArrayBuffer;
+      for (const part of [date, region, "s3", "aws4_request"]) chain = await hmac(chain, part);
+      return crypto.subtle.importKey("raw", chain, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    })();
+    // A failed derivation is not kept: the next URL tries again.
+    key.catch(() => signingKeys.delete(name));
+    signingKeys.set(name, key);
+  }
+  return key;
+}
+
+async function hmac(key: ArrayBuffer, data: string): Promise<ArrayBuffer> {
+  const imported = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return crypto.subtle.sign("HMAC", imported, UTF8.encode(data));
 }
