@@ -28,6 +28,13 @@ export * from "./stitch.ts";
 export const MediaError = z.object({ error: z.string(), field: z.string().min(1).optional() });
 export type MediaError = z.infer<typeof MediaError>;
 
+/**
+ * The largest request body media-node reads (its fastify `bodyLimit`): a bigger one is refused
+ * 413 `{"error":"Request body is too large","field":"body"}` before its signature is checked.
+ * Every body is JSON of URLs and numbers, so only a request built wrong comes near it.
+ */
+export const MEDIA_NODE_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
+
 /** A body that fails its route's contract: the first issue, named by its path (see MediaError). */
 export function contractRefusal(error: z.ZodError): MediaError & { field: string } {
   const issue = error.issues[0];

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import sharp from "sharp";
-import { type MediaError, STORAGE_UNAVAILABLE_HEADER } from "../contracts/media.ts";
+import { MEDIA_NODE_BODY_LIMIT_BYTES, type MediaError, STORAGE_UNAVAILABLE_HEADER } from "../contracts/media.ts";
 import { verifyRequest } from "../contracts/signing.ts";
 import { FfmpegError } from "./ffmpeg.ts";
 import { registerAudioRoutes } from "./audio/routes.ts";
@@ -18,7 +18,7 @@ export async function buildServer(config: MediaNodeConfig): Promise<FastifyInsta
   // Every image media-node touches is a new one (a frame, a reference, a layer): libvips's
   // operation cache (up to 50 MiB by default) would only hold memory, never be hit.
   sharp.cache(false);
-  const app = Fastify({ ...serverLogOptions(config.log && { service: "media-node", ...config.log }), bodyLimit: 4 * 1024 * 1024 });
+  const app = Fastify({ ...serverLogOptions(config.log && { service: "media-node", ...config.log }), bodyLimit: MEDIA_NODE_BODY_LIMIT_BYTES });
 
   const slots = new EncodeSlots(config.encodeSlots);
   /** Requests that hold an encode slot until their answer is sent. */

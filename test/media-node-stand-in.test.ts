@@ -1,8 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MediaError, STORAGE_UNAVAILABLE_HEADER } from "../contracts/media.ts";
-import { signRequest } from "../contracts/signing.ts";
+import { MEDIA_NODE_BODY_LIMIT_BYTES, MediaError, STORAGE_UNAVAILABLE_HEADER } from "../contracts/media.ts";
+import { signRequest, WEBHOOK_TOLERANCE_SECONDS } from "../contracts/signing.ts";
 import { buildServer } from "../media-node/server.ts";
 import { MediaNodeStandIn } from "./support/media-node-stand-in.ts";
 import { startOrigin, TEST_SECRET, type TestOrigin } from "./support/origin.ts";
@@ -25,7 +25,8 @@ interface Case {
   path?: string;
   body: () => unknown;
   raw?: string;
-  signed?: boolean;
+  /** Unsigned (false), or signed with another secret, or at a time outside media-node's window. */
+  signed?: false | { secret?: string; at?: number };
   words: boolean;
 }
 
@@ -66,13 +67,17 @@ describe("the media-node stand-in answers refusals as media-node does", () => {
     { name: "a composite layer's weight out of range", path: "/v1/media/images/composite", body: () => ({ layers: [{ url: origin.url("/staged/brand.png"), weight: 2 }], width: 64, height: 64, output_url: origin.url("/store/c.png") }), words: true },
     { name: "a normalize request with nothing in it", path: "/v1/media/chunks/normalize", body: () => ({}), words: true },
     { name: "an unsigned request", body: ingest(origin.url("/staged/brand.png")), signed: false, words: true },
+    { name: "a request signed with another secret", body: ingest(origin.url("/staged/brand.png")), signed: { secret: "another secret" }, words: true },
+    { name: "a request signed outside the time window", body: ingest(origin.url("/staged/brand.png")), signed: { at: Math.floor(Date.now() / 1000) - WEBHOOK_TOLERANCE_SECONDS - 60 }, words: true },
     { name: "an unknown route", path: "/v1/media/images/nothing-here", body: () => ({}), words: true },
+    { name: "an unknown route, unsigned", path: "/v1/media/images/nothing-here", body: () => ({}), signed: false, words: true },
+    { name: "a body over media-node's limit", body: () => null, raw: JSON.stringify({ source_url: `https://assets.example/${"a".repeat(MEDIA_NODE_BODY_LIMIT_BYTES)}.png` }), words: true },
   ];
 
   async function request(base: string, c: Case): Promise<Request> {
     const path = c.path ?? ROUTE;
     const body = c.raw ?? JSON.stringify(c.body());
-    const signature = c.signed === false ? {} : await signRequest(TEST_SECRET, "POST", path, body);
+    const signature = c.signed === false ? {} : await signRequest(c.signed?.secret ?? TEST_SECRET, "POST", path, body, c.signed?.at);
     return new Request(`${base}${path}`, { method: "POST", body, headers: { "content-type": "application/json", ...signature } });
   }
 
@@ -108,8 +113,23 @@ describe("the media-node stand-in answers refusals as media-node does", () => {
       "image",
       "layers.0.weight",
       "input_url",
+      undefined, // no field: a signature and a route are about the request as a whole
       undefined,
       undefined,
+      undefined,
+      undefined,
+      "body", // fastify's own refusal, before any route reads the request
     ]);
+  });
+
+  it("takes a route away as media-node answers a route it does not have (an image older than the Worker)", async () => {
+    const route = "/v1/media/images/nothing-here";
+    const real = await fetch(await request(realUrl, { name: "unknown", path: route, body: () => ({}), words: true }));
+    const older = new MediaNodeStandIn(TEST_SECRET);
+    older.absent.add(ROUTE);
+    const stood = await older.handle(await request("http://media-node.test", { name: "absent", body: ingest(origin.url("/staged/brand.png")), words: true }));
+    expect(stood.status).toBe(real.status);
+    expect(await stood.json()).toEqual({ error: MediaError.parse(await real.json()).error.replace(route, ROUTE) });
+    expect(older.requests).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@ import {
   INGEST_IMAGE_FIELD,
   INGEST_LIMITS,
   IngestImageRequest,
+  MEDIA_NODE_BODY_LIMIT_BYTES,
   type IngestImageResponse,
   LastFrameRequest,
   LastFrameResponse,
@@ -40,8 +41,10 @@ async function until(condition: () => boolean): Promise<void> {
 
 /**
  * media-node's HTTP surface as the Worker's tests need it inside workerd, where the real
- * media-node (Node, ffmpeg, sharp) cannot run: the same signature check (contracts/signing.ts,
- * 401 `missing or invalid request signature`), `GET /health`, and the routes the chunk step
+ * media-node (Node, ffmpeg, sharp) cannot run: the same body limit (413 before the signature is
+ * read), the same signature check (contracts/signing.ts, 401 `missing or invalid request
+ * signature`), the same 404 for a route it does not have (`absent` takes routes away, as an
+ * image older than the Worker lacks them), `GET /health`, and the routes the chunk step
  * calls (composite, reframe, palette-transfer, chunks/last-frame, chunks/normalize), the soundtrack's mix (audio/prepare) and brand-asset ingest (below) with their contracts (a body that fails the request schema is a 422
  * naming the field, like media-node's `parse`; every error answer is contracts/media.ts MediaError, its `field` set where
  * media-node sets it: test/media-node-stand-in.test.ts holds the two to the same answers), and the ids media-node's request log reads from the
@@ -169,6 +172,10 @@ export class MediaNodeStandIn {
   /** The log context each served request's headers named. */
   readonly contexts: LogContext[] = [];
   readonly requests: { path: string; body: unknown }[] = [];
+  /** Who passed on each request that reached it, accepted or refused (`url`, or the container instance's name). */
+  readonly reached: string[] = [];
+  /** Routes this media-node does not have: it answers them as every unknown route, 404 once the signature holds. */
+  readonly absent = new Set<string>();
   holding = false;
   private readonly secret: string;
   /** For ingest: how sources are read and outputs written, and the places media-node is configured to allow. */
@@ -194,11 +201,15 @@ export class MediaNodeStandIn {
     if (request.method === "GET" && url.pathname === "/health") return Response.json({ ok: true });
     const notFound = () => Response.json({ error: `Route ${request.method}:${url.pathname} not found` } satisfies MediaError, { status: 404 });
     if (!url.pathname.startsWith("/v1/media/")) return notFound();
-    const body = await request.text();
+    this.reached.push(servedBy);
+    const bytes = new Uint8Array(await request.arrayBuffer());
+    // fastify's bodyLimit refuses it while reading, before the signature check sees the body.
+    if (bytes.length > MEDIA_NODE_BODY_LIMIT_BYTES) return Response.json({ error: "Request body is too large", field: "body" } satisfies MediaError, { status: 413 });
+    const body = new TextDecoder().decode(bytes);
     if (!(await verifyRequest(this.secret, request.method, `${url.pathname}${url.search}`, body, request.headers))) {
       return Response.json({ error: "missing or invalid request signature" } satisfies MediaError, { status: 401 });
     }
-    if (url.pathname !== INGEST_ROUTE && !(url.pathname in SCHEMAS)) return notFound();
+    if (this.absent.has(url.pathname) || (url.pathname !== INGEST_ROUTE && !(url.pathname in SCHEMAS))) return notFound();
     let payload: unknown;
     try {
       payload = body === "" ? {} : JSON.parse(body);
