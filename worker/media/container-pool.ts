@@ -1,11 +1,14 @@
-import { type MediaError, STORAGE_UNAVAILABLE_HEADER } from "../../contracts/media.ts";
+import type { MediaError } from "../../contracts/media.ts";
+import { instanceBusy } from "./media-node.ts";
 
 /**
  * Spreading media-node requests over the container instances. Each request starts at a random
- * instance and, while an instance answers 503 (full, or no container could be started), moves
- * on to the next; the first instance with a free slot takes it. When every instance is full
- * the last 503 is returned, which media-node.ts turns into a retryable error: the queue message
- * comes back later (back-pressure) instead of waiting inside a busy instance.
+ * instance and, while an instance answers busy (503 or 429: full, or no container could be
+ * started; media-node.ts `instanceBusy`), moves on to the next; the first instance with a free
+ * slot takes it. Any other answer is the one every instance would give (a refusal of the request
+ * itself: its signature, route or size; our storage's outage) and is passed on at once. When
+ * every instance is full one busy 503 is returned, which media-node.ts turns into a retryable
+ * error: the queue message comes back later (back-pressure) instead of waiting inside a busy instance.
  *
  * Instances are addressed by name (`media-node-<n>`), as `getRandom` in @cloudflare/containers
  * does, so the same few objects, and the containers behind them, are reused.
@@ -33,8 +36,7 @@ export function containerFetcher(namespace: ContainerNamespace, instances: numbe
     for (const index of visitOrder(instances, random)) {
       const stub = namespace.get(namespace.idFromName(instanceName(index)));
       const response = await stub.fetch(new Request(input, init));
-      // Our storage failing media-node fails every instance alike: that answer is passed on as it is.
-      if ((response.status !== 503 && response.status !== 429) || response.headers.has(STORAGE_UNAVAILABLE_HEADER)) return response;
+      if (!instanceBusy(response)) return response;
       await response.body?.cancel();
       refused = response;
     }

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { CompositeResponse } from "../../contracts/media.ts";
+import { CompositeResponse, MEDIA_NODE_BODY_LIMIT_BYTES } from "../../contracts/media.ts";
 import { containerMediaNode, containerRuntimes } from "../../test/support/workerd/container-runtime.ts";
 import { MediaNodeStandIn } from "../../test/support/media-node-stand-in.ts";
 import { loadConfig } from "../config.ts";
@@ -70,10 +70,30 @@ describe.each(Object.keys(transports))("media-node over %s", (kind) => {
     expect(server.contexts).toEqual([job, {}]);
   });
 
-  it("is refused with 401 when the shared secret differs", async () => {
+  /** A refusal every instance would give: asked of one instance only, not retried, and its error says what to check. */
+  function refusedAsOurs(error: MediaNodeError, status: number, check: RegExp): void {
+    expect([error.status, error.fault, error.retryable, error.busyForSeconds]).toEqual([status, "ours", false, undefined]);
+    expect(error.message).toMatch(check);
+    expect(server.reached).toHaveLength(1);
+    expect(server.served).toEqual([]);
+  }
+
+  it("is refused with 401 when the shared secret differs: ours, naming MEDIA_NODE_SECRET", async () => {
     const error = await failure(connect("another-secret").call("/v1/media/images/composite", composite(96), CompositeResponse));
-    expect(error.status).toBe(401);
-    expect(error.message).toMatch(/missing or invalid request signature/);
+    refusedAsOurs(error, 401, /^media-node refused the request's signature: MEDIA_NODE_SECRET must be the same for the Worker and media-node.*\(media-node \/v1\/media\/images\/composite answered 401: missing or invalid request signature\)$/);
+    expect(error.reason).toBe("missing or invalid request signature");
+  });
+
+  it("is refused with 404 by a media-node without the route: ours, the Worker and the image out of step", async () => {
+    server.absent.add("/v1/media/images/composite");
+    const error = await failure(connect().call("/v1/media/images/composite", composite(96), CompositeResponse));
+    refusedAsOurs(error, 404, /^media-node has no such route: the Worker and the media-node image are out of step.*answered 404: Route POST:\/v1\/media\/images\/composite not found\)$/);
+  });
+
+  it("is refused with 413 for a body over media-node's limit: ours, though media-node names the field `body`", async () => {
+    const error = await failure(connect().call("/v1/media/images/composite", { ...composite(96), output_url: `https://media.test/${"a".repeat(MEDIA_NODE_BODY_LIMIT_BYTES)}.png` }, CompositeResponse));
+    refusedAsOurs(error, 413, /^media-node refused the request's body as over its 4 MiB limit/);
+    expect(error.field).toBe("body");
   });
 });
 
@@ -93,6 +113,20 @@ describe("media-node answers outside its error contract", () => {
     const body = JSON.stringify({ message: "Internal Server Error", field: 7 });
     const error = await failure(answering(() => new Response(body, { status: 500, headers: { "content-type": "application/json" } })).call("/v1/media/images/composite", composite(96), CompositeResponse));
     expect([error.status, error.retryable, error.field, error.reason]).toEqual([500, true, undefined, body]);
+  });
+
+  it("decides by status whose an answer is: a passing condition to retry, the content refused, or our own request refused", async () => {
+    const faults: Record<number, string> = {};
+    for (const status of [400, 401, 403, 404, 405, 408, 409, 413, 415, 422, 429, 500, 502, 503, 504, 520]) {
+      const error = await failure(answering(() => Response.json({ error: "refused" }, { status })).call("/v1/media/images/composite", composite(96), CompositeResponse));
+      expect(error.retryable, String(status)).toBe(error.fault === "passing");
+      faults[status] = error.fault;
+    }
+    expect(faults).toEqual({
+      400: "content", 422: "content",
+      401: "ours", 403: "ours", 404: "ours", 405: "ours", 409: "ours", 413: "ours", 415: "ours",
+      408: "passing", 429: "passing", 500: "passing", 502: "passing", 503: "passing", 504: "passing", 520: "passing",
+    });
   });
 
   it("takes a 200 that is not JSON for a retryable failure, not a crash", async () => {

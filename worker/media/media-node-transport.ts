@@ -24,6 +24,6 @@ export interface MediaNodeTransport {
 export function connectMediaNode(env: Env, config: Config, transport: MediaNodeTransport = {}): MediaNode {
   if (config.mediaNodeUrl) return mediaNode(config.mediaNodeUrl, config.mediaNodeSecret, transport.fetch);
   const namespace: ContainerNamespace | undefined = env.MEDIA_NODE_CONTAINER;
-  if (!namespace) throw new MediaNodeError("media-node is not configured: set MEDIA_NODE_URL or bind MEDIA_NODE_CONTAINER", false);
+  if (!namespace) throw new MediaNodeError("media-node is not configured: set MEDIA_NODE_URL or bind MEDIA_NODE_CONTAINER", "ours");
   return mediaNode(CONTAINER_ORIGIN, config.mediaNodeSecret, containerFetcher(namespace, MEDIA_NODE_CONTAINER.instances, transport.random));
 }

@@ -1,11 +1,11 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ReplicateDouble } from "../../test/support/worker/replicate-double.ts";
 import { mediaKeys } from "../media/keys.ts";
 import { MediaNodeError } from "../media/media-node.ts";
 import { MODELS, type Harness, deliverWebhook, driveToChunks, driveToEnd, ingest, jobOf, newRun, predictionOf, publishFrame, queued, rows, runJob, snapshot, startJob, succeed } from "../../test/support/worker/run-driver.ts";
-import { consumeJobs, retryDelaySeconds } from "./consumer.ts";
+import { deliver, type Outcome, start } from "../../test/support/worker/queue-batch.ts";
+import { retryDelaySeconds } from "./consumer.ts";
 import type { JobMessage } from "./messages.ts";
 
 /**
@@ -15,44 +15,6 @@ import type { JobMessage } from "./messages.ts";
  */
 
 const imageModels = { models: { ...MODELS, imageFallbacks: [] } };
-
-/** What the consumer did with each message of a batch (getQueueResult does not report retry delays). */
-interface Outcome {
-  acks: string[];
-  retries: { id: string; delaySeconds: number | undefined }[];
-}
-
-/** A batch as the Queues runtime hands it to the consumer, recording acks and retries with their delays. */
-async function deliver(h: Harness, messages: { body: JobMessage; attempts: number }[]): Promise<Outcome> {
-  const outcome: Outcome = { acks: [], retries: [] };
-  const batch: MessageBatch<unknown> = {
-    queue: "adreel-jobs",
-    metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } },
-    messages: messages.map((m, i) => {
-      const id = `m${i}-${crypto.randomUUID()}`;
-      return {
-        id,
-        timestamp: new Date(),
-        attempts: m.attempts,
-        body: m.body,
-        ack: () => void outcome.acks.push(id),
-        retry: (options?: QueueRetryOptions) => void outcome.retries.push({ id, delaySeconds: options?.delaySeconds }),
-      };
-    }),
-    ackAll: () => {
-      throw new Error("the consumer acknowledges messages one by one");
-    },
-    retryAll: () => {
-      throw new Error("the consumer retries messages one by one");
-    },
-  };
-  await consumeJobs(batch, env, h.deps);
-  return outcome;
-}
-
-function start(h: Harness, jobId: string, attempt = 1): JobMessage {
-  return { video_id: h.videoId, job_id: jobId, attempt, step: "start" };
-}
 
 async function referenceRun(config = {}): Promise<Harness> {
   const h = await newRun({ config: { ...imageModels, ...config } });
@@ -202,7 +164,7 @@ describe("a busy media-node", () => {
       ...h.deps,
       media: {
         about: () => busy(h).deps.media,
-        call: () => Promise.reject(new MediaNodeError("media-node /v1/media/chunks/normalize answered 503: media-node is busy: all 2 encode slots are in use", true, 503, 3)),
+        call: () => Promise.reject(new MediaNodeError("media-node /v1/media/chunks/normalize answered 503: media-node is busy: all 2 encode slots are in use", "passing", { status: 503, busyForSeconds: 3 })),
       },
     },
   });
@@ -299,14 +261,14 @@ describe("a busy media-node", () => {
     const media = {
       about: () => media,
       call: async (path: string, body: { ends_chunk_phase?: boolean }) => {
-        if (path !== "/v1/media/chunks/normalize") throw new MediaNodeError(`media-node ${path} answered 503: busy`, true, 503, 3);
+        if (path !== "/v1/media/chunks/normalize") throw new MediaNodeError(`media-node ${path} answered 503: busy`, "passing", { status: 503, busyForSeconds: 3 });
         bodies.push(body);
         if (bodies.length === 1) {
           await succeed(h, last);
           await publishFrame(h, last);
         }
         if (answers[bodies.length - 1] === "done") return { frames: 48, duration_s: 2, bytes: 1000, keyframes: [0], palette: [], decorated: [] };
-        throw new MediaNodeError("media-node /v1/media/chunks/normalize answered 503: media-node is busy: all 2 encode slots are in use", true, 503, 3);
+        throw new MediaNodeError("media-node /v1/media/chunks/normalize answered 503: media-node is busy: all 2 encode slots are in use", "passing", { status: 503, busyForSeconds: 3 });
       },
     };
     const outcome = await deliver({ ...h, deps: { ...h.deps, media } } as Harness, [{ body: { video_id: h.videoId, job_id: first, attempt: 1, step: "normalize" }, attempts: 1 }]);

@@ -21,7 +21,7 @@ function runFor(env: Env, videoId: string) {
   return env.VIDEO_RUN.get(env.VIDEO_RUN.idFromName(videoId));
 }
 
-/** Transient trouble (network, 5xx, 429) is retried by the queue; anything else fails the attempt. */
+/** Transient trouble (network, 5xx, 429: media-node's `passing`, media/media-node.ts) is retried by the queue; anything else fails the attempt, a refusal of media-node's for good. */
 function classify(error: unknown): { retryable: boolean; retryAfterSeconds?: number; permanent: boolean } {
   if (error instanceof ProviderError) return { retryable: error.retryable, retryAfterSeconds: error.retryAfterSeconds, permanent: false };
   if (error instanceof MediaNodeError) return { retryable: error.retryable, permanent: !error.retryable };
