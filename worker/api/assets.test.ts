@@ -223,6 +223,40 @@ describe("POST /api/assets when our storage cannot hand back the staged upload",
     expect((await env.MEDIA.list({ prefix: `uploads/${STAGING_TENANT}/` })).objects).toHaveLength(0);
   });
 
+  it("answers 500, not 503 with Retry-After, when media-node refuses the request itself: no retry of the client's mends our secret", async () => {
+    // A media-node given another MEDIA_NODE_SECRET than the Worker's.
+    const server = new MediaNodeStandIn("the secret media-node was deployed with", { storage: (request) => serve(request, env.MEDIA), allowedOrigins: [`${config.publicBaseUrl}/media/`] });
+    containerMediaNode.current = server;
+    const assets = async () => (await env.MEDIA.list({ prefix: `assets/${STAGING_TENANT}/` })).objects.length;
+    const before = await assets();
+    const response = await upload(env.MEDIA, pngHeader(320, 200));
+    expect(response.status).toBe(500);
+    expect(response.headers.get("retry-after")).toBeNull();
+    expect(await response.json()).toEqual({ error: "the image could not be checked: an error of ours, not of the file" });
+    // Asked of one container instance: every instance would refuse it alike.
+    expect(server.reached).toHaveLength(1);
+    expect((await env.MEDIA.list({ prefix: `uploads/${STAGING_TENANT}/` })).objects).toHaveLength(0);
+    expect(await assets()).toBe(before);
+  });
+
+  it("answers POST /api/generate 500 naming the asset, creating nothing, when the deployed media-node has no ingest route", async () => {
+    const server = standIn(env.MEDIA);
+    server.absent.add("/v1/media/images/ingest");
+    const response = await serve(
+      new Request("http://adreel.test/api/generate", {
+        method: "POST",
+        headers: { authorization: `Bearer ${stagingKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ prompt: "a running shoe", brand_assets: { product_images: ["https://assets.example/shoe.png"] } }),
+      }),
+      env.MEDIA,
+    );
+    expect(response.status).toBe(500);
+    expect(response.headers.get("retry-after")).toBeNull();
+    expect(await response.json()).toMatchObject({ field: "brand_assets.product_images.0", error: "brand assets could not be checked: an error of ours, not of the assets" });
+    expect(server.reached).toHaveLength(1);
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM videos WHERE tenant_id = ?").bind(STAGING_TENANT).first("n")).toBe(0);
+  });
+
   /**
    * The strict stand-in with media-node's refusals worded otherwise, status and `field` as media-node
    * answers them: the image's refusal now begins with the URL it was read from, the URL's own

@@ -18,8 +18,9 @@ import { type AssetStore, admitBrandAssets, ingestAsset } from "./assets.ts";
 const config = loadConfig(env);
 const TENANT = "references-assets";
 
-function store(sign: AssetStore["sign"], lines: unknown[] = []): AssetStore {
-  const standIn = new MediaNodeStandIn(config.mediaNodeSecret);
+/** `mediaNodeSecret`: the secret media-node was deployed with, the Worker's own unless a test says otherwise. */
+function store(sign: AssetStore["sign"], lines: unknown[] = [], mediaNodeSecret = config.mediaNodeSecret): AssetStore {
+  const standIn = new MediaNodeStandIn(mediaNodeSecret);
   return {
     bucket: env.MEDIA,
     media: mediaNode("http://media-node.test", config.mediaNodeSecret, async (input, init) => standIn.handle(new Request(input, init))),
@@ -41,6 +42,15 @@ describe("a brand asset's ingest refused by media-node", () => {
     // Against which: the URL the client gave refused is the client's 422, in the client's words.
     const theirs = await admitBrandAssets(store(signs), TENANT, { product_images: [], character_images: [], logo: "http://assets.example/logo.png" });
     expect(theirs).toEqual({ ok: false, status: 422, field: "brand_assets.logo", message: "URL must use https (got http:)" });
+  });
+
+  it("is our failure, not a passing outage, when media-node refuses the request's signature: logged with what to check", async () => {
+    const lines: unknown[] = [];
+    const admission = await admitBrandAssets(store(signs, lines, "another secret"), TENANT, { product_images: ["https://assets.example/shoe.png"], character_images: [] });
+    expect(admission).toEqual({ ok: false, status: 500, field: "brand_assets.product_images.0", message: "brand assets could not be checked: an error of ours, not of the assets" });
+    expect(lines).toContainEqual(expect.objectContaining({ level: "error", event: "asset.ingest_refused", error: expect.stringMatching(/^media-node refused the request's signature: MEDIA_NODE_SECRET must be the same for the Worker and media-node.*answered 401/) }));
+    const upload = await ingestAsset(store(signs, [], "another secret"), TENANT, crypto.randomUUID(), { url: "https://storage.example/uploads/x.bin", staged: true });
+    expect(upload).toEqual({ ok: false, kind: "failed", reason: expect.stringMatching(/MEDIA_NODE_SECRET/) });
   });
 
   it("is ours for an upload whose output the request names wrongly: the upload's bytes are not at fault", async () => {

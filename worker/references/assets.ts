@@ -72,7 +72,8 @@ export type IngestSource = { url: string; staged: boolean };
  * `refused`: the image itself is unacceptable, or the URL the client gave (422). `unavailable`:
  * we could not find out (503, after `retryAfterSeconds` when media-node said). `failed`:
  * media-node refused the request we built around it (the staging URL, the output URL, our
- * limits): a deployment fault of ours, not the client's, and no retry mends it.
+ * limits; or the request as a whole: its signature, its route, its size, media-node.ts `ours`):
+ * a deployment fault of ours, not the client's, and no retry mends it.
  */
 export type IngestOutcome =
   | { ok: true; record: AssetRecord }
@@ -105,13 +106,15 @@ export async function ingestAsset(store: AssetStore, tenantId: string, assetId: 
       INGEST_CALL_TIMEOUT_MS,
     );
   } catch (error) {
-    if (error instanceof MediaNodeError && (error.status === 422 || error.status === 400)) {
-      // A staged copy's bytes are still the client's to answer for; the request we built around them is not.
-      if (error.field === undefined || !clientsFields(source).includes(error.field)) return { ok: false, kind: "failed", reason: error.message };
-      // The client knows its URL as a URL, not as our request's source_url.
-      return { ok: false, kind: "refused", reason: error.field === "source_url" ? error.reason.replace(/^source_url\b/, "URL") : error.reason };
+    if (!(error instanceof MediaNodeError) || error.fault === "passing") {
+      return { ok: false, kind: "unavailable", reason: (error as Error).message, ...(error instanceof MediaNodeError && error.busyForSeconds ? { retryAfterSeconds: error.busyForSeconds } : {}) };
     }
-    return { ok: false, kind: "unavailable", reason: (error as Error).message, ...(error instanceof MediaNodeError && error.busyForSeconds ? { retryAfterSeconds: error.busyForSeconds } : {}) };
+    // Our request refused as a whole (its signature, its route, its size): no retry of the client's mends it.
+    if (error.fault === "ours") return { ok: false, kind: "failed", reason: error.message };
+    // A staged copy's bytes are still the client's to answer for; the request we built around them is not.
+    if (error.field === undefined || !clientsFields(source).includes(error.field)) return { ok: false, kind: "failed", reason: error.message };
+    // The client knows its URL as a URL, not as our request's source_url.
+    return { ok: false, kind: "refused", reason: error.field === "source_url" ? error.reason.replace(/^source_url\b/, "URL") : error.reason };
   }
   const record: AssetRecord = { asset_id: assetId, source: source.staged ? "upload" : source.url, width: result.width, height: result.height, format: result.format, bytes: result.bytes, created_at: Date.now() };
   await fromBucket("put", () => store.bucket.put(assetRecordKey(tenantId, assetId), JSON.stringify(record), { httpMetadata: { contentType: "application/json" } }));

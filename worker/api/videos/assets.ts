@@ -139,7 +139,7 @@ export async function uploadAsset(c: AppContext): Promise<Response> {
     if (!outcome.ok) {
       if (outcome.kind === "refused") return fail(c, 422, outcome.reason);
       if (outcome.kind === "failed") {
-        store.log.error("asset.staging_refused", { tenant_id: tenantId, key: staging, error: outcome.reason });
+        store.log.error("asset.ingest_refused", { tenant_id: tenantId, field: "file", key: staging, error: outcome.reason });
         return c.json({ error: "the image could not be checked: an error of ours, not of the file" } satisfies ErrorResponse, 500);
       }
       // media-node unreachable or busy, or our storage failing to hand it the staged copy: the client may simply try again.
