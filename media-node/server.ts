@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { errorCodes, type FastifyInstance } from "fastify";
 import sharp from "sharp";
 import { MEDIA_NODE_BODY_LIMIT_BYTES, type MediaError, STORAGE_UNAVAILABLE_HEADER } from "../contracts/media.ts";
 import { verifyRequest } from "../contracts/signing.ts";
@@ -26,8 +26,17 @@ export async function buildServer(config: MediaNodeConfig): Promise<FastifyInsta
   app.addContentTypeParser("application/json", { parseAs: "string" }, jsonBody);
   // Keep the raw body: the signature covers the exact bytes sent.
   app.addHook("preParsing", async (request, _reply, payload) => {
+    // Counted here, before the signature is checked: fastify's bodyLimit applies only after this
+    // hook, so without it any caller, signed or not, could make media-node hold a body of any size.
+    const declared = Number(request.headers["content-length"]);
+    if (declared > MEDIA_NODE_BODY_LIMIT_BYTES) throw new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE();
     const chunks: Buffer[] = [];
-    for await (const chunk of payload) chunks.push(chunk as Buffer);
+    let received = 0;
+    for await (const chunk of payload) {
+      received += (chunk as Buffer).length;
+      if (received > MEDIA_NODE_BODY_LIMIT_BYTES) throw new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE();
+      chunks.push(chunk as Buffer);
+    }
     const raw = Buffer.concat(chunks);
     (request as { rawBody?: string }).rawBody = raw.toString("utf8");
     const { Readable } = await import("node:stream");
@@ -65,6 +74,8 @@ export async function buildServer(config: MediaNodeConfig): Promise<FastifyInsta
     if (status < 500) request.log.warn({ event: "request.refused", status, error: message, field });
     else request.log.error({ event: "request.failed", status, error: message, stack: named(error) ? undefined : (error as Error).stack });
     if (error instanceof StorageUnavailableError) reply.header("retry-after", String(error.retryAfterSeconds)).header(STORAGE_UNAVAILABLE_HEADER, "1");
+    // The rest of an oversized body is not read: the connection ends with the answer.
+    if (status === 413) reply.header("connection", "close");
     return reply.code(status).send({ error: message, ...(field ? { field } : {}) } satisfies MediaError);
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `Route ${request.method}:${request.url.split("?")[0]} not found` } satisfies MediaError));
