@@ -21,10 +21,17 @@ function runFor(env: Env, videoId: string) {
   return env.VIDEO_RUN.get(env.VIDEO_RUN.idFromName(videoId));
 }
 
-/** Transient trouble (network, 5xx, 429: media-node's `passing`, media/media-node.ts) is retried by the queue; anything else fails the attempt, a refusal of media-node's for good. */
-function classify(error: unknown): { retryable: boolean; retryAfterSeconds?: number; permanent: boolean } {
+/**
+ * Transient trouble (network, 5xx, 429: media-node's `passing`, media/media-node.ts) is retried by
+ * the queue; anything else fails the attempt, a refusal of media-node's for good — except a file a
+ * model made (`onModelOutput`: a prediction's output, in its ingest or pass) that media-node
+ * refused as unusable. That file is the model's doing, not the request's: the same delivery would
+ * be refused again, but a new attempt makes a new prediction (the job's attempts, and the cost
+ * cap, bound how many), where failing for good would end the video on one bad render.
+ */
+function classify(error: unknown, onModelOutput = false): { retryable: boolean; retryAfterSeconds?: number; permanent: boolean } {
   if (error instanceof ProviderError) return { retryable: error.retryable, retryAfterSeconds: error.retryAfterSeconds, permanent: false };
-  if (error instanceof MediaNodeError) return { retryable: error.retryable, permanent: !error.retryable };
+  if (error instanceof MediaNodeError) return { retryable: error.retryable, permanent: !error.retryable && !(onModelOutput && error.fault === "content") };
   if (error instanceof PermanentError) return { retryable: false, permanent: true };
   return { retryable: true, permanent: false };
 }
@@ -226,7 +233,7 @@ async function runStep(batchDeps: StepDeps, run: RunStub, body: JobMessage, clai
       message.ack();
       return again;
     }
-    const { retryable, retryAfterSeconds, permanent } = classify(error);
+    const { retryable, retryAfterSeconds, permanent } = classify(error, body.step !== "start" && claim.prediction !== null);
     const reason = (error as Error).message ?? String(error);
     const failure = { error: reason, retryable, permanent, delivery: message.attempts, duration_ms: Date.now() - started };
     if (retryable && message.attempts < DELIVERIES_PER_ATTEMPT) {

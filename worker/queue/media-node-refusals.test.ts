@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { CompositeResponse } from "../../contracts/media.ts";
 import { MediaNodeStandIn } from "../../test/support/media-node-stand-in.ts";
 import { deliver, start } from "../../test/support/worker/queue-batch.ts";
-import { type Harness, driveToChunks, jobOf, newRun, queued, rows, snapshot } from "../../test/support/worker/run-driver.ts";
+import { type Harness, driveToChunks, jobOf, newRun, predictionOf, queued, rows, snapshot, startJob, succeed } from "../../test/support/worker/run-driver.ts";
 import { containerMediaNode } from "../../test/support/workerd/container-runtime.ts";
 import { MEDIA_NODE_CONTAINER } from "../media/container-shape.ts";
 import { type MediaNode, mediaNode } from "../media/media-node.ts";
@@ -90,5 +90,42 @@ describe("a job step media-node is too busy for", () => {
     expect((await snapshot(h)).status).not.toBe("failed");
     standIn.release();
     await Promise.all(held);
+  });
+});
+
+/** A media-node that refuses every call as media-node refuses content: 422, its MediaError naming `field`. */
+function refusingContent(h: Harness, field: string, error: string): Harness {
+  const answer = () => new Response(JSON.stringify({ error, field }), { status: 422, headers: { "content-type": "application/json" } });
+  return { ...h, deps: { ...h.deps, media: mediaNode("http://media-node.test", h.config.mediaNodeSecret, async () => answer()) } };
+}
+
+describe("a file media-node refuses as unusable", () => {
+  it("made by the model (a chunk's output, in its ingest): the attempt fails and a new one makes a new prediction, the video going on", async () => {
+    const h = await newRun();
+    await driveToChunks(h);
+    const [chunk] = await queued(h, "chunk");
+    await startJob(h, chunk!);
+    const first = await predictionOf(h, chunk!);
+    await succeed(h, chunk!);
+    const refusal = "input_url: the clip has no video stream";
+    const outcome = await deliver(refusingContent(h, "input_url", refusal), [{ body: { video_id: h.videoId, job_id: chunk!, attempt: 1, step: "ingest" }, attempts: 1 }]);
+    // Not sent again as it was: the same file would be refused again.
+    expect(outcome).toMatchObject({ acks: [expect.any(String)], retries: [] });
+    const job = await jobOf(h, chunk!);
+    expect(job.attempt).toBe(2);
+    expect(job.errors).toEqual([expect.stringContaining(refusal)]);
+    expect((await snapshot(h)).status).toBe("processing");
+    // The new attempt renders anew.
+    await deliver(h, [{ body: start(h, chunk!, 2), attempts: 1 }]);
+    const second = await predictionOf(h, chunk!);
+    expect(second.id).not.toBe(first.id);
+  });
+
+  it("of ours (the references a chunk's start composites): the first attempt fails for good", async () => {
+    const { h, chunk } = await chunkRun();
+    const outcome = await deliver(refusingContent(h, "layers.0.url", "layers.0.url: not a readable image"), [{ body: start(h, chunk), attempts: 1 }]);
+    expect(outcome).toMatchObject({ acks: [expect.any(String)], retries: [] });
+    expect(await jobOf(h, chunk)).toMatchObject({ status: "failed", attempt: 1 });
+    expect((await snapshot(h)).status).toBe("failed");
   });
 });
