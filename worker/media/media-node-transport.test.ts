@@ -134,6 +134,14 @@ describe("media-node answers outside its error contract", () => {
     expect(error.retryable).toBe(true);
     expect(error.message).toMatch(/answered an unexpected body/);
   });
+
+  it("takes a 200 whose JSON misses the route's contract for a refusal of ours, naming the field and the two out of step", async () => {
+    // What an image of another version answers: JSON, without a field this Worker reads.
+    const error = await failure(answering(() => Response.json({ width: 96, bytes: 9216 })).call("/v1/media/images/composite", composite(96), CompositeResponse));
+    expect(error.fault).toBe("ours");
+    expect(error.retryable).toBe(false);
+    expect(error.message).toMatch(/^media-node answered outside the route's contract \(height: .*\): the Worker and the media-node image are out of step: deploy both from the same version \(media-node \/v1\/media\/images\/composite answered 200\)$/);
+  });
 });
 
 describe("the media-node container pool", () => {

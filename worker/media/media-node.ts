@@ -123,9 +123,15 @@ export function mediaNode(baseUrl: string, secret: string, fetcher: typeof fetch
         // A refusal of ours leads with what to check: it becomes the video's error as it is.
         throw new MediaNodeError(check ? `${check} (${answered})` : answered, fault, { status: res.status, busyForSeconds: busyFor(res), reason, field: answer.success ? answer.data.field : undefined });
       }
-      const parsed = response.safeParse(jsonOrNull(text));
-      if (!parsed.success) throw new MediaNodeError(`media-node ${path} answered an unexpected body`, "passing");
-      return parsed.data;
+      const json = jsonOrNull(text);
+      const parsed = response.safeParse(json);
+      if (parsed.success) return parsed.data;
+      // Not JSON at all (cut short, or something in between answered): it may pass. JSON that
+      // misses the route's contract is an image that answers another version of it: every
+      // instance and every retry would answer the same, so it is ours, and says what to check.
+      const issue = parsed.error.issues[0];
+      if (json === null) throw new MediaNodeError(`media-node ${path} answered an unexpected body`, "passing");
+      throw new MediaNodeError(`media-node answered outside the route's contract (${issue?.path.join(".") || "body"}: ${issue?.message ?? "invalid"}): ${OUT_OF_STEP} (media-node ${path} answered 200)`, "ours", { status: res.status });
     },
   };
 }
