@@ -1,3 +1,5 @@
+import { bytesToHex, hmac, sha256Hex } from "../../contracts/signing.ts";
+
 /**
  * Presigned R2 URLs: S3 Signature Version 4 in the query string (AWS S3 API reference,
  * "Authenticating Requests: Using Query Parameters"), signed over WebCrypto.
@@ -82,9 +84,9 @@ export async function presignUrl(url: URL, method: "GET" | "PUT", credentials: P
     .map(([name, value]) => `${name}=${value}`)
     .join("&");
   const canonicalRequest = `${method}\n${canonicalPath}\n${canonicalQuery}\nhost:${signed.host}\n\nhost\nUNSIGNED-PAYLOAD`;
-  const stringToSign = `${ALGORITHM}\n${datetime}\n${scope}\n${hex(await crypto.subtle.digest("SHA-256", UTF8.encode(canonicalRequest)))}`;
+  const stringToSign = `${ALGORITHM}\n${datetime}\n${scope}\n${await sha256Hex(canonicalRequest)}`;
   const key = await signingKey(credentials.secretAccessKey, date, region);
-  query.set("X-Amz-Signature", hex(await crypto.subtle.sign("HMAC", key, UTF8.encode(stringToSign))));
+  query.set("X-Amz-Signature", bytesToHex(new Uint8Array(await crypto.subtle.sign("HMAC", key, UTF8.encode(stringToSign)))));
   return signed.toString();
 }
 
@@ -96,21 +98,13 @@ function uriEncode(text: string): string {
   return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
-
-function hex(buffer: ArrayBuffer): string {
-  let out = "";
-  for (const byte of new Uint8Array(buffer)) out += HEX[byte];
-  return out;
-}
-
 /**
  * SigV4's signing key (AWS "Calculate the signature": HMAC chains of the secret, the day, the
  * region and the service), kept between URLs as a WebCrypto key: a step presigns several URLs
  * (its inputs, the references, its output), all with the same key, and presigning was among the
  * longest uninterrupted stretches of the Worker's thread under load, where aws4fetch, which
- * signed them until then, built it again per URL (a signer signs one URL) and allocated a hex
- * string per byte. A new day's key joins the old ones; the map is emptied past a few.
+ * signed them until then, built it again per URL (a signer signs one URL). A new day's key joins
+ * the old ones; the map is emptied past a few.
  */
 const signingKeys = new Map<string, Promise<CryptoKey>>();
 const SIGNING_KEYS_KEPT = 16;
@@ -121,7 +115,7 @@ function signingKey(secret: string, date: string, region: string): Promise<Crypt
   if (!key) {
     if (signingKeys.size >= SIGNING_KEYS_KEPT) signingKeys.clear();
     key = (async () => {
-      let chain: ArrayBuffer = UTF8.encode(`AWS4${secret}`).buffer as ArrayBuffer;
+      let chain = UTF8.encode(`AWS4${secret}`) as Uint8Array<ArrayBuffer>;
       for (const part of [date, region, "s3", "aws4_request"]) chain = await hmac(chain, part);
       return crypto.subtle.importKey("raw", chain, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
     })();
@@ -130,9 +124,4 @@ function signingKey(secret: string, date: string, region: string): Promise<Crypt
     signingKeys.set(name, key);
   }
   return key;
-}
-
-async function hmac(key: ArrayBuffer, data: string): Promise<ArrayBuffer> {
-  const imported = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  return crypto.subtle.sign("HMAC", imported, UTF8.encode(data));
 }
