@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { contextHeaders, type LogContext } from "../../contracts/log.ts";
-import { MEDIA_NODE_BODY_LIMIT_BYTES, MediaError, STORAGE_UNAVAILABLE_HEADER } from "../../contracts/media.ts";
+import { contractRefusal, MEDIA_NODE_BODY_LIMIT_BYTES, MediaError, STORAGE_UNAVAILABLE_HEADER } from "../../contracts/media.ts";
 import { signRequest, WEBHOOK_TOLERANCE_SECONDS } from "../../contracts/signing.ts";
 
 /**
@@ -129,9 +129,8 @@ export function mediaNode(baseUrl: string, secret: string, fetcher: typeof fetch
       // Not JSON at all (cut short, or something in between answered): it may pass. JSON that
       // misses the route's contract is an image that answers another version of it: every
       // instance and every retry would answer the same, so it is ours, and says what to check.
-      const issue = parsed.error.issues[0];
       if (json === null) throw new MediaNodeError(`media-node ${path} answered an unexpected body`, "passing");
-      throw new MediaNodeError(`media-node answered outside the route's contract (${issue?.path.join(".") || "body"}: ${issue?.message ?? "invalid"}): ${OUT_OF_STEP} (media-node ${path} answered 200)`, "ours", { status: res.status });
+      throw new MediaNodeError(`media-node answered outside the route's contract (${contractRefusal(parsed.error).error}): ${OUT_OF_STEP} (media-node ${path} answered 200)`, "ours", { status: res.status });
     },
   };
 }
