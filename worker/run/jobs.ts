@@ -226,7 +226,7 @@ export const SCHEMA = [
     run: "request, spec, chunk_plan",
   }),
   /**
-   * A token every write of the run's long JSON texts changes (run-state.ts `readRow` keeps them
+   * A token every write of the run's long JSON texts changes (run-row.ts `readRow` keeps them
    * parsed between changes: the row is read on nearly every step, and its texts are most of its
    * bytes). Random rather than counted, so a run stored again from nothing never meets a token
    * of the one before. Kept by triggers, so no writer can forget it.

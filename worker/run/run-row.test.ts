@@ -6,7 +6,7 @@ import { createRun, storeConsistencyContext } from "./run-state.ts";
 import type { VideoRun } from "./video-run.ts";
 
 /**
- * The run's long JSON texts are kept parsed between their changes (run-state.ts `readRow`): a
+ * The run's long JSON texts are kept parsed between their changes (run-row.ts `readRow`): a
  * read must answer what the row holds now, whoever wrote it and however — the run's own writers,
  * a statement of another module, the row stored again from nothing.
  */
