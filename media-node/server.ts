@@ -97,7 +97,7 @@ function named(error: unknown): boolean {
 /** The request field a refusal is about (contracts/media.ts MediaError), when it is known. */
 function fieldOf(error: unknown): string | undefined {
   if (error instanceof InputError || error instanceof StitchPlanError) return error.field;
-  // fastify's own refusal of a body over bodyLimit, before any of ours could see it.
+  // A body over the limit (the raw-body hook's refusal, as fastify's bodyLimit names it).
   if ((error as { code?: string }).code === "FST_ERR_CTP_BODY_TOO_LARGE") return "body";
   return undefined;
 }
