@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Prediction } from "../contracts/prediction.ts";
 import { AdreelClient } from "../cli/client.ts";
@@ -49,8 +49,8 @@ const refs = new Map<string, { root: string; revision: string }>();
  * The tree of a git ref (`git archive`), extracted once per benchmark process: the same benchmark
  * can then run the code of another commit (e.g. main before a change) on the same machine in the
  * same run, so their ratio is not skewed by the machine's load. Its node_modules is this tree's,
- * linked, when both lock the same dependencies; otherwise the ref's own are installed into it as
- * scripts/ensure.sh installs them (a ref from before a dependency was dropped still builds).
+ * linked, when both lock the same dependencies; otherwise the ref's own scripts/ensure.sh installs
+ * them into it (a ref from before a dependency was dropped still builds).
  */
 export function refSnapshot(ref: string): { root: string; revision: string } {
   const known = refs.get(ref);
@@ -61,8 +61,8 @@ export function refSnapshot(ref: string): { root: string; revision: string } {
   execFileSync("sh", ["-c", `git archive --format=tar "$1" | tar -x -C "$2"`, "sh", revision, root], { cwd: ROOT, maxBuffer: 64 * 2 ** 20 });
   if (readFileSync(join(root, "package-lock.json"), "utf8") === readFileSync(join(ROOT, "package-lock.json"), "utf8")) symlinkSync(join(ROOT, "node_modules"), join(root, "node_modules"));
   else {
-    console.error(`${ref} locks other dependencies than this tree: installing its own (npm install)...`);
-    execFileSync("npm", ["install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: root, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH}` } });
+    console.error(`${ref} locks other dependencies than this tree: installing its own (its scripts/ensure.sh)...`);
+    execFileSync("bash", [join(root, "scripts", "ensure.sh")], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
   }
   const snapshot = { root, revision: `${ref} (${revision})` };
   refs.set(ref, snapshot);
