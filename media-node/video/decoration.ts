@@ -62,7 +62,7 @@ export interface DecorationGraph {
  * whose `[last]` branch pulls the clip through a `select` never asked for the overlay's input
  * until the clip ended, so every decoded frame waited at the overlay: 200 MiB against 122 MiB
  * without the `[last]` output for a 132-frame chunk (/usr/bin/time, ffmpeg 5.1), the very same
- * bytes written either way.
+ * bytes written either way. decoration-memory.test.ts fails if that pass grows with the chunk again.
  */
 export function decorationGraph(
   decorations: Decorations,
