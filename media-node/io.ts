@@ -74,8 +74,11 @@ export class StorageUnavailableError extends Error {
 
 export class UpstreamError extends Error {
   readonly statusCode = 502;
-  constructor(message: string) {
+  /** What the upstream answered, when it answered at all. */
+  readonly answered?: number;
+  constructor(message: string, answered?: number) {
     super(message);
+    this.answered = answered;
     this.name = "UpstreamError";
   }
 }
@@ -125,7 +128,7 @@ export async function uploadTo(url: string, body: Buffer | string, contentType: 
     // A streamed request body must say so (fetch's half-duplex rule).
     ...(typeof body === "string" ? { duplex: "half" } : {}),
   } as RequestInit);
-  if (!response.ok) throw new UpstreamError(`storing output at ${redact(url)} answered ${response.status}: ${(await response.text()).slice(0, 200)}`);
+  if (!response.ok) throw new UpstreamError(`storing output at ${redact(url)} answered ${response.status}: ${(await response.text()).slice(0, 200)}`, response.status);
   return length;
 }
 

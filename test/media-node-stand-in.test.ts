@@ -42,6 +42,8 @@ describe("the media-node stand-in answers refusals as media-node does", () => {
     origin.serveBytes("/staged/brand.png", await png(320, 200), "image/png");
     origin.serveBytes("/staged/icon.png", await png(32, 32), "image/png");
     origin.serveBytes("/staged/notes.bin", Buffer.from("meeting notes, definitely not pixels\n".repeat(10)));
+    // Our storage failing a write, as the local stack's R2 answers it while its writes fail.
+    origin.serve("/store/failing.png", (req, res) => void req.resume().on("end", () => res.writeHead(500, { "content-type": "application/xml" }).end("<Error><Code>InternalError</Code></Error>")));
     const allowedOrigins = [origin.url("/staged/")];
     app = await buildServer({ secret: TEST_SECRET, allowedOrigins });
     realUrl = await app.listen({ host: "127.0.0.1", port: 0 });
@@ -61,6 +63,7 @@ describe("the media-node stand-in answers refusals as media-node does", () => {
     { name: "plain http outside the allowed places", body: ingest(`http://127.0.0.1:${origin.port}/elsewhere/brand.png`), words: true },
     { name: "a client's source that answers 404", body: ingest(origin.url("/staged/gone.png")), words: true },
     { name: "a staged source our storage answers 404 for", body: ingest(origin.url("/staged/gone.png"), { staged: true }), words: true },
+    { name: "an output_url our storage fails (500)", body: ingest(origin.url("/staged/brand.png"), { staged: true, output_url: origin.url("/store/failing.png") }), words: false },
     { name: "bytes that are no image", body: ingest(origin.url("/staged/notes.bin"), { staged: true }), words: false },
     { name: "an image under the minimum", body: ingest(origin.url("/staged/icon.png"), { staged: true }), words: true },
     { name: "an image over max_pixels", body: ingest(origin.url("/staged/brand.png"), { max_pixels: 50_000 }), words: true },
@@ -108,6 +111,7 @@ describe("the media-node stand-in answers refusals as media-node does", () => {
       "source_url",
       "source_url",
       undefined, // our storage's outage: a 503 of ours, about no field of the request
+      undefined, // so is its failing to take the output
       "image",
       "image",
       "image",

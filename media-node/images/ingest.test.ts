@@ -180,8 +180,8 @@ describe("POST /v1/media/images/ingest of a staged source when our storage fails
     await storage.close();
   });
 
-  async function ingest(source: string, staged: boolean, base = mediaNodeUrl): Promise<Response> {
-    const body = JSON.stringify({ source_url: source, staged, output_url: storage.url("/store/asset.png") });
+  async function ingest(source: string, staged: boolean, base = mediaNodeUrl, output = "/store/asset.png"): Promise<Response> {
+    const body = JSON.stringify({ source_url: source, staged, output_url: storage.url(output) });
     return fetch(`${base}${ROUTE}`, { method: "POST", body, headers: { "content-type": "application/json", ...(await signRequest(TEST_SECRET, "POST", ROUTE, body)) } });
   }
 
@@ -202,6 +202,28 @@ describe("POST /v1/media/images/ingest of a staged source when our storage fails
       // A failure of ours names no field of the request: nothing in it is at fault.
       expect(await response.json()).toEqual({ error: `our storage did not hand back the staged source: ${failure.reason}` });
     }
+    expect(storage.uploads.size).toBe(0);
+  });
+
+  it("answers 503 with Retry-After when our storage does not take the ingested image, staged source or not; a refused presign stays a 502", async () => {
+    // What the local stack's R2 answers while its writes fail (test/faults: a write lock on its SQLite file).
+    storage.serve("/store/500.png", (req, res) => void req.resume().on("end", () => res.writeHead(500, { "content-type": "application/xml" }).end("<Error><Code>InternalError</Code><Message>put: Unspecified error (0)</Message></Error>")));
+    storage.serve("/store/expired.png", (req, res) => void req.resume().on("end", () => res.writeHead(403, { "content-type": "application/xml" }).end("<Error><Code>AccessDenied</Code></Error>")));
+    for (const staged of [true, false]) {
+      const failing = await ingest(storage.url("/staged/good.bin"), staged, mediaNodeUrl, "/store/500.png");
+      expect(failing.status, `staged ${staged}: ${await failing.clone().text()}`).toBe(503);
+      expect(failing.headers.get("retry-after")).toBe("2");
+      expect(failing.headers.get(STORAGE_UNAVAILABLE_HEADER)).toBe("1");
+      expect(await failing.json()).toEqual({ error: expect.stringMatching(/^our storage did not take the ingested image: storing output at .* answered 500: /) });
+      const refused = await ingest(storage.url("/staged/good.bin"), staged, mediaNodeUrl, "/store/expired.png");
+      expect(refused.status).toBe(502);
+      expect(refused.headers.get(STORAGE_UNAVAILABLE_HEADER)).toBeNull();
+    }
+    // Nor when it cannot be reached at all.
+    const body = JSON.stringify({ source_url: storage.url("/staged/good.bin"), staged: true, output_url: `http://127.0.0.1:${deadPort}/store/asset.png` });
+    const unreachable = await fetch(`${mediaNodeUrl}${ROUTE}`, { method: "POST", body, headers: { "content-type": "application/json", ...(await signRequest(TEST_SECRET, "POST", ROUTE, body)) } });
+    expect(unreachable.status).toBe(503);
+    expect(unreachable.headers.get(STORAGE_UNAVAILABLE_HEADER)).toBe("1");
     expect(storage.uploads.size).toBe(0);
   });
 

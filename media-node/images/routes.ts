@@ -16,7 +16,7 @@ import {
   STORAGE_RETRY_AFTER_SECONDS,
 } from "../../contracts/media.ts";
 import { symmetricPaletteDistance } from "../../lib/color.ts";
-import { InputError, StorageUnavailableError, concerning, downloadTo, parse, settleAll, uploadTo, withTempDir } from "../io.ts";
+import { InputError, StorageUnavailableError, UpstreamError, concerning, downloadTo, parse, settleAll, uploadTo, withTempDir } from "../io.ts";
 import { MEDIA_PREFIX, type MediaNodeConfig } from "../config.ts";
 import { compositeLayers } from "./composite.ts";
 import { normalizeImage } from "./ingest.ts";
@@ -84,7 +84,13 @@ export function registerImageRoutes(app: FastifyInstance, config: MediaNodeConfi
       throw error;
     });
     const image = await normalizeImage(fetched.body, fetched.format, body.max_pixels);
-    const bytes = await uploadTo(body.output_url, image.png, "image/png");
+    const bytes = await uploadTo(body.output_url, image.png, "image/png").catch((error: unknown) => {
+      // The output URL is always our own storage: unreachable or failing (5xx), it is our outage, as
+      // a staged source's is, and the client's image is not at fault. A refusal (4xx: an expired or
+      // wrong presign) stays a 502, which no wait mends.
+      if (error instanceof UpstreamError && error.answered !== undefined && error.answered < 500) throw error;
+      throw new StorageUnavailableError(`our storage did not take the ingested image: ${(error as Error).message}`, STORAGE_RETRY_AFTER_SECONDS);
+    });
     request.log.info({ source: fetched.finalUrl, redirects: fetched.redirects, format: image.format, bytes }, "brand asset ingested");
     return IngestImageResponse.parse({ width: image.width, height: image.height, format: image.format, bytes });
   });

@@ -122,7 +122,7 @@ const refusedImage = (error: string) => refused({ error, field: INGEST_IMAGE_FIE
  * media-node's), every other source refused — plain http as media-node words it, https because
  * the stand-in cannot resolve names to judge them; a source that cannot be read is the client's
  * 422 naming source_url, or, `staged` (our storage holding the client's upload), our storage's
- * 503 with Retry-After; the byte limit; then the image. The stand-in cannot decode: it measures a
+ * 503 with Retry-After, as is its failing to take the output; the byte limit; then the image. The stand-in cannot decode: it measures a
  * PNG by its header (the checks media-node makes on sizes, the same) and refuses JPEG and WebP,
  * which media-node would decode; what it stores at output_url is the PNG as read, not re-encoded.
  */
@@ -159,8 +159,19 @@ async function ingest(body: unknown, storage: StandInStorage | undefined, allowe
   const { minSide } = INGEST_LIMITS;
   if (width < minSide || height < minSide) return refusedImage(`image is ${width}x${height}, under the ${minSide}x${minSide} minimum`);
   if (width * height > request.max_pixels) return refusedImage(`image is ${width}x${height} (${width * height} pixels), over the ${request.max_pixels} pixel limit`);
-  const stored = await storage(new Request(request.output_url, { method: "PUT", body: bytes, headers: { "content-type": "image/png", "content-length": String(bytes.length) } }));
-  if (!stored.ok) return { status: 502, body: { error: `storing output answered ${stored.status}` } satisfies MediaError };
+  // Our storage unreachable or failing (5xx) on the output is our outage, as for a staged source; a refused presign (4xx) is a 502.
+  const notTaken = (reason: string): Answer => ({ status: 503, body: { error: `our storage did not take the ingested image: ${reason}` } satisfies MediaError, headers: { "retry-after": String(STORAGE_RETRY_AFTER_SECONDS), [STORAGE_UNAVAILABLE_HEADER]: "1" } });
+  let stored: Response;
+  try {
+    stored = await storage(new Request(request.output_url, { method: "PUT", body: bytes, headers: { "content-type": "image/png", "content-length": String(bytes.length) } }));
+  } catch (error) {
+    return notTaken((error as Error).message);
+  }
+  if (!stored.ok) {
+    await stored.body?.cancel();
+    if (stored.status >= 500) return notTaken(`storing output answered ${stored.status}`);
+    return { status: 502, body: { error: `storing output answered ${stored.status}` } satisfies MediaError };
+  }
   return { status: 200, body: { width, height, format: "png", bytes: bytes.length } satisfies z.infer<typeof IngestImageResponse> };
 }
 

@@ -194,10 +194,27 @@ describe("POST /api/assets when our storage cannot hand back the staged upload",
     const response = await upload(readsFail, pngHeader(320, 200));
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("2");
-    expect(await response.json()).toEqual({ error: "the image cannot be validated right now; try again" });
+    // Named as our storage's outage, as the Worker names R2 failing its own reads and writes.
+    expect(await response.json()).toEqual({ error: "media storage is unavailable right now; try again shortly" });
     // media-node was told the source is ours, and its answer, our storage's outage, was not taken
     // for a busy instance: the pool passed it on instead of asking the other instances.
     expect(server.requests.map((r) => r.body)).toEqual([expect.objectContaining({ staged: true, source_url: expect.stringContaining(`/media/uploads/${STAGING_TENANT}/`) })]);
+    expect((await env.MEDIA.list({ prefix: `uploads/${STAGING_TENANT}/` })).objects).toHaveLength(0);
+    expect((await env.MEDIA.list({ prefix: `assets/${STAGING_TENANT}/` })).objects).toHaveLength(0);
+  });
+
+  it("answers 503 naming media storage when our storage takes the staged upload but not the checked image", async () => {
+    const writeFailure = () => Promise.reject(new Error("put: We encountered an internal error. Please try again. (10001)"));
+    // R2 failing writes once the upload is staged: media-node reads the staged copy, and its PUT of the PNG fails.
+    const assetWritesFail = new Proxy(env.MEDIA, {
+      get: (bucket, name) => (name === "put" ? (key: string, ...rest: unknown[]) => (key.startsWith("assets/") ? writeFailure() : (bucket.put as (...a: unknown[]) => unknown)(key, ...rest)) : Reflect.get(bucket, name).bind(bucket)),
+    });
+    const server = standIn(assetWritesFail);
+    const response = await upload(assetWritesFail, pngHeader(320, 200));
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("2");
+    expect(await response.json()).toEqual({ error: "media storage is unavailable right now; try again shortly" });
+    expect(server.requests).toHaveLength(1);
     expect((await env.MEDIA.list({ prefix: `uploads/${STAGING_TENANT}/` })).objects).toHaveLength(0);
     expect((await env.MEDIA.list({ prefix: `assets/${STAGING_TENANT}/` })).objects).toHaveLength(0);
   });

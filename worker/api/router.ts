@@ -110,6 +110,9 @@ export function retryAfterResponse(description: string) {
 /** What a 503 for an outage of ours (D1, R2, media-node unreachable) tells the caller to wait. */
 export const OUTAGE_RETRY_AFTER_SECONDS = 2;
 
+/** What a client is told when R2 (media storage) fails a request, whether the Worker or media-node met the failure. */
+export const STORAGE_UNAVAILABLE_MESSAGE = "media storage is unavailable right now; try again shortly";
+
 export const UNAUTHORIZED = errorResponse("No API key, or a revoked or unknown one.");
 export const UNKNOWN_VIDEO = errorResponse("No such video for this tenant (another tenant's video is equally unknown).");
 

@@ -11,7 +11,7 @@ import { rateLimit, unauthorized } from "./limits.ts";
 import { mediaApi } from "./media.ts";
 import { serveMeta } from "./meta.ts";
 import { serverTiming } from "./server-timing.ts";
-import { OUTAGE_RETRY_AFTER_SECONDS, router } from "./router.ts";
+import { OUTAGE_RETRY_AFTER_SECONDS, router, STORAGE_UNAVAILABLE_MESSAGE } from "./router.ts";
 import { videosApi } from "./videos.ts";
 import { webhooksApi } from "./webhooks.ts";
 
@@ -74,7 +74,7 @@ app.onError((error, c) => {
   if (error instanceof StorageUnavailable) {
     workerLog(config.log).warn("request.unavailable", { method: c.req.method, path, error: error.cause ?? error });
     c.header("retry-after", String(OUTAGE_RETRY_AFTER_SECONDS));
-    return c.json({ error: "media storage is unavailable right now; try again shortly" } satisfies ErrorResponse, 503);
+    return c.json({ error: STORAGE_UNAVAILABLE_MESSAGE } satisfies ErrorResponse, 503);
   }
   workerLog(config.log).error("request.failed", { method: c.req.method, path, error, stack: error.stack });
   return c.json({ error: "internal error", detail: error.message }, 500);

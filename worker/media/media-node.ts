@@ -74,13 +74,16 @@ export class MediaNodeError extends Error {
   readonly reason: string;
   /** The request field a refusal is about, as media-node's answer names it (contracts/media.ts MediaError); undefined when it names none. */
   readonly field?: string;
-  constructor(message: string, fault: MediaNodeFault, answer: { status?: number; busyForSeconds?: number; reason?: string; field?: string } = {}) {
+  /** media-node said our storage failed it (STORAGE_UNAVAILABLE_HEADER): an outage of ours, to be named as such to a client. */
+  readonly storageOutage: boolean;
+  constructor(message: string, fault: MediaNodeFault, answer: { status?: number; busyForSeconds?: number; reason?: string; field?: string; storageOutage?: boolean } = {}) {
     super(message);
     this.fault = fault;
     this.status = answer.status;
     this.busyForSeconds = answer.busyForSeconds;
     this.reason = answer.reason ?? message;
     this.field = answer.field;
+    this.storageOutage = answer.storageOutage ?? false;
     this.name = "MediaNodeError";
   }
 
@@ -121,7 +124,13 @@ export function mediaNode(baseUrl: string, secret: string, fetcher: typeof fetch
         const { fault, check } = meaningOf(res.status);
         const answered = `media-node ${path} answered ${res.status}: ${reason}`;
         // A refusal of ours leads with what to check: it becomes the video's error as it is.
-        throw new MediaNodeError(check ? `${check} (${answered})` : answered, fault, { status: res.status, busyForSeconds: busyFor(res), reason, field: answer.success ? answer.data.field : undefined });
+        throw new MediaNodeError(check ? `${check} (${answered})` : answered, fault, {
+          status: res.status,
+          busyForSeconds: busyFor(res),
+          reason,
+          field: answer.success ? answer.data.field : undefined,
+          storageOutage: res.headers.has(STORAGE_UNAVAILABLE_HEADER),
+        });
       }
       const json = jsonOrNull(text);
       const parsed = response.safeParse(json);

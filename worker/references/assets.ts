@@ -70,7 +70,8 @@ export type IngestSource = { url: string; staged: boolean };
 
 /**
  * `refused`: the image itself is unacceptable, or the URL the client gave (422). `unavailable`:
- * we could not find out (503, after `retryAfterSeconds` when media-node said). `failed`:
+ * we could not find out (503, after `retryAfterSeconds` when media-node said; `storage` when
+ * media-node said our storage failed it, reading a staged copy or storing the PNG). `failed`:
  * media-node refused the request we built around it (the staging URL, the output URL, our
  * limits; or the request as a whole: its signature, its route, its size, media-node.ts `ours`):
  * a deployment fault of ours, not the client's, and no retry mends it.
@@ -79,7 +80,7 @@ export type IngestOutcome =
   | { ok: true; record: AssetRecord }
   | { ok: false; kind: "refused"; reason: string }
   | { ok: false; kind: "failed"; reason: string }
-  | { ok: false; kind: "unavailable"; reason: string; retryAfterSeconds?: number };
+  | { ok: false; kind: "unavailable"; reason: string; retryAfterSeconds?: number; storage?: true };
 
 /**
  * The fields of an ingest refusal that are the client's to answer for: the image read, whoever's
@@ -107,7 +108,8 @@ export async function ingestAsset(store: AssetStore, tenantId: string, assetId: 
     );
   } catch (error) {
     if (!(error instanceof MediaNodeError) || error.fault === "passing") {
-      return { ok: false, kind: "unavailable", reason: (error as Error).message, ...(error instanceof MediaNodeError && error.busyForSeconds ? { retryAfterSeconds: error.busyForSeconds } : {}) };
+      const told = error instanceof MediaNodeError ? error : undefined;
+      return { ok: false, kind: "unavailable", reason: (error as Error).message, ...(told?.busyForSeconds ? { retryAfterSeconds: told.busyForSeconds } : {}), ...(told?.storageOutage ? { storage: true as const } : {}) };
     }
     // Our request refused as a whole (its signature, its route, its size): no retry of the client's mends it.
     if (error.fault === "ours") return { ok: false, kind: "failed", reason: error.message };

@@ -3,7 +3,7 @@ import { AssetUploadResponse, type ErrorResponse } from "../../../contracts/api.
 import type { AppContext } from "../../app.ts";
 import { fromBucket } from "../../media/bucket.ts";
 import { MAX_ASSET_BYTES, assetStore, ingestAsset, uploadStagingKey } from "../../references/assets.ts";
-import { API_KEY, apiResponses, errorResponse, jsonResponse, OUTAGE_RETRY_AFTER_SECONDS, retryAfterResponse } from "../router.ts";
+import { API_KEY, apiResponses, errorResponse, jsonResponse, OUTAGE_RETRY_AFTER_SECONDS, retryAfterResponse, STORAGE_UNAVAILABLE_MESSAGE } from "../router.ts";
 
 /**
  * POST /api/assets — upload a brand image; answers `{asset_id, ref, width, height, format,
@@ -14,9 +14,10 @@ import { API_KEY, apiResponses, errorResponse, jsonResponse, OUTAGE_RETRY_AFTER_
  * cannot decode images, so it stages the bytes in R2 and has media-node ingest them from a
  * short-lived signed URL, exactly as it does a brand-asset URL: decoded, size-checked,
  * re-encoded to PNG (metadata dropped) and written to the tenant's asset key. A file that
- * is not a valid image is a 422 with media-node's reason; our storage failing to hand media-node
- * the staged bytes (the request marks them `staged`) is a 503 with Retry-After, never a 422 about
- * the file. The staged bytes are always deleted.
+ * is not a valid image is a 422 with media-node's reason; our storage failing (to take the staged
+ * bytes, to hand them to media-node, which the request marks `staged`, or to take the PNG) is a 503
+ * with Retry-After naming media storage, never a 422 about the file. The staged bytes are deleted
+ * (a delete our storage fails too is logged, `asset.staging_left`).
  */
 
 const IMAGE_TYPES = ["image/png", "image/jpeg", "image/webp"];
@@ -142,10 +143,12 @@ export async function uploadAsset(c: AppContext): Promise<Response> {
         store.log.error("asset.ingest_refused", { tenant_id: tenantId, field: "file", key: staging, error: outcome.reason });
         return c.json({ error: "the image could not be checked: an error of ours, not of the file" } satisfies ErrorResponse, 500);
       }
-      // media-node unreachable or busy, or our storage failing to hand it the staged copy: the client may simply try again.
+      // media-node unreachable or busy, or our storage failing it (the staged copy, the PNG it stores): the client may simply try again.
       store.log.warn("asset.unavailable", { tenant_id: tenantId, field: "file", error: outcome.reason });
       c.header("retry-after", String(outcome.retryAfterSeconds ?? OUTAGE_RETRY_AFTER_SECONDS));
-      return c.json({ error: "the image cannot be validated right now; try again" } satisfies ErrorResponse, 503);
+      // Said as the router says R2 failing the Worker itself (api/routes.ts): one outage, one answer, whichever side met it.
+      const error = outcome.storage ? STORAGE_UNAVAILABLE_MESSAGE : "the image cannot be validated right now; try again";
+      return c.json({ error } satisfies ErrorResponse, 503);
     }
     const { record } = outcome;
     return c.json(
