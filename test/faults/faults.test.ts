@@ -13,6 +13,7 @@ import { tempLeftovers } from "./audit.ts";
 import { writeFaultReport } from "./report.ts";
 import { type FaultSuite, runGroup, type Scenario, VIDEO_DEADLINE_MS } from "./scenario.ts";
 import { holdStoreLock, type StoreKind } from "./storage-outage.ts";
+import { productPng, type UploadAnswer, uploadAsset, uploadIntoOutage, uploadWhileStaged } from "./asset-upload.ts";
 
 /**
  * The fault suite: the real local stack, each fault on 15 s ads. Short Worker deadlines make
@@ -29,6 +30,7 @@ let suite: FaultSuite;
 /** Between the Worker and the draft server: every create, with what the provider answered and when. */
 let recorder: ProviderRecorder;
 let dir: string;
+let apiKey: string;
 let mounted = false;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -41,7 +43,8 @@ beforeAll(async () => {
   const draftPort = await freePort();
   recorder = await startProviderRecorder(`http://127.0.0.1:${draftPort}`);
   const stack = await startStack({ stateDir: join(dir, "state"), draftPort, mediaEnv: { MEDIA_NODE_TMP: mediaTmp }, vars: { ...VARS, PROVIDER_BASE_URL: recorder.url } });
-  suite = { stack, client: new AdreelClient(stack.workerUrl, await createDevKey(stack)), mediaTmp, rows: [] };
+  apiKey = await createDevKey(stack);
+  suite = { stack, client: new AdreelClient(stack.workerUrl, apiKey), mediaTmp, rows: [] };
 }, 180_000);
 
 afterAll(async () => {
@@ -333,6 +336,40 @@ describe("storage faults", () => {
     const outage = storeOutage("R2 writes failing for 8 s (a write lock on its SQLite file) during generating_chunks", "A repair café that fixes toasters for free", "r2", "immediate", 8_000);
     await run({}, [outage]);
     expect(outage.struck()).not.toBeNull();
+  }, TEST_TIMEOUT_MS);
+});
+
+/** An upload the outage struck: our 503, retryable, naming storage and no field of the client's. */
+function expectOurOutage(answer: UploadAnswer, when: string) {
+  expect(answer.status, `${when}: ${JSON.stringify(answer.body)}`).toBe(503);
+  expect(Number(answer.retryAfter), when).toBeGreaterThan(0);
+  expect(answer.body.error, when).toMatch(/storage is unavailable/);
+  expect(answer.body.field, when).toBeUndefined();
+}
+
+describe("storage faults during a brand-asset upload", () => {
+  it("R2 unavailable during a brand-asset upload: 503 with Retry-After naming storage, the Worker healthy; after it, the same upload succeeds and an ad made from it completes", async () => {
+    const png = await productPng();
+    // The path works before the fault (and R2's database exists to be locked, in a suite run alone).
+    const baseline = await uploadAsset(suite.stack, apiKey, png);
+    expect(baseline.status, JSON.stringify(baseline.body)).toBe(201);
+    // R2 refusing writes already: the Worker's stage of the bytes is refused.
+    const before = await uploadIntoOutage(suite.stack, apiKey, png);
+    expectOurOutage(before.answer, "outage before the upload");
+    expect(before.health).toBe(200);
+    // R2 refusing writes once the upload is staged: media-node reads it, its PUT of the PNG is refused.
+    const staged = await uploadWhileStaged(suite.stack, apiKey, png);
+    expectOurOutage(staged.answer, "outage after the stage");
+    expect(staged.health).toBe(200);
+    // The outage over: the same bytes are taken, and the ad uses them.
+    const after = await uploadAsset(suite.stack, apiKey, png);
+    expect(after.status, JSON.stringify(after.body)).toBe(201);
+    const ref = after.body.ref!;
+    const answers = `upload during the outage → ${before.answer.status} (Retry-After ${before.answer.retryAfter}, "${before.answer.body.error}"); outage from the stage on → ${staged.answer.status} (Retry-After ${staged.answer.retryAfter}, "${staged.answer.body.error}", ${staged.stagedLeft.length} staged copy left); after → ${after.status} ${ref}`;
+    const [outcome] = await run({}, [
+      { fault: "R2 writes failing (a write lock on its SQLite file) during a brand-asset upload (POST /api/assets): before it, and from its stage on", prompt: "A thermos that keeps coffee hot on a winter hike", brandAssets: { product_images: [ref] }, end: "complete", note: () => answers },
+    ]);
+    expect(outcome!.video.reference_images.map((r) => r.asset)).toContain(ref);
   }, TEST_TIMEOUT_MS);
 });
 

@@ -1,4 +1,5 @@
 import type { AdreelClient } from "../../cli/client.ts";
+import type { GenerateRequestInput } from "../../contracts/api.ts";
 import type { LiveMessage } from "../../contracts/live.ts";
 import { DRAFT_DEFAULTS, type DraftKnobsPatch, pickKnobs } from "../../draft/options.ts";
 import type { Stack } from "../../scripts/stack.ts";
@@ -23,6 +24,8 @@ export interface FaultSuite {
 export interface Scenario {
   fault: string;
   prompt: string;
+  /** The request's brand assets, when the fault is about them. */
+  brandAssets?: GenerateRequestInput["brand_assets"];
   /** Runs once the video is accepted, before it is followed (to strike before its first event). */
   submitted?: (videoId: string) => Promise<void>;
   /** Runs on every live event while the video is under way, with the phase at that moment (to strike at a phase). */
@@ -70,7 +73,7 @@ export async function runGroup(suite: FaultSuite, knobs: DraftKnobsPatch, scenar
     outcomes = await Promise.all(
       scenarios.map(async (s) => {
         try {
-          const { video_id } = await client.generate({ prompt: s.prompt, duration_s: 15 });
+          const { video_id } = await client.generate({ prompt: s.prompt, duration_s: 15, ...(s.brandAssets ? { brand_assets: s.brandAssets } : {}) });
           await s.submitted?.(video_id);
           return await followToEnd(client, video_id, VIDEO_DEADLINE_MS, s.during && ((event, phase) => s.during!(event, phase, video_id)));
         } catch (error) {
