@@ -5,6 +5,7 @@ import type { JobRow } from "./jobs.ts";
 import { readState } from "./run-row.ts";
 import { enterPhase, storeConsistencyContext, storePlan, updateProgress } from "./run-state.ts";
 import { loadDurationPriors } from "./timings.ts";
+import { workJobs } from "./work-jobs.ts";
 import type { RunContext } from "./types.ts";
 
 /**
@@ -15,7 +16,7 @@ import type { RunContext } from "./types.ts";
  */
 export async function advance(run: RunContext, finished: JobRow, handOff?: HandOff): Promise<JobRow | null> {
   const state = readState(run.sql)!;
-  const decisions = decideAfter(finished, { request: state.request, spec: state.spec, chunkPlan: state.chunk_plan, jobs: run.jobs.list() }, run.config);
+  const decisions = decideAfter(finished, { request: state.request, spec: state.spec, chunkPlan: state.chunk_plan, jobs: workJobs(run.sql) }, run.config);
   for (const decision of decisions) {
     await carryOut(run, decision);
     if (run.ended()) return null;
@@ -27,7 +28,7 @@ export async function advance(run: RunContext, finished: JobRow, handOff?: HandO
 /** A chunk published its last frame: release the next chunk of its beat, re-anchored if this one drifted (pipeline.ts `decideOnPublish`). */
 export async function afterPublish(run: RunContext, published: JobRow, lastFrame: ChunkLastFrame): Promise<void> {
   const state = readState(run.sql)!;
-  const decisions = decideOnPublish(published, lastFrame, { request: state.request, spec: state.spec, chunkPlan: state.chunk_plan, jobs: run.jobs.list() }, run.config);
+  const decisions = decideOnPublish(published, lastFrame, { request: state.request, spec: state.spec, chunkPlan: state.chunk_plan, jobs: workJobs(run.sql) }, run.config);
   for (const decision of decisions) await carryOut(run, decision);
 }
 

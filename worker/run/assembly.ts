@@ -6,6 +6,7 @@ import type { ChunkOutput } from "../chunks/output.ts";
 import type { ChunkPlan } from "../chunks/plan.ts";
 import type { NewJob } from "./dag.ts";
 import type { JobRow } from "./jobs.ts";
+import { type WorkJob, parsedOutput } from "./work-jobs.ts";
 import { SEAMS_PREFIX, plannedSeams } from "../references/seam-scores.ts";
 import type { OwnWindowsInput } from "../chunks/windows.ts";
 import { type AssembleInput, type AssemblyDecorations, OVERLAYS_JOB, type OverlaysOutput, type SeamMeasureInput, WINDOW_PREFIX, type WindowInput } from "../steps/assembly.ts";
@@ -38,12 +39,12 @@ export const isAssemblyPart = (job: Pick<JobRow, "id">) => isWindow(job) || isSe
 export interface AssemblyView {
   spec: VideoSpec;
   chunkPlan: readonly ChunkPlan[];
-  jobs: readonly JobRow[];
+  jobs: readonly WorkJob[];
   /** Burned cues as the voice was timed; [] without burned captions. */
   cues: readonly Cue[];
 }
 
-const outputOf = <T>(job: JobRow): T => JSON.parse(job.output!) as T;
+const outputOf = <T>(job: WorkJob): T => parsedOutput<T>(job)!;
 
 /** The chunks in order, each with its output once done. */
 function chunksOf(view: AssemblyView): { plan: ChunkPlan; output: ChunkOutput | null }[] {

@@ -13,6 +13,7 @@ import { isWindow, ownWindowsInput } from "./assembly.ts";
 import { messageStillDue, passRefused, takeWaitingPass } from "./busy-passes.ts";
 import { awaitsDecorations, decorationsKnown, parkNormalize, resumeParked, runCues } from "./decorations-wait.ts";
 import { type JobRow, type JobStatus, jobView } from "./jobs.ts";
+import { type WorkJob, parsedOutput, workJob, workJobs } from "./work-jobs.ts";
 import { bookCharge } from "./ledger.ts";
 import { enterPhase, touchRun, updateProgress } from "./run-state.ts";
 import { attemptDone, attemptStarted } from "./timings.ts";
@@ -128,11 +129,11 @@ function claimedJob(run: RunContext, job: JobRow, step: JobStep, state = run.sta
  * handed what a normalize claim is.
  */
 function passInIngest(run: Pick<RunContext, "jobs" | "state" | "sql">, job: JobRow): boolean {
-  return lastInBeat(job) && endsChunkPhase(run, job.id) && (decorationsKnown(run) || run.jobs.get(OVERLAYS_JOB) === null);
+  return lastInBeat(job) && endsChunkPhase(run, job.id) && (decorationsKnown(run) || workJob(run.sql, OVERLAYS_JOB) === null);
 }
 
 /** A beat's last chunk: no chunk is created from its frame. */
-function lastInBeat(job: JobRow): boolean {
+function lastInBeat(job: Pick<WorkJob, "input">): boolean {
   return (JSON.parse(job.input) as { last_in_beat?: boolean }).last_in_beat === true;
 }
 
@@ -146,9 +147,8 @@ const GENERATING: readonly JobStatus[] = ["waiting", "ready", "queued", "running
  * chunk being ingested generates nothing another chunk waits on (what is left of it is its pass,
  * maybe run in that very ingest): two beats ending at once each end the phase.
  */
-function endsChunkPhase(run: Pick<RunContext, "jobs">, jobId: string): boolean {
-  const generating = run.jobs.list(`kind = 'chunk' AND id != ? AND status IN (${GENERATING.map(() => "?").join(", ")})`, jobId, ...GENERATING);
-  return generating.every((chunk) => chunk.status === "ingesting" && lastInBeat(chunk));
+function endsChunkPhase(run: Pick<RunContext, "sql">, jobId: string): boolean {
+  return workJobs(run.sql).every((chunk) => chunk.kind !== "chunk" || chunk.id === jobId || !GENERATING.includes(chunk.status) || (chunk.status === "ingesting" && lastInBeat(chunk)));
 }
 
 /** Where a job stands while each consumer step works on it. */
@@ -187,16 +187,17 @@ function burnedCues(run: Pick<RunContext, "jobs" | "state" | "sql">): Cue[] {
  * normalized plain and its decorated frames are drawn by the stitch, as without the pass.
  */
 function knownDecorations(run: Pick<RunContext, "jobs" | "state" | "sql">): { decorations?: AssemblyDecorations } {
-  const overlays = run.jobs.get(OVERLAYS_JOB);
+  const overlays = workJob(run.sql, OVERLAYS_JOB);
   if (!decorationsKnown(run) || !overlays?.output) return {};
-  return { decorations: { overlays: (JSON.parse(overlays.output) as OverlaysOutput).layers, cues: burnedCues(run) } };
+  // A copy of the kept layers, as of the cues: the claim's payload is the caller's to change.
+  return { decorations: { overlays: [...parsedOutput<OverlaysOutput>(overlays)!.layers], cues: burnedCues(run) } };
 }
 
 /** For a chunk's pass, the decorations known (progressive assembly): the windows it leaves that it can render (assembly.ts ownWindowsInput). */
 function passWindows(run: Pick<RunContext, "jobs" | "state" | "sql">, job: JobRow): { windows?: OwnWindowsInput } {
   const state = run.state();
-  if (!state?.spec || !state.chunk_plan || !run.jobs.get(OVERLAYS_JOB) || !decorationsKnown(run)) return {};
-  const windows = ownWindowsInput({ spec: state.spec, chunkPlan: state.chunk_plan, jobs: run.jobs.list(), cues: burnedCues(run) }, job.idx);
+  if (!state?.spec || !state.chunk_plan || !workJob(run.sql, OVERLAYS_JOB) || !decorationsKnown(run)) return {};
+  const windows = ownWindowsInput({ spec: state.spec, chunkPlan: state.chunk_plan, jobs: workJobs(run.sql), cues: burnedCues(run) }, job.idx);
   return windows ? { windows } : {};
 }
 
@@ -334,9 +335,8 @@ export async function handBack(run: RunContext, jobId: string, attempt: number, 
   await run.scheduleAlarm();
 }
 
-export function referenceOutputs(run: Pick<RunContext, "jobs">): ReferenceOutput[] {
-  return run.jobs
-    .list("kind = 'reference' AND status = 'done'")
-    .map((j) => JSON.parse(j.output!) as ReferenceOutput)
+export function referenceOutputs(run: Pick<RunContext, "sql">): ReferenceOutput[] {
+  return workJobs(run.sql)
+    .flatMap((j) => (j.kind === "reference" && j.status === "done" ? [parsedOutput<ReferenceOutput>(j)!] : []))
     .sort((a, b) => a.index - b.index);
 }

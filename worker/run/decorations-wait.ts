@@ -5,6 +5,7 @@ import { OVERLAYS_JOB } from "../steps/assembly.ts";
 import type { SoundtrackOutput, VoiceOutput } from "../steps/voice.ts";
 import type { JobRow } from "./jobs.ts";
 import { workRevision } from "./timings.ts";
+import { workJob, workJobs } from "./work-jobs.ts";
 import type { RunContext } from "./types.ts";
 
 /**
@@ -76,7 +77,7 @@ export function timedCues(spec: VideoSpec, jobs: readonly Pick<JobRow, "id" | "k
  */
 export function decorationsKnown(run: Pick<RunContext, "jobs" | "state" | "sql">): boolean {
   const spec = run.state()?.spec;
-  if (!spec || run.jobs.get(OVERLAYS_JOB)?.status !== "done") return false;
+  if (!spec || workJob(run.sql, OVERLAYS_JOB)?.status !== "done") return false;
   return !burnsCaptions(spec) || runCues(run) !== null;
 }
 
@@ -95,7 +96,7 @@ export function runCues(run: Pick<RunContext, "jobs" | "state" | "sql">): readon
   const kept = keptCues.get(run.sql);
   if (kept?.revision === revision) return kept.cues;
   const spec = run.state()?.spec;
-  const timed = !spec ? null : !burnsCaptions(spec) ? [] : timedCues(spec, [run.jobs.get("soundtrack"), ...run.jobs.list("kind = 'voice'")].filter((j): j is JobRow => j !== null));
+  const timed = !spec ? null : !burnsCaptions(spec) ? [] : timedCues(spec, workJobs(run.sql));
   const cues = timed && Object.freeze(timed.map((cue) => Object.freeze(cue)));
   keptCues.set(run.sql, { revision, cues });
   return cues;
@@ -107,8 +108,8 @@ export function runCues(run: Pick<RunContext, "jobs" | "state" | "sql">): readon
  * parks: its stitch draws every decoration.
  */
 export function awaitsDecorations(run: Pick<RunContext, "jobs" | "state" | "sql">, job: JobRow): boolean {
-  if (job.kind !== "chunk" || !run.jobs.get(OVERLAYS_JOB) || decorationsKnown(run)) return false;
-  return run.jobs.list("kind = 'chunk'").every((c) => c.id === job.id || c.status === "done");
+  if (job.kind !== "chunk" || !workJob(run.sql, OVERLAYS_JOB) || decorationsKnown(run)) return false;
+  return workJobs(run.sql).every((c) => c.kind !== "chunk" || c.id === job.id || c.status === "done");
 }
 
 /** Park `job`'s normalize step: its lease renewed (the fallback that sends it again) and its attempt kept. */

@@ -13,6 +13,7 @@ import { type AssemblyView, OVERLAYS_JOB, assembleInput, decorationsReady, isSea
 import { timedCues } from "./decorations-wait.ts";
 import { chunkJobs, type NewJob, referenceJobs, soundtrackJobs, soundtrackMixJob, storyboardJobs } from "./dag.ts";
 import type { JobKind, JobRow } from "./jobs.ts";
+import { type WorkJob, parsedOutput } from "./work-jobs.ts";
 
 /**
  * The pipeline's decisions, as pure functions: when a job is done, which jobs come next,
@@ -25,7 +26,7 @@ export interface PipelineView {
   request: GenerateRequest;
   spec: VideoSpec | null;
   chunkPlan: ChunkPlan[] | null;
-  jobs: readonly JobRow[];
+  jobs: readonly WorkJob[];
 }
 
 export interface PipelineSettings {
@@ -68,8 +69,8 @@ export type Decision =
 
 type Next = (finished: JobRow, run: PipelineView, settings: PipelineSettings) => Decision[];
 
-const outputOf = <T>(job: JobRow): T => JSON.parse(job.output!) as T;
-const allDone = (jobs: readonly JobRow[], kind: JobKind) => jobs.filter((j) => j.kind === kind).every((j) => j.status === "done");
+const outputOf = <T>(job: WorkJob): T => parsedOutput<T>(job)!;
+const allDone = (jobs: readonly WorkJob[], kind: JobKind) => jobs.filter((j) => j.kind === kind).every((j) => j.status === "done");
 const find = (run: PipelineView, id: string) => run.jobs.find((j) => j.id === id);
 
 /** A voiced ad's soundtrack is the `soundtrack` mix of music and voice; otherwise the music job prepares it. */
@@ -190,7 +191,7 @@ export const NEXT: Record<JobKind, Next> = {
    * none, when the storyboard sets the look — and the context says which are missing.
    */
   reference(finished, run, settings) {
-    const missingOf = (job: JobRow) => missingReference(ReferenceJobInput.parse(JSON.parse(job.input)), job.error);
+    const missingOf = (job: WorkJob) => missingReference(ReferenceJobInput.parse(JSON.parse(job.input)), job.error);
     const missed: Decision[] = finished.status === "failed" ? [{ kind: "warning", message: missingReferenceMessage(missingOf(finished)), jobId: finished.id }] : [];
     const jobs = run.jobs.filter((j) => j.kind === "reference");
     if (jobs.some((j) => j.status !== "done" && j.status !== "failed")) return missed;

@@ -55,7 +55,8 @@ export function readState(sql: SqlStorage): RunState | null {
   return { ...columns, ...entry.parsed };
 }
 
-function deepFreeze<T>(value: T): T {
+/** Frozen through and through: a parse every reader shares. */
+export function deepFreeze<T>(value: T): T {
   if (value && typeof value === "object" && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const inner of Object.values(value)) deepFreeze(inner);
