@@ -26,14 +26,17 @@ function bindings(config: Config) {
     assets: config.assets ? JSON.stringify(config.assets) : null,
     containers: ((config.containers ?? []) as { class_name?: string; image?: string }[]).map((c) => `${c.class_name}:${c.image}`).sort(),
     migrations: (config.migrations as object[]).map((m) => JSON.stringify(m)),
+    crons: [...(config.triggers.crons ?? [])].sort(),
     vars: Object.keys(config.vars).sort(),
   };
 }
 
 describe("wrangler.toml", () => {
-  it("repeats every local binding, queue, container, migration and var name in [env.production]", () => {
+  it("repeats every local binding, queue, container, migration, cron and var name in [env.production]", () => {
     const mine = bindings(production);
     const theirs = bindings(local);
+    // The sweep of staged uploads (worker/references/staged-uploads.ts) runs on a cron.
+    expect(theirs.crons).not.toEqual([]);
     expect(mine).toEqual({ ...theirs, vars: mine.vars });
     for (const name of theirs.vars) expect(mine.vars).toContain(name);
   });

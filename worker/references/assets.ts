@@ -41,11 +41,6 @@ export function assetRecordKey(tenantId: string, assetId: string): string {
   return `assets/${tenantId}/${assetId}.json`;
 }
 
-/** Where an upload waits, unvalidated, until media-node has read it; always deleted afterwards. */
-export function uploadStagingKey(tenantId: string, assetId: string): string {
-  return `uploads/${tenantId}/${assetId}.bin`;
-}
-
 export interface AssetStore {
   bucket: R2Bucket;
   media: MediaNode;

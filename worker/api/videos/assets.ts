@@ -2,7 +2,8 @@ import { createRoute } from "@hono/zod-openapi";
 import { AssetUploadResponse, type ErrorResponse } from "../../../contracts/api.ts";
 import type { AppContext } from "../../app.ts";
 import { fromBucket } from "../../media/bucket.ts";
-import { MAX_ASSET_BYTES, assetStore, ingestAsset, uploadStagingKey } from "../../references/assets.ts";
+import { MAX_ASSET_BYTES, assetStore, ingestAsset } from "../../references/assets.ts";
+import { STAGING_URL_TTL_SECONDS, uploadStagingKey } from "../../references/staged-uploads.ts";
 import { API_KEY, apiResponses, errorResponse, jsonResponse, OUTAGE_RETRY_AFTER_SECONDS, retryAfterResponse, STORAGE_UNAVAILABLE_MESSAGE } from "../router.ts";
 
 /**
@@ -17,14 +18,14 @@ import { API_KEY, apiResponses, errorResponse, jsonResponse, OUTAGE_RETRY_AFTER_
  * is not a valid image is a 422 with media-node's reason; our storage failing (to take the staged
  * bytes, to hand them to media-node, which the request marks `staged`, or to take the PNG) is a 503
  * with Retry-After naming media storage, never a 422 about the file. The staged bytes are deleted
- * (a delete our storage fails too is logged, `asset.staging_left`).
+ * when the request ends; a copy our storage refuses to delete (logged, `asset.staging_left`), or
+ * one whose request died first, is removed by the cron sweep (references/staged-uploads.ts).
  */
 
 const IMAGE_TYPES = ["image/png", "image/jpeg", "image/webp"];
 const RAW_TYPES = new Set(IMAGE_TYPES);
 /** Room for multipart boundaries and part headers around a full-size file. */
 const MULTIPART_OVERHEAD = 64 * 1024;
-const STAGING_URL_TTL_SECONDS = 10 * 60;
 
 function fail(c: AppContext, status: 413 | 415 | 422 | 503, message: string): Response {
   return c.json({ error: `file: ${message}`, field: "file" } satisfies ErrorResponse, status);
@@ -156,7 +157,7 @@ export async function uploadAsset(c: AppContext): Promise<Response> {
       201,
     );
   } finally {
-    // The answer stands whether or not the staged copy goes: one left behind is only logged.
+    // The answer stands whether or not the staged copy goes: one left behind is the cron sweep's (staged-uploads.ts).
     await c.env.MEDIA.delete(staging).catch((error: unknown) => store.log.warn("asset.staging_left", { tenant_id: tenantId, key: staging, error }));
   }
 }
