@@ -317,8 +317,9 @@ function storeOutage(fault: string, prompt: string, kind: StoreKind, lock: "excl
 }
 
 describe("storage faults", () => {
-  it("D1 unavailable for 15 s while chunks generate: the run goes on from its Durable Object, and the D1 index catches up", async () => {
-    const outage = storeOutage("D1 unavailable for 15 s (an exclusive lock on its SQLite file) during generating_chunks", "A co-working space with a daycare downstairs", "d1", "exclusive", 15_000);
+  // An exclusive lock on D1's SQLite file refuses writes only: the file is in WAL mode, where reads go on (storage-outage.ts).
+  it("D1 refusing writes for 15 s while chunks generate: the run goes on from its Durable Object, and the D1 index catches up", async () => {
+    const outage = storeOutage("D1 writes failing for 15 s (an exclusive lock on its SQLite file; WAL: reads go on) during generating_chunks", "A co-working space with a daycare downstairs", "d1", "exclusive", 15_000);
     const [outcome] = await run({}, [outage]);
     expect(outage.struck()).not.toBeNull();
     // The video list (D1) shows the end and the cost the run has, once the alarm has written what the outage refused.
