@@ -203,12 +203,13 @@ describe("POST /api/assets when our storage cannot hand back the staged upload",
     expect((await env.MEDIA.list({ prefix: `assets/${STAGING_TENANT}/` })).objects).toHaveLength(0);
   });
 
+  const writeFailure = () => Promise.reject(new Error("put: We encountered an internal error. Please try again. (10001)"));
+  /** R2 failing writes of tenant assets (once an upload is staged): media-node's PUT of the checked PNG fails. */
+  const assetWritesFail = new Proxy(env.MEDIA, {
+    get: (bucket, name) => (name === "put" ? (key: string, ...rest: unknown[]) => (key.startsWith("assets/") ? writeFailure() : (bucket.put as (...a: unknown[]) => unknown)(key, ...rest)) : Reflect.get(bucket, name).bind(bucket)),
+  });
+
   it("answers 503 naming media storage when our storage takes the staged upload but not the checked image", async () => {
-    const writeFailure = () => Promise.reject(new Error("put: We encountered an internal error. Please try again. (10001)"));
-    // R2 failing writes once the upload is staged: media-node reads the staged copy, and its PUT of the PNG fails.
-    const assetWritesFail = new Proxy(env.MEDIA, {
-      get: (bucket, name) => (name === "put" ? (key: string, ...rest: unknown[]) => (key.startsWith("assets/") ? writeFailure() : (bucket.put as (...a: unknown[]) => unknown)(key, ...rest)) : Reflect.get(bucket, name).bind(bucket)),
-    });
     const server = standIn(assetWritesFail);
     const response = await upload(assetWritesFail, pngHeader(320, 200));
     expect(response.status).toBe(503);
@@ -304,6 +305,33 @@ describe("POST /api/assets when our storage cannot hand back the staged upload",
     expect(icon.status).toBe(422);
     expect(await icon.json()).toEqual({ field: "file", error: "file: source_url held an image that cannot be used: image is 16x16, under the 64x64 minimum" });
     expect((await env.MEDIA.list({ prefix: `uploads/${STAGING_TENANT}/` })).objects).toHaveLength(0);
+  });
+
+  it("answers POST /api/generate 503 naming media storage, not media-node, when our storage does not take a brand-asset URL's image; creates nothing", async () => {
+    // The client's URL answers a real image; media-node's PUT of the checked PNG meets our storage's outage.
+    const brand = "https://brand.example/";
+    const server = new MediaNodeStandIn(config.mediaNodeSecret, {
+      storage: async (request) => (request.url.startsWith(brand) ? new Response(pngHeader(320, 200), { headers: { "content-type": "image/png" } }) : serve(request, assetWritesFail)),
+      allowedOrigins: [brand],
+    });
+    containerMediaNode.current = server;
+    const assets = async () => (await env.MEDIA.list({ prefix: `assets/${STAGING_TENANT}/` })).objects.length;
+    const before = await assets();
+    const response = await serve(
+      new Request("http://adreel.test/api/generate", {
+        method: "POST",
+        headers: { authorization: `Bearer ${stagingKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ prompt: "a running shoe", brand_assets: { product_images: [`${brand}shoe.png`] } }),
+      }),
+      assetWritesFail,
+    );
+    expect(response.status).toBe(503);
+    expect(Number(response.headers.get("retry-after"))).toBeGreaterThan(0);
+    // As POST /api/assets and the router name it: our storage's outage, no field of the client's.
+    expect(await response.json()).toEqual({ error: "media storage is unavailable right now; try again shortly" });
+    expect(server.requests.map((r) => r.body)).toEqual([expect.objectContaining({ staged: false, source_url: `${brand}shoe.png` })]);
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM videos WHERE tenant_id = ?").bind(STAGING_TENANT).first("n")).toBe(0);
+    expect(await assets()).toBe(before);
   });
 
   it("keeps a client's brand-asset URL that cannot be fetched a 422 naming its field", async () => {

@@ -152,7 +152,9 @@ function entriesOf(assets: BrandAssets): BrandAssetEntry[] {
 
 export type Admission =
   | { ok: true; brandAssets: BrandAssets; created: AssetRecord[] }
-  | { ok: false; status: 422 | 500 | 503; field: string; message: string };
+  | { ok: false; status: 422 | 500 | 503; field: string; message: string }
+  /** Media-node said our storage failed it (the PNG it stores): our outage, no field of the client's; api/videos/generate.ts names it. */
+  | { ok: false; status: 503; storage: true; retryAfterSeconds?: number };
 
 /**
  * Admission of a request's brand assets (before any video exists): every `asset:<id>` must
@@ -160,7 +162,8 @@ export type Admission =
  * at a time. The answer rewrites every entry to its `asset:<id>`. On any failure the assets
  * this call created are removed again, and the first failing field (in request order) is
  * named: a refusal is the client's to fix (422), a refusal of the request we built is our fault
- * (500), an unreachable media-node is nobody's to fix but time's (503).
+ * (500), an unreachable media-node is nobody's to fix but time's (503), and so is our storage
+ * failing media-node (503, `storage`: the outage, not a field, is named).
  */
 export async function admitBrandAssets(store: AssetStore, tenantId: string, assets: BrandAssets, concurrency = ADMISSION_CONCURRENCY): Promise<Admission> {
   const entries = entriesOf(assets);
@@ -190,19 +193,21 @@ export async function admitBrandAssets(store: AssetStore, tenantId: string, asse
   const created = [...outcomes.values()].flatMap((o) => (o.ok ? [o.record] : []));
   const failures = entries.flatMap((entry) => {
     const outcome = outcomes.get(entry.value);
-    return outcome && !outcome.ok ? [{ field: entry.field, kind: outcome.kind, reason: outcome.reason }] : [];
+    return outcome && !outcome.ok ? [{ field: entry.field, outcome }] : [];
   });
   if (failures.length > 0) {
     await Promise.all(created.map((r) => removeAsset(store.bucket, tenantId, r.asset_id)));
-    const refused = failures.find((f) => f.kind === "refused");
-    if (refused) return { ok: false, status: 422, field: refused.field, message: refused.reason };
-    const ours = failures.find((f) => f.kind === "failed");
+    const refused = failures.find((f) => f.outcome.kind === "refused");
+    if (refused) return { ok: false, status: 422, field: refused.field, message: refused.outcome.reason };
+    const ours = failures.find((f) => f.outcome.kind === "failed");
     if (ours) {
-      store.log.error("asset.ingest_refused", { tenant_id: tenantId, field: ours.field, error: ours.reason });
+      store.log.error("asset.ingest_refused", { tenant_id: tenantId, field: ours.field, error: ours.outcome.reason });
       return { ok: false, status: 500, field: ours.field, message: "brand assets could not be checked: an error of ours, not of the assets" };
     }
     const first = failures[0]!;
-    store.log.warn("asset.unavailable", { tenant_id: tenantId, field: first.field, error: first.reason });
+    store.log.warn("asset.unavailable", { tenant_id: tenantId, field: first.field, error: first.outcome.reason });
+    const storage = failures.map((f) => f.outcome).find((o) => o.kind === "unavailable" && o.storage);
+    if (storage?.kind === "unavailable") return { ok: false, status: 503, storage: true, ...(storage.retryAfterSeconds ? { retryAfterSeconds: storage.retryAfterSeconds } : {}) };
     return { ok: false, status: 503, field: first.field, message: "brand assets cannot be validated right now (media-node is unavailable); try again" };
   }
 

@@ -10,7 +10,7 @@ import { planVideo } from "../../planning/plan.ts";
 import { speechVoiceProblem } from "../../providers/models/speech.ts";
 import { admitBrandAssets, assetStore } from "../../references/assets.ts";
 import { generateLimit, tooManyVideos, underConcurrencyCap } from "../limits.ts";
-import { API_KEY, apiResponses, errorResponse, jsonBodyWithin, type RouteContext, retryAfterResponse } from "../router.ts";
+import { API_KEY, apiResponses, errorResponse, jsonBodyWithin, OUTAGE_RETRY_AFTER_SECONDS, type RouteContext, retryAfterResponse, STORAGE_UNAVAILABLE_MESSAGE } from "../router.ts";
 
 /** POST /api/generate — validate, estimate, admit, and hand the video to its Durable Object. */
 
@@ -50,7 +50,7 @@ export const generateRoute = createRoute({
     ),
     500: errorResponse("A brand asset could not be checked through a fault of ours (media-node refused the request we built, not the asset); `field` names it."),
     503: errorResponse(
-      "The video could not be started, or its brand assets cannot be checked right now; nothing was created that will run. Try again. Or `quality: \"standard\"` while the deployment's model configuration has problems (`field: quality`, `issues` lists each setting and its problem, as `GET /health` does): the operator's to fix.",
+      "The video could not be started, or its brand assets cannot be checked right now (media-node unavailable: `field` names the first asset; our media storage failing: said so, with `Retry-After` and no `field`); nothing was created that will run. Try again. Or `quality: \"standard\"` while the deployment's model configuration has problems (`field: quality`, `issues` lists each setting and its problem, as `GET /health` does): the operator's to fix.",
     ),
   }),
 });
@@ -130,6 +130,11 @@ export async function generate(c: RouteContext<typeof generateRoute>): Promise<R
   if (request.brand_assets) {
     const admission = await admitBrandAssets(assetStore(c.env, config), principal.tenantId, request.brand_assets);
     if (!admission.ok) {
+      if ("storage" in admission) {
+        // Said as the router says R2 failing the Worker itself (api/routes.ts): one outage, one answer, whichever side met it.
+        c.header("retry-after", String(admission.retryAfterSeconds ?? OUTAGE_RETRY_AFTER_SECONDS));
+        return c.json({ error: STORAGE_UNAVAILABLE_MESSAGE } satisfies ErrorResponse, 503);
+      }
       if (admission.status === 422) return invalid(c, { field: admission.field, message: admission.message });
       return c.json({ error: admission.message, field: admission.field } satisfies ErrorResponse, admission.status);
     }
