@@ -3,7 +3,9 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
-import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
+import { LOCAL_SCHEDULED_PATH } from "../worker/api/worker-first.ts";
+import { scheduleCrons } from "./local-crons.ts";
 import { servesStorage, storageRegistered, withdrawDeadEntries, withSharedStorage } from "./shared-storage.ts";
 
 /**
@@ -155,6 +157,16 @@ const checkOwner = () => {
 checkOwner();
 setInterval(checkOwner, 5_000).unref();
 process.stdout.write(`adreel Worker ready on http://127.0.0.1:${port}\n`);
+
+// wrangler.toml's cron triggers (the sweep of staged uploads), which Miniflare does not fire: run
+// through the Worker's local front as Cloudflare would run them (scripts/local-crons.ts).
+scheduleCrons(unstable_readConfig({ config: join(root, "wrangler.toml") }).triggers.crons ?? [], (cron, time) => {
+  fetch(`http://127.0.0.1:${port}${LOCAL_SCHEDULED_PATH}?cron=${encodeURIComponent(cron)}&time=${time}`, { method: "POST" })
+    .then(async (response) => {
+      if (response.status !== 200) write("warn", `cron "${cron}": the scheduled handler answered ${response.status}: ${await response.text()}`);
+    })
+    .catch((error: unknown) => write("warn", `cron "${cron}": the scheduled handler could not be reached: ${(error as Error).message}`));
+});
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {

@@ -1,8 +1,6 @@
 import { app } from "./api/routes.ts";
-import { loadConfig } from "./config.ts";
-import { workerLog } from "./log.ts";
 import { consumeDeadLetters, consumeJobs } from "./queue/consumer.ts";
-import { sweepStagedUploads } from "./references/staged-uploads.ts";
+import { runScheduled } from "./scheduled.ts";
 
 export { app };
 export { VideoRun } from "./run/video-run.ts";
@@ -16,15 +14,5 @@ export default {
     if (batch.queue.endsWith("-dlq")) await consumeDeadLetters(batch, env);
     else await consumeJobs(batch, env);
   },
-  // wrangler.toml's one cron trigger: the sweep of staged uploads left behind.
-  async scheduled(controller, env) {
-    const log = workerLog(loadConfig(env).log, { cron: controller.cron });
-    try {
-      await sweepStagedUploads(env.MEDIA, controller.scheduledTime, log);
-    } catch (error) {
-      // Failed, so the invocation shows as failed in Workers Logs; the next run sweeps what this one left.
-      log.error("asset.staging_sweep_failed", { error });
-      throw error;
-    }
-  },
+  scheduled: (controller, env) => runScheduled(controller, env),
 } satisfies ExportedHandler<Env>;

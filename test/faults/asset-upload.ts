@@ -1,5 +1,6 @@
 import sharp from "sharp";
 import type { Stack } from "../../scripts/stack.ts";
+import { LOCAL_SCHEDULED_PATH } from "../../worker/api/worker-first.ts";
 import { r2Keys, withStoreLock } from "./storage-outage.ts";
 
 /**
@@ -86,4 +87,16 @@ export async function uploadWhileStaged(stack: Stack, apiKey: string, png: Buffe
   } finally {
     resume();
   }
+}
+
+/**
+ * The Worker's cron run (the sweep of staged uploads) as if due at `time` (ms since the epoch),
+ * through the local stack's trigger (worker/scheduled.ts); resolves with the keys under `uploads/`
+ * R2 holds afterwards.
+ */
+export async function sweepStagedAt(stack: Stack, time: number): Promise<string[]> {
+  const response = await fetch(`${stack.workerUrl}${LOCAL_SCHEDULED_PATH}?time=${time}`, { method: "POST", signal: AbortSignal.timeout(UPLOAD_BOUND_MS) });
+  const said = await response.text();
+  if (response.status !== 200) throw new Error(`the scheduled handler answered ${response.status}: ${said}`);
+  return r2Keys(stack.stateDir, "uploads/");
 }

@@ -13,7 +13,7 @@ import { tempLeftovers } from "./audit.ts";
 import { writeFaultReport } from "./report.ts";
 import { type FaultSuite, runGroup, type Scenario, VIDEO_DEADLINE_MS } from "./scenario.ts";
 import { holdStoreLock, type StoreKind } from "./storage-outage.ts";
-import { productPng, type UploadAnswer, uploadAsset, uploadIntoOutage, uploadWhileStaged } from "./asset-upload.ts";
+import { productPng, sweepStagedAt, type UploadAnswer, uploadAsset, uploadIntoOutage, uploadWhileStaged } from "./asset-upload.ts";
 
 /**
  * The fault suite: the real local stack, each fault on 15 s ads. Short Worker deadlines make
@@ -362,11 +362,18 @@ describe("storage faults during a brand-asset upload", () => {
     const staged = await uploadWhileStaged(suite.stack, apiKey, png);
     expectOurOutage(staged.answer, "outage after the stage");
     expect(staged.health).toBe(200);
+    // The Worker's delete of its staged copy met the outage too: the copy is the cron sweep's, kept
+    // while its URL may still be read, removed by a run due past its lifetime (11 min; a day here).
+    expect(staged.stagedLeft.length).toBeGreaterThan(0);
+    const keptNow = await sweepStagedAt(suite.stack, Date.now());
+    for (const key of staged.stagedLeft) expect(keptNow, key).toContain(key);
+    const leftAfterLifetime = await sweepStagedAt(suite.stack, Date.now() + 24 * 3600_000);
+    for (const key of staged.stagedLeft) expect(leftAfterLifetime, key).not.toContain(key);
     // The outage over: the same bytes are taken, and the ad uses them.
     const after = await uploadAsset(suite.stack, apiKey, png);
     expect(after.status, JSON.stringify(after.body)).toBe(201);
     const ref = after.body.ref!;
-    const answers = `upload during the outage → ${before.answer.status} (Retry-After ${before.answer.retryAfter}, "${before.answer.body.error}"); outage from the stage on → ${staged.answer.status} (Retry-After ${staged.answer.retryAfter}, "${staged.answer.body.error}", ${staged.stagedLeft.length} staged copy left); after → ${after.status} ${ref}`;
+    const answers = `upload during the outage → ${before.answer.status} (Retry-After ${before.answer.retryAfter}, "${before.answer.body.error}"); outage from the stage on → ${staged.answer.status} (Retry-After ${staged.answer.retryAfter}, "${staged.answer.body.error}", ${staged.stagedLeft.length} staged copy left, kept by a sweep due then, removed by one due past its lifetime); after → ${after.status} ${ref}`;
     const [outcome] = await run({}, [
       { fault: "R2 writes failing (a write lock on its SQLite file) during a brand-asset upload (POST /api/assets): before it, and from its stage on", prompt: "A thermos that keeps coffee hot on a winter hike", brandAssets: { product_images: [ref] }, end: "complete", note: () => answers },
     ]);

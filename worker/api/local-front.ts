@@ -1,6 +1,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
+import { runScheduledLocally } from "../scheduled.ts";
 import { app } from "./routes.ts";
-import { isWorkerFirst } from "./worker-first.ts";
+import { isWorkerFirst, LOCAL_SCHEDULED_PATH } from "./worker-first.ts";
 
 /**
  * The local stack's HTTP front (scripts/worker-host.ts points its port here): the routing of
@@ -18,6 +19,8 @@ import { isWorkerFirst } from "./worker-first.ts";
  */
 export class LocalFront extends WorkerEntrypoint<Env> {
   override async fetch(request: Request): Promise<Response> {
+    // Miniflare's trigger of the scheduled handler, which its entry Worker (bypassed here) would serve.
+    if (new URL(request.url).pathname === LOCAL_SCHEDULED_PATH) return runScheduledLocally(request, this.env);
     if ((request.method === "GET" || request.method === "HEAD") && !isWorkerFirst(new URL(request.url).pathname)) {
       const asset = await this.env.ASSETS.fetch(request);
       if (asset.status !== 404) return asset;

@@ -13,3 +13,6 @@ const pattern = new RegExp(`^(?:${WORKER_FIRST.map((glob) => glob.split("*").map
 export function isWorkerFirst(pathname: string): boolean {
   return pattern.test(pathname);
 }
+
+/** Where the local stack's front runs the Worker's scheduled handler (scheduled.ts): Miniflare's path for it. */
+export const LOCAL_SCHEDULED_PATH = "/cdn-cgi/local/scheduled";

@@ -1,3 +1,10 @@
+/**
+ * Where uploads wait, unvalidated, for media-node (references/staged-uploads.ts); nothing else
+ * lives under it, so the cron sweep and the bucket's lifecycle rule (scripts/deploy) may delete
+ * whatever is there past its lifetime.
+ */
+export const UPLOAD_STAGING_PREFIX = "uploads/";
+
 /** Where each artefact of a video lives in R2. Deterministic, so re-running a step overwrites rather than duplicates. */
 export const mediaKeys = {
   asset: (tenantId: string, assetId: string) => `assets/${tenantId}/${assetId}.png`,

@@ -4,6 +4,8 @@ import { describe, expect, it } from "vitest";
 import worker from "../index.ts";
 import { workerLog } from "../log.ts";
 import { StorageUnavailable } from "../media/bucket.ts";
+import { LOCAL_SCHEDULED_PATH } from "../api/worker-first.ts";
+import { runScheduledLocally } from "../scheduled.ts";
 import { STAGED_COPY_LIFETIME_MS, sweepStagedUploads, uploadStagingKey } from "./staged-uploads.ts";
 
 /**
@@ -31,6 +33,11 @@ async function stageAfter(key: string, after: Date): Promise<Date> {
 }
 
 const present = async (key: string) => (await env.MEDIA.head(key)) !== null;
+
+/** R2 failing deletes, as its binding fails them (a rejected promise). */
+const deletesFail = new Proxy(env.MEDIA, {
+  get: (bucket, name) => (name === "delete" ? () => Promise.reject(new Error("delete: We encountered an internal error. Please try again. (10001)")) : Reflect.get(bucket, name).bind(bucket)),
+});
 
 function capturedLog() {
   const lines: Record<string, unknown>[] = [];
@@ -80,13 +87,28 @@ describe("the cron sweep of staged uploads", () => {
     const tenant = `sweep-${crypto.randomUUID()}`;
     const key = uploadStagingKey(tenant, "left");
     const uploaded = await stage(key);
-    const deletesFail = new Proxy(env.MEDIA, {
-      get: (bucket, name) => (name === "delete" ? () => Promise.reject(new Error("delete: We encountered an internal error. Please try again. (10001)")) : Reflect.get(bucket, name).bind(bucket)),
-    });
     const due = uploaded.getTime() + STAGED_COPY_LIFETIME_MS + 1;
     await expect(runCron(due, deletesFail)).rejects.toBeInstanceOf(StorageUnavailable);
     expect(await present(key)).toBe(true);
     await runCron(due);
     expect(await present(key)).toBe(false);
+  });
+
+  it("runs for the local stack's trigger with Miniflare's parameters (cron, time), a failed run answered 500", async () => {
+    const key = uploadStagingKey(`sweep-${crypto.randomUUID()}`, "local");
+    const uploaded = await stage(key);
+    const trigger = (time: number | string, bucket: R2Bucket = env.MEDIA) =>
+      runScheduledLocally(new Request(`http://127.0.0.1${LOCAL_SCHEDULED_PATH}?cron=${encodeURIComponent(CRON)}&time=${time}`), { ...env, MEDIA: bucket });
+    const early = await trigger(uploaded.getTime() + STAGED_COPY_LIFETIME_MS);
+    expect([early.status, await early.text()]).toEqual([200, "ok"]);
+    expect(await present(key)).toBe(true);
+    const failed = await trigger(uploaded.getTime() + STAGED_COPY_LIFETIME_MS + 1, deletesFail);
+    expect(failed.status).toBe(500);
+    expect(await failed.text()).toMatch(/R2 delete failed/);
+    expect(await present(key)).toBe(true);
+    const due = await trigger(uploaded.getTime() + STAGED_COPY_LIFETIME_MS + 1);
+    expect([due.status, await due.text()]).toEqual([200, "ok"]);
+    expect(await present(key)).toBe(false);
+    expect((await trigger("soon")).status).toBe(400);
   });
 });

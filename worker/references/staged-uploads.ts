@@ -1,5 +1,6 @@
 import { type Log } from "../log.ts";
 import { fromBucket } from "../media/bucket.ts";
+import { UPLOAD_STAGING_PREFIX } from "../media/keys.ts";
 
 /**
  * Uploads staged in R2 (`POST /api/assets`, api/videos/assets.ts): the client's bytes, not yet
@@ -7,9 +8,6 @@ import { fromBucket } from "../media/bucket.ts";
  * deletes its copy when it ends; where it cannot (R2 failing that delete, the Worker dying
  * between the stage and the delete), the cron sweep below removes it once it is past use.
  */
-
-/** Every staged copy lives under this prefix, and nothing else does. */
-export const UPLOAD_STAGING_PREFIX = "uploads/";
 
 /** Lifetime of the signed URL media-node reads a staged copy through; it is signed right after the stage. */
 export const STAGING_URL_TTL_SECONDS = 10 * 60;
