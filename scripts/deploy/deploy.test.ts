@@ -47,7 +47,7 @@ describe("npm run deploy -- --dry-run", () => {
   it("lists every resource, migration and secret, and calls no wrangler command", () => {
     const { code, out } = deploy(["--dry-run"], { PUBLIC_BASE_URL: PUBLIC });
     expect(code).toBe(0);
-    for (const line of [/D1 database\s+adreel \(binding DB\)/, /R2 bucket\s+adreel-media/, /Queue\s+adreel-jobs\n/, /Queue\s+adreel-media\n/, /Queue\s+adreel-audio\n/, /Queue\s+adreel-jobs-dlq \(dead letters\)/]) expect(out).toMatch(line);
+    for (const line of [/D1 database\s+adreel \(binding DB\)/, /R2 bucket\s+adreel-media/, /R2 lifecycle\s+adreel-media: uploads\/ expires 1 day after upload \(rule adreel-staged-uploads/, /Queue\s+adreel-jobs\n/, /Queue\s+adreel-media\n/, /Queue\s+adreel-audio\n/, /Queue\s+adreel-jobs-dlq \(dead letters\)/]) expect(out).toMatch(line);
     expect(out).toContain("adreel: migrations/0000_init.sql");
     expect(out).toContain("adreel: migrations/0001_job_durations.sql");
     for (const secret of SECRETS) expect(out).toMatch(new RegExp(`^  ${secret}$`, "m"));
@@ -114,6 +114,8 @@ describe("npm run deploy", () => {
     expect(after.queues.sort()).toEqual(["adreel-audio", "adreel-jobs", "adreel-jobs-dlq", "adreel-media"]);
     const creates = after.calls.filter((call) => call.args.includes("create")).map((call) => call.args.join(" "));
     expect(creates).toEqual(["d1 create adreel", "r2 bucket create adreel-media", "queues create adreel-media", "queues create adreel-audio", "queues create adreel-jobs-dlq"]);
+    // The cron sweep's backstop: staged uploads expire a day after upload, whatever the Worker does.
+    expect(after.lifecycle).toEqual({ "adreel-media": [{ name: "adreel-staged-uploads", prefix: "uploads/", expireDays: 1 }] });
     const uuid = after.d1[0]!.uuid;
     const migrate = after.calls.find((call) => call.args[0] === "d1" && call.args[1] === "migrations")!;
     expect(migrate.args).toEqual(expect.arrayContaining(["apply", "adreel", "--remote", "--env", "production"]));
@@ -128,9 +130,19 @@ describe("npm run deploy", () => {
     setAccount({ ...after, calls: [] });
     const second = deploy([], { PUBLIC_BASE_URL: PUBLIC });
     expect(second.code).toBe(0);
-    expect(account().calls.filter((call) => call.args.includes("create"))).toEqual([]);
+    expect(account().calls.filter((call) => call.args.includes("create") || call.args.includes("add"))).toEqual([]);
+    expect(account().lifecycle).toEqual(after.lifecycle);
     expect(account().d1).toEqual(after.d1);
     expect(account().calls.at(-1)!.databaseIds).toEqual([uuid]);
+  });
+
+  it("leaves a staged-uploads lifecycle rule that exists as it is, beside the bucket's other rules", () => {
+    const tuned = { "adreel-media": [{ name: "archive-old-finals", prefix: "videos/", expireDays: 365 }, { name: "adreel-staged-uploads", prefix: "uploads/", expireDays: 2 }] };
+    setAccount({ secrets: SECRETS, buckets: ["adreel-media"], lifecycle: tuned });
+    const { code, out } = deploy([], { PUBLIC_BASE_URL: PUBLIC });
+    expect(code).toBe(0);
+    expect(out).toContain("R2 lifecycle rule adreel-staged-uploads on adreel-media exists");
+    expect(account().lifecycle).toEqual(tuned);
   });
 
   it("passes an external https MEDIA_NODE_URL to the deploy", () => {

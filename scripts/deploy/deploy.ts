@@ -2,7 +2,8 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type DeployPlan, describePlan, PRODUCTION_ENV, productionPlan } from "./plan.ts";
+import { stripVTControlCharacters } from "node:util";
+import { type DeployPlan, describePlan, PRODUCTION_ENV, productionPlan, type StagingExpiry } from "./plan.ts";
 
 /**
  * `npm run deploy` (scripts/deploy.sh): the whole production deploy.
@@ -10,8 +11,9 @@ import { type DeployPlan, describePlan, PRODUCTION_ENV, productionPlan } from ".
  *   1. read the plan from wrangler.toml's [env.production] and refuse bad inputs (loopback or
  *      http URLs, a missing PUBLIC_BASE_URL), naming each;
  *   2. check every required secret is set (`wrangler secret list`), naming the missing ones;
- *   3. create what is missing — D1 database, R2 bucket, queues and dead-letter queue — and
- *      nothing that exists (each is looked up first), so running it again changes nothing;
+ *   3. create what is missing — D1 database, R2 bucket, queues and dead-letter queue, the media
+ *      bucket's lifecycle rule expiring staged uploads (the cron sweep's backstop) — and nothing
+ *      that exists (each is looked up first), so running it again changes nothing;
  *   4. apply the D1 migrations remotely (wrangler applies only those not yet applied);
  *   5. `wrangler deploy --env production`, which also builds and rolls out the media-node
  *      container image from the Dockerfile.
@@ -81,6 +83,21 @@ function ensureByInfo(kind: "r2 bucket" | "queues", name: string, label: string)
 }
 
 /**
+ * The bucket's lifecycle rule for staged uploads, added when no rule of its name is listed. A rule
+ * of that name is left as it is: someone may have tuned it on purpose. `lifecycle list` prints
+ * each rule as labelled lines (`name: <rule>`); wrangler has no JSON form of it.
+ */
+function ensureStagingExpiry(expiry: StagingExpiry): void {
+  const listed = stripVTControlCharacters(must(["r2", "bucket", "lifecycle", "list", expiry.bucket], `listing the lifecycle rules of R2 bucket ${expiry.bucket}`));
+  if (listed.split("\n").some((line) => /^name:\s+(\S+)\s*$/.exec(line)?.[1] === expiry.rule)) {
+    console.log(`R2 lifecycle rule ${expiry.rule} on ${expiry.bucket} exists`);
+    return;
+  }
+  console.log(`adding R2 lifecycle rule ${expiry.rule} on ${expiry.bucket}: ${expiry.prefix} expires ${expiry.days} day after upload`);
+  must(["r2", "bucket", "lifecycle", "add", expiry.bucket, expiry.rule, expiry.prefix, "--expire-days", String(expiry.days)], `adding lifecycle rule ${expiry.rule} to R2 bucket ${expiry.bucket}`);
+}
+
+/**
  * wrangler.toml keeps an all-zero D1 id for production (the real one is the account's);
  * the deploy runs on a copy beside it with the real id filled in, removed afterwards.
  */
@@ -115,6 +132,7 @@ export function deploy(argv: string[], environment: Record<string, string | unde
     console.log(`\nall ${plan.secrets.length} secrets are set`);
     const ids = new Map(plan.d1.map((db) => [db.name, ensureD1(db.name)]));
     for (const bucket of plan.buckets) ensureByInfo("r2 bucket", bucket, "R2 bucket");
+    if (plan.stagingExpiry) ensureStagingExpiry(plan.stagingExpiry);
     for (const queue of plan.queues) ensureByInfo("queues", queue, "queue");
     const generated = configWithDatabaseIds(plan, ids);
     try {

@@ -1,6 +1,7 @@
 import { readdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { unstable_readConfig } from "wrangler";
+import { UPLOAD_STAGING_PREFIX } from "../../worker/media/keys.ts";
 
 /**
  * What a production deploy consists of, read from wrangler.toml's `[env.production]` (through
@@ -16,12 +17,35 @@ export interface DeployPlan {
   workerName: string;
   d1: { binding: string; name: string; migrationsDir: string; migrations: string[] }[];
   buckets: string[];
+  /**
+   * The backstop of the Worker's cron sweep of staged uploads (worker/references/staged-uploads.ts):
+   * an R2 lifecycle rule expiring them a day after upload, should the Worker stop running its crons.
+   * On the bucket bound as MEDIA; null when none is.
+   */
+  stagingExpiry: StagingExpiry | null;
   queues: string[];
   secrets: string[];
   /** Vars the deploy sets with `--var`, validated: name → value. */
   vars: Record<string, string>;
   /** Everything wrong with the inputs, one sentence each; a deploy with any is refused. */
   problems: string[];
+}
+
+/**
+ * R2 lifecycle rules count whole days (wrangler's `--expire-days`), and R2 removes an expired object
+ * "typically within 24 hours" of its expiry (Cloudflare docs "Object lifecycles", read 2026-12-06):
+ * too coarse for the sweep itself (a staged copy is past use after 11 minutes), right for its
+ * backstop. One day is the least it can say.
+ */
+export const STAGING_EXPIRY_DAYS = 1;
+/** The rule's name in the bucket, how the deploy recognises it on a later run. */
+export const STAGING_EXPIRY_RULE = "adreel-staged-uploads";
+
+export interface StagingExpiry {
+  bucket: string;
+  rule: string;
+  prefix: string;
+  days: number;
 }
 
 /** Loopback, unspecified and private-range hosts: never a production address. */
@@ -83,11 +107,14 @@ export function productionPlan(configPath: string, environment: Record<string, s
   }
   if (config.vars.MODEL_PROVIDER !== "replicate") problems.push(`[env.production.vars] MODEL_PROVIDER is ${JSON.stringify(config.vars.MODEL_PROVIDER)}: production renders with "replicate"`);
   if (!config.containers?.length && !vars.MEDIA_NODE_URL) problems.push("no media-node: [env.production] declares no container and MEDIA_NODE_URL is not set");
+  const buckets = config.r2_buckets as { binding: string; bucket_name?: string }[];
+  const media = buckets.find((bucket) => bucket.binding === "MEDIA")?.bucket_name;
   return {
     configPath: resolve(configPath),
     workerName: config.name ?? "adreel",
     d1,
-    buckets: [...new Set((config.r2_buckets as { bucket_name?: string }[]).map((bucket) => bucket.bucket_name).filter((name): name is string => !!name))],
+    buckets: [...new Set(buckets.map((bucket) => bucket.bucket_name).filter((name): name is string => !!name))],
+    stagingExpiry: media ? { bucket: media, rule: STAGING_EXPIRY_RULE, prefix: UPLOAD_STAGING_PREFIX, days: STAGING_EXPIRY_DAYS } : null,
     queues: [...queues],
     secrets: config.secrets?.required ?? [],
     vars,
@@ -100,6 +127,8 @@ export function describePlan(plan: DeployPlan): string {
   const lines = [`Production deploy of ${plan.workerName} (${plan.configPath}, [env.${PRODUCTION_ENV}])`, "", "Resources (each created only when missing):"];
   for (const db of plan.d1) lines.push(`  D1 database   ${db.name} (binding ${db.binding})`);
   for (const bucket of plan.buckets) lines.push(`  R2 bucket     ${bucket}`);
+  const expiry = plan.stagingExpiry;
+  if (expiry) lines.push(`  R2 lifecycle  ${expiry.bucket}: ${expiry.prefix} expires ${expiry.days} day after upload (rule ${expiry.rule}; staged uploads, the cron sweep's backstop)`);
   for (const queue of plan.queues) lines.push(`  Queue         ${queue}${queue.endsWith("-dlq") ? " (dead letters)" : ""}`);
   lines.push("", "D1 migrations (applied remotely when not yet applied):");
   for (const db of plan.d1) for (const migration of db.migrations) lines.push(`  ${db.name}: ${join(db.migrationsDir, migration).slice(dirname(plan.configPath).length + 1)}`);

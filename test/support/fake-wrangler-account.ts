@@ -2,6 +2,8 @@
 export interface FakeAccount {
   d1: { name: string; uuid: string }[];
   buckets: string[];
+  /** Lifecycle rules by bucket, as `r2 bucket lifecycle add` takes them (absent: none yet). */
+  lifecycle?: Record<string, { name: string; prefix: string; expireDays: number }[]>;
   queues: string[];
   secrets: string[];
   workerDeployed: boolean;

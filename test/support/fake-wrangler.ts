@@ -9,7 +9,9 @@ import type { FakeAccount as Account } from "./fake-wrangler-account.ts";
  * uses and answers them as wrangler 4.156.2 does: JSON where wrangler prints JSON (`d1 list
  * --json`, `secret list --format json`), a non-zero exit for a missing bucket or queue on
  * `info`, for creating something that exists, for listing the secrets of a Worker that was
- * never deployed, and for deploying a D1 binding whose id is not a real database's. Anything
+ * never deployed, and for deploying a D1 binding whose id is not a real database's; a bucket's
+ * lifecycle rules listed as labelled lines (`name:`, `enabled:`, `prefix:`, `action:`), and added
+ * with a name, a prefix and `--expire-days` (a bucket that does not exist is an error for both). Anything
  * else is an unknown command (exit 1), so the script cannot rely on something this fake lacks.
  * Run by Node's own TypeScript stripping; see scripts/deploy/deploy.test.ts.
  */
@@ -66,6 +68,24 @@ if ((command === "r2 bucket" && (c === "info" || c === "create")) || (a === "que
   if (exists) finish(1, "", `✘ [ERROR] ${isBucket ? "The bucket you tried to create already exists, and you own it. [code: 10004]" : "Queue name is already taken [code: 11009]"}`);
   list.push(name);
   finish(0, `✅ Created ${isBucket ? "bucket" : "queue"} '${name}'`);
+}
+if (command === "r2 bucket" && c === "lifecycle" && (args[3] === "list" || args[3] === "add")) {
+  const bucket = args[4];
+  if (!bucket) finish(1, "", "✘ [ERROR] Not enough non-option arguments");
+  if (!account.buckets.includes(bucket)) finish(1, "", "✘ [ERROR] A request to the Cloudflare API failed. The specified bucket does not exist. [code: 10006]");
+  const rules = ((account.lifecycle ??= {})[bucket] ??= []);
+  if (args[3] === "list") {
+    if (rules.length === 0) finish(0, `Listing lifecycle rules for bucket '${bucket}'...\nThere are no lifecycle rules for bucket '${bucket}'.`);
+    const described = rules.map((rule) => `name:     ${rule.name}\nenabled:  Yes\nprefix:   ${rule.prefix || "(all prefixes)"}\naction:   Expire objects after ${rule.expireDays} days`);
+    finish(0, `Listing lifecycle rules for bucket '${bucket}'...\n${described.join("\n\n")}`);
+  }
+  const name = args[5];
+  const expireDays = Number(flag("--expire-days"));
+  if (!name || name.startsWith("--")) finish(1, "", "✘ [ERROR] Missing required rule name.");
+  if (!Number.isFinite(expireDays)) finish(1, "", "✘ [ERROR] No lifecycle action specified.");
+  const prefix = args[6] && !args[6].startsWith("--") ? args[6] : "";
+  rules.push({ name, prefix, expireDays });
+  finish(0, `Adding lifecycle rule '${name}' to bucket '${bucket}'...\n✨ Added lifecycle rule '${name}' to bucket '${bucket}'.`);
 }
 if (command === "secret list") {
   if (!account.workerDeployed && account.secrets.length === 0) finish(1, "", "✘ [ERROR] This Worker does not exist on your account. [code: 10007]");
