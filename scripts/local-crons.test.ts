@@ -1,7 +1,7 @@
-import { describe, expect, it } from "vitest";
-import { unstable_readConfig } from "wrangler";
 import { resolve } from "node:path";
-import { cronDue } from "./local-crons.ts";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { unstable_readConfig } from "wrangler";
+import { cronDue, scheduleCrons } from "./local-crons.ts";
 
 const at = (iso: string) => new Date(iso);
 
@@ -34,5 +34,30 @@ describe("cronDue (the local stack's cron triggers)", () => {
     expect(() => cronDue("0 0 LW * *", at("2026-12-06T00:00:00Z"))).toThrow(/day of month field "LW"/);
     expect(() => cronDue("61 * * * *", at("2026-12-06T00:00:00Z"))).toThrow(/out of 0-59/);
     expect(() => cronDue("* * * *", at("2026-12-06T00:00:00Z"))).toThrow(/five fields/);
+  });
+});
+
+describe("scheduleCrons", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("fires each cron at the start of every UTC minute it is due, with that minute as its time, until stopped", () => {
+    vi.useFakeTimers({ now: at("2026-12-06T11:09:30Z") });
+    const fired: [string, string][] = [];
+    const stop = scheduleCrons(["*/10 * * * *", "15 * * * *"], (cron, time) => fired.push([cron, new Date(time).toISOString()]));
+    vi.advanceTimersByTime(30_000);
+    expect(fired).toEqual([["*/10 * * * *", "2026-12-06T11:10:00.000Z"]]);
+    vi.advanceTimersByTime(10 * 60_000);
+    expect(fired).toEqual([
+      ["*/10 * * * *", "2026-12-06T11:10:00.000Z"],
+      ["15 * * * *", "2026-12-06T11:15:00.000Z"],
+      ["*/10 * * * *", "2026-12-06T11:20:00.000Z"],
+    ]);
+    stop();
+    vi.advanceTimersByTime(60 * 60_000);
+    expect(fired).toHaveLength(3);
+  });
+
+  it("refuses a cron it cannot run when asked to schedule it, not a minute later", () => {
+    expect(() => scheduleCrons(["0 0 * * MON"], () => undefined)).toThrow(/day of week field "MON"/);
   });
 });
