@@ -19,9 +19,10 @@ import { isWorkerFirst, LOCAL_SCHEDULED_PATH } from "./worker-first.ts";
  */
 export class LocalFront extends WorkerEntrypoint<Env> {
   override async fetch(request: Request): Promise<Response> {
+    const path = new URL(request.url).pathname;
     // Miniflare's trigger of the scheduled handler, which its entry Worker (bypassed here) would serve.
-    if (new URL(request.url).pathname === LOCAL_SCHEDULED_PATH) return runScheduledLocally(request, this.env);
-    if ((request.method === "GET" || request.method === "HEAD") && !isWorkerFirst(new URL(request.url).pathname)) {
+    if (path === LOCAL_SCHEDULED_PATH) return runScheduledLocally(request, this.env);
+    if ((request.method === "GET" || request.method === "HEAD") && !isWorkerFirst(path)) {
       const asset = await this.env.ASSETS.fetch(request);
       if (asset.status !== 404) return asset;
     }
