@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { realTimeAllowed, WORKER_REAL_TIME } from "../scripts/cpu-priority.ts";
+import { CLIENT_REAL_TIME, realTimeAllowed, WORKER_REAL_TIME } from "../scripts/cpu-priority.ts";
 import { CLOCK_TICKS, readStat, schedNanoseconds } from "./process-tree.ts";
 
 /** The load generator's clients: timed requests, and steady pollers in a process of their own. */
@@ -96,11 +96,11 @@ export interface PollResult {
  * Steady pollers timed in a process of their own: the load generator's main thread also reads
  * /proc for its samplers and follows the servers' logs, and a request timed there counted every
  * stall of that work (its event-loop delay reached p99 73 / max 304 ms in a load run). The
- * process runs at the Worker's real-time priority where the kernel allows it (as the Worker's
- * host does, scripts/cpu-priority.ts): a client of adreel runs on a machine of its own, and a
- * poller here waiting for a core behind the stack's encodes timed its own scheduling, not the
- * server. The idle baseline is timed by the same process (`sequence`), so both latencies are
- * the same client's.
+ * process runs one real-time priority above the stack where the kernel allows it
+ * (scripts/cpu-priority.ts `CLIENT_REAL_TIME`): a client of adreel runs on a machine of its own,
+ * and a poller here waiting for a core behind the stack's encodes, or behind workerd and the
+ * storage host at their own real-time priority, timed its own scheduling, not the server. The
+ * idle baseline is timed by the same process (`sequence`), so both latencies are the same client's.
  */
 export class PollerProcess {
   private readonly child: ChildProcess;
@@ -110,7 +110,7 @@ export class PollerProcess {
   readonly realTime = realTimeAllowed();
 
   constructor() {
-    const command = [...(this.realTime ? WORKER_REAL_TIME : []), process.execPath, "-e", POLLER_PROCESS];
+    const command = [...(this.realTime ? CLIENT_REAL_TIME : []), process.execPath, "-e", POLLER_PROCESS];
     this.child = spawn(command[0]!, command.slice(1), { stdio: ["ignore", "inherit", "inherit", "ipc"] });
     this.child.on("message", (m: PollResult & { id: string }) => this.waiting.get(m.id)?.({ latencies: m.latencies, server: m.server, errors: m.errors }));
   }
