@@ -111,10 +111,11 @@ describe("brand assets at POST /api/generate", () => {
     expect(await videoCount()).toBe(before);
   });
 
-  it("answers 503 naming the asset when media-node is unreachable, and creates no video", async () => {
+  it("answers 503 naming the asset when media-node is unreachable, with Retry-After, and creates no video", async () => {
     const before = await videoCount();
     const response = await generate({ prompt: "a running shoe", brand_assets: { product_images: ["https://assets.example/shoe.png"], character_images: ["http://127.0.0.1:1/runner.png"] } });
     expect(response.status).toBe(503);
+    expect(Number(response.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(await response.json()).toMatchObject({ field: "brand_assets.product_images.0", error: expect.stringMatching(/cannot be validated right now/) });
     expect(await videoCount()).toBe(before);
     expect((await env.MEDIA.list({ prefix: `assets/${TENANT}/` })).objects.filter((o) => o.key.endsWith(".json")).every((o) => !o.key.includes("shoe"))).toBe(true);

@@ -152,7 +152,9 @@ function entriesOf(assets: BrandAssets): BrandAssetEntry[] {
 
 export type Admission =
   | { ok: true; brandAssets: BrandAssets; created: AssetRecord[] }
-  | { ok: false; status: 422 | 500 | 503; field: string; message: string }
+  | { ok: false; status: 422 | 500; field: string; message: string }
+  /** Media-node unreachable or busy: nobody's to fix but time's; `retryAfterSeconds` when media-node said how long. */
+  | { ok: false; status: 503; field: string; message: string; retryAfterSeconds?: number }
   /** Media-node said our storage failed it (the PNG it stores): our outage, no field of the client's; api/videos/generate.ts names it. */
   | { ok: false; status: 503; storage: true; retryAfterSeconds?: number };
 
@@ -208,7 +210,8 @@ export async function admitBrandAssets(store: AssetStore, tenantId: string, asse
     store.log.warn("asset.unavailable", { tenant_id: tenantId, field: first.field, error: first.outcome.reason });
     const storage = failures.map((f) => f.outcome).find((o) => o.kind === "unavailable" && o.storage);
     if (storage?.kind === "unavailable") return { ok: false, status: 503, storage: true, ...(storage.retryAfterSeconds ? { retryAfterSeconds: storage.retryAfterSeconds } : {}) };
-    return { ok: false, status: 503, field: first.field, message: "brand assets cannot be validated right now (media-node is unavailable); try again" };
+    const busy = first.outcome.kind === "unavailable" ? first.outcome.retryAfterSeconds : undefined;
+    return { ok: false, status: 503, field: first.field, message: "brand assets cannot be validated right now (media-node is unavailable); try again", ...(busy ? { retryAfterSeconds: busy } : {}) };
   }
 
   const refOf = (value: string) => {

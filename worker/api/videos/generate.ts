@@ -50,7 +50,7 @@ export const generateRoute = createRoute({
     ),
     500: errorResponse("A brand asset could not be checked through a fault of ours (media-node refused the request we built, not the asset); `field` names it."),
     503: errorResponse(
-      "The video could not be started, or its brand assets cannot be checked right now (media-node unavailable: `field` names the first asset; our media storage failing: said so, with `Retry-After` and no `field`); nothing was created that will run. Try again. Or `quality: \"standard\"` while the deployment's model configuration has problems (`field: quality`, `issues` lists each setting and its problem, as `GET /health` does): the operator's to fix.",
+      "The video could not be started, or its brand assets cannot be checked right now (media-node unavailable: `field` names the first asset, with `Retry-After`; our media storage failing: said so, with `Retry-After` and no `field`); nothing was created that will run. Try again. Or `quality: \"standard\"` while the deployment's model configuration has problems (`field: quality`, `issues` lists each setting and its problem, as `GET /health` does): the operator's to fix.",
     ),
   }),
 });
@@ -136,6 +136,8 @@ export async function generate(c: RouteContext<typeof generateRoute>): Promise<R
         return c.json({ error: STORAGE_UNAVAILABLE_MESSAGE } satisfies ErrorResponse, 503);
       }
       if (admission.status === 422) return invalid(c, { field: admission.field, message: admission.message });
+      // Media-node unreachable or busy: the client is told when to try again, as for every outage of ours.
+      if (admission.status === 503) c.header("retry-after", String(admission.retryAfterSeconds ?? OUTAGE_RETRY_AFTER_SECONDS));
       return c.json({ error: admission.message, field: admission.field } satisfies ErrorResponse, admission.status);
     }
     request.brand_assets = admission.brandAssets;
