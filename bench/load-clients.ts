@@ -15,8 +15,20 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * burst per period from then on, each request waiting for the burst's others.
  */
 const POLLER_PROCESS = `
+const { PerformanceObserver } = require("node:perf_hooks");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pollers = new Map();
+// This process's own garbage collections, [start, end] on performance.now()'s clock: a pause of
+// ours inside a request is timed as its latency, though no server caused it.
+const pauses = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) pauses.push([e.startTime, e.startTime + e.duration]);
+}).observe({ entryTypes: ["gc"] });
+function paused(from, to) {
+  let ms = 0;
+  for (let i = pauses.length - 1; i >= 0 && pauses[i][1] > from - 1000; i--) ms += Math.max(0, Math.min(to, pauses[i][1]) - Math.max(from, pauses[i][0]));
+  return ms;
+}
 async function timed(url, headers) {
   const t0 = performance.now();
   const response = await fetch(url, { headers, signal: AbortSignal.timeout(30000) });
@@ -28,11 +40,15 @@ async function timed(url, headers) {
     const match = /^\s*([a-z]+);dur=([0-9.]+)\s*$/.exec(entry);
     if (match) parts[match[1]] = Number(match[2]);
   }
-  return { ms, app: parts.app ?? null, run: parts.run ?? null };
+  return { ms, t0, app: parts.app ?? null, run: parts.run ?? null };
 }
 function record(into, t) {
   into.latencies.push(t.ms);
-  into.server.push({ app: t.app, run: t.run });
+  into.server.push({ app: t.app, run: t.run, t0: t.t0 });
+}
+/** Each answer's share of this process's GC pauses, once they are all observed (entries arrive after their pause). */
+function withPauses(result) {
+  return { ...result, server: result.server.map(({ t0, ...s }, i) => ({ ...s, clientGc: paused(t0, t0 + result.latencies[i]) })) };
 }
 async function poll(p) {
   const period = 1000 / p.hz;
@@ -58,7 +74,8 @@ process.on("message", async (m) => {
   if (m.type === "sequence") {
     const result = { latencies: [], server: [], errors: [] };
     for (let i = 0; i < m.count; i++) record(result, await timed(m.url, m.headers));
-    process.send({ id: m.id, ...result });
+    await sleep(50);
+    process.send({ id: m.id, ...withPauses(result) });
   } else if (m.type === "start") {
     const p = { ...m, stopped: false, latencies: [], server: [], errors: [] };
     pollers.set(m.id, p);
@@ -66,9 +83,10 @@ process.on("message", async (m) => {
   } else {
     const p = pollers.get(m.id);
     p.stopped = true;
-    p.done.then(() => {
+    p.done.then(async () => {
       pollers.delete(m.id);
-      process.send({ id: m.id, latencies: p.latencies, server: p.server, errors: p.errors });
+      await sleep(50);
+      process.send({ id: m.id, ...withPauses({ latencies: p.latencies, server: p.server, errors: p.errors }) });
     });
   }
 });
@@ -82,6 +100,8 @@ process.on("message", async (m) => {
 export interface ServerTiming {
   app: number | null;
   run: number | null;
+  /** How much of the answer's latency this client spent in garbage collections of its own (ms). */
+  clientGc?: number;
 }
 
 export interface PollResult {

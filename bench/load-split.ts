@@ -16,10 +16,12 @@ export interface ServerSplit {
   slow: number;
   /** Slow answers whose `app` was at least half their latency: the Worker was at them. */
   slowInWorker: number;
+  /** Slow answers the client itself spent at least half of in garbage collections of its own (null: not recorded). */
+  slowInClientGc: number | null;
 }
 
 export function serverSplit(polls: PollResult, slowMs: number): ServerSplit {
-  const timed = polls.latencies.map((ms, i) => ({ ms, ...polls.server[i] })).filter((t): t is { ms: number; app: number; run: number | null } => typeof t.app === "number");
+  const timed = polls.latencies.map((ms, i) => ({ ms, ...polls.server[i] })).filter((t): t is { ms: number; app: number; run: number | null; clientGc?: number } => typeof t.app === "number");
   const of = (values: number[]) => (values.length ? summarize(values) : null);
   const slow = timed.filter((t) => t.ms > slowMs);
   return {
@@ -29,6 +31,7 @@ export function serverSplit(polls: PollResult, slowMs: number): ServerSplit {
     slowMs,
     slow: slow.length,
     slowInWorker: slow.filter((t) => t.app >= t.ms / 2).length,
+    slowInClientGc: slow.every((t) => t.clientGc !== undefined) ? slow.filter((t) => t.clientGc! >= t.ms / 2).length : null,
   };
 }
 
@@ -40,5 +43,6 @@ export function splitRows(what: string, split: ServerSplit): string[][] {
   ];
   if (split.run) rows.push([`${what}: the Durable Object call within \`app\` (\`run\`): p50 / p99 / max`, ms(split.run)]);
   rows.push([`${what}: answers slower than 3× the idle p99 (${split.slowMs.toFixed(1)} ms) / of them, \`app\` at least half the latency`, split.app ? `${split.slow} / ${split.slowInWorker}` : "n/a"]);
+  if (split.slowInClientGc !== null) rows.push([`${what}: of the answers slower than 3× the idle p99, those the polling client spent at least half of in its own garbage collections (perf_hooks \`gc\` entries)`, String(split.slowInClientGc)]);
   return rows;
 }
