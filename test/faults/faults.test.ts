@@ -349,7 +349,7 @@ function expectOurOutage(answer: UploadAnswer, when: string) {
 }
 
 describe("storage faults during a brand-asset upload", () => {
-  it("R2 unavailable during a brand-asset upload: 503 with Retry-After naming storage, the Worker healthy; after it, the same upload succeeds and an ad made from it completes", async () => {
+  it("R2 writes failing during a brand-asset upload: 503 with Retry-After naming storage, the Worker healthy; after it, the same upload succeeds and an ad made from it completes", async () => {
     const png = await productPng();
     // The path works before the fault (and R2's database exists to be locked, in a suite run alone).
     const baseline = await uploadAsset(suite.stack, apiKey, png);
