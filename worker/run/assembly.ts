@@ -6,7 +6,7 @@ import type { ChunkOutput } from "../chunks/output.ts";
 import type { ChunkPlan } from "../chunks/plan.ts";
 import type { NewJob } from "./dag.ts";
 import type { JobRow } from "./jobs.ts";
-import { type WorkJob, parsedOutput } from "./work-jobs.ts";
+import { type WorkJob, outputOf } from "./work-jobs.ts";
 import { SEAMS_PREFIX, plannedSeams } from "../references/seam-scores.ts";
 import type { OwnWindowsInput } from "../chunks/windows.ts";
 import { type AssembleInput, type AssemblyDecorations, OVERLAYS_JOB, type OverlaysOutput, type SeamMeasureInput, WINDOW_PREFIX, type WindowInput } from "../steps/assembly.ts";
@@ -43,8 +43,6 @@ export interface AssemblyView {
   /** Burned cues as the voice was timed; [] without burned captions. */
   cues: readonly Cue[];
 }
-
-const outputOf = <T>(job: WorkJob): T => parsedOutput<T>(job)!;
 
 /** The chunks in order, each with its output once done. */
 function chunksOf(view: AssemblyView): { plan: ChunkPlan; output: ChunkOutput | null }[] {

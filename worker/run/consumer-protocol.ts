@@ -13,11 +13,11 @@ import { isWindow, ownWindowsInput } from "./assembly.ts";
 import { messageStillDue, passRefused, takeWaitingPass } from "./busy-passes.ts";
 import { awaitsDecorations, decorationsKnown, parkNormalize, resumeParked, runCues } from "./decorations-wait.ts";
 import { type JobRow, type JobStatus, jobView } from "./jobs.ts";
-import { type WorkJob, parsedOutput, workJob, workJobs } from "./work-jobs.ts";
+import { type WorkJob, outputOf, workJob, workJobs } from "./work-jobs.ts";
 import { bookCharge } from "./ledger.ts";
 import { enterPhase, touchRun, updateProgress } from "./run-state.ts";
 import { attemptDone, attemptStarted } from "./timings.ts";
-import type { RunContext } from "./types.ts";
+import type { RunContext, RunState } from "./types.ts";
 
 /**
  * The queue consumers' side of a job: a consumer claims a job's step (and is handed what it
@@ -117,8 +117,9 @@ function claimedJob(run: RunContext, job: JobRow, step: JobStep, state = run.sta
     job: { id: job.id, kind: job.kind, beat: job.beat, idx: job.idx, attempt: job.attempt, input: JSON.parse(job.input), prediction_id: job.prediction_id },
     prediction: stored?.prediction ?? null,
     published: stored?.published ?? null,
-    ...(job.kind === "chunk" && step === "normalize" ? { cues: burnedCues(run), ...knownDecorations(run), ...passWindows(run, job), endsPhase: endsChunkPhase(run, job.id) } : {}),
-    ...(job.kind === "chunk" && step === "ingest" && passInIngest(run, job) ? { cues: burnedCues(run), ...knownDecorations(run), ...passWindows(run, job), endsPhase: true } : {}),
+    ...(job.kind === "chunk" && (step === "normalize" || (step === "ingest" && passInIngest(run, job)))
+      ? { ...passInputs(run, job, state), endsPhase: step === "ingest" || endsChunkPhase(run, job.id) }
+      : {}),
   };
 }
 
@@ -172,33 +173,23 @@ export function renewStepLease(run: RunContext, jobId: string, attempt: number, 
 }
 
 /**
- * The cues burned captions will draw, once the voice is timed (decorations-wait.ts `timedCues`:
- * usually before the chunks are normalized): a chunk normalized with keyframes where they end
- * lets the stitch copy again right after each.
+ * What a chunk's normalize pass is handed besides the job:
+ * - `cues`: the cues burned captions will draw, once the voice is timed (decorations-wait.ts
+ *   `timedCues`: usually before the chunks are normalized), so the chunk is normalized with
+ *   keyframes where they end and the stitch copies again right after each;
+ * - once the decorations are known (the layers rendered and, when captions are burned, the voice
+ *   timed), `decorations`, what the pass draws (chunks/decorations.ts), and `windows`, the windows
+ *   it leaves that it can render (progressive assembly: assembly.ts ownWindowsInput). Before
+ *   that the chunk is normalized plain and its decorated frames are drawn by the stitch.
+ * Copies of the kept (frozen) lists: the claim's payload is the caller's to change.
  */
-function burnedCues(run: Pick<RunContext, "jobs" | "state" | "sql">): Cue[] {
-  // A copy of the kept (frozen) list: the claim's payload is the caller's to change.
-  return [...(runCues(run) ?? [])];
-}
-
-/**
- * The decorations a chunk's normalize pass draws (chunks/decorations.ts), once they are known:
- * the layers rendered and, when captions are burned, the voice timed. Before that the chunk is
- * normalized plain and its decorated frames are drawn by the stitch, as without the pass.
- */
-function knownDecorations(run: Pick<RunContext, "jobs" | "state" | "sql">): { decorations?: AssemblyDecorations } {
+function passInputs(run: Pick<RunContext, "jobs" | "state" | "sql">, job: JobRow, state: RunState): { cues: Cue[]; decorations?: AssemblyDecorations; windows?: OwnWindowsInput } {
+  const kept = runCues(run) ?? [];
   const overlays = workJob(run.sql, OVERLAYS_JOB);
-  if (!decorationsKnown(run) || !overlays?.output) return {};
-  // A copy of the kept layers, as of the cues: the claim's payload is the caller's to change.
-  return { decorations: { overlays: [...parsedOutput<OverlaysOutput>(overlays)!.layers], cues: burnedCues(run) } };
-}
-
-/** For a chunk's pass, the decorations known (progressive assembly): the windows it leaves that it can render (assembly.ts ownWindowsInput). */
-function passWindows(run: Pick<RunContext, "jobs" | "state" | "sql">, job: JobRow): { windows?: OwnWindowsInput } {
-  const state = run.state();
-  if (!state?.spec || !state.chunk_plan || !workJob(run.sql, OVERLAYS_JOB) || !decorationsKnown(run)) return {};
-  const windows = ownWindowsInput({ spec: state.spec, chunkPlan: state.chunk_plan, jobs: workJobs(run.sql), cues: burnedCues(run) }, job.idx);
-  return windows ? { windows } : {};
+  if (!overlays?.output || !decorationsKnown(run)) return { cues: [...kept] };
+  const decorations = { overlays: [...outputOf<OverlaysOutput>(overlays).layers], cues: [...kept] };
+  const windows = state.spec && state.chunk_plan ? ownWindowsInput({ spec: state.spec, chunkPlan: state.chunk_plan, jobs: workJobs(run.sql), cues: kept }, job.idx) : null;
+  return { cues: [...kept], decorations, ...(windows ? { windows } : {}) };
 }
 
 /**
@@ -337,6 +328,6 @@ export async function handBack(run: RunContext, jobId: string, attempt: number, 
 
 export function referenceOutputs(run: Pick<RunContext, "sql">): ReferenceOutput[] {
   return workJobs(run.sql)
-    .flatMap((j) => (j.kind === "reference" && j.status === "done" ? [parsedOutput<ReferenceOutput>(j)!] : []))
+    .flatMap((j) => (j.kind === "reference" && j.status === "done" ? [outputOf<ReferenceOutput>(j)] : []))
     .sort((a, b) => a.index - b.index);
 }

@@ -13,7 +13,7 @@ import { type AssemblyView, OVERLAYS_JOB, assembleInput, decorationsReady, isSea
 import { timedCues } from "./decorations-wait.ts";
 import { chunkJobs, type NewJob, referenceJobs, soundtrackJobs, soundtrackMixJob, storyboardJobs } from "./dag.ts";
 import type { JobKind, JobRow } from "./jobs.ts";
-import { type WorkJob, parsedOutput } from "./work-jobs.ts";
+import { type WorkJob, outputOf } from "./work-jobs.ts";
 
 /**
  * The pipeline's decisions, as pure functions: when a job is done, which jobs come next,
@@ -69,7 +69,6 @@ export type Decision =
 
 type Next = (finished: JobRow, run: PipelineView, settings: PipelineSettings) => Decision[];
 
-const outputOf = <T>(job: WorkJob): T => parsedOutput<T>(job)!;
 const allDone = (jobs: readonly WorkJob[], kind: JobKind) => jobs.filter((j) => j.kind === kind).every((j) => j.status === "done");
 const find = (run: PipelineView, id: string) => run.jobs.find((j) => j.id === id);
 

@@ -60,3 +60,6 @@ export function parsedOutput<T>(job: Pick<WorkJob, "output">): T | null {
   if (parsed === undefined) parsedOutputs.set(job, (parsed = deepFreeze(JSON.parse(job.output))));
   return parsed as T;
 }
+
+/** The output of a job that has one (done, or its clip published): `parsedOutput`'s, not null. */
+export const outputOf = <T>(job: Pick<WorkJob, "output">): T => parsedOutput<T>(job)!;
