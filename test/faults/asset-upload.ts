@@ -1,6 +1,7 @@
 import sharp from "sharp";
 import type { Stack } from "../../scripts/stack.ts";
 import { LOCAL_SCHEDULED_PATH } from "../../worker/api/worker-first.ts";
+import { UPLOAD_STAGING_PREFIX } from "../../worker/media/keys.ts";
 import { r2Keys, withStoreLock } from "./storage-outage.ts";
 
 /**
@@ -57,7 +58,7 @@ export function uploadIntoOutage(stack: Stack, apiKey: string, png: Buffer): Pro
  * still holds once the outage is over (the Worker's delete of its staged copy meets the outage too).
  */
 export async function uploadWhileStaged(stack: Stack, apiKey: string, png: Buffer): Promise<{ answer: UploadAnswer; health: number; stagedLeft: string[] }> {
-  const before = new Set(r2Keys(stack.stateDir, "uploads/"));
+  const before = new Set(r2Keys(stack.stateDir, UPLOAD_STAGING_PREFIX));
   const media = stack.pids().media;
   if (!media) throw new Error("media-node is not running");
   process.kill(-media, "SIGSTOP");
@@ -71,7 +72,7 @@ export async function uploadWhileStaged(stack: Stack, apiKey: string, png: Buffe
     const deadline = Date.now() + UPLOAD_BOUND_MS;
     let staged: string | undefined;
     while (!staged && Date.now() < deadline) {
-      staged = r2Keys(stack.stateDir, "uploads/").find((key) => !before.has(key));
+      staged = r2Keys(stack.stateDir, UPLOAD_STAGING_PREFIX).find((key) => !before.has(key));
       if (!staged) await new Promise((r) => setTimeout(r, 50));
     }
     if (!staged) {
@@ -83,7 +84,7 @@ export async function uploadWhileStaged(stack: Stack, apiKey: string, png: Buffe
       return { outcome: await answered, healthy: await health(stack) };
     });
     if ("error" in outcome) throw outcome.error;
-    return { answer: outcome.answer, health: healthy, stagedLeft: r2Keys(stack.stateDir, "uploads/").filter((key) => !before.has(key)) };
+    return { answer: outcome.answer, health: healthy, stagedLeft: r2Keys(stack.stateDir, UPLOAD_STAGING_PREFIX).filter((key) => !before.has(key)) };
   } finally {
     resume();
   }
@@ -98,5 +99,5 @@ export async function sweepStagedAt(stack: Stack, time: number): Promise<string[
   const response = await fetch(`${stack.workerUrl}${LOCAL_SCHEDULED_PATH}?time=${time}`, { method: "POST", signal: AbortSignal.timeout(UPLOAD_BOUND_MS) });
   const said = await response.text();
   if (response.status !== 200) throw new Error(`the scheduled handler answered ${response.status}: ${said}`);
-  return r2Keys(stack.stateDir, "uploads/");
+  return r2Keys(stack.stateDir, UPLOAD_STAGING_PREFIX);
 }
