@@ -94,7 +94,9 @@ const scriptPath = build();
 // A bench's `--ref` builds older code with this host: before 8c72ff7 the Worker had no
 // `LocalFront`, and its port served the default entrypoint (Miniflare's assets router first).
 const front = /export\s*\{[^}]*\bLocalFront\b/.test(readFileSync(scriptPath, "utf8")) ? "LocalFront" : undefined;
-const { workerOptions } = unstable_getMiniflareWorkerOptions(join(root, "wrangler.toml"), "");
+// Read once: the Worker's options and its cron triggers (below) both come from it.
+const config = unstable_readConfig({ config: join(root, "wrangler.toml"), env: "" });
+const { workerOptions } = unstable_getMiniflareWorkerOptions(config, "");
 const bindings = { ...(workerOptions.bindings as Record<string, unknown>), ...vars };
 // The bundle is one module that imports only workerd's built-ins: no rules to find others by.
 const { modulesRules: _rules, ...options } = workerOptions;
@@ -160,7 +162,7 @@ process.stdout.write(`adreel Worker ready on http://127.0.0.1:${port}\n`);
 
 // wrangler.toml's cron triggers (the sweep of staged uploads), which Miniflare does not fire: run
 // through the Worker's local front as Cloudflare would run them (scripts/local-crons.ts).
-scheduleCrons(unstable_readConfig({ config: join(root, "wrangler.toml") }).triggers.crons ?? [], (cron, time) => {
+scheduleCrons(config.triggers.crons ?? [], (cron, time) => {
   fetch(`http://127.0.0.1:${port}${LOCAL_SCHEDULED_PATH}?cron=${encodeURIComponent(cron)}&time=${time}`, { method: "POST" })
     .then(async (response) => {
       if (response.status !== 200) write("warn", `cron "${cron}": the scheduled handler answered ${response.status}: ${await response.text()}`);
