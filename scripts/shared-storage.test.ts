@@ -3,7 +3,7 @@ import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { freePort } from "./stack.ts";
+import { freePort } from "./free-port.ts";
 import { servesStorage, storageRegistered, withdrawDeadEntries, withSharedStorage } from "./shared-storage.ts";
 
 /** The registry as Miniflare writes it (a JSON file per Worker and per storage candidate), read back by the election rule. */

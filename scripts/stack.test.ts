@@ -47,3 +47,11 @@ describe("a server that exits while the stack runs", () => {
     expect(exits).toEqual([{ server: "the storage host", how: "SIGKILL", lastOutput: expect.stringContaining("adreel storage ready") }]);
   });
 });
+
+describe("the Worker's inspector", () => {
+  it("is on a port workerd picks: a port taken before workerd binds it hangs Miniflare's start without a word", () => {
+    const commandLines = processTree(stack.pids().worker!).map((p) => readFileSync(`/proc/${p.pid}/cmdline`, "utf8").split("\0"));
+    const inspector = commandLines.flat().filter((arg) => arg.startsWith("--inspector-addr="));
+    expect(inspector).toEqual(["--inspector-addr=127.0.0.1:0"]);
+  });
+});

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join, resolve } from "node:path";
+import { freePort } from "./free-port.ts";
 import { StackPriority, type StandInPriority } from "./cpu-priority.ts";
 import { localSecrets, type Secrets, secret, wranglerBucket } from "./local-settings.ts";
 import { MEDIA_NODE_PROCESS_ENV } from "../media-node/capacity.ts";
@@ -33,19 +33,6 @@ export const MEDIA_BUCKET = wranglerBucket(ROOT, "MEDIA");
  */
 function typeScriptLoader(root: string): string[] {
   return /"erasableSyntaxOnly"\s*:\s*true/.test(readFileSync(join(root, "tsconfig.json"), "utf8")) ? [] : [TSX];
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 /** What the migrations folder holds (names and contents): a state directory stamped with it has them all applied. */
@@ -399,7 +386,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   const startWorker = async () => {
     // This tree's host, whatever `root` is: a benchmark's `--ref` runs an older commit's Worker the same way.
-    const args = [WORKER_HOST, "--root", root, "--port", String(workerPort), "--persist-to", stateDir, "--inspector-port", String(await freePort())];
+    // Its inspector on a port workerd picks (bench/load-worker.ts finds it among workerd's sockets): see free-port.ts.
+    const args = [WORKER_HOST, "--root", root, "--port", String(workerPort), "--persist-to", stateDir, "--inspector-port", "0"];
     // In its environment, not as --var arguments: they hold secrets, and a command line is readable by every user.
     worker = await spawnHost(args, { ADREEL_WORKER_VARS: JSON.stringify(vars) }, workerLog, "[worker] ", kept.worker);
     reportCrash(worker, "the Worker", workerLog);

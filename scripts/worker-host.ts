@@ -28,7 +28,7 @@ import { servesStorage, storageRegistered, withdrawDeadEntries, withSharedStorag
  * Arguments: --root, --port, --persist-to (the state directory, laid out as `wrangler dev
  * --persist-to` and `wrangler d1 migrations apply --local --persist-to` lay it out: `v3/d1`,
  * `v3/r2`, ...; its R2 bucket and D1 database are served by the storage host started on it,
- * scripts/storage-host.ts), --inspector-port, and `--var NAME:VALUE` (repeated), which outrank
+ * scripts/storage-host.ts), --inspector-port (0: one workerd picks), and `--var NAME:VALUE` (repeated), which outrank
  * wrangler.toml and `.dev.vars` as wrangler dev's `--var` does. The same vars can come as a JSON
  * object in the environment, `ADREEL_WORKER_VARS` (`--var` outranks it): the stack passes them
  * there, since they hold secrets (R2's S3 key pair, a provider's token) and any user on the
@@ -90,6 +90,9 @@ function alive(pid: number): boolean {
   }
 }
 
+// Where start-up is, in the host's output: a stack that gives up waiting shows it with its error.
+const stage = (what: string) => process.stdout.write(`adreel Worker host: ${what} (${(performance.now() / 1000).toFixed(1)} s)\n`);
+stage("building the bundle");
 const scriptPath = build();
 // A bench's `--ref` builds older code with this host: before 8c72ff7 the Worker had no
 // `LocalFront`, and its port served the default entrypoint (Miniflare's assets router first).
@@ -107,10 +110,12 @@ const write = (level: string, message: string) => (level === "warn" || level ===
 
 // A predecessor killed in a restart (the stack's SIGKILL after 5 s) would keep its name in the
 // dev registry for 90 s, and the check below would read its entry for this Worker's.
+stage("waiting for the storage host to register");
 await withdrawDeadEntries(persistTo);
 // The storage host starts beside this one, while the bundle above builds; it must be registered
 // first to be the one elected (shared-storage.ts).
 await storageRegistered(persistTo, 60_000);
+stage("starting workerd");
 // wrangler still describes a Worker in Miniflare 4's option shape (as its own `wrangler dev` does).
 const mf = new Miniflare(withSharedStorage(convertV4MiniflareOptions({
   host: "127.0.0.1",

@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import type { R2Credentials } from "../../worker/media/presigned-url.ts";
-import { freePort, MEDIA_BUCKET, ROOT } from "../../scripts/stack.ts";
+import { freePort } from "../../scripts/free-port.ts";
+import { MEDIA_BUCKET, ROOT } from "../../scripts/stack.ts";
 
 /** The local stack's storage host (scripts/storage-host.ts) as a test runs it, on a state directory the test owns. */
 export interface TestStorageHost {
