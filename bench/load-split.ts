@@ -16,6 +16,8 @@ export interface ServerSplit {
   slow: number;
   /** Slow answers whose `app` was at least half their latency: the Worker was at them. */
   slowInWorker: number;
+  /** Of those, the answers whose Durable Object call (`run`) was itself at least half the latency (null: no `run` parts). */
+  slowInRun: number | null;
   /** Slow answers the client itself spent at least half of in garbage collections of its own (null: not recorded). */
   slowInClientGc: number | null;
 }
@@ -31,6 +33,7 @@ export function serverSplit(polls: PollResult, slowMs: number): ServerSplit {
     slowMs,
     slow: slow.length,
     slowInWorker: slow.filter((t) => t.app >= t.ms / 2).length,
+    slowInRun: slow.some((t) => t.run !== null) ? slow.filter((t) => t.run !== null && t.run >= t.ms / 2).length : null,
     slowInClientGc: slow.every((t) => t.clientGc !== undefined) ? slow.filter((t) => t.clientGc! >= t.ms / 2).length : null,
   };
 }
@@ -42,7 +45,7 @@ export function splitRows(what: string, split: ServerSplit): string[][] {
     [`${what}: the rest (client latency − \`app\`: in flight, waiting for workerd's thread): p50 / p99 / max`, ms(split.outside)],
   ];
   if (split.run) rows.push([`${what}: the Durable Object call within \`app\` (\`run\`): p50 / p99 / max`, ms(split.run)]);
-  rows.push([`${what}: answers slower than 3× the idle p99 (${split.slowMs.toFixed(1)} ms) / of them, \`app\` at least half the latency`, split.app ? `${split.slow} / ${split.slowInWorker}` : "n/a"]);
+  rows.push([`${what}: answers slower than 3× the idle p99 (${split.slowMs.toFixed(1)} ms) / of them, \`app\` at least half the latency${split.slowInRun === null ? "" : " / of those, the Durable Object call (`run`) at least half"}`, split.app ? [split.slow, split.slowInWorker, ...(split.slowInRun === null ? [] : [split.slowInRun])].join(" / ") : "n/a"]);
   if (split.slowInClientGc !== null) rows.push([`${what}: of the answers slower than 3× the idle p99, those the polling client spent at least half of in its own garbage collections (perf_hooks \`gc\` entries)`, String(split.slowInClientGc)]);
   return rows;
 }
