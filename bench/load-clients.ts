@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { CLIENT_REAL_TIME, realTimeAllowed, WORKER_REAL_TIME } from "../scripts/cpu-priority.ts";
-import { CLOCK_TICKS, readStat, schedNanoseconds } from "./process-tree.ts";
+import { CLOCK_TICKS, readStat, schedNanoseconds, threadSchedNanoseconds } from "./process-tree.ts";
 
 /** The load generator's clients: timed requests, and steady pollers in a process of their own. */
 
@@ -107,6 +107,12 @@ export interface ServerTiming {
   clientGc?: number;
 }
 
+export interface PollerSched {
+  runNs: number;
+  waitNs: number;
+  main: { runNs: number; waitNs: number };
+}
+
 export interface PollResult {
   /** Each answer's latency as this client saw it, ms. */
   latencies: number[];
@@ -155,9 +161,14 @@ export class PollerProcess {
     return stat ? (stat.utime + stat.stime) / CLOCK_TICKS : 0;
   }
 
-  /** The pollers' process's threads: on a core and ready but waiting for one (ns so far, /proc schedstat). */
-  sched(): { runNs: number; waitNs: number } {
-    return this.child.pid === undefined ? { runNs: 0, waitNs: 0 } : schedNanoseconds(this.child.pid);
+  /**
+   * The pollers' process's threads: on a core and ready but waiting for one (ns so far, /proc
+   * schedstat), and of them its main thread's, which sends and times every request (the rest
+   * are V8's helpers: its compiler and garbage collector threads).
+   */
+  sched(): PollerSched {
+    const pid = this.child.pid;
+    return pid === undefined ? { runNs: 0, waitNs: 0, main: { runNs: 0, waitNs: 0 } } : { ...schedNanoseconds(pid), main: threadSchedNanoseconds(pid, pid) };
   }
 
   /** `count` GETs of `url`, one after another: the idle baseline. */

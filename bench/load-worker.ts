@@ -41,6 +41,9 @@ export async function profileWorkerLater(workerPid: number): Promise<IsolateProf
 /** CPU of a process tree as a share of the wall time × cores. */
 export const pct = (usage: TreeUsage | undefined, cores: number) => (usage ? ((100 * usage.cpuSeconds) / (usage.wallSeconds * cores)).toFixed(0) : "n/a");
 
+/** Time ready but waiting for a core, as a share of the time ready (on a core + waiting). */
+export const waitShare = (runNs: number, waitNs: number) => `${((100 * waitNs) / Math.max(1, runNs + waitNs)).toFixed(1)} %`;
+
 export interface Io {
   read: number;
   written: number;

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { CLOCK_TICKS, highestSamples, parseStat, peaksByName, type ProcessShare, processTree, readCmdline, readStat, schedNanoseconds, sharesOf, TreeSampler } from "./process-tree.ts";
+import { CLOCK_TICKS, highestSamples, parseStat, peaksByName, type ProcessShare, processTree, readCmdline, readStat, schedNanoseconds, sharesOf, threadSchedNanoseconds, TreeSampler } from "./process-tree.ts";
 
 describe("parseStat", () => {
   it("reads fields after a command name holding spaces and parentheses", () => {
@@ -88,5 +88,10 @@ describe("a real process tree", () => {
     expect(schedNanoseconds(999_999_999)).toEqual({ runNs: 0, waitNs: 0 });
     // This process has run: its threads' time on a CPU is counted.
     expect(schedNanoseconds(process.pid).runNs).toBeGreaterThan(0);
+    // Its main thread alone: some of that, not all (V8's helper threads run too).
+    const main = threadSchedNanoseconds(process.pid, process.pid);
+    expect(main.runNs).toBeGreaterThan(0);
+    expect(main.runNs).toBeLessThanOrEqual(schedNanoseconds(process.pid).runNs);
+    expect(threadSchedNanoseconds(999_999_999, 999_999_999)).toEqual({ runNs: 0, waitNs: 0 });
   }, 30_000);
 });

@@ -113,15 +113,21 @@ export function schedNanoseconds(pid: number): { runNs: number; waitNs: number }
     return { runNs, waitNs }; // gone
   }
   for (const tid of tids) {
-    try {
-      const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").trim().split(/\s+/).map(Number);
-      runNs += run ?? 0;
-      waitNs += wait ?? 0;
-    } catch {
-      // The thread exited between the listing and the read.
-    }
+    const thread = threadSchedNanoseconds(pid, Number(tid));
+    runNs += thread.runNs;
+    waitNs += thread.waitNs;
   }
   return { runNs, waitNs };
+}
+
+/** One thread's (the main thread's: `tid` = `pid`) time on a core and ready but waiting for one, ns so far; zeros once it has exited. */
+export function threadSchedNanoseconds(pid: number, tid: number): { runNs: number; waitNs: number } {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").trim().split(/\s+/).map(Number);
+    return { runNs: run ?? 0, waitNs: wait ?? 0 };
+  } catch {
+    return { runNs: 0, waitNs: 0 };
+  }
 }
 
 export function rssBytes(stats: readonly ProcStat[]): number {
