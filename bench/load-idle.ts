@@ -42,10 +42,13 @@ function joined(results: PollResult[]): PollResult {
   return { latencies: results.flatMap((r) => r.latencies), server: results.flatMap((r) => r.server), errors: results.flatMap((r) => r.errors) };
 }
 
-/** The report's rows: both baselines, and the load's status latency (`status`) against each. */
-export function idleRows(idle: IdleBaseline, status: LatencySummary | null, pollers: number, hz: number): string[][] {
-  const sequential = summarize(idle.sequential.latencies);
-  const polled = summarize(idle.polled.latencies);
+/** Each baseline's latencies summarized, as the report and the acceptance read them. */
+export function idleSummaries(idle: IdleBaseline): { sequential: LatencySummary; polled: LatencySummary } {
+  return { sequential: summarize(idle.sequential.latencies), polled: summarize(idle.polled.latencies) };
+}
+
+/** The report's rows: both baselines (summarized by idleSummaries), and the load's status latency (`status`) against each. */
+export function idleRows(idle: IdleBaseline, { sequential, polled }: ReturnType<typeof idleSummaries>, status: LatencySummary | null, pollers: number, hz: number): string[][] {
   const ratios = (base: LatencySummary) => (status ? `${(status.p50 / base.p50).toFixed(1)}×, ${(status.p99 / base.p99).toFixed(1)}×` : "n/a");
   return [
     [`status latency idle, same stack (${sequential.count} sequential: ${SEQUENTIAL_ROUNDS} rounds of ${SEQUENTIAL_REQUESTS}, ${ROUND_GAP_MS / 1000} s apart, pooled; bench/load-idle.ts): p50 / p99 (each round's own p99)`, `${sequential.p50.toFixed(1)} / ${sequential.p99.toFixed(1)} ms (${idle.roundP99s.map((p) => p.toFixed(1)).join(", ")})`],

@@ -28,7 +28,7 @@ import { servesStorage, storageRegistered, withdrawDeadEntries, withSharedStorag
  * Arguments: --root, --port, --persist-to (the state directory, laid out as `wrangler dev
  * --persist-to` and `wrangler d1 migrations apply --local --persist-to` lay it out: `v3/d1`,
  * `v3/r2`, ...; its R2 bucket and D1 database are served by the storage host started on it,
- * scripts/storage-host.ts), --inspector-port (0: one workerd picks), and `--var NAME:VALUE` (repeated), which outrank
+ * scripts/storage-host.ts), --inspector-port (0: workerd picks a free one), and `--var NAME:VALUE` (repeated), which outrank
  * wrangler.toml and `.dev.vars` as wrangler dev's `--var` does. The same vars can come as a JSON
  * object in the environment, `ADREEL_WORKER_VARS` (`--var` outranks it): the stack passes them
  * there, since they hold secrets (R2's S3 key pair, a provider's token) and any user on the
